@@ -1,0 +1,41 @@
+import { pino, destination as pinoDestination, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
+
+export type { Logger } from 'pino';
+
+/** Paths pino redacts everywhere: passwords in source/task configs, wherever they appear. */
+export const REDACT_PATHS = [
+  'password',
+  '*.password',
+  '*.*.password',
+  '*.*.*.password',
+  'from.password',
+  'config.from.password',
+  'target-database.password',
+  'targetDatabase.password',
+  '*["target-database"].password',
+  'secret',
+  '*.secret',
+];
+
+export interface LoggerConfig {
+  level?: string;
+  /** Log file; default stderr. */
+  file?: string;
+  name?: string;
+}
+
+/** One root logger per process; components take `root.child({component, task, source})`. */
+export function createLogger(cfg: LoggerConfig = {}, destination?: DestinationStream): Logger {
+  const opts: LoggerOptions = {
+    level: cfg.level ?? process.env['DM_LOG_LEVEL'] ?? 'info',
+    redact: { paths: REDACT_PATHS, censor: '******' },
+    base: cfg.name ? { name: cfg.name } : {},
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  if (destination) return pino(opts, destination);
+  if (cfg.file) return pino(opts, pinoDestination({ dest: cfg.file, mkdir: true, sync: false }));
+  return pino(opts, pinoDestination(2));
+}
+
+/** A logger that drops everything: for tests and in-process units that are given none. */
+export const silentLogger: Logger = pino({ level: 'silent' });

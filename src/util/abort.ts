@@ -1,0 +1,30 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** Sleep that resolves to false (instead of throwing) when the signal aborts. */
+export async function sleepAbortable(ms: number, signal?: AbortSignal): Promise<boolean> {
+  try {
+    await sleep(ms, undefined, signal ? { signal } : undefined);
+    return true;
+  } catch (e) {
+    if (signal?.aborted) return false;
+    throw e;
+  }
+}
+
+/** Throw the signal's reason if it has aborted. */
+export function throwIfAborted(signal?: AbortSignal): void {
+  signal?.throwIfAborted();
+}
+
+/** A root AbortController aborted by SIGINT / SIGTERM (one per process). */
+export function rootController(onSignal?: (sig: NodeJS.Signals) => void): AbortController {
+  const ac = new AbortController();
+  const handler = (sig: NodeJS.Signals): void => {
+    onSignal?.(sig);
+    if (!ac.signal.aborted) ac.abort(new Error(`received ${sig}`));
+    else process.exit(130);
+  };
+  process.on('SIGINT', handler);
+  process.on('SIGTERM', handler);
+  return ac;
+}

@@ -1,0 +1,2 @@
+export { VERSION, versionText } from './version.js';
+export { sleepAbortable, throwIfAborted, rootController } from './abort.js';

@@ -1,0 +1,4 @@
+export * from './services.js';
+export * from './mariadb.js';
+export * from './etcd.js';
+export * from './compare.js';

@@ -1,0 +1,220 @@
+/**
+ * A real MariaDB server in its own temp data dir on a free loopback port, for tests,
+ * benchmarks and the quickstart. Binlog on, ROW format, FULL row image, FULL row metadata.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import mysql, { type Connection, type Pool } from 'mysql2/promise';
+import { freePort, makeTempDir, removeTempDir, requireBinary, trackChild, waitFor } from './services.js';
+
+export interface MariaDBOptions {
+  serverId?: number;
+  /** Extra mariadbd flags, e.g. ['--binlog-row-metadata=MINIMAL']. Appended last, so they win. */
+  extraArgs?: string[];
+  /** Use this dir instead of a fresh temp dir (kept at stop()). */
+  baseDir?: string;
+  port?: number;
+  /** Keep the data dir when stopping (default: remove temp dir). */
+  keep?: boolean;
+}
+
+let nextServerId = 100 + (process.pid % 1000) * 10;
+
+export interface ConnOpts {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+export class MariaDBServer {
+  readonly port: number;
+  readonly serverId: number;
+  readonly dir: string;
+  readonly dataDir: string;
+  private child: ChildProcess | undefined;
+  private readonly args: string[];
+  private readonly ownDir: boolean;
+  private readonly keep: boolean;
+  private pools: Pool[] = [];
+
+  private constructor(dir: string, ownDir: boolean, port: number, serverId: number, extra: string[], keep: boolean) {
+    this.dir = dir;
+    this.ownDir = ownDir;
+    this.port = port;
+    this.serverId = serverId;
+    this.keep = keep;
+    this.dataDir = join(dir, 'data');
+    this.args = [
+      '--no-defaults',
+      `--datadir=${this.dataDir}`,
+      `--socket=${join(dir, 'mysqld.sock')}`,
+      `--pid-file=${join(dir, 'mysqld.pid')}`,
+      `--port=${port}`,
+      '--bind-address=127.0.0.1',
+      `--server-id=${serverId}`,
+      `--log-bin=${join(this.dataDir, 'mysql-bin')}`,
+      '--binlog-format=ROW',
+      '--binlog-row-image=FULL',
+      '--binlog-row-metadata=FULL',
+      '--log-slave-updates=ON',
+      '--local-infile=ON',
+      '--character-set-server=utf8mb4',
+      '--collation-server=utf8mb4_general_ci',
+      '--max-connections=500',
+      '--innodb-buffer-pool-size=256M',
+      '--innodb-log-file-size=256M',
+      '--innodb-flush-log-at-trx-commit=2',
+      '--sync-binlog=0',
+      '--skip-name-resolve',
+      '--user=root',
+      `--log-error=${join(dir, 'error.log')}`,
+      ...extra,
+    ];
+  }
+
+  /** Install a data dir (first time) and start the server; resolves when it accepts connections. */
+  static async start(opts: MariaDBOptions = {}): Promise<MariaDBServer> {
+    const bin = requireBinary('mariadbd');
+    const installDb = requireBinary('mariadb-install-db');
+    const dir = opts.baseDir ?? makeTempDir('mariadb');
+    const port = opts.port ?? (await freePort());
+    const serverId = opts.serverId ?? nextServerId++;
+    const s = new MariaDBServer(dir, opts.baseDir === undefined, port, serverId, opts.extraArgs ?? [], opts.keep ?? false);
+    if (!existsSync(join(s.dataDir, 'mysql'))) {
+      mkdirSync(s.dataDir, { recursive: true });
+      const r = spawnSync(
+        installDb,
+        [
+          '--no-defaults',
+          `--datadir=${s.dataDir}`,
+          '--user=root',
+          '--auth-root-authentication-method=normal',
+          '--skip-test-db',
+        ],
+        { encoding: 'utf8' },
+      );
+      if (r.status !== 0) throw new Error(`mariadb-install-db failed: ${r.stderr || r.stdout}`);
+    }
+    void bin;
+    await s.startProcess();
+    return s;
+  }
+
+  private async startProcess(): Promise<void> {
+    const bin = requireBinary('mariadbd');
+    const child = spawn(bin, this.args, { stdio: 'ignore', detached: false });
+    this.child = child;
+    trackChild(child);
+    let exited = false;
+    child.once('exit', () => (exited = true));
+    await waitFor(
+      `mariadbd on port ${this.port}`,
+      async () => {
+        if (exited) throw new Error(`mariadbd exited early; see ${join(this.dir, 'error.log')}`);
+        const c = await mysql.createConnection({ ...this.connOpts(), connectTimeout: 1000 });
+        await c.end();
+        return true;
+      },
+      { timeoutMs: 30_000, intervalMs: 50 },
+    );
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /** Connection options for root on 127.0.0.1 (what a source.yaml `from` block needs). */
+  connOpts(): ConnOpts {
+    return { host: '127.0.0.1', port: this.port, user: 'root', password: '' };
+  }
+
+  async connect(database?: string): Promise<Connection> {
+    return mysql.createConnection({
+      ...this.connOpts(),
+      ...(database ? { database } : {}),
+      multipleStatements: true,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      dateStrings: true,
+      timezone: 'Z',
+    });
+  }
+
+  /** A shared pool (closed at stop()). */
+  pool(): Pool {
+    const p = mysql.createPool({
+      ...this.connOpts(),
+      connectionLimit: 8,
+      multipleStatements: true,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      dateStrings: true,
+      timezone: 'Z',
+    });
+    this.pools.push(p);
+    return p;
+  }
+
+  /** Run SQL (several statements allowed) and return the rows of the last result set. */
+  async sql(text: string, params?: unknown[]): Promise<Record<string, unknown>[]> {
+    const c = await this.connect();
+    try {
+      const [rows] = await c.query(text, params);
+      if (Array.isArray(rows)) {
+        const last = Array.isArray(rows[rows.length - 1]) ? (rows[rows.length - 1] as unknown[]) : rows;
+        return (Array.isArray(last) ? last : []) as Record<string, unknown>[];
+      }
+      return [];
+    } finally {
+      await c.end();
+    }
+  }
+
+  private async closePools(): Promise<void> {
+    const ps = this.pools;
+    this.pools = [];
+    await Promise.allSettled(ps.map((p) => p.end()));
+  }
+
+  /** kill -9 the server (data dir kept; start() again with restart()). */
+  async kill(): Promise<void> {
+    await this.closePools();
+    const c = this.child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const ex = once(c, 'exit');
+    c.kill('SIGKILL');
+    await ex;
+  }
+
+  /** Graceful shutdown, keeping the data dir. */
+  async shutdown(): Promise<void> {
+    await this.closePools();
+    const c = this.child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const ex = once(c, 'exit');
+    c.kill('SIGTERM');
+    const t = setTimeout(() => c.kill('SIGKILL'), 20_000);
+    await ex;
+    clearTimeout(t);
+  }
+
+  /** Start again on the same port and data dir. */
+  async restart(): Promise<void> {
+    await this.shutdown();
+    await this.startProcess();
+  }
+
+  /** Stop and remove the temp dir (unless `keep` or a caller-given baseDir). */
+  async stop(): Promise<void> {
+    await this.kill();
+    if (this.ownDir && !this.keep) removeTempDir(this.dir);
+  }
+}
+
+/** Start several servers in parallel. */
+export async function startMariaDBs(n: number, opts: MariaDBOptions = {}): Promise<MariaDBServer[]> {
+  return Promise.all(Array.from({ length: n }, () => MariaDBServer.start(opts)));
+}
