@@ -76,6 +76,23 @@ export const CODES = {
   ErrUpstreamUnreachable: def(10008, 'database', 'upstream', 'upstream database unreachable', 'Check that the source database is running and `from` in the source config (host, port, user, password) is correct.', { retryable: true }),
   ErrDownstreamUnreachable: def(10009, 'database', 'downstream', 'downstream database unreachable', 'Check that the target database is running and `target-database` in the task config is correct.', { retryable: true }),
   ErrDBAccessDenied: def(10010, 'database', 'not-set', 'access denied', 'Check the user name and password, and the privileges granted to the user.'),
+  ErrDBDuplicateEntry: def(10011, 'database', 'downstream', 'duplicate entry for a primary or unique key', 'The target already holds a row with this key: check for writes to the target outside DM.ts, or use safe mode / `on-duplicate: replace`.'),
+  ErrDBSchemaMismatch: def(10012, 'database', 'not-set', 'unknown database, table or column, or a column count mismatch', 'The target structure differs from what the statement expects: compare the source and target table structures.'),
+  ErrDBSyntaxError: def(10013, 'database', 'not-set', 'SQL syntax or statement not supported by the database', 'The database rejected the statement: check its version and the statement in the message.'),
+  ErrDBDataInvalid: def(10014, 'database', 'downstream', 'value rejected by the database (out of range, too long, bad encoding or date)', 'Make the target column types and sql_mode match the source (same charset, lengths and signedness).'),
+  ErrDBConstraintViolation: def(10015, 'database', 'downstream', 'constraint violated (NOT NULL, foreign key or CHECK)', 'Check the target constraints; disable foreign key checks for migration or align the target structure with the source.'),
+  ErrDBBinlogDisabled: def(10016, 'database', 'upstream', 'the binary log is not enabled on the server', 'Start the source with `log-bin`, `binlog_format=ROW` and `binlog_row_image=FULL`.'),
+
+  // ---- sql toolbox and filters (101xx) --------------------------------------------------------
+  ErrFilterInvalidRule: def(10101, 'config', 'internal', 'invalid block-allow-list, route, filter or expression-filter rule', 'Fix the rule named in the message (patterns use `*`, `?`, `[...]`, or `~regex`).'),
+  ErrRouteConflict: def(10102, 'config', 'internal', 'two route rules have the same schema-pattern and table-pattern', 'Merge the two route rules or change one of their patterns.'),
+  ErrRouteAmbiguous: def(10103, 'config', 'internal', 'a table matches more than one route rule of the same level', 'Make the route patterns disjoint so that each table matches at most one table-level and one schema-level rule.'),
+  ErrEventFilterInvalidEvent: def(10104, 'config', 'internal', 'unknown event type in a binlog event filter rule', 'Use DM event names: all, all dml, all ddl, none, insert, update, delete, create table, alter table, drop table, ...'),
+  ErrExprFilterInvalid: def(10105, 'config', 'internal', 'expression-filter expression cannot be parsed or refers to an unknown column', 'Write the expression as a SQL boolean expression over the table\'s columns, e.g. `c > 1 AND d IS NULL`.'),
+  ErrExprFilterUnsupported: def(10106, 'config', 'internal', 'expression-filter uses a function or operator DM.ts does not evaluate', 'Use comparison, AND/OR/NOT, IN, BETWEEN, LIKE, IS NULL, arithmetic and the functions listed in docs/filters.md.'),
+  ErrSQLUnsupportedDDL: def(10111, 'sync-unit', 'internal', 'DDL statement not supported', 'Skip the statement with `dmctl binlog skip` or run the equivalent DDL on the target by hand and skip it.'),
+  ErrSQLParseDDL: def(10112, 'sync-unit', 'internal', 'DDL statement cannot be parsed', 'Check the statement; if the target accepts it, run it on the target by hand and skip it with `dmctl binlog skip`.'),
+  ErrSQLBuildStatement: def(10113, 'functional', 'internal', 'cannot build a DML statement for the row', 'The row does not fit the table structure known to DM.ts (column count or key missing): check the table structure.'),
 
   // ---- functional / internal (11xxx) ----------------------------------------------------
   ErrInternal: def(11001, 'functional', 'internal', 'internal error', 'This is a bug in DM.ts: please report it with the logs.'),
@@ -96,47 +113,111 @@ export const CODES = {
   ErrConfigFileRead: def(20007, 'config', 'internal', 'cannot read config file', 'Check the path and the file permissions.'),
   ErrConfigCrossField: def(20008, 'config', 'internal', 'inconsistent configuration', 'Fix the combination of keys named in the message.'),
   ErrConfigDecryptPassword: def(20009, 'config', 'internal', 'password cannot be decrypted', 'Give the password in plaintext or encrypt it with `dmctl encrypt` using this cluster\'s secret key.'),
+  ErrConfigGlobalConfigsUnused: def(20010, 'config', 'internal', 'a rule or unit config is defined at the top level of the task but no instance uses it', 'Reference it from a mysql-instances entry or delete it (DM refuses unused routes, filters, expression-filter, mydumpers, loaders, syncers and validators).'),
 
   // ---- binlog / positions (22xxx) ------------------------------------------------------------
   ErrBinlogInvalidPosition: def(22001, 'binlog-op', 'internal', 'invalid binlog position', 'Give a position as `mysql-bin.000001:4`, a MySQL GTID set `uuid:1-10`, or a MariaDB GTID list `0-1-10`.'),
   ErrBinlogPurged: def(22002, 'binlog-op', 'upstream', 'the binlog position to start from has been purged upstream', 'Start the task again with a full migration (task-mode all), or enable relay so binlogs are kept locally.'),
   ErrBinlogReadFailed: def(22003, 'binlog-op', 'upstream', 'reading the binlog failed', 'Check the upstream connection; the reader reconnects automatically.', { retryable: true }),
   ErrBinlogRowMetadata: def(22004, 'binlog-op', 'upstream', 'binlog_row_metadata is not FULL and no schema is tracked for this table', 'Set `binlog_row_metadata=FULL` on the source (MariaDB >= 10.5, MySQL >= 8.0.1), or start from a position after the last DDL of the table.'),
+  ErrBinlogGtidFlavorMismatch: def(22005, 'binlog-op', 'internal', 'a MySQL GTID set and a MariaDB GTID list cannot be combined', 'Check that `flavor` in the source config matches the upstream server (mysql or mariadb) and that the GTID in the task meta or checkpoint belongs to it.'),
+  ErrBinlogDecode: def(22006, 'binlog-op', 'upstream', 'a binlog event could not be decoded', 'Check the error message: compressed transactions (binlog_transaction_compression) and partial JSON updates are not supported; turn them off on the source and restart the task from a full migration.'),
+  ErrBinlogFormatNotRow: def(22007, 'binlog-op', 'upstream', 'the source does not write row-based binlogs', 'Set `binlog_format=ROW` and `binlog_row_image=FULL` on the source (and restart the writers\' sessions), then start the task.'),
+  ErrBinlogStartTime: def(22008, 'binlog-op', 'upstream', 'no binlog position found for the requested start time', 'Choose a start time covered by the binlog files the source still has (SHOW BINARY LOGS), or start from a position or GTID.'),
+  ErrBinlogSchemaTracker: def(22009, 'schema-tracker', 'internal', 'the schema tracker could not apply a DDL statement', 'Set `binlog_row_metadata=FULL` on the source so decoding does not depend on tracked schemas, or start the task from a position after this DDL.'),
 
   // ---- checkpoint (24xxx) -------------------------------------------------------------------------
   ErrCheckpointLoad: def(24001, 'checkpoint', 'downstream', 'loading checkpoints from the target failed', 'Check the target database and the meta-schema tables.', { retryable: true }),
   ErrCheckpointSave: def(24002, 'checkpoint', 'downstream', 'saving a checkpoint to the target failed', 'Check the target database.', { retryable: true }),
+  ErrCheckpointCorrupt: def(24003, 'checkpoint', 'downstream', 'the checkpoint stored in the target cannot be read', 'Inspect the `<meta-schema>.<task>_syncer_checkpoint` table; remove the row to start from the task meta position again.'),
 
   // ---- task check / precheck (26xxx) ---------------------------------------------------------------
   ErrTaskCheckFailed: def(26001, 'task-check', 'internal', 'precheck failed', 'Fix the failing check items listed, or add them to `ignore-checking-items` in the task config.'),
+  ErrTaskCheckSourceConn: def(26002, 'task-check', 'upstream', 'precheck cannot connect to the source database', 'Check `from` in the source config and that the source is up.'),
+  ErrTaskCheckTargetConn: def(26003, 'task-check', 'downstream', 'precheck cannot connect to the target database', 'Check `target-database` in the task config and that the target is up.'),
+  ErrTaskCheckInvalidItem: def(26004, 'task-check', 'internal', 'unknown item in ignore-checking-items', 'Use the item names listed in docs/dmctl.md (check-task), e.g. `replication_privilege`, `binlog_row_image`, `all`.'),
 
   // ---- relay (28xxx / 30xxx) ---------------------------------------------------------------------------
   // (relay issue adds its codes here)
 
   // ---- dump unit (32xxx) --------------------------------------------------------------------------
-  // (full-migration issue adds its codes here)
+  ErrDumpSnapshotFailed: def(32001, 'dump-unit', 'upstream', 'taking the consistent snapshot failed', 'Check the source connection and privileges; the dump is retried automatically if the cause is transient.', { retryable: true }),
+  ErrDumpPrivilege: def(32002, 'dump-unit', 'upstream', 'the source user lacks a privilege the dump needs', 'GRANT the privilege named in the message to the source user, or choose another `consistency` in the task\'s `mydumpers` block (e.g. `lock` needs LOCK TABLES instead of RELOAD, `none` needs no lock).'),
+  ErrDumpSourceRead: def(32003, 'dump-unit', 'upstream', 'reading rows from the source failed', 'Check the message (for example the `where` of the `mydumpers` block) and the source database.'),
+  ErrDumpTableInfo: def(32004, 'dump-unit', 'upstream', 'reading table structure from the source failed', 'Check that the table exists and that the source user has SELECT on it.'),
+  ErrDumpWriteFile: def(32005, 'dump-unit', 'internal', 'writing a dump file failed', 'Check that the loader `dir` is writable and the disk has space.'),
+  ErrDumpInvalidConfig: def(32006, 'dump-unit', 'internal', 'invalid dump configuration', 'Fix the `mydumpers` block named in the message (consistency: auto|flush|lock|snapshot|none; threads >= 1; rows >= 0).'),
 
   // ---- load unit (34xxx) ------------------------------------------------------------------------------
-  // (full-migration issue adds its codes here)
+  ErrLoadTargetUnreachable: def(34001, 'load-unit', 'downstream', 'the target database is unreachable', 'Check that the target database is running and `target-database` is correct; the load resumes from its checkpoint.', { retryable: true }),
+  ErrLoadTableMismatch: def(34002, 'load-unit', 'downstream', 'an existing target table has different columns than the source table', 'Drop or fix the target table (its columns must match the source plus any extract-* columns), or route the table elsewhere.'),
+  ErrLoadExecFailed: def(34003, 'load-unit', 'downstream', 'writing rows to the target failed', 'Check the message and the target database; with `on-duplicate: error` a row already present in the target stops the load.'),
+  ErrLoadCheckpoint: def(34004, 'load-unit', 'downstream', 'reading or writing the load checkpoint failed', 'Check the target meta-schema tables (`<meta-schema>.<task>_load_checkpoint`).', { retryable: true }),
+  ErrLoadCreateTable: def(34005, 'load-unit', 'downstream', 'creating a target schema or table failed', 'Check the target user\'s CREATE privilege and the table definition in the message.'),
+  ErrLoadDumpDir: def(34006, 'load-unit', 'internal', 'the dump directory is missing or malformed', 'Point the loader `dir` at a directory written by task-mode dump (with a `metadata` file), or run a full task instead.'),
+  ErrLoadDuplicateEntry: def(34007, 'load-unit', 'downstream', 'a row already exists in the target (on-duplicate: error)', 'Remove the conflicting rows from the target, or set `on-duplicate: replace` / `ignore` in the loader config.'),
 
   // ---- sync unit (36xxx) ---------------------------------------------------------------------------------
   // (incremental issue adds its codes here)
+  ErrSyncDDLExecFailed: def(36001, 'sync-unit', 'downstream', 'the target rejected a DDL statement', 'Fix the target (or the DDL) and resume the task; the failing statement and binlog position are in the message. `dmctl binlog skip|replace` can skip or replace it.'),
+  ErrSyncDMLExecFailed: def(36002, 'sync-unit', 'downstream', 'the target rejected a DML statement', 'Check that the target table structure matches the upstream one (columns, keys); fix it and resume the task.'),
+  ErrSyncTargetRetryExhausted: def(36003, 'sync-unit', 'downstream', 'the target kept failing with a retryable error', 'Check that the target database is up and writable; the task resumes automatically from its checkpoint.', { retryable: true }),
+  ErrSyncNoStartPosition: def(36004, 'sync-unit', 'internal', 'no position to start incremental replication from', 'Set `meta` (binlog-name/binlog-pos or binlog-gtid) for the source in the task config, or use task-mode all.'),
+  ErrSyncEventFilterError: def(36005, 'sync-unit', 'upstream', 'a binlog event matched an event filter rule with action Error', 'Change the `filters` rule or the upstream statement, then resume the task.'),
+  ErrSyncUnitState: def(36006, 'sync-unit', 'internal', 'sync unit used in the wrong state', 'Call init() before process(), and do not use the unit after close().'),
+  ErrSyncReaderFailed: def(36007, 'sync-unit', 'upstream', 'the binlog stream ended with an error', 'See the cause; connection errors are retried automatically, a purged position needs a new full migration.', { retryable: true }),
 
   // ---- dm-master (38xxx) -----------------------------------------------------------------------------
   ErrMasterNotLeader: def(38001, 'dm-master', 'internal', 'this dm-master is not the leader', 'The request is forwarded to the leader automatically; if no leader exists, wait for the election or check the masters.', { retryable: true }),
   ErrMasterNoLeader: def(38002, 'dm-master', 'internal', 'no dm-master leader elected', 'Wait a few seconds for the election; check that a majority of masters (etcd members) is up.', { retryable: true }),
+  ErrMasterSourceExists: def(38003, 'dm-master', 'internal', 'a source with this source-id already exists', 'Use `operate-source update` to change it, or choose another source-id.'),
+  ErrMasterSourceNotFound: def(38004, 'dm-master', 'internal', 'source not found', 'Create the source first with `operate-source create source.yaml`; `operate-source show` lists the sources.'),
+  ErrMasterTaskExists: def(38005, 'dm-master', 'internal', 'a task with this name already exists', 'Stop the task first (`stop-task`) or choose another task name.'),
+  ErrMasterTaskNotFound: def(38006, 'dm-master', 'internal', 'task not found', 'Check the task name; `query-status` lists the tasks.'),
+  ErrMasterWorkerNotFound: def(38007, 'dm-master', 'internal', 'dm-worker not found', 'Check the worker name; `list-member --worker` lists the workers.'),
+  ErrMasterInvalidRequest: def(38008, 'dm-master', 'internal', 'invalid request', 'Fix the request arguments named in the message.'),
+  ErrMasterSourceHasTasks: def(38009, 'dm-master', 'internal', 'the source still has tasks', 'Stop the tasks that use this source (`stop-task`) before stopping the source.'),
+  ErrMasterForward: def(38010, 'dm-master', 'internal', 'forwarding the request to the leader failed', 'Retry; check that the leader dm-master is reachable from this master.', { retryable: true }),
+  ErrMasterEtcdBinaryMissing: def(38011, 'dm-master', 'internal', 'the etcd binary is not installed', 'Install it with `apt-get install -y etcd-server`, or run an external etcd cluster and set `etcd-endpoints`.'),
+  ErrMasterEtcdExited: def(38012, 'dm-master', 'internal', 'the embedded etcd member exited and could not be restarted', 'Check the etcd log under data-dir (etcd.log), the peer/client ports and the data dir, then restart dm-master.'),
+  ErrMasterEtcdJoin: def(38013, 'dm-master', 'internal', 'joining the existing etcd cluster failed', 'Check `join` (addresses of running dm-masters) and that their etcd client port (master port + 10, or their etcd-client-addr) is reachable.'),
+  ErrMasterConfig: def(38014, 'dm-master', 'internal', 'invalid dm-master configuration', 'Fix the flag or config key named in the message.'),
+  ErrMasterEvicted: def(38015, 'dm-master', 'internal', 'this dm-master is evicted from leadership', 'Run `operate-leader cancel-evict` on this master to let it campaign again.', { level: 'low' }),
+  ErrMasterWorkerUnreachable: def(38016, 'dm-master', 'internal', 'cannot reach the dm-worker for its status', 'Check that the dm-worker is running and its advertise-addr is reachable from the masters.', { retryable: true }),
 
   // ---- dm-worker (40xxx) ---------------------------------------------------------------------------------
-  // (control-plane issue adds its codes here)
+  ErrWorkerFenced: def(40001, 'dm-worker', 'internal', 'the dm-worker lost its etcd session and stopped all work (fencing)', 'Check the network between the dm-worker and the dm-masters; the worker re-registers and the scheduler rebinds its source automatically.', { retryable: true }),
+  ErrWorkerRegister: def(40002, 'dm-worker', 'internal', 'the dm-worker could not register with any dm-master', 'Check `join` (dm-master addresses) and that the masters are running.', { retryable: true }),
+  ErrWorkerNameConflict: def(40003, 'dm-worker', 'internal', 'a dm-worker with this name is registered with another address', 'Give each dm-worker a unique `name`, or `offline-member --worker` the old one first.'),
+  ErrWorkerSubtaskNotFound: def(40004, 'dm-worker', 'internal', 'subtask not found on this dm-worker', 'Check the task name and the source bound to this worker (`query-status`).'),
+  ErrWorkerConfig: def(40005, 'dm-worker', 'internal', 'invalid dm-worker configuration', 'Fix the flag or config key named in the message.'),
+  ErrWorkerSubtaskConfig: def(40006, 'dm-worker', 'internal', 'the subtask config stored in etcd cannot be used', 'Stop the task and start it again with a valid task config.'),
 
   // ---- dmctl (42xxx) --------------------------------------------------------------------------------------
-  // (dmctl issue adds its codes here)
+  ErrCtlInvalidArgs: def(42001, 'dmctl', 'internal', 'invalid or missing command arguments', 'Run `dmctl <command> --help` for the usage of the command.'),
+  ErrCtlMasterUnreachable: def(42002, 'dmctl', 'internal', 'no dm-master could be reached', 'Check `--master-addr` (comma-separated host:port list) and that at least one dm-master is running.', { retryable: true }),
+  ErrCtlFileRead: def(42003, 'dmctl', 'internal', 'cannot read the file given to dmctl', 'Check the path and the file permissions.'),
+  ErrCtlNotImplemented: def(42004, 'dmctl', 'internal', 'this dmctl command is not implemented yet', 'See docs/dmctl.md for the commands that are available.'),
+  ErrCtlRpcFailed: def(42005, 'dmctl', 'internal', 'the request to dm-master failed', 'Check the dm-master logs; retry the command.'),
 
   // ---- scheduler / ha (46xxx) ------------------------------------------------------------------------------
-  // (control-plane issue adds its codes here)
+  ErrSchedulerMemberOnline: def(46001, 'scheduler', 'internal', 'the member is still running', 'Stop the dm-worker or dm-master process first; only a stopped member can be taken offline.'),
+  ErrSchedulerWorkerNotFree: def(46002, 'scheduler', 'internal', 'the target dm-worker is not free', 'Choose a dm-worker that is online and has no source bound (`list-member --worker`).'),
+  ErrSchedulerSourceNotBound: def(46003, 'scheduler', 'internal', 'the source is not bound to any dm-worker', 'Start a free dm-worker; the scheduler binds it automatically.'),
+  ErrSchedulerMasterNotFound: def(46004, 'scheduler', 'internal', 'dm-master member not found', 'Check the name with `list-member --master`.'),
+
+  // ---- rpc edge (49xxx) -------------------------------------------------------------------------------------
+  ErrRpcUnavailable: def(49001, 'functional', 'internal', 'the dm-master or dm-worker called is unreachable or shutting down', 'Check that the process is running and the address is right; the call can be retried.', { retryable: true }),
+  ErrRpcFailed: def(49002, 'functional', 'internal', 'the remote call failed', 'Check the message and the logs of the dm-master or dm-worker called.'),
+  ErrRpcTLSConfig: def(49003, 'functional', 'internal', 'TLS files cannot be read', 'Check `ssl-ca`, `ssl-cert` and `ssl-key`: the files must exist and be PEM encoded.'),
+  ErrRpcListen: def(49004, 'functional', 'internal', 'cannot listen on the RPC address', 'Check that the address is free (another process may use the port) and that the host is a local address.'),
+  ErrRpcInvalidArgument: def(49005, 'functional', 'internal', 'the request was rejected as invalid by the remote side', 'Check the arguments of the command.'),
 
   // ---- etcd / store (48xxx) ----------------------------------------------------------------------------------
   ErrEtcdUnavailable: def(48001, 'ha', 'internal', 'etcd is unavailable', 'Check that a majority of the etcd members (dm-masters) is up and reachable.', { retryable: true }),
+  ErrEtcdFenced: def(48002, 'ha', 'internal', 'write rejected: this dm-master is no longer the leader', 'The request is retried on the new leader; if it persists, check the election with `list-member --leader`.', { retryable: true }),
+  ErrEtcdBadRecord: def(48003, 'ha', 'internal', 'a record stored in etcd cannot be decoded', 'The key named in the message holds a value DM.ts cannot read; fix or delete it with etcdctl.'),
+  ErrEtcdTxnConflict: def(48004, 'ha', 'internal', 'the etcd transaction conflicted with a concurrent change', 'Retry the operation.', { retryable: true }),
 } as const satisfies Record<string, CodeDef>;
 
 export type ErrorCodeName = keyof typeof CODES;

@@ -1,0 +1,43 @@
+/**
+ * The binlog layer's public surface: typed events, positions and GTID sets of both flavors,
+ * the reader over @vlasky/zongji, the schema tracker and small source queries.
+ */
+export type { BinlogEvent, RowsEvent, QueryEvent, GtidEvent, XidEvent, HeartbeatEvent, ColumnInfo, RowImage } from './events.js';
+export {
+  type Flavor,
+  type Position,
+  type StartPoint,
+  formatFilePos,
+  compareFilePos,
+  binlogFileIndex,
+  parseGtidSet,
+  emptyGtidSet,
+  parsePosition,
+  startPointOf,
+} from './position.js';
+export type { GtidSet } from './gtid-set.js';
+export { MysqlGtidSet } from './gtid-mysql.js';
+export { MariadbGtidSet } from './gtid-mariadb.js';
+export {
+  createBinlogReader,
+  isRetryableReadError,
+  type BinlogReader,
+  type BinlogReaderOptions,
+  type BinlogReaderStatus,
+  DEFAULT_MAX_QUEUE_EVENTS,
+  DEFAULT_MAX_QUEUE_BYTES,
+  DEFAULT_HEARTBEAT_MS,
+} from './reader.js';
+export { SchemaTracker, type TrackedTable, type TrackedColumn } from './schema-tracker.js';
+export { findStartByTime } from './start-time.js';
+export {
+  getBinlogFiles,
+  getMasterStatus,
+  getBinlogSettings,
+  detectFlavor,
+  openControlConnection,
+  type BinlogFile,
+  type BinlogSettings,
+  type ConnectionOptions,
+  type Queryable,
+} from './source-info.js';

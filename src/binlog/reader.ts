@@ -1,0 +1,802 @@
+/**
+ * The binlog reader: @vlasky/zongji behind our own interface. One long-lived object per
+ * (task, source): `start()` connects and streams into a bounded queue, the consumer iterates it.
+ *
+ * State machine: New → Running → Closed (close(), or a fatal error which ends the iteration by
+ * throwing a DMError). Connection errors inside Running are retried with exponential backoff
+ * (cockatiel), resuming from the last transaction boundary; the events of a transaction that was
+ * cut off and already queued are suppressed on replay, so the consumer sees each transaction once.
+ *
+ * Event stream: `gtid` → `rows`* → `xid` per DML transaction; `gtid` → `query` for a DDL.
+ * `pos` of `xid` and DDL `query` events is the position right after them with the executed GTID
+ * set including that transaction: the only safe checkpoints.
+ */
+import ZongJi from '@vlasky/zongji';
+import type { AnyBinlogEvent, TableMapEvent, WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent } from '@vlasky/zongji';
+import { ExponentialBackoff, type IBackoff } from 'cockatiel';
+import type { Connection, RowDataPacket } from 'mysql2/promise';
+import type { Registry } from 'prom-client';
+import { DMError, isDMError } from '../errors/index.js';
+import { silentLogger, type Logger } from '../log/index.js';
+import { sleepAbortable } from '../util/index.js';
+import type { BinlogEvent, ColumnInfo, QueryEvent, RowImage, RowsEvent } from './events.js';
+import { EventQueue } from './event-queue.js';
+import type { GtidSet } from './gtid-set.js';
+import { binlogFileIndex, compareFilePos, parseGtidSet, type Flavor, type Position, type StartPoint } from './position.js';
+import { ReaderMetrics } from './reader-metrics.js';
+import { SchemaTracker } from './schema-tracker.js';
+import { getBinlogFiles, getBinlogSettings, getMasterStatus, openControlConnection, type ConnectionOptions } from './source-info.js';
+import { findStartByTime } from './start-time.js';
+
+export interface BinlogReaderOptions {
+  connection: ConnectionOptions;
+  flavor: Flavor;
+  /** The replica server-id this reader uses (unique per reader and different from every real server). */
+  serverId: number;
+  start: StartPoint;
+  /** Decode rows only for tables this returns true for (others are skipped cheaply); DDL always delivered. */
+  includeTable?: (schema: string, table: string) => boolean;
+  /** Bounded queue between reader and consumer (default 10_000 events). */
+  maxQueueEvents?: number;
+  /** Default 64 MiB; the reader pauses the connection when full. */
+  maxQueueBytes?: number;
+  /** Emit a HeartbeatEvent when idle this long (default 1000 ms; 0 disables). */
+  heartbeatMs?: number;
+  logger?: Logger;
+  registry?: Registry;
+  labels?: { task?: string; source_id?: string };
+  /** A snapshot from `exportSchemas()` taken with the checkpoint being resumed (instead of seeding from the source). */
+  schemas?: string;
+  /** Consecutive failed reconnects before the iteration fails with ErrBinlogReadFailed (default 30, ~5 min). */
+  maxReconnects?: number;
+  /** How often to read SHOW MASTER STATUS for the master-side metrics (default 10_000 ms; 0 disables). */
+  masterStatusIntervalMs?: number;
+}
+
+export interface BinlogReaderStatus {
+  /** Last transaction boundary read (where a restart would resume). */
+  position: Position;
+  connected: boolean;
+  queueEvents: number;
+  queueBytes: number;
+  reconnects: number;
+}
+
+export interface BinlogReader extends AsyncIterable<BinlogEvent> {
+  /** Connects and starts streaming; rejects with a coded DMError (e.g. ErrBinlogPurged) if the start is invalid. */
+  start(signal: AbortSignal): Promise<void>;
+  /** Idempotent; ends the iteration. */
+  close(): Promise<void>;
+  status(): BinlogReaderStatus;
+  /**
+   * The schema tracker's tables as of the last event the consumer took from the iterator:
+   * persist it with the checkpoint and pass it back as `schemas` when resuming from there.
+   */
+  exportSchemas(): string;
+}
+
+export const DEFAULT_MAX_QUEUE_EVENTS = 10_000;
+export const DEFAULT_MAX_QUEUE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_HEARTBEAT_MS = 1000;
+export const DEFAULT_MAX_RECONNECTS = 30;
+export const DEFAULT_MASTER_STATUS_INTERVAL_MS = 10_000;
+
+/** Errors after which reconnecting can help (by errno / driver code, never by message). */
+const RETRYABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'ERR_STREAM_WRITE_AFTER_END',
+]);
+const RETRYABLE_ERRNOS = new Set([1040, 1053, 1152, 1153, 1159, 1160, 1161, 1205, 1213, 1927, 2002, 2003, 2006, 2013, 3024]);
+/** ER_MASTER_FATAL_ERROR_READING_BINLOG / ER_SOURCE_FATAL_ERROR_READING_BINLOG. */
+const ERRNO_FATAL_READING_BINLOG = 1236;
+
+function errInfo(e: unknown): { code?: string; errno?: number } {
+  const o = (e ?? {}) as { code?: unknown; errno?: unknown };
+  return { code: typeof o.code === 'string' ? o.code : undefined, errno: typeof o.errno === 'number' ? o.errno : undefined };
+}
+
+export function isRetryableReadError(e: unknown): boolean {
+  const { code, errno } = errInfo(e);
+  return (code !== undefined && RETRYABLE_CODES.has(code)) || (errno !== undefined && RETRYABLE_ERRNOS.has(errno));
+}
+
+interface Session {
+  zj: ZongJi;
+  ended: boolean;
+  /** Resolves when the session ended with a retryable error or by close(); rejects on a fatal error. */
+  done: Promise<void>;
+  /** Resolves at the first event of the stream; rejects when the session ends before. */
+  firstEvent: Promise<void>;
+  finish: (err?: unknown) => void;
+  started: () => void;
+}
+
+const schemaSnapshots = new WeakMap<QueryEvent, string>();
+
+class ZongjiBinlogReader implements BinlogReader {
+  private readonly o: BinlogReaderOptions;
+  private readonly log: Logger;
+  private readonly queue: EventQueue<BinlogEvent>;
+  private readonly metrics: ReaderMetrics | undefined;
+  private readonly tracker: SchemaTracker;
+  private readonly closeCtl = new AbortController();
+  private stateName: 'new' | 'running' | 'closed' = 'new';
+  private loopDone: Promise<void> = Promise.resolve();
+  private session: Session | undefined;
+  private ctrl: Connection | undefined;
+  private timers: NodeJS.Timeout[] = [];
+
+  // ---- stream position state -------------------------------------------------------------
+  /** Current binlog file of the stream. */
+  private curFile = '';
+  /** End offset of the last event read (in curFile). */
+  private lastEnd = 0;
+  /** Last transaction boundary (checkpoint-safe position). */
+  private boundary: Position = { file: '', offset: 0, gtid: '' };
+  /** Executed GTID set at the boundary; undefined when not known (then positions carry gtid ''). */
+  private executed: GtidSet | undefined;
+  /** Until a boundary is seen after a GTID start, resume by GTID (the file offset is not yet exact). */
+  private resumeByGtid = false;
+  /** MySQL file+pos start without GTID seed: stream from file:4 and suppress events before `offset`. */
+  private skipBefore: { file: string; offset: number } | undefined;
+  private pendingGtid: string | undefined;
+  private txnOpen = false;
+  private txnBegun = false;
+  private txnDelivered = 0;
+  /** Events of the interrupted transaction already delivered; suppressed on replay. */
+  private replaySkip = 0;
+  private tableKeys = new Map<number, string[]>();
+  private paused = false;
+  private connected = false;
+  private connectedOnce = false;
+  private reconnects = 0;
+  private lastPushAt = Date.now();
+  private consumerSchemas = '';
+  private rowMetadataFull = true;
+  private fatal: DMError | undefined;
+
+  constructor(opts: BinlogReaderOptions) {
+    this.o = opts;
+    this.log = (opts.logger ?? silentLogger).child({ component: 'binlog-reader', serverId: opts.serverId });
+    this.queue = new EventQueue<BinlogEvent>(opts.maxQueueEvents ?? DEFAULT_MAX_QUEUE_EVENTS, opts.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES, () => this.onDrain());
+    this.metrics = opts.registry ? new ReaderMetrics(opts.registry, opts.labels ?? {}) : undefined;
+    this.tracker = new SchemaTracker({ flavor: opts.flavor, logger: this.log });
+  }
+
+  // ---- public API ------------------------------------------------------------------------
+
+  async start(signal: AbortSignal): Promise<void> {
+    if (this.stateName !== 'new') throw new DMError('ErrInternal', `binlog reader start() called in state ${this.stateName}`);
+    this.stateName = 'running';
+    const onAbort = (): void => void this.close();
+    signal.addEventListener('abort', onAbort, { once: true });
+    try {
+      signal.throwIfAborted();
+      this.ctrl = await openControlConnection(this.o.connection).catch((e: unknown) => {
+        throw new DMError('ErrUpstreamUnreachable', `cannot connect to the source at ${this.o.connection.host}:${this.o.connection.port}`, { cause: e });
+      });
+      const settings = await getBinlogSettings(this.ctrl);
+      if (!settings.logBin) throw new DMError('ErrBinlogFormatNotRow', 'binary logging is off on the source (log_bin=OFF)');
+      if (settings.format !== 'ROW') throw new DMError('ErrBinlogFormatNotRow', `the source writes binlog_format=${settings.format}, ROW is required`);
+      this.rowMetadataFull = settings.rowMetadata === 'FULL';
+      await this.resolveStart();
+      if (this.o.schemas) this.tracker.importSchemas(this.o.schemas);
+      else await this.tracker.seedFromSource(this.ctrl, this.o.includeTable);
+      this.consumerSchemas = this.tracker.exportSchemas();
+      await this.updateMasterStatus();
+      signal.throwIfAborted();
+      // first session: errors of any kind reject start()
+      const first = this.openSession();
+      await first.firstEvent;
+      this.loopDone = this.runLoop(first);
+      this.startTimers();
+    } catch (e) {
+      const err = isDMError(e) ? e : signal.aborted ? new DMError('ErrCanceled', 'binlog reader start canceled', { cause: e }) : new DMError('ErrBinlogReadFailed', 'starting the binlog reader failed', { cause: e });
+      await this.close();
+      throw err;
+    } finally {
+      signal.removeEventListener('abort', onAbort);
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.stateName === 'closed') {
+      await this.loopDone;
+      return;
+    }
+    this.stateName = 'closed';
+    this.closeCtl.abort();
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    if (this.fatal) this.queue.end(this.fatal);
+    else this.queue.clear();
+    await this.stopSession();
+    await this.loopDone;
+    await this.ctrl?.end().catch(() => this.ctrl?.destroy());
+    this.ctrl = undefined;
+    this.metrics?.remove();
+  }
+
+  status(): BinlogReaderStatus {
+    return {
+      position: { ...this.boundary },
+      connected: this.connected,
+      queueEvents: this.queue.size,
+      queueBytes: this.queue.byteSize,
+      reconnects: this.reconnects,
+    };
+  }
+
+  exportSchemas(): string {
+    return this.consumerSchemas;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<BinlogEvent> {
+    return {
+      next: async () => {
+        const r = await this.queue.next();
+        if (!r.done) {
+          if (r.value.kind === 'query') {
+            const snap = schemaSnapshots.get(r.value);
+            if (snap !== undefined) this.consumerSchemas = snap;
+          }
+          this.metrics?.queue(this.queue.size, this.queue.byteSize);
+        }
+        return r;
+      },
+      return: async () => {
+        await this.close();
+        return { done: true, value: undefined };
+      },
+    };
+  }
+
+  // ---- start position --------------------------------------------------------------------
+
+  private async resolveStart(): Promise<void> {
+    const ctrl = this.ctrl!;
+    let start = this.o.start;
+    if ('time' in start) {
+      const p = await findStartByTime(ctrl, this.o, start.time, this.closeCtl.signal);
+      this.log.info({ time: start.time.toISOString(), position: p }, 'start time resolved to binlog position');
+      start = p.gtid && p.file === '' ? { gtid: p.gtid } : { file: p.file, offset: p.offset };
+      if (p.gtid) this.executed = parseGtidSet(p.gtid, this.o.flavor);
+    }
+    if ('gtid' in start) {
+      this.executed = parseGtidSet(start.gtid, this.o.flavor);
+      this.boundary = { file: '', offset: 0, gtid: this.executed.toString() };
+      this.resumeByGtid = true;
+      return;
+    }
+    if (!start.file || start.offset < 4) throw new DMError('ErrBinlogInvalidPosition', `invalid start position ${start.file}:${start.offset}`);
+    this.curFile = start.file;
+    this.boundary = { file: start.file, offset: start.offset, gtid: '' };
+    if (this.executed === undefined) {
+      if (this.o.flavor === 'mariadb') {
+        const [rows] = await ctrl.query<RowDataPacket[]>('SELECT BINLOG_GTID_POS(?, ?) AS g', [start.file, start.offset]);
+        const g = rows[0]?.['g'];
+        if (typeof g === 'string') this.executed = parseGtidSet(g, 'mariadb');
+      } else if (start.offset > 4) {
+        // MySQL has no BINLOG_GTID_POS: read the file from its Previous_gtids event and
+        // suppress everything before the requested offset
+        this.skipBefore = { file: start.file, offset: start.offset };
+      }
+    }
+    if (this.executed) this.boundary.gtid = this.executed.toString();
+  }
+
+  // ---- sessions and reconnects -----------------------------------------------------------
+
+  private async runLoop(first: Session): Promise<void> {
+    const factory = new ExponentialBackoff({ initialDelay: 200, maxDelay: 10_000 });
+    let backoff: IBackoff<unknown> | undefined;
+    let failures = 0;
+    let session: Session | undefined = first;
+    for (;;) {
+      const boundaryBefore = `${this.boundary.file}:${this.boundary.offset}`;
+      try {
+        await session.done;
+      } catch (e) {
+        this.fail(e);
+        return;
+      }
+      session = undefined;
+      if (this.stateName === 'closed') return;
+      // retryable error: reconnect from the last boundary
+      if (`${this.boundary.file}:${this.boundary.offset}` !== boundaryBefore) {
+        failures = 0;
+        backoff = undefined;
+      }
+      failures++;
+      if (failures > (this.o.maxReconnects ?? DEFAULT_MAX_RECONNECTS)) {
+        this.fail(new DMError('ErrBinlogReadFailed', `binlog reader gave up after ${failures - 1} reconnect attempts`));
+        return;
+      }
+      backoff = backoff ? backoff.next(undefined) : factory.next();
+      this.log.warn({ delayMs: Math.round(backoff.duration), attempt: failures, position: this.boundary }, 'binlog reader reconnecting');
+      if (!(await sleepAbortable(backoff.duration, this.closeCtl.signal))) return;
+      this.reconnects++;
+      this.metrics?.reconnect();
+      try {
+        await this.updateMasterStatus();
+      } catch {
+        // the source may still be down; the session below reports it
+      }
+      session = this.openSession();
+    }
+  }
+
+  private openSession(): Session {
+    // a transaction cut off by the previous session is replayed from its start; its events
+    // already delivered are suppressed
+    this.replaySkip = this.txnOpen ? this.txnDelivered : 0;
+    this.txnOpen = false;
+    this.txnBegun = false;
+    this.txnDelivered = 0;
+    this.pendingGtid = undefined;
+    this.tableKeys.clear();
+    this.paused = false;
+    const c = this.o.connection;
+    const zj = new ZongJi({
+      host: c.host,
+      port: c.port,
+      user: c.user,
+      password: c.password,
+      dateStrings: true,
+      timezone: 'Z',
+      jsonStrings: true,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      connectTimeout: 10_000,
+    } as never);
+    let doneRes: () => void = () => {};
+    let doneRej: (e: unknown) => void = () => {};
+    let firstRes: () => void = () => {};
+    let firstRej: (e: unknown) => void = () => {};
+    const done = new Promise<void>((a, b) => ((doneRes = a), (doneRej = b)));
+    const firstEvent = new Promise<void>((a, b) => ((firstRes = a), (firstRej = b)));
+    done.catch(() => undefined);
+    firstEvent.catch(() => undefined);
+    const s: Session = {
+      zj,
+      ended: false,
+      done,
+      firstEvent,
+      started: firstRes,
+      finish: (err?: unknown) => {
+        if (err === undefined) {
+          doneRes();
+          firstRej(new DMError('ErrUpstreamUnreachable', `binlog connection to ${c.host}:${c.port} failed before streaming`));
+        } else {
+          doneRej(err);
+          firstRej(err);
+        }
+      },
+    };
+    this.session = s;
+    const internals = zj as unknown as {
+      _skipSchema: (db: string, table: string) => boolean;
+      _fetchTableInfo: (ev: TableMapEvent, next: () => void) => void;
+    };
+    const include = this.o.includeTable;
+    if (include) internals._skipSchema = (db, table) => !include(db, table);
+    internals._fetchTableInfo = (ev, next) => this.tableInfoFromTracker(s, ev, next);
+
+    zj.on('binlog', (ev: AnyBinlogEvent) => {
+      if (s.ended || this.session !== s) return;
+      s.started();
+      this.connected = true;
+      this.connectedOnce = true;
+      try {
+        this.onEvent(s, ev);
+      } catch (e) {
+        this.endSession(s, e);
+      }
+    });
+    zj.on('error', (e: Error) => this.endSession(s, e));
+
+    let opts: Record<string, unknown>;
+    if (this.resumeByGtid || (this.boundary.file === '' && this.executed)) {
+      opts = { serverId: this.o.serverId, gtidSet: (this.executed ?? parseGtidSet('', this.o.flavor)).toString() };
+    } else if (this.skipBefore) {
+      opts = { serverId: this.o.serverId, filename: this.skipBefore.file, position: 4 };
+    } else {
+      opts = { serverId: this.o.serverId, filename: this.boundary.file, position: this.boundary.offset };
+    }
+    this.log.info({ start: opts, replaySkip: this.replaySkip }, 'binlog reader connecting');
+    zj.start(opts as never);
+    return s;
+  }
+
+  /** End a session: retryable errors let runLoop reconnect; anything else is fatal. */
+  private endSession(s: Session, e: unknown): void {
+    if (s.ended) return;
+    s.ended = true;
+    this.connected = false;
+    void this.stopZongji(s.zj);
+    if (this.session === s) this.session = undefined;
+    if (this.stateName === 'closed') {
+      s.finish();
+      return;
+    }
+    if (!isDMError(e) && isRetryableReadError(e)) {
+      this.log.warn({ err: e, position: this.boundary }, 'binlog connection lost');
+      if (!this.connectedOnce) {
+        s.finish(new DMError('ErrUpstreamUnreachable', `cannot read the binlog from ${this.o.connection.host}:${this.o.connection.port}`, { cause: e }));
+        return;
+      }
+      s.finish();
+      return;
+    }
+    if (!isDMError(e) && errInfo(e).errno === ERRNO_FATAL_READING_BINLOG) {
+      void this.classifyFatalRead(e).then(s.finish, s.finish);
+      return;
+    }
+    s.finish(isDMError(e) ? e : new DMError('ErrBinlogDecode', `binlog stream failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e }));
+  }
+
+  /** ER_SOURCE_FATAL_ERROR_READING_BINLOG: purged, or a position/GTID the source never had. */
+  private async classifyFatalRead(e: unknown): Promise<DMError> {
+    const at = this.resumeByGtid ? `GTID ${this.executed?.toString() ?? ''}` : `${this.boundary.file}:${this.boundary.offset}`;
+    try {
+      const ctrl = this.ctrl ?? (this.ctrl = await openControlConnection(this.o.connection));
+      const files = await getBinlogFiles(ctrl);
+      const first = files[0];
+      if (this.resumeByGtid || this.boundary.file === '') {
+        const ms = await getMasterStatus(ctrl, this.o.flavor);
+        const now = parseGtidSet(ms.gtid, this.o.flavor);
+        const want = this.executed ?? parseGtidSet('', this.o.flavor);
+        if (!now.contains(want)) {
+          return new DMError('ErrBinlogInvalidPosition', `the source has not executed the start ${at} (source GTID set: ${now.toString()})`, {
+            cause: e,
+            workaround: 'Check that the GTID belongs to this source (not another cluster), or start from a binlog file and position.',
+          });
+        }
+        return new DMError('ErrBinlogPurged', `the binlog holding the transactions after ${at} has been purged on the source (oldest file: ${first?.name ?? 'none'})`, { cause: e });
+      }
+      const file = files.find((f) => f.name === this.boundary.file);
+      if (!file && first && compareFilePos({ file: this.boundary.file, offset: 0 }, { file: first.name, offset: 0 }) < 0) {
+        return new DMError('ErrBinlogPurged', `binlog file ${this.boundary.file} has been purged on the source (oldest file: ${first.name})`, { cause: e });
+      }
+      if (!file) {
+        return new DMError('ErrBinlogInvalidPosition', `binlog file ${this.boundary.file} does not exist on the source (files: ${files.map((f) => f.name).join(', ')})`, { cause: e });
+      }
+      return new DMError('ErrBinlogInvalidPosition', `position ${at} is not the start of an event in a binlog file of ${file.size} bytes`, {
+        cause: e,
+        workaround: 'Start from a transaction boundary, e.g. a position from SHOW MASTER STATUS, SHOW BINLOG EVENTS, or a DM checkpoint.',
+      });
+    } catch (qe) {
+      return new DMError('ErrBinlogReadFailed', `the source refused to send the binlog from ${at}`, { cause: e ?? qe });
+    }
+  }
+
+  private async stopZongji(zj: ZongJi): Promise<void> {
+    if (zj.stopped) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 2000);
+      zj.once('stopped', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      try {
+        zj.stop();
+      } catch {
+        clearTimeout(t);
+        resolve();
+      }
+    });
+    zj.removeAllListeners('binlog');
+    zj.on('error', () => {});
+  }
+
+  private async stopSession(): Promise<void> {
+    const s = this.session;
+    this.session = undefined;
+    if (!s) return;
+    const wasEnded = s.ended;
+    s.ended = true;
+    this.connected = false;
+    await this.stopZongji(s.zj);
+    if (!wasEnded) s.finish();
+  }
+
+  private fail(e: unknown): void {
+    const err = isDMError(e) ? e : new DMError('ErrBinlogReadFailed', e instanceof Error ? e.message : String(e), { cause: e });
+    this.fatal = err;
+    this.log.error({ err, position: this.boundary }, 'binlog reader stopped on a fatal error');
+    this.queue.end(err);
+    void this.close();
+  }
+
+  // ---- events ----------------------------------------------------------------------------
+
+  private onEvent(s: Session, ev: AnyBinlogEvent): void {
+    const name = ev.getEventName();
+    const bytes = (ev.size ?? 0) + 19;
+    this.metrics?.read(bytes);
+    const suppressed = this.skipBefore !== undefined && this.curFile === this.skipBefore.file && this.lastEnd < this.skipBefore.offset && name !== 'rotate';
+    if (ev.nextPosition > 0 && name !== 'rotate') this.lastEnd = ev.nextPosition;
+    if (this.skipBefore && !suppressed && name !== 'rotate' && name !== 'format' && this.lastEnd >= this.skipBefore.offset) this.skipBefore = undefined;
+    const ts = Math.floor(ev.timestamp / 1000);
+    const serverId = (ev as { serverId?: number }).serverId ?? 0;
+    switch (name) {
+      case 'rotate': {
+        const r = ev as Extract<AnyBinlogEvent, { binlogName: string; position: number }>;
+        this.curFile = r.binlogName;
+        this.lastEnd = Number(r.position);
+        if (!this.txnOpen && !this.resumeByGtid && !this.skipBefore) {
+          this.boundary = { file: r.binlogName, offset: Number(r.position), gtid: this.boundary.gtid };
+          this.metrics?.position('syncer', this.boundary);
+        }
+        return;
+      }
+      case 'previousgtids':
+        if (this.executed === undefined && this.o.flavor === 'mysql') this.executed = parseGtidSet((ev as { gtidSet: string }).gtidSet, 'mysql');
+        return;
+      case 'mariadbgtidlist':
+        if (this.executed === undefined && this.o.flavor === 'mariadb') {
+          const list = (ev as { gtids: { domainId: number; serverId: number; seqNo: number | string }[] }).gtids;
+          const last = new Map<number, string>();
+          for (const g of list) last.set(g.domainId, `${g.domainId}-${g.serverId}-${g.seqNo}`);
+          this.executed = parseGtidSet([...last.values()].join(','), 'mariadb');
+        }
+        return;
+      case 'gtid':
+      case 'mariadbgtid':
+      case 'anonymousgtid': {
+        const g = name === 'anonymousgtid' ? '' : String((ev as { gtid: string }).gtid);
+        this.beginTxn(g === '' ? undefined : g, ts, serverId, bytes, suppressed);
+        return;
+      }
+      case 'query': {
+        const q = ev as Extract<AnyBinlogEvent, { query: string; schema: string }>;
+        const sql = q.query.trim();
+        const word = /^\w+/.exec(sql)?.[0]?.toUpperCase() ?? '';
+        if (word === 'BEGIN') {
+          if (!this.txnOpen) this.beginTxn(undefined, ts, serverId, bytes, suppressed);
+          this.txnBegun = true;
+          return;
+        }
+        if (word === 'COMMIT' || (word === 'ROLLBACK' && !/^ROLLBACK\s+TO\b/i.test(sql))) {
+          this.commit(ev.nextPosition, ts, serverId, bytes, suppressed);
+          return;
+        }
+        if (this.txnBegun || word === 'SAVEPOINT' || word === 'XA') {
+          // statements inside a row-based transaction (SAVEPOINT, ...) carry no changes
+          return;
+        }
+        this.ddl(q.schema, sql, ev.nextPosition, ts, serverId, bytes, suppressed);
+        return;
+      }
+      case 'xid':
+        this.commit(ev.nextPosition, ts, serverId, bytes, suppressed);
+        return;
+      case 'tablemap': {
+        const tm = ev as TableMapEvent;
+        if (tm.primaryKey && tm.columnNames) this.tableKeys.set(tm.tableId, tm.primaryKey.map((i) => tm.columnNames?.[i] ?? ''));
+        else this.tableKeys.delete(tm.tableId);
+        return;
+      }
+      case 'writerows':
+      case 'updaterows':
+      case 'deleterows':
+        if (!suppressed) this.rows(s, ev as WriteRowsEvent | UpdateRowsEvent | DeleteRowsEvent, ts, serverId, bytes);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private beginTxn(gtid: string | undefined, ts: number, serverId: number, bytes: number, suppressed: boolean): void {
+    this.txnOpen = true;
+    this.txnBegun = false;
+    this.txnDelivered = 0;
+    this.pendingGtid = gtid;
+    if (suppressed) return;
+    this.deliver({ kind: 'gtid', gtid: gtid ?? '', pos: { ...this.boundary }, timestamp: ts, serverId }, bytes);
+  }
+
+  private boundaryAfter(nextPosition: number): Position {
+    if (this.pendingGtid !== undefined && this.executed !== undefined) {
+      try {
+        this.executed = this.executed.add(this.pendingGtid);
+      } catch (e) {
+        this.log.warn({ err: e, gtid: this.pendingGtid }, 'cannot add gtid to the executed set');
+      }
+    }
+    this.pendingGtid = undefined;
+    this.txnOpen = false;
+    this.txnBegun = false;
+    this.resumeByGtid = false;
+    this.boundary = {
+      file: this.curFile,
+      offset: nextPosition > 0 ? nextPosition : this.boundary.offset,
+      gtid: this.executed?.toString() ?? '',
+    };
+    this.metrics?.position('syncer', this.boundary);
+    return { ...this.boundary };
+  }
+
+  private commit(nextPosition: number, ts: number, serverId: number, bytes: number, suppressed: boolean): void {
+    if (!this.txnOpen && !suppressed) {
+      // a commit without a start (stream began mid-transaction): nothing of it was delivered
+      this.boundaryAfter(nextPosition);
+      return;
+    }
+    const pos = this.boundaryAfter(nextPosition);
+    if (!suppressed) this.deliver({ kind: 'xid', pos, timestamp: ts, serverId }, bytes);
+    this.txnDelivered = 0;
+  }
+
+  private ddl(schema: string, sql: string, nextPosition: number, ts: number, serverId: number, bytes: number, suppressed: boolean): void {
+    if (!this.txnOpen && !suppressed) this.beginTxn(undefined, ts, serverId, 0, false);
+    const touched = this.tracker.applyDDL(schema, sql);
+    if (touched.length > 0 && this.session) {
+      // drop zongji's cached table maps for the changed tables: re-read from the next TableMap
+      const tm = this.session.zj.tableMap;
+      for (const id of Object.keys(tm)) {
+        const e = tm[Number(id)];
+        if (e && touched.some((t) => t.schema === e.parentSchema && t.table === e.tableName)) delete tm[Number(id)];
+      }
+    }
+    const pos = this.boundaryAfter(nextPosition);
+    const ev: QueryEvent = { kind: 'query', schema, sql, pos, timestamp: ts, serverId };
+    if (touched.length > 0) schemaSnapshots.set(ev, this.tracker.exportSchemas());
+    if (!suppressed) this.deliver(ev, bytes);
+    this.txnDelivered = 0;
+  }
+
+  private rows(s: Session, ev: WriteRowsEvent | UpdateRowsEvent | DeleteRowsEvent, ts: number, serverId: number, bytes: number): void {
+    const tm = s.zj.tableMap[ev.tableId];
+    if (!tm?.columns) return;
+    const schema = tm.parentSchema;
+    const table = tm.tableName;
+    const tracked = this.tracker.get(schema, table);
+    const names = new Set(tm.columns.map((c) => c.name));
+    // the tracked structure describes these rows when it has the same columns (always true for
+    // MINIMAL metadata, where the names came from it); with FULL metadata the binlog's names win
+    const t0 = tracked !== undefined && tracked !== 'unknown' ? tracked : undefined;
+    const known = t0 && t0.columns.length === tm.columns.length && t0.columns.every((c, i) => c.name === tm.columns?.[i]?.name) ? t0 : undefined;
+    const columns: ColumnInfo[] = tm.columns.map((c, i) => {
+      const cs = tm.columnSchemas[i];
+      const ct = (cs?.COLUMN_TYPE ?? '').toLowerCase();
+      const info: ColumnInfo = { name: c.name, type: /^[a-z0-9_]+/.exec(ct)?.[0] ?? ct, unsigned: cs?.UNSIGNED ?? ct.includes('unsigned') };
+      const tc = known?.columns[i];
+      if (tc) {
+        info.nullable = tc.nullable;
+        if (tc.generated) info.generated = true;
+      }
+      return info;
+    });
+    const yearCols = columns.map((c) => c.type === 'year');
+    const conv = (r: Record<string, unknown>): RowImage =>
+      columns.map((c, i) => {
+        const v = r[c.name];
+        if (v === undefined) return null;
+        if (yearCols[i] && v === 1900) return 0;
+        return v;
+      });
+    const binlogPk = this.tableKeys.get(ev.tableId);
+    let keyColumns = binlogPk && binlogPk.length > 0 ? binlogPk : (t0?.keyColumns ?? []);
+    if (!keyColumns.every((k) => names.has(k))) keyColumns = [];
+    const uniqueKeys = (t0?.uniqueKeys ?? []).filter((u) => u.every((k) => names.has(k)) && u.join('\u0000') !== keyColumns.join('\u0000'));
+    if (keyColumns.length === 0 && t0) {
+      // the tracked primary key may be the not-null unique key chosen as key
+      const k = t0.keyColumns;
+      if (k.length > 0 && k.every((x) => names.has(x))) keyColumns = k;
+    }
+    const base = { kind: 'rows' as const, schema, table, columns, keyColumns, uniqueKeys, pos: { ...this.boundary, offset: ev.nextPosition > 0 ? ev.nextPosition : this.boundary.offset, file: this.curFile }, timestamp: ts, serverId };
+    let out: RowsEvent;
+    const name = ev.getEventName();
+    if (name === 'updaterows') {
+      const rows = (ev as UpdateRowsEvent).rows;
+      out = { ...base, op: 'update', before: rows.map((r) => conv(r.before)), rows: rows.map((r) => conv(r.after)) };
+    } else {
+      const rows = (ev as WriteRowsEvent | DeleteRowsEvent).rows;
+      out = { ...base, op: name === 'writerows' ? 'insert' : 'delete', rows: rows.map(conv) };
+    }
+    if (!this.txnOpen) this.beginTxn(undefined, ts, serverId, 0, false);
+    this.deliver(out, bytes);
+  }
+
+  /** Decoding without binlog column names: the tracked structure as of this position. */
+  private tableInfoFromTracker(s: Session, ev: TableMapEvent, next: () => void): void {
+    const t = this.tracker.get(ev.schemaName, ev.tableName);
+    if (t === undefined || t === 'unknown') {
+      this.endSession(
+        s,
+        new DMError('ErrBinlogRowMetadata', `no column names in the binlog for ${ev.schemaName}.${ev.tableName} and its structure at ${this.curFile}:${this.lastEnd} is ${t === 'unknown' ? 'unknown (a DDL could not be tracked)' : 'not tracked'}`),
+      );
+      return;
+    }
+    if (t.columns.length !== ev.columnCount) {
+      this.endSession(
+        s,
+        new DMError('ErrBinlogSchemaTracker', `tracked structure of ${ev.schemaName}.${ev.tableName} has ${t.columns.length} columns, the binlog event has ${ev.columnCount} (at ${this.curFile}:${this.lastEnd})`),
+      );
+      return;
+    }
+    s.zj.tableMap[ev.tableId] = {
+      columnSchemas: t.columns.map((c) => ({ COLUMN_NAME: c.name, COLLATION_NAME: null, CHARACTER_SET_NAME: c.charset, COLUMN_COMMENT: '', COLUMN_TYPE: c.columnType })),
+      parentSchema: ev.schemaName,
+      tableName: ev.tableName,
+    };
+    next();
+    // zongji resumes the connection after this callback; keep our backpressure pause
+    queueMicrotask(() => {
+      if (this.paused && this.session === s) s.zj.connection?.pause();
+    });
+  }
+
+  private deliver(ev: BinlogEvent, bytes: number): void {
+    if (this.replaySkip > 0 && ev.kind !== 'heartbeat') {
+      this.replaySkip--;
+      this.txnDelivered++;
+      return;
+    }
+    if (this.txnOpen) this.txnDelivered++;
+    this.lastPushAt = Date.now();
+    const full = this.queue.push(ev, bytes);
+    this.metrics?.queue(this.queue.size, this.queue.byteSize);
+    if (full && !this.paused) {
+      this.paused = true;
+      this.session?.zj.connection?.pause();
+    }
+  }
+
+  private onDrain(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    this.session?.zj.connection?.resume();
+  }
+
+  // ---- timers ----------------------------------------------------------------------------
+
+  private startTimers(): void {
+    const hb = this.o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
+    if (hb > 0) {
+      const t = setInterval(() => {
+        if (!this.connected || this.txnOpen || this.queue.size > 0 || this.stateName !== 'running') return;
+        if (Date.now() - this.lastPushAt < hb) return;
+        this.lastPushAt = Date.now();
+        this.queue.push({ kind: 'heartbeat', pos: { ...this.boundary }, timestamp: Math.floor(Date.now() / 1000), serverId: 0 }, 0);
+      }, Math.max(10, Math.floor(hb / 4)));
+      t.unref();
+      this.timers.push(t);
+    }
+    const ms = this.o.masterStatusIntervalMs ?? DEFAULT_MASTER_STATUS_INTERVAL_MS;
+    if (ms > 0 && this.metrics) {
+      const t = setInterval(() => void this.updateMasterStatus().catch(() => undefined), ms);
+      t.unref();
+      this.timers.push(t);
+    }
+  }
+
+  private async updateMasterStatus(): Promise<void> {
+    if (!this.metrics || this.stateName === 'closed') return;
+    try {
+      const ctrl = this.ctrl ?? (this.ctrl = await openControlConnection(this.o.connection));
+      const ms = await getMasterStatus(ctrl, this.o.flavor);
+      this.metrics.position('master', ms);
+    } catch (e) {
+      const c = this.ctrl;
+      this.ctrl = undefined;
+      c?.destroy();
+      throw e;
+    }
+  }
+}
+
+/** Create a binlog reader; call `start(signal)`, then iterate it. */
+export function createBinlogReader(opts: BinlogReaderOptions): BinlogReader {
+  return new ZongjiBinlogReader(opts);
+}
+

@@ -1,0 +1,468 @@
+/**
+ * Table structures as of the reader's current binlog position, for sources that do not write
+ * binlog_row_metadata=FULL (column names/types come from here then) and for key columns in all
+ * cases. Seeded from the upstream's information_schema at the start position (or imported from a
+ * snapshot persisted with the checkpoint) and updated by every DDL in the stream (parsed with
+ * node-sql-parser). A DDL that cannot be applied marks the table `unknown`, so its rows fail
+ * with a coded error instead of being decoded with a wrong structure.
+ */
+import NodeSqlParser from 'node-sql-parser';
+import type { RowDataPacket } from 'mysql2/promise';
+import type { Logger } from '../log/index.js';
+import { silentLogger } from '../log/index.js';
+import type { Flavor } from './position.js';
+import type { Queryable } from './source-info.js';
+
+export interface TrackedColumn {
+  name: string;
+  /** Full lowercase column type as information_schema shows it: `bigint(20) unsigned`, `enum('a','b')`. */
+  columnType: string;
+  /** Bare type name: `bigint`, `varchar`, `enum`. */
+  dataType: string;
+  unsigned: boolean;
+  nullable: boolean;
+  /** Character set of text columns; null for binary and non-text columns. */
+  charset: string | null;
+  generated: boolean;
+}
+
+export interface TrackedTable {
+  schema: string;
+  table: string;
+  columns: TrackedColumn[];
+  /** Primary key, or the first unique key over NOT NULL columns; [] when none. */
+  keyColumns: string[];
+  /** The other unique keys. */
+  uniqueKeys: string[][];
+  /** Table default charset, for columns added later without one. */
+  charset: string | null;
+}
+
+interface IndexDef {
+  name: string;
+  primary: boolean;
+  unique: boolean;
+  columns: string[];
+}
+
+interface TableState {
+  schema: string;
+  table: string;
+  columns: TrackedColumn[];
+  indexes: IndexDef[];
+  charset: string | null;
+}
+
+const TEXT_TYPES = new Set(['char', 'varchar', 'tinytext', 'text', 'mediumtext', 'longtext', 'enum', 'set', 'json']);
+
+function key(schema: string, table: string): string {
+  return `${schema}\u0000${table}`;
+}
+
+function lc(s: unknown): string {
+  return String(s ?? '').toLowerCase();
+}
+
+function derive(t: TableState): TrackedTable {
+  const nn = new Map(t.columns.map((c) => [c.name.toLowerCase(), !c.nullable]));
+  const uniques = t.indexes.filter((i) => i.primary || i.unique);
+  const pk = uniques.find((i) => i.primary) ?? uniques.find((i) => i.columns.every((c) => nn.get(c.toLowerCase()) === true));
+  const canon = (n: string): string => t.columns.find((c) => c.name.toLowerCase() === n.toLowerCase())?.name ?? n;
+  return {
+    schema: t.schema,
+    table: t.table,
+    columns: t.columns.map((c) => ({ ...c })),
+    keyColumns: pk ? pk.columns.map(canon) : [],
+    uniqueKeys: uniques.filter((i) => i !== pk).map((i) => i.columns.map(canon)),
+    charset: t.charset,
+  };
+}
+
+/** Build an information_schema-like column type from a node-sql-parser column definition. */
+function columnFromAst(d: any, tableCharset: string | null): TrackedColumn {
+  const def = d.definition ?? {};
+  let dt = lc(def.dataType);
+  const aliases: Record<string, string> = { integer: 'int', numeric: 'decimal', dec: 'decimal', bool: 'tinyint', boolean: 'tinyint', real: 'double', character: 'char' };
+  const isBool = dt === 'bool' || dt === 'boolean';
+  dt = aliases[dt] ?? dt;
+  const suffix: string[] = Array.isArray(def.suffix) ? def.suffix.map(lc) : [];
+  const unsigned = suffix.includes('unsigned');
+  let ct = dt;
+  if (dt === 'enum' || dt === 'set') {
+    const vals: unknown[] = def.expr?.value ?? [];
+    ct += `(${vals.map((v: any) => `'${String(v.value).replace(/'/g, "''")}'`).join(',')})`;
+  } else if (isBool) {
+    ct = 'tinyint(1)';
+  } else if (def.length !== undefined && def.length !== null) {
+    ct += def.scale !== undefined && def.scale !== null ? `(${def.length},${def.scale})` : `(${def.length})`;
+  }
+  if (unsigned) ct += ' unsigned';
+  if (suffix.includes('zerofill')) ct += ' zerofill';
+  const binaryType = dt === 'binary' || dt === 'varbinary' || dt.endsWith('blob');
+  const explicitCs = d.character_set?.value?.value ?? (d.definition?.charset ? d.definition.charset : undefined);
+  const charset = TEXT_TYPES.has(dt) && dt !== 'json' ? (explicitCs ? lc(explicitCs) : tableCharset) : binaryType ? null : dt === 'json' ? 'utf8mb4' : null;
+  return {
+    name: String(d.column?.column ?? d.column),
+    columnType: ct,
+    dataType: dt,
+    unsigned,
+    nullable: !(d.nullable?.type === 'not null' || d.primary_key),
+    charset,
+    generated: !!d.generated,
+  };
+}
+
+function colName(c: any): string {
+  if (typeof c === 'string') return c;
+  if (c?.column !== undefined) return typeof c.column === 'string' ? c.column : colName(c.column);
+  if (c?.expr) return colName(c.expr);
+  if (c?.value !== undefined) return String(c.value);
+  return String(c);
+}
+
+function indexFromAst(d: any): IndexDef | undefined {
+  const ct = lc(d.constraint_type);
+  const cols = (d.definition ?? []).map(colName);
+  if (ct.includes('primary')) return { name: 'PRIMARY', primary: true, unique: true, columns: cols };
+  if (ct.includes('unique')) return { name: String(d.index ?? d.constraint ?? cols[0] ?? 'uk'), primary: false, unique: true, columns: cols };
+  if (d.resource === 'index' || ct === 'index' || ct === 'key' || ct.includes('fulltext') || ct.includes('spatial'))
+    return { name: String(d.index ?? cols[0] ?? 'idx'), primary: false, unique: false, columns: cols };
+  return undefined;
+}
+
+export interface SchemaTrackerOptions {
+  flavor?: Flavor;
+  logger?: Logger;
+}
+
+export class SchemaTracker {
+  private readonly tables = new Map<string, TableState | 'unknown'>();
+  private readonly dbCharsets = new Map<string, string>();
+  private readonly parser = new NodeSqlParser.Parser();
+  private readonly dialect: string;
+  private readonly log: Logger;
+
+  constructor(opts: SchemaTrackerOptions = {}) {
+    this.dialect = opts.flavor === 'mysql' ? 'MySQL' : 'MariaDB';
+    this.log = opts.logger ?? silentLogger;
+  }
+
+  /** The table as of the current position; undefined when never seen, 'unknown' when a DDL could not be tracked. */
+  get(schema: string, table: string): TrackedTable | 'unknown' | undefined {
+    const t = this.tables.get(key(schema, table));
+    if (t === undefined || t === 'unknown') return t;
+    return derive(t);
+  }
+
+  /** Every tracked table (for tests and status). */
+  list(): TrackedTable[] {
+    const out: TrackedTable[] = [];
+    for (const t of this.tables.values()) if (t !== 'unknown') out.push(derive(t));
+    return out;
+  }
+
+  /**
+   * Load the structure of the tables `include` accepts (all non-system schemas by default) from
+   * the upstream's information_schema. Call at the start position; tables already tracked are kept.
+   */
+  async seedFromSource(conn: Queryable, include?: (schema: string, table: string) => boolean, onlyTables?: { schema: string; table: string }[]): Promise<number> {
+    const sys = "('mysql','information_schema','performance_schema','sys')";
+    const where = onlyTables?.length
+      ? `(${onlyTables.map(() => '(c.TABLE_SCHEMA=? AND c.TABLE_NAME=?)').join(' OR ')})`
+      : `c.TABLE_SCHEMA NOT IN ${sys}`;
+    const params = onlyTables?.flatMap((t) => [t.schema, t.table]) ?? [];
+    const [cols] = await conn.query<RowDataPacket[]>(
+      `SELECT c.TABLE_SCHEMA s, c.TABLE_NAME t, c.COLUMN_NAME n, c.COLUMN_TYPE ct, c.DATA_TYPE dt, c.IS_NULLABLE nl,
+              c.CHARACTER_SET_NAME cs, c.EXTRA ex, cl.CHARACTER_SET_NAME tcs
+         FROM information_schema.COLUMNS c
+         JOIN information_schema.TABLES tb ON tb.TABLE_SCHEMA=c.TABLE_SCHEMA AND tb.TABLE_NAME=c.TABLE_NAME AND tb.TABLE_TYPE='BASE TABLE'
+         LEFT JOIN information_schema.COLLATIONS cl ON cl.COLLATION_NAME=tb.TABLE_COLLATION
+        WHERE ${where} ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION`,
+      params,
+    );
+    const [idx] = await conn.query<RowDataPacket[]>(
+      `SELECT c.TABLE_SCHEMA s, c.TABLE_NAME t, c.INDEX_NAME i, c.NON_UNIQUE nu, c.COLUMN_NAME n
+         FROM information_schema.STATISTICS c WHERE ${where} ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.INDEX_NAME, c.SEQ_IN_INDEX`,
+      params,
+    );
+    const [dbs] = await conn.query<RowDataPacket[]>('SELECT SCHEMA_NAME s, DEFAULT_CHARACTER_SET_NAME cs FROM information_schema.SCHEMATA');
+    for (const d of dbs) if (!this.dbCharsets.has(String(d['s']))) this.dbCharsets.set(String(d['s']), lc(d['cs']));
+    const fresh = new Map<string, TableState>();
+    for (const r of cols) {
+      const s = String(r['s']);
+      const t = String(r['t']);
+      if (include && !include(s, t)) continue;
+      const k = key(s, t);
+      if (this.tables.has(k)) continue;
+      let st = fresh.get(k);
+      if (!st) fresh.set(k, (st = { schema: s, table: t, columns: [], indexes: [], charset: r['tcs'] == null ? null : lc(r['tcs']) }));
+      const ex = lc(r['ex']);
+      st.columns.push({
+        name: String(r['n']),
+        columnType: lc(r['ct']),
+        dataType: lc(r['dt']),
+        unsigned: lc(r['ct']).includes('unsigned'),
+        nullable: String(r['nl']) === 'YES',
+        charset: r['cs'] == null ? null : lc(r['cs']),
+        generated: ex.includes('generated') || ex.includes('virtual') || ex.includes('persistent') || ex.includes('stored'),
+      });
+    }
+    for (const r of idx) {
+      const st = fresh.get(key(String(r['s']), String(r['t'])));
+      if (!st) continue;
+      const name = String(r['i']);
+      let i = st.indexes.find((x) => x.name === name);
+      if (!i) st.indexes.push((i = { name, primary: name === 'PRIMARY', unique: Number(r['nu']) === 0, columns: [] }));
+      i.columns.push(String(r['n']));
+    }
+    for (const [k, st] of fresh) this.tables.set(k, st);
+    return fresh.size;
+  }
+
+  /**
+   * Apply one DDL statement (as written to the binlog, run with default schema `schema`).
+   * Returns the tables whose structure changed (or became unknown).
+   */
+  applyDDL(schema: string, sql: string): { schema: string; table: string }[] {
+    let asts: any[] | undefined;
+    let firstErr: unknown;
+    // node-sql-parser's MariaDB grammar misses some ALTER forms (ADD PRIMARY KEY, ADD UNIQUE KEY)
+    // that its MySQL grammar has: try the flavor's dialect first, then the other one
+    for (const database of [this.dialect, this.dialect === 'MySQL' ? 'MariaDB' : 'MySQL']) {
+      try {
+        const a: any = this.parser.astify(sql, { database });
+        asts = Array.isArray(a) ? a : [a];
+        break;
+      } catch (e) {
+        firstErr ??= e;
+      }
+    }
+    if (!asts) return this.unparsable(schema, sql, firstErr);
+    const touched: { schema: string; table: string }[] = [];
+    for (const ast of asts) {
+      try {
+        touched.push(...this.applyAst(schema, ast));
+      } catch (e) {
+        touched.push(...this.unparsable(schema, sql, e));
+      }
+    }
+    return touched;
+  }
+
+  /** A DDL we cannot parse: if it names a tracked table (per the parser's table list), mark it unknown. */
+  private unparsable(schema: string, sql: string, err: unknown): { schema: string; table: string }[] {
+    const out: { schema: string; table: string }[] = [];
+    let names: string[] = [];
+    try {
+      names = this.parser.tableList(sql, { database: this.dialect });
+    } catch {
+      names = [];
+    }
+    for (const n of names) {
+      const [, db, tb] = n.split('::');
+      const s = db && db !== 'null' ? db : schema;
+      if (tb && this.tables.has(key(s, tb))) {
+        this.tables.set(key(s, tb), 'unknown');
+        out.push({ schema: s, table: tb });
+      }
+    }
+    if (/^\s*(alter|create|rename|drop)\s+table/i.test(sql) || out.length > 0) {
+      this.log.warn({ err, sql, schema, unknownTables: out }, 'schema tracker could not apply ddl');
+    }
+    return out;
+  }
+
+  private applyAst(defSchema: string, ast: any): { schema: string; table: string }[] {
+    const type = lc(ast.type);
+    const kw = lc(ast.keyword);
+    const ref = (t: any): { schema: string; table: string } => ({ schema: t.db ? String(t.db) : defSchema, table: String(t.table) });
+    if (type === 'create' && kw === 'table') {
+      const t = ref(ast.table[0]);
+      if (ast.like) {
+        const src = ref(ast.like.table?.[0] ?? ast.like);
+        const s = this.tables.get(key(src.schema, src.table));
+        this.tables.set(key(t.schema, t.table), s === undefined || s === 'unknown' ? 'unknown' : structuredClone({ ...s, schema: t.schema, table: t.table }));
+        return [t];
+      }
+      if (ast.query_expr || !Array.isArray(ast.create_definitions)) {
+        this.tables.set(key(t.schema, t.table), 'unknown');
+        return [t];
+      }
+      const csOpt = (ast.table_options ?? []).find((o: any) => /charset|character set/.test(lc(o.keyword)));
+      const charset = csOpt ? lc(csOpt.value?.value ?? csOpt.value) : (this.dbCharsets.get(t.schema) ?? null);
+      const st: TableState = { ...t, columns: [], indexes: [], charset };
+      for (const d of ast.create_definitions) {
+        if (d.resource === 'column') {
+          const c = columnFromAst(d, charset);
+          st.columns.push(c);
+          if (d.primary_key) st.indexes.push({ name: 'PRIMARY', primary: true, unique: true, columns: [c.name] });
+          else if (d.unique || lc(d.unique_or_primary).includes('unique')) st.indexes.push({ name: c.name, primary: false, unique: true, columns: [c.name] });
+        } else {
+          const i = indexFromAst(d);
+          if (i) {
+            if (i.primary) for (const c of st.columns) if (i.columns.some((n) => n.toLowerCase() === c.name.toLowerCase())) c.nullable = false;
+            st.indexes.push(i);
+          }
+        }
+      }
+      this.tables.set(key(t.schema, t.table), st);
+      return [t];
+    }
+    if (type === 'drop' && kw === 'table') {
+      return (ast.name ?? []).map((n: any) => {
+        const t = ref(n);
+        this.tables.delete(key(t.schema, t.table));
+        return t;
+      });
+    }
+    if (type === 'rename') {
+      const out: { schema: string; table: string }[] = [];
+      for (const [from, to] of ast.table ?? []) {
+        const f = ref(from);
+        const t = ref(to);
+        const s = this.tables.get(key(f.schema, f.table));
+        this.tables.delete(key(f.schema, f.table));
+        if (s !== undefined) this.tables.set(key(t.schema, t.table), s === 'unknown' ? s : { ...s, ...t });
+        out.push(f, t);
+      }
+      return out;
+    }
+    if ((type === 'drop' || type === 'create' || type === 'alter') && (kw === 'database' || kw === 'schema')) {
+      const db = String(ast.name?.[0]?.db ?? ast.name?.[0] ?? ast.database ?? ast.name ?? '');
+      const dbName = typeof ast.name === 'object' && ast.name && !Array.isArray(ast.name) ? String(ast.name.db ?? ast.name.value ?? db) : db;
+      if (type === 'drop') {
+        for (const k of [...this.tables.keys()]) if (k.startsWith(`${dbName}\u0000`)) this.tables.delete(k);
+        this.dbCharsets.delete(dbName);
+      } else {
+        const opts = ast.create_definitions ?? ast.expr ?? [];
+        const cs = (Array.isArray(opts) ? opts : []).find((o: any) => /charset|character set/.test(lc(o.keyword)));
+        if (cs) this.dbCharsets.set(dbName, lc(cs.value?.value ?? cs.value));
+      }
+      return [];
+    }
+    if (type === 'create' && kw === 'index') {
+      const t = ref(ast.table?.[0] ?? ast.table);
+      const st = this.tables.get(key(t.schema, t.table));
+      if (st === undefined || st === 'unknown') return [];
+      const cols = (ast.index_columns ?? []).map(colName);
+      st.indexes.push({ name: String(ast.index), primary: false, unique: lc(ast.index_type) === 'unique', columns: cols });
+      return [t];
+    }
+    if (type === 'drop' && kw === 'index') {
+      const t = ref(ast.table?.[0] ?? ast.table);
+      const st = this.tables.get(key(t.schema, t.table));
+      if (st === undefined || st === 'unknown') return [];
+      const name = colName(ast.name);
+      st.indexes = st.indexes.filter((i) => i.name.toLowerCase() !== name.toLowerCase());
+      return [t];
+    }
+    if (type === 'alter' && Array.isArray(ast.table)) {
+      let t = ref(ast.table[0]);
+      const k0 = key(t.schema, t.table);
+      const cur = this.tables.get(k0);
+      if (cur === undefined) return [];
+      if (cur === 'unknown') return [t];
+      const st: TableState = structuredClone(cur);
+      const find = (n: string): number => st.columns.findIndex((c) => c.name.toLowerCase() === n.toLowerCase());
+      const place = (c: TrackedColumn, suffix: any): void => {
+        const kwd = lc(suffix?.keyword);
+        if (kwd === 'first') st.columns.unshift(c);
+        else if (kwd === 'after') {
+          const i = find(colName(suffix.expr));
+          if (i < 0) throw new Error(`AFTER unknown column ${colName(suffix.expr)}`);
+          st.columns.splice(i + 1, 0, c);
+        } else st.columns.push(c);
+      };
+      const renameInIndexes = (from: string, to: string): void => {
+        for (const i of st.indexes) i.columns = i.columns.map((c) => (c.toLowerCase() === from.toLowerCase() ? to : c));
+      };
+      for (const e of ast.expr ?? []) {
+        const action = lc(e.action);
+        const res = lc(e.resource);
+        if (res === 'column') {
+          if (action === 'add') {
+            const c = columnFromAst(e, st.charset);
+            place(c, e.suffix);
+            if (e.primary_key) st.indexes.push({ name: 'PRIMARY', primary: true, unique: true, columns: [c.name] });
+          } else if (action === 'drop') {
+            const n = colName(e.column);
+            const i = find(n);
+            if (i < 0) throw new Error(`DROP unknown column ${n}`);
+            st.columns.splice(i, 1);
+            for (const ix of st.indexes) ix.columns = ix.columns.filter((c) => c.toLowerCase() !== n.toLowerCase());
+            st.indexes = st.indexes.filter((ix) => ix.columns.length > 0);
+          } else if (action === 'modify' || action === 'change') {
+            const from = colName(e.old_column ?? e.column);
+            const i = find(from);
+            if (i < 0) throw new Error(`${action} unknown column ${from}`);
+            const c = columnFromAst(e, st.charset);
+            const old = st.columns[i];
+            if (old && !e.character_set && c.charset !== null && old.charset !== null && TEXT_TYPES.has(old.dataType)) c.charset = old.charset;
+            if (e.suffix?.keyword) {
+              st.columns.splice(i, 1);
+              place(c, e.suffix);
+            } else st.columns[i] = c;
+            renameInIndexes(from, c.name);
+          } else if (action === 'rename') {
+            const from = colName(e.old_column);
+            const i = find(from);
+            const c = st.columns[i];
+            if (!c) throw new Error(`RENAME unknown column ${from}`);
+            c.name = colName(e.column);
+            renameInIndexes(from, c.name);
+          } else if (action === 'alter') {
+            // ALTER COLUMN ... SET/DROP DEFAULT: no structural change
+          } else throw new Error(`unsupported column action ${action}`);
+        } else if (res === 'table' && action === 'rename') {
+          const to = e.table ? ref(typeof e.table === 'string' ? { db: null, table: e.table } : e.table) : undefined;
+          if (!to) throw new Error('rename without target');
+          this.tables.delete(k0);
+          st.schema = to.schema;
+          st.table = to.table;
+          t = to;
+        } else if (action === 'add' && (res === 'constraint' || res === 'index' || e.create_definitions)) {
+          const i = indexFromAst(e.create_definitions ?? e);
+          if (i) {
+            if (i.primary) for (const c of st.columns) if (i.columns.some((n) => n.toLowerCase() === c.name.toLowerCase())) c.nullable = false;
+            st.indexes.push(i);
+          }
+        } else if (action === 'drop' && (res === 'index' || res === 'key' || res === 'primary key' || res === 'constraint')) {
+          const name = res === 'primary key' || lc(e.keyword).includes('primary') ? 'PRIMARY' : colName(e.index ?? e.name ?? e.constraint);
+          st.indexes = st.indexes.filter((i) => i.name.toLowerCase() !== name.toLowerCase());
+        } else if (res === 'column' || action === 'add' || action === 'drop' || action === 'modify' || action === 'change') {
+          throw new Error(`unsupported alter action ${action} ${res}`);
+        }
+        // table options (engine, comment, charset conversion of defaults, ...) keep the columns
+      }
+      this.tables.set(key(t.schema, t.table), st);
+      return [t];
+    }
+    return [];
+  }
+
+  /** Forget everything (e.g. before re-seeding). */
+  clear(): void {
+    this.tables.clear();
+    this.dbCharsets.clear();
+  }
+
+  /** JSON snapshot of every tracked table, for persisting with a checkpoint. */
+  exportSchemas(): string {
+    const tables: (TableState | { schema: string; table: string; unknown: true })[] = [];
+    for (const [k, v] of this.tables) {
+      if (v === 'unknown') {
+        const [schema = '', table = ''] = k.split('\u0000');
+        tables.push({ schema, table, unknown: true });
+      } else tables.push(v);
+    }
+    return JSON.stringify({ version: 1, dbCharsets: Object.fromEntries(this.dbCharsets), tables });
+  }
+
+  /** Replace the tracked state with a snapshot made by exportSchemas(). */
+  importSchemas(json: string): void {
+    const v = JSON.parse(json) as { version: number; dbCharsets: Record<string, string>; tables: (TableState & { unknown?: true })[] };
+    this.clear();
+    for (const [d, cs] of Object.entries(v.dbCharsets ?? {})) this.dbCharsets.set(d, cs);
+    for (const t of v.tables ?? []) this.tables.set(key(t.schema, t.table), t.unknown ? 'unknown' : { schema: t.schema, table: t.table, columns: t.columns, indexes: t.indexes, charset: t.charset });
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Adapter from a loaded task config and its source configs to the prechecks: resolves each
+ * source's subtask (block-allow list, routes, threads, meta) and runs `runPrechecks`. This is
+ * what the master's CheckTask and its start-task precheck hook call.
+ */
+import { parseSourceConfig, parseTaskConfig, resolveSubtask, type SourceConfig, type TaskConfig } from '../config/index.js';
+import { DMError } from '../errors/index.js';
+import { createBAList, createRouter } from '../filter/index.js';
+import { runPrechecks } from './run.js';
+import type { CheckInput, CheckReport, CheckSource } from './types.js';
+
+export interface CheckTaskOptions {
+  /** Only these sources of the task (start-task -s); default all. */
+  sourceIds?: readonly string[];
+  signal?: AbortSignal;
+  timeoutMs?: number;
+  /** Secret key for encrypted passwords in YAML texts (checkTaskYaml). */
+  secretKey?: Buffer;
+}
+
+/** Build the precheck input of a task. Throws ErrConfigInvalidValue when a source config is missing. */
+export function checkInputOf(task: TaskConfig, sources: ReadonlyMap<string, SourceConfig>, opts: CheckTaskOptions = {}): CheckInput {
+  const ids = task.mysqlInstances.map((m) => m.sourceId).filter((id) => !opts.sourceIds || opts.sourceIds.length === 0 || opts.sourceIds.includes(id));
+  let loadThreads = 0;
+  let syncThreads = 0;
+  const checkSources: CheckSource[] = ids.map((id) => {
+    const src = sources.get(id);
+    if (!src) {
+      throw new DMError('ErrConfigInvalidValue', `source "${id}" of task "${task.name}" does not exist; create it first with \`dmctl operate-source create\``);
+    }
+    const sub = resolveSubtask(task, id);
+    loadThreads = Math.max(loadThreads, sub.loader.poolSize);
+    syncThreads = Math.max(syncThreads, sub.syncer.workerCount);
+    const ba = createBAList(sub.blockAllowList, { caseSensitive: sub.caseSensitive });
+    const router = createRouter(sub.routeRules, { caseSensitive: sub.caseSensitive, sourceId: id });
+    const meta = sub.meta;
+    return {
+      sourceId: id,
+      from: { host: src.from.host, port: src.from.port, user: src.from.user, password: src.from.password },
+      enableGtid: src.enableGtid,
+      ...(meta
+        ? {
+            meta: {
+              ...(meta.binlogName !== undefined ? { binlogName: meta.binlogName } : {}),
+              ...(meta.binlogPos !== undefined ? { binlogPos: meta.binlogPos } : {}),
+              ...(meta.binlogGtid !== undefined ? { binlogGtid: meta.binlogGtid } : {}),
+            },
+          }
+        : {}),
+      tableFilter: (t) => ba.matchTable(t.schema, t.table),
+      route: (t) => {
+        const r = router.route(t.schema, t.table);
+        return { schema: r.schema, table: r.table };
+      },
+      extraTargetColumns: () => router.extractColumns,
+      dumpThreads: sub.mydumper.threads,
+    };
+  });
+  const t = task.targetDatabase;
+  return {
+    taskName: task.name,
+    mode: task.taskMode,
+    sources: checkSources,
+    target: { host: t.host, port: t.port, user: t.user, password: t.password },
+    ignoreCheckingItems: [...task.ignoreCheckingItems],
+    ...(loadThreads > 0 ? { loadThreads } : {}),
+    ...(syncThreads > 0 ? { syncThreads } : {}),
+    ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+  };
+}
+
+/** Run the prechecks of a loaded task against its sources. */
+export async function checkTask(task: TaskConfig, sources: ReadonlyMap<string, SourceConfig>, opts: CheckTaskOptions = {}): Promise<CheckReport> {
+  return runPrechecks(checkInputOf(task, sources, opts), opts.signal);
+}
+
+/** Same from YAML texts (task.yaml and source.yaml per source id), as stored in etcd. */
+export async function checkTaskYaml(taskYaml: string, sourceYamls: ReadonlyMap<string, string>, opts: CheckTaskOptions = {}): Promise<CheckReport> {
+  const key = opts.secretKey ? { secretKey: opts.secretKey } : {};
+  const task = parseTaskConfig(taskYaml, key);
+  const sources = new Map<string, SourceConfig>();
+  for (const [id, y] of sourceYamls) sources.set(id, parseSourceConfig(y, { file: `source ${id}`, ...key }));
+  return checkTask(task, sources, opts);
+}

@@ -1,0 +1,47 @@
+/**
+ * The two entry points the dm-master calls:
+ * - `taskPrecheck` — install with `setTaskPrecheck(taskPrecheck)` (src/master/precheck.ts); it runs
+ *   before start-task writes anything, throws ErrTaskCheckFailed when a check fails and otherwise
+ *   returns the report (warnings only) as JSON for `check_result`.
+ * - `checkTaskReply` — the body of the CheckTask RPC (`dmctl check-task`): `{result, msg}` with
+ *   the report as JSON in `msg`, limited to `errorCnt` failures and `warnCnt` warnings.
+ */
+import { isDMError } from '../errors/index.js';
+import { checkTaskYaml } from './from-task.js';
+import { limitReport, precheckError } from './run.js';
+
+export interface PrecheckHookInput {
+  taskYaml: string;
+  sourceIds: string[];
+  /** source-id → source.yaml text as stored (password may be encrypted). */
+  sourceYamls: Map<string, string>;
+  signal: AbortSignal;
+  /** The master's secret key for encrypted passwords (default: the built-in key). */
+  secretKey?: Buffer;
+}
+
+export async function taskPrecheck(input: PrecheckHookInput): Promise<string> {
+  const report = await checkTaskYaml(input.taskYaml, input.sourceYamls, {
+    sourceIds: input.sourceIds,
+    signal: input.signal,
+    ...(input.secretKey ? { secretKey: input.secretKey } : {}),
+  });
+  if (!report.summary.passed) throw precheckError(report);
+  return JSON.stringify(limitReport(report, 0, 100));
+}
+
+export async function checkTaskReply(
+  taskYaml: string,
+  sourceYamls: Map<string, string>,
+  opts: { errorCnt?: number; warnCnt?: number; signal?: AbortSignal; secretKey?: Buffer } = {},
+): Promise<{ result: boolean; msg: string }> {
+  try {
+    const report = await checkTaskYaml(taskYaml, sourceYamls, {
+      ...(opts.signal ? { signal: opts.signal } : {}),
+      ...(opts.secretKey ? { secretKey: opts.secretKey } : {}),
+    });
+    return { result: report.summary.passed, msg: JSON.stringify(limitReport(report, opts.errorCnt || 10, opts.warnCnt || 10)) };
+  } catch (e) {
+    return { result: false, msg: isDMError(e) ? e.toString() : e instanceof Error ? e.message : String(e) };
+  }
+}

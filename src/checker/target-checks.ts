@@ -1,0 +1,118 @@
+/**
+ * Checks against the target and across sources: privileges, existing target tables, shard
+ * tables merged into one target table.
+ */
+import mysql from 'mysql2';
+import type { TableName } from '../filter/types.js';
+import type { CheckConn } from './conn.js';
+import { hasOnTable, parseGrants } from './grants.js';
+import type { TaskMode } from './types.js';
+import { fail, pass, warn, type Verdict } from './verdict.js';
+
+const WRITE_PRIVS = ['SELECT', 'INSERT', 'UPDATE', 'DELETE', 'CREATE', 'DROP', 'ALTER', 'INDEX'];
+
+export async function checkTargetPrivilege(c: CheckConn, schemas: readonly string[]): Promise<Verdict> {
+  const g = parseGrants(await c.grants());
+  const missing: string[] = [];
+  for (const s of schemas) {
+    const lack = WRITE_PRIVS.filter((p) => !hasOnTable(g, p, s, ''));
+    if (lack.length > 0) missing.push(`${lack.join(', ')} on \`${s}\``);
+  }
+  if (missing.length > 0) {
+    return fail(
+      `the target user lacks ${missing.slice(0, 5).join('; ')}`,
+      `GRANT ${WRITE_PRIVS.join(', ')} ON the target schemas and the meta schema TO the user in target-database.`,
+    );
+  }
+  return pass(`the target user can write ${schemas.length} schema(s)`);
+}
+
+/** A migrated source table with its columns and where it goes. */
+export interface MappedTable {
+  sourceId: string;
+  source: TableName;
+  target: TableName;
+  columns: string[];
+  /** Columns a route adds on the target (extract-*). */
+  extraColumns: readonly string[];
+}
+
+const key = (t: TableName): string => `${t.schema}\u0000${t.table}`;
+const show = (t: TableName): string => `${mysql.escapeId(t.schema)}.${mysql.escapeId(t.table)}`;
+
+/** Source tables merged into one target table must have the same columns. */
+export function checkShardTables(mapped: readonly MappedTable[]): Verdict {
+  const groups = new Map<string, MappedTable[]>();
+  for (const m of mapped) {
+    const g = groups.get(key(m.target)) ?? [];
+    g.push(m);
+    groups.set(key(m.target), g);
+  }
+  let merged = 0;
+  for (const g of groups.values()) {
+    if (g.length < 2) continue;
+    merged++;
+    const first = g[0];
+    if (!first) continue;
+    const cols = first.columns.join(',');
+    const odd = g.find((m) => m.columns.join(',') !== cols);
+    if (odd) {
+      return fail(
+        `tables merged into ${show(first.target)} differ: ${odd.sourceId}:${show(odd.source)} has columns (${odd.columns.join(', ')}) but ${first.sourceId}:${show(first.source)} has (${first.columns.join(', ')})`,
+        'Make the shard tables identical before starting, or route them to different target tables.',
+      );
+    }
+  }
+  return pass(merged === 0 ? 'no tables are merged' : `${merged} merged target table(s) have consistent shards`);
+}
+
+/** Existing target tables must hold every source column; in full modes they should be empty. */
+export async function checkTargetTables(c: CheckConn, mapped: readonly MappedTable[], mode: TaskMode): Promise<Verdict> {
+  const targets = new Map<string, { t: TableName; cols: Set<string>; extra: Set<string> }>();
+  for (const m of mapped) {
+    const e = targets.get(key(m.target)) ?? { t: m.target, cols: new Set<string>(), extra: new Set<string>() };
+    for (const col of m.columns) e.cols.add(col.toLowerCase());
+    for (const col of m.extraColumns) e.extra.add(col.toLowerCase());
+    targets.set(key(m.target), e);
+  }
+  const schemas = [...new Set([...targets.values()].map((x) => x.t.schema))];
+  if (schemas.length === 0) return pass('no target tables');
+  const rows = await c.rows<{ s: string; t: string; c: string }>(
+    'SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN (?)',
+    [schemas],
+  );
+  const existing = new Map<string, Set<string>>();
+  for (const r of rows) {
+    const k = key({ schema: r.s, table: r.t });
+    const set = existing.get(k) ?? new Set<string>();
+    set.add(r.c.toLowerCase());
+    existing.set(k, set);
+  }
+  const problems: string[] = [];
+  const nonEmpty: string[] = [];
+  let checked = 0;
+  for (const [k, e] of targets) {
+    const have = existing.get(k);
+    if (!have) continue;
+    checked++;
+    const missing = [...e.cols, ...e.extra].filter((col) => !have.has(col));
+    if (missing.length > 0) problems.push(`${show(e.t)} lacks column(s) ${missing.join(', ')}`);
+    if ((mode === 'all' || mode === 'full') && nonEmpty.length < 5) {
+      const r = await c.rows(`SELECT 1 FROM ${show(e.t)} LIMIT 1`);
+      if (r.length > 0) nonEmpty.push(show(e.t));
+    }
+  }
+  if (problems.length > 0) {
+    return fail(
+      `existing target tables are incompatible: ${problems.slice(0, 5).join('; ')}`,
+      'Drop the target tables (the full phase creates them), or alter them to hold every source column.',
+    );
+  }
+  if (nonEmpty.length > 0) {
+    return warn(
+      `target table(s) already hold rows: ${nonEmpty.join(', ')}`,
+      'The full phase copies into them as they are; empty or drop them first unless this is intended.',
+    );
+  }
+  return pass(checked === 0 ? 'no target table exists yet' : `${checked} existing target table(s) are compatible`);
+}

@@ -1,0 +1,79 @@
+/**
+ * Prechecks (DM's `check-task`): the shapes of their input and report. The checker connects to
+ * the source(s) and the target with plain connection options; the caller resolves passwords,
+ * filters and routes (see from-task.ts for the adapter from a task config).
+ */
+import type { TableName } from '../filter/types.js';
+
+export type CheckState = 'pass' | 'warn' | 'fail';
+
+export interface DBConn {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+export type TaskMode = 'all' | 'full' | 'incremental' | 'dump';
+
+export interface CheckMeta {
+  binlogName?: string;
+  binlogPos?: number;
+  binlogGtid?: string;
+}
+
+export interface CheckSource {
+  sourceId: string;
+  from: DBConn;
+  enableGtid: boolean;
+  /** The task's `meta` for this source (incremental mode start). */
+  meta?: CheckMeta;
+  /** Whether a source table is migrated by the task (block-allow list). Default: every non-system table. */
+  tableFilter?: (t: TableName) => boolean;
+  /** Where a source table goes on the target (routes). Default: same name. */
+  route?: (t: TableName) => TableName;
+  /** Columns the route adds on the target (extract-table/schema/source), per target table. */
+  extraTargetColumns?: (target: TableName) => readonly string[];
+  /** Dump threads (`mydumpers.threads`); default 4. */
+  dumpThreads?: number;
+}
+
+export interface CheckInput {
+  taskName: string;
+  mode: TaskMode;
+  sources: CheckSource[];
+  target: DBConn;
+  /** `ignore-checking-items` of the task ('all' skips every check). */
+  ignoreCheckingItems?: readonly string[];
+  /** Load threads (`loaders.pool-size`), default 16, and sync threads (`syncers.worker-count`), default 16. */
+  loadThreads?: number;
+  syncThreads?: number;
+  /** Per-query timeout for the checks in ms (default 10 s). */
+  timeoutMs?: number;
+}
+
+export interface CheckResult {
+  id: number;
+  /** The check item name (what `ignore-checking-items` takes). */
+  name: string;
+  desc: string;
+  state: CheckState;
+  /** Which source the result is about ('' for target-only checks). */
+  sourceId: string;
+  message: string;
+  /** What to do about a warn/fail ('' on pass). */
+  instruction: string;
+}
+
+export interface CheckSummary {
+  passed: boolean;
+  total: number;
+  successful: number;
+  failed: number;
+  warning: number;
+}
+
+export interface CheckReport {
+  summary: CheckSummary;
+  results: CheckResult[];
+}

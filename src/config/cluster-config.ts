@@ -1,0 +1,188 @@
+import { hostname } from 'node:os';
+import { basename } from 'node:path';
+import { z } from 'zod';
+import { logLevelSchema } from './common-schema.js';
+import { deepFreeze, type DeepReadonly } from './freeze.js';
+import { parseWith, throwProblems, type Problem } from './problems.js';
+import { duration, lowerEnum, obj, posInt, str, strList } from './schema-helpers.js';
+import { readConfigFile } from './load-common.js';
+import { parseYamlFile, type YamlFile } from './yaml-doc.js';
+
+// ---- defaults ---------------------------------------------------------------------------------
+export const DEFAULT_MASTER_ADDR = ':8261';
+export const DEFAULT_PEER_URLS = 'http://127.0.0.1:8291';
+/** DM.ts: client URL of the embedded etcd member (DM serves etcd on master-addr itself). */
+export const DEFAULT_ETCD_CLIENT_URLS = 'http://127.0.0.1:8271';
+export const DEFAULT_ETCD_PREFIX = '/dm/';
+export const DEFAULT_RPC_TIMEOUT_MS = 30_000;
+export const DEFAULT_RPC_RATE_LIMIT = 10;
+export const DEFAULT_RPC_RATE_BURST = 40;
+export const DEFAULT_MAX_TXN_OPS = 2048;
+export const DEFAULT_MAX_REQUEST_BYTES = 1_572_864;
+export const DEFAULT_QUOTA_BACKEND_BYTES = 2 * 1024 * 1024 * 1024;
+export const DEFAULT_AUTO_COMPACTION_RETENTION = '1h';
+export const DEFAULT_WORKER_ADDR = ':8262';
+/** Worker liveness lease TTL (DM.ts default 10 s; DM uses 60 s). */
+export const DEFAULT_KEEPALIVE_TTL_MS = 10_000;
+export const DEFAULT_RELAY_KEEPALIVE_TTL_MS = 1_800_000;
+export const DEFAULT_WORKER_RELAY_DIR = './relay_log';
+
+/** A list given as a YAML list or as one comma-separated string (as DM's flags take it). */
+const addrList = z
+  .union([z.string(), z.array(z.string())])
+  .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s !== ''));
+
+const common = {
+  name: str.optional(),
+  'log-level': logLevelSchema,
+  'log-file': str.default(''),
+  'log-format': lowerEnum(['text', 'json']).default('text'),
+  'ssl-ca': str.optional(),
+  'ssl-cert': str.optional(),
+  'ssl-key': str.optional(),
+  'cert-allowed-cn': strList.optional(),
+  /** Accepted for DM compatibility (dm-worker.toml/dm-master.toml `config-file`); ignored. */
+  'config-file': str.optional(),
+};
+
+export const masterSchema = obj({
+  ...common,
+  'master-addr': str.default(DEFAULT_MASTER_ADDR),
+  'advertise-addr': str.optional(),
+  'data-dir': str.optional(),
+  'peer-urls': str.default(DEFAULT_PEER_URLS),
+  'advertise-peer-urls': str.optional(),
+  'initial-cluster': str.optional(),
+  'initial-cluster-state': lowerEnum(['new', 'existing']).default('new'),
+  join: str.default(''),
+  'rpc-timeout': duration.default(DEFAULT_RPC_TIMEOUT_MS),
+  'rpc-rate-limit': z.number().min(0).default(DEFAULT_RPC_RATE_LIMIT),
+  'rpc-rate-burst': posInt.default(DEFAULT_RPC_RATE_BURST),
+  'max-txn-ops': posInt.default(DEFAULT_MAX_TXN_OPS),
+  'max-request-bytes': posInt.default(DEFAULT_MAX_REQUEST_BYTES),
+  'auto-compaction-mode': lowerEnum(['periodic', 'revision']).default('periodic'),
+  'auto-compaction-retention': str.default(DEFAULT_AUTO_COMPACTION_RETENTION),
+  'quota-backend-bytes': posInt.default(DEFAULT_QUOTA_BACKEND_BYTES),
+  openapi: z.boolean().default(false),
+  'v1-sources-path': str.optional(),
+  'secret-key-path': str.optional(),
+  /** DM.ts: use this external etcd cluster instead of starting an embedded member. */
+  'etcd-endpoints': addrList.default([]),
+  /** DM.ts: client URL of the embedded etcd member. */
+  'etcd-client-urls': str.default(DEFAULT_ETCD_CLIENT_URLS),
+  /** DM.ts: key prefix of this cluster in etcd. */
+  'etcd-prefix': str.default(DEFAULT_ETCD_PREFIX),
+  /** Worker liveness lease TTL used when the scheduler decides a worker is gone. */
+  'keepalive-ttl': duration.default(DEFAULT_KEEPALIVE_TTL_MS),
+  experimental: obj({ openapi: z.boolean().default(false) }).prefault({}),
+});
+
+export const workerSchema = obj({
+  ...common,
+  'worker-addr': str.default(DEFAULT_WORKER_ADDR),
+  'advertise-addr': str.optional(),
+  /** dm-master addresses (comma-separated or a list). */
+  join: addrList,
+  'keepalive-ttl': duration.default(DEFAULT_KEEPALIVE_TTL_MS),
+  'relay-keepalive-ttl': duration.default(DEFAULT_RELAY_KEEPALIVE_TTL_MS),
+  'relay-dir': str.default(DEFAULT_WORKER_RELAY_DIR),
+  /** DM.ts: etcd endpoints; empty = ask the master which etcd to use. */
+  'etcd-endpoints': addrList.default([]),
+});
+
+type RawMaster = z.output<typeof masterSchema>;
+type RawWorker = z.output<typeof workerSchema>;
+
+/** dm-master.yaml after loading: every address filled in, durations in milliseconds. */
+export type MasterConfigData = Omit<RawMaster, 'name' | 'advertiseAddr' | 'dataDir' | 'advertisePeerUrls' | 'initialCluster'> & {
+  name: string;
+  advertiseAddr: string;
+  dataDir: string;
+  advertisePeerUrls: string;
+  initialCluster: string;
+};
+export type MasterConfig = DeepReadonly<MasterConfigData>;
+
+/** dm-worker.yaml after loading. */
+export type WorkerConfigData = Omit<RawWorker, 'name' | 'advertiseAddr'> & { name: string; advertiseAddr: string };
+export type WorkerConfig = DeepReadonly<WorkerConfigData>;
+
+export interface ClusterLoadOptions {
+  /** Name used in messages. */
+  file?: string;
+  /** Values from command-line flags, with the file's kebab-case keys; they win over the file. */
+  overrides?: Record<string, unknown>;
+}
+
+/** `:8261` → `127.0.0.1:8261`; `0.0.0.0:8261` → `127.0.0.1:8261` (an address others can dial). */
+export function dialableAddr(addr: string): string {
+  const i = addr.lastIndexOf(':');
+  if (i < 0) return addr;
+  const host = addr.slice(0, i);
+  return host === '' || host === '0.0.0.0' || host === '::' || host === '[::]' ? `127.0.0.1${addr.slice(i)}` : addr;
+}
+
+function withOverrides(src: YamlFile, overrides: Record<string, unknown> | undefined): YamlFile {
+  if (!overrides) return src;
+  const base = src.data !== null && typeof src.data === 'object' && !Array.isArray(src.data) ? (src.data as Record<string, unknown>) : {};
+  const merged = { ...base };
+  for (const [k, v] of Object.entries(overrides)) if (v !== undefined) merged[k] = v;
+  return { ...src, data: merged };
+}
+
+const ADDR_RE = /^[^\s:]*:\d{1,5}$/;
+
+function checkAddr(out: Problem[], key: string, v: string | undefined): void {
+  if (v !== undefined && !ADDR_RE.test(v)) out.push({ code: 'ErrConfigInvalidValue', path: [key], detail: `"${v}" is not a host:port address (":8261" listens on all interfaces)` });
+}
+
+/** Load dm-master.yaml text (empty text = all defaults) plus flag overrides. */
+export function parseMasterConfig(text: string, opts: ClusterLoadOptions = {}): MasterConfig {
+  const src = withOverrides(parseYamlFile(text, opts.file ?? 'dm-master.yaml'), opts.overrides);
+  const raw = parseWith(masterSchema, src);
+  const problems: Problem[] = [];
+  checkAddr(problems, 'master-addr', raw.masterAddr);
+  checkAddr(problems, 'advertise-addr', raw.advertiseAddr);
+  if (raw.join !== '' && raw.initialClusterState === 'existing') {
+    problems.push({ code: 'ErrConfigCrossField', path: ['join'], detail: 'set either join or initial-cluster-state: existing, not both' });
+  }
+  if (problems.length) throwProblems(src, problems);
+  const name = raw.name ?? `dm-master-${hostname()}`;
+  const advertisePeerUrls = raw.advertisePeerUrls ?? raw.peerUrls;
+  return deepFreeze({
+    ...raw,
+    name,
+    advertiseAddr: raw.advertiseAddr ?? dialableAddr(raw.masterAddr),
+    dataDir: raw.dataDir ?? `default.${name}`,
+    advertisePeerUrls,
+    initialCluster: raw.initialCluster ?? `${name}=${advertisePeerUrls}`,
+  });
+}
+
+/** Read dm-master.yaml (or no file) plus flag overrides. */
+export function loadMasterConfig(path: string | undefined, opts: ClusterLoadOptions = {}): MasterConfig {
+  const text = path === undefined ? '' : readConfigFile(path);
+  return parseMasterConfig(text, { ...opts, file: opts.file ?? (path === undefined ? 'dm-master flags' : basename(path)) });
+}
+
+/** Load dm-worker.yaml text plus flag overrides. */
+export function parseWorkerConfig(text: string, opts: ClusterLoadOptions = {}): WorkerConfig {
+  const src = withOverrides(parseYamlFile(text, opts.file ?? 'dm-worker.yaml'), opts.overrides);
+  const raw = parseWith(workerSchema, src);
+  const problems: Problem[] = [];
+  checkAddr(problems, 'worker-addr', raw.workerAddr);
+  checkAddr(problems, 'advertise-addr', raw.advertiseAddr);
+  if (raw.join.length === 0) problems.push({ code: 'ErrConfigMissingKey', path: ['join'], detail: 'join needs at least one dm-master address' });
+  if (problems.length) throwProblems(src, problems);
+  return deepFreeze({
+    ...raw,
+    name: raw.name ?? `dm-worker-${hostname()}`,
+    advertiseAddr: raw.advertiseAddr ?? dialableAddr(raw.workerAddr),
+  });
+}
+
+/** Read dm-worker.yaml (or no file) plus flag overrides. */
+export function loadWorkerConfig(path: string | undefined, opts: ClusterLoadOptions = {}): WorkerConfig {
+  const text = path === undefined ? '' : readConfigFile(path);
+  return parseWorkerConfig(text, { ...opts, file: opts.file ?? (path === undefined ? 'dm-worker flags' : basename(path)) });
+}

@@ -1,0 +1,118 @@
+import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { DMError } from '../errors/index.js';
+
+/**
+ * Password encryption shared by `dmctl encrypt` and the config loaders.
+ *
+ * AES-256-GCM. Ciphertext = base64( version(1 byte, =1) | iv(12) | tag(16) | ciphertext ).
+ * The key is the 32-byte key in the master's `secret-key-path` file (64 hex digits), or, when no
+ * key file is configured, a built-in key (as DM does: anyone with DM.ts can decrypt such text, so
+ * it only keeps passwords from being read over a shoulder; configure a key for real secrecy).
+ */
+export const CIPHER_VERSION = 1;
+const IV_LEN = 12;
+const TAG_LEN = 16;
+const HEADER_LEN = 1 + IV_LEN + TAG_LEN;
+export const SECRET_KEY_BYTES = 32;
+
+/** The built-in key used when no `secret-key-path` is configured. */
+export const DEFAULT_SECRET_KEY: Buffer = createHash('sha256').update('DM.ts built-in password key, version 1').digest();
+
+function checkKey(key: Buffer | undefined): Buffer {
+  const k = key ?? DEFAULT_SECRET_KEY;
+  if (k.length !== SECRET_KEY_BYTES) {
+    throw new DMError('ErrEncryptSecretKeyMissing', `secret key must be ${SECRET_KEY_BYTES} bytes, got ${k.length}`);
+  }
+  return k;
+}
+
+/** Encrypt a plaintext password; returns base64 text to put in a config file. */
+export function encrypt(plain: string, key?: Buffer): string {
+  const k = checkKey(key);
+  try {
+    const iv = randomBytes(IV_LEN);
+    const c = createCipheriv('aes-256-gcm', k, iv);
+    const body = Buffer.concat([c.update(plain, 'utf8'), c.final()]);
+    return Buffer.concat([Buffer.from([CIPHER_VERSION]), iv, c.getAuthTag(), body]).toString('base64');
+  } catch (e) {
+    throw new DMError('ErrEncryptFailed', 'encrypting the password failed', { cause: e });
+  }
+}
+
+/** Bytes of `text` when it has the shape of a DM.ts ciphertext (strict base64, version byte, length). */
+function cipherBytes(text: string): Buffer | undefined {
+  const t = text.trim();
+  if (t.length === 0 || !/^[A-Za-z0-9+/]+={0,2}$/.test(t)) return undefined;
+  const b = Buffer.from(t, 'base64');
+  if (b.toString('base64') !== t) return undefined;
+  if (b.length < HEADER_LEN || b[0] !== CIPHER_VERSION) return undefined;
+  return b;
+}
+
+/** True when `text` is shaped like a DM.ts ciphertext (it may still fail to decrypt with a given key). */
+export function looksEncrypted(text: string): boolean {
+  return cipherBytes(text) !== undefined;
+}
+
+/**
+ * Decrypt text made by `encrypt`. Throws ErrEncryptCiphertextInvalid when the text is not a
+ * DM.ts ciphertext or the key does not open it, ErrEncryptSecretKeyMissing for a bad key.
+ */
+export function decrypt(cipher: string, key?: Buffer): string {
+  const k = checkKey(key);
+  const b = cipherBytes(cipher);
+  if (!b) {
+    throw new DMError(
+      'ErrEncryptCiphertextInvalid',
+      `text is not a DM.ts ciphertext (expected base64 of version ${CIPHER_VERSION} | 12-byte iv | 16-byte tag | data)`,
+    );
+  }
+  try {
+    const d = createDecipheriv('aes-256-gcm', k, b.subarray(1, 1 + IV_LEN));
+    d.setAuthTag(b.subarray(1 + IV_LEN, HEADER_LEN));
+    return Buffer.concat([d.update(b.subarray(HEADER_LEN)), d.final()]).toString('utf8');
+  } catch (e) {
+    throw new DMError(
+      'ErrEncryptCiphertextInvalid',
+      'ciphertext cannot be decrypted with this secret key (it was encrypted with another key, or it is damaged)',
+      { cause: e },
+    );
+  }
+}
+
+/**
+ * Decrypt when possible, else return the text as it is: DM treats text it cannot decrypt as a
+ * plaintext password, and so does DM.ts (DM's own encrypted passwords therefore pass through).
+ */
+export function decryptOrPlaintext(text: string, key?: Buffer): string {
+  try {
+    return decrypt(text, key);
+  } catch (e) {
+    if (e instanceof DMError && e.codeName === 'ErrEncryptCiphertextInvalid') return text;
+    throw e;
+  }
+}
+
+/** Read a secret key file: 64 hex digits (32 bytes), surrounding whitespace ignored. */
+export function loadSecretKey(path: string): Buffer {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new DMError('ErrEncryptSecretKeyMissing', `cannot read secret key file ${path}`, { cause: e });
+  }
+  const hex = text.trim();
+  if (!/^[0-9a-fA-F]{64}$/.test(hex)) {
+    throw new DMError(
+      'ErrEncryptSecretKeyMissing',
+      `secret key file ${path} must hold exactly 64 hex digits (a 32-byte key); it holds ${hex.length} characters`,
+    );
+  }
+  return Buffer.from(hex, 'hex');
+}
+
+/** A fresh random key as 64 hex digits, for writing a `secret-key-path` file. */
+export function generateSecretKeyHex(): string {
+  return randomBytes(SECRET_KEY_BYTES).toString('hex');
+}

@@ -1,0 +1,69 @@
+/**
+ * Configuration: DM-compatible `task.yaml`, `source.yaml`, `dm-master.yaml`, `dm-worker.yaml`.
+ * Parse YAML → zod strict schema → defaults → cross-field checks → deep-frozen camelCase object.
+ * Every problem is a DMError (config codes 20xxx) naming the file, line, key path and what is allowed.
+ * See docs/configuration.md.
+ */
+export {
+  loadTaskConfigFile,
+  parseTaskConfig,
+  type TaskConfig,
+  type TaskConfigData,
+  type MySQLInstanceConfig,
+  type LoadOptions,
+} from './task.js';
+export {
+  TASK_MODES,
+  SHARD_MODES,
+  DEFAULT_META_SCHEMA,
+  MAX_SOURCE_ID_LENGTH,
+  type TaskMode,
+  type ShardMode,
+  type MydumperConfig,
+  type LoaderConfig,
+  type SyncerConfig,
+  type ValidatorConfig,
+  type MetaConfig,
+} from './task-schema.js';
+export {
+  resolveSubtask,
+  DEFAULT_MYDUMPER,
+  DEFAULT_LOADER,
+  DEFAULT_SYNCER,
+  DEFAULT_VALIDATOR,
+  type SubtaskConfig,
+  type SubtaskConfigData,
+} from './subtask.js';
+export { loadSourceConfigFile, parseSourceConfig, type SourceConfig, type SourceConfigData } from './source.js';
+export {
+  loadMasterConfig,
+  parseMasterConfig,
+  loadWorkerConfig,
+  parseWorkerConfig,
+  dialableAddr,
+  DEFAULT_MASTER_ADDR,
+  DEFAULT_WORKER_ADDR,
+  DEFAULT_PEER_URLS,
+  DEFAULT_ETCD_CLIENT_URLS,
+  DEFAULT_ETCD_PREFIX,
+  DEFAULT_KEEPALIVE_TTL_MS,
+  type MasterConfig,
+  type MasterConfigData,
+  type WorkerConfig,
+  type WorkerConfigData,
+  type ClusterLoadOptions,
+} from './cluster-config.js';
+export type { DBConfig, SecurityConfig } from './common-schema.js';
+export { taskConfigToYaml, sourceConfigToYaml, type ToYamlOptions } from './to-yaml.js';
+export {
+  encrypt,
+  decrypt,
+  decryptOrPlaintext,
+  looksEncrypted,
+  loadSecretKey,
+  generateSecretKeyHex,
+  DEFAULT_SECRET_KEY,
+  CIPHER_VERSION,
+} from './encrypt.js';
+export { parseDuration, formatDuration } from './duration.js';
+export type { DeepReadonly } from './freeze.js';

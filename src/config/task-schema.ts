@@ -1,0 +1,193 @@
+import { z } from 'zod';
+import {
+  baListRuleSchema,
+  dbConfigSchema,
+  eventFilterRuleSchema,
+  expressionFilterRuleSchema,
+  routeRuleSchema,
+} from './common-schema.js';
+import { duration, lowerEnum, obj, posInt, str, strList, uint } from './schema-helpers.js';
+
+// ---- defaults (DM's values) ------------------------------------------------------------------
+export const DEFAULT_META_SCHEMA = 'dm_meta';
+export const DEFAULT_COLLATION_COMPATIBLE = 'loose';
+export const DEFAULT_MYDUMPER_THREADS = 4;
+export const DEFAULT_CHUNK_FILESIZE = '64';
+export const DEFAULT_SKIP_TZ_UTC = true;
+export const DEFAULT_LOADER_POOL_SIZE = 16;
+export const DEFAULT_LOADER_DIR = './dumped_data';
+export const DEFAULT_SYNCER_WORKER_COUNT = 16;
+export const DEFAULT_SYNCER_BATCH = 100;
+export const DEFAULT_SYNCER_QUEUE_SIZE = 1024;
+export const DEFAULT_CHECKPOINT_FLUSH_INTERVAL_S = 30;
+/** Auto safe mode lasts twice the checkpoint flush interval unless `safe-mode-duration` says otherwise. */
+export const DEFAULT_SAFE_MODE_DURATION_MS = 2 * DEFAULT_CHECKPOINT_FLUSH_INTERVAL_S * 1000;
+export const DEFAULT_VALIDATOR_WORKER_COUNT = 4;
+export const DEFAULT_VALIDATOR_VALIDATE_INTERVAL_MS = 10_000;
+export const DEFAULT_VALIDATOR_CHECK_INTERVAL_MS = 5_000;
+export const DEFAULT_VALIDATOR_ROW_ERROR_DELAY_MS = 30 * 60_000;
+export const DEFAULT_VALIDATOR_META_FLUSH_INTERVAL_MS = 5 * 60_000;
+export const DEFAULT_VALIDATOR_BATCH_QUERY_SIZE = 100;
+export const DEFAULT_VALIDATOR_MAX_PENDING_ROW_SIZE = '500m';
+export const DEFAULT_VALIDATOR_MAX_PENDING_ROW_COUNT = 2_147_483_647;
+export const MAX_SOURCE_ID_LENGTH = 32;
+
+export const TASK_MODES = ['all', 'full', 'incremental', 'dump'] as const;
+export type TaskMode = (typeof TASK_MODES)[number];
+export const SHARD_MODES = ['', 'pessimistic', 'optimistic'] as const;
+export type ShardMode = (typeof SHARD_MODES)[number];
+
+// ---- unit blocks ------------------------------------------------------------------------------
+
+/** `mydumpers.<name>` / `mysql-instances[i].mydumper`: the dump unit. */
+export const mydumperSchema = obj({
+  'mydumper-path': str.optional(),
+  threads: posInt.default(DEFAULT_MYDUMPER_THREADS),
+  /** MB per dump file chunk. */
+  'chunk-filesize': str.default(DEFAULT_CHUNK_FILESIZE),
+  'statement-size': uint.optional(),
+  rows: uint.optional(),
+  where: str.optional(),
+  'skip-tz-utc': z.boolean().default(DEFAULT_SKIP_TZ_UTC),
+  'extra-args': str.default(''),
+});
+export type MydumperConfig = z.output<typeof mydumperSchema>;
+
+const onDupLogical = lowerEnum(['replace', 'error', 'ignore']);
+/** `loaders.<name>` / `mysql-instances[i].loader`: the load unit. */
+export const loaderSchema = obj({
+  'pool-size': posInt.default(DEFAULT_LOADER_POOL_SIZE),
+  dir: str.default(DEFAULT_LOADER_DIR),
+  'sorting-dir-physical': str.optional(),
+  'import-mode': lowerEnum(['logical', 'physical', 'sql', 'loader'])
+    .default('logical')
+    .transform((m) => (m === 'physical' ? 'physical' : 'logical')),
+  /** Deprecated DM name of `on-duplicate-logical`. */
+  'on-duplicate': onDupLogical.optional(),
+  'on-duplicate-logical': onDupLogical.optional(),
+  'on-duplicate-physical': lowerEnum(['none', 'manual']).default('none'),
+  'disk-quota-physical': str.optional(),
+  'checksum-physical': lowerEnum(['required', 'optional', 'off']).default('required'),
+  analyze: lowerEnum(['required', 'optional', 'off']).default('optional'),
+  'range-concurrency': uint.optional(),
+  'compress-kv-pairs': str.optional(),
+  'pd-addr': str.optional(),
+}).transform(({ onDuplicate, onDuplicateLogical, ...rest }) => ({
+  ...rest,
+  /** How the load unit treats a row whose key already exists: REPLACE it, ERROR, or IGNORE the new row. */
+  onDuplicateLogical: onDuplicateLogical ?? onDuplicate ?? ('replace' as const),
+}));
+export type LoaderConfig = z.output<typeof loaderSchema>;
+
+/** `syncers.<name>` / `mysql-instances[i].syncer`: the sync unit. */
+export const syncerSchema = obj({
+  'meta-file': str.optional(),
+  'worker-count': posInt.default(DEFAULT_SYNCER_WORKER_COUNT),
+  batch: posInt.default(DEFAULT_SYNCER_BATCH),
+  'queue-size': posInt.default(DEFAULT_SYNCER_QUEUE_SIZE),
+  /** Seconds between checkpoint flushes. */
+  'checkpoint-flush-interval': posInt.default(DEFAULT_CHECKPOINT_FLUSH_INTERVAL_S),
+  compact: z.boolean().default(false),
+  'multiple-rows': z.boolean().default(false),
+  'max-retry': uint.optional(),
+  'auto-fix-gtid': z.boolean().optional(),
+  'enable-gtid': z.boolean().optional(),
+  'disable-detect': z.boolean().optional(),
+  'safe-mode': z.boolean().default(false),
+  /** Milliseconds of automatic safe mode after an unclean stop; `""` means the default. */
+  'safe-mode-duration': z
+    .union([z.literal(''), duration])
+    .default(DEFAULT_SAFE_MODE_DURATION_MS)
+    .transform((v) => (v === '' ? DEFAULT_SAFE_MODE_DURATION_MS : v)),
+  'enable-ansi-quotes': z.boolean().default(false),
+});
+export type SyncerConfig = z.output<typeof syncerSchema>;
+
+/** `validators.<name>`: continuous validation. Durations are milliseconds. */
+export const validatorSchema = obj({
+  mode: lowerEnum(['none', 'full', 'fast']).default('none'),
+  'worker-count': posInt.default(DEFAULT_VALIDATOR_WORKER_COUNT),
+  'validate-interval': duration.default(DEFAULT_VALIDATOR_VALIDATE_INTERVAL_MS),
+  'check-interval': duration.default(DEFAULT_VALIDATOR_CHECK_INTERVAL_MS),
+  'row-error-delay': duration.default(DEFAULT_VALIDATOR_ROW_ERROR_DELAY_MS),
+  'meta-flush-interval': duration.default(DEFAULT_VALIDATOR_META_FLUSH_INTERVAL_MS),
+  'batch-query-size': posInt.default(DEFAULT_VALIDATOR_BATCH_QUERY_SIZE),
+  'max-pending-row-size': str.default(DEFAULT_VALIDATOR_MAX_PENDING_ROW_SIZE),
+  'max-pending-row-count': posInt.default(DEFAULT_VALIDATOR_MAX_PENDING_ROW_COUNT),
+});
+export type ValidatorConfig = z.output<typeof validatorSchema>;
+
+/** `mysql-instances[i].meta`: where incremental replication starts when no checkpoint exists. */
+export const metaSchema = obj({
+  'binlog-name': str.optional(),
+  'binlog-pos': uint.optional(),
+  'binlog-gtid': str.optional(),
+});
+export type MetaConfig = z.output<typeof metaSchema>;
+
+export const mysqlInstanceSchema = obj({
+  'source-id': str,
+  meta: metaSchema.optional(),
+  'route-rules': strList.default([]),
+  'filter-rules': strList.default([]),
+  'expression-filters': strList.default([]),
+  'block-allow-list': str.optional(),
+  /** Deprecated DM name of `block-allow-list`. */
+  'black-white-list': str.optional(),
+  'mydumper-config-name': str.optional(),
+  mydumper: mydumperSchema.optional(),
+  'mydumper-thread': posInt.optional(),
+  'loader-config-name': str.optional(),
+  loader: loaderSchema.optional(),
+  'loader-thread': posInt.optional(),
+  'syncer-config-name': str.optional(),
+  syncer: syncerSchema.optional(),
+  'syncer-thread': posInt.optional(),
+  'validator-config-name': str.optional(),
+  /** DM.ts extension: an inline validator block. */
+  validator: validatorSchema.optional(),
+});
+
+const rules = <T extends z.ZodType>(s: T) => z.record(z.string(), s).default({});
+
+export const taskSchema = obj({
+  name: str,
+  'task-mode': lowerEnum(TASK_MODES),
+  /** Deprecated: `true` means `shard-mode: pessimistic`. */
+  'is-sharding': z.boolean().default(false),
+  'shard-mode': z.enum(SHARD_MODES).default(''),
+  'strict-optimistic-shard-mode': z.boolean().default(false),
+  'ignore-checking-items': strList.default([]),
+  'meta-schema': str.default(DEFAULT_META_SCHEMA),
+  /** Deprecated in DM, accepted and ignored. */
+  'enable-heartbeat': z.boolean().default(false),
+  'heartbeat-update-interval': uint.optional(),
+  'heartbeat-report-interval': uint.optional(),
+  timezone: str.optional(),
+  'case-sensitive': z.boolean().default(false),
+  collation_compatible: lowerEnum(['loose', 'strict']).default(DEFAULT_COLLATION_COMPATIBLE),
+  'target-database': dbConfigSchema,
+  'mysql-instances': z.array(mysqlInstanceSchema).min(1),
+  'online-ddl': z.boolean().default(true),
+  'online-ddl-scheme': z.enum(['', 'pt', 'gh-ost']).default(''),
+  'shadow-table-rules': strList.default([]),
+  'trash-table-rules': strList.default([]),
+  routes: rules(routeRuleSchema),
+  filters: rules(eventFilterRuleSchema),
+  'expression-filter': rules(expressionFilterRuleSchema),
+  'block-allow-list': rules(baListRuleSchema),
+  /** Deprecated DM name of `block-allow-list`. */
+  'black-white-list': rules(baListRuleSchema),
+  mydumpers: rules(mydumperSchema),
+  loaders: rules(loaderSchema),
+  syncers: rules(syncerSchema),
+  validators: rules(validatorSchema),
+  'clean-dump-file': z.boolean().default(true),
+  /** Deprecated: use `syncers.*.enable-ansi-quotes`. */
+  'ansi-quotes': z.boolean().default(false),
+  /** Deprecated: replaced by `start-task --remove-meta`. */
+  'remove-meta': z.boolean().default(false),
+  experimental: obj({ 'async-checkpoint-flush': z.boolean().default(false) }).prefault({}),
+});
+export type RawTaskConfig = z.output<typeof taskSchema>;
+export type RawMySQLInstance = z.output<typeof mysqlInstanceSchema>;

@@ -1,0 +1,31 @@
+import { action, nonNegInt, readFileArg } from '../args.js';
+import { registerCommand } from '../registry.js';
+
+registerCommand({
+  name: 'check-task',
+  summary: 'run the prechecks of a task config without starting it',
+  build(cmd, ctx) {
+    cmd
+      .argument('<config-file>', 'task config file (task.yaml)')
+      .option('-e, --error <count>', 'max number of failed items to show', nonNegInt, 10)
+      .option('-w, --warn <count>', 'max number of warning items to show', nonNegInt, 10)
+      .option('--start-time <time>', 'start time of the incremental phase, as in start-task')
+      .action(
+        action(ctx, async (file: string, o: { error: number; warn: number; startTime?: string }) => {
+          const task = readFileArg(file, 'task config file');
+          const resp = await ctx.call((c, co) => c.checkTask({ task, errorCnt: o.error, warnCnt: o.warn, startTime: o.startTime ?? '' }, co));
+          let report: unknown;
+          try {
+            report = JSON.parse(resp.msg) as unknown;
+          } catch {
+            report = undefined;
+          }
+          if (report !== undefined && typeof report === 'object') {
+            ctx.reply({ result: resp.result, msg: resp.result ? 'pre-check is passed. ' : 'pre-check failed', checkResult: report });
+          } else {
+            ctx.reply({ result: resp.result, msg: resp.msg });
+          }
+        }),
+      );
+  },
+});

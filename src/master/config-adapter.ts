@@ -1,0 +1,67 @@
+/**
+ * Thin adapter between the control plane and src/config: the few facts the control plane needs
+ * from a source/task config (full validation is src/config's), and password encryption of the
+ * source.yaml text stored in etcd.
+ */
+import { parseDocument, isMap } from 'yaml';
+import { DMError } from '../errors/index.js';
+import { encrypt, looksEncrypted, parseSourceConfig, parseTaskConfig } from '../config/index.js';
+
+export interface SourceFacts {
+  sourceId: string;
+  host: string;
+  port: number;
+  user: string;
+  /** Plaintext password (decrypted when given encrypted). */
+  password: string;
+  enableRelay: boolean;
+  enableGtid: boolean;
+  flavor: string;
+}
+
+export interface TaskFacts {
+  name: string;
+  taskMode: string;
+  shardMode: string;
+  sourceIds: string[];
+}
+
+const NAME_RE = /^[A-Za-z0-9_.-]+$/;
+
+/** Facts of a source.yaml; ErrConfig* when it does not parse or is invalid. */
+export function sourceFacts(text: string, secretKey?: Buffer, file = 'source.yaml'): SourceFacts {
+  const c = parseSourceConfig(text, { file, ...(secretKey ? { secretKey } : {}) });
+  if (!NAME_RE.test(c.sourceId)) {
+    throw new DMError('ErrConfigInvalidValue', `${file}: source-id ${JSON.stringify(c.sourceId)} may only hold letters, digits, '_', '.', '-'`);
+  }
+  return {
+    sourceId: c.sourceId,
+    host: c.from.host,
+    port: c.from.port,
+    user: c.from.user,
+    password: c.from.password,
+    enableRelay: c.enableRelay,
+    enableGtid: c.enableGtid,
+    flavor: c.flavor,
+  };
+}
+
+/** The source.yaml text with `from.password` encrypted (as stored in etcd). */
+export function encryptSourcePassword(text: string, secretKey?: Buffer): string {
+  const doc = parseDocument(text);
+  const from = doc.get('from');
+  if (isMap(from)) {
+    const pw = from.get('password');
+    if (typeof pw === 'string' && pw !== '' && !looksEncrypted(pw)) from.set('password', encrypt(pw, secretKey));
+  }
+  return doc.toString();
+}
+
+/** Facts of a task.yaml; ErrConfig* when invalid. */
+export function taskFacts(text: string, secretKey?: Buffer, file = 'task.yaml'): TaskFacts {
+  const t = parseTaskConfig(text, { file, ...(secretKey ? { secretKey } : {}) });
+  if (!NAME_RE.test(t.name)) throw new DMError('ErrConfigInvalidValue', `${file}: name ${JSON.stringify(t.name)} may only hold letters, digits, '_', '.', '-'`);
+  return { name: t.name, taskMode: t.taskMode, shardMode: t.shardMode, sourceIds: t.mysqlInstances.map((m) => m.sourceId) };
+}
+
+export { encrypt as encryptText };

@@ -1,0 +1,204 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { DMError } from '../errors/index.js';
+import type { Logger } from '../log/index.js';
+import { silentLogger } from '../log/index.js';
+import { sleepAbortable } from '../util/index.js';
+import { createEtcdClient } from '../store/index.js';
+import { findEtcdBinary } from './etcd-binary.js';
+
+export interface EmbeddedEtcdOptions {
+  name: string;
+  /** etcd data lives here (`member/` inside once initialised). */
+  dataDir: string;
+  /** URL etcd listens on for clients, e.g. http://127.0.0.1:8271. */
+  clientUrl: string;
+  /** URL advertised to clients (defaults to clientUrl). */
+  advertiseClientUrl?: string;
+  /** e.g. http://127.0.0.1:8291 */
+  peerUrl: string;
+  advertisePeerUrl?: string;
+  /** `name=peerUrl,...`; default: this member alone. Ignored when the data dir is initialised. */
+  initialCluster?: string;
+  /** etcd client endpoints of a running cluster to join (member add first). */
+  joinEndpoints?: string[];
+  /** Restarts allowed within `restartWindowMs` before giving up. */
+  maxRestarts?: number;
+  restartWindowMs?: number;
+  etcdBinary?: string;
+  logger?: Logger;
+}
+
+/**
+ * Supervises one etcd member as a child process (DM's embedded etcd).
+ * States: New → Running → (child crashed → restarted, bounded) → Stopped | Failed.
+ * `onFatal` is called once when the child keeps crashing: the master exits with that error.
+ */
+export class EmbeddedEtcd {
+  private child: ChildProcess | undefined;
+  private closed = false;
+  private restarts: number[] = [];
+  private args: string[] = [];
+  private readonly log: Logger;
+  private fatalHandler: ((e: DMError) => void) | undefined;
+  private readonly bin: string;
+
+  constructor(private readonly opts: EmbeddedEtcdOptions) {
+    this.log = (opts.logger ?? silentLogger).child({ component: 'embedded-etcd' });
+    this.bin = findEtcdBinary(opts.etcdBinary);
+  }
+
+  get clientUrl(): string {
+    return this.opts.advertiseClientUrl ?? this.opts.clientUrl;
+  }
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  onFatal(fn: (e: DMError) => void): void {
+    this.fatalHandler = fn;
+  }
+
+  /** True once the data dir holds an initialised member (restart: initial-* flags are ignored). */
+  initialised(): boolean {
+    return existsSync(join(this.opts.dataDir, 'member'));
+  }
+
+  async start(signal?: AbortSignal): Promise<void> {
+    const o = this.opts;
+    mkdirSync(o.dataDir, { recursive: true });
+    const advPeer = o.advertisePeerUrl ?? o.peerUrl;
+    let initialCluster = o.initialCluster ?? `${o.name}=${advPeer}`;
+    let state: 'new' | 'existing' = 'new';
+    if (!this.initialised() && o.joinEndpoints && o.joinEndpoints.length > 0) {
+      initialCluster = await this.memberAdd(o.joinEndpoints, advPeer, signal);
+      state = 'existing';
+    }
+    this.args = [
+      '--name', o.name,
+      '--data-dir', o.dataDir,
+      '--listen-client-urls', o.clientUrl,
+      '--advertise-client-urls', this.clientUrl,
+      '--listen-peer-urls', o.peerUrl,
+      '--initial-advertise-peer-urls', advPeer,
+      '--initial-cluster', initialCluster,
+      '--initial-cluster-state', state,
+      '--initial-cluster-token', 'dm-ts-cluster',
+      '--heartbeat-interval', '100',
+      '--election-timeout', '1000',
+      '--auto-compaction-mode', 'periodic',
+      '--auto-compaction-retention', '1h',
+    ];
+    this.spawnChild();
+    await this.waitListening(signal);
+  }
+
+  /** `etcd member add` through a running member; returns the initial-cluster to start with. */
+  private async memberAdd(endpoints: string[], advPeer: string, signal?: AbortSignal): Promise<string> {
+    const client = createEtcdClient({ endpoints, unaryDeadlineMs: 5000 });
+    try {
+      let members = (await client.cluster.memberList({})).members ?? [];
+      const mine = members.find((m) => (m.peerURLs ?? []).includes(advPeer));
+      if (!mine) {
+        const res = await client.cluster.memberAdd({ peerURLs: [advPeer] });
+        members = res.members ?? [];
+      }
+      signal?.throwIfAborted();
+      const parts: string[] = [];
+      for (const m of members) {
+        const isMe = (m.peerURLs ?? []).includes(advPeer);
+        const name = isMe ? this.opts.name : m.name;
+        if (!name) continue;
+        for (const u of m.peerURLs ?? []) parts.push(`${name}=${u}`);
+      }
+      return parts.join(',');
+    } catch (e) {
+      throw new DMError('ErrMasterEtcdJoin', `cannot add member ${this.opts.name} (${advPeer}) through ${endpoints.join(',')}`, { cause: e });
+    } finally {
+      client.close();
+    }
+  }
+
+  /** A child left running by a master killed with -9 still holds the ports: kill it. */
+  private killStale(): void {
+    const pidFile = join(this.opts.dataDir, 'etcd.pid');
+    if (!existsSync(pidFile)) return;
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    rmSync(pidFile, { force: true });
+    if (!Number.isInteger(pid) || pid <= 0) return;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmd.includes('etcd') && cmd.includes(this.opts.dataDir)) {
+        process.kill(pid, 'SIGKILL');
+        this.log.warn({ pid }, 'killed a stale embedded etcd left by a previous dm-master');
+      }
+    } catch {
+      /* not running */
+    }
+  }
+
+  private spawnChild(): void {
+    this.killStale();
+    const logPath = join(this.opts.dataDir, 'etcd.log');
+    const fd = openSync(logPath, 'a');
+    const child = spawn(this.bin, this.args, { stdio: ['ignore', fd, fd] });
+    closeSync(fd);
+    this.child = child;
+    if (child.pid !== undefined) writeFileSync(join(this.opts.dataDir, 'etcd.pid'), String(child.pid));
+    this.log.info({ pid: child.pid, args: this.args.join(' ') }, 'embedded etcd started');
+    child.once('exit', (code, sig) => {
+      if (this.child === child) this.child = undefined;
+      if (this.closed) return;
+      this.log.error({ code, signal: sig, log: logPath }, 'embedded etcd exited');
+      const now = Date.now();
+      const windowMs = this.opts.restartWindowMs ?? 60_000;
+      this.restarts = this.restarts.filter((t) => now - t < windowMs);
+      if (this.restarts.length >= (this.opts.maxRestarts ?? 5)) {
+        this.closed = true;
+        this.fatalHandler?.(
+          new DMError('ErrMasterEtcdExited', `embedded etcd exited (code ${code}, signal ${sig}) ${this.restarts.length + 1} times within ${windowMs} ms; see ${logPath}`),
+        );
+        return;
+      }
+      this.restarts.push(now);
+      setTimeout(() => {
+        if (!this.closed) this.spawnChild();
+      }, 500).unref();
+    });
+  }
+
+  /** Wait until the member answers HTTP on its client URL (a lone member of a 3-cluster has no quorum yet). */
+  private async waitListening(signal?: AbortSignal): Promise<void> {
+    const deadline = Date.now() + 30_000;
+    for (;;) {
+      signal?.throwIfAborted();
+      if (this.closed) throw new DMError('ErrMasterEtcdExited', 'embedded etcd exited during start');
+      try {
+        const r = await fetch(`${this.opts.clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
+        await r.body?.cancel();
+        return;
+      } catch {
+        /* not yet */
+      }
+      if (Date.now() > deadline) throw new DMError('ErrMasterEtcdExited', `embedded etcd did not listen on ${this.opts.clientUrl} within 30 s; see ${join(this.opts.dataDir, 'etcd.log')}`);
+      await sleepAbortable(100, signal);
+    }
+  }
+
+  /** Stop the child (SIGTERM, SIGKILL after 5 s). Idempotent. */
+  async close(): Promise<void> {
+    this.closed = true;
+    const c = this.child;
+    this.child = undefined;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const ex = once(c, 'exit');
+    c.kill('SIGTERM');
+    const t = setTimeout(() => c.kill('SIGKILL'), 5000);
+    await ex;
+    clearTimeout(t);
+    rmSync(join(this.opts.dataDir, 'etcd.pid'), { force: true });
+  }
+}

@@ -1,0 +1,340 @@
+import type { Etcd3, IOperation } from 'etcd3';
+import { DMError } from '../errors/index.js';
+import type { Logger } from '../log/index.js';
+import {
+  Keys,
+  getText,
+  leaderTxn,
+  listJSON,
+  listText,
+  listPrefix,
+  type Fence,
+  type MasterInfo,
+  type StageRecord,
+  type SubtaskRecord,
+  type TxnCompare,
+  type WorkerInfo,
+  type LeaderElection,
+} from '../store/index.js';
+import { readClusterView, type ClusterView, type Scheduler } from './scheduler/index.js';
+import { encryptSourcePassword, sourceFacts, taskFacts, encryptText } from './config-adapter.js';
+import { checkSourceConnection } from './source-check.js';
+import { getTaskPrecheck, type TaskPrecheck } from './precheck.js';
+
+export interface MasterCoreOptions {
+  client: Etcd3;
+  keys: Keys;
+  name: string;
+  addr: string;
+  election: LeaderElection;
+  /** The running scheduler (leader only). */
+  scheduler: () => Scheduler | undefined;
+  /** etcd client endpoints handed to workers at registration. */
+  etcdEndpoints: () => Promise<string[]>;
+  keepaliveTtlSec: number;
+  secretKey?: Buffer;
+  precheck?: TaskPrecheck;
+  /** Skip the connection test of operate-source (tests of the control plane only). */
+  skipSourceConnect?: boolean;
+  logger: Logger;
+}
+
+export interface SourceResult {
+  source: string;
+  worker: string;
+  result: boolean;
+  msg: string;
+}
+
+/**
+ * The control-plane operations of dm-master, independent of the RPC layer. Writes must run on
+ * the leader (the RPC layer forwards); every write is one fenced txn, so a deposed leader writes
+ * nothing. Errors are DMErrors with codes; nothing is written when validation fails.
+ */
+export class MasterCore {
+  readonly keys: Keys;
+  private readonly client: Etcd3;
+  private readonly log: Logger;
+
+  constructor(private readonly o: MasterCoreOptions) {
+    this.keys = o.keys;
+    this.client = o.client;
+    this.log = o.logger.child({ component: 'master-core' });
+  }
+
+  private fence(): Fence | undefined {
+    return this.o.election.fence;
+  }
+
+  private async txn(ops: IOperation[], compares: TxnCompare[] = []): Promise<boolean> {
+    return leaderTxn(this.client, this.fence(), ops, compares, (e) => this.o.election.stepDown(e.message));
+  }
+
+  // ---- sources ----------------------------------------------------------------------------
+
+  /** operate-source create: validate every config, try every connection, then one txn. */
+  async createSources(configs: string[], workerName = ''): Promise<SourceResult[]> {
+    if (configs.length === 0) throw new DMError('ErrMasterInvalidRequest', 'operate-source create needs at least one source config');
+    const facts = configs.map((c, i) => sourceFacts(c, this.o.secretKey, configs.length > 1 ? `source config #${i + 1}` : 'source.yaml'));
+    const seen = new Set<string>();
+    for (const f of facts) {
+      if (seen.has(f.sourceId)) throw new DMError('ErrConfigDuplicateSourceID', `source-id ${f.sourceId} is given twice`);
+      seen.add(f.sourceId);
+    }
+    const existing = await listText(this.client, this.keys.sourceConfig());
+    for (const f of facts) {
+      if (existing.has(f.sourceId)) throw new DMError('ErrMasterSourceExists', `source ${f.sourceId} already exists`);
+    }
+    if (!this.o.skipSourceConnect) await Promise.all(facts.map((f) => checkSourceConnection(f)));
+    const ops = facts.map((f, i) => this.client.put(this.keys.sourceConfig(f.sourceId)).value(encryptSourcePassword(configs[i] ?? '', this.o.secretKey)));
+    const compares = facts.map((f): TxnCompare => ({ key: this.keys.sourceConfig(f.sourceId), target: 'Create', cmp: '==', value: 0 }));
+    if (!(await this.txn(ops, compares))) throw new DMError('ErrMasterSourceExists', 'a source with one of these ids was created concurrently');
+    this.log.info({ sources: facts.map((f) => f.sourceId) }, 'sources created');
+    const results: SourceResult[] = facts.map((f) => ({ source: f.sourceId, worker: '', result: true, msg: '' }));
+    if (workerName && facts.length === 1 && facts[0]) {
+      const sch = this.o.scheduler();
+      if (sch) {
+        await sch.transferSource(facts[0].sourceId, workerName);
+        if (results[0]) results[0].worker = workerName;
+      }
+    } else {
+      this.o.scheduler()?.kick();
+    }
+    return results;
+  }
+
+  /** Sources that tasks use: source id → task names. */
+  private async tasksBySource(): Promise<Map<string, string[]>> {
+    const { kvs } = await listPrefix(this.client, this.keys.subtask());
+    const out = new Map<string, string[]>();
+    for (const kv of kvs) {
+      const { source, task } = Keys.sourceAndTask(kv.key);
+      out.set(source, [...(out.get(source) ?? []), task]);
+    }
+    return out;
+  }
+
+  /** operate-source update: only when no task uses the source. */
+  async updateSource(config: string): Promise<SourceResult> {
+    const f = sourceFacts(config, this.o.secretKey);
+    const cur = await getText(this.client, this.keys.sourceConfig(f.sourceId));
+    if (cur === undefined) throw new DMError('ErrMasterSourceNotFound', `source ${f.sourceId} not found`);
+    const tasks = (await this.tasksBySource()).get(f.sourceId) ?? [];
+    if (tasks.length > 0) throw new DMError('ErrMasterSourceHasTasks', `source ${f.sourceId} is used by tasks ${tasks.join(', ')}`);
+    if (!this.o.skipSourceConnect) await checkSourceConnection(f);
+    const ok = await this.txn([this.client.put(this.keys.sourceConfig(f.sourceId)).value(encryptSourcePassword(config, this.o.secretKey))], [
+      { key: this.keys.sourceConfig(f.sourceId), target: 'Create', cmp: '>', value: 0 },
+    ]);
+    if (!ok) throw new DMError('ErrMasterSourceNotFound', `source ${f.sourceId} was removed concurrently`);
+    return { source: f.sourceId, worker: '', result: true, msg: '' };
+  }
+
+  /** operate-source stop: remove sources that no task uses (ids, or configs naming them). */
+  async stopSources(ids: string[]): Promise<SourceResult[]> {
+    if (ids.length === 0) throw new DMError('ErrMasterInvalidRequest', 'operate-source stop needs source ids');
+    const view = await readClusterView(this.client, this.keys);
+    const tasks = await this.tasksBySource();
+    for (const id of ids) {
+      if (!view.sources.has(id)) throw new DMError('ErrMasterSourceNotFound', `source ${id} not found`);
+      const t = tasks.get(id) ?? [];
+      if (t.length > 0) throw new DMError('ErrMasterSourceHasTasks', `source ${id} is used by tasks ${t.join(', ')}`);
+    }
+    const ops: IOperation[] = [];
+    for (const id of ids) {
+      ops.push(this.client.delete().key(this.keys.sourceConfig(id)));
+      ops.push(this.client.delete().key(this.keys.sourceRelayStage(id)));
+      ops.push(this.client.delete().key(this.keys.sourceLastBound(id)));
+      const w = view.boundBy.get(id);
+      if (w !== undefined) ops.push(this.client.delete().key(this.keys.sourceBound(w)));
+    }
+    await this.txn(ops);
+    this.o.scheduler()?.kick();
+    return ids.map((id) => ({ source: id, worker: view.boundBy.get(id) ?? '', result: true, msg: '' }));
+  }
+
+  /** operate-source show. */
+  async showSources(ids: string[]): Promise<SourceResult[]> {
+    const view = await readClusterView(this.client, this.keys);
+    const want = ids.length > 0 ? ids : [...view.sources].sort();
+    return want.map((id) => {
+      if (!view.sources.has(id)) return { source: id, worker: '', result: false, msg: `source ${id} not found` };
+      const w = view.boundBy.get(id) ?? '';
+      const stage = w ? view.workers.get(w)?.stage ?? 'offline' : 'unbound';
+      return { source: id, worker: w, result: true, msg: w ? (stage === 'bound' ? 'bound' : 'bound (worker offline)') : 'unbound' };
+    });
+  }
+
+  async sourceConfig(id: string): Promise<string> {
+    const v = await getText(this.client, this.keys.sourceConfig(id));
+    if (v === undefined) throw new DMError('ErrMasterSourceNotFound', `source ${id} not found`);
+    return v;
+  }
+
+  // ---- tasks ------------------------------------------------------------------------------
+
+  /** start-task: validate, precheck, then subtask configs + Running stages + task config in ONE txn. */
+  async startTask(taskYaml: string, only: string[], signal: AbortSignal): Promise<{ results: SourceResult[]; checkResult: string }> {
+    const t = taskFacts(taskYaml, this.o.secretKey);
+    const sourceIds = only.length > 0 ? t.sourceIds.filter((s) => only.includes(s)) : t.sourceIds;
+    for (const s of only) if (!t.sourceIds.includes(s)) throw new DMError('ErrMasterInvalidRequest', `source ${s} is not in the task's mysql-instances`);
+    const sources = await listText(this.client, this.keys.sourceConfig());
+    for (const s of sourceIds) if (!sources.has(s)) throw new DMError('ErrMasterSourceNotFound', `source ${s} of task ${t.name} not found; create it with operate-source create`);
+    const existing = await getText(this.client, this.keys.taskConfig(t.name));
+    const subtasks = await listPrefix(this.client, this.keys.subtask());
+    const running = new Set(subtasks.kvs.map((kv) => Keys.sourceAndTask(kv.key)).filter((x) => x.task === t.name).map((x) => x.source));
+    if (existing !== undefined && sourceIds.every((s) => running.has(s))) {
+      throw new DMError('ErrMasterTaskExists', `task ${t.name} already exists; stop it first or use resume-task`);
+    }
+    const precheck = this.o.precheck ?? getTaskPrecheck();
+    let checkResult = '';
+    if (precheck) {
+      const yamls = new Map<string, string>();
+      for (const s of sourceIds) yamls.set(s, sources.get(s) ?? '');
+      checkResult = (await precheck({ taskYaml, sourceIds, sourceYamls: yamls, signal })) ?? '';
+    }
+    const ops: IOperation[] = [this.client.put(this.keys.taskConfig(t.name)).value(taskYaml)];
+    const compares: TxnCompare[] = [];
+    for (const s of sourceIds) {
+      if (running.has(s)) continue;
+      const sub: SubtaskRecord = { task: taskYaml, sourceId: s };
+      const stage: StageRecord = { stage: 'Running' };
+      ops.push(this.client.put(this.keys.subtask(s, t.name)).value(JSON.stringify(sub)));
+      ops.push(this.client.put(this.keys.taskStage(s, t.name)).value(JSON.stringify(stage)));
+      compares.push({ key: this.keys.subtask(s, t.name), target: 'Create', cmp: '==', value: 0 });
+      compares.push({ key: this.keys.sourceConfig(s), target: 'Create', cmp: '>', value: 0 });
+    }
+    if (!(await this.txn(ops, compares))) throw new DMError('ErrEtcdTxnConflict', `task ${t.name} or one of its sources changed concurrently`);
+    this.log.info({ task: t.name, sources: sourceIds }, 'task started');
+    const view = await readClusterView(this.client, this.keys);
+    return {
+      results: sourceIds.map((s) => ({ source: s, worker: view.boundBy.get(s) ?? '', result: true, msg: '' })),
+      checkResult,
+    };
+  }
+
+  /** Source ids a task has subtasks on. */
+  async taskSources(task: string): Promise<string[]> {
+    const { kvs } = await listPrefix(this.client, this.keys.subtask());
+    return kvs.map((kv) => Keys.sourceAndTask(kv.key)).filter((x) => x.task === task).map((x) => x.source).sort();
+  }
+
+  /** All (task, source) pairs with subtasks. */
+  async allSubtasks(): Promise<{ task: string; source: string }[]> {
+    const { kvs } = await listPrefix(this.client, this.keys.subtask());
+    return kvs.map((kv) => Keys.sourceAndTask(kv.key));
+  }
+
+  /** stop-task / pause-task / resume-task on some or all sources of a task (or, name empty, of sources). */
+  async operateTask(op: 'stop' | 'pause' | 'resume', name: string, only: string[]): Promise<SourceResult[]> {
+    let pairs = await this.allSubtasks();
+    if (name) pairs = pairs.filter((p) => p.task === name);
+    else if (only.length === 0) throw new DMError('ErrMasterInvalidRequest', 'give a task name or sources');
+    if (only.length > 0) pairs = pairs.filter((p) => only.includes(p.source));
+    if (pairs.length === 0) throw new DMError('ErrMasterTaskNotFound', `task ${name || '(any)'} not found${only.length ? ` on sources ${only.join(', ')}` : ''}`);
+    const ops: IOperation[] = [];
+    for (const p of pairs) {
+      if (op === 'stop') {
+        ops.push(this.client.delete().key(this.keys.subtask(p.source, p.task)));
+        ops.push(this.client.delete().key(this.keys.taskStage(p.source, p.task)));
+      } else {
+        const rec: StageRecord = { stage: op === 'pause' ? 'Paused' : 'Running' };
+        ops.push(this.client.put(this.keys.taskStage(p.source, p.task)).value(JSON.stringify(rec)));
+      }
+    }
+    if (op === 'stop') {
+      const all = await this.allSubtasks();
+      const tasks = new Set(pairs.map((p) => p.task));
+      for (const t of tasks) {
+        const left = all.filter((p) => p.task === t && !pairs.some((q) => q.task === t && q.source === p.source));
+        if (left.length === 0) ops.push(this.client.delete().key(this.keys.taskConfig(t)));
+      }
+    }
+    await this.txn(ops);
+    this.log.info({ op, task: name, sources: pairs.map((p) => p.source) }, 'task operated');
+    const view = await readClusterView(this.client, this.keys);
+    return pairs.map((p) => ({ source: p.source, worker: view.boundBy.get(p.source) ?? '', result: true, msg: name ? '' : p.task }));
+  }
+
+  async taskConfig(name: string): Promise<string> {
+    const v = await getText(this.client, this.keys.taskConfig(name));
+    if (v === undefined) throw new DMError('ErrMasterTaskNotFound', `task ${name} not found`);
+    return v;
+  }
+
+  /** Desired stages: task → source → stage. */
+  async taskStages(): Promise<Map<string, Map<string, StageRecord>>> {
+    const { kvs } = await listPrefix(this.client, this.keys.taskStage());
+    const out = new Map<string, Map<string, StageRecord>>();
+    for (const kv of kvs) {
+      const { source, task } = Keys.sourceAndTask(kv.key);
+      const m = out.get(task) ?? new Map<string, StageRecord>();
+      m.set(source, JSON.parse(kv.value) as StageRecord);
+      out.set(task, m);
+    }
+    return out;
+  }
+
+  // ---- members ----------------------------------------------------------------------------
+
+  async clusterView(): Promise<ClusterView> {
+    return readClusterView(this.client, this.keys);
+  }
+
+  async masters(): Promise<{ info: MasterInfo; alive: boolean; evicted: boolean; memberId: string }[]> {
+    const [infos, alive, evicted] = await Promise.all([
+      listJSON<MasterInfo>(this.client, this.keys.masterInfo()),
+      listJSON<MasterInfo>(this.client, this.keys.masterAlive()),
+      listText(this.client, this.keys.masterEvicted()),
+    ]);
+    let members: { ID?: string; peerURLs?: string[] }[] = [];
+    try {
+      members = (await this.client.cluster.memberList({})).members ?? [];
+    } catch {
+      members = [];
+    }
+    return [...infos.values()]
+      .sort((a, b) => a.name.localeCompare(b.name))
+      .map((info) => {
+        const m = members.find((x) => (x.peerURLs ?? []).some((u) => info.peerUrls.includes(u)));
+        return { info, alive: alive.has(info.name), evicted: evicted.has(info.name), memberId: m?.ID ? BigInt(m.ID).toString(16) : '' };
+      });
+  }
+
+  /** RegisterWorker: record name + address; a live worker of that name at another address is refused. */
+  async registerWorker(name: string, addr: string, labels: Record<string, string>): Promise<void> {
+    if (!/^[A-Za-z0-9_.-]+$/.test(name)) throw new DMError('ErrMasterInvalidRequest', `worker name ${JSON.stringify(name)} may only hold letters, digits, '_', '.', '-'`);
+    if (!addr) throw new DMError('ErrMasterInvalidRequest', 'worker address is empty');
+    const view = await readClusterView(this.client, this.keys);
+    const cur = view.workers.get(name);
+    if (cur && cur.stage !== 'offline' && cur.addr && cur.addr !== addr) {
+      throw new DMError('ErrWorkerNameConflict', `worker ${name} is registered and alive at ${cur.addr}, not ${addr}`);
+    }
+    const info: WorkerInfo = { name, addr, labels };
+    await this.txn([this.client.put(this.keys.workerInfo(name)).value(JSON.stringify(info))]);
+    this.log.info({ worker: name, addr }, 'worker registered');
+  }
+
+  /** offline-member --master: remove a stopped master's etcd member and records. */
+  async offlineMaster(name: string): Promise<void> {
+    const ms = await this.masters();
+    const m = ms.find((x) => x.info.name === name);
+    if (!m) throw new DMError('ErrSchedulerMasterNotFound', `master ${name} not found`);
+    if (m.alive || name === this.o.name) throw new DMError('ErrSchedulerMemberOnline', `master ${name} is still running`);
+    if (m.info.peerUrls.length > 0) {
+      const members = (await this.client.cluster.memberList({})).members ?? [];
+      const mem = members.find((x) => (x.peerURLs ?? []).some((u) => m.info.peerUrls.includes(u)));
+      if (mem?.ID) await this.client.cluster.memberRemove({ ID: mem.ID });
+    }
+    await this.txn([this.client.delete().key(this.keys.masterInfo(name)), this.client.delete().key(this.keys.masterEvicted(name))], [
+      { key: this.keys.masterAlive(name), target: 'Create', cmp: '==', value: 0 },
+    ]);
+  }
+
+  encrypt(plain: string): string {
+    return encryptText(plain, this.o.secretKey);
+  }
+
+  async registrationInfo(): Promise<{ etcdEndpoints: string[]; prefix: string; keepaliveTtlSec: number }> {
+    return { etcdEndpoints: await this.o.etcdEndpoints(), prefix: this.keys.prefix, keepaliveTtlSec: this.o.keepaliveTtlSec };
+  }
+}

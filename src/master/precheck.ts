@@ -1,0 +1,23 @@
+/**
+ * Hook the dmctl/precheck engineer fills in: runs before start-task writes anything. Throw a
+ * DMError (e.g. ErrTaskCheckFailed) to refuse the task; resolve with a JSON report to show.
+ */
+export interface PrecheckInput {
+  taskYaml: string;
+  sourceIds: string[];
+  /** source-id → source.yaml text as stored (password encrypted). */
+  sourceYamls: Map<string, string>;
+  signal: AbortSignal;
+}
+export type TaskPrecheck = (input: PrecheckInput) => Promise<string | void>;
+
+let globalPrecheck: TaskPrecheck | undefined;
+
+/** Install the precheck run by every master in this process (unless one is given in its options). */
+export function setTaskPrecheck(fn: TaskPrecheck | undefined): void {
+  globalPrecheck = fn;
+}
+
+export function getTaskPrecheck(): TaskPrecheck | undefined {
+  return globalPrecheck;
+}

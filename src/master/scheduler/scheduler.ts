@@ -1,0 +1,254 @@
+import type { Etcd3, IOperation } from 'etcd3';
+import { DMError } from '../../errors/index.js';
+import type { Logger } from '../../log/index.js';
+import { silentLogger } from '../../log/index.js';
+import {
+  Keys,
+  leaderTxn,
+  listJSON,
+  listText,
+  PrefixWatcher,
+  type Fence,
+  type SourceBound,
+  type WorkerAlive,
+  type WorkerInfo,
+  type TxnCompare,
+} from '../../store/index.js';
+import { sleepAbortable } from '../../util/index.js';
+
+export type WorkerStageName = 'offline' | 'free' | 'bound';
+
+export interface WorkerView {
+  name: string;
+  addr: string;
+  stage: WorkerStageName;
+  source: string;
+  labels: Record<string, string>;
+}
+
+/** The scheduler's view of the cluster, read from etcd in one pass. */
+export interface ClusterView {
+  workers: Map<string, WorkerView>;
+  /** source id → bound worker name */
+  boundBy: Map<string, string>;
+  sources: Set<string>;
+  lastBound: Map<string, string>;
+}
+
+/** Read the whole scheduling state from etcd (any master may call this: it is a read). */
+export async function readClusterView(client: Etcd3, keys: Keys): Promise<ClusterView> {
+  const [alive, infos, bounds, sources, last] = await Promise.all([
+    listJSON<WorkerAlive>(client, keys.workerAlive()),
+    listJSON<WorkerInfo>(client, keys.workerInfo()),
+    listJSON<SourceBound>(client, keys.sourceBound()),
+    listText(client, keys.sourceConfig()),
+    listJSON<SourceBound>(client, keys.sourceLastBound()),
+  ]);
+  const workers = new Map<string, WorkerView>();
+  const names = new Set([...infos.keys(), ...alive.keys(), ...bounds.keys()]);
+  for (const name of names) {
+    const b = bounds.get(name);
+    const a = alive.get(name);
+    const i = infos.get(name);
+    workers.set(name, {
+      name,
+      addr: a?.addr ?? i?.addr ?? '',
+      stage: a === undefined ? 'offline' : b ? 'bound' : 'free',
+      source: b?.source ?? '',
+      labels: i?.labels ?? {},
+    });
+  }
+  const boundBy = new Map<string, string>();
+  for (const [w, b] of bounds) boundBy.set(b.source, w);
+  const lastBound = new Map<string, string>();
+  for (const [s, b] of last) lastBound.set(s, b.worker);
+  return { workers, boundBy, sources: new Set(sources.keys()), lastBound };
+}
+
+export interface SchedulerOptions {
+  client: Etcd3;
+  keys: Keys;
+  /** Current fence (undefined when not leader). */
+  fence: () => Fence | undefined;
+  onFenceLost: (e: DMError) => void;
+  logger?: Logger;
+  /** Called after every reconcile with the view it acted on (metrics). */
+  onView?: (view: ClusterView) => void;
+  /** Safety re-check period. */
+  resyncMs?: number;
+}
+
+/**
+ * Leader-only scheduler (DM's scheduler): binds sources to workers.
+ * - a free (alive, unbound) worker gets an unbound source, preferring the source's last worker;
+ * - a source whose worker's lease expired (worker/alive gone) moves to a free worker;
+ * - transfer-source and offline-member by hand.
+ * Level-triggered: any change under worker/ or source/ (and every `resyncMs`) re-reads etcd and
+ * converges. Every write is a fenced txn with compares on the keys it read.
+ * States: New → Running → Stopped (close()).
+ */
+export class Scheduler {
+  private readonly ac = new AbortController();
+  private loop: Promise<void> | undefined;
+  private watchers: PrefixWatcher[] = [];
+  private dirty = true;
+  private wake: (() => void) | undefined;
+  private readonly log: Logger;
+
+  constructor(private readonly o: SchedulerOptions) {
+    this.log = (o.logger ?? silentLogger).child({ component: 'scheduler' });
+  }
+
+  start(): void {
+    if (this.loop) return;
+    const trigger = { reset: () => this.kick(), put: () => this.kick(), del: () => this.kick() };
+    this.watchers = [
+      new PrefixWatcher(this.o.client, `${this.o.keys.prefix}worker/`, trigger, this.log),
+      new PrefixWatcher(this.o.client, `${this.o.keys.prefix}source/`, trigger, this.log),
+    ];
+    for (const w of this.watchers) w.start();
+    this.loop = this.run(this.ac.signal);
+    this.log.info('scheduler started');
+  }
+
+  /** Ask for a reconcile soon. */
+  kick(): void {
+    this.dirty = true;
+    this.wake?.();
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      if (!this.dirty) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, this.o.resyncMs ?? 5000);
+          this.wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+          signal.addEventListener('abort', () => this.wake?.(), { once: true });
+        });
+        this.wake = undefined;
+      }
+      if (signal.aborted) return;
+      this.dirty = false;
+      try {
+        await this.reconcile();
+      } catch (err) {
+        if (err instanceof DMError && err.codeName === 'ErrEtcdFenced') {
+          this.log.warn('scheduler write fenced off: not the leader any more');
+          return;
+        }
+        this.log.warn({ err }, 'reconcile failed, retrying');
+        this.dirty = true;
+        await sleepAbortable(500, signal);
+      }
+    }
+  }
+
+  private async txn(ops: IOperation[], compares: TxnCompare[]): Promise<boolean> {
+    return leaderTxn(this.o.client, this.o.fence(), ops, compares, this.o.onFenceLost);
+  }
+
+  /** One pass: drop bindings of deleted sources, bind unbound sources to free workers. */
+  async reconcile(): Promise<void> {
+    const { client, keys } = this.o;
+    const view = await readClusterView(client, keys);
+    let changed = false;
+    // Bindings of sources that no longer exist.
+    for (const w of view.workers.values()) {
+      if (w.source && !view.sources.has(w.source)) {
+        await this.txn([client.delete().key(keys.sourceBound(w.name))], []);
+        this.log.info({ worker: w.name, source: w.source }, 'unbound a removed source');
+        changed = true;
+      }
+    }
+    if (changed) {
+      this.dirty = true;
+      return;
+    }
+    const free = [...view.workers.values()].filter((w) => w.stage === 'free').map((w) => w.name).sort();
+    const needs = [...view.sources]
+      .filter((s) => {
+        const w = view.boundBy.get(s);
+        return w === undefined || view.workers.get(w)?.stage === 'offline';
+      })
+      .sort();
+    for (const source of needs) {
+      if (free.length === 0) break;
+      const last = view.lastBound.get(source);
+      const idx = last !== undefined && free.includes(last) ? free.indexOf(last) : 0;
+      const worker = free.splice(idx, 1)[0];
+      if (worker === undefined) break;
+      const old = view.boundBy.get(source);
+      const ok = await this.bind(source, worker, old);
+      if (ok) this.log.info({ source, worker, previous: old }, old ? 'rebound source from an offline worker' : 'bound source');
+      else this.dirty = true;
+    }
+    this.o.onView?.(view);
+  }
+
+  /** Bind `source` to `worker` (must be unbound), moving it away from `old` in the same txn. */
+  private async bind(source: string, worker: string, old: string | undefined): Promise<boolean> {
+    const { client, keys } = this.o;
+    const rec = JSON.stringify({ source, worker, at: new Date().toISOString() } satisfies SourceBound);
+    const ops: IOperation[] = [client.put(keys.sourceBound(worker)).value(rec), client.put(keys.sourceLastBound(source)).value(rec)];
+    const compares: TxnCompare[] = [
+      { key: keys.sourceBound(worker), target: 'Create', cmp: '==', value: 0 },
+      { key: keys.sourceConfig(source), target: 'Create', cmp: '>', value: 0 },
+    ];
+    if (old !== undefined && old !== worker) {
+      ops.unshift(client.delete().key(keys.sourceBound(old)));
+      // The old worker must still be offline (no alive key) when we move its source.
+      compares.push({ key: keys.workerAlive(old), target: 'Create', cmp: '==', value: 0 });
+    }
+    return this.txn(ops, compares);
+  }
+
+  /** transfer-source: move `source` to the free worker `worker`. */
+  async transferSource(source: string, worker: string): Promise<void> {
+    const { client, keys } = this.o;
+    const view = await readClusterView(client, keys);
+    if (!view.sources.has(source)) throw new DMError('ErrMasterSourceNotFound', `source ${source} not found`);
+    const w = view.workers.get(worker);
+    if (!w) throw new DMError('ErrMasterWorkerNotFound', `worker ${worker} not found`);
+    const cur = view.boundBy.get(source);
+    if (cur === worker) return;
+    if (w.stage !== 'free') throw new DMError('ErrSchedulerWorkerNotFree', `worker ${worker} is ${w.stage}${w.source ? ` (bound to ${w.source})` : ''}`);
+    const rec = JSON.stringify({ source, worker, at: new Date().toISOString() } satisfies SourceBound);
+    const ops: IOperation[] = [client.put(keys.sourceBound(worker)).value(rec), client.put(keys.sourceLastBound(source)).value(rec)];
+    if (cur !== undefined) ops.unshift(client.delete().key(keys.sourceBound(cur)));
+    const compares: TxnCompare[] = [
+      { key: keys.sourceBound(worker), target: 'Create', cmp: '==', value: 0 },
+      { key: keys.workerAlive(worker), target: 'Create', cmp: '>', value: 0 },
+    ];
+    const ok = await this.txn(ops, compares);
+    if (!ok) throw new DMError('ErrEtcdTxnConflict', `transfer of ${source} to ${worker} conflicted with a concurrent change`);
+    this.log.info({ source, worker, previous: cur }, 'transferred source');
+  }
+
+  /** offline-member --worker: remove a stopped worker; a live one is refused. */
+  async offlineWorker(name: string): Promise<void> {
+    const { client, keys } = this.o;
+    const view = await readClusterView(client, keys);
+    const w = view.workers.get(name);
+    if (!w) throw new DMError('ErrMasterWorkerNotFound', `worker ${name} not found`);
+    if (w.stage !== 'offline') throw new DMError('ErrSchedulerMemberOnline', `worker ${name} is ${w.stage}: it is still running`);
+    const ok = await this.txn(
+      [client.delete().key(keys.workerInfo(name)), client.delete().key(keys.sourceBound(name))],
+      [{ key: keys.workerAlive(name), target: 'Create', cmp: '==', value: 0 }],
+    );
+    if (!ok) throw new DMError('ErrSchedulerMemberOnline', `worker ${name} came back online`);
+    this.log.info({ worker: name }, 'worker taken offline');
+    this.kick();
+  }
+
+  /** Stop. Idempotent. */
+  async close(): Promise<void> {
+    this.ac.abort();
+    this.wake?.();
+    await Promise.all(this.watchers.map((w) => w.close()));
+    this.watchers = [];
+    await this.loop;
+  }
+}

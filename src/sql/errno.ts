@@ -1,0 +1,159 @@
+/**
+ * MySQL/MariaDB error classification: any error from mysql2 (or the network) becomes a DMError
+ * whose code decides whether it is retried. Decided by errno and error code only, never by text.
+ */
+import { DMError, type ErrorCodeName } from '../errors/index.js';
+
+/** Network-level codes of Node / mysql2 meaning the connection is gone or was never made. */
+const CONN_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EPIPE',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'EHOSTDOWN',
+  'EAI_AGAIN',
+  'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_SEQUENCE_TIMEOUT',
+  'PROTOCOL_PACKETS_OUT_OF_ORDER',
+  'ER_SERVER_SHUTDOWN',
+]);
+
+/** Server/client errnos meaning the connection is lost or the server is going away. */
+const CONN_ERRNOS = new Set([
+  1053, // ER_SERVER_SHUTDOWN
+  1077, // ER_NORMAL_SHUTDOWN
+  1078, // ER_GOT_SIGNAL
+  1079, // ER_SHUTDOWN_COMPLETE
+  1152, // ER_ABORTING_CONNECTION
+  1154, // ER_NET_READ_ERROR_FROM_PIPE
+  1156, // ER_NET_PACKETS_OUT_OF_ORDER
+  1158, // ER_NET_READ_ERROR
+  1159, // ER_NET_READ_INTERRUPTED
+  1160, // ER_NET_ERROR_ON_WRITE
+  1161, // ER_NET_WRITE_INTERRUPTED
+  1184, // ER_NEW_ABORTING_CONNECTION
+  1927, // ER_CONNECTION_KILLED (MariaDB)
+  2002, // CR_CONNECTION_ERROR
+  2003, // CR_CONN_HOST_ERROR
+  2006, // CR_SERVER_GONE_ERROR
+  2013, // CR_SERVER_LOST
+  2055, // CR_SERVER_LOST_EXTENDED
+  4031, // ER_CLIENT_INTERACTION_TIMEOUT (MySQL 8)
+]);
+
+/** Transient errors worth retrying (the statement or transaction can simply run again). */
+const RETRYABLE_ERRNOS = new Set([
+  1205, // ER_LOCK_WAIT_TIMEOUT
+  1213, // ER_LOCK_DEADLOCK
+  1040, // ER_CON_COUNT_ERROR (too many connections)
+  1203, // ER_TOO_MANY_USER_CONNECTIONS
+  1226, // ER_USER_LIMIT_REACHED
+  1290, // ER_OPTION_PREVENTS_STATEMENT (--read-only during failover)
+  1792, // ER_CANT_EXECUTE_IN_READ_ONLY_TRANSACTION
+  1836, // ER_READ_ONLY_MODE
+  1637, // ER_TOO_MANY_CONCURRENT_TRXS
+  1614, // ER_XA_RBDEADLOCK
+  1317, // ER_QUERY_INTERRUPTED (KILL QUERY, shutdown)
+  1180, // ER_ERROR_DURING_COMMIT
+  1181, // ER_ERROR_DURING_ROLLBACK
+  1047, // ER_UNKNOWN_COM_ERROR (Galera: WSREP not ready)
+  // TiDB targets
+  8002, 8022, 8027, 8028, 8176, 9001, 9002, 9003, 9005, 9006, 9007,
+]);
+
+const CLASSES: [ErrorCodeName, readonly number[]][] = [
+  ['ErrDBDuplicateEntry', [1062, 1586, 1022, 1859]],
+  ['ErrDBAccessDenied', [1044, 1045, 1142, 1143, 1211, 1227, 1370, 1698, 1251, 3118]],
+  [
+    'ErrDBSchemaMismatch',
+    [1007, 1008, 1049, 1050, 1051, 1054, 1060, 1061, 1068, 1072, 1091, 1109, 1136, 1146, 1176, 1824],
+  ],
+  ['ErrDBSyntaxError', [1064, 1149, 1235, 1295, 1148, 3948]],
+  ['ErrDBDataInvalid', [1264, 1265, 1292, 1366, 1367, 1406, 1411, 1416, 3140, 1690]],
+  ['ErrDBConstraintViolation', [1048, 1216, 1217, 1451, 1452, 3819, 4025, 1364]],
+];
+const BY_ERRNO = new Map<number, ErrorCodeName>();
+for (const [name, errnos] of CLASSES) for (const n of errnos) if (!BY_ERRNO.has(n)) BY_ERRNO.set(n, name);
+
+interface MySQLishError {
+  code?: unknown;
+  errno?: unknown;
+  sqlState?: unknown;
+  sqlMessage?: unknown;
+  message?: unknown;
+  errors?: unknown;
+}
+
+export interface ClassifyOptions {
+  /** Which side the error came from; picks ErrUpstreamUnreachable / ErrDownstreamUnreachable for connection loss. */
+  side?: 'upstream' | 'downstream';
+  /** A short description of what was being done, prefixed to the message. */
+  action?: string;
+}
+
+/** The mysql2 / server errno of an error, when it has one (network errors have none). */
+export function errnoOf(err: unknown): number | undefined {
+  const e = err as MySQLishError | null;
+  if (!e || typeof e !== 'object') return undefined;
+  return typeof e.errno === 'number' && e.errno > 0 ? e.errno : undefined;
+}
+
+function connCodeOf(err: unknown): string | undefined {
+  const e = err as MySQLishError | null;
+  if (!e || typeof e !== 'object') return undefined;
+  if (typeof e.code === 'string' && CONN_CODES.has(e.code)) return e.code;
+  // Node's happy-eyeballs connect throws AggregateError whose parts carry the codes.
+  if (Array.isArray(e.errors)) for (const sub of e.errors) {
+    const c = connCodeOf(sub);
+    if (c) return c;
+  }
+  const cause = (err as { cause?: unknown }).cause;
+  if (cause && cause !== err) return connCodeOf(cause);
+  return undefined;
+}
+
+/** Map an error to its DMError code name (without building the error). */
+export function classifyCode(err: unknown, opts: ClassifyOptions = {}): ErrorCodeName {
+  if (err instanceof DMError) return err.codeName;
+  const errno = errnoOf(err);
+  if (connCodeOf(err) !== undefined || (errno !== undefined && CONN_ERRNOS.has(errno))) {
+    return opts.side === 'upstream' ? 'ErrUpstreamUnreachable' : opts.side === 'downstream' ? 'ErrDownstreamUnreachable' : 'ErrDBBadConn';
+  }
+  if (errno !== undefined) {
+    if (RETRYABLE_ERRNOS.has(errno)) return 'ErrDBRetryableError';
+    const c = BY_ERRNO.get(errno);
+    if (c) return c;
+    return 'ErrDBExecuteFailed';
+  }
+  const e = err as MySQLishError | null;
+  if (e && typeof e === 'object' && e.code === 'ABORT_ERR') return 'ErrCanceled';
+  return 'ErrDBDriverError';
+}
+
+/**
+ * Any error → DMError (a DMError is returned as is). The original error is the `cause`; the
+ * message keeps the server's text and errno for the user.
+ */
+export function classifyError(err: unknown, opts: ClassifyOptions = {}): DMError {
+  if (err instanceof DMError) return err;
+  const name = classifyCode(err, opts);
+  const e = err as MySQLishError | null;
+  const errno = errnoOf(err);
+  const text =
+    e && typeof e === 'object' && typeof e.sqlMessage === 'string'
+      ? e.sqlMessage
+      : err instanceof Error
+        ? err.message || (err as MySQLishError).code?.toString() || err.name
+        : String(err);
+  const tag = errno !== undefined ? ` (errno ${errno}${typeof e?.sqlState === 'string' ? `, sqlstate ${e.sqlState}` : ''})` : typeof e?.code === 'string' ? ` (${e.code})` : '';
+  return new DMError(name, `${opts.action ? `${opts.action}: ` : ''}${text}${tag}`, { cause: err });
+}
+
+/** Whether the error may be retried automatically (decided by the code table). */
+export function isRetryable(err: unknown, opts: ClassifyOptions = {}): boolean {
+  return classifyError(err, opts).retryable;
+}

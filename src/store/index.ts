@@ -1,0 +1,16 @@
+export { Keys, DEFAULT_KEY_PREFIX } from './keys.js';
+export type {
+  LeaderInfo,
+  MasterInfo,
+  WorkerInfo,
+  WorkerAlive,
+  SourceBound,
+  DesiredStage,
+  StageRecord,
+  SubtaskRecord,
+} from './keys.js';
+export { createEtcdClient, normaliseEndpoints, DEFAULT_UNARY_DEADLINE_MS, type EtcdClientOptions } from './client.js';
+export { getText, getJSON, parseJSON, listPrefix, listJSON, listText, type KV } from './records.js';
+export { leaderTxn, type Fence, type TxnCompare, type CompareTarget, type FenceLostHandler } from './fenced-txn.js';
+export { PrefixWatcher, type PrefixWatchHandlers } from './watch.js';
+export { LeaderElection, type ElectionState } from './election.js';

@@ -1,0 +1,206 @@
+/**
+ * Every etcd key DM.ts uses, under one cluster prefix (default `/dm/`). DESIGN.md §2.
+ * Values are UTF-8 text: JSON records unless noted. Each key says who writes and who reads it.
+ */
+export const DEFAULT_KEY_PREFIX = '/dm/';
+
+export class Keys {
+  readonly prefix: string;
+
+  constructor(prefix: string = DEFAULT_KEY_PREFIX) {
+    this.prefix = prefix.endsWith('/') ? prefix : `${prefix}/`;
+  }
+
+  /**
+   * Election namespace: etcd3's election puts `<this>election/leader/<leaseId>` keys under it.
+   * Writer: every dm-master (campaign, under its election lease). Readers: every master
+   * (observe → current leader), fencing compares. Value: JSON {@link LeaderInfo}.
+   */
+  electionNamespace(): string {
+    return `${this.prefix}master/`;
+  }
+  /** Election name inside {@link electionNamespace}. */
+  static readonly ELECTION_NAME = 'leader';
+
+  /**
+   * `master/evicted/<name>`: writer: that master (operate-leader evict / cancel-evict);
+   * readers: that master at start. Value: JSON {evicted: true}.
+   */
+  masterEvicted(name = ''): string {
+    return `${this.prefix}master/evicted/${name}`;
+  }
+
+  /**
+   * `master/info/<name>`: writer: each master at start; readers: list-member, offline-member.
+   * Value: JSON {@link MasterInfo}.
+   */
+  masterInfo(name = ''): string {
+    return `${this.prefix}master/info/${name}`;
+  }
+
+  /**
+   * `master/alive/<name>`: writer: that master, under a lease (keepalive-ttl); readers:
+   * list-member (alive flag), offline-member (refuses a live master). Value: JSON {@link MasterInfo}.
+   */
+  masterAlive(name = ''): string {
+    return `${this.prefix}master/alive/${name}`;
+  }
+
+  /**
+   * `worker/info/<worker>`: writer: leader on RegisterWorker (name, address); readers: scheduler,
+   * list-member, query-status. Value: JSON {@link WorkerInfo}.
+   */
+  workerInfo(name = ''): string {
+    return `${this.prefix}worker/info/${name}`;
+  }
+
+  /**
+   * `worker/alive/<worker>`: writer: the worker itself, under its keepalive lease (TTL
+   * keepalive-ttl); readers: scheduler (lease expiry = worker gone). Value: JSON {@link WorkerAlive}.
+   */
+  workerAlive(name = ''): string {
+    return `${this.prefix}worker/alive/${name}`;
+  }
+
+  /**
+   * `source/config/<source>`: writer: leader (operate-source create/update/stop); readers: worker
+   * bound to the source, get-config, operate-source show. Value: source.yaml text, password encrypted.
+   */
+  sourceConfig(source = ''): string {
+    return `${this.prefix}source/config/${source}`;
+  }
+
+  /**
+   * `source/bound/<worker>`: writer: leader (scheduler, transfer-source); readers: that worker
+   * (watch), list-member, query-status. Value: JSON {@link SourceBound}.
+   */
+  sourceBound(worker = ''): string {
+    return `${this.prefix}source/bound/${worker}`;
+  }
+
+  /**
+   * `source/last-bound/<source>`: writer: leader (scheduler, on every bind); readers: scheduler
+   * (prefers the worker a source was last bound to). Value: JSON {@link SourceBound}.
+   */
+  sourceLastBound(source = ''): string {
+    return `${this.prefix}source/last-bound/${source}`;
+  }
+
+  /**
+   * `source/relay-stage/<source>`: writer: leader (start-relay / stop-relay, relay issue);
+   * readers: the bound worker. Value: JSON {stage}.
+   */
+  sourceRelayStage(source = ''): string {
+    return `${this.prefix}source/relay-stage/${source}`;
+  }
+
+  /**
+   * `task/config/<task>`: writer: leader (start-task / stop-task); readers: get-config,
+   * query-status, the scheduler's task list. Value: the task.yaml text as submitted.
+   */
+  taskConfig(task = ''): string {
+    return `${this.prefix}task/config/${task}`;
+  }
+
+  /**
+   * `task/subtask/<source>/<task>`: writer: leader (start-task / stop-task, one txn with the stage);
+   * readers: the worker bound to <source>. Value: JSON {@link SubtaskRecord}.
+   */
+  subtask(source = '', task?: string): string {
+    return task === undefined ? `${this.prefix}task/subtask/${source}${source ? '/' : ''}` : `${this.prefix}task/subtask/${source}/${task}`;
+  }
+
+  /**
+   * `task/stage/<source>/<task>`: writer: leader (start/pause/resume/stop-task); readers: the
+   * worker bound to <source>. Value: JSON {@link StageRecord}; absent = stopped.
+   */
+  taskStage(source = '', task?: string): string {
+    return task === undefined ? `${this.prefix}task/stage/${source}${source ? '/' : ''}` : `${this.prefix}task/stage/${source}/${task}`;
+  }
+
+  /** `shardddl/<mode>/...`: shard-DDL infos and operations (shard-merge issue). */
+  shardDDL(mode: 'pessimism' | 'optimism'): string {
+    return `${this.prefix}shardddl/${mode}/`;
+  }
+
+  /** The last path element of a key (a worker, source or task name). */
+  static lastPart(key: string): string {
+    const i = key.lastIndexOf('/');
+    return i < 0 ? key : key.slice(i + 1);
+  }
+
+  /** `<source>/<task>` part of a task/subtask or task/stage key. */
+  static sourceAndTask(key: string): { source: string; task: string } {
+    const parts = key.split('/');
+    return { source: parts[parts.length - 2] ?? '', task: parts[parts.length - 1] ?? '' };
+  }
+}
+
+export interface LeaderInfo {
+  name: string;
+  /** RPC address clients and followers use (advertise-addr). */
+  addr: string;
+}
+
+export interface MasterInfo {
+  name: string;
+  addr: string;
+  /** Embedded etcd peer URLs (empty with external etcd). */
+  peerUrls: string[];
+  clientUrls: string[];
+}
+
+export interface WorkerInfo {
+  name: string;
+  addr: string;
+  labels?: Record<string, string>;
+}
+
+export interface WorkerAlive {
+  name: string;
+  addr: string;
+  startedAt: string;
+}
+
+export interface SourceBound {
+  source: string;
+  worker: string;
+  /** ISO time of the bind. */
+  at: string;
+}
+
+export type DesiredStage = 'Running' | 'Paused';
+
+export interface StageRecord {
+  stage: DesiredStage;
+}
+
+export interface SubtaskRecord {
+  /** The whole task.yaml text; the worker resolves it with resolveSubtask(task, sourceId). */
+  task: string;
+  sourceId: string;
+}
+
+// ---- binlog error operations (dmctl `binlog skip|replace|revert|inject|list`; added by the dmctl/pipeline area) ----
+
+/**
+ * `task/binlog-op/<source>/<task>/<pos>`: writer: leader (HandleError: skip/replace/inject put,
+ * revert delete); readers: the sync unit of that subtask (via src/worker/pipeline.ts), which
+ * deletes the key once the operation is applied; `binlog list` lists the prefix. `<pos>` is the
+ * `-b` position `file:offset` with ':' kept, or `current` for "the event the task is blocked on".
+ * Value: JSON {@link BinlogOpRecord}. Operations survive a worker move (they live in etcd).
+ */
+export function binlogOpKey(keys: Keys, source = '', task?: string, pos?: string): string {
+  if (task === undefined) return `${keys.prefix}task/binlog-op/${source}${source ? '/' : ''}`;
+  return pos === undefined ? `${keys.prefix}task/binlog-op/${source}/${task}/` : `${keys.prefix}task/binlog-op/${source}/${task}/${pos}`;
+}
+
+export interface BinlogOpRecord {
+  op: 'skip' | 'replace' | 'inject';
+  /** `file:offset` of the event, or `current`. */
+  pos: string;
+  /** Statements for replace/inject. */
+  sqls: string[];
+  /** ISO time the operation was created. */
+  createdAt: string;
+}

@@ -1,0 +1,117 @@
+import type { BAListRule, RouteRule } from '../../filter/types.js';
+import { DMError } from '../../errors/index.js';
+
+/** Connection settings of one MySQL/MariaDB server (source `from` or task `target-database`). */
+export interface DBConnConfig {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+/** DM `consistency` modes of the `mydumpers` block. */
+export type Consistency = 'auto' | 'flush' | 'lock' | 'snapshot' | 'none';
+export type OnDuplicate = 'replace' | 'error' | 'ignore';
+export type FullTaskMode = 'all' | 'full' | 'dump' | 'load';
+
+/** The task's `mydumpers` block (the keys DM.ts honours). */
+export interface DumperConfig {
+  /** Dump connections, each holding one consistent-snapshot transaction. DM default 4. */
+  threads: number;
+  /** Rows per chunk; 0 = DM.ts default (DEFAULT_CHUNK_ROWS), so that resume stays fine-grained. */
+  rows: number;
+  /** Extra WHERE applied to every migrated table (mydumper `--where`). */
+  where: string;
+  consistency: Consistency;
+  /** mydumper `extra-args`: accepted and ignored (logged), for task-file compatibility. */
+  extraArgs: string;
+}
+
+/** The task's `loaders` block. */
+export interface LoaderConfig {
+  /** Parallel target connections. DM default 16. */
+  poolSize: number;
+  /** Dump files directory (task-mode dump writes it, task-mode load reads it). */
+  dir: string;
+  onDuplicate: OnDuplicate;
+  /** `sql` (multi-row INSERT, default) or `load-data` (LOAD DATA LOCAL INFILE from a stream). */
+  importMode: 'sql' | 'load-data';
+  /** Retries of a chunk on retryable errors (target or source unreachable, deadlock) before failing. */
+  retryAttempts: number;
+  /** First backoff delay (ms); doubles each retry up to retryMaxDelayMs. */
+  retryInitialDelayMs: number;
+  retryMaxDelayMs: number;
+}
+
+/** Everything the dump and load units need, built by the worker from the resolved task config. Plain data. */
+export interface FullMigrationConfig {
+  taskName: string;
+  sourceId: string;
+  taskMode: FullTaskMode;
+  source: DBConnConfig;
+  target: DBConnConfig;
+  metaSchema: string;
+  caseSensitive: boolean;
+  baList?: BAListRule;
+  routes: readonly RouteRule[];
+  mydumper: DumperConfig;
+  loader: LoaderConfig;
+}
+
+export const DEFAULT_THREADS = 4;
+export const DEFAULT_CHUNK_ROWS = 50_000;
+export const DEFAULT_POOL_SIZE = 16;
+export const DEFAULT_META_SCHEMA = 'dm_meta';
+export const DEFAULT_DUMP_DIR = './dumped_data';
+
+/** Fill defaults and validate; the result is frozen. */
+export function resolveFullConfig(
+  c: Partial<Omit<FullMigrationConfig, 'mydumper' | 'loader'>> &
+    Pick<FullMigrationConfig, 'taskName' | 'sourceId' | 'source' | 'target'> & {
+      mydumper?: Partial<DumperConfig>;
+      loader?: Partial<LoaderConfig>;
+    },
+): Readonly<FullMigrationConfig> {
+  const md: DumperConfig = {
+    threads: c.mydumper?.threads ?? DEFAULT_THREADS,
+    rows: c.mydumper?.rows ?? 0,
+    where: c.mydumper?.where ?? '',
+    consistency: c.mydumper?.consistency ?? 'auto',
+    extraArgs: c.mydumper?.extraArgs ?? '',
+  };
+  const ld: LoaderConfig = {
+    poolSize: c.loader?.poolSize ?? DEFAULT_POOL_SIZE,
+    dir: c.loader?.dir ?? DEFAULT_DUMP_DIR,
+    onDuplicate: c.loader?.onDuplicate ?? 'replace',
+    importMode: c.loader?.importMode ?? 'sql',
+    retryAttempts: c.loader?.retryAttempts ?? 5,
+    retryInitialDelayMs: c.loader?.retryInitialDelayMs ?? 500,
+    retryMaxDelayMs: c.loader?.retryMaxDelayMs ?? 10_000,
+  };
+  if (!['auto', 'flush', 'lock', 'snapshot', 'none'].includes(md.consistency))
+    throw new DMError('ErrDumpInvalidConfig', `mydumpers.consistency: '${md.consistency}' is not one of auto, flush, lock, snapshot, none`);
+  if (!Number.isInteger(md.threads) || md.threads < 1) throw new DMError('ErrDumpInvalidConfig', `mydumpers.threads must be >= 1, got ${md.threads}`);
+  if (!Number.isInteger(md.rows) || md.rows < 0) throw new DMError('ErrDumpInvalidConfig', `mydumpers.rows must be >= 0, got ${md.rows}`);
+  if (!Number.isInteger(ld.poolSize) || ld.poolSize < 1) throw new DMError('ErrDumpInvalidConfig', `loaders.pool-size must be >= 1, got ${ld.poolSize}`);
+  if (!['replace', 'error', 'ignore'].includes(ld.onDuplicate))
+    throw new DMError('ErrDumpInvalidConfig', `loaders.on-duplicate: '${ld.onDuplicate}' is not one of replace, error, ignore`);
+  if (!/^[A-Za-z0-9_\-]+$/.test(c.taskName)) throw new DMError('ErrDumpInvalidConfig', `task name '${c.taskName}' must match [A-Za-z0-9_-]+`);
+  const cfg: FullMigrationConfig = {
+    taskName: c.taskName,
+    sourceId: c.sourceId,
+    taskMode: c.taskMode ?? 'full',
+    source: c.source,
+    target: c.target,
+    metaSchema: c.metaSchema ?? DEFAULT_META_SCHEMA,
+    caseSensitive: c.caseSensitive ?? false,
+    ...(c.baList ? { baList: c.baList } : {}),
+    routes: c.routes ?? [],
+    mydumper: Object.freeze(md),
+    loader: Object.freeze(ld),
+  };
+  return Object.freeze(cfg);
+}
+
+export function chunkRows(cfg: Pick<FullMigrationConfig, 'mydumper'>): number {
+  return cfg.mydumper.rows > 0 ? cfg.mydumper.rows : DEFAULT_CHUNK_ROWS;
+}

@@ -1,0 +1,195 @@
+import type { Connection } from 'mysql2/promise';
+import type { Flavor } from '../../binlog/position.js';
+import { compareFilePos } from '../../binlog/position.js';
+import { DMError } from '../../errors/index.js';
+import { classifyMySQLError, quoteId, quoteTable } from './conn.js';
+import type { BoundValue, ChunkDef } from './chunk-plan.js';
+import type { MasterStatus } from './master-status.js';
+
+/**
+ * The full phase's durable state, in the TARGET (`<meta-schema>`), so that a restarted unit on
+ * the same or another worker resumes:
+ *
+ * - `<task>_load_snapshot`: one row per snapshot whose data was (or may have been) loaded.
+ *   seq 1 is the snapshot of the plan; later rows are new snapshots taken on resume or upper
+ *   bounds of lock-free snapshots. Sync starts at the lowest and stays in safe mode past the highest.
+ * - `<task>_load_checkpoint`: the chunk plan, one row per chunk with `status` pending|done.
+ *   A chunk's rows and its `done` update are committed in one target transaction.
+ */
+export interface SnapshotRow extends MasterStatus {
+  seq: number;
+  kind: 'start' | 'bound';
+}
+
+export interface ChunkRow extends ChunkDef {
+  done: boolean;
+  rowsLoaded: number;
+}
+
+export interface MetaNames {
+  schema: string;
+  snapshot: string;
+  checkpoint: string;
+}
+
+export function metaNames(metaSchema: string, task: string): MetaNames {
+  return {
+    schema: metaSchema,
+    snapshot: quoteTable(metaSchema, `${task}_load_snapshot`),
+    checkpoint: quoteTable(metaSchema, `${task}_load_checkpoint`),
+  };
+}
+
+async function run<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    const d = classifyMySQLError(e, 'target', what);
+    if (d.codeName === 'ErrLoadExecFailed') throw new DMError('ErrLoadCheckpoint', d.message, { cause: e });
+    throw d;
+  }
+}
+
+export async function ensureMetaTables(conn: Connection, m: MetaNames): Promise<void> {
+  await run('create load checkpoint tables', async () => {
+    await conn.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(m.schema)}`);
+    await conn.query(
+      `CREATE TABLE IF NOT EXISTS ${m.snapshot} (
+        source_id VARCHAR(32) NOT NULL, seq INT NOT NULL, kind VARCHAR(8) NOT NULL,
+        binlog_name VARCHAR(128) NOT NULL, binlog_pos BIGINT UNSIGNED NOT NULL, binlog_gtid TEXT NOT NULL,
+        flavor VARCHAR(8) NOT NULL, create_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+        PRIMARY KEY (source_id, seq)) DEFAULT CHARSET=utf8mb4`,
+    );
+    await conn.query(
+      `CREATE TABLE IF NOT EXISTS ${m.checkpoint} (
+        source_id VARCHAR(32) NOT NULL, cp_schema VARCHAR(128) NOT NULL, cp_table VARCHAR(128) NOT NULL,
+        chunk_no INT NOT NULL, key_cols TEXT NOT NULL, lower_bound LONGTEXT NULL, upper_bound LONGTEXT NULL,
+        est_rows BIGINT NOT NULL DEFAULT 0, status VARCHAR(8) NOT NULL DEFAULT 'pending',
+        rows_loaded BIGINT NOT NULL DEFAULT 0, snapshot_seq INT NOT NULL DEFAULT 0,
+        update_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+        PRIMARY KEY (source_id, cp_schema, cp_table, chunk_no)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    );
+  });
+}
+
+export async function readSnapshots(conn: Connection, m: MetaNames, sourceId: string): Promise<SnapshotRow[]> {
+  return run('read load snapshots', async () => {
+    const [rows] = await conn.query(
+      `SELECT seq, kind, binlog_name AS f, binlog_pos AS p, binlog_gtid AS g, flavor FROM ${m.snapshot} WHERE source_id = ? ORDER BY seq`,
+      [sourceId],
+    );
+    return (rows as { seq: number; kind: string; f: string; p: string | number; g: string; flavor: string }[]).map((r) => ({
+      seq: Number(r.seq),
+      kind: r.kind === 'bound' ? 'bound' : 'start',
+      file: r.f,
+      offset: Number(r.p),
+      gtid: r.g,
+      flavor: r.flavor as Flavor,
+    }));
+  });
+}
+
+export async function readChunks(conn: Connection, m: MetaNames, sourceId: string): Promise<ChunkRow[]> {
+  return run('read load checkpoint', async () => {
+    const [rows] = await conn.query(
+      `SELECT cp_schema AS s, cp_table AS t, chunk_no AS n, key_cols AS k, lower_bound AS lo, upper_bound AS up, est_rows AS e,
+        status, rows_loaded AS r FROM ${m.checkpoint} WHERE source_id = ? ORDER BY cp_schema, cp_table, chunk_no`,
+      [sourceId],
+    );
+    return (
+      rows as { s: string; t: string; n: number; k: string; lo: string | null; up: string | null; e: unknown; status: string; r: unknown }[]
+    ).map((r) => ({
+      schema: r.s,
+      table: r.t,
+      chunkNo: Number(r.n),
+      key: JSON.parse(r.k) as string[],
+      lower: r.lo === null ? null : (JSON.parse(r.lo) as BoundValue[]),
+      upper: r.up === null ? null : (JSON.parse(r.up) as BoundValue[]),
+      estimatedRows: Number(r.e),
+      done: r.status === 'done',
+      rowsLoaded: Number(r.r),
+    }));
+  });
+}
+
+export async function insertSnapshot(conn: Connection, m: MetaNames, sourceId: string, seq: number, kind: SnapshotRow['kind'], p: MasterStatus): Promise<void> {
+  await conn.query(`INSERT INTO ${m.snapshot} (source_id, seq, kind, binlog_name, binlog_pos, binlog_gtid, flavor) VALUES (?,?,?,?,?,?,?)`, [
+    sourceId,
+    seq,
+    kind,
+    p.file,
+    p.offset,
+    p.gtid,
+    p.flavor,
+  ]);
+}
+
+/** Persist the snapshot and the whole chunk plan atomically (a crash leaves either nothing or everything). */
+export async function persistPlan(conn: Connection, m: MetaNames, sourceId: string, snapshots: MasterStatus[], chunks: ChunkDef[]): Promise<void> {
+  await run('save load plan', async () => {
+    await conn.query('BEGIN');
+    try {
+      await conn.query(`DELETE FROM ${m.snapshot} WHERE source_id = ?`, [sourceId]);
+      await conn.query(`DELETE FROM ${m.checkpoint} WHERE source_id = ?`, [sourceId]);
+      let seq = 1;
+      for (const s of snapshots) await insertSnapshot(conn, m, sourceId, seq, seq++ === 1 ? 'start' : 'bound', s);
+      for (let i = 0; i < chunks.length; i += 500) {
+        const part = chunks.slice(i, i + 500);
+        await conn.query(
+          `INSERT INTO ${m.checkpoint} (source_id, cp_schema, cp_table, chunk_no, key_cols, lower_bound, upper_bound, est_rows) VALUES ?`,
+          [
+            part.map((c) => [
+              sourceId,
+              c.schema,
+              c.table,
+              c.chunkNo,
+              JSON.stringify(c.key),
+              c.lower ? JSON.stringify(c.lower) : null,
+              c.upper ? JSON.stringify(c.upper) : null,
+              c.estimatedRows,
+            ]),
+          ],
+        );
+      }
+      await conn.query('COMMIT');
+    } catch (e) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+  });
+}
+
+/** Add a snapshot row (new snapshot on resume, or an upper bound) with the next seq. */
+export async function appendSnapshot(conn: Connection, m: MetaNames, sourceId: string, kind: SnapshotRow['kind'], p: MasterStatus): Promise<number> {
+  return run('save load snapshot', async () => {
+    const [rows] = await conn.query(`SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM ${m.snapshot} WHERE source_id = ?`, [sourceId]);
+    const seq = Number((rows as { n: unknown }[])[0]?.n ?? 1);
+    await insertSnapshot(conn, m, sourceId, seq, kind, p);
+    return seq;
+  });
+}
+
+/** The statement that marks a chunk done; run inside the chunk's transaction (affectedRows 1 = ours). */
+export function markDoneSQL(m: MetaNames): string {
+  return `UPDATE ${m.checkpoint} SET status = 'done', rows_loaded = ?, snapshot_seq = ? WHERE source_id = ? AND cp_schema = ? AND cp_table = ? AND chunk_no = ? AND status = 'pending'`;
+}
+
+/** Where sync starts and how far it applies idempotently (safe mode). */
+export function syncHandOff(snapshots: readonly SnapshotRow[]): { startPos: MasterStatus; safeModeUntil?: MasterStatus } | undefined {
+  if (snapshots.length === 0) return undefined;
+  const strip = (s: SnapshotRow): MasterStatus => ({ file: s.file, offset: s.offset, gtid: s.gtid, flavor: s.flavor });
+  let lo = snapshots[0] as SnapshotRow;
+  let hi = lo;
+  for (const s of snapshots) {
+    if (compareFilePos(s, lo) < 0) lo = s;
+    if (compareFilePos(s, hi) > 0) hi = s;
+  }
+  return compareFilePos(lo, hi) === 0 ? { startPos: strip(lo) } : { startPos: strip(lo), safeModeUntil: strip(hi) };
+}
+
+export async function dropMeta(conn: Connection, m: MetaNames, sourceId: string): Promise<void> {
+  await run('remove load checkpoint', async () => {
+    await conn.query(`DELETE FROM ${m.snapshot} WHERE source_id = ?`, [sourceId]);
+    await conn.query(`DELETE FROM ${m.checkpoint} WHERE source_id = ?`, [sourceId]);
+  });
+}

@@ -1,0 +1,82 @@
+import type { Connection } from 'mysql2/promise';
+import type { Connection as CbConnection } from 'mysql2';
+import { escapeValue, quoteId, quoteTable } from './conn.js';
+import { chunkWhere, type ChunkDef } from './chunk-plan.js';
+import type { ColumnInfo } from './table-info.js';
+
+const NUMERIC = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'numeric', 'float', 'double', 'real', 'year']);
+
+/** Encodes one row (array of exact values) as a SQL tuple `(v1,v2,...)`; extra constant values appended. */
+export type RowEncoder = (row: unknown[]) => string;
+
+export function makeRowEncoder(columns: readonly ColumnInfo[], extra: readonly string[] = []): RowEncoder {
+  const numeric = columns.map((c) => NUMERIC.has(c.dataType));
+  const tail = extra.map((v) => `,${escapeValue(v)}`).join('');
+  const n = columns.length;
+  return (row) => {
+    let s = '(';
+    for (let i = 0; i < n; i++) {
+      const v = row[i];
+      if (i > 0) s += ',';
+      if (v === null || v === undefined) s += 'NULL';
+      else if (numeric[i] && (typeof v === 'number' || typeof v === 'string')) s += String(v);
+      else if (typeof v === 'object' && !Buffer.isBuffer(v)) s += escapeValue(JSON.stringify(v));
+      else s += escapeValue(v);
+    }
+    return s + tail + ')';
+  };
+}
+
+export function selectChunkSQL(chunk: ChunkDef, columns: readonly string[], where: string): string {
+  const w = chunkWhere(chunk, where);
+  return `SELECT ${columns.map(quoteId).join(', ')} FROM ${quoteTable(chunk.schema, chunk.table)}${w ? ` WHERE ${w}` : ''}`;
+}
+
+/** The callback-API connection under a promise connection (present at runtime, missing from the typings). */
+export function rawConnection(conn: Connection): CbConnection {
+  return (conn as unknown as { connection: CbConnection }).connection;
+}
+
+export interface Batch {
+  /** `(..),(..)` tuples joined by commas. */
+  values: string;
+  rows: number;
+  bytes: number;
+}
+
+/**
+ * Stream the rows of one SELECT from a source connection as batches of encoded tuples of at
+ * most `maxBytes` bytes (the stream pauses while the consumer writes: backpressure down to TCP).
+ */
+export async function* streamBatches(
+  conn: Connection,
+  sql: string,
+  encode: RowEncoder,
+  maxBytes: number,
+  signal: AbortSignal,
+): AsyncGenerator<Batch> {
+  const stream = rawConnection(conn).query({ sql, rowsAsArray: true }).stream({ highWaterMark: 1000 });
+  const onAbort = (): void => {
+    stream.destroy();
+  };
+  signal.addEventListener('abort', onAbort, { once: true });
+  let parts: string[] = [];
+  let bytes = 0;
+  try {
+    for await (const row of stream as AsyncIterable<unknown[]>) {
+      const t = encode(row);
+      parts.push(t);
+      bytes += t.length + 1;
+      if (bytes >= maxBytes) {
+        yield { values: parts.join(','), rows: parts.length, bytes };
+        parts = [];
+        bytes = 0;
+      }
+    }
+    signal.throwIfAborted();
+    if (parts.length > 0) yield { values: parts.join(','), rows: parts.length, bytes };
+  } finally {
+    signal.removeEventListener('abort', onAbort);
+    if (!stream.destroyed) stream.destroy();
+  }
+}

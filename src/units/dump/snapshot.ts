@@ -1,0 +1,152 @@
+import type { Connection } from 'mysql2/promise';
+import type { Logger } from '../../log/index.js';
+import { DMError } from '../../errors/index.js';
+import type { Consistency, DBConnConfig } from './config.js';
+import { classifyMySQLError, closeConn, mysqlErrno, openConn, quoteTable } from './conn.js';
+import { detectFlavor, readMasterStatus, type MasterStatus } from './master-status.js';
+
+/**
+ * A set of source connections that read the source as of one point of its binlog.
+ *
+ * - `flush` / `auto`: FLUSH TABLES WITH READ LOCK; `auto` falls back to `LOCK TABLES ... READ`
+ *   on the migrated tables when FTWRL is refused (no RELOAD privilege).
+ * - `lock`: LOCK TABLES ... READ on the migrated tables.
+ *   Under the lock: read the binlog position + GTID, open `START TRANSACTION WITH CONSISTENT
+ *   SNAPSHOT` on every connection, release the lock. `position` is exact.
+ * - `snapshot`: no lock; every connection opens a consistent-snapshot transaction. The
+ *   snapshots lie between `position` (read before) and `upperBound` (read after).
+ * - `none`: no lock and no snapshot transaction; each chunk reads the then-current data.
+ *   `upperBound` is only known once the reads end (see FullSession).
+ *
+ * Whenever the snapshot is not exact, sync must start at `position` and stay in safe mode until
+ * it has passed the highest bound recorded (DESIGN.md §3).
+ */
+export interface SnapshotHandle {
+  conns: Connection[];
+  position: MasterStatus;
+  /** Set when the connections' snapshots are not exactly at `position`. */
+  upperBound?: MasterStatus;
+  /** True when every connection holds a consistent-snapshot transaction. */
+  transactional: boolean;
+  consistency: Consistency;
+  /** The lock actually used: 'ftwrl' | 'lock-tables' | 'none'. */
+  lock: 'ftwrl' | 'lock-tables' | 'none';
+  lockHoldMs: number;
+}
+
+/** Session settings for a dump connection: long write timeout because the loader applies backpressure. */
+async function prepareDumpConn(conn: Connection): Promise<void> {
+  await conn.query('SET SESSION net_write_timeout = 7200, SESSION net_read_timeout = 7200, SESSION wait_timeout = 28800');
+}
+
+async function openSnapshotConn(conn: Connection): Promise<void> {
+  await conn.query('SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ');
+  await conn.query('START TRANSACTION WITH CONSISTENT SNAPSHOT');
+}
+
+/** Open one more source connection with its own consistent snapshot (no lock); returns the position read after it. */
+export async function openReplacementConn(
+  source: DBConnConfig,
+  transactional: boolean,
+): Promise<{ conn: Connection; upperBound: MasterStatus }> {
+  const conn = await openConn(source, 'source');
+  try {
+    await prepareDumpConn(conn);
+    if (transactional) await openSnapshotConn(conn);
+    const flavor = await detectFlavor(conn);
+    const upperBound = await readMasterStatus(conn, flavor);
+    return { conn, upperBound };
+  } catch (e) {
+    await closeConn(conn);
+    throw classifyMySQLError(e, 'source', 'open dump connection');
+  }
+}
+
+function privilegeError(what: string, privilege: string, alternative: string, cause: unknown): DMError {
+  return new DMError('ErrDumpPrivilege', `${what} was refused: the source user needs the ${privilege} privilege`, {
+    cause,
+    workaround: `GRANT ${privilege} ON *.* TO the source user, or set \`consistency: ${alternative}\` in the task's \`mydumpers\` block.`,
+  });
+}
+
+const DENIED = new Set([1044, 1142, 1227, 1045]);
+
+export async function takeSnapshot(opts: {
+  source: DBConnConfig;
+  consistency: Consistency;
+  threads: number;
+  tables: readonly { schema: string; table: string }[];
+  log: Logger;
+  signal: AbortSignal;
+}): Promise<SnapshotHandle> {
+  const { source, consistency, log } = opts;
+  const control = await openConn(source, 'source');
+  const conns: Connection[] = [];
+  let locked: SnapshotHandle['lock'] = 'none';
+  let lockStart = 0;
+  try {
+    const flavor = await detectFlavor(control);
+    for (let i = 0; i < opts.threads; i++) {
+      opts.signal.throwIfAborted();
+      const c = await openConn(source, 'source');
+      conns.push(c);
+      await prepareDumpConn(c);
+    }
+    const lockTables = async (): Promise<void> => {
+      if (opts.tables.length === 0) return;
+      try {
+        await control.query(`LOCK TABLES ${opts.tables.map((t) => `${quoteTable(t.schema, t.table)} READ`).join(', ')}`);
+        locked = 'lock-tables';
+      } catch (e) {
+        if (DENIED.has(mysqlErrno(e) ?? 0)) throw privilegeError('LOCK TABLES', 'LOCK TABLES', 'none', e);
+        throw classifyMySQLError(e, 'source', 'LOCK TABLES');
+      }
+    };
+    lockStart = performance.now();
+    if (consistency === 'flush' || consistency === 'auto') {
+      try {
+        await control.query('FLUSH TABLES WITH READ LOCK');
+        locked = 'ftwrl';
+      } catch (e) {
+        const errno = mysqlErrno(e);
+        if (consistency === 'auto' && errno !== undefined && DENIED.has(errno)) {
+          log.warn({ errno }, 'flush tables with read lock refused, falling back to lock tables');
+          lockStart = performance.now();
+          await lockTables();
+        } else if (errno !== undefined && DENIED.has(errno)) {
+          throw privilegeError('FLUSH TABLES WITH READ LOCK', 'RELOAD', 'lock', e);
+        } else throw classifyMySQLError(e, 'source', 'FLUSH TABLES WITH READ LOCK');
+      }
+    } else if (consistency === 'lock') {
+      await lockTables();
+    }
+    const position = await readMasterStatus(control, flavor);
+    const transactional = consistency !== 'none';
+    if (transactional) for (const c of conns) await openSnapshotConn(c);
+    let upperBound: MasterStatus | undefined;
+    let lockHoldMs = 0;
+    if (locked !== 'none') {
+      await control.query('UNLOCK TABLES');
+      lockHoldMs = performance.now() - lockStart;
+      log.info({ lock: locked, lockHoldMs: Math.round(lockHoldMs * 1000) / 1000, position }, 'consistent snapshot taken, lock released');
+    } else {
+      upperBound = await readMasterStatus(control, flavor);
+      log.info({ consistency, position, upperBound }, 'snapshot taken without lock');
+    }
+    return {
+      conns,
+      position,
+      ...(upperBound ? { upperBound } : {}),
+      transactional,
+      consistency,
+      lock: locked,
+      lockHoldMs,
+    };
+  } catch (e) {
+    await Promise.all(conns.map((c) => closeConn(c)));
+    throw e instanceof DMError ? e : classifyMySQLError(e, 'source', 'take snapshot');
+  } finally {
+    if (locked !== 'none') await control.query('UNLOCK TABLES').catch(() => undefined);
+    await closeConn(control);
+  }
+}

@@ -1,0 +1,97 @@
+import type { Connection } from 'mysql2/promise';
+import { DMError } from '../../errors/index.js';
+import {
+  classifyMySQLError,
+  makeRowEncoder,
+  markDoneSQL,
+  quoteId,
+  quoteTable,
+  selectChunkSQL,
+  streamBatches,
+  tableKey,
+  type ChunkRow,
+  type FullSession,
+  type OnDuplicate,
+} from '../dump/index.js';
+
+/** Session settings for bulk load that keep every value exact (UTC, zero dates and id 0 allowed). */
+export async function prepareTargetConn(conn: Connection): Promise<number> {
+  await conn.query(
+    "SET SESSION foreign_key_checks = 0, SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES,NO_ENGINE_SUBSTITUTION', SESSION time_zone = '+00:00'",
+  );
+  const [r] = await conn.query('SELECT @@max_allowed_packet AS m');
+  return Number((r as { m: unknown }[])[0]?.m ?? 4 << 20);
+}
+
+const VERB: Record<OnDuplicate, string> = { replace: 'REPLACE', ignore: 'INSERT IGNORE', error: 'INSERT' };
+
+/** Largest INSERT we build: well under max_allowed_packet, and 1 MiB is where gains stop. */
+export function batchBytes(maxAllowedPacket: number): number {
+  return Math.max(16 << 10, Math.min(1 << 20, Math.floor(maxAllowedPacket / 2)));
+}
+
+/**
+ * Copy one chunk: stream its rows from `src` (a snapshot connection), write them to `tgt` in
+ * multi-row INSERTs, and mark the chunk done — all in ONE target transaction, so a crash
+ * anywhere either commits rows + checkpoint together or neither.
+ * Returns false when another loader had already finished the chunk (nothing committed).
+ */
+export async function loadChunk(opts: {
+  session: FullSession;
+  chunk: ChunkRow;
+  src: Connection;
+  tgt: Connection;
+  snapshotSeq: number;
+  maxBytes: number;
+  signal: AbortSignal;
+}): Promise<boolean> {
+  const { session, chunk, src, tgt, signal } = opts;
+  const key = tableKey(chunk.schema, chunk.table);
+  const t = session.tables.get(key);
+  if (!t) throw new DMError('ErrInternal', `chunk of unknown table ${key}`);
+  const cols = t.info.columns.filter((c) => !c.generated);
+  const encode = makeRowEncoder(
+    cols,
+    t.route.extracted.map((x) => x.value),
+  );
+  const colList = [...cols.map((c) => c.name), ...t.route.extracted.map((x) => x.column)].map(quoteId).join(',');
+  const prefix = `${VERB[session.cfg.loader.onDuplicate]} INTO ${quoteTable(t.route.schema, t.route.table)} (${colList}) VALUES `;
+  const sql = selectChunkSQL(chunk, t.info.copyColumns, session.cfg.mydumper.where);
+  let rows = 0;
+  let bytes = 0;
+  let side: 'source' | 'target' = 'target';
+  const it = streamBatches(src, sql, encode, opts.maxBytes, signal);
+  try {
+    await tgt.query('BEGIN');
+    for (;;) {
+      side = 'source';
+      const n = await it.next();
+      if (n.done) break;
+      side = 'target';
+      await tgt.query(prefix + n.value.values);
+      rows += n.value.rows;
+      bytes += n.value.bytes;
+      session.progress.chunkRows(key, n.value.rows, n.value.bytes);
+    }
+    side = 'target';
+    signal.throwIfAborted();
+    const [r] = await tgt.query(markDoneSQL(session.meta), [rows, opts.snapshotSeq, session.cfg.sourceId, chunk.schema, chunk.table, chunk.chunkNo]);
+    if ((r as { affectedRows: number }).affectedRows !== 1) {
+      await tgt.query('ROLLBACK');
+      session.progress.chunkRolledBack(key, rows, bytes);
+      session.log.warn({ table: key, chunk: chunk.chunkNo }, 'chunk already finished by another loader, rolled back');
+      return false;
+    }
+    await tgt.query('COMMIT');
+  } catch (e) {
+    session.progress.chunkRolledBack(key, rows, bytes);
+    await it.return(undefined).catch(() => undefined);
+    await tgt.query('ROLLBACK').catch(() => undefined);
+    if (signal.aborted) throw e;
+    throw classifyMySQLError(e, side, `${side === 'source' ? 'read' : 'load'} chunk ${chunk.chunkNo} of ${key}`);
+  }
+  chunk.done = true;
+  chunk.rowsLoaded = rows;
+  session.progress.chunkDone(key);
+  return true;
+}

@@ -1,0 +1,187 @@
+import type { Connection } from 'mysql2/promise';
+import type { Registry } from 'prom-client';
+import { DMError, toDMError } from '../../errors/index.js';
+import { silentLogger, type Logger } from '../../log/index.js';
+import { canceledResult, errorResult, okResult, type ProcessResult, type Unit } from '../unit.js';
+import { closeConn, detectFlavor, openConn, readMasterStatus, retryPolicy, type ChunkRow, type FullSession } from '../dump/index.js';
+import { batchBytes, loadChunk, prepareTargetConn } from './chunk-loader.js';
+import { ensureTargetTable } from './schema-create.js';
+import { loadFromDir } from './file-loader.js';
+
+/**
+ * DM's Load unit. In task-mode full/all it streams the chunks planned by the Dump unit straight
+ * from the snapshot connections into the target (no intermediate files): min(threads, pool-size)
+ * parallel streams, each chunk one target transaction that also marks the chunk done. In
+ * task-mode load it imports a directory written by task-mode dump.
+ *
+ * Result detail (for sync): `{ startPos, safeModeUntil? }`: start the binlog at startPos and apply
+ * idempotently (safe mode) until safeModeUntil when the chunks were read under several snapshots.
+ */
+export class LoadUnit implements Unit {
+  readonly type = 'Load' as const;
+  private readonly session: FullSession;
+  private readonly log: Logger;
+  private pauseCtl: AbortController | undefined;
+  private running: Promise<ProcessResult> | undefined;
+  private closed = false;
+  private stage: 'New' | 'Running' | 'Paused' | 'Finished' | 'Stopped' = 'New';
+  private lastError: DMError | undefined;
+
+  constructor(session: FullSession, deps: { log?: Logger; registry?: Registry } = {}) {
+    this.session = session;
+    this.log = (deps.log ?? session.log ?? silentLogger).child({ unit: 'load' });
+  }
+
+  async init(_signal: AbortSignal): Promise<void> {}
+
+  process(signal: AbortSignal): Promise<ProcessResult> {
+    const ctl = new AbortController();
+    this.pauseCtl = ctl;
+    const sig = AbortSignal.any([signal, ctl.signal]);
+    this.stage = 'Running';
+    this.lastError = undefined;
+    const p = this.run(sig).then(
+      (detail) => {
+        this.stage = 'Finished';
+        return okResult(detail);
+      },
+      async (e: unknown) => {
+        await this.session.releaseSnapshot();
+        if (sig.aborted) {
+          this.stage = 'Paused';
+          return canceledResult();
+        }
+        const d = toDMError(e, 'ErrLoadExecFailed');
+        this.lastError = d;
+        this.stage = 'Paused';
+        this.log.error({ err: d, code: d.code }, 'load failed');
+        return errorResult(d.toJSON());
+      },
+    );
+    this.running = p;
+    return p;
+  }
+
+  private async run(signal: AbortSignal): Promise<Record<string, unknown>> {
+    const s = this.session;
+    const policy = retryPolicy(s.cfg.loader);
+    policy.onRetry((r) => {
+      s.progress.retried();
+      this.log.warn({ delayMs: r.delay, err: 'error' in r ? r.error : undefined }, 'retrying after retryable error');
+    });
+    if (s.cfg.taskMode === 'load') {
+      return policy.execute(() => loadFromDir(s, signal), signal);
+    }
+    if (!s.snapshot || s.chunks.length === 0) await policy.execute(() => s.prepare(signal), signal);
+    await policy.execute(
+      () =>
+        s.withMeta(async (c) => {
+          await prepareTargetConn(c);
+          for (const t of s.tables.values()) await ensureTargetTable(c, t);
+        }),
+      signal,
+    );
+    const pending = s.pendingChunks();
+    s.progress.begin();
+    if (pending.length > 0) await this.runChunks(pending, policy, signal);
+    if (s.snapshot && !s.snapshot.transactional) {
+      // consistency none: rows were read at many points; sync stays idempotent until now
+      const c = await openConn(s.cfg.source, 'source');
+      try {
+        await s.recordPosition('bound', await readMasterStatus(c, await detectFlavor(c)));
+      } finally {
+        await closeConn(c);
+      }
+    }
+    await s.releaseSnapshot();
+    const h = s.handOff();
+    this.log.info({ ...s.progress.totals(), handOff: h }, 'load finished');
+    return { ...(h ?? {}) };
+  }
+
+  private async runChunks(pending: ChunkRow[], policy: ReturnType<typeof retryPolicy>, signal: AbortSignal): Promise<void> {
+    const s = this.session;
+    const snap = s.snapshot;
+    if (!snap) throw new DMError('ErrInternal', 'no snapshot connections for load');
+    const slots = Math.min(snap.conns.length, s.cfg.loader.poolSize);
+    const queue = [...pending];
+    const inner = new AbortController();
+    const sig = AbortSignal.any([signal, inner.signal]);
+    const worker = async (i: number): Promise<void> => {
+      let src: Connection | undefined = snap.conns[i];
+      let seq = s.snapshotSeq;
+      let tgt: Connection | undefined;
+      let maxBytes = 1 << 20;
+      try {
+        for (;;) {
+          const chunk = queue.shift();
+          if (!chunk) return;
+          await policy.execute(async () => {
+            sig.throwIfAborted();
+            if (!tgt) {
+              tgt = await openConn(s.cfg.target, 'target');
+              maxBytes = batchBytes(await prepareTargetConn(tgt));
+            }
+            if (!src) {
+              const r = await s.replacementConn();
+              src = r.conn;
+              seq = r.seq;
+            }
+            try {
+              await loadChunk({ session: s, chunk, src, tgt, snapshotSeq: seq, maxBytes, signal: sig });
+            } catch (e) {
+              // the source stream or the target transaction is in an unknown state: replace both
+              const oldSrc = src;
+              const oldTgt = tgt;
+              src = undefined;
+              tgt = undefined;
+              await Promise.all([closeConn(oldSrc), closeConn(oldTgt)]);
+              if (!sig.aborted) this.log.warn({ table: `${chunk.schema}.${chunk.table}`, chunk: chunk.chunkNo, err: e }, 'chunk failed');
+              throw e;
+            }
+          }, sig);
+        }
+      } catch (e) {
+        inner.abort(e);
+        throw e;
+      } finally {
+        await Promise.all([closeConn(tgt), closeConn(src)]);
+      }
+    };
+    const results = await Promise.allSettled(Array.from({ length: slots }, (_, i) => worker(i)));
+    const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (rejected.length > 0) {
+      if (signal.aborted) throw signal.reason;
+      // the first real error, not the aborts it caused in the other slots
+      if (inner.signal.aborted) throw inner.signal.reason;
+      throw rejected[0]?.reason;
+    }
+  }
+
+  pause(): void {
+    this.pauseCtl?.abort(new DMError('ErrCanceled', 'load paused'));
+  }
+
+  async resume(signal: AbortSignal): Promise<ProcessResult> {
+    if (this.running) await this.running.catch(() => undefined);
+    return this.process(signal);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.pause();
+    if (this.running) await this.running.catch(() => undefined);
+    await this.session.releaseSnapshot();
+    this.stage = 'Stopped';
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      unit: 'Load',
+      stage: this.stage,
+      ...this.session.progress.status(),
+      ...(this.lastError ? { error: this.lastError.toJSON() } : {}),
+    };
+  }
+}

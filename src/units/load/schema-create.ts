@@ -1,0 +1,62 @@
+import type { Connection } from 'mysql2/promise';
+import { DMError } from '../../errors/index.js';
+import { classifyMySQLError, quoteId, quoteTable, type PlannedTable } from '../dump/index.js';
+
+/** Column type text compared across flavors/versions: lower case, integer display widths dropped. */
+function normType(t: string): string {
+  return t
+    .toLowerCase()
+    .replace(/^(tinyint|smallint|mediumint|int|integer|bigint)\(\d+\)/, '$1')
+    .trim();
+}
+
+/** `CREATE TABLE \`t\` (...` → `CREATE TABLE IF NOT EXISTS \`db\`.\`t2\` (...` */
+export function rewriteCreateTable(createSQL: string, schema: string, table: string): string {
+  const m = /^CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(`(?:[^`]|``)+`(?:\.`(?:[^`]|``)+`)?)/i.exec(createSQL);
+  if (!m) throw new DMError('ErrLoadCreateTable', `cannot parse table definition: ${createSQL.slice(0, 80)}`);
+  return `CREATE TABLE IF NOT EXISTS ${quoteTable(schema, table)}${createSQL.slice(m[0].length)}`;
+}
+
+async function targetColumns(conn: Connection, schema: string, table: string): Promise<{ name: string; type: string }[]> {
+  const [rows] = await conn.query(
+    'SELECT COLUMN_NAME AS n, COLUMN_TYPE AS t FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+    [schema, table],
+  );
+  return (rows as { n: string; t: string }[]).map((r) => ({ name: r.n, type: r.t }));
+}
+
+/**
+ * Create the routed target schema and table from the upstream SHOW CREATE TABLE (once for merged
+ * shards), add extract-* columns (VARCHAR(255)), and check that an existing table has the
+ * source's columns: a difference is ErrLoadTableMismatch, never a silent overwrite.
+ */
+export async function ensureTargetTable(conn: Connection, t: PlannedTable): Promise<void> {
+  const { route, info } = t;
+  const where = `${route.schema}.${route.table}`;
+  try {
+    await conn.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(route.schema)}`);
+    await conn.query(rewriteCreateTable(info.createSQL, route.schema, route.table));
+    let cols = await targetColumns(conn, route.schema, route.table);
+    const have = new Set(cols.map((c) => c.name.toLowerCase()));
+    for (const x of route.extracted) {
+      if (have.has(x.column.toLowerCase())) continue;
+      await conn.query(`ALTER TABLE ${quoteTable(route.schema, route.table)} ADD COLUMN ${quoteId(x.column)} VARCHAR(255) NOT NULL DEFAULT ''`);
+    }
+    if (route.extracted.length > 0) cols = await targetColumns(conn, route.schema, route.table);
+    const tgt = new Map(cols.map((c) => [c.name.toLowerCase(), normType(c.type)]));
+    const problems: string[] = [];
+    for (const c of info.columns) {
+      const tt = tgt.get(c.name.toLowerCase());
+      if (tt === undefined) problems.push(`column ${c.name} missing`);
+      else if (tt !== normType(c.type)) problems.push(`column ${c.name} is ${tt}, source has ${normType(c.type)}`);
+    }
+    const expected = new Set([...info.columns.map((c) => c.name.toLowerCase()), ...route.extracted.map((x) => x.column.toLowerCase())]);
+    for (const c of cols) if (!expected.has(c.name.toLowerCase())) problems.push(`extra column ${c.name}`);
+    if (problems.length > 0)
+      throw new DMError('ErrLoadTableMismatch', `target table ${where} does not match source table ${info.schema}.${info.table}: ${problems.join('; ')}`);
+  } catch (e) {
+    if (e instanceof DMError) throw e;
+    const d = classifyMySQLError(e, 'target', `create target table ${where}`);
+    throw d.codeName === 'ErrLoadExecFailed' ? new DMError('ErrLoadCreateTable', d.message, { cause: e }) : d;
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * Causality scheduler: groups upstream transactions into target transactions and runs them on
+ * `workerCount` appliers. An upstream transaction is never split. A group waits for every earlier
+ * group that touches any of its keys, so per-key order is upstream order; groups with disjoint
+ * keys commit concurrently. While every applier is busy, consecutive transactions are merged into
+ * the open group up to `batch` rows (merging costs no latency then); an idle applier takes the
+ * open group at once.
+ */
+import type { UpstreamTxn } from './txn.js';
+
+export interface Group {
+  txns: UpstreamTxn[];
+  rows: number;
+  bytes: number;
+  keys: Set<string>;
+  deps: Set<Group>;
+  finished: boolean;
+  done?: Promise<void>;
+}
+
+export type GroupApplier = (g: Group) => Promise<void>;
+
+export class CausalityScheduler {
+  private lastWriter = new Map<string, Group>();
+  private inflight = new Set<Group>();
+  private open: Group | undefined;
+  private failure: unknown;
+  private waiters: (() => void)[] = [];
+  private readonly workerCount: number;
+  private readonly batch: number;
+  private readonly apply: GroupApplier;
+  /** Called after each group commits (in completion order). */
+  onCommitted: ((g: Group) => void) | undefined;
+
+  constructor(opts: { workerCount: number; batch: number; apply: GroupApplier }) {
+    this.workerCount = opts.workerCount;
+    this.batch = opts.batch;
+    this.apply = opts.apply;
+  }
+
+  /** The first error of any group, after which nothing new is started. */
+  get error(): unknown {
+    return this.failure;
+  }
+  get inflightGroups(): number {
+    return this.inflight.size;
+  }
+  get pendingRows(): number {
+    let n = this.open?.rows ?? 0;
+    for (const g of this.inflight) n += g.rows;
+    return n;
+  }
+
+  /** Add one upstream transaction; waits while the open group is full and every applier is busy. */
+  async add(txn: UpstreamTxn, signal: AbortSignal): Promise<void> {
+    const rows = txn.changes.length;
+    while (this.open && this.open.rows > 0 && this.open.rows + rows > this.batch && this.failure === undefined) {
+      if (this.inflight.size < this.workerCount) {
+        this.startOpen();
+        break;
+      }
+      await this.waitChange(signal);
+    }
+    if (this.failure !== undefined) throw this.failure;
+    const g: Group = this.open ?? { txns: [], rows: 0, bytes: 0, keys: new Set(), deps: new Set(), finished: false };
+    this.open = g;
+    for (const k of txn.keys) {
+      const w = this.lastWriter.get(k);
+      if (w && w !== g && !w.finished) g.deps.add(w);
+      this.lastWriter.set(k, g);
+      g.keys.add(k);
+    }
+    g.txns.push(txn);
+    g.rows += rows;
+    g.bytes += txn.bytes;
+    if (this.inflight.size < this.workerCount) this.startOpen();
+  }
+
+  private startOpen(): void {
+    const g = this.open;
+    if (!g || g.txns.length === 0) return;
+    this.open = undefined;
+    this.inflight.add(g);
+    g.done = this.run(g);
+    // failures are observed through `error`/drain(); keep the rejection from going unhandled
+    g.done.catch(() => undefined);
+  }
+
+  private async run(g: Group): Promise<void> {
+    try {
+      for (const d of g.deps) await d.done;
+      if (this.failure !== undefined) throw this.failure;
+      await this.apply(g);
+      g.finished = true;
+      for (const k of g.keys) if (this.lastWriter.get(k) === g) this.lastWriter.delete(k);
+      g.deps.clear();
+      this.onCommitted?.(g);
+    } catch (e) {
+      if (this.failure === undefined) this.failure = e;
+      throw e;
+    } finally {
+      this.inflight.delete(g);
+      if (this.failure === undefined && this.open && this.inflight.size < this.workerCount) this.startOpen();
+      this.notify();
+    }
+  }
+
+  private notify(): void {
+    const w = this.waiters;
+    this.waiters = [];
+    for (const f of w) f();
+  }
+
+  private waitChange(signal: AbortSignal): Promise<void> {
+    return new Promise((resolve, reject) => {
+      if (signal.aborted) return reject(signal.reason as Error);
+      const onAbort = (): void => reject(signal.reason as Error);
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.waiters.push(() => {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+      });
+    });
+  }
+
+  /** Start the open group and wait until every group has finished; throws the first failure. */
+  async drain(): Promise<void> {
+    if (this.failure === undefined) this.startOpen();
+    while (this.inflight.size > 0) {
+      await Promise.allSettled([...this.inflight].map((g) => g.done ?? Promise.resolve()));
+    }
+    if (this.failure !== undefined) throw this.failure;
+    // nothing open can remain: a failure stops starting, otherwise drain started it
+    if (this.open) {
+      this.startOpen();
+      return this.drain();
+    }
+  }
+
+  /** Drop the open (not started) group, e.g. on pause; its transactions will be replayed. */
+  discardOpen(): UpstreamTxn[] {
+    const g = this.open;
+    this.open = undefined;
+    if (!g) return [];
+    for (const k of g.keys) if (this.lastWriter.get(k) === g) this.lastWriter.delete(k);
+    return g.txns;
+  }
+}

@@ -1,0 +1,90 @@
+/**
+ * The plain input of the sync unit. The worker's subtask maps the task config (kebab-case YAML,
+ * DM key names) onto this; nothing here parses YAML.
+ */
+import type { Flavor, Position } from '../../binlog/position.js';
+import type { BAListRule, EventFilterRule, RouteRule } from '../../filter/types.js';
+
+export interface ConnConfig {
+  host: string;
+  port: number;
+  user: string;
+  password: string;
+}
+
+/** Where to start when the target has no checkpoint yet. */
+export type StartSpec =
+  | { file: string; offset: number; gtid?: string }
+  | { gtid: string }
+  | { time: Date };
+
+export interface SyncerSettings {
+  /** Parallel target appliers (DM `worker-count`). */
+  workerCount: number;
+  /** Maximum rows merged into one target transaction (DM `batch`). */
+  batch: number;
+  /** Always use safe mode (INSERT→REPLACE, UPDATE→DELETE+REPLACE). */
+  safeMode: boolean;
+  /** Safe mode for this many seconds after each start (DM `safe-mode-duration`); 0 = off. */
+  safeModeDurationSec: number;
+  /** Checkpoint (low-water mark) flush interval. */
+  checkpointFlushIntervalMs: number;
+  /** How long a retryable target error is retried in-process before process() ends with it. */
+  retryTimeoutMs: number;
+  /** Bounded queue between the reader and the appliers. */
+  maxQueueEvents: number;
+  maxQueueBytes: number;
+}
+
+export const DEFAULT_WORKER_COUNT = 16;
+export const DEFAULT_BATCH = 100;
+export const DEFAULT_CHECKPOINT_FLUSH_INTERVAL_MS = 1000;
+export const DEFAULT_RETRY_TIMEOUT_MS = 60_000;
+export const DEFAULT_MAX_QUEUE_EVENTS = 10_000;
+export const DEFAULT_MAX_QUEUE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_META_SCHEMA = 'dm_meta';
+
+/** What the unit does with an event the target rejected (hook for `dmctl binlog skip/replace/inject`). */
+export type FailedEventDecision = { action: 'fail' } | { action: 'skip' } | { action: 'replace'; sql: string[] };
+
+export interface FailedEventInfo {
+  /** Position right after the failing transaction/DDL. */
+  pos: Position;
+  /** Upstream statement (DDL) or the generated target statements (DML). */
+  sql: string[];
+  isDDL: boolean;
+  error: { code: number; message: string };
+}
+
+export interface SyncConfig {
+  taskName: string;
+  sourceId: string;
+  source: ConnConfig & { flavor: Flavor; serverId: number };
+  target: ConnConfig;
+  metaSchema?: string;
+  /** Resume from the checkpoint's GTID set instead of its file:offset (DM `enable-gtid`). */
+  enableGtid?: boolean;
+  caseSensitive?: boolean;
+  baList?: BAListRule;
+  routes?: readonly RouteRule[];
+  filters?: readonly EventFilterRule[];
+  syncer?: Partial<SyncerSettings>;
+  /** Start position when no checkpoint exists (task meta, full phase startPos, or a time). */
+  start?: StartSpec;
+  /** From the full phase: apply idempotently (safe mode) until this position is passed. */
+  safeModeUntil?: Position;
+  onFailedEvent?: (info: FailedEventInfo) => Promise<FailedEventDecision>;
+}
+
+export function resolveSettings(s: Partial<SyncerSettings> | undefined): SyncerSettings {
+  return {
+    workerCount: Math.max(1, s?.workerCount ?? DEFAULT_WORKER_COUNT),
+    batch: Math.max(1, s?.batch ?? DEFAULT_BATCH),
+    safeMode: s?.safeMode ?? false,
+    safeModeDurationSec: s?.safeModeDurationSec ?? 0,
+    checkpointFlushIntervalMs: s?.checkpointFlushIntervalMs ?? DEFAULT_CHECKPOINT_FLUSH_INTERVAL_MS,
+    retryTimeoutMs: s?.retryTimeoutMs ?? DEFAULT_RETRY_TIMEOUT_MS,
+    maxQueueEvents: s?.maxQueueEvents ?? DEFAULT_MAX_QUEUE_EVENTS,
+    maxQueueBytes: s?.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES,
+  };
+}

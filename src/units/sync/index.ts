@@ -1,0 +1,15 @@
+export { SyncUnit, type SyncUnitDeps, type SyncUnitState } from './sync-unit.js';
+export {
+  resolveSettings,
+  DEFAULT_BATCH,
+  DEFAULT_WORKER_COUNT,
+  DEFAULT_META_SCHEMA,
+  type SyncConfig,
+  type SyncerSettings,
+  type StartSpec,
+  type ConnConfig,
+  type FailedEventInfo,
+  type FailedEventDecision,
+} from './config.js';
+export type { SyncReader, SyncReaderFactory, SyncReaderOptions } from './reader.js';
+export { CheckpointStore } from './checkpoint.js';

@@ -1,0 +1,627 @@
+/**
+ * The sync unit: incremental replication from the upstream binlog into the target.
+ *
+ *   reader → filter/route → upstream transaction → causality scheduler → worker-count appliers → target
+ *
+ * Every target transaction carries the ledger rows of the upstream transactions it contains;
+ * the checkpoint (low-water mark) advances separately and prunes the ledger below it. A restart
+ * replays from the checkpoint and skips ledgered transactions: exactly-once, never half a
+ * transaction visible. DDL runs alone at a barrier.
+ *
+ * States: New → (init) Ready → Running ⇄ Paused → Closed.
+ */
+import mysql, { type Pool, type PoolConnection } from 'mysql2/promise';
+import { retry, handleWhen, ExponentialBackoff } from 'cockatiel';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { BinlogEvent, QueryEvent, RowsEvent } from '../../binlog/events.js';
+import { createBinlogReader } from '../../binlog/index.js';
+import { compareFilePos, formatFilePos, type Position } from '../../binlog/position.js';
+import { DMError, toDMError, type DMErrorJSON } from '../../errors/index.js';
+import { silentLogger } from '../../log/index.js';
+import { createRegistry } from '../../metrics/index.js';
+import { canceledResult, errorResult, okResult, type ProcessResult, type Unit } from '../unit.js';
+import { CausalityScheduler, type Group } from './causality.js';
+import { CheckpointStore } from './checkpoint.js';
+import { DEFAULT_META_SCHEMA, resolveSettings, type SyncConfig, type SyncerSettings } from './config.js';
+import { parseDDL, rewriteDDL } from './ddl.js';
+import { buildStatements } from './dml-builder.js';
+import { buildFilters, type SyncFilters } from './filters.js';
+import { fileIndex, syncMetrics, type SyncMetrics } from './metrics.js';
+import type { SyncReader, SyncReaderFactory, SyncReaderOptions } from './reader.js';
+import { DDL_ALREADY_APPLIED_ERRNO, errnoOf, isRetryableTargetError } from './target-errors.js';
+import { LowWaterMark } from './tracker.js';
+import { addKeysOf, rowChangesOf, type RowChange, type UpstreamTxn } from './txn.js';
+
+/** Session settings of every target transaction: UTC values, no FK checks (as DM). */
+const SESSION_INIT = "SET SESSION time_zone = '+00:00', foreign_key_checks = 0";
+
+export type SyncUnitState = 'New' | 'Ready' | 'Running' | 'Paused' | 'Closed';
+
+export interface SyncUnitDeps {
+  logger?: Logger;
+  registry?: Registry;
+  /** Defaults to src/binlog's createBinlogReader. */
+  readerFactory?: SyncReaderFactory;
+  /** Reader heartbeat (ms) when the upstream is idle. */
+  heartbeatMs?: number;
+}
+
+interface OpenTxn {
+  gtid: string;
+  changes: RowChange[];
+  keys: Set<string>;
+  bytes: number;
+  failed?: DMError;
+}
+
+/** Totals and rates for status(). */
+interface Counters {
+  events: number;
+  rows: number;
+  txns: number;
+  skippedTxns: number;
+  ddls: number;
+}
+
+const defaultReaderFactory: SyncReaderFactory = (opts) => createBinlogReader(opts);
+
+export class SyncUnit implements Unit {
+  readonly type = 'Sync' as const;
+  private state: SyncUnitState = 'New';
+  private readonly cfg: SyncConfig;
+  private readonly settings: SyncerSettings;
+  private readonly log: Logger;
+  private readonly metrics: SyncMetrics;
+  private readonly labels: { task: string; source_id: string };
+  private readonly filters: SyncFilters;
+  private readonly store: CheckpointStore;
+  private readerFactory: SyncReaderFactory | undefined;
+  private readonly heartbeatMs: number;
+  private pool: Pool | undefined;
+  private srcConn: mysql.Connection | undefined;
+  private stopAc: AbortController | undefined;
+  private running: Promise<ProcessResult> | undefined;
+  private reader: SyncReader | undefined;
+  private tracker: LowWaterMark | undefined;
+  private scheduler: CausalityScheduler | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  private processStartedAt = 0;
+  private entriesThisRun = 0;
+  private currentPos: Position | undefined;
+  private masterPos: Position | undefined;
+  private lastCheckpoint: Position | undefined;
+  private idle = false;
+  private readonly totals: Counters = { events: 0, rows: 0, txns: 0, skippedTxns: 0, ddls: 0 };
+  private rateSample = { at: Date.now(), events: 0, rows: 0, txns: 0 };
+  private rates = { eventsPerSec: 0, rowsPerSec: 0, txnsPerSec: 0 };
+  private lastError: DMErrorJSON | undefined;
+
+  constructor(cfg: SyncConfig, deps: SyncUnitDeps = {}) {
+    this.cfg = cfg;
+    this.settings = resolveSettings(cfg.syncer);
+    this.labels = { task: cfg.taskName, source_id: cfg.sourceId };
+    this.log = (deps.logger ?? silentLogger).child({ component: 'syncer', task: cfg.taskName, source: cfg.sourceId });
+    this.metrics = syncMetrics(deps.registry ?? createRegistry());
+    const metaSchema = cfg.metaSchema ?? DEFAULT_META_SCHEMA;
+    this.filters = buildFilters({
+      baList: cfg.baList,
+      routes: cfg.routes,
+      filters: cfg.filters,
+      caseSensitive: cfg.caseSensitive,
+      metaSchema,
+      sourceId: cfg.sourceId,
+    });
+    this.store = new CheckpointStore(metaSchema, cfg.taskName, cfg.sourceId);
+    this.readerFactory = deps.readerFactory;
+    this.heartbeatMs = deps.heartbeatMs ?? 1000;
+  }
+
+  async init(signal: AbortSignal): Promise<void> {
+    if (this.state === 'Closed') throw new DMError('ErrSyncUnitState', 'sync unit is closed');
+    signal.throwIfAborted();
+    this.readerFactory ??= defaultReaderFactory;
+    this.pool ??= mysql.createPool({
+      host: this.cfg.target.host,
+      port: this.cfg.target.port,
+      user: this.cfg.target.user,
+      password: this.cfg.target.password,
+      connectionLimit: this.settings.workerCount + 2,
+      multipleStatements: true,
+      supportBigNumbers: true,
+      bigNumberStrings: true,
+      dateStrings: true,
+      timezone: 'Z',
+      connectTimeout: 5000,
+    });
+    try {
+      await this.retryTarget(() => this.store.ensureTables(this.requirePool()), signal);
+    } catch (e) {
+      throw toDMError(e, 'ErrCheckpointLoad', 'cannot create the checkpoint tables in the target');
+    }
+    this.state = 'Ready';
+  }
+
+  private requirePool(): Pool {
+    if (!this.pool) throw new DMError('ErrSyncUnitState', 'sync unit is not initialised');
+    return this.pool;
+  }
+
+  process(signal: AbortSignal): Promise<ProcessResult> {
+    if (this.state === 'Closed' || this.state === 'New') {
+      const e = new DMError('ErrSyncUnitState', `process() called in state ${this.state}`);
+      return Promise.resolve(errorResult(e.toJSON()));
+    }
+    if (this.running) return this.running;
+    this.running = this.run(signal).finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  pause(): void {
+    if (this.state === 'Running') this.state = 'Paused';
+    this.stopAc?.abort(new DMError('ErrCanceled', 'sync unit paused'));
+  }
+
+  resume(signal: AbortSignal): Promise<ProcessResult> {
+    if (this.state === 'Paused') this.state = 'Ready';
+    return this.process(signal);
+  }
+
+  async close(): Promise<void> {
+    if (this.state === 'Closed') return;
+    this.stopAc?.abort(new DMError('ErrCanceled', 'sync unit closed'));
+    if (this.running) await this.running.catch(() => undefined);
+    this.state = 'Closed';
+    const p = this.pool;
+    this.pool = undefined;
+    if (p) await p.end().catch(() => undefined);
+    const s = this.srcConn;
+    this.srcConn = undefined;
+    if (s) await s.end().catch(() => undefined);
+  }
+
+  status(): Record<string, unknown> {
+    const now = Date.now();
+    const dt = (now - this.rateSample.at) / 1000;
+    if (dt >= 1) {
+      this.rates = {
+        eventsPerSec: Math.round((this.totals.events - this.rateSample.events) / dt),
+        rowsPerSec: Math.round((this.totals.rows - this.rateSample.rows) / dt),
+        txnsPerSec: Math.round((this.totals.txns - this.rateSample.txns) / dt),
+      };
+      this.rateSample = { at: now, events: this.totals.events, rows: this.totals.rows, txns: this.totals.txns };
+    }
+    return {
+      stage: this.state,
+      currentPos: this.currentPos,
+      checkpointPos: this.lastCheckpoint,
+      masterPos: this.masterPos,
+      synced: this.masterPos !== undefined && this.lastCheckpoint !== undefined && compareFilePos(this.masterPos, this.lastCheckpoint) <= 0,
+      lagSeconds: this.lagSeconds(),
+      ...this.rates,
+      totalEvents: this.totals.events,
+      totalRows: this.totals.rows,
+      totalTransactions: this.totals.txns,
+      skippedTransactions: this.totals.skippedTxns,
+      totalDDLs: this.totals.ddls,
+      pendingTransactions: this.tracker?.pending ?? 0,
+      inflightGroups: this.scheduler?.inflightGroups ?? 0,
+      readerQueue: this.reader?.status().queueEvents ?? 0,
+      ...(this.lastError ? { error: this.lastError } : {}),
+    };
+  }
+
+  private lagSeconds(): number {
+    const ts = this.tracker?.oldestPendingTimestamp;
+    if (ts === undefined || ts === 0) return 0;
+    return Math.max(0, Date.now() / 1000 - ts);
+  }
+
+  // ------------------------------------------------------------------ main loop
+
+  private async run(signal: AbortSignal): Promise<ProcessResult> {
+    this.state = 'Running';
+    this.lastError = undefined;
+    const stopAc = new AbortController();
+    this.stopAc = stopAc;
+    const stop = AbortSignal.any([signal, stopAc.signal]);
+    this.processStartedAt = Date.now();
+    this.entriesThisRun = 0;
+    let result: ProcessResult;
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const pool = this.requirePool();
+      const cp = await this.retryTarget(() => this.store.load(pool), stop).catch((e: unknown) => {
+        throw toDMError(e, 'ErrCheckpointLoad', 'cannot load the checkpoint from the target');
+      });
+      const start = this.startSpec(cp.pos);
+      const startPos: Position = cp.pos ?? ('file' in start ? { file: start.file, offset: start.offset, gtid: '' } : { file: '', offset: 0, gtid: 'gtid' in start ? start.gtid : '' });
+      this.lastCheckpoint = cp.pos;
+      this.currentPos = startPos;
+      const tracker = new LowWaterMark(startPos);
+      this.tracker = tracker;
+      const scheduler = new CausalityScheduler({
+        workerCount: this.settings.workerCount,
+        batch: this.settings.batch,
+        apply: (g) => this.applyGroup(g, stop),
+      });
+      scheduler.onCommitted = (g) => {
+        for (const t of g.txns) tracker.markDone(t.track, true);
+        this.totals.txns += g.txns.length;
+        this.metrics.finishedTxn.inc(this.labels, g.txns.length);
+      };
+      this.scheduler = scheduler;
+      this.log.info({ start, checkpoint: cp.pos, ledger: cp.ledger.size }, 'sync unit starting');
+      const reader = this.readerFactory!(this.readerOptions(start));
+      this.reader = reader;
+      const onStop = (): void => void reader.close().catch(() => undefined);
+      stop.addEventListener('abort', onStop, { once: true });
+      try {
+        await reader.start(stop);
+        timer = setInterval(() => this.tick(stop), this.settings.checkpointFlushIntervalMs);
+        await this.consume(reader, cp.ledger, stop);
+        await scheduler.drain();
+        await this.flush(true);
+        result = stop.aborted ? canceledResult() : okResult({ endPos: tracker.position });
+      } finally {
+        stop.removeEventListener('abort', onStop);
+        await reader.close().catch(() => undefined);
+      }
+    } catch (e) {
+      // Finish what is in flight, keep the checkpoint, then report.
+      await this.scheduler?.drain().catch(() => undefined);
+      await this.flush(true).catch(() => undefined);
+      if (stop.aborted && !(e instanceof DMError && e.codeName !== 'ErrCanceled')) {
+        result = canceledResult();
+      } else {
+        const err = e instanceof DMError ? e : toDMError(e, 'ErrInternal');
+        this.lastError = err.toJSON();
+        this.log.error({ err }, 'sync unit stopped with an error');
+        result = errorResult(err.toJSON());
+      }
+    } finally {
+      if (timer) clearInterval(timer);
+      this.reader = undefined;
+      this.stopAc = undefined;
+      if (this.state === 'Running') this.state = 'Ready';
+    }
+    this.metrics.lag.set(this.labels, 0);
+    return result;
+  }
+
+  private startSpec(cp: Position | undefined): SyncReaderOptions['start'] {
+    if (cp) {
+      if (this.cfg.enableGtid && cp.gtid) return { gtid: cp.gtid };
+      return { file: cp.file, offset: cp.offset };
+    }
+    const s = this.cfg.start;
+    if (!s) throw new DMError('ErrSyncNoStartPosition', `no checkpoint and no start position for source ${this.cfg.sourceId}`);
+    if ('time' in s) return { time: s.time };
+    if ('file' in s && s.file) {
+      if (this.cfg.enableGtid && s.gtid) return { gtid: s.gtid };
+      return { file: s.file, offset: s.offset };
+    }
+    if ('gtid' in s && s.gtid) return { gtid: s.gtid };
+    throw new DMError('ErrSyncNoStartPosition', `empty start position for source ${this.cfg.sourceId}`);
+  }
+
+  private readerOptions(start: SyncReaderOptions['start']): SyncReaderOptions {
+    const src = this.cfg.source;
+    return {
+      connection: { host: src.host, port: src.port, user: src.user, password: src.password },
+      flavor: src.flavor,
+      serverId: src.serverId,
+      start,
+      includeTable: (s, t) => this.filters.includeTable(s, t),
+      maxQueueEvents: this.settings.maxQueueEvents,
+      maxQueueBytes: this.settings.maxQueueBytes,
+      heartbeatMs: this.heartbeatMs,
+      logger: this.log,
+      labels: { task: this.cfg.taskName, source_id: this.cfg.sourceId },
+    };
+  }
+
+  private async consume(reader: SyncReader, ledger: Set<string>, stop: AbortSignal): Promise<void> {
+    const tracker = this.tracker!;
+    const scheduler = this.scheduler!;
+    let cur: OpenTxn | undefined;
+    for await (const ev of reader) {
+      if (stop.aborted) break;
+      if (scheduler.error !== undefined) throw scheduler.error;
+      this.totals.events++;
+      this.observe(ev);
+      switch (ev.kind) {
+        case 'gtid':
+          cur = { gtid: ev.gtid, changes: [], keys: new Set(), bytes: 0 };
+          break;
+        case 'rows':
+          cur ??= { gtid: '', changes: [], keys: new Set(), bytes: 0 };
+          this.addRows(cur, ev);
+          break;
+        case 'xid': {
+          const t = cur ?? { gtid: '', changes: [], keys: new Set(), bytes: 0 };
+          cur = undefined;
+          if (t.failed) throw t.failed;
+          const id = t.gtid || formatFilePos(ev.pos);
+          const track = tracker.push(id, ev.pos, ev.timestamp);
+          this.entriesThisRun++;
+          if (ledger.has(id)) {
+            ledger.delete(id);
+            this.totals.skippedTxns++;
+            tracker.markDone(track, true);
+          } else if (t.changes.length === 0) {
+            tracker.markDone(track, false);
+          } else {
+            const txn: UpstreamTxn = { id, pos: ev.pos, timestamp: ev.timestamp, changes: t.changes, keys: t.keys, bytes: t.bytes, track };
+            await scheduler.add(txn, stop);
+          }
+          break;
+        }
+        case 'query': {
+          const t = cur;
+          cur = undefined;
+          await this.handleQuery(ev, t?.gtid ?? '', ledger, stop);
+          break;
+        }
+        case 'heartbeat':
+          this.idle = cur === undefined && tracker.pending === 0;
+          break;
+      }
+    }
+  }
+
+  private observe(ev: BinlogEvent): void {
+    this.currentPos = ev.pos;
+    if (ev.kind === 'rows') {
+      this.metrics.eventRows.observe(this.labels, ev.rows.length);
+      this.totals.rows += ev.rows.length;
+    }
+    if (ev.kind !== 'heartbeat') this.idle = false;
+  }
+
+  private addRows(cur: OpenTxn, ev: RowsEvent): void {
+    if (!this.filters.includeTable(ev.schema, ev.table)) return;
+    const action = this.filters.dmlAction(ev.schema, ev.table, ev.op);
+    if (action === 'Ignore') return;
+    if (action === 'Error') {
+      cur.failed ??= new DMError('ErrSyncEventFilterError', `${ev.op} on ${ev.schema}.${ev.table} at ${formatFilePos(ev.pos)} matched an Error filter`);
+      return;
+    }
+    const route = this.filters.route(ev.schema, ev.table);
+    const { changes, bytes } = rowChangesOf(ev, route);
+    const cs = this.cfg.caseSensitive ?? false;
+    for (const ch of changes) {
+      addKeysOf(ch, ev.uniqueKeys, ev.keyColumns, cs, cur.keys);
+      cur.changes.push(ch);
+    }
+    cur.bytes += bytes;
+  }
+
+  // ------------------------------------------------------------------ DDL
+
+  private async handleQuery(ev: QueryEvent, gtid: string, ledger: Set<string>, stop: AbortSignal): Promise<void> {
+    const tracker = this.tracker!;
+    const id = gtid || formatFilePos(ev.pos);
+    const firstOfRun = this.entriesThisRun === 0;
+    const track = tracker.push(id, ev.pos, ev.timestamp);
+    this.entriesThisRun++;
+    const p = parseDDL(ev.sql, ev.schema);
+    let apply = p !== undefined;
+    if (p) {
+      if (p.database !== undefined) apply = this.filters.includeSchema(p.database);
+      else apply = p.tables.some((t) => this.filters.includeTable(t.schema, t.table));
+      const first = p.tables[0];
+      const action = this.filters.ddlAction(p.database ?? first?.schema ?? ev.schema, first?.table ?? '', p.type, ev.sql);
+      if (apply && action === 'Ignore') apply = false;
+      if (apply && action === 'Error')
+        throw new DMError('ErrSyncEventFilterError', `DDL at ${formatFilePos(ev.pos)} matched an Error filter: ${ev.sql}`);
+    }
+    if (!apply || !p) {
+      tracker.markDone(track, false);
+      return;
+    }
+    // Barrier: all earlier DML in the target and the checkpoint right before this DDL.
+    await this.scheduler!.drain();
+    await this.flush(true);
+    if (ledger.has(id)) {
+      ledger.delete(id);
+      this.totals.skippedTxns++;
+      tracker.markDone(track, true);
+      await this.flush(true);
+      return;
+    }
+    const { sql, useSchema } = rewriteDDL(ev.sql, p, ev.schema, (s, t) => this.filters.route(s, t), (s) => this.filters.routeSchema(s));
+    let stmts = [sql];
+    for (;;) {
+      try {
+        await this.retryTarget(async () => {
+          const conn = await this.requirePool().getConnection();
+          try {
+            await conn.query(SESSION_INIT);
+            if (useSchema) await conn.query(`CREATE DATABASE IF NOT EXISTS ${mysql.escapeId(useSchema)}`);
+            if (useSchema) await conn.query(`USE ${mysql.escapeId(useSchema)}`);
+            for (const s of stmts) {
+              try {
+                await conn.query(s);
+              } catch (e) {
+                // A DDL replayed right after a crash whose effect is already in the target.
+                const errno = errnoOf(e);
+                if (firstOfRun && errno !== undefined && DDL_ALREADY_APPLIED_ERRNO.has(errno)) {
+                  this.log.info({ sql: s, errno }, 'ddl effect already present, skipping');
+                  continue;
+                }
+                throw e;
+              }
+            }
+            await conn.query(`${this.store.ledgerInsertSQL([{ id, pos: ev.pos }], true)} ON DUPLICATE KEY UPDATE is_ddl = 1`);
+          } finally {
+            conn.release();
+          }
+        }, stop);
+        break;
+      } catch (e) {
+        if (isRetryableTargetError(e) || stop.aborted) throw this.retryExhausted(e, `DDL at ${formatFilePos(ev.pos)}`);
+        const err = new DMError('ErrSyncDDLExecFailed', `target rejected DDL at ${formatFilePos(ev.pos)} (${id}): ${sql}`, { cause: e });
+        const decision = (await this.cfg.onFailedEvent?.({ pos: ev.pos, sql: [sql], isDDL: true, error: { code: err.code, message: err.message } })) ?? { action: 'fail' as const };
+        if (decision.action === 'skip') {
+          this.log.warn({ sql, pos: ev.pos }, 'failed ddl skipped by operator');
+          stmts = [];
+          continue;
+        }
+        if (decision.action === 'replace') {
+          stmts = decision.sql;
+          continue;
+        }
+        throw err;
+      }
+    }
+    this.totals.ddls++;
+    tracker.markDone(track, true);
+    await this.flush(true);
+  }
+
+  // ------------------------------------------------------------------ DML apply
+
+  private safeModeFor(g: Group): boolean {
+    if (this.settings.safeMode) return true;
+    if (this.settings.safeModeDurationSec > 0 && Date.now() - this.processStartedAt < this.settings.safeModeDurationSec * 1000) return true;
+    const until = this.cfg.safeModeUntil;
+    if (until && until.file) {
+      const last = g.txns[g.txns.length - 1];
+      if (last && last.pos.file && compareFilePos(last.pos, until) <= 0) return true;
+    }
+    return false;
+  }
+
+  private async applyGroup(g: Group, stop: AbortSignal): Promise<void> {
+    const t0 = process.hrtime.bigint();
+    const changes = g.txns.length === 1 ? (g.txns[0]?.changes ?? []) : g.txns.flatMap((t) => t.changes);
+    let stmts = buildStatements(changes, { safeMode: this.safeModeFor(g) });
+    const ledgerSQL = this.store.ledgerInsertSQL(g.txns);
+    const firstId = g.txns[0]?.id ?? '';
+    const lastPos = g.txns[g.txns.length - 1]?.pos;
+    let attempts = 0;
+    for (;;) {
+      try {
+        await this.retryTarget(async () => {
+          if (attempts++ > 0 && (await this.store.hasTxn(this.requirePool(), firstId))) return; // committed before the error
+          const conn = await this.requirePool().getConnection();
+          await this.execTxn(conn, [...stmts, ledgerSQL]);
+        }, stop);
+        break;
+      } catch (e) {
+        if (isRetryableTargetError(e) || stop.aborted) throw this.retryExhausted(e, `transaction ending at ${lastPos ? formatFilePos(lastPos) : '?'}`);
+        const err = new DMError('ErrSyncDMLExecFailed', `target rejected the DML of ${g.txns.map((t) => t.id).join(', ')} ending at ${lastPos ? formatFilePos(lastPos) : '?'}`, { cause: e });
+        const decision =
+          (lastPos && (await this.cfg.onFailedEvent?.({ pos: lastPos, sql: stmts, isDDL: false, error: { code: err.code, message: err.message } }))) || { action: 'fail' as const };
+        if (decision.action === 'skip') stmts = [];
+        else if (decision.action === 'replace') stmts = decision.sql;
+        else throw err;
+        attempts = 0;
+      }
+    }
+    this.metrics.txnDuration.observe(this.labels, Number(process.hrtime.bigint() - t0) / 1e9);
+  }
+
+  /** One target transaction in one round trip; rolled back on any error. */
+  private async execTxn(conn: PoolConnection, stmts: string[]): Promise<void> {
+    try {
+      await conn.query([SESSION_INIT, ...stmts].join(';\n'));
+      conn.release();
+    } catch (e) {
+      if (isRetryableTargetError(e)) conn.destroy();
+      else {
+        await conn.query('ROLLBACK').catch(() => undefined);
+        conn.release();
+      }
+      throw e;
+    }
+  }
+
+  private retryExhausted(e: unknown, what: string): DMError {
+    if (e instanceof DMError) return e;
+    return new DMError('ErrSyncTargetRetryExhausted', `target kept failing for ${what}`, { cause: e });
+  }
+
+  /** Run `fn`, retrying retryable target errors with exponential backoff for `retryTimeoutMs`. */
+  private async retryTarget<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
+    const t0 = Date.now();
+    const policy = retry(
+      handleWhen((e) => !signal.aborted && isRetryableTargetError(e) && Date.now() - t0 < this.settings.retryTimeoutMs),
+      { maxAttempts: 1_000_000, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5000 }) },
+    );
+    policy.onRetry((r) => this.log.warn({ err: 'error' in r ? r.error : undefined, delayMs: r.delay }, 'retrying target operation'));
+    return policy.execute(() => fn(), signal);
+  }
+
+  // ------------------------------------------------------------------ checkpoint, lag, master
+
+  private tick(stop: AbortSignal): void {
+    void this.flush(false).catch((e: unknown) => this.log.warn({ err: e }, 'checkpoint flush failed'));
+    void this.refreshMaster(stop).catch(() => undefined);
+    const lag = this.idle ? 0 : this.lagSeconds();
+    this.metrics.lag.set(this.labels, lag);
+    this.metrics.queueSize.set(this.labels, this.scheduler?.pendingRows ?? 0);
+    if (this.currentPos) {
+      this.metrics.binlogFile.set({ ...this.labels, node: 'syncer' }, fileIndex(this.currentPos.file));
+      this.metrics.binlogPos.set({ ...this.labels, node: 'syncer' }, this.currentPos.offset);
+    }
+    this.status(); // refresh rates
+    if (this.masterPos && this.currentPos && this.masterPos.file === this.currentPos.file && this.rates.eventsPerSec > 0) {
+      const bytesLeft = Math.max(0, this.masterPos.offset - this.currentPos.offset);
+      this.metrics.remainingTime.set(this.labels, bytesLeft / Math.max(1, this.rates.eventsPerSec * 200));
+    } else if (this.masterPos && this.currentPos && compareFilePos(this.masterPos, this.currentPos) <= 0) {
+      this.metrics.remainingTime.set(this.labels, 0);
+    }
+  }
+
+  private masterAt = 0;
+  private async refreshMaster(stop: AbortSignal): Promise<void> {
+    if (Date.now() - this.masterAt < 5000 || stop.aborted) return;
+    this.masterAt = Date.now();
+    const src = this.cfg.source;
+    this.srcConn ??= await mysql.createConnection({ host: src.host, port: src.port, user: src.user, password: src.password, connectTimeout: 3000 });
+    try {
+      const [rows] = await this.srcConn.query('SHOW MASTER STATUS');
+      const r = (rows as { File?: string; Position?: number | string }[])[0];
+      if (r?.File) {
+        this.masterPos = { file: r.File, offset: Number(r.Position ?? 0), gtid: '' };
+        this.metrics.binlogFile.set({ ...this.labels, node: 'master' }, fileIndex(r.File));
+        this.metrics.binlogPos.set({ ...this.labels, node: 'master' }, this.masterPos.offset);
+      }
+    } catch {
+      const c = this.srcConn;
+      this.srcConn = undefined;
+      c?.destroy();
+    }
+  }
+
+  /** Write the low-water mark (serialised). `force` writes even when nothing changed... only if dirty. */
+  private flush(force: boolean): Promise<void> {
+    const next = this.flushing.then(async () => {
+      const tracker = this.tracker;
+      const pool = this.pool;
+      if (!tracker || !pool) return;
+      if (!tracker.changed && !(force && this.lastCheckpoint === undefined && tracker.position.file !== '')) return;
+      const { pos, prune } = tracker.takeFlush();
+      if (!pos.file && !pos.gtid) return;
+      try {
+        const conn = await pool.getConnection();
+        try {
+          await this.store.flush(conn, pos, prune);
+        } finally {
+          conn.release();
+        }
+        this.lastCheckpoint = pos;
+      } catch (e) {
+        tracker.restorePrune(prune);
+        if (force) throw toDMError(e, isRetryableTargetError(e) ? 'ErrCheckpointSave' : 'ErrCheckpointSave', 'saving the checkpoint failed');
+        throw e;
+      }
+    });
+    this.flushing = next.catch(() => undefined);
+    return next;
+  }
+}

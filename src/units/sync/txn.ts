@@ -1,0 +1,129 @@
+/**
+ * Upstream transactions as the sync unit schedules them: routed, filtered row changes plus the
+ * keys used for causality (old and new primary-key values, every unique key, a table-wide key for
+ * keyless tables).
+ */
+import type { RowsEvent } from '../../binlog/events.js';
+import type { Position } from '../../binlog/position.js';
+import type { RouteResult } from '../../filter/types.js';
+import type { TrackEntry } from './tracker.js';
+
+export interface RowChange {
+  /** Routed target table. */
+  schema: string;
+  table: string;
+  op: 'insert' | 'update' | 'delete';
+  /** Column names written to the target (generated columns dropped, extracted columns appended). */
+  columns: string[];
+  /** Indices into `columns` of the key (PK or not-null UK); empty for a keyless table. */
+  keyIdx: number[];
+  /** True when the table has unique keys besides `keyIdx` (then rows are applied in order). */
+  otherUniqueKeys: boolean;
+  /** Image before (update/delete). */
+  before?: unknown[];
+  /** Image after (insert/update). */
+  after?: unknown[];
+}
+
+export interface UpstreamTxn {
+  /** Upstream transaction id: its GTID, or `file:offset` of its end when the source has no GTID. */
+  id: string;
+  /** Position right after the commit (checkpoint candidate). */
+  pos: Position;
+  /** Upstream commit timestamp (seconds). */
+  timestamp: number;
+  changes: RowChange[];
+  keys: Set<string>;
+  /** Bytes estimate, for the bounded pending queue. */
+  bytes: number;
+  /** Its low-water-mark entry. */
+  track: TrackEntry;
+}
+
+function keyVal(v: unknown, caseSensitive: boolean): string {
+  if (v === null || v === undefined) return '\u0000N';
+  if (Buffer.isBuffer(v)) return `x${v.toString('hex')}`;
+  if (typeof v === 'string') return caseSensitive ? v : v.toLowerCase();
+  if (typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  return JSON.stringify(v);
+}
+
+function approxBytes(img: unknown[] | undefined): number {
+  if (!img) return 0;
+  let n = 16;
+  for (const v of img) {
+    if (typeof v === 'string') n += v.length + 8;
+    else if (Buffer.isBuffer(v)) n += v.length + 8;
+    else n += 8;
+  }
+  return n;
+}
+
+/** Turn one rows event into row changes for its routed target table. */
+export function rowChangesOf(ev: RowsEvent, route: RouteResult): { changes: RowChange[]; bytes: number } {
+  const keep: number[] = [];
+  const columns: string[] = [];
+  ev.columns.forEach((c, i) => {
+    if (!c.generated) {
+      keep.push(i);
+      columns.push(c.name);
+    }
+  });
+  for (const x of route.extracted) columns.push(x.column);
+  const extra = route.extracted.map((x) => x.value);
+  const map = (img: unknown[]): unknown[] => {
+    const out = keep.map((i) => img[i]);
+    for (const v of extra) out.push(v);
+    return out;
+  };
+  const idxOf = (name: string): number => columns.findIndex((c) => c.toLowerCase() === name.toLowerCase());
+  const keyIdx = ev.keyColumns.map(idxOf).filter((i) => i >= 0);
+  const keyNames = new Set(ev.keyColumns.map((c) => c.toLowerCase()));
+  const otherUniqueKeys = ev.uniqueKeys.some(
+    (uk) => uk.length !== keyNames.size || uk.some((c) => !keyNames.has(c.toLowerCase())),
+  );
+  const base = { schema: route.schema, table: route.table, op: ev.op, columns, keyIdx: keyIdx.length === ev.keyColumns.length ? keyIdx : [], otherUniqueKeys };
+  const changes: RowChange[] = [];
+  let bytes = 0;
+  if (ev.op === 'update') {
+    const before = ev.before ?? [];
+    ev.rows.forEach((after, i) => {
+      const b = before[i] ?? after;
+      const ch: RowChange = { ...base, before: map(b), after: map(after) };
+      bytes += approxBytes(ch.before) + approxBytes(ch.after);
+      changes.push(ch);
+    });
+  } else {
+    for (const r of ev.rows) {
+      const img = map(r);
+      const ch: RowChange = ev.op === 'insert' ? { ...base, after: img } : { ...base, before: img };
+      bytes += approxBytes(img);
+      changes.push(ch);
+    }
+  }
+  return { changes, bytes };
+}
+
+/** Causality keys of one row change, given the unique keys (column names) of its table. */
+export function addKeysOf(ch: RowChange, uniqueKeys: string[][], keyColumns: string[], caseSensitive: boolean, into: Set<string>): void {
+  const tbl = `${ch.schema}.${ch.table}`.toLowerCase();
+  if (ch.keyIdx.length === 0) {
+    into.add(`T|${tbl}`);
+    return;
+  }
+  const sets: string[][] = [keyColumns, ...uniqueKeys];
+  const lower = ch.columns.map((c) => c.toLowerCase());
+  for (const img of [ch.before, ch.after]) {
+    if (!img) continue;
+    sets.forEach((cols, k) => {
+      const vals: string[] = [];
+      for (const c of cols) {
+        const i = lower.indexOf(c.toLowerCase());
+        const v = i >= 0 ? img[i] : undefined;
+        if (v === null || v === undefined) return; // NULLs never conflict in a unique key
+        vals.push(keyVal(v, caseSensitive));
+      }
+      into.add(`${k === 0 ? 'K' : 'U'}|${tbl}|${cols.join(',').toLowerCase()}|${vals.join('\u0001')}`);
+    });
+  }
+}

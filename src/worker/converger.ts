@@ -1,0 +1,184 @@
+import type { Etcd3 } from 'etcd3';
+import type { Logger } from '../log/index.js';
+import type { Registry } from '../metrics/index.js';
+import { getJSON, getText, Keys, listPrefix, parseJSON, PrefixWatcher, type SourceBound, type StageRecord, type SubtaskRecord } from '../store/index.js';
+import { sleepAbortable } from '../util/index.js';
+import { Subtask } from './subtask.js';
+import type { WorkerMetrics } from './metrics.js';
+
+interface Running {
+  subtask: Subtask;
+  /** mod revision of the subtask config it was built from */
+  configRev: string;
+}
+
+export interface ConvergerOptions {
+  client: Etcd3;
+  keys: Keys;
+  workerName: string;
+  relayDir?: string;
+  logger: Logger;
+  registry: Registry;
+  metrics: WorkerMetrics;
+}
+
+/**
+ * Makes this worker's subtasks match the desired state the leader wrote: the source bound to
+ * it (`source/bound/<worker>`), that source's subtask configs and desired stages. Level-
+ * triggered: every change under `source/` or `task/` (watched from the last revision, re-listed
+ * after compaction) re-reads the desired state and converges; while fenced it runs nothing.
+ * States: New → Running → Stopped.
+ */
+export class Converger {
+  private readonly subtasks = new Map<string, Running>();
+  private source: string | undefined;
+  private fenced = true;
+  private dirty = false;
+  private wake: (() => void) | undefined;
+  private readonly ac = new AbortController();
+  private loop: Promise<void> | undefined;
+  private watchers: PrefixWatcher[] = [];
+  private readonly log: Logger;
+
+  constructor(private readonly o: ConvergerOptions) {
+    this.log = o.logger.child({ component: 'converger' });
+  }
+
+  get boundSource(): string | undefined {
+    return this.source;
+  }
+  list(): Subtask[] {
+    return [...this.subtasks.values()].map((r) => r.subtask);
+  }
+
+  start(): void {
+    if (this.loop) return;
+    const kick = { reset: () => this.kick(), put: () => this.kick(), del: () => this.kick() };
+    this.watchers = [
+      new PrefixWatcher(this.o.client, `${this.o.keys.prefix}source/`, kick, this.log),
+      new PrefixWatcher(this.o.client, `${this.o.keys.prefix}task/`, kick, this.log),
+    ];
+    for (const w of this.watchers) w.start();
+    this.loop = this.run(this.ac.signal);
+  }
+
+  kick(): void {
+    this.dirty = true;
+    this.wake?.();
+  }
+
+  /** Session lost past the fencing deadline: stop every subtask now, start nothing until recovered. */
+  async fence(): Promise<void> {
+    this.fenced = true;
+    await this.stopAll('fenced');
+  }
+
+  /** Session back: converge again. */
+  unfence(): void {
+    this.fenced = false;
+    this.kick();
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      if (!this.dirty) {
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, 5000);
+          this.wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+          signal.addEventListener('abort', () => this.wake?.(), { once: true });
+        });
+        this.wake = undefined;
+      }
+      if (signal.aborted) return;
+      this.dirty = false;
+      try {
+        await this.converge();
+      } catch (err) {
+        this.log.warn({ err }, 'converge failed, retrying');
+        this.dirty = true;
+        await sleepAbortable(500, signal);
+      }
+    }
+  }
+
+  private async stopAll(reason: string): Promise<void> {
+    const all = [...this.subtasks.entries()];
+    this.subtasks.clear();
+    if (all.length > 0) this.log.info({ reason, tasks: all.map(([t]) => t) }, 'stopping all subtasks');
+    await Promise.all(all.map(([, r]) => r.subtask.stop()));
+  }
+
+  private async converge(): Promise<void> {
+    if (this.fenced) return;
+    const { client, keys } = this.o;
+    const bound = await getJSON<SourceBound>(client, keys.sourceBound(this.o.workerName));
+    if (this.fenced) return;
+    if (!bound) {
+      if (this.source !== undefined) this.log.info({ source: this.source }, 'source unbound');
+      this.source = undefined;
+      await this.stopAll('unbound');
+      return;
+    }
+    if (this.source !== bound.source) {
+      await this.stopAll('source changed');
+      this.source = bound.source;
+      this.log.info({ source: bound.source }, 'source bound');
+    }
+    const source = bound.source;
+    const [sourceYaml, subs, stages] = await Promise.all([
+      getText(client, keys.sourceConfig(source)),
+      listPrefix(client, keys.subtask(source)),
+      listPrefix(client, keys.taskStage(source)),
+    ]);
+    if (this.fenced) return;
+    const desired = new Map<string, { rec: SubtaskRecord; rev: string; stage: StageRecord['stage'] }>();
+    const stageOf = new Map(stages.kvs.map((kv) => [Keys.lastPart(kv.key), parseJSON<StageRecord>(kv.key, kv.value).stage]));
+    for (const kv of subs.kvs) {
+      const task = Keys.lastPart(kv.key);
+      const stage = stageOf.get(task);
+      if (!stage) continue;
+      desired.set(task, { rec: parseJSON<SubtaskRecord>(kv.key, kv.value), rev: kv.modRevision, stage });
+    }
+    for (const [task, r] of [...this.subtasks]) {
+      const d = desired.get(task);
+      if (!d || d.rev !== r.configRev || sourceYaml === undefined) {
+        this.subtasks.delete(task);
+        await r.subtask.stop();
+        this.o.metrics.forget(task, source);
+      }
+    }
+    if (sourceYaml === undefined) return;
+    for (const [task, d] of desired) {
+      const cur = this.subtasks.get(task);
+      if (!cur) {
+        const st = new Subtask({
+          input: { taskName: task, sourceId: source, taskYaml: d.rec.task, sourceYaml },
+          logger: this.o.logger,
+          registry: this.o.registry,
+          workerName: this.o.workerName,
+          ...(this.o.relayDir ? { relayDir: this.o.relayDir } : {}),
+          onStage: (s) => this.o.metrics.setStage(task, source, s),
+        });
+        this.subtasks.set(task, { subtask: st, configRev: d.rev });
+        st.start(d.stage);
+        continue;
+      }
+      if (d.stage === 'Paused' && cur.subtask.stageName !== 'Paused') await cur.subtask.pause();
+      else if (d.stage === 'Paused') await cur.subtask.pause();
+      else if (d.stage === 'Running' && (cur.subtask.stageName === 'Paused' || cur.subtask.stageName === 'New')) await cur.subtask.resume();
+    }
+  }
+
+  /** Stop watching and stop every subtask. Idempotent. */
+  async close(): Promise<void> {
+    this.ac.abort();
+    this.wake?.();
+    await Promise.all(this.watchers.map((w) => w.close()));
+    this.watchers = [];
+    await this.loop;
+    await this.stopAll('worker closing');
+  }
+}

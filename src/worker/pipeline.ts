@@ -1,0 +1,416 @@
+/**
+ * The unit pipeline of one subtask (DESIGN.md §3): from the task YAML and the source YAML,
+ * build the units for the task-mode, in the order the subtask runs them:
+ *
+ *   all = dump → load → sync,  full = dump → load,  incremental = sync,  dump = dump.
+ *
+ * The sync unit starts from its own checkpoint when it has one (the unit decides), else from
+ * the full phase's hand-off (the `detail` of the last full-phase unit, or the snapshot rows the
+ * full phase keeps in the target meta schema), else from the task's `meta`.
+ *
+ * Also here: the etcd-backed binlog operations (`dmctl binlog skip|replace|inject|revert|list`)
+ * the sync unit consults through its `onFailedEvent` hook, and `removeTaskMeta` for
+ * `start-task --remove-meta`.
+ */
+import { createHash } from 'node:crypto';
+import type { Etcd3, Namespace } from 'etcd3';
+import mysql from 'mysql2/promise';
+import type { Unit, ProcessResult } from '../units/index.js';
+import type { Logger } from '../log/index.js';
+import type { Registry } from '../metrics/index.js';
+import { parseSourceConfig, parseTaskConfig, resolveSubtask, type SourceConfig, type SubtaskConfig } from '../config/index.js';
+import { DMError, toDMError } from '../errors/index.js';
+import { connect, getFlavor } from '../sql/index.js';
+import type { Flavor, Position } from '../binlog/position.js';
+import { formatFilePos } from '../binlog/position.js';
+import { SyncUnit, type FailedEventDecision, type FailedEventInfo, type StartSpec, type SyncConfig } from '../units/sync/index.js';
+import { binlogOpKey, type BinlogOpRecord, type Keys } from '../store/keys.js';
+
+// ---- binlog operations ----------------------------------------------------------------------
+
+/** What the sync unit asks when the target rejects an event. */
+export interface BinlogOpStore {
+  /**
+   * The pending operation for the failed event that ends at `pos` (`file:offset`): an operation
+   * given with `-b` for exactly that position wins over one for `current`. The operation is
+   * removed once returned (it applies once).
+   */
+  take(pos: string): Promise<BinlogOpRecord | undefined>;
+}
+
+type KV = Etcd3 | Namespace;
+
+/** The worker side: binlog operations of one subtask, kept in etcd under binlogOpKey. */
+export function etcdBinlogOps(client: KV, keys: Keys, sourceId: string, taskName: string): BinlogOpStore {
+  return {
+    async take(pos: string): Promise<BinlogOpRecord | undefined> {
+      for (const p of [pos, 'current']) {
+        const key = binlogOpKey(keys, sourceId, taskName, p);
+        const text = await client.get(key).string();
+        if (text === null) continue;
+        await client.delete().key(key);
+        try {
+          return JSON.parse(text) as BinlogOpRecord;
+        } catch {
+          continue;
+        }
+      }
+      return undefined;
+    },
+  };
+}
+
+export type BinlogOpName = 'skip' | 'replace' | 'inject' | 'revert' | 'list';
+
+/**
+ * The master side of `dmctl binlog`: store (skip/replace/inject), delete (revert) or list the
+ * operations of a task on some sources. Returns one result per source (`msg` of list = JSON of
+ * the pending operations). The caller then resumes the subtasks (skip/replace/inject), as DM does.
+ */
+export async function operateBinlogOps(
+  client: KV,
+  keys: Keys,
+  req: { op: BinlogOpName; task: string; sources: readonly string[]; binlogPos?: string; sqls?: readonly string[] },
+): Promise<{ source: string; result: boolean; msg: string }[]> {
+  const pos = req.binlogPos && req.binlogPos !== '' ? req.binlogPos : 'current';
+  if (pos !== 'current' && !/^[^:\s/]+:\d+$/.test(pos)) {
+    throw new DMError('ErrBinlogInvalidPosition', `invalid binlog position '${pos}'; use file:offset, e.g. mysql-bin.000001:1234`);
+  }
+  const sqls = [...(req.sqls ?? [])];
+  if ((req.op === 'replace' || req.op === 'inject') && sqls.length === 0) {
+    throw new DMError('ErrCtlInvalidArgs', `binlog ${req.op} needs SQL statements`);
+  }
+  const out: { source: string; result: boolean; msg: string }[] = [];
+  for (const source of req.sources) {
+    if (req.op === 'list') {
+      const kvs = await client.getAll().prefix(binlogOpKey(keys, source, req.task)).strings();
+      const ops = Object.values(kvs).map((v) => JSON.parse(v) as BinlogOpRecord);
+      out.push({ source, result: true, msg: JSON.stringify(ops) });
+    } else if (req.op === 'revert') {
+      const key = binlogOpKey(keys, source, req.task, pos);
+      const had = (await client.get(key).string()) !== null;
+      await client.delete().key(key);
+      out.push({ source, result: had, msg: had ? '' : `no pending operation at ${pos} for task ${req.task}` });
+    } else {
+      const rec: BinlogOpRecord = { op: req.op, pos, sqls, createdAt: new Date().toISOString() };
+      await client.put(binlogOpKey(keys, source, req.task, pos)).value(JSON.stringify(rec));
+      out.push({ source, result: true, msg: '' });
+    }
+  }
+  return out;
+}
+
+/** The sync unit's onFailedEvent, answering from the operation store. */
+export function failedEventHandler(ops: BinlogOpStore, log?: Logger): (info: FailedEventInfo) => Promise<FailedEventDecision> {
+  return async (info) => {
+    const op = await ops.take(formatFilePos(info.pos));
+    if (!op) return { action: 'fail' };
+    log?.info({ op: op.op, pos: formatFilePos(info.pos), sql: info.sql }, 'applying binlog operation');
+    if (op.op === 'skip') return { action: 'skip' };
+    if (op.op === 'replace') return { action: 'replace', sql: op.sqls };
+    return { action: 'replace', sql: [...op.sqls, ...info.sql] };
+  };
+}
+
+// ---- pipeline ---------------------------------------------------------------------------------
+
+export interface PipelineContext {
+  logger: Logger;
+  registry: Registry;
+  workerName: string;
+  relayDir?: string;
+  /** etcd-backed binlog operations (skip/replace/inject) for this subtask; see etcdBinlogOps. */
+  binlogOps?: BinlogOpStore;
+  /** Secret key for encrypted passwords in the YAML texts (default: the built-in key). */
+  secretKey?: Buffer;
+}
+
+export interface PipelineInput {
+  taskName: string;
+  sourceId: string;
+  /** task YAML text */
+  taskYaml: string;
+  /** source YAML text (password may be encrypted) */
+  sourceYaml: string;
+}
+
+/** What a full phase hands to sync, as the `detail` of its last unit's ProcessResult. */
+export interface FullPhaseDetail {
+  startPos: { file: string; offset: number; gtid?: string };
+  safeModeUntil?: { file: string; offset: number; gtid?: string };
+}
+
+function isPos(v: unknown): v is { file: string; offset: number; gtid?: string } {
+  const o = v as { file?: unknown; offset?: unknown } | null;
+  return typeof o === 'object' && o !== null && typeof o.file === 'string' && typeof o.offset === 'number';
+}
+
+function asHandOff(d: Record<string, unknown> | undefined): FullPhaseDetail | undefined {
+  if (!d || !isPos(d['startPos'])) return undefined;
+  const until = d['safeModeUntil'];
+  return { startPos: d['startPos'], ...(isPos(until) ? { safeModeUntil: until } : {}) };
+}
+
+/** A deterministic server id for the binlog reader (source `server-id: 0` = pick one). */
+export function readerServerId(workerName: string, sourceId: string, taskName: string): number {
+  const h = createHash('sha256').update(`${workerName}\u0000${sourceId}\u0000${taskName}`).digest();
+  return 1_000_000 + (h.readUInt32BE(0) % 1_000_000_000);
+}
+
+/** The task's `meta` as the sync unit's start. */
+export function metaStart(sub: SubtaskConfig, enableGtid: boolean): StartSpec | undefined {
+  const m = sub.meta;
+  if (!m) return undefined;
+  if (enableGtid && m.binlogGtid) return m.binlogName ? { file: m.binlogName, offset: m.binlogPos ?? 4, gtid: m.binlogGtid } : { gtid: m.binlogGtid };
+  if (m.binlogName) return { file: m.binlogName, offset: m.binlogPos ?? 4 };
+  if (m.binlogGtid) return { gtid: m.binlogGtid };
+  return undefined;
+}
+
+/** Shared between the units of one pipeline: the full phase's hand-off to sync. */
+interface HandOffBox {
+  detail?: FullPhaseDetail;
+}
+
+/** Read the full phase's snapshot rows from the target meta schema (when the detail was lost, e.g. after a restart). */
+async function handOffFromMeta(sub: SubtaskConfig): Promise<FullPhaseDetail | undefined> {
+  const t = sub.targetDatabase;
+  const c = await connect({ host: t.host, port: t.port, user: t.user, password: t.password });
+  try {
+    const table = `${mysql.escapeId(sub.metaSchema)}.${mysql.escapeId(`${sub.name}_load_snapshot`)}`;
+    let rows: { f: string; p: string | number; g: string | null }[];
+    try {
+      const [r] = await c.query(`SELECT binlog_name AS f, binlog_pos AS p, binlog_gtid AS g FROM ${table} WHERE source_id = ? ORDER BY seq`, [sub.sourceId]);
+      rows = r as typeof rows;
+    } catch {
+      return undefined; // no full phase ran for this task
+    }
+    if (rows.length === 0) return undefined;
+    const ps = rows.map((r) => ({ file: r.f, offset: Number(r.p), gtid: r.g ?? '' }));
+    const cmp = (a: (typeof ps)[number], b: (typeof ps)[number]): number => (a.file === b.file ? a.offset - b.offset : a.file < b.file ? -1 : 1);
+    ps.sort(cmp);
+    const lo = ps[0];
+    const hi = ps[ps.length - 1];
+    if (!lo || !hi) return undefined;
+    return cmp(lo, hi) === 0 ? { startPos: lo } : { startPos: lo, safeModeUntil: hi };
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+/**
+ * The sync unit, built at its first process(): by then the flavor is known (init) and the
+ * full phase (if any) has handed over its position.
+ */
+class PipelineSyncUnit implements Unit {
+  readonly type = 'Sync' as const;
+  private inner: SyncUnit | undefined;
+  private flavor: Flavor | undefined;
+  private closed = false;
+
+  constructor(
+    private readonly sub: SubtaskConfig,
+    private readonly src: SourceConfig,
+    private readonly ctx: PipelineContext,
+    private readonly box: HandOffBox,
+    private readonly afterFullPhase: boolean,
+  ) {}
+
+  async init(signal: AbortSignal): Promise<void> {
+    signal.throwIfAborted();
+    if (this.src.flavor === 'mysql' || this.src.flavor === 'mariadb') {
+      this.flavor = this.src.flavor;
+      return;
+    }
+    const f = this.src.from;
+    const c = await connect({ host: f.host, port: f.port, user: f.user, password: f.password });
+    try {
+      this.flavor = await getFlavor(c);
+    } finally {
+      await c.end().catch(() => undefined);
+    }
+  }
+
+  private async build(): Promise<SyncUnit> {
+    if (this.inner) return this.inner;
+    if (!this.flavor) throw new DMError('ErrInternal', 'sync unit used before init');
+    const sub = this.sub;
+    const f = this.src.from;
+    const t = sub.targetDatabase;
+    let start: StartSpec | undefined;
+    let safeModeUntil: Position | undefined;
+    if (this.afterFullPhase) {
+      const h = this.box.detail ?? (await handOffFromMeta(sub));
+      if (h) {
+        start = { file: h.startPos.file, offset: h.startPos.offset, ...(h.startPos.gtid ? { gtid: h.startPos.gtid } : {}) };
+        if (h.safeModeUntil) safeModeUntil = { file: h.safeModeUntil.file, offset: h.safeModeUntil.offset, gtid: h.safeModeUntil.gtid ?? '' };
+      }
+    }
+    start ??= metaStart(sub, this.src.enableGtid);
+    const cfg: SyncConfig = {
+      taskName: sub.name,
+      sourceId: sub.sourceId,
+      source: {
+        host: f.host,
+        port: f.port,
+        user: f.user,
+        password: f.password,
+        flavor: this.flavor,
+        serverId: this.src.serverId > 0 ? this.src.serverId : readerServerId(this.ctx.workerName, sub.sourceId, sub.name),
+      },
+      target: { host: t.host, port: t.port, user: t.user, password: t.password },
+      metaSchema: sub.metaSchema,
+      enableGtid: this.src.enableGtid,
+      caseSensitive: sub.caseSensitive,
+      ...(sub.blockAllowList ? { baList: sub.blockAllowList } : {}),
+      routes: sub.routeRules,
+      filters: [...this.src.filters, ...sub.filterRules],
+      syncer: {
+        workerCount: sub.syncer.workerCount,
+        batch: sub.syncer.batch,
+        checkpointFlushIntervalMs: sub.syncer.checkpointFlushInterval * 1000,
+        ...syncerSafeMode(sub),
+      },
+      ...(start ? { start } : {}),
+      ...(safeModeUntil ? { safeModeUntil } : {}),
+      ...(this.ctx.binlogOps ? { onFailedEvent: failedEventHandler(this.ctx.binlogOps, this.ctx.logger) } : {}),
+    };
+    const u = new SyncUnit(cfg, { logger: this.ctx.logger, registry: this.ctx.registry });
+    this.inner = u;
+    return u;
+  }
+
+  async process(signal: AbortSignal): Promise<ProcessResult> {
+    let u: SyncUnit;
+    try {
+      u = await this.build();
+      if (!this.initedInner) {
+        await u.init(signal);
+        this.initedInner = true;
+      }
+    } catch (e) {
+      this.inner = undefined;
+      return { isCanceled: signal.aborted, errors: signal.aborted ? [] : [toDMError(e, 'ErrInternal').toJSON()] };
+    }
+    return u.process(signal);
+  }
+
+  private initedInner = false;
+
+  pause(): void {
+    this.inner?.pause();
+  }
+
+  async resume(signal: AbortSignal): Promise<ProcessResult> {
+    if (!this.inner || !this.initedInner) return this.process(signal);
+    return this.inner.resume(signal);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.inner?.close();
+  }
+
+  status(): Record<string, unknown> {
+    return this.inner ? this.inner.status() : { stage: 'New' };
+  }
+}
+
+function syncerSafeMode(sub: SubtaskConfig): { safeMode?: boolean } {
+  const s = sub.syncer as { safeMode?: boolean };
+  return s.safeMode === undefined ? {} : { safeMode: s.safeMode };
+}
+
+/** Wraps a full-phase unit to capture the hand-off `detail` its process() returns. */
+function capturing(u: Unit, box: HandOffBox): Unit {
+  const grab = (r: ProcessResult): ProcessResult => {
+    const h = asHandOff(r.detail);
+    if (!r.isCanceled && r.errors.length === 0 && h) box.detail = h;
+    return r;
+  };
+  return {
+    get type() {
+      return u.type;
+    },
+    init: (s) => u.init(s),
+    process: async (s) => grab(await u.process(s)),
+    pause: () => u.pause(),
+    resume: async (s) => grab(await u.resume(s)),
+    close: () => u.close(),
+    status: () => u.status(),
+    ...(u.isFreshTask ? { isFreshTask: () => (u.isFreshTask ? u.isFreshTask() : Promise.resolve(true)) } : {}),
+  };
+}
+
+/**
+ * Full-phase unit factories (dump, load), installed by the full-migration area's index or by
+ * the worker at start: `setFullPhaseFactory((sub, src, ctx) => [dumpUnit, loadUnit])`.
+ * Until one is installed, tasks in mode all/full/dump fail with ErrNotImplemented.
+ */
+export type FullPhaseFactory = (sub: SubtaskConfig, src: SourceConfig, ctx: PipelineContext) => Unit[];
+let fullPhaseFactory: FullPhaseFactory | undefined;
+export function setFullPhaseFactory(f: FullPhaseFactory | undefined): void {
+  fullPhaseFactory = f;
+}
+
+/** A unit that fails at init (used when a phase is not available). */
+function failingUnit(type: Unit['type'], err: DMError): Unit {
+  return {
+    type,
+    init: () => Promise.reject(err),
+    process: () => Promise.resolve({ isCanceled: false, errors: [err.toJSON()] }),
+    pause: () => undefined,
+    resume: () => Promise.resolve({ isCanceled: false, errors: [err.toJSON()] }),
+    close: () => Promise.resolve(),
+    status: () => ({}),
+  };
+}
+
+/** Builds the ordered list of units for one subtask. Throws a config DMError on a bad task/source. */
+export function createUnits(input: PipelineInput, ctx: PipelineContext): Unit[] {
+  const opts = ctx.secretKey ? { secretKey: ctx.secretKey } : {};
+  const task = parseTaskConfig(input.taskYaml, { file: `task ${input.taskName}`, ...opts });
+  const src = parseSourceConfig(input.sourceYaml, { file: `source ${input.sourceId}`, ...opts });
+  const sub = resolveSubtask(task, input.sourceId);
+  const box: HandOffBox = {};
+  const units: Unit[] = [];
+  const mode = sub.taskMode as string;
+  if (mode === 'all' || mode === 'full' || mode === 'dump' || mode === 'load') {
+    if (fullPhaseFactory) units.push(...fullPhaseFactory(sub, src, ctx).map((u) => capturing(u, box)));
+    else units.push(failingUnit('Dump', new DMError('ErrNotImplemented', `task-mode ${mode} needs the dump/load units, which are not installed in this worker`)));
+  }
+  if (mode === 'all' || mode === 'incremental') {
+    units.push(new PipelineSyncUnit(sub, src, ctx, box, mode === 'all'));
+  }
+  return units;
+}
+
+/**
+ * `start-task --remove-meta`: delete the task's checkpoints for these sources from the target
+ * meta schema (full-phase plan and snapshot rows, sync checkpoint and ledger), so the task
+ * starts from scratch. Tables that do not exist are ignored.
+ */
+export async function removeTaskMeta(taskYaml: string, sourceIds: readonly string[], opts: { secretKey?: Buffer } = {}): Promise<void> {
+  const task = parseTaskConfig(taskYaml, opts.secretKey ? { secretKey: opts.secretKey } : {});
+  const t = task.targetDatabase;
+  const c = await connect({ host: t.host, port: t.port, user: t.user, password: t.password });
+  try {
+    const q = (n: string): string => `${mysql.escapeId(task.metaSchema)}.${mysql.escapeId(`${task.name}_${n}`)}`;
+    const del = async (table: string, col: string, id: string): Promise<void> => {
+      try {
+        await c.query(`DELETE FROM ${table} WHERE ${mysql.escapeId(col)} = ?`, [id]);
+      } catch (e) {
+        if ((e as { errno?: number }).errno !== 1146) throw toDMError(e, 'ErrCheckpointSave', `cannot remove the meta of task ${task.name}`);
+      }
+    };
+    for (const id of sourceIds) {
+      await del(q('load_checkpoint'), 'source_id', id);
+      await del(q('load_snapshot'), 'source_id', id);
+      await del(q('syncer_checkpoint'), 'id', id);
+      await del(q('syncer_ledger'), 'id', id);
+    }
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}

@@ -1,0 +1,148 @@
+import type { Etcd3 } from 'etcd3';
+import { stringify } from 'yaml';
+import { DMError } from '../errors/index.js';
+import type { Logger } from '../log/index.js';
+import { createRegistry, type Registry } from '../metrics/index.js';
+import { createMasterClient, createRpcServer, type RpcServer, type RpcAddress } from '../rpc/index.js';
+import { WorkerService } from '../gen/dm/worker/v1/worker_pb.js';
+import type { WorkerConfig } from '../config/index.js';
+import { sleepAbortable, VERSION } from '../util/index.js';
+import { createEtcdClient, Keys } from '../store/index.js';
+import { WorkerSession } from './session.js';
+import { Converger } from './converger.js';
+import { WorkerMetrics } from './metrics.js';
+import { createWorkerService } from './service.js';
+
+export interface DMWorkerOptions {
+  config: WorkerConfig;
+  logger: Logger;
+  registry?: Registry;
+  /** How long to keep trying to register (default 60 s). */
+  registerTimeoutMs?: number;
+}
+
+function hostPort(addr: string): { host: string; port: number } {
+  const i = addr.lastIndexOf(':');
+  const host = addr.slice(0, i);
+  return { host: host === '' ? '0.0.0.0' : host, port: Number(addr.slice(i + 1)) };
+}
+
+/**
+ * A dm-worker process: RPC server, registration through a master, leased liveness with
+ * self-fencing, and the converger that runs the subtasks of its bound source.
+ * States: New → Running → Stopped.
+ */
+export class DMWorker {
+  readonly registry: Registry;
+  private readonly cfg: WorkerConfig;
+  private readonly log: Logger;
+  private server: RpcServer | undefined;
+  private client: Etcd3 | undefined;
+  private session: WorkerSession | undefined;
+  private converger: Converger | undefined;
+  private readonly metrics: WorkerMetrics;
+  private readonly ac = new AbortController();
+  private closed = false;
+
+  constructor(private readonly o: DMWorkerOptions) {
+    this.cfg = o.config;
+    this.log = o.logger.child({ component: 'dm-worker', name: o.config.name });
+    this.registry = o.registry ?? createRegistry({ defaultMetrics: true });
+    this.metrics = new WorkerMetrics(this.registry, o.config.name);
+  }
+
+  get address(): RpcAddress | undefined {
+    return this.server?.address;
+  }
+
+  async start(): Promise<void> {
+    const cfg = this.cfg;
+    const signal = this.ac.signal;
+    const impl = createWorkerService({
+      name: cfg.name,
+      source: () => this.converger?.boundSource,
+      statuses: () => this.converger?.list().map((s) => s.status()) ?? [],
+      configYaml: () => stringify(cfg),
+    });
+    const tls = cfg.sslCert && cfg.sslKey ? { cert: cfg.sslCert, key: cfg.sslKey, ...(cfg.sslCa ? { ca: cfg.sslCa } : {}) } : undefined;
+    this.server = createRpcServer({
+      routes: (router) => router.service(WorkerService, impl),
+      registry: this.registry,
+      status: () => ({
+        name: cfg.name,
+        role: 'dm-worker',
+        version: VERSION,
+        source: this.converger?.boundSource ?? '',
+        session: this.session?.stateName ?? 'Connecting',
+      }),
+      ...(tls ? { tls } : {}),
+      logger: this.log,
+    });
+    const { host, port } = hostPort(cfg.workerAddr);
+    const bound = await this.server.listen(port, host);
+    // Advertise the real port when listening on port 0 (tests).
+    const advertise = port === 0 ? `${hostPort(cfg.advertiseAddr).host.replace('0.0.0.0', '127.0.0.1')}:${bound.port}` : cfg.advertiseAddr;
+
+    const reg = await this.register(advertise, signal);
+    const endpoints = cfg.etcdEndpoints.length > 0 ? [...cfg.etcdEndpoints] : reg.endpoints;
+    const keys = new Keys(reg.prefix);
+    const client = createEtcdClient({ endpoints });
+    this.client = client;
+    const ttlSec = Math.max(1, Math.round(cfg.keepaliveTtl / 1000));
+    const converger = new Converger({
+      client,
+      keys,
+      workerName: cfg.name,
+      relayDir: cfg.relayDir,
+      logger: this.log,
+      registry: this.registry,
+      metrics: this.metrics,
+    });
+    this.converger = converger;
+    const session = new WorkerSession(client, keys, { name: cfg.name, addr: advertise, startedAt: new Date().toISOString() }, ttlSec, this.log);
+    this.session = session;
+    session.on('fenced', () => void converger.fence());
+    session.on('recovered', () => converger.unfence());
+    converger.start();
+    session.start();
+    this.log.info({ addr: bound.url, advertise, etcd: endpoints, ttlSec }, 'dm-worker started');
+  }
+
+  /** RegisterWorker through the first master of `join` that answers (retrying until the timeout). */
+  private async register(advertise: string, signal: AbortSignal): Promise<{ endpoints: string[]; prefix: string }> {
+    const deadline = Date.now() + (this.o.registerTimeoutMs ?? 60_000);
+    let last: unknown;
+    for (;;) {
+      for (const m of this.cfg.join) {
+        try {
+          const r = await createMasterClient(m).registerWorker(
+            { name: this.cfg.name, address: advertise, version: VERSION, labels: {} },
+            { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) },
+          );
+          if (r.result) {
+            this.log.info({ master: m, endpoints: r.etcdEndpoints }, 'registered');
+            return { endpoints: [...r.etcdEndpoints], prefix: r.clusterPrefix || '/dm/' };
+          }
+          last = new Error(r.msg);
+        } catch (e) {
+          last = e;
+          if ((e as { rawMessage?: string }).rawMessage?.includes('code=40003')) throw e;
+        }
+      }
+      if (Date.now() > deadline) throw new DMError('ErrWorkerRegister', `cannot register with masters ${this.cfg.join.join(',')}`, { cause: last });
+      if (!(await sleepAbortable(1000, signal))) throw new DMError('ErrCanceled', 'dm-worker start canceled');
+    }
+  }
+
+  /** Stop subtasks, revoke the lease, close RPC and etcd. Idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.ac.abort();
+    await this.converger?.close().catch(() => undefined);
+    await this.session?.close().catch(() => undefined);
+    await this.server?.close(AbortSignal.timeout(5000)).catch(() => undefined);
+    this.client?.close();
+    this.log.info('dm-worker stopped');
+  }
+}

@@ -1,0 +1,244 @@
+import type { DMErrorJSON } from '../errors/index.js';
+import { toDMError } from '../errors/index.js';
+import type { Logger } from '../log/index.js';
+import type { Registry } from '../metrics/index.js';
+import type { Stage, Unit, UnitType } from '../units/index.js';
+import { createUnits, type PipelineContext, type PipelineInput } from './pipeline.js';
+
+export const AUTO_RESUME_MIN_MS = 1000;
+export const AUTO_RESUME_MAX_MS = 5 * 60_000;
+
+export interface SubtaskStatus {
+  name: string;
+  source: string;
+  worker: string;
+  stage: Stage;
+  unit: UnitType | '';
+  errors: DMErrorJSON[];
+  /** Who paused it: the user (desired stage) or an error. */
+  pausedBy: 'user' | 'error' | '';
+  units: { type: UnitType; status: Record<string, unknown> }[];
+  /** Auto-resumes done by the task checker. */
+  autoResumes: number;
+  updatedAt: Date;
+}
+
+export interface SubtaskOptions {
+  input: PipelineInput;
+  logger: Logger;
+  registry: Registry;
+  workerName: string;
+  relayDir?: string;
+  /** Called on every stage change (metrics). */
+  onStage?: (stage: Stage) => void;
+  minBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+/** Context handed to createUnits: PipelineContext plus the detail handed from unit to unit. */
+export type SubtaskPipelineContext = PipelineContext & { detail: Record<string, unknown> };
+
+/**
+ * One subtask (a task on one source): runs the units of `createUnits` in order.
+ *
+ * Stage machine: New → Running → Paused → Running → Stopped | Finished.
+ * - a unit's errors pause the subtask (errors kept for query-status); when every error is
+ *   retryable the task checker resumes it with backoff 1 s → 5 min; a user pause is never auto-resumed;
+ * - each unit's ProcessResult.detail is merged into `ctx.detail` for the next unit;
+ * - with no units (pipeline not wired yet) the subtask stays Running until paused or stopped.
+ */
+export class Subtask {
+  private stage: Stage = 'New';
+  private units: Unit[] = [];
+  private idx = 0;
+  private readonly inited = new Set<number>();
+  private processedOnce = new Set<number>();
+  private ac: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private errors: DMErrorJSON[] = [];
+  private pausedBy: 'user' | 'error' | '' = '';
+  private backoffMs: number;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private autoResumes = 0;
+  private updatedAt = new Date();
+  private readonly ctx: SubtaskPipelineContext;
+  private readonly log: Logger;
+
+  constructor(private readonly o: SubtaskOptions) {
+    this.log = o.logger.child({ component: 'subtask', task: o.input.taskName, source: o.input.sourceId });
+    this.backoffMs = o.minBackoffMs ?? AUTO_RESUME_MIN_MS;
+    this.ctx = {
+      logger: this.log,
+      registry: o.registry,
+      workerName: o.workerName,
+      ...(o.relayDir ? { relayDir: o.relayDir } : {}),
+      detail: {},
+    };
+  }
+
+  get name(): string {
+    return this.o.input.taskName;
+  }
+  get stageName(): Stage {
+    return this.stage;
+  }
+
+  private setStage(s: Stage): void {
+    if (this.stage === s) return;
+    this.log.info({ from: this.stage, to: s }, 'subtask stage');
+    this.stage = s;
+    this.updatedAt = new Date();
+    this.o.onStage?.(s);
+  }
+
+  /** Build the units and enter `initial` (Running runs them; Paused waits for resume). */
+  start(initial: 'Running' | 'Paused'): void {
+    if (this.stage !== 'New') return;
+    try {
+      this.units = createUnits(this.o.input, this.ctx);
+    } catch (e) {
+      this.errors = [toDMError(e, 'ErrWorkerSubtaskConfig').toJSON()];
+      this.pausedBy = 'error';
+      this.setStage('Paused');
+      return;
+    }
+    if (initial === 'Paused') {
+      this.pausedBy = 'user';
+      this.setStage('Paused');
+      return;
+    }
+    this.runFrom();
+  }
+
+  private runFrom(): void {
+    this.errors = [];
+    this.pausedBy = '';
+    this.setStage('Running');
+    const ac = new AbortController();
+    this.ac = ac;
+    this.loop = this.run(ac.signal);
+  }
+
+  private async run(signal: AbortSignal): Promise<void> {
+    if (this.units.length === 0) {
+      await new Promise<void>((res) => signal.addEventListener('abort', () => res(), { once: true }));
+      return;
+    }
+    while (this.idx < this.units.length) {
+      const unit = this.units[this.idx];
+      if (!unit) break;
+      try {
+        if (!this.inited.has(this.idx)) {
+          await unit.init(signal);
+          this.inited.add(this.idx);
+        }
+      } catch (e) {
+        if (signal.aborted) return;
+        this.onErrors([toDMError(e, 'ErrInternal').toJSON()]);
+        return;
+      }
+      const first = !this.processedOnce.has(this.idx);
+      this.processedOnce.add(this.idx);
+      let r;
+      try {
+        r = first ? await unit.process(signal) : await unit.resume(signal);
+      } catch (e) {
+        r = { isCanceled: false, errors: [toDMError(e, 'ErrInternal').toJSON()] };
+      }
+      if (r.isCanceled || signal.aborted) return;
+      if (r.errors.length > 0) {
+        this.onErrors(r.errors);
+        return;
+      }
+      if (r.detail) Object.assign(this.ctx.detail, r.detail);
+      this.backoffMs = this.o.minBackoffMs ?? AUTO_RESUME_MIN_MS;
+      this.idx++;
+    }
+    this.setStage('Finished');
+  }
+
+  private onErrors(errors: DMErrorJSON[]): void {
+    this.errors = errors;
+    this.pausedBy = 'error';
+    this.setStage('Paused');
+    this.log.warn({ errors }, 'subtask paused by an error');
+    const retryable = errors.every((e) => e.retryable);
+    if (retryable) {
+      const wait = this.backoffMs;
+      this.backoffMs = Math.min(this.backoffMs * 2, this.o.maxBackoffMs ?? AUTO_RESUME_MAX_MS);
+      this.log.info({ inMs: wait }, 'task checker: auto-resume scheduled');
+      this.retryTimer = setTimeout(() => {
+        this.retryTimer = undefined;
+        if (this.stage === 'Paused' && this.pausedBy === 'error') {
+          this.autoResumes++;
+          this.runFrom();
+        }
+      }, wait);
+      this.retryTimer.unref();
+    }
+  }
+
+  private async haltLoop(): Promise<void> {
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.units[this.idx]?.pause();
+    this.ac?.abort();
+    await this.loop;
+    this.loop = undefined;
+  }
+
+  /** User pause (desired stage Paused). */
+  async pause(): Promise<void> {
+    if (this.stage === 'Paused') {
+      this.pausedBy = 'user';
+      if (this.retryTimer) clearTimeout(this.retryTimer);
+      this.retryTimer = undefined;
+      return;
+    }
+    if (this.stage !== 'Running') return;
+    this.pausedBy = 'user';
+    await this.haltLoop();
+    this.setStage('Paused');
+  }
+
+  /** User resume (desired stage Running). */
+  async resume(): Promise<void> {
+    if (this.stage === 'New') return this.start('Running');
+    if (this.stage !== 'Paused') return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    this.runFrom();
+  }
+
+  /** Stop for good: abort the running unit, close every unit. Idempotent. */
+  async stop(): Promise<void> {
+    if (this.stage === 'Stopped') return;
+    await this.haltLoop();
+    await Promise.allSettled(this.units.map((u) => u.close()));
+    this.setStage('Stopped');
+  }
+
+  status(): SubtaskStatus {
+    const unit = this.units[Math.min(this.idx, this.units.length - 1)];
+    return {
+      name: this.o.input.taskName,
+      source: this.o.input.sourceId,
+      worker: this.o.workerName,
+      stage: this.stage,
+      unit: unit?.type ?? '',
+      errors: this.errors,
+      pausedBy: this.pausedBy,
+      units: this.units.map((u) => {
+        let status: Record<string, unknown>;
+        try {
+          status = u.status();
+        } catch (e) {
+          status = { error: (e as Error).message };
+        }
+        return { type: u.type, status };
+      }),
+      autoResumes: this.autoResumes,
+      updatedAt: this.updatedAt,
+    };
+  }
+}

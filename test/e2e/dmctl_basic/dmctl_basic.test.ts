@@ -1,0 +1,177 @@
+/**
+ * dmctl_basic: every command's help, missing/invalid arguments give a clear error and
+ * `result: false` (exit code 1); with a running cluster, the basic source/task/member commands.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { MariaDBServer, freePort, makeTempDir, removeTempDir, waitFor } from '../../helpers/index.js';
+import { decrypt } from '../../../src/config/index.js';
+import { DMCluster, dmctl, dmctlBin, missingBinaries } from '../helpers/cluster.js';
+import { renderConf } from '../helpers/conf.js';
+import { readFileSync } from 'node:fs';
+
+const CASE = dirname(fileURLToPath(import.meta.url));
+const VISIBLE = [
+  'operate-source', 'start-task', 'stop-task', 'pause-task', 'resume-task', 'query-status', 'check-task', 'list-member',
+  'offline-member', 'operate-leader', 'transfer-source', 'config', 'binlog', 'encrypt', 'start-relay', 'stop-relay',
+  'pause-relay', 'resume-relay', 'purge-relay', 'shard-ddl-lock',
+];
+
+void test('dmctl binary: help, version, exit codes, interactive mode', async () => {
+  const help = await dmctlBin(['--help']);
+  assert.equal(help.code, 0);
+  for (const c of VISIBLE) assert.match(help.stdout, new RegExp(`\\n  ${c}\\b`), `help lists ${c}`);
+  assert.doesNotMatch(help.stdout, /handle-error/, 'legacy aliases are hidden');
+  const v = await dmctlBin(['-V']);
+  assert.equal(v.code, 0);
+  assert.match(v.stdout, /Release Version: v\d+\.\d+\.\d+/);
+  const bad = await dmctlBin(['start-task']);
+  assert.equal(bad.code, 1);
+  assert.equal(bad.json['result'], false);
+  assert.match(String(bad.json['msg']), /code=42001.*missing required argument 'config-file'/);
+  // interactive: no command → prompt; commands run line by line; `exit` leaves
+  const port = await freePort();
+  const repl = await dmctlBin(['--master-addr', `127.0.0.1:${port}`], 'help\nencrypt "p w"\nquery-status\nexit\n');
+  assert.equal(repl.code, 0);
+  assert.match(repl.stdout, /Welcome to dmctl/);
+  assert.match(repl.stdout, /Commands:/);
+  assert.match(repl.stdout, /code=42002/, 'query-status in the REPL reports the unreachable master');
+  const cipher = repl.stdout.split('\n').map((l) => l.replace(/^dmctl> /, '').trim()).find((l) => /^[A-Za-z0-9+/]{20,}={0,2}$/.test(l));
+  assert.ok(cipher, repl.stdout);
+  assert.equal(decrypt(cipher), 'p w');
+});
+
+void test('every command rejects missing or invalid arguments with result false', async () => {
+  const dead = `127.0.0.1:${await freePort()}`;
+  const tmp = makeTempDir('dmctl-basic');
+  try {
+    const task = join(tmp, 'task.yaml');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(task, 'name: t\n');
+    const cases: [string[], RegExp][] = [
+      [['operate-source'], /missing required argument 'operate-type'/],
+      [['operate-source', 'bogus'], /invalid operate-type 'bogus'/],
+      [['operate-source', 'create'], /needs at least one source config file/],
+      [['operate-source', 'create', join(tmp, 'none.yaml')], /code=42003.*cannot read source config file/],
+      [['operate-source', 'update', task, task], /exactly one source config file/],
+      [['operate-source', 'stop'], /needs source config file\(s\) or source id\(s\)/],
+      [['start-task'], /missing required argument 'config-file'/],
+      [['start-task', join(tmp, 'none.yaml')], /code=42003/],
+      [['start-task', task, '--start-time', 'yesterday'], /--start-time 'yesterday' is not a time/],
+      [['stop-task'], /stop-task needs a task name/],
+      [['pause-task'], /pause-task needs a task name/],
+      [['resume-task'], /resume-task needs a task name/],
+      [['query-status', 'a', 'b'], /too many arguments/],
+      [['check-task'], /missing required argument 'config-file'/],
+      [['check-task', task, '-e', 'many'], /must be a non-negative integer/],
+      [['list-member', '--bogus'], /unknown option '--bogus'/],
+      [['offline-member'], /exactly one of --master or --worker/],
+      [['offline-member', '--worker'], /member name with -n/],
+      [['operate-leader'], /missing required argument 'operate-type'/],
+      [['operate-leader', 'bogus'], /invalid operate-type 'bogus'/],
+      [['transfer-source', 'mysql-replica-01'], /missing required argument 'worker-name'/],
+      [['config'], /missing required argument 'type'/],
+      [['config', 'bogus', 'x'], /invalid config type 'bogus'/],
+      [['binlog'], /missing required argument 'operation'/],
+      [['binlog', 'skip'], /missing required argument 'task-name'/],
+      [['binlog', 'bogus', 'test'], /invalid operation 'bogus'/],
+      [['binlog', 'replace', 'test'], /binlog replace needs the SQL statements/],
+      [['binlog', 'inject', 'test'], /binlog inject needs the SQL statements/],
+      [['binlog', 'skip', 'test', '-b', 'nonsense'], /invalid binlog position 'nonsense'/],
+      [['binlog', 'skip', 'test', 'DROP TABLE x'], /binlog skip takes no SQL statements/],
+      [['encrypt'], /missing required argument 'plaintext'/],
+      [['no-such-command'], /unknown command 'no-such-command'/],
+      [['--rpc-timeout', 'soon', 'query-status'], /must be a duration/],
+      [['start-relay', '-s', 'mysql-replica-01'], /code=42004.*start-relay is not implemented yet/],
+      [['stop-relay'], /code=42004/],
+      [['pause-relay'], /code=42004/],
+      [['resume-relay'], /code=42004/],
+      [['purge-relay'], /code=42004/],
+      [['shard-ddl-lock'], /code=42004/],
+    ];
+    for (const [args, re] of cases) {
+      const r = await dmctl(['--master-addr', dead, ...args]);
+      assert.equal(r.json['result'], false, `${args.join(' ')}: ${r.stdout}`);
+      assert.equal(r.code, 1, args.join(' '));
+      assert.match(String(r.json['msg']), re, args.join(' '));
+      assert.doesNotMatch(String(r.json['msg']), /code=42002/, `${args.join(' ')} must fail before calling a master`);
+    }
+    // each command has its own help
+    for (const c of VISIBLE) {
+      const r = await dmctl(['--master-addr', dead, c, '--help']);
+      assert.equal(r.code, 0, c);
+      assert.match(r.stdout, new RegExp(`Usage: dmctl ${c}`), c);
+    }
+    // no master reachable: every address is tried, result false, exit 1
+    const r = await dmctl(['--master-addr', `${dead},127.0.0.1:${await freePort()}`, 'query-status']);
+    assert.equal(r.code, 1);
+    assert.match(String(r.json['msg']), /code=42002.*cannot reach any dm-master \(tried .*, .*\)/);
+    // --config file gives master-addr
+    const cfg = join(tmp, 'dmctl.toml');
+    writeFileSync(cfg, `master-addr = "${dead}"\n`);
+    const rc = await dmctl(['--config', cfg, 'list-member']);
+    assert.match(String(rc.json['msg']), new RegExp(`tried ${dead.replace(/\./g, '\\.')}\\)`));
+    // operate-source -p prints a sample source config
+    const sample = await dmctl(['operate-source', 'create', '-p']);
+    assert.equal(sample.code, 0);
+    assert.match(sample.stdout, /source-id:/);
+  } finally {
+    removeTempDir(tmp);
+  }
+});
+
+const skipCluster = missingBinaries();
+void test('dmctl against a running cluster', { skip: skipCluster || false, timeout: 240_000 }, async (t) => {
+  const [src, tgt] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
+  const cluster = await DMCluster.start({ masters: 1, workers: 1 });
+  const tmp = makeTempDir('dmctl-basic-conf');
+  t.after(async () => {
+    await cluster.destroy();
+    await Promise.all([src.stop(), tgt.stop()]);
+    removeTempDir(tmp);
+  });
+  await src.sql(readFileSync(join(CASE, 'data/db.sql'), 'utf8'));
+  const vars = { SOURCE_PORT: src.port, TARGET_PORT: tgt.port };
+  const source = renderConf(CASE, 'source1.yaml', tmp, vars);
+  const task = renderConf(CASE, 'dm-task.yaml', tmp, vars);
+  const bad = renderConf(CASE, 'bad-task.yaml', tmp, vars);
+
+  const members = await cluster.ctl(['list-member']);
+  assert.equal(members.json['result'], true, members.stdout);
+  assert.match(members.stdout, /"master1"/);
+  assert.match(members.stdout, /"worker1"/);
+
+  const created = await cluster.ctl(['operate-source', 'create', source]);
+  assert.equal(created.json['result'], true, created.stdout);
+  const again = await cluster.ctl(['operate-source', 'create', source]);
+  assert.equal(again.json['result'], false, 'creating the same source twice fails');
+  const shown = await cluster.ctl(['operate-source', 'show']);
+  assert.match(shown.stdout, /mysql-replica-01/);
+  const cfg = await cluster.ctl(['config', 'source', 'mysql-replica-01']);
+  assert.equal(cfg.json['result'], true, cfg.stdout);
+  assert.match(String(cfg.json['cfg']), /source-id: "?mysql-replica-01/);
+
+  const badStart = await cluster.ctl(['start-task', bad]);
+  assert.equal(badStart.json['result'], false);
+  assert.match(String(badStart.json['msg']), /task-mode/);
+  const unknown = await cluster.ctl(['query-status', 'no-such-task']);
+  assert.equal(unknown.json['result'], false, unknown.stdout);
+
+  const started = await cluster.ctl(['start-task', task]);
+  assert.equal(started.json['result'], true, started.stdout);
+  await waitFor('task test synced', async () => {
+    const q = await cluster.ctl(['query-status', 'test']);
+    return q.stdout.includes('"stage": "Running"') && q.stdout.includes('"unit": "Sync"');
+  }, { timeoutMs: 60_000, intervalMs: 500 });
+  const summary = await cluster.ctl(['query-status']);
+  assert.deepEqual(summary.json['tasks'], [{ taskName: 'test', taskStatus: 'Running', sources: ['mysql-replica-01'] }]);
+  assert.equal((await cluster.ctl(['pause-task', 'test'])).json['result'], true);
+  await waitFor('paused', async () => (await cluster.ctl(['query-status', 'test'])).stdout.includes('"stage": "Paused"'), { timeoutMs: 30_000 });
+  assert.equal((await cluster.ctl(['resume-task', task])).json['result'], true, 'a task file is accepted for the task name');
+  const list = await cluster.ctl(['binlog', 'list', 'test']);
+  assert.equal(list.json['result'], true, list.stdout);
+  assert.equal((await cluster.ctl(['stop-task', 'test'])).json['result'], true);
+  assert.equal((await cluster.ctl(['operate-source', 'stop', 'mysql-replica-01'])).json['result'], true);
+});

@@ -1,0 +1,52 @@
+/**
+ * Shared pieces of the sync unit's integration tests (real MariaDB source and target).
+ */
+import { MariaDBServer, compareDatabases, describeDiffs, waitFor, type TableDiff } from '../helpers/index.js';
+import type { SyncConfig } from '../../src/units/sync/index.js';
+
+let nextReaderId = 40_000 + (process.pid % 1000) * 20;
+
+export async function masterPos(s: MariaDBServer): Promise<{ file: string; offset: number; gtid: string }> {
+  const rows = await s.sql('SHOW MASTER STATUS');
+  const r = rows[0] as { File: string; Position: number | string };
+  const g = await s.sql('SELECT @@gtid_binlog_pos AS g');
+  return { file: r.File, offset: Number(r.Position), gtid: String(g[0]?.['g'] ?? '') };
+}
+
+export function syncConfig(source: MariaDBServer, target: MariaDBServer, over: Partial<SyncConfig> = {}): SyncConfig {
+  return {
+    taskName: 'test',
+    sourceId: 'mysql-01',
+    source: { ...source.connOpts(), flavor: 'mariadb', serverId: nextReaderId++ },
+    target: target.connOpts(),
+    metaSchema: 'dm_meta',
+    syncer: { workerCount: 4, batch: 50, checkpointFlushIntervalMs: 200, retryTimeoutMs: 60_000 },
+    ...over,
+  };
+}
+
+/** Wait until every table of `schemas` is equal on both sides; returns the last diffs. */
+export async function waitConverged(source: MariaDBServer, target: MariaDBServer, schemas: string[], timeoutMs = 60_000): Promise<TableDiff[]> {
+  let last: TableDiff[] = [];
+  try {
+    await waitFor(
+      'target converged',
+      async () => {
+        const all: TableDiff[] = [];
+        for (const s of schemas) {
+          const exists = await target.sql('SELECT COUNT(*) AS n FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = ?', [s]);
+          if (Number(exists[0]?.['n']) === 0) return false;
+          all.push(...(await compareDatabases(source.connOpts(), target.connOpts(), s)));
+        }
+        last = all;
+        return all.every((d) => d.equal) ? all : false;
+      },
+      { timeoutMs, intervalMs: 300 },
+    );
+  } catch {
+    /* fall through with the last diffs */
+  }
+  return last;
+}
+
+export { describeDiffs };

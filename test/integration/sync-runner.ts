@@ -1,0 +1,19 @@
+/**
+ * Runs one sync unit in its own process, for tests that kill it with SIGKILL.
+ * Usage: node --import tsx test/integration/sync-runner.ts '<SyncConfig as JSON>'
+ * Prints `{"result": ProcessResult}` on stdout when process() ends; SIGTERM pauses and exits.
+ */
+import { SyncUnit, type SyncConfig } from '../../src/units/sync/index.js';
+
+const cfg = JSON.parse(process.argv[2] ?? '{}') as SyncConfig;
+const unit = new SyncUnit(cfg, { heartbeatMs: 200 });
+const ac = new AbortController();
+process.on('SIGTERM', () => ac.abort());
+try {
+  await unit.init(ac.signal);
+  process.stdout.write('started\n');
+  const result = await unit.process(ac.signal);
+  process.stdout.write(`${JSON.stringify({ result })}\n`);
+} finally {
+  await unit.close();
+}

@@ -1,0 +1,129 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { DMError } from '../../src/errors/index.js';
+import {
+  loadMasterConfig,
+  loadSourceConfigFile,
+  loadWorkerConfig,
+  parseMasterConfig,
+  parseSourceConfig,
+  parseWorkerConfig,
+  sourceConfigToYaml,
+} from '../../src/config/index.js';
+
+const FIX = join(import.meta.dirname, '..', 'fixtures', 'config');
+const INVALID = join(FIX, 'invalid');
+
+function errOf(fn: () => unknown): DMError {
+  try {
+    fn();
+  } catch (e) {
+    if (e instanceof DMError) return e;
+    throw e;
+  }
+  assert.fail('expected a DMError');
+}
+
+void test('source.yaml loads with DM defaults', () => {
+  const s = loadSourceConfigFile(join(FIX, 'source.yaml'));
+  assert.equal(s.sourceId, 'mysql-replica-01');
+  assert.equal(s.flavor, 'mariadb');
+  assert.equal(s.enableGtid, true);
+  assert.equal(s.enableRelay, true);
+  assert.equal(s.relayDir, 'relay-dir');
+  assert.equal(s.from.port, 3306);
+  assert.equal(s.purge.interval, 3600);
+  assert.equal(s.purge.expires, 24);
+  assert.equal(s.purge.remainSpace, 15);
+  assert.equal(s.checker.checkEnable, true);
+  assert.equal(s.checker.backoffMax, 60_000);
+  assert.equal(s.checker.backoffRollback, 300_000);
+  assert.equal(s.serverId, 0);
+  assert.equal(s.filters[0]?.action, 'Ignore');
+  assert.ok(Object.isFrozen(s.from));
+
+  const minimal = parseSourceConfig('source-id: s\nfrom: {host: h, user: u}\n');
+  assert.equal(minimal.flavor, '');
+  assert.equal(minimal.enableGtid, false);
+  assert.deepEqual(minimal.filters, []);
+});
+
+void test("DM's documented source template loads unchanged", () => {
+  const s = loadSourceConfigFile(join(FIX, 'dm-source-sample.yaml'));
+  assert.equal(s.sourceId, 'mysql-replica-01');
+  assert.equal(s.from.password, 'ZqMLjZ2j5khNelDEfDoUhkD5aV5fIJOe0fiog9w=', "DM's ciphertext is used as plaintext, as DM does");
+  assert.equal(s.from.security?.sslKey, '/path/to/key.pem');
+  assert.equal(s.checker.backoffRollback, 300_000);
+  assert.deepEqual(s.filters[0]?.sqlPattern, ['alter table .* add column `aaa` int']);
+  assert.deepEqual(s.filters[0]?.events, []);
+});
+
+void test('source errors name file, line and key path', () => {
+  const e = errOf(() => loadSourceConfigFile(join(INVALID, 'source-unknown-key.yaml')));
+  assert.equal(e.codeName, 'ErrConfigUnknownKey');
+  assert.match(e.message, /^source-unknown-key\.yaml:5: from\.pasword: unknown key "pasword" \(did you mean "password"\?\)/);
+  const f = errOf(() => parseSourceConfig('source-id: s\nflavor: percona\nfrom: {host: h, user: u}\n'));
+  assert.equal(f.codeName, 'ErrConfigInvalidValue');
+  assert.match(f.message, /^source\.yaml:2: flavor: .*allowed: "", "mysql", "mariadb"/);
+  const g = errOf(() => parseSourceConfig('source-id: s\nfrom: {host: h, user: u}\nchecker:\n  backoff-min: 10m\n  backoff-max: 1m\n'));
+  assert.equal(g.codeName, 'ErrConfigCrossField');
+  assert.match(g.message, /^source\.yaml:5: checker\.backoff-max: /);
+});
+
+void test('sourceConfigToYaml keeps the password encrypted and loads back equal', () => {
+  const key = Buffer.alloc(32, 5);
+  const s = parseSourceConfig('source-id: s\nfrom: {host: h, user: u, password: hunter2}\ncase-sensitive: true\n', { secretKey: key });
+  const text = sourceConfigToYaml(s, { secretKey: key });
+  assert.doesNotMatch(text, /hunter2/);
+  assert.match(text, /^source-id: s$/m);
+  assert.deepEqual(parseSourceConfig(text, { secretKey: key }), s);
+});
+
+void test('dm-master.yaml: file, defaults and flag overrides', () => {
+  const m = loadMasterConfig(join(FIX, 'dm-master.yaml'));
+  assert.equal(m.name, 'master1');
+  assert.equal(m.masterAddr, ':8261');
+  assert.equal(m.advertiseAddr, '127.0.0.1:8261');
+  assert.equal(m.rpcTimeout, 10_000);
+  assert.equal(m.initialCluster, 'master1=http://127.0.0.1:8291');
+  assert.equal(m.initialClusterState, 'new');
+  assert.equal(m.dataDir, '/var/lib/dm-master');
+  assert.deepEqual(m.etcdEndpoints, []);
+
+  const d = parseMasterConfig('', { overrides: { name: 'm2', 'master-addr': ':18261', 'etcd-endpoints': 'http://127.0.0.1:2379,http://127.0.0.1:2380' } });
+  assert.equal(d.name, 'm2');
+  assert.equal(d.advertiseAddr, '127.0.0.1:18261');
+  assert.equal(d.peerUrls, 'http://127.0.0.1:8291');
+  assert.equal(d.dataDir, 'default.m2');
+  assert.equal(d.keepaliveTtl, 10_000);
+  assert.equal(d.logLevel, 'info');
+  assert.deepEqual(d.etcdEndpoints, ['http://127.0.0.1:2379', 'http://127.0.0.1:2380']);
+
+  const e = errOf(() => loadMasterConfig(join(INVALID, 'dm-master-bad-duration.yaml')));
+  assert.equal(e.codeName, 'ErrConfigInvalidValue');
+  assert.match(e.message, /^dm-master-bad-duration\.yaml:2: rpc-timeout: not a duration/);
+  const u = errOf(() => parseMasterConfig('master-adr: ":8261"\n'));
+  assert.equal(u.codeName, 'ErrConfigUnknownKey');
+  assert.match(u.message, /did you mean "master-addr"/);
+});
+
+void test('dm-worker.yaml: file, defaults and required join', () => {
+  const w = loadWorkerConfig(join(FIX, 'dm-worker.yaml'));
+  assert.equal(w.name, 'worker1');
+  assert.equal(w.advertiseAddr, '127.0.0.1:8262');
+  assert.deepEqual(w.join, ['127.0.0.1:8261', '127.0.0.2:8261']);
+  assert.equal(w.keepaliveTtl, 5_000);
+  assert.equal(w.relayKeepaliveTtl, 1_800_000);
+  assert.equal(w.logLevel, 'debug');
+
+  const d = parseWorkerConfig('', { overrides: { join: '127.0.0.1:8261' } });
+  assert.equal(d.workerAddr, ':8262');
+  assert.equal(d.keepaliveTtl, 10_000);
+
+  const e = errOf(() => loadWorkerConfig(join(INVALID, 'dm-worker-missing-join.yaml')));
+  assert.equal(e.codeName, 'ErrConfigMissingKey');
+  assert.match(e.message, /^dm-worker-missing-join\.yaml:\d+: join: /);
+  const f = errOf(() => parseWorkerConfig('join: a:1\nlog-level: loud\n'));
+  assert.match(f.message, /^dm-worker\.yaml:2: log-level: .*allowed: "debug", "info", "warn", "error", "fatal"/);
+});

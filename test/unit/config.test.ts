@@ -1,0 +1,309 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { DMError } from '../../src/errors/index.js';
+import {
+  loadTaskConfigFile,
+  parseTaskConfig,
+  resolveSubtask,
+  taskConfigToYaml,
+  encrypt,
+  DEFAULT_SYNCER,
+  type TaskConfig,
+} from '../../src/config/index.js';
+
+const FIX = join(import.meta.dirname, '..', 'fixtures', 'config');
+const INVALID = join(FIX, 'invalid');
+
+/** Assert `fn` throws a DMError with `code` whose message has `file:line:` and the key path. */
+function assertConfigError(fn: () => unknown, codeName: string, file: string, line: number, keyPath: string, also?: RegExp): DMError {
+  let err: unknown;
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof DMError, `expected a DMError, got ${String(err)}`);
+  assert.equal(err.codeName, codeName, err.message);
+  const first = err.message.split('\n')[0] ?? '';
+  assert.ok(first.startsWith(`${file}:${line}: ${keyPath}: `), `message should start with "${file}:${line}: ${keyPath}: ", got: ${first}`);
+  if (also) assert.match(err.message, also);
+  assert.ok(err.workaround.length > 0);
+  return err;
+}
+
+void test('minimal task gets DM defaults', () => {
+  const t = loadTaskConfigFile(join(FIX, 'task-basic.yaml'));
+  assert.equal(t.name, 'basic');
+  assert.equal(t.taskMode, 'all');
+  assert.equal(t.shardMode, '');
+  assert.equal(t.metaSchema, 'dm_meta');
+  assert.equal(t.caseSensitive, false);
+  assert.equal(t.onlineDDL, true);
+  assert.equal(t.cleanDumpFile, true);
+  assert.equal(t.collationCompatible, 'loose');
+  assert.equal(t.targetDatabase.port, 4000);
+  assert.equal(t.targetDatabase.maxAllowedPacket, 67108864);
+  assert.deepEqual(t.mysqlInstances.map((m) => m.sourceId), ['mysql-replica-01']);
+  assert.ok(Object.isFrozen(t) && Object.isFrozen(t.mysqlInstances[0]) && Object.isFrozen(t.targetDatabase));
+
+  const sub = resolveSubtask(t, 'mysql-replica-01');
+  assert.equal(sub.mydumper.threads, 4);
+  assert.equal(sub.mydumper.chunkFilesize, '64');
+  assert.equal(sub.mydumper.skipTzUtc, true);
+  assert.equal(sub.loader.poolSize, 16);
+  assert.equal(sub.loader.dir, './dumped_data.basic');
+  assert.equal(sub.loader.importMode, 'logical');
+  assert.equal(sub.loader.onDuplicateLogical, 'replace');
+  assert.equal(sub.syncer.workerCount, 16);
+  assert.equal(sub.syncer.batch, 100);
+  assert.equal(sub.syncer.safeMode, false);
+  assert.equal(sub.syncer.safeModeDuration, 60_000);
+  assert.equal(sub.validator.mode, 'none');
+  assert.equal(sub.blockAllowList, undefined);
+  assert.deepEqual(sub.routeRules, []);
+});
+
+void test("DM's documented advanced task file loads unchanged", () => {
+  const t = loadTaskConfigFile(join(FIX, 'dm-task-advanced.yaml'));
+  assert.equal(t.name, 'test');
+  assert.equal(t.shardMode, 'pessimistic');
+  assert.equal(t.timezone, 'Asia/Shanghai');
+  assert.equal(t.onlineDDL, true);
+  // DM's own ciphertext cannot be decrypted by DM.ts: used as the plaintext password, as DM does
+  assert.equal(t.targetDatabase.password, '/Q7B9DizNLLTTfiZHv9WoEAKamfpIUs=');
+  assert.equal(t.targetDatabase.session?.sql_mode, 'ANSI_QUOTES,NO_ZERO_IN_DATE,NO_ZERO_DATE');
+  assert.equal(t.targetDatabase.security?.sslCa, '/path/to/ca.pem');
+  assert.deepEqual(t.filters['filter-rule-1']?.events, ['truncate table', 'drop table']);
+  assert.equal(t.filters['filter-rule-2']?.action, 'Do');
+  assert.equal(t.validators.global?.rowErrorDelay, 30 * 60_000);
+
+  const s1 = resolveSubtask(t, 'mysql-replica-01');
+  assert.deepEqual(s1.routeRules.map((r) => r.targetSchema), ['test', 'test']);
+  assert.equal(s1.routeRules[0]?.targetTable, 't');
+  assert.deepEqual(s1.blockAllowList?.doDbs, ['~^test.*', 'user']);
+  assert.deepEqual(s1.blockAllowList?.doTables?.[1], { dbName: 'user', tblName: 'information' });
+  assert.equal(s1.expressionFilters[0]?.insertValueExpr, 'c % 2 = 0');
+  assert.equal(s1.meta?.binlogName, 'binlog.000001');
+  assert.equal(s1.meta?.binlogPos, 4);
+  assert.equal(s1.syncer.multipleRows, true);
+  assert.equal(s1.syncer.enableAnsiQuotes, true);
+  assert.equal(s1.validator.mode, 'full');
+  assert.equal(s1.mydumper.extraArgs, '--consistency none');
+
+  const s2 = resolveSubtask(t, 'mysql-replica-02');
+  assert.equal(s2.mydumper.threads, 4);
+  assert.equal(s2.loader.poolSize, 16);
+  assert.equal(s2.syncer.workerCount, 16);
+  assert.equal(s2.blockAllowList, undefined);
+});
+
+void test('an older DM task file (is-sharding, black-white-list, inline blocks) loads', () => {
+  const t = loadTaskConfigFile(join(FIX, 'dm-task-legacy.yaml'));
+  assert.equal(t.shardMode, 'pessimistic');
+  assert.deepEqual(Object.keys(t.blockAllowList), ['instance']);
+  const s = resolveSubtask(t, 'instance118-5306');
+  assert.deepEqual(s.blockAllowList?.ignoreTables, [{ dbName: 'test', tblName: 'log' }]);
+  assert.equal(s.meta?.binlogPos, 320);
+  assert.deepEqual(s.filterRules.map((f) => f.action), ['Do']);
+  assert.equal(resolveSubtask(t, 'instance118-4306').mydumper.extraArgs, '-B test -T t1,t2 --consistency none');
+});
+
+void test('resolveSubtask merges named and inline blocks and applies *-thread overrides', () => {
+  const t = loadTaskConfigFile(join(FIX, 'task-shard.yaml'));
+  assert.equal(t.shardMode, 'pessimistic', 'is-sharding: true means pessimistic');
+  assert.equal(t.taskMode, 'incremental');
+  assert.equal(t.targetDatabase.password, 'secret');
+
+  const s1 = resolveSubtask(t, 's1');
+  assert.equal(s1.mydumper.threads, 16, 'named mydumpers.big');
+  assert.equal(s1.mydumper.chunkFilesize, '128');
+  assert.equal(s1.loader.poolSize, 32, 'named loaders.fast');
+  assert.equal(s1.loader.dir, '/tmp/dm-dump.shard-merge');
+  assert.equal(s1.syncer.workerCount, 8, 'syncer-thread wins over syncers.wide.worker-count');
+  assert.equal(s1.syncer.batch, 500);
+  assert.equal(s1.syncer.safeModeDuration, 90_000);
+  assert.equal(s1.metaSchema, 'dm_meta_shard');
+  assert.deepEqual(s1.routeRules.map((r) => r.targetTable ?? '*'), ['orders', '*']);
+  assert.deepEqual(s1.routeRules[0]?.extractTable, { tableRegexp: 'orders_(.*)', targetColumn: 'c_table' });
+  assert.equal(s1.filterRules[0]?.action, 'Ignore');
+  assert.deepEqual(s1.blockAllowList, { doDbs: ['~^shop_'] });
+  assert.equal(s1.blockAllowListName, 'shop');
+
+  const s2 = resolveSubtask(t, 's2');
+  assert.equal(s2.mydumper.threads, 3, 'mydumper-thread wins over inline threads');
+  assert.equal(s2.mydumper.rows, 10000);
+  assert.equal(s2.mydumper.chunkFilesize, '64', 'inline block keeps defaults for keys it does not set');
+  assert.equal(s2.loader.poolSize, 4);
+  assert.equal(s2.loader.onDuplicateLogical, 'ignore', 'deprecated on-duplicate maps to on-duplicate-logical');
+  assert.equal(s2.syncer.batch, 50);
+  assert.equal(s2.syncer.workerCount, DEFAULT_SYNCER.workerCount);
+  assert.equal(s2.meta?.binlogGtid, '0-2-100');
+  assert.deepEqual(s2.blockAllowList, { doDbs: ['~^shop_'] }, 'legacy black-white-list name resolves');
+  assert.ok(Object.isFrozen(s2.syncer));
+
+  assert.throws(() => resolveSubtask(t, 'nope'), (e: unknown) => e instanceof DMError && /s1, s2/.test(e.message));
+});
+
+void test('unknown key at top level names the key, its line and a suggestion', () => {
+  assertConfigError(
+    () => loadTaskConfigFile(join(INVALID, 'task-unknown-top-key.yaml')),
+    'ErrConfigUnknownKey',
+    'task-unknown-top-key.yaml',
+    6,
+    'mysql-instanses',
+    /did you mean "mysql-instances"\?.*allowed keys here: .*target-database/,
+  );
+});
+
+void test('unknown nested key names the full path and the allowed keys', () => {
+  assertConfigError(
+    () => loadTaskConfigFile(join(INVALID, 'task-unknown-nested-key.yaml')),
+    'ErrConfigUnknownKey',
+    'task-unknown-nested-key.yaml',
+    11,
+    'syncers.global.bacth',
+    /did you mean "batch"\?.*allowed keys here: .*worker-count/,
+  );
+});
+
+void test('wrong type says what is expected', () => {
+  assertConfigError(
+    () => loadTaskConfigFile(join(INVALID, 'task-wrong-type.yaml')),
+    'ErrConfigInvalidValue',
+    'task-wrong-type.yaml',
+    5,
+    'target-database.port',
+    /expected a number, got string "four thousand"/,
+  );
+});
+
+void test('bad enum value lists the allowed values', () => {
+  assertConfigError(
+    () => loadTaskConfigFile(join(INVALID, 'task-bad-enum.yaml')),
+    'ErrConfigInvalidValue',
+    'task-bad-enum.yaml',
+    2,
+    'task-mode',
+    /"fulll".*did you mean "full".*allowed: "all", "full", "incremental", "dump"/,
+  );
+});
+
+void test('reference to an undefined rule lists the defined ones', () => {
+  assertConfigError(
+    () => loadTaskConfigFile(join(INVALID, 'task-undefined-rule.yaml')),
+    'ErrConfigUndefinedRule',
+    'task-undefined-rule.yaml',
+    19,
+    'mysql-instances[1].route-rules[1]',
+    /route rule "r9" is not defined in routes; defined: r1, r2/,
+  );
+});
+
+void test('duplicate source-id points at the second use', () => {
+  assertConfigError(
+    () => loadTaskConfigFile(join(INVALID, 'task-duplicate-source.yaml')),
+    'ErrConfigDuplicateSourceID',
+    'task-duplicate-source.yaml',
+    9,
+    'mysql-instances[2].source-id',
+    /"s1" is already used by mysql-instances\[0\]/,
+  );
+});
+
+void test('bad YAML is ErrConfigYamlParse with the line', () => {
+  let err: unknown;
+  try {
+    loadTaskConfigFile(join(INVALID, 'task-bad-yaml.yaml'));
+  } catch (e) {
+    err = e;
+  }
+  assert.ok(err instanceof DMError);
+  assert.equal(err.codeName, 'ErrConfigYamlParse');
+  assert.match(err.message, /^task-bad-yaml\.yaml:5: /);
+});
+
+void test('missing required key', () => {
+  assertConfigError(() => loadTaskConfigFile(join(INVALID, 'task-missing-target.yaml')), 'ErrConfigMissingKey', 'task-missing-target.yaml', 1, 'target-database');
+});
+
+const BASE = `name: t
+task-mode: all
+target-database: {host: h, user: u}
+`;
+
+void test('cross-field checks', () => {
+  assertConfigError(
+    () => parseTaskConfig(`${BASE}strict-optimistic-shard-mode: true\nmysql-instances: [{source-id: s1}]\n`),
+    'ErrConfigCrossField',
+    'task.yaml',
+    4,
+    'strict-optimistic-shard-mode',
+  );
+  assertConfigError(
+    () => parseTaskConfig(`${BASE}mysql-instances:\n  - source-id: s1\n    syncer-config-name: g\n    syncer: {batch: 1}\nsyncers: {g: {}}\n`),
+    'ErrConfigCrossField',
+    'task.yaml',
+    6,
+    'mysql-instances[0].syncer-config-name',
+    /either syncer-config-name or an inline syncer block/,
+  );
+  assertConfigError(
+    () => parseTaskConfig(`${BASE}mysql-instances:\n  - source-id: s1\n    meta: {binlog-pos: 4}\n`, { file: 'x.yaml' }),
+    'ErrConfigCrossField',
+    'x.yaml',
+    6,
+    'mysql-instances[0].meta',
+  );
+  assertConfigError(
+    () => parseTaskConfig(`${BASE}mysql-instances: [{source-id: s1}]\nroutes:\n  unused: {schema-pattern: a, target-schema: b}\n`),
+    'ErrConfigGlobalConfigsUnused',
+    'task.yaml',
+    6,
+    'routes.unused',
+  );
+  assertConfigError(
+    () => parseTaskConfig(`${BASE}mysql-instances: []\n`),
+    'ErrConfigInvalidValue',
+    'task.yaml',
+    4,
+    'mysql-instances',
+  );
+  assertConfigError(
+    () => parseTaskConfig(`${BASE}timezone: Mars/Olympus\nmysql-instances: [{source-id: s1}]\n`),
+    'ErrConfigInvalidValue',
+    'task.yaml',
+    4,
+    'timezone',
+  );
+});
+
+void test('encrypted passwords are decrypted; text DM.ts cannot decrypt is a plaintext password', () => {
+  const key = Buffer.alloc(32, 7);
+  const cipher = encrypt('s3cr3t', key);
+  const t = parseTaskConfig(`${BASE.replace('user: u', `user: u, password: "${cipher}"`)}mysql-instances: [{source-id: s1}]\n`, { secretKey: key });
+  assert.equal(t.targetDatabase.password, 's3cr3t');
+  // the same ciphertext under another key: a clear error rather than a wrong password
+  assertConfigError(
+    () => parseTaskConfig(`${BASE.replace('user: u', `user: u, password: "${cipher}"`)}mysql-instances: [{source-id: s1}]\n`),
+    'ErrConfigDecryptPassword',
+    'task.yaml',
+    3,
+    'target-database.password',
+  );
+  const plain = parseTaskConfig(`${BASE.replace('user: u', 'user: u, password: 123456')}mysql-instances: [{source-id: s1}]\n`);
+  assert.equal(plain.targetDatabase.password, '123456');
+});
+
+void test('taskConfigToYaml writes DM keys and encrypted passwords, and loads back equal', () => {
+  const key = Buffer.alloc(32, 9);
+  for (const f of ['dm-task-advanced.yaml', 'task-shard.yaml', 'task-basic.yaml']) {
+    const t: TaskConfig = loadTaskConfigFile(join(FIX, f), { secretKey: key });
+    const text = taskConfigToYaml(t, { secretKey: key });
+    assert.match(text, /^task-mode: /m);
+    assert.match(text, /^collation_compatible: /m);
+    if (t.targetDatabase.password !== '') assert.doesNotMatch(text, new RegExp(`password: ${t.targetDatabase.password}$`, 'm'));
+    const back = parseTaskConfig(text, { secretKey: key });
+    assert.deepEqual(back, t, f);
+  }
+});

@@ -1,0 +1,224 @@
+/**
+ * Pure tests of the sync unit's planning: causality keys and scheduling (per-key order, never
+ * splitting a transaction, merging), statement building (compaction, safe mode, keyless tables),
+ * DDL parse/route, filters.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { CausalityScheduler, type Group } from '../../src/units/sync/causality.js';
+import { buildStatements } from '../../src/units/sync/dml-builder.js';
+import { parseDDL, rewriteDDL } from '../../src/units/sync/ddl.js';
+import { buildFilters } from '../../src/units/sync/filters.js';
+import { LowWaterMark } from '../../src/units/sync/tracker.js';
+import { addKeysOf, rowChangesOf, type UpstreamTxn } from '../../src/units/sync/txn.js';
+import type { RowsEvent } from '../../src/binlog/events.js';
+
+const pos = (offset: number) => ({ file: 'mysql-bin.000001', offset, gtid: '' });
+
+function rowsEvent(op: RowsEvent['op'], rows: unknown[][], before?: unknown[][], extra: Partial<RowsEvent> = {}): RowsEvent {
+  return {
+    kind: 'rows',
+    op,
+    schema: 'db',
+    table: 't',
+    columns: [
+      { name: 'id', type: 'int' },
+      { name: 'u', type: 'varchar' },
+      { name: 'v', type: 'int' },
+    ],
+    keyColumns: ['id'],
+    uniqueKeys: [],
+    rows,
+    ...(before ? { before } : {}),
+    pos: pos(1),
+    timestamp: 0,
+    serverId: 1,
+    ...extra,
+  };
+}
+
+function txnOf(id: string, evs: RowsEvent[], lwm: LowWaterMark): UpstreamTxn {
+  const keys = new Set<string>();
+  const changes = evs.flatMap((ev) => {
+    const { changes: cs } = rowChangesOf(ev, { schema: ev.schema, table: ev.table, extracted: [] });
+    for (const c of cs) addKeysOf(c, ev.uniqueKeys, ev.keyColumns, false, keys);
+    return cs;
+  });
+  const p = pos(Number(id.replace(/\D/g, '')) || 1);
+  return { id, pos: p, timestamp: 0, changes, keys, bytes: 1, track: lwm.push(id, p, 0) };
+}
+
+test('a transaction waits for every earlier one touching its keys, including old PK and unique-key values', async () => {
+  const lwm = new LowWaterMark(pos(0));
+  const applied: string[] = [];
+  const gates = new Map<string, () => void>();
+  const s = new CausalityScheduler({
+    workerCount: 8,
+    batch: 1,
+    apply: async (g: Group) => {
+      const id = g.txns.map((t) => t.id).join('+');
+      await new Promise<void>((r) => gates.set(id, r));
+      applied.push(id);
+    },
+  });
+  const ac = new AbortController();
+  const uk = { uniqueKeys: [['u']] };
+  // t1 inserts id=1 u='a'; t2 touches id=2 (independent); t3 changes id 1→3 ; t4 inserts id=4 with u='a' (conflicts on UK with t1 only if t3 did not change u)
+  await s.add(txnOf('t1', [rowsEvent('insert', [[1, 'a', 0]], undefined, uk)], lwm), ac.signal);
+  await s.add(txnOf('t2', [rowsEvent('insert', [[2, 'b', 0]], undefined, uk)], lwm), ac.signal);
+  await s.add(txnOf('t3', [rowsEvent('update', [[3, 'c', 0]], [[1, 'a', 0]], uk)], lwm), ac.signal);
+  await s.add(txnOf('t4', [rowsEvent('insert', [[4, 'A', 0]], undefined, uk)], lwm), ac.signal);
+  await new Promise((r) => setImmediate(r));
+  // t2 may finish first; t3 must wait for t1; t4 ('A' equals 'a' case-insensitively) waits for t3.
+  gates.get('t2')?.();
+  await new Promise((r) => setImmediate(r));
+  assert.equal(gates.has('t3'), false, 't3 must not start before t1 commits');
+  gates.get('t1')?.();
+  await new Promise((r) => setTimeout(r, 5));
+  assert.equal(gates.has('t4'), false, 't4 must not start before t3 commits');
+  gates.get('t3')?.();
+  await new Promise((r) => setTimeout(r, 5));
+  gates.get('t4')?.();
+  await s.drain();
+  assert.deepEqual(applied, ['t2', 't1', 't3', 't4']);
+});
+
+test('transactions are merged up to batch rows while appliers are busy, never split', async () => {
+  const lwm = new LowWaterMark(pos(0));
+  const groups: string[][] = [];
+  let release!: () => void;
+  const first = new Promise<void>((r) => (release = r));
+  let n = 0;
+  const s = new CausalityScheduler({
+    workerCount: 1,
+    batch: 4,
+    apply: async (g) => {
+      if (n++ === 0) await first;
+      groups.push(g.txns.map((t) => t.id));
+    },
+  });
+  const ac = new AbortController();
+  const adds: Promise<void>[] = [];
+  for (let i = 1; i <= 7; i++) {
+    const rows = i === 3 ? [[i * 10, 'x', 0], [i * 10 + 1, 'y', 0], [i * 10 + 2, 'z', 0]] : [[i * 10, 'x', 0]];
+    adds.push(s.add(txnOf(`t${i}`, [rowsEvent('insert', rows)], lwm), ac.signal));
+  }
+  setTimeout(release, 10);
+  await Promise.all(adds);
+  await s.drain();
+  const flat = groups.flat();
+  assert.deepEqual(flat, ['t1', 't2', 't3', 't4', 't5', 't6', 't7'], 'upstream order kept');
+  assert.ok(groups.length < 7, `some transactions merged: ${JSON.stringify(groups)}`);
+  for (const g of groups.slice(1)) {
+    const rows = g.reduce((a, id) => a + (id === 't3' ? 3 : 1), 0);
+    assert.ok(rows <= 4 || g.length === 1, `group ${g.join(',')} exceeds batch`);
+  }
+});
+
+test('a failed group stops everything after it and surfaces its error', async () => {
+  const lwm = new LowWaterMark(pos(0));
+  const s = new CausalityScheduler({
+    workerCount: 2,
+    batch: 1,
+    apply: async (g) => {
+      if (g.txns[0]?.id === 't1') throw new Error('boom');
+    },
+  });
+  const ac = new AbortController();
+  await s.add(txnOf('t1', [rowsEvent('insert', [[1, 'a', 0]])], lwm), ac.signal);
+  await assert.rejects(s.drain(), /boom/);
+  await assert.rejects(s.add(txnOf('t2', [rowsEvent('insert', [[2, 'a', 0]])], lwm), ac.signal), /boom/);
+});
+
+test('low-water mark only passes a transaction when all earlier ones are done; pruned ids are those below it', () => {
+  const lwm = new LowWaterMark(pos(0));
+  const a = lwm.push('a', pos(10), 1);
+  const b = lwm.push('b', pos(20), 2);
+  const c = lwm.push('c', pos(30), 3);
+  lwm.markDone(b, true);
+  assert.equal(lwm.position.offset, 0);
+  lwm.markDone(a, true);
+  assert.equal(lwm.position.offset, 20);
+  assert.deepEqual(lwm.takeFlush().prune, ['a', 'b']);
+  lwm.markDone(c, false);
+  assert.equal(lwm.position.offset, 30);
+  assert.deepEqual(lwm.takeFlush().prune, []);
+});
+
+test('compaction: the final image per key becomes one upsert, deleted keys one DELETE, PK change = delete + put', () => {
+  const ev1 = rowsEvent('insert', [[1, 'a', 1], [2, 'b', 2]]);
+  const ev2 = rowsEvent('update', [[1, 'a', 5], [9, 'b', 2]], [[1, 'a', 1], [2, 'b', 2]]);
+  const ev3 = rowsEvent('delete', [[1, 'a', 5]]);
+  const route = { schema: 'db', table: 't', extracted: [] };
+  const changes = [ev1, ev2, ev3].flatMap((e) => rowChangesOf(e, route).changes);
+  const stmts = buildStatements(changes, { safeMode: false });
+  assert.deepEqual(stmts, [
+    'DELETE FROM `db`.`t` WHERE `id` IN (2,1)',
+    "INSERT INTO `db`.`t` (`id`,`u`,`v`) VALUES (9,'b',2) ON DUPLICATE KEY UPDATE `u` = VALUES(`u`), `v` = VALUES(`v`)",
+  ]);
+});
+
+test('keyless tables: statements in order, all columns null-safe, LIMIT 1; safe mode rewrites', () => {
+  const kl = { keyColumns: [], uniqueKeys: [] };
+  const route = { schema: 'db', table: 't', extracted: [{ column: 'src', value: 's1' }] };
+  const changes = [
+    rowsEvent('insert', [[1, null, 1]], undefined, kl),
+    rowsEvent('insert', [[1, null, 1]], undefined, kl),
+    rowsEvent('update', [[1, 'x', 1]], [[1, null, 1]], kl),
+    rowsEvent('delete', [[1, null, 1]], undefined, kl),
+  ].flatMap((e) => rowChangesOf(e, route).changes);
+  assert.deepEqual(buildStatements(changes, { safeMode: false }), [
+    "INSERT INTO `db`.`t` (`id`,`u`,`v`,`src`) VALUES (1,NULL,1,'s1'),(1,NULL,1,'s1')",
+    "UPDATE `db`.`t` SET `id` = 1, `u` = 'x', `v` = 1, `src` = 's1' WHERE `id` <=> 1 AND `u` <=> NULL AND `v` <=> 1 AND `src` <=> 's1' LIMIT 1",
+    "DELETE FROM `db`.`t` WHERE `id` <=> 1 AND `u` <=> NULL AND `v` <=> 1 AND `src` <=> 's1' LIMIT 1",
+  ]);
+  const uk = { uniqueKeys: [['u']] };
+  const ukChanges = [rowsEvent('insert', [[1, 'a', 1]], undefined, uk), rowsEvent('update', [[1, 'b', 1]], [[1, 'a', 1]], uk)].flatMap(
+    (e) => rowChangesOf(e, { schema: 'db', table: 't', extracted: [] }).changes,
+  );
+  assert.deepEqual(buildStatements(ukChanges, { safeMode: true }), [
+    "REPLACE INTO `db`.`t` (`id`,`u`,`v`) VALUES (1,'a',1)",
+    'DELETE FROM `db`.`t` WHERE `id` = 1 LIMIT 1',
+    "REPLACE INTO `db`.`t` (`id`,`u`,`v`) VALUES (1,'b',1)",
+  ]);
+});
+
+test('exact values are written as literals: decimals and big integers as given, binary as hex', () => {
+  const ev = rowsEvent('insert', [[1, '12345678901234567890.123456789', Buffer.from([0, 255])]]);
+  const [s] = buildStatements(rowChangesOf(ev, { schema: 'db', table: 't', extracted: [] }).changes, { safeMode: false });
+  assert.match(s ?? '', /VALUES \(1,'12345678901234567890\.123456789',X'00ff'\)/);
+});
+
+test('DDL parse and routed rewrite', () => {
+  const p = parseDDL('ALTER TABLE t1 ADD COLUMN c INT', 'shard_1');
+  assert.equal(p?.type, 'alter table');
+  assert.deepEqual(p?.tables, [{ schema: 'shard_1', table: 't1' }]);
+  const r = rewriteDDL('ALTER TABLE t1 ADD COLUMN c INT', p!, 'shard_1', () => ({ schema: 'merged', table: 'all_t' }), (s) => s);
+  assert.equal(r.sql, 'ALTER TABLE `merged`.`all_t` ADD COLUMN `c` INT');
+  const same = rewriteDDL('ALTER TABLE t1 ADD COLUMN c INT', p!, 'shard_1', (schema, table) => ({ schema, table }), (s) => s);
+  assert.deepEqual(same, { sql: 'ALTER TABLE t1 ADD COLUMN c INT', useSchema: 'shard_1' });
+  assert.equal(parseDDL('CREATE DATABASE foo', '')?.database, 'foo');
+  assert.equal(parseDDL('GRANT ALL ON *.* TO x', ''), undefined);
+  assert.equal(parseDDL('rename table a to b', 'd')?.tables.length, 2);
+});
+
+test('filters: block-allow list, routes with extracted columns, event filter', () => {
+  const f = buildFilters({
+    baList: { doDbs: ['shard_*'], ignoreTables: [{ dbName: 'shard_*', tblName: 'tmp_*' }] },
+    routes: [
+      { schemaPattern: 'shard_*', tablePattern: 'orders_*', targetSchema: 'all', targetTable: 'orders', extractTable: { tableRegexp: 'orders_(.*)', targetColumn: 'part' } },
+      { schemaPattern: 'shard_*', targetSchema: 'all' },
+    ],
+    filters: [{ schemaPattern: 'shard_*', tablePattern: 'log', events: ['delete'], action: 'Ignore' }],
+    metaSchema: 'dm_meta',
+    sourceId: 'mysql-01',
+  });
+  assert.equal(f.includeTable('shard_1', 'orders_7'), true);
+  assert.equal(f.includeTable('shard_1', 'tmp_x'), false);
+  assert.equal(f.includeTable('other', 'orders_7'), false);
+  assert.equal(f.includeTable('dm_meta', 'x'), false);
+  assert.deepEqual(f.route('shard_1', 'orders_7'), { schema: 'all', table: 'orders', extracted: [{ column: 'part', value: '7' }] });
+  assert.deepEqual(f.route('shard_1', 'users'), { schema: 'all', table: 'users', extracted: [] });
+  assert.equal(f.dmlAction('shard_1', 'log', 'delete'), 'Ignore');
+  assert.equal(f.dmlAction('shard_1', 'log', 'insert'), 'Do');
+});
