@@ -22,7 +22,7 @@ import { sleepAbortable } from '../util/index.js';
 import type { BinlogEvent, ColumnInfo, QueryEvent, RowImage, RowsEvent } from './events.js';
 import { EventQueue } from './event-queue.js';
 import type { GtidSet } from './gtid-set.js';
-import { binlogFileIndex, compareFilePos, parseGtidSet, type Flavor, type Position, type StartPoint } from './position.js';
+import { compareFilePos, parseGtidSet, type Flavor, type Position, type StartPoint } from './position.js';
 import { ReaderMetrics } from './reader-metrics.js';
 import { SchemaTracker } from './schema-tracker.js';
 import { getBinlogFiles, getBinlogSettings, getMasterStatus, openControlConnection, type ConnectionOptions } from './source-info.js';
@@ -336,8 +336,9 @@ class ZongjiBinlogReader implements BinlogReader {
 
   private openSession(): Session {
     // a transaction cut off by the previous session is replayed from its start; its events
-    // already delivered are suppressed
-    this.replaySkip = this.txnOpen ? this.txnDelivered : 0;
+    // already delivered are suppressed (counting a replay that was itself cut off: the events it
+    // suppressed are in txnDelivered, the rest still in replaySkip)
+    if (this.txnOpen) this.replaySkip += this.txnDelivered;
     this.txnOpen = false;
     this.txnBegun = false;
     this.txnDelivered = 0;

@@ -1,3 +1,4 @@
+/* eslint-disable @typescript-eslint/no-explicit-any -- node-sql-parser ASTs are untyped JSON; every access is guarded */
 /**
  * Table structures as of the reader's current binlog position, for sources that do not write
  * binlog_row_metadata=FULL (column names/types come from here then) and for key columns in all
@@ -60,6 +61,7 @@ function key(schema: string, table: string): string {
 }
 
 function lc(s: unknown): string {
+  if (s !== null && typeof s === 'object') return '';
   return String(s ?? '').toLowerCase();
 }
 

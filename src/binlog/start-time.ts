@@ -32,7 +32,10 @@ async function scanFile(o: ScanOptions, file: string, size: number, signal: Abor
       const onAbort = (): void => reject(new DMError('ErrCanceled', 'start-time scan canceled'));
       signal.addEventListener('abort', onAbort, { once: true });
       const timer = setTimeout(() => reject(new DMError('ErrTimeout', `start-time scan of ${file} did not finish in 120 s`)), 120_000);
+      let finished = false;
       const done = (e?: unknown): void => {
+        if (finished) return;
+        finished = true;
         clearTimeout(timer);
         signal.removeEventListener('abort', onAbort);
         if (e) reject(e);
@@ -40,6 +43,7 @@ async function scanFile(o: ScanOptions, file: string, size: number, signal: Abor
       };
       zj.on('error', (e: Error) => done(e));
       zj.on('binlog', (ev: AnyBinlogEvent) => {
+        if (finished) return;
         const name = ev.getEventName();
         if (name === 'rotate') {
           const r = ev as { binlogName: string };

@@ -94,7 +94,10 @@ type RawMaster = z.output<typeof masterSchema>;
 type RawWorker = z.output<typeof workerSchema>;
 
 /** dm-master.yaml after loading: every address filled in, durations in milliseconds. */
-export type MasterConfigData = Omit<RawMaster, 'name' | 'advertiseAddr' | 'dataDir' | 'advertisePeerUrls' | 'initialCluster'> & {
+export type MasterConfigData = Omit<
+  RawMaster,
+  'name' | 'advertiseAddr' | 'dataDir' | 'advertisePeerUrls' | 'initialCluster'
+> & {
   name: string;
   advertiseAddr: string;
   dataDir: string;
@@ -104,7 +107,10 @@ export type MasterConfigData = Omit<RawMaster, 'name' | 'advertiseAddr' | 'dataD
 export type MasterConfig = DeepReadonly<MasterConfigData>;
 
 /** dm-worker.yaml after loading. */
-export type WorkerConfigData = Omit<RawWorker, 'name' | 'advertiseAddr'> & { name: string; advertiseAddr: string };
+export type WorkerConfigData = Omit<RawWorker, 'name' | 'advertiseAddr'> & {
+  name: string;
+  advertiseAddr: string;
+};
 export type WorkerConfig = DeepReadonly<WorkerConfigData>;
 
 export interface ClusterLoadOptions {
@@ -119,12 +125,17 @@ export function dialableAddr(addr: string): string {
   const i = addr.lastIndexOf(':');
   if (i < 0) return addr;
   const host = addr.slice(0, i);
-  return host === '' || host === '0.0.0.0' || host === '::' || host === '[::]' ? `127.0.0.1${addr.slice(i)}` : addr;
+  return host === '' || host === '0.0.0.0' || host === '::' || host === '[::]'
+    ? `127.0.0.1${addr.slice(i)}`
+    : addr;
 }
 
 function withOverrides(src: YamlFile, overrides: Record<string, unknown> | undefined): YamlFile {
   if (!overrides) return src;
-  const base = src.data !== null && typeof src.data === 'object' && !Array.isArray(src.data) ? (src.data as Record<string, unknown>) : {};
+  const base =
+    src.data !== null && typeof src.data === 'object' && !Array.isArray(src.data)
+      ? (src.data as Record<string, unknown>)
+      : {};
   const merged = { ...base };
   for (const [k, v] of Object.entries(overrides)) if (v !== undefined) merged[k] = v;
   return { ...src, data: merged };
@@ -133,7 +144,12 @@ function withOverrides(src: YamlFile, overrides: Record<string, unknown> | undef
 const ADDR_RE = /^[^\s:]*:\d{1,5}$/;
 
 function checkAddr(out: Problem[], key: string, v: string | undefined): void {
-  if (v !== undefined && !ADDR_RE.test(v)) out.push({ code: 'ErrConfigInvalidValue', path: [key], detail: `"${v}" is not a host:port address (":8261" listens on all interfaces)` });
+  if (v !== undefined && !ADDR_RE.test(v))
+    out.push({
+      code: 'ErrConfigInvalidValue',
+      path: [key],
+      detail: `"${v}" is not a host:port address (":8261" listens on all interfaces)`,
+    });
 }
 
 /** Load dm-master.yaml text (empty text = all defaults) plus flag overrides. */
@@ -144,7 +160,11 @@ export function parseMasterConfig(text: string, opts: ClusterLoadOptions = {}): 
   checkAddr(problems, 'master-addr', raw.masterAddr);
   checkAddr(problems, 'advertise-addr', raw.advertiseAddr);
   if (raw.join !== '' && raw.initialClusterState === 'existing') {
-    problems.push({ code: 'ErrConfigCrossField', path: ['join'], detail: 'set either join or initial-cluster-state: existing, not both' });
+    problems.push({
+      code: 'ErrConfigCrossField',
+      path: ['join'],
+      detail: 'set either join or initial-cluster-state: existing, not both',
+    });
   }
   if (problems.length) throwProblems(src, problems);
   const name = raw.name ?? `dm-master-${hostname()}`;
@@ -162,7 +182,10 @@ export function parseMasterConfig(text: string, opts: ClusterLoadOptions = {}): 
 /** Read dm-master.yaml (or no file) plus flag overrides. */
 export function loadMasterConfig(path: string | undefined, opts: ClusterLoadOptions = {}): MasterConfig {
   const text = path === undefined ? '' : readConfigFile(path);
-  return parseMasterConfig(text, { ...opts, file: opts.file ?? (path === undefined ? 'dm-master flags' : basename(path)) });
+  return parseMasterConfig(text, {
+    ...opts,
+    file: opts.file ?? (path === undefined ? 'dm-master flags' : basename(path)),
+  });
 }
 
 /** Load dm-worker.yaml text plus flag overrides. */
@@ -172,7 +195,12 @@ export function parseWorkerConfig(text: string, opts: ClusterLoadOptions = {}): 
   const problems: Problem[] = [];
   checkAddr(problems, 'worker-addr', raw.workerAddr);
   checkAddr(problems, 'advertise-addr', raw.advertiseAddr);
-  if (raw.join.length === 0) problems.push({ code: 'ErrConfigMissingKey', path: ['join'], detail: 'join needs at least one dm-master address' });
+  if (raw.join.length === 0)
+    problems.push({
+      code: 'ErrConfigMissingKey',
+      path: ['join'],
+      detail: 'join needs at least one dm-master address',
+    });
   if (problems.length) throwProblems(src, problems);
   return deepFreeze({
     ...raw,
@@ -184,5 +212,8 @@ export function parseWorkerConfig(text: string, opts: ClusterLoadOptions = {}): 
 /** Read dm-worker.yaml (or no file) plus flag overrides. */
 export function loadWorkerConfig(path: string | undefined, opts: ClusterLoadOptions = {}): WorkerConfig {
   const text = path === undefined ? '' : readConfigFile(path);
-  return parseWorkerConfig(text, { ...opts, file: opts.file ?? (path === undefined ? 'dm-worker flags' : basename(path)) });
+  return parseWorkerConfig(text, {
+    ...opts,
+    file: opts.file ?? (path === undefined ? 'dm-worker flags' : basename(path)),
+  });
 }

@@ -54,14 +54,40 @@ export const routeRuleSchema = obj({
 
 /** Binlog event types DM's event filter knows (`events:`), lower case. */
 export const EVENT_TYPES = [
-  'all', 'all dml', 'all ddl', 'none', 'none ddl', 'none dml',
-  'insert', 'update', 'delete',
-  'create database', 'drop database', 'create table', 'create index', 'drop table', 'truncate table',
-  'rename table', 'drop index', 'alter table',
-  'create view', 'drop view', 'alter database', 'alter schema',
-  'add table partition', 'drop table partition', 'truncate table partition', 'rebase auto id',
-  'modify column', 'rename column', 'rename index', 'drop column', 'add column',
-  'set default value', 'modify constraint', 'rebase auto id',
+  'all',
+  'all dml',
+  'all ddl',
+  'none',
+  'none ddl',
+  'none dml',
+  'insert',
+  'update',
+  'delete',
+  'create database',
+  'drop database',
+  'create table',
+  'create index',
+  'drop table',
+  'truncate table',
+  'rename table',
+  'drop index',
+  'alter table',
+  'create view',
+  'drop view',
+  'alter database',
+  'alter schema',
+  'add table partition',
+  'drop table partition',
+  'truncate table partition',
+  'rebase auto id',
+  'modify column',
+  'rename column',
+  'rename index',
+  'drop column',
+  'add column',
+  'set default value',
+  'modify constraint',
+  'rebase auto id',
 ] as const;
 
 const eventName = z.preprocess(
@@ -94,7 +120,10 @@ export const expressionFilterRuleSchema = obj({
 }) satisfies z.ZodType<ExpressionFilterRule, unknown>;
 
 export const logLevelSchema = z
-  .preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(['debug', 'info', 'warn', 'error', 'fatal']))
+  .preprocess(
+    (v) => (typeof v === 'string' ? v.toLowerCase() : v),
+    z.enum(['debug', 'info', 'warn', 'error', 'fatal']),
+  )
   .default('info');
 
 export { uint };

@@ -2,7 +2,15 @@
  * Durations in config files, written as Go does (`"10s"`, `"1m30s"`, `"500ms"`, `"2h"`) or as a bare
  * number of seconds. Parsed to milliseconds.
  */
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const UNIT_MS: Record<string, number> = {
+  ns: 1e-6,
+  us: 1e-3,
+  µs: 1e-3,
+  ms: 1,
+  s: 1000,
+  m: 60_000,
+  h: 3_600_000,
+};
 const PART = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/y;
 
 /** Milliseconds of a Go-style duration string, or undefined when it is not one. */

@@ -17,12 +17,17 @@ const HEADER_LEN = 1 + IV_LEN + TAG_LEN;
 export const SECRET_KEY_BYTES = 32;
 
 /** The built-in key used when no `secret-key-path` is configured. */
-export const DEFAULT_SECRET_KEY: Buffer = createHash('sha256').update('DM.ts built-in password key, version 1').digest();
+export const DEFAULT_SECRET_KEY: Buffer = createHash('sha256')
+  .update('DM.ts built-in password key, version 1')
+  .digest();
 
 function checkKey(key: Buffer | undefined): Buffer {
   const k = key ?? DEFAULT_SECRET_KEY;
   if (k.length !== SECRET_KEY_BYTES) {
-    throw new DMError('ErrEncryptSecretKeyMissing', `secret key must be ${SECRET_KEY_BYTES} bytes, got ${k.length}`);
+    throw new DMError(
+      'ErrEncryptSecretKeyMissing',
+      `secret key must be ${SECRET_KEY_BYTES} bytes, got ${k.length}`,
+    );
   }
   return k;
 }

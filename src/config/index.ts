@@ -34,7 +34,12 @@ export {
   type SubtaskConfig,
   type SubtaskConfigData,
 } from './subtask.js';
-export { loadSourceConfigFile, parseSourceConfig, type SourceConfig, type SourceConfigData } from './source.js';
+export {
+  loadSourceConfigFile,
+  parseSourceConfig,
+  type SourceConfig,
+  type SourceConfigData,
+} from './source.js';
 export {
   loadMasterConfig,
   parseMasterConfig,

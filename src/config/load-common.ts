@@ -27,10 +27,10 @@ export function configPassword(src: YamlFile, path: (string | number)[], text: s
       {
         code: 'ErrConfigDecryptPassword',
         path,
-        detail: 'the password is DM.ts ciphertext that the configured secret key cannot decrypt (encrypted with another secret-key-path?)',
+        detail:
+          'the password is DM.ts ciphertext that the configured secret key cannot decrypt (encrypted with another secret-key-path?)',
       },
     ]);
   }
   return plain;
 }
-

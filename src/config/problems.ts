@@ -45,7 +45,9 @@ export function throwProblems(src: YamlFile, problems: readonly Problem[]): neve
 const ALLOWED_MARK = 'allowed keys: ';
 
 /** The error option for z.strictObject: puts the list of allowed keys into the unknown-key issue. */
-export function unknownKeyMessage(allowed: readonly string[]): (iss: { code?: string }) => string | undefined {
+export function unknownKeyMessage(
+  allowed: readonly string[],
+): (iss: { code?: string }) => string | undefined {
   return (iss) => (iss.code === 'unrecognized_keys' ? ALLOWED_MARK + allowed.join(', ') : undefined);
 }
 
@@ -114,7 +116,8 @@ const EXPECTED_WORDS: Record<string, string> = {
 function expectedOf(issue: z.core.$ZodIssue): string[] {
   if (issue.code === 'invalid_type') return [EXPECTED_WORDS[issue.expected] ?? String(issue.expected)];
   if (issue.code === 'invalid_union') return issue.errors.flatMap((list) => list.flatMap(expectedOf));
-  if (issue.code === 'invalid_value') return [`one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`];
+  if (issue.code === 'invalid_value')
+    return [`one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`];
   return [];
 }
 
@@ -126,7 +129,9 @@ export function zodProblems(error: z.ZodError, data: unknown): Problem[] {
     const actual = valueAt(data, issue.path);
     switch (issue.code) {
       case 'unrecognized_keys': {
-        const allowed = issue.message.startsWith(ALLOWED_MARK) ? issue.message.slice(ALLOWED_MARK.length).split(', ') : [];
+        const allowed = issue.message.startsWith(ALLOWED_MARK)
+          ? issue.message.slice(ALLOWED_MARK.length).split(', ')
+          : [];
         for (const key of issue.keys) {
           const hint = didYouMean(key, allowed);
           out.push({
@@ -165,16 +170,32 @@ export function zodProblems(error: z.ZodError, data: unknown): Problem[] {
       }
       case 'too_small':
         if (issue.origin === 'array') {
-          out.push({ code: 'ErrConfigInvalidValue', path, detail: `needs at least ${issue.minimum} entr${issue.minimum === 1 ? 'y' : 'ies'}` });
+          out.push({
+            code: 'ErrConfigInvalidValue',
+            path,
+            detail: `needs at least ${issue.minimum} entr${issue.minimum === 1 ? 'y' : 'ies'}`,
+          });
           break;
         }
-        out.push({ code: 'ErrConfigInvalidValue', path, detail: `value ${JSON.stringify(actual)} is too small; minimum ${issue.minimum}` });
+        out.push({
+          code: 'ErrConfigInvalidValue',
+          path,
+          detail: `value ${JSON.stringify(actual)} is too small; minimum ${issue.minimum}`,
+        });
         break;
       case 'too_big':
-        out.push({ code: 'ErrConfigInvalidValue', path, detail: `value ${JSON.stringify(actual)} is too big; maximum ${issue.maximum}` });
+        out.push({
+          code: 'ErrConfigInvalidValue',
+          path,
+          detail: `value ${JSON.stringify(actual)} is too big; maximum ${issue.maximum}`,
+        });
         break;
       default:
-        out.push({ code: 'ErrConfigInvalidValue', path, detail: `${issue.message} (got ${typeName(actual)})` });
+        out.push({
+          code: 'ErrConfigInvalidValue',
+          path,
+          detail: `${issue.message} (got ${typeName(actual)})`,
+        });
     }
   }
   return out;

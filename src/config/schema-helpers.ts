@@ -26,7 +26,11 @@ function camelKeys<T extends Record<string, unknown>>(o: T): CamelKeys<T> {
  * renamed by their own schemas, maps of user names (rule names, session variables) are kept.
  */
 export function obj<S extends z.core.$ZodLooseShape>(shape: S) {
-  return z.strictObject(shape, { error: unknownKeyMessage(Object.keys(shape)) }).transform((o) => camelKeys(o as Record<string, unknown>) as CamelKeys<z.output<z.ZodObject<S, z.core.$strict>>>);
+  return z
+    .strictObject(shape, { error: unknownKeyMessage(Object.keys(shape)) })
+    .transform(
+      (o) => camelKeys(o as Record<string, unknown>) as CamelKeys<z.output<z.ZodObject<S, z.core.$strict>>>,
+    );
 }
 
 /** A string; numbers are accepted and converted, as DM's YAML decoder does (`password: 123456`). */

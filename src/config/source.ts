@@ -45,7 +45,9 @@ export const sourceSchema = obj({
   /** Deprecated in DM, accepted. */
   enable: z.boolean().default(true),
   /** `''` = detect from the server. */
-  flavor: z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(['', 'mysql', 'mariadb'])).default(''),
+  flavor: z
+    .preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(['', 'mysql', 'mariadb']))
+    .default(''),
   'enable-gtid': z.boolean().default(false),
   /** Deprecated in DM (always false). */
   'auto-fix-gtid': z.boolean().default(false),
@@ -84,17 +86,37 @@ export function parseSourceConfig(text: string, opts: LoadOptions = {}): SourceC
   const src = parseYamlFile(text, opts.file ?? 'source.yaml');
   const raw = parseWith(sourceSchema, src);
   const problems: Problem[] = [];
-  if (raw.sourceId === '') problems.push({ code: 'ErrConfigInvalidValue', path: ['source-id'], detail: 'source-id must not be empty' });
+  if (raw.sourceId === '')
+    problems.push({
+      code: 'ErrConfigInvalidValue',
+      path: ['source-id'],
+      detail: 'source-id must not be empty',
+    });
   if (raw.sourceId.length > MAX_SOURCE_ID_LENGTH) {
-    problems.push({ code: 'ErrConfigInvalidValue', path: ['source-id'], detail: `source-id is longer than ${MAX_SOURCE_ID_LENGTH} characters` });
+    problems.push({
+      code: 'ErrConfigInvalidValue',
+      path: ['source-id'],
+      detail: `source-id is longer than ${MAX_SOURCE_ID_LENGTH} characters`,
+    });
   }
   if (raw.relayBinlogName !== '' && /[/\\]/.test(raw.relayBinlogName)) {
-    problems.push({ code: 'ErrConfigInvalidValue', path: ['relay-binlog-name'], detail: 'must be a binlog file name like mysql-bin.000001, not a path' });
+    problems.push({
+      code: 'ErrConfigInvalidValue',
+      path: ['relay-binlog-name'],
+      detail: 'must be a binlog file name like mysql-bin.000001, not a path',
+    });
   }
   if (raw.checker.backoffMax < raw.checker.backoffMin) {
-    problems.push({ code: 'ErrConfigCrossField', path: ['checker', 'backoff-max'], detail: 'checker.backoff-max must not be smaller than checker.backoff-min' });
+    problems.push({
+      code: 'ErrConfigCrossField',
+      path: ['checker', 'backoff-max'],
+      detail: 'checker.backoff-max must not be smaller than checker.backoff-min',
+    });
   }
   if (problems.length) throwProblems(src, problems);
   const { tracer: _t, from, ...rest } = raw;
-  return deepFreeze({ ...rest, from: { ...from, password: configPassword(src, ['from', 'password'], from.password, opts.secretKey) } });
+  return deepFreeze({
+    ...rest,
+    from: { ...from, password: configPassword(src, ['from', 'password'], from.password, opts.secretKey) },
+  });
 }

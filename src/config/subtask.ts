@@ -86,10 +86,16 @@ function pick<T>(what: string, names: readonly string[], block: Readonly<Record<
   });
 }
 
-function unit<T>(name: string | undefined, inline: T | undefined, block: Readonly<Record<string, T>>, dflt: T): T {
+function unit<T>(
+  name: string | undefined,
+  inline: T | undefined,
+  block: Readonly<Record<string, T>>,
+  dflt: T,
+): T {
   if (name !== undefined) {
     const named = block[name];
-    if (named === undefined) throw new DMError('ErrConfigUndefinedRule', `unit config "${name}" is not defined`);
+    if (named === undefined)
+      throw new DMError('ErrConfigUndefinedRule', `unit config "${name}" is not defined`);
     return named;
   }
   return inline ?? dflt;
@@ -104,19 +110,28 @@ export function resolveSubtask(task: TaskConfig, sourceId: string): SubtaskConfi
       `task "${task.name}" has no mysql-instances entry with source-id "${sourceId}"; it has: ${task.mysqlInstances.map((m) => m.sourceId).join(', ')}`,
     );
   }
-  const mydumper = { ...unit(inst.mydumperConfigName, inst.mydumper, task.mydumpers, DEFAULT_MYDUMPER) } as MydumperConfig;
+  const mydumper = {
+    ...unit(inst.mydumperConfigName, inst.mydumper, task.mydumpers, DEFAULT_MYDUMPER),
+  } as MydumperConfig;
   if (inst.mydumperThread !== undefined) mydumper.threads = inst.mydumperThread;
   const loader = { ...unit(inst.loaderConfigName, inst.loader, task.loaders, DEFAULT_LOADER) };
   if (inst.loaderThread !== undefined) loader.poolSize = inst.loaderThread;
   if (!loader.dir.endsWith(`.${task.name}`)) loader.dir = `${loader.dir}.${task.name}`;
-  const syncer = { ...unit(inst.syncerConfigName, inst.syncer, task.syncers, DEFAULT_SYNCER) } as SyncerConfig;
+  const syncer = {
+    ...unit(inst.syncerConfigName, inst.syncer, task.syncers, DEFAULT_SYNCER),
+  } as SyncerConfig;
   if (inst.syncerThread !== undefined) syncer.workerCount = inst.syncerThread;
   if (task.ansiQuotes) syncer.enableAnsiQuotes = true;
-  const validator = { ...unit(inst.validatorConfigName, inst.validator, task.validators, DEFAULT_VALIDATOR) } as ValidatorConfig;
+  const validator = {
+    ...unit(inst.validatorConfigName, inst.validator, task.validators, DEFAULT_VALIDATOR),
+  } as ValidatorConfig;
 
   const ba = inst.blockAllowList === undefined ? undefined : task.blockAllowList[inst.blockAllowList];
   if (inst.blockAllowList !== undefined && ba === undefined) {
-    throw new DMError('ErrConfigUndefinedRule', `block-allow-list rule "${inst.blockAllowList}" is not defined`);
+    throw new DMError(
+      'ErrConfigUndefinedRule',
+      `block-allow-list rule "${inst.blockAllowList}" is not defined`,
+    );
   }
   const out: SubtaskConfigData = {
     name: task.name,
@@ -135,7 +150,9 @@ export function resolveSubtask(task: TaskConfig, sourceId: string): SubtaskConfi
     targetDatabase: structuredClone(task.targetDatabase) as DBConfig,
     routeRules: structuredClone(pick('route rule', inst.routeRules, task.routes)),
     filterRules: structuredClone(pick('filter rule', inst.filterRules, task.filters)),
-    expressionFilters: structuredClone(pick('expression filter', inst.expressionFilters, task.expressionFilter)),
+    expressionFilters: structuredClone(
+      pick('expression filter', inst.expressionFilters, task.expressionFilter),
+    ),
     mydumper: structuredClone(mydumper),
     loader: structuredClone(loader),
     syncer: structuredClone(syncer),

@@ -128,7 +128,13 @@ function topBlock(raw: RawTaskConfig, key: string): Record<string, unknown> {
   }
 }
 
-function undefinedRule(path: (string | number)[], what: string, name: string, block: string, defined: string[]): Problem {
+function undefinedRule(
+  path: (string | number)[],
+  what: string,
+  name: string,
+  block: string,
+  defined: string[],
+): Problem {
   return {
     code: 'ErrConfigUndefinedRule',
     path,
@@ -139,22 +145,42 @@ function undefinedRule(path: (string | number)[], what: string, name: string, bl
 /** Cross-field checks DM does in TaskConfig.adjust, with paths for the messages. */
 function checkTask(raw: RawTaskConfig): Problem[] {
   const out: Problem[] = [];
-  const cross = (path: (string | number)[], detail: string): void => void out.push({ code: 'ErrConfigCrossField', path, detail });
+  const cross = (path: (string | number)[], detail: string): void =>
+    void out.push({ code: 'ErrConfigCrossField', path, detail });
 
   if (raw.strictOptimisticShardMode && raw.shardMode !== 'optimistic') {
     cross(['strict-optimistic-shard-mode'], 'strict-optimistic-shard-mode needs shard-mode: optimistic');
   }
   if (Object.keys(raw.blackWhiteList).length && Object.keys(raw.blockAllowList).length) {
-    cross(['black-white-list'], 'black-white-list is the deprecated name of block-allow-list: use only block-allow-list');
+    cross(
+      ['black-white-list'],
+      'black-white-list is the deprecated name of block-allow-list: use only block-allow-list',
+    );
   }
-  if (raw.metaSchema.trim() === '') out.push({ code: 'ErrConfigInvalidValue', path: ['meta-schema'], detail: 'must not be empty' });
-  if (raw.name.trim() === '') out.push({ code: 'ErrConfigInvalidValue', path: ['name'], detail: 'the task name must not be empty' });
+  if (raw.metaSchema.trim() === '')
+    out.push({ code: 'ErrConfigInvalidValue', path: ['meta-schema'], detail: 'must not be empty' });
+  if (raw.name.trim() === '')
+    out.push({ code: 'ErrConfigInvalidValue', path: ['name'], detail: 'the task name must not be empty' });
   if (raw.timezone !== undefined && !validTimezone(raw.timezone)) {
-    out.push({ code: 'ErrConfigInvalidValue', path: ['timezone'], detail: `unknown time zone "${raw.timezone}"; use an IANA name like "Asia/Shanghai" or an offset like "+08:00"` });
+    out.push({
+      code: 'ErrConfigInvalidValue',
+      path: ['timezone'],
+      detail: `unknown time zone "${raw.timezone}"; use an IANA name like "Asia/Shanghai" or an offset like "+08:00"`,
+    });
   }
   for (const [name, r] of Object.entries(raw.expressionFilter)) {
-    if (r.schema === '') out.push({ code: 'ErrConfigInvalidValue', path: ['expression-filter', name, 'schema'], detail: 'must not be empty' });
-    if (r.table === '') out.push({ code: 'ErrConfigInvalidValue', path: ['expression-filter', name, 'table'], detail: 'must not be empty' });
+    if (r.schema === '')
+      out.push({
+        code: 'ErrConfigInvalidValue',
+        path: ['expression-filter', name, 'schema'],
+        detail: 'must not be empty',
+      });
+    if (r.table === '')
+      out.push({
+        code: 'ErrConfigInvalidValue',
+        path: ['expression-filter', name, 'table'],
+        detail: 'must not be empty',
+      });
   }
 
   const used = new Map<string, Set<string>>();
@@ -166,13 +192,26 @@ function checkTask(raw: RawTaskConfig): Problem[] {
   const seen = new Map<string, number>();
   raw.mysqlInstances.forEach((inst: RawMySQLInstance, i) => {
     const at = (...p: (string | number)[]): (string | number)[] => ['mysql-instances', i, ...p];
-    if (inst.sourceId === '') out.push({ code: 'ErrConfigInvalidValue', path: at('source-id'), detail: 'source-id must not be empty' });
+    if (inst.sourceId === '')
+      out.push({
+        code: 'ErrConfigInvalidValue',
+        path: at('source-id'),
+        detail: 'source-id must not be empty',
+      });
     else if (inst.sourceId.length > MAX_SOURCE_ID_LENGTH) {
-      out.push({ code: 'ErrConfigInvalidValue', path: at('source-id'), detail: `source-id is longer than ${MAX_SOURCE_ID_LENGTH} characters` });
+      out.push({
+        code: 'ErrConfigInvalidValue',
+        path: at('source-id'),
+        detail: `source-id is longer than ${MAX_SOURCE_ID_LENGTH} characters`,
+      });
     }
     const prev = seen.get(inst.sourceId);
     if (prev !== undefined) {
-      out.push({ code: 'ErrConfigDuplicateSourceID', path: at('source-id'), detail: `source-id "${inst.sourceId}" is already used by mysql-instances[${prev}]` });
+      out.push({
+        code: 'ErrConfigDuplicateSourceID',
+        path: at('source-id'),
+        detail: `source-id "${inst.sourceId}" is already used by mysql-instances[${prev}]`,
+      });
     } else seen.set(inst.sourceId, i);
 
     if (inst.meta && !inst.meta.binlogName && !inst.meta.binlogGtid) {
@@ -182,31 +221,58 @@ function checkTask(raw: RawTaskConfig): Problem[] {
       const defined = Object.keys(topBlock(raw, block));
       inst[field].forEach((name, j) => {
         use(block, name);
-        if (!defined.includes(name)) out.push(undefinedRule(at(key, j), key.replace(/s$/, '').replace(/-rule$/, ' rule'), name, block, defined));
+        if (!defined.includes(name))
+          out.push(
+            undefinedRule(at(key, j), key.replace(/s$/, '').replace(/-rule$/, ' rule'), name, block, defined),
+          );
       });
     }
-    if (inst.blockAllowList !== undefined && inst.blackWhiteList !== undefined && inst.blockAllowList !== inst.blackWhiteList) {
-      cross(at('black-white-list'), 'black-white-list is the deprecated name of block-allow-list: set only block-allow-list');
+    if (
+      inst.blockAllowList !== undefined &&
+      inst.blackWhiteList !== undefined &&
+      inst.blockAllowList !== inst.blackWhiteList
+    ) {
+      cross(
+        at('black-white-list'),
+        'black-white-list is the deprecated name of block-allow-list: set only block-allow-list',
+      );
     }
     const ba = inst.blockAllowList ?? inst.blackWhiteList;
     if (ba !== undefined) {
       const defined = Object.keys(topBlock(raw, 'block-allow-list'));
       if (!defined.includes(ba)) {
-        out.push(undefinedRule(at(inst.blockAllowList !== undefined ? 'block-allow-list' : 'black-white-list'), 'block-allow-list rule', ba, 'block-allow-list', defined));
+        out.push(
+          undefinedRule(
+            at(inst.blockAllowList !== undefined ? 'block-allow-list' : 'black-white-list'),
+            'block-allow-list rule',
+            ba,
+            'block-allow-list',
+            defined,
+          ),
+        );
       }
     }
     for (const [key, field, inline, block] of NAMED) {
       const name = inst[field];
       if (name === undefined) continue;
       use(block, name);
-      if (inst[inline] !== undefined) cross(at(key), `set either ${key} or an inline ${inline} block, not both`);
+      if (inst[inline] !== undefined)
+        cross(at(key), `set either ${key} or an inline ${inline} block, not both`);
       const defined = Object.keys(topBlock(raw, block));
       if (!defined.includes(name)) out.push(undefinedRule(at(key), `${inline} config`, name, block, defined));
     }
   });
 
   // DM refuses rules defined at the top level that no instance uses (ErrConfigGlobalConfigsUnused).
-  for (const block of ['routes', 'filters', 'expression-filter', 'mydumpers', 'loaders', 'syncers', 'validators']) {
+  for (const block of [
+    'routes',
+    'filters',
+    'expression-filter',
+    'mydumpers',
+    'loaders',
+    'syncers',
+    'validators',
+  ]) {
     for (const name of Object.keys(topBlock(raw, block))) {
       if (!used.get(block)?.has(name)) {
         out.push({

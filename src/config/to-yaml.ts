@@ -12,11 +12,26 @@ const KEY_EXCEPTIONS: Record<string, string> = {
 };
 /** Fields held as milliseconds that DM writes as duration strings. */
 const DURATION_FIELDS = new Set([
-  'safeModeDuration', 'validateInterval', 'checkInterval', 'rowErrorDelay', 'metaFlushInterval',
-  'backoffRollback', 'backoffMax', 'backoffMin',
+  'safeModeDuration',
+  'validateInterval',
+  'checkInterval',
+  'rowErrorDelay',
+  'metaFlushInterval',
+  'backoffRollback',
+  'backoffMax',
+  'backoffMin',
 ]);
 /** Fields whose keys are user-chosen names (rule names, session variables): keys kept, values converted. */
-const NAME_MAPS = new Set(['routes', 'filters', 'expressionFilter', 'blockAllowList', 'mydumpers', 'loaders', 'syncers', 'validators']);
+const NAME_MAPS = new Set([
+  'routes',
+  'filters',
+  'expressionFilter',
+  'blockAllowList',
+  'mydumpers',
+  'loaders',
+  'syncers',
+  'validators',
+]);
 /** Maps kept entirely as they are. */
 const VERBATIM = new Set(['session']);
 
@@ -56,7 +71,13 @@ function encryptedPassword(p: string, key?: Buffer): string {
 /** A loaded task as DM-style YAML (kebab-case keys, durations as strings, password encrypted); it loads back to an equal config. */
 export function taskConfigToYaml(task: TaskConfig, opts: ToYamlOptions = {}): string {
   const doc = convert(
-    { ...task, targetDatabase: { ...task.targetDatabase, password: encryptedPassword(task.targetDatabase.password, opts.secretKey) } },
+    {
+      ...task,
+      targetDatabase: {
+        ...task.targetDatabase,
+        password: encryptedPassword(task.targetDatabase.password, opts.secretKey),
+      },
+    },
     undefined,
     0,
   );
@@ -65,6 +86,13 @@ export function taskConfigToYaml(task: TaskConfig, opts: ToYamlOptions = {}): st
 
 /** A loaded source as DM-style YAML (password encrypted); it loads back to an equal config. */
 export function sourceConfigToYaml(source: SourceConfig, opts: ToYamlOptions = {}): string {
-  const doc = convert({ ...source, from: { ...source.from, password: encryptedPassword(source.from.password, opts.secretKey) } }, undefined, 0);
+  const doc = convert(
+    {
+      ...source,
+      from: { ...source.from, password: encryptedPassword(source.from.password, opts.secretKey) },
+    },
+    undefined,
+    0,
+  );
   return stringify(doc, { lineWidth: 0 });
 }

@@ -1,4 +1,14 @@
-import { isMap, isNode, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node } from 'yaml';
+import {
+  isMap,
+  isNode,
+  isPair,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseDocument,
+  type Document,
+  type Node,
+} from 'yaml';
 import { DMError } from '../errors/index.js';
 
 /** A key path inside a config file, in the file's own (kebab-case) key names. */
@@ -24,7 +34,10 @@ export function parseYamlFile(text: string, file: string): YamlFile {
   const first = doc.errors[0];
   if (first) {
     const line = first.linePos?.[0].line ?? lineCounter.linePos(first.pos[0]).line;
-    throw new DMError('ErrConfigYamlParse', `${file}:${line}: ${first.message.split('\n')[0] ?? first.message}`);
+    throw new DMError(
+      'ErrConfigYamlParse',
+      `${file}:${line}: ${first.message.split('\n')[0] ?? first.message}`,
+    );
   }
   const data = dropNulls(doc.toJS({ maxAliasCount: 1000 }) ?? {});
   return {

@@ -1,7 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { DescService } from '@bufbuild/protobuf';
 import { createClient, type Client, type Interceptor, type Transport } from '@connectrpc/connect';
-import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from '@connectrpc/connect-node';
+import {
+  createConnectTransport,
+  createGrpcTransport,
+  createGrpcWebTransport,
+} from '@connectrpc/connect-node';
 import { DMError } from '../errors/index.js';
 import { MasterService } from '../gen/dm/master/v1/master_pb.js';
 import { WorkerService } from '../gen/dm/worker/v1/worker_pb.js';
@@ -60,7 +64,11 @@ export function createRpcTransport(addr: string, opts: RpcClientOptions = {}): T
 }
 
 /** A typed client of any DM.ts service at `addr`. */
-export function createServiceClient<S extends DescService>(service: S, addr: string, opts: RpcClientOptions = {}): Client<S> {
+export function createServiceClient<S extends DescService>(
+  service: S,
+  addr: string,
+  opts: RpcClientOptions = {},
+): Client<S> {
   return createClient(service, createRpcTransport(addr, opts));
 }
 

@@ -48,7 +48,9 @@ export function writePreflight(req: HttpRequest, res: HttpResponse, o: CorsOptio
   if (origin) {
     const requested = headerOf(req, 'access-control-request-headers');
     headers['access-control-allow-methods'] = ALLOWED_METHODS;
-    headers['access-control-allow-headers'] = requested ? `${ALLOWED_HEADERS}, ${requested}` : ALLOWED_HEADERS;
+    headers['access-control-allow-headers'] = requested
+      ? `${ALLOWED_HEADERS}, ${requested}`
+      : ALLOWED_HEADERS;
     headers['access-control-max-age'] = String(o?.maxAgeSeconds ?? 7200);
   }
   res.writeHead(204, headers);

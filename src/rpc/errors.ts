@@ -78,7 +78,13 @@ export function toConnectError(e: unknown): ConnectError {
       [DM_ERROR_HEADERS.level]: e.level,
       [DM_ERROR_HEADERS.retryable]: String(e.retryable),
     });
-    return new ConnectError(e.toString(), connectCodeOf(e), metadata, [{ desc: ProcessErrorSchema, value: toProcessError(e) }], e);
+    return new ConnectError(
+      e.toString(),
+      connectCodeOf(e),
+      metadata,
+      [{ desc: ProcessErrorSchema, value: toProcessError(e) }],
+      e,
+    );
   }
   return ConnectError.from(e, Code.Internal);
 }
@@ -121,7 +127,10 @@ export function fromConnectError(e: unknown): DMError {
     const known = codeByNumber(detail.code);
     const cause = detail.rawCause ? new Error(detail.rawCause) : undefined;
     if (known) {
-      return new DMError(known[0], detail.message, { workaround: detail.workaround, ...(cause ? { cause } : {}) });
+      return new DMError(known[0], detail.message, {
+        workaround: detail.workaround,
+        ...(cause ? { cause } : {}),
+      });
     }
     return new DMError('ErrRpcFailed', `[remote code=${detail.code}] ${detail.message}`, {
       workaround: detail.workaround,

@@ -1,5 +1,12 @@
 // Public surface of src/rpc: the one-port server, clients, and the error mapping at the RPC edge.
-export { createRpcServer, peerAddressKey, type RpcServer, type RpcServerOptions, type RpcAddress, type RpcTlsFiles } from './server.js';
+export {
+  createRpcServer,
+  peerAddressKey,
+  type RpcServer,
+  type RpcServerOptions,
+  type RpcAddress,
+  type RpcTlsFiles,
+} from './server.js';
 export {
   createMasterClient,
   createWorkerClient,
@@ -9,7 +16,19 @@ export {
   type RpcClientOptions,
   type RpcProtocol,
 } from './clients.js';
-export { toConnectError, fromConnectError, toProcessError, connectCodeOf, DM_ERROR_HEADERS } from './errors.js';
-export { errorInterceptor, metricsInterceptor, rpcMetrics, codeLabel, type RpcMetrics } from './interceptors.js';
+export {
+  toConnectError,
+  fromConnectError,
+  toProcessError,
+  connectCodeOf,
+  DM_ERROR_HEADERS,
+} from './errors.js';
+export {
+  errorInterceptor,
+  metricsInterceptor,
+  rpcMetrics,
+  codeLabel,
+  type RpcMetrics,
+} from './interceptors.js';
 export type { CorsOptions } from './cors.js';
 export type { HttpRequest, HttpResponse } from './http-types.js';

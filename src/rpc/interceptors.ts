@@ -18,7 +18,8 @@ export function codeLabel(code: Code | undefined): string {
  */
 export function errorInterceptor(logger?: Logger): Interceptor {
   const note = (e: unknown, method: string): void => {
-    if (logger && !(e instanceof DMError) && !(e instanceof ConnectError)) logger.warn({ err: e, method }, 'rpc handler failed with an unclassified error');
+    if (logger && !(e instanceof DMError) && !(e instanceof ConnectError))
+      logger.warn({ err: e, method }, 'rpc handler failed with an unclassified error');
   };
   return (next) => async (req) => {
     try {

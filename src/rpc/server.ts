@@ -90,7 +90,9 @@ export interface RpcServer {
 }
 
 /** Context key holding the caller's IP address (`ctx.values.get(peerAddressKey)`). */
-export const peerAddressKey = createContextKey<string>('', { description: 'remote IP address of the caller' });
+export const peerAddressKey = createContextKey<string>('', {
+  description: 'remote IP address of the caller',
+});
 
 const H2_PREFACE = Buffer.from('PRI');
 /** A connection that sends nothing for this long before its first request is dropped. */
@@ -114,7 +116,10 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
     requireConnectProtocolHeader: false,
   };
   const unaryRouter = createConnectRouter({ ...routerOpts, shutdownSignal: hardStop.signal });
-  const streamRouter = createConnectRouter({ ...routerOpts, shutdownSignal: AbortSignal.any([streamStop.signal, hardStop.signal]) });
+  const streamRouter = createConnectRouter({
+    ...routerOpts,
+    shutdownSignal: AbortSignal.any([streamStop.signal, hardStop.signal]),
+  });
   opts.routes(unaryRouter);
   opts.routes(streamRouter);
   const paths = new Map<string, UniversalHandler>();
@@ -138,7 +143,12 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
     }
   };
 
-  const answer = (res: HttpResponse, status: number, body: string, contentType = 'text/plain; charset=utf-8'): void => {
+  const answer = (
+    res: HttpResponse,
+    status: number,
+    body: string,
+    contentType = 'text/plain; charset=utf-8',
+  ): void => {
     if (res.headersSent) {
       res.end();
       return;
@@ -156,7 +166,10 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
     }
     if (path === '/status' && (method === 'GET' || method === 'HEAD')) {
       const s = opts.status ? await opts.status() : {};
-      const body = JSON.stringify({ ...s, uptime: s['uptime'] ?? Math.round((Date.now() - startedAt) / 1000) });
+      const body = JSON.stringify({
+        ...s,
+        uptime: s['uptime'] ?? Math.round((Date.now() - startedAt) / 1000),
+      });
       answer(res, 200, method === 'HEAD' ? '' : body, 'application/json');
       return;
     }
@@ -220,9 +233,17 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
     const t = opts.tls;
     let files: { ca?: Buffer; cert: Buffer; key: Buffer };
     try {
-      files = { cert: readFileSync(t.cert), key: readFileSync(t.key), ...(t.ca ? { ca: readFileSync(t.ca) } : {}) };
+      files = {
+        cert: readFileSync(t.cert),
+        key: readFileSync(t.key),
+        ...(t.ca ? { ca: readFileSync(t.ca) } : {}),
+      };
     } catch (cause) {
-      throw new DMError('ErrRpcTLSConfig', `cannot read TLS files (cert ${t.cert}, key ${t.key}${t.ca ? `, ca ${t.ca}` : ''})`, { cause });
+      throw new DMError(
+        'ErrRpcTLSConfig',
+        `cannot read TLS files (cert ${t.cert}, key ${t.key}${t.ca ? `, ca ${t.ca}` : ''})`,
+        { cause },
+      );
     }
     const secure = http2.createSecureServer(
       {
@@ -296,7 +317,11 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
     listen(port: number, host = '127.0.0.1'): Promise<RpcAddress> {
       return new Promise<RpcAddress>((resolve, reject) => {
         const onError = (err: NodeJS.ErrnoException): void => {
-          reject(new DMError('ErrRpcListen', `cannot listen on ${host}:${port}: ${err.code ?? err.message}`, { cause: err }));
+          reject(
+            new DMError('ErrRpcListen', `cannot listen on ${host}:${port}: ${err.code ?? err.message}`, {
+              cause: err,
+            }),
+          );
         };
         server.once('error', onError);
         server.listen(port, host, () => {

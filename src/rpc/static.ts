@@ -20,7 +20,12 @@ const TYPES: Record<string, string> = {
  * Serve `rel` (the URL path under the mount prefix) from `dir`; `index.html` for directories.
  * Resolves false (nothing written) when there is no such file or the path escapes `dir`.
  */
-export async function serveStatic(req: HttpRequest, res: HttpResponse, dir: string, rel: string): Promise<boolean> {
+export async function serveStatic(
+  req: HttpRequest,
+  res: HttpResponse,
+  dir: string,
+  rel: string,
+): Promise<boolean> {
   let decoded: string;
   try {
     decoded = decodeURIComponent(rel);

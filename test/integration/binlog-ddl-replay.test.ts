@@ -40,7 +40,7 @@ async function replay(db: MariaDBServer, start: BinlogReaderOptions['start'], sc
 }
 
 for (const meta of ['FULL', 'MINIMAL']) {
-  test(`binlog reader: replay across ADD/DROP/MODIFY/CHANGE/reorder decodes old rows with old columns (${meta} metadata)`, async (t) => {
+  void test(`binlog reader: replay across ADD/DROP/MODIFY/CHANGE/reorder decodes old rows with old columns (${meta} metadata)`, async (t) => {
     const db = await MariaDBServer.start({ extraArgs: [`--binlog-row-metadata=${meta}`] });
     t.after(() => db.stop());
     await db.sql('CREATE DATABASE d');
@@ -71,7 +71,7 @@ for (const meta of ['FULL', 'MINIMAL']) {
   });
 }
 
-test('binlog reader (MINIMAL): a schema snapshot exported at a checkpoint resumes decoding after later DDL', async (t) => {
+void test('binlog reader (MINIMAL): a schema snapshot exported at a checkpoint resumes decoding after later DDL', async (t) => {
   const db = await MariaDBServer.start({ extraArgs: ['--binlog-row-metadata=MINIMAL'] });
   t.after(() => db.stop());
   await db.sql('CREATE DATABASE d; CREATE TABLE d.s (id INT PRIMARY KEY, v INT)');

@@ -35,7 +35,7 @@ async function collect(r: BinlogReader, until: (evs: BinlogEvent[]) => boolean, 
 
 const xids = (evs: BinlogEvent[]): number => evs.filter((e) => e.kind === 'xid' || e.kind === 'query').length;
 
-test('binlog reader: from file+pos and from GTID gets exactly the following transactions, in shape', async (t) => {
+void test('binlog reader: from file+pos and from GTID gets exactly the following transactions, in shape', async (t) => {
   const db = await MariaDBServer.start();
   t.after(() => db.stop());
   await db.sql('CREATE DATABASE r; CREATE TABLE r.t (id INT PRIMARY KEY, v VARCHAR(20), UNIQUE KEY uv (v))');
@@ -95,7 +95,7 @@ test('binlog reader: from file+pos and from GTID gets exactly the following tran
   }
 });
 
-test('binlog reader: purged file and unknown GTID are coded errors', async (t) => {
+void test('binlog reader: purged file and unknown GTID are coded errors', async (t) => {
   const db = await MariaDBServer.start();
   t.after(() => db.stop());
   await db.sql('CREATE DATABASE p; CREATE TABLE p.t (id INT PRIMARY KEY); INSERT INTO p.t VALUES (1)');
@@ -138,7 +138,7 @@ test('binlog reader: purged file and unknown GTID are coded errors', async (t) =
   await ok.close();
 });
 
-test('binlog reader: start from a time, includeTable filter, heartbeat when idle', async (t) => {
+void test('binlog reader: start from a time, includeTable filter, heartbeat when idle', async (t) => {
   const db = await MariaDBServer.start();
   t.after(() => db.stop());
   await db.sql('CREATE DATABASE s; CREATE TABLE s.a (id INT PRIMARY KEY); CREATE TABLE s.b (id INT PRIMARY KEY)');
@@ -181,7 +181,7 @@ test('binlog reader: start from a time, includeTable filter, heartbeat when idle
   }
 });
 
-test('binlog reader: a slow consumer keeps the queue bounded and still gets every row', async (t) => {
+void test('binlog reader: a slow consumer keeps the queue bounded and still gets every row', async (t) => {
   const db = await MariaDBServer.start();
   t.after(() => db.stop());
   await db.sql('CREATE DATABASE bp; CREATE TABLE bp.t (id INT PRIMARY KEY, pad VARCHAR(200))');

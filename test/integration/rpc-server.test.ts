@@ -18,19 +18,34 @@ import {
   QueryStatusResponseSchema,
   GetWorkerCfgResponseSchema,
 } from '../../src/gen/dm/worker/v1/worker_pb.js';
-import { createRpcServer, createWorkerClient, fromConnectError, peerAddressKey, type RpcProtocol, type RpcServerOptions } from '../../src/rpc/index.js';
+import {
+  createRpcServer,
+  createWorkerClient,
+  fromConnectError,
+  peerAddressKey,
+  type RpcProtocol,
+  type RpcServerOptions,
+} from '../../src/rpc/index.js';
 
 /** A partial WorkerService: QueryStatus, WatchStatus and GetWorkerCfg; the rest is unimplemented. */
 function testRoutes(router: ConnectRouter): void {
   router.service(WorkerService, {
     queryStatus(req, ctx) {
       if (req.name === 'no-leader') throw new DMError('ErrMasterNoLeader', 'no leader for the test');
-      if (req.name === 'bad-config') throw new DMError('ErrConfigUnknownKey', 'unknown key `foo` in task.yaml');
+      if (req.name === 'bad-config')
+        throw new DMError('ErrConfigUnknownKey', 'unknown key `foo` in task.yaml');
       if (req.name === 'bug') throw new TypeError('plain bug');
       return create(QueryStatusResponseSchema, {
         result: true,
         msg: `peer ${ctx.values.get(peerAddressKey)}`,
-        subTaskStatus: [create(SubTaskStatusSchema, { name: req.name || 'task1', stage: Stage.RUNNING, unit: UnitType.SYNC, rowsDone: 42n })],
+        subTaskStatus: [
+          create(SubTaskStatusSchema, {
+            name: req.name || 'task1',
+            stage: Stage.RUNNING,
+            unit: UnitType.SYNC,
+            rowsDone: 42n,
+          }),
+        ],
       });
     },
     async *watchStatus(req, ctx) {
@@ -40,7 +55,9 @@ function testRoutes(router: ConnectRouter): void {
         n++;
         yield create(WatchStatusResponseSchema, {
           result: true,
-          subTaskStatus: [create(SubTaskStatusSchema, { name: req.name, stage: Stage.RUNNING, rowsDone: BigInt(n) })],
+          subTaskStatus: [
+            create(SubTaskStatusSchema, { name: req.name, stage: Stage.RUNNING, rowsDone: BigInt(n) }),
+          ],
         });
         try {
           await sleep(ms, undefined, { signal: ctx.signal });
@@ -92,10 +109,19 @@ void describe('rpc server on one port', () => {
       body: JSON.stringify({ name: 'curl-task' }),
     });
     assert.equal(r.status, 200);
-    const body = (await r.json()) as { result: boolean; msg: string; subTaskStatus: Array<{ name: string; stage: string; rowsDone: string }> };
+    const body = (await r.json()) as {
+      result: boolean;
+      msg: string;
+      subTaskStatus: Array<{ name: string; stage: string; rowsDone: string }>;
+    };
     assert.equal(body.result, true);
     assert.equal(body.msg, 'peer 127.0.0.1');
-    assert.deepEqual(body.subTaskStatus[0], { name: 'curl-task', stage: 'STAGE_RUNNING', unit: 'UNIT_TYPE_SYNC', rowsDone: '42' });
+    assert.deepEqual(body.subTaskStatus[0], {
+      name: 'curl-task',
+      stage: 'STAGE_RUNNING',
+      unit: 'UNIT_TYPE_SYNC',
+      rowsDone: '42',
+    });
   });
 
   void it('serves the server-streaming WatchStatus over gRPC and gRPC-web', async (t) => {
@@ -103,7 +129,10 @@ void describe('rpc server on one port', () => {
     for (const protocol of ['grpc', 'grpc-web'] as RpcProtocol[]) {
       const client = createWorkerClient(hostPort, { protocol });
       const got: bigint[] = [];
-      for await (const snap of client.watchStatus({ name: 'stream-task', interval: { seconds: 0n, nanos: 20_000_000 } })) {
+      for await (const snap of client.watchStatus({
+        name: 'stream-task',
+        interval: { seconds: 0n, nanos: 20_000_000 },
+      })) {
         assert.equal(snap.subTaskStatus[0]?.name, 'stream-task');
         got.push(snap.subTaskStatus[0]?.rowsDone ?? -1n);
         if (got.length === 3) break;
@@ -118,9 +147,18 @@ void describe('rpc server on one port', () => {
     await client.queryStatus({ name: 'x' });
     await assert.rejects(client.queryStatus({ name: 'no-leader' }));
     const metrics = await (await fetch(`${addr.url}/metrics`)).text();
-    assert.match(metrics, /dm_rpc_requests_total\{service="dm.worker.v1.WorkerService",method="QueryStatus",code="ok"\} 1/);
-    assert.match(metrics, /dm_rpc_requests_total\{service="dm.worker.v1.WorkerService",method="QueryStatus",code="unavailable"\} 1/);
-    assert.match(metrics, /dm_rpc_duration_seconds_count\{service="dm.worker.v1.WorkerService",method="QueryStatus"\} 2/);
+    assert.match(
+      metrics,
+      /dm_rpc_requests_total\{service="dm.worker.v1.WorkerService",method="QueryStatus",code="ok"\} 1/,
+    );
+    assert.match(
+      metrics,
+      /dm_rpc_requests_total\{service="dm.worker.v1.WorkerService",method="QueryStatus",code="unavailable"\} 1/,
+    );
+    assert.match(
+      metrics,
+      /dm_rpc_duration_seconds_count\{service="dm.worker.v1.WorkerService",method="QueryStatus"\} 2/,
+    );
     const r = await fetch(`${addr.url}/status`);
     assert.equal(r.headers.get('content-type'), 'application/json');
     const status = (await r.json()) as Record<string, unknown>;
@@ -187,7 +225,10 @@ void describe('rpc server on one port', () => {
         (e: unknown) => ConnectError.from(e),
       );
       assert.equal(err.code, Code.Unavailable, protocol);
-      assert.match(err.rawMessage, /^\[code=38002:class=dm-master:scope=internal:level=high\], Message: no leader for the test, Workaround: /);
+      assert.match(
+        err.rawMessage,
+        /^\[code=38002:class=dm-master:scope=internal:level=high\], Message: no leader for the test, Workaround: /,
+      );
       const dm = fromConnectError(err);
       assert.equal(dm.code, 38002, protocol);
       assert.equal(dm.codeName, 'ErrMasterNoLeader');
@@ -296,7 +337,10 @@ void describe('rpc server on one port', () => {
     const { addr } = await startServer(t);
     const other = createRpcServer({ routes: testRoutes });
     t.after(() => other.close());
-    await assert.rejects(other.listen(addr.port, '127.0.0.1'), (e: unknown) => e instanceof DMError && e.codeName === 'ErrRpcListen');
+    await assert.rejects(
+      other.listen(addr.port, '127.0.0.1'),
+      (e: unknown) => e instanceof DMError && e.codeName === 'ErrRpcListen',
+    );
   });
 
   void it('serves TLS with ALPN h2 and http/1.1 (self-signed cert from openssl)', async (t) => {
@@ -306,8 +350,25 @@ void describe('rpc server on one port', () => {
     const key = path.join(dir, 'key.pem');
     execFileSync(
       'openssl',
-      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '1',
-        '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'],
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+      ],
       { stdio: 'ignore' },
     );
     const { addr, hostPort } = await startServer(t, { tls: { cert, key, ca: cert } });
@@ -317,12 +378,16 @@ void describe('rpc server on one port', () => {
       const res = await client.queryStatus({ name: 'tls' });
       assert.equal(res.subTaskStatus[0]?.name, 'tls', protocol);
       let n = 0;
-      for await (const _ of client.watchStatus({ name: 'tls', interval: { seconds: 0n, nanos: 10_000_000 } })) if (++n === 2) break;
+      for await (const _ of client.watchStatus({ name: 'tls', interval: { seconds: 0n, nanos: 10_000_000 } }))
+        if (++n === 2) break;
       assert.equal(n, 2);
     }
     // A client that does not trust the certificate is refused.
     const untrusting = createWorkerClient(addr.url, { protocol: 'connect' });
-    await assert.rejects(untrusting.queryStatus({ name: 'tls' }), (e: unknown) => fromConnectError(e).codeName !== undefined);
+    await assert.rejects(
+      untrusting.queryStatus({ name: 'tls' }),
+      (e: unknown) => fromConnectError(e).codeName !== undefined,
+    );
     // Mutual TLS (DM's ssl-ca on the server): a client without a certificate is refused.
     const mtls = await startServer(t, { tls: { cert, key, ca: cert, requireClientCert: true } });
     const anonymous = createWorkerClient(mtls.hostPort, { protocol: 'grpc', tls: { ca: cert } });

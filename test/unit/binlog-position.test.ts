@@ -23,7 +23,7 @@ function code(fn: () => unknown): string | undefined {
   return undefined;
 }
 
-test('mysql gtid set: parse merges and sorts intervals, canonical format', () => {
+void test('mysql gtid set: parse merges and sorts intervals, canonical format', () => {
   const s = MysqlGtidSet.parse(` ${U2}:3-4,${U1}:7:1-5:6\n,${U1.toUpperCase()}:10-12:9`);
   assert.equal(s.toString(), `${U1}:1-7:9-12,${U2}:3-4`);
   assert.equal(MysqlGtidSet.parse('').isEmpty(), true);
@@ -32,7 +32,7 @@ test('mysql gtid set: parse merges and sorts intervals, canonical format', () =>
   assert.equal(MysqlGtidSet.parse(`${U1.replace(/-/g, '')}:1`).toString(), `${U1}:1`);
 });
 
-test('mysql gtid set: union, contains, subtract, add', () => {
+void test('mysql gtid set: union, contains, subtract, add', () => {
   const a = MysqlGtidSet.parse(`${U1}:1-10`);
   const b = MysqlGtidSet.parse(`${U1}:5-15,${U2}:1`);
   assert.equal(a.union(b).toString(), `${U1}:1-15,${U2}:1`);
@@ -52,7 +52,7 @@ test('mysql gtid set: union, contains, subtract, add', () => {
   assert.ok(a.equals(MysqlGtidSet.parse(`${U1}:1-5:6-10`)));
 });
 
-test('mysql gtid set: beyond 2^53 stays exact; tags (8.3+) are separate sources', () => {
+void test('mysql gtid set: beyond 2^53 stays exact; tags (8.3+) are separate sources', () => {
   const big = MysqlGtidSet.parse(`${U1}:9007199254740993-9007199254740995`);
   assert.equal(big.add(`${U1}:9007199254740996`).toString(), `${U1}:9007199254740993-9007199254740996`);
   const t = MysqlGtidSet.parse(`${U1}:1-5:tag_a:1-2,${U1}:6`);
@@ -61,13 +61,13 @@ test('mysql gtid set: beyond 2^53 stays exact; tags (8.3+) are separate sources'
   assert.equal(t.containsGtid(`${U1}:tag_a:3`), false);
 });
 
-test('mysql gtid set: malformed text is ErrBinlogInvalidPosition', () => {
+void test('mysql gtid set: malformed text is ErrBinlogInvalidPosition', () => {
   for (const bad of ['nope', `${U1}`, `${U1}:0`, `${U1}:5-3`, `${U1}:1-x-`, 'zz-1-1:1']) {
     assert.equal(code(() => MysqlGtidSet.parse(bad)), 'ErrBinlogInvalidPosition', bad);
   }
 });
 
-test('mariadb gtid list: parse, format, contains per domain, add overwrites', () => {
+void test('mariadb gtid list: parse, format, contains per domain, add overwrites', () => {
   const s = MariadbGtidSet.parse('1-3-45, 0-1-100');
   assert.equal(s.toString(), '0-1-100,1-3-45');
   assert.equal(s.containsGtid('0-1-100'), true);
@@ -85,7 +85,7 @@ test('mariadb gtid list: parse, format, contains per domain, add overwrites', ()
   assert.equal(MariadbGtidSet.parse('0-1-18446744073709551615').containsGtid('0-1-18446744073709551614'), true);
 });
 
-test('mariadb gtid list: malformed or duplicate domain is ErrBinlogInvalidPosition; flavors do not mix', () => {
+void test('mariadb gtid list: malformed or duplicate domain is ErrBinlogInvalidPosition; flavors do not mix', () => {
   for (const bad of ['0-1', '0-1-2-3', 'a-b-c', '0-1-1,0-2-5', `${U1}:1`, '0-1-18446744073709551616']) {
     assert.equal(code(() => MariadbGtidSet.parse(bad)), 'ErrBinlogInvalidPosition', bad);
   }
@@ -93,7 +93,7 @@ test('mariadb gtid list: malformed or duplicate domain is ErrBinlogInvalidPositi
   assert.equal(code(() => MysqlGtidSet.parse('').contains(MariadbGtidSet.parse(''))), 'ErrBinlogGtidFlavorMismatch');
 });
 
-test('parsePosition: file:offset, tuple form, GTID of each flavor, errors', () => {
+void test('parsePosition: file:offset, tuple form, GTID of each flavor, errors', () => {
   assert.deepEqual(parsePosition('mysql-bin.000003:1234', 'mariadb'), { file: 'mysql-bin.000003', offset: 1234, gtid: '' });
   assert.deepEqual(parsePosition('(mysql-bin.000003, 4)', 'mysql'), { file: 'mysql-bin.000003', offset: 4, gtid: '' });
   assert.deepEqual(parsePosition('0-1-10', 'mariadb'), { file: '', offset: 0, gtid: '0-1-10' });
@@ -107,7 +107,7 @@ test('parsePosition: file:offset, tuple form, GTID of each flavor, errors', () =
   assert.equal(parseGtidSet('', 'mysql').flavor, 'mysql');
 });
 
-test('compareFilePos orders by file number then offset', () => {
+void test('compareFilePos orders by file number then offset', () => {
   assert.ok(compareFilePos({ file: 'b.000002', offset: 4 }, { file: 'b.000010', offset: 4 }) < 0);
   assert.ok(compareFilePos({ file: 'b.000010', offset: 4 }, { file: 'b.000002', offset: 900 }) > 0);
   assert.ok(compareFilePos({ file: 'b.000002', offset: 400 }, { file: 'b.000002', offset: 300 }) > 0);

@@ -52,7 +52,11 @@ void test('source.yaml loads with DM defaults', () => {
 void test("DM's documented source template loads unchanged", () => {
   const s = loadSourceConfigFile(join(FIX, 'dm-source-sample.yaml'));
   assert.equal(s.sourceId, 'mysql-replica-01');
-  assert.equal(s.from.password, 'ZqMLjZ2j5khNelDEfDoUhkD5aV5fIJOe0fiog9w=', "DM's ciphertext is used as plaintext, as DM does");
+  assert.equal(
+    s.from.password,
+    'ZqMLjZ2j5khNelDEfDoUhkD5aV5fIJOe0fiog9w=',
+    "DM's ciphertext is used as plaintext, as DM does",
+  );
   assert.equal(s.from.security?.sslKey, '/path/to/key.pem');
   assert.equal(s.checker.backoffRollback, 300_000);
   assert.deepEqual(s.filters[0]?.sqlPattern, ['alter table .* add column `aaa` int']);
@@ -62,18 +66,28 @@ void test("DM's documented source template loads unchanged", () => {
 void test('source errors name file, line and key path', () => {
   const e = errOf(() => loadSourceConfigFile(join(INVALID, 'source-unknown-key.yaml')));
   assert.equal(e.codeName, 'ErrConfigUnknownKey');
-  assert.match(e.message, /^source-unknown-key\.yaml:5: from\.pasword: unknown key "pasword" \(did you mean "password"\?\)/);
+  assert.match(
+    e.message,
+    /^source-unknown-key\.yaml:5: from\.pasword: unknown key "pasword" \(did you mean "password"\?\)/,
+  );
   const f = errOf(() => parseSourceConfig('source-id: s\nflavor: percona\nfrom: {host: h, user: u}\n'));
   assert.equal(f.codeName, 'ErrConfigInvalidValue');
   assert.match(f.message, /^source\.yaml:2: flavor: .*allowed: "", "mysql", "mariadb"/);
-  const g = errOf(() => parseSourceConfig('source-id: s\nfrom: {host: h, user: u}\nchecker:\n  backoff-min: 10m\n  backoff-max: 1m\n'));
+  const g = errOf(() =>
+    parseSourceConfig(
+      'source-id: s\nfrom: {host: h, user: u}\nchecker:\n  backoff-min: 10m\n  backoff-max: 1m\n',
+    ),
+  );
   assert.equal(g.codeName, 'ErrConfigCrossField');
   assert.match(g.message, /^source\.yaml:5: checker\.backoff-max: /);
 });
 
 void test('sourceConfigToYaml keeps the password encrypted and loads back equal', () => {
   const key = Buffer.alloc(32, 5);
-  const s = parseSourceConfig('source-id: s\nfrom: {host: h, user: u, password: hunter2}\ncase-sensitive: true\n', { secretKey: key });
+  const s = parseSourceConfig(
+    'source-id: s\nfrom: {host: h, user: u, password: hunter2}\ncase-sensitive: true\n',
+    { secretKey: key },
+  );
   const text = sourceConfigToYaml(s, { secretKey: key });
   assert.doesNotMatch(text, /hunter2/);
   assert.match(text, /^source-id: s$/m);
@@ -91,7 +105,13 @@ void test('dm-master.yaml: file, defaults and flag overrides', () => {
   assert.equal(m.dataDir, '/var/lib/dm-master');
   assert.deepEqual(m.etcdEndpoints, []);
 
-  const d = parseMasterConfig('', { overrides: { name: 'm2', 'master-addr': ':18261', 'etcd-endpoints': 'http://127.0.0.1:2379,http://127.0.0.1:2380' } });
+  const d = parseMasterConfig('', {
+    overrides: {
+      name: 'm2',
+      'master-addr': ':18261',
+      'etcd-endpoints': 'http://127.0.0.1:2379,http://127.0.0.1:2380',
+    },
+  });
   assert.equal(d.name, 'm2');
   assert.equal(d.advertiseAddr, '127.0.0.1:18261');
   assert.equal(d.peerUrls, 'http://127.0.0.1:8291');
@@ -125,5 +145,8 @@ void test('dm-worker.yaml: file, defaults and required join', () => {
   assert.equal(e.codeName, 'ErrConfigMissingKey');
   assert.match(e.message, /^dm-worker-missing-join\.yaml:\d+: join: /);
   const f = errOf(() => parseWorkerConfig('join: a:1\nlog-level: loud\n'));
-  assert.match(f.message, /^dm-worker\.yaml:2: log-level: .*allowed: "debug", "info", "warn", "error", "fatal"/);
+  assert.match(
+    f.message,
+    /^dm-worker\.yaml:2: log-level: .*allowed: "debug", "info", "warn", "error", "fatal"/,
+  );
 });

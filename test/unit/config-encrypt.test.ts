@@ -4,7 +4,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DMError } from '../../src/errors/index.js';
-import { decrypt, decryptOrPlaintext, encrypt, generateSecretKeyHex, loadSecretKey } from '../../src/config/index.js';
+import {
+  decrypt,
+  decryptOrPlaintext,
+  encrypt,
+  generateSecretKeyHex,
+  loadSecretKey,
+} from '../../src/config/index.js';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {
@@ -29,14 +35,32 @@ void test('round trip with the built-in key and with a configured key', () => {
 
 void test('wrong key and garbage ciphertext are ErrEncryptCiphertextInvalid', () => {
   const c = encrypt('secret', Buffer.alloc(32, 1));
-  assert.equal(codeOf(() => decrypt(c, Buffer.alloc(32, 2))), 'ErrEncryptCiphertextInvalid');
-  assert.equal(codeOf(() => decrypt(c)), 'ErrEncryptCiphertextInvalid');
-  assert.equal(codeOf(() => decrypt('not base64 at all!')), 'ErrEncryptCiphertextInvalid');
-  assert.equal(codeOf(() => decrypt('/Q7B9DizNLLTTfiZHv9WoEAKamfpIUs=')), 'ErrEncryptCiphertextInvalid');
+  assert.equal(
+    codeOf(() => decrypt(c, Buffer.alloc(32, 2))),
+    'ErrEncryptCiphertextInvalid',
+  );
+  assert.equal(
+    codeOf(() => decrypt(c)),
+    'ErrEncryptCiphertextInvalid',
+  );
+  assert.equal(
+    codeOf(() => decrypt('not base64 at all!')),
+    'ErrEncryptCiphertextInvalid',
+  );
+  assert.equal(
+    codeOf(() => decrypt('/Q7B9DizNLLTTfiZHv9WoEAKamfpIUs=')),
+    'ErrEncryptCiphertextInvalid',
+  );
   const tampered = Buffer.from(encrypt('secret'), 'base64');
   tampered[tampered.length - 1] = (tampered[tampered.length - 1] ?? 0) ^ 1;
-  assert.equal(codeOf(() => decrypt(tampered.toString('base64'))), 'ErrEncryptCiphertextInvalid');
-  assert.equal(codeOf(() => encrypt('x', Buffer.alloc(16))), 'ErrEncryptSecretKeyMissing');
+  assert.equal(
+    codeOf(() => decrypt(tampered.toString('base64'))),
+    'ErrEncryptCiphertextInvalid',
+  );
+  assert.equal(
+    codeOf(() => encrypt('x', Buffer.alloc(16))),
+    'ErrEncryptSecretKeyMissing',
+  );
 });
 
 void test('decryptOrPlaintext returns text it cannot decrypt unchanged', () => {
@@ -58,6 +82,12 @@ void test('loadSecretKey reads 64 hex digits and rejects anything else', (t) => 
   const key = loadSecretKey(join(dir, 'good'));
   assert.equal(key.toString('hex'), hex);
   assert.equal(decrypt(encrypt('pw', key), loadSecretKey(join(dir, 'good'))), 'pw');
-  assert.equal(codeOf(() => loadSecretKey(join(dir, 'short'))), 'ErrEncryptSecretKeyMissing');
-  assert.equal(codeOf(() => loadSecretKey(join(dir, 'missing'))), 'ErrEncryptSecretKeyMissing');
+  assert.equal(
+    codeOf(() => loadSecretKey(join(dir, 'short'))),
+    'ErrEncryptSecretKeyMissing',
+  );
+  assert.equal(
+    codeOf(() => loadSecretKey(join(dir, 'missing'))),
+    'ErrEncryptSecretKeyMissing',
+  );
 });

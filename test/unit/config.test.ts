@@ -16,7 +16,14 @@ const FIX = join(import.meta.dirname, '..', 'fixtures', 'config');
 const INVALID = join(FIX, 'invalid');
 
 /** Assert `fn` throws a DMError with `code` whose message has `file:line:` and the key path. */
-function assertConfigError(fn: () => unknown, codeName: string, file: string, line: number, keyPath: string, also?: RegExp): DMError {
+function assertConfigError(
+  fn: () => unknown,
+  codeName: string,
+  file: string,
+  line: number,
+  keyPath: string,
+  also?: RegExp,
+): DMError {
   let err: unknown;
   try {
     fn();
@@ -26,7 +33,10 @@ function assertConfigError(fn: () => unknown, codeName: string, file: string, li
   assert.ok(err instanceof DMError, `expected a DMError, got ${String(err)}`);
   assert.equal(err.codeName, codeName, err.message);
   const first = err.message.split('\n')[0] ?? '';
-  assert.ok(first.startsWith(`${file}:${line}: ${keyPath}: `), `message should start with "${file}:${line}: ${keyPath}: ", got: ${first}`);
+  assert.ok(
+    first.startsWith(`${file}:${line}: ${keyPath}: `),
+    `message should start with "${file}:${line}: ${keyPath}: ", got: ${first}`,
+  );
   if (also) assert.match(err.message, also);
   assert.ok(err.workaround.length > 0);
   return err;
@@ -44,7 +54,10 @@ void test('minimal task gets DM defaults', () => {
   assert.equal(t.collationCompatible, 'loose');
   assert.equal(t.targetDatabase.port, 4000);
   assert.equal(t.targetDatabase.maxAllowedPacket, 67108864);
-  assert.deepEqual(t.mysqlInstances.map((m) => m.sourceId), ['mysql-replica-01']);
+  assert.deepEqual(
+    t.mysqlInstances.map((m) => m.sourceId),
+    ['mysql-replica-01'],
+  );
   assert.ok(Object.isFrozen(t) && Object.isFrozen(t.mysqlInstances[0]) && Object.isFrozen(t.targetDatabase));
 
   const sub = resolveSubtask(t, 'mysql-replica-01');
@@ -79,7 +92,10 @@ void test("DM's documented advanced task file loads unchanged", () => {
   assert.equal(t.validators.global?.rowErrorDelay, 30 * 60_000);
 
   const s1 = resolveSubtask(t, 'mysql-replica-01');
-  assert.deepEqual(s1.routeRules.map((r) => r.targetSchema), ['test', 'test']);
+  assert.deepEqual(
+    s1.routeRules.map((r) => r.targetSchema),
+    ['test', 'test'],
+  );
   assert.equal(s1.routeRules[0]?.targetTable, 't');
   assert.deepEqual(s1.blockAllowList?.doDbs, ['~^test.*', 'user']);
   assert.deepEqual(s1.blockAllowList?.doTables?.[1], { dbName: 'user', tblName: 'information' });
@@ -105,8 +121,14 @@ void test('an older DM task file (is-sharding, black-white-list, inline blocks) 
   const s = resolveSubtask(t, 'instance118-5306');
   assert.deepEqual(s.blockAllowList?.ignoreTables, [{ dbName: 'test', tblName: 'log' }]);
   assert.equal(s.meta?.binlogPos, 320);
-  assert.deepEqual(s.filterRules.map((f) => f.action), ['Do']);
-  assert.equal(resolveSubtask(t, 'instance118-4306').mydumper.extraArgs, '-B test -T t1,t2 --consistency none');
+  assert.deepEqual(
+    s.filterRules.map((f) => f.action),
+    ['Do'],
+  );
+  assert.equal(
+    resolveSubtask(t, 'instance118-4306').mydumper.extraArgs,
+    '-B test -T t1,t2 --consistency none',
+  );
 });
 
 void test('resolveSubtask merges named and inline blocks and applies *-thread overrides', () => {
@@ -124,7 +146,10 @@ void test('resolveSubtask merges named and inline blocks and applies *-thread ov
   assert.equal(s1.syncer.batch, 500);
   assert.equal(s1.syncer.safeModeDuration, 90_000);
   assert.equal(s1.metaSchema, 'dm_meta_shard');
-  assert.deepEqual(s1.routeRules.map((r) => r.targetTable ?? '*'), ['orders', '*']);
+  assert.deepEqual(
+    s1.routeRules.map((r) => r.targetTable ?? '*'),
+    ['orders', '*'],
+  );
   assert.deepEqual(s1.routeRules[0]?.extractTable, { tableRegexp: 'orders_(.*)', targetColumn: 'c_table' });
   assert.equal(s1.filterRules[0]?.action, 'Ignore');
   assert.deepEqual(s1.blockAllowList, { doDbs: ['~^shop_'] });
@@ -135,14 +160,21 @@ void test('resolveSubtask merges named and inline blocks and applies *-thread ov
   assert.equal(s2.mydumper.rows, 10000);
   assert.equal(s2.mydumper.chunkFilesize, '64', 'inline block keeps defaults for keys it does not set');
   assert.equal(s2.loader.poolSize, 4);
-  assert.equal(s2.loader.onDuplicateLogical, 'ignore', 'deprecated on-duplicate maps to on-duplicate-logical');
+  assert.equal(
+    s2.loader.onDuplicateLogical,
+    'ignore',
+    'deprecated on-duplicate maps to on-duplicate-logical',
+  );
   assert.equal(s2.syncer.batch, 50);
   assert.equal(s2.syncer.workerCount, DEFAULT_SYNCER.workerCount);
   assert.equal(s2.meta?.binlogGtid, '0-2-100');
   assert.deepEqual(s2.blockAllowList, { doDbs: ['~^shop_'] }, 'legacy black-white-list name resolves');
   assert.ok(Object.isFrozen(s2.syncer));
 
-  assert.throws(() => resolveSubtask(t, 'nope'), (e: unknown) => e instanceof DMError && /s1, s2/.test(e.message));
+  assert.throws(
+    () => resolveSubtask(t, 'nope'),
+    (e: unknown) => e instanceof DMError && /s1, s2/.test(e.message),
+  );
 });
 
 void test('unknown key at top level names the key, its line and a suggestion', () => {
@@ -224,7 +256,13 @@ void test('bad YAML is ErrConfigYamlParse with the line', () => {
 });
 
 void test('missing required key', () => {
-  assertConfigError(() => loadTaskConfigFile(join(INVALID, 'task-missing-target.yaml')), 'ErrConfigMissingKey', 'task-missing-target.yaml', 1, 'target-database');
+  assertConfigError(
+    () => loadTaskConfigFile(join(INVALID, 'task-missing-target.yaml')),
+    'ErrConfigMissingKey',
+    'task-missing-target.yaml',
+    1,
+    'target-database',
+  );
 });
 
 const BASE = `name: t
@@ -241,7 +279,10 @@ void test('cross-field checks', () => {
     'strict-optimistic-shard-mode',
   );
   assertConfigError(
-    () => parseTaskConfig(`${BASE}mysql-instances:\n  - source-id: s1\n    syncer-config-name: g\n    syncer: {batch: 1}\nsyncers: {g: {}}\n`),
+    () =>
+      parseTaskConfig(
+        `${BASE}mysql-instances:\n  - source-id: s1\n    syncer-config-name: g\n    syncer: {batch: 1}\nsyncers: {g: {}}\n`,
+      ),
     'ErrConfigCrossField',
     'task.yaml',
     6,
@@ -249,14 +290,20 @@ void test('cross-field checks', () => {
     /either syncer-config-name or an inline syncer block/,
   );
   assertConfigError(
-    () => parseTaskConfig(`${BASE}mysql-instances:\n  - source-id: s1\n    meta: {binlog-pos: 4}\n`, { file: 'x.yaml' }),
+    () =>
+      parseTaskConfig(`${BASE}mysql-instances:\n  - source-id: s1\n    meta: {binlog-pos: 4}\n`, {
+        file: 'x.yaml',
+      }),
     'ErrConfigCrossField',
     'x.yaml',
     6,
     'mysql-instances[0].meta',
   );
   assertConfigError(
-    () => parseTaskConfig(`${BASE}mysql-instances: [{source-id: s1}]\nroutes:\n  unused: {schema-pattern: a, target-schema: b}\n`),
+    () =>
+      parseTaskConfig(
+        `${BASE}mysql-instances: [{source-id: s1}]\nroutes:\n  unused: {schema-pattern: a, target-schema: b}\n`,
+      ),
     'ErrConfigGlobalConfigsUnused',
     'task.yaml',
     6,
@@ -281,17 +328,25 @@ void test('cross-field checks', () => {
 void test('encrypted passwords are decrypted; text DM.ts cannot decrypt is a plaintext password', () => {
   const key = Buffer.alloc(32, 7);
   const cipher = encrypt('s3cr3t', key);
-  const t = parseTaskConfig(`${BASE.replace('user: u', `user: u, password: "${cipher}"`)}mysql-instances: [{source-id: s1}]\n`, { secretKey: key });
+  const t = parseTaskConfig(
+    `${BASE.replace('user: u', `user: u, password: "${cipher}"`)}mysql-instances: [{source-id: s1}]\n`,
+    { secretKey: key },
+  );
   assert.equal(t.targetDatabase.password, 's3cr3t');
   // the same ciphertext under another key: a clear error rather than a wrong password
   assertConfigError(
-    () => parseTaskConfig(`${BASE.replace('user: u', `user: u, password: "${cipher}"`)}mysql-instances: [{source-id: s1}]\n`),
+    () =>
+      parseTaskConfig(
+        `${BASE.replace('user: u', `user: u, password: "${cipher}"`)}mysql-instances: [{source-id: s1}]\n`,
+      ),
     'ErrConfigDecryptPassword',
     'task.yaml',
     3,
     'target-database.password',
   );
-  const plain = parseTaskConfig(`${BASE.replace('user: u', 'user: u, password: 123456')}mysql-instances: [{source-id: s1}]\n`);
+  const plain = parseTaskConfig(
+    `${BASE.replace('user: u', 'user: u, password: 123456')}mysql-instances: [{source-id: s1}]\n`,
+  );
   assert.equal(plain.targetDatabase.password, '123456');
 });
 
@@ -302,8 +357,28 @@ void test('taskConfigToYaml writes DM keys and encrypted passwords, and loads ba
     const text = taskConfigToYaml(t, { secretKey: key });
     assert.match(text, /^task-mode: /m);
     assert.match(text, /^collation_compatible: /m);
-    if (t.targetDatabase.password !== '') assert.doesNotMatch(text, new RegExp(`password: ${t.targetDatabase.password}$`, 'm'));
+    if (t.targetDatabase.password !== '')
+      assert.doesNotMatch(text, new RegExp(`password: ${t.targetDatabase.password}$`, 'm'));
     const back = parseTaskConfig(text, { secretKey: key });
     assert.deepEqual(back, t, f);
   }
+});
+
+void test('unreadable file is ErrConfigFileRead; YAML anchors and merge keys work', () => {
+  assert.throws(
+    () => loadTaskConfigFile(join(FIX, 'no-such-task.yaml')),
+    (e: unknown) =>
+      e instanceof DMError && e.codeName === 'ErrConfigFileRead' && e.message.includes('no-such-task.yaml'),
+  );
+  const t = parseTaskConfig(`${BASE}mysql-instances:
+  - source-id: s1
+    syncer: &common {batch: 7, worker-count: 3}
+  - source-id: s2
+    syncer:
+      <<: *common
+      batch: 9
+`);
+  assert.equal(resolveSubtask(t, 's1').syncer.batch, 7);
+  assert.equal(resolveSubtask(t, 's2').syncer.batch, 9);
+  assert.equal(resolveSubtask(t, 's2').syncer.workerCount, 3);
 });

@@ -4,14 +4,25 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Code, ConnectError } from '@connectrpc/connect';
 import { DMError } from '../../src/errors/index.js';
-import { codeLabel, connectCodeOf, fromConnectError, toBaseUrl, toConnectError } from '../../src/rpc/index.js';
+import {
+  codeLabel,
+  connectCodeOf,
+  fromConnectError,
+  toBaseUrl,
+  toConnectError,
+} from '../../src/rpc/index.js';
 
 void test('a DMError becomes a ConnectError with a DM-style message and comes back with its code', () => {
-  const orig = new DMError('ErrEtcdUnavailable', 'etcd down', { cause: new Error('ECONNREFUSED 127.0.0.1:2379') });
+  const orig = new DMError('ErrEtcdUnavailable', 'etcd down', {
+    cause: new Error('ECONNREFUSED 127.0.0.1:2379'),
+  });
   const ce = toConnectError(orig);
   assert.equal(ce.code, Code.Unavailable);
   assert.equal(ce.metadata.get('dm-error-code'), '48001');
-  assert.match(ce.rawMessage, /^\[code=48001:class=ha:scope=internal:level=high\], Message: etcd down: ECONNREFUSED.*Workaround: Check that a majority/);
+  assert.match(
+    ce.rawMessage,
+    /^\[code=48001:class=ha:scope=internal:level=high\], Message: etcd down: ECONNREFUSED.*Workaround: Check that a majority/,
+  );
   const back = fromConnectError(ce);
   assert.equal(back.codeName, 'ErrEtcdUnavailable');
   assert.equal(back.retryable, true);
