@@ -19,11 +19,12 @@ import type { Registry } from 'prom-client';
 import { DMError, isDMError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../log/index.js';
 import { sleepAbortable } from '../util/index.js';
-import type { BinlogEvent, ColumnInfo, QueryEvent, RowImage, RowsEvent } from './events.js';
+import type { BinlogEvent, ColumnInfo, RowImage, RowsEvent } from './events.js';
 import { EventQueue } from './event-queue.js';
 import type { GtidSet } from './gtid-set.js';
 import { compareFilePos, parseGtidSet, type Flavor, type Position, type StartPoint } from './position.js';
 import { ReaderMetrics } from './reader-metrics.js';
+import { TxnShaper, schemaSnapshots, type RawEvent } from './txn-shaper.js';
 import { SchemaTracker } from './schema-tracker.js';
 import { getBinlogFiles, getBinlogSettings, getMasterStatus, openControlConnection, type ConnectionOptions } from './source-info.js';
 import { findStartByTime } from './start-time.js';
@@ -119,7 +120,6 @@ interface Session {
   started: () => void;
 }
 
-const schemaSnapshots = new WeakMap<QueryEvent, string>();
 
 class ZongjiBinlogReader implements BinlogReader {
   private readonly o: BinlogReaderOptions;
@@ -134,31 +134,13 @@ class ZongjiBinlogReader implements BinlogReader {
   private ctrl: Connection | undefined;
   private timers: NodeJS.Timeout[] = [];
 
-  // ---- stream position state -------------------------------------------------------------
-  /** Current binlog file of the stream. */
-  private curFile = '';
-  /** End offset of the last event read (in curFile). */
-  private lastEnd = 0;
-  /** Last transaction boundary (checkpoint-safe position). */
-  private boundary: Position = { file: '', offset: 0, gtid: '' };
-  /** Executed GTID set at the boundary; undefined when not known (then positions carry gtid ''). */
-  private executed: GtidSet | undefined;
-  /** Until a boundary is seen after a GTID start, resume by GTID (the file offset is not yet exact). */
-  private resumeByGtid = false;
-  /** MySQL file+pos start without GTID seed: stream from file:4 and suppress events before `offset`. */
-  private skipBefore: { file: string; offset: number } | undefined;
-  private pendingGtid: string | undefined;
-  private txnOpen = false;
-  private txnBegun = false;
-  private txnDelivered = 0;
-  /** Events of the interrupted transaction already delivered; suppressed on replay. */
-  private replaySkip = 0;
+  private readonly shaper: TxnShaper;
+  private lastHeartbeat = 0;
   private tableKeys = new Map<number, string[]>();
   private paused = false;
   private connected = false;
   private connectedOnce = false;
   private reconnects = 0;
-  private lastPushAt = Date.now();
   private consumerSchemas = '';
   private rowMetadataFull = true;
   private fatal: DMError | undefined;
@@ -169,6 +151,13 @@ class ZongjiBinlogReader implements BinlogReader {
     this.queue = new EventQueue<BinlogEvent>(opts.maxQueueEvents ?? DEFAULT_MAX_QUEUE_EVENTS, opts.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES, () => this.onDrain());
     this.metrics = opts.registry ? new ReaderMetrics(opts.registry, opts.labels ?? {}) : undefined;
     this.tracker = new SchemaTracker({ flavor: opts.flavor, logger: this.log });
+    this.shaper = new TxnShaper(opts.flavor, {
+      deliver: (ev, bytes) => this.deliver(ev, bytes),
+      buildRows: (raw, base) => this.buildRows(raw as WriteRowsEvent | UpdateRowsEvent | DeleteRowsEvent, base),
+      onDDL: (schema, sql) => this.onDDL(schema, sql),
+      onBoundary: (pos) => this.metrics?.position('syncer', pos),
+      onWarn: (msg, err) => this.log.warn({ err }, msg),
+    });
   }
 
   // ---- public API ------------------------------------------------------------------------
@@ -227,7 +216,7 @@ class ZongjiBinlogReader implements BinlogReader {
 
   status(): BinlogReaderStatus {
     return {
-      position: { ...this.boundary },
+      position: { ...this.shaper.boundary },
       connected: this.connected,
       queueEvents: this.queue.size,
       queueBytes: this.queue.byteSize,
@@ -268,29 +257,29 @@ class ZongjiBinlogReader implements BinlogReader {
       const p = await findStartByTime(ctrl, this.o, start.time, this.closeCtl.signal);
       this.log.info({ time: start.time.toISOString(), position: p }, 'start time resolved to binlog position');
       start = p.gtid && p.file === '' ? { gtid: p.gtid } : { file: p.file, offset: p.offset };
-      if (p.gtid) this.executed = parseGtidSet(p.gtid, this.o.flavor);
+      if (p.gtid) this.shaper.executed = parseGtidSet(p.gtid, this.o.flavor);
     }
     if ('gtid' in start) {
-      this.executed = parseGtidSet(start.gtid, this.o.flavor);
-      this.boundary = { file: '', offset: 0, gtid: this.executed.toString() };
-      this.resumeByGtid = true;
+      this.shaper.executed = parseGtidSet(start.gtid, this.o.flavor);
+      this.shaper.boundary = { file: '', offset: 0, gtid: this.shaper.executed.toString() };
+      this.shaper.resumeByGtid = true;
       return;
     }
     if (!start.file || start.offset < 4) throw new DMError('ErrBinlogInvalidPosition', `invalid start position ${start.file}:${start.offset}`);
-    this.curFile = start.file;
-    this.boundary = { file: start.file, offset: start.offset, gtid: '' };
-    if (this.executed === undefined) {
+    this.shaper.curFile = start.file;
+    this.shaper.boundary = { file: start.file, offset: start.offset, gtid: '' };
+    if (this.shaper.executed === undefined) {
       if (this.o.flavor === 'mariadb') {
         const [rows] = await ctrl.query<RowDataPacket[]>('SELECT BINLOG_GTID_POS(?, ?) AS g', [start.file, start.offset]);
         const g = rows[0]?.['g'];
-        if (typeof g === 'string') this.executed = parseGtidSet(g, 'mariadb');
+        if (typeof g === 'string') this.shaper.executed = parseGtidSet(g, 'mariadb');
       } else if (start.offset > 4) {
         // MySQL has no BINLOG_GTID_POS: read the file from its Previous_gtids event and
         // suppress everything before the requested offset
-        this.skipBefore = { file: start.file, offset: start.offset };
+        this.shaper.skipBefore = { file: start.file, offset: start.offset };
       }
     }
-    if (this.executed) this.boundary.gtid = this.executed.toString();
+    if (this.shaper.executed) this.shaper.boundary.gtid = this.shaper.executed.toString();
   }
 
   // ---- sessions and reconnects -----------------------------------------------------------
@@ -301,7 +290,7 @@ class ZongjiBinlogReader implements BinlogReader {
     let failures = 0;
     let session: Session | undefined = first;
     for (;;) {
-      const boundaryBefore = `${this.boundary.file}:${this.boundary.offset}`;
+      const boundaryBefore = `${this.shaper.boundary.file}:${this.shaper.boundary.offset}`;
       try {
         await session.done;
       } catch (e) {
@@ -311,7 +300,7 @@ class ZongjiBinlogReader implements BinlogReader {
       session = undefined;
       if (this.stateName === 'closed') return;
       // retryable error: reconnect from the last boundary
-      if (`${this.boundary.file}:${this.boundary.offset}` !== boundaryBefore) {
+      if (`${this.shaper.boundary.file}:${this.shaper.boundary.offset}` !== boundaryBefore) {
         failures = 0;
         backoff = undefined;
       }
@@ -321,7 +310,7 @@ class ZongjiBinlogReader implements BinlogReader {
         return;
       }
       backoff = backoff ? backoff.next(undefined) : factory.next();
-      this.log.warn({ delayMs: Math.round(backoff.duration), attempt: failures, position: this.boundary }, 'binlog reader reconnecting');
+      this.log.warn({ delayMs: Math.round(backoff.duration), attempt: failures, position: this.shaper.boundary }, 'binlog reader reconnecting');
       if (!(await sleepAbortable(backoff.duration, this.closeCtl.signal))) return;
       this.reconnects++;
       this.metrics?.reconnect();
@@ -335,14 +324,7 @@ class ZongjiBinlogReader implements BinlogReader {
   }
 
   private openSession(): Session {
-    // a transaction cut off by the previous session is replayed from its start; its events
-    // already delivered are suppressed (counting a replay that was itself cut off: the events it
-    // suppressed are in txnDelivered, the rest still in replaySkip)
-    if (this.txnOpen) this.replaySkip += this.txnDelivered;
-    this.txnOpen = false;
-    this.txnBegun = false;
-    this.txnDelivered = 0;
-    this.pendingGtid = undefined;
+    this.shaper.reconnecting();
     this.tableKeys.clear();
     this.paused = false;
     const c = this.o.connection;
@@ -357,7 +339,7 @@ class ZongjiBinlogReader implements BinlogReader {
       supportBigNumbers: true,
       bigNumberStrings: true,
       connectTimeout: 10_000,
-    } as never);
+    });
     let doneRes: () => void = () => {};
     let doneRej: (e: unknown) => void = () => {};
     let firstRes: () => void = () => {};
@@ -397,7 +379,7 @@ class ZongjiBinlogReader implements BinlogReader {
       this.connected = true;
       this.connectedOnce = true;
       try {
-        this.onEvent(s, ev);
+        this.onEvent(ev);
       } catch (e) {
         this.endSession(s, e);
       }
@@ -405,15 +387,15 @@ class ZongjiBinlogReader implements BinlogReader {
     zj.on('error', (e: Error) => this.endSession(s, e));
 
     let opts: Record<string, unknown>;
-    if (this.resumeByGtid || (this.boundary.file === '' && this.executed)) {
-      opts = { serverId: this.o.serverId, gtidSet: (this.executed ?? parseGtidSet('', this.o.flavor)).toString() };
-    } else if (this.skipBefore) {
-      opts = { serverId: this.o.serverId, filename: this.skipBefore.file, position: 4 };
+    if (this.shaper.resumeByGtid || (this.shaper.boundary.file === '' && this.shaper.executed)) {
+      opts = { serverId: this.o.serverId, gtidSet: (this.shaper.executed ?? parseGtidSet('', this.o.flavor)).toString() };
+    } else if (this.shaper.skipBefore) {
+      opts = { serverId: this.o.serverId, filename: this.shaper.skipBefore.file, position: 4 };
     } else {
-      opts = { serverId: this.o.serverId, filename: this.boundary.file, position: this.boundary.offset };
+      opts = { serverId: this.o.serverId, filename: this.shaper.boundary.file, position: this.shaper.boundary.offset };
     }
-    this.log.info({ start: opts, replaySkip: this.replaySkip }, 'binlog reader connecting');
-    zj.start(opts as never);
+    this.log.info({ start: opts }, 'binlog reader connecting');
+    zj.start(opts);
     return s;
   }
 
@@ -429,7 +411,7 @@ class ZongjiBinlogReader implements BinlogReader {
       return;
     }
     if (!isDMError(e) && isRetryableReadError(e)) {
-      this.log.warn({ err: e, position: this.boundary }, 'binlog connection lost');
+      this.log.warn({ err: e, position: this.shaper.boundary }, 'binlog connection lost');
       if (!this.connectedOnce) {
         s.finish(new DMError('ErrUpstreamUnreachable', `cannot read the binlog from ${this.o.connection.host}:${this.o.connection.port}`, { cause: e }));
         return;
@@ -446,15 +428,15 @@ class ZongjiBinlogReader implements BinlogReader {
 
   /** ER_SOURCE_FATAL_ERROR_READING_BINLOG: purged, or a position/GTID the source never had. */
   private async classifyFatalRead(e: unknown): Promise<DMError> {
-    const at = this.resumeByGtid ? `GTID ${this.executed?.toString() ?? ''}` : `${this.boundary.file}:${this.boundary.offset}`;
+    const at = this.shaper.resumeByGtid ? `GTID ${this.shaper.executed?.toString() ?? ''}` : `${this.shaper.boundary.file}:${this.shaper.boundary.offset}`;
     try {
       const ctrl = this.ctrl ?? (this.ctrl = await openControlConnection(this.o.connection));
       const files = await getBinlogFiles(ctrl);
       const first = files[0];
-      if (this.resumeByGtid || this.boundary.file === '') {
+      if (this.shaper.resumeByGtid || this.shaper.boundary.file === '') {
         const ms = await getMasterStatus(ctrl, this.o.flavor);
         const now = parseGtidSet(ms.gtid, this.o.flavor);
-        const want = this.executed ?? parseGtidSet('', this.o.flavor);
+        const want = this.shaper.executed ?? parseGtidSet('', this.o.flavor);
         if (!now.contains(want)) {
           return new DMError('ErrBinlogInvalidPosition', `the source has not executed the start ${at} (source GTID set: ${now.toString()})`, {
             cause: e,
@@ -463,12 +445,12 @@ class ZongjiBinlogReader implements BinlogReader {
         }
         return new DMError('ErrBinlogPurged', `the binlog holding the transactions after ${at} has been purged on the source (oldest file: ${first?.name ?? 'none'})`, { cause: e });
       }
-      const file = files.find((f) => f.name === this.boundary.file);
-      if (!file && first && compareFilePos({ file: this.boundary.file, offset: 0 }, { file: first.name, offset: 0 }) < 0) {
-        return new DMError('ErrBinlogPurged', `binlog file ${this.boundary.file} has been purged on the source (oldest file: ${first.name})`, { cause: e });
+      const file = files.find((f) => f.name === this.shaper.boundary.file);
+      if (!file && first && compareFilePos({ file: this.shaper.boundary.file, offset: 0 }, { file: first.name, offset: 0 }) < 0) {
+        return new DMError('ErrBinlogPurged', `binlog file ${this.shaper.boundary.file} has been purged on the source (oldest file: ${first.name})`, { cause: e });
       }
       if (!file) {
-        return new DMError('ErrBinlogInvalidPosition', `binlog file ${this.boundary.file} does not exist on the source (files: ${files.map((f) => f.name).join(', ')})`, { cause: e });
+        return new DMError('ErrBinlogInvalidPosition', `binlog file ${this.shaper.boundary.file} does not exist on the source (files: ${files.map((f) => f.name).join(', ')})`, { cause: e });
       }
       return new DMError('ErrBinlogInvalidPosition', `position ${at} is not the start of an event in a binlog file of ${file.size} bytes`, {
         cause: e,
@@ -512,135 +494,28 @@ class ZongjiBinlogReader implements BinlogReader {
   private fail(e: unknown): void {
     const err = isDMError(e) ? e : new DMError('ErrBinlogReadFailed', e instanceof Error ? e.message : String(e), { cause: e });
     this.fatal = err;
-    this.log.error({ err, position: this.boundary }, 'binlog reader stopped on a fatal error');
+    this.log.error({ err, position: this.shaper.boundary }, 'binlog reader stopped on a fatal error');
     this.queue.end(err);
     void this.close();
   }
 
   // ---- events ----------------------------------------------------------------------------
 
-  private onEvent(s: Session, ev: AnyBinlogEvent): void {
-    const name = ev.getEventName();
-    const bytes = (ev.size ?? 0) + 19;
-    this.metrics?.read(bytes);
-    const suppressed = this.skipBefore !== undefined && this.curFile === this.skipBefore.file && this.lastEnd < this.skipBefore.offset && name !== 'rotate';
-    if (ev.nextPosition > 0 && name !== 'rotate') this.lastEnd = ev.nextPosition;
-    if (this.skipBefore && !suppressed && name !== 'rotate' && name !== 'format' && this.lastEnd >= this.skipBefore.offset) this.skipBefore = undefined;
-    const ts = Math.floor(ev.timestamp / 1000);
-    const serverId = (ev as { serverId?: number }).serverId ?? 0;
-    switch (name) {
-      case 'rotate': {
-        const r = ev as Extract<AnyBinlogEvent, { binlogName: string; position: number }>;
-        this.curFile = r.binlogName;
-        this.lastEnd = Number(r.position);
-        if (!this.txnOpen && !this.resumeByGtid && !this.skipBefore) {
-          this.boundary = { file: r.binlogName, offset: Number(r.position), gtid: this.boundary.gtid };
-          this.metrics?.position('syncer', this.boundary);
-        }
-        return;
-      }
-      case 'previousgtids':
-        if (this.executed === undefined && this.o.flavor === 'mysql') this.executed = parseGtidSet((ev as { gtidSet: string }).gtidSet, 'mysql');
-        return;
-      case 'mariadbgtidlist':
-        if (this.executed === undefined && this.o.flavor === 'mariadb') {
-          const list = (ev as { gtids: { domainId: number; serverId: number; seqNo: number | string }[] }).gtids;
-          const last = new Map<number, string>();
-          for (const g of list) last.set(g.domainId, `${g.domainId}-${g.serverId}-${g.seqNo}`);
-          this.executed = parseGtidSet([...last.values()].join(','), 'mariadb');
-        }
-        return;
-      case 'gtid':
-      case 'mariadbgtid':
-      case 'anonymousgtid': {
-        const g = name === 'anonymousgtid' ? '' : String((ev as { gtid: string }).gtid);
-        this.beginTxn(g === '' ? undefined : g, ts, serverId, bytes, suppressed);
-        return;
-      }
-      case 'query': {
-        const q = ev as Extract<AnyBinlogEvent, { query: string; schema: string }>;
-        const sql = q.query.trim();
-        const word = /^\w+/.exec(sql)?.[0]?.toUpperCase() ?? '';
-        if (word === 'BEGIN') {
-          if (!this.txnOpen) this.beginTxn(undefined, ts, serverId, bytes, suppressed);
-          this.txnBegun = true;
-          return;
-        }
-        if (word === 'COMMIT' || (word === 'ROLLBACK' && !/^ROLLBACK\s+TO\b/i.test(sql))) {
-          this.commit(ev.nextPosition, ts, serverId, bytes, suppressed);
-          return;
-        }
-        if (this.txnBegun || word === 'SAVEPOINT' || word === 'XA') {
-          // statements inside a row-based transaction (SAVEPOINT, ...) carry no changes
-          return;
-        }
-        this.ddl(q.schema, sql, ev.nextPosition, ts, serverId, bytes, suppressed);
-        return;
-      }
-      case 'xid':
-        this.commit(ev.nextPosition, ts, serverId, bytes, suppressed);
-        return;
-      case 'tablemap': {
-        const tm = ev as TableMapEvent;
-        if (tm.primaryKey && tm.columnNames) this.tableKeys.set(tm.tableId, tm.primaryKey.map((i) => tm.columnNames?.[i] ?? ''));
-        else this.tableKeys.delete(tm.tableId);
-        return;
-      }
-      case 'writerows':
-      case 'updaterows':
-      case 'deleterows':
-        if (!suppressed) this.rows(s, ev as WriteRowsEvent | UpdateRowsEvent | DeleteRowsEvent, ts, serverId, bytes);
-        return;
-      default:
-        return;
-    }
-  }
-
-  private beginTxn(gtid: string | undefined, ts: number, serverId: number, bytes: number, suppressed: boolean): void {
-    this.txnOpen = true;
-    this.txnBegun = false;
-    this.txnDelivered = 0;
-    this.pendingGtid = gtid;
-    if (suppressed) return;
-    this.deliver({ kind: 'gtid', gtid: gtid ?? '', pos: { ...this.boundary }, timestamp: ts, serverId }, bytes);
-  }
-
-  private boundaryAfter(nextPosition: number): Position {
-    if (this.pendingGtid !== undefined && this.executed !== undefined) {
-      try {
-        this.executed = this.executed.add(this.pendingGtid);
-      } catch (e) {
-        this.log.warn({ err: e, gtid: this.pendingGtid }, 'cannot add gtid to the executed set');
-      }
-    }
-    this.pendingGtid = undefined;
-    this.txnOpen = false;
-    this.txnBegun = false;
-    this.resumeByGtid = false;
-    this.boundary = {
-      file: this.curFile,
-      offset: nextPosition > 0 ? nextPosition : this.boundary.offset,
-      gtid: this.executed?.toString() ?? '',
-    };
-    this.metrics?.position('syncer', this.boundary);
-    return { ...this.boundary };
-  }
-
-  private commit(nextPosition: number, ts: number, serverId: number, bytes: number, suppressed: boolean): void {
-    if (!this.txnOpen && !suppressed) {
-      // a commit without a start (stream began mid-transaction): nothing of it was delivered
-      this.boundaryAfter(nextPosition);
+  private onEvent(ev: AnyBinlogEvent): void {
+    this.metrics?.read((ev.size ?? 0) + 19);
+    if (ev.getEventName() === 'tablemap') {
+      const tm = ev as TableMapEvent;
+      if (tm.primaryKey && tm.columnNames) this.tableKeys.set(tm.tableId, tm.primaryKey.map((i) => tm.columnNames?.[i] ?? ''));
+      else this.tableKeys.delete(tm.tableId);
       return;
     }
-    const pos = this.boundaryAfter(nextPosition);
-    if (!suppressed) this.deliver({ kind: 'xid', pos, timestamp: ts, serverId }, bytes);
-    this.txnDelivered = 0;
+    this.shaper.feed(ev as unknown as RawEvent);
   }
 
-  private ddl(schema: string, sql: string, nextPosition: number, ts: number, serverId: number, bytes: number, suppressed: boolean): void {
-    if (!this.txnOpen && !suppressed) this.beginTxn(undefined, ts, serverId, 0, false);
+  private onDDL(schema: string, sql: string): string | undefined {
     const touched = this.tracker.applyDDL(schema, sql);
-    if (touched.length > 0 && this.session) {
+    if (touched.length === 0) return undefined;
+    if (this.session) {
       // drop zongji's cached table maps for the changed tables: re-read from the next TableMap
       const tm = this.session.zj.tableMap;
       for (const id of Object.keys(tm)) {
@@ -648,16 +523,12 @@ class ZongjiBinlogReader implements BinlogReader {
         if (e && touched.some((t) => t.schema === e.parentSchema && t.table === e.tableName)) delete tm[Number(id)];
       }
     }
-    const pos = this.boundaryAfter(nextPosition);
-    const ev: QueryEvent = { kind: 'query', schema, sql, pos, timestamp: ts, serverId };
-    if (touched.length > 0) schemaSnapshots.set(ev, this.tracker.exportSchemas());
-    if (!suppressed) this.deliver(ev, bytes);
-    this.txnDelivered = 0;
+    return this.tracker.exportSchemas();
   }
 
-  private rows(s: Session, ev: WriteRowsEvent | UpdateRowsEvent | DeleteRowsEvent, ts: number, serverId: number, bytes: number): void {
-    const tm = s.zj.tableMap[ev.tableId];
-    if (!tm?.columns) return;
+  private buildRows(ev: WriteRowsEvent | UpdateRowsEvent | DeleteRowsEvent, at: { pos: Position; timestamp: number; serverId: number }): RowsEvent | undefined {
+    const tm = this.session?.zj.tableMap[ev.tableId];
+    if (!tm?.columns) return undefined;
     const schema = tm.parentSchema;
     const table = tm.tableName;
     const tracked = this.tracker.get(schema, table);
@@ -694,7 +565,7 @@ class ZongjiBinlogReader implements BinlogReader {
       const k = t0.keyColumns;
       if (k.length > 0 && k.every((x) => names.has(x))) keyColumns = k;
     }
-    const base = { kind: 'rows' as const, schema, table, columns, keyColumns, uniqueKeys, pos: { ...this.boundary, offset: ev.nextPosition > 0 ? ev.nextPosition : this.boundary.offset, file: this.curFile }, timestamp: ts, serverId };
+    const base = { kind: 'rows' as const, schema, table, columns, keyColumns, uniqueKeys, ...at };
     let out: RowsEvent;
     const name = ev.getEventName();
     if (name === 'updaterows') {
@@ -704,8 +575,7 @@ class ZongjiBinlogReader implements BinlogReader {
       const rows = (ev as WriteRowsEvent | DeleteRowsEvent).rows;
       out = { ...base, op: name === 'writerows' ? 'insert' : 'delete', rows: rows.map(conv) };
     }
-    if (!this.txnOpen) this.beginTxn(undefined, ts, serverId, 0, false);
-    this.deliver(out, bytes);
+    return out;
   }
 
   /** Decoding without binlog column names: the tracked structure as of this position. */
@@ -714,14 +584,14 @@ class ZongjiBinlogReader implements BinlogReader {
     if (t === undefined || t === 'unknown') {
       this.endSession(
         s,
-        new DMError('ErrBinlogRowMetadata', `no column names in the binlog for ${ev.schemaName}.${ev.tableName} and its structure at ${this.curFile}:${this.lastEnd} is ${t === 'unknown' ? 'unknown (a DDL could not be tracked)' : 'not tracked'}`),
+        new DMError('ErrBinlogRowMetadata', `no column names in the binlog for ${ev.schemaName}.${ev.tableName} and its structure at ${this.shaper.curFile}:${this.shaper.lastEnd} is ${t === 'unknown' ? 'unknown (a DDL could not be tracked)' : 'not tracked'}`),
       );
       return;
     }
     if (t.columns.length !== ev.columnCount) {
       this.endSession(
         s,
-        new DMError('ErrBinlogSchemaTracker', `tracked structure of ${ev.schemaName}.${ev.tableName} has ${t.columns.length} columns, the binlog event has ${ev.columnCount} (at ${this.curFile}:${this.lastEnd})`),
+        new DMError('ErrBinlogSchemaTracker', `tracked structure of ${ev.schemaName}.${ev.tableName} has ${t.columns.length} columns, the binlog event has ${ev.columnCount} (at ${this.shaper.curFile}:${this.shaper.lastEnd})`),
       );
       return;
     }
@@ -738,13 +608,6 @@ class ZongjiBinlogReader implements BinlogReader {
   }
 
   private deliver(ev: BinlogEvent, bytes: number): void {
-    if (this.replaySkip > 0 && ev.kind !== 'heartbeat') {
-      this.replaySkip--;
-      this.txnDelivered++;
-      return;
-    }
-    if (this.txnOpen) this.txnDelivered++;
-    this.lastPushAt = Date.now();
     const full = this.queue.push(ev, bytes);
     this.metrics?.queue(this.queue.size, this.queue.byteSize);
     if (full && !this.paused) {
@@ -765,10 +628,10 @@ class ZongjiBinlogReader implements BinlogReader {
     const hb = this.o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     if (hb > 0) {
       const t = setInterval(() => {
-        if (!this.connected || this.txnOpen || this.queue.size > 0 || this.stateName !== 'running') return;
-        if (Date.now() - this.lastPushAt < hb) return;
-        this.lastPushAt = Date.now();
-        this.queue.push({ kind: 'heartbeat', pos: { ...this.boundary }, timestamp: Math.floor(Date.now() / 1000), serverId: 0 }, 0);
+        if (!this.connected || this.shaper.txnOpen || this.queue.size > 0 || this.stateName !== 'running') return;
+        if (Date.now() - Math.max(this.shaper.lastDelivery, this.lastHeartbeat) < hb) return;
+        this.lastHeartbeat = Date.now();
+        this.queue.push({ kind: 'heartbeat', pos: { ...this.shaper.boundary }, timestamp: Math.floor(Date.now() / 1000), serverId: 0 }, 0);
       }, Math.max(10, Math.floor(hb / 4)));
       t.unref();
       this.timers.push(t);

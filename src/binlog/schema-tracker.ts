@@ -61,8 +61,9 @@ function key(schema: string, table: string): string {
 }
 
 function lc(s: unknown): string {
-  if (s !== null && typeof s === 'object') return '';
-  return String(s ?? '').toLowerCase();
+  if (typeof s === 'string') return s.toLowerCase();
+  if (typeof s === 'number' || typeof s === 'bigint' || typeof s === 'boolean') return String(s);
+  return '';
 }
 
 function derive(t: TableState): TrackedTable {
@@ -92,7 +93,8 @@ function columnFromAst(d: any, tableCharset: string | null): TrackedColumn {
   let ct = dt;
   if (dt === 'enum' || dt === 'set') {
     const vals: unknown[] = def.expr?.value ?? [];
-    ct += `(${vals.map((v: any) => `'${String(v.value).replace(/'/g, "''")}'`).join(',')})`;
+    // node-sql-parser keeps the literal's SQL escaping ('b''c'), as information_schema shows it
+    ct += `(${vals.map((v: any) => `'${String(v.value)}'`).join(',')})`;
   } else if (isBool) {
     ct = 'tinyint(1)';
   } else if (def.length !== undefined && def.length !== null) {
@@ -330,8 +332,9 @@ export class SchemaTracker {
       return out;
     }
     if ((type === 'drop' || type === 'create' || type === 'alter') && (kw === 'database' || kw === 'schema')) {
-      const db = String(ast.name?.[0]?.db ?? ast.name?.[0] ?? ast.database ?? ast.name ?? '');
-      const dbName = typeof ast.name === 'object' && ast.name && !Array.isArray(ast.name) ? String(ast.name.db ?? ast.name.value ?? db) : db;
+      const n = ast.name ?? ast.database;
+      const first = Array.isArray(n) ? n[0] : n;
+      const dbName = typeof first === 'string' ? first : String(first?.db ?? first?.value ?? first?.schema ?? '');
       if (type === 'drop') {
         for (const k of [...this.tables.keys()]) if (k.startsWith(`${dbName}\u0000`)) this.tables.delete(k);
         this.dbCharsets.delete(dbName);

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { logLevelSchema } from './common-schema.js';
 import { deepFreeze, type DeepReadonly } from './freeze.js';
 import { parseWith, throwProblems, type Problem } from './problems.js';
-import { duration, lowerEnum, obj, posInt, str, strList } from './schema-helpers.js';
+import { bool, duration, lowerEnum, obj, posInt, str, strList } from './schema-helpers.js';
 import { readConfigFile } from './load-common.js';
 import { parseYamlFile, type YamlFile } from './yaml-doc.js';
 
@@ -63,7 +63,7 @@ export const masterSchema = obj({
   'auto-compaction-mode': lowerEnum(['periodic', 'revision']).default('periodic'),
   'auto-compaction-retention': str.default(DEFAULT_AUTO_COMPACTION_RETENTION),
   'quota-backend-bytes': posInt.default(DEFAULT_QUOTA_BACKEND_BYTES),
-  openapi: z.boolean().default(false),
+  openapi: bool.default(false),
   'v1-sources-path': str.optional(),
   'secret-key-path': str.optional(),
   /** DM.ts: use this external etcd cluster instead of starting an embedded member. */
@@ -74,7 +74,7 @@ export const masterSchema = obj({
   'etcd-prefix': str.default(DEFAULT_ETCD_PREFIX),
   /** Worker liveness lease TTL used when the scheduler decides a worker is gone. */
   'keepalive-ttl': duration.default(DEFAULT_KEEPALIVE_TTL_MS),
-  experimental: obj({ openapi: z.boolean().default(false) }).prefault({}),
+  experimental: obj({ openapi: bool.default(false) }).prefault({}),
 });
 
 export const workerSchema = obj({

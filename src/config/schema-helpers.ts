@@ -59,3 +59,23 @@ export const duration = z.union([z.number().min(0), z.string()]).transform((v, c
 export function lowerEnum<const T extends readonly [string, ...string[]]>(values: T) {
   return z.preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(values));
 }
+
+const YAML11_BOOL: Record<string, boolean> = {
+  yes: true,
+  no: false,
+  on: true,
+  off: false,
+  y: true,
+  n: false,
+  true: true,
+  false: false,
+};
+
+/**
+ * A boolean; YAML 1.1 spellings (`yes`/`no`/`on`/`off`, any case) are accepted too, because DM's YAML
+ * decoder (go-yaml v2) reads them as booleans and DM files may use them.
+ */
+export const bool = z.preprocess(
+  (v) => (typeof v === 'string' ? (YAML11_BOOL[v.toLowerCase()] ?? v) : v),
+  z.boolean(),
+);

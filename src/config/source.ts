@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { dbConfigSchema, eventFilterRuleSchema, type DBConfig } from './common-schema.js';
 import { deepFreeze, type DeepReadonly } from './freeze.js';
 import { parseWith, throwProblems, type Problem } from './problems.js';
-import { duration, obj, str, uint } from './schema-helpers.js';
+import { bool, duration, obj, str, uint } from './schema-helpers.js';
 import { configPassword, readConfigFile, type LoadOptions } from './load-common.js';
 import { MAX_SOURCE_ID_LENGTH } from './task-schema.js';
 import { parseYamlFile } from './yaml-doc.js';
@@ -31,27 +31,27 @@ export const purgeSchema = obj({
 
 /** `checker`: automatic resume of paused subtasks with backoff. Durations in milliseconds. */
 export const checkerSchema = obj({
-  'check-enable': z.boolean().default(true),
+  'check-enable': bool.default(true),
   'backoff-rollback': duration.default(DEFAULT_CHECKER_BACKOFF_ROLLBACK_MS),
   'backoff-max': duration.default(DEFAULT_CHECKER_BACKOFF_MAX_MS),
   'check-interval': duration.default(DEFAULT_CHECKER_CHECK_INTERVAL_MS),
   'backoff-min': duration.default(DEFAULT_CHECKER_BACKOFF_MIN_MS),
-  'backoff-jitter': z.boolean().default(true),
+  'backoff-jitter': bool.default(true),
   'backoff-factor': z.number().min(1).default(DEFAULT_CHECKER_BACKOFF_FACTOR),
 });
 
 export const sourceSchema = obj({
   'source-id': str,
   /** Deprecated in DM, accepted. */
-  enable: z.boolean().default(true),
+  enable: bool.default(true),
   /** `''` = detect from the server. */
   flavor: z
     .preprocess((v) => (typeof v === 'string' ? v.toLowerCase() : v), z.enum(['', 'mysql', 'mariadb']))
     .default(''),
-  'enable-gtid': z.boolean().default(false),
+  'enable-gtid': bool.default(false),
   /** Deprecated in DM (always false). */
-  'auto-fix-gtid': z.boolean().default(false),
-  'enable-relay': z.boolean().default(false),
+  'auto-fix-gtid': bool.default(false),
+  'enable-relay': bool.default(false),
   'relay-dir': str.default(DEFAULT_RELAY_DIR),
   'relay-binlog-name': str.default(''),
   'relay-binlog-gtid': str.default(''),
@@ -66,7 +66,7 @@ export const sourceSchema = obj({
   'server-id': z.number().int().min(0).max(4_294_967_295).default(0),
   /** Deprecated in DM (tracer), accepted and ignored. */
   tracer: z.record(z.string(), z.unknown()).optional(),
-  'case-sensitive': z.boolean().default(false),
+  'case-sensitive': bool.default(false),
   /** Source-level binlog event filters, applied to every task on this source. */
   filters: z.array(eventFilterRuleSchema).default([]),
 });

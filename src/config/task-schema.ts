@@ -6,7 +6,7 @@ import {
   expressionFilterRuleSchema,
   routeRuleSchema,
 } from './common-schema.js';
-import { duration, lowerEnum, obj, posInt, str, strList, uint } from './schema-helpers.js';
+import { bool, duration, lowerEnum, obj, posInt, str, strList, uint } from './schema-helpers.js';
 
 // ---- defaults (DM's values) ------------------------------------------------------------------
 export const DEFAULT_META_SCHEMA = 'dm_meta';
@@ -48,7 +48,7 @@ export const mydumperSchema = obj({
   'statement-size': uint.optional(),
   rows: uint.optional(),
   where: str.optional(),
-  'skip-tz-utc': z.boolean().default(DEFAULT_SKIP_TZ_UTC),
+  'skip-tz-utc': bool.default(DEFAULT_SKIP_TZ_UTC),
   'extra-args': str.default(''),
 });
 export type MydumperConfig = z.output<typeof mydumperSchema>;
@@ -87,19 +87,19 @@ export const syncerSchema = obj({
   'queue-size': posInt.default(DEFAULT_SYNCER_QUEUE_SIZE),
   /** Seconds between checkpoint flushes. */
   'checkpoint-flush-interval': posInt.default(DEFAULT_CHECKPOINT_FLUSH_INTERVAL_S),
-  compact: z.boolean().default(false),
-  'multiple-rows': z.boolean().default(false),
+  compact: bool.default(false),
+  'multiple-rows': bool.default(false),
   'max-retry': uint.optional(),
-  'auto-fix-gtid': z.boolean().optional(),
-  'enable-gtid': z.boolean().optional(),
-  'disable-detect': z.boolean().optional(),
-  'safe-mode': z.boolean().default(false),
+  'auto-fix-gtid': bool.optional(),
+  'enable-gtid': bool.optional(),
+  'disable-detect': bool.optional(),
+  'safe-mode': bool.default(false),
   /** Milliseconds of automatic safe mode after an unclean stop; `""` means the default. */
   'safe-mode-duration': z
     .union([z.literal(''), duration])
     .default(DEFAULT_SAFE_MODE_DURATION_MS)
     .transform((v) => (v === '' ? DEFAULT_SAFE_MODE_DURATION_MS : v)),
-  'enable-ansi-quotes': z.boolean().default(false),
+  'enable-ansi-quotes': bool.default(false),
 });
 export type SyncerConfig = z.output<typeof syncerSchema>;
 
@@ -154,21 +154,21 @@ export const taskSchema = obj({
   name: str,
   'task-mode': lowerEnum(TASK_MODES),
   /** Deprecated: `true` means `shard-mode: pessimistic`. */
-  'is-sharding': z.boolean().default(false),
+  'is-sharding': bool.default(false),
   'shard-mode': z.enum(SHARD_MODES).default(''),
-  'strict-optimistic-shard-mode': z.boolean().default(false),
+  'strict-optimistic-shard-mode': bool.default(false),
   'ignore-checking-items': strList.default([]),
   'meta-schema': str.default(DEFAULT_META_SCHEMA),
   /** Deprecated in DM, accepted and ignored. */
-  'enable-heartbeat': z.boolean().default(false),
+  'enable-heartbeat': bool.default(false),
   'heartbeat-update-interval': uint.optional(),
   'heartbeat-report-interval': uint.optional(),
   timezone: str.optional(),
-  'case-sensitive': z.boolean().default(false),
+  'case-sensitive': bool.default(false),
   collation_compatible: lowerEnum(['loose', 'strict']).default(DEFAULT_COLLATION_COMPATIBLE),
   'target-database': dbConfigSchema,
   'mysql-instances': z.array(mysqlInstanceSchema).min(1),
-  'online-ddl': z.boolean().default(true),
+  'online-ddl': bool.default(true),
   'online-ddl-scheme': z.enum(['', 'pt', 'gh-ost']).default(''),
   'shadow-table-rules': strList.default([]),
   'trash-table-rules': strList.default([]),
@@ -182,12 +182,12 @@ export const taskSchema = obj({
   loaders: rules(loaderSchema),
   syncers: rules(syncerSchema),
   validators: rules(validatorSchema),
-  'clean-dump-file': z.boolean().default(true),
+  'clean-dump-file': bool.default(true),
   /** Deprecated: use `syncers.*.enable-ansi-quotes`. */
-  'ansi-quotes': z.boolean().default(false),
+  'ansi-quotes': bool.default(false),
   /** Deprecated: replaced by `start-task --remove-meta`. */
-  'remove-meta': z.boolean().default(false),
-  experimental: obj({ 'async-checkpoint-flush': z.boolean().default(false) }).prefault({}),
+  'remove-meta': bool.default(false),
+  experimental: obj({ 'async-checkpoint-flush': bool.default(false) }).prefault({}),
 });
 export type RawTaskConfig = z.output<typeof taskSchema>;
 export type RawMySQLInstance = z.output<typeof mysqlInstanceSchema>;

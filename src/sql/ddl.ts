@@ -109,7 +109,7 @@ function perr(sql: string, why: string, cause?: unknown): DMError {
 
 const OTHER_DDL_OBJECTS = new Set([
   'VIEW', 'TRIGGER', 'PROCEDURE', 'FUNCTION', 'EVENT', 'USER', 'ROLE', 'SERVER', 'TABLESPACE', 'LOGFILE', 'SEQUENCE',
-  'ALGORITHM', 'DEFINER', 'SQL', 'AGGREGATE', 'PACKAGE', 'SPATIAL',
+  'ALGORITHM', 'DEFINER', 'SQL', 'AGGREGATE', 'PACKAGE',
 ]);
 
 /** Classify a binlog QUERY event text by its leading keywords. */
@@ -133,10 +133,8 @@ export function queryKind(sql: string): QueryKind {
     const words: string[] = [];
     while (i < toks.length && i < 8) words.push(kw(toks, i++));
     for (const w of words) {
-      if (w === 'TABLE' || w === 'TABLES' || w === 'INDEX' || w === 'DATABASE' || w === 'SCHEMA') {
-        return w === 'INDEX' && words[0] === 'SPATIAL' ? 'ddl' : 'ddl';
-      }
-      if (OTHER_DDL_OBJECTS.has(w) && w !== 'SPATIAL') return 'other-ddl';
+      if (w === 'TABLE' || w === 'TABLES' || w === 'INDEX' || w === 'DATABASE' || w === 'SCHEMA') return 'ddl';
+      if (OTHER_DDL_OBJECTS.has(w)) return 'other-ddl';
       if (!['OR', 'REPLACE', 'TEMPORARY', 'ONLINE', 'OFFLINE', 'IGNORE', 'UNIQUE', 'FULLTEXT', 'SPATIAL', 'DEFINITION'].includes(w)) break;
     }
     return 'other-ddl';
@@ -153,6 +151,14 @@ class Cursor {
   accept(...words: string[]): boolean {
     if (words.every((w, j) => this.kw(j) === w)) {
       this.i += words.length;
+      return true;
+    }
+    return false;
+  }
+  /** Accept one of several single keywords. */
+  acceptAny(...words: string[]): boolean {
+    if (words.includes(this.kw())) {
+      this.i++;
       return true;
     }
     return false;
@@ -229,8 +235,8 @@ function parseAlterSpec(toks: Token[], s: number, e: number, defaultSchema: stri
         refs.push(...referenceRefs(toks, c.i, e, defaultSchema, sql));
         return { action: 'add foreign key' };
       }
-      c.accept('UNIQUE') || c.accept('FULLTEXT') || c.accept('SPATIAL');
-      c.accept('INDEX') || c.accept('KEY');
+      c.acceptAny('UNIQUE', 'FULLTEXT', 'SPATIAL');
+      c.acceptAny('INDEX', 'KEY');
       const ifNotExists = c.accept('IF', 'NOT', 'EXISTS');
       const idx = c.punct('(') || c.kw() === 'USING' ? undefined : identAt(c.i);
       return { action: 'add index', ...(idx !== undefined ? { index: idx } : {}), ifNotExists };
@@ -287,7 +293,7 @@ function parseAlterSpec(toks: Token[], s: number, e: number, defaultSchema: stri
       const b = identAt(c.i + 2);
       return { action: 'rename index', ...(a !== undefined ? { index: a } : {}), ...(b !== undefined ? { newIndex: b } : {}) };
     }
-    c.accept('TO') || c.accept('AS');
+    c.acceptAny('TO', 'AS');
     const n = c.name('new table name');
     refs.push({ role: 'alter-rename-to', name: qualify(n, defaultSchema, sql), start: n.start, end: n.end });
     return { action: 'rename table' };
@@ -350,13 +356,17 @@ function parseHead(sql: string, defaultSchema: string): Omit<ParsedDDL, 'eventTy
       const ifNotExists = c.accept('IF', 'NOT', 'EXISTS');
       const t = tableRef('table', 'table name');
       const tables = [t];
-      const likeAt = c.accept('LIKE') ? c.i : c.punct('(') && kw(toks, c.i + 1) === 'LIKE' ? ((c.i += 2), c.i) : -1;
-      if (likeAt >= 0) tables.push(tableRef('like', 'table name after LIKE'));
+      let like = c.accept('LIKE');
+      if (!like && c.punct('(') && kw(toks, c.i + 1) === 'LIKE') {
+        c.i += 2;
+        like = true;
+      }
+      if (like) tables.push(tableRef('like', 'table name after LIKE'));
       else refs.push(...referenceRefs(toks, c.i, toks.length, defaultSchema, sql));
       return { ...base, type: 'create table', tables, schema: t.schema, ifNotExists, temporary, orReplace };
     }
-    c.accept('ONLINE') || c.accept('OFFLINE');
-    c.accept('UNIQUE') || c.accept('FULLTEXT') || c.accept('SPATIAL');
+    c.acceptAny('ONLINE', 'OFFLINE');
+    c.acceptAny('UNIQUE', 'FULLTEXT', 'SPATIAL');
     if (c.accept('INDEX')) {
       const ifNotExists = c.accept('IF', 'NOT', 'EXISTS');
       const idx = c.name('index name');
@@ -400,7 +410,7 @@ function parseHead(sql: string, defaultSchema: string): Omit<ParsedDDL, 'eventTy
       }
       return { ...base, type: 'drop table', tables, schema: (tables[0] as TableName).schema, ifExists, temporary };
     }
-    c.accept('ONLINE') || c.accept('OFFLINE');
+    c.acceptAny('ONLINE', 'OFFLINE');
     if (c.accept('INDEX')) {
       const ifExists = c.accept('IF', 'EXISTS');
       const idx = c.name('index name');
@@ -457,7 +467,7 @@ function parserTables(sql: string, type: DDLType, defaultSchema: string): string
   }
   const a = (Array.isArray(ast) ? ast[0] : ast) as Record<string, unknown> | undefined;
   if (!a) return undefined;
-  const q = (t: PTable | undefined): string => `${(t?.db ?? defaultSchema).toLowerCase()}.${(t?.table ?? '').toLowerCase()}`;
+  const q = (t: PTable | undefined): string => `${(t?.db ?? defaultSchema).replace(/``/g, '`').toLowerCase()}.${(t?.table ?? '').replace(/``/g, '`').toLowerCase()}`;
   switch (type) {
     case 'create table': {
       const ts = (a.table as PTable[] | undefined) ?? [];

@@ -18,3 +18,6 @@ export {
   type Row,
   type InsertMode,
 } from './dml.js';
+export { parseDDL, rewriteDDL, rewriteParsed, splitDDL, queryKind, type ParsedDDL, type DDLType, type AlterSpec, type AlterAction, type DDLNameRef, type QueryKind } from './ddl.js';
+export { ddlEffectState, ddlEffectPresent, isAlreadyAppliedError, type DDLEffectState } from './ddl-effect.js';
+export { tokenize, type Token } from './lexer.js';

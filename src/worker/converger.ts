@@ -4,12 +4,15 @@ import type { Registry } from '../metrics/index.js';
 import { getJSON, getText, Keys, listPrefix, parseJSON, PrefixWatcher, type SourceBound, type StageRecord, type SubtaskRecord } from '../store/index.js';
 import { sleepAbortable } from '../util/index.js';
 import { Subtask } from './subtask.js';
+import { etcdBinlogOps } from './pipeline.js';
 import type { WorkerMetrics } from './metrics.js';
 
 interface Running {
   subtask: Subtask;
   /** mod revision of the subtask config it was built from */
   configRev: string;
+  /** mod revision of the desired stage last acted on (a new resume-task bumps it) */
+  stageRev: string;
 }
 
 export interface ConvergerOptions {
@@ -20,6 +23,7 @@ export interface ConvergerOptions {
   logger: Logger;
   registry: Registry;
   metrics: WorkerMetrics;
+  secretKey?: Buffer;
 }
 
 /**
@@ -134,13 +138,13 @@ export class Converger {
       listPrefix(client, keys.taskStage(source)),
     ]);
     if (this.fenced) return;
-    const desired = new Map<string, { rec: SubtaskRecord; rev: string; stage: StageRecord['stage'] }>();
-    const stageOf = new Map(stages.kvs.map((kv) => [Keys.lastPart(kv.key), parseJSON<StageRecord>(kv.key, kv.value).stage]));
+    const desired = new Map<string, { rec: SubtaskRecord; rev: string; stage: StageRecord['stage']; stageRev: string }>();
+    const stageOf = new Map(stages.kvs.map((kv) => [Keys.lastPart(kv.key), { stage: parseJSON<StageRecord>(kv.key, kv.value).stage, rev: kv.modRevision }]));
     for (const kv of subs.kvs) {
       const task = Keys.lastPart(kv.key);
       const stage = stageOf.get(task);
       if (!stage) continue;
-      desired.set(task, { rec: parseJSON<SubtaskRecord>(kv.key, kv.value), rev: kv.modRevision, stage });
+      desired.set(task, { rec: parseJSON<SubtaskRecord>(kv.key, kv.value), rev: kv.modRevision, stage: stage.stage, stageRev: stage.rev });
     }
     for (const [task, r] of [...this.subtasks]) {
       const d = desired.get(task);
@@ -160,15 +164,25 @@ export class Converger {
           registry: this.o.registry,
           workerName: this.o.workerName,
           ...(this.o.relayDir ? { relayDir: this.o.relayDir } : {}),
+          pipelineExtras: {
+            binlogOps: etcdBinlogOps(client, keys, source, task),
+            ...(this.o.secretKey ? { secretKey: this.o.secretKey } : {}),
+          },
           onStage: (s) => this.o.metrics.setStage(task, source, s),
         });
-        this.subtasks.set(task, { subtask: st, configRev: d.rev });
+        this.subtasks.set(task, { subtask: st, configRev: d.rev, stageRev: d.stageRev });
         st.start(d.stage);
         continue;
       }
-      if (d.stage === 'Paused' && cur.subtask.stageName !== 'Paused') await cur.subtask.pause();
-      else if (d.stage === 'Paused') await cur.subtask.pause();
-      else if (d.stage === 'Running' && (cur.subtask.stageName === 'Paused' || cur.subtask.stageName === 'New')) await cur.subtask.resume();
+      const stageWritten = cur.stageRev !== d.stageRev;
+      cur.stageRev = d.stageRev;
+      if (d.stage === 'Paused') {
+        if (!cur.subtask.isUserPaused) await cur.subtask.pause();
+      } else if (cur.subtask.isUserPaused || cur.subtask.stageName === 'New' || (stageWritten && cur.subtask.stageName === 'Paused')) {
+        // Desired Running: undo a user pause, or retry an error pause when resume-task wrote the
+        // stage again; otherwise a pause by an error is left to the task checker.
+        await cur.subtask.resume();
+      }
     }
   }
 

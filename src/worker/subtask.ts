@@ -29,6 +29,8 @@ export interface SubtaskOptions {
   registry: Registry;
   workerName: string;
   relayDir?: string;
+  /** Extra context for the pipeline (binlog operations, secret key). */
+  pipelineExtras?: Partial<PipelineContext>;
   /** Called on every stage change (metrics). */
   onStage?: (stage: Stage) => void;
   minBackoffMs?: number;
@@ -72,6 +74,7 @@ export class Subtask {
       registry: o.registry,
       workerName: o.workerName,
       ...(o.relayDir ? { relayDir: o.relayDir } : {}),
+      ...(o.pipelineExtras ?? {}),
       detail: {},
     };
   }
@@ -81,6 +84,10 @@ export class Subtask {
   }
   get stageName(): Stage {
     return this.stage;
+  }
+  /** Paused because the desired stage says so (not by an error). */
+  get isUserPaused(): boolean {
+    return this.stage === 'Paused' && this.pausedBy === 'user';
   }
 
   private setStage(s: Stage): void {

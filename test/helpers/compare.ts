@@ -25,7 +25,7 @@ function canon(v: unknown): unknown {
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : `${v}`;
   if (v instanceof Date) return v.toISOString();
   if (typeof v === 'object') return JSON.stringify(v);
-  return String(v);
+  return String(v as string | boolean | symbol);
 }
 
 async function rowsOf(

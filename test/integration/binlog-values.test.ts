@@ -43,7 +43,7 @@ void test('binlog reader: exact values of every column type (FULL and MINIMAL me
       await r.close();
     }
     assert.ok(rows, 'a rows event');
-    const byName = (row: unknown[]): Record<string, unknown> => Object.fromEntries(rows!.columns.map((col, i) => [col.name, row[i]]));
+    const byName = (row: unknown[]): Record<string, unknown> => Object.fromEntries(rows.columns.map((col, i) => [col.name, row[i]]));
     const [r1, r2] = rows.rows.map(byName);
     assert.deepEqual(r1, {
       id: 1, ti: 127, tiu: 255, si: 32767, mi: 8388607, mu: 16777215, i: 2147483647, iu: 4294967295,

@@ -191,17 +191,25 @@ export function sourceYaml(id: string, port: number, host = '127.0.0.1'): string
   return `source-id: ${id}\nfrom:\n  host: ${host}\n  port: ${port}\n  user: root\n  password: ""\n`;
 }
 
-export function taskYaml(name: string, sources: string[], targetPort: number): string {
+/** An incremental task from `meta` (binlog file + pos) into the target, replicating schema `db`. */
+export function taskYaml(name: string, sources: string[], targetPort: number, meta?: { file: string; pos: number }, db = 'ha_test'): string {
   return [
     `name: ${name}`,
-    'task-mode: all',
+    `task-mode: ${meta ? 'incremental' : 'all'}`,
+    'block-allow-list:',
+    '  ba:',
+    `    do-dbs: ["${db}"]`,
     'target-database:',
     '  host: 127.0.0.1',
     `  port: ${targetPort}`,
     '  user: root',
     '  password: ""',
     'mysql-instances:',
-    ...sources.map((s) => `  - source-id: ${s}`),
+    ...sources.flatMap((s) => [
+      `  - source-id: ${s}`,
+      '    block-allow-list: ba',
+      ...(meta ? ['    meta:', `      binlog-name: ${meta.file}`, `      binlog-pos: ${meta.pos}`] : []),
+    ]),
     '',
   ].join('\n');
 }

@@ -56,7 +56,7 @@ async function checkpointOf(dst: MariaDBServer): Promise<string> {
   return JSON.stringify(rows);
 }
 
-test(`random workload, sync process killed -9 in ${ROUNDS} rounds: no loss, no duplicate`, async (t) => {
+void test(`random workload, sync process killed -9 in ${ROUNDS} rounds: no loss, no duplicate`, async (t) => {
   const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
   const children: ChildProcess[] = [];
   t.after(async () => {

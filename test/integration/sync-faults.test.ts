@@ -48,7 +48,7 @@ function transfers(src: MariaDBServer, until: () => boolean): Promise<number> {
   })();
 }
 
-test('a watcher polling the target never sees half of a multi-row upstream transaction', async (t) => {
+void test('a watcher polling the target never sees half of a multi-row upstream transaction', async (t) => {
   const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
   const start = await masterPos(src);
   await setupBank(src);
@@ -93,7 +93,7 @@ test('a watcher polling the target never sees half of a multi-row upstream trans
   assert.equal((await running).isCanceled, true);
 });
 
-test('upstream restart mid-stream, then target down for ~20 s: retried, converges, no error', async (t) => {
+void test('upstream restart mid-stream, then target down for ~20 s: retried, converges, no error', async (t) => {
   const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
   const start = await masterPos(src);
   await setupBank(src);

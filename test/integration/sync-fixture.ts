@@ -9,8 +9,8 @@ let nextReaderId = 40_000 + (process.pid % 1000) * 20;
 export async function masterPos(s: MariaDBServer): Promise<{ file: string; offset: number; gtid: string }> {
   const rows = await s.sql('SHOW MASTER STATUS');
   const r = rows[0] as { File: string; Position: number | string };
-  const g = await s.sql('SELECT @@gtid_binlog_pos AS g');
-  return { file: r.File, offset: Number(r.Position), gtid: String(g[0]?.['g'] ?? '') };
+  const g = (await s.sql('SELECT @@gtid_binlog_pos AS g')) as { g: string }[];
+  return { file: r.File, offset: Number(r.Position), gtid: g[0]?.g ?? '' };
 }
 
 export function syncConfig(source: MariaDBServer, target: MariaDBServer, over: Partial<SyncConfig> = {}): SyncConfig {

@@ -44,6 +44,15 @@ void test('source.yaml loads with DM defaults', () => {
   assert.ok(Object.isFrozen(s.from));
 
   const minimal = parseSourceConfig('source-id: s\nfrom: {host: h, user: u}\n');
+  const yaml11 = parseSourceConfig(
+    'source-id: s\nenable-gtid: yes\nenable-relay: Off\nfrom: {host: h, user: u}\n',
+  );
+  assert.equal(yaml11.enableGtid, true, 'YAML 1.1 booleans, as DM reads them');
+  assert.equal(yaml11.enableRelay, false);
+  assert.equal(
+    errOf(() => parseSourceConfig('source-id: s\nenable-gtid: maybe\nfrom: {host: h, user: u}\n')).codeName,
+    'ErrConfigInvalidValue',
+  );
   assert.equal(minimal.flavor, '');
   assert.equal(minimal.enableGtid, false);
   assert.deepEqual(minimal.filters, []);

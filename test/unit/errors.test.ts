@@ -38,7 +38,13 @@ void test('codeByNumber finds every code, and DMError renders the DM way', () =>
 function normalize(md: string): string {
   return md
     .split('\n')
-    .map((l) => l.replace(/\s*\|\s*/g, '|').replace(/ +/g, ' ').replace(/-{3,}/g, '---').trim())
+    .map((l) =>
+      l
+        .replace(/\s*\|\s*/g, '|')
+        .replace(/ +/g, ' ')
+        .replace(/-{3,}/g, '---')
+        .trim(),
+    )
     .join('\n')
     .trim();
 }

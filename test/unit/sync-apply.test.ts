@@ -48,7 +48,7 @@ function txnOf(id: string, evs: RowsEvent[], lwm: LowWaterMark): UpstreamTxn {
   return { id, pos: p, timestamp: 0, changes, keys, bytes: 1, track: lwm.push(id, p, 0) };
 }
 
-test('a transaction waits for every earlier one touching its keys, including old PK and unique-key values', async () => {
+void test('a transaction waits for every earlier one touching its keys, including old PK and unique-key values', async () => {
   const lwm = new LowWaterMark(pos(0));
   const applied: string[] = [];
   const gates = new Map<string, () => void>();
@@ -83,7 +83,7 @@ test('a transaction waits for every earlier one touching its keys, including old
   assert.deepEqual(applied, ['t2', 't1', 't3', 't4']);
 });
 
-test('transactions are merged up to batch rows while appliers are busy, never split', async () => {
+void test('transactions are merged up to batch rows while appliers are busy, never split', async () => {
   const lwm = new LowWaterMark(pos(0));
   const groups: string[][] = [];
   let release!: () => void;
@@ -115,7 +115,7 @@ test('transactions are merged up to batch rows while appliers are busy, never sp
   }
 });
 
-test('a failed group stops everything after it and surfaces its error', async () => {
+void test('a failed group stops everything after it and surfaces its error', async () => {
   const lwm = new LowWaterMark(pos(0));
   const s = new CausalityScheduler({
     workerCount: 2,
@@ -130,7 +130,7 @@ test('a failed group stops everything after it and surfaces its error', async ()
   await assert.rejects(s.add(txnOf('t2', [rowsEvent('insert', [[2, 'a', 0]])], lwm), ac.signal), /boom/);
 });
 
-test('low-water mark only passes a transaction when all earlier ones are done; pruned ids are those below it', () => {
+void test('low-water mark only passes a transaction when all earlier ones are done; pruned ids are those below it', () => {
   const lwm = new LowWaterMark(pos(0));
   const a = lwm.push('a', pos(10), 1);
   const b = lwm.push('b', pos(20), 2);
@@ -145,7 +145,7 @@ test('low-water mark only passes a transaction when all earlier ones are done; p
   assert.deepEqual(lwm.takeFlush().prune, []);
 });
 
-test('compaction: the final image per key becomes one upsert, deleted keys one DELETE, PK change = delete + put', () => {
+void test('compaction: the final image per key becomes one upsert, deleted keys one DELETE, PK change = delete + put', () => {
   const ev1 = rowsEvent('insert', [[1, 'a', 1], [2, 'b', 2]]);
   const ev2 = rowsEvent('update', [[1, 'a', 5], [9, 'b', 2]], [[1, 'a', 1], [2, 'b', 2]]);
   const ev3 = rowsEvent('delete', [[1, 'a', 5]]);
@@ -158,7 +158,7 @@ test('compaction: the final image per key becomes one upsert, deleted keys one D
   ]);
 });
 
-test('keyless tables: statements in order, all columns null-safe, LIMIT 1; safe mode rewrites', () => {
+void test('keyless tables: statements in order, all columns null-safe, LIMIT 1; safe mode rewrites', () => {
   const kl = { keyColumns: [], uniqueKeys: [] };
   const route = { schema: 'db', table: 't', extracted: [{ column: 'src', value: 's1' }] };
   const changes = [
@@ -183,26 +183,26 @@ test('keyless tables: statements in order, all columns null-safe, LIMIT 1; safe 
   ]);
 });
 
-test('exact values are written as literals: decimals and big integers as given, binary as hex', () => {
+void test('exact values are written as literals: decimals and big integers as given, binary as hex', () => {
   const ev = rowsEvent('insert', [[1, '12345678901234567890.123456789', Buffer.from([0, 255])]]);
   const [s] = buildStatements(rowChangesOf(ev, { schema: 'db', table: 't', extracted: [] }).changes, { safeMode: false });
   assert.match(s ?? '', /VALUES \(1,'12345678901234567890\.123456789',X'00ff'\)/);
 });
 
-test('DDL parse and routed rewrite', () => {
+void test('DDL parse and routed rewrite', () => {
   const p = parseDDL('ALTER TABLE t1 ADD COLUMN c INT', 'shard_1');
   assert.equal(p?.type, 'alter table');
   assert.deepEqual(p?.tables, [{ schema: 'shard_1', table: 't1' }]);
-  const r = rewriteDDL('ALTER TABLE t1 ADD COLUMN c INT', p!, 'shard_1', () => ({ schema: 'merged', table: 'all_t' }), (s) => s);
+  const r = rewriteDDL('ALTER TABLE t1 ADD COLUMN c INT', p, 'shard_1', () => ({ schema: 'merged', table: 'all_t' }), (s) => s);
   assert.equal(r.sql, 'ALTER TABLE `merged`.`all_t` ADD COLUMN `c` INT');
-  const same = rewriteDDL('ALTER TABLE t1 ADD COLUMN c INT', p!, 'shard_1', (schema, table) => ({ schema, table }), (s) => s);
+  const same = rewriteDDL('ALTER TABLE t1 ADD COLUMN c INT', p, 'shard_1', (schema, table) => ({ schema, table }), (s) => s);
   assert.deepEqual(same, { sql: 'ALTER TABLE t1 ADD COLUMN c INT', useSchema: 'shard_1' });
   assert.equal(parseDDL('CREATE DATABASE foo', '')?.database, 'foo');
   assert.equal(parseDDL('GRANT ALL ON *.* TO x', ''), undefined);
   assert.equal(parseDDL('rename table a to b', 'd')?.tables.length, 2);
 });
 
-test('filters: block-allow list, routes with extracted columns, event filter', () => {
+void test('filters: block-allow list, routes with extracted columns, event filter', () => {
   const f = buildFilters({
     baList: { doDbs: ['shard_*'], ignoreTables: [{ dbName: 'shard_*', tblName: 'tmp_*' }] },
     routes: [

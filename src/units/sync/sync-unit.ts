@@ -528,7 +528,7 @@ export class SyncUnit implements Unit {
   /** One target transaction in one round trip; rolled back on any error. */
   private async execTxn(conn: PoolConnection, stmts: string[]): Promise<void> {
     try {
-      await conn.query([SESSION_INIT, ...stmts].join(';\n'));
+      await conn.query([SESSION_INIT, 'START TRANSACTION', ...stmts, 'COMMIT'].join(';\n'));
       conn.release();
     } catch (e) {
       if (isRetryableTargetError(e)) conn.destroy();

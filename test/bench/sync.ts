@@ -1,0 +1,245 @@
+/**
+ * Sync benchmark (prints figures, no pass/fail). `npm run bench:sync`
+ *
+ * 1. A source MariaDB gets `sysbench oltp_write_only prepare`; its data dir is copied into three
+ *    targets (DM.ts, native serial replica, native parallel replica), so all start equal.
+ * 2. `sysbench oltp_write_only run` writes a backlog for BENCH_SECONDS.
+ * 3. The same backlog is applied, one after the other, by DM.ts (sync unit in a child process),
+ *    a native MariaDB replica (serial), and a native replica with slave_parallel_mode=optimistic
+ *    and 4 threads: events/s, transactions/s, ratios, DM.ts worker peak RSS.
+ * 4. Steady state: sysbench at a fixed rate (~BENCH_LAG_RATE row events/s) with DM.ts running;
+ *    a heartbeat row written every 50 ms upstream is polled on the target: lag p50/p99.
+ *
+ * Knobs (env): BENCH_TABLES (4), BENCH_TABLE_SIZE (250000), BENCH_SECONDS (60), BENCH_THREADS (4),
+ * BENCH_LAG_RATE (2000 row events/s), BENCH_LAG_SECONDS (30), BENCH_WORKERS (16), BENCH_BATCH (100).
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import mysql from 'mysql2/promise';
+import { MariaDBServer, makeTempDir, removeTempDir, trackChild } from '../helpers/index.js';
+import type { SyncConfig } from '../../src/units/sync/index.js';
+
+const env = (k: string, d: number): number => Number(process.env[k] ?? d);
+const TABLES = env('BENCH_TABLES', 4);
+const TABLE_SIZE = env('BENCH_TABLE_SIZE', 250_000);
+const SECONDS = env('BENCH_SECONDS', 60);
+const THREADS = env('BENCH_THREADS', 4);
+const LAG_RATE = env('BENCH_LAG_RATE', 2000);
+const LAG_SECONDS = env('BENCH_LAG_SECONDS', 30);
+const WORKERS = env('BENCH_WORKERS', 16);
+const BATCH = env('BENCH_BATCH', 100);
+
+interface Pos {
+  file: string;
+  offset: number;
+}
+
+function sysbench(port: number, cmd: 'prepare' | 'run', extra: string[] = []): { txns: number; writes: number } {
+  const r = spawnSync(
+    'sysbench',
+    [
+      'oltp_write_only',
+      '--db-driver=mysql',
+      '--mysql-host=127.0.0.1',
+      `--mysql-port=${port}`,
+      '--mysql-user=root',
+      '--mysql-password=',
+      '--mysql-db=sbtest',
+      `--tables=${TABLES}`,
+      `--table-size=${TABLE_SIZE}`,
+      `--threads=${THREADS}`,
+      '--rand-seed=1',
+      ...extra,
+      cmd,
+    ],
+    { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 },
+  );
+  if (r.status !== 0) throw new Error(`sysbench ${cmd} failed: ${r.stderr || r.stdout}`);
+  const txns = Number(/transactions:\s+(\d+)/.exec(r.stdout)?.[1] ?? 0);
+  const writes = Number(/write:\s+(\d+)/.exec(r.stdout)?.[1] ?? 0);
+  return { txns, writes };
+}
+
+async function masterPos(s: MariaDBServer): Promise<Pos> {
+  const r = (await s.sql('SHOW MASTER STATUS'))[0] as { File: string; Position: number | string };
+  return { file: r.File, offset: Number(r.Position) };
+}
+
+const reached = (p: Pos, end: Pos): boolean => p.file > end.file || (p.file === end.file && p.offset >= end.offset);
+
+function copyData(from: string, to: string): void {
+  cpSync(join(from, 'data'), join(to, 'data'), { recursive: true });
+  for (const f of readdirSync(join(to, 'data'))) {
+    if (f.startsWith('mysql-bin.') || f.startsWith('relay') || f === 'master.info' || f === 'relay-log.info') rmSync(join(to, 'data', f), { force: true });
+  }
+}
+
+function peakRssMB(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return Math.round(Number(m?.[1] ?? 0) / 1024);
+  } catch {
+    return 0;
+  }
+}
+
+async function waitStarted(c: ChildProcess): Promise<void> {
+  let buf = '';
+  await new Promise<void>((resolve, reject) => {
+    c.stdout?.on('data', (d: Buffer) => {
+      buf += d.toString();
+      if (buf.includes('started')) resolve();
+    });
+    c.once('exit', () => reject(new Error(`sync runner exited: ${buf}`)));
+  });
+}
+
+async function dmCheckpoint(t: MariaDBServer): Promise<Pos | undefined> {
+  const rows = await t.sql('SELECT binlog_name AS f, binlog_pos AS p FROM dm_meta.bench_syncer_checkpoint').catch(() => []);
+  const r = rows[0];
+  return r ? { file: String(r['f']), offset: Number(r['p']) } : undefined;
+}
+
+async function nativeReplica(t: MariaDBServer, src: MariaDBServer, start: Pos, end: Pos, parallel: boolean): Promise<number> {
+  await t.sql('STOP SLAVE; RESET SLAVE ALL');
+  await t.sql(parallel ? "SET GLOBAL slave_parallel_threads = 4; SET GLOBAL slave_parallel_mode = 'optimistic'" : 'SET GLOBAL slave_parallel_threads = 0');
+  await t.sql(
+    `CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${src.port}, MASTER_USER='root', MASTER_PASSWORD='', ` +
+      `MASTER_LOG_FILE='${start.file}', MASTER_LOG_POS=${start.offset}, MASTER_USE_GTID=no`,
+  );
+  const t0 = performance.now();
+  await t.sql('START SLAVE');
+  for (;;) {
+    const rows = (await t.sql('SHOW SLAVE STATUS')) as { Last_SQL_Error?: string; Relay_Master_Log_File?: string; Exec_Master_Log_Pos?: number | string }[];
+    const st = rows[0];
+    if (st?.Last_SQL_Error) throw new Error(`replica error: ${st.Last_SQL_Error}`);
+    const p = { file: st?.Relay_Master_Log_File ?? '', offset: Number(st?.Exec_Master_Log_Pos ?? 0) };
+    if (reached(p, end)) break;
+    await sleep(50);
+  }
+  const secs = (performance.now() - t0) / 1000;
+  await t.sql('STOP SLAVE');
+  return secs;
+}
+
+function pct(xs: number[], p: number): number {
+  if (xs.length === 0) return NaN;
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+
+async function main(): Promise<void> {
+  console.log(`# sync bench: ${TABLES} tables x ${TABLE_SIZE} rows, ${SECONDS}s of oltp_write_only (${THREADS} threads); DM.ts worker-count ${WORKERS}, batch ${BATCH}`);
+  const dirs = [makeTempDir('bench-src'), makeTempDir('bench-dm'), makeTempDir('bench-ser'), makeTempDir('bench-par')] as const;
+  const servers: MariaDBServer[] = [];
+  let runner: ChildProcess | undefined;
+  try {
+    let src = await MariaDBServer.start({ baseDir: dirs[0] });
+    servers.push(src);
+    await src.sql('CREATE DATABASE sbtest');
+    let t0 = performance.now();
+    sysbench(src.port, 'prepare');
+    console.log(`prepare: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const port = src.port;
+    await src.shutdown();
+    for (const d of dirs.slice(1)) copyData(dirs[0], d);
+    src = await MariaDBServer.start({ baseDir: dirs[0], port });
+    servers[0] = src;
+    const [tDm, tSer, tPar] = await Promise.all(dirs.slice(1).map((d) => MariaDBServer.start({ baseDir: d, extraArgs: ['--skip-slave-start'] })));
+    servers.push(tDm!, tSer!, tPar!);
+    const start = await masterPos(src);
+    t0 = performance.now();
+    const w = sysbench(src.port, 'run', [`--time=${SECONDS}`, '--report-interval=0']);
+    const end = await masterPos(src);
+    const rowEvents = w.writes;
+    console.log(`backlog: ${w.txns} transactions, ~${rowEvents} row events, binlog ${start.file}:${start.offset} → ${end.file}:${end.offset} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+
+    // --- DM.ts
+    const cfg: SyncConfig = {
+      taskName: 'bench',
+      sourceId: 'bench-src',
+      source: { ...src.connOpts(), flavor: 'mariadb', serverId: 77_001 },
+      target: tDm!.connOpts(),
+      start,
+      syncer: { workerCount: WORKERS, batch: BATCH, checkpointFlushIntervalMs: 100 },
+    };
+    runner = spawn(process.execPath, ['--import', 'tsx', 'test/integration/sync-runner.ts', JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    trackChild(runner);
+    await waitStarted(runner);
+    t0 = performance.now();
+    for (;;) {
+      const cp = await dmCheckpoint(tDm!);
+      if (cp && reached(cp, end)) break;
+      if (runner.exitCode !== null) throw new Error('sync runner exited');
+      await sleep(50);
+    }
+    const dmSecs = (performance.now() - t0) / 1000;
+    const dmRss = peakRssMB(runner.pid);
+
+    // --- native replicas, one after the other
+    const serSecs = await nativeReplica(tSer!, src, start, end, false);
+    const parSecs = await nativeReplica(tPar!, src, start, end, true);
+
+    const line = (name: string, secs: number): string =>
+      `${name.padEnd(28)} ${secs.toFixed(2).padStart(8)} s ${Math.round(rowEvents / secs).toString().padStart(9)} events/s ${Math.round(w.txns / secs).toString().padStart(8)} txn/s`;
+    console.log(line('DM.ts sync unit', dmSecs));
+    console.log(line('native replica, serial', serSecs));
+    console.log(line('native replica, parallel(4)', parSecs));
+    console.log(`ratio DM.ts / serial: ${(serSecs / dmSecs).toFixed(2)}x, DM.ts / parallel: ${(parSecs / dmSecs).toFixed(2)}x`);
+    console.log(`DM.ts worker peak RSS during backlog: ${dmRss} MB`);
+
+    // --- steady-state lag at a fixed upstream rate
+    await src.sql('CREATE TABLE sbtest.hb (id INT PRIMARY KEY, ts BIGINT NOT NULL)');
+    await src.sql('INSERT INTO sbtest.hb VALUES (1, 0)');
+    await sleep(1000);
+    const srcConn = await mysql.createConnection(src.connOpts());
+    const dstConn = await mysql.createConnection(tDm!.connOpts());
+    const lags: number[] = [];
+    let stop = false;
+    const hbWriter = (async () => {
+      while (!stop) {
+        await srcConn.query('UPDATE sbtest.hb SET ts = ? WHERE id = 1', [Date.now()]);
+        await sleep(50);
+      }
+    })();
+    const hbReader = (async () => {
+      let last = 0;
+      while (!stop) {
+        const [rows] = await dstConn.query('SELECT ts FROM sbtest.hb WHERE id = 1');
+        const ts = Number((rows as { ts: string }[])[0]?.ts ?? 0);
+        if (ts > last && last > 0) lags.push(Date.now() - ts);
+        last = Math.max(last, ts);
+        await sleep(10);
+      }
+    })();
+    const rate = Math.max(1, Math.round(LAG_RATE / 4)); // 4 row events per oltp_write_only transaction
+    const sb = spawn(
+      'sysbench',
+      ['oltp_write_only', '--db-driver=mysql', '--mysql-host=127.0.0.1', `--mysql-port=${src.port}`, '--mysql-user=root', '--mysql-password=', '--mysql-db=sbtest', `--tables=${TABLES}`, `--table-size=${TABLE_SIZE}`, '--threads=4', `--rate=${rate}`, `--time=${LAG_SECONDS}`, 'run'],
+      { stdio: 'ignore' },
+    );
+    trackChild(sb);
+    await once(sb, 'exit');
+    stop = true;
+    await Promise.all([hbWriter, hbReader]);
+    await srcConn.end();
+    await dstConn.end();
+    console.log(`steady state at ~${rate * 4} row events/s for ${LAG_SECONDS}s: lag p50 ${pct(lags, 50)} ms, p99 ${pct(lags, 99)} ms, max ${Math.max(...lags)} ms (${lags.length} samples; 50 ms heartbeat)`);
+    console.log(`DM.ts worker peak RSS overall: ${peakRssMB(runner.pid)} MB`);
+  } finally {
+    if (runner && runner.exitCode === null) {
+      const ex = once(runner, 'exit');
+      runner.kill('SIGTERM');
+      await Promise.race([ex, sleep(10_000)]);
+      if (runner.exitCode === null) runner.kill('SIGKILL');
+    }
+    for (const s of servers) await s.stop();
+    for (const d of dirs) removeTempDir(d);
+  }
+}
+
+await main();

@@ -1,0 +1,74 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SchemaTracker } from '../../src/binlog/index.js';
+
+const cols = (tr: SchemaTracker, s: string, t: string): string[] => {
+  const x = tr.get(s, t);
+  assert.ok(x && x !== 'unknown', `${s}.${t} tracked`);
+  return x.columns.map((c) => `${c.name}:${c.columnType}${c.nullable ? '' : ':nn'}${c.charset ? `:${c.charset}` : ''}`);
+};
+
+void test('schema tracker: CREATE TABLE then ALTER ADD/DROP/MODIFY/CHANGE/RENAME with FIRST/AFTER', () => {
+  const tr = new SchemaTracker({ flavor: 'mariadb' });
+  tr.applyDDL('db', "CREATE TABLE t (id INT UNSIGNED PRIMARY KEY, v VARCHAR(20) NOT NULL, e ENUM('a','b''c'), d DECIMAL(65,30), b VARBINARY(4), UNIQUE KEY uv (v)) DEFAULT CHARSET=latin1");
+  assert.deepEqual(cols(tr, 'db', 't'), ['id:int unsigned:nn', 'v:varchar(20):nn:latin1', "e:enum('a','b''c'):latin1", 'd:decimal(65,30)', 'b:varbinary(4)']);
+  let t = tr.get('db', 't');
+  assert.ok(t && t !== 'unknown');
+  assert.deepEqual(t.keyColumns, ['id']);
+  assert.deepEqual(t.uniqueKeys, [['v']]);
+  tr.applyDDL('db', 'ALTER TABLE t ADD COLUMN x BIGINT FIRST, ADD y TEXT CHARACTER SET utf8mb4 AFTER id, DROP COLUMN d');
+  assert.deepEqual(cols(tr, 'db', 't').map((c) => c.split(':')[0]), ['x', 'id', 'y', 'v', 'e', 'b']);
+  tr.applyDDL('other', 'ALTER TABLE db.t MODIFY x VARCHAR(3) AFTER b, CHANGE v w VARCHAR(30) NOT NULL, RENAME COLUMN y TO z');
+  assert.deepEqual(cols(tr, 'db', 't'), ['id:int unsigned:nn', 'z:text:utf8mb4', 'w:varchar(30):nn:latin1', "e:enum('a','b''c'):latin1", 'b:varbinary(4)', 'x:varchar(3):latin1']);
+  t = tr.get('db', 't');
+  assert.ok(t && t !== 'unknown');
+  assert.deepEqual(t.uniqueKeys, [['w']], 'index follows the renamed column');
+  tr.applyDDL('db', 'ALTER TABLE t DROP PRIMARY KEY, ADD PRIMARY KEY (w, id)');
+  t = tr.get('db', 't');
+  assert.ok(t && t !== 'unknown');
+  assert.deepEqual(t.keyColumns, ['w', 'id']);
+});
+
+void test('schema tracker: not-null unique key becomes the key; RENAME/DROP/DROP DATABASE; CREATE LIKE; indexes', () => {
+  const tr = new SchemaTracker();
+  tr.applyDDL('db', 'CREATE TABLE a (x INT NOT NULL, y INT, UNIQUE KEY uy (y), UNIQUE KEY ux (x))');
+  let a = tr.get('db', 'a');
+  assert.ok(a && a !== 'unknown');
+  assert.deepEqual(a.keyColumns, ['x']);
+  assert.deepEqual(a.uniqueKeys, [['y']]);
+  tr.applyDDL('db', 'CREATE TABLE b LIKE a');
+  tr.applyDDL('db', 'RENAME TABLE a TO c');
+  assert.equal(tr.get('db', 'a'), undefined);
+  assert.deepEqual(cols(tr, 'db', 'c'), cols(tr, 'db', 'b'));
+  tr.applyDDL('db', 'CREATE UNIQUE INDEX k ON b (y)');
+  tr.applyDDL('db', 'DROP INDEX ux ON b');
+  a = tr.get('db', 'b');
+  assert.ok(a && a !== 'unknown');
+  assert.deepEqual(a.keyColumns, []);
+  assert.deepEqual(a.uniqueKeys, [['y'], ['y']]);
+  tr.applyDDL('db', 'DROP TABLE IF EXISTS c');
+  assert.equal(tr.get('db', 'c'), undefined);
+  tr.applyDDL('x', 'DROP DATABASE db');
+  assert.equal(tr.list().length, 0);
+});
+
+void test('schema tracker: an ALTER it cannot apply marks the table unknown; snapshots round-trip', () => {
+  const tr = new SchemaTracker();
+  tr.applyDDL('db', 'CREATE TABLE t (id INT PRIMARY KEY, v INT)');
+  tr.applyDDL('db', 'CREATE TABLE u (id INT PRIMARY KEY)');
+  const snap = tr.exportSchemas();
+  const touched = tr.applyDDL('db', 'ALTER TABLE t DROP COLUMN nope');
+  assert.deepEqual(touched, [{ schema: 'db', table: 't' }]);
+  assert.equal(tr.get('db', 't'), 'unknown');
+  tr.applyDDL('db', 'ALTER TABLE t ADD COLUMN w INT');
+  assert.equal(tr.get('db', 't'), 'unknown', 'stays unknown until re-created');
+  const tr2 = new SchemaTracker();
+  tr2.importSchemas(tr.exportSchemas());
+  assert.equal(tr2.get('db', 't'), 'unknown');
+  tr2.importSchemas(snap);
+  assert.deepEqual(cols(tr2, 'db', 't'), ['id:int:nn', 'v:int']);
+  assert.deepEqual(cols(tr2, 'db', 'u'), ['id:int:nn']);
+  // statements that are not DDL on tracked tables change nothing
+  assert.deepEqual(tr2.applyDDL('db', "GRANT SELECT ON db.* TO 'x'@'%'"), []);
+  assert.deepEqual(cols(tr2, 'db', 't'), ['id:int:nn', 'v:int']);
+});
