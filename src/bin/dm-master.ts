@@ -67,17 +67,18 @@ async function main(): Promise<void> {
   const configPath = typeof flags['config'] === 'string' ? flags['config'] : undefined;
   const cfg = loadMasterConfig(configPath, { overrides });
   const logger = createLogger({ level: cfg.logLevel, ...(cfg.logFile ? { file: cfg.logFile } : {}), name: cfg.name });
-  let master: DMMaster | undefined;
+  const holder: { master?: DMMaster } = {};
   const ac = rootController((sig) => logger.info({ signal: sig }, 'shutting down'));
   const fatal = (e: unknown): void => {
     const text = e instanceof DMError ? e.toString() : e instanceof Error ? e.message : String(e);
     logger.fatal({ err: e }, 'dm-master failed');
     process.stderr.write(`dm-master: ${text}\n`);
-    void (master?.close() ?? Promise.resolve()).finally(() => process.exit(1));
+    void (holder.master?.close() ?? Promise.resolve()).finally(() => process.exit(1));
   };
-  master = new DMMaster({ config: cfg, logger, onFatal: fatal });
+  const master = new DMMaster({ config: cfg, logger, onFatal: fatal });
+  holder.master = master;
   ac.signal.addEventListener('abort', () => {
-    void master?.close().then(() => process.exit(0));
+    void master.close().then(() => process.exit(0));
   });
   try {
     await master.start();

@@ -28,6 +28,11 @@ interface EventBase {
   serverId: number;
 }
 
+/**
+ * Row changes of one table. `columns`, `keyColumns` and `uniqueKeys` describe the table as of
+ * this event's position; they are shared by the events of the same table map (do not mutate).
+ * Value types per column type: docs/binlog.md ("Row values").
+ */
 export interface RowsEvent extends EventBase {
   kind: 'rows';
   op: 'insert' | 'update' | 'delete';

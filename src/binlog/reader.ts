@@ -21,10 +21,9 @@ import { silentLogger, type Logger } from '../log/index.js';
 import { sleepAbortable } from '../util/index.js';
 import type { BinlogEvent, ColumnInfo, RowImage, RowsEvent } from './events.js';
 import { EventQueue } from './event-queue.js';
-import type { GtidSet } from './gtid-set.js';
 import { compareFilePos, parseGtidSet, type Flavor, type Position, type StartPoint } from './position.js';
 import { ReaderMetrics } from './reader-metrics.js';
-import { TxnShaper, schemaSnapshots, type RawEvent } from './txn-shaper.js';
+import { TxnShaper, schemaSnapshots } from './txn-shaper.js';
 import { SchemaTracker } from './schema-tracker.js';
 import { getBinlogFiles, getBinlogSettings, getMasterStatus, openControlConnection, type ConnectionOptions } from './source-info.js';
 import { findStartByTime } from './start-time.js';
@@ -109,6 +108,19 @@ export function isRetryableReadError(e: unknown): boolean {
   return (code !== undefined && RETRYABLE_CODES.has(code)) || (errno !== undefined && RETRYABLE_ERRNOS.has(errno));
 }
 
+/** Per-table-id decoding metadata (shared by the RowsEvents of that table: consumers must not mutate it). */
+interface TableMeta {
+  version: number;
+  schema: string;
+  table: string;
+  names: string[];
+  binlogPk: string[];
+  columns: ColumnInfo[];
+  keyColumns: string[];
+  uniqueKeys: string[][];
+  yearIdx: number[];
+}
+
 interface Session {
   zj: ZongJi;
   ended: boolean;
@@ -137,6 +149,7 @@ class ZongjiBinlogReader implements BinlogReader {
   private readonly shaper: TxnShaper;
   private lastHeartbeat = 0;
   private tableKeys = new Map<number, string[]>();
+  private metaCache = new Map<number, TableMeta>();
   private paused = false;
   private connected = false;
   private connectedOnce = false;
@@ -188,7 +201,7 @@ class ZongjiBinlogReader implements BinlogReader {
       this.loopDone = this.runLoop(first);
       this.startTimers();
     } catch (e) {
-      const err = isDMError(e) ? e : signal.aborted ? new DMError('ErrCanceled', 'binlog reader start canceled', { cause: e }) : new DMError('ErrBinlogReadFailed', 'starting the binlog reader failed', { cause: e });
+      const err = isDMError(e) ? e : signal.aborted ? new DMError('ErrCanceled', 'binlog reader start canceled', { cause: e }) : new DMError('ErrBinlogReadFailed', `starting the binlog reader failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       await this.close();
       throw err;
     } finally {
@@ -326,6 +339,7 @@ class ZongjiBinlogReader implements BinlogReader {
   private openSession(): Session {
     this.shaper.reconnecting();
     this.tableKeys.clear();
+    this.metaCache.clear();
     this.paused = false;
     const c = this.o.connection;
     const zj = new ZongJi({
@@ -509,7 +523,7 @@ class ZongjiBinlogReader implements BinlogReader {
       else this.tableKeys.delete(tm.tableId);
       return;
     }
-    this.shaper.feed(ev as unknown as RawEvent);
+    this.shaper.feed(ev);
   }
 
   private onDDL(schema: string, sql: string): string | undefined {
@@ -526,21 +540,33 @@ class ZongjiBinlogReader implements BinlogReader {
     return this.tracker.exportSchemas();
   }
 
-  private buildRows(ev: WriteRowsEvent | UpdateRowsEvent | DeleteRowsEvent, at: { pos: Position; timestamp: number; serverId: number }): RowsEvent | undefined {
-    const tm = this.session?.zj.tableMap[ev.tableId];
-    if (!tm?.columns) return undefined;
-    const schema = tm.parentSchema;
-    const table = tm.tableName;
-    const tracked = this.tracker.get(schema, table);
-    const names = new Set(tm.columns.map((c) => c.name));
+  /** Column/key metadata of a table map, cached per table id until the columns or tracked schemas change. */
+  private tableMeta(tableId: number, tm: { parentSchema: string; tableName: string; columns: { name: string }[]; columnSchemas: { COLUMN_TYPE: string; UNSIGNED?: boolean }[] }): TableMeta {
+    const binlogPk = this.tableKeys.get(tableId) ?? [];
+    const c = this.metaCache.get(tableId);
+    if (
+      c &&
+      c.version === this.tracker.version &&
+      c.schema === tm.parentSchema &&
+      c.table === tm.tableName &&
+      c.names.length === tm.columns.length &&
+      c.names.every((n, i) => n === tm.columns[i]?.name) &&
+      c.binlogPk.length === binlogPk.length &&
+      c.binlogPk.every((n, i) => n === binlogPk[i])
+    ) {
+      return c;
+    }
+    const tracked = this.tracker.get(tm.parentSchema, tm.tableName);
+    const names = tm.columns.map((col) => col.name);
+    const nameSet = new Set(names);
     // the tracked structure describes these rows when it has the same columns (always true for
     // MINIMAL metadata, where the names came from it); with FULL metadata the binlog's names win
     const t0 = tracked !== undefined && tracked !== 'unknown' ? tracked : undefined;
-    const known = t0 && t0.columns.length === tm.columns.length && t0.columns.every((c, i) => c.name === tm.columns?.[i]?.name) ? t0 : undefined;
-    const columns: ColumnInfo[] = tm.columns.map((c, i) => {
+    const known = t0 && t0.columns.length === names.length && t0.columns.every((col, i) => col.name === names[i]) ? t0 : undefined;
+    const columns: ColumnInfo[] = tm.columns.map((col, i) => {
       const cs = tm.columnSchemas[i];
       const ct = (cs?.COLUMN_TYPE ?? '').toLowerCase();
-      const info: ColumnInfo = { name: c.name, type: /^[a-z0-9_]+/.exec(ct)?.[0] ?? ct, unsigned: cs?.UNSIGNED ?? ct.includes('unsigned') };
+      const info: ColumnInfo = { name: col.name, type: /^[a-z0-9_]+/.exec(ct)?.[0] ?? ct, unsigned: cs?.UNSIGNED ?? ct.includes('unsigned') };
       const tc = known?.columns[i];
       if (tc) {
         info.nullable = tc.nullable;
@@ -548,34 +574,48 @@ class ZongjiBinlogReader implements BinlogReader {
       }
       return info;
     });
-    const yearCols = columns.map((c) => c.type === 'year');
-    const conv = (r: Record<string, unknown>): RowImage =>
-      columns.map((c, i) => {
-        const v = r[c.name];
-        if (v === undefined) return null;
-        if (yearCols[i] && v === 1900) return 0;
-        return v;
-      });
-    const binlogPk = this.tableKeys.get(ev.tableId);
-    let keyColumns = binlogPk && binlogPk.length > 0 ? binlogPk : (t0?.keyColumns ?? []);
-    if (!keyColumns.every((k) => names.has(k))) keyColumns = [];
-    const uniqueKeys = (t0?.uniqueKeys ?? []).filter((u) => u.every((k) => names.has(k)) && u.join('\u0000') !== keyColumns.join('\u0000'));
-    if (keyColumns.length === 0 && t0) {
-      // the tracked primary key may be the not-null unique key chosen as key
-      const k = t0.keyColumns;
-      if (k.length > 0 && k.every((x) => names.has(x))) keyColumns = k;
-    }
-    const base = { kind: 'rows' as const, schema, table, columns, keyColumns, uniqueKeys, ...at };
-    let out: RowsEvent;
+    let keyColumns = binlogPk.length > 0 ? binlogPk : (t0?.keyColumns ?? []);
+    if (!keyColumns.every((k) => nameSet.has(k))) keyColumns = [];
+    const uniqueKeys = (t0?.uniqueKeys ?? []).filter((u) => u.every((k) => nameSet.has(k)) && u.join('\u0000') !== keyColumns.join('\u0000'));
+    const meta: TableMeta = {
+      version: this.tracker.version,
+      schema: tm.parentSchema,
+      table: tm.tableName,
+      names,
+      binlogPk,
+      columns,
+      keyColumns,
+      uniqueKeys,
+      yearIdx: columns.flatMap((col, i) => (col.type === 'year' ? [i] : [])),
+    };
+    this.metaCache.set(tableId, meta);
+    return meta;
+  }
+
+  private buildRows(ev: WriteRowsEvent | UpdateRowsEvent | DeleteRowsEvent, at: { pos: Position; timestamp: number; serverId: number }): RowsEvent | undefined {
+    const tm = this.session?.zj.tableMap[ev.tableId];
+    if (!tm?.columns) return undefined;
+    const m = this.tableMeta(ev.tableId, tm as typeof tm & { columns: { name: string }[] });
+    const names = m.names;
+    const n = names.length;
+    const conv = (r: Record<string, unknown>): RowImage => {
+      const out: unknown[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        const v = r[names[i]!];
+        out[i] = v === undefined ? null : v;
+      }
+      // zongji decodes YEAR 0000 as 1900 (not a valid YEAR value)
+      for (const i of m.yearIdx) if (out[i] === 1900) out[i] = 0;
+      return out;
+    };
+    const base = { kind: 'rows' as const, schema: m.schema, table: m.table, columns: m.columns, keyColumns: m.keyColumns, uniqueKeys: m.uniqueKeys, ...at };
     const name = ev.getEventName();
     if (name === 'updaterows') {
       const rows = (ev as UpdateRowsEvent).rows;
-      out = { ...base, op: 'update', before: rows.map((r) => conv(r.before)), rows: rows.map((r) => conv(r.after)) };
-    } else {
-      const rows = (ev as WriteRowsEvent | DeleteRowsEvent).rows;
-      out = { ...base, op: name === 'writerows' ? 'insert' : 'delete', rows: rows.map(conv) };
+      return { ...base, op: 'update', before: rows.map((r) => conv(r.before)), rows: rows.map((r) => conv(r.after)) };
     }
-    return out;
+    const rows = (ev as WriteRowsEvent | DeleteRowsEvent).rows;
+    return { ...base, op: name === 'writerows' ? 'insert' : 'delete', rows: rows.map(conv) };
   }
 
   /** Decoding without binlog column names: the tracked structure as of this position. */

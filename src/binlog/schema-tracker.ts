@@ -145,6 +145,8 @@ export class SchemaTracker {
   private readonly parser = new NodeSqlParser.Parser();
   private readonly dialect: string;
   private readonly log: Logger;
+  /** Bumped on every change, so readers can cache what they derive from the tracked tables. */
+  version = 0;
 
   constructor(opts: SchemaTrackerOptions = {}) {
     this.dialect = opts.flavor === 'mysql' ? 'MySQL' : 'MariaDB';
@@ -220,6 +222,7 @@ export class SchemaTracker {
       i.columns.push(String(r['n']));
     }
     for (const [k, st] of fresh) this.tables.set(k, st);
+    this.version++;
     return fresh.size;
   }
 
@@ -241,8 +244,12 @@ export class SchemaTracker {
         firstErr ??= e;
       }
     }
-    if (!asts) return this.unparsable(schema, sql, firstErr);
+    if (!asts) {
+      this.version++;
+      return this.unparsable(schema, sql, firstErr);
+    }
     const touched: { schema: string; table: string }[] = [];
+    this.version++;
     for (const ast of asts) {
       try {
         touched.push(...this.applyAst(schema, ast));
@@ -447,6 +454,7 @@ export class SchemaTracker {
 
   /** Forget everything (e.g. before re-seeding). */
   clear(): void {
+    this.version++;
     this.tables.clear();
     this.dbCharsets.clear();
   }

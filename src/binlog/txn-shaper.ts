@@ -105,13 +105,13 @@ export class TxnShaper {
         return;
       }
       case 'previousgtids':
-        if (this.executed === undefined && this.flavor === 'mysql') this.executed = parseGtidSet(String(ev.gtidSet), 'mysql');
+        if (this.executed === undefined && this.flavor === 'mysql') this.seed(parseGtidSet(String(ev.gtidSet), 'mysql'));
         return;
       case 'mariadbgtidlist':
         if (this.executed === undefined && this.flavor === 'mariadb') {
           const last = new Map<number, string>();
           for (const g of ev.gtids ?? []) last.set(g.domainId, `${g.domainId}-${g.serverId}-${g.seqNo}`);
-          this.executed = parseGtidSet([...last.values()].join(','), 'mariadb');
+          this.seed(parseGtidSet([...last.values()].join(','), 'mariadb'));
         }
         return;
       case 'gtid':
@@ -154,6 +154,12 @@ export class TxnShaper {
       default:
         return;
     }
+  }
+
+  /** The GTID set before the first event of the current file (Previous_gtids / Gtid_list). */
+  private seed(set: GtidSet): void {
+    this.executed = set;
+    if (!this.txnOpen && (this.boundary.file === this.curFile || this.boundary.file === '')) this.boundary = { ...this.boundary, gtid: set.toString() };
   }
 
   private beginTxn(gtid: string | undefined, ts: number, serverId: number, bytes: number, suppressed: boolean): void {

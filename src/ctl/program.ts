@@ -110,7 +110,10 @@ export function buildProgram(ctx: CtlContext, withGlobals: boolean, onNoCommand?
       ctx.reply({ result: false, msg: new DMError('ErrCtlInvalidArgs', `unknown command '${unknown}'; run \`help\` for the list of commands`).toString() });
       return;
     }
-    if (onNoCommand) await onNoCommand();
+    if (onNoCommand) {
+      await onNoCommand();
+      ctx.result = undefined; // the interactive session itself succeeded
+    }
     else program.outputHelp();
   });
   program.addHelpText('after', '\nRun `dmctl <command> --help` for the flags of a command. Replies are JSON with "result": true|false.');

@@ -164,7 +164,7 @@ export function createEventFilter(rules: readonly EventFilterRule[], opts: Event
       if (n === undefined) throw new DMError('ErrEventFilterInvalidEvent', `${what}: unknown event type ${JSON.stringify(e)}`);
       return n;
     });
-    const sql = rule.sqlPattern && rule.sqlPattern.length > 0 ? compileRegex(rule.sqlPattern.join('|'), 'iu', `${what}.sql-pattern`) : undefined;
+    const sql = rule.sqlPattern && rule.sqlPattern.length > 0 ? compileRegex(rule.sqlPattern.join('|'), 'i', `${what}.sql-pattern`) : undefined;
     return {
       schema: compilePattern(rule.schemaPattern, opts.caseSensitive, `${what}.schema-pattern`),
       table: rule.tablePattern ? compilePattern(rule.tablePattern, opts.caseSensitive, `${what}.table-pattern`) : undefined,
@@ -174,7 +174,17 @@ export function createEventFilter(rules: readonly EventFilterRule[], opts: Event
     };
   });
 
+  const cache = new Map<string, CompiledRule[]>();
   const matching = (schema: string, table: string): CompiledRule[] => {
+    const key = `${schema}\u0000${table}`;
+    const hit = cache.get(key);
+    if (hit) return hit;
+    const found = matchingUncached(schema, table);
+    if (cache.size > 65536) cache.clear();
+    cache.set(key, found);
+    return found;
+  };
+  const matchingUncached = (schema: string, table: string): CompiledRule[] => {
     const s: CompiledRule[] = [];
     const t: CompiledRule[] = [];
     for (const c of compiled) {

@@ -105,7 +105,7 @@ function likeToRegex(pattern: string): RegExp {
     else if (c === '_') out += '[\\s\\S]';
     else out += c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
   }
-  return new RegExp(out + '$', 'su');
+  return new RegExp(out + '$', 's');
 }
 
 function arith(op: string, a: Value, b: Value): Value {
@@ -386,11 +386,22 @@ function compileBinary(n: Node, expr: string, cols: Set<string>): Evaluator {
     case 'NOT RLIKE': {
       const r = compileNode(rightNode, expr, cols);
       const neg = op.startsWith('NOT');
+      const cache = new Map<string, RegExp>();
       return (g) => {
         const v = left(g);
         const p = r(g);
         if (v === null || p === null) return null;
-        const m = new RegExp(toStr(p), 'u').test(toStr(v));
+        const ps = toStr(p);
+        let re = cache.get(ps);
+        if (!re) {
+          try {
+            re = new RegExp(ps);
+          } catch (e) {
+            throw new DMError('ErrExprFilterInvalid', `expression ${JSON.stringify(expr)}: invalid regular expression ${JSON.stringify(ps)}`, { cause: e });
+          }
+          if (cache.size < 64) cache.set(ps, re);
+        }
+        const m = re.test(toStr(v));
         return neg ? !m : m;
       };
     }

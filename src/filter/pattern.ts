@@ -57,12 +57,12 @@ export function wildcardToRegexSource(pattern: string): string {
  */
 export function compilePattern(pattern: string, caseSensitive: boolean, what = 'pattern'): NameMatcher {
   const isRegex = pattern.startsWith('~');
-  let flags = caseSensitive ? 'u' : 'iu';
+  let flags = caseSensitive ? '' : 'i';
   let body = isRegex ? pattern.slice(1) : wildcardToRegexSource(pattern);
   // Go's inline `(?i)` (common in DM task files) is a flag in JS.
   if (isRegex && body.startsWith('(?i)')) {
     body = body.slice(4);
-    flags = 'iu';
+    flags = 'i';
   }
   let re: RegExp;
   try {

@@ -50,7 +50,7 @@ function extractValue(re: RegExp, s: string): string {
 }
 
 export function createRouter(rules: readonly RouteRule[], opts: RouterOptions): Router {
-  const flags = 'u';
+  const flags = '';
   const seen = new Map<string, number>();
   const compiled: CompiledRule[] = rules.map((rule, index) => {
     const what = `routes[${index}]`;

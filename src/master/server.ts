@@ -156,6 +156,7 @@ export class DMMaster {
           onFenceLost: (e) => election.stepDown(e.message),
           logger: this.log,
           onView: (v) => this.metrics.observe(v),
+          rebindGraceMs: Math.max(2 * ttlSec * 1000, 10_000),
         });
         this.scheduler = s;
         s.start();

@@ -3,7 +3,7 @@ import { Code, ConnectError } from '@connectrpc/connect';
 import { create, type MessageInitShape } from '@bufbuild/protobuf';
 import { DMError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
-import { VERSION } from '../util/index.js';
+import { sleepAbortable, VERSION } from '../util/index.js';
 import {
   MasterService,
   SourceOp,
@@ -54,20 +54,40 @@ function stageEnum(s: string): Stage {
 export function createMasterService(d: MasterServiceDeps): MasterImpl {
   const { core } = d;
 
-  /** Run on the leader: locally when leader, else forward to it. */
+  /**
+   * Run on the leader: locally when this master leads, else forward to the leader. While an
+   * election is settling (no leader yet, or this master is named leader but has not finished
+   * taking over) it waits up to 5 s; a local write fenced off mid-way re-resolves the leader once.
+   */
   async function onLeader<R>(ctx: HandlerContext, local: () => Promise<R>, forward: (addr: string) => Promise<R>): Promise<R> {
-    if (d.election.isLeader) return local();
-    const leader = d.election.leader ?? (await d.election.readLeader());
-    if (!leader) throw new DMError('ErrMasterNoLeader', 'no dm-master leader is elected yet');
-    if (leader.name === d.name) return local();
-    if (ctx.requestHeader.get('dm-forwarded')) throw new DMError('ErrMasterNotLeader', `${d.name} is not the leader (already forwarded once)`);
-    try {
-      return await forward(leader.addr);
-    } catch (e) {
-      if (e instanceof ConnectError && (e.code === Code.Unavailable || e.code === Code.DeadlineExceeded) && e.findDetails.length >= 0 && !e.metadata.get('dm-error-code')) {
-        throw new DMError('ErrMasterForward', `forwarding to leader ${leader.name} at ${leader.addr} failed`, { cause: e });
+    const deadline = Date.now() + 5000;
+    let fencedRetries = 1;
+    for (;;) {
+      if (d.election.isLeader) {
+        try {
+          return await local();
+        } catch (e) {
+          if (e instanceof DMError && e.codeName === 'ErrEtcdFenced' && fencedRetries-- > 0) continue;
+          throw e;
+        }
       }
-      throw e;
+      const leader = d.election.leader ?? (await d.election.readLeader());
+      if (leader && leader.name !== d.name) {
+        if (ctx.requestHeader.get('dm-forwarded')) throw new DMError('ErrMasterNotLeader', `${d.name} is not the leader (request already forwarded once)`);
+        try {
+          return await forward(leader.addr);
+        } catch (e) {
+          if (e instanceof ConnectError && (e.code === Code.Unavailable || e.code === Code.DeadlineExceeded) && !e.metadata.get('dm-error-code')) {
+            throw new DMError('ErrMasterForward', `forwarding to leader ${leader.name} at ${leader.addr} failed`, { cause: e });
+          }
+          throw e;
+        }
+      }
+      if (Date.now() > deadline) {
+        if (leader) throw new DMError('ErrMasterNotLeader', `${d.name} is named leader but has not taken over yet`);
+        throw new DMError('ErrMasterNoLeader', 'no dm-master leader is elected yet');
+      }
+      if (!(await sleepAbortable(100, ctx.signal))) throw new DMError('ErrCanceled', 'request canceled');
     }
   }
   const fwd = { headers: { 'dm-forwarded': '1' }, timeoutMs: 60_000 };

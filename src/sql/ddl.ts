@@ -84,6 +84,8 @@ export interface ParsedDDL {
   tables: TableName[];
   /** The database of a database statement, else the schema of tables[0]. */
   schema: string;
+  /** CREATE/ALTER/DROP DATABASE only: the database (same as `schema`). */
+  database?: string;
   refs: DDLNameRef[];
   ifExists: boolean;
   ifNotExists: boolean;
@@ -505,7 +507,8 @@ function eventTypesOf(type: DDLType, specs: readonly AlterSpec[]): string[] {
  * `queryKind` first to tell DDL from other statements), ErrSQLParseDDL for DDL that cannot be read.
  */
 export function parseDDL(sql: string, defaultSchema: string): ParsedDDL {
-  const head = parseHead(sql, defaultSchema);
+  const h = parseHead(sql, defaultSchema);
+  const head = h.type.endsWith(' database') ? { ...h, database: h.schema } : h;
   let parserChecked = false;
   const pt = parserTables(sql, head.type, defaultSchema);
   if (pt !== undefined) {

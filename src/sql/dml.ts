@@ -1,6 +1,6 @@
 /**
  * DML statement builders. Identifiers are quoted with mysql2 `escapeId`, values are bound with
- * mysql2 `format` (which escapes them): Buffers become X'..' literals (zero bytes kept), exact
+ * mysql2's `escape` (the same escaping `format` uses): Buffers become X'..' literals (zero bytes kept), exact
  * DECIMAL/BIGINT strings stay strings, `null`/`undefined` become NULL (distinct from ''), JSON
  * objects become their JSON text, date/time strings are passed through unchanged.
  *
@@ -9,7 +9,7 @@
  */
 import { DMError } from '../errors/index.js';
 import type { ExtractedColumn } from '../filter/index.js';
-import { formatSql, quoteId, quoteTable } from './quote.js';
+import { quoteId, quoteTable, quoteValue } from './quote.js';
 
 export interface DMLColumn {
   name: string;
@@ -92,8 +92,13 @@ function checkRow(t: DMLTable, row: Row): void {
 
 function valuesTuple(p: Prepared, t: DMLTable, row: Row): string {
   checkRow(t, row);
-  const vals = [...p.writable.map((i) => toSqlValue(row[i])), ...p.extraVals];
-  return formatSql(`(${vals.map(() => '?').join(', ')})`, vals);
+  let out = '(';
+  for (let j = 0; j < p.writable.length; j++) {
+    if (j > 0) out += ', ';
+    out += quoteValue(toSqlValue(row[p.writable[j] as number]));
+  }
+  for (const v of p.extraVals) out += `${out.length > 1 ? ', ' : ''}${quoteValue(v)}`;
+  return out + ')';
 }
 
 /**
@@ -117,32 +122,23 @@ function whereClause(p: Prepared, t: DMLTable, row: Row): { sql: string; limit: 
   checkRow(t, row);
   const idx = p.keyIdx.length > 0 ? p.keyIdx : p.writable;
   const parts: string[] = [];
-  const vals: unknown[] = [];
   for (const i of idx) {
     const name = quoteId((t.columns[i] as DMLColumn).name);
     const v = toSqlValue(row[i]);
-    if (v === null) parts.push(`${name} IS NULL`);
-    else {
-      parts.push(`${name} = ?`);
-      vals.push(v);
-    }
+    parts.push(v === null ? `${name} IS NULL` : `${name} = ${quoteValue(v)}`);
   }
-  p.extraCols.forEach((c, j) => {
-    parts.push(`${c} = ?`);
-    vals.push(p.extraVals[j]);
-  });
+  p.extraCols.forEach((c, j) => parts.push(`${c} = ${quoteValue(p.extraVals[j])}`));
   if (parts.length === 0) throw new DMError('ErrSQLBuildStatement', `${t.schema}.${t.table} has no column to match rows on`);
-  return { sql: formatSql(parts.join(' AND '), vals), limit: p.keyIdx.length === 0 };
+  return { sql: parts.join(' AND '), limit: p.keyIdx.length === 0 };
 }
 
 /** `UPDATE t SET <all written columns> WHERE <key of before> [LIMIT 1]`. */
 export function buildUpdate(t: DMLTable, before: Row, after: Row): string {
   const p = prepare(t);
   checkRow(t, after);
-  const sets = p.writable.map((i) => `${quoteId((t.columns[i] as DMLColumn).name)} = ?`);
-  const setVals = p.writable.map((i) => toSqlValue(after[i]));
+  const sets = p.writable.map((i) => `${quoteId((t.columns[i] as DMLColumn).name)} = ${quoteValue(toSqlValue(after[i]))}`);
   const w = whereClause(p, t, before);
-  return `UPDATE ${p.target} SET ${formatSql(sets.join(', '), setVals)} WHERE ${w.sql}${w.limit ? ' LIMIT 1' : ''}`;
+  return `UPDATE ${p.target} SET ${sets.join(', ')} WHERE ${w.sql}${w.limit ? ' LIMIT 1' : ''}`;
 }
 
 /** `DELETE FROM t WHERE <key> [LIMIT 1]`. */
@@ -165,7 +161,8 @@ export function buildMultiDelete(t: DMLTable, rows: readonly Row[]): string[] {
     checkRow(t, r);
     const vals = [...p.keyIdx.map((i) => toSqlValue(r[i])), ...p.extraVals];
     if (vals.some((v) => v === null)) throw new DMError('ErrSQLBuildStatement', `NULL in key columns of ${t.schema}.${t.table}`);
-    return formatSql(vals.length === 1 ? '?' : `(${vals.map(() => '?').join(', ')})`, vals);
+    const lits = vals.map((v) => quoteValue(v));
+    return lits.length === 1 ? (lits[0] as string) : `(${lits.join(', ')})`;
   });
   const lhs = keyNames.length === 1 ? (keyNames[0] as string) : `(${keyNames.join(', ')})`;
   return [`DELETE FROM ${p.target} WHERE ${lhs} IN (${tuples.join(',')})`];

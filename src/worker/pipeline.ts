@@ -24,6 +24,7 @@ import { connect, getFlavor } from '../sql/index.js';
 import type { Flavor, Position } from '../binlog/position.js';
 import { formatFilePos } from '../binlog/position.js';
 import { SyncUnit, type FailedEventDecision, type FailedEventInfo, type StartSpec, type SyncConfig } from '../units/sync/index.js';
+import { createFullUnits } from '../units/load/index.js';
 import { binlogOpKey, type BinlogOpRecord, type Keys } from '../store/keys.js';
 
 // ---- binlog operations ----------------------------------------------------------------------
@@ -240,7 +241,8 @@ class PipelineSyncUnit implements Unit {
     let start: StartSpec | undefined;
     let safeModeUntil: Position | undefined;
     if (this.afterFullPhase) {
-      const h = this.box.detail ?? (await handOffFromMeta(sub));
+      const shared = asHandOff((this.ctx as { detail?: Record<string, unknown> }).detail);
+      const h = this.box.detail ?? shared ?? (await handOffFromMeta(sub));
       if (h) {
         start = { file: h.startPos.file, offset: h.startPos.offset, ...(h.startPos.gtid ? { gtid: h.startPos.gtid } : {}) };
         if (h.safeModeUntil) safeModeUntil = { file: h.safeModeUntil.file, offset: h.safeModeUntil.offset, gtid: h.safeModeUntil.gtid ?? '' };
@@ -343,28 +345,45 @@ function capturing(u: Unit, box: HandOffBox): Unit {
   };
 }
 
-/**
- * Full-phase unit factories (dump, load), installed by the full-migration area's index or by
- * the worker at start: `setFullPhaseFactory((sub, src, ctx) => [dumpUnit, loadUnit])`.
- * Until one is installed, tasks in mode all/full/dump fail with ErrNotImplemented.
- */
+/** The full-phase units (dump, load) of a subtask, mapped from the resolved task config. */
 export type FullPhaseFactory = (sub: SubtaskConfig, src: SourceConfig, ctx: PipelineContext) => Unit[];
-let fullPhaseFactory: FullPhaseFactory | undefined;
-export function setFullPhaseFactory(f: FullPhaseFactory | undefined): void {
-  fullPhaseFactory = f;
-}
 
-/** A unit that fails at init (used when a phase is not available). */
-function failingUnit(type: Unit['type'], err: DMError): Unit {
-  return {
-    type,
-    init: () => Promise.reject(err),
-    process: () => Promise.resolve({ isCanceled: false, errors: [err.toJSON()] }),
-    pause: () => undefined,
-    resume: () => Promise.resolve({ isCanceled: false, errors: [err.toJSON()] }),
-    close: () => Promise.resolve(),
-    status: () => ({}),
-  };
+export const defaultFullPhase: FullPhaseFactory = (sub, src, ctx) => {
+  const f = src.from;
+  const t = sub.targetDatabase;
+  const onDup = sub.loader.onDuplicateLogical;
+  const { units } = createFullUnits(
+    {
+      taskName: sub.name,
+      sourceId: sub.sourceId,
+      taskMode: sub.taskMode as 'all' | 'full' | 'dump' | 'load',
+      source: { host: f.host, port: f.port, user: f.user, password: f.password },
+      target: { host: t.host, port: t.port, user: t.user, password: t.password },
+      metaSchema: sub.metaSchema,
+      caseSensitive: sub.caseSensitive,
+      ...(sub.blockAllowList ? { baList: sub.blockAllowList } : {}),
+      routes: sub.routeRules,
+      mydumper: {
+        threads: sub.mydumper.threads,
+        ...(sub.mydumper.rows !== undefined ? { rows: sub.mydumper.rows } : {}),
+        ...(sub.mydumper.where !== undefined ? { where: sub.mydumper.where } : {}),
+        extraArgs: sub.mydumper.extraArgs,
+      },
+      loader: {
+        poolSize: sub.loader.poolSize,
+        dir: sub.loader.dir,
+        onDuplicate: onDup === 'error' || onDup === 'ignore' ? onDup : 'replace',
+      },
+    },
+    { log: ctx.logger, registry: ctx.registry },
+  );
+  return units;
+};
+
+let fullPhaseFactory: FullPhaseFactory = defaultFullPhase;
+/** Replace the full-phase factory (tests); `undefined` restores the default. */
+export function setFullPhaseFactory(f: FullPhaseFactory | undefined): void {
+  fullPhaseFactory = f ?? defaultFullPhase;
 }
 
 /** Builds the ordered list of units for one subtask. Throws a config DMError on a bad task/source. */
@@ -377,8 +396,7 @@ export function createUnits(input: PipelineInput, ctx: PipelineContext): Unit[] 
   const units: Unit[] = [];
   const mode = sub.taskMode as string;
   if (mode === 'all' || mode === 'full' || mode === 'dump' || mode === 'load') {
-    if (fullPhaseFactory) units.push(...fullPhaseFactory(sub, src, ctx).map((u) => capturing(u, box)));
-    else units.push(failingUnit('Dump', new DMError('ErrNotImplemented', `task-mode ${mode} needs the dump/load units, which are not installed in this worker`)));
+    units.push(...fullPhaseFactory(sub, src, ctx).map((u) => capturing(u, box)));
   }
   if (mode === 'all' || mode === 'incremental') {
     units.push(new PipelineSyncUnit(sub, src, ctx, box, mode === 'all'));

@@ -3,7 +3,7 @@ import { stringify } from 'yaml';
 import { DMError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { createRegistry, type Registry } from '../metrics/index.js';
-import { createMasterClient, createRpcServer, type RpcServer, type RpcAddress } from '../rpc/index.js';
+import { createMasterClient, createRpcServer, fromConnectError, type RpcServer, type RpcAddress } from '../rpc/index.js';
 import { WorkerService } from '../gen/dm/worker/v1/worker_pb.js';
 import type { WorkerConfig } from '../config/index.js';
 import { sleepAbortable, VERSION } from '../util/index.js';
@@ -126,7 +126,8 @@ export class DMWorker {
           last = new Error(r.msg);
         } catch (e) {
           last = e;
-          if ((e as { rawMessage?: string }).rawMessage?.includes('code=40003')) throw e;
+          const de = fromConnectError(e);
+          if (de.codeName === 'ErrWorkerNameConflict' || de.errClass === 'config') throw de;
         }
       }
       if (Date.now() > deadline) throw new DMError('ErrWorkerRegister', `cannot register with masters ${this.cfg.join.join(',')}`, { cause: last });

@@ -11,7 +11,8 @@
  *    a heartbeat row written every 50 ms upstream is polled on the target: lag p50/p99.
  *
  * Knobs (env): BENCH_TABLES (4), BENCH_TABLE_SIZE (250000), BENCH_SECONDS (60), BENCH_THREADS (4),
- * BENCH_LAG_RATE (2000 row events/s), BENCH_LAG_SECONDS (30), BENCH_WORKERS (16), BENCH_BATCH (100).
+ * BENCH_LAG_RATE (2000 row events/s), BENCH_LAG_SECONDS (30), BENCH_WORKERS (16), BENCH_BATCH (100),
+ * BENCH_QUEUE_EVENTS (reader queue, 10000), BENCH_SKIP_NATIVE=1 (DM.ts only), BENCH_NODE_ARGS (extra node flags for the sync process, e.g. --cpu-prof).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -165,9 +166,10 @@ async function main(): Promise<void> {
       source: { ...src.connOpts(), flavor: 'mariadb', serverId: 77_001 },
       target: tDm!.connOpts(),
       start,
-      syncer: { workerCount: WORKERS, batch: BATCH, checkpointFlushIntervalMs: 100 },
+      syncer: { workerCount: WORKERS, batch: BATCH, checkpointFlushIntervalMs: 100, maxQueueEvents: env('BENCH_QUEUE_EVENTS', 10_000) },
     };
-    runner = spawn(process.execPath, ['--import', 'tsx', 'test/integration/sync-runner.ts', JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const nodeArgs = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+    runner = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'test/integration/sync-runner.ts', JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
     trackChild(runner);
     await waitStarted(runner);
     t0 = performance.now();
@@ -179,10 +181,13 @@ async function main(): Promise<void> {
     }
     const dmSecs = (performance.now() - t0) / 1000;
     const dmRss = peakRssMB(runner.pid);
+    const lockStats = (await tDm!.sql("SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_deadlocks', 'Innodb_row_lock_waits', 'Com_commit')")) as { Variable_name: string; Value: string }[];
+    console.log(`DM.ts target: ${lockStats.map((r) => `${r.Variable_name}=${r.Value}`).join(' ')}`);
 
     // --- native replicas, one after the other
-    const serSecs = await nativeReplica(tSer!, src, start, end, false);
-    const parSecs = await nativeReplica(tPar!, src, start, end, true);
+    const skipNative = process.env['BENCH_SKIP_NATIVE'] === '1';
+    const serSecs = skipNative ? NaN : await nativeReplica(tSer!, src, start, end, false);
+    const parSecs = skipNative ? NaN : await nativeReplica(tPar!, src, start, end, true);
 
     const line = (name: string, secs: number): string =>
       `${name.padEnd(28)} ${secs.toFixed(2).padStart(8)} s ${Math.round(rowEvents / secs).toString().padStart(9)} events/s ${Math.round(w.txns / secs).toString().padStart(8)} txn/s`;

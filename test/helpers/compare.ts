@@ -24,8 +24,8 @@ function canon(v: unknown): unknown {
   if (typeof v === 'bigint') return v.toString();
   if (typeof v === 'number') return Number.isFinite(v) ? String(v) : `${v}`;
   if (v instanceof Date) return v.toISOString();
-  if (typeof v === 'object') return JSON.stringify(v);
-  return String(v as string | boolean | symbol);
+  if (typeof v === 'string') return v;
+  return JSON.stringify(v);
 }
 
 async function rowsOf(

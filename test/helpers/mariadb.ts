@@ -71,6 +71,7 @@ export class MariaDBServer {
       '--skip-name-resolve',
       '--user=root',
       `--log-error=${join(dir, 'error.log')}`,
+      `--tmpdir=${join(dir, 'tmp')}`,
       ...extra,
     ];
   }
@@ -82,6 +83,7 @@ export class MariaDBServer {
     const dir = opts.baseDir ?? makeTempDir('mariadb');
     const port = opts.port ?? (await freePort());
     const serverId = opts.serverId ?? nextServerId++;
+    mkdirSync(join(dir, 'tmp'), { recursive: true });
     const s = new MariaDBServer(dir, opts.baseDir === undefined, port, serverId, opts.extraArgs ?? [], opts.keep ?? false);
     if (!existsSync(join(s.dataDir, 'mysql'))) {
       mkdirSync(s.dataDir, { recursive: true });
@@ -89,6 +91,7 @@ export class MariaDBServer {
         installDb,
         [
           '--no-defaults',
+          `--tmpdir=${join(dir, 'tmp')}`,
           `--datadir=${s.dataDir}`,
           '--user=root',
           '--auth-root-authentication-method=normal',

@@ -71,6 +71,22 @@ export class HACluster {
     }
     for (const m of this.masters) this.spawn(m);
     await this.waitLeader();
+    await this.waitAllUp();
+  }
+
+  /** Every running master answers RPCs. */
+  async waitAllUp(timeoutMs = 60_000): Promise<void> {
+    await waitFor(
+      'all masters up',
+      async () => {
+        for (const [i, m] of this.masters.entries()) {
+          if (!this.alive(m)) continue;
+          await this.client(i).listMember({ leader: true }, { timeoutMs: 2000 });
+        }
+        return true;
+      },
+      { timeoutMs, intervalMs: 200 },
+    );
   }
 
   masterAddrs(): string[] {

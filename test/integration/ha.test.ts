@@ -19,12 +19,14 @@ async function codeOf(p: Promise<unknown>): Promise<number> {
 }
 
 test('ha: 3 masters (embedded etcd) + 2 workers: bind, failover, fencing, bad input, full restart', { timeout: 600_000 }, async (t) => {
-  const db = await MariaDBServer.start();
+  const [db, target] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
   const c = new HACluster('ha');
   t.after(async () => {
     await c.close();
-    await db.stop();
+    await Promise.all([db.stop(), target.stop()]);
   });
+  const ms = await db.sql('SHOW MASTER STATUS');
+  const meta = { file: String(ms[0]?.['File']), pos: 4 };
   await c.startMasters(3, TTL);
   const etcd = createEtcdClient({ endpoints: c.masters.map((m) => `http://127.0.0.1:${m.etcdPort}`) });
   t.after(() => etcd.close());
@@ -64,7 +66,7 @@ test('ha: 3 masters (embedded etcd) + 2 workers: bind, failover, fencing, bad in
   });
 
   await t.test('start-task writes subtask + stage in one txn; the bound worker runs it; pause reaches the worker', async () => {
-    const r = await c.client(follower).startTask({ task: taskYaml('t1', ['s1'], db.port) });
+    const r = await c.client(follower).startTask({ task: taskYaml('t1', ['s1'], target.port, meta) });
     assert.equal(r.result, true);
     assert.equal(JSON.parse((await etcd.get('/dm/task/stage/s1/t1').string()) ?? '{}').stage, 'Running');
     await waitFor('t1 Running on its worker', async () => {
@@ -84,6 +86,7 @@ test('ha: 3 masters (embedded etcd) + 2 workers: bind, failover, fencing, bad in
     const survivor = [0, 1, 2].find((i) => i !== old)!;
     const next = await c.waitLeader(30_000, old);
     assert.notEqual(next, old);
+    leader = next;
     await waitFor('write through a surviving follower', async () => {
       const r = await c.client(survivor).operateTask({ op: TaskOp.RESUME, name: 't1' });
       return r.result;
@@ -168,9 +171,13 @@ test('ha: 3 masters (embedded etcd) + 2 workers: bind, failover, fencing, bad in
     for (const w of c.workers) c.spawn(w);
     const show = await c.client(leader).operateSource({ op: SourceOp.SHOW });
     assert.deepEqual(show.sources.map((s) => s.source), ['s1']);
+    let last = '';
     await waitFor('binding and Paused stage back', async () => {
       const q = await c.client(leader).queryStatus({ name: 't1' });
+      last = JSON.stringify({ worker: q.sources[0]?.sourceStatus?.worker, stage: q.sources[0]?.subTaskStatus[0]?.stage, msg: q.sources[0]?.msg });
       return q.sources[0]?.sourceStatus?.worker === boundBefore && q.sources[0]?.subTaskStatus[0]?.stage === Stage.PAUSED;
-    }, { timeoutMs: 60_000 });
+    }, { timeoutMs: 60_000 }).catch((e: Error) => {
+      throw new Error(`${e.message}; last status ${last}; expected worker ${boundBefore}\n${c.logs()}`);
+    });
   });
 });

@@ -1,4 +1,5 @@
 import { test, before, after } from 'node:test';
+import { Readable } from 'node:stream';
 import assert from 'node:assert/strict';
 import { MariaDBServer } from '../helpers/index.js';
 import { connect, createPool, getTableInfo, getMasterStatus, classifyError, isRetryable, tableExists } from '../../src/sql/index.js';
@@ -146,4 +147,28 @@ void test('unreachable server and bad password are classified at connect', async
     connect({ ...db.connOpts(), user: 'u1', password: 'wrong' }),
     (e: unknown) => e instanceof DMError && e.codeName === 'ErrDBAccessDenied' && !e.retryable,
   );
+});
+
+void test('LOAD DATA LOCAL INFILE works only when asked for, from a stream', async () => {
+  await db.sql('CREATE TABLE tb.li (id INT PRIMARY KEY, s VARCHAR(20), b VARBINARY(4))');
+  const data = '1\thello\t\\0a\n2\t\\N\t\n';
+  const pool = createPool({ ...db.connOpts(), database: 'tb' }, { connectionLimit: 1, localInfile: () => Readable.from([Buffer.from(data)]) });
+  try {
+    await pool.query("LOAD DATA LOCAL INFILE 'stream' INTO TABLE li CHARACTER SET utf8mb4");
+    const [rows] = await pool.query('SELECT id, s, HEX(b) AS b FROM li ORDER BY id');
+    assert.deepEqual(rows, [
+      { id: 1, s: 'hello', b: '0061' },
+      { id: 2, s: null, b: '' },
+    ]);
+  } finally {
+    await pool.end();
+  }
+  const plain = createPool({ ...db.connOpts(), database: 'tb' }, { connectionLimit: 1 });
+  try {
+    const err = await plain.query("LOAD DATA LOCAL INFILE 'stream' INTO TABLE li").then(() => undefined, (e: unknown) => e);
+    assert.ok(err !== undefined, 'refused without localInfile');
+    assert.equal(isRetryable(err), false);
+  } finally {
+    await plain.end();
+  }
 });

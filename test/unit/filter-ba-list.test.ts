@@ -90,3 +90,12 @@ void test('invalid rules are coded errors at creation', () => {
   assert.throws(() => createBAList({ doDbs: ['~(unclosed'] }, { caseSensitive: false }), (e: unknown) => e instanceof DMError && e.codeName === 'ErrFilterInvalidRule');
   assert.throws(() => createBAList({ doTables: [{ dbName: '', tblName: 't' }] }, { caseSensitive: false }), (e: unknown) => e instanceof DMError && e.codeName === 'ErrFilterInvalidRule');
 });
+
+void test('names with hyphens, dots and dollars match literally in wildcards', () => {
+  const ba = createBAList({ doDbs: ['db-1', 'a.b', 'x$*'], doTables: [{ dbName: 'db-1', tblName: 't-[0-9]' }, { dbName: 'a.b', tblName: '*' }, { dbName: 'x$*', tblName: '*' }] }, { caseSensitive: false });
+  assert.equal(ba.matchTable('db-1', 't-5'), true);
+  assert.equal(ba.matchTable('db-1', 't-x'), false);
+  assert.equal(ba.matchTable('aXb', 't'), false, 'a dot is not a regex wildcard');
+  assert.equal(ba.matchTable('a.b', 't'), true);
+  assert.equal(ba.matchTable('x$1', 't'), true);
+});

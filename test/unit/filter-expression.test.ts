@@ -72,3 +72,11 @@ void test('unknown functions and unparseable expressions are coded errors at cre
     (e: unknown) => e instanceof DMError && e.codeName === 'ErrExprFilterInvalid',
   );
 });
+
+void test('LIKE patterns with regex-special characters match literally', () => {
+  const row = { name: 'a-b.c(d)' } as Record<string, unknown>;
+  const ev = (e: string): unknown => compileExpression(e).evaluate((c) => row[c]);
+  assert.equal(ev("name LIKE 'a-b.c(d)'"), true);
+  assert.equal(ev("name LIKE 'a-b_c%'"), true);
+  assert.equal(ev("name LIKE 'a-bxc%'"), false);
+});

@@ -54,3 +54,10 @@ void test('row keys fold case and trailing spaces; bad rows are coded errors', (
   assert.throws(() => buildDelete({ ...t, keyColumns: ['nope'] }, [1, 2, 3, 4]), (e: unknown) => e instanceof DMError && e.codeName === 'ErrSQLBuildStatement');
   assert.equal(quoteTable('a.b', 'c'), '`a.b`.`c`');
 });
+
+void test('identifiers containing ? and backticks are not taken for placeholders', () => {
+  const q: DMLTable = { schema: 'd', table: 't?', columns: [{ name: 'a?' }, { name: 'b`' }], keyColumns: ['a?'] };
+  assert.equal(buildUpdate(q, ['?', 1], ['x', 2]), "UPDATE `d`.`t?` SET `a?` = 'x', `b``` = 2 WHERE `a?` = '?'");
+  assert.equal(buildDelete({ ...q, keyColumns: [] }, ['?', null]), "DELETE FROM `d`.`t?` WHERE `a?` = '?' AND `b``` IS NULL LIMIT 1");
+  assert.deepEqual(buildMultiDelete(q, [['?', 1]]), ["DELETE FROM `d`.`t?` WHERE `a?` IN ('?')"]);
+});

@@ -76,6 +76,11 @@ export interface SchedulerOptions {
   onView?: (view: ClusterView) => void;
   /** Safety re-check period. */
   resyncMs?: number;
+  /**
+   * After this scheduler starts (a new leader), sources bound to offline workers stay put this
+   * long, so that after a full cluster restart every worker gets its own source back.
+   */
+  rebindGraceMs?: number;
 }
 
 /**
@@ -94,6 +99,9 @@ export class Scheduler {
   private dirty = true;
   private wake: (() => void) | undefined;
   private readonly log: Logger;
+  private startedAt = Date.now();
+  private graceTimer: NodeJS.Timeout | undefined;
+  private readonly seenAlive = new Set<string>();
 
   constructor(private readonly o: SchedulerOptions) {
     this.log = (o.logger ?? silentLogger).child({ component: 'scheduler' });
@@ -107,6 +115,12 @@ export class Scheduler {
       new PrefixWatcher(this.o.client, `${this.o.keys.prefix}source/`, trigger, this.log),
     ];
     for (const w of this.watchers) w.start();
+    this.startedAt = Date.now();
+    const grace = this.o.rebindGraceMs ?? 0;
+    if (grace > 0) {
+      this.graceTimer = setTimeout(() => this.kick(), grace + 50);
+      this.graceTimer.unref();
+    }
     this.loop = this.run(this.ac.signal);
     this.log.info('scheduler started');
   }
@@ -168,10 +182,15 @@ export class Scheduler {
       return;
     }
     const free = [...view.workers.values()].filter((w) => w.stage === 'free').map((w) => w.name).sort();
+    // A worker this scheduler saw alive and then lost is rebound at once; one it never saw
+    // alive (a new leader after a full restart) gets `rebindGraceMs` to come back first.
+    for (const w of view.workers.values()) if (w.stage !== 'offline') this.seenAlive.add(w.name);
+    const inGrace = Date.now() < this.startedAt + (this.o.rebindGraceMs ?? 0);
     const needs = [...view.sources]
       .filter((s) => {
         const w = view.boundBy.get(s);
-        return w === undefined || view.workers.get(w)?.stage === 'offline';
+        if (w === undefined) return true;
+        return view.workers.get(w)?.stage === 'offline' && (!inGrace || this.seenAlive.has(w));
       })
       .sort();
     for (const source of needs) {
@@ -247,6 +266,7 @@ export class Scheduler {
   async close(): Promise<void> {
     this.ac.abort();
     this.wake?.();
+    if (this.graceTimer) clearTimeout(this.graceTimer);
     await Promise.all(this.watchers.map((w) => w.close()));
     this.watchers = [];
     await this.loop;

@@ -17,6 +17,8 @@ import { lit } from './dml-builder.js';
 
 export interface LoadedCheckpoint {
   pos: Position | undefined;
+  /** Schema-tracker snapshot valid at `pos` (for sources without binlog_row_metadata=FULL). */
+  schemas: string | undefined;
   ledger: Set<string>;
 }
 
@@ -42,6 +44,7 @@ export class CheckpointStore {
       binlog_name VARCHAR(128) NOT NULL,
       binlog_pos BIGINT UNSIGNED NOT NULL,
       binlog_gtid TEXT,
+      table_info LONGTEXT NULL,
       is_global TINYINT(1) NOT NULL DEFAULT 1,
       create_time TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
       update_time TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
@@ -58,10 +61,10 @@ export class CheckpointStore {
 
   async load(pool: Pool): Promise<LoadedCheckpoint> {
     const [rows] = await pool.query(
-      `SELECT binlog_name, binlog_pos, binlog_gtid FROM ${this.cpTable} WHERE id = ? AND cp_schema = '' AND cp_table = ''`,
+      `SELECT binlog_name, binlog_pos, binlog_gtid, table_info FROM ${this.cpTable} WHERE id = ? AND cp_schema = '' AND cp_table = ''`,
       [this.sourceId],
     );
-    const r = (rows as { binlog_name: string; binlog_pos: number | string; binlog_gtid: string | null }[])[0];
+    const r = (rows as { binlog_name: string; binlog_pos: number | string; binlog_gtid: string | null; table_info: string | null }[])[0];
     let pos: Position | undefined;
     if (r) {
       const offset = Number(r.binlog_pos);
@@ -69,7 +72,7 @@ export class CheckpointStore {
       pos = { file: r.binlog_name, offset, gtid: r.binlog_gtid ?? '' };
     }
     const [lrows] = await pool.query(`SELECT txn_id FROM ${this.ledgerTable} WHERE id = ?`, [this.sourceId]);
-    return { pos, ledger: new Set((lrows as { txn_id: string }[]).map((x) => x.txn_id)) };
+    return { pos, schemas: r?.table_info ?? undefined, ledger: new Set((lrows as { txn_id: string }[]).map((x) => x.txn_id)) };
   }
 
   /** The ledger INSERT that goes into a target transaction. */
@@ -80,11 +83,12 @@ export class CheckpointStore {
     return `INSERT INTO ${this.ledgerTable} (id, txn_id, binlog_name, binlog_pos, is_ddl) VALUES ${vals}`;
   }
 
-  checkpointSQL(pos: Position): string {
+  checkpointSQL(pos: Position, schemas?: string): string {
+    const ti = schemas === undefined ? '' : ', table_info = VALUES(table_info)';
     return (
-      `INSERT INTO ${this.cpTable} (id, cp_schema, cp_table, binlog_name, binlog_pos, binlog_gtid, is_global) ` +
-      `VALUES (${lit(this.sourceId)}, '', '', ${lit(pos.file)}, ${pos.offset}, ${lit(pos.gtid)}, 1) ` +
-      `ON DUPLICATE KEY UPDATE binlog_name = VALUES(binlog_name), binlog_pos = VALUES(binlog_pos), binlog_gtid = VALUES(binlog_gtid)`
+      `INSERT INTO ${this.cpTable} (id, cp_schema, cp_table, binlog_name, binlog_pos, binlog_gtid, table_info, is_global) ` +
+      `VALUES (${lit(this.sourceId)}, '', '', ${lit(pos.file)}, ${pos.offset}, ${lit(pos.gtid)}, ${lit(schemas ?? null)}, 1) ` +
+      `ON DUPLICATE KEY UPDATE binlog_name = VALUES(binlog_name), binlog_pos = VALUES(binlog_pos), binlog_gtid = VALUES(binlog_gtid)${ti}`
     );
   }
 
@@ -94,8 +98,8 @@ export class CheckpointStore {
   }
 
   /** Advance the low-water mark and prune the ledger below it, atomically. */
-  async flush(conn: PoolConnection, pos: Position, prune: string[]): Promise<void> {
-    const stmts = ['START TRANSACTION', this.checkpointSQL(pos)];
+  async flush(conn: PoolConnection, pos: Position, prune: string[], schemas?: string): Promise<void> {
+    const stmts = ['START TRANSACTION', this.checkpointSQL(pos, schemas)];
     for (let i = 0; i < prune.length; i += 1000) {
       const s = this.pruneSQL(prune.slice(i, i + 1000));
       if (s) stmts.push(s);

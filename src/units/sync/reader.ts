@@ -19,12 +19,16 @@ export interface SyncReaderOptions {
   logger?: Logger;
   registry?: Registry;
   labels?: { task?: string; source_id?: string };
+  /** Schema-tracker snapshot saved with the checkpoint being resumed. */
+  schemas?: string;
 }
 
 export interface SyncReader extends AsyncIterable<BinlogEvent> {
   start(signal: AbortSignal): Promise<void>;
   close(): Promise<void>;
   status(): { position: Position; connected: boolean; queueEvents: number; queueBytes: number; reconnects: number };
+  /** Schema-tracker snapshot as of the last event taken from the iterator. */
+  exportSchemas?(): string;
 }
 
 export type SyncReaderFactory = (opts: SyncReaderOptions) => SyncReader;

@@ -96,6 +96,8 @@ export class SyncUnit implements Unit {
   private rateSample = { at: Date.now(), events: 0, rows: 0, txns: 0 };
   private rates = { eventsPerSec: 0, rowsPerSec: 0, txnsPerSec: 0 };
   private lastError: DMErrorJSON | undefined;
+  /** Schema snapshot to store with the next checkpoint (taken only where it matches the low-water mark). */
+  private schemasToSave: string | undefined;
 
   constructor(cfg: SyncConfig, deps: SyncUnitDeps = {}) {
     this.cfg = cfg;
@@ -254,12 +256,14 @@ export class SyncUnit implements Unit {
       };
       this.scheduler = scheduler;
       this.log.info({ start, checkpoint: cp.pos, ledger: cp.ledger.size }, 'sync unit starting');
-      const reader = this.readerFactory!(this.readerOptions(start));
+      const reader = this.readerFactory!({ ...this.readerOptions(start), ...(cp.pos && cp.schemas ? { schemas: cp.schemas } : {}) });
       this.reader = reader;
       const onStop = (): void => void reader.close().catch(() => undefined);
       stop.addEventListener('abort', onStop, { once: true });
       try {
         await reader.start(stop);
+        // nothing consumed yet: the reader's schemas are those at the start position
+        if (!(cp.pos && cp.schemas)) this.schemasToSave = reader.exportSchemas?.();
         timer = setInterval(() => this.tick(stop), this.settings.checkpointFlushIntervalMs);
         await this.consume(reader, cp.ledger, stop);
         await scheduler.drain();
@@ -418,13 +422,20 @@ export class SyncUnit implements Unit {
       if (apply && action === 'Error')
         throw new DMError('ErrSyncEventFilterError', `DDL at ${formatFilePos(ev.pos)} matched an Error filter: ${ev.sql}`);
     }
-    if (!apply || !p) {
+    if (!p) {
       tracker.markDone(track, false);
       return;
     }
     // Barrier: all earlier DML in the target and the checkpoint right before this DDL.
     await this.scheduler!.drain();
     await this.flush(true);
+    if (!apply) {
+      // not applied here, but the reader's schemas changed: keep the snapshot in step
+      this.schemasToSave = this.reader?.exportSchemas?.() ?? this.schemasToSave;
+      tracker.markDone(track, false);
+      await this.flush(true);
+      return;
+    }
     if (ledger.has(id)) {
       ledger.delete(id);
       this.totals.skippedTxns++;
@@ -478,6 +489,8 @@ export class SyncUnit implements Unit {
       }
     }
     this.totals.ddls++;
+    // the consumer is exactly at this DDL: the snapshot matches the checkpoint written next
+    this.schemasToSave = this.reader?.exportSchemas?.() ?? this.schemasToSave;
     tracker.markDone(track, true);
     await this.flush(true);
   }
@@ -607,14 +620,16 @@ export class SyncUnit implements Unit {
       if (!tracker.changed && !(force && this.lastCheckpoint === undefined && tracker.position.file !== '')) return;
       const { pos, prune } = tracker.takeFlush();
       if (!pos.file && !pos.gtid) return;
+      const schemas = this.schemasToSave;
       try {
         const conn = await pool.getConnection();
         try {
-          await this.store.flush(conn, pos, prune);
+          await this.store.flush(conn, pos, prune, schemas);
         } finally {
           conn.release();
         }
         this.lastCheckpoint = pos;
+        if (this.schemasToSave === schemas) this.schemasToSave = undefined;
       } catch (e) {
         tracker.restorePrune(prune);
         if (force) throw toDMError(e, isRetryableTargetError(e) ? 'ErrCheckpointSave' : 'ErrCheckpointSave', 'saving the checkpoint failed');

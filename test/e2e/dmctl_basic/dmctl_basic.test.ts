@@ -6,9 +6,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MariaDBServer, freePort, makeTempDir, removeTempDir, waitFor } from '../../helpers/index.js';
+import { MariaDBServer, freePort, makeTempDir, removeTempDir } from '../../helpers/index.js';
 import { decrypt } from '../../../src/config/index.js';
-import { DMCluster, dmctl, dmctlBin, missingBinaries } from '../helpers/cluster.js';
+import { DMCluster, dmctl, dmctlBin, missingBinaries, waitTask } from '../helpers/cluster.js';
 import { renderConf } from '../helpers/conf.js';
 import { readFileSync } from 'node:fs';
 
@@ -161,14 +161,11 @@ void test('dmctl against a running cluster', { skip: skipCluster || false, timeo
 
   const started = await cluster.ctl(['start-task', task]);
   assert.equal(started.json['result'], true, started.stdout);
-  await waitFor('task test synced', async () => {
-    const q = await cluster.ctl(['query-status', 'test']);
-    return q.stdout.includes('"stage": "Running"') && q.stdout.includes('"unit": "Sync"');
-  }, { timeoutMs: 60_000, intervalMs: 500 });
+  await waitTask(cluster, 'test', 'in the sync unit', (subs) => subs.every((x) => x.stage === 'Running' && x.unit === 'Sync'));
   const summary = await cluster.ctl(['query-status']);
   assert.deepEqual(summary.json['tasks'], [{ taskName: 'test', taskStatus: 'Running', sources: ['mysql-replica-01'] }]);
   assert.equal((await cluster.ctl(['pause-task', 'test'])).json['result'], true);
-  await waitFor('paused', async () => (await cluster.ctl(['query-status', 'test'])).stdout.includes('"stage": "Paused"'), { timeoutMs: 30_000 });
+  await waitTask(cluster, 'test', 'paused', (subs) => subs.every((x) => x.stage === 'Paused'), 30_000);
   assert.equal((await cluster.ctl(['resume-task', task])).json['result'], true, 'a task file is accepted for the task name');
   const list = await cluster.ctl(['binlog', 'list', 'test']);
   assert.equal(list.json['result'], true, list.stdout);

@@ -144,7 +144,9 @@ export class DMCluster {
       async () => {
         if (p.child.exitCode !== null) throw new Error(`${name} exited; see ${logFile}`);
         const r = await this.ctl(['list-member', '--worker']);
-        return JSON.stringify(r.json).includes(`"${name}"`);
+        const members = r.json['members'] as { worker?: { workers?: { name: string; stage: string }[] } }[] | undefined;
+        const w = members?.[0]?.worker?.workers?.find((x) => x.name === name);
+        return w !== undefined && w.stage !== 'offline';
       },
       { timeoutMs: 60_000, intervalMs: 300 },
     );
@@ -225,4 +227,60 @@ export async function dmctlBin(args: string[], input?: string): Promise<CtlResul
   child.stdin.end(input ?? '');
   const [code] = (await once(child, 'exit')) as [number | null];
   return { code: code ?? 1, stdout, stderr, json: lastJson(stdout) };
+}
+
+export interface SubtaskView {
+  name: string;
+  source: string;
+  worker: string;
+  stage: string;
+  unit: string;
+  synced: boolean;
+  result?: { errors?: { code?: number; message?: string; workaround?: string }[] };
+}
+
+/** The subtasks of a task as query-status shows them. */
+export function subtasksOf(status: Record<string, unknown>): SubtaskView[] {
+  const sources = (status['sources'] as { subTaskStatus?: SubtaskView[] }[] | undefined) ?? [];
+  return sources.flatMap((s) => s.subTaskStatus ?? []);
+}
+
+/**
+ * Poll `query-status <task>` until `pred` holds for its subtasks; on timeout the error carries
+ * the last status and the tail of every process log.
+ */
+export async function waitTask(
+  cluster: DMCluster,
+  task: string,
+  what: string,
+  pred: (subs: SubtaskView[]) => boolean,
+  timeoutMs = 90_000,
+): Promise<SubtaskView[]> {
+  let last = '';
+  try {
+    return await waitFor(
+      `${task}: ${what}`,
+      async () => {
+        const r = await cluster.ctl(['query-status', task]);
+        last = r.stdout;
+        const subs = subtasksOf(r.json);
+        return subs.length > 0 && pred(subs) ? subs : false;
+      },
+      { timeoutMs, intervalMs: 500 },
+    );
+  } catch (e) {
+    const { readFileSync } = await import('node:fs');
+    const logs = [...cluster.masters, ...cluster.workers]
+      .map((p) => {
+        let text = '';
+        try {
+          text = readFileSync(p.logFile, 'utf8').split('\n').slice(-15).join('\n');
+        } catch {
+          /* no log */
+        }
+        return `--- ${p.name} ---\n${text}`;
+      })
+      .join('\n');
+    throw new Error(`${(e as Error).message}\nlast query-status:\n${last}\n${logs}`);
+  }
 }
