@@ -18,13 +18,29 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Command } from 'commander';
 import { requireBinary } from '../test/helpers/services.js';
 import { compareDatabases, describeDiffs, type TableDiff } from '../test/helpers/compare.js';
-import { BIN, MEMBERS, ROOT, optionsFromEnv, sandboxPaths, type Member, type QuickstartOptions, type SandboxPaths } from './quickstart/sandbox-paths.js';
+import {
+  BIN,
+  MEMBERS,
+  ROOT,
+  optionsFromEnv,
+  sandboxPaths,
+  type Member,
+  type QuickstartOptions,
+  type SandboxPaths,
+} from './quickstart/sandbox-paths.js';
 import { choosePorts, readPorts, type SandboxPorts } from './quickstart/ports.js';
 import { isAlive, spawnDetached, stopSandbox, strayProcesses } from './quickstart/processes.js';
 import { connOpts, startMariaDB, type SandboxMariaDB } from './quickstart/mariadb.js';
 import { SAMPLE_DB, loadSample, masterPosition, writeForAWhile } from './quickstart/sample-data.js';
 import { dmctlBin, dmctlCommandLine, dmctlInProcess, type CtlResult } from './quickstart/dmctl.js';
-import { describeSubtask, formatFilePos, reached, subtasksOf, type FilePos, type SubtaskView } from './quickstart/task-status.js';
+import {
+  describeSubtask,
+  formatFilePos,
+  reached,
+  subtasksOf,
+  type FilePos,
+  type SubtaskView,
+} from './quickstart/task-status.js';
 import { comparisonTable } from './quickstart/report.js';
 
 const TASK = 'quickstart';
@@ -82,11 +98,12 @@ async function down(paths: SandboxPaths, keep: boolean): Promise<void> {
 
 /** Stop a previous sandbox and clear its dir, keeping ports.json so the ports stay the same. */
 async function resetSandbox(paths: SandboxPaths): Promise<void> {
-  if (!existsSync(paths.dir)) return;
   const r = await stopSandbox(paths);
   const n = r.stopped.length + r.killed.length;
   if (n > 0) ok(`stopped the previous sandbox (${[...r.stopped, ...r.killed].join(', ')})`);
-  for (const e of readdirSync(paths.dir)) if (e !== 'ports.json') rmSync(join(paths.dir, e), { recursive: true, force: true });
+  if (!existsSync(paths.dir)) return;
+  for (const e of readdirSync(paths.dir))
+    if (e !== 'ports.json') rmSync(join(paths.dir, e), { recursive: true, force: true });
 }
 
 // ---------------------------------------------------------------- up
@@ -99,8 +116,20 @@ interface Sandbox {
   masterAddr: string;
 }
 
-function mariaSpec(paths: SandboxPaths, m: 'source' | 'target', port: number, serverId: number): SandboxMariaDB {
-  return { name: m, home: paths.home(m), port, serverId, logFile: paths.logFile(m), pidFile: paths.pidFile(m) };
+function mariaSpec(
+  paths: SandboxPaths,
+  m: 'source' | 'target',
+  port: number,
+  serverId: number,
+): SandboxMariaDB {
+  return {
+    name: m,
+    home: paths.home(m),
+    port,
+    serverId,
+    logFile: paths.logFile(m),
+    pidFile: paths.pidFile(m),
+  };
 }
 
 function startNode(paths: SandboxPaths, m: Member, script: string, args: string[]): number {
@@ -126,14 +155,17 @@ async function waitReady(
   const deadline = Date.now() + timeoutMs;
   let last = '';
   for (;;) {
-    if (!isAlive(pid)) throw new StepError(`${what} exited during start-up. Last lines of ${rel(log)}:\n${tail(log)}`);
+    if (!isAlive(pid))
+      throw new StepError(`${what} exited during start-up. Last lines of ${rel(log)}:\n${tail(log)}`);
     try {
       if (await check()) return;
     } catch (e) {
       last = e instanceof Error ? e.message : String(e);
     }
     if (Date.now() > deadline) {
-      throw new StepError(`${what} not ready after ${timeoutMs / 1000} s${last ? ` (${last})` : ''}. Last lines of ${rel(log)}:\n${tail(log)}`);
+      throw new StepError(
+        `${what} not ready after ${timeoutMs / 1000} s${last ? ` (${last})` : ''}. Last lines of ${rel(log)}:\n${tail(log)}`,
+      );
     }
     await sleep(500, undefined, { signal });
   }
@@ -148,7 +180,19 @@ async function httpOk(url: string, signal: AbortSignal): Promise<boolean> {
 async function up(o: QuickstartOptions, signal: AbortSignal): Promise<Sandbox> {
   const paths = sandboxPaths(o.dir);
   step(1, 'Checking for MariaDB and etcd');
-  const bins = { mariadbd: requireBinary('mariadbd'), installDb: requireBinary('mariadb-install-db'), etcd: requireBinary('etcd') };
+  let bins: { mariadbd: string; installDb: string; etcd: string };
+  try {
+    bins = {
+      mariadbd: requireBinary('mariadbd'),
+      installDb: requireBinary('mariadb-install-db'),
+      etcd: requireBinary('etcd'),
+    };
+  } catch (e) {
+    throw new StepError(
+      e instanceof Error ? e.message : String(e),
+      'the quickstart needs MariaDB (mariadb-server) and etcd (etcd-server) from Debian/Ubuntu',
+    );
+  }
   ok(`mariadbd: ${bins.mariadbd}`);
   ok(`etcd: ${bins.etcd}`);
 
@@ -156,10 +200,15 @@ async function up(o: QuickstartOptions, signal: AbortSignal): Promise<Sandbox> {
   await resetSandbox(paths);
   mkdirSync(paths.logs, { recursive: true });
   const ports = await choosePorts(paths.portsFile, o.freePorts);
-  info(`ports (saved in ${rel(paths.portsFile)}): source ${ports.source}, target ${ports.target}, dm-master ${ports.master} (etcd peer ${ports.masterPeer}, client ${ports.masterClient}), dm-worker ${ports.worker}`);
+  info(
+    `ports (saved in ${rel(paths.portsFile)}): source ${ports.source}, target ${ports.target}, dm-master ${ports.master} (etcd peer ${ports.masterPeer}, client ${ports.masterClient}), dm-worker ${ports.worker}`,
+  );
   const source = mariaSpec(paths, 'source', ports.source, 1);
   const target = mariaSpec(paths, 'target', ports.target, 2);
-  const [sp, tp] = await Promise.all([startMariaDB(bins, source, signal), startMariaDB(bins, target, signal)]).catch((e: unknown) => {
+  const [sp, tp] = await Promise.all([
+    startMariaDB(bins, source, signal),
+    startMariaDB(bins, target, signal),
+  ]).catch((e: unknown) => {
     throw new StepError(e instanceof Error ? e.message : String(e));
   });
   ok(`source MariaDB on 127.0.0.1:${source.port} (pid ${sp})`);
@@ -168,34 +217,61 @@ async function up(o: QuickstartOptions, signal: AbortSignal): Promise<Sandbox> {
   const masterAddr = `127.0.0.1:${ports.master}`;
   const peer = `http://127.0.0.1:${ports.masterPeer}`;
   const mp = startNode(paths, 'master1', BIN.master, [
-    '--name', 'master1',
-    '--master-addr', masterAddr,
-    '--advertise-addr', masterAddr,
-    '--peer-urls', peer,
-    '--advertise-peer-urls', peer,
-    '--etcd-client-urls', `http://127.0.0.1:${ports.masterClient}`,
-    '--initial-cluster', `master1=${peer}`,
-    '--data-dir', paths.home('master1'),
+    '--name',
+    'master1',
+    '--master-addr',
+    masterAddr,
+    '--advertise-addr',
+    masterAddr,
+    '--peer-urls',
+    peer,
+    '--advertise-peer-urls',
+    peer,
+    '--etcd-client-urls',
+    `http://127.0.0.1:${ports.masterClient}`,
+    '--initial-cluster',
+    `master1=${peer}`,
+    '--data-dir',
+    paths.home('master1'),
   ]);
-  await waitReady('dm-master', mp, paths.logFile('master1'), 90_000, async () => {
-    if (!(await httpOk(`http://${masterAddr}/status`, signal))) return false;
-    const r = await dmctlInProcess(masterAddr, ['list-member', '--leader'], signal);
-    return r.json['result'] === true && JSON.stringify(r.json).includes('"master1"');
-  }, signal);
+  await waitReady(
+    'dm-master',
+    mp,
+    paths.logFile('master1'),
+    90_000,
+    async () => {
+      if (!(await httpOk(`http://${masterAddr}/status`, signal))) return false;
+      const r = await dmctlInProcess(masterAddr, ['list-member', '--leader'], signal);
+      return r.json['result'] === true && JSON.stringify(r.json).includes('"master1"');
+    },
+    signal,
+  );
   ok(`dm-master master1 on ${masterAddr} (pid ${mp}), embedded etcd data in ${rel(paths.home('master1'))}`);
 
   const workerAddr = `127.0.0.1:${ports.worker}`;
   const wp = startNode(paths, 'worker1', BIN.worker, [
-    '--name', 'worker1',
-    '--worker-addr', workerAddr,
-    '--advertise-addr', workerAddr,
-    '--join', masterAddr,
-    '--relay-dir', join(paths.home('worker1'), 'relay'),
+    '--name',
+    'worker1',
+    '--worker-addr',
+    workerAddr,
+    '--advertise-addr',
+    workerAddr,
+    '--join',
+    masterAddr,
+    '--relay-dir',
+    join(paths.home('worker1'), 'relay'),
   ]);
-  await waitReady('dm-worker', wp, paths.logFile('worker1'), 90_000, async () => {
-    const r = await dmctlInProcess(masterAddr, ['list-member', '--worker'], signal);
-    return r.json['result'] === true && JSON.stringify(r.json).includes('"worker1"');
-  }, signal);
+  await waitReady(
+    'dm-worker',
+    wp,
+    paths.logFile('worker1'),
+    90_000,
+    async () => {
+      const r = await dmctlInProcess(masterAddr, ['list-member', '--worker'], signal);
+      return r.json['result'] === true && JSON.stringify(r.json).includes('"worker1"');
+    },
+    signal,
+  );
   ok(`dm-worker worker1 on ${workerAddr} (pid ${wp}), registered with the master`);
   info(`logs in ${rel(paths.logs)}/, pids in ${rel(paths.dir)}/*.pid`);
   return { paths, ports, source, target, masterAddr };
@@ -217,7 +293,12 @@ function printReply(r: CtlResult): void {
 }
 
 async function ctlStep(sb: Sandbox, args: string[], signal: AbortSignal): Promise<CtlResult> {
-  info(`$ ${dmctlCommandLine(sb.masterAddr, args)}`);
+  info(
+    `$ ${dmctlCommandLine(
+      sb.masterAddr,
+      args.map((a) => (a.startsWith(sb.paths.dir) ? rel(a) : a)),
+    )}`,
+  );
   const r = await dmctlBin(sb.masterAddr, args, signal);
   printReply(r);
   if (r.code !== 0 || r.json['result'] !== true) {
@@ -231,8 +312,14 @@ async function ctlStep(sb: Sandbox, args: string[], signal: AbortSignal): Promis
 
 async function startTask(sb: Sandbox, signal: AbortSignal): Promise<void> {
   const vars = { SOURCE_PORT: sb.source.port, TARGET_PORT: sb.target.port };
-  writeFileSync(sb.paths.sourceYaml, render(readFileSync(join(ROOT, 'deploy/quickstart/source.yaml'), 'utf8'), vars));
-  writeFileSync(sb.paths.taskYaml, render(readFileSync(join(ROOT, 'deploy/quickstart/task.yaml'), 'utf8'), vars));
+  writeFileSync(
+    sb.paths.sourceYaml,
+    render(readFileSync(join(ROOT, 'deploy/quickstart/source.yaml'), 'utf8'), vars),
+  );
+  writeFileSync(
+    sb.paths.taskYaml,
+    render(readFileSync(join(ROOT, 'deploy/quickstart/task.yaml'), 'utf8'), vars),
+  );
   info(`wrote ${rel(sb.paths.sourceYaml)} and ${rel(sb.paths.taskYaml)} (from deploy/quickstart/)`);
   await ctlStep(sb, ['operate-source', 'create', sb.paths.sourceYaml], signal);
   ok(`source ${SOURCE_ID} created`);
@@ -261,7 +348,12 @@ class ProgressPrinter {
   }
 }
 
-async function watchWhile(sb: Sandbox, until: Promise<unknown>, progress: ProgressPrinter, signal: AbortSignal): Promise<void> {
+async function watchWhile(
+  sb: Sandbox,
+  until: Promise<unknown>,
+  progress: ProgressPrinter,
+  signal: AbortSignal,
+): Promise<void> {
   let done = false;
   void until.then(
     () => (done = true),
@@ -275,7 +367,13 @@ async function watchWhile(sb: Sandbox, until: Promise<unknown>, progress: Progre
 
 const ERROR_GRACE_MS = 30_000;
 
-async function waitInSync(sb: Sandbox, target: FilePos, timeoutS: number, progress: ProgressPrinter, signal: AbortSignal): Promise<SubtaskView> {
+async function waitInSync(
+  sb: Sandbox,
+  target: FilePos,
+  timeoutS: number,
+  progress: ProgressPrinter,
+  signal: AbortSignal,
+): Promise<SubtaskView> {
   const deadline = Date.now() + timeoutS * 1000;
   let failingSince = 0;
   let last: SubtaskView | undefined;
@@ -289,10 +387,18 @@ async function waitInSync(sb: Sandbox, target: FilePos, timeoutS: number, progre
       if (!failing) failingSince = 0;
       else if (failingSince === 0) failingSince = Date.now();
       else if (Date.now() - failingSince > ERROR_GRACE_MS) {
-        const errs = s.errors.map((e) => `    ${e.code ? `[code=${e.code}] ` : ''}${e.message}${e.workaround ? `\n      workaround: ${e.workaround}` : ''}`).join('\n');
-        throw new StepError(`task ${TASK} is ${s.stage} in unit ${s.unit || '?'} and did not recover in ${ERROR_GRACE_MS / 1000} s:\n${errs || '    (no error reported)'}`);
+        const errs = s.errors
+          .map(
+            (e) =>
+              `    ${e.code ? `[code=${e.code}] ` : ''}${e.message}${e.workaround ? `\n      workaround: ${e.workaround}` : ''}`,
+          )
+          .join('\n');
+        throw new StepError(
+          `task ${TASK} is ${s.stage} in unit ${s.unit || '?'} and did not recover in ${ERROR_GRACE_MS / 1000} s:\n${errs || '    (no error reported)'}`,
+        );
       }
-      if (s.stage === 'Stopped' || s.stage === 'Finished') throw new StepError(`task ${TASK} is ${s.stage}; expected it to keep running in unit Sync`);
+      if (s.stage === 'Stopped' || s.stage === 'Finished')
+        throw new StepError(`task ${TASK} is ${s.stage}; expected it to keep running in unit Sync`);
     }
     if (Date.now() > deadline) {
       throw new StepError(
@@ -314,7 +420,7 @@ async function compareUntilEqual(sb: Sandbox, signal: AbortSignal): Promise<Tabl
   return diffs;
 }
 
-function usage(sb: Sandbox | undefined, paths: SandboxPaths): void {
+async function usage(sb: Sandbox | undefined, paths: SandboxPaths): Promise<void> {
   const m = sb?.masterAddr ?? `127.0.0.1:${readPorts(paths.portsFile)?.master ?? 8261}`;
   out('\nUse the sandbox:');
   out(`  ${dmctlCommandLine(m, ['query-status', TASK])}`);
@@ -324,7 +430,11 @@ function usage(sb: Sandbox | undefined, paths: SandboxPaths): void {
     out(`  mariadb -h127.0.0.1 -P${sb.source.port} -uroot ${SAMPLE_DB}    # the source (write here…)`);
     out(`  mariadb -h127.0.0.1 -P${sb.target.port} -uroot ${SAMPLE_DB}    # …and watch the target follow`);
   }
-  out(`  logs: ${rel(paths.logs)}/   task file: ${rel(paths.taskYaml)}   dashboard: http://${m}/dashboard`);
+  const dashboard = `http://${m}/dashboard/`;
+  const hasDashboard = await httpOk(dashboard, AbortSignal.timeout(3000)).catch(() => false);
+  out(
+    `  logs: ${rel(paths.logs)}/   task file: ${rel(paths.taskYaml)}${hasDashboard ? `   dashboard: ${dashboard}` : ''}`,
+  );
   out('Stop it:');
   out('  npm run quickstart -- --down          # stop everything and remove the sandbox');
   out('  npm run quickstart -- --down --keep   # stop, keep the data');
@@ -338,7 +448,11 @@ async function run(o: QuickstartOptions, signal: AbortSignal): Promise<number> {
 
     step(3, `Loading the sample database \`${SAMPLE_DB}\` on the source`);
     const loaded = await loadSample(connOpts(sb.source), o.scale, signal);
-    ok(`${loaded.rows} rows: ${Object.entries(loaded.tables).map(([t, n]) => `${t} ${n}`).join(', ')}`);
+    ok(
+      `${loaded.rows} rows: ${Object.entries(loaded.tables)
+        .map(([t, n]) => `${t} ${n}`)
+        .join(', ')}`,
+    );
 
     step(4, 'Creating the source and starting the task with dmctl');
     await startTask(sb, signal);
@@ -348,11 +462,15 @@ async function run(o: QuickstartOptions, signal: AbortSignal): Promise<number> {
     const writing = writeForAWhile(connOpts(sb.source), o.scale, o.writeSeconds, signal);
     await watchWhile(sb, writing, progress, signal);
     const w = await writing;
-    ok(`${w.transactions} transactions: ${w.inserted} rows inserted, ${w.updated} updated, ${w.deleted} deleted`);
+    ok(
+      `${w.transactions} transactions: ${w.inserted} rows inserted, ${w.updated} updated, ${w.deleted} deleted`,
+    );
 
     step(6, 'Waiting for the task to catch up with the source');
     const pos = await masterPosition(connOpts(sb.source));
-    info(`source binlog position after the last write: ${pos.name}:${pos.pos}${pos.gtid ? ` (GTID ${pos.gtid})` : ''}`);
+    info(
+      `source binlog position after the last write: ${pos.name}:${pos.pos}${pos.gtid ? ` (GTID ${pos.gtid})` : ''}`,
+    );
     const s = await waitInSync(sb, pos, o.syncTimeoutS, progress, signal);
     ok(`in sync: stage ${s.stage}, unit ${s.unit}, applied up to ${formatFilePos(s.checkpoint ?? s.master)}`);
     await ctlStep(sb, ['query-status', TASK], signal);
@@ -364,28 +482,33 @@ async function run(o: QuickstartOptions, signal: AbortSignal): Promise<number> {
     if (diffs.length === 0 || bad.length > 0) {
       out(`RESULT: ${bad.length} of ${diffs.length} tables differ between source and target ✗`);
       if (bad.length > 0) out(describeDiffs(diffs));
-      usage(sb, paths);
+      await usage(sb, paths);
       return 1;
     }
     out(`RESULT: all ${diffs.length} tables equal between source and target ✓  (${elapsed()})`);
 
     step(7, 'Done. The sandbox keeps running');
-    usage(sb, paths);
+    await usage(sb, paths);
     return 0;
   } catch (e) {
     const msg = e instanceof Error ? e.message : String(e);
     out(`\n✗ FAILED: ${msg}`);
     if (e instanceof StepError && e.hint) out(`  hint: ${e.hint}`);
-    if (!(e instanceof StepError) && e instanceof Error && e.stack) out(e.stack.split('\n').slice(1, 6).join('\n'));
+    if (!(e instanceof StepError) && e instanceof Error && e.stack)
+      out(e.stack.split('\n').slice(1, 6).join('\n'));
     out(`  logs: ${rel(paths.logs)}/`);
-    out('  The sandbox processes that did start are still running; stop them with: npm run quickstart -- --down');
+    out(
+      '  The sandbox processes that did start are still running; stop them with: npm run quickstart -- --down',
+    );
     return 1;
   }
 }
 
 async function main(): Promise<void> {
   const program = new Command('quickstart')
-    .description('start a local DM.ts sandbox (2 MariaDB, dm-master, dm-worker), migrate a sample database, compare')
+    .description(
+      'start a local DM.ts sandbox (2 MariaDB, dm-master, dm-worker), migrate a sample database, compare',
+    )
     .option('--down', 'stop the sandbox processes and remove the sandbox dir')
     .option('--keep', 'with --down: stop the processes but keep the data')
     .option('--dir <dir>', 'sandbox dir (default ./.sandbox, or DM_QUICKSTART_DIR)')

@@ -36,12 +36,16 @@ export function dmctlCommandLine(masterAddr: string, args: string[]): string {
 
 /** Run the real dmctl binary against the sandbox master. */
 export async function dmctlBin(masterAddr: string, args: string[], signal: AbortSignal): Promise<CtlResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN.dmctl, '--master-addr', masterAddr, '--rpc-timeout', '60s', ...args], {
-    cwd: ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, DMCTL_HISTORY: '/dev/null' },
-    signal,
-  });
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', BIN.dmctl, '--master-addr', masterAddr, '--rpc-timeout', '60s', ...args],
+    {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, DMCTL_HISTORY: '/dev/null' },
+      signal,
+    },
+  );
   let stdout = '';
   let stderr = '';
   child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -57,15 +61,28 @@ type CtlModule = typeof import('../../src/ctl/index.js');
 let ctlModule: Promise<CtlModule> | undefined;
 
 /** Run one dmctl command in this process (same program as the binary), output captured. */
-export async function dmctlInProcess(masterAddr: string, args: string[], signal: AbortSignal): Promise<CtlResult> {
+export async function dmctlInProcess(
+  masterAddr: string,
+  args: string[],
+  signal: AbortSignal,
+): Promise<CtlResult> {
   ctlModule ??= import('../../src/ctl/index.js');
   const { buildProgram, newContext, runArgs } = await ctlModule;
   let stdout = '';
   let stderr = '';
   const ctx = newContext(
-    { out: (t) => (stdout += t.endsWith('\n') ? t : `${t}\n`), err: (t) => (stderr += t.endsWith('\n') ? t : `${t}\n`) },
+    {
+      out: (t) => (stdout += t.endsWith('\n') ? t : `${t}\n`),
+      err: (t) => (stderr += t.endsWith('\n') ? t : `${t}\n`),
+    },
     signal,
   );
-  const code = await runArgs(ctx, buildProgram(ctx, true), ['--master-addr', masterAddr, '--rpc-timeout', '20s', ...args]);
+  const code = await runArgs(ctx, buildProgram(ctx, true), [
+    '--master-addr',
+    masterAddr,
+    '--rpc-timeout',
+    '20s',
+    ...args,
+  ]);
   return { code, stdout, stderr, json: lastJson(stdout) };
 }

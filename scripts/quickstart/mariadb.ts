@@ -29,6 +29,11 @@ export function errorLogOf(db: SandboxMariaDB): string {
   return join(db.home, 'error.log');
 }
 
+/** A private tmpdir: temp tables stay out of a shared /tmp that other tools may clean. */
+function tmpDirOf(db: SandboxMariaDB): string {
+  return join(db.home, 'tmp');
+}
+
 function serverArgs(db: SandboxMariaDB): string[] {
   const data = join(db.home, 'data');
   return [
@@ -52,6 +57,7 @@ function serverArgs(db: SandboxMariaDB): string[] {
     '--innodb-flush-log-at-trx-commit=2',
     '--sync-binlog=0',
     '--skip-name-resolve',
+    `--tmpdir=${tmpDirOf(db)}`,
     '--user=root',
     `--log-error=${errorLogOf(db)}`,
   ];
@@ -64,7 +70,14 @@ async function installDb(installBin: string, db: SandboxMariaDB, signal: AbortSi
   mkdirSync(data, { recursive: true });
   const child = spawn(
     installBin,
-    ['--no-defaults', `--datadir=${data}`, '--user=root', '--auth-root-authentication-method=normal', '--skip-test-db'],
+    [
+      '--no-defaults',
+      `--datadir=${data}`,
+      '--user=root',
+      '--auth-root-authentication-method=normal',
+      '--skip-test-db',
+      `--tmpdir=${tmpDirOf(db)}`,
+    ],
     { stdio: ['ignore', 'pipe', 'pipe'], signal },
   );
   let out = '';
@@ -74,7 +87,8 @@ async function installDb(installBin: string, db: SandboxMariaDB, signal: AbortSi
     child.once('error', reject);
     child.once('exit', resolve);
   });
-  if (code !== 0) throw new Error(`mariadb-install-db for ${db.name} failed (exit ${code}): ${out.trim().slice(-2000)}`);
+  if (code !== 0)
+    throw new Error(`mariadb-install-db for ${db.name} failed (exit ${code}): ${out.trim().slice(-2000)}`);
 }
 
 /** Install (if needed) and start one MariaDB detached; resolves when it accepts connections. */
@@ -83,9 +97,15 @@ export async function startMariaDB(
   db: SandboxMariaDB,
   signal: AbortSignal,
 ): Promise<number> {
-  mkdirSync(db.home, { recursive: true });
+  mkdirSync(tmpDirOf(db), { recursive: true });
   await installDb(bins.installDb, db, signal);
-  const pid = spawnDetached({ cmd: bins.mariadbd, args: serverArgs(db), cwd: db.home, logFile: db.logFile, pidFile: db.pidFile });
+  const pid = spawnDetached({
+    cmd: bins.mariadbd,
+    args: serverArgs(db),
+    cwd: db.home,
+    logFile: db.logFile,
+    pidFile: db.pidFile,
+  });
   const deadline = Date.now() + 60_000;
   for (;;) {
     signal.throwIfAborted();
@@ -96,7 +116,9 @@ export async function startMariaDB(
       return pid;
     } catch (e) {
       if (Date.now() > deadline) {
-        throw new Error(`${db.name} MariaDB on port ${db.port} not ready after 60 s (${(e as Error).message}); see ${errorLogOf(db)}`);
+        throw new Error(
+          `${db.name} MariaDB on port ${db.port} not ready after 60 s (${(e as Error).message}); see ${errorLogOf(db)}`,
+        );
       }
     }
     await sleep(100, undefined, { signal });

@@ -143,7 +143,8 @@ export async function stopSandbox(paths: SandboxPaths): Promise<StopReport> {
   const strays = strayProcesses(paths.dir);
   if (strays.length > 0) {
     const hard = await terminate(strays, 5_000);
-    for (const p of strays) (hard.includes(p) ? report.killed : report.stopped).push(`leftover process (pid ${p})`);
+    for (const p of strays)
+      (hard.includes(p) ? report.killed : report.stopped).push(`leftover process (pid ${p})`);
   }
   return report;
 }

@@ -82,11 +82,57 @@ function rng(seed: number): () => number {
   };
 }
 
-const FIRST = ['Ana', 'Zoë', 'José', 'Łukasz', 'Ørjan', 'Søren', 'Chloé', 'Mehmet', '李雷', '韩梅梅', 'Aiko', 'Олег', 'Fatima', 'Nguyễn', 'Ciarán', 'Björk'];
-const LAST = ['García', 'Müller', 'Núñez', 'O\'Brien', 'Smith', 'Kowalski', 'Dubois', '田中', 'Ivanova', 'Rossi', 'Yılmaz', 'Nakamura'];
+const FIRST = [
+  'Ana',
+  'Zoë',
+  'José',
+  'Łukasz',
+  'Ørjan',
+  'Søren',
+  'Chloé',
+  'Mehmet',
+  '李雷',
+  '韩梅梅',
+  'Aiko',
+  'Олег',
+  'Fatima',
+  'Nguyễn',
+  'Ciarán',
+  'Björk',
+];
+const LAST = [
+  'García',
+  'Müller',
+  'Núñez',
+  "O'Brien",
+  'Smith',
+  'Kowalski',
+  'Dubois',
+  '田中',
+  'Ivanova',
+  'Rossi',
+  'Yılmaz',
+  'Nakamura',
+];
 const EMOJI = ['🚀', '😀', '🎉', '☕', '🛒', '💡', '🌍', '✨'];
 const COUNTRIES = ['DE', 'FR', 'ES', 'PL', 'NO', 'DK', 'JP', 'CN', 'TR', 'IE', 'US', 'BR'];
-const WORDS = ['Lamp', 'Chair', 'Kettle', 'Mug', 'Desk', 'Pen', 'Bag', 'Bottle', 'Shelf', 'Rug', 'Clock', 'Scarf', 'Mörser', 'Tasse', 'Café'];
+const WORDS = [
+  'Lamp',
+  'Chair',
+  'Kettle',
+  'Mug',
+  'Desk',
+  'Pen',
+  'Bag',
+  'Bottle',
+  'Shelf',
+  'Rug',
+  'Clock',
+  'Scarf',
+  'Mörser',
+  'Tasse',
+  'Café',
+];
 const COLORS = ['red', 'blue', 'green', 'black', 'white', 'oak', 'teal'];
 const KINDS = ['page_view', 'add_to_cart', 'checkout', 'login', 'search', 'review'];
 const ORDER_STATUS = ['new', 'paid', 'shipped', 'delivered', 'cancelled'] as const;
@@ -102,7 +148,7 @@ export interface Counts {
 /** Row counts at a scale (order_items ≈ 2.5 per order; ~100k rows in all at scale 1). */
 export function countsFor(scale: number): Counts {
   const n = (x: number): number => Math.max(10, Math.round(x * scale));
-  return { customers: n(5_000), products: n(2_000), orders: n(19_000), events: n(25_000) };
+  return { customers: n(5_000), products: n(2_000), orders: n(19_700), events: n(25_000) };
 }
 
 class Gen {
@@ -158,7 +204,12 @@ function customerRow(g: Gen, id: number): Row {
 
 function productRow(g: Gen, id: number): Row {
   const attrs = g.chance(0.8)
-    ? JSON.stringify({ color: g.pick(COLORS), tags: [g.pick(WORDS).toLowerCase(), g.pick(COLORS)], stock: g.int(0, 500), label: `${g.pick(WORDS)} ${g.pick(EMOJI)}` })
+    ? JSON.stringify({
+        color: g.pick(COLORS),
+        tags: [g.pick(WORDS).toLowerCase(), g.pick(COLORS)],
+        stock: g.int(0, 500),
+        label: `${g.pick(WORDS)} ${g.pick(EMOJI)}`,
+      })
     : null;
   return [
     id,
@@ -179,7 +230,15 @@ function eventRow(g: Gen, id: number | null, customers: number): Row {
     id,
     kind,
     g.chance(0.8) ? g.int(1, customers) : null,
-    g.chance(0.7) ? JSON.stringify({ kind, path: `/p/${g.int(1, 9999)}`, ua: g.pick(['firefox', 'chrome', 'curl']), n: g.int(0, 1e6), ok: g.chance(0.9) }) : null,
+    g.chance(0.7)
+      ? JSON.stringify({
+          kind,
+          path: `/p/${g.int(1, 9999)}`,
+          ua: g.pick(['firefox', 'chrome', 'curl']),
+          n: g.int(0, 1e6),
+          ok: g.chance(0.9),
+        })
+      : null,
     g.chance(0.6) ? g.bytes(g.chance(0.5) ? 4 : 16) : null,
     g.datetime6(),
   ];
@@ -200,7 +259,16 @@ function orderRows(g: Gen, id: number, c: Counts): { order: Row; items: Row[] } 
   const status = g.pick(ORDER_STATUS);
   const placed = g.datetime6();
   return {
-    order: [id, g.int(1, c.customers), status, Math.max(0, total).toFixed(2), g.pick(['EUR', 'EUR', 'USD', 'JPY']), placed, status === 'shipped' || status === 'delivered' ? g.datetime6() : null, g.chance(0.1) ? `SAVE${g.int(5, 50)}` : null],
+    order: [
+      id,
+      g.int(1, c.customers),
+      status,
+      Math.max(0, total).toFixed(2),
+      g.pick(['EUR', 'EUR', 'USD', 'JPY']),
+      placed,
+      status === 'shipped' || status === 'delivered' ? g.datetime6() : null,
+      g.chance(0.1) ? `SAVE${g.int(5, 50)}` : null,
+    ],
     items,
   };
 }
@@ -215,7 +283,10 @@ const COLS = {
 
 function insertSql(table: keyof typeof COLS, rows: Row[]): string {
   const cols = COLS[table].map((c) => mysql.escapeId(c)).join(', ');
-  return mysql.format(`INSERT INTO ${mysql.escapeId(SAMPLE_DB)}.${mysql.escapeId(table)} (${cols}) VALUES ?`, [rows]);
+  return mysql.format(
+    `INSERT INTO ${mysql.escapeId(SAMPLE_DB)}.${mysql.escapeId(table)} (${cols}) VALUES ?`,
+    [rows],
+  );
 }
 
 async function connect(opts: ConnOpts): Promise<Connection> {
@@ -270,7 +341,13 @@ export async function loadSample(opts: ConnOpts, scale: number, signal: AbortSig
     const g = new Gen(20261129);
     await c.query(`DROP DATABASE IF EXISTS ${mysql.escapeId(SAMPLE_DB)}; ${SCHEMA}`);
     const l = new Loader(c);
-    const tables: Record<string, number> = { customers: 0, products: 0, orders: 0, order_items: 0, events: 0 };
+    const tables: Record<string, number> = {
+      customers: 0,
+      products: 0,
+      orders: 0,
+      order_items: 0,
+      events: 0,
+    };
     const add = async (t: keyof typeof COLS, row: Row): Promise<void> => {
       tables[t] = (tables[t] ?? 0) + 1;
       await l.add(t, row);
@@ -304,13 +381,20 @@ export interface WriteStats {
  * reprices a product (JSON_SET on attrs), edits a customer, or deletes old events or a cancelled
  * order with its items. About 20 transactions a second: light on a shared machine.
  */
-export async function writeForAWhile(opts: ConnOpts, scale: number, seconds: number, signal: AbortSignal): Promise<WriteStats> {
+export async function writeForAWhile(
+  opts: ConnOpts,
+  scale: number,
+  seconds: number,
+  signal: AbortSignal,
+): Promise<WriteStats> {
   const counts = countsFor(scale);
   const g = new Gen(Date.now() & 0x7fffffff);
   const stats: WriteStats = { transactions: 0, inserted: 0, updated: 0, deleted: 0 };
   const c = await connect(opts);
   try {
-    const [[top]] = (await c.query(`SELECT COALESCE(MAX(id), 0) AS m FROM ${SAMPLE_DB}.orders`)) as unknown as [[{ m: number | string }]];
+    const [[top]] = (await c.query(
+      `SELECT COALESCE(MAX(id), 0) AS m FROM ${SAMPLE_DB}.orders`,
+    )) as unknown as [[{ m: number | string }]];
     let nextOrder = Number(top.m) + 1;
     const until = Date.now() + seconds * 1000;
     while (Date.now() < until) {
@@ -332,11 +416,14 @@ export async function writeForAWhile(opts: ConnOpts, scale: number, seconds: num
           `UPDATE ${SAMPLE_DB}.orders SET status = 'shipped', shipped_at = ? WHERE id = ? AND status IN ('new', 'paid')`,
           [g.datetime6(), g.int(1, nextOrder - 1)],
         );
-        stats.updated += await affected(`UPDATE ${SAMPLE_DB}.customers SET balance = balance + ?, note = ? WHERE id = ?`, [
-          g.money(-50, 50),
-          g.chance(0.5) ? null : `updated ${g.pick(EMOJI)} ${g.int(1, 1e6)}`,
-          g.int(1, counts.customers),
-        ]);
+        stats.updated += await affected(
+          `UPDATE ${SAMPLE_DB}.customers SET balance = balance + ?, note = ? WHERE id = ?`,
+          [
+            g.money(-50, 50),
+            g.chance(0.5) ? null : `updated ${g.pick(EMOJI)} ${g.int(1, 1e6)}`,
+            g.int(1, counts.customers),
+          ],
+        );
       } else if (op === 3) {
         stats.updated += await affected(
           `UPDATE ${SAMPLE_DB}.products SET price = ?, attrs = JSON_SET(COALESCE(attrs, '{}'), '$.stock', ?), updated_at = ? WHERE id = ?`,
@@ -344,7 +431,10 @@ export async function writeForAWhile(opts: ConnOpts, scale: number, seconds: num
         );
       } else if (op === 4) {
         const from = g.int(1, counts.events);
-        stats.deleted += await affected(`DELETE FROM ${SAMPLE_DB}.events WHERE id BETWEEN ? AND ?`, [from, from + g.int(0, 3)]);
+        stats.deleted += await affected(`DELETE FROM ${SAMPLE_DB}.events WHERE id BETWEEN ? AND ?`, [
+          from,
+          from + g.int(0, 3),
+        ]);
       } else {
         const id = g.int(1, nextOrder - 1);
         stats.deleted += await affected(`DELETE FROM ${SAMPLE_DB}.order_items WHERE order_id = ?`, [id]);
@@ -368,7 +458,9 @@ export async function writeForAWhile(opts: ConnOpts, scale: number, seconds: num
 export async function masterPosition(opts: ConnOpts): Promise<{ name: string; pos: number; gtid: string }> {
   const c = await connect(opts);
   try {
-    const [rows] = (await c.query('SHOW MASTER STATUS')) as unknown as [{ File: string; Position: number | string }[]];
+    const [rows] = (await c.query('SHOW MASTER STATUS')) as unknown as [
+      { File: string; Position: number | string }[],
+    ];
     const [[g]] = (await c.query('SELECT @@gtid_binlog_pos AS g')) as unknown as [[{ g: string }]];
     const r = rows[0];
     if (!r) throw new Error('SHOW MASTER STATUS returned nothing: is log_bin on?');

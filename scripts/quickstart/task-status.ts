@@ -68,11 +68,19 @@ export function subtasksOf(reply: Record<string, unknown>): SubtaskView[] {
       const syncUnit = obj(units.find((u) => /sync/i.test(str(u['type'])))?.['status']);
       const errors = arr(obj(s['result'])['errors']).map((e) => {
         const x = obj(e);
-        return { code: str(x['code'] ?? x['errCode']), message: str(x['message'] ?? x['msg']), workaround: str(x['workaround']) };
+        return {
+          code: str(x['code'] ?? x['errCode']),
+          message: str(x['message'] ?? x['msg']),
+          workaround: str(x['workaround']),
+        };
       });
       const unitErr = syncUnit['error'];
       if (errors.length === 0 && unitErr !== undefined && str(s['stage']) === 'Paused') {
-        errors.push({ code: '', message: typeof unitErr === 'string' ? unitErr : JSON.stringify(unitErr), workaround: '' });
+        errors.push({
+          code: '',
+          message: typeof unitErr === 'string' ? unitErr : JSON.stringify(unitErr),
+          workaround: '',
+        });
       }
       out.push({
         source: str(s['source']),
@@ -101,10 +109,19 @@ export function describeSubtask(s: SubtaskView): string {
     if (s.rowsDone > 0) parts.push(`${s.rowsDone}${s.rowsTotal > 0 ? `/${s.rowsTotal}` : ''} rows`);
   }
   if (s.unit === 'Sync') {
-    parts.push(`applied ${formatFilePos(s.checkpoint)}`, `upstream ${formatFilePos(s.master)}`, `lag ${s.lagSeconds.toFixed(1)} s`);
+    if (!s.checkpoint && !s.master) parts.push('starting to read the binlog');
+    else
+      parts.push(
+        `applied ${formatFilePos(s.checkpoint)}`,
+        `upstream ${formatFilePos(s.master)}`,
+        `lag ${s.lagSeconds.toFixed(1)} s`,
+      );
     if (s.synced) parts.push('synced');
   }
-  if (s.errors.length > 0) parts.push(`errors: ${s.errors.map((e) => `${e.code ? `[code=${e.code}] ` : ''}${e.message}`).join('; ')}`);
+  if (s.errors.length > 0)
+    parts.push(
+      `errors: ${s.errors.map((e) => `${e.code ? `[code=${e.code}] ` : ''}${e.message}`).join('; ')}`,
+    );
   return parts.join(', ');
 }
 

@@ -69,6 +69,12 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: cfg.logLevel, ...(cfg.logFile ? { file: cfg.logFile } : {}), name: cfg.name });
   const holder: { master?: DMMaster } = {};
   const ac = rootController((sig) => logger.info({ signal: sig }, 'shutting down'));
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err }, 'uncaught exception');
+    process.stderr.write(`dm-master: uncaught exception: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  });
   const fatal = (e: unknown): void => {
     const text = e instanceof DMError ? e.toString() : e instanceof Error ? e.message : String(e);
     logger.fatal({ err: e }, 'dm-master failed');

@@ -58,6 +58,12 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: cfg.logLevel, ...(cfg.logFile ? { file: cfg.logFile } : {}), name: cfg.name });
   const worker = new DMWorker({ config: cfg, logger });
   const ac = rootController((sig) => logger.info({ signal: sig }, 'shutting down'));
+  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
+  process.on('uncaughtException', (err) => {
+    logger.fatal({ err }, 'uncaught exception');
+    process.stderr.write(`dm-worker: uncaught exception: ${err.stack ?? err.message}\n`);
+    process.exit(1);
+  });
   ac.signal.addEventListener('abort', () => {
     void worker.close().then(() => process.exit(0));
   });

@@ -195,13 +195,15 @@ class ZongjiBinlogReader implements BinlogReader {
       this.consumerSchemas = this.tracker.exportSchemas();
       await this.updateMasterStatus();
       signal.throwIfAborted();
+      if (this.stateName !== 'running') throw new DMError('ErrCanceled', 'binlog reader closed during start');
       // first session: errors of any kind reject start()
       const first = this.openSession();
       await first.firstEvent;
       this.loopDone = this.runLoop(first);
       this.startTimers();
+      this.log.info({ position: this.shaper.boundary, rowMetadataFull: this.rowMetadataFull, trackedTables: this.tracker.list().length }, 'binlog reader started');
     } catch (e) {
-      const err = isDMError(e) ? e : signal.aborted ? new DMError('ErrCanceled', 'binlog reader start canceled', { cause: e }) : new DMError('ErrBinlogReadFailed', `starting the binlog reader failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      const err = signal.aborted ? new DMError('ErrCanceled', 'binlog reader start canceled', { cause: e }) : isDMError(e) ? e : new DMError('ErrBinlogReadFailed', `starting the binlog reader failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       await this.close();
       throw err;
     } finally {
@@ -210,20 +212,21 @@ class ZongjiBinlogReader implements BinlogReader {
   }
 
   async close(): Promise<void> {
-    if (this.stateName === 'closed') {
-      await this.loopDone;
-      return;
+    if (this.stateName !== 'closed') {
+      this.stateName = 'closed';
+      this.closeCtl.abort();
+      for (const t of this.timers) clearInterval(t);
+      this.timers = [];
+      if (this.fatal) this.queue.end(this.fatal);
+      else this.queue.clear();
     }
-    this.stateName = 'closed';
-    this.closeCtl.abort();
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
-    if (this.fatal) this.queue.end(this.fatal);
-    else this.queue.clear();
+    // idempotent cleanup: also catches a session or control connection opened by a start()
+    // that was still running when close() was first called
     await this.stopSession();
     await this.loopDone;
-    await this.ctrl?.end().catch(() => this.ctrl?.destroy());
+    const ctrl = this.ctrl;
     this.ctrl = undefined;
+    await ctrl?.end().catch(() => ctrl.destroy());
     this.metrics?.remove();
   }
 
@@ -371,7 +374,11 @@ class ZongjiBinlogReader implements BinlogReader {
       finish: (err?: unknown) => {
         if (err === undefined) {
           doneRes();
-          firstRej(new DMError('ErrUpstreamUnreachable', `binlog connection to ${c.host}:${c.port} failed before streaming`));
+          firstRej(
+            this.stateName === 'closed'
+              ? new DMError('ErrCanceled', 'binlog reader closed during start')
+              : new DMError('ErrUpstreamUnreachable', `binlog connection to ${c.host}:${c.port} failed before streaming`),
+          );
         } else {
           doneRej(err);
           firstRej(err);
@@ -444,7 +451,7 @@ class ZongjiBinlogReader implements BinlogReader {
   private async classifyFatalRead(e: unknown): Promise<DMError> {
     const at = this.shaper.resumeByGtid ? `GTID ${this.shaper.executed?.toString() ?? ''}` : `${this.shaper.boundary.file}:${this.shaper.boundary.offset}`;
     try {
-      const ctrl = this.ctrl ?? (this.ctrl = await openControlConnection(this.o.connection));
+      const ctrl = await this.control();
       const files = await getBinlogFiles(ctrl);
       const first = files[0];
       if (this.shaper.resumeByGtid || this.shaper.boundary.file === '') {
@@ -684,10 +691,22 @@ class ZongjiBinlogReader implements BinlogReader {
     }
   }
 
+  /** The control connection (SHOW MASTER STATUS, SHOW BINARY LOGS), reopened after a failure. */
+  private async control(): Promise<Connection> {
+    if (this.ctrl) return this.ctrl;
+    const c = await openControlConnection(this.o.connection);
+    if (this.stateName === 'closed') {
+      c.destroy();
+      throw new DMError('ErrCanceled', 'binlog reader closed');
+    }
+    this.ctrl = c;
+    return c;
+  }
+
   private async updateMasterStatus(): Promise<void> {
     if (!this.metrics || this.stateName === 'closed') return;
     try {
-      const ctrl = this.ctrl ?? (this.ctrl = await openControlConnection(this.o.connection));
+      const ctrl = await this.control();
       const ms = await getMasterStatus(ctrl, this.o.flavor);
       this.metrics.position('master', ms);
     } catch (e) {

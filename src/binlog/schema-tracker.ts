@@ -106,7 +106,7 @@ function columnFromAst(d: any, tableCharset: string | null): TrackedColumn {
   const explicitCs = d.character_set?.value?.value ?? (d.definition?.charset ? d.definition.charset : undefined);
   const charset = TEXT_TYPES.has(dt) && dt !== 'json' ? (explicitCs ? lc(explicitCs) : tableCharset) : binaryType ? null : dt === 'json' ? 'utf8mb4' : null;
   return {
-    name: String(d.column?.column ?? d.column),
+    name: colName(d.column),
     columnType: ct,
     dataType: dt,
     unsigned,
@@ -116,8 +116,13 @@ function columnFromAst(d: any, tableCharset: string | null): TrackedColumn {
   };
 }
 
+/** node-sql-parser keeps doubled backticks of quoted identifiers. */
+function unq(s: string): string {
+  return s.replace(/``/g, '`');
+}
+
 function colName(c: any): string {
-  if (typeof c === 'string') return c;
+  if (typeof c === 'string') return unq(c);
   if (c?.column !== undefined) return typeof c.column === 'string' ? c.column : colName(c.column);
   if (c?.expr) return colName(c.expr);
   if (c?.value !== undefined) return String(c.value);
@@ -132,6 +137,75 @@ function indexFromAst(d: any): IndexDef | undefined {
   if (d.resource === 'index' || ct === 'index' || ct === 'key' || ct.includes('fulltext') || ct.includes('spatial'))
     return { name: String(d.index ?? cols[0] ?? 'idx'), primary: false, unique: false, columns: cols };
   return undefined;
+}
+
+/**
+ * The table an ALTER/CREATE/DROP/TRUNCATE TABLE statement names, read with a minimal
+ * tokenizer: used only to mark that table unknown when the parser cannot read the statement.
+ */
+export function ddlTargetTable(sql: string): { schema?: string; table: string } | undefined {
+  let i = 0;
+  const skipSpace = (): void => {
+    for (;;) {
+      while (i < sql.length && /\s/.test(sql[i] ?? '')) i++;
+      if (sql.startsWith('/*', i)) {
+        const e = sql.indexOf('*/', i + 2);
+        i = e < 0 ? sql.length : e + 2;
+      } else if (sql.startsWith('#', i) || sql.startsWith('-- ', i)) {
+        const e = sql.indexOf('\n', i);
+        i = e < 0 ? sql.length : e + 1;
+      } else return;
+    }
+  };
+  const ident = (): string | undefined => {
+    skipSpace();
+    if (sql[i] === '`') {
+      let out = '';
+      i++;
+      while (i < sql.length) {
+        if (sql[i] === '`') {
+          if (sql[i + 1] === '`') {
+            out += '`';
+            i += 2;
+            continue;
+          }
+          i++;
+          return out;
+        }
+        out += sql[i];
+        i++;
+      }
+      return undefined;
+    }
+    const m = /^[\p{L}\p{N}_$]+/u.exec(sql.slice(i));
+    if (!m) return undefined;
+    i += m[0].length;
+    return m[0];
+  };
+  const words: string[] = [];
+  for (;;) {
+    const w = ident();
+    if (w === undefined) return undefined;
+    const u = w.toUpperCase();
+    words.push(u);
+    if (u === 'TABLE') break;
+    if (words.length > 6) return undefined;
+  }
+  if (!['ALTER', 'CREATE', 'DROP', 'TRUNCATE', 'RENAME'].includes(words[0] ?? '')) return undefined;
+  let name = ident();
+  if (name?.toUpperCase() === 'IF') {
+    ident();
+    if (ident()?.toUpperCase() === 'NOT') ident();
+    name = ident();
+  }
+  if (name === undefined) return undefined;
+  skipSpace();
+  if (sql[i] === '.') {
+    i++;
+    const t = ident();
+    return t === undefined ? undefined : { schema: name, table: t };
+  }
+  return { table: name };
 }
 
 export interface SchemaTrackerOptions {
@@ -267,7 +341,8 @@ export class SchemaTracker {
     try {
       names = this.parser.tableList(sql, { database: this.dialect });
     } catch {
-      names = [];
+      const t = ddlTargetTable(sql);
+      names = t ? [`alter::${t.schema ?? 'null'}::${t.table}`] : [];
     }
     for (const n of names) {
       const [, db, tb] = n.split('::');
@@ -286,7 +361,7 @@ export class SchemaTracker {
   private applyAst(defSchema: string, ast: any): { schema: string; table: string }[] {
     const type = lc(ast.type);
     const kw = lc(ast.keyword);
-    const ref = (t: any): { schema: string; table: string } => ({ schema: t.db ? String(t.db) : defSchema, table: String(t.table) });
+    const ref = (t: any): { schema: string; table: string } => ({ schema: t.db ? unq(String(t.db)) : defSchema, table: unq(String(t.table)) });
     if (type === 'create' && kw === 'table') {
       const t = ref(ast.table[0]);
       if (ast.like) {
@@ -394,11 +469,16 @@ export class SchemaTracker {
         if (res === 'column') {
           if (action === 'add') {
             const c = columnFromAst(e, st.charset);
+            if (find(c.name) >= 0) {
+              if (e.if_not_exists) continue;
+              throw new Error(`ADD existing column ${c.name}`);
+            }
             place(c, e.suffix);
             if (e.primary_key) st.indexes.push({ name: 'PRIMARY', primary: true, unique: true, columns: [c.name] });
           } else if (action === 'drop') {
             const n = colName(e.column);
             const i = find(n);
+            if (i < 0 && e.if_exists) continue;
             if (i < 0) throw new Error(`DROP unknown column ${n}`);
             st.columns.splice(i, 1);
             for (const ix of st.indexes) ix.columns = ix.columns.filter((c) => c.toLowerCase() !== n.toLowerCase());

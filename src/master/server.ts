@@ -14,6 +14,7 @@ import { MasterCore } from './master-core.js';
 import { Scheduler } from './scheduler/index.js';
 import { createMasterService } from './service.js';
 import { MasterMetrics } from './metrics.js';
+import { LeaderWatchdog } from './leader-watchdog.js';
 import type { TaskPrecheck } from './precheck.js';
 
 export interface DMMasterOptions {
@@ -73,6 +74,7 @@ export class DMMaster {
   private closed = false;
   private readonly startedAt = Date.now();
   private aliveLoop: Promise<void> | undefined;
+  private watchdog: LeaderWatchdog | undefined;
 
   constructor(private readonly o: DMMasterOptions) {
     this.cfg = o.config;
@@ -169,6 +171,8 @@ export class DMMaster {
     });
     const evicted = (await getText(client, keys.masterEvicted(cfg.name))) !== undefined;
     election.start(evicted);
+    this.watchdog = new LeaderWatchdog(client, keys, election, cfg.name, this.log);
+    this.watchdog.start();
 
     const secretKey = cfg.secretKeyPath ? loadSecretKey(cfg.secretKeyPath) : undefined;
     const core = new MasterCore({
@@ -254,6 +258,7 @@ export class DMMaster {
     this.scheduler = undefined;
     await s?.close().catch(() => undefined);
     await this.schedulerClosing;
+    await this.watchdog?.close();
     await this.election?.close().catch(() => undefined);
     await this.aliveLease?.revoke().catch(() => undefined);
     await this.aliveLoop;

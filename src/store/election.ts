@@ -135,6 +135,8 @@ export class LeaderElection extends EventEmitter {
       }
       const c = this.election().campaign(JSON.stringify(this.self));
       this.campaign = c;
+      // etcd3 may report a lost lease more than once: never leave 'error' without a listener.
+      c.on('error', () => undefined);
       const outcome = await new Promise<'elected' | 'error' | 'abort'>((resolve) => {
         c.once('elected', () => resolve('elected'));
         c.once('error', (err) => {

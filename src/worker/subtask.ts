@@ -29,6 +29,8 @@ export interface SubtaskOptions {
   registry: Registry;
   workerName: string;
   relayDir?: string;
+  /** Builds the units (default: createUnits of src/worker/pipeline.ts). */
+  unitsFactory?: (input: PipelineInput, ctx: SubtaskPipelineContext) => Unit[];
   /** Extra context for the pipeline (binlog operations, secret key). */
   pipelineExtras?: Partial<PipelineContext>;
   /** Called on every stage change (metrics). */
@@ -102,7 +104,7 @@ export class Subtask {
   start(initial: 'Running' | 'Paused'): void {
     if (this.stage !== 'New') return;
     try {
-      this.units = createUnits(this.o.input, this.ctx);
+      this.units = (this.o.unitsFactory ?? createUnits)(this.o.input, this.ctx);
     } catch (e) {
       this.errors = [toDMError(e, 'ErrWorkerSubtaskConfig').toJSON()];
       this.pausedBy = 'error';

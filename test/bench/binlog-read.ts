@@ -1,6 +1,6 @@
 /**
  * Micro benchmark: decode a binlog backlog with the reader and print events/s and rows/s.
- *   npx tsx test/bench/binlog-read.ts [rows=200000] [rowsPerTxn=100]
+ *   npx tsx test/bench/binlog-read.ts [rows=200000] [rowsPerTxn=100] [rowsPerStatement=1]
  * Starts its own MariaDB (test/helpers), writes the backlog, then times one full read.
  */
 import { MariaDBServer } from '../helpers/index.js';
@@ -8,6 +8,7 @@ import { createBinlogReader, getMasterStatus, type BinlogEvent } from '../../src
 
 const ROWS = Number(process.argv[2] ?? 200_000);
 const PER_TXN = Number(process.argv[3] ?? 100);
+const PER_STMT = Math.max(1, Number(process.argv[4] ?? 1));
 
 const db = await MariaDBServer.start();
 try {
@@ -17,8 +18,10 @@ try {
   const t0 = Date.now();
   for (let i = 0; i < ROWS; i += PER_TXN) {
     const vals = Array.from({ length: Math.min(PER_TXN, ROWS - i) }, (_, j) => `(${i + j}, ${(i + j) % 1000}, REPEAT('c', 60), 'pad', ${(i + j) / 100}, NOW(6))`);
-    // one statement per row inside one transaction: one rows event each, as OLTP writes look
-    await c.query(`BEGIN; ${vals.map((v) => `INSERT INTO b.t VALUES ${v}`).join(';')}; COMMIT`);
+    // PER_STMT rows per INSERT (1 = one rows event per row, as OLTP writes look)
+    const stmts: string[] = [];
+    for (let k = 0; k < vals.length; k += PER_STMT) stmts.push(`INSERT INTO b.t VALUES ${vals.slice(k, k + PER_STMT).join(',')}`);
+    await c.query(`BEGIN; ${stmts.join(';')}; COMMIT`);
   }
   await c.end();
   console.log(`backlog: ${ROWS} rows in ${Math.ceil(ROWS / PER_TXN)} transactions written in ${((Date.now() - t0) / 1000).toFixed(1)} s`);

@@ -78,6 +78,17 @@ function copyData(from: string, to: string): void {
   }
 }
 
+/** user+system CPU seconds of a process so far. */
+function cpuSeconds(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
 function peakRssMB(pid: number | undefined): number {
   if (pid === undefined) return 0;
   try {
@@ -172,6 +183,7 @@ async function main(): Promise<void> {
     runner = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'test/integration/sync-runner.ts', JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
     trackChild(runner);
     await waitStarted(runner);
+    const cpu0 = cpuSeconds(runner.pid);
     t0 = performance.now();
     for (;;) {
       const cp = await dmCheckpoint(tDm!);
@@ -181,6 +193,7 @@ async function main(): Promise<void> {
     }
     const dmSecs = (performance.now() - t0) / 1000;
     const dmRss = peakRssMB(runner.pid);
+    const dmCpu = cpuSeconds(runner.pid) - cpu0;
     const lockStats = (await tDm!.sql("SHOW GLOBAL STATUS WHERE Variable_name IN ('Innodb_deadlocks', 'Innodb_row_lock_waits', 'Com_commit')")) as { Variable_name: string; Value: string }[];
     console.log(`DM.ts target: ${lockStats.map((r) => `${r.Variable_name}=${r.Value}`).join(' ')}`);
 
@@ -195,7 +208,7 @@ async function main(): Promise<void> {
     console.log(line('native replica, serial', serSecs));
     console.log(line('native replica, parallel(4)', parSecs));
     console.log(`ratio DM.ts / serial: ${(serSecs / dmSecs).toFixed(2)}x, DM.ts / parallel: ${(parSecs / dmSecs).toFixed(2)}x`);
-    console.log(`DM.ts worker peak RSS during backlog: ${dmRss} MB`);
+    console.log(`DM.ts worker peak RSS during backlog: ${dmRss} MB; its CPU during the backlog: ${dmCpu.toFixed(1)} s (${Math.round((100 * dmCpu) / dmSecs)}% of one core)`);
 
     // --- steady-state lag at a fixed upstream rate
     await src.sql('CREATE TABLE sbtest.hb (id INT PRIMARY KEY, ts BIGINT NOT NULL)');

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MariaDBServer } from '../helpers/index.js';
 import { createBinlogReader, getMasterStatus, type BinlogEvent, type BinlogReaderOptions } from '../../src/binlog/index.js';
+import { DMError } from '../../src/errors/index.js';
 
 /** Each step: SQL run upstream, and the rows (as column-name → value) a reader must decode from it. */
 const STEPS: { sql: string; rows?: Record<string, unknown>[]; op?: string }[] = [
@@ -108,4 +109,30 @@ void test('binlog reader (MINIMAL): a schema snapshot exported at a checkpoint r
   } finally {
     await r2.close();
   }
+});
+
+void test('binlog reader (MINIMAL): rows of a table whose DDL could not be tracked stop with ErrBinlogRowMetadata', async (t) => {
+  const db = await MariaDBServer.start({ extraArgs: ['--binlog-row-metadata=MINIMAL'] });
+  t.after(() => db.stop());
+  await db.sql('CREATE DATABASE d');
+  const c = await db.connect();
+  const start = await getMasterStatus(c, 'mariadb');
+  await c.query('CREATE TABLE d.u (id INT PRIMARY KEY)');
+  await c.query('INSERT INTO d.u VALUES (1)');
+  await c.query('ALTER TABLE d.u ADD COLUMN x INT INVISIBLE');
+  await c.query('INSERT INTO d.u (id, x) VALUES (2, 2)');
+  await c.end();
+  const r = createBinlogReader({ connection: db.connOpts(), flavor: 'mariadb', serverId: 6700 + (process.pid % 200), start: { file: start.file, offset: start.offset }, heartbeatMs: 0 });
+  await r.start(AbortSignal.timeout(20_000));
+  const seen: unknown[][] = [];
+  let code = 'no error';
+  try {
+    for await (const ev of r as AsyncIterable<BinlogEvent>) if (ev.kind === 'rows') seen.push(...ev.rows);
+  } catch (e) {
+    code = e instanceof DMError ? e.codeName : String(e);
+  } finally {
+    await r.close();
+  }
+  assert.deepEqual(seen, [[1]], 'rows before the untracked DDL are decoded');
+  assert.equal(code, 'ErrBinlogRowMetadata');
 });

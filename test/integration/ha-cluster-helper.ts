@@ -191,7 +191,8 @@ export class HACluster {
 
   async close(): Promise<void> {
     await Promise.all([...this.workers, ...this.masters].map((p) => this.kill9(p)));
-    removeTempDir(this.dir);
+    if (process.env['DM_KEEP_LOGS']) process.stderr.write(`logs kept in ${this.dir}\n`);
+    else removeTempDir(this.dir);
   }
 }
 

@@ -72,3 +72,17 @@ void test('schema tracker: an ALTER it cannot apply marks the table unknown; sna
   assert.deepEqual(tr2.applyDDL('db', "GRANT SELECT ON db.* TO 'x'@'%'"), []);
   assert.deepEqual(cols(tr2, 'db', 't'), ['id:int:nn', 'v:int']);
 });
+
+void test('schema tracker: a DDL the parser cannot read still marks its table unknown (never decoded stale)', () => {
+  const tr = new SchemaTracker();
+  tr.applyDDL('db', 'CREATE TABLE t (id INT PRIMARY KEY)');
+  tr.applyDDL('db', 'CREATE TABLE `we``ird` (id INT PRIMARY KEY)');
+  assert.deepEqual(tr.applyDDL('db', 'ALTER TABLE t ADD COLUMN x INT INVISIBLE'), [{ schema: 'db', table: 't' }]);
+  assert.equal(tr.get('db', 't'), 'unknown');
+  assert.deepEqual(tr.applyDDL('other', 'ALTER /* c */ ONLINE TABLE `db`.`we``ird` ADD y INT WITH SYSTEM VERSIONING'), [{ schema: 'db', table: 'we`ird' }]);
+  assert.equal(tr.get('db', 'we`ird'), 'unknown');
+  // ADD COLUMN IF NOT EXISTS of an existing column changes nothing
+  tr.applyDDL('db', 'CREATE TABLE u (id INT PRIMARY KEY, v INT)');
+  tr.applyDDL('db', 'ALTER TABLE u ADD COLUMN IF NOT EXISTS v INT');
+  assert.deepEqual(cols(tr, 'db', 'u'), ['id:int:nn', 'v:int']);
+});

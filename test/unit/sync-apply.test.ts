@@ -222,3 +222,13 @@ void test('filters: block-allow list, routes with extracted columns, event filte
   assert.equal(f.dmlAction('shard_1', 'log', 'delete'), 'Ignore');
   assert.equal(f.dmlAction('shard_1', 'log', 'insert'), 'Do');
 });
+
+void test('large transactions are split into statements of at most 500 rows (same target transaction)', () => {
+  const rows = Array.from({ length: 1200 }, (_, i) => [i, 'x', i]);
+  const route = { schema: 'db', table: 't', extracted: [] };
+  const keyed = buildStatements(rowChangesOf(rowsEvent('insert', rows), route).changes, { safeMode: false });
+  assert.equal(keyed.length, 3);
+  const keyless = buildStatements(rowChangesOf(rowsEvent('insert', rows, undefined, { keyColumns: [] }), route).changes, { safeMode: false });
+  assert.equal(keyless.length, 3);
+  assert.equal(keyless.join(' ').match(/\(\d+,'x',\d+\)/g)?.length, 1200);
+});

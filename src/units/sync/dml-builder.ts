@@ -46,6 +46,16 @@ interface Compact {
   final: Map<string, { put: boolean; img: unknown[] }>;
 }
 
+/** Rows per multi-row statement: keeps each statement well under max_allowed_packet. */
+export const MAX_ROWS_PER_STATEMENT = 500;
+
+function chunks<T>(xs: T[]): T[][] {
+  if (xs.length <= MAX_ROWS_PER_STATEMENT) return xs.length > 0 ? [xs] : [];
+  const out: T[][] = [];
+  for (let i = 0; i < xs.length; i += MAX_ROWS_PER_STATEMENT) out.push(xs.slice(i, i + MAX_ROWS_PER_STATEMENT));
+  return out;
+}
+
 export interface BuildOptions {
   safeMode: boolean;
 }
@@ -86,7 +96,7 @@ export function buildStatements(changes: RowChange[], opts: BuildOptions): strin
     const cols = ch.columns.map(qid).join(',');
     if (ch.op === 'insert' && ch.after) {
       const head = `${opts.safeMode ? 'REPLACE' : 'INSERT'} INTO ${t} (${cols})`;
-      if (pendingInsert?.head !== head) {
+      if (pendingInsert?.head !== head || pendingInsert.rows.length >= MAX_ROWS_PER_STATEMENT) {
         flushInsert();
         pendingInsert = { head, table: t, rows: [] };
       }
@@ -115,12 +125,12 @@ export function buildStatements(changes: RowChange[], opts: BuildOptions): strin
     const dels: unknown[][] = [];
     const puts: unknown[][] = [];
     for (const f of c.final.values()) (f.put ? puts : dels).push(f.img);
-    if (dels.length > 0) {
+    for (const part of chunks(dels)) {
       if (c.keyIdx.length === 1) {
         const i = c.keyIdx[0] ?? 0;
-        out.push(`DELETE FROM ${t} WHERE ${qid(c.columns[i] ?? '')} IN (${dels.map((d) => lit(d[i])).join(',')})`);
+        out.push(`DELETE FROM ${t} WHERE ${qid(c.columns[i] ?? '')} IN (${part.map((d) => lit(d[i])).join(',')})`);
       } else {
-        const conds = dels.map((d) => `(${c.keyIdx.map((i) => `${qid(c.columns[i] ?? '')} = ${lit(d[i])}`).join(' AND ')})`);
+        const conds = part.map((d) => `(${c.keyIdx.map((i) => `${qid(c.columns[i] ?? '')} = ${lit(d[i])}`).join(' AND ')})`);
         out.push(`DELETE FROM ${t} WHERE ${conds.join(' OR ')}`);
       }
     }
@@ -132,7 +142,7 @@ export function buildStatements(changes: RowChange[], opts: BuildOptions): strin
         .filter((x): x is string => x !== undefined);
       const tail =
         upd.length > 0 ? ` ON DUPLICATE KEY UPDATE ${upd.join(', ')}` : ` ON DUPLICATE KEY UPDATE ${cols[c.keyIdx[0] ?? 0]} = ${cols[c.keyIdx[0] ?? 0]}`;
-      out.push(`INSERT INTO ${t} (${cols.join(',')}) VALUES ${puts.map(valuesOf).join(',')}${tail}`);
+      for (const part of chunks(puts)) out.push(`INSERT INTO ${t} (${cols.join(',')}) VALUES ${part.map(valuesOf).join(',')}${tail}`);
     }
   }
   return [...out, ...ordered];

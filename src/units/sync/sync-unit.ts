@@ -36,6 +36,9 @@ import { addKeysOf, rowChangesOf, type RowChange, type UpstreamTxn } from './txn
 /** Session settings of every target transaction: UTC values, no FK checks (as DM). */
 const SESSION_INIT = "SET SESSION time_zone = '+00:00', foreign_key_checks = 0";
 
+/** Upper bound of one multi-statement query (max_allowed_packet is 16 MiB by default). */
+const MAX_QUERY_BYTES = 4 * 1024 * 1024;
+
 export type SyncUnitState = 'New' | 'Ready' | 'Running' | 'Paused' | 'Closed';
 
 export interface SyncUnitDeps {
@@ -277,7 +280,8 @@ export class SyncUnit implements Unit {
       // Finish what is in flight, keep the checkpoint, then report.
       await this.scheduler?.drain().catch(() => undefined);
       await this.flush(true).catch(() => undefined);
-      if (stop.aborted && !(e instanceof DMError && e.codeName !== 'ErrCanceled')) {
+      // Stopping makes in-flight retries give up: that is a pause, unless the error is a real (non-retryable) one.
+      if (stop.aborted && !(e instanceof DMError && !e.retryable && e.codeName !== 'ErrCanceled')) {
         result = canceledResult();
       } else {
         const err = e instanceof DMError ? e : toDMError(e, 'ErrInternal');
@@ -541,7 +545,15 @@ export class SyncUnit implements Unit {
   /** One target transaction in one round trip; rolled back on any error. */
   private async execTxn(conn: PoolConnection, stmts: string[]): Promise<void> {
     try {
-      await conn.query([SESSION_INIT, 'START TRANSACTION', ...stmts, 'COMMIT'].join(';\n'));
+      // One round trip for a normal group; a huge upstream transaction goes in several queries.
+      let buf = `${SESSION_INIT};\nSTART TRANSACTION`;
+      for (const st of stmts) {
+        if (buf.length + st.length > MAX_QUERY_BYTES) {
+          await conn.query(buf);
+          buf = st;
+        } else buf += `;\n${st}`;
+      }
+      await conn.query(`${buf};\nCOMMIT`);
       conn.release();
     } catch (e) {
       if (isRetryableTargetError(e)) conn.destroy();

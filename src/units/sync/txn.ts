@@ -71,7 +71,9 @@ export function rowChangesOf(ev: RowsEvent, route: RouteResult): { changes: RowC
   });
   for (const x of route.extracted) columns.push(x.column);
   const extra = route.extracted.map((x) => x.value);
+  const identity = keep.length === ev.columns.length && extra.length === 0;
   const map = (img: unknown[]): unknown[] => {
+    if (identity) return img;
     const out = keep.map((i) => img[i]);
     for (const v of extra) out.push(v);
     return out;
@@ -82,7 +84,9 @@ export function rowChangesOf(ev: RowsEvent, route: RouteResult): { changes: RowC
   const otherUniqueKeys = ev.uniqueKeys.some(
     (uk) => uk.length !== keyNames.size || uk.some((c) => !keyNames.has(c.toLowerCase())),
   );
-  const base = { schema: route.schema, table: route.table, op: ev.op, columns, keyIdx: keyIdx.length === ev.keyColumns.length ? keyIdx : [], otherUniqueKeys };
+  // Rows of several shards merged into one table are told apart by the extracted columns too.
+  const fullKey = keyIdx.length === ev.keyColumns.length && keyIdx.length > 0 ? [...keyIdx, ...route.extracted.map((_, i) => keep.length + i)] : [];
+  const base = { schema: route.schema, table: route.table, op: ev.op, columns, keyIdx: fullKey, otherUniqueKeys };
   const changes: RowChange[] = [];
   let bytes = 0;
   if (ev.op === 'update') {
@@ -104,26 +108,42 @@ export function rowChangesOf(ev: RowsEvent, route: RouteResult): { changes: RowC
   return { changes, bytes };
 }
 
+/** Per column list (one per rows event): the key column index sets and the table prefix. */
+const keyPlans = new WeakMap<string[], { tbl: string; sets: { tag: string; idx: number[] }[] }>();
+
 /** Causality keys of one row change, given the unique keys (column names) of its table. */
 export function addKeysOf(ch: RowChange, uniqueKeys: string[][], keyColumns: string[], caseSensitive: boolean, into: Set<string>): void {
-  const tbl = `${ch.schema}.${ch.table}`.toLowerCase();
+  let plan = keyPlans.get(ch.columns);
+  if (!plan) {
+    const tbl = `${ch.schema}.${ch.table}`.toLowerCase();
+    const lower = ch.columns.map((c) => c.toLowerCase());
+    const sets: { tag: string; idx: number[] }[] = [];
+    [keyColumns, ...uniqueKeys].forEach((cols, k) => {
+      const idx = cols.map((c) => lower.indexOf(c.toLowerCase()));
+      if (idx.some((i) => i < 0)) return;
+      sets.push({ tag: `${k === 0 ? 'K' : 'U'}|${tbl}|${cols.join(',').toLowerCase()}|`, idx });
+    });
+    plan = { tbl, sets };
+    keyPlans.set(ch.columns, plan);
+  }
   if (ch.keyIdx.length === 0) {
-    into.add(`T|${tbl}`);
+    into.add(`T|${plan.tbl}`);
     return;
   }
-  const sets: string[][] = [keyColumns, ...uniqueKeys];
-  const lower = ch.columns.map((c) => c.toLowerCase());
   for (const img of [ch.before, ch.after]) {
     if (!img) continue;
-    sets.forEach((cols, k) => {
-      const vals: string[] = [];
-      for (const c of cols) {
-        const i = lower.indexOf(c.toLowerCase());
-        const v = i >= 0 ? img[i] : undefined;
-        if (v === null || v === undefined) return; // NULLs never conflict in a unique key
-        vals.push(keyVal(v, caseSensitive));
+    for (const set of plan.sets) {
+      let key = set.tag;
+      let skip = false;
+      for (let j = 0; j < set.idx.length; j++) {
+        const v = img[set.idx[j] ?? -1];
+        if (v === null || v === undefined) {
+          skip = true; // NULLs never conflict in a unique key
+          break;
+        }
+        key += (j > 0 ? '\u0001' : '') + keyVal(v, caseSensitive);
       }
-      into.add(`${k === 0 ? 'K' : 'U'}|${tbl}|${cols.join(',').toLowerCase()}|${vals.join('\u0001')}`);
-    });
+      if (!skip) into.add(key);
+    }
   }
 }

@@ -33,16 +33,16 @@ export async function setupScenario(
   const servers = await Promise.all([...Array.from({ length: n }, () => MariaDBServer.start(opts.sourceOpts ?? {})), MariaDBServer.start()]);
   const target = servers.pop() as MariaDBServer;
   const dir = makeTempDir('scenario');
-  let cluster: DMCluster | undefined;
+  const held: { cluster?: DMCluster } = {};
   t.after(async () => {
-    await cluster?.destroy();
+    await held.cluster?.destroy();
     await Promise.all([...servers, target].map((s) => s.stop()));
     removeTempDir(dir);
   });
-  cluster = await DMCluster.start({ masters: opts.masters ?? 1, workers: opts.workers ?? 1 });
+  held.cluster = await DMCluster.start({ masters: opts.masters ?? 1, workers: opts.workers ?? 1 });
   const vars: Record<string, number | string> = { TARGET_PORT: target.port };
   servers.forEach((s, i) => (vars[`SOURCE${i + 1}_PORT`] = s.port));
-  const c = cluster;
+  const c = held.cluster;
   return {
     sources: servers,
     target,

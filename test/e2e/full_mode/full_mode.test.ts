@@ -1,0 +1,30 @@
+/** full_mode: task-mode full copies every table (varied types, a table without a key) and finishes. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compareDatabases, describeDiffs } from '../../helpers/index.js';
+import { missingBinaries, waitTask } from '../helpers/cluster.js';
+import { setupScenario } from '../helpers/scenario.js';
+
+const CASE = dirname(fileURLToPath(import.meta.url));
+
+void test('full_mode: dump and load, then Finished', { skip: missingBinaries() || false, timeout: 300_000 }, async (t) => {
+  const s = await setupScenario(t, CASE);
+  const src = s.sources[0];
+  assert.ok(src);
+  await s.loadData(src, 'db.sql');
+  await s.createSources();
+  const r = await s.cluster.ctl(['start-task', s.conf('dm-task.yaml')]);
+  assert.equal(r.json['result'], true, r.stdout);
+  await waitTask(s.cluster, 'test', 'Finished', (x) => x.every((st) => st.stage === 'Finished'), 120_000);
+  const diffs = await compareDatabases(src.connOpts(), s.target.connOpts(), 'full_mode');
+  assert.equal(diffs.length, 3);
+  assert.ok(diffs.every((d) => d.equal), describeDiffs(diffs));
+  assert.equal(diffs.find((d) => d.table === 'full_mode.t1')?.targetRows, 5000);
+  // a full task does not follow the binlog
+  await src.sql('INSERT INTO full_mode.t2 VALUES ("later", NULL)');
+  const stop = await s.cluster.ctl(['stop-task', 'test']);
+  assert.equal(stop.json['result'], true, stop.stdout);
+  assert.equal((await s.target.sql("SELECT k FROM full_mode.t2 WHERE k = 'later'")).length, 0);
+});

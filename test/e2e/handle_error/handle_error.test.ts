@@ -1,0 +1,64 @@
+/**
+ * handle_error: a DDL the target rejects pauses the task with the error and its code shown in
+ * query-status; `binlog skip` skips exactly that DDL and the task resumes; `binlog replace`
+ * runs the given SQL instead.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { compareDatabases, describeDiffs, waitFor } from '../../helpers/index.js';
+import { missingBinaries, waitTask } from '../helpers/cluster.js';
+import { setupScenario, type Scenario } from '../helpers/scenario.js';
+
+const CASE = dirname(fileURLToPath(import.meta.url));
+const skip = missingBinaries() || false;
+
+/** A DDL the target rejects: the target holds a row duplicating `v` and `note`, so a unique index fails there. */
+async function blockOnDDL(s: Scenario, ddl: string): Promise<void> {
+  const src = s.sources[0];
+  if (!src) throw new Error('no source');
+  await s.target.sql("INSERT IGNORE INTO handle.t VALUES (100, 10, 'one')");
+  await src.sql(ddl);
+  const subs = await waitTask(s.cluster, 'test', 'paused by the failing DDL', (x) => x.some((st) => st.stage === 'Paused' && (st.result?.errors?.length ?? 0) > 0));
+  const err = subs[0]?.result?.errors?.[0];
+  assert.equal(err?.code, 36000 + (err?.code ?? 0) % 1000, `a sync-unit (36xxx) error code is shown: ${JSON.stringify(err)}`);
+  assert.match(err?.message ?? '', /UNIQUE INDEX/i);
+  assert.ok((err?.workaround ?? '').length > 0, 'the error carries a workaround');
+}
+
+void test('handle_error: binlog skip and binlog replace', { skip, timeout: 300_000 }, async (t) => {
+  const s = await setupScenario(t, CASE);
+  const src = s.sources[0];
+  assert.ok(src);
+  await s.loadData(src, 'db.sql');
+  await s.createSources();
+  const started = await s.cluster.ctl(['start-task', s.conf('dm-task.yaml')]);
+  assert.equal(started.json['result'], true, started.stdout);
+  await waitTask(s.cluster, 'test', 'syncing', (x) => x.every((st) => st.stage === 'Running' && st.unit === 'Sync'));
+
+  // skip: the unique key never reaches the target, later rows do
+  await blockOnDDL(s, 'CREATE UNIQUE INDEX uk_v ON handle.t (v)');
+  const list = await s.cluster.ctl(['binlog', 'list', 'test']);
+  assert.equal(list.json['result'], true, list.stdout);
+  const skipped = await s.cluster.ctl(['binlog', 'skip', 'test']);
+  assert.equal(skipped.json['result'], true, skipped.stdout);
+  await waitTask(s.cluster, 'test', 'running again after skip', (x) => x.every((st) => st.stage === 'Running'));
+  await src.sql("INSERT INTO handle.t VALUES (4, 40, 'after skip')");
+  await waitFor('row after skip on target', async () => (await s.target.sql('SELECT id FROM handle.t WHERE id = 4')).length === 1, { timeoutMs: 60_000 });
+  const idx = await s.target.sql("SHOW INDEX FROM handle.t WHERE Key_name = 'uk_v'");
+  assert.equal(idx.length, 0, 'the skipped DDL did not run on the target');
+
+  // replace: run a plain index instead of the unique one
+  await blockOnDDL(s, 'CREATE UNIQUE INDEX uk_v2 ON handle.t (note)');
+  const replaced = await s.cluster.ctl(['binlog', 'replace', 'test', 'CREATE INDEX k_note ON handle.t (note);']);
+  assert.equal(replaced.json['result'], true, replaced.stdout);
+  await waitTask(s.cluster, 'test', 'running again after replace', (x) => x.every((st) => st.stage === 'Running'));
+  await src.sql("INSERT INTO handle.t VALUES (5, 50, 'after replace')");
+  await waitFor('row after replace on target', async () => (await s.target.sql('SELECT id FROM handle.t WHERE id = 5')).length === 1, { timeoutMs: 60_000 });
+  await s.target.sql('DELETE FROM handle.t WHERE id = 100');
+  assert.equal((await s.target.sql("SHOW INDEX FROM handle.t WHERE Key_name = 'k_note'")).length, 1, 'the replacement DDL ran');
+  assert.equal((await s.target.sql("SHOW INDEX FROM handle.t WHERE Key_name = 'uk_v2'")).length, 0);
+  const diffs = await compareDatabases(src.connOpts(), s.target.connOpts(), 'handle');
+  assert.ok(diffs.every((d) => d.equal), describeDiffs(diffs));
+});
