@@ -39,6 +39,9 @@ export interface MasterServiceDeps {
   logger: Logger;
 }
 
+/** How long a state-changing request waits for an election to settle. */
+export const LEADER_WAIT_MS = 15_000;
+
 const WORKER_STAGE = { offline: WorkerStage.OFFLINE, free: WorkerStage.FREE, bound: WorkerStage.BOUND } as const;
 
 function stageEnum(s: string): Stage {
@@ -57,10 +60,10 @@ export function createMasterService(d: MasterServiceDeps): MasterImpl {
   /**
    * Run on the leader: locally when this master leads, else forward to the leader. While an
    * election is settling (no leader yet, or this master is named leader but has not finished
-   * taking over) it waits up to 5 s; a local write fenced off mid-way re-resolves the leader once.
+   * taking over) it waits up to LEADER_WAIT_MS; a local write fenced off mid-way re-resolves the leader once.
    */
   async function onLeader<R>(ctx: HandlerContext, local: () => Promise<R>, forward: (addr: string) => Promise<R>): Promise<R> {
-    const deadline = Date.now() + 5000;
+    const deadline = Date.now() + LEADER_WAIT_MS;
     let fencedRetries = 1;
     for (;;) {
       if (d.election.isLeader) {

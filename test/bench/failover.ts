@@ -37,7 +37,7 @@ async function main(): Promise<void> {
     await c.startWorker('w1', TTL);
     await c.startWorker('w2', TTL);
     let leader = await c.waitLeader();
-    await c.client(leader).operateSource({ op: SourceOp.START, config: [sourceYaml('s1', db.port)] });
+    await waitFor('source created', async () => (await c.client(leader).operateSource({ op: SourceOp.START, config: [sourceYaml('s1', db.port)] })).result, { timeoutMs: 60_000 });
     await waitFor('s1 bound, other worker free', async () => {
       const m = await c.client(leader).listMember({ worker: true });
       return m.workers.filter((w) => w.stage === WorkerStage.BOUND).length === 1 && m.workers.filter((w) => w.stage === WorkerStage.FREE).length === 1;

@@ -89,6 +89,30 @@ export class HACluster {
     );
   }
 
+  /** Start one more master that joins the running cluster through `--join`. */
+  async joinMaster(name: string, keepaliveTtl = 3): Promise<MasterSpec & Proc> {
+    const s: MasterSpec = { name, port: await freePort(), peerPort: await freePort(), etcdPort: await freePort(), dataDir: join(this.dir, name) };
+    const joinList = this.masters.filter((m) => this.alive(m)).map((m) => `http://127.0.0.1:${m.etcdPort}`).join(',');
+    const m = {
+      ...s,
+      bin: 'dm-master' as const,
+      log: join(this.dir, `${name}.log`),
+      args: [
+        '--name', name,
+        '--master-addr', `127.0.0.1:${s.port}`,
+        '--peer-urls', `http://127.0.0.1:${s.peerPort}`,
+        '--etcd-client-urls', `http://127.0.0.1:${s.etcdPort}`,
+        '--join', joinList,
+        '--data-dir', s.dataDir,
+        '--keepalive-ttl', String(keepaliveTtl),
+      ],
+    };
+    this.masters.push(m);
+    this.spawn(m);
+    await this.waitAllUp();
+    return m;
+  }
+
   masterAddrs(): string[] {
     return this.masters.map((m) => `127.0.0.1:${m.port}`);
   }

@@ -27,10 +27,10 @@ export interface Scenario {
 export async function setupScenario(
   t: TestContext,
   caseDir: string,
-  opts: { sources?: number; masters?: number; workers?: number; sourceOpts?: MariaDBOptions } = {},
+  opts: { sources?: number; masters?: number; workers?: number; sourceOpts?: MariaDBOptions | MariaDBOptions[] } = {},
 ): Promise<Scenario> {
   const n = opts.sources ?? 1;
-  const servers = await Promise.all([...Array.from({ length: n }, () => MariaDBServer.start(opts.sourceOpts ?? {})), MariaDBServer.start()]);
+  const servers = await Promise.all([...Array.from({ length: n }, (_, i) => MariaDBServer.start((Array.isArray(opts.sourceOpts) ? opts.sourceOpts[i] : opts.sourceOpts) ?? {})), MariaDBServer.start()]);
   const target = servers.pop() as MariaDBServer;
   const dir = makeTempDir('scenario');
   const held: { cluster?: DMCluster } = {};

@@ -1,0 +1,3 @@
+CREATE DATABASE chk;
+CREATE TABLE chk.with_pk (id INT PRIMARY KEY, v VARCHAR(10));
+CREATE TABLE chk.no_key (a INT, b INT);

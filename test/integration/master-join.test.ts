@@ -1,0 +1,41 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { waitFor } from '../helpers/index.js';
+import { LeaderOp, MemberType } from '../../src/gen/dm/master/v1/master_pb.js';
+import { fromConnectError } from '../../src/rpc/index.js';
+import { HACluster } from './ha-cluster-helper.js';
+
+test('master: a second master joins with --join; evict moves leadership; offline-member removes a stopped master', { timeout: 300_000 }, async (t) => {
+  const c = new HACluster('join');
+  t.after(() => c.close());
+  await c.startMasters(1, 3);
+  await c.joinMaster('m2');
+  await waitFor('two alive masters, one etcd member each', async () => {
+    const r = await c.client(1).listMember({ master: true });
+    return r.masters.length === 2 && r.masters.every((m) => m.alive && m.memberId !== '');
+  }, { timeoutMs: 30_000 });
+
+  // operate-leader evict (asked through the follower): leadership moves to m2 and stays there.
+  await c.client(1).operateLeader({ op: LeaderOp.EVICT, name: 'm1' });
+  await waitFor('m2 leads', async () => (await c.client(0).listMember({ leader: true })).leader?.name === 'm2', { timeoutMs: 30_000 });
+  const ms = await c.client(0).listMember({ master: true });
+  assert.equal(ms.masters.find((m) => m.name === 'm1')?.evicted, true);
+  await c.client(0).operateLeader({ op: LeaderOp.CANCEL_EVICT, name: 'm1' });
+
+  // A running master cannot be taken offline; a stopped one can (its etcd member is removed).
+  try {
+    await c.client(0).offlineMember({ type: MemberType.MASTER, name: 'm1' });
+    assert.fail('offlining a live master must fail');
+  } catch (e) {
+    assert.equal(fromConnectError(e).code, 46001);
+  }
+  // Grow to three members first, so that two keep a quorum when m1 stops.
+  await c.joinMaster('m3');
+  await c.stop(c.masters[0]!);
+  await waitFor('m1 removed', async () => {
+    const r = await c.client(2).offlineMember({ type: MemberType.MASTER, name: 'm1' }).catch(() => ({ result: false }));
+    return r.result;
+  }, { timeoutMs: 60_000 });
+  const after = await c.client(2).listMember({ master: true });
+  assert.deepEqual(after.masters.map((m) => m.name).sort(), ['m2', 'm3']);
+});
