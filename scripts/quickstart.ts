@@ -522,6 +522,14 @@ async function main(): Promise<void> {
   }
   if (flags.keep) throw new Error('--keep only goes with --down');
   out(`DM.ts quickstart: a local sandbox in ${rel(o.dir)}`);
+  // runs before the test harness's own handler (which exits at once)
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.prependOnceListener(sig, () =>
+      out(
+        `\n✗ interrupted (${sig}): processes already started keep running; stop them with: npm run quickstart -- --down`,
+      ),
+    );
+  }
   const ac = new AbortController();
   process.exitCode = await run(o, ac.signal);
 }

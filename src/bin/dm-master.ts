@@ -5,7 +5,8 @@ import { loadMasterConfig } from '../config/index.js';
 import { createLogger } from '../log/index.js';
 import { DMError } from '../errors/index.js';
 import { rootController, versionText } from '../util/index.js';
-import { DMMaster } from '../master/index.js';
+import { DMMaster, setCheckTaskHandler, setTaskPrecheck } from '../master/index.js';
+import { checkTaskReply, taskPrecheck } from '../checker/index.js';
 
 const program = new Command('dm-master')
   .description('DM.ts dm-master: cluster brain (etcd member, election, scheduler, API)')
@@ -81,6 +82,9 @@ async function main(): Promise<void> {
     process.stderr.write(`dm-master: ${text}\n`);
     void (holder.master?.close() ?? Promise.resolve()).finally(() => process.exit(1));
   };
+  // Prechecks of start-task and the check-task RPC (src/checker).
+  setTaskPrecheck(taskPrecheck);
+  setCheckTaskHandler(checkTaskReply);
   const master = new DMMaster({ config: cfg, logger, onFatal: fatal });
   holder.master = master;
   ac.signal.addEventListener('abort', () => {

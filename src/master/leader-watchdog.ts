@@ -41,11 +41,27 @@ export class LeaderWatchdog {
 
   private async run(signal: AbortSignal): Promise<void> {
     let strikes = 0;
+    let selfStrikes = 0;
     let suspect = '';
     while (!signal.aborted) {
       if (!(await sleepAbortable(this.intervalMs, signal))) return;
-      const leader = this.election.leader;
-      if (!leader || leader.name === this.selfName || this.election.isLeader) {
+      if (this.election.isLeader) {
+        strikes = 0;
+        selfStrikes = 0;
+        continue;
+      }
+      const leader = await this.election.readLeader().catch(() => undefined);
+      if (leader?.name === this.selfName) {
+        // Named leader in etcd but not leading: a key of an earlier, failed campaign of ours
+        // (its lease may still be kept alive) sits in front of the current one. Drop it.
+        if (++selfStrikes >= 4) {
+          selfStrikes = 0;
+          await this.dropStaleOwnKey();
+        }
+        continue;
+      }
+      selfStrikes = 0;
+      if (!leader) {
         strikes = 0;
         continue;
       }
@@ -69,6 +85,23 @@ export class LeaderWatchdog {
       } catch (err) {
         this.log.debug({ err }, 'revoking the dead leader lease failed');
       }
+    }
+  }
+
+  private async dropStaleOwnKey(): Promise<void> {
+    try {
+      const prefix = `${this.keys.electionNamespace()}election/${Keys.ELECTION_NAME}/`;
+      const res = await this.client.getAll().prefix(prefix).sort('Create', 'Ascend').limit(1).exec();
+      const kv = res.kvs[0];
+      if (!kv) return;
+      const mine = await this.election.campaignKey();
+      if (mine === undefined || kv.key.toString() === mine) return;
+      const info = JSON.parse(kv.value.toString()) as { name?: string };
+      if (info.name !== this.selfName) return;
+      await this.client.leaseClient.leaseRevoke({ ID: kv.lease });
+      this.log.warn({ key: kv.key.toString() }, 'revoked a stale election key of an earlier campaign of this master');
+    } catch (err) {
+      this.log.debug({ err }, 'dropping a stale election key failed');
     }
   }
 

@@ -19,7 +19,7 @@ import {
 import { readClusterView, type ClusterView, type Scheduler } from './scheduler/index.js';
 import { encryptSourcePassword, sourceFacts, taskFacts, encryptText } from './config-adapter.js';
 import { checkSourceConnection } from './source-check.js';
-import { getTaskPrecheck, type TaskPrecheck } from './precheck.js';
+import { getCheckTaskHandler, getTaskPrecheck, type TaskPrecheck } from './precheck.js';
 
 export interface MasterCoreOptions {
   client: Etcd3;
@@ -190,7 +190,7 @@ export class MasterCore {
     if (precheck) {
       const yamls = new Map<string, string>();
       for (const s of sourceIds) yamls.set(s, sources.get(s) ?? '');
-      checkResult = (await precheck({ taskYaml, sourceIds, sourceYamls: yamls, signal })) ?? '';
+      checkResult = (await precheck({ taskYaml, sourceIds, sourceYamls: yamls, signal, ...(this.o.secretKey ? { secretKey: this.o.secretKey } : {}) })) ?? '';
     }
     const ops: IOperation[] = [this.client.put(this.keys.taskConfig(t.name)).value(taskYaml)];
     const compares: TxnCompare[] = [];
@@ -328,6 +328,21 @@ export class MasterCore {
     await this.txn([this.client.delete().key(this.keys.masterInfo(name)), this.client.delete().key(this.keys.masterEvicted(name))], [
       { key: this.keys.masterAlive(name), target: 'Create', cmp: '==', value: 0 },
     ]);
+  }
+
+  /** check-task: run the installed CheckTask handler over the task's sources. */
+  async checkTask(taskYaml: string, errorCnt: number, warnCnt: number, signal: AbortSignal): Promise<{ result: boolean; msg: string }> {
+    const fn = getCheckTaskHandler();
+    if (!fn) throw new DMError('ErrNotImplemented', 'check-task is not available in this dm-master');
+    const t = taskFacts(taskYaml, this.o.secretKey);
+    const sources = await listText(this.client, this.keys.sourceConfig());
+    const yamls = new Map<string, string>();
+    for (const s of t.sourceIds) {
+      const y = sources.get(s);
+      if (y === undefined) throw new DMError('ErrMasterSourceNotFound', `source ${s} of task ${t.name} not found; create it with operate-source create`);
+      yamls.set(s, y);
+    }
+    return fn(taskYaml, yamls, { errorCnt, warnCnt, signal, ...(this.o.secretKey ? { secretKey: this.o.secretKey } : {}) });
   }
 
   encrypt(plain: string): string {

@@ -8,6 +8,25 @@ export interface PrecheckInput {
   /** source-id → source.yaml text as stored (password encrypted). */
   sourceYamls: Map<string, string>;
   signal: AbortSignal;
+  /** The master's secret key for encrypted passwords (default: the built-in key). */
+  secretKey?: Buffer;
+}
+
+/** CheckTask RPC body (`dmctl check-task`), installed like the precheck. */
+export type CheckTaskHandler = (
+  taskYaml: string,
+  sourceYamls: Map<string, string>,
+  opts: { errorCnt?: number; warnCnt?: number; signal?: AbortSignal; secretKey?: Buffer },
+) => Promise<{ result: boolean; msg: string }>;
+
+let globalCheckTask: CheckTaskHandler | undefined;
+
+export function setCheckTaskHandler(fn: CheckTaskHandler | undefined): void {
+  globalCheckTask = fn;
+}
+
+export function getCheckTaskHandler(): CheckTaskHandler | undefined {
+  return globalCheckTask;
 }
 export type TaskPrecheck = (input: PrecheckInput) => Promise<string | void>;
 

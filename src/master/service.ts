@@ -74,7 +74,8 @@ export function createMasterService(d: MasterServiceDeps): MasterImpl {
           throw e;
         }
       }
-      const leader = d.election.leader ?? (await d.election.readLeader());
+      // Fresh from etcd: an observer's cached view may lag behind.
+      const leader = (await d.election.readLeader().catch(() => undefined)) ?? d.election.leader;
       if (leader && leader.name !== d.name) {
         if (ctx.requestHeader.get('dm-forwarded')) throw new DMError('ErrMasterNotLeader', `${d.name} is not the leader (request already forwarded once)`);
         try {
@@ -203,6 +204,10 @@ export function createMasterService(d: MasterServiceDeps): MasterImpl {
       return { result: allOk, msg: '', sources: out };
     },
 
+    async checkTask(req, ctx) {
+      return core.checkTask(req.task, req.errorCnt, req.warnCnt, ctx.signal);
+    },
+
     async listMember(req) {
       const all = !req.leader && !req.master && !req.worker;
       const names = new Set(req.names);
@@ -212,7 +217,7 @@ export function createMasterService(d: MasterServiceDeps): MasterImpl {
         masters: [],
         workers: [],
       };
-      const leader = d.election.leader ?? (await d.election.readLeader());
+      const leader = (await d.election.readLeader().catch(() => undefined)) ?? d.election.leader;
       if (all || req.leader) res.leader = { name: leader?.name ?? '', address: leader?.addr ?? '' };
       if (all || req.master) {
         for (const m of await core.masters()) {
@@ -343,7 +348,7 @@ export function createMasterService(d: MasterServiceDeps): MasterImpl {
 
     async getClusterInfo() {
       const view = await core.clusterView();
-      const leader = d.election.leader ?? (await d.election.readLeader());
+      const leader = (await d.election.readLeader().catch(() => undefined)) ?? d.election.leader;
       const stages = await core.taskStages();
       const masters = await core.masters();
       const sources = [];

@@ -70,6 +70,17 @@ export class LeaderElection extends EventEmitter {
     this.observeLoop = this.runObserver(this.ac.signal);
   }
 
+  /** The etcd key of the campaign running now (undefined when not campaigning). */
+  async campaignKey(): Promise<string | undefined> {
+    const c = this.campaign;
+    if (!c) return undefined;
+    try {
+      return await c.getCampaignKey();
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The current leader read from etcd (not the cached one). */
   async readLeader(): Promise<LeaderInfo | undefined> {
     const v = await this.election().leader();

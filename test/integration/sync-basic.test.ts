@@ -32,7 +32,7 @@ const WORKLOAD = [
   'DROP INDEX i_s ON s1.t',
   // one upstream transaction of ~6 MB: several multi-row statements, sent in several queries, one commit
   'CREATE TABLE s1.big (id INT PRIMARY KEY, p TEXT)',
-  "INSERT INTO s1.big SELECT seq, REPEAT('x', 1000) FROM seq_1_to_6000",
+  "INSERT INTO s1.big SELECT seq, REPEAT('x', 1000) FROM s1.seq_1_to_6000",
 ];
 
 void test('incremental from a meta file:pos: DML of every type, DDL, keyless table; pause/resume exactly-once', async (t) => {

@@ -22,7 +22,7 @@ registerCommand({
         if (o.removeMeta) {
           // The task must not be running: its checkpoints are about to go.
           const name = parseTaskConfig(task).name;
-          const q = await ctx.call((c, co) => c.queryStatus({ name, sources: [] }, co));
+          const q = await ctx.call((c, co) => c.queryStatus({ name: '', sources: [] }, co));
           if (q.sources.some((s) => s.subTaskStatus.some((st) => st.name === name))) {
             ctx.reply({ result: false, msg: `task ${name} is running; stop it before start-task --remove-meta` });
             return;

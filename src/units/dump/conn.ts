@@ -119,7 +119,8 @@ export function mysqlErrno(e: unknown): number | undefined {
 export function classifyMySQLError(e: unknown, side: 'source' | 'target', what: string): DMError {
   if (e instanceof DMError) return e;
   const x = (e ?? {}) as MySQLErrLike;
-  const msg = `${what}: ${x.sqlMessage ?? (e instanceof Error ? e.message : String(e))}`;
+  // the cause's text is appended by DMError.toJSON/toString
+  const msg = e instanceof Error ? what : `${what}: ${String(e)}`;
   if (isConnectionError(e)) return new DMError(side === 'source' ? 'ErrUpstreamUnreachable' : 'ErrLoadTargetUnreachable', msg, { cause: e });
   const errno = x.errno;
   if (errno !== undefined && RETRYABLE_ERRNOS.has(errno)) return new DMError('ErrDBRetryableError', msg, { cause: e });

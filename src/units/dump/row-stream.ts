@@ -55,11 +55,22 @@ export async function* streamBatches(
   maxBytes: number,
   signal: AbortSignal,
 ): AsyncGenerator<Batch> {
-  const stream = rawConnection(conn).query({ sql, rowsAsArray: true }).stream({ highWaterMark: 1000 });
+  const raw = rawConnection(conn);
+  const stream = raw.query({ sql, rowsAsArray: true }).stream({ highWaterMark: 1000 });
   const onAbort = (): void => {
     stream.destroy();
   };
   signal.addEventListener('abort', onAbort, { once: true });
+  // a killed connection does not always end the row stream (e.g. while it is paused): watch the socket
+  const socket = (raw as unknown as { stream?: NodeJS.EventEmitter }).stream;
+  const onClose = (): void => {
+    if (!stream.destroyed) stream.destroy(Object.assign(new Error('connection lost while reading rows'), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true }));
+  };
+  const onConnError = (e: unknown): void => {
+    if (!stream.destroyed) stream.destroy(e instanceof Error ? e : new Error(String(e)));
+  };
+  socket?.once('close', onClose);
+  raw.once('error', onConnError);
   let parts: string[] = [];
   let bytes = 0;
   try {
@@ -77,6 +88,8 @@ export async function* streamBatches(
     if (parts.length > 0) yield { values: parts.join(','), rows: parts.length, bytes };
   } finally {
     signal.removeEventListener('abort', onAbort);
+    socket?.removeListener('close', onClose);
+    raw.removeListener('error', onConnError);
     if (!stream.destroyed) stream.destroy();
   }
 }

@@ -27,4 +27,12 @@ void test('full_mode: dump and load, then Finished', { skip: missingBinaries() |
   const stop = await s.cluster.ctl(['stop-task', 'test']);
   assert.equal(stop.json['result'], true, stop.stdout);
   assert.equal((await s.target.sql("SELECT k FROM full_mode.t2 WHERE k = 'later'")).length, 0);
+
+  // start-task --remove-meta forgets the finished full phase: the copy runs again from scratch
+  await s.target.sql('DROP DATABASE full_mode');
+  const again = await s.cluster.ctl(['start-task', '--remove-meta', s.conf('dm-task.yaml')]);
+  assert.equal(again.json['result'], true, again.stdout);
+  await waitTask(s.cluster, 'test', 'Finished again', (x) => x.every((st) => st.stage === 'Finished'), 120_000);
+  const after = await compareDatabases(src.connOpts(), s.target.connOpts(), 'full_mode');
+  assert.ok(after.length === 3 && after.every((d) => d.equal), describeDiffs(after));
 });

@@ -1,7 +1,7 @@
 /**
  * quickstart: `npm run quickstart` end to end in a temp sandbox dir (free ports, short write
  * phase): exit 0 and "all tables equal"; every sandbox process alive afterwards (detached from
- * the script); then `npm run quickstart -- --down` stops them all (including the master's etcd
+ * the script); a second run replaces the first sandbox (its processes gone) and passes again; then `npm run quickstart -- --down` stops them all (including the master's etcd
  * child) and removes the dir, and a second `--down` is a harmless no-op.
  */
 import { test } from 'node:test';
@@ -41,7 +41,7 @@ const skip = missingBinaries();
 
 void test(
   'npm run quickstart migrates the sample database, then --down stops and removes everything',
-  { skip: skip || false, timeout: 420_000 },
+  { skip: skip || false, timeout: 600_000 },
   async (t) => {
     const tmp = makeTempDir('quickstart');
     const dir = join(tmp, 'sandbox');
@@ -70,12 +70,25 @@ void test(
       assert.ok(pid !== undefined, `${m}.pid written`);
       assert.ok(isAlive(pid), `${m} (pid ${pid}) still runs after the script exited`);
     }
-    const all = strayProcesses(dir); // members plus children such as the embedded etcd
+    const first = strayProcesses(dir); // members plus children such as the embedded etcd
+    assert.ok(first.length >= MEMBERS.length, `sandbox processes: ${first.join(', ')}`);
+
+    // re-running is safe: it stops the running sandbox and starts a fresh one (small data: quicker)
+    const rerun = await npmQuickstart(
+      [],
+      { ...env, DM_QUICKSTART_SCALE: '0.05', DM_QUICKSTART_WRITE_SECONDS: '1' },
+      300_000,
+    );
+    assert.equal(rerun.code, 0, rerun.out);
+    assert.match(rerun.out, /stopped the previous sandbox/, rerun.out);
+    assert.match(rerun.out, /RESULT: all 5 tables equal between source and target/, rerun.out);
+    for (const pid of first) assert.equal(isAlive(pid), false, `pid ${pid} of the first sandbox is gone`);
+    const all = strayProcesses(dir);
     assert.ok(all.length >= MEMBERS.length, `sandbox processes: ${all.join(', ')}`);
 
     const down = await npmQuickstart(['--down'], env, 120_000);
     assert.equal(down.code, 0, down.out);
-    for (const { m } of pids) assert.match(down.out, new RegExp(`stopped ${m} \\(pid`), down.out);
+    for (const m of MEMBERS) assert.match(down.out, new RegExp(`stopped ${m} \\(pid`), down.out);
     for (const pid of all) assert.equal(isAlive(pid), false, `pid ${pid} is gone after --down`);
     assert.deepEqual(strayProcesses(dir), []);
     assert.equal(existsSync(dir), false, 'sandbox dir removed');

@@ -1,0 +1,87 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EtcdCluster, MariaDBServer, freePort, waitFor } from '../helpers/index.js';
+import { silentLogger } from '../../src/log/index.js';
+import { parseMasterConfig, parseWorkerConfig } from '../../src/config/index.js';
+import { createMasterClient, fromConnectError } from '../../src/rpc/index.js';
+import { DMMaster } from '../../src/master/index.js';
+import { DMWorker } from '../../src/worker/index.js';
+import { MemberType, SourceOp, WorkerStage } from '../../src/gen/dm/master/v1/master_pb.js';
+import { sourceYaml } from './ha-cluster-helper.js';
+
+const TTL = 2;
+
+async function codeOf(p: Promise<unknown>): Promise<number> {
+  try {
+    await p;
+  } catch (e) {
+    return fromConnectError(e).code;
+  }
+  return 0;
+}
+
+test('scheduler: transfer-source, refusal of a busy target, offline-member of a stopped worker, rebind to a new free worker', { timeout: 180_000 }, async (t) => {
+  const [etcd, db] = await Promise.all([EtcdCluster.start(1), MariaDBServer.start()]);
+  const mport = await freePort();
+  const master = new DMMaster({
+    config: parseMasterConfig('', {
+      overrides: { name: 'm1', 'master-addr': `127.0.0.1:${mport}`, 'etcd-endpoints': etcd.endpoints.join(','), 'keepalive-ttl': TTL, 'etcd-prefix': '/dms/' },
+    }),
+    logger: silentLogger,
+  });
+  const workers = new Map<string, DMWorker>();
+  const startWorker = async (name: string): Promise<void> => {
+    const w = new DMWorker({
+      config: parseWorkerConfig('', { overrides: { name, 'worker-addr': `127.0.0.1:${await freePort()}`, join: `127.0.0.1:${mport}`, 'keepalive-ttl': TTL } }),
+      logger: silentLogger,
+    });
+    workers.set(name, w);
+    await w.start();
+  };
+  t.after(async () => {
+    await Promise.all([...workers.values()].map((w) => w.close()));
+    await master.close();
+    await Promise.all([etcd.stop(), db.stop()]);
+  });
+  await master.start();
+  const mc = createMasterClient(`127.0.0.1:${mport}`);
+  await waitFor('leader', async () => (await mc.listMember({ leader: true })).leader?.name === 'm1');
+  await startWorker('w1');
+  await startWorker('w2');
+  await startWorker('w3');
+  await mc.operateSource({ op: SourceOp.START, config: [sourceYaml('s1', db.port), sourceYaml('s2', db.port)] });
+  const members = async () => Object.fromEntries((await mc.listMember({ worker: true })).workers.map((w) => [w.name, { stage: w.stage, source: w.source }]));
+  await waitFor('two bound, one free', async () => {
+    const m = await members();
+    return Object.values(m).filter((w) => w.stage === WorkerStage.BOUND).length === 2;
+  });
+  let m = await members();
+  const free = Object.entries(m).find(([, w]) => w.stage === WorkerStage.FREE)![0];
+  const [busy, busyW] = Object.entries(m).find(([, w]) => w.stage === WorkerStage.BOUND)!;
+  const [otherBusy] = Object.entries(m).find(([n, w]) => w.stage === WorkerStage.BOUND && n !== busy)!;
+
+  // transfer to a worker that already has a source: refused, nothing moves.
+  assert.equal(await codeOf(mc.transferSource({ source: busyW.source, worker: otherBusy })), 46002);
+  assert.deepEqual(await members(), m);
+  // transfer to the free worker: the source moves, the old worker becomes free.
+  await mc.transferSource({ source: busyW.source, worker: free });
+  m = await members();
+  assert.equal(m[free]?.source, busyW.source);
+  assert.equal(m[busy]?.stage, WorkerStage.FREE);
+
+  // offline-member of a live worker is refused; of a stopped one removes it.
+  assert.equal(await codeOf(mc.offlineMember({ type: MemberType.WORKER, name: busy })), 46001);
+  await workers.get(busy)!.close();
+  await waitFor('stopped worker offline', async () => (await members())[busy]?.stage === WorkerStage.OFFLINE);
+  await mc.offlineMember({ type: MemberType.WORKER, name: busy });
+  assert.equal((await members())[busy], undefined);
+
+  // A source whose worker stops stays put while no worker is free, and moves as soon as a new
+  // free worker registers.
+  const holder = otherBusy;
+  const held = m[holder]!.source;
+  await workers.get(holder)!.close();
+  await waitFor('holder offline', async () => (await members())[holder]?.stage === WorkerStage.OFFLINE);
+  await startWorker('w9');
+  await waitFor('source moved to the new free worker', async () => (await members())['w9']?.source === held);
+});
