@@ -21,6 +21,8 @@ export interface SubtaskView {
   rowsTotal: number;
   /** Position applied and checkpointed on the target. */
   checkpoint?: FilePos;
+  /** Position the sync unit has read up to (not necessarily applied). */
+  current?: FilePos;
   /** Latest upstream position the sync unit knows of. */
   master?: FilePos;
   errors: { code: string; message: string; workaround: string }[];
@@ -94,6 +96,7 @@ export function subtasksOf(reply: Record<string, unknown>): SubtaskView[] {
         rowsTotal: num(s['rowsTotal']),
         checkpoint: filePosOf(s['syncedBinlog']) ?? filePosOf(syncUnit['checkpointPos']),
         master: filePosOf(s['masterBinlog']) ?? filePosOf(syncUnit['masterPos']),
+        current: filePosOf(syncUnit['currentPos']),
         errors,
       });
     }
@@ -109,7 +112,12 @@ export function describeSubtask(s: SubtaskView): string {
     if (s.rowsDone > 0) parts.push(`${s.rowsDone}${s.rowsTotal > 0 ? `/${s.rowsTotal}` : ''} rows`);
   }
   if (s.unit === 'Sync') {
-    if (!s.checkpoint && !s.master) parts.push('starting to read the binlog');
+    if (!s.checkpoint && !s.master)
+      parts.push(
+        s.current
+          ? `read up to ${formatFilePos(s.current)}, no checkpoint yet`
+          : 'starting to read the binlog',
+      );
     else
       parts.push(
         `applied ${formatFilePos(s.checkpoint)}`,

@@ -1,14 +1,82 @@
 /**
- * Micro benchmark: decode a binlog backlog with the reader and print events/s and rows/s.
- *   npx tsx test/bench/binlog-read.ts [rows=200000] [rowsPerTxn=100] [rowsPerStatement=1]
- * Starts its own MariaDB (test/helpers), writes the backlog, then times one full read.
+ * Micro benchmark: decode a binlog backlog with the reader and print events/s and rows/s, next
+ * to raw @vlasky/zongji decoding the same binlog in the same run (the ceiling the reader is
+ * measured against).
+ *   node --import tsx test/bench/binlog-read.ts [rows=200000] [rowsPerTxn=100] [rowsPerStatement=1] [modes=raw,reader] [repeat=1]
+ * Starts its own MariaDB (test/helpers), writes the backlog once, then times each mode `repeat`
+ * times. rowsPerStatement=1 gives one rows event per row (OLTP-like); 100 gives many-row events.
+ * Profile of the read phase only: BINLOG_BENCH_PROF=/tmp/x (writes /tmp/x.<mode>.<n>.cpuprofile)
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
+import ZongJi from '@vlasky/zongji';
+import type { AnyBinlogEvent } from '@vlasky/zongji';
 import { MariaDBServer } from '../helpers/index.js';
-import { createBinlogReader, getMasterStatus, type BinlogEvent } from '../../src/binlog/index.js';
+import { createBinlogReader, getMasterStatus, type BinlogEvent, type Position } from '../../src/binlog/index.js';
 
 const ROWS = Number(process.argv[2] ?? 200_000);
 const PER_TXN = Number(process.argv[3] ?? 100);
 const PER_STMT = Math.max(1, Number(process.argv[4] ?? 1));
+const MODES = (process.argv[5] ?? 'raw,reader').split(',');
+const REPEAT = Math.max(1, Number(process.argv[6] ?? 1));
+
+interface Result {
+  events: number;
+  rows: number;
+  secs: number;
+  peakRss: number;
+}
+
+function report(name: string, r: Result): void {
+  console.log(
+    `${name.padEnd(7)} ${r.events} events, ${r.rows} rows in ${r.secs.toFixed(2)} s → ${Math.round(r.events / r.secs)} events/s, ${Math.round(r.rows / r.secs)} rows/s; peak RSS ${Math.round(r.peakRss / 1048576)} MB`,
+  );
+}
+
+/** Raw zongji, the same decoding options as the reader, counting until all rows were seen. */
+async function readRaw(db: MariaDBServer, start: Position): Promise<Result> {
+  const c = db.connOpts();
+  const zj = new ZongJi({ ...c, dateStrings: true, timezone: 'Z', jsonStrings: true, supportBigNumbers: true, bigNumberStrings: true });
+  let events = 0;
+  let rows = 0;
+  let peakRss = process.memoryUsage().rss;
+  const t0 = process.hrtime.bigint();
+  await new Promise<void>((resolve, reject) => {
+    zj.on('error', reject);
+    zj.on('binlog', (ev: AnyBinlogEvent) => {
+      events++;
+      const r = (ev as { rows?: unknown[] }).rows;
+      if (r) rows += r.length;
+      if ((events & 4095) === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss);
+      if (rows >= ROWS && ev.getEventName() === 'xid') resolve();
+    });
+    zj.start({ serverId: 4998, filename: start.file, position: start.offset });
+  });
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  await new Promise<void>((resolve) => {
+    zj.once('stopped', () => resolve());
+    zj.stop();
+  });
+  return { events, rows, secs, peakRss };
+}
+
+async function readReader(db: MariaDBServer, start: Position): Promise<Result> {
+  const r = createBinlogReader({ connection: db.connOpts(), flavor: 'mariadb', serverId: 4999, start: { file: start.file, offset: start.offset }, heartbeatMs: 0 });
+  let peakRss = process.memoryUsage().rss;
+  const t0 = process.hrtime.bigint();
+  await r.start(AbortSignal.timeout(60_000));
+  let events = 0;
+  let rows = 0;
+  for await (const ev of r as AsyncIterable<BinlogEvent>) {
+    events++;
+    if (ev.kind === 'rows') rows += ev.rows.length;
+    if ((events & 4095) === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss);
+    if (rows >= ROWS && ev.kind === 'xid') break;
+  }
+  const secs = Number(process.hrtime.bigint() - t0) / 1e9;
+  await r.close();
+  return { events, rows, secs, peakRss };
+}
 
 const db = await MariaDBServer.start();
 try {
@@ -24,24 +92,26 @@ try {
     await c.query(`BEGIN; ${stmts.join(';')}; COMMIT`);
   }
   await c.end();
-  console.log(`backlog: ${ROWS} rows in ${Math.ceil(ROWS / PER_TXN)} transactions written in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
-
-  const r = createBinlogReader({ connection: db.connOpts(), flavor: 'mariadb', serverId: 4999, start: { file: start.file, offset: start.offset }, heartbeatMs: 0 });
-  const rssBefore = process.memoryUsage().rss;
-  const t1 = process.hrtime.bigint();
-  await r.start(AbortSignal.timeout(60_000));
-  let events = 0;
-  let rows = 0;
-  let peakRss = rssBefore;
-  for await (const ev of r as AsyncIterable<BinlogEvent>) {
-    events++;
-    if (ev.kind === 'rows') rows += ev.rows.length;
-    if ((events & 4095) === 0) peakRss = Math.max(peakRss, process.memoryUsage().rss);
-    if (rows >= ROWS && ev.kind === 'xid') break;
+  console.log(`backlog: ${ROWS} rows in ${Math.ceil(ROWS / PER_TXN)} transactions, ${PER_STMT} rows per statement, written in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const profPrefix = process.env['BINLOG_BENCH_PROF'];
+  const inspector = profPrefix ? new Session() : undefined;
+  if (inspector) {
+    inspector.connect();
+    await inspector.post('Profiler.enable');
   }
-  const secs = Number(process.hrtime.bigint() - t1) / 1e9;
-  await r.close();
-  console.log(`read: ${events} events, ${rows} rows in ${secs.toFixed(2)} s → ${Math.round(events / secs)} events/s, ${Math.round(rows / secs)} rows/s; peak RSS ${Math.round(peakRss / 1048576)} MB`);
+  for (let i = 0; i < REPEAT; i++) {
+    for (const m of MODES) {
+      if (inspector) await inspector.post('Profiler.start');
+      if (m === 'raw') report('raw', await readRaw(db, start));
+      else if (m === 'reader') report('reader', await readReader(db, start));
+      else throw new Error(`unknown mode ${m} (raw, reader)`);
+      if (inspector) {
+        const { profile } = await inspector.post('Profiler.stop');
+        writeFileSync(`${profPrefix}.${m}.${i}.cpuprofile`, JSON.stringify(profile));
+      }
+    }
+  }
+  inspector?.disconnect();
 } finally {
   await db.stop();
 }

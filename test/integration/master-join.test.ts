@@ -32,10 +32,16 @@ test('master: a second master joins with --join; evict moves leadership; offline
   // Grow to three members first, so that two keep a quorum when m1 stops.
   await c.joinMaster('m3');
   await c.stop(c.masters[0]!);
+  let lastErr = '';
   await waitFor('m1 removed', async () => {
-    const r = await c.client(2).offlineMember({ type: MemberType.MASTER, name: 'm1' }).catch(() => ({ result: false }));
+    const r = await c.client(2).offlineMember({ type: MemberType.MASTER, name: 'm1' }).catch((e: unknown) => {
+      lastErr = String(e);
+      return { result: false };
+    });
     return r.result;
-  }, { timeoutMs: 60_000 });
+  }, { timeoutMs: 60_000 }).catch((e: Error) => {
+    throw new Error(`${e.message}; last error: ${lastErr}`);
+  });
   const after = await c.client(2).listMember({ master: true });
   assert.deepEqual(after.masters.map((m) => m.name).sort(), ['m2', 'm3']);
 });

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CausalityScheduler, type Group } from '../../src/units/sync/causality.js';
 import { buildStatements } from '../../src/units/sync/dml-builder.js';
-import { parseDDL, rewriteDDL } from '../../src/units/sync/ddl.js';
+import { parseSyncDDL, routedDDL } from '../../src/units/sync/ddl.js';
 import { buildFilters } from '../../src/units/sync/filters.js';
 import { LowWaterMark } from '../../src/units/sync/tracker.js';
 import { addKeysOf, rowChangesOf, type UpstreamTxn } from '../../src/units/sync/txn.js';
@@ -154,11 +154,11 @@ void test('compaction: the final image per key becomes one upsert, deleted keys 
   const stmts = buildStatements(changes, { safeMode: false });
   assert.deepEqual(stmts, [
     'DELETE FROM `db`.`t` WHERE `id` IN (2,1)',
-    "INSERT INTO `db`.`t` (`id`,`u`,`v`) VALUES (9,'b',2) ON DUPLICATE KEY UPDATE `u` = VALUES(`u`), `v` = VALUES(`v`)",
+    "INSERT INTO `db`.`t` (`id`, `u`, `v`) VALUES (9, 'b', 2) ON DUPLICATE KEY UPDATE `id` = VALUES(`id`), `u` = VALUES(`u`), `v` = VALUES(`v`)",
   ]);
 });
 
-void test('keyless tables: statements in order, all columns null-safe, LIMIT 1; safe mode rewrites', () => {
+void test('keyless tables: statements in order, all columns (IS NULL for nulls), LIMIT 1; safe mode rewrites', () => {
   const kl = { keyColumns: [], uniqueKeys: [] };
   const route = { schema: 'db', table: 't', extracted: [{ column: 'src', value: 's1' }] };
   const changes = [
@@ -168,38 +168,42 @@ void test('keyless tables: statements in order, all columns null-safe, LIMIT 1; 
     rowsEvent('delete', [[1, null, 1]], undefined, kl),
   ].flatMap((e) => rowChangesOf(e, route).changes);
   assert.deepEqual(buildStatements(changes, { safeMode: false }), [
-    "INSERT INTO `db`.`t` (`id`,`u`,`v`,`src`) VALUES (1,NULL,1,'s1'),(1,NULL,1,'s1')",
-    "UPDATE `db`.`t` SET `id` = 1, `u` = 'x', `v` = 1, `src` = 's1' WHERE `id` <=> 1 AND `u` <=> NULL AND `v` <=> 1 AND `src` <=> 's1' LIMIT 1",
-    "DELETE FROM `db`.`t` WHERE `id` <=> 1 AND `u` <=> NULL AND `v` <=> 1 AND `src` <=> 's1' LIMIT 1",
+    "INSERT INTO `db`.`t` (`id`, `u`, `v`, `src`) VALUES (1, NULL, 1, 's1'),(1, NULL, 1, 's1')",
+    "UPDATE `db`.`t` SET `id` = 1, `u` = 'x', `v` = 1, `src` = 's1' WHERE `id` = 1 AND `u` IS NULL AND `v` = 1 AND `src` = 's1' LIMIT 1",
+    "DELETE FROM `db`.`t` WHERE `id` = 1 AND `u` IS NULL AND `v` = 1 AND `src` = 's1' LIMIT 1",
   ]);
   const uk = { uniqueKeys: [['u']] };
   const ukChanges = [rowsEvent('insert', [[1, 'a', 1]], undefined, uk), rowsEvent('update', [[1, 'b', 1]], [[1, 'a', 1]], uk)].flatMap(
     (e) => rowChangesOf(e, { schema: 'db', table: 't', extracted: [] }).changes,
   );
   assert.deepEqual(buildStatements(ukChanges, { safeMode: true }), [
-    "REPLACE INTO `db`.`t` (`id`,`u`,`v`) VALUES (1,'a',1)",
-    'DELETE FROM `db`.`t` WHERE `id` = 1 LIMIT 1',
-    "REPLACE INTO `db`.`t` (`id`,`u`,`v`) VALUES (1,'b',1)",
+    "REPLACE INTO `db`.`t` (`id`, `u`, `v`) VALUES (1, 'a', 1)",
+    'DELETE FROM `db`.`t` WHERE `id` = 1',
+    "REPLACE INTO `db`.`t` (`id`, `u`, `v`) VALUES (1, 'b', 1)",
   ]);
 });
 
 void test('exact values are written as literals: decimals and big integers as given, binary as hex', () => {
   const ev = rowsEvent('insert', [[1, '12345678901234567890.123456789', Buffer.from([0, 255])]]);
   const [s] = buildStatements(rowChangesOf(ev, { schema: 'db', table: 't', extracted: [] }).changes, { safeMode: false });
-  assert.match(s ?? '', /VALUES \(1,'12345678901234567890\.123456789',X'00ff'\)/);
+  assert.match(s ?? '', /VALUES \(1, '12345678901234567890\.123456789', X'00ff'\)/);
 });
 
-void test('DDL parse and routed rewrite', () => {
-  const p = parseDDL('ALTER TABLE t1 ADD COLUMN c INT', 'shard_1');
+void test('DDL parse and routed rewrite (src/sql): names routed and qualified, other text kept; non-DDL ignored', () => {
+  const p = parseSyncDDL('ALTER TABLE t1 ADD COLUMN c INT /* keep */', 'shard_1');
   assert.equal(p?.type, 'alter table');
   assert.deepEqual(p?.tables, [{ schema: 'shard_1', table: 't1' }]);
-  const r = rewriteDDL('ALTER TABLE t1 ADD COLUMN c INT', p, 'shard_1', () => ({ schema: 'merged', table: 'all_t' }), (s) => s);
-  assert.equal(r.sql, 'ALTER TABLE `merged`.`all_t` ADD COLUMN `c` INT');
-  const same = rewriteDDL('ALTER TABLE t1 ADD COLUMN c INT', p, 'shard_1', (schema, table) => ({ schema, table }), (s) => s);
-  assert.deepEqual(same, { sql: 'ALTER TABLE t1 ADD COLUMN c INT', useSchema: 'shard_1' });
-  assert.equal(parseDDL('CREATE DATABASE foo', '')?.database, 'foo');
-  assert.equal(parseDDL('GRANT ALL ON *.* TO x', ''), undefined);
-  assert.equal(parseDDL('rename table a to b', 'd')?.tables.length, 2);
+  assert.ok(p);
+  assert.equal(routedDDL(p, () => ({ schema: 'merged', table: 'all_t' }), (s) => s), 'ALTER TABLE `merged`.`all_t` ADD COLUMN c INT /* keep */');
+  assert.equal(routedDDL(p, (schema, table) => ({ schema, table }), (s) => s), 'ALTER TABLE `shard_1`.`t1` ADD COLUMN c INT /* keep */');
+  const db = parseSyncDDL('CREATE DATABASE foo', '');
+  assert.equal(db?.database, 'foo');
+  assert.ok(db);
+  assert.equal(routedDDL(db, (schema, table) => ({ schema, table }), () => 'bar'), 'CREATE DATABASE `bar`');
+  assert.equal(parseSyncDDL('GRANT ALL ON *.* TO x', ''), undefined);
+  assert.equal(parseSyncDDL('CREATE VIEW v AS SELECT 1', 'd'), undefined);
+  assert.equal(parseSyncDDL('BEGIN', 'd'), undefined);
+  assert.equal(parseSyncDDL('rename table a to b', 'd')?.tables.length, 2);
 });
 
 void test('filters: block-allow list, routes with extracted columns, event filter', () => {
@@ -230,5 +234,5 @@ void test('large transactions are split into statements of at most 500 rows (sam
   assert.equal(keyed.length, 3);
   const keyless = buildStatements(rowChangesOf(rowsEvent('insert', rows, undefined, { keyColumns: [] }), route).changes, { safeMode: false });
   assert.equal(keyless.length, 3);
-  assert.equal(keyless.join(' ').match(/\(\d+,'x',\d+\)/g)?.length, 1200);
+  assert.equal(keyless.join(' ').match(/\(\d+, 'x', \d+\)/g)?.length, 1200);
 });

@@ -10,10 +10,9 @@
  * Restart = replay from the mark and skip exactly the ledgered transactions: exactly-once.
  */
 import type { Pool, PoolConnection } from 'mysql2/promise';
-import mysql from 'mysql2';
 import { DMError } from '../../errors/index.js';
 import type { Position } from '../../binlog/position.js';
-import { lit } from './dml-builder.js';
+import { quoteId, quoteValue as lit } from '../../sql/index.js';
 
 export interface LoadedCheckpoint {
   pos: Position | undefined;
@@ -31,12 +30,12 @@ export class CheckpointStore {
   constructor(metaSchema: string, taskName: string, sourceId: string) {
     this.metaSchema = metaSchema;
     this.sourceId = sourceId;
-    this.cpTable = `${mysql.escapeId(metaSchema)}.${mysql.escapeId(`${taskName}_syncer_checkpoint`)}`;
-    this.ledgerTable = `${mysql.escapeId(metaSchema)}.${mysql.escapeId(`${taskName}_syncer_ledger`)}`;
+    this.cpTable = `${quoteId(metaSchema)}.${quoteId(`${taskName}_syncer_checkpoint`)}`;
+    this.ledgerTable = `${quoteId(metaSchema)}.${quoteId(`${taskName}_syncer_ledger`)}`;
   }
 
   async ensureTables(pool: Pool): Promise<void> {
-    await pool.query(`CREATE DATABASE IF NOT EXISTS ${mysql.escapeId(this.metaSchema)}`);
+    await pool.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(this.metaSchema)}`);
     await pool.query(`CREATE TABLE IF NOT EXISTS ${this.cpTable} (
       id VARCHAR(128) NOT NULL,
       cp_schema VARCHAR(128) NOT NULL DEFAULT '',

@@ -1,136 +1,43 @@
 /**
- * DDL parse and rewrite with node-sql-parser (private minimal version of src/sql's
- * parseDDL/rewriteDDL, which had not landed when this was written).
+ * DDL as the sync unit sees it: src/sql's parseDDL/rewriteParsed (token-level rewrite that keeps
+ * every byte but the table names) plus the unit's decisions — which query events are DDL it
+ * applies, and the routed statement to run on the target.
  */
-import NodeSqlParser from 'node-sql-parser';
-import type { TableName } from '../../filter/types.js';
+import { DMError } from '../../errors/index.js';
+import type { TableName } from '../../filter/index.js';
+import { parseDDL, queryKind, rewriteParsed, type ParsedDDL } from '../../sql/index.js';
 
-const parser = new NodeSqlParser.Parser();
-const OPT = { database: 'MariaDB' };
+export type { ParsedDDL };
 
-export type DDLType =
-  | 'create database'
-  | 'drop database'
-  | 'create table'
-  | 'drop table'
-  | 'truncate table'
-  | 'rename table'
-  | 'alter table'
-  | 'create index'
-  | 'drop index';
-
-export interface ParsedDDL {
-  type: DDLType;
-  /** Tables it touches, schema resolved against the session's default schema. */
-  tables: TableName[];
-  /** For CREATE/DROP DATABASE. */
-  database?: string;
-  ast: Record<string, unknown>;
-}
-
-type Obj = Record<string, unknown>;
-
-function isObj(x: unknown): x is Obj {
-  return typeof x === 'object' && x !== null && !Array.isArray(x);
-}
-
-/** Every {db, table} object in the AST (table references). */
-function tableRefs(node: unknown, out: Obj[] = []): Obj[] {
-  if (Array.isArray(node)) {
-    for (const x of node) tableRefs(x, out);
-  } else if (isObj(node)) {
-    if ('table' in node && 'db' in node && typeof node['table'] === 'string' && node['type'] !== 'column_ref') out.push(node);
-    for (const v of Object.values(node)) tableRefs(v, out);
-  }
-  return out;
-}
-
-function dbNameOf(ast: Obj): string | undefined {
-  const d = ast['database'];
-  if (typeof d === 'string') return d;
-  if (isObj(d)) {
-    const schema = d['schema'];
-    if (Array.isArray(schema) && isObj(schema[0]) && typeof schema[0]['value'] === 'string') return schema[0]['value'];
-  }
-  const n = ast['name'];
-  if (typeof n === 'string') return n;
-  return undefined;
-}
-
-/** Parse one statement from a binlog QUERY event; undefined when it is not a DDL the unit applies. */
-export function parseDDL(sql: string, defaultSchema: string): ParsedDDL | undefined {
-  let ast: unknown;
+/**
+ * Parse one binlog QUERY event. `undefined` when it is not table/index/database DDL (BEGIN, GRANT,
+ * CREATE USER, views, …: ignored). A table DDL that cannot be read throws ErrSQLParseDDL.
+ */
+export function parseSyncDDL(sql: string, defaultSchema: string): ParsedDDL | undefined {
+  if (queryKind(sql) !== 'ddl') return undefined;
   try {
-    ast = parser.astify(sql, OPT);
-  } catch {
-    return undefined;
+    return parseDDL(sql, defaultSchema);
+  } catch (e) {
+    if (e instanceof DMError && e.codeName === 'ErrSQLUnsupportedDDL') return undefined;
+    throw e;
   }
-  if (Array.isArray(ast)) {
-    if (ast.length !== 1) return undefined;
-    ast = ast[0];
-  }
-  if (!isObj(ast)) return undefined;
-  const t = typeof ast['type'] === 'string' ? ast['type'].toLowerCase() : '';
-  const kw = typeof ast['keyword'] === 'string' ? ast['keyword'].toLowerCase() : '';
-  let type: DDLType | undefined;
-  if (t === 'create' && kw === 'database') type = 'create database';
-  else if (t === 'create' && kw === 'schema') type = 'create database';
-  else if (t === 'drop' && (kw === 'database' || kw === 'schema')) type = 'drop database';
-  else if (t === 'create' && kw === 'table') type = 'create table';
-  else if (t === 'drop' && kw === 'table') type = 'drop table';
-  else if (t === 'truncate') type = 'truncate table';
-  else if (t === 'rename') type = 'rename table';
-  else if (t === 'alter' && ast['table'] !== undefined) type = 'alter table';
-  else if (t === 'create' && kw === 'index') type = 'create index';
-  else if (t === 'drop' && kw === 'index') type = 'drop index';
-  if (!type) return undefined;
-  if (type === 'create database' || type === 'drop database') {
-    const db = dbNameOf(ast);
-    if (!db) return undefined;
-    return { type, tables: [], database: db, ast };
-  }
-  const refs = tableRefs(ast);
-  const tables: TableName[] = refs.map((r) => ({
-    schema: typeof r['db'] === 'string' && r['db'] !== '' ? r['db'] : defaultSchema,
-    table: String(r['table']),
-  }));
-  if (tables.length === 0) return undefined;
-  return { type, tables, ast };
 }
 
 /**
- * The statement to run on the target, every table name routed and schema-qualified.
- * Returns the original text when routing changes nothing (keeps MariaDB-only syntax intact).
+ * The statement to run on the target: every table name routed and fully qualified, database
+ * names routed; all other text unchanged. `route` maps tables, `routeSchema` databases.
  */
-export function rewriteDDL(
-  sql: string,
-  p: ParsedDDL,
-  defaultSchema: string,
-  route: (schema: string, table: string) => TableName,
-  routeSchema: (schema: string) => string,
-): { sql: string; useSchema: string | undefined } {
-  if (p.database !== undefined) {
-    const target = routeSchema(p.database);
-    if (target === p.database) return { sql, useSchema: undefined };
-    const ast = structuredClone(p.ast);
-    const d = ast['database'];
-    if (typeof d === 'string') ast['database'] = target;
-    else if (isObj(d) && Array.isArray(d['schema']) && isObj(d['schema'][0])) d['schema'][0]['value'] = target;
-    else if (typeof ast['name'] === 'string') ast['name'] = target;
-    return { sql: parser.sqlify(ast as never, OPT), useSchema: undefined };
-  }
-  let identity = true;
-  for (const t of p.tables) {
+export function routedDDL(p: ParsedDDL, route: (schema: string, table: string) => TableName, routeSchema: (schema: string) => string): string {
+  return rewriteParsed(p, (t) => {
+    if (t.table === '') return { schema: routeSchema(t.schema), table: '' };
     const r = route(t.schema, t.table);
-    if (r.schema !== t.schema || r.table !== t.table) identity = false;
-  }
-  if (identity) return { sql, useSchema: defaultSchema || p.tables[0]?.schema };
-  const ast = structuredClone(p.ast);
-  for (const ref of tableRefs(ast)) {
-    const schema = typeof ref['db'] === 'string' && ref['db'] !== '' ? ref['db'] : defaultSchema;
-    const r = route(schema, String(ref['table']));
-    ref['db'] = r.schema;
-    ref['table'] = r.table;
-  }
-  return { sql: parser.sqlify(ast as never, OPT), useSchema: undefined };
+    return { schema: r.schema, table: r.table };
+  });
+}
+
+/** The schema a statement needs to exist on the target before it runs (CREATE TABLE into a new routed schema). */
+export function schemaToEnsure(p: ParsedDDL, route: (schema: string, table: string) => TableName): string | undefined {
+  if (p.type !== 'create table') return undefined;
+  const t = p.tables[0];
+  return t ? route(t.schema, t.table).schema : undefined;
 }

@@ -1,53 +1,63 @@
 /**
- * Target statements for one group (one target transaction). Tables keyed by a primary key (or
- * not-null unique key) and without other unique keys are compacted per key: the final image of
- * each key becomes one multi-row `INSERT … ON DUPLICATE KEY UPDATE`, deleted keys one multi-row
- * `DELETE`. Other tables (keyless, or with more unique keys) are applied statement by statement in
- * upstream order (adjacent inserts merged), keyless ones by all columns with `LIMIT 1`.
- * Safe mode: INSERT→REPLACE, UPDATE→DELETE+REPLACE.
+ * Target statements for one group (one target transaction), built with src/sql's DML builders.
+ *
+ * Tables keyed by a primary key (or not-null unique key) and without other unique keys are
+ * compacted per key: the final image of each key becomes one multi-row
+ * `INSERT … ON DUPLICATE KEY UPDATE`, deleted keys one multi-row `DELETE … WHERE k IN (…)`.
+ * Other tables (keyless, or with more unique keys) are applied statement by statement in upstream
+ * order (adjacent inserts merged), keyless ones by all columns with `LIMIT 1`.
+ * Safe mode: INSERT→REPLACE, UPDATE→DELETE+REPLACE (compacted tables use the upsert, which is
+ * idempotent anyway).
  */
-import mysql from 'mysql2';
+import { buildDelete, buildInsert, buildMultiDelete, buildSafeUpdate, buildUpdate, quoteValue, type DMLTable } from '../../sql/index.js';
 import type { RowChange } from './txn.js';
 
-export function lit(v: unknown): string {
-  if (v === undefined || v === null) return 'NULL';
-  if (typeof v === 'bigint') return v.toString();
-  if (typeof v === 'boolean') return v ? '1' : '0';
-  if (typeof v === 'number' || typeof v === 'string' || Buffer.isBuffer(v)) return mysql.escape(v);
-  if (v instanceof Date) return mysql.escape(v.toISOString().replace('T', ' ').replace('Z', ''));
-  return mysql.escape(JSON.stringify(v));
+/** Rows per multi-row statement: keeps each statement well under max_allowed_packet. */
+export const MAX_ROWS_PER_STATEMENT = 500;
+
+/**
+ * The src/sql table description of a row change: one per target table layout (schema, table,
+ * columns, key), so that changes of one table merge into one statement and src/sql's per-table
+ * statement cache is hit. Looked up by the `columns` array first (shared by every event of a table map).
+ */
+const byColumns = new WeakMap<string[], DMLTable>();
+const byLayout = new Map<string, DMLTable>();
+
+export function dmlTableOf(ch: RowChange): DMLTable {
+  let t = byColumns.get(ch.columns);
+  if (!t) {
+    const layout = `${ch.schema}\u0000${ch.table}\u0000${ch.columns.join('\u0001')}\u0000${ch.keyIdx.join(',')}`;
+    t = byLayout.get(layout);
+    if (!t) {
+      t = { schema: ch.schema, table: ch.table, columns: ch.columns.map((name) => ({ name })), keyColumns: ch.keyIdx.map((i) => ch.columns[i] ?? '') };
+      if (byLayout.size > 10_000) byLayout.clear();
+      byLayout.set(layout, t);
+    }
+    byColumns.set(ch.columns, t);
+  }
+  return t;
 }
 
-const qid = (s: string): string => mysql.escapeId(s);
-const qtbl = (schema: string, table: string): string => `${qid(schema)}.${qid(table)}`;
-
+/** Key of a row image for compaction: exact values (not case-folded: one target row per exact key). */
 function keyString(img: unknown[], idx: number[]): string {
-  return idx
-    .map((i) => {
-      const v = img[i];
-      return Buffer.isBuffer(v) ? `x${v.toString('hex')}` : lit(v);
-    })
-    .join('\u0001');
+  if (idx.length === 1) {
+    const v = img[idx[0] as number];
+    return Buffer.isBuffer(v) ? `x${v.toString('hex')}` : typeof v === 'string' ? `s${v}` : String(v);
+  }
+  let k = '';
+  for (const i of idx) {
+    const v = img[i];
+    k += `${Buffer.isBuffer(v) ? `x${v.toString('hex')}` : quoteValue(v)}\u0001`;
+  }
+  return k;
 }
-
-function whereOf(ch: RowChange, img: unknown[]): string {
-  if (ch.keyIdx.length > 0) return ch.keyIdx.map((i) => `${qid(ch.columns[i] ?? '')} = ${lit(img[i])}`).join(' AND ');
-  return ch.columns.map((c, i) => `${qid(c)} <=> ${lit(img[i])}`).join(' AND ');
-}
-
-const valuesOf = (img: unknown[]): string => `(${img.map(lit).join(',')})`;
 
 interface Compact {
-  schema: string;
-  table: string;
-  columns: string[];
+  table: DMLTable;
   keyIdx: number[];
   /** key → final image (put) or the key image to delete (del) */
   final: Map<string, { put: boolean; img: unknown[] }>;
 }
-
-/** Rows per multi-row statement: keeps each statement well under max_allowed_packet. */
-export const MAX_ROWS_PER_STATEMENT = 500;
 
 function chunks<T>(xs: T[]): T[][] {
   if (xs.length <= MAX_ROWS_PER_STATEMENT) return xs.length > 0 ? [xs] : [];
@@ -61,22 +71,22 @@ export interface BuildOptions {
 }
 
 /** Statements for the row changes of one group, in an order that yields the upstream result. */
-export function buildStatements(changes: RowChange[], opts: BuildOptions): string[] {
-  const compact = new Map<string, Compact>();
+export function buildStatements(changes: readonly RowChange[], opts: BuildOptions): string[] {
+  const compact = new Map<DMLTable, Compact>();
   const ordered: string[] = [];
-  let pendingInsert: { head: string; table: string; rows: string[] } | undefined;
+  let pending: { table: DMLTable; rows: unknown[][] } | undefined;
   const flushInsert = (): void => {
-    if (pendingInsert) ordered.push(`${pendingInsert.head} VALUES ${pendingInsert.rows.join(',')}`);
-    pendingInsert = undefined;
+    if (pending) ordered.push(buildInsert(pending.table, pending.rows, opts.safeMode ? 'replace' : 'insert'));
+    pending = undefined;
   };
 
   for (const ch of changes) {
+    const t = dmlTableOf(ch);
     if (ch.keyIdx.length > 0 && !ch.otherUniqueKeys) {
-      const tk = `${ch.schema}\u0000${ch.table}\u0000${ch.columns.join(',')}`;
-      let c = compact.get(tk);
+      let c = compact.get(t);
       if (!c) {
-        c = { schema: ch.schema, table: ch.table, columns: ch.columns, keyIdx: ch.keyIdx, final: new Map() };
-        compact.set(tk, c);
+        c = { table: t, keyIdx: ch.keyIdx, final: new Map() };
+        compact.set(t, c);
       }
       if (ch.before) {
         const k = keyString(ch.before, ch.keyIdx);
@@ -92,58 +102,30 @@ export function buildStatements(changes: RowChange[], opts: BuildOptions): strin
       }
       continue;
     }
-    const t = qtbl(ch.schema, ch.table);
-    const cols = ch.columns.map(qid).join(',');
     if (ch.op === 'insert' && ch.after) {
-      const head = `${opts.safeMode ? 'REPLACE' : 'INSERT'} INTO ${t} (${cols})`;
-      if (pendingInsert?.head !== head || pendingInsert.rows.length >= MAX_ROWS_PER_STATEMENT) {
+      if (pending?.table !== t || pending.rows.length >= MAX_ROWS_PER_STATEMENT) {
         flushInsert();
-        pendingInsert = { head, table: t, rows: [] };
+        pending = { table: t, rows: [] };
       }
-      pendingInsert.rows.push(valuesOf(ch.after));
+      pending.rows.push(ch.after);
       continue;
     }
     flushInsert();
-    if (ch.op === 'delete' && ch.before) {
-      ordered.push(`DELETE FROM ${t} WHERE ${whereOf(ch, ch.before)} LIMIT 1`);
-    } else if (ch.op === 'update' && ch.before && ch.after) {
-      if (opts.safeMode) {
-        ordered.push(`DELETE FROM ${t} WHERE ${whereOf(ch, ch.before)} LIMIT 1`);
-        ordered.push(`REPLACE INTO ${t} (${cols}) VALUES ${valuesOf(ch.after)}`);
-      } else {
-        const after = ch.after;
-        const set = ch.columns.map((c, i) => `${qid(c)} = ${lit(after[i])}`).join(', ');
-        ordered.push(`UPDATE ${t} SET ${set} WHERE ${whereOf(ch, ch.before)} LIMIT 1`);
-      }
+    if (ch.op === 'delete' && ch.before) ordered.push(buildDelete(t, ch.before));
+    else if (ch.op === 'update' && ch.before && ch.after) {
+      if (opts.safeMode) ordered.push(...buildSafeUpdate(t, ch.before, ch.after));
+      else ordered.push(buildUpdate(t, ch.before, ch.after));
     }
   }
   flushInsert();
 
   const out: string[] = [];
   for (const c of compact.values()) {
-    const t = qtbl(c.schema, c.table);
     const dels: unknown[][] = [];
     const puts: unknown[][] = [];
     for (const f of c.final.values()) (f.put ? puts : dels).push(f.img);
-    for (const part of chunks(dels)) {
-      if (c.keyIdx.length === 1) {
-        const i = c.keyIdx[0] ?? 0;
-        out.push(`DELETE FROM ${t} WHERE ${qid(c.columns[i] ?? '')} IN (${part.map((d) => lit(d[i])).join(',')})`);
-      } else {
-        const conds = part.map((d) => `(${c.keyIdx.map((i) => `${qid(c.columns[i] ?? '')} = ${lit(d[i])}`).join(' AND ')})`);
-        out.push(`DELETE FROM ${t} WHERE ${conds.join(' OR ')}`);
-      }
-    }
-    if (puts.length > 0) {
-      const cols = c.columns.map(qid);
-      const keySet = new Set(c.keyIdx);
-      const upd = c.columns
-        .map((col, i) => (keySet.has(i) ? undefined : `${qid(col)} = VALUES(${qid(col)})`))
-        .filter((x): x is string => x !== undefined);
-      const tail =
-        upd.length > 0 ? ` ON DUPLICATE KEY UPDATE ${upd.join(', ')}` : ` ON DUPLICATE KEY UPDATE ${cols[c.keyIdx[0] ?? 0]} = ${cols[c.keyIdx[0] ?? 0]}`;
-      for (const part of chunks(puts)) out.push(`INSERT INTO ${t} (${cols.join(',')}) VALUES ${part.map(valuesOf).join(',')}${tail}`);
-    }
+    for (const part of chunks(dels)) out.push(...buildMultiDelete(c.table, part));
+    for (const part of chunks(puts)) out.push(buildInsert(c.table, part, 'upsert'));
   }
-  return [...out, ...ordered];
+  return out.length === 0 ? ordered : ordered.length === 0 ? out : [...out, ...ordered];
 }

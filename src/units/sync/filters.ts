@@ -24,7 +24,7 @@ export interface SyncFilters {
   /** Target schema for a schema-level statement (CREATE/DROP DATABASE). */
   routeSchema(schema: string): string;
   dmlAction(schema: string, table: string, op: DMLEventType): FilterAction;
-  /** `eventType` is DM's name, e.g. 'create table', 'drop database'. */
+  /** `eventType` is DM's name of the statement type, e.g. 'create table', 'drop database'. */
   ddlAction(schema: string, table: string, eventType: string, sql: string): FilterAction;
 }
 

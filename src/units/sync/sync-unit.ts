@@ -20,16 +20,16 @@ import { compareFilePos, formatFilePos, type Position } from '../../binlog/posit
 import { DMError, toDMError, type DMErrorJSON } from '../../errors/index.js';
 import { silentLogger } from '../../log/index.js';
 import { createRegistry } from '../../metrics/index.js';
+import { ddlEffectState, isAlreadyAppliedError, isRetryable, parseDDL, quoteId } from '../../sql/index.js';
 import { canceledResult, errorResult, okResult, type ProcessResult, type Unit } from '../unit.js';
 import { CausalityScheduler, type Group } from './causality.js';
 import { CheckpointStore } from './checkpoint.js';
 import { DEFAULT_META_SCHEMA, resolveSettings, type SyncConfig, type SyncerSettings } from './config.js';
-import { parseDDL, rewriteDDL } from './ddl.js';
+import { parseSyncDDL, routedDDL, schemaToEnsure, type ParsedDDL } from './ddl.js';
 import { buildStatements } from './dml-builder.js';
 import { buildFilters, type SyncFilters } from './filters.js';
 import { fileIndex, syncMetrics, type SyncMetrics } from './metrics.js';
 import type { SyncReader, SyncReaderFactory, SyncReaderOptions } from './reader.js';
-import { DDL_ALREADY_APPLIED_ERRNO, errnoOf, isRetryableTargetError } from './target-errors.js';
 import { LowWaterMark } from './tracker.js';
 import { addKeysOf, rowChangesOf, type RowChange, type UpstreamTxn } from './txn.js';
 
@@ -415,21 +415,32 @@ export class SyncUnit implements Unit {
     const firstOfRun = this.entriesThisRun === 0;
     const track = tracker.push(id, ev.pos, ev.timestamp);
     this.entriesThisRun++;
-    const p = parseDDL(ev.sql, ev.schema);
-    let apply = p !== undefined;
-    if (p) {
-      if (p.database !== undefined) apply = this.filters.includeSchema(p.database);
-      else apply = p.tables.some((t) => this.filters.includeTable(t.schema, t.table));
-      const first = p.tables[0];
-      const action = this.filters.ddlAction(p.database ?? first?.schema ?? ev.schema, first?.table ?? '', p.type, ev.sql);
-      if (apply && action === 'Ignore') apply = false;
-      if (apply && action === 'Error')
-        throw new DMError('ErrSyncEventFilterError', `DDL at ${formatFilePos(ev.pos)} matched an Error filter: ${ev.sql}`);
+    let p: ParsedDDL | undefined;
+    try {
+      p = parseSyncDDL(ev.sql, ev.schema);
+    } catch (e) {
+      // table DDL that cannot be read: the operator decides (dmctl binlog skip|replace), else pause
+      const err = e instanceof DMError ? e : toDMError(e, 'ErrSQLParseDDL', 'cannot parse DDL');
+      const decision = (await this.cfg.onFailedEvent?.({ pos: ev.pos, sql: [ev.sql], isDDL: true, error: { code: err.code, message: err.message } })) ?? { action: 'fail' as const };
+      if (decision.action === 'fail') throw err;
+      await this.scheduler!.drain();
+      await this.flush(true);
+      if (decision.action === 'replace') await this.execDDL(decision.sql, undefined, id, ev, false, stop);
+      tracker.markDone(track, decision.action === 'replace');
+      await this.flush(true);
+      return;
     }
-    if (!p) {
+    if (!p || p.temporary) {
       tracker.markDone(track, false);
       return;
     }
+    let apply: boolean;
+    if (p.database !== undefined) apply = this.filters.includeSchema(p.database);
+    else apply = p.tables.some((t) => this.filters.includeTable(t.schema, t.table));
+    const first = p.tables[0];
+    const action = this.filters.ddlAction(p.database ?? first?.schema ?? ev.schema, first?.table ?? '', p.type, ev.sql);
+    if (apply && action === 'Ignore') apply = false;
+    if (apply && action === 'Error') throw new DMError('ErrSyncEventFilterError', `DDL at ${formatFilePos(ev.pos)} matched an Error filter: ${ev.sql}`);
     // Barrier: all earlier DML in the target and the checkpoint right before this DDL.
     await this.scheduler!.drain();
     await this.flush(true);
@@ -447,24 +458,41 @@ export class SyncUnit implements Unit {
       await this.flush(true);
       return;
     }
-    const { sql, useSchema } = rewriteDDL(ev.sql, p, ev.schema, (s, t) => this.filters.route(s, t), (s) => this.filters.routeSchema(s));
-    let stmts = [sql];
+    const route = (s: string, t: string): { schema: string; table: string } => this.filters.route(s, t);
+    const sql = routedDDL(p, route, (s) => this.filters.routeSchema(s));
+    await this.execDDL([sql], schemaToEnsure(p, route), id, ev, firstOfRun, stop);
+    this.totals.ddls++;
+    // the consumer is exactly at this DDL: the snapshot matches the checkpoint written next
+    this.schemasToSave = this.reader?.exportSchemas?.() ?? this.schemasToSave;
+    tracker.markDone(track, true);
+    await this.flush(true);
+  }
+
+  /**
+   * Run a DDL (its routed statements) alone on the target and write its ledger row. A DDL replayed
+   * as the first event after a crash whose effect is already present is skipped (src/sql's
+   * ddlEffectState, then the "already exists / does not exist" errnos). A rejected DDL goes to the
+   * operator hook (skip / replace) or ends with 36001.
+   */
+  private async execDDL(initial: string[], ensureSchema: string | undefined, id: string, ev: QueryEvent, firstOfRun: boolean, stop: AbortSignal): Promise<void> {
+    let stmts = initial;
     for (;;) {
       try {
         await this.retryTarget(async () => {
           const conn = await this.requirePool().getConnection();
           try {
             await conn.query(SESSION_INIT);
-            if (useSchema) await conn.query(`CREATE DATABASE IF NOT EXISTS ${mysql.escapeId(useSchema)}`);
-            if (useSchema) await conn.query(`USE ${mysql.escapeId(useSchema)}`);
+            if (ensureSchema) await conn.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(ensureSchema)}`);
             for (const s of stmts) {
+              if (firstOfRun && (await this.ddlAlreadyApplied(conn, s))) {
+                this.log.info({ sql: s }, 'ddl effect already present, skipping');
+                continue;
+              }
               try {
                 await conn.query(s);
               } catch (e) {
-                // A DDL replayed right after a crash whose effect is already in the target.
-                const errno = errnoOf(e);
-                if (firstOfRun && errno !== undefined && DDL_ALREADY_APPLIED_ERRNO.has(errno)) {
-                  this.log.info({ sql: s, errno }, 'ddl effect already present, skipping');
+                if (firstOfRun && isAlreadyAppliedError(e)) {
+                  this.log.info({ sql: s, errno: (e as { errno?: number }).errno }, 'ddl effect already present, skipping');
                   continue;
                 }
                 throw e;
@@ -475,13 +503,14 @@ export class SyncUnit implements Unit {
             conn.release();
           }
         }, stop);
-        break;
+        return;
       } catch (e) {
-        if (isRetryableTargetError(e) || stop.aborted) throw this.retryExhausted(e, `DDL at ${formatFilePos(ev.pos)}`);
-        const err = new DMError('ErrSyncDDLExecFailed', `target rejected DDL at ${formatFilePos(ev.pos)} (${id}): ${sql}`, { cause: e });
-        const decision = (await this.cfg.onFailedEvent?.({ pos: ev.pos, sql: [sql], isDDL: true, error: { code: err.code, message: err.message } })) ?? { action: 'fail' as const };
+        if (isRetryable(e) || stop.aborted) throw this.retryExhausted(e, `DDL at ${formatFilePos(ev.pos)}`);
+        const shown = stmts.join('; ');
+        const err = new DMError('ErrSyncDDLExecFailed', `target rejected DDL at ${formatFilePos(ev.pos)} (${id}): ${shown}`, { cause: e });
+        const decision = (await this.cfg.onFailedEvent?.({ pos: ev.pos, sql: stmts, isDDL: true, error: { code: err.code, message: err.message } })) ?? { action: 'fail' as const };
         if (decision.action === 'skip') {
-          this.log.warn({ sql, pos: ev.pos }, 'failed ddl skipped by operator');
+          this.log.warn({ sql: shown, pos: ev.pos }, 'failed ddl skipped by operator');
           stmts = [];
           continue;
         }
@@ -492,11 +521,17 @@ export class SyncUnit implements Unit {
         throw err;
       }
     }
-    this.totals.ddls++;
-    // the consumer is exactly at this DDL: the snapshot matches the checkpoint written next
-    this.schemasToSave = this.reader?.exportSchemas?.() ?? this.schemasToSave;
-    tracker.markDone(track, true);
-    await this.flush(true);
+  }
+
+  /** Whether a (routed, fully qualified) DDL's effect is visibly in the target already. */
+  private async ddlAlreadyApplied(conn: PoolConnection, sql: string): Promise<boolean> {
+    let p: ParsedDDL;
+    try {
+      p = parseDDL(sql, '');
+    } catch {
+      return false; // e.g. an operator's replacement statement: just run it
+    }
+    return (await ddlEffectState(conn, p)) === 'present';
   }
 
   // ------------------------------------------------------------------ DML apply
@@ -529,7 +564,7 @@ export class SyncUnit implements Unit {
         }, stop);
         break;
       } catch (e) {
-        if (isRetryableTargetError(e) || stop.aborted) throw this.retryExhausted(e, `transaction ending at ${lastPos ? formatFilePos(lastPos) : '?'}`);
+        if (isRetryable(e) || stop.aborted) throw this.retryExhausted(e, `transaction ending at ${lastPos ? formatFilePos(lastPos) : '?'}`);
         const err = new DMError('ErrSyncDMLExecFailed', `target rejected the DML of ${g.txns.map((t) => t.id).join(', ')} ending at ${lastPos ? formatFilePos(lastPos) : '?'}`, { cause: e });
         const decision =
           (lastPos && (await this.cfg.onFailedEvent?.({ pos: lastPos, sql: stmts, isDDL: false, error: { code: err.code, message: err.message } }))) || { action: 'fail' as const };
@@ -556,7 +591,7 @@ export class SyncUnit implements Unit {
       await conn.query(`${buf};\nCOMMIT`);
       conn.release();
     } catch (e) {
-      if (isRetryableTargetError(e)) conn.destroy();
+      if (isRetryable(e)) conn.destroy();
       else {
         await conn.query('ROLLBACK').catch(() => undefined);
         conn.release();
@@ -574,7 +609,7 @@ export class SyncUnit implements Unit {
   private async retryTarget<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
     const t0 = Date.now();
     const policy = retry(
-      handleWhen((e) => !signal.aborted && isRetryableTargetError(e) && Date.now() - t0 < this.settings.retryTimeoutMs),
+      handleWhen((e) => !signal.aborted && isRetryable(e) && Date.now() - t0 < this.settings.retryTimeoutMs),
       { maxAttempts: 1_000_000, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5000 }) },
     );
     policy.onRetry((r) => this.log.warn({ err: 'error' in r ? r.error : undefined, delayMs: r.delay }, 'retrying target operation'));
@@ -644,7 +679,7 @@ export class SyncUnit implements Unit {
         if (this.schemasToSave === schemas) this.schemasToSave = undefined;
       } catch (e) {
         tracker.restorePrune(prune);
-        if (force) throw toDMError(e, isRetryableTargetError(e) ? 'ErrCheckpointSave' : 'ErrCheckpointSave', 'saving the checkpoint failed');
+        if (force) throw toDMError(e, 'ErrCheckpointSave', 'saving the checkpoint failed');
         throw e;
       }
     });

@@ -59,8 +59,29 @@ function approxBytes(img: unknown[] | undefined): number {
   return n;
 }
 
-/** Turn one rows event into row changes for its routed target table. */
-export function rowChangesOf(ev: RowsEvent, route: RouteResult): { changes: RowChange[]; bytes: number } {
+interface ChangePlan {
+  keep: number[];
+  identity: boolean;
+  extra: unknown[];
+  base: Omit<RowChange, 'op' | 'before' | 'after'>;
+}
+
+/**
+ * Per table map (the reader keeps `ev.columns` per table id) and route: the column layout of the
+ * row changes. Cached so that every event of a table shares one `columns` array, which keys the
+ * statement builders' caches and the compaction of a group.
+ */
+const plans = new WeakMap<object, Map<string, ChangePlan>>();
+
+function planOf(ev: RowsEvent, route: RouteResult): ChangePlan {
+  let byRoute = plans.get(ev.columns);
+  if (!byRoute) {
+    byRoute = new Map();
+    plans.set(ev.columns, byRoute);
+  }
+  const rk = `${route.schema}\u0000${route.table}\u0000${route.extracted.map((x) => `${x.column}=${x.value}`).join('\u0001')}\u0000${ev.keyColumns.join(',')}`;
+  let plan = byRoute.get(rk);
+  if (plan) return plan;
   const keep: number[] = [];
   const columns: string[] = [];
   ev.columns.forEach((c, i) => {
@@ -72,37 +93,44 @@ export function rowChangesOf(ev: RowsEvent, route: RouteResult): { changes: RowC
   for (const x of route.extracted) columns.push(x.column);
   const extra = route.extracted.map((x) => x.value);
   const identity = keep.length === ev.columns.length && extra.length === 0;
+  const idxOf = (name: string): number => columns.findIndex((c) => c.toLowerCase() === name.toLowerCase());
+  const keyIdx = ev.keyColumns.map(idxOf).filter((i) => i >= 0);
+  const keyNames = new Set(ev.keyColumns.map((c) => c.toLowerCase()));
+  const otherUniqueKeys = ev.uniqueKeys.some((uk) => uk.length !== keyNames.size || uk.some((c) => !keyNames.has(c.toLowerCase())));
+  // Rows of several shards merged into one table are told apart by the extracted columns too.
+  const fullKey = keyIdx.length === ev.keyColumns.length && keyIdx.length > 0 ? [...keyIdx, ...route.extracted.map((_, i) => keep.length + i)] : [];
+  plan = { keep, identity, extra, base: { schema: route.schema, table: route.table, columns, keyIdx: fullKey, otherUniqueKeys } };
+  byRoute.set(rk, plan);
+  return plan;
+}
+
+/** Turn one rows event into row changes for its routed target table. */
+export function rowChangesOf(ev: RowsEvent, route: RouteResult): { changes: RowChange[]; bytes: number } {
+  const { keep, identity, extra, base } = planOf(ev, route);
   const map = (img: unknown[]): unknown[] => {
     if (identity) return img;
     const out = keep.map((i) => img[i]);
     for (const v of extra) out.push(v);
     return out;
   };
-  const idxOf = (name: string): number => columns.findIndex((c) => c.toLowerCase() === name.toLowerCase());
-  const keyIdx = ev.keyColumns.map(idxOf).filter((i) => i >= 0);
-  const keyNames = new Set(ev.keyColumns.map((c) => c.toLowerCase()));
-  const otherUniqueKeys = ev.uniqueKeys.some(
-    (uk) => uk.length !== keyNames.size || uk.some((c) => !keyNames.has(c.toLowerCase())),
-  );
-  // Rows of several shards merged into one table are told apart by the extracted columns too.
-  const fullKey = keyIdx.length === ev.keyColumns.length && keyIdx.length > 0 ? [...keyIdx, ...route.extracted.map((_, i) => keep.length + i)] : [];
-  const base = { schema: route.schema, table: route.table, op: ev.op, columns, keyIdx: fullKey, otherUniqueKeys };
-  const changes: RowChange[] = [];
+  const changes: RowChange[] = new Array<RowChange>(ev.rows.length);
   let bytes = 0;
+  const { schema, table, columns, keyIdx, otherUniqueKeys } = base;
   if (ev.op === 'update') {
     const before = ev.before ?? [];
-    ev.rows.forEach((after, i) => {
-      const b = before[i] ?? after;
-      const ch: RowChange = { ...base, before: map(b), after: map(after) };
-      bytes += approxBytes(ch.before) + approxBytes(ch.after);
-      changes.push(ch);
-    });
+    for (let i = 0; i < ev.rows.length; i++) {
+      const after = ev.rows[i] as unknown[];
+      const b = map(before[i] ?? after);
+      const a = map(after);
+      bytes += approxBytes(b) + approxBytes(a);
+      changes[i] = { schema, table, op: 'update', columns, keyIdx, otherUniqueKeys, before: b, after: a };
+    }
   } else {
-    for (const r of ev.rows) {
-      const img = map(r);
-      const ch: RowChange = ev.op === 'insert' ? { ...base, after: img } : { ...base, before: img };
+    const op = ev.op;
+    for (let i = 0; i < ev.rows.length; i++) {
+      const img = map(ev.rows[i] as unknown[]);
       bytes += approxBytes(img);
-      changes.push(ch);
+      changes[i] = op === 'insert' ? { schema, table, op, columns, keyIdx, otherUniqueKeys, after: img } : { schema, table, op, columns, keyIdx, otherUniqueKeys, before: img };
     }
   }
   return { changes, bytes };

@@ -6,7 +6,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, openSync, writeFileSync, closeSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, writeFileSync, closeSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, makeTempDir, removeTempDir, trackChild, waitFor } from '../../helpers/index.js';
@@ -53,6 +53,25 @@ export async function killProc(p: Proc, signal: NodeJS.Signals = 'SIGKILL'): Pro
   const t = setTimeout(() => c.kill('SIGKILL'), 15_000);
   await ex;
   clearTimeout(t);
+}
+
+/** SIGKILL every process whose command line mentions `dir` (by pid, from /proc). */
+export function killStrays(dir: string): void {
+  let pids: string[] = [];
+  try {
+    pids = readdirSync('/proc').filter((p) => /^\d+$/.test(p));
+  } catch {
+    return;
+  }
+  for (const pid of pids) {
+    if (Number(pid) === process.pid) continue;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+      if (cmd.includes(dir)) process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      /* gone or not ours */
+    }
+  }
 }
 
 export interface MasterSpec {
@@ -183,8 +202,14 @@ export class DMCluster {
     await Promise.all([...this.workers, ...this.masters].map((p) => killProc(p, 'SIGTERM')));
   }
 
+  /**
+   * Stop everything: workers and masters gracefully (a master stops its embedded etcd), then any
+   * process still running from this cluster's dir (the etcd of a master killed with -9 is orphaned).
+   */
   async destroy(): Promise<void> {
-    await Promise.all([...this.workers, ...this.masters].map((p) => killProc(p, 'SIGKILL')));
+    await Promise.all(this.workers.map((p) => killProc(p, 'SIGKILL')));
+    await Promise.all(this.masters.map((p) => killProc(p, 'SIGTERM')));
+    killStrays(this.dir);
     removeTempDir(this.dir);
   }
 }
@@ -269,7 +294,6 @@ export async function waitTask(
       { timeoutMs, intervalMs: 500 },
     );
   } catch (e) {
-    const { readFileSync } = await import('node:fs');
     const logs = [...cluster.masters, ...cluster.workers]
       .map((p) => {
         let text = '';
