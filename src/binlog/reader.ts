@@ -73,6 +73,12 @@ export interface BinlogReader extends AsyncIterable<BinlogEvent> {
    * persist it with the checkpoint and pass it back as `schemas` when resuming from there.
    */
   exportSchemas(): string;
+  /**
+   * Additive to the iterator (do not mix the two on one reader): up to `max` queued events in
+   * stream order, waiting only while none is queued. `[]` means the stream ended; a fatal
+   * error is thrown as by the iterator; `signal` aborts the wait (ErrCanceled).
+   */
+  nextBatch(max?: number, signal?: AbortSignal): Promise<BinlogEvent[]>;
 }
 
 export const DEFAULT_MAX_QUEUE_EVENTS = 10_000;
@@ -80,6 +86,13 @@ export const DEFAULT_MAX_QUEUE_BYTES = 64 * 1024 * 1024;
 export const DEFAULT_HEARTBEAT_MS = 1000;
 export const DEFAULT_MAX_RECONNECTS = 30;
 export const DEFAULT_MASTER_STATUS_INTERVAL_MS = 10_000;
+/** Default `max` of nextBatch(). */
+export const DEFAULT_BATCH_EVENTS = 1024;
+/** How often counted reads and the syncer position are written to the metrics. */
+const METRICS_FLUSH_MS = 1000;
+/** zongji's type code of GEOMETRY columns, and BLOB's (whose reader returns the raw bytes). */
+const MYSQL_TYPE_GEOMETRY = 255;
+const MYSQL_TYPE_BLOB = 252;
 
 /** Errors after which reconnecting can help (by errno / driver code, never by message). */
 const RETRYABLE_CODES = new Set([
@@ -107,6 +120,8 @@ export function isRetryableReadError(e: unknown): boolean {
   const { code, errno } = errInfo(e);
   return (code !== undefined && RETRYABLE_CODES.has(code)) || (errno !== undefined && RETRYABLE_ERRNOS.has(errno));
 }
+
+const NO_KEY: string[] = [];
 
 /** Per-table-id decoding metadata (shared by the RowsEvents of that table: consumers must not mutate it). */
 interface TableMeta {
@@ -150,6 +165,7 @@ class ZongjiBinlogReader implements BinlogReader {
   private lastHeartbeat = 0;
   private tableKeys = new Map<number, string[]>();
   private metaCache = new Map<number, TableMeta>();
+  private readonly includeCache = new Map<string, boolean>();
   private paused = false;
   private connected = false;
   private connectedOnce = false;
@@ -162,13 +178,13 @@ class ZongjiBinlogReader implements BinlogReader {
     this.o = opts;
     this.log = (opts.logger ?? silentLogger).child({ component: 'binlog-reader', serverId: opts.serverId });
     this.queue = new EventQueue<BinlogEvent>(opts.maxQueueEvents ?? DEFAULT_MAX_QUEUE_EVENTS, opts.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES, () => this.onDrain());
-    this.metrics = opts.registry ? new ReaderMetrics(opts.registry, opts.labels ?? {}) : undefined;
+    this.metrics = opts.registry ? new ReaderMetrics(opts.registry, opts.labels ?? {}, () => ({ queueEvents: this.queue.size, queueBytes: this.queue.byteSize })) : undefined;
     this.tracker = new SchemaTracker({ flavor: opts.flavor, logger: this.log });
     this.shaper = new TxnShaper(opts.flavor, {
       deliver: (ev, bytes) => this.deliver(ev, bytes),
-      buildRows: (raw, base) => this.buildRows(raw as WriteRowsEvent | UpdateRowsEvent | DeleteRowsEvent, base),
+      buildRows: (raw, base, name) => this.buildRows(raw as WriteRowsEvent | UpdateRowsEvent | DeleteRowsEvent, base, name),
       onDDL: (schema, sql) => this.onDDL(schema, sql),
-      onBoundary: (pos) => this.metrics?.position('syncer', pos),
+      onBoundary: (pos) => this.metrics?.syncer(pos),
       onWarn: (msg, err) => this.log.warn({ err }, msg),
     });
   }
@@ -244,18 +260,51 @@ class ZongjiBinlogReader implements BinlogReader {
     return this.consumerSchemas;
   }
 
+  async nextBatch(max = DEFAULT_BATCH_EVENTS, signal?: AbortSignal): Promise<BinlogEvent[]> {
+    let batch: BinlogEvent[];
+    if (signal === undefined) batch = await this.queue.nextBatch(max);
+    else {
+      signal.throwIfAborted();
+      let onAbort: (() => void) | undefined;
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(new DMError('ErrCanceled', 'waiting for binlog events canceled', { cause: signal.reason }));
+        signal.addEventListener('abort', onAbort, { once: true });
+      });
+      let cancelled = false;
+      try {
+        // wait without taking (max 0), then take unless aborted meanwhile: events stay queued for the next call
+        batch = await Promise.race([this.queue.nextBatch(0).then(() => (cancelled ? [] : this.queue.takeBatch(max))), aborted]);
+      } finally {
+        cancelled = true;
+        if (onAbort) signal.removeEventListener('abort', onAbort);
+      }
+      if (batch.length === 0 && !this.queue.isEnded) return this.nextBatch(max, signal);
+    }
+    for (const ev of batch) if (ev.kind === 'query') this.took(ev);
+    return batch;
+  }
+
+  /** The consumer took a DDL event: exportSchemas() is now the tracker state after it. */
+  private took(ev: BinlogEvent): void {
+    if (ev.kind === 'query') {
+      const snap = schemaSnapshots.get(ev);
+      if (snap !== undefined) this.consumerSchemas = snap;
+    }
+  }
+
   [Symbol.asyncIterator](): AsyncIterator<BinlogEvent> {
     return {
-      next: async () => {
-        const r = await this.queue.next();
-        if (!r.done) {
-          if (r.value.kind === 'query') {
-            const snap = schemaSnapshots.get(r.value);
-            if (snap !== undefined) this.consumerSchemas = snap;
-          }
-          this.metrics?.queue(this.queue.size, this.queue.byteSize);
+      next: (): Promise<IteratorResult<BinlogEvent>> => {
+        // fast path: no extra promise hop when events are queued
+        const ev = this.queue.tryTake();
+        if (ev !== undefined) {
+          if (ev.kind === 'query') this.took(ev);
+          return Promise.resolve({ value: ev, done: false });
         }
-        return r;
+        return this.queue.next().then((r) => {
+          if (!r.done) this.took(r.value);
+          return r;
+        });
       },
       return: async () => {
         await this.close();
@@ -391,7 +440,20 @@ class ZongjiBinlogReader implements BinlogReader {
       _fetchTableInfo: (ev: TableMapEvent, next: () => void) => void;
     };
     const include = this.o.includeTable;
-    if (include) internals._skipSchema = (db, table) => !include(db, table);
+    if (include) {
+      // asked once per TableMap event (one per statement on MariaDB): cache the answer per table
+      const cache = this.includeCache;
+      internals._skipSchema = (db, table) => {
+        const key = `${db}\u0000${table}`;
+        let inc = cache.get(key);
+        if (inc === undefined) {
+          if (cache.size >= 100_000) cache.clear();
+          inc = include(db, table);
+          cache.set(key, inc);
+        }
+        return !inc;
+      };
+    }
     internals._fetchTableInfo = (ev, next) => this.tableInfoFromTracker(s, ev, next);
 
     zj.on('binlog', (ev: AnyBinlogEvent) => {
@@ -524,13 +586,38 @@ class ZongjiBinlogReader implements BinlogReader {
 
   private onEvent(ev: AnyBinlogEvent): void {
     this.metrics?.read((ev.size ?? 0) + 19);
-    if (ev.getEventName() === 'tablemap') {
-      const tm = ev as TableMapEvent;
-      if (tm.primaryKey && tm.columnNames) this.tableKeys.set(tm.tableId, tm.primaryKey.map((i) => tm.columnNames?.[i] ?? ''));
-      else this.tableKeys.delete(tm.tableId);
+    const name = ev.getEventName();
+    if (name === 'tablemap') {
+      this.onTableMap(ev as TableMapEvent);
       return;
     }
-    this.shaper.feed(ev);
+    this.shaper.feed(ev, name);
+  }
+
+  private onTableMap(tm: TableMapEvent): void {
+    if (tm.primaryKey && tm.columnNames) {
+      const pk = tm.primaryKey;
+      const prev = this.tableKeys.get(tm.tableId);
+      // keep the previous array when unchanged, so tableMeta's cache check is one comparison
+      if (!prev || prev.length !== pk.length || !pk.every((i, j) => prev[j] === tm.columnNames?.[i])) {
+        this.tableKeys.set(
+          tm.tableId,
+          pk.map((i) => tm.columnNames?.[i] ?? ''),
+        );
+      }
+    } else this.tableKeys.delete(tm.tableId);
+    // GEOMETRY: decode as BLOB so the row carries the raw internal value (4-byte SRID + WKB)
+    // instead of zongji's lossy {x, y} objects; same length-prefixed layout in the row image
+    const entry = this.session?.zj.tableMap[tm.tableId] as { columns?: { type: number; charset: string | null }[] } | undefined;
+    const cols = entry?.columns;
+    if (cols) {
+      for (const c of cols) {
+        if (c.type === MYSQL_TYPE_GEOMETRY) {
+          c.type = MYSQL_TYPE_BLOB;
+          c.charset = null;
+        }
+      }
+    }
   }
 
   private onDDL(schema: string, sql: string): string | undefined {
@@ -549,19 +636,16 @@ class ZongjiBinlogReader implements BinlogReader {
 
   /** Column/key metadata of a table map, cached per table id until the columns or tracked schemas change. */
   private tableMeta(tableId: number, tm: { parentSchema: string; tableName: string; columns: { name: string }[]; columnSchemas: { COLUMN_TYPE: string; UNSIGNED?: boolean }[] }): TableMeta {
-    const binlogPk = this.tableKeys.get(tableId) ?? [];
+    const binlogPk = this.tableKeys.get(tableId) ?? NO_KEY;
     const c = this.metaCache.get(tableId);
-    if (
-      c &&
-      c.version === this.tracker.version &&
-      c.schema === tm.parentSchema &&
-      c.table === tm.tableName &&
-      c.names.length === tm.columns.length &&
-      c.names.every((n, i) => n === tm.columns[i]?.name) &&
-      c.binlogPk.length === binlogPk.length &&
-      c.binlogPk.every((n, i) => n === binlogPk[i])
-    ) {
-      return c;
+    if (c !== undefined && c.version === this.tracker.version && c.binlogPk === binlogPk && c.schema === tm.parentSchema && c.table === tm.tableName) {
+      // zongji rebuilds the table map entry at each TableMap event (one per statement):
+      // a plain loop over the names instead of allocating
+      const cols = tm.columns;
+      const names = c.names;
+      let same = names.length === cols.length;
+      for (let i = 0; same && i < names.length; i++) same = names[i] === cols[i]!.name;
+      if (same) return c;
     }
     const tracked = this.tracker.get(tm.parentSchema, tm.tableName);
     const names = tm.columns.map((col) => col.name);
@@ -599,30 +683,50 @@ class ZongjiBinlogReader implements BinlogReader {
     return meta;
   }
 
-  private buildRows(ev: WriteRowsEvent | UpdateRowsEvent | DeleteRowsEvent, at: { pos: Position; timestamp: number; serverId: number }): RowsEvent | undefined {
+  private buildRows(ev: WriteRowsEvent | UpdateRowsEvent | DeleteRowsEvent, at: { pos: Position; timestamp: number; serverId: number }, name: string): RowsEvent | undefined {
     const tm = this.session?.zj.tableMap[ev.tableId];
     if (!tm?.columns) return undefined;
     const m = this.tableMeta(ev.tableId, tm as typeof tm & { columns: { name: string }[] });
-    const names = m.names;
-    const n = names.length;
-    const conv = (r: Record<string, unknown>): RowImage => {
-      const out: unknown[] = new Array(n);
-      for (let i = 0; i < n; i++) {
-        const v = r[names[i]!];
-        out[i] = v === undefined ? null : v;
-      }
-      // zongji decodes YEAR 0000 as 1900 (not a valid YEAR value)
-      for (const i of m.yearIdx) if (out[i] === 1900) out[i] = 0;
-      return out;
-    };
-    const base = { kind: 'rows' as const, schema: m.schema, table: m.table, columns: m.columns, keyColumns: m.keyColumns, uniqueKeys: m.uniqueKeys, ...at };
-    const name = ev.getEventName();
     if (name === 'updaterows') {
-      const rows = (ev as UpdateRowsEvent).rows;
-      return { ...base, op: 'update', before: rows.map((r) => conv(r.before)), rows: rows.map((r) => conv(r.after)) };
+      const raw = (ev as UpdateRowsEvent).rows;
+      const before: RowImage[] = new Array<RowImage>(raw.length);
+      const after: RowImage[] = new Array<RowImage>(raw.length);
+      for (let i = 0; i < raw.length; i++) {
+        const r = raw[i]!;
+        before[i] = toImage(r.before, m);
+        after[i] = toImage(r.after, m);
+      }
+      return {
+        kind: 'rows',
+        op: 'update',
+        schema: m.schema,
+        table: m.table,
+        columns: m.columns,
+        keyColumns: m.keyColumns,
+        uniqueKeys: m.uniqueKeys,
+        rows: after,
+        before,
+        pos: at.pos,
+        timestamp: at.timestamp,
+        serverId: at.serverId,
+      };
     }
-    const rows = (ev as WriteRowsEvent | DeleteRowsEvent).rows;
-    return { ...base, op: name === 'writerows' ? 'insert' : 'delete', rows: rows.map(conv) };
+    const raw = (ev as WriteRowsEvent | DeleteRowsEvent).rows;
+    const rows: RowImage[] = new Array<RowImage>(raw.length);
+    for (let i = 0; i < raw.length; i++) rows[i] = toImage(raw[i]!, m);
+    return {
+      kind: 'rows',
+      op: name === 'writerows' ? 'insert' : 'delete',
+      schema: m.schema,
+      table: m.table,
+      columns: m.columns,
+      keyColumns: m.keyColumns,
+      uniqueKeys: m.uniqueKeys,
+      rows,
+      pos: at.pos,
+      timestamp: at.timestamp,
+      serverId: at.serverId,
+    };
   }
 
   /** Decoding without binlog column names: the tracked structure as of this position. */
@@ -655,9 +759,7 @@ class ZongjiBinlogReader implements BinlogReader {
   }
 
   private deliver(ev: BinlogEvent, bytes: number): void {
-    const full = this.queue.push(ev, bytes);
-    this.metrics?.queue(this.queue.size, this.queue.byteSize);
-    if (full && !this.paused) {
+    if (this.queue.push(ev, bytes) && !this.paused) {
       this.paused = true;
       this.session?.zj.connection?.pause();
     }
@@ -680,6 +782,12 @@ class ZongjiBinlogReader implements BinlogReader {
         this.lastHeartbeat = Date.now();
         this.queue.push({ kind: 'heartbeat', pos: { ...this.shaper.boundary }, timestamp: Math.floor(Date.now() / 1000), serverId: 0 }, 0);
       }, Math.max(10, Math.floor(hb / 4)));
+      t.unref();
+      this.timers.push(t);
+    }
+    if (this.metrics) {
+      const m = this.metrics;
+      const t = setInterval(() => m.flush(), METRICS_FLUSH_MS);
       t.unref();
       this.timers.push(t);
     }
@@ -716,6 +824,24 @@ class ZongjiBinlogReader implements BinlogReader {
       throw e;
     }
   }
+}
+
+/** zongji's row object (keyed by column name) as an array in column order. */
+function toImage(r: Record<string, unknown>, m: TableMeta): RowImage {
+  const names = m.names;
+  const n = names.length;
+  const out: unknown[] = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) {
+    const v = r[names[i]!];
+    out[i] = v === undefined ? null : v;
+  }
+  // zongji decodes YEAR 0000 as 1900 (not a valid YEAR value)
+  const years = m.yearIdx;
+  for (let k = 0; k < years.length; k++) {
+    const i = years[k]!;
+    if (out[i] === 1900) out[i] = 0;
+  }
+  return out;
 }
 
 /** Create a binlog reader; call `start(signal)`, then iterate it. */

@@ -36,7 +36,7 @@ export interface ShaperHooks {
   /** Queue an event for the consumer. */
   deliver(ev: BinlogEvent, bytes: number): void;
   /** Decode a rows event (undefined = table filtered out). */
-  buildRows(raw: RawEvent, base: { pos: Position; timestamp: number; serverId: number }): RowsEvent | undefined;
+  buildRows(raw: RawEvent, base: { pos: Position; timestamp: number; serverId: number }, name: string): RowsEvent | undefined;
   /** A DDL went by: update schemas; return a schema snapshot to attach when something changed. */
   onDDL?(schema: string, sql: string): string | undefined;
   /** A checkpoint-safe position was reached. */
@@ -65,6 +65,8 @@ export class TxnShaper {
   /** Events of the interrupted transaction already delivered; suppressed on replay. */
   private replaySkip = 0;
   private lastDeliveredAt = 0;
+  /** The `pos` of the last rows event: shared by the following rows events at the same position (read-only). */
+  private rowsPos: Position | undefined;
 
   constructor(
     private readonly flavor: Flavor,
@@ -86,8 +88,8 @@ export class TxnShaper {
     return this.lastDeliveredAt;
   }
 
-  feed(ev: RawEvent): void {
-    const name = ev.getEventName();
+  /** `name` is `ev.getEventName()` when the caller already has it (it is not free on zongji events). */
+  feed(ev: RawEvent, name: string = ev.getEventName()): void {
     const bytes = (ev.size ?? 0) + 19;
     const suppressed = this.skipBefore !== undefined && this.curFile === this.skipBefore.file && this.lastEnd < this.skipBefore.offset && name !== 'rotate';
     if (ev.nextPosition > 0 && name !== 'rotate') this.lastEnd = ev.nextPosition;
@@ -144,8 +146,14 @@ export class TxnShaper {
       case 'updaterows':
       case 'deleterows': {
         if (suppressed) return;
-        const pos = { ...this.boundary, file: this.curFile, offset: ev.nextPosition > 0 ? ev.nextPosition : this.boundary.offset };
-        const out = this.hooks.buildRows(ev, { pos, timestamp: ts, serverId });
+        // MariaDB writes end_log_pos 0 inside a transaction: all its rows events share one position object
+        const offset = ev.nextPosition > 0 ? ev.nextPosition : this.boundary.offset;
+        let pos = this.rowsPos;
+        if (pos === undefined || pos.offset !== offset || pos.file !== this.curFile || pos.gtid !== this.boundary.gtid) {
+          pos = { file: this.curFile, offset, gtid: this.boundary.gtid };
+          this.rowsPos = pos;
+        }
+        const out = this.hooks.buildRows(ev, { pos, timestamp: ts, serverId }, name);
         if (!out) return;
         if (!this.txnOpen) this.beginTxn(undefined, ts, serverId, 0, false);
         this.deliver(out, bytes);

@@ -17,4 +17,4 @@ for (const u of units) {
   detail = r.detail;
   await u.close();
 }
-process.stdout.write(`${JSON.stringify({ ok: true, detail })}\n`);
+process.stdout.write(`${JSON.stringify({ ok: true, detail, maxRssKiB: process.resourceUsage().maxRSS })}\n`);

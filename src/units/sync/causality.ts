@@ -29,6 +29,8 @@ export class CausalityScheduler {
   private readonly workerCount: number;
   private readonly batch: number;
   private readonly apply: GroupApplier;
+  /** Time groups spent waiting for earlier groups sharing a key (ms, cumulative). */
+  dependencyWaitMs = 0;
   /** Called after each group commits (in completion order). */
   onCommitted: ((g: Group) => void) | undefined;
 
@@ -88,7 +90,11 @@ export class CausalityScheduler {
 
   private async run(g: Group): Promise<void> {
     try {
-      for (const d of g.deps) await d.done;
+      if (g.deps.size > 0) {
+        const t0 = performance.now();
+        for (const d of g.deps) await d.done;
+        this.dependencyWaitMs += performance.now() - t0;
+      }
       if (this.failure !== undefined) throw this.failure;
       await this.apply(g);
       g.finished = true;

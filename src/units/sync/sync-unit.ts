@@ -96,6 +96,11 @@ export class SyncUnit implements Unit {
   private lastCheckpoint: Position | undefined;
   private idle = false;
   private readonly totals: Counters = { events: 0, rows: 0, txns: 0, skippedTxns: 0, ddls: 0 };
+  /**
+   * Where the time goes (ms, cumulative): the consumer waiting for the reader / for a free applier
+   * (backpressure), appliers waiting for causal predecessors, building statements, target round trips.
+   */
+  private readonly waits = { readerMs: 0, schedulerMs: 0, buildMs: 0, targetMs: 0, groups: 0 };
   private rateSample = { at: Date.now(), events: 0, rows: 0, txns: 0 };
   private rates = { eventsPerSec: 0, rowsPerSec: 0, txnsPerSec: 0 };
   private lastError: DMErrorJSON | undefined;
@@ -214,6 +219,14 @@ export class SyncUnit implements Unit {
       pendingTransactions: this.tracker?.pending ?? 0,
       inflightGroups: this.scheduler?.inflightGroups ?? 0,
       readerQueue: this.reader?.status().queueEvents ?? 0,
+      targetTransactions: this.waits.groups,
+      waitMs: {
+        reader: Math.round(this.waits.readerMs),
+        scheduler: Math.round(this.waits.schedulerMs),
+        dependency: Math.round(this.scheduler?.dependencyWaitMs ?? 0),
+        build: Math.round(this.waits.buildMs),
+        target: Math.round(this.waits.targetMs),
+      },
       ...(this.lastError ? { error: this.lastError } : {}),
     };
   }
@@ -335,7 +348,14 @@ export class SyncUnit implements Unit {
     const tracker = this.tracker!;
     const scheduler = this.scheduler!;
     let cur: OpenTxn | undefined;
-    for await (const ev of reader) {
+    const it = reader[Symbol.asyncIterator]();
+    const waits = this.waits;
+    for (;;) {
+      const t0 = performance.now();
+      const next = await it.next();
+      waits.readerMs += performance.now() - t0;
+      if (next.done) break;
+      const ev = next.value;
       if (stop.aborted) break;
       if (scheduler.error !== undefined) throw scheduler.error;
       this.totals.events++;
@@ -363,7 +383,9 @@ export class SyncUnit implements Unit {
             tracker.markDone(track, false);
           } else {
             const txn: UpstreamTxn = { id, pos: ev.pos, timestamp: ev.timestamp, changes: t.changes, keys: t.keys, bytes: t.bytes, track };
+            const t1 = performance.now();
             await scheduler.add(txn, stop);
+            waits.schedulerMs += performance.now() - t1;
           }
           break;
         }
@@ -548,10 +570,12 @@ export class SyncUnit implements Unit {
   }
 
   private async applyGroup(g: Group, stop: AbortSignal): Promise<void> {
-    const t0 = process.hrtime.bigint();
+    const t0 = performance.now();
     const changes = g.txns.length === 1 ? (g.txns[0]?.changes ?? []) : g.txns.flatMap((t) => t.changes);
     let stmts = buildStatements(changes, { safeMode: this.safeModeFor(g) });
     const ledgerSQL = this.store.ledgerInsertSQL(g.txns);
+    const t1 = performance.now();
+    this.waits.buildMs += t1 - t0;
     const firstId = g.txns[0]?.id ?? '';
     const lastPos = g.txns[g.txns.length - 1]?.pos;
     let attempts = 0;
@@ -574,7 +598,10 @@ export class SyncUnit implements Unit {
         attempts = 0;
       }
     }
-    this.metrics.txnDuration.observe(this.labels, Number(process.hrtime.bigint() - t0) / 1e9);
+    const t2 = performance.now();
+    this.waits.targetMs += t2 - t1;
+    this.waits.groups++;
+    this.metrics.txnDuration.observe(this.labels, (t2 - t0) / 1000);
   }
 
   /** One target transaction in one round trip; rolled back on any error. */

@@ -1,0 +1,162 @@
+/**
+ * Full-migration benchmark (prints figures, no pass/fail): sysbench-shaped data from one MariaDB
+ * into another, DM.ts (dump+load streaming, in a child process) against mydumper+myloader,
+ * `mysqldump | mariadb`, and the target's bulk limit `LOAD DATA INFILE` of the same rows.
+ *
+ *   npm run bench:full -- [--tables 4] [--rows 250000] [--threads 4] [--chunk-rows 50000] [--skip mysqldump]
+ *   (or env BENCH_TABLES, BENCH_ROWS, BENCH_THREADS, BENCH_CHUNK_ROWS)
+ */
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { chmodSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { MariaDBServer, makeTempDir, removeTempDir, trackChild } from '../helpers/index.js';
+
+const opts = new Command()
+  .option('--tables <n>', 'sysbench tables', process.env['BENCH_TABLES'] ?? '4')
+  .option('--rows <n>', 'rows per table', process.env['BENCH_ROWS'] ?? '250000')
+  .option('--threads <n>', 'dump threads = loader pool size = mydumper/myloader threads', process.env['BENCH_THREADS'] ?? '4')
+  .option('--chunk-rows <n>', 'rows per chunk (DM.ts mydumpers.rows, mydumper --rows)', process.env['BENCH_CHUNK_ROWS'] ?? '50000')
+  .option('--skip <list>', 'comma list of peers to skip: mydumper,mysqldump,loaddata', '')
+  .parse()
+  .opts<{ tables: string; rows: string; threads: string; chunkRows: string; skip: string }>();
+const TABLES = Number(opts.tables);
+const ROWS = Number(opts.rows);
+const THREADS = Number(opts.threads);
+const CHUNK = Number(opts.chunkRows);
+const skip = new Set(opts.skip.split(',').filter(Boolean));
+const RUNNER = fileURLToPath(new URL('../integration/full-kill-runner.ts', import.meta.url));
+
+function sh(cmd: string): void {
+  const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', maxBuffer: 1 << 26 });
+  if (r.status !== 0) throw new Error(`${cmd.slice(0, 120)} failed: ${r.stderr || r.stdout}`);
+}
+
+async function timed(fn: () => Promise<void> | void): Promise<number> {
+  const t0 = performance.now();
+  await fn();
+  return (performance.now() - t0) / 1000;
+}
+
+async function main(): Promise<void> {
+  const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
+  const work = makeTempDir('bench-full');
+  chmodSync(work, 0o777);
+  try {
+    const conn = (s: MariaDBServer): string => `-h 127.0.0.1 -P ${s.port} -u root`;
+    await src.sql('CREATE DATABASE sbtest');
+    console.log(`preparing sysbench data: ${TABLES} tables x ${ROWS} rows ...`);
+    const prep = await timed(() =>
+      sh(`sysbench oltp_read_write --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port=${src.port} --mysql-user=root --mysql-db=sbtest --tables=${TABLES} --table-size=${ROWS} --threads=${Math.min(TABLES, THREADS)} prepare > /dev/null`),
+    );
+    await src.sql('ANALYZE TABLE ' + Array.from({ length: TABLES }, (_, i) => `sbtest.sbtest${i + 1}`).join(','));
+    const size = await src.sql("SELECT SUM(DATA_LENGTH) AS d FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'sbtest'");
+    const totalRows = TABLES * ROWS;
+    const mb = Number(size[0]?.['d']) / 1e6;
+    console.log(`prepared in ${prep.toFixed(1)} s: ${totalRows} rows, ${mb.toFixed(1)} MB of InnoDB data; threads ${THREADS}, chunk rows ${CHUNK}`);
+    const reset = async (): Promise<void> => {
+      await dst.sql('DROP DATABASE IF EXISTS sbtest; DROP DATABASE IF EXISTS dm_meta');
+    };
+    const check = async (what: string): Promise<void> => {
+      const n = await dst.sql(Array.from({ length: TABLES }, (_, i) => `SELECT COUNT(*) AS n FROM sbtest.sbtest${i + 1}`).join(' UNION ALL '));
+      const got = n.reduce((a, r) => a + Number(r['n']), 0);
+      if (got !== totalRows) console.log(`!! ${what}: target has ${got} rows, expected ${totalRows}`);
+    };
+    const results: { name: string; secs: number; rss?: number }[] = [];
+
+    // DM.ts: dump + load units in a child process (so its peak RSS is its own)
+    for (const mode of ['sql'] as const) {
+      await reset();
+      let rss = 0;
+      const secs = await timed(async () => {
+        const cfg = {
+          taskName: 'bench',
+          sourceId: 'bench-src',
+          taskMode: 'full',
+          source: src.connOpts(),
+          target: dst.connOpts(),
+          baList: { doDbs: ['sbtest'] },
+          mydumper: { threads: THREADS, rows: CHUNK },
+          loader: { poolSize: THREADS, importMode: mode },
+        };
+        const child = spawn(process.execPath, ['--import', 'tsx', RUNNER, JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+        trackChild(child);
+        let out = '';
+        child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+        await once(child, 'exit');
+        const line = out.split('\n').find((l) => l.startsWith('{')) ?? '{}';
+        const res = JSON.parse(line) as { ok?: boolean; maxRssKiB?: number; errors?: unknown };
+        if (!res.ok) throw new Error(`DM.ts run failed: ${line}`);
+        rss = (res.maxRssKiB ?? 0) / 1024;
+      });
+      await check('DM.ts');
+      results.push({ name: `DM.ts (${mode})`, secs, rss });
+    }
+
+    if (!skip.has('mydumper')) {
+      await reset();
+      const dir = join(work, 'mydumper');
+      mkdirSync(dir);
+      const secs = await timed(() => {
+        sh(`mydumper ${conn(src)} -B sbtest -t ${THREADS} --rows ${CHUNK} -o ${dir} > /dev/null 2>&1`);
+        sh(`myloader ${conn(dst)} -d ${dir} -t ${THREADS} -B sbtest -o > /dev/null 2>&1`);
+      });
+      await check('mydumper+myloader');
+      results.push({ name: 'mydumper+myloader', secs });
+    }
+
+    if (!skip.has('mysqldump')) {
+      await reset();
+      await dst.sql('CREATE DATABASE sbtest');
+      const secs = await timed(() => sh(`mysqldump ${conn(src)} --single-transaction --skip-lock-tables sbtest | mariadb ${conn(dst)} sbtest`));
+      await check('mysqldump|mariadb');
+      results.push({ name: 'mysqldump | mariadb', secs });
+    }
+
+    if (!skip.has('loaddata')) {
+      await reset();
+      const dir = join(work, 'tsv');
+      mkdirSync(dir);
+      chmodSync(dir, 0o777);
+      await dst.sql('CREATE DATABASE sbtest');
+      for (let i = 1; i <= TABLES; i++) {
+        await src.sql(`SELECT * FROM sbtest.sbtest${i} INTO OUTFILE '${join(dir, `t${i}.tsv`)}'`);
+        const [c] = await src.sql(`SHOW CREATE TABLE sbtest.sbtest${i}`);
+        await dst.sql(`USE sbtest; ${String(c?.['Create Table'])}`);
+      }
+      const pools = Array.from({ length: TABLES }, (_, i) => i + 1);
+      const secs = await timed(async () => {
+        const queue = [...pools];
+        await Promise.all(
+          Array.from({ length: Math.min(THREADS, TABLES) }, async () => {
+            const c = await dst.connect();
+            try {
+              for (let i = queue.shift(); i !== undefined; i = queue.shift()) await c.query(`LOAD DATA INFILE '${join(dir, `t${i}.tsv`)}' INTO TABLE sbtest.sbtest${i}`);
+            } finally {
+              await c.end();
+            }
+          }),
+        );
+      });
+      await check('LOAD DATA INFILE');
+      results.push({ name: 'LOAD DATA INFILE (target limit)', secs });
+    }
+
+    console.log('\n| tool | wall s | rows/s | MB/s | peak RSS MB |');
+    console.log('|---|---:|---:|---:|---:|');
+    for (const r of results)
+      console.log(`| ${r.name} | ${r.secs.toFixed(2)} | ${Math.round(totalRows / r.secs)} | ${(mb / r.secs).toFixed(1)} | ${r.rss ? r.rss.toFixed(0) : '-'} |`);
+    const dm = results[0];
+    if (dm) {
+      console.log('');
+      for (const r of results.slice(1)) console.log(`DM.ts speed / ${r.name}: ${(r.secs / dm.secs).toFixed(2)}x`);
+    }
+  } finally {
+    await Promise.all([src.stop(), dst.stop()]);
+    removeTempDir(work);
+  }
+}
+
+await main();
