@@ -184,6 +184,8 @@ export const CODES = {
   ErrMasterConfig: def(38014, 'dm-master', 'internal', 'invalid dm-master configuration', 'Fix the flag or config key named in the message.'),
   ErrMasterEvicted: def(38015, 'dm-master', 'internal', 'this dm-master is evicted from leadership', 'Run `operate-leader cancel-evict` on this master to let it campaign again.', { level: 'low' }),
   ErrMasterWorkerUnreachable: def(38016, 'dm-master', 'internal', 'cannot reach the dm-worker for its status', 'Check that the dm-worker is running and its advertise-addr is reachable from the masters.', { retryable: true }),
+  ErrMasterTaskRunning: def(38017, 'dm-master', 'internal', 'the task is running', 'Stop the task first (`stop-task`), then run `start-task --remove-meta` again.'),
+  ErrMasterInvalidStartTime: def(38018, 'dm-master', 'internal', 'invalid --start-time', 'Give the time as "2006-01-02 15:04:05" (UTC), or an ISO time with a zone such as 2006-01-02T15:04:05+08:00.'),
 
   // ---- dm-worker (40xxx) ---------------------------------------------------------------------------------
   ErrWorkerFenced: def(40001, 'dm-worker', 'internal', 'the dm-worker lost its etcd session and stopped all work (fencing)', 'Check the network between the dm-worker and the dm-masters; the worker re-registers and the scheduler rebinds its source automatically.', { retryable: true }),

@@ -15,7 +15,12 @@ import {
   type TxnCompare,
   type WorkerInfo,
   type LeaderElection,
+  startTimeComment,
 } from '../store/index.js';
+import { parseTaskConfig } from '../config/index.js';
+import { operateBinlogOps, type BinlogOpName, type BinlogOpResult } from './binlog-ops.js';
+import { removeTaskMeta } from './remove-meta.js';
+import { resolveStartTime } from './start-time.js';
 import { readClusterView, type ClusterView, type Scheduler } from './scheduler/index.js';
 import { encryptSourcePassword, sourceFacts, taskFacts, encryptText } from './config-adapter.js';
 import { checkSourceConnection } from './source-check.js';
@@ -173,8 +178,14 @@ export class MasterCore {
   // ---- tasks ------------------------------------------------------------------------------
 
   /** start-task: validate, precheck, then subtask configs + Running stages + task config in ONE txn. */
-  async startTask(taskYaml: string, only: string[], signal: AbortSignal): Promise<{ results: SourceResult[]; checkResult: string }> {
+  async startTask(
+    taskYaml: string,
+    only: string[],
+    signal: AbortSignal,
+    opts: { removeMeta?: boolean; startTime?: string } = {},
+  ): Promise<{ results: SourceResult[]; checkResult: string }> {
     const t = taskFacts(taskYaml, this.o.secretKey);
+    const startTime = opts.startTime ? resolveStartTime(opts.startTime, parseTaskConfig(taskYaml, this.secretOpts()).timezone) : undefined;
     const sourceIds = only.length > 0 ? t.sourceIds.filter((s) => only.includes(s)) : t.sourceIds;
     for (const s of only) if (!t.sourceIds.includes(s)) throw new DMError('ErrMasterInvalidRequest', `source ${s} is not in the task's mysql-instances`);
     const sources = await listText(this.client, this.keys.sourceConfig());
@@ -182,6 +193,9 @@ export class MasterCore {
     const existing = await getText(this.client, this.keys.taskConfig(t.name));
     const subtasks = await listPrefix(this.client, this.keys.subtask());
     const running = new Set(subtasks.kvs.map((kv) => Keys.sourceAndTask(kv.key)).filter((x) => x.task === t.name).map((x) => x.source));
+    if (opts.removeMeta && sourceIds.some((s) => running.has(s))) {
+      throw new DMError('ErrMasterTaskRunning', `task ${t.name} is running on ${sourceIds.filter((s) => running.has(s)).join(', ')}; stop it before start-task --remove-meta`);
+    }
     if (existing !== undefined && sourceIds.every((s) => running.has(s))) {
       throw new DMError('ErrMasterTaskExists', `task ${t.name} already exists; stop it first or use resume-task`);
     }
@@ -192,11 +206,19 @@ export class MasterCore {
       for (const s of sourceIds) yamls.set(s, sources.get(s) ?? '');
       checkResult = (await precheck({ taskYaml, sourceIds, sourceYamls: yamls, signal, ...(this.o.secretKey ? { secretKey: this.o.secretKey } : {}) })) ?? '';
     }
+    if (opts.removeMeta) {
+      // Still the leader? (a deposed leader must not clear a running task's checkpoints)
+      if (!this.o.election.isLeader) throw new DMError('ErrEtcdFenced', 'this dm-master lost leadership during start-task');
+      await removeTaskMeta(taskYaml, sourceIds, this.secretOpts());
+      this.log.info({ task: t.name, sources: sourceIds }, 'task meta removed');
+    }
     const ops: IOperation[] = [this.client.put(this.keys.taskConfig(t.name)).value(taskYaml)];
     const compares: TxnCompare[] = [];
     for (const s of sourceIds) {
       if (running.has(s)) continue;
-      const sub: SubtaskRecord = { task: taskYaml, sourceId: s };
+      const sub: SubtaskRecord = startTime
+        ? { task: taskYaml + startTimeComment(startTime), sourceId: s, startTime }
+        : { task: taskYaml, sourceId: s };
       const stage: StageRecord = { stage: 'Running' };
       ops.push(this.client.put(this.keys.subtask(s, t.name)).value(JSON.stringify(sub)));
       ops.push(this.client.put(this.keys.taskStage(s, t.name)).value(JSON.stringify(stage)));
@@ -210,6 +232,28 @@ export class MasterCore {
       results: sourceIds.map((s) => ({ source: s, worker: view.boundBy.get(s) ?? '', result: true, msg: '' })),
       checkResult,
     };
+  }
+
+  private secretOpts(): { secretKey?: Buffer } {
+    return this.o.secretKey ? { secretKey: this.o.secretKey } : {};
+  }
+
+  /**
+   * HandleError (`dmctl binlog skip|replace|inject|revert|list`): store or delete the operation
+   * for the task's subtasks on `only` (or all its sources) in one fenced txn, then resume those
+   * subtasks for skip/replace/inject so the sync unit replays the failed event. `list` reads.
+   */
+  async handleError(op: BinlogOpName, task: string, only: string[], binlogPos: string, sqls: string[]): Promise<BinlogOpResult[]> {
+    if (!task) throw new DMError('ErrMasterInvalidRequest', 'binlog needs a task name');
+    const all = await this.taskSources(task);
+    const sources = only.length > 0 ? all.filter((s) => only.includes(s)) : all;
+    if (sources.length === 0) throw new DMError('ErrMasterTaskNotFound', `task ${task} not found${only.length ? ` on sources ${only.join(', ')}` : ''}`);
+    const results = await operateBinlogOps(this.client, this.keys, (ops) => this.txn(ops), { op, task, sources, binlogPos, sqls });
+    if (op === 'skip' || op === 'replace' || op === 'inject') {
+      await this.operateTask('resume', task, sources);
+    }
+    this.log.info({ op, task, sources, pos: binlogPos || 'current' }, 'binlog operation handled');
+    return results;
   }
 
   /** Source ids a task has subtasks on. */

@@ -18,8 +18,10 @@ import {
   type OfflineMemberResponseSchema,
   type TransferSourceResponseSchema,
   type RegisterWorkerResponseSchema,
+  type HandleErrorResponseSchema,
 } from '../gen/dm/master/v1/master_pb.js';
-import { SourceQueryStatusSchema, Stage, type SourceQueryStatus } from '../gen/dm/common/v1/common_pb.js';
+import { ErrorOp, SourceQueryStatusSchema, Stage, type SourceQueryStatus } from '../gen/dm/common/v1/common_pb.js';
+import type { BinlogOpName } from './binlog-ops.js';
 import type { LeaderElection } from '../store/index.js';
 import type { MasterCore } from './master-core.js';
 import type { Scheduler } from './scheduler/index.js';
@@ -41,6 +43,14 @@ export interface MasterServiceDeps {
 
 /** How long a state-changing request waits for an election to settle. */
 export const LEADER_WAIT_MS = 15_000;
+
+const ERROR_OP: Partial<Record<ErrorOp, BinlogOpName>> = {
+  [ErrorOp.SKIP]: 'skip',
+  [ErrorOp.REPLACE]: 'replace',
+  [ErrorOp.REVERT]: 'revert',
+  [ErrorOp.INJECT]: 'inject',
+  [ErrorOp.LIST]: 'list',
+};
 
 const WORKER_STAGE = { offline: WorkerStage.OFFLINE, free: WorkerStage.FREE, bound: WorkerStage.BOUND } as const;
 
@@ -136,7 +146,10 @@ export function createMasterService(d: MasterServiceDeps): MasterImpl {
       return onLeader<MessageInitShape<typeof StartTaskResponseSchema>>(
         ctx,
         async () => {
-          const { results, checkResult } = await core.startTask(req.task, req.sources, ctx.signal);
+          const { results, checkResult } = await core.startTask(req.task, req.sources, ctx.signal, {
+            removeMeta: req.removeMeta,
+            ...(req.startTime ? { startTime: req.startTime } : {}),
+          });
           return { result: true, msg: '', sources: results, checkResult };
         },
         (addr) => masterClient(addr).startTask(req, fwd),
@@ -202,6 +215,23 @@ export function createMasterService(d: MasterServiceDeps): MasterImpl {
       );
       out.sort((a, b) => (a.sourceStatus?.source ?? '').localeCompare(b.sourceStatus?.source ?? ''));
       return { result: allOk, msg: '', sources: out };
+    },
+
+    async handleError(req, ctx) {
+      const op = ERROR_OP[req.op];
+      if (!op) throw new DMError('ErrMasterInvalidRequest', 'binlog needs an operation: skip, replace, revert, inject or list');
+      const reply = async (): Promise<MessageInitShape<typeof HandleErrorResponseSchema>> => {
+        const rs = await core.handleError(op, req.task, [...req.sources], req.binlogPos, [...req.sqls]);
+        const view = await core.clusterView();
+        return {
+          result: rs.every((r) => r.result),
+          msg: '',
+          sources: rs.map((r) => ({ result: r.result, msg: r.msg, source: r.source, worker: view.boundBy.get(r.source) ?? '' })),
+        };
+      };
+      // list is a read: any master answers it.
+      if (op === 'list') return reply();
+      return onLeader(ctx, reply, (addr) => masterClient(addr).handleError(req, fwd));
     },
 
     async checkTask(req, ctx) {

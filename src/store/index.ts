@@ -1,4 +1,4 @@
-export { Keys, DEFAULT_KEY_PREFIX } from './keys.js';
+export { Keys, DEFAULT_KEY_PREFIX, binlogOpKey, START_TIME_COMMENT, startTimeComment, startTimeFromTaskText } from './keys.js';
 export type {
   LeaderInfo,
   MasterInfo,
@@ -8,6 +8,7 @@ export type {
   DesiredStage,
   StageRecord,
   SubtaskRecord,
+  BinlogOpRecord,
 } from './keys.js';
 export { createEtcdClient, normaliseEndpoints, DEFAULT_UNARY_DEADLINE_MS, type EtcdClientOptions } from './client.js';
 export { getText, getJSON, parseJSON, listPrefix, listJSON, listText, type KV } from './records.js';

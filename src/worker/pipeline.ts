@@ -8,9 +8,10 @@
  * the full phase's hand-off (the `detail` of the last full-phase unit, or the snapshot rows the
  * full phase keeps in the target meta schema), else from the task's `meta`.
  *
- * Also here: the etcd-backed binlog operations (`dmctl binlog skip|replace|inject|revert|list`)
- * the sync unit consults through its `onFailedEvent` hook, and `removeTaskMeta` for
- * `start-task --remove-meta`.
+ * Also here: the worker side of the etcd-backed binlog operations (`dmctl binlog ...`; the
+ * master stores them, src/master/binlog-ops.ts) the sync unit consults through its
+ * `onFailedEvent` hook. `start-task --start-time` reaches the sync unit as `start: {time}`,
+ * used only when the unit has no checkpoint yet.
  */
 import { createHash } from 'node:crypto';
 import type { Etcd3, Namespace } from 'etcd3';
@@ -25,7 +26,7 @@ import type { Flavor, Position } from '../binlog/position.js';
 import { formatFilePos } from '../binlog/position.js';
 import { SyncUnit, type FailedEventDecision, type FailedEventInfo, type StartSpec, type SyncConfig } from '../units/sync/index.js';
 import { createFullUnits } from '../units/load/index.js';
-import { binlogOpKey, type BinlogOpRecord, type Keys } from '../store/keys.js';
+import { binlogOpKey, startTimeFromTaskText, type BinlogOpRecord, type Keys } from '../store/index.js';
 
 // ---- binlog operations ----------------------------------------------------------------------
 
@@ -61,46 +62,6 @@ export function etcdBinlogOps(client: KV, keys: Keys, sourceId: string, taskName
   };
 }
 
-export type BinlogOpName = 'skip' | 'replace' | 'inject' | 'revert' | 'list';
-
-/**
- * The master side of `dmctl binlog`: store (skip/replace/inject), delete (revert) or list the
- * operations of a task on some sources. Returns one result per source (`msg` of list = JSON of
- * the pending operations). The caller then resumes the subtasks (skip/replace/inject), as DM does.
- */
-export async function operateBinlogOps(
-  client: KV,
-  keys: Keys,
-  req: { op: BinlogOpName; task: string; sources: readonly string[]; binlogPos?: string; sqls?: readonly string[] },
-): Promise<{ source: string; result: boolean; msg: string }[]> {
-  const pos = req.binlogPos && req.binlogPos !== '' ? req.binlogPos : 'current';
-  if (pos !== 'current' && !/^[^:\s/]+:\d+$/.test(pos)) {
-    throw new DMError('ErrBinlogInvalidPosition', `invalid binlog position '${pos}'; use file:offset, e.g. mysql-bin.000001:1234`);
-  }
-  const sqls = [...(req.sqls ?? [])];
-  if ((req.op === 'replace' || req.op === 'inject') && sqls.length === 0) {
-    throw new DMError('ErrCtlInvalidArgs', `binlog ${req.op} needs SQL statements`);
-  }
-  const out: { source: string; result: boolean; msg: string }[] = [];
-  for (const source of req.sources) {
-    if (req.op === 'list') {
-      const kvs = await client.getAll().prefix(binlogOpKey(keys, source, req.task)).strings();
-      const ops = Object.values(kvs).map((v) => JSON.parse(v) as BinlogOpRecord);
-      out.push({ source, result: true, msg: JSON.stringify(ops) });
-    } else if (req.op === 'revert') {
-      const key = binlogOpKey(keys, source, req.task, pos);
-      const had = (await client.get(key).string()) !== null;
-      await client.delete().key(key);
-      out.push({ source, result: had, msg: had ? '' : `no pending operation at ${pos} for task ${req.task}` });
-    } else {
-      const rec: BinlogOpRecord = { op: req.op, pos, sqls, createdAt: new Date().toISOString() };
-      await client.put(binlogOpKey(keys, source, req.task, pos)).value(JSON.stringify(rec));
-      out.push({ source, result: true, msg: '' });
-    }
-  }
-  return out;
-}
-
 /** The sync unit's onFailedEvent, answering from the operation store. */
 export function failedEventHandler(ops: BinlogOpStore, log?: Logger): (info: FailedEventInfo) => Promise<FailedEventDecision> {
   return async (info) => {
@@ -133,6 +94,20 @@ export interface PipelineInput {
   taskYaml: string;
   /** source YAML text (password may be encrypted) */
   sourceYaml: string;
+  /**
+   * `start-task --start-time` as an ISO instant (SubtaskRecord.startTime); when absent, the
+   * `# dm-start-time:` comment the master appends to the subtask's task text is used.
+   */
+  startTime?: string;
+}
+
+/** The start time of a subtask: the explicit field, else the one carried in the task text. */
+export function subtaskStartTime(input: PipelineInput): Date | undefined {
+  const iso = input.startTime ?? startTimeFromTaskText(input.taskYaml);
+  if (!iso) return undefined;
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) throw new DMError('ErrWorkerSubtaskConfig', `subtask ${input.taskName} has an invalid start time '${iso}'`);
+  return d;
 }
 
 /** What a full phase hands to sync, as the `detail` of its last unit's ProcessResult. */
@@ -215,6 +190,7 @@ class PipelineSyncUnit implements Unit {
     private readonly ctx: PipelineContext,
     private readonly box: HandOffBox,
     private readonly afterFullPhase: boolean,
+    private readonly startTime?: Date,
   ) {}
 
   async init(signal: AbortSignal): Promise<void> {
@@ -248,6 +224,8 @@ class PipelineSyncUnit implements Unit {
         if (h.safeModeUntil) safeModeUntil = { file: h.safeModeUntil.file, offset: h.safeModeUntil.offset, gtid: h.safeModeUntil.gtid ?? '' };
       }
     }
+    // --start-time wins over the task's meta; the sync unit uses `start` only without a checkpoint.
+    if (!start && this.startTime) start = { time: this.startTime };
     start ??= metaStart(sub, this.src.enableGtid);
     const cfg: SyncConfig = {
       taskName: sub.name,
@@ -399,36 +377,7 @@ export function createUnits(input: PipelineInput, ctx: PipelineContext): Unit[] 
     units.push(...fullPhaseFactory(sub, src, ctx).map((u) => capturing(u, box)));
   }
   if (mode === 'all' || mode === 'incremental') {
-    units.push(new PipelineSyncUnit(sub, src, ctx, box, mode === 'all'));
+    units.push(new PipelineSyncUnit(sub, src, ctx, box, mode === 'all', subtaskStartTime(input)));
   }
   return units;
-}
-
-/**
- * `start-task --remove-meta`: delete the task's checkpoints for these sources from the target
- * meta schema (full-phase plan and snapshot rows, sync checkpoint and ledger), so the task
- * starts from scratch. Tables that do not exist are ignored.
- */
-export async function removeTaskMeta(taskYaml: string, sourceIds: readonly string[], opts: { secretKey?: Buffer } = {}): Promise<void> {
-  const task = parseTaskConfig(taskYaml, opts.secretKey ? { secretKey: opts.secretKey } : {});
-  const t = task.targetDatabase;
-  const c = await connect({ host: t.host, port: t.port, user: t.user, password: t.password });
-  try {
-    const q = (n: string): string => `${mysql.escapeId(task.metaSchema)}.${mysql.escapeId(`${task.name}_${n}`)}`;
-    const del = async (table: string, col: string, id: string): Promise<void> => {
-      try {
-        await c.query(`DELETE FROM ${table} WHERE ${mysql.escapeId(col)} = ?`, [id]);
-      } catch (e) {
-        if ((e as { errno?: number }).errno !== 1146) throw toDMError(e, 'ErrCheckpointSave', `cannot remove the meta of task ${task.name}`);
-      }
-    };
-    for (const id of sourceIds) {
-      await del(q('load_checkpoint'), 'source_id', id);
-      await del(q('load_snapshot'), 'source_id', id);
-      await del(q('syncer_checkpoint'), 'id', id);
-      await del(q('syncer_ledger'), 'id', id);
-    }
-  } finally {
-    await c.end().catch(() => undefined);
-  }
 }

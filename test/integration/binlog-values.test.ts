@@ -3,6 +3,14 @@ import assert from 'node:assert/strict';
 import { MariaDBServer } from '../helpers/index.js';
 import { createBinlogReader, getMasterStatus, type BinlogEvent, type RowsEvent } from '../../src/binlog/index.js';
 
+/** GEOMETRY values are MySQL's internal format: 4-byte little-endian SRID, then WKB. */
+const POINT_1_2 = Buffer.concat([Buffer.from('00000000' + '01' + '01000000', 'hex'), f64(1), f64(2)]);
+function f64(v: number): Buffer {
+  const b = Buffer.alloc(8);
+  b.writeDoubleLE(v);
+  return b;
+}
+
 /** Exact values of every type, decoded from the binlog of a server running in a non-UTC zone. */
 void test('binlog reader: exact values of every column type (FULL and MINIMAL metadata)', async (t) => {
   for (const meta of ['FULL', 'MINIMAL']) {
@@ -54,7 +62,7 @@ void test('binlog reader: exact values of every column type (FULL and MINIMAL me
       dt: '2024-02-29 23:59:59.123456', ts: '2024-06-01 07:00:00.654321', d: '2024-02-29', tm: '-12:34:56.789', y: 2155,
       emoji: '😀x', l1: 'café', bin: Buffer.from('000100ff', 'hex'), fb: Buffer.from('61620000', 'hex'),
       e: 'z', s: 'a,c', j: '{"k": [1, 2.5, "x"], "big": 18446744073709551615}', txt: 'hello', blb: Buffer.from('00ff00', 'hex'),
-      nul: null, emp: '', g: { x: 1, y: 2 },
+      nul: null, emp: '', g: POINT_1_2,
     }, `metadata ${meta}`);
     assert.deepEqual(r2, {
       id: 2, ti: -128, tiu: 0, si: -32768, mi: -8388608, mu: 0, i: -2147483648, iu: 0,
@@ -73,4 +81,55 @@ void test('binlog reader: exact values of every column type (FULL and MINIMAL me
     assert.deepEqual(rows.keyColumns, ['id']);
     await db.stop();
   }
+});
+
+/** GEOMETRY comes back as the internal value (SRID + WKB) and writes back exactly with ST_GeomFromWKB. */
+void test('binlog reader: GEOMETRY values keep their SRID and round-trip exactly', async (t) => {
+  const db = await MariaDBServer.start({ extraArgs: ['--binlog-row-metadata=MINIMAL'] });
+  t.after(() => db.stop());
+  await db.sql('CREATE DATABASE geo; CREATE TABLE geo.src (id INT PRIMARY KEY, g GEOMETRY, p POINT); CREATE TABLE geo.dst LIKE geo.src');
+  const c = await db.connect();
+  const start = await getMasterStatus(c, 'mariadb');
+  const shapes = [
+    "ST_GeomFromText('POINT(1.5 -2.25)', 4326)",
+    "ST_GeomFromText('LINESTRING(0 0, 1 1, 2 0.5)', 3857)",
+    "ST_GeomFromText('POLYGON((0 0, 4 0, 4 4, 0 4, 0 0), (1 1, 2 1, 2 2, 1 1))')",
+    "ST_GeomFromText('MULTIPOINT(1 1, 2 2)', 4326)",
+    "ST_GeomFromText('GEOMETRYCOLLECTION(POINT(1 1), LINESTRING(0 0, 1 1))', 27700)",
+  ];
+  await c.query(`INSERT INTO geo.src VALUES ${shapes.map((g, i) => `(${i + 1}, ${g}, ST_GeomFromText('POINT(${i} ${i})', ${i === 0 ? 4326 : 0}))`).join(', ')}`);
+  const r = createBinlogReader({ connection: db.connOpts(), flavor: 'mariadb', serverId: 7900 + (process.pid % 90), start: { file: start.file, offset: start.offset }, heartbeatMs: 0 });
+  await r.start(AbortSignal.timeout(20_000));
+  let rows: RowsEvent | undefined;
+  try {
+    for await (const ev of r as AsyncIterable<BinlogEvent>) {
+      if (ev.kind === 'rows') rows = ev;
+      if (ev.kind === 'xid') break;
+    }
+  } finally {
+    await r.close();
+  }
+  assert.ok(rows, 'a rows event');
+  assert.equal(rows.rows.length, shapes.length);
+  const first = rows.rows[0]!;
+  assert.ok(Buffer.isBuffer(first[1]), 'GEOMETRY is a Buffer');
+  assert.equal((first[1] as Buffer).readUInt32LE(0), 4326, 'the SRID is kept');
+  // write the decoded values back: SRID from the first 4 bytes, WKB after them
+  for (const row of rows.rows) {
+    const [id, g, p] = row as [number, Buffer, Buffer];
+    await c.query('INSERT INTO geo.dst VALUES (?, ST_GeomFromWKB(?, ?), ST_GeomFromWKB(?, ?))', [id, g.subarray(4), g.readUInt32LE(0), p.subarray(4), p.readUInt32LE(0)]);
+  }
+  const [diff] = await c.query(
+    'SELECT s.id FROM geo.src s JOIN geo.dst d USING (id) WHERE ST_AsBinary(s.g) <> ST_AsBinary(d.g) OR ST_SRID(s.g) <> ST_SRID(d.g) OR ST_AsBinary(s.p) <> ST_AsBinary(d.p) OR ST_SRID(s.p) <> ST_SRID(d.p)',
+  );
+  assert.deepEqual(diff, []);
+  const [n] = await c.query('SELECT COUNT(*) AS n FROM geo.dst');
+  assert.deepEqual(n, [{ n: shapes.length }]);
+  // and the internal value itself is byte-for-byte what the server stores
+  const [raw] = await c.query('SELECT id, g FROM geo.src ORDER BY id');
+  assert.deepEqual(
+    (raw as { id: number; g: Buffer }[]).map((x) => x.g),
+    rows.rows.map((row) => row[1]),
+  );
+  await c.end();
 });

@@ -2,7 +2,6 @@ import type { Command } from 'commander';
 import { CommonPb, MasterPb } from './shared.js';
 import { action, addSourceOption, usageError } from '../args.js';
 import type { CtlContext } from '../context.js';
-import { isDMError } from '../../errors/index.js';
 import { messageToObject } from '../output.js';
 import { registerCommand } from '../registry.js';
 
@@ -66,54 +65,8 @@ export async function runBinlogOp(
     return;
   }
   const sources = ctx.sources(o.source);
-  try {
-    const resp = await ctx.call((c, co) => c.handleError({ op, task, sources, binlogPos: o.binlogPos ?? '', sqls }, co));
-    ctx.reply(messageToObject(MasterPb.HandleErrorResponseSchema, resp));
-  } catch (e) {
-    if (!isDMError(e) || e.codeName !== 'ErrNotImplemented') throw e;
-    await binlogViaEtcd(ctx, opName as 'skip' | 'replace' | 'revert' | 'inject' | 'list', task, sources, o.binlogPos ?? '', sqls);
-  }
-}
-
-/**
- * Fallback while the master does not serve HandleError: write the operation to the cluster's
- * etcd (the masters' client URLs from list-member, the key prefix from the cluster info), as
- * the master would, then resume the task so the sync unit replays the failed event.
- */
-async function binlogViaEtcd(
-  ctx: CtlContext,
-  op: 'skip' | 'replace' | 'revert' | 'inject' | 'list',
-  task: string,
-  only: string[],
-  binlogPos: string,
-  sqls: string[],
-): Promise<void> {
-  const members = await ctx.call((c, co) => c.listMember({ master: true, leader: false, worker: false, names: [] }, co));
-  const info = await ctx.call((c, co) => c.getClusterInfo({}, co));
-  const endpoints = members.masters.filter((m) => m.alive).flatMap((m) => m.clientUrls);
-  const status = await ctx.call((c, co) => c.queryStatus({ name: task, sources: only }, co));
-  const sources = [...new Set(status.sources.flatMap((s) => s.subTaskStatus.filter((st) => st.name === task).map((st) => st.source || s.sourceStatus?.source || '')))].filter((x) => x);
-  if (sources.length === 0) {
-    ctx.reply({ result: false, msg: `task ${task} not found${only.length ? ` on sources ${only.join(', ')}` : ''}` });
-    return;
-  }
-  const { Etcd3 } = await import('etcd3');
-  const { Keys } = await import('../../store/index.js');
-  const { operateBinlogOps } = await import('../../worker/pipeline.js');
-  const client = new Etcd3({ hosts: endpoints, defaultCallOptions: (c) => (c.isStream ? {} : { deadline: Date.now() + 5000 }) });
-  try {
-    const results = await operateBinlogOps(client, new Keys(info.clusterId || undefined), { op, task, sources, binlogPos, sqls });
-    if (op === 'skip' || op === 'replace' || op === 'inject') {
-      await ctx.call((c, co) => c.operateTask({ op: MasterPb.TaskOp.RESUME, name: task, sources }, co));
-    }
-    ctx.reply({
-      result: results.every((r) => r.result),
-      msg: '',
-      sources: results.map((r) => ({ result: r.result, msg: r.msg, source: r.source, worker: '' })),
-    });
-  } finally {
-    client.close();
-  }
+  const resp = await ctx.call((c, co) => c.handleError({ op, task, sources, binlogPos: o.binlogPos ?? '', sqls }, co));
+  ctx.reply(messageToObject(MasterPb.HandleErrorResponseSchema, resp));
 }
 
 registerCommand({

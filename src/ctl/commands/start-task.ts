@@ -1,4 +1,3 @@
-import { parseTaskConfig } from '../../config/index.js';
 import { MasterPb } from './shared.js';
 import { action, addSourceOption, readFileArg } from '../args.js';
 import { messageToObject } from '../output.js';
@@ -15,22 +14,9 @@ registerCommand({
     addSourceOption(cmd).action(
       action(ctx, async (file: string, o: { removeMeta?: boolean; startTime?: string; source?: string[] }) => {
         const task = readFileArg(file, 'task config file');
-        if (o.startTime !== undefined && !/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}$/.test(o.startTime)) {
+        if (o.startTime !== undefined && !/^\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}((\.\d+)?(Z|[+-]\d{2}:\d{2}))?$/.test(o.startTime)) {
           ctx.reply({ result: false, msg: `--start-time '${o.startTime}' is not a time like "2006-01-02 15:04:05"` });
           return;
-        }
-        if (o.removeMeta) {
-          // The task must not be running: its checkpoints are about to go.
-          const name = parseTaskConfig(task).name;
-          const q = await ctx.call((c, co) => c.queryStatus({ name: '', sources: [] }, co));
-          if (q.sources.some((s) => s.subTaskStatus.some((st) => st.name === name))) {
-            ctx.reply({ result: false, msg: `task ${name} is running; stop it before start-task --remove-meta` });
-            return;
-          }
-          const ids = parseTaskConfig(task).mysqlInstances.map((m) => m.sourceId);
-          const only = ctx.sources(o.source);
-          const { removeTaskMeta } = await import('../../worker/pipeline.js');
-          await removeTaskMeta(task, only.length > 0 ? ids.filter((id) => only.includes(id)) : ids);
         }
         const resp = await ctx.call((c, co) =>
           c.startTask({ task, sources: ctx.sources(o.source), removeMeta: o.removeMeta === true, startTime: o.startTime ?? '' }, co),

@@ -6,7 +6,7 @@ import { chunkRows } from './config.js';
 import { classifyMySQLError, closeConn, openConn, quoteId } from './conn.js';
 import { planChunks, type ChunkDef } from './chunk-plan.js';
 import { detectFlavor, readMasterStatus, type MasterStatus } from './master-status.js';
-import { makeRowEncoder, selectChunkSQL, streamBatches } from './row-stream.js';
+import { chunkBatches, makeRowEncoder } from './row-stream.js';
 import type { FullSession } from './session.js';
 import { takeSnapshot } from './snapshot.js';
 import { readTableInfo, type SourceTableInfo } from './table-info.js';
@@ -69,7 +69,7 @@ async function writeChunkFile(dir: string, conn: Connection, info: SourceTableIn
   const fh = await open(`${name}.tmp`, 'w');
   let rows = 0;
   try {
-    for await (const b of streamBatches(conn, selectChunkSQL(c, info.copyColumns, where), makeRowEncoder(cols), 1 << 20, signal)) {
+    for await (const b of chunkBatches(conn, c, info.copyColumns, where, makeRowEncoder(cols), 1 << 20, signal)) {
       await fh.write(`${prefix}${b.values};\n`);
       rows += b.rows;
     }

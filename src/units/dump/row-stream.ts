@@ -1,7 +1,7 @@
 import type { Connection } from 'mysql2/promise';
 import type { Connection as CbConnection } from 'mysql2';
 import { escapeValue, quoteId, quoteTable } from './conn.js';
-import { chunkWhere, type ChunkDef } from './chunk-plan.js';
+import { chunkWhere, toBound, type BoundValue, type ChunkDef } from './chunk-plan.js';
 import type { ColumnInfo } from './table-info.js';
 
 const NUMERIC = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'numeric', 'float', 'double', 'real', 'year']);
@@ -91,5 +91,58 @@ export async function* streamBatches(
     socket?.removeListener('close', onClose);
     raw.removeListener('error', onConnError);
     if (!stream.destroyed) stream.destroy();
+  }
+}
+
+/**
+ * The batches of one chunk. A chunk with a usable key is read in key-ordered pages
+ * (`key > last ORDER BY key LIMIT n`, the next page fetched while the previous batch is written):
+ * every read is an ordinary query that resolves or fails, also when the connection is killed.
+ * A chunk without key (the whole table) is streamed.
+ */
+export async function* chunkBatches(
+  conn: Connection,
+  chunk: ChunkDef,
+  copyColumns: readonly string[],
+  where: string,
+  encode: RowEncoder,
+  maxBytes: number,
+  signal: AbortSignal,
+): AsyncGenerator<Batch> {
+  const keyIdx = chunk.key.map((k) => copyColumns.indexOf(k));
+  if (chunk.key.length === 0 || keyIdx.some((i) => i < 0)) {
+    yield* streamBatches(conn, selectChunkSQL(chunk, copyColumns, where), encode, maxBytes, signal);
+    return;
+  }
+  let pageRows = 1000;
+  const orderBy = chunk.key.map(quoteId).join(', ');
+  const fetch = async (lower: BoundValue[] | null, n: number): Promise<unknown[][]> => {
+    const sql = `${selectChunkSQL({ ...chunk, lower }, copyColumns, where)} ORDER BY ${orderBy} LIMIT ${n}`;
+    const [rows] = await conn.query({ sql, rowsAsArray: true });
+    return rows as unknown[][];
+  };
+  let want = pageRows;
+  let next: Promise<unknown[][]> | undefined = fetch(chunk.lower, want);
+  while (next) {
+    const rows = await next;
+    signal.throwIfAborted();
+    const last = rows[rows.length - 1];
+    if (rows.length < want || !last) next = undefined;
+    else {
+      const lower = keyIdx.map((i) => toBound(last[i]));
+      want = pageRows;
+      next = fetch(lower, want);
+      // a failed prefetch is awaited (and thrown) on the next turn, never left unhandled
+      next.catch(() => undefined);
+    }
+    if (rows.length === 0) break;
+    let bytes = 0;
+    const parts = rows.map((r) => {
+      const t = encode(r);
+      bytes += t.length + 1;
+      return t;
+    });
+    pageRows = Math.max(100, Math.min(20_000, Math.floor((maxBytes * rows.length) / Math.max(1, bytes))));
+    yield { values: parts.join(','), rows: rows.length, bytes };
   }
 }

@@ -6,8 +6,7 @@ import {
   markDoneSQL,
   quoteId,
   quoteTable,
-  selectChunkSQL,
-  streamBatches,
+  chunkBatches,
   tableKey,
   type ChunkRow,
   type FullSession,
@@ -56,11 +55,10 @@ export async function loadChunk(opts: {
   );
   const colList = [...cols.map((c) => c.name), ...t.route.extracted.map((x) => x.column)].map(quoteId).join(',');
   const prefix = `${VERB[session.cfg.loader.onDuplicate]} INTO ${quoteTable(t.route.schema, t.route.table)} (${colList}) VALUES `;
-  const sql = selectChunkSQL(chunk, t.info.copyColumns, session.cfg.mydumper.where);
   let rows = 0;
   let bytes = 0;
   let side: 'source' | 'target' = 'target';
-  const it = streamBatches(src, sql, encode, opts.maxBytes, signal);
+  const it = chunkBatches(src, chunk, t.info.copyColumns, session.cfg.mydumper.where, encode, opts.maxBytes, signal);
   try {
     await tgt.query('BEGIN');
     for (;;) {

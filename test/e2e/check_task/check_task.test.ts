@@ -67,10 +67,7 @@ void test('check_task: each failing precheck on misconfigured servers', { skip: 
   assert.deepEqual(ar.results.filter((x) => x.state === 'fail').map((x) => `${x.name}@${x.sourceId}`), ['binlog_enable@mysql-replica-02']);
 });
 
-void test('check_task: start-task refuses a task whose prechecks fail', {
-  skip: missingBinaries() || 'dm-master does not install the precheck hook yet: src/bin/dm-master.ts must call setTaskPrecheck(taskPrecheck) from src/checker',
-  timeout: 300_000,
-}, async (t) => {
+void test('check_task: start-task refuses a task whose prechecks fail', { skip: missingBinaries() || false, timeout: 300_000 }, async (t) => {
   const s = await setupScenario(t, CASE, { sources: 2, workers: 2, sourceOpts: [{}, { extraArgs: ['--skip-log-bin'] }] });
   for (const src of s.sources) await s.loadData(src, 'db.sql');
   Object.assign(s.vars, { SOURCE1_USER: 'root', SOURCE1_PASSWORD: '' });
@@ -78,6 +75,10 @@ void test('check_task: start-task refuses a task whose prechecks fail', {
   const r = await s.cluster.ctl(['start-task', s.conf('dm-task.yaml')]);
   assert.equal(r.json['result'], false, r.stdout);
   assert.match(String(r.json['msg']), /code=26001.*binlog_enable/);
+  const items = (r.json['checkResult'] as { results?: Item[] } | undefined)?.results ?? [];
+  assert.ok(String(r.json['msg']).includes('binlog_enable') || items.some((x) => x.name === 'binlog_enable' && x.state === 'fail'), 'the failing check item is shown');
   const q = await s.cluster.ctl(['query-status', 'check']);
   assert.equal(q.json['result'], false, 'no task was created');
+  const cfg = await s.cluster.ctl(['config', 'task', 'check']);
+  assert.equal(cfg.json['result'], false, `no task config was written to etcd: ${cfg.stdout}`);
 });
