@@ -31,6 +31,8 @@ function parseOne(text: string, whole: string): [number, Entry] {
 export class MariadbGtidSet implements GtidSet {
   readonly flavor = 'mariadb' as const;
   private readonly domains: ReadonlyMap<number, Entry>;
+  /** toString() memo (sets are immutable); computed at most once per set. */
+  private text: string | undefined;
 
   private constructor(domains: Map<number, Entry>) {
     this.domains = domains;
@@ -120,9 +122,16 @@ export class MariadbGtidSet implements GtidSet {
   }
 
   toString(): string {
-    return [...this.domains.entries()]
+    if (this.text !== undefined) return this.text;
+    if (this.domains.size === 1) {
+      // the common case (one replication domain): no sort/map/join
+      let t = '';
+      for (const [d, e] of this.domains) t = `${d}-${e.server}-${e.seq}`;
+      return (this.text = t);
+    }
+    return (this.text = [...this.domains.entries()]
       .sort((a, b) => a[0] - b[0])
       .map(([d, e]) => `${d}-${e.server}-${e.seq}`)
-      .join(',');
+      .join(','));
   }
 }

@@ -27,6 +27,7 @@ import { TxnShaper, schemaSnapshots } from './txn-shaper.js';
 import { SchemaTracker } from './schema-tracker.js';
 import { getBinlogFiles, getBinlogSettings, getMasterStatus, openControlConnection, type ConnectionOptions } from './source-info.js';
 import { findStartByTime } from './start-time.js';
+import { enableFastpath, installZongjiFastpath } from './zongji-fastpath.js';
 
 export interface BinlogReaderOptions {
   connection: ConnectionOptions;
@@ -173,6 +174,8 @@ class ZongjiBinlogReader implements BinlogReader {
   private consumerSchemas = '';
   private rowMetadataFull = true;
   private fatal: DMError | undefined;
+  /** zongji decodes rows to arrays and caches TableMap metadata (src/binlog/zongji-fastpath.ts). */
+  private fastpath = false;
 
   constructor(opts: BinlogReaderOptions) {
     this.o = opts;
@@ -205,6 +208,7 @@ class ZongjiBinlogReader implements BinlogReader {
       if (!settings.logBin) throw new DMError('ErrBinlogFormatNotRow', 'binary logging is off on the source (log_bin=OFF)');
       if (settings.format !== 'ROW') throw new DMError('ErrBinlogFormatNotRow', `the source writes binlog_format=${settings.format}, ROW is required`);
       this.rowMetadataFull = settings.rowMetadata === 'FULL';
+      this.fastpath = await installZongjiFastpath();
       await this.resolveStart();
       if (this.o.schemas) this.tracker.importSchemas(this.o.schemas);
       else await this.tracker.seedFromSource(this.ctrl, this.o.includeTable);
@@ -344,7 +348,7 @@ class ZongjiBinlogReader implements BinlogReader {
         this.shaper.skipBefore = { file: start.file, offset: start.offset };
       }
     }
-    if (this.shaper.executed) this.shaper.boundary.gtid = this.shaper.executed.toString();
+    if (this.shaper.executed) this.shaper.boundary = { ...this.shaper.boundary, gtid: this.shaper.executed.toString() };
   }
 
   // ---- sessions and reconnects -----------------------------------------------------------
@@ -406,6 +410,7 @@ class ZongjiBinlogReader implements BinlogReader {
       bigNumberStrings: true,
       connectTimeout: 10_000,
     });
+    if (this.fastpath) enableFastpath(zj);
     let doneRes: () => void = () => {};
     let doneRej: (e: unknown) => void = () => {};
     let firstRes: () => void = () => {};
@@ -456,11 +461,15 @@ class ZongjiBinlogReader implements BinlogReader {
     }
     internals._fetchTableInfo = (ev, next) => this.tableInfoFromTracker(s, ev, next);
 
+    let streaming = false;
     zj.on('binlog', (ev: AnyBinlogEvent) => {
       if (s.ended || this.session !== s) return;
-      s.started();
-      this.connected = true;
-      this.connectedOnce = true;
+      if (!streaming) {
+        streaming = true;
+        s.started();
+        this.connected = true;
+        this.connectedOnce = true;
+      }
       try {
         this.onEvent(ev);
       } catch (e) {
@@ -586,7 +595,7 @@ class ZongjiBinlogReader implements BinlogReader {
 
   private onEvent(ev: AnyBinlogEvent): void {
     this.metrics?.read((ev.size ?? 0) + 19);
-    const name = ev.getEventName();
+    const name = eventName(ev);
     if (name === 'tablemap') {
       this.onTableMap(ev as TableMapEvent);
       return;
@@ -826,14 +835,31 @@ class ZongjiBinlogReader implements BinlogReader {
   }
 }
 
-/** zongji's row object (keyed by column name) as an array in column order. */
-function toImage(r: Record<string, unknown>, m: TableMeta): RowImage {
-  const names = m.names;
-  const n = names.length;
-  const out: unknown[] = new Array<unknown>(n);
-  for (let i = 0; i < n; i++) {
-    const v = r[names[i]!];
-    out[i] = v === undefined ? null : v;
+/** `ev.getEventName()` allocates a lowercased string per call: cache it per event class. */
+const eventNames = new Map<unknown, string>();
+function eventName(ev: AnyBinlogEvent): string {
+  const k = ev.constructor;
+  let n = eventNames.get(k);
+  if (n === undefined) {
+    n = ev.getEventName();
+    eventNames.set(k, n);
+  }
+  return n;
+}
+
+/** zongji's row (an array in column order with the fast path, else keyed by column name) as an array in column order. */
+function toImage(r: unknown, m: TableMeta): RowImage {
+  let out: unknown[];
+  if (Array.isArray(r)) out = r;
+  else {
+    const o = r as Record<string, unknown>;
+    const names = m.names;
+    const n = names.length;
+    out = new Array<unknown>(n);
+    for (let i = 0; i < n; i++) {
+      const v = o[names[i]!];
+      out[i] = v === undefined ? null : v;
+    }
   }
   // zongji decodes YEAR 0000 as 1900 (not a valid YEAR value)
   const years = m.yearIdx;

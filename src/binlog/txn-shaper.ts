@@ -49,7 +49,7 @@ export class TxnShaper {
   curFile = '';
   /** End offset of the last event read (in curFile). */
   lastEnd = 0;
-  /** Last transaction boundary (checkpoint-safe position). */
+  /** Last transaction boundary (checkpoint-safe position); replaced, never mutated (events share it). */
   boundary: Position = { file: '', offset: 0, gtid: '' };
   /** Executed GTID set at the boundary; undefined when not known (positions then carry gtid ''). */
   executed: GtidSet | undefined;
@@ -176,7 +176,7 @@ export class TxnShaper {
     this.txnDelivered = 0;
     this.pendingGtid = gtid;
     if (suppressed) return;
-    this.deliver({ kind: 'gtid', gtid: gtid ?? '', pos: { ...this.boundary }, timestamp: ts, serverId }, bytes);
+    this.deliver({ kind: 'gtid', gtid: gtid ?? '', pos: this.boundary, timestamp: ts, serverId }, bytes);
   }
 
   private boundaryAfter(nextPosition: number): Position {
@@ -191,9 +191,10 @@ export class TxnShaper {
     this.txnOpen = false;
     this.txnBegun = false;
     this.resumeByGtid = false;
+    // boundary objects are replaced, never mutated: the consumer's events may share them
     this.boundary = { file: this.curFile, offset: nextPosition > 0 ? nextPosition : this.boundary.offset, gtid: this.executed?.toString() ?? '' };
     this.hooks.onBoundary?.(this.boundary);
-    return { ...this.boundary };
+    return this.boundary;
   }
 
   private commit(nextPosition: number, ts: number, serverId: number, bytes: number, suppressed: boolean): void {

@@ -21,6 +21,10 @@ import { parseTaskConfig } from '../config/index.js';
 import { operateBinlogOps, type BinlogOpName, type BinlogOpResult } from './binlog-ops.js';
 import { removeTaskMeta } from './remove-meta.js';
 import { resolveStartTime } from './start-time.js';
+import { limitReport, type CheckReport } from '../checker/index.js';
+
+/** "No limit" for the check items a CheckTask handler returns. */
+const ALL_ITEMS = 1_000_000;
 import { readClusterView, type ClusterView, type Scheduler } from './scheduler/index.js';
 import { encryptSourcePassword, sourceFacts, taskFacts, encryptText } from './config-adapter.js';
 import { checkSourceConnection } from './source-check.js';
@@ -386,7 +390,17 @@ export class MasterCore {
       if (y === undefined) throw new DMError('ErrMasterSourceNotFound', `source ${s} of task ${t.name} not found; create it with operate-source create`);
       yamls.set(s, y);
     }
-    return fn(taskYaml, yamls, { errorCnt, warnCnt, signal, ...(this.o.secretKey ? { secretKey: this.o.secretKey } : {}) });
+    // The handler treats 0 as "default"; ask for everything and apply the exact limits here
+    // (dmctl always sends its own defaults, so 0 really means "show none").
+    const r = await fn(taskYaml, yamls, { errorCnt: ALL_ITEMS, warnCnt: ALL_ITEMS, signal, ...this.secretOpts() });
+    let report: CheckReport | undefined;
+    try {
+      const parsed = JSON.parse(r.msg) as Partial<CheckReport> | null;
+      if (parsed && typeof parsed === 'object' && Array.isArray(parsed.results) && parsed.summary) report = parsed as CheckReport;
+    } catch {
+      report = undefined;
+    }
+    return report ? { result: r.result, msg: JSON.stringify(limitReport(report, errorCnt, warnCnt)) } : r;
   }
 
   encrypt(plain: string): string {

@@ -62,7 +62,7 @@ function stageEnum(s: string): Stage {
  * The dm-master Connect service. Methods that change state run on the leader: a follower
  * forwards them (same request, the leader's reply or error returned as is). Reads are answered
  * locally from etcd. Methods of later issues (relay, shard DDL locks, validation, binlog
- * handling) are left out, so the router answers them `unimplemented`.
+ * schema) are left out, so the router answers them `unimplemented`.
  */
 export function createMasterService(d: MasterServiceDeps): MasterImpl {
   const { core } = d;

@@ -113,7 +113,7 @@ void test('binlog reader: GEOMETRY values keep their SRID and round-trip exactly
   assert.equal(rows.rows.length, shapes.length);
   const first = rows.rows[0]!;
   assert.ok(Buffer.isBuffer(first[1]), 'GEOMETRY is a Buffer');
-  assert.equal((first[1] as Buffer).readUInt32LE(0), 4326, 'the SRID is kept');
+  assert.equal(first[1].readUInt32LE(0), 4326, 'the SRID is kept');
   // write the decoded values back: SRID from the first 4 bytes, WKB after them
   for (const row of rows.rows) {
     const [id, g, p] = row as [number, Buffer, Buffer];
@@ -124,12 +124,12 @@ void test('binlog reader: GEOMETRY values keep their SRID and round-trip exactly
   );
   assert.deepEqual(diff, []);
   const [n] = await c.query('SELECT COUNT(*) AS n FROM geo.dst');
-  assert.deepEqual(n, [{ n: shapes.length }]);
+  assert.equal(Number((n as { n: unknown }[])[0]?.n), shapes.length);
   // and the internal value itself is byte-for-byte what the server stores
-  const [raw] = await c.query('SELECT id, g FROM geo.src ORDER BY id');
+  const [raw] = await c.query('SELECT HEX(g) AS g FROM geo.src ORDER BY id');
   assert.deepEqual(
-    (raw as { id: number; g: Buffer }[]).map((x) => x.g),
-    rows.rows.map((row) => row[1]),
+    (raw as { g: string }[]).map((x) => x.g),
+    rows.rows.map((row) => (row[1] as Buffer).toString('hex').toUpperCase()),
   );
   await c.end();
 });

@@ -115,18 +115,17 @@ test('source connection killed mid-dump: the chunk is retried from its checkpoin
   const killer = (async () => {
     const c = await src.connect();
     try {
-      await waitFor(
-        'a dump query to kill',
-        async () => {
-          const [rows] = await c.query("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT %FROM `c4`.`big`%' AND ID <> CONNECTION_ID()");
-          const id = (rows as { ID: number }[])[0]?.ID;
-          if (id === undefined) return false;
-          await c.query(`KILL CONNECTION ${id}`);
-          killed++;
-          return true;
-        },
-        { timeoutMs: 60_000, intervalMs: 10 },
-      );
+      // once a few chunks are in, kill one of the dump's snapshot connections (busy or between queries)
+      await waitFor('three chunks done', async () => Number(load.status()['finishedChunks']) >= 3, { timeoutMs: 60_000, intervalMs: 5 });
+      const [rows] = await c.query("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'root' AND ID <> CONNECTION_ID() AND COMMAND = 'Query' LIMIT 1");
+      let id = (rows as { ID: number }[])[0]?.ID;
+      if (id === undefined) {
+        const [idle] = await c.query("SELECT ID FROM information_schema.PROCESSLIST WHERE USER = 'root' AND ID <> CONNECTION_ID() AND COMMAND = 'Sleep' LIMIT 1");
+        id = (idle as { ID: number }[])[0]?.ID;
+      }
+      if (id === undefined) return;
+      await c.query(`KILL CONNECTION ${id}`);
+      killed++;
     } finally {
       await c.end();
     }

@@ -8,6 +8,7 @@ const cfg = JSON.parse(process.argv[2] ?? '{}');
 process.stdout.write('started\n');
 const { units } = createFullUnits(cfg);
 let detail: Record<string, unknown> | undefined;
+const t0 = performance.now();
 for (const u of units) {
   const r = await u.process(new AbortController().signal);
   if (r.errors.length > 0 || r.isCanceled) {
@@ -17,4 +18,4 @@ for (const u of units) {
   detail = r.detail;
   await u.close();
 }
-process.stdout.write(`${JSON.stringify({ ok: true, detail, maxRssKiB: process.resourceUsage().maxRSS })}\n`);
+process.stdout.write(`${JSON.stringify({ ok: true, detail, maxRssKiB: process.resourceUsage().maxRSS, elapsedMs: performance.now() - t0 })}\n`);

@@ -20,7 +20,7 @@ export function toBound(v: unknown): BoundValue {
   if (v === null || v === undefined) return null;
   if (Buffer.isBuffer(v)) return { hex: v.toString('hex') };
   if (typeof v === 'number') return v;
-  return String(v);
+  return typeof v === 'string' ? v : JSON.stringify(v);
 }
 function fromBound(v: BoundValue): unknown {
   if (v !== null && typeof v === 'object') return Buffer.from(v.hex, 'hex');

@@ -34,8 +34,8 @@ export interface LoaderConfig {
   /** Dump files directory (task-mode dump writes it, task-mode load reads it). */
   dir: string;
   onDuplicate: OnDuplicate;
-  /** `sql` (multi-row INSERT, default) or `load-data` (LOAD DATA LOCAL INFILE from a stream). */
-  importMode: 'sql' | 'load-data';
+  /** `sql`: multi-row INSERTs (the only mode implemented; LOAD DATA LOCAL from a stream is not). */
+  importMode: 'sql';
   /** Retries of a chunk on retryable errors (target or source unreachable, deadlock) before failing. */
   retryAttempts: number;
   /** First backoff delay (ms); doubles each retry up to retryMaxDelayMs. */
@@ -59,7 +59,7 @@ export interface FullMigrationConfig {
 }
 
 export const DEFAULT_THREADS = 4;
-export const DEFAULT_CHUNK_ROWS = 50_000;
+export const DEFAULT_CHUNK_ROWS = 10_000;
 export const DEFAULT_POOL_SIZE = 16;
 export const DEFAULT_META_SCHEMA = 'dm_meta';
 export const DEFAULT_DUMP_DIR = './dumped_data';
@@ -93,9 +93,10 @@ export function resolveFullConfig(
   if (!Number.isInteger(md.threads) || md.threads < 1) throw new DMError('ErrDumpInvalidConfig', `mydumpers.threads must be >= 1, got ${md.threads}`);
   if (!Number.isInteger(md.rows) || md.rows < 0) throw new DMError('ErrDumpInvalidConfig', `mydumpers.rows must be >= 0, got ${md.rows}`);
   if (!Number.isInteger(ld.poolSize) || ld.poolSize < 1) throw new DMError('ErrDumpInvalidConfig', `loaders.pool-size must be >= 1, got ${ld.poolSize}`);
+  if (ld.importMode !== 'sql') throw new DMError('ErrDumpInvalidConfig', `loaders.import-mode: '${String(ld.importMode)}' is not supported; use sql`);
   if (!['replace', 'error', 'ignore'].includes(ld.onDuplicate))
     throw new DMError('ErrDumpInvalidConfig', `loaders.on-duplicate: '${ld.onDuplicate}' is not one of replace, error, ignore`);
-  if (!/^[A-Za-z0-9_\-]+$/.test(c.taskName)) throw new DMError('ErrDumpInvalidConfig', `task name '${c.taskName}' must match [A-Za-z0-9_-]+`);
+  if (!/^[A-Za-z0-9_-]+$/.test(c.taskName)) throw new DMError('ErrDumpInvalidConfig', `task name '${c.taskName}' must match [A-Za-z0-9_-]+`);
   const cfg: FullMigrationConfig = {
     taskName: c.taskName,
     sourceId: c.sourceId,

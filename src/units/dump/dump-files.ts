@@ -105,7 +105,7 @@ export async function writeDumpFiles(session: FullSession, signal: AbortSignal):
     const dbs = [...new Set(selected.map((t) => t.schema))];
     for (const db of dbs) {
       const [r] = await src.query(`SHOW CREATE DATABASE ${quoteId(db)}`);
-      const sql = String((r as Record<string, unknown>[])[0]?.['Create Database'] ?? `CREATE DATABASE ${quoteId(db)}`);
+      const sql = (r as Record<string, string | undefined>[])[0]?.['Create Database'] ?? `CREATE DATABASE ${quoteId(db)}`;
       await writeFile(join(dir, `${db}-schema-create.sql`), `${sql};\n`);
     }
     for (const info of infos) await writeFile(join(dir, `${info.schema}.${info.table}-schema.sql`), `${info.createSQL};\n`);

@@ -70,7 +70,7 @@ export async function readTableInfo(conn: Connection, schema: string, table: str
     );
     const s0 = (st as { r: unknown; d: unknown }[])[0];
     const [cr] = await conn.query(`SHOW CREATE TABLE ${quoteTable(schema, table)}`);
-    const createSQL = String((cr as Record<string, unknown>[])[0]?.['Create Table'] ?? '');
+    const createSQL = (cr as Record<string, string | undefined>[])[0]?.['Create Table'] ?? '';
     return {
       schema,
       table,

@@ -17,7 +17,6 @@ import {
   tableKey,
   type ChunkDef,
   type FullSession,
-  type SnapshotRow,
   ensureMetaTables,
   persistPlan,
   readChunks,
@@ -105,7 +104,7 @@ export async function loadFromDir(s: FullSession, signal: AbortSignal): Promise<
     }
   };
   await Promise.all(Array.from({ length: Math.min(cfg.loader.poolSize, Math.max(1, pending.length)) }, () => worker()));
-  return { ...(syncHandOff(s.snapshots as SnapshotRow[]) ?? {}) };
+  return { ...(syncHandOff(s.snapshots) ?? {}) };
 }
 
 async function loadFile(s: FullSession, conn: Connection, dir: string, schema: string, table: string, n: number, signal: AbortSignal): Promise<void> {

@@ -3,9 +3,11 @@
  *
  * - `<meta>.<task>_syncer_checkpoint`: one global row per source, the low-water mark (every
  *   upstream transaction up to it is in the target).
- * - `<meta>.<task>_syncer_ledger`: one row per upstream transaction applied ABOVE the low-water
- *   mark, written in the same target transaction as its rows. Rows at or below the mark are pruned
- *   in the same transaction that advances it.
+ * - `<meta>.<task>_syncer_ledger`: one row per TARGET transaction applied above the low-water
+ *   mark, written in the same target transaction as its rows: `txn_id` = the id of the last upstream
+ *   transaction it contains (the row's key), `txn_ids` = the ids of all of them. A target
+ *   transaction holds a contiguous run of upstream transactions, so the mark passes all of them at
+ *   once; its row is pruned (by `txn_id`) in the same transaction that advances the mark.
  *
  * Restart = replay from the mark and skip exactly the ledgered transactions: exactly-once.
  */
@@ -16,10 +18,18 @@ import { quoteId, quoteValue as lit } from '../../sql/index.js';
 
 export interface LoadedCheckpoint {
   pos: Position | undefined;
+  /** The last run ended with a final checkpoint (pause/stop/error), not a crash; false when no checkpoint. */
+  cleanExit: boolean;
   /** Schema-tracker snapshot valid at `pos` (for sources without binlog_row_metadata=FULL). */
   schemas: string | undefined;
+  /** Ids of every upstream transaction recorded in the ledger (applied above `pos`). */
   ledger: Set<string>;
+  /** The ledger row keys (last transaction of each target transaction). */
+  rowKeys: Set<string>;
 }
+
+/** Separator of the ids in `txn_ids` (GTIDs and `file:offset` never contain it). */
+const LEDGER_ID_SEP = ',';
 
 export class CheckpointStore {
   readonly cpTable: string;
@@ -45,12 +55,14 @@ export class CheckpointStore {
       binlog_gtid TEXT,
       table_info LONGTEXT NULL,
       is_global TINYINT(1) NOT NULL DEFAULT 1,
+      clean_exit TINYINT(1) NOT NULL DEFAULT 0,
       create_time TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
       update_time TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
       PRIMARY KEY (id, cp_schema, cp_table))`);
     await pool.query(`CREATE TABLE IF NOT EXISTS ${this.ledgerTable} (
       id VARCHAR(128) NOT NULL,
       txn_id VARCHAR(255) NOT NULL,
+      txn_ids MEDIUMTEXT NULL,
       binlog_name VARCHAR(128) NOT NULL,
       binlog_pos BIGINT UNSIGNED NOT NULL,
       is_ddl TINYINT(1) NOT NULL DEFAULT 0,
@@ -60,35 +72,51 @@ export class CheckpointStore {
 
   async load(pool: Pool): Promise<LoadedCheckpoint> {
     const [rows] = await pool.query(
-      `SELECT binlog_name, binlog_pos, binlog_gtid, table_info FROM ${this.cpTable} WHERE id = ? AND cp_schema = '' AND cp_table = ''`,
+      `SELECT binlog_name, binlog_pos, binlog_gtid, table_info, clean_exit FROM ${this.cpTable} WHERE id = ? AND cp_schema = '' AND cp_table = ''`,
       [this.sourceId],
     );
-    const r = (rows as { binlog_name: string; binlog_pos: number | string; binlog_gtid: string | null; table_info: string | null }[])[0];
+    const r = (rows as { binlog_name: string; binlog_pos: number | string; binlog_gtid: string | null; table_info: string | null; clean_exit: number | string }[])[0];
     let pos: Position | undefined;
     if (r) {
       const offset = Number(r.binlog_pos);
       if (!Number.isFinite(offset)) throw new DMError('ErrCheckpointCorrupt', `bad binlog_pos ${String(r.binlog_pos)} in ${this.cpTable}`);
       pos = { file: r.binlog_name, offset, gtid: r.binlog_gtid ?? '' };
     }
-    const [lrows] = await pool.query(`SELECT txn_id FROM ${this.ledgerTable} WHERE id = ?`, [this.sourceId]);
-    return { pos, schemas: r?.table_info ?? undefined, ledger: new Set((lrows as { txn_id: string }[]).map((x) => x.txn_id)) };
+    const [lrows] = await pool.query(`SELECT txn_id, txn_ids FROM ${this.ledgerTable} WHERE id = ?`, [this.sourceId]);
+    const ledger = new Set<string>();
+    const rowKeys = new Set<string>();
+    for (const x of lrows as { txn_id: string; txn_ids: string | null }[]) {
+      rowKeys.add(x.txn_id);
+      ledger.add(x.txn_id);
+      if (x.txn_ids) for (const id of x.txn_ids.split(LEDGER_ID_SEP)) ledger.add(id);
+    }
+    return { pos, cleanExit: r !== undefined && Number(r.clean_exit) === 1, schemas: r?.table_info ?? undefined, ledger, rowKeys };
   }
 
-  /** The ledger INSERT that goes into a target transaction. */
-  ledgerInsertSQL(txns: { id: string; pos: Position }[], isDDL = false): string {
-    const vals = txns
-      .map((t) => `(${lit(this.sourceId)},${lit(t.id)},${lit(t.pos.file)},${t.pos.offset},${isDDL ? 1 : 0})`)
-      .join(',');
-    return `INSERT INTO ${this.ledgerTable} (id, txn_id, binlog_name, binlog_pos, is_ddl) VALUES ${vals}`;
+  /** The ledger INSERT (one row) that goes into a target transaction holding `txns` (upstream order, non-empty). */
+  ledgerInsertSQL(txns: readonly { id: string; pos: Position }[], isDDL = false): string {
+    const last = txns[txns.length - 1];
+    if (!last) throw new DMError('ErrInternal', 'ledger row without transactions');
+    const ids = txns.length === 1 ? null : txns.map((t) => t.id).join(LEDGER_ID_SEP);
+    return (
+      `INSERT INTO ${this.ledgerTable} (id, txn_id, txn_ids, binlog_name, binlog_pos, is_ddl) VALUES ` +
+      `(${lit(this.sourceId)},${lit(last.id)},${lit(ids)},${lit(last.pos.file)},${last.pos.offset},${isDDL ? 1 : 0})`
+    );
   }
 
-  checkpointSQL(pos: Position, schemas?: string): string {
+  /** `clean`: this is the final checkpoint of a run (pause/stop/error), not a crash. */
+  checkpointSQL(pos: Position, schemas?: string, clean = false): string {
     const ti = schemas === undefined ? '' : ', table_info = VALUES(table_info)';
     return (
-      `INSERT INTO ${this.cpTable} (id, cp_schema, cp_table, binlog_name, binlog_pos, binlog_gtid, table_info, is_global) ` +
-      `VALUES (${lit(this.sourceId)}, '', '', ${lit(pos.file)}, ${pos.offset}, ${lit(pos.gtid)}, ${lit(schemas ?? null)}, 1) ` +
-      `ON DUPLICATE KEY UPDATE binlog_name = VALUES(binlog_name), binlog_pos = VALUES(binlog_pos), binlog_gtid = VALUES(binlog_gtid)${ti}`
+      `INSERT INTO ${this.cpTable} (id, cp_schema, cp_table, binlog_name, binlog_pos, binlog_gtid, table_info, is_global, clean_exit) ` +
+      `VALUES (${lit(this.sourceId)}, '', '', ${lit(pos.file)}, ${pos.offset}, ${lit(pos.gtid)}, ${lit(schemas ?? null)}, 1, ${clean ? 1 : 0}) ` +
+      `ON DUPLICATE KEY UPDATE binlog_name = VALUES(binlog_name), binlog_pos = VALUES(binlog_pos), binlog_gtid = VALUES(binlog_gtid), clean_exit = VALUES(clean_exit)${ti}`
     );
+  }
+
+  /** Mark the checkpoint as "a run is in progress" (a crash from here on is an unclean exit). */
+  async markRunning(pool: Pool): Promise<void> {
+    await pool.query(`UPDATE ${this.cpTable} SET clean_exit = 0 WHERE id = ? AND cp_schema = '' AND cp_table = ''`, [this.sourceId]);
   }
 
   pruneSQL(ids: string[]): string | undefined {
@@ -97,8 +125,8 @@ export class CheckpointStore {
   }
 
   /** Advance the low-water mark and prune the ledger below it, atomically. */
-  async flush(conn: PoolConnection, pos: Position, prune: string[], schemas?: string): Promise<void> {
-    const stmts = ['START TRANSACTION', this.checkpointSQL(pos, schemas)];
+  async flush(conn: PoolConnection, pos: Position, prune: string[], schemas?: string, clean = false): Promise<void> {
+    const stmts = ['START TRANSACTION', this.checkpointSQL(pos, schemas, clean)];
     for (let i = 0; i < prune.length; i += 1000) {
       const s = this.pruneSQL(prune.slice(i, i + 1000));
       if (s) stmts.push(s);
@@ -112,6 +140,7 @@ export class CheckpointStore {
     }
   }
 
+  /** Whether the target transaction whose ledger row key is `id` (its last upstream transaction) committed. */
   async hasTxn(pool: Pool, id: string): Promise<boolean> {
     const [rows] = await pool.query(`SELECT 1 AS x FROM ${this.ledgerTable} WHERE id = ? AND txn_id = ?`, [this.sourceId, id]);
     return (rows as unknown[]).length > 0;

@@ -25,7 +25,11 @@ export interface SyncerSettings {
   batch: number;
   /** Always use safe mode (INSERT→REPLACE, UPDATE→DELETE+REPLACE). */
   safeMode: boolean;
-  /** Safe mode for this many seconds after each start (DM `safe-mode-duration`); 0 = off. */
+  /**
+   * DM `safe-mode-duration`: safe mode for this many seconds after a start that follows an unclean
+   * exit (a crash: the last run did not write its final checkpoint); 0 = never. Default: twice the
+   * checkpoint flush interval (DM: 2 × 30 s = 60 s).
+   */
   safeModeDurationSec: number;
   /** Checkpoint (low-water mark) flush interval. */
   checkpointFlushIntervalMs: number;
@@ -81,7 +85,7 @@ export function resolveSettings(s: Partial<SyncerSettings> | undefined): SyncerS
     workerCount: Math.max(1, s?.workerCount ?? DEFAULT_WORKER_COUNT),
     batch: Math.max(1, s?.batch ?? DEFAULT_BATCH),
     safeMode: s?.safeMode ?? false,
-    safeModeDurationSec: s?.safeModeDurationSec ?? 0,
+    safeModeDurationSec: s?.safeModeDurationSec ?? (2 * (s?.checkpointFlushIntervalMs ?? DEFAULT_CHECKPOINT_FLUSH_INTERVAL_MS)) / 1000,
     checkpointFlushIntervalMs: s?.checkpointFlushIntervalMs ?? DEFAULT_CHECKPOINT_FLUSH_INTERVAL_MS,
     retryTimeoutMs: s?.retryTimeoutMs ?? DEFAULT_RETRY_TIMEOUT_MS,
     maxQueueEvents: s?.maxQueueEvents ?? DEFAULT_MAX_QUEUE_EVENTS,

@@ -90,6 +90,8 @@ export class SyncUnit implements Unit {
   private scheduler: CausalityScheduler | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private processStartedAt = 0;
+  /** Automatic safe mode (after an unclean exit) until this time (ms; 0 = off). */
+  private autoSafeModeUntil = 0;
   private entriesThisRun = 0;
   private currentPos: Position | undefined;
   private masterPos: Position | undefined;
@@ -111,7 +113,11 @@ export class SyncUnit implements Unit {
     this.cfg = cfg;
     this.settings = resolveSettings(cfg.syncer);
     this.labels = { task: cfg.taskName, source_id: cfg.sourceId };
-    this.log = (deps.logger ?? silentLogger).child({ component: 'syncer', task: cfg.taskName, source: cfg.sourceId });
+    this.log = (deps.logger ?? silentLogger).child({
+      component: 'syncer',
+      task: cfg.taskName,
+      source: cfg.sourceId,
+    });
     this.metrics = syncMetrics(deps.registry ?? createRegistry());
     const metaSchema = cfg.metaSchema ?? DEFAULT_META_SCHEMA;
     this.filters = buildFilters({
@@ -131,19 +137,27 @@ export class SyncUnit implements Unit {
     if (this.state === 'Closed') throw new DMError('ErrSyncUnitState', 'sync unit is closed');
     signal.throwIfAborted();
     this.readerFactory ??= defaultReaderFactory;
-    this.pool ??= mysql.createPool({
-      host: this.cfg.target.host,
-      port: this.cfg.target.port,
-      user: this.cfg.target.user,
-      password: this.cfg.target.password,
-      connectionLimit: this.settings.workerCount + 2,
-      multipleStatements: true,
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-      dateStrings: true,
-      timezone: 'Z',
-      connectTimeout: 5000,
-    });
+    if (!this.pool) {
+      this.pool = mysql.createPool({
+        host: this.cfg.target.host,
+        port: this.cfg.target.port,
+        user: this.cfg.target.user,
+        password: this.cfg.target.password,
+        connectionLimit: this.settings.workerCount + 2,
+        multipleStatements: true,
+        supportBigNumbers: true,
+        bigNumberStrings: true,
+        dateStrings: true,
+        timezone: 'Z',
+        connectTimeout: 5000,
+      });
+      // session settings once per connection (not per target transaction)
+      this.pool.pool.on('connection', (c) => {
+        c.query(SESSION_INIT, (err) => {
+          if (err) c.destroy();
+        });
+      });
+    }
     try {
       await this.retryTarget(() => this.store.ensureTables(this.requirePool()), signal);
     } catch (e) {
@@ -201,14 +215,22 @@ export class SyncUnit implements Unit {
         rowsPerSec: Math.round((this.totals.rows - this.rateSample.rows) / dt),
         txnsPerSec: Math.round((this.totals.txns - this.rateSample.txns) / dt),
       };
-      this.rateSample = { at: now, events: this.totals.events, rows: this.totals.rows, txns: this.totals.txns };
+      this.rateSample = {
+        at: now,
+        events: this.totals.events,
+        rows: this.totals.rows,
+        txns: this.totals.txns,
+      };
     }
     return {
       stage: this.state,
       currentPos: this.currentPos,
       checkpointPos: this.lastCheckpoint,
       masterPos: this.masterPos,
-      synced: this.masterPos !== undefined && this.lastCheckpoint !== undefined && compareFilePos(this.masterPos, this.lastCheckpoint) <= 0,
+      synced:
+        this.masterPos !== undefined &&
+        this.lastCheckpoint !== undefined &&
+        compareFilePos(this.masterPos, this.lastCheckpoint) <= 0,
       lagSeconds: this.lagSeconds(),
       ...this.rates,
       totalEvents: this.totals.events,
@@ -255,9 +277,18 @@ export class SyncUnit implements Unit {
         throw toDMError(e, 'ErrCheckpointLoad', 'cannot load the checkpoint from the target');
       });
       const start = this.startSpec(cp.pos);
-      const startPos: Position = cp.pos ?? ('file' in start ? { file: start.file, offset: start.offset, gtid: '' } : { file: '', offset: 0, gtid: 'gtid' in start ? start.gtid : '' });
+      const startPos: Position =
+        cp.pos ??
+        ('file' in start
+          ? { file: start.file, offset: start.offset, gtid: '' }
+          : { file: '', offset: 0, gtid: 'gtid' in start ? start.gtid : '' });
       this.lastCheckpoint = cp.pos;
       this.currentPos = startPos;
+      // DM: automatic safe mode for safe-mode-duration after a start that follows an unclean exit
+      const unclean = cp.pos !== undefined && !cp.cleanExit;
+      this.autoSafeModeUntil = unclean ? Date.now() + this.settings.safeModeDurationSec * 1000 : 0;
+      if (unclean && this.settings.safeModeDurationSec > 0) this.log.info({ seconds: this.settings.safeModeDurationSec }, 'previous run did not exit cleanly: safe mode on');
+      if (cp.pos && cp.cleanExit) await this.retryTarget(() => this.store.markRunning(pool), stop);
       const tracker = new LowWaterMark(startPos);
       this.tracker = tracker;
       const scheduler = new CausalityScheduler({
@@ -266,13 +297,18 @@ export class SyncUnit implements Unit {
         apply: (g) => this.applyGroup(g, stop),
       });
       scheduler.onCommitted = (g) => {
-        for (const t of g.txns) tracker.markDone(t.track, true);
+        // one ledger row per target transaction, keyed by its last upstream transaction
+        const last = g.txns.length - 1;
+        for (let i = 0; i <= last; i++) tracker.markDone((g.txns[i] as UpstreamTxn).track, i === last);
         this.totals.txns += g.txns.length;
         this.metrics.finishedTxn.inc(this.labels, g.txns.length);
       };
       this.scheduler = scheduler;
       this.log.info({ start, checkpoint: cp.pos, ledger: cp.ledger.size }, 'sync unit starting');
-      const reader = this.readerFactory!({ ...this.readerOptions(start), ...(cp.pos && cp.schemas ? { schemas: cp.schemas } : {}) });
+      const reader = this.readerFactory!({
+        ...this.readerOptions(start),
+        ...(cp.pos && cp.schemas ? { schemas: cp.schemas } : {}),
+      });
       this.reader = reader;
       const onStop = (): void => void reader.close().catch(() => undefined);
       stop.addEventListener('abort', onStop, { once: true });
@@ -281,9 +317,9 @@ export class SyncUnit implements Unit {
         // nothing consumed yet: the reader's schemas are those at the start position
         if (!(cp.pos && cp.schemas)) this.schemasToSave = reader.exportSchemas?.();
         timer = setInterval(() => this.tick(stop), this.settings.checkpointFlushIntervalMs);
-        await this.consume(reader, cp.ledger, stop);
+        await this.consume(reader, cp.ledger, cp.rowKeys, stop);
         await scheduler.drain();
-        await this.flush(true);
+        await this.flush(true, true);
         result = stop.aborted ? canceledResult() : okResult({ endPos: tracker.position });
       } finally {
         stop.removeEventListener('abort', onStop);
@@ -291,8 +327,11 @@ export class SyncUnit implements Unit {
       }
     } catch (e) {
       // Finish what is in flight, keep the checkpoint, then report.
-      await this.scheduler?.drain().catch(() => undefined);
-      await this.flush(true).catch(() => undefined);
+      const drained = await (this.scheduler?.drain() ?? Promise.resolve()).then(
+        () => true,
+        () => false,
+      );
+      await this.flush(true, drained).catch(() => undefined);
       // Stopping makes in-flight retries give up: that is a pause, unless the error is a real (non-retryable) one.
       if (stop.aborted && !(e instanceof DMError && !e.retryable && e.codeName !== 'ErrCanceled')) {
         result = canceledResult();
@@ -318,7 +357,11 @@ export class SyncUnit implements Unit {
       return { file: cp.file, offset: cp.offset };
     }
     const s = this.cfg.start;
-    if (!s) throw new DMError('ErrSyncNoStartPosition', `no checkpoint and no start position for source ${this.cfg.sourceId}`);
+    if (!s)
+      throw new DMError(
+        'ErrSyncNoStartPosition',
+        `no checkpoint and no start position for source ${this.cfg.sourceId}`,
+      );
     if ('time' in s) return { time: s.time };
     if ('file' in s && s.file) {
       if (this.cfg.enableGtid && s.gtid) return { gtid: s.gtid };
@@ -344,7 +387,12 @@ export class SyncUnit implements Unit {
     };
   }
 
-  private async consume(reader: SyncReader, ledger: Set<string>, stop: AbortSignal): Promise<void> {
+  private async consume(
+    reader: SyncReader,
+    ledger: Set<string>,
+    rowKeys: Set<string>,
+    stop: AbortSignal,
+  ): Promise<void> {
     const tracker = this.tracker!;
     const scheduler = this.scheduler!;
     let cur: OpenTxn | undefined;
@@ -378,11 +426,19 @@ export class SyncUnit implements Unit {
           if (ledger.has(id)) {
             ledger.delete(id);
             this.totals.skippedTxns++;
-            tracker.markDone(track, true);
+            tracker.markDone(track, rowKeys.has(id));
           } else if (t.changes.length === 0) {
             tracker.markDone(track, false);
           } else {
-            const txn: UpstreamTxn = { id, pos: ev.pos, timestamp: ev.timestamp, changes: t.changes, keys: t.keys, bytes: t.bytes, track };
+            const txn: UpstreamTxn = {
+              id,
+              pos: ev.pos,
+              timestamp: ev.timestamp,
+              changes: t.changes,
+              keys: t.keys,
+              bytes: t.bytes,
+              track,
+            };
             const t1 = performance.now();
             await scheduler.add(txn, stop);
             waits.schedulerMs += performance.now() - t1;
@@ -416,7 +472,10 @@ export class SyncUnit implements Unit {
     const action = this.filters.dmlAction(ev.schema, ev.table, ev.op);
     if (action === 'Ignore') return;
     if (action === 'Error') {
-      cur.failed ??= new DMError('ErrSyncEventFilterError', `${ev.op} on ${ev.schema}.${ev.table} at ${formatFilePos(ev.pos)} matched an Error filter`);
+      cur.failed ??= new DMError(
+        'ErrSyncEventFilterError',
+        `${ev.op} on ${ev.schema}.${ev.table} at ${formatFilePos(ev.pos)} matched an Error filter`,
+      );
       return;
     }
     const route = this.filters.route(ev.schema, ev.table);
@@ -431,7 +490,12 @@ export class SyncUnit implements Unit {
 
   // ------------------------------------------------------------------ DDL
 
-  private async handleQuery(ev: QueryEvent, gtid: string, ledger: Set<string>, stop: AbortSignal): Promise<void> {
+  private async handleQuery(
+    ev: QueryEvent,
+    gtid: string,
+    ledger: Set<string>,
+    stop: AbortSignal,
+  ): Promise<void> {
     const tracker = this.tracker!;
     const id = gtid || formatFilePos(ev.pos);
     const firstOfRun = this.entriesThisRun === 0;
@@ -443,7 +507,12 @@ export class SyncUnit implements Unit {
     } catch (e) {
       // table DDL that cannot be read: the operator decides (dmctl binlog skip|replace), else pause
       const err = e instanceof DMError ? e : toDMError(e, 'ErrSQLParseDDL', 'cannot parse DDL');
-      const decision = (await this.cfg.onFailedEvent?.({ pos: ev.pos, sql: [ev.sql], isDDL: true, error: { code: err.code, message: err.message } })) ?? { action: 'fail' as const };
+      const decision = (await this.cfg.onFailedEvent?.({
+        pos: ev.pos,
+        sql: [ev.sql],
+        isDDL: true,
+        error: { code: err.code, message: err.message },
+      })) ?? { action: 'fail' as const };
       if (decision.action === 'fail') throw err;
       await this.scheduler!.drain();
       await this.flush(true);
@@ -460,9 +529,18 @@ export class SyncUnit implements Unit {
     if (p.database !== undefined) apply = this.filters.includeSchema(p.database);
     else apply = p.tables.some((t) => this.filters.includeTable(t.schema, t.table));
     const first = p.tables[0];
-    const action = this.filters.ddlAction(p.database ?? first?.schema ?? ev.schema, first?.table ?? '', p.type, ev.sql);
+    const action = this.filters.ddlAction(
+      p.database ?? first?.schema ?? ev.schema,
+      first?.table ?? '',
+      p.type,
+      ev.sql,
+    );
     if (apply && action === 'Ignore') apply = false;
-    if (apply && action === 'Error') throw new DMError('ErrSyncEventFilterError', `DDL at ${formatFilePos(ev.pos)} matched an Error filter: ${ev.sql}`);
+    if (apply && action === 'Error')
+      throw new DMError(
+        'ErrSyncEventFilterError',
+        `DDL at ${formatFilePos(ev.pos)} matched an Error filter: ${ev.sql}`,
+      );
     // Barrier: all earlier DML in the target and the checkpoint right before this DDL.
     await this.scheduler!.drain();
     await this.flush(true);
@@ -496,7 +574,14 @@ export class SyncUnit implements Unit {
    * ddlEffectState, then the "already exists / does not exist" errnos). A rejected DDL goes to the
    * operator hook (skip / replace) or ends with 36001.
    */
-  private async execDDL(initial: string[], ensureSchema: string | undefined, id: string, ev: QueryEvent, firstOfRun: boolean, stop: AbortSignal): Promise<void> {
+  private async execDDL(
+    initial: string[],
+    ensureSchema: string | undefined,
+    id: string,
+    ev: QueryEvent,
+    firstOfRun: boolean,
+    stop: AbortSignal,
+  ): Promise<void> {
     let stmts = initial;
     for (;;) {
       try {
@@ -514,13 +599,18 @@ export class SyncUnit implements Unit {
                 await conn.query(s);
               } catch (e) {
                 if (firstOfRun && isAlreadyAppliedError(e)) {
-                  this.log.info({ sql: s, errno: (e as { errno?: number }).errno }, 'ddl effect already present, skipping');
+                  this.log.info(
+                    { sql: s, errno: (e as { errno?: number }).errno },
+                    'ddl effect already present, skipping',
+                  );
                   continue;
                 }
                 throw e;
               }
             }
-            await conn.query(`${this.store.ledgerInsertSQL([{ id, pos: ev.pos }], true)} ON DUPLICATE KEY UPDATE is_ddl = 1`);
+            await conn.query(
+              `${this.store.ledgerInsertSQL([{ id, pos: ev.pos }], true)} ON DUPLICATE KEY UPDATE is_ddl = 1`,
+            );
           } finally {
             conn.release();
           }
@@ -529,8 +619,17 @@ export class SyncUnit implements Unit {
       } catch (e) {
         if (isRetryable(e) || stop.aborted) throw this.retryExhausted(e, `DDL at ${formatFilePos(ev.pos)}`);
         const shown = stmts.join('; ');
-        const err = new DMError('ErrSyncDDLExecFailed', `target rejected DDL at ${formatFilePos(ev.pos)} (${id}): ${shown}`, { cause: e });
-        const decision = (await this.cfg.onFailedEvent?.({ pos: ev.pos, sql: stmts, isDDL: true, error: { code: err.code, message: err.message } })) ?? { action: 'fail' as const };
+        const err = new DMError(
+          'ErrSyncDDLExecFailed',
+          `target rejected DDL at ${formatFilePos(ev.pos)} (${id}): ${shown}`,
+          { cause: e },
+        );
+        const decision = (await this.cfg.onFailedEvent?.({
+          pos: ev.pos,
+          sql: stmts,
+          isDDL: true,
+          error: { code: err.code, message: err.message },
+        })) ?? { action: 'fail' as const };
         if (decision.action === 'skip') {
           this.log.warn({ sql: shown, pos: ev.pos }, 'failed ddl skipped by operator');
           stmts = [];
@@ -560,7 +659,7 @@ export class SyncUnit implements Unit {
 
   private safeModeFor(g: Group): boolean {
     if (this.settings.safeMode) return true;
-    if (this.settings.safeModeDurationSec > 0 && Date.now() - this.processStartedAt < this.settings.safeModeDurationSec * 1000) return true;
+    if (this.autoSafeModeUntil > 0 && Date.now() < this.autoSafeModeUntil) return true;
     const until = this.cfg.safeModeUntil;
     if (until && until.file) {
       const last = g.txns[g.txns.length - 1];
@@ -576,22 +675,32 @@ export class SyncUnit implements Unit {
     const ledgerSQL = this.store.ledgerInsertSQL(g.txns);
     const t1 = performance.now();
     this.waits.buildMs += t1 - t0;
-    const firstId = g.txns[0]?.id ?? '';
+    const rowKey = g.txns[g.txns.length - 1]?.id ?? '';
     const lastPos = g.txns[g.txns.length - 1]?.pos;
     let attempts = 0;
     for (;;) {
       try {
         await this.retryTarget(async () => {
-          if (attempts++ > 0 && (await this.store.hasTxn(this.requirePool(), firstId))) return; // committed before the error
+          if (attempts++ > 0 && (await this.store.hasTxn(this.requirePool(), rowKey))) return; // committed before the error
           const conn = await this.requirePool().getConnection();
           await this.execTxn(conn, [...stmts, ledgerSQL]);
         }, stop);
         break;
       } catch (e) {
-        if (isRetryable(e) || stop.aborted) throw this.retryExhausted(e, `transaction ending at ${lastPos ? formatFilePos(lastPos) : '?'}`);
-        const err = new DMError('ErrSyncDMLExecFailed', `target rejected the DML of ${g.txns.map((t) => t.id).join(', ')} ending at ${lastPos ? formatFilePos(lastPos) : '?'}`, { cause: e });
-        const decision =
-          (lastPos && (await this.cfg.onFailedEvent?.({ pos: lastPos, sql: stmts, isDDL: false, error: { code: err.code, message: err.message } }))) || { action: 'fail' as const };
+        if (isRetryable(e) || stop.aborted)
+          throw this.retryExhausted(e, `transaction ending at ${lastPos ? formatFilePos(lastPos) : '?'}`);
+        const err = new DMError(
+          'ErrSyncDMLExecFailed',
+          `target rejected the DML of ${g.txns.map((t) => t.id).join(', ')} ending at ${lastPos ? formatFilePos(lastPos) : '?'}`,
+          { cause: e },
+        );
+        const decision = (lastPos &&
+          (await this.cfg.onFailedEvent?.({
+            pos: lastPos,
+            sql: stmts,
+            isDDL: false,
+            error: { code: err.code, message: err.message },
+          }))) || { action: 'fail' as const };
         if (decision.action === 'skip') stmts = [];
         else if (decision.action === 'replace') stmts = decision.sql;
         else throw err;
@@ -608,7 +717,7 @@ export class SyncUnit implements Unit {
   private async execTxn(conn: PoolConnection, stmts: string[]): Promise<void> {
     try {
       // One round trip for a normal group; a huge upstream transaction goes in several queries.
-      let buf = `${SESSION_INIT};\nSTART TRANSACTION`;
+      let buf = 'START TRANSACTION';
       for (const st of stmts) {
         if (buf.length + st.length > MAX_QUERY_BYTES) {
           await conn.query(buf);
@@ -639,7 +748,12 @@ export class SyncUnit implements Unit {
       handleWhen((e) => !signal.aborted && isRetryable(e) && Date.now() - t0 < this.settings.retryTimeoutMs),
       { maxAttempts: 1_000_000, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5000 }) },
     );
-    policy.onRetry((r) => this.log.warn({ err: 'error' in r ? r.error : undefined, delayMs: r.delay }, 'retrying target operation'));
+    policy.onRetry((r) =>
+      this.log.warn(
+        { err: 'error' in r ? r.error : undefined, delayMs: r.delay },
+        'retrying target operation',
+      ),
+    );
     return policy.execute(() => fn(), signal);
   }
 
@@ -656,7 +770,12 @@ export class SyncUnit implements Unit {
       this.metrics.binlogPos.set({ ...this.labels, node: 'syncer' }, this.currentPos.offset);
     }
     this.status(); // refresh rates
-    if (this.masterPos && this.currentPos && this.masterPos.file === this.currentPos.file && this.rates.eventsPerSec > 0) {
+    if (
+      this.masterPos &&
+      this.currentPos &&
+      this.masterPos.file === this.currentPos.file &&
+      this.rates.eventsPerSec > 0
+    ) {
       const bytesLeft = Math.max(0, this.masterPos.offset - this.currentPos.offset);
       this.metrics.remainingTime.set(this.labels, bytesLeft / Math.max(1, this.rates.eventsPerSec * 200));
     } else if (this.masterPos && this.currentPos && compareFilePos(this.masterPos, this.currentPos) <= 0) {
@@ -669,7 +788,13 @@ export class SyncUnit implements Unit {
     if (Date.now() - this.masterAt < 5000 || stop.aborted) return;
     this.masterAt = Date.now();
     const src = this.cfg.source;
-    this.srcConn ??= await mysql.createConnection({ host: src.host, port: src.port, user: src.user, password: src.password, connectTimeout: 3000 });
+    this.srcConn ??= await mysql.createConnection({
+      host: src.host,
+      port: src.port,
+      user: src.user,
+      password: src.password,
+      connectTimeout: 3000,
+    });
     try {
       const [rows] = await this.srcConn.query('SHOW MASTER STATUS');
       const r = (rows as { File?: string; Position?: number | string }[])[0];
@@ -685,20 +810,24 @@ export class SyncUnit implements Unit {
     }
   }
 
-  /** Write the low-water mark (serialised). `force` writes even when nothing changed... only if dirty. */
-  private flush(force: boolean): Promise<void> {
+  /**
+   * Write the low-water mark (serialised) when it moved (`force`: also the very first one; errors
+   * thrown as ErrCheckpointSave). `clean`: the final checkpoint of a run, always written.
+   */
+  private flush(force: boolean, clean = false): Promise<void> {
     const next = this.flushing.then(async () => {
       const tracker = this.tracker;
       const pool = this.pool;
       if (!tracker || !pool) return;
-      if (!tracker.changed && !(force && this.lastCheckpoint === undefined && tracker.position.file !== '')) return;
+      if (!clean && !tracker.changed && !(force && this.lastCheckpoint === undefined && tracker.position.file !== ''))
+        return;
       const { pos, prune } = tracker.takeFlush();
       if (!pos.file && !pos.gtid) return;
       const schemas = this.schemasToSave;
       try {
         const conn = await pool.getConnection();
         try {
-          await this.store.flush(conn, pos, prune, schemas);
+          await this.store.flush(conn, pos, prune, schemas, clean);
         } finally {
           conn.release();
         }

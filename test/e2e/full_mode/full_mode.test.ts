@@ -35,4 +35,11 @@ void test('full_mode: dump and load, then Finished', { skip: missingBinaries() |
   await waitTask(s.cluster, 'test', 'Finished again', (x) => x.every((st) => st.stage === 'Finished'), 120_000);
   const after = await compareDatabases(src.connOpts(), s.target.connOpts(), 'full_mode');
   assert.ok(after.length === 3 && after.every((d) => d.equal), describeDiffs(after));
+
+  // --remove-meta is refused while the task exists: its checkpoints stay
+  const refused = await s.cluster.ctl(['start-task', '--remove-meta', s.conf('dm-task.yaml')]);
+  assert.equal(refused.json['result'], false, refused.stdout);
+  assert.match(String(refused.json['msg']), /code=38017/);
+  const still = await s.cluster.ctl(['query-status', 'test']);
+  assert.equal(still.json['result'], true, `the task keeps running: ${still.stdout}`);
 });

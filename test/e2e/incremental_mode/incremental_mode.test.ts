@@ -48,3 +48,26 @@ void test('incremental_mode: from meta position and from meta GTID', { skip: mis
   assert.deepEqual(rows.map((x) => x['id']), [1, 3, 4, 5]);
   assert.equal(rows[0]?.['v'], 'updated');
 });
+
+void test('incremental_mode: from --start-time', { skip: missingBinaries() || false, timeout: 300_000 }, async (t) => {
+  const s = await setupScenario(t, CASE, { sources: 1, workers: 1 });
+  const src = s.sources[0];
+  assert.ok(src);
+  await prepare(src, s.target, 'inc3');
+  // before the start time (an earlier second of the binlog): must not arrive
+  await src.sql("INSERT INTO inc3.t VALUES (10, 'before start-time', 10.5); UPDATE inc3.t SET v = 'changed before' WHERE id = 1");
+  await new Promise((r) => setTimeout(r, 1100)); // binlog timestamps have one-second resolution
+  const [now] = await src.sql("SELECT DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%d %H:%i:%s') AS t");
+  const startTime = String(now?.['t']);
+  // at or after the start time, before start-task: must arrive
+  await src.sql("INSERT INTO inc3.t VALUES (11, 'after start-time', 11.5); DELETE FROM inc3.t WHERE id = 2");
+  await s.createSources();
+  const r = await s.cluster.ctl(['start-task', '--start-time', startTime, s.conf('dm-task-start-time.yaml')]);
+  assert.equal(r.json['result'], true, r.stdout);
+  await waitTask(s.cluster, 'test-st', 'syncing', (x) => x.length === 1 && x.every((st) => st.stage === 'Running' && st.unit === 'Sync'));
+  await src.sql("INSERT INTO inc3.t VALUES (12, 'while running', 12.5)");
+  await waitFor('row 12 on target', async () => (await s.target.sql('SELECT id FROM inc3.t WHERE id = 12')).length === 1, { timeoutMs: 60_000, intervalMs: 500 });
+  const rows = await s.target.sql('SELECT id, v FROM inc3.t ORDER BY id');
+  assert.deepEqual(rows.map((x) => x['id']), [1, 11, 12], 'changes from the start time on arrived, earlier ones did not');
+  assert.equal(rows[0]?.['v'], 'before meta');
+});
