@@ -12,10 +12,14 @@
  *
  * Knobs (env): BENCH_TABLES (4), BENCH_TABLE_SIZE (250000), BENCH_SECONDS (60), BENCH_THREADS (4),
  * BENCH_LAG_RATE (2000 row events/s), BENCH_LAG_SECONDS (30), BENCH_WORKERS (16), BENCH_BATCH (100),
- * BENCH_QUEUE_EVENTS (reader queue, 10000), BENCH_SKIP_NATIVE=1 (DM.ts only), BENCH_NODE_ARGS (extra node flags for the sync process, e.g. --cpu-prof).
+ * BENCH_QUEUE_EVENTS / BENCH_QUEUE_BYTES (reader queue; unit defaults), BENCH_SKIP_NATIVE=1 (DM.ts only),
+ * BENCH_NODE_ARGS (extra node flags for the sync process, e.g. --cpu-prof), BENCH_COMPILED=1 (run the
+ * sync process from tsc output instead of through tsx, whose transpiler alone takes ~200 MB RSS:
+ * the RSS a deployed worker would have), SYNC_RUNNER_STATUS_MS=n (the sync process prints its
+ * status — rates and where it waits — every n ms on stderr).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { cpSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -138,6 +142,38 @@ async function nativeReplica(t: MariaDBServer, src: MariaDBServer, start: Pos, e
   return secs;
 }
 
+/**
+ * Compile src/ with tsc into `<dir>/dist` and write a plain-JS copy of test/integration/sync-runner.ts
+ * next to it; returns the runner's path. (Other areas' type errors do not stop tsc from emitting.)
+ */
+function compiledRunner(dir: string): string {
+  const out = join(dir, 'dist');
+  spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', out], { stdio: 'ignore' });
+  writeFileSync(join(out, 'package.json'), '{"type":"module"}\n');
+  symlinkSync(join(process.cwd(), 'node_modules'), join(out, 'node_modules'));
+  const runner = join(out, 'sync-runner.mjs');
+  writeFileSync(
+    runner,
+    `import { SyncUnit } from './src/units/sync/index.js';
+const cfg = JSON.parse(process.argv[2] ?? '{}');
+const unit = new SyncUnit(cfg, { heartbeatMs: 200 });
+const ac = new AbortController();
+process.on('SIGTERM', () => ac.abort());
+const statusMs = Number(process.env.SYNC_RUNNER_STATUS_MS ?? 0);
+if (statusMs > 0) setInterval(() => process.stderr.write('status ' + JSON.stringify(unit.status()) + '\\n'), statusMs).unref();
+try {
+  await unit.init(ac.signal);
+  process.stdout.write('started\\n');
+  const result = await unit.process(ac.signal);
+  process.stdout.write(JSON.stringify({ result }) + '\\n');
+} finally {
+  await unit.close();
+}
+`,
+  );
+  return runner;
+}
+
 function pct(xs: number[], p: number): number {
   if (xs.length === 0) return NaN;
   const s = [...xs].sort((a, b) => a - b);
@@ -177,10 +213,17 @@ async function main(): Promise<void> {
       source: { ...src.connOpts(), flavor: 'mariadb', serverId: 77_001 },
       target: tDm!.connOpts(),
       start,
-      syncer: { workerCount: WORKERS, batch: BATCH, checkpointFlushIntervalMs: 100, maxQueueEvents: env('BENCH_QUEUE_EVENTS', 10_000) },
+      syncer: {
+        workerCount: WORKERS,
+        batch: BATCH,
+        checkpointFlushIntervalMs: 100,
+        ...(process.env['BENCH_QUEUE_EVENTS'] ? { maxQueueEvents: env('BENCH_QUEUE_EVENTS', 0) } : {}),
+        ...(process.env['BENCH_QUEUE_BYTES'] ? { maxQueueBytes: env('BENCH_QUEUE_BYTES', 0) } : {}),
+      },
     };
     const nodeArgs = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
-    runner = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'test/integration/sync-runner.ts', JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const runnerArgs = process.env['BENCH_COMPILED'] === '1' ? [compiledRunner(dirs[1])] : ['--import', 'tsx', 'test/integration/sync-runner.ts'];
+    runner = spawn(process.execPath, [...nodeArgs, ...runnerArgs, JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
     trackChild(runner);
     await waitStarted(runner);
     const cpu0 = cpuSeconds(runner.pid);

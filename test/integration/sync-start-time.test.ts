@@ -15,9 +15,9 @@ const rowsOf = async (s: MariaDBServer): Promise<string[]> =>
 
 void test('start from a time: exactly the transactions from that time on are applied', async (t) => {
   const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
-  let unit: SyncUnit | undefined;
+  const box: { unit?: SyncUnit } = {};
   t.after(async () => {
-    await unit?.close();
+    await box.unit?.close();
     await Promise.all([src.stop(), dst.stop()]);
   });
   // the table exists on both sides (as after a full phase); only its later changes are replicated
@@ -38,7 +38,8 @@ void test('start from a time: exactly the transactions from that time on are app
   await src.sql("INSERT INTO st.t VALUES (6, 'after')");
   await src.sql('DELETE FROM st.t WHERE id = 5');
 
-  unit = new SyncUnit(syncConfig(src, dst, { start: { time: startAt } }), { heartbeatMs: 200 });
+  const unit = new SyncUnit(syncConfig(src, dst, { start: { time: startAt } }), { heartbeatMs: 200 });
+  box.unit = unit;
   const ac = new AbortController();
   await unit.init(ac.signal);
   const running = unit.process(ac.signal);

@@ -100,6 +100,8 @@ interface MySQLErrLike {
 export function isConnectionError(e: unknown): boolean {
   const x = e as MySQLErrLike | undefined;
   if (!x || typeof x !== 'object') return false;
+  // mysql2 marks errors after which the connection is unusable as fatal (e.g. a command on a closed connection)
+  if (x.fatal === true) return true;
   if (x.code && CONN_CODES.has(x.code)) return true;
   if (typeof x.errno === 'number' && CONN_ERRNOS.has(x.errno)) return true;
   return false;

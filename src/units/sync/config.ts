@@ -45,7 +45,7 @@ export const DEFAULT_BATCH = 100;
 export const DEFAULT_CHECKPOINT_FLUSH_INTERVAL_MS = 1000;
 export const DEFAULT_RETRY_TIMEOUT_MS = 60_000;
 export const DEFAULT_MAX_QUEUE_EVENTS = 10_000;
-export const DEFAULT_MAX_QUEUE_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_QUEUE_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_META_SCHEMA = 'dm_meta';
 
 /** What the unit does with an event the target rejected (hook for `dmctl binlog skip/replace/inject`). */
