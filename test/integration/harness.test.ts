@@ -52,3 +52,17 @@ test('harness: a 3-member etcd cluster elects, survives one member kill, and sto
   assert.equal(await client.get('/h/k').string(), 'v2');
   for (const m of cluster.members.slice(1)) assert.equal(m.child?.exitCode, null);
 });
+
+test('harness: stopping servers leaves no process and no temp dir behind', async () => {
+  const { existsSync } = await import('node:fs');
+  const db = await MariaDBServer.start();
+  const cluster = await EtcdCluster.start(3);
+  const pids = [db.pid, ...cluster.members.map((m) => m.child?.pid)].filter((p): p is number => p !== undefined);
+  assert.equal(pids.length, 4);
+  const dirs = [db.dir, cluster.dir];
+  await Promise.all([db.stop(), cluster.stop()]);
+  for (const pid of pids) {
+    assert.throws(() => process.kill(pid, 0), /ESRCH/, `process ${pid} still running`);
+  }
+  for (const d of dirs) assert.equal(existsSync(d), false, `${d} left behind`);
+});
