@@ -27,6 +27,7 @@ export {
   DEFAULT_MAX_QUEUE_EVENTS,
   DEFAULT_MAX_QUEUE_BYTES,
   DEFAULT_HEARTBEAT_MS,
+  DEFAULT_BATCH_EVENTS,
 } from './reader.js';
 export { SchemaTracker, type TrackedTable, type TrackedColumn } from './schema-tracker.js';
 export { findStartByTime } from './start-time.js';

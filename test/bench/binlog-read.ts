@@ -8,7 +8,10 @@
  * workload=oltp: sysbench oltp_write_only's shape instead (sbtest table of 10k rows; each
  * transaction updates k, updates c, deletes and re-inserts one row: 4 one-row events; rows/4
  * transactions; rowsPerTxn and rowsPerStatement are ignored).
- * Profile of the read phase only: BINLOG_BENCH_PROF=/tmp/x (writes /tmp/x.<mode>.<n>.cpuprofile)
+ * Profile of the read phase only: BINLOG_BENCH_PROF=/tmp/x (writes /tmp/x.<mode>.<n>.cpuprofile).
+ * BENCH_QUEUE=n sets the reader's maxQueueEvents. The reader installs a process-wide,
+ * result-identical zongji patch (src/binlog/zongji-fastpath.ts): list `raw` first for an
+ * unpatched raw figure.
  */
 import { writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';

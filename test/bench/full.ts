@@ -3,12 +3,13 @@
  * into another, DM.ts (dump+load streaming, in a child process) against mydumper+myloader,
  * `mysqldump | mariadb`, and the target's bulk limit `LOAD DATA INFILE` of the same rows.
  *
- *   npm run bench:full -- [--tables 4] [--rows 250000] [--threads 4] [--chunk-rows 50000] [--skip mysqldump]
- *   (or env BENCH_TABLES, BENCH_ROWS, BENCH_THREADS, BENCH_CHUNK_ROWS)
+ *   npm run bench:full -- [--tables 4] [--rows 250000] [--threads 4] [--chunk-rows 10000] [--modes loaddata,sql] [--skip mysqldump]
+ *   (or env BENCH_TABLES, BENCH_ROWS, BENCH_THREADS, BENCH_CHUNK_ROWS, BENCH_MODES)
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, mkdirSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
@@ -19,9 +20,11 @@ const opts = new Command()
   .option('--rows <n>', 'rows per table', process.env['BENCH_ROWS'] ?? '250000')
   .option('--threads <n>', 'dump threads = loader pool size = mydumper/myloader threads', process.env['BENCH_THREADS'] ?? '4')
   .option('--chunk-rows <n>', 'rows per chunk (DM.ts mydumpers.rows, mydumper --rows)', process.env['BENCH_CHUNK_ROWS'] ?? '10000')
+  .option('--modes <list>', 'DM.ts loaders.import-mode values to run: loaddata,sql', process.env['BENCH_MODES'] ?? 'loaddata,sql')
   .option('--skip <list>', 'comma list of peers to skip: mydumper,mysqldump,loaddata', '')
   .parse()
-  .opts<{ tables: string; rows: string; threads: string; chunkRows: string; skip: string }>();
+  .opts<{ tables: string; rows: string; threads: string; chunkRows: string; modes: string; skip: string }>();
+const MODES = opts.modes.split(',').filter(Boolean);
 const TABLES = Number(opts.tables);
 const ROWS = Number(opts.rows);
 const THREADS = Number(opts.threads);
@@ -56,8 +59,23 @@ async function main(): Promise<void> {
     const totalRows = TABLES * ROWS;
     const mb = Number(size[0]?.['d']) / 1e6;
     console.log(`prepared in ${prep.toFixed(1)} s: ${totalRows} rows, ${mb.toFixed(1)} MB of InnoDB data; threads ${THREADS}, chunk rows ${CHUNK}`);
+    // Every tool starts from the same state: both servers' dirty pages flushed (sysbench prepare and
+    // the previous tool's load leave hundreds of MB to flush, which otherwise slows whoever runs next)
+    // and the source tables read once (page cache / buffer pool warm).
+    const settle = async (): Promise<void> => {
+      const t0 = performance.now();
+      for (const s of [src, dst]) await s.sql('SET GLOBAL innodb_max_dirty_pages_pct = 0, GLOBAL innodb_max_dirty_pages_pct_lwm = 0');
+      for (;;) {
+        const d = await Promise.all([src, dst].map(async (s) => Number((await s.sql("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'"))[0]?.['Value'] ?? 0)));
+        if (d.every((x) => x < 100) || performance.now() - t0 > 60_000) break;
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      for (const s of [src, dst]) await s.sql('SET GLOBAL innodb_max_dirty_pages_pct = 90, GLOBAL innodb_max_dirty_pages_pct_lwm = 0');
+      await src.sql(Array.from({ length: TABLES }, (_, i) => `SELECT COUNT(*), SUM(LENGTH(c)) FROM sbtest.sbtest${i + 1}`).join(' UNION ALL '));
+    };
     const reset = async (): Promise<void> => {
       await dst.sql('DROP DATABASE IF EXISTS sbtest; DROP DATABASE IF EXISTS dm_meta');
+      await settle();
     };
     const check = async (what: string): Promise<void> => {
       const n = await dst.sql(Array.from({ length: TABLES }, (_, i) => `SELECT COUNT(*) AS n FROM sbtest.sbtest${i + 1}`).join(' UNION ALL '));
@@ -67,7 +85,7 @@ async function main(): Promise<void> {
     const results: { name: string; secs: number; rss?: number }[] = [];
 
     // DM.ts: dump + load units in a child process (so its peak RSS is its own)
-    for (const mode of ['sql'] as const) {
+    for (const mode of MODES) {
       await reset();
       let rss = 0;
       let inner = 0;
@@ -151,10 +169,13 @@ async function main(): Promise<void> {
     console.log('|---|---:|---:|---:|---:|');
     for (const r of results)
       console.log(`| ${r.name} | ${r.secs.toFixed(2)} | ${Math.round(totalRows / r.secs)} | ${(mb / r.secs).toFixed(1)} | ${r.rss ? r.rss.toFixed(0) : '-'} |`);
-    for (const dm of results.slice(0, 2)) {
+    const dms = results.filter((r) => r.name.startsWith('DM.ts'));
+    const peers = results.filter((r) => !r.name.startsWith('DM.ts'));
+    for (const dm of dms) {
       console.log('');
-      for (const r of results.slice(2)) console.log(`${dm.name} speed / ${r.name}: ${(r.secs / dm.secs).toFixed(2)}x`);
+      for (const r of peers) console.log(`${dm.name} speed / ${r.name}: ${(r.secs / dm.secs).toFixed(2)}x`);
     }
+    console.log(`\nload average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
   } finally {
     await Promise.all([src.stop(), dst.stop()]);
     removeTempDir(work);

@@ -212,3 +212,34 @@ void test('binlog reader: a slow consumer keeps the queue bounded and still gets
   assert.deepEqual(ids, Array.from({ length: N }, (_, i) => i));
   assert.ok(maxSeen <= maxQueueEvents + 2, `queue grew to ${maxSeen} events (limit ${maxQueueEvents})`);
 });
+
+void test('binlog reader: nextBatch delivers the same stream in batches and is cancelable', async (t) => {
+  const db = await MariaDBServer.start();
+  t.after(() => db.stop());
+  await db.sql('CREATE DATABASE nb; CREATE TABLE nb.t (id INT PRIMARY KEY, v VARCHAR(10))');
+  const c = await db.connect();
+  const start = await getMasterStatus(c, 'mariadb');
+  for (let i = 0; i < 50; i++) await c.query(`BEGIN; INSERT INTO nb.t VALUES (${i}, 'a'); UPDATE nb.t SET v='b' WHERE id=${i}; COMMIT`);
+  await c.end();
+  const r = reader(db, { file: start.file, offset: start.offset });
+  t.after(() => r.close());
+  await r.start(AbortSignal.timeout(20_000));
+  const evs: BinlogEvent[] = [];
+  let batches = 0;
+  while (evs.filter((e) => e.kind === 'xid').length < 50) {
+    const b = await r.nextBatch(16, AbortSignal.timeout(20_000));
+    assert.ok(b.length > 0 && b.length <= 16, `batch of ${b.length}`);
+    evs.push(...b);
+    batches++;
+  }
+  assert.ok(batches >= 13, `${evs.length} events came in ${batches} batches of at most 16`);
+  // every transaction whole and in order: gtid, insert, update, xid
+  assert.equal(evs.map((e) => (e.kind === 'rows' ? e.op : e.kind)).join(' '), Array.from({ length: 50 }, () => 'gtid insert update xid').join(' '));
+  const ids = evs.flatMap((e) => (e.kind === 'rows' && e.op === 'update' ? [e.rows[0]?.[0]] : []));
+  assert.deepEqual(ids, Array.from({ length: 50 }, (_, i) => i));
+  // nothing more is coming: an aborted wait is ErrCanceled, and the reader still works after it
+  await assert.rejects(r.nextBatch(16, AbortSignal.timeout(200)), (e: unknown) => e instanceof DMError && e.codeName === 'ErrCanceled');
+  await db.sql("INSERT INTO nb.t VALUES (100, 'z')");
+  const more = await r.nextBatch(16, AbortSignal.timeout(20_000));
+  assert.equal(more[0]?.kind, 'gtid');
+});

@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { MariaDBServer, compareTables, describeDiffs } from '../helpers/index.js';
 import { createFullUnits } from '../../src/units/load/index.js';
 
-test('full: every type arrives exactly, independent of process and server time zones', async (t) => {
+for (const importMode of ['loaddata', 'sql'] as const)
+test(`full (${importMode}): every type arrives exactly, independent of process and server time zones`, async (t) => {
   const [src, dst] = await Promise.all([
     MariaDBServer.start({ extraArgs: ['--default-time-zone=+05:30'] }),
     MariaDBServer.start({ extraArgs: ['--default-time-zone=-08:00'] }),
@@ -25,7 +26,12 @@ test('full: every type arrives exactly, independent of process and server time z
     j JSON, g GEOMETRY NULL,
     gv BIGINT AS (i + 1) VIRTUAL, gs VARCHAR(120) AS (CONCAT(vc, '!')) PERSISTENT
   ) DEFAULT CHARSET=utf8mb4;
-  CREATE TABLE ty.l1 (id INT PRIMARY KEY, s VARCHAR(20), t TEXT) DEFAULT CHARSET=latin1;`);
+  CREATE TABLE ty.l1 (id INT PRIMARY KEY, s VARCHAR(20), t TEXT) DEFAULT CHARSET=latin1;
+  CREATE TABLE ty.esc (id INT PRIMARY KEY, s TEXT, e ENUM('t\tab', 'b\\\\s', 'plain'), b VARBINARY(10)) DEFAULT CHARSET=utf8mb4;`);
+  // text that looks like LOAD DATA's own escapes: \N, trailing backslash, CR, NUL, tab and backslash in ENUM values
+  await src.sql(
+    "INSERT INTO ty.esc VALUES (1, X'5c4e', 1, X'5c4e'), (2, X'656e6473207769746820205c', 2, X'0a090d00'), (3, X'63720d6c660d0a6e756c0078', 3, ''), (4, '', NULL, NULL), (5, 'N', 3, X'4e')",
+  );
   await src.sql(`SET time_zone = '+00:00'; INSERT INTO ty.t (id, ti, tiu, si, siu, mi, miu, i, iu, bi, biu, d, d2, f, db, b1, b8, b64, dt, tm, tm6, dtm, dtm3, dtm6, ts, ts6, y, c, vc, tx, mtx, bn, vb, bl, e, st, j, g) VALUES
    (1, -128, 255, -32768, 65535, -8388608, 16777215, -2147483648, 4294967295, -9223372036854775808, 18446744073709551615,
     '-99999999999999999999999999999999999.999999999999999999999999999999', 9999999999, -3.40282e38, -1.7976931348623157e308,
@@ -51,12 +57,14 @@ test('full: every type arrives exactly, independent of process and server time z
     target: dst.connOpts(),
     baList: { doDbs: ['ty'] },
     mydumper: { threads: 2, rows: 2 },
+    loader: { importMode },
   });
   for (const u of units) {
     const r = await u.process(new AbortController().signal);
     assert.deepEqual(r.errors, [], JSON.stringify(r.errors));
   }
-  for (const tb of ['t', 'l1']) {
+  assert.equal(load.status()['importMode'], importMode);
+  for (const tb of ['t', 'l1', 'esc']) {
     const d = await compareTables(src.connOpts(), dst.connOpts(), 'ty', tb);
     assert.ok(d.equal, describeDiffs([d]));
     assert.ok(d.sourceRows >= 3);
@@ -67,5 +75,7 @@ test('full: every type arrives exactly, independent of process and server time z
   assert.deepEqual(await hex(dst), await hex(src));
   const l1 = async (s: MariaDBServer): Promise<unknown[]> => s.sql('SELECT id, HEX(s), HEX(t) FROM ty.l1 ORDER BY id');
   assert.deepEqual(await l1(dst), await l1(src));
+  const esc = async (s: MariaDBServer): Promise<unknown[]> => s.sql('SELECT id, HEX(s), HEX(e), HEX(b), s IS NULL AS sn, b IS NULL AS bn FROM ty.esc ORDER BY id');
+  assert.deepEqual(await esc(dst), await esc(src));
   await load.close();
 });

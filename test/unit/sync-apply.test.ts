@@ -115,6 +115,32 @@ void test('transactions are merged up to batch rows while appliers are busy, nev
   }
 });
 
+void test('a group that would only wait for an in-flight predecessor stays open and keeps merging (full batches under conflict)', async () => {
+  const lwm = new LowWaterMark(pos(0));
+  const groups: string[][] = [];
+  let release!: () => void;
+  const first = new Promise<void>((r) => (release = r));
+  const s = new CausalityScheduler({
+    workerCount: 4,
+    batch: 10,
+    apply: async (g) => {
+      const ids = g.txns.map((t) => t.id);
+      if (ids[0] === 't1') await first;
+      groups.push(ids);
+    },
+  });
+  const ac = new AbortController();
+  await s.add(txnOf('t1', [rowsEvent('insert', [[1, 'a', 0]])], lwm), ac.signal);
+  // t2..t4 touch key 1 too: free appliers exist, but each would only wait for t1
+  await s.add(txnOf('t2', [rowsEvent('update', [[1, 'b', 0]], [[1, 'a', 0]])], lwm), ac.signal);
+  await s.add(txnOf('t3', [rowsEvent('update', [[1, 'c', 0]], [[1, 'b', 0]])], lwm), ac.signal);
+  await s.add(txnOf('t4', [rowsEvent('insert', [[2, 'x', 0]]), rowsEvent('update', [[1, 'd', 0]], [[1, 'c', 0]])], lwm), ac.signal);
+  assert.equal(s.inflightGroups, 1, 'only t1 is running');
+  release();
+  await s.drain();
+  assert.deepEqual(groups, [['t1'], ['t2', 't3', 't4']]);
+});
+
 void test('a failed group stops everything after it and surfaces its error', async () => {
   const lwm = new LowWaterMark(pos(0));
   const s = new CausalityScheduler({

@@ -1,5 +1,5 @@
 import type { Connection } from 'mysql2/promise';
-import { classifyMySQLError, escapeValue, quoteId, quoteTable } from './conn.js';
+import { classifyMySQLError, escapeValue, quoteId, quoteTable, typeCastFor } from './conn.js';
 import type { SourceTableInfo } from './table-info.js';
 
 /** A key value of a chunk boundary as stored in JSON: Buffers become {hex}. */
@@ -62,6 +62,7 @@ export async function planChunks(conn: Connection, t: SourceTableInfo, rows: num
     return [{ ...base, chunkNo: 0, lower: null, upper: null, estimatedRows: t.estimatedRows }];
   }
   const keyList = t.handleKey.map(quoteId).join(', ');
+  const typeCast = typeCastFor(t.columns.filter((c) => t.handleKey.includes(c.name)));
   const out: ChunkDef[] = [];
   let lower: BoundValue[] | null = null;
   try {
@@ -70,6 +71,7 @@ export async function planChunks(conn: Connection, t: SourceTableInfo, rows: num
       const [r]: [unknown, unknown] = await conn.query({
         sql: `SELECT ${keyList} FROM ${quoteTable(t.schema, t.table)} ${where} ORDER BY ${keyList} LIMIT 1 OFFSET ${rows - 1}`,
         rowsAsArray: true,
+        ...(typeCast ? { typeCast } : {}),
       });
       const row: unknown[] | undefined = (r as unknown[][])[0];
       if (!row) break;

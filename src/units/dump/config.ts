@@ -12,6 +12,10 @@ export interface DBConnConfig {
 /** DM `consistency` modes of the `mydumpers` block. */
 export type Consistency = 'auto' | 'flush' | 'lock' | 'snapshot' | 'none';
 export type OnDuplicate = 'replace' | 'error' | 'ignore';
+export type ImportMode = 'loaddata' | 'sql';
+/** The values accepted for `importMode` (DM's `import-mode` values map to DM.ts's two paths). */
+export type ImportModeInput = ImportMode | 'logical' | 'physical' | 'loader';
+export const DEFAULT_IMPORT_MODE: ImportMode = 'loaddata';
 export type FullTaskMode = 'all' | 'full' | 'dump' | 'load';
 
 /** The task's `mydumpers` block (the keys DM.ts honours). */
@@ -34,8 +38,13 @@ export interface LoaderConfig {
   /** Dump files directory (task-mode dump writes it, task-mode load reads it). */
   dir: string;
   onDuplicate: OnDuplicate;
-  /** `sql`: multi-row INSERTs (the only mode implemented; LOAD DATA LOCAL from a stream is not). */
-  importMode: 'sql';
+  /**
+   * `loaddata` (default): each chunk is one `LOAD DATA LOCAL INFILE` fed from the source row stream;
+   * `sql`: multi-row INSERT/REPLACE statements. DM's `import-mode` values `logical`, `physical` and
+   * `loader` select the default (`loaddata`). `on-duplicate: error` always uses `sql` (LOAD DATA LOCAL
+   * cannot stop at a duplicate), and a target with `local_infile=OFF` falls back to `sql`.
+   */
+  importMode: ImportMode;
   /** Retries of a chunk on retryable errors (target or source unreachable, deadlock) before failing. */
   retryAttempts: number;
   /** First backoff delay (ms); doubles each retry up to retryMaxDelayMs. */
@@ -69,7 +78,7 @@ export function resolveFullConfig(
   c: Partial<Omit<FullMigrationConfig, 'mydumper' | 'loader'>> &
     Pick<FullMigrationConfig, 'taskName' | 'sourceId' | 'source' | 'target'> & {
       mydumper?: Partial<DumperConfig>;
-      loader?: Partial<LoaderConfig>;
+      loader?: Partial<Omit<LoaderConfig, 'importMode'>> & { importMode?: ImportModeInput | string };
     },
 ): Readonly<FullMigrationConfig> {
   const md: DumperConfig = {
@@ -83,7 +92,7 @@ export function resolveFullConfig(
     poolSize: c.loader?.poolSize ?? DEFAULT_POOL_SIZE,
     dir: c.loader?.dir ?? DEFAULT_DUMP_DIR,
     onDuplicate: c.loader?.onDuplicate ?? 'replace',
-    importMode: c.loader?.importMode ?? 'sql',
+    importMode: resolveImportMode(c.loader?.importMode),
     retryAttempts: c.loader?.retryAttempts ?? 5,
     retryInitialDelayMs: c.loader?.retryInitialDelayMs ?? 500,
     retryMaxDelayMs: c.loader?.retryMaxDelayMs ?? 10_000,
@@ -93,7 +102,6 @@ export function resolveFullConfig(
   if (!Number.isInteger(md.threads) || md.threads < 1) throw new DMError('ErrDumpInvalidConfig', `mydumpers.threads must be >= 1, got ${md.threads}`);
   if (!Number.isInteger(md.rows) || md.rows < 0) throw new DMError('ErrDumpInvalidConfig', `mydumpers.rows must be >= 0, got ${md.rows}`);
   if (!Number.isInteger(ld.poolSize) || ld.poolSize < 1) throw new DMError('ErrDumpInvalidConfig', `loaders.pool-size must be >= 1, got ${ld.poolSize}`);
-  if (ld.importMode !== 'sql') throw new DMError('ErrDumpInvalidConfig', `loaders.import-mode: '${String(ld.importMode)}' is not supported; use sql`);
   if (!['replace', 'error', 'ignore'].includes(ld.onDuplicate))
     throw new DMError('ErrDumpInvalidConfig', `loaders.on-duplicate: '${ld.onDuplicate}' is not one of replace, error, ignore`);
   if (!/^[A-Za-z0-9_-]+$/.test(c.taskName)) throw new DMError('ErrDumpInvalidConfig', `task name '${c.taskName}' must match [A-Za-z0-9_-]+`);
@@ -111,6 +119,13 @@ export function resolveFullConfig(
     loader: Object.freeze(ld),
   };
   return Object.freeze(cfg);
+}
+
+function resolveImportMode(m: string | undefined): ImportMode {
+  if (m === undefined) return DEFAULT_IMPORT_MODE;
+  if (m === 'sql') return 'sql';
+  if (m === 'loaddata' || m === 'logical' || m === 'physical' || m === 'loader') return 'loaddata';
+  throw new DMError('ErrDumpInvalidConfig', `loaders.import-mode: '${m}' is not one of loaddata, sql (or DM's logical, physical, loader)`);
 }
 
 export function chunkRows(cfg: Pick<FullMigrationConfig, 'mydumper'>): number {

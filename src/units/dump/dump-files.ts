@@ -3,10 +3,10 @@ import { join } from 'node:path';
 import type { Connection } from 'mysql2/promise';
 import { DMError } from '../../errors/index.js';
 import { chunkRows } from './config.js';
-import { classifyMySQLError, closeConn, openConn, quoteId } from './conn.js';
+import { classifyMySQLError, closeConn, openConn, quoteId, typeCastFor } from './conn.js';
 import { planChunks, type ChunkDef } from './chunk-plan.js';
-import { detectFlavor, readMasterStatus, type MasterStatus } from './master-status.js';
-import { chunkBatches, makeRowEncoder } from './row-stream.js';
+import { readMasterStatus, type MasterStatus } from './master-status.js';
+import { chunkBatches, makeRowEncoder, type BatchFormat } from './row-stream.js';
 import type { FullSession } from './session.js';
 import { takeSnapshot } from './snapshot.js';
 import { readTableInfo, type SourceTableInfo } from './table-info.js';
@@ -62,6 +62,11 @@ export async function readDumpMetadata(dir: string): Promise<DumpMetadata> {
   return ub ? { position, upperBound: ub } : { position };
 }
 
+function castOpt(cols: readonly { dataType: string }[]): BatchFormat {
+  const typeCast = typeCastFor(cols);
+  return typeCast ? { typeCast } : {};
+}
+
 async function writeChunkFile(dir: string, conn: Connection, info: SourceTableInfo, c: ChunkDef, where: string, signal: AbortSignal): Promise<number> {
   const name = join(dir, dumpFileName(c.schema, c.table, c.chunkNo));
   const cols = info.columns.filter((x) => !x.generated);
@@ -69,7 +74,7 @@ async function writeChunkFile(dir: string, conn: Connection, info: SourceTableIn
   const fh = await open(`${name}.tmp`, 'w');
   let rows = 0;
   try {
-    for await (const b of chunkBatches(conn, c, info.copyColumns, where, makeRowEncoder(cols), 1 << 20, signal)) {
+    for await (const b of chunkBatches(conn, c, info.copyColumns, where, makeRowEncoder(cols), 1 << 20, signal, castOpt(cols))) {
       await fh.write(`${prefix}${b.values};\n`);
       rows += b.rows;
     }
@@ -123,7 +128,7 @@ export async function writeDumpFiles(session: FullSession, signal: AbortSignal):
       }),
     );
     const position = snap.position;
-    if (!snap.transactional) snap.upperBound = await readMasterStatus(src, await detectFlavor(src));
+    if (!snap.transactional) snap.upperBound = await readMasterStatus(src);
     await writeFile(join(dir, 'metadata'), metadataText(position, snap.upperBound, started, new Date()));
     session.log.info({ dir, tables: infos.length, files: plan.length, position, upperBound: snap.upperBound }, 'dump files written');
     return snap.upperBound ? { position, upperBound: snap.upperBound } : { position };

@@ -1,45 +1,39 @@
+/**
+ * Thin adapter over src/sql getMasterStatus: the same position/GTID reading, with the dump unit's
+ * error codes (a refused SHOW MASTER STATUS is ErrDumpPrivilege naming the privilege to grant).
+ */
 import type { Connection } from 'mysql2/promise';
-import type { Flavor, Position } from '../../binlog/position.js';
 import { DMError } from '../../errors/index.js';
-import { classifyMySQLError, mysqlErrno } from './conn.js';
+import { errnoOf, getFlavor, getMasterStatus, type Flavor, type MasterStatus } from '../../sql/index.js';
+import { classifyMySQLError } from './conn.js';
 
-export interface MasterStatus extends Position {
-  flavor: Flavor;
-}
+export type { MasterStatus } from '../../sql/index.js';
 
 /** Detect the flavor from VERSION(). */
 export async function detectFlavor(conn: Connection): Promise<Flavor> {
-  const [rows] = await conn.query('SELECT VERSION() AS v');
-  const v = String((rows as { v: string }[])[0]?.v ?? '');
-  return /mariadb/i.test(v) ? 'mariadb' : 'mysql';
+  try {
+    return await getFlavor(conn);
+  } catch (e) {
+    throw classifyMySQLError(e, 'source', 'read server version');
+  }
 }
 
 /**
- * The binlog position and GTID set the source has written so far: SHOW MASTER STATUS plus, on
- * MariaDB, @@gtid_binlog_pos. Needs REPLICATION CLIENT (MariaDB >= 10.5: BINLOG MONITOR).
- * PRIVATE STOP-GAP for src/sql getMasterStatus, which was not available when this was written.
+ * The binlog position and GTID set the source has written so far (SHOW MASTER STATUS plus
+ * @@gtid_binlog_pos / @@gtid_executed). Needs REPLICATION CLIENT (MariaDB >= 10.5: BINLOG MONITOR).
  */
-export async function readMasterStatus(conn: Connection, flavor: Flavor): Promise<MasterStatus> {
+export async function readMasterStatus(conn: Connection): Promise<MasterStatus> {
   try {
-    const [rows] = await conn.query('SHOW MASTER STATUS');
-    const r = (rows as Record<string, unknown>[])[0];
-    if (!r) throw new DMError('ErrDumpSnapshotFailed', 'SHOW MASTER STATUS returned no row: binary logging is off on the source', {
-      workaround: 'Enable the binlog on the source (log-bin, binlog-format=ROW) and restart it.',
-    });
-    let gtid = typeof r['Executed_Gtid_Set'] === 'string' ? String(r['Executed_Gtid_Set']).replace(/\s+/g, '') : '';
-    if (flavor === 'mariadb') {
-      const [g] = await conn.query('SELECT @@GLOBAL.gtid_binlog_pos AS g');
-      gtid = String((g as { g: string | null }[])[0]?.g ?? '');
-    }
-    return { file: String(r['File']), offset: Number(r['Position']), gtid, flavor };
+    return await getMasterStatus(conn);
   } catch (e) {
-    if (e instanceof DMError) throw e;
-    const errno = mysqlErrno(e);
+    const cause = e instanceof DMError && e.cause !== undefined ? e.cause : e;
+    const errno = errnoOf(cause);
     if (errno === 1227 || errno === 1142)
       throw new DMError('ErrDumpPrivilege', 'SHOW MASTER STATUS was refused: the source user needs the REPLICATION CLIENT privilege (BINLOG MONITOR on MariaDB >= 10.5)', {
-        cause: e,
-        workaround: "GRANT REPLICATION CLIENT (MariaDB >= 10.5: BINLOG MONITOR) ON *.* TO the source user.",
+        cause,
+        workaround: 'GRANT REPLICATION CLIENT (MariaDB >= 10.5: BINLOG MONITOR) ON *.* TO the source user.',
       });
-    throw classifyMySQLError(e, 'source', 'read binlog position');
+    if (e instanceof DMError && e.cause === undefined) throw e; // e.g. ErrDBBinlogDisabled
+    throw classifyMySQLError(cause, 'source', 'read binlog position');
   }
 }

@@ -1,5 +1,5 @@
 import type { Connection } from 'mysql2/promise';
-import type { Connection as CbConnection } from 'mysql2';
+import type { Connection as CbConnection, TypeCast } from 'mysql2';
 import { escapeValue, quoteId, quoteTable } from './conn.js';
 import { chunkWhere, toBound, type BoundValue, type ChunkDef } from './chunk-plan.js';
 import type { ColumnInfo } from './table-info.js';
@@ -37,6 +37,14 @@ export function rawConnection(conn: Connection): CbConnection {
   return (conn as unknown as { connection: CbConnection }).connection;
 }
 
+/** How rows are read and joined: tuples joined by ',' (INSERT) or lines joined by '' (LOAD DATA). */
+export interface BatchFormat {
+  /** Joins the encoded rows of a batch. Default ','. */
+  sep?: string;
+  /** Per-query mysql2 typeCast (only for tables that need one: a connection-level one costs a call per field). */
+  typeCast?: TypeCast;
+}
+
 export interface Batch {
   /** `(..),(..)` tuples joined by commas. */
   values: string;
@@ -54,9 +62,11 @@ export async function* streamBatches(
   encode: RowEncoder,
   maxBytes: number,
   signal: AbortSignal,
+  fmt: BatchFormat = {},
 ): AsyncGenerator<Batch> {
+  const sep = fmt.sep ?? ',';
   const raw = rawConnection(conn);
-  const stream = raw.query({ sql, rowsAsArray: true }).stream({ highWaterMark: 1000 });
+  const stream = raw.query({ sql, rowsAsArray: true, ...(fmt.typeCast ? { typeCast: fmt.typeCast } : {}) }).stream({ highWaterMark: 1000 });
   const onAbort = (): void => {
     stream.destroy();
   };
@@ -79,13 +89,13 @@ export async function* streamBatches(
       parts.push(t);
       bytes += t.length + 1;
       if (bytes >= maxBytes) {
-        yield { values: parts.join(','), rows: parts.length, bytes };
+        yield { values: parts.join(sep), rows: parts.length, bytes };
         parts = [];
         bytes = 0;
       }
     }
     signal.throwIfAborted();
-    if (parts.length > 0) yield { values: parts.join(','), rows: parts.length, bytes };
+    if (parts.length > 0) yield { values: parts.join(sep), rows: parts.length, bytes };
   } finally {
     signal.removeEventListener('abort', onAbort);
     socket?.removeListener('close', onClose);
@@ -108,17 +118,19 @@ export async function* chunkBatches(
   encode: RowEncoder,
   maxBytes: number,
   signal: AbortSignal,
+  fmt: BatchFormat = {},
 ): AsyncGenerator<Batch> {
+  const sep = fmt.sep ?? ',';
   const keyIdx = chunk.key.map((k) => copyColumns.indexOf(k));
   if (chunk.key.length === 0 || keyIdx.some((i) => i < 0)) {
-    yield* streamBatches(conn, selectChunkSQL(chunk, copyColumns, where), encode, maxBytes, signal);
+    yield* streamBatches(conn, selectChunkSQL(chunk, copyColumns, where), encode, maxBytes, signal, fmt);
     return;
   }
   let pageRows = 1000;
   const orderBy = chunk.key.map(quoteId).join(', ');
   const fetch = async (lower: BoundValue[] | null, n: number): Promise<unknown[][]> => {
     const sql = `${selectChunkSQL({ ...chunk, lower }, copyColumns, where)} ORDER BY ${orderBy} LIMIT ${n}`;
-    const [rows] = await conn.query({ sql, rowsAsArray: true });
+    const [rows] = await conn.query({ sql, rowsAsArray: true, ...(fmt.typeCast ? { typeCast: fmt.typeCast } : {}) });
     return rows as unknown[][];
   };
   let want = pageRows;
@@ -143,6 +155,6 @@ export async function* chunkBatches(
       return t;
     });
     pageRows = Math.max(100, Math.min(20_000, Math.floor((maxBytes * rows.length) / Math.max(1, bytes))));
-    yield { values: parts.join(','), rows: rows.length, bytes };
+    yield { values: parts.join(sep), rows: rows.length, bytes };
   }
 }

@@ -3,7 +3,7 @@ import type { Logger } from '../../log/index.js';
 import { DMError } from '../../errors/index.js';
 import type { Consistency, DBConnConfig } from './config.js';
 import { classifyMySQLError, closeConn, mysqlErrno, openConn, quoteTable } from './conn.js';
-import { detectFlavor, readMasterStatus, type MasterStatus } from './master-status.js';
+import { readMasterStatus, type MasterStatus } from './master-status.js';
 
 /**
  * A set of source connections that read the source as of one point of its binlog.
@@ -53,8 +53,7 @@ export async function openReplacementConn(
   try {
     await prepareDumpConn(conn);
     if (transactional) await openSnapshotConn(conn);
-    const flavor = await detectFlavor(conn);
-    const upperBound = await readMasterStatus(conn, flavor);
+    const upperBound = await readMasterStatus(conn);
     return { conn, upperBound };
   } catch (e) {
     await closeConn(conn);
@@ -85,7 +84,6 @@ export async function takeSnapshot(opts: {
   let locked: SnapshotHandle['lock'] = 'none';
   let lockStart = 0;
   try {
-    const flavor = await detectFlavor(control);
     for (let i = 0; i < opts.threads; i++) {
       opts.signal.throwIfAborted();
       const c = await openConn(source, 'source');
@@ -120,7 +118,7 @@ export async function takeSnapshot(opts: {
     } else if (consistency === 'lock') {
       await lockTables();
     }
-    const position = await readMasterStatus(control, flavor);
+    const position = await readMasterStatus(control);
     const transactional = consistency !== 'none';
     if (transactional) for (const c of conns) await openSnapshotConn(c);
     let upperBound: MasterStatus | undefined;
@@ -130,7 +128,7 @@ export async function takeSnapshot(opts: {
       lockHoldMs = performance.now() - lockStart;
       log.info({ lock: locked, lockHoldMs: Math.round(lockHoldMs * 1000) / 1000, position }, 'consistent snapshot taken, lock released');
     } else {
-      upperBound = await readMasterStatus(control, flavor);
+      upperBound = await readMasterStatus(control);
       log.info({ consistency, position, upperBound }, 'snapshot taken without lock');
     }
     return {

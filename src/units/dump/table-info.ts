@@ -1,4 +1,6 @@
 import type { Connection } from 'mysql2/promise';
+import { DMError } from '../../errors/index.js';
+import { getTableInfo, type TableInfo } from '../../sql/index.js';
 import { classifyMySQLError, quoteTable } from './conn.js';
 
 export interface ColumnInfo {
@@ -15,7 +17,7 @@ export interface SourceTableInfo {
   columns: ColumnInfo[];
   /** Columns that are copied (all but generated ones), in table order. */
   copyColumns: string[];
-  /** Primary key, or the first unique key on NOT NULL columns without prefix; [] when none. */
+  /** Primary key, or the first unique key on NOT NULL columns (src/sql TableInfo.handleKey); [] when none. */
   handleKey: string[];
   estimatedRows: number;
   estimatedBytes: number;
@@ -35,35 +37,20 @@ export async function listSourceTables(conn: Connection): Promise<{ schema: stri
   }
 }
 
+/**
+ * Structure (columns and row key from src/sql getTableInfo), size estimates and SHOW CREATE TABLE
+ * of one source table.
+ */
 export async function readTableInfo(conn: Connection, schema: string, table: string): Promise<SourceTableInfo> {
+  let ti: TableInfo;
   try {
-    const [cols] = await conn.query(
-      'SELECT COLUMN_NAME AS n, COLUMN_TYPE AS ct, DATA_TYPE AS dt, GENERATION_EXPRESSION AS g, IS_NULLABLE AS nl ' +
-        'FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
-      [schema, table],
-    );
-    const crow = cols as { n: string; ct: string; dt: string; g: string | null; nl: string }[];
-    const columns: ColumnInfo[] = crow.map((c) => ({ name: c.n, type: c.ct, dataType: c.dt.toLowerCase(), generated: !!c.g }));
-    const nullable = new Map(crow.map((c) => [c.n, c.nl === 'YES']));
-    const [idx] = await conn.query(
-      'SELECT INDEX_NAME AS i, NON_UNIQUE AS nu, COLUMN_NAME AS c, SUB_PART AS sp FROM information_schema.STATISTICS ' +
-        'WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY INDEX_NAME = \'PRIMARY\' DESC, INDEX_NAME, SEQ_IN_INDEX',
-      [schema, table],
-    );
-    const keys = new Map<string, { cols: string[]; ok: boolean }>();
-    for (const r of idx as { i: string; nu: number | string; c: string; sp: unknown }[]) {
-      if (Number(r.nu) !== 0) continue;
-      const k = keys.get(r.i) ?? { cols: [], ok: true };
-      k.cols.push(r.c);
-      if (r.sp !== null || nullable.get(r.c) !== false) k.ok = false;
-      keys.set(r.i, k);
-    }
-    let handleKey: string[] = [];
-    for (const [, k] of keys)
-      if (k.ok) {
-        handleKey = k.cols;
-        break;
-      }
+    ti = await getTableInfo(conn, schema, table);
+  } catch (e) {
+    if (e instanceof DMError && e.cause === undefined) throw e; // table missing: ErrDBSchemaMismatch
+    throw classifyMySQLError(e instanceof DMError ? e.cause : e, 'source', `read structure of ${schema}.${table}`);
+  }
+  try {
+    const columns: ColumnInfo[] = ti.columns.map((c) => ({ name: c.name, type: c.columnType, dataType: c.type, generated: c.generated }));
     const [st] = await conn.query(
       'SELECT TABLE_ROWS AS r, DATA_LENGTH AS d FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?',
       [schema, table],
@@ -76,7 +63,7 @@ export async function readTableInfo(conn: Connection, schema: string, table: str
       table,
       columns,
       copyColumns: columns.filter((c) => !c.generated).map((c) => c.name),
-      handleKey,
+      handleKey: ti.handleKey,
       estimatedRows: Number(s0?.r ?? 0),
       estimatedBytes: Number(s0?.d ?? 0),
       createSQL,

@@ -3,10 +3,31 @@ import type { Registry } from 'prom-client';
 import { DMError, toDMError } from '../../errors/index.js';
 import { silentLogger, type Logger } from '../../log/index.js';
 import { canceledResult, errorResult, okResult, type ProcessResult, type Unit } from '../unit.js';
-import { closeConn, detectFlavor, openConn, readMasterStatus, retryPolicy, type ChunkRow, type FullSession } from '../dump/index.js';
-import { batchBytes, loadChunk, prepareTargetConn } from './chunk-loader.js';
+import { closeConn, openConn, readMasterStatus, retryPolicy, type ChunkRow, type FullSession, type ImportMode } from '../dump/index.js';
+import { batchBytes, loadChunk, prepareTargetConn, prepareTargetSession } from './chunk-loader.js';
 import { ensureTargetTable } from './schema-create.js';
 import { loadFromDir } from './file-loader.js';
+
+/**
+ * The chunks ordered round-robin over their tables (t1#0, t2#0, ..., t1#1, ...), so that parallel
+ * streams write to different tables (different B-trees) rather than all to the end of one.
+ */
+export function interleaveByTable(chunks: readonly ChunkRow[]): ChunkRow[] {
+  const byTable = new Map<string, ChunkRow[]>();
+  for (const c of chunks) {
+    const k = `${c.schema}.${c.table}`;
+    const l = byTable.get(k);
+    if (l) l.push(c);
+    else byTable.set(k, [c]);
+  }
+  const lists = [...byTable.values()];
+  const out: ChunkRow[] = [];
+  for (let i = 0; out.length < chunks.length; i++) for (const l of lists) {
+    const c = l[i];
+    if (c) out.push(c);
+  }
+  return out;
+}
 
 /**
  * DM's Load unit. In task-mode full/all it streams the chunks planned by the Dump unit straight
@@ -26,6 +47,8 @@ export class LoadUnit implements Unit {
   private closed = false;
   private stage: 'New' | 'Running' | 'Paused' | 'Finished' | 'Stopped' = 'New';
   private lastError: DMError | undefined;
+  /** The import path actually used for the chunks (after the on-duplicate / local_infile fallbacks). */
+  private importMode: ImportMode | undefined;
 
   constructor(session: FullSession, deps: { log?: Logger; registry?: Registry } = {}) {
     this.session = session;
@@ -88,7 +111,7 @@ export class LoadUnit implements Unit {
       // consistency none: rows were read at many points; sync stays idempotent until now
       const c = await openConn(s.cfg.source, 'source');
       try {
-        await s.recordPosition('bound', await readMasterStatus(c, await detectFlavor(c)));
+        await s.recordPosition('bound', await readMasterStatus(c));
       } finally {
         await closeConn(c);
       }
@@ -104,7 +127,11 @@ export class LoadUnit implements Unit {
     const snap = s.snapshot;
     if (!snap) throw new DMError('ErrInternal', 'no snapshot connections for load');
     const slots = Math.min(snap.conns.length, s.cfg.loader.poolSize);
-    const queue = [...pending];
+    // LOAD DATA LOCAL cannot stop at a duplicate key (the server treats it as IGNORE): `error` needs INSERTs
+    let mode = s.cfg.loader.onDuplicate === 'error' ? 'sql' : s.cfg.loader.importMode;
+    this.importMode = mode;
+    this.log.info({ importMode: mode, streams: slots }, 'loading chunks');
+    const queue = interleaveByTable(pending);
     const inner = new AbortController();
     const sig = AbortSignal.any([signal, inner.signal]);
     const worker = async (i: number): Promise<void> => {
@@ -119,8 +146,14 @@ export class LoadUnit implements Unit {
           await policy.execute(async () => {
             sig.throwIfAborted();
             if (!tgt) {
-              tgt = await openConn(s.cfg.target, 'target');
-              maxBytes = batchBytes(await prepareTargetConn(tgt));
+              tgt = await openConn(s.cfg.target, 'target', { localInfile: mode === 'loaddata' });
+              const t = await prepareTargetSession(tgt);
+              maxBytes = batchBytes(t.maxAllowedPacket);
+              if (mode === 'loaddata' && !t.localInfile) {
+                mode = 'sql';
+                this.importMode = mode;
+                this.log.warn({}, 'target has local_infile=OFF, loading with INSERT statements instead of LOAD DATA LOCAL INFILE');
+              }
             }
             if (!src) {
               const r = await s.replacementConn();
@@ -128,7 +161,7 @@ export class LoadUnit implements Unit {
               seq = r.seq;
             }
             try {
-              await loadChunk({ session: s, chunk, src, tgt, snapshotSeq: seq, maxBytes, signal: sig });
+              await loadChunk({ session: s, chunk, src, tgt, snapshotSeq: seq, maxBytes, signal: sig, mode });
             } catch (e) {
               // the source stream or the target transaction is in an unknown state: replace both
               const oldSrc = src;
@@ -180,6 +213,7 @@ export class LoadUnit implements Unit {
     return {
       unit: 'Load',
       stage: this.stage,
+      ...(this.importMode ? { importMode: this.importMode } : {}),
       ...this.session.progress.status(),
       ...(this.lastError ? { error: this.lastError.toJSON() } : {}),
     };
