@@ -59,10 +59,10 @@ export class ReaderMetrics {
     private readonly fill: () => QueueFill = () => ({ queueEvents: 0, queueBytes: 0 }),
   ) {
     this.l = { task: labels.task ?? '', source_id: labels.source_id ?? '' };
-    this.lNode = { master: { ...this.l, node: 'master' }, syncer: { ...this.l, node: 'syncer' } };
+    this.lNode = { master: { ...this.l, node: 'master' }, syncer: { ...this.l, node: 'reader' } };
     const collect = (): void => flushAll(reg);
-    this.file = gauge(reg, 'dm_syncer_binlog_file', 'binlog file index (the number in mysql-bin.NNNNNN) of the master and of the syncer (reader)', ['node']);
-    this.pos = gauge(reg, 'dm_syncer_binlog_pos', 'binlog offset of the master and of the syncer (reader)', ['node']);
+    this.file = gauge(reg, 'dm_syncer_binlog_file', 'binlog file index (the number in mysql-bin.NNNNNN): node=master upstream, node=reader read, node=syncer applied', ['node']);
+    this.pos = gauge(reg, 'dm_syncer_binlog_pos', 'binlog offset: node=master upstream, node=reader read, node=syncer applied', ['node']);
     this.events = counter(reg, 'dm_syncer_binlog_read_events_total', 'binlog events read from the upstream', collect);
     this.bytes = counter(reg, 'dm_syncer_binlog_read_bytes_total', 'binlog bytes read from the upstream', collect);
     this.queueEvents = gauge(reg, 'dm_syncer_binlog_reader_queue_size', 'events waiting in the reader queue', [], collect);

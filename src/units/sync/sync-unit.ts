@@ -109,6 +109,9 @@ export class SyncUnit implements Unit {
   /** Schema snapshot to store with the next checkpoint (taken only where it matches the low-water mark). */
   private schemasToSave: string | undefined;
 
+  /** Shared with the binlog reader, so its read/queue/reconnect metrics show on the worker's /metrics. */
+  private readonly registry: Registry;
+
   constructor(cfg: SyncConfig, deps: SyncUnitDeps = {}) {
     this.cfg = cfg;
     this.settings = resolveSettings(cfg.syncer);
@@ -118,7 +121,8 @@ export class SyncUnit implements Unit {
       task: cfg.taskName,
       source: cfg.sourceId,
     });
-    this.metrics = syncMetrics(deps.registry ?? createRegistry());
+    this.registry = deps.registry ?? createRegistry();
+    this.metrics = syncMetrics(this.registry);
     const metaSchema = cfg.metaSchema ?? DEFAULT_META_SCHEMA;
     this.filters = buildFilters({
       baList: cfg.baList,
@@ -383,6 +387,7 @@ export class SyncUnit implements Unit {
       maxQueueBytes: this.settings.maxQueueBytes,
       heartbeatMs: this.heartbeatMs,
       logger: this.log,
+      registry: this.registry,
       labels: { task: this.cfg.taskName, source_id: this.cfg.sourceId },
     };
   }
