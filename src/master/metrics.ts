@@ -12,6 +12,11 @@ export class MasterMetrics {
     this.startLeader = new Counter({ name: 'dm_master_start_leader_counter', help: 'times this dm-master became the leader', registers: [registry] });
   }
 
+  /** A master that is no longer the leader publishes no worker states (only the leader's view is current). */
+  steppedDown(): void {
+    this.workerState.reset();
+  }
+
   observe(view: ClusterView): void {
     this.workerState.reset();
     for (const w of view.workers.values()) this.workerState.set({ worker: w.name }, w.stage === 'offline' ? 0 : w.stage === 'free' ? 1 : 2);

@@ -167,7 +167,8 @@ export class DMMaster {
     election.on('stepDown', () => {
       const s = this.scheduler;
       this.scheduler = undefined;
-      if (s) this.schedulerClosing = s.close().catch(() => undefined);
+      // reset after the scheduler has stopped, so a last view it publishes does not bring the series back
+      this.schedulerClosing = (s ? s.close().catch(() => undefined) : Promise.resolve()).then(() => this.metrics.steppedDown());
     });
     const evicted = (await getText(client, keys.masterEvicted(cfg.name))) !== undefined;
     election.start(evicted);
