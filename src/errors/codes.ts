@@ -186,6 +186,7 @@ export const CODES = {
   ErrMasterWorkerUnreachable: def(38016, 'dm-master', 'internal', 'cannot reach the dm-worker for its status', 'Check that the dm-worker is running and its advertise-addr is reachable from the masters.', { retryable: true }),
   ErrMasterTaskRunning: def(38017, 'dm-master', 'internal', 'the task is running', 'Stop the task first (`stop-task`), then run `start-task --remove-meta` again.'),
   ErrMasterInvalidStartTime: def(38018, 'dm-master', 'internal', 'invalid --start-time', 'Give the time as "2006-01-02 15:04:05" (UTC), or an ISO time with a zone such as 2006-01-02T15:04:05+08:00.'),
+  ErrMasterShardModeUnsupported: def(38019, 'dm-master', 'internal', 'shard DDL coordination (shard-mode pessimistic/optimistic) is not built yet', 'Remove `shard-mode` from the task (each shard\'s DDL is then applied to the merged table as it arrives, and a DDL whose effect is already there is skipped), or keep the shards\' DDL out with a binlog event filter and run it on the target by hand.'),
 
   // ---- dm-worker (40xxx) ---------------------------------------------------------------------------------
   ErrWorkerFenced: def(40001, 'dm-worker', 'internal', 'the dm-worker lost its etcd session and stopped all work (fencing)', 'Check the network between the dm-worker and the dm-masters; the worker re-registers and the scheduler rebinds its source automatically.', { retryable: true }),

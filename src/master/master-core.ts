@@ -15,7 +15,6 @@ import {
   type TxnCompare,
   type WorkerInfo,
   type LeaderElection,
-  startTimeComment,
 } from '../store/index.js';
 import { parseTaskConfig } from '../config/index.js';
 import { operateBinlogOps, type BinlogOpName, type BinlogOpResult } from './binlog-ops.js';
@@ -26,7 +25,7 @@ import { limitReport, type CheckReport } from '../checker/index.js';
 /** "No limit" for the check items a CheckTask handler returns. */
 const ALL_ITEMS = 1_000_000;
 import { readClusterView, type ClusterView, type Scheduler } from './scheduler/index.js';
-import { encryptSourcePassword, sourceFacts, taskFacts, encryptText } from './config-adapter.js';
+import { assertTaskSupported, encryptSourcePassword, sourceFacts, taskFacts, encryptText } from './config-adapter.js';
 import { checkSourceConnection } from './source-check.js';
 import { getCheckTaskHandler, getTaskPrecheck, type TaskPrecheck } from './precheck.js';
 
@@ -189,6 +188,7 @@ export class MasterCore {
     opts: { removeMeta?: boolean; startTime?: string } = {},
   ): Promise<{ results: SourceResult[]; checkResult: string }> {
     const t = taskFacts(taskYaml, this.o.secretKey);
+    assertTaskSupported(t);
     const startTime = opts.startTime ? resolveStartTime(opts.startTime, parseTaskConfig(taskYaml, this.secretOpts()).timezone) : undefined;
     const sourceIds = only.length > 0 ? t.sourceIds.filter((s) => only.includes(s)) : t.sourceIds;
     for (const s of only) if (!t.sourceIds.includes(s)) throw new DMError('ErrMasterInvalidRequest', `source ${s} is not in the task's mysql-instances`);
@@ -220,9 +220,7 @@ export class MasterCore {
     const compares: TxnCompare[] = [];
     for (const s of sourceIds) {
       if (running.has(s)) continue;
-      const sub: SubtaskRecord = startTime
-        ? { task: taskYaml + startTimeComment(startTime), sourceId: s, startTime }
-        : { task: taskYaml, sourceId: s };
+      const sub: SubtaskRecord = { task: taskYaml, sourceId: s, ...(startTime ? { startTime } : {}) };
       const stage: StageRecord = { stage: 'Running' };
       ops.push(this.client.put(this.keys.subtask(s, t.name)).value(JSON.stringify(sub)));
       ops.push(this.client.put(this.keys.taskStage(s, t.name)).value(JSON.stringify(stage)));
