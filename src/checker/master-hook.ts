@@ -4,7 +4,9 @@
  *   before start-task writes anything, throws ErrTaskCheckFailed when a check fails and otherwise
  *   returns the report (warnings only) as JSON for `check_result`.
  * - `checkTaskReply` — the body of the CheckTask RPC (`dmctl check-task`): `{result, msg}` with
- *   the report as JSON in `msg`, limited to `errorCnt` failures and `warnCnt` warnings.
+ *   every failure and warning of the report as JSON in `msg`. The dm-master applies dmctl's
+ *   `-e/--error`, `-w/--warn` limits itself (MasterCore.checkTask, 0 means none), so they are not
+ *   applied here.
  */
 import { isDMError } from '../errors/index.js';
 import { checkTaskYaml } from './from-task.js';
@@ -33,14 +35,14 @@ export async function taskPrecheck(input: PrecheckHookInput): Promise<string> {
 export async function checkTaskReply(
   taskYaml: string,
   sourceYamls: Map<string, string>,
-  opts: { errorCnt?: number; warnCnt?: number; signal?: AbortSignal; secretKey?: Buffer } = {},
+  opts: { signal?: AbortSignal; secretKey?: Buffer } = {},
 ): Promise<{ result: boolean; msg: string }> {
   try {
     const report = await checkTaskYaml(taskYaml, sourceYamls, {
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.secretKey ? { secretKey: opts.secretKey } : {}),
     });
-    return { result: report.summary.passed, msg: JSON.stringify(limitReport(report, opts.errorCnt || 10, opts.warnCnt || 10)) };
+    return { result: report.summary.passed, msg: JSON.stringify(limitReport(report, Infinity, Infinity)) };
   } catch (e) {
     return { result: false, msg: isDMError(e) ? e.toString() : e instanceof Error ? e.message : String(e) };
   }

@@ -59,9 +59,11 @@ export const loaderSchema = obj({
   'pool-size': posInt.default(DEFAULT_LOADER_POOL_SIZE),
   dir: str.default(DEFAULT_LOADER_DIR),
   'sorting-dir-physical': str.optional(),
-  'import-mode': lowerEnum(['logical', 'physical', 'sql', 'loader'])
-    .default('logical')
-    .transform((m) => (m === 'physical' ? 'physical' : 'logical')),
+  /**
+   * DM's `logical` (default), `physical`, `loader`, and DM.ts's `loaddata` (LOAD DATA LOCAL INFILE,
+   * what the DM values select) and `sql` (multi-row INSERTs); kept as written for the load unit.
+   */
+  'import-mode': lowerEnum(['logical', 'physical', 'loader', 'sql', 'loaddata']).default('logical'),
   /** Deprecated DM name of `on-duplicate-logical`. */
   'on-duplicate': onDupLogical.optional(),
   'on-duplicate-logical': onDupLogical.optional(),

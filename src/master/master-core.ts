@@ -388,7 +388,7 @@ export class MasterCore {
       if (y === undefined) throw new DMError('ErrMasterSourceNotFound', `source ${s} of task ${t.name} not found; create it with operate-source create`);
       yamls.set(s, y);
     }
-    // The handler treats 0 as "default"; ask for everything and apply the exact limits here
+    // The handler returns every item; the limits are applied here, exactly
     // (dmctl always sends its own defaults, so 0 really means "show none").
     const r = await fn(taskYaml, yamls, { errorCnt: ALL_ITEMS, warnCnt: ALL_ITEMS, signal, ...this.secretOpts() });
     let report: CheckReport | undefined;

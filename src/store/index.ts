@@ -1,4 +1,4 @@
-export { Keys, DEFAULT_KEY_PREFIX, binlogOpKey, START_TIME_COMMENT, startTimeComment, startTimeFromTaskText } from './keys.js';
+export { Keys, DEFAULT_KEY_PREFIX, binlogOpKey } from './keys.js';
 export type {
   LeaderInfo,
   MasterInfo,

@@ -181,25 +181,10 @@ export interface SubtaskRecord {
   sourceId: string;
   /**
    * `start-task --start-time`, resolved by the master to an ISO UTC instant: where the sync unit
-   * starts when it has no checkpoint yet. The master also appends it to `task` as the comment
-   * line `# dm-start-time: <ISO>` (see startTimeComment) for workers that read only `task`.
+   * starts when it has no checkpoint yet. The worker's converger passes it to the pipeline as
+   * PipelineInput.startTime.
    */
   startTime?: string;
-}
-
-/** The comment line carrying SubtaskRecord.startTime inside the subtask's task text. */
-export const START_TIME_COMMENT = '# dm-start-time: ';
-
-export function startTimeComment(iso: string): string {
-  return `\n${START_TIME_COMMENT}${iso}\n`;
-}
-
-/** The start time carried in a subtask's task text, if any. */
-export function startTimeFromTaskText(text: string): string | undefined {
-  const i = text.lastIndexOf(`\n${START_TIME_COMMENT}`);
-  if (i < 0) return undefined;
-  const line = text.slice(i + 1 + START_TIME_COMMENT.length).split('\n', 1)[0]?.trim();
-  return line ? line : undefined;
 }
 
 // ---- binlog error operations (dmctl `binlog skip|replace|revert|inject|list`; added by the dmctl/pipeline area) ----

@@ -159,7 +159,7 @@ export class Converger {
       const cur = this.subtasks.get(task);
       if (!cur) {
         const st = new Subtask({
-          input: { taskName: task, sourceId: source, taskYaml: d.rec.task, sourceYaml },
+          input: { taskName: task, sourceId: source, taskYaml: d.rec.task, sourceYaml, ...(d.rec.startTime ? { startTime: d.rec.startTime } : {}) },
           logger: this.o.logger,
           registry: this.o.registry,
           workerName: this.o.workerName,

@@ -26,7 +26,7 @@ import type { Flavor, Position } from '../binlog/position.js';
 import { formatFilePos } from '../binlog/position.js';
 import { SyncUnit, type FailedEventDecision, type FailedEventInfo, type StartSpec, type SyncConfig } from '../units/sync/index.js';
 import { createFullUnits } from '../units/load/index.js';
-import { binlogOpKey, startTimeFromTaskText, type BinlogOpRecord, type Keys } from '../store/index.js';
+import { binlogOpKey, type BinlogOpRecord, type Keys } from '../store/index.js';
 
 // ---- binlog operations ----------------------------------------------------------------------
 
@@ -94,16 +94,13 @@ export interface PipelineInput {
   taskYaml: string;
   /** source YAML text (password may be encrypted) */
   sourceYaml: string;
-  /**
-   * `start-task --start-time` as an ISO instant (SubtaskRecord.startTime); when absent, the
-   * `# dm-start-time:` comment the master appends to the subtask's task text is used.
-   */
+  /** `start-task --start-time` as an ISO instant (SubtaskRecord.startTime), passed by the converger. */
   startTime?: string;
 }
 
-/** The start time of a subtask: the explicit field, else the one carried in the task text. */
+/** The start time of a subtask (SubtaskRecord.startTime), if any. */
 export function subtaskStartTime(input: PipelineInput): Date | undefined {
-  const iso = input.startTime ?? startTimeFromTaskText(input.taskYaml);
+  const iso = input.startTime;
   if (!iso) return undefined;
   const d = new Date(iso);
   if (Number.isNaN(d.getTime())) throw new DMError('ErrWorkerSubtaskConfig', `subtask ${input.taskName} has an invalid start time '${iso}'`);
@@ -249,6 +246,8 @@ class PipelineSyncUnit implements Unit {
         workerCount: sub.syncer.workerCount,
         batch: sub.syncer.batch,
         checkpointFlushIntervalMs: sub.syncer.checkpointFlushInterval * 1000,
+        // `safe-mode-duration` is in ms in the resolved task; the sync unit wants seconds
+        safeModeDurationSec: sub.syncer.safeModeDuration / 1000,
         ...syncerSafeMode(sub),
       },
       ...(start ? { start } : {}),
@@ -351,6 +350,8 @@ export const defaultFullPhase: FullPhaseFactory = (sub, src, ctx) => {
         poolSize: sub.loader.poolSize,
         dir: sub.loader.dir,
         onDuplicate: onDup === 'error' || onDup === 'ignore' ? onDup : 'replace',
+        // logical/physical/loader/loaddata → LOAD DATA; sql → multi-row INSERTs (src/units/dump/config.ts)
+        importMode: sub.loader.importMode,
       },
     },
     { log: ctx.logger, registry: ctx.registry },

@@ -13,7 +13,7 @@ import { silentLogger } from '../../src/log/index.js';
 import { parseMasterConfig } from '../../src/config/index.js';
 import { createMasterClient, fromConnectError } from '../../src/rpc/index.js';
 import { DMMaster } from '../../src/master/index.js';
-import { Keys, binlogOpKey, startTimeFromTaskText, type BinlogOpRecord, type StageRecord, type SubtaskRecord } from '../../src/store/index.js';
+import { Keys, binlogOpKey, type BinlogOpRecord, type StageRecord, type SubtaskRecord } from '../../src/store/index.js';
 import { SourceOp, TaskOp } from '../../src/gen/dm/master/v1/master_pb.js';
 import { ErrorOp } from '../../src/gen/dm/common/v1/common_pb.js';
 import { sourceYaml, taskYaml } from './ha-cluster-helper.js';
@@ -107,7 +107,7 @@ test('task ops via a follower: binlog skip/replace/revert/list, --remove-meta, -
   // --start-time travels in the subtask record, resolved to an instant
   const sub = JSON.parse((await kv.get(keys.subtask('s1', 'ops')).string()) ?? '{}') as SubtaskRecord;
   assert.equal(sub.startTime, '2024-01-02T15:04:05.000Z');
-  assert.equal(startTimeFromTaskText(sub.task), '2024-01-02T15:04:05.000Z');
+  assert.ok(!sub.task.includes('2024-01-02'), 'the task text is stored unchanged');
   assert.equal(await codeOf(follower.startTask({ task: taskYaml('ops2', ['s1'], db.port), sources: [], startTime: 'soon' })), 38018);
   assert.equal(await kv.get(keys.subtask('s1', 'ops2')).string(), null);
 });

@@ -382,3 +382,18 @@ void test('unreadable file is ErrConfigFileRead; YAML anchors and merge keys wor
   assert.equal(resolveSubtask(t, 's2').syncer.batch, 9);
   assert.equal(resolveSubtask(t, 's2').syncer.workerCount, 3);
 });
+
+void test("loaders.import-mode keeps DM's values and DM.ts's sql/loaddata as written", () => {
+  for (const mode of ['logical', 'physical', 'loader', 'sql', 'loaddata']) {
+    const t = parseTaskConfig(`${BASE}loaders: {l: {import-mode: ${mode.toUpperCase()}}}\nmysql-instances: [{source-id: s1, loader-config-name: l}]\n`);
+    assert.equal(resolveSubtask(t, 's1').loader.importMode, mode);
+  }
+  assertConfigError(
+    () => parseTaskConfig(`${BASE}loaders: {l: {import-mode: insert}}\nmysql-instances: [{source-id: s1, loader-config-name: l}]\n`),
+    'ErrConfigInvalidValue',
+    'task.yaml',
+    4,
+    'loaders.l.import-mode',
+    /loaddata/,
+  );
+});
