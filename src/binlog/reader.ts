@@ -526,7 +526,7 @@ class ZongjiBinlogReader implements BinlogReader {
       const files = await getBinlogFiles(ctrl);
       const first = files[0];
       if (this.shaper.resumeByGtid || this.shaper.boundary.file === '') {
-        const ms = await getMasterStatus(ctrl, this.o.flavor);
+        const ms = await getMasterStatus(ctrl);
         const now = parseGtidSet(ms.gtid, this.o.flavor);
         const want = this.shaper.executed ?? parseGtidSet('', this.o.flavor);
         if (!now.contains(want)) {
@@ -824,7 +824,7 @@ class ZongjiBinlogReader implements BinlogReader {
     if (!this.metrics || this.stateName === 'closed') return;
     try {
       const ctrl = await this.control();
-      const ms = await getMasterStatus(ctrl, this.o.flavor);
+      const ms = await getMasterStatus(ctrl);
       this.metrics.position('master', ms);
     } catch (e) {
       const c = this.ctrl;

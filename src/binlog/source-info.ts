@@ -1,9 +1,9 @@
 /**
- * Small queries about the upstream's binlog that the reader needs. (src/sql may grow shared
- * versions of getBinlogFiles/getMasterStatus; these stay local to keep the binlog layer standalone.)
+ * Small queries about the upstream's binlog that the reader needs; the master status reading
+ * itself is src/sql's, returned here as a Position.
  */
+import { getMasterStatus as readMasterStatus, type Queryable as SqlQueryable } from '../sql/index.js';
 import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
-import { DMError } from '../errors/index.js';
 import type { Flavor, Position } from './position.js';
 
 export interface ConnectionOptions {
@@ -42,23 +42,10 @@ export async function getBinlogFiles(conn: Queryable): Promise<BinlogFile[]> {
   return rows.map((r) => ({ name: String(r['Log_name']), size: Number(r['File_size']) }));
 }
 
-/** SHOW MASTER STATUS plus the executed GTID set (MySQL @@gtid_executed, MariaDB @@gtid_binlog_pos). */
-export async function getMasterStatus(conn: Queryable, flavor: Flavor): Promise<Position> {
-  const [rows] = await conn.query<RowDataPacket[]>('SHOW MASTER STATUS');
-  const r = rows[0];
-  if (!r) {
-    throw new DMError('ErrBinlogReadFailed', 'SHOW MASTER STATUS returned nothing: binary logging is off on the source', {
-      workaround: 'Enable the binlog on the source (log_bin / --log-bin) with binlog_format=ROW.',
-    });
-  }
-  let gtid = '';
-  if (flavor === 'mariadb') {
-    const [g] = await conn.query<RowDataPacket[]>('SELECT @@GLOBAL.gtid_binlog_pos AS g');
-    gtid = String(g[0]?.['g'] ?? '');
-  } else {
-    gtid = String(r['Executed_Gtid_Set'] ?? '').replace(/\s+/g, '');
-  }
-  return { file: String(r['File']), offset: Number(r['Position']), gtid };
+/** The source's current binlog position and executed GTID set (src/sql's reading, as a Position). */
+export async function getMasterStatus(conn: Queryable): Promise<Position> {
+  const ms = await readMasterStatus(conn as SqlQueryable);
+  return { file: ms.file, offset: ms.offset, gtid: ms.gtid };
 }
 
 /** 'mariadb' when VERSION() says so. */

@@ -143,5 +143,5 @@ export async function findStartByTime(ctrl: Queryable, o: ScanOptions, time: Dat
     }
   }
   // nothing at or after the time: start at the end
-  return getMasterStatus(ctrl, o.flavor);
+  return getMasterStatus(ctrl);
 }

@@ -114,7 +114,7 @@ try {
       const vals = Array.from({ length: 1000 }, (_, j) => `(${i + j}, ${rand(TABLE_ROWS)}, '${str(119)}', '${str(59)}')`);
       await c.query(`INSERT INTO b.sbtest1 VALUES ${vals.join(',')}`);
     }
-    start = await getMasterStatus(c, 'mariadb');
+    start = await getMasterStatus(c);
     for (let i = 0; i < ROWS / 4; i += 50) {
       const stmts: string[] = [];
       for (let j = 0; j < 50 && i + j < ROWS / 4; j++) {
@@ -129,7 +129,7 @@ try {
   } else {
     await c.query(`CREATE DATABASE b`);
     await c.query(`CREATE TABLE b.t (id BIGINT PRIMARY KEY, k INT NOT NULL, c CHAR(60), pad VARCHAR(60), d DECIMAL(12,2), ts DATETIME(6))`);
-    start = await getMasterStatus(c, 'mariadb');
+    start = await getMasterStatus(c);
     for (let i = 0; i < ROWS; i += PER_TXN) {
       const vals = Array.from({ length: Math.min(PER_TXN, ROWS - i) }, (_, j) => `(${i + j}, ${(i + j) % 1000}, REPEAT('c', 60), 'pad', ${(i + j) / 100}, NOW(6))`);
       // PER_STMT rows per INSERT (1 = one rows event per row, as OLTP writes look)

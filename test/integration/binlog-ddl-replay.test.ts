@@ -46,7 +46,7 @@ for (const meta of ['FULL', 'MINIMAL']) {
     t.after(() => db.stop());
     await db.sql('CREATE DATABASE d');
     const c = await db.connect();
-    const start = await getMasterStatus(c, 'mariadb');
+    const start = await getMasterStatus(c);
     for (const s of STEPS) await c.query(s.sql);
     await c.end();
     // the reader starts after every DDL ran: today's table has nothing to do with the old rows
@@ -77,7 +77,7 @@ void test('binlog reader (MINIMAL): a schema snapshot exported at a checkpoint r
   t.after(() => db.stop());
   await db.sql('CREATE DATABASE d; CREATE TABLE d.s (id INT PRIMARY KEY, v INT)');
   const c = await db.connect();
-  const p0 = await getMasterStatus(c, 'mariadb');
+  const p0 = await getMasterStatus(c);
   await c.query('INSERT INTO d.s VALUES (1, 1)');
   // first reader: reads to here, exports schemas at its last checkpoint
   const r1 = createBinlogReader({ connection: db.connOpts(), flavor: 'mariadb', serverId: 6500 + (process.pid % 400), start: { file: p0.file, offset: p0.offset }, heartbeatMs: 0 });
@@ -116,7 +116,7 @@ void test('binlog reader (MINIMAL): rows of a table whose DDL could not be track
   t.after(() => db.stop());
   await db.sql('CREATE DATABASE d');
   const c = await db.connect();
-  const start = await getMasterStatus(c, 'mariadb');
+  const start = await getMasterStatus(c);
   await c.query('CREATE TABLE d.u (id INT PRIMARY KEY)');
   await c.query('INSERT INTO d.u VALUES (1)');
   await c.query('ALTER TABLE d.u ADD COLUMN x INT INVISIBLE');

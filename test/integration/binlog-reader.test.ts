@@ -40,10 +40,10 @@ void test('binlog reader: from file+pos and from GTID gets exactly the following
   t.after(() => db.stop());
   await db.sql('CREATE DATABASE r; CREATE TABLE r.t (id INT PRIMARY KEY, v VARCHAR(20), UNIQUE KEY uv (v))');
   await db.sql("INSERT INTO r.t VALUES (1,'before')");
-  const ms = await getMasterStatus(await db.connect(), 'mariadb').catch(async () => {
+  const ms = await getMasterStatus(await db.connect()).catch(async () => {
     const c = await db.connect();
     try {
-      return await getMasterStatus(c, 'mariadb');
+      return await getMasterStatus(c);
     } finally {
       await c.end();
     }
@@ -84,7 +84,7 @@ void test('binlog reader: from file+pos and from GTID gets exactly the following
       assert.equal(gtids.length, 3);
       assert.ok(gtids.every((g) => /^0-\d+-\d+$/.test(g)));
       const c = await db.connect();
-      const now = await getMasterStatus(c, 'mariadb');
+      const now = await getMasterStatus(c);
       await c.end();
       const last = evs[8]!;
       assert.deepEqual({ file: last.pos.file, offset: last.pos.offset, gtid: last.pos.gtid }, now);
@@ -100,10 +100,10 @@ void test('binlog reader: purged file and unknown GTID are coded errors', async 
   t.after(() => db.stop());
   await db.sql('CREATE DATABASE p; CREATE TABLE p.t (id INT PRIMARY KEY); INSERT INTO p.t VALUES (1)');
   const c = await db.connect();
-  const first = await getMasterStatus(c, 'mariadb');
+  const first = await getMasterStatus(c);
   await c.query('FLUSH BINARY LOGS');
   await c.query('INSERT INTO p.t VALUES (2)');
-  const cur = await getMasterStatus(c, 'mariadb');
+  const cur = await getMasterStatus(c);
   // MariaDB keeps a file until its binlog checkpoint has passed: retry the purge
   await waitFor('first binlog purged', async () => {
     await c.query('PURGE BINARY LOGS TO ?', [cur.file]);
@@ -186,7 +186,7 @@ void test('binlog reader: a slow consumer keeps the queue bounded and still gets
   t.after(() => db.stop());
   await db.sql('CREATE DATABASE bp; CREATE TABLE bp.t (id INT PRIMARY KEY, pad VARCHAR(200))');
   const c = await db.connect();
-  const start = await getMasterStatus(c, 'mariadb');
+  const start = await getMasterStatus(c);
   const N = 1500;
   for (let i = 0; i < N; i += 100) {
     const vals = Array.from({ length: 100 }, (_, j) => `(${i + j}, REPEAT('x', 200))`).join(',');
@@ -218,7 +218,7 @@ void test('binlog reader: nextBatch delivers the same stream in batches and is c
   t.after(() => db.stop());
   await db.sql('CREATE DATABASE nb; CREATE TABLE nb.t (id INT PRIMARY KEY, v VARCHAR(10))');
   const c = await db.connect();
-  const start = await getMasterStatus(c, 'mariadb');
+  const start = await getMasterStatus(c);
   for (let i = 0; i < 50; i++) await c.query(`BEGIN; INSERT INTO nb.t VALUES (${i}, 'a'); UPDATE nb.t SET v='b' WHERE id=${i}; COMMIT`);
   await c.end();
   const r = reader(db, { file: start.file, offset: start.offset });

@@ -8,7 +8,7 @@ void test('binlog reader: upstream restart mid-transaction → reconnects, every
   t.after(() => db.stop());
   await db.sql('CREATE DATABASE rs; CREATE TABLE rs.t (id INT PRIMARY KEY, txn INT)');
   const c = await db.connect();
-  const start = await getMasterStatus(c, 'mariadb');
+  const start = await getMasterStatus(c);
   // 3 transactions of 20 single-row statements each (20 rows events per transaction)
   let id = 0;
   const writeTxns = async (n: number, first: number): Promise<void> => {

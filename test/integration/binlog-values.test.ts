@@ -25,7 +25,7 @@ void test('binlog reader: exact values of every column type (FULL and MINIMAL me
       e ENUM('x','y','z'), s SET('a','b','c'), j JSON, txt TEXT, blb BLOB, nul VARCHAR(5), emp VARCHAR(5), g GEOMETRY
     )`);
     const c = await db.connect();
-    const start = await getMasterStatus(c, 'mariadb');
+    const start = await getMasterStatus(c);
     await c.query("SET time_zone='+05:00'");
     await c.query(`INSERT INTO ty.a VALUES
       (1, 127, 255, 32767, 8388607, 16777215, 2147483647, 4294967295,
@@ -89,7 +89,7 @@ void test('binlog reader: GEOMETRY values keep their SRID and round-trip exactly
   t.after(() => db.stop());
   await db.sql('CREATE DATABASE geo; CREATE TABLE geo.src (id INT PRIMARY KEY, g GEOMETRY, p POINT); CREATE TABLE geo.dst LIKE geo.src; CREATE TABLE geo.bin LIKE geo.src');
   const c = await db.connect();
-  const start = await getMasterStatus(c, 'mariadb');
+  const start = await getMasterStatus(c);
   const shapes = [
     "ST_GeomFromText('POINT(1.5 -2.25)', 4326)",
     "ST_GeomFromText('LINESTRING(0 0, 1 1, 2 0.5)', 3857)",
