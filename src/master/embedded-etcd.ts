@@ -7,7 +7,11 @@ import type { Logger } from '../log/index.js';
 import { silentLogger } from '../log/index.js';
 import { sleepAbortable } from '../util/index.js';
 import { createEtcdClient } from '../store/index.js';
+import { GRPCUnavailableError } from 'etcd3';
 import { findEtcdBinary } from './etcd-binary.js';
+
+/** How long `--join` keeps retrying a member add that etcd refuses while the cluster is reconfiguring. */
+const MEMBER_ADD_RETRY_MS = 60_000;
 
 export interface EmbeddedEtcdOptions {
   name: string;
@@ -103,8 +107,19 @@ export class EmbeddedEtcd {
       let members = (await client.cluster.memberList({})).members ?? [];
       const mine = members.find((m) => (m.peerURLs ?? []).includes(advPeer));
       if (!mine) {
-        const res = await client.cluster.memberAdd({ peerURLs: [advPeer] });
-        members = res.members ?? [];
+        // etcd refuses a member add while the cluster is reconfiguring (e.g. right after another
+        // master joined: "unhealthy cluster", UNAVAILABLE); wait for it instead of failing the join.
+        const deadline = Date.now() + MEMBER_ADD_RETRY_MS;
+        for (;;) {
+          try {
+            members = (await client.cluster.memberAdd({ peerURLs: [advPeer] })).members ?? [];
+            break;
+          } catch (e) {
+            if (!(e instanceof GRPCUnavailableError) || Date.now() > deadline) throw e;
+            this.log.info({ err: e.message }, 'etcd cluster not ready for a member add yet, retrying');
+            if (!(await sleepAbortable(1000, signal))) throw e;
+          }
+        }
       }
       signal?.throwIfAborted();
       const parts: string[] = [];

@@ -110,6 +110,7 @@ export class HACluster {
     this.masters.push(m);
     this.spawn(m);
     await this.waitAllUp();
+    if (!this.alive(m)) throw new Error(`${name} exited while joining; see ${m.log}`);
     return m;
   }
 

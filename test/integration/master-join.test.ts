@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { waitFor } from '../helpers/index.js';
 import { LeaderOp, MemberType } from '../../src/gen/dm/master/v1/master_pb.js';
 import { fromConnectError } from '../../src/rpc/index.js';
@@ -40,7 +41,15 @@ test('master: a second master joins with --join; evict moves leadership; offline
     });
     return r.result;
   }, { timeoutMs: 60_000 }).catch((e: Error) => {
-    throw new Error(`${e.message}; last error: ${lastErr}`);
+    const tail = (f: string): string => {
+      try {
+        return readFileSync(f, 'utf8').split('\n').slice(-15).join('\n');
+      } catch {
+        return '(no log)';
+      }
+    };
+    const logs = c.masters.slice(1).map((m) => `--- ${m.name} (alive: ${c.alive(m)}) ---\n${tail(m.log)}`).join('\n');
+    throw new Error(`${e.message}; last error: ${lastErr}\n${logs}`);
   });
   const after = await c.client(2).listMember({ master: true });
   assert.deepEqual(after.masters.map((m) => m.name).sort(), ['m2', 'm3']);
