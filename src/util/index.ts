@@ -1,2 +1,3 @@
 export { VERSION, versionText } from './version.js';
 export { sleepAbortable, throwIfAborted, rootController } from './abort.js';
+export { Waker } from './wake.js';

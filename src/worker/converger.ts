@@ -2,7 +2,7 @@ import type { Etcd3 } from 'etcd3';
 import type { Logger } from '../log/index.js';
 import type { Registry } from '../metrics/index.js';
 import { getJSON, getText, Keys, listPrefix, parseJSON, PrefixWatcher, type SourceBound, type StageRecord, type SubtaskRecord } from '../store/index.js';
-import { sleepAbortable } from '../util/index.js';
+import { sleepAbortable, Waker } from '../util/index.js';
 import { Subtask } from './subtask.js';
 import { etcdBinlogOps } from './pipeline.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -38,7 +38,7 @@ export class Converger {
   private source: string | undefined;
   private fenced = true;
   private dirty = false;
-  private wake: (() => void) | undefined;
+  private readonly waker = new Waker();
   private readonly ac = new AbortController();
   private loop: Promise<void> | undefined;
   private watchers: PrefixWatcher[] = [];
@@ -68,7 +68,7 @@ export class Converger {
 
   kick(): void {
     this.dirty = true;
-    this.wake?.();
+    this.waker.wake();
   }
 
   /** Session lost past the fencing deadline: stop every subtask now, start nothing until recovered. */
@@ -85,17 +85,7 @@ export class Converger {
 
   private async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      if (!this.dirty) {
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, 5000);
-          this.wake = () => {
-            clearTimeout(t);
-            resolve();
-          };
-          signal.addEventListener('abort', () => this.wake?.(), { once: true });
-        });
-        this.wake = undefined;
-      }
+      if (!this.dirty) await this.waker.sleep(5000, signal);
       if (signal.aborted) return;
       this.dirty = false;
       try {
@@ -189,7 +179,7 @@ export class Converger {
   /** Stop watching and stop every subtask. Idempotent. */
   async close(): Promise<void> {
     this.ac.abort();
-    this.wake?.();
+    this.waker.wake();
     await Promise.all(this.watchers.map((w) => w.close()));
     this.watchers = [];
     await this.loop;

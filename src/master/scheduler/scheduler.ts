@@ -14,7 +14,7 @@ import {
   type WorkerInfo,
   type TxnCompare,
 } from '../../store/index.js';
-import { sleepAbortable } from '../../util/index.js';
+import { sleepAbortable, Waker } from '../../util/index.js';
 
 export type WorkerStageName = 'offline' | 'free' | 'bound';
 
@@ -97,7 +97,7 @@ export class Scheduler {
   private loop: Promise<void> | undefined;
   private watchers: PrefixWatcher[] = [];
   private dirty = true;
-  private wake: (() => void) | undefined;
+  private readonly waker = new Waker();
   private readonly log: Logger;
   private startedAt = Date.now();
   private graceTimer: NodeJS.Timeout | undefined;
@@ -128,22 +128,12 @@ export class Scheduler {
   /** Ask for a reconcile soon. */
   kick(): void {
     this.dirty = true;
-    this.wake?.();
+    this.waker.wake();
   }
 
   private async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      if (!this.dirty) {
-        await new Promise<void>((resolve) => {
-          const t = setTimeout(resolve, this.o.resyncMs ?? 5000);
-          this.wake = () => {
-            clearTimeout(t);
-            resolve();
-          };
-          signal.addEventListener('abort', () => this.wake?.(), { once: true });
-        });
-        this.wake = undefined;
-      }
+      if (!this.dirty) await this.waker.sleep(this.o.resyncMs ?? 5000, signal);
       if (signal.aborted) return;
       this.dirty = false;
       try {
@@ -265,7 +255,7 @@ export class Scheduler {
   /** Stop. Idempotent. */
   async close(): Promise<void> {
     this.ac.abort();
-    this.wake?.();
+    this.waker.wake();
     if (this.graceTimer) clearTimeout(this.graceTimer);
     await Promise.all(this.watchers.map((w) => w.close()));
     this.watchers = [];
