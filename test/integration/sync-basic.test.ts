@@ -5,7 +5,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MariaDBServer } from '../helpers/index.js';
+import { MariaDBServer, waitFor } from '../helpers/index.js';
 import { SyncUnit } from '../../src/units/sync/index.js';
 import { createRegistry } from '../../src/metrics/index.js';
 import { masterPos, syncConfig, waitConverged, describeDiffs } from './sync-fixture.js';
@@ -63,7 +63,11 @@ void test('incremental from a meta file:pos: DML of every type, DDL, keyless tab
   assert.equal(st['stage'], 'Running');
   assert.ok(Number(st['totalTransactions']) > 0);
   assert.ok((st['checkpointPos'] as { file: string }).file.startsWith('mysql-bin.'));
+  // converged target + applied low-water mark at the upstream's position → query-status says synced
+  await waitFor('status synced', async () => unit.status()['synced'] === true, { timeoutMs: 30_000 });
   const metrics = await reg.metrics();
+  // the binlog reader shares the unit's registry
+  assert.match(metrics, /dm_syncer_binlog_read_events_total\{task="test",source_id="mysql-01"\} [1-9]/);
   assert.match(metrics, /dm_syncer_finished_transaction_total\{task="test",source_id="mysql-01"\} \d+/);
   assert.match(metrics, /dm_syncer_binlog_file\{.*node="syncer"/);
   unit.pause();

@@ -226,15 +226,18 @@ export class SyncUnit implements Unit {
         txns: this.totals.txns,
       };
     }
+    // Every applied transaction is already durable with its ledger row, so "synced" is judged on the
+    // applied low-water mark, not on the periodically flushed checkpoint (up to checkpoint-flush-interval old).
+    const lwm = this.tracker?.position;
+    const appliedPos = lwm && lwm.file !== '' ? lwm : this.lastCheckpoint;
     return {
       stage: this.state,
       currentPos: this.currentPos,
+      appliedPos,
       checkpointPos: this.lastCheckpoint,
       masterPos: this.masterPos,
       synced:
-        this.masterPos !== undefined &&
-        this.lastCheckpoint !== undefined &&
-        compareFilePos(this.masterPos, this.lastCheckpoint) <= 0,
+        this.masterPos !== undefined && appliedPos !== undefined && compareFilePos(this.masterPos, appliedPos) <= 0,
       lagSeconds: this.lagSeconds(),
       ...this.rates,
       totalEvents: this.totals.events,
