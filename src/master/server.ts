@@ -13,6 +13,7 @@ import { EmbeddedEtcd } from './embedded-etcd.js';
 import { MasterCore } from './master-core.js';
 import { Scheduler } from './scheduler/index.js';
 import { createMasterService } from './service.js';
+import { createPeerClients, peerTls } from './clients.js';
 import { MasterMetrics } from './metrics.js';
 import { LeaderWatchdog } from './leader-watchdog.js';
 import type { TaskPrecheck } from './precheck.js';
@@ -209,6 +210,7 @@ export class DMMaster {
       },
       configYaml: () => stringify(cfg),
       logger: this.log,
+      clients: createPeerClients(peerTls(cfg)),
     });
     const tls =
       cfg.sslCert && cfg.sslKey ? { cert: cfg.sslCert, key: cfg.sslKey, ...(cfg.sslCa ? { ca: cfg.sslCa } : {}) } : undefined;

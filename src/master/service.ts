@@ -25,7 +25,7 @@ import type { BinlogOpName } from './binlog-ops.js';
 import type { LeaderElection } from '../store/index.js';
 import type { MasterCore } from './master-core.js';
 import type { Scheduler } from './scheduler/index.js';
-import { masterClient, workerClient } from './clients.js';
+import { createPeerClients, type PeerClients } from './clients.js';
 
 type MasterImpl = Partial<ServiceImpl<typeof MasterService>>;
 
@@ -39,6 +39,8 @@ export interface MasterServiceDeps {
   /** This master's config as YAML (GetConfig master). */
   configYaml: () => string;
   logger: Logger;
+  /** Clients of peer masters/workers (forwarding, status); TLS when the master has ssl-* set. Default cleartext. */
+  clients?: PeerClients;
 }
 
 /** How long a state-changing request waits for an election to settle. */
@@ -66,6 +68,7 @@ function stageEnum(s: string): Stage {
  */
 export function createMasterService(d: MasterServiceDeps): MasterImpl {
   const { core } = d;
+  const { masterClient, workerClient } = d.clients ?? createPeerClients();
 
   /**
    * Run on the leader: locally when this master leads, else forward to the leader. While an

@@ -3,7 +3,14 @@ import { stringify } from 'yaml';
 import { DMError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { createRegistry, type Registry } from '../metrics/index.js';
-import { createMasterClient, createRpcServer, fromConnectError, type RpcServer, type RpcAddress } from '../rpc/index.js';
+import {
+  createMasterClient,
+  createRpcServer,
+  fromConnectError,
+  type RpcClientOptions,
+  type RpcServer,
+  type RpcAddress,
+} from '../rpc/index.js';
 import { WorkerService } from '../gen/dm/worker/v1/worker_pb.js';
 import type { WorkerConfig } from '../config/index.js';
 import { sleepAbortable, VERSION } from '../util/index.js';
@@ -108,14 +115,26 @@ export class DMWorker {
     this.log.info({ addr: bound.url, advertise, etcd: endpoints, ttlSec }, 'dm-worker started');
   }
 
+  /**
+   * Client options for calls to masters: https when `ssl-ca` or `ssl-cert`+`ssl-key` are set
+   * (`ssl-ca` verifies the master, the cert+key pair is presented as client certificate).
+   */
+  private peerClientOptions(): RpcClientOptions {
+    const { sslCa, sslCert, sslKey } = this.cfg;
+    const pair = Boolean(sslCert && sslKey);
+    if (!sslCa && !pair) return {};
+    return { tls: { ...(sslCa ? { ca: sslCa } : {}), ...(pair ? { cert: sslCert, key: sslKey } : {}) } };
+  }
+
   /** RegisterWorker through the first master of `join` that answers (retrying until the timeout). */
   private async register(advertise: string, signal: AbortSignal): Promise<{ endpoints: string[]; prefix: string }> {
     const deadline = Date.now() + (this.o.registerTimeoutMs ?? 60_000);
     let last: unknown;
+    const clients = new Map(this.cfg.join.map((m) => [m, createMasterClient(m, this.peerClientOptions())] as const));
     for (;;) {
       for (const m of this.cfg.join) {
         try {
-          const r = await createMasterClient(m).registerWorker(
+          const r = await clients.get(m)!.registerWorker(
             { name: this.cfg.name, address: advertise, version: VERSION, labels: {} },
             { signal: AbortSignal.any([signal, AbortSignal.timeout(10_000)]) },
           );

@@ -32,6 +32,51 @@ export interface WorkerServiceDeps {
   configYaml: () => string;
 }
 
+interface Loc {
+  name: string;
+  pos: number;
+  gtidSet: string;
+}
+
+function loc(p: unknown): Loc | undefined {
+  if (!p || typeof p !== 'object') return undefined;
+  const { file, offset, gtid } = p as { file?: unknown; offset?: unknown; gtid?: unknown };
+  if (typeof file !== 'string' || file === '') return undefined;
+  return { name: file, pos: Number(offset) || 0, gtidSet: typeof gtid === 'string' ? gtid : '' };
+}
+
+/**
+ * The typed SubTaskStatus fields a dashboard reads without parsing `detail`, taken from the current
+ * unit's own status(): positions, lag and synced for Sync; rows done/estimated for Dump and Load.
+ */
+function typedFields(s: SubtaskStatus): {
+  masterBinlog?: Loc;
+  syncedBinlog?: Loc;
+  lagSeconds?: number;
+  synced?: boolean;
+  rowsDone?: bigint;
+  rowsTotal?: bigint;
+  progress?: number;
+} {
+  const cur = s.units.find((u) => u.type === s.unit)?.status ?? {};
+  if (s.unit === 'Sync') {
+    const master = loc(cur['masterPos']);
+    const synced = loc(cur['appliedPos']) ?? loc(cur['checkpointPos']);
+    return {
+      ...(master ? { masterBinlog: master } : {}),
+      ...(synced ? { syncedBinlog: synced } : {}),
+      lagSeconds: Number(cur['lagSeconds']) || 0,
+      synced: cur['synced'] === true,
+    };
+  }
+  if (s.unit === 'Dump' || s.unit === 'Load') {
+    const done = Math.max(0, Math.trunc(Number(cur['totalRows']) || 0));
+    const total = Math.max(0, Math.trunc(Number(cur['estimatedRows']) || 0));
+    return { rowsDone: BigInt(done), rowsTotal: BigInt(total), progress: total > 0 ? Math.min(1, done / total) : 0 };
+  }
+  return {};
+}
+
 function toJson(v: unknown): JsonObject {
   return JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) ?? '{}') as JsonObject;
 }
@@ -53,6 +98,7 @@ function snapshot(d: WorkerServiceDeps, name: string) {
         isCanceled: false,
         errors: s.errors.map((e) => ({ code: e.code, class: e.class, scope: e.scope, level: e.level, message: e.message, workaround: e.workaround, retryable: e.retryable })),
       },
+      ...typedFields(s),
       detail: toJson({ pausedBy: s.pausedBy, autoResumes: s.autoResumes, units: s.units }),
       updateTime: timestampFromDate(s.updatedAt),
     })),
