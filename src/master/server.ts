@@ -7,7 +7,7 @@ import { createRegistry, type Registry } from '../metrics/index.js';
 import { createRpcServer, type RpcServer, type RpcAddress } from '../rpc/index.js';
 import { MasterService } from '../gen/dm/master/v1/master_pb.js';
 import { loadSecretKey, type MasterConfig } from '../config/index.js';
-import { sleepAbortable, VERSION } from '../util/index.js';
+import { aborted, sleepAbortable, VERSION } from '../util/index.js';
 import { createEtcdClient, getText, Keys, LeaderElection, normaliseEndpoints, type MasterInfo } from '../store/index.js';
 import { EmbeddedEtcd } from './embedded-etcd.js';
 import { MasterCore } from './master-core.js';
@@ -242,7 +242,7 @@ export class DMMaster {
       lease.on('lost', () => undefined);
       try {
         await lease.put(keys.masterAlive(info.name)).value(JSON.stringify(info)).exec();
-        await Promise.race([lost, new Promise<void>((res) => signal.addEventListener('abort', () => res(), { once: true }))]);
+        await Promise.race([lost, aborted(signal)]);
       } catch (err) {
         this.log.debug({ err }, 'master alive key failed');
       }

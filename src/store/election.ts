@@ -103,6 +103,7 @@ export class LeaderElection extends EventEmitter {
             signal.removeEventListener('abort', done);
             resolve();
           };
+          if (signal.aborted) return done();
           signal.addEventListener('abort', done, { once: true });
           obs.on('change', (v) => this.setLeader(v));
           obs.on('error', (err) => {
@@ -139,6 +140,7 @@ export class LeaderElection extends EventEmitter {
       if (this.state === 'Evicted') {
         await new Promise<void>((resolve) => {
           this.wake = resolve;
+          if (signal.aborted) return resolve();
           signal.addEventListener('abort', () => resolve(), { once: true });
         });
         this.wake = undefined;
@@ -154,6 +156,7 @@ export class LeaderElection extends EventEmitter {
           this.log.warn({ err }, 'campaign failed');
           resolve('error');
         });
+        if (signal.aborted) return resolve('abort');
         signal.addEventListener('abort', () => resolve('abort'), { once: true });
         this.wake = () => resolve('abort');
       });
@@ -177,6 +180,9 @@ export class LeaderElection extends EventEmitter {
               this.log.warn({ err }, 'leader lease lost');
               resolve();
             });
+            // close() may have aborted while the campaign key was read: a listener added to an
+            // already-aborted signal never fires, and close() would wait for this loop forever
+            if (signal.aborted) return resolve();
             signal.addEventListener('abort', () => resolve(), { once: true });
             this.wake = resolve;
           });

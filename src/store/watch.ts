@@ -54,6 +54,7 @@ export class PrefixWatcher {
             signal.removeEventListener('abort', done);
             resolve();
           };
+          if (signal.aborted) return done();
           signal.addEventListener('abort', done, { once: true });
           w.on('put', (kv) =>
             this.handlers.put?.({

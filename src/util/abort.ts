@@ -28,3 +28,9 @@ export function rootController(onSignal?: (sig: NodeJS.Signals) => void): AbortC
   process.on('SIGTERM', handler);
   return ac;
 }
+
+/** Resolves when `signal` aborts — at once if it already has (a listener added late never fires). */
+export function aborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Etcd3, Lease } from 'etcd3';
 import type { Logger } from '../log/index.js';
-import { sleepAbortable } from '../util/index.js';
+import { aborted, sleepAbortable } from '../util/index.js';
 import type { Keys, WorkerAlive } from '../store/index.js';
 
 /**
@@ -87,7 +87,7 @@ export class WorkerSession extends EventEmitter {
         const sent = Date.now();
         await lease.put(this.keys.workerAlive(this.alive.name)).value(JSON.stringify(this.alive)).exec();
         this.markAlive(sent);
-        await Promise.race([lost, new Promise<void>((res) => signal.addEventListener('abort', () => res(), { once: true }))]);
+        await Promise.race([lost, aborted(signal)]);
       } catch (err) {
         this.log.warn({ err: (err as Error).message }, 'putting the alive key failed');
       }

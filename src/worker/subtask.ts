@@ -4,6 +4,7 @@ import type { Logger } from '../log/index.js';
 import type { Registry } from '../metrics/index.js';
 import type { Stage, Unit, UnitType } from '../units/index.js';
 import { createUnits, type PipelineContext, type PipelineInput } from './pipeline.js';
+import { aborted } from '../util/index.js';
 
 export const AUTO_RESUME_MIN_MS = 1000;
 export const AUTO_RESUME_MAX_MS = 5 * 60_000;
@@ -130,7 +131,7 @@ export class Subtask {
 
   private async run(signal: AbortSignal): Promise<void> {
     if (this.units.length === 0) {
-      await new Promise<void>((res) => signal.addEventListener('abort', () => res(), { once: true }));
+      await aborted(signal);
       return;
     }
     while (this.idx < this.units.length) {
