@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** dm-master: flags (same names as dm-master.yaml keys; flags win), config, wiring, signals. */
 import { Command } from 'commander';
-import { loadMasterConfig } from '../config/index.js';
+import { flagOverrides, loadMasterConfig } from '../config/index.js';
 import { createLogger } from '../log/index.js';
 import { DMError } from '../errors/index.js';
 import { rootController, versionText } from '../util/index.js';
@@ -39,32 +39,9 @@ if (flags['version']) {
   process.exit(0);
 }
 
-const KEYS: Record<string, string> = {
-  name: 'name',
-  masterAddr: 'master-addr',
-  advertiseAddr: 'advertise-addr',
-  peerUrls: 'peer-urls',
-  advertisePeerUrls: 'advertise-peer-urls',
-  initialCluster: 'initial-cluster',
-  initialClusterState: 'initial-cluster-state',
-  join: 'join',
-  dataDir: 'data-dir',
-  etcdEndpoints: 'etcd-endpoints',
-  etcdClientUrls: 'etcd-client-urls',
-  etcdPrefix: 'etcd-prefix',
-  secretKeyPath: 'secret-key-path',
-  logLevel: 'log-level',
-  logFile: 'log-file',
-  sslCa: 'ssl-ca',
-  sslCert: 'ssl-cert',
-  sslKey: 'ssl-key',
-};
 
 async function main(): Promise<void> {
-  const overrides: Record<string, unknown> = {};
-  for (const [flag, key] of Object.entries(KEYS)) if (typeof flags[flag] === 'string') overrides[key] = flags[flag];
-  const ttl = flags['keepaliveTtl'];
-  if (typeof ttl === 'string') overrides['keepalive-ttl'] = /^\d+(\.\d+)?$/.test(ttl) ? Number(ttl) : ttl;
+  const overrides = flagOverrides(program.options, flags);
   const configPath = typeof flags['config'] === 'string' ? flags['config'] : undefined;
   const cfg = loadMasterConfig(configPath, { overrides });
   const logger = createLogger({ level: cfg.logLevel, ...(cfg.logFile ? { file: cfg.logFile } : {}), name: cfg.name });

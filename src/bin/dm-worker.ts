@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** dm-worker: flags (same names as dm-worker.yaml keys; flags win), config, wiring, signals. */
 import { Command } from 'commander';
-import { loadWorkerConfig } from '../config/index.js';
+import { flagOverrides, loadWorkerConfig } from '../config/index.js';
 import { createLogger } from '../log/index.js';
 import { DMError } from '../errors/index.js';
 import { rootController, versionText } from '../util/index.js';
@@ -31,29 +31,13 @@ if (flags['version']) {
   process.exit(0);
 }
 
-const KEYS: Record<string, string> = {
-  name: 'name',
-  workerAddr: 'worker-addr',
-  advertiseAddr: 'advertise-addr',
-  join: 'join',
-  relayDir: 'relay-dir',
-  etcdEndpoints: 'etcd-endpoints',
-  logLevel: 'log-level',
-  logFile: 'log-file',
-  sslCa: 'ssl-ca',
-  sslCert: 'ssl-cert',
-  sslKey: 'ssl-key',
-};
 
 function text(e: unknown): string {
   return e instanceof DMError ? e.toString() : e instanceof Error ? e.message : String(e);
 }
 
 async function main(): Promise<void> {
-  const overrides: Record<string, unknown> = {};
-  for (const [flag, key] of Object.entries(KEYS)) if (typeof flags[flag] === 'string') overrides[key] = flags[flag];
-  const ttl = flags['keepaliveTtl'];
-  if (typeof ttl === 'string') overrides['keepalive-ttl'] = /^\d+(\.\d+)?$/.test(ttl) ? Number(ttl) : ttl;
+  const overrides = flagOverrides(program.options, flags);
   const cfg = loadWorkerConfig(typeof flags['config'] === 'string' ? flags['config'] : undefined, { overrides });
   const logger = createLogger({ level: cfg.logLevel, ...(cfg.logFile ? { file: cfg.logFile } : {}), name: cfg.name });
   const worker = new DMWorker({ config: cfg, logger });
