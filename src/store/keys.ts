@@ -160,6 +160,8 @@ export interface WorkerAlive {
   name: string;
   addr: string;
   startedAt: string;
+  /** The worker's keepalive-ttl (seconds): how long its alive key outlives it. */
+  ttlSec?: number;
 }
 
 export interface SourceBound {

@@ -106,7 +106,7 @@ export class DMWorker {
       metrics: this.metrics,
     });
     this.converger = converger;
-    const session = new WorkerSession(client, keys, { name: cfg.name, addr: advertise, startedAt: new Date().toISOString() }, ttlSec, this.log);
+    const session = new WorkerSession(client, keys, { name: cfg.name, addr: advertise, startedAt: new Date().toISOString(), ttlSec }, ttlSec, this.log);
     this.session = session;
     session.on('fenced', () => void converger.fence());
     session.on('recovered', () => converger.unfence());

@@ -4,7 +4,10 @@ import { EtcdCluster, MariaDBServer, freePort, waitFor } from '../helpers/index.
 import { silentLogger } from '../../src/log/index.js';
 import { parseMasterConfig, parseWorkerConfig } from '../../src/config/index.js';
 import { createMasterClient, fromConnectError } from '../../src/rpc/index.js';
-import { DMMaster } from '../../src/master/index.js';
+import { DMMaster, readClusterView, Scheduler } from '../../src/master/index.js';
+import { createEtcdClient, Keys } from '../../src/store/index.js';
+import type { Lease } from 'etcd3';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DMWorker } from '../../src/worker/index.js';
 import { MemberType, SourceOp, WorkerStage } from '../../src/gen/dm/master/v1/master_pb.js';
 import { sourceYaml } from './ha-cluster-helper.js';
@@ -84,4 +87,52 @@ test('scheduler: transfer-source, refusal of a busy target, offline-member of a 
   await waitFor('holder offline', async () => (await members())[holder]?.stage === WorkerStage.OFFLINE);
   await startWorker('w9');
   await waitFor('source moved to the new free worker', async () => (await members())['w9']?.source === held);
+});
+
+test('scheduler: after a full restart a stale alive key does not cost a worker its source; a worker lost under the new leader is rebound at once', { timeout: 120_000 }, async (t) => {
+  const etcd = await EtcdCluster.start(1);
+  const client = createEtcdClient({ endpoints: etcd.endpoints });
+  const keys = new Keys('/dms-grace/');
+  const leases: Lease[] = [];
+  const running: Scheduler[] = [];
+  t.after(async () => {
+    await Promise.all(running.map((r) => r.close()));
+    await Promise.allSettled(leases.map((l) => l.revoke()));
+    client.close();
+    await etcd.stop();
+  });
+  const alive = async (name: string, keepAlive: boolean): Promise<Lease> => {
+    const lease = client.lease(TTL, { autoKeepAlive: keepAlive });
+    leases.push(lease);
+    await lease.put(keys.workerAlive(name)).value(JSON.stringify({ name, addr: `${name}:1`, startedAt: new Date().toISOString(), ttlSec: TTL }));
+    return lease;
+  };
+  const boundTo = async (source: string): Promise<string | undefined> => (await readClusterView(client, keys)).boundBy.get(source);
+  // The state a full restart leaves: s1 bound to w1, whose alive key etcd revived although w1 is
+  // down (a lease nobody keeps alive), and w2 already back and free.
+  await client.put(keys.sourceConfig('s1')).value('source-id: s1');
+  await client.put(keys.sourceBound('w1')).value(JSON.stringify({ source: 's1', worker: 'w1', at: new Date().toISOString() }));
+  await alive('w1', false);
+  await alive('w2', true);
+  await client.put('/dms-grace/fence').value('m1');
+  const fenceKv = (await client.get('/dms-grace/fence').exec()).kvs[0]!;
+  const fence = { key: '/dms-grace/fence', createRevision: fenceKv.create_revision };
+  const GRACE = 8000;
+  const sched = new Scheduler({ client, keys, fence: () => fence, onFenceLost: () => undefined, logger: silentLogger, rebindGraceMs: GRACE, resyncMs: 200 });
+  running.push(sched);
+  const t0 = Date.now();
+  sched.start();
+  await waitFor('stale w1 key expired', async () => (await client.get(keys.workerAlive('w1')).string()) === null, { timeoutMs: 10_000 });
+  await sleep(1500);
+  assert.ok(Date.now() - t0 < GRACE - 1000, 'test too slow to observe the grace window');
+  assert.equal(await boundTo('s1'), 'w1', 'a stale alive key expiring right after the leader started must not move the source');
+  // w1 comes back within the grace and keeps its source.
+  const w1 = await alive('w1', true);
+  await sleep(GRACE - (Date.now() - t0) + 1000);
+  assert.equal(await boundTo('s1'), 'w1');
+  // w1, registered under this scheduler, is lost: rebound to w2 within about one TTL.
+  const lost = Date.now();
+  await w1.revoke();
+  await waitFor('s1 rebound to w2', async () => (await boundTo('s1')) === 'w2', { timeoutMs: 5000, intervalMs: 50 });
+  assert.ok(Date.now() - lost < 2000, `rebound after ${Date.now() - lost} ms`);
 });

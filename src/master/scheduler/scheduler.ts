@@ -6,7 +6,9 @@ import {
   Keys,
   leaderTxn,
   listJSON,
+  listPrefix,
   listText,
+  parseJSON,
   PrefixWatcher,
   type Fence,
   type SourceBound,
@@ -24,6 +26,10 @@ export interface WorkerView {
   stage: WorkerStageName;
   source: string;
   labels: Record<string, string>;
+  /** etcd create revision of the worker's alive key ('' when offline). */
+  aliveRevision: string;
+  /** The worker's keepalive-ttl in seconds (0 when offline or not reported). */
+  ttlSec: number;
 }
 
 /** The scheduler's view of the cluster, read from etcd in one pass. */
@@ -33,17 +39,23 @@ export interface ClusterView {
   boundBy: Map<string, string>;
   sources: Set<string>;
   lastBound: Map<string, string>;
+  /** etcd revision the view was read at. */
+  revision: string;
 }
 
 /** Read the whole scheduling state from etcd (any master may call this: it is a read). */
 export async function readClusterView(client: Etcd3, keys: Keys): Promise<ClusterView> {
-  const [alive, infos, bounds, sources, last] = await Promise.all([
-    listJSON<WorkerAlive>(client, keys.workerAlive()),
+  const [aliveKvs, infos, bounds, sources, last] = await Promise.all([
+    listPrefix(client, keys.workerAlive()),
     listJSON<WorkerInfo>(client, keys.workerInfo()),
     listJSON<SourceBound>(client, keys.sourceBound()),
     listText(client, keys.sourceConfig()),
     listJSON<SourceBound>(client, keys.sourceLastBound()),
   ]);
+  const alive = new Map<string, WorkerAlive & { createRevision: string }>();
+  for (const kv of aliveKvs.kvs) {
+    alive.set(kv.key.slice(kv.key.lastIndexOf('/') + 1), { ...parseJSON<WorkerAlive>(kv.key, kv.value), createRevision: kv.createRevision });
+  }
   const workers = new Map<string, WorkerView>();
   const names = new Set([...infos.keys(), ...alive.keys(), ...bounds.keys()]);
   for (const name of names) {
@@ -56,13 +68,15 @@ export async function readClusterView(client: Etcd3, keys: Keys): Promise<Cluste
       stage: a === undefined ? 'offline' : b ? 'bound' : 'free',
       source: b?.source ?? '',
       labels: i?.labels ?? {},
+      aliveRevision: a?.createRevision ?? '',
+      ttlSec: a?.ttlSec ?? 0,
     });
   }
   const boundBy = new Map<string, string>();
   for (const [w, b] of bounds) boundBy.set(b.source, w);
   const lastBound = new Map<string, string>();
   for (const [s, b] of last) lastBound.set(s, b.worker);
-  return { workers, boundBy, sources: new Set(sources.keys()), lastBound };
+  return { workers, boundBy, sources: new Set(sources.keys()), lastBound, revision: aliveKvs.revision };
 }
 
 export interface SchedulerOptions {
@@ -102,6 +116,8 @@ export class Scheduler {
   private startedAt = Date.now();
   private graceTimer: NodeJS.Timeout | undefined;
   private readonly seenAlive = new Set<string>();
+  /** etcd revision of this scheduler's first view: alive keys created after it registered under us. */
+  private startRevision: bigint | undefined;
 
   constructor(private readonly o: SchedulerOptions) {
     this.log = (o.logger ?? silentLogger).child({ component: 'scheduler' });
@@ -133,7 +149,10 @@ export class Scheduler {
 
   private async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
-      if (!this.dirty) await this.waker.sleep(this.o.resyncMs ?? 5000, signal);
+      // During the rebind grace, look every second so liveness is sampled often (see reconcile).
+      const inGrace = Date.now() < this.startedAt + (this.o.rebindGraceMs ?? 0);
+      const resync = this.o.resyncMs ?? 5000;
+      if (!this.dirty) await this.waker.sleep(inGrace ? Math.min(resync, 1000) : resync, signal);
       if (signal.aborted) return;
       this.dirty = false;
       try {
@@ -172,10 +191,21 @@ export class Scheduler {
       return;
     }
     const free = [...view.workers.values()].filter((w) => w.stage === 'free').map((w) => w.name).sort();
-    // A worker this scheduler saw alive and then lost is rebound at once; one it never saw
-    // alive (a new leader after a full restart) gets `rebindGraceMs` to come back first.
-    for (const w of view.workers.values()) if (w.stage !== 'offline') this.seenAlive.add(w.name);
-    const inGrace = Date.now() < this.startedAt + (this.o.rebindGraceMs ?? 0);
+    // A worker this scheduler has seen alive and then lost is rebound at once; any other offline
+    // worker gets `rebindGraceMs` to come back first. An alive key is proof of a live worker only
+    // if it was created under this scheduler or is still there one keepalive-ttl after the
+    // scheduler started: after a full restart etcd revives the leases of workers that are already
+    // stopped (their TTL restarts with the new Raft leader), so such a key vanishes within one TTL
+    // while its worker may be about to re-register and take its source back.
+    this.startRevision ??= BigInt(view.revision);
+    const grace = this.o.rebindGraceMs ?? 0;
+    for (const w of view.workers.values()) {
+      if (w.stage === 'offline') continue;
+      const ttlMs = w.ttlSec > 0 ? w.ttlSec * 1000 : grace / 2;
+      const created = BigInt(w.aliveRevision) > this.startRevision;
+      if (created || Date.now() >= this.startedAt + ttlMs + 1000) this.seenAlive.add(w.name);
+    }
+    const inGrace = Date.now() < this.startedAt + grace;
     const needs = [...view.sources]
       .filter((s) => {
         const w = view.boundBy.get(s);
