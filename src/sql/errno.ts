@@ -106,6 +106,10 @@ function connCodeOf(err: unknown): string | undefined {
   const e = err as MySQLishError | null;
   if (!e || typeof e !== 'object') return undefined;
   if (typeof e.code === 'string' && CONN_CODES.has(e.code)) return e.code;
+  // mysql2 marks the loss of the connection `fatal`; a query issued on a connection the server has
+  // already closed fails with no code at all ("Can't add new command when connection is in closed
+  // state"): both are connection errors.
+  if ((e as { fatal?: unknown }).fatal === true && errnoOf(err) === undefined) return typeof e.code === 'string' ? e.code : 'PROTOCOL_CONNECTION_LOST';
   // Node's happy-eyeballs connect throws AggregateError whose parts carry the codes.
   if (Array.isArray(e.errors)) for (const sub of e.errors) {
     const c = connCodeOf(sub);

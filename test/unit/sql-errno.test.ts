@@ -58,3 +58,14 @@ void test('not retryable: duplicate key, syntax, unknown column, access denied, 
   assert.equal(classifyError(own), own, 'a DMError passes through');
   assert.equal(classifyError(new Error('no code')).codeName, 'ErrDBDriverError');
 });
+
+test('a query on a connection the server already closed (mysql2: fatal, no code) is a retryable connection loss', () => {
+  // the shape mysql2 gives when a command is added to a closed connection
+  const closed = Object.assign(new Error("Can't add new command when connection is in closed state"), { fatal: true });
+  assert.equal(classifyError(closed, { side: 'downstream' }).codeName, 'ErrDownstreamUnreachable');
+  assert.equal(classifyError(closed).retryable, true);
+  assert.equal(isRetryable(closed), true);
+  // a fatal error that carries a server errno keeps its errno's class
+  const denied = Object.assign(new Error('Access denied'), { fatal: true, errno: 1045, code: 'ER_ACCESS_DENIED_ERROR' });
+  assert.equal(classifyError(denied).codeName, 'ErrDBAccessDenied');
+});
