@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** dm-master: flags (same names as dm-master.yaml keys; flags win), config, wiring, signals. */
 import { Command } from 'commander';
-import { flagOverrides, loadMasterConfig } from '../config/index.js';
+import { configOverrides, loadMasterConfig } from '../config/index.js';
 import { createLogger } from '../log/index.js';
 import { DMError } from '../errors/index.js';
 import { rootController, versionText } from '../util/index.js';
@@ -41,7 +41,8 @@ if (flags['version']) {
 
 
 async function main(): Promise<void> {
-  const overrides = flagOverrides(program.options, flags);
+  // --log-level > DM_LOG_LEVEL > the file's log-level > info
+  const overrides = configOverrides(program.options, flags, process.env);
   const configPath = typeof flags['config'] === 'string' ? flags['config'] : undefined;
   const cfg = loadMasterConfig(configPath, { overrides });
   const logger = createLogger({ level: cfg.logLevel, ...(cfg.logFile ? { file: cfg.logFile } : {}), name: cfg.name });

@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** dm-worker: flags (same names as dm-worker.yaml keys; flags win), config, wiring, signals. */
 import { Command } from 'commander';
-import { flagOverrides, loadWorkerConfig } from '../config/index.js';
+import { configOverrides, loadWorkerConfig } from '../config/index.js';
 import { createLogger } from '../log/index.js';
 import { DMError } from '../errors/index.js';
 import { rootController, versionText } from '../util/index.js';
@@ -37,7 +37,8 @@ function text(e: unknown): string {
 }
 
 async function main(): Promise<void> {
-  const overrides = flagOverrides(program.options, flags);
+  // --log-level > DM_LOG_LEVEL > the file's log-level > info
+  const overrides = configOverrides(program.options, flags, process.env);
   const cfg = loadWorkerConfig(typeof flags['config'] === 'string' ? flags['config'] : undefined, { overrides });
   const logger = createLogger({ level: cfg.logLevel, ...(cfg.logFile ? { file: cfg.logFile } : {}), name: cfg.name });
   const worker = new DMWorker({ config: cfg, logger });

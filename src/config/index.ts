@@ -72,4 +72,4 @@ export {
 } from './encrypt.js';
 export { parseDuration, formatDuration } from './duration.js';
 export type { DeepReadonly } from './freeze.js';
-export { flagOverrides, type FlagOption } from './flag-overrides.js';
+export { configOverrides, flagOverrides, type FlagOption } from './flag-overrides.js';

@@ -18,6 +18,10 @@ export const REDACT_PATHS = [
 ];
 
 export interface LoggerConfig {
+  /**
+   * Default: DM_LOG_LEVEL, else `info`. The binaries pass the level of their loaded config, in
+   * which DM_LOG_LEVEL already overrides the file and `--log-level` overrides both.
+   */
   level?: string;
   /** Log file; default stderr. */
   file?: string;

@@ -138,6 +138,9 @@ export class HACluster {
       cwd: ROOT,
       stdio: ['ignore', fd, fd],
       detached: true,
+      // the binaries' logs go to files shown when a test fails: keep them at info (the test
+      // runner sets DM_LOG_LEVEL=warn for in-process loggers); DM_CHILD_LOG_LEVEL overrides
+      env: { ...process.env, DM_LOG_LEVEL: process.env['DM_CHILD_LOG_LEVEL'] ?? 'info' },
     });
     closeSync(fd);
     p.child = child;

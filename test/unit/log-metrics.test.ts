@@ -1,6 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
+import { Command } from 'commander';
+import { configOverrides, parseMasterConfig, parseWorkerConfig } from '../../src/config/index.js';
 import { createLogger } from '../../src/log/index.js';
 import { createRegistry, Counter } from '../../src/metrics/index.js';
 
@@ -28,6 +30,32 @@ test('logger redacts passwords wherever a source or task config puts them', () =
   for (const s of ['top-secret-1', 'top-secret-2', 'top-secret-3', 'top-secret-4']) {
     assert.ok(!out.includes(s), `${s} leaked into the log: ${out}`);
   }
+});
+
+test('log level of dm-master / dm-worker: --log-level > DM_LOG_LEVEL > the file > info', () => {
+  // as src/bin/dm-*.ts load their config
+  const level = (file: string, argv: string[], env: Record<string, string | undefined>): string => {
+    const p = new Command().option('--config <file>').option('--log-level <level>');
+    p.parse(['node', 'dm-worker', ...argv]);
+    const overrides = configOverrides(p.options, p.opts(), env);
+    const cfg = parseWorkerConfig(`join: a:1\n${file}`, { overrides });
+    assert.equal(
+      parseMasterConfig(file, { overrides }).logLevel,
+      cfg.logLevel,
+      'masters resolve it the same way',
+    );
+    return createLogger({ level: cfg.logLevel }, new Writable({ write: (_c, _e, cb) => cb() })).level;
+  };
+  assert.equal(level('', [], {}), 'info');
+  assert.equal(level('log-level: warn\n', [], {}), 'warn');
+  assert.equal(level('log-level: warn\n', [], { DM_LOG_LEVEL: 'debug' }), 'debug');
+  assert.equal(level('', [], { DM_LOG_LEVEL: 'error' }), 'error');
+  assert.equal(level('log-level: warn\n', [], { DM_LOG_LEVEL: '' }), 'warn', 'an empty variable is unset');
+  assert.equal(level('log-level: warn\n', ['--log-level', 'error'], { DM_LOG_LEVEL: 'debug' }), 'error');
+  assert.throws(
+    () => level('', [], { DM_LOG_LEVEL: 'loud' }),
+    (e: Error) => /log-level: .*allowed: "debug", "info", "warn", "error", "fatal"/.test(e.message),
+  );
 });
 
 test('each process instance has its own metrics registry', async () => {

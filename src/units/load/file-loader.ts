@@ -4,9 +4,12 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Connection } from 'mysql2/promise';
 import { DMError } from '../../errors/index.js';
+import type { ExtractedColumn } from '../../filter/index.js';
+import { tokenize, type Token } from '../../sql/index.js';
 import {
   classifyMySQLError,
   closeConn,
+  escapeValue,
   markDoneSQL,
   openConn,
   parseDumpFileName,
@@ -23,14 +26,14 @@ import {
   readSnapshots,
 } from '../dump/index.js';
 import { prepareTargetConn } from './chunk-loader.js';
-import { rewriteCreateTable } from './schema-create.js';
-
+import { ensureTargetTableFromDDL } from './schema-create.js';
 
 const VERB = { replace: 'REPLACE', ignore: 'INSERT IGNORE', error: 'INSERT' } as const;
 
 /**
  * task-mode load: import a directory written by task-mode dump (or mydumper-like files with one
- * INSERT per line). Routing applies to table names; extract-* columns are not supported here.
+ * INSERT per line). Routing applies as in the streaming load: routed table names, and extract-*
+ * columns added to the target table and filled with the shard's values in every row.
  * Each data file is one target transaction that also marks the file done in the checkpoint.
  */
 export async function loadFromDir(s: FullSession, signal: AbortSignal): Promise<Record<string, unknown>> {
@@ -72,16 +75,8 @@ export async function loadFromDir(s: FullSession, signal: AbortSignal): Promise<
   await s.withMeta(async (c) => {
     await prepareTargetConn(c);
     for (const t of tables) {
-      const r = s.selector.route(t.schema, t.table);
-      if (r.extracted.length > 0)
-        throw new DMError('ErrNotImplemented', `extract-* columns are not supported when loading from dump files (${t.schema}.${t.table}); use task-mode full or all`);
       const ddl = await readFile(join(dir, `${t.schema}.${t.table}-schema.sql`), 'utf8');
-      try {
-        await c.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(r.schema)}`);
-        await c.query(rewriteCreateTable(ddl.trim().replace(/;\s*$/, ''), r.schema, r.table));
-      } catch (e) {
-        throw classifyMySQLError(e, 'target', `create ${r.schema}.${r.table}`);
-      }
+      await ensureTargetTableFromDDL(c, s.selector.route(t.schema, t.table), ddl.trim().replace(/;\s*$/, ''));
     }
   });
   s.progress.begin();
@@ -111,6 +106,7 @@ async function loadFile(s: FullSession, conn: Connection, dir: string, schema: s
   const r = s.selector.route(schema, table);
   const from = `INSERT INTO ${quoteId(table)} `;
   const to = `${VERB[s.cfg.loader.onDuplicate]} INTO ${quoteTable(r.schema, r.table)} `;
+  const rewrite = r.extracted.length === 0 ? (line: string) => (line.startsWith(from) ? to + line.slice(from.length) : line) : extractedInsert(table, to, r.extracted);
   const key = tableKey(schema, table);
   const file = join(dir, `${schema}.${table}.${String(n).padStart(5, '0')}.sql`);
   let rows = 0;
@@ -121,7 +117,7 @@ async function loadFile(s: FullSession, conn: Connection, dir: string, schema: s
     for await (const line of rl) {
       signal.throwIfAborted();
       if (!line.trim()) continue;
-      const stmt = line.startsWith(from) ? to + line.slice(from.length) : line;
+      const stmt = rewrite(line);
       const [res] = await conn.query(stmt.replace(/;\s*$/, ''));
       rows += (res as { affectedRows?: number }).affectedRows ?? 0;
       bytes += line.length;
@@ -136,4 +132,51 @@ async function loadFile(s: FullSession, conn: Connection, dir: string, schema: s
   }
   s.progress.chunkRows(key, rows, bytes);
   s.progress.chunkDone(key);
+}
+
+const isPunct = (t: Token | undefined, c: string): t is Token => t?.kind === 'punct' && t.text === c;
+const isWord = (t: Token | undefined, w: string): t is Token => t?.kind === 'word' && t.value.toUpperCase() === w;
+
+/**
+ * Rewrites a dumped `INSERT INTO \`t\` (cols) VALUES (..),(..);` for a route with extract-*
+ * columns, like the streaming load writes it: `<verb> INTO \`db\`.\`t2\` (cols,extract cols)
+ * VALUES (..,'v1'),(..,'v1')`. The tuples are found with the SQL lexer (quotes, escapes and
+ * parentheses inside values are never taken for tuple ends); the values text is kept byte for
+ * byte. Statements other than INSERT (e.g. `SET NAMES`) are returned unchanged.
+ */
+function extractedInsert(table: string, verbInto: string, extracted: readonly ExtractedColumn[]): (stmt: string) => string {
+  const extraCols = extracted.map((x) => `,${quoteId(x.column)}`).join('');
+  const extraValues = extracted.map((x) => `,${escapeValue(x.value)}`).join('');
+  return (stmt) => {
+    let tokens: Token[];
+    try {
+      tokens = tokenize(stmt);
+    } catch (e) {
+      throw new DMError('ErrLoadDumpDir', `cannot parse dump statement for ${table}: ${stmt.slice(0, 80)}`, { cause: e });
+    }
+    if (!isWord(tokens[0], 'INSERT')) return stmt;
+    const bad = (why: string): DMError =>
+      new DMError('ErrLoadDumpDir', `dump statement for ${table} ${why}; extract-* columns need \`INSERT INTO \`${table}\` (columns) VALUES ...\`: ${stmt.slice(0, 80)}`);
+    const name = tokens[2];
+    if (!isWord(tokens[1], 'INTO') || !name || (name.kind !== 'qident' && name.kind !== 'word') || name.value !== table) throw bad('is not an INSERT INTO its table');
+    const open = tokens[3];
+    if (!isPunct(open, '(')) throw bad('has no column list');
+    let i = 4;
+    while (i < tokens.length && !isPunct(tokens[i], ')')) i++;
+    const close = tokens[i];
+    if (!close || !(isWord(tokens[i + 1], 'VALUES') || isWord(tokens[i + 1], 'VALUE'))) throw bad('has no VALUES');
+    let out = `${verbInto}(${stmt.slice(open.end, close.start)}${extraCols}) VALUES `;
+    let pos = tokens[i + 2]?.start ?? stmt.length;
+    let depth = 0;
+    for (let j = i + 2; j < tokens.length; j++) {
+      const t = tokens[j] as Token;
+      if (t.kind !== 'punct') continue;
+      if (t.text === '(') depth++;
+      else if (t.text === ')' && --depth === 0) {
+        out += stmt.slice(pos, t.start) + extraValues;
+        pos = t.start;
+      }
+    }
+    return out + stmt.slice(pos);
+  };
 }

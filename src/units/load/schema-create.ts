@@ -1,5 +1,6 @@
 import type { Connection } from 'mysql2/promise';
 import { DMError } from '../../errors/index.js';
+import type { RouteResult } from '../../filter/index.js';
 import { classifyMySQLError, quoteId, quoteTable, type PlannedTable } from '../dump/index.js';
 
 /** Column type text compared across flavors/versions: lower case, integer display widths dropped. */
@@ -32,28 +33,47 @@ async function targetColumns(conn: Connection, schema: string, table: string): P
  */
 export async function ensureTargetTable(conn: Connection, t: PlannedTable): Promise<void> {
   const { route, info } = t;
+  await createTargetTable(conn, route, info.createSQL, { name: `${info.schema}.${info.table}`, columns: info.columns });
+}
+
+/**
+ * As ensureTargetTable, from a table definition alone (a dump directory's `<db>.<tbl>-schema.sql`):
+ * the table is created and the extract-* columns added the same way; without the source's
+ * column types there is no mismatch check.
+ */
+export async function ensureTargetTableFromDDL(conn: Connection, route: RouteResult, createSQL: string): Promise<void> {
+  await createTargetTable(conn, route, createSQL, undefined);
+}
+
+async function createTargetTable(
+  conn: Connection,
+  route: RouteResult,
+  createSQL: string,
+  source: { name: string; columns: readonly { name: string; type: string }[] } | undefined,
+): Promise<void> {
   const where = `${route.schema}.${route.table}`;
   try {
     await conn.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(route.schema)}`);
-    await conn.query(rewriteCreateTable(info.createSQL, route.schema, route.table));
+    await conn.query(rewriteCreateTable(createSQL, route.schema, route.table));
     let cols = await targetColumns(conn, route.schema, route.table);
     const have = new Set(cols.map((c) => c.name.toLowerCase()));
     for (const x of route.extracted) {
       if (have.has(x.column.toLowerCase())) continue;
       await conn.query(`ALTER TABLE ${quoteTable(route.schema, route.table)} ADD COLUMN ${quoteId(x.column)} VARCHAR(255) NOT NULL DEFAULT ''`);
     }
+    if (!source) return;
     if (route.extracted.length > 0) cols = await targetColumns(conn, route.schema, route.table);
     const tgt = new Map(cols.map((c) => [c.name.toLowerCase(), normType(c.type)]));
     const problems: string[] = [];
-    for (const c of info.columns) {
+    for (const c of source.columns) {
       const tt = tgt.get(c.name.toLowerCase());
       if (tt === undefined) problems.push(`column ${c.name} missing`);
       else if (tt !== normType(c.type)) problems.push(`column ${c.name} is ${tt}, source has ${normType(c.type)}`);
     }
-    const expected = new Set([...info.columns.map((c) => c.name.toLowerCase()), ...route.extracted.map((x) => x.column.toLowerCase())]);
+    const expected = new Set([...source.columns.map((c) => c.name.toLowerCase()), ...route.extracted.map((x) => x.column.toLowerCase())]);
     for (const c of cols) if (!expected.has(c.name.toLowerCase())) problems.push(`extra column ${c.name}`);
     if (problems.length > 0)
-      throw new DMError('ErrLoadTableMismatch', `target table ${where} does not match source table ${info.schema}.${info.table}: ${problems.join('; ')}`);
+      throw new DMError('ErrLoadTableMismatch', `target table ${where} does not match source table ${source.name}: ${problems.join('; ')}`);
   } catch (e) {
     if (e instanceof DMError) throw e;
     const d = classifyMySQLError(e, 'target', `create target table ${where}`);

@@ -38,7 +38,8 @@ function spawnNode(script: string, args: string[], logFile: string, env: Record<
   const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], {
     cwd: ROOT,
     stdio: ['ignore', fd, fd],
-    env: { ...process.env, DM_LOG_LEVEL: process.env['DM_LOG_LEVEL'] ?? 'info', ...env },
+    // logs go to files shown on failure: info, whatever the runner set for in-process loggers
+    env: { ...process.env, DM_LOG_LEVEL: process.env['DM_CHILD_LOG_LEVEL'] ?? 'info', ...env },
   });
   closeSync(fd);
   trackChild(child);
