@@ -160,7 +160,7 @@ const unit = new SyncUnit(cfg, { heartbeatMs: 200 });
 const ac = new AbortController();
 process.on('SIGTERM', () => ac.abort());
 const statusMs = Number(process.env.SYNC_RUNNER_STATUS_MS ?? 0);
-if (statusMs > 0) setInterval(() => process.stderr.write('status ' + JSON.stringify(unit.status()) + '\\n'), statusMs).unref();
+if (statusMs > 0) setInterval(() => process.stderr.write('status ' + JSON.stringify({ ...unit.status(), memory: process.memoryUsage() }) + '\\n'), statusMs).unref();
 try {
   await unit.init(ac.signal);
   process.stdout.write('started\\n');

@@ -11,7 +11,7 @@ const ac = new AbortController();
 process.on('SIGTERM', () => ac.abort());
 // SYNC_RUNNER_STATUS_MS=n: print status() as one JSON line on stderr every n ms (benchmarks)
 const statusMs = Number(process.env['SYNC_RUNNER_STATUS_MS'] ?? 0);
-const statusTimer = statusMs > 0 ? setInterval(() => process.stderr.write(`status ${JSON.stringify(unit.status())}\n`), statusMs) : undefined;
+const statusTimer = statusMs > 0 ? setInterval(() => process.stderr.write(`status ${JSON.stringify({ ...unit.status(), memory: process.memoryUsage() })}\n`), statusMs) : undefined;
 statusTimer?.unref();
 try {
   await unit.init(ac.signal);

@@ -55,6 +55,7 @@ void test('a transaction waits for every earlier one touching its keys, includin
   const s = new CausalityScheduler({
     workerCount: 8,
     batch: 1,
+    waitMergeFactor: 1, // no merging while blocked: each transaction is its own group
     apply: async (g: Group) => {
       const id = g.txns.map((t) => t.id).join('+');
       await new Promise<void>((r) => gates.set(id, r));
@@ -67,7 +68,8 @@ void test('a transaction waits for every earlier one touching its keys, includin
   await s.add(txnOf('t1', [rowsEvent('insert', [[1, 'a', 0]], undefined, uk)], lwm), ac.signal);
   await s.add(txnOf('t2', [rowsEvent('insert', [[2, 'b', 0]], undefined, uk)], lwm), ac.signal);
   await s.add(txnOf('t3', [rowsEvent('update', [[3, 'c', 0]], [[1, 'a', 0]], uk)], lwm), ac.signal);
-  await s.add(txnOf('t4', [rowsEvent('insert', [[4, 'A', 0]], undefined, uk)], lwm), ac.signal);
+  // t3 is blocked behind t1 and holds a full batch: adding t4 waits (backpressure) until t3 starts
+  const addT4 = s.add(txnOf('t4', [rowsEvent('insert', [[4, 'A', 0]], undefined, uk)], lwm), ac.signal);
   await new Promise((r) => setImmediate(r));
   // t2 may finish first; t3 must wait for t1; t4 ('A' equals 'a' case-insensitively) waits for t3.
   gates.get('t2')?.();
@@ -76,6 +78,7 @@ void test('a transaction waits for every earlier one touching its keys, includin
   gates.get('t1')?.();
   await new Promise((r) => setTimeout(r, 5));
   assert.equal(gates.has('t4'), false, 't4 must not start before t3 commits');
+  await addT4;
   gates.get('t3')?.();
   await new Promise((r) => setTimeout(r, 5));
   gates.get('t4')?.();
@@ -261,4 +264,41 @@ void test('large transactions are split into statements of at most 500 rows (sam
   const keyless = buildStatements(rowChangesOf(rowsEvent('insert', rows, undefined, { keyColumns: [] }), route).changes, { safeMode: false });
   assert.equal(keyless.length, 3);
   assert.equal(keyless.join(' ').match(/\(\d+, 'x', \d+\)/g)?.length, 1200);
+});
+
+void test('a group blocked behind a predecessor grows past batch (up to batch × waitMergeFactor), never splitting a transaction', async () => {
+  const lwm = new LowWaterMark(pos(0));
+  const groups: string[][] = [];
+  let release!: () => void;
+  const first = new Promise<void>((r) => (release = r));
+  const s = new CausalityScheduler({
+    workerCount: 4,
+    batch: 2,
+    waitMergeFactor: 4,
+    apply: async (g) => {
+      const ids = g.txns.map((t) => t.id);
+      if (ids[0] === 't1') await first;
+      groups.push(ids);
+    },
+  });
+  const ac = new AbortController();
+  await s.add(txnOf('t1', [rowsEvent('insert', [[1, 'a', 0]])], lwm), ac.signal);
+  // t2..t11 each update key 1: all blocked behind t1; they merge up to 2 × 4 = 8 rows per group,
+  // then adding waits (backpressure) until t1 is done
+  let added = 0;
+  const feeding = (async () => {
+    for (let i = 2; i <= 11; i++) {
+      await s.add(txnOf(`t${i}`, [rowsEvent('update', [[1, `v${i}`, 0]], [[1, `v${i - 1}`, 0]])], lwm), ac.signal);
+      added = i;
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 10));
+  assert.equal(added, 9, 'the 9th blocked transaction does not fit: the reader side waits');
+  assert.equal(s.inflightGroups, 1, 'no applier is taken just to wait');
+  release();
+  await feeding;
+  await s.drain();
+  assert.deepEqual(groups.flat(), ['t1', 't2', 't3', 't4', 't5', 't6', 't7', 't8', 't9', 't10', 't11'], 'upstream order kept');
+  assert.deepEqual(groups[1], ['t2', 't3', 't4', 't5', 't6', 't7', 't8', 't9'], 'the blocked group grew to 8 rows, past batch 2');
+  for (const g of groups) assert.ok(g.length <= 8);
 });

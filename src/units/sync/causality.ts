@@ -7,7 +7,18 @@
  * an earlier group sharing a key — then it stays open and keeps merging until its predecessors
  * finish or it is full. So merging never adds latency, and with a backlog (appliers busy, or
  * conflicting work in flight) target transactions are full batches.
+ *
+ * "Full" depends on why the group is waiting. Ready to run (no unfinished predecessor), a group
+ * holds at most `batch` rows. Blocked behind a predecessor, it could not run anyway, so it keeps
+ * merging up to `batch × WAIT_MERGE_FACTOR` rows (and WAIT_MERGE_BYTES): on a hot-key workload
+ * every group depends on the one before, so apply is a chain, and bigger links mean fewer target
+ * commits and more changes compacted per key (a row updated 30 times is written once).
  */
+/** How many times `batch` a group blocked behind a predecessor may grow to. */
+export const WAIT_MERGE_FACTOR = 30;
+/** Byte ceiling of a group that grew while blocked. */
+export const WAIT_MERGE_BYTES = 16 << 20;
+
 import type { UpstreamTxn } from './txn.js';
 
 export interface Group {
@@ -30,15 +41,17 @@ export class CausalityScheduler {
   private waiters: (() => void)[] = [];
   private readonly workerCount: number;
   private readonly batch: number;
+  private readonly blockedRows: number;
   private readonly apply: GroupApplier;
   /** Time groups spent waiting for earlier groups sharing a key (ms, cumulative). */
   dependencyWaitMs = 0;
   /** Called after each group commits (in completion order). */
   onCommitted: ((g: Group) => void) | undefined;
 
-  constructor(opts: { workerCount: number; batch: number; apply: GroupApplier }) {
+  constructor(opts: { workerCount: number; batch: number; apply: GroupApplier; waitMergeFactor?: number }) {
     this.workerCount = opts.workerCount;
     this.batch = opts.batch;
+    this.blockedRows = opts.batch * (opts.waitMergeFactor ?? WAIT_MERGE_FACTOR);
     this.apply = opts.apply;
   }
 
@@ -58,8 +71,8 @@ export class CausalityScheduler {
   /** Add one upstream transaction; waits while the open group is full and every applier is busy. */
   async add(txn: UpstreamTxn, signal: AbortSignal): Promise<void> {
     const rows = txn.changes.length;
-    while (this.open && this.open.rows > 0 && this.open.rows + rows > this.batch && this.failure === undefined) {
-      if (this.inflight.size < this.workerCount) {
+    while (this.open && this.open.rows > 0 && this.failure === undefined && !this.fits(this.open, rows, txn.bytes)) {
+      if (this.inflight.size < this.workerCount && this.startable(this.open)) {
         this.startOpen();
         break;
       }
@@ -77,7 +90,22 @@ export class CausalityScheduler {
     g.txns.push(txn);
     g.rows += rows;
     g.bytes += txn.bytes;
-    if (this.inflight.size < this.workerCount && (g.rows >= this.batch || this.depsDone(g))) this.startOpen();
+    if (this.inflight.size < this.workerCount && this.startable(g)) this.startOpen();
+  }
+
+  /** Whether `rows`/`bytes` more may be merged into the open group `g` (see the class comment). */
+  private fits(g: Group, rows: number, bytes: number): boolean {
+    if (this.depsDone(g)) return g.rows + rows <= this.batch;
+    return g.rows + rows <= this.blockedRows && g.bytes + bytes <= WAIT_MERGE_BYTES;
+  }
+
+  /**
+   * An open group starts only when its predecessors are done: a group never occupies an applier
+   * just to wait, and while it is blocked and full, `add` waits (backpressure), so memory holds at
+   * most one blocked group besides the running ones.
+   */
+  private startable(g: Group): boolean {
+    return this.depsDone(g);
   }
 
   private depsDone(g: Group): boolean {
@@ -114,7 +142,7 @@ export class CausalityScheduler {
     } finally {
       this.inflight.delete(g);
       const o = this.open;
-      if (this.failure === undefined && o && this.inflight.size < this.workerCount && (o.rows >= this.batch || this.depsDone(o))) this.startOpen();
+      if (this.failure === undefined && o && this.inflight.size < this.workerCount && this.startable(o)) this.startOpen();
       this.notify();
     }
   }
