@@ -35,7 +35,7 @@ export interface ConnectOptions {
    */
   localInfile?: boolean | ((path: string) => Readable);
   /** Extra session variables set on every connection, e.g. `{ foreign_key_checks: 0 }`. */
-  sessionVars?: Record<string, string | number>;
+  sessionVars?: Record<string, string | number | boolean>;
   /** The session `time_zone`. Default '+00:00'. */
   timeZone?: string;
   /** Return GEOMETRY as raw bytes (default true; costs a JS call per field, turn off for tables without geometry). */
@@ -67,7 +67,7 @@ export function sessionInitSql(opts: ConnectOptions = {}): string {
   const vars: string[] = [`time_zone = ${mysql.escape(opts.timeZone ?? '+00:00')}`];
   for (const [k, v] of Object.entries(opts.sessionVars ?? {})) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new TypeError(`invalid session variable name ${JSON.stringify(k)}`);
-    vars.push(`SESSION ${k} = ${mysql.escape(v)}`);
+    vars.push(`SESSION ${k} = ${typeof v === 'boolean' ? (v ? '1' : '0') : mysql.escape(v)}`);
   }
   return `SET ${vars.join(', ')}`;
 }

@@ -3,8 +3,13 @@
  * into another, DM.ts (dump+load streaming, in a child process) against mydumper+myloader,
  * `mysqldump | mariadb`, and the target's bulk limit `LOAD DATA INFILE` of the same rows.
  *
- *   npm run bench:full -- [--tables 4] [--rows 250000] [--threads 4] [--chunk-rows 10000] [--modes loaddata,sql] [--skip mysqldump]
- *   (or env BENCH_TABLES, BENCH_ROWS, BENCH_THREADS, BENCH_CHUNK_ROWS, BENCH_MODES)
+ *   npm run bench:full -- [--tables 4] [--rows 250000] [--threads 4] [--chunk-rows 10000] [--modes loaddata,sql] [--skip mysqldump] [--target-binlog on|off]
+ *   (or env BENCH_TABLES, BENCH_ROWS, BENCH_THREADS, BENCH_CHUNK_ROWS, BENCH_MODES, BENCH_TARGET_BINLOG)
+ *
+ * The target runs with log-bin. `--target-binlog on` (default): every tool's rows go to the target's
+ * binlog too (myloader with --enable-binlog, which it otherwise turns off). `off`: no tool writes
+ * the target binlog (DM.ts with `target-database.session: {sql_log_bin: 0}`, myloader's default,
+ * sql_log_bin=0 for mysqldump's client and for LOAD DATA INFILE). Same work for all, either way.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
@@ -22,8 +27,11 @@ const opts = new Command()
   .option('--chunk-rows <n>', 'rows per chunk (DM.ts mydumpers.rows, mydumper --rows)', process.env['BENCH_CHUNK_ROWS'] ?? '10000')
   .option('--modes <list>', 'DM.ts loaders.import-mode values to run: loaddata,sql', process.env['BENCH_MODES'] ?? 'loaddata,sql')
   .option('--skip <list>', 'comma list of peers to skip: mydumper,mysqldump,loaddata', '')
+  .option('--target-binlog <on|off>', 'whether the rows are also written to the target binlog, by every tool', process.env['BENCH_TARGET_BINLOG'] ?? 'on')
   .parse()
-  .opts<{ tables: string; rows: string; threads: string; chunkRows: string; modes: string; skip: string }>();
+  .opts<{ tables: string; rows: string; threads: string; chunkRows: string; modes: string; skip: string; targetBinlog: string }>();
+if (!['on', 'off'].includes(opts.targetBinlog)) throw new Error(`--target-binlog must be on or off, not ${opts.targetBinlog}`);
+const BINLOG = opts.targetBinlog === 'on';
 const MODES = opts.modes.split(',').filter(Boolean);
 const TABLES = Number(opts.tables);
 const ROWS = Number(opts.rows);
@@ -58,7 +66,7 @@ async function main(): Promise<void> {
     const size = await src.sql("SELECT SUM(DATA_LENGTH) AS d FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'sbtest'");
     const totalRows = TABLES * ROWS;
     const mb = Number(size[0]?.['d']) / 1e6;
-    console.log(`prepared in ${prep.toFixed(1)} s: ${totalRows} rows, ${mb.toFixed(1)} MB of InnoDB data; threads ${THREADS}, chunk rows ${CHUNK}`);
+    console.log(`prepared in ${prep.toFixed(1)} s: ${totalRows} rows, ${mb.toFixed(1)} MB of InnoDB data; threads ${THREADS}, chunk rows ${CHUNK}; target binlog ${BINLOG ? 'written by every tool' : 'off for every tool'}`);
     // Every tool starts from the same state: both servers' dirty pages flushed (sysbench prepare and
     // the previous tool's load leave hundreds of MB to flush, which otherwise slows whoever runs next)
     // and the source tables read once (page cache / buffer pool warm).
@@ -95,7 +103,7 @@ async function main(): Promise<void> {
           sourceId: 'bench-src',
           taskMode: 'full',
           source: src.connOpts(),
-          target: dst.connOpts(),
+          target: BINLOG ? dst.connOpts() : { ...dst.connOpts(), session: { sql_log_bin: 0 } },
           baList: { doDbs: ['sbtest'] },
           mydumper: { threads: THREADS, rows: CHUNK },
           loader: { poolSize: THREADS, importMode: mode },
@@ -122,7 +130,7 @@ async function main(): Promise<void> {
       mkdirSync(dir);
       const secs = await timed(() => {
         sh(`mydumper ${conn(src)} -B sbtest -t ${THREADS} --rows ${CHUNK} -o ${dir} > /dev/null 2>&1`);
-        sh(`myloader ${conn(dst)} -d ${dir} -t ${THREADS} -B sbtest -o > /dev/null 2>&1`);
+        sh(`myloader ${conn(dst)} -d ${dir} -t ${THREADS} -B sbtest -o ${BINLOG ? '--enable-binlog' : ''} > /dev/null 2>&1`);
       });
       await check('mydumper+myloader');
       results.push({ name: 'mydumper+myloader', secs });
@@ -131,7 +139,7 @@ async function main(): Promise<void> {
     if (!skip.has('mysqldump')) {
       await reset();
       await dst.sql('CREATE DATABASE sbtest');
-      const secs = await timed(() => sh(`mysqldump ${conn(src)} --single-transaction --skip-lock-tables sbtest | mariadb ${conn(dst)} sbtest`));
+      const secs = await timed(() => sh(`mysqldump ${conn(src)} --single-transaction --skip-lock-tables sbtest | mariadb ${conn(dst)} ${BINLOG ? '' : '--init-command="SET SESSION sql_log_bin = 0"'} sbtest`));
       await check('mysqldump|mariadb');
       results.push({ name: 'mysqldump | mariadb', secs });
     }
@@ -153,6 +161,7 @@ async function main(): Promise<void> {
         await Promise.all(
           Array.from({ length: Math.min(THREADS, TABLES) }, async () => {
             const c = await dst.connect();
+            if (!BINLOG) await c.query('SET SESSION sql_log_bin = 0');
             try {
               for (let i = queue.shift(); i !== undefined; i = queue.shift()) await c.query(`LOAD DATA INFILE '${join(dir, `t${i}.tsv`)}' INTO TABLE sbtest.sbtest${i}`);
             } finally {

@@ -7,7 +7,13 @@ export interface DBConnConfig {
   port: number;
   user: string;
   password: string;
+  /** DM `target-database.session` (or `from.session`): session variables set on every connection. */
+  session?: SessionVars;
 }
+
+/** Session variables as a task's `session:` map gives them. */
+export type SessionVars = Record<string, string | number | boolean>;
+
 
 /** DM `consistency` modes of the `mydumpers` block. */
 export type Consistency = 'auto' | 'flush' | 'lock' | 'snapshot' | 'none';

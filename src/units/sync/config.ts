@@ -10,6 +10,8 @@ export interface ConnConfig {
   port: number;
   user: string;
   password: string;
+  /** DM `target-database.session`: session variables set on every target connection (after DM.ts's own). */
+  session?: Record<string, string | number | boolean>;
 }
 
 /** Where to start when the target has no checkpoint yet. */

@@ -20,7 +20,7 @@ import { compareFilePos, formatFilePos, type Position } from '../../binlog/posit
 import { DMError, toDMError, type DMErrorJSON } from '../../errors/index.js';
 import { silentLogger } from '../../log/index.js';
 import { createRegistry } from '../../metrics/index.js';
-import { ddlEffectState, isAlreadyAppliedError, isRetryable, parseDDL, quoteId } from '../../sql/index.js';
+import { ddlEffectState, isAlreadyAppliedError, isRetryable, parseDDL, quoteId, sessionInitSql } from '../../sql/index.js';
 import { canceledResult, errorResult, okResult, type ProcessResult, type Unit } from '../unit.js';
 import { CausalityScheduler, type Group } from './causality.js';
 import { CheckpointStore } from './checkpoint.js';
@@ -35,6 +35,12 @@ import { addKeysOf, rowChangesOf, type RowChange, type UpstreamTxn } from './txn
 
 /** Session settings of every target transaction: UTC values, no FK checks (as DM). */
 const SESSION_INIT = "SET SESSION time_zone = '+00:00', foreign_key_checks = 0";
+
+/** SESSION_INIT plus the task's session variables (names checked, values escaped). */
+function targetSessionInit(session: Record<string, string | number | boolean> | undefined): string {
+  if (!session || Object.keys(session).length === 0) return SESSION_INIT;
+  return sessionInitSql({ sessionVars: { foreign_key_checks: 0, ...session } });
+}
 
 /** Upper bound of one multi-statement query (max_allowed_packet is 16 MiB by default). */
 const MAX_QUERY_BYTES = 4 * 1024 * 1024;
@@ -155,9 +161,11 @@ export class SyncUnit implements Unit {
         timezone: 'Z',
         connectTimeout: 5000,
       });
-      // session settings once per connection (not per target transaction)
+      // session settings once per connection (not per target transaction), the task's
+      // `target-database.session` after DM.ts's own
+      const init = targetSessionInit(this.cfg.target.session);
       this.pool.pool.on('connection', (c) => {
-        c.query(SESSION_INIT, (err) => {
+        c.query(init, (err) => {
           if (err) c.destroy();
         });
       });
