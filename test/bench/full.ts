@@ -13,7 +13,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +43,17 @@ const RUNNER = fileURLToPath(new URL('../integration/full-kill-runner.ts', impor
 function sh(cmd: string): void {
   const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`${cmd.slice(0, 120)} failed: ${r.stderr || r.stdout}`);
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc (0 when unknown). */
+function cpuSecs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  try {
+    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 async function timed(fn: () => Promise<void> | void): Promise<number> {
@@ -90,14 +101,22 @@ async function main(): Promise<void> {
       const got = n.reduce((a, r) => a + Number(r['n']), 0);
       if (got !== totalRows) console.log(`!! ${what}: target has ${got} rows, expected ${totalRows}`);
     };
-    const results: { name: string; secs: number; rss?: number }[] = [];
+    const results: { name: string; secs: number; rss?: number; cpu?: string }[] = [];
+    /** Runs fn and returns the CPU seconds the source and target servers spent meanwhile. */
+    const serverCpu = async (fn: () => Promise<number>): Promise<{ secs: number; cpu: string }> => {
+      const s0 = cpuSecs(src.pid);
+      const d0 = cpuSecs(dst.pid);
+      const secs = await fn();
+      return { secs, cpu: `source ${(cpuSecs(src.pid) - s0).toFixed(1)}, target ${(cpuSecs(dst.pid) - d0).toFixed(1)}` };
+    };
 
     // DM.ts: dump + load units in a child process (so its peak RSS is its own)
     for (const mode of MODES) {
       await reset();
       let rss = 0;
       let inner = 0;
-      const secs = await timed(async () => {
+      let nodeCpu = 0;
+      const { secs, cpu } = await serverCpu(() => timed(async () => {
         const cfg = {
           taskName: 'bench',
           sourceId: 'bench-src',
@@ -114,13 +133,14 @@ async function main(): Promise<void> {
         child.stdout.on('data', (b: Buffer) => (out += b.toString()));
         await once(child, 'exit');
         const line = out.split('\n').find((l) => l.startsWith('{')) ?? '{}';
-        const res = JSON.parse(line) as { ok?: boolean; maxRssKiB?: number; elapsedMs?: number; errors?: unknown };
+        const res = JSON.parse(line) as { ok?: boolean; maxRssKiB?: number; elapsedMs?: number; cpuMs?: number; errors?: unknown };
         inner = (res.elapsedMs ?? 0) / 1000;
+        nodeCpu = (res.cpuMs ?? 0) / 1000;
         if (!res.ok) throw new Error(`DM.ts run failed: ${line}`);
         rss = (res.maxRssKiB ?? 0) / 1024;
-      });
+      }));
       await check('DM.ts');
-      results.push({ name: `DM.ts (${mode}), whole child process incl. tsx start`, secs, rss });
+      results.push({ name: `DM.ts (${mode}), whole child process incl. tsx start`, secs, rss, cpu: `${cpu}, DM.ts process ${nodeCpu.toFixed(1)}` });
       results.push({ name: `DM.ts (${mode}), units only (dump+load)`, secs: inner, rss });
     }
 
@@ -128,12 +148,12 @@ async function main(): Promise<void> {
       await reset();
       const dir = join(work, 'mydumper');
       mkdirSync(dir);
-      const secs = await timed(() => {
+      const { secs, cpu } = await serverCpu(() => timed(() => {
         sh(`mydumper ${conn(src)} -B sbtest -t ${THREADS} --rows ${CHUNK} -o ${dir} > /dev/null 2>&1`);
         sh(`myloader ${conn(dst)} -d ${dir} -t ${THREADS} -B sbtest -o ${BINLOG ? '--enable-binlog' : ''} > /dev/null 2>&1`);
-      });
+      }));
       await check('mydumper+myloader');
-      results.push({ name: 'mydumper+myloader', secs });
+      results.push({ name: 'mydumper+myloader', secs, cpu });
     }
 
     if (!skip.has('mysqldump')) {
@@ -156,7 +176,7 @@ async function main(): Promise<void> {
         await dst.sql(`USE sbtest; ${String(c?.['Create Table'])}`);
       }
       const pools = Array.from({ length: TABLES }, (_, i) => i + 1);
-      const secs = await timed(async () => {
+      const { secs, cpu } = await serverCpu(() => timed(async () => {
         const queue = [...pools];
         await Promise.all(
           Array.from({ length: Math.min(THREADS, TABLES) }, async () => {
@@ -169,15 +189,15 @@ async function main(): Promise<void> {
             }
           }),
         );
-      });
+      }));
       await check('LOAD DATA INFILE');
-      results.push({ name: 'LOAD DATA INFILE (target limit)', secs });
+      results.push({ name: 'LOAD DATA INFILE (target limit)', secs, cpu });
     }
 
-    console.log('\n| tool | wall s | rows/s | MB/s | peak RSS MB |');
-    console.log('|---|---:|---:|---:|---:|');
+    console.log('\n| tool | wall s | rows/s | MB/s | peak RSS MB | CPU s |');
+    console.log('|---|---:|---:|---:|---:|---|');
     for (const r of results)
-      console.log(`| ${r.name} | ${r.secs.toFixed(2)} | ${Math.round(totalRows / r.secs)} | ${(mb / r.secs).toFixed(1)} | ${r.rss ? r.rss.toFixed(0) : '-'} |`);
+      console.log(`| ${r.name} | ${r.secs.toFixed(2)} | ${Math.round(totalRows / r.secs)} | ${(mb / r.secs).toFixed(1)} | ${r.rss ? r.rss.toFixed(0) : '-'} | ${r.cpu ?? ''} |`);
     const dms = results.filter((r) => r.name.startsWith('DM.ts'));
     const peers = results.filter((r) => !r.name.startsWith('DM.ts'));
     for (const dm of dms) {

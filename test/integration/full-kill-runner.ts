@@ -18,4 +18,4 @@ for (const u of units) {
   detail = r.detail;
   await u.close();
 }
-process.stdout.write(`${JSON.stringify({ ok: true, detail, maxRssKiB: process.resourceUsage().maxRSS, elapsedMs: performance.now() - t0 })}\n`);
+process.stdout.write(`${JSON.stringify({ ok: true, detail, maxRssKiB: process.resourceUsage().maxRSS, elapsedMs: performance.now() - t0, cpuMs: (process.cpuUsage().user + process.cpuUsage().system) / 1000 })}\n`);

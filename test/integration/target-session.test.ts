@@ -10,9 +10,9 @@ import { masterPos, syncConfig, waitConverged } from './sync-fixture.js';
 
 test('target-database.session applies to the load and sync connections (sql_log_bin off: the target binlog stays put)', { timeout: 180_000 }, async (t) => {
   const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
-  let unit: SyncUnit | undefined;
+  const syncUnits: SyncUnit[] = [];
   t.after(async () => {
-    await unit?.close();
+    await Promise.all(syncUnits.map((u) => u.close()));
     await Promise.all([src.stop(), dst.stop()]);
   });
   await src.sql('CREATE DATABASE ts; CREATE TABLE ts.a (id INT PRIMARY KEY, v VARCHAR(20))');
@@ -41,7 +41,8 @@ test('target-database.session applies to the load and sync connections (sql_log_
   assert.deepEqual((await masterPos(dst)).offset, before.offset, 'the load wrote nothing to the target binlog');
 
   const start = await masterPos(src);
-  unit = new SyncUnit(syncConfig(src, dst, { start, target: { ...dst.connOpts(), session } }), { heartbeatMs: 200 });
+  const unit = new SyncUnit(syncConfig(src, dst, { start, target: { ...dst.connOpts(), session } }), { heartbeatMs: 200 });
+  syncUnits.push(unit);
   const ac = new AbortController();
   await unit.init(ac.signal);
   const running = unit.process(ac.signal);
