@@ -7,7 +7,8 @@
  * node-sql-parser). A DDL that cannot be applied marks the table `unknown`, so its rows fail
  * with a coded error instead of being decoded with a wrong structure.
  */
-import NodeSqlParser from 'node-sql-parser';
+import { createRequire } from 'node:module';
+import type NodeSqlParserModule from 'node-sql-parser';
 import type { RowDataPacket } from 'mysql2/promise';
 import type { Logger } from '../log/index.js';
 import { silentLogger } from '../log/index.js';
@@ -213,10 +214,24 @@ export interface SchemaTrackerOptions {
   logger?: Logger;
 }
 
+type SqlParser = InstanceType<typeof NodeSqlParserModule.Parser>;
+let parserModule: typeof NodeSqlParserModule | undefined;
+/**
+ * node-sql-parser, loaded on first use: it costs ~30 MB of memory, and a source that writes
+ * binlog_row_metadata=FULL never needs it (the tracker parses DDL only for sources that do not).
+ */
+function newSqlParser(): SqlParser {
+  parserModule ??= createRequire(import.meta.url)('node-sql-parser') as typeof NodeSqlParserModule;
+  return new parserModule.Parser();
+}
+
 export class SchemaTracker {
   private readonly tables = new Map<string, TableState | 'unknown'>();
   private readonly dbCharsets = new Map<string, string>();
-  private readonly parser = new NodeSqlParser.Parser();
+  private parserInstance: SqlParser | undefined;
+  private get parser(): SqlParser {
+    return (this.parserInstance ??= newSqlParser());
+  }
   private readonly dialect: string;
   private readonly log: Logger;
   /** Bumped on every change, so readers can cache what they derive from the tracked tables. */

@@ -18,12 +18,16 @@ import type { ExpressionFilterRule } from './types.js';
 type SqlParser = {
   astify(sql: string, opt?: { database?: string }): unknown;
 };
-const require = createRequire(import.meta.url);
-// The MariaDB-only build: smaller and faster to load than the all-dialect bundle.
-const { Parser } = require('node-sql-parser/build/mariadb.js') as { Parser: new () => SqlParser };
 let parser: SqlParser | undefined;
+/**
+ * The MariaDB-only build of node-sql-parser, loaded on first use (tasks without expression
+ * filters never pay its ~20 MB).
+ */
 function getParser(): SqlParser {
-  parser ??= new Parser();
+  if (!parser) {
+    const { Parser } = createRequire(import.meta.url)('node-sql-parser/build/mariadb.js') as { Parser: new () => SqlParser };
+    parser = new Parser();
+  }
   return parser;
 }
 
