@@ -403,6 +403,7 @@ class ZongjiBinlogReader implements BinlogReader {
       port: c.port,
       user: c.user,
       password: c.password,
+      ...(c.ssl ? { ssl: { ...c.ssl } } : {}),
       dateStrings: true,
       timezone: 'Z',
       jsonStrings: true,

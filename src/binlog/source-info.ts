@@ -11,6 +11,8 @@ export interface ConnectionOptions {
   port: number;
   user: string;
   password: string;
+  /** mysql2 `ssl` options (PEM texts) for the binlog dump and control connections; absent = plain TCP. */
+  ssl?: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean };
 }
 
 export interface BinlogFile {
@@ -29,6 +31,7 @@ export async function openControlConnection(c: ConnectionOptions): Promise<Conne
     port: c.port,
     user: c.user,
     password: c.password,
+    ...(c.ssl ? { ssl: { ...c.ssl } } : {}),
     supportBigNumbers: true,
     bigNumberStrings: true,
     dateStrings: true,

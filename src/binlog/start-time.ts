@@ -26,7 +26,7 @@ interface ScanOptions {
  */
 async function scanFile(o: ScanOptions, file: string, size: number, signal: AbortSignal, onEvent: (ev: AnyBinlogEvent) => boolean): Promise<void> {
   const c = o.connection;
-  const zj = new ZongJi({ host: c.host, port: c.port, user: c.user, password: c.password, dateStrings: true, timezone: 'Z' });
+  const zj = new ZongJi({ host: c.host, port: c.port, user: c.user, password: c.password, ...(c.ssl ? { ssl: { ...c.ssl } } : {}), dateStrings: true, timezone: 'Z' });
   try {
     await new Promise<void>((resolve, reject) => {
       const onAbort = (): void => reject(new DMError('ErrCanceled', 'start-time scan canceled'));

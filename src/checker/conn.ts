@@ -1,4 +1,5 @@
 import mysql, { type Connection } from 'mysql2/promise';
+import { sessionInitSql } from '../sql/index.js';
 import type { DBConn } from './types.js';
 
 /** A small query helper around one mysql2 connection, with a per-query timeout. */
@@ -14,11 +15,20 @@ export class CheckConn {
       port: opts.port,
       user: opts.user,
       password: opts.password,
+      ...(opts.ssl ? { ssl: { ...opts.ssl } } : {}),
       connectTimeout: timeoutMs,
       supportBigNumbers: true,
       bigNumberStrings: true,
       dateStrings: true,
     });
+    if (opts.session && Object.keys(opts.session).length > 0) {
+      try {
+        await c.query({ sql: sessionInitSql({ sessionVars: opts.session }), timeout: timeoutMs });
+      } catch (e) {
+        c.destroy();
+        throw e;
+      }
+    }
     return new CheckConn(c, timeoutMs);
   }
 

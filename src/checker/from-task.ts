@@ -3,7 +3,7 @@
  * source's subtask (block-allow list, routes, threads, meta) and runs `runPrechecks`. This is
  * what the master's CheckTask and its start-task precheck hook call.
  */
-import { parseSourceConfig, parseTaskConfig, resolveSubtask, type SourceConfig, type TaskConfig } from '../config/index.js';
+import { dbConnOf, parseSourceConfig, parseTaskConfig, resolveSubtask, type SourceConfig, type TaskConfig } from '../config/index.js';
 import { DMError } from '../errors/index.js';
 import { createBAList, createRouter } from '../filter/index.js';
 import { runPrechecks } from './run.js';
@@ -18,7 +18,10 @@ export interface CheckTaskOptions {
   secretKey?: Buffer;
 }
 
-/** Build the precheck input of a task. Throws ErrConfigInvalidValue when a source config is missing. */
+/**
+ * Build the precheck input of a task. Throws ErrConfigInvalidValue when a source config is missing
+ * and ErrConfigTLSFile when a `security` file of `from` / `target-database` cannot be read.
+ */
 export function checkInputOf(task: TaskConfig, sources: ReadonlyMap<string, SourceConfig>, opts: CheckTaskOptions = {}): CheckInput {
   const ids = task.mysqlInstances.map((m) => m.sourceId).filter((id) => !opts.sourceIds || opts.sourceIds.length === 0 || opts.sourceIds.includes(id));
   let loadThreads = 0;
@@ -36,7 +39,7 @@ export function checkInputOf(task: TaskConfig, sources: ReadonlyMap<string, Sour
     const meta = sub.meta;
     return {
       sourceId: id,
-      from: { host: src.from.host, port: src.from.port, user: src.from.user, password: src.from.password },
+      from: dbConnOf(src.from, `source ${id}: from`),
       enableGtid: src.enableGtid,
       ...(meta
         ? {
@@ -56,12 +59,12 @@ export function checkInputOf(task: TaskConfig, sources: ReadonlyMap<string, Sour
       dumpThreads: sub.mydumper.threads,
     };
   });
-  const t = task.targetDatabase;
+  const target = dbConnOf(task.targetDatabase, `task ${task.name}: target-database`);
   return {
     taskName: task.name,
     mode: task.taskMode,
     sources: checkSources,
-    target: { host: t.host, port: t.port, user: t.user, password: t.password },
+    target,
     ignoreCheckingItems: [...task.ignoreCheckingItems],
     ...(loadThreads > 0 ? { loadThreads } : {}),
     ...(syncThreads > 0 ? { syncThreads } : {}),

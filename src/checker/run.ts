@@ -80,7 +80,7 @@ export async function runPrechecks(input: CheckInput, signal?: AbortSignal): Pro
     } catch (e) {
       for (const n of ['target_privilege', 'target_table', 'conn_number_checking'] as const) {
         if (items.has(n)) {
-          add(n, '', fail(`cannot connect to the target ${input.target.host}:${input.target.port}: ${errText(e)}`, 'Check `target-database` in the task config (host, port, user, password) and that the target is up.'));
+          add(n, '', fail(`cannot connect to the target ${input.target.host}:${input.target.port}: ${errText(e)}`, 'Check `target-database` in the task config (host, port, user, password, security, session) and that the target is up.'));
         }
       }
     }
@@ -122,7 +122,7 @@ async function checkSource(
     c = await CheckConn.open(src.from, timeoutMs);
   } catch (e) {
     for (const n of sourceItems) {
-      add(n, src.sourceId, fail(`cannot connect to source ${src.sourceId} at ${src.from.host}:${src.from.port}: ${errText(e)}`, 'Check `from` in the source config (host, port, user, password) and that the source is up.'));
+      add(n, src.sourceId, fail(`cannot connect to source ${src.sourceId} at ${src.from.host}:${src.from.port}: ${errText(e)}`, 'Check `from` in the source config (host, port, user, password, security, session) and that the source is up.'));
     }
     return;
   }

@@ -12,6 +12,10 @@ export interface DBConn {
   port: number;
   user: string;
   password: string;
+  /** mysql2 `ssl` options (the block's `security`, resolved); absent = plain TCP. */
+  ssl?: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean };
+  /** The block's `session` variables, set after connecting (a bad one fails the connection check). */
+  session?: Record<string, string | number | boolean>;
 }
 
 export type TaskMode = 'all' | 'full' | 'incremental' | 'dump';

@@ -75,13 +75,14 @@ export const CODES = {
   ErrDBRetryableError: def(10007, 'database', 'not-set', 'retryable database error (deadlock, lock wait timeout, too many connections, read-only)', 'Usually transient; DM.ts retries with backoff. If it persists, check the target database.', { retryable: true }),
   ErrUpstreamUnreachable: def(10008, 'database', 'upstream', 'upstream database unreachable', 'Check that the source database is running and `from` in the source config (host, port, user, password) is correct.', { retryable: true }),
   ErrDownstreamUnreachable: def(10009, 'database', 'downstream', 'downstream database unreachable', 'Check that the target database is running and `target-database` in the task config is correct.', { retryable: true }),
-  ErrDBAccessDenied: def(10010, 'database', 'not-set', 'access denied', 'Check the user name and password, and the privileges granted to the user.'),
+  ErrDBAccessDenied: def(10010, 'database', 'not-set', 'access denied', 'Check the user name and password, and the privileges granted to the user. A server with `require_secure_transport=ON` (or a user created `REQUIRE SSL/X509`) also refuses plain connections this way: set `security` (`ssl-ca`, and `ssl-cert`/`ssl-key` for X509 users) in `from` or `target-database`.'),
   ErrDBDuplicateEntry: def(10011, 'database', 'downstream', 'duplicate entry for a primary or unique key', 'The target already holds a row with this key: check for writes to the target outside DM.ts, or use safe mode / `on-duplicate: replace`.'),
   ErrDBSchemaMismatch: def(10012, 'database', 'not-set', 'unknown database, table or column, or a column count mismatch', 'The target structure differs from what the statement expects: compare the source and target table structures.'),
   ErrDBSyntaxError: def(10013, 'database', 'not-set', 'SQL syntax or statement not supported by the database', 'The database rejected the statement: check its version and the statement in the message.'),
   ErrDBDataInvalid: def(10014, 'database', 'downstream', 'value rejected by the database (out of range, too long, bad encoding or date)', 'Make the target column types and sql_mode match the source (same charset, lengths and signedness).'),
   ErrDBConstraintViolation: def(10015, 'database', 'downstream', 'constraint violated (NOT NULL, foreign key or CHECK)', 'Check the target constraints; disable foreign key checks for migration or align the target structure with the source.'),
   ErrDBBinlogDisabled: def(10016, 'database', 'upstream', 'the binary log is not enabled on the server', 'Start the source with `log-bin`, `binlog_format=ROW` and `binlog_row_image=FULL`.'),
+  ErrDBTLSHandshake: def(10017, 'database', 'not-set', 'the TLS handshake with the database failed', 'Check `security` in `from` / `target-database`: `ssl-ca` must be the CA that signed the server certificate, and the server must have TLS enabled (`have_ssl=YES`).'),
 
   // ---- sql toolbox and filters (101xx) --------------------------------------------------------
   ErrFilterInvalidRule: def(10101, 'config', 'internal', 'invalid block-allow-list, route, filter or expression-filter rule', 'Fix the rule named in the message (patterns use `*`, `?`, `[...]`, or `~regex`).'),
@@ -114,6 +115,7 @@ export const CODES = {
   ErrConfigCrossField: def(20008, 'config', 'internal', 'inconsistent configuration', 'Fix the combination of keys named in the message.'),
   ErrConfigDecryptPassword: def(20009, 'config', 'internal', 'password cannot be decrypted', 'Give the password in plaintext or encrypt it with `dmctl encrypt` using this cluster\'s secret key.'),
   ErrConfigGlobalConfigsUnused: def(20010, 'config', 'internal', 'a rule or unit config is defined at the top level of the task but no instance uses it', 'Reference it from a mysql-instances entry or delete it (DM refuses unused routes, filters, expression-filter, mydumpers, loaders, syncers and validators).'),
+  ErrConfigTLSFile: def(20011, 'config', 'internal', 'a TLS file of a database connection cannot be read', 'Check `security.ssl-ca`, `ssl-cert` and `ssl-key` of `from` (source config) or `target-database` (task config): the files must exist on the host of the dm-master / dm-worker that connects, be readable, and be PEM encoded.'),
 
   // ---- binlog / positions (22xxx) ------------------------------------------------------------
   ErrBinlogInvalidPosition: def(22001, 'binlog-op', 'internal', 'invalid binlog position', 'Give a position as `mysql-bin.000001:4`, a MySQL GTID set `uuid:1-10`, or a MariaDB GTID list `0-1-10`.'),

@@ -5,7 +5,7 @@
  */
 import { parseDocument, isMap } from 'yaml';
 import { DMError } from '../errors/index.js';
-import { encrypt, looksEncrypted, parseSourceConfig, parseTaskConfig } from '../config/index.js';
+import { encrypt, looksEncrypted, parseSourceConfig, parseTaskConfig, type SourceConfig } from '../config/index.js';
 
 export interface SourceFacts {
   sourceId: string;
@@ -17,6 +17,8 @@ export interface SourceFacts {
   enableRelay: boolean;
   enableGtid: boolean;
   flavor: string;
+  /** The `from` block (security, session), resolved by whoever connects (dbConnOf). */
+  from: SourceConfig['from'];
 }
 
 export interface TaskFacts {
@@ -43,6 +45,7 @@ export function sourceFacts(text: string, secretKey?: Buffer, file = 'source.yam
     enableRelay: c.enableRelay,
     enableGtid: c.enableGtid,
     flavor: c.flavor,
+    from: c.from,
   };
 }
 

@@ -5,7 +5,7 @@
  * subtasks, and only when the task is not running.
  */
 import mysql from 'mysql2/promise';
-import { parseTaskConfig } from '../config/index.js';
+import { dbConnOf, parseTaskConfig } from '../config/index.js';
 import { toDMError } from '../errors/index.js';
 import { connect } from '../sql/index.js';
 
@@ -14,8 +14,8 @@ const ER_NO_SUCH_TABLE = 1146;
 
 export async function removeTaskMeta(taskYaml: string, sourceIds: readonly string[], opts: { secretKey?: Buffer } = {}): Promise<void> {
   const task = parseTaskConfig(taskYaml, opts.secretKey ? { secretKey: opts.secretKey } : {});
-  const t = task.targetDatabase;
-  const c = await connect({ host: t.host, port: t.port, user: t.user, password: t.password });
+  const { session, ...conn } = dbConnOf(task.targetDatabase, `task ${task.name}: target-database`);
+  const c = await connect(conn, session ? { sessionVars: session } : {});
   try {
     const q = (n: string): string => `${mysql.escapeId(task.metaSchema)}.${mysql.escapeId(`${task.name}_${n}`)}`;
     const del = async (table: string, col: string, id: string): Promise<void> => {

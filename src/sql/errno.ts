@@ -22,6 +22,9 @@ const CONN_CODES = new Set([
   'ER_SERVER_SHUTDOWN',
 ]);
 
+/** mysql2's codes for a failed TLS upgrade (untrusted certificate, no TLS on the server). */
+const TLS_CODES = new Set(['HANDSHAKE_SSL_ERROR', 'HANDSHAKE_NO_SSL_SUPPORT']);
+
 /** Server/client errnos meaning the connection is lost or the server is going away. */
 const CONN_ERRNOS = new Set([
   1053, // ER_SERVER_SHUTDOWN
@@ -67,7 +70,8 @@ const RETRYABLE_ERRNOS = new Set([
 
 const CLASSES: [ErrorCodeName, readonly number[]][] = [
   ['ErrDBDuplicateEntry', [1062, 1586, 1022, 1859]],
-  ['ErrDBAccessDenied', [1044, 1045, 1142, 1143, 1211, 1227, 1370, 1698, 1251, 3118]],
+  // 3159: ER_SECURE_TRANSPORT_REQUIRED (MySQL; MariaDB answers 1045)
+  ['ErrDBAccessDenied', [1044, 1045, 1142, 1143, 1211, 1227, 1370, 1698, 1251, 3118, 3159]],
   [
     'ErrDBSchemaMismatch',
     [1007, 1008, 1049, 1050, 1051, 1054, 1060, 1061, 1068, 1072, 1091, 1109, 1136, 1146, 1176, 1824],
@@ -123,6 +127,9 @@ function connCodeOf(err: unknown): string | undefined {
 /** Map an error to its DMError code name (without building the error). */
 export function classifyCode(err: unknown, opts: ClassifyOptions = {}): ErrorCodeName {
   if (err instanceof DMError) return err.codeName;
+  // a failed TLS upgrade is fatal for mysql2 but not a lost connection: retrying does not help
+  const code = (err as MySQLishError | null)?.code;
+  if (typeof code === 'string' && TLS_CODES.has(code)) return 'ErrDBTLSHandshake';
   const errno = errnoOf(err);
   if (connCodeOf(err) !== undefined || (errno !== undefined && CONN_ERRNOS.has(errno))) {
     return opts.side === 'upstream' ? 'ErrUpstreamUnreachable' : opts.side === 'downstream' ? 'ErrDownstreamUnreachable' : 'ErrDBBadConn';

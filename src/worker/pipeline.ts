@@ -19,7 +19,7 @@ import mysql from 'mysql2/promise';
 import type { Unit, ProcessResult } from '../units/index.js';
 import type { Logger } from '../log/index.js';
 import type { Registry } from '../metrics/index.js';
-import { parseSourceConfig, parseTaskConfig, resolveSubtask, type SourceConfig, type SubtaskConfig } from '../config/index.js';
+import { dbConnOf, parseSourceConfig, parseTaskConfig, resolveSubtask, type DBConnSettings, type SourceConfig, type SubtaskConfig } from '../config/index.js';
 import { DMError, toDMError } from '../errors/index.js';
 import { connect, getFlavor } from '../sql/index.js';
 import type { Flavor, Position } from '../binlog/position.js';
@@ -145,10 +145,25 @@ interface HandOffBox {
   detail?: FullPhaseDetail;
 }
 
+/** `from` of the source, resolved (TLS files read once per loaded config). */
+function sourceConn(src: SourceConfig): DBConnSettings {
+  return dbConnOf(src.from, `source ${src.sourceId}: from`);
+}
+
+/** `target-database` of the task, resolved (TLS files read once per loaded config). */
+function targetConn(sub: SubtaskConfig): DBConnSettings {
+  return dbConnOf(sub.targetDatabase, `task ${sub.name}: target-database`);
+}
+
+/** One connection with the block's TLS and session variables. */
+function connectWith(db: DBConnSettings): ReturnType<typeof connect> {
+  const { session, ...conn } = db;
+  return connect(conn, session ? { sessionVars: session } : {});
+}
+
 /** Read the full phase's snapshot rows from the target meta schema (when the detail was lost, e.g. after a restart). */
 async function handOffFromMeta(sub: SubtaskConfig): Promise<FullPhaseDetail | undefined> {
-  const t = sub.targetDatabase;
-  const c = await connect({ host: t.host, port: t.port, user: t.user, password: t.password });
+  const c = await connectWith(targetConn(sub));
   try {
     const table = `${mysql.escapeId(sub.metaSchema)}.${mysql.escapeId(`${sub.name}_load_snapshot`)}`;
     let rows: { f: string; p: string | number; g: string | null }[];
@@ -196,8 +211,7 @@ class PipelineSyncUnit implements Unit {
       this.flavor = this.src.flavor;
       return;
     }
-    const f = this.src.from;
-    const c = await connect({ host: f.host, port: f.port, user: f.user, password: f.password });
+    const c = await connectWith(sourceConn(this.src));
     try {
       this.flavor = await getFlavor(c);
     } finally {
@@ -209,8 +223,8 @@ class PipelineSyncUnit implements Unit {
     if (this.inner) return this.inner;
     if (!this.flavor) throw new DMError('ErrInternal', 'sync unit used before init');
     const sub = this.sub;
-    const f = this.src.from;
-    const t = sub.targetDatabase;
+    const f = sourceConn(this.src);
+    const t = targetConn(sub);
     let start: StartSpec | undefined;
     let safeModeUntil: Position | undefined;
     if (this.afterFullPhase) {
@@ -228,14 +242,11 @@ class PipelineSyncUnit implements Unit {
       taskName: sub.name,
       sourceId: sub.sourceId,
       source: {
-        host: f.host,
-        port: f.port,
-        user: f.user,
-        password: f.password,
+        ...f,
         flavor: this.flavor,
         serverId: this.src.serverId > 0 ? this.src.serverId : readerServerId(this.ctx.workerName, sub.sourceId, sub.name),
       },
-      target: { host: t.host, port: t.port, user: t.user, password: t.password, ...(t.session ? { session: t.session } : {}) },
+      target: t,
       metaSchema: sub.metaSchema,
       enableGtid: this.src.enableGtid,
       caseSensitive: sub.caseSensitive,
@@ -326,16 +337,16 @@ function capturing(u: Unit, box: HandOffBox): Unit {
 export type FullPhaseFactory = (sub: SubtaskConfig, src: SourceConfig, ctx: PipelineContext) => Unit[];
 
 export const defaultFullPhase: FullPhaseFactory = (sub, src, ctx) => {
-  const f = src.from;
-  const t = sub.targetDatabase;
+  const f = sourceConn(src);
+  const t = targetConn(sub);
   const onDup = sub.loader.onDuplicateLogical;
   const { units } = createFullUnits(
     {
       taskName: sub.name,
       sourceId: sub.sourceId,
       taskMode: sub.taskMode as 'all' | 'full' | 'dump' | 'load',
-      source: { host: f.host, port: f.port, user: f.user, password: f.password },
-      target: { host: t.host, port: t.port, user: t.user, password: t.password, ...(t.session ? { session: t.session } : {}) },
+      source: f,
+      target: t,
       metaSchema: sub.metaSchema,
       caseSensitive: sub.caseSensitive,
       ...(sub.blockAllowList ? { baList: sub.blockAllowList } : {}),
@@ -371,6 +382,9 @@ export function createUnits(input: PipelineInput, ctx: PipelineContext): Unit[] 
   const task = parseTaskConfig(input.taskYaml, { file: `task ${input.taskName}`, ...opts });
   const src = parseSourceConfig(input.sourceYaml, { file: `source ${input.sourceId}`, ...opts });
   const sub = resolveSubtask(task, input.sourceId);
+  // read the TLS files now: a missing one is a config error of the subtask (ErrConfigTLSFile)
+  sourceConn(src);
+  targetConn(sub);
   const box: HandOffBox = {};
   const units: Unit[] = [];
   const mode = sub.taskMode as string;

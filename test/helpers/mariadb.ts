@@ -18,6 +18,11 @@ export interface MariaDBOptions {
   port?: number;
   /** Keep the data dir when stopping (default: remove temp dir). */
   keep?: boolean;
+  /**
+   * mysql2 `ssl` options for the helper's own connections and connOpts() (needed when extraArgs
+   * make the server accept TLS only, e.g. test/helpers/tls.ts `tlsServerArgs`). Default: plain TCP.
+   */
+  clientSsl?: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean };
 }
 
 let nextServerId = 100 + (process.pid % 1000) * 10;
@@ -27,6 +32,7 @@ export interface ConnOpts {
   port: number;
   user: string;
   password: string;
+  ssl?: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean };
 }
 
 export class MariaDBServer {
@@ -38,10 +44,12 @@ export class MariaDBServer {
   private readonly args: string[];
   private readonly ownDir: boolean;
   private readonly keep: boolean;
+  private readonly clientSsl: ConnOpts['ssl'];
   private pools: Pool[] = [];
 
-  private constructor(dir: string, ownDir: boolean, port: number, serverId: number, extra: string[], keep: boolean) {
+  private constructor(dir: string, ownDir: boolean, port: number, serverId: number, extra: string[], keep: boolean, clientSsl?: ConnOpts['ssl']) {
     this.dir = dir;
+    this.clientSsl = clientSsl;
     this.ownDir = ownDir;
     this.port = port;
     this.serverId = serverId;
@@ -84,7 +92,7 @@ export class MariaDBServer {
     const port = opts.port ?? (await freePort());
     const serverId = opts.serverId ?? nextServerId++;
     mkdirSync(join(dir, 'tmp'), { recursive: true });
-    const s = new MariaDBServer(dir, opts.baseDir === undefined, port, serverId, opts.extraArgs ?? [], opts.keep ?? false);
+    const s = new MariaDBServer(dir, opts.baseDir === undefined, port, serverId, opts.extraArgs ?? [], opts.keep ?? false, opts.clientSsl);
     if (!existsSync(join(s.dataDir, 'mysql'))) {
       mkdirSync(s.dataDir, { recursive: true });
       const r = spawnSync(
@@ -131,7 +139,7 @@ export class MariaDBServer {
 
   /** Connection options for root on 127.0.0.1 (what a source.yaml `from` block needs). */
   connOpts(): ConnOpts {
-    return { host: '127.0.0.1', port: this.port, user: 'root', password: '' };
+    return { host: '127.0.0.1', port: this.port, user: 'root', password: '', ...(this.clientSsl ? { ssl: this.clientSsl } : {}) };
   }
 
   async connect(database?: string): Promise<Connection> {

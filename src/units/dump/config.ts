@@ -9,6 +9,16 @@ export interface DBConnConfig {
   password: string;
   /** DM `target-database.session` (or `from.session`): session variables set on every connection. */
   session?: SessionVars;
+  /** DM `security`, resolved: mysql2 `ssl` options (PEM texts); absent = plain TCP. */
+  ssl?: TlsOptions;
+}
+
+/** mysql2 `ssl` options as src/config's dbConnOf resolves them. */
+export interface TlsOptions {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  rejectUnauthorized?: boolean;
 }
 
 /** Session variables as a task's `session:` map gives them. */

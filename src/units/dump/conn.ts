@@ -91,6 +91,7 @@ export function classifyMySQLError(e: unknown, side: 'source' | 'target', what: 
   if (e instanceof DMError) return e;
   // the cause's text is appended by DMError.toJSON/toString
   const msg = e instanceof Error ? what : `${what}: ${String(e)}`;
+  if (classifyCode(e) === 'ErrDBTLSHandshake') return new DMError('ErrDBTLSHandshake', msg, { cause: e });
   if (isConnectionError(e)) return new DMError(side === 'source' ? 'ErrUpstreamUnreachable' : 'ErrLoadTargetUnreachable', msg, { cause: e });
   const c = classifyCode(e);
   if (c === 'ErrDBRetryableError' || c === 'ErrDBAccessDenied') return new DMError(c, msg, { cause: e });

@@ -10,8 +10,14 @@ export interface ConnConfig {
   port: number;
   user: string;
   password: string;
-  /** DM `target-database.session`: session variables set on every target connection (after DM.ts's own). */
+  /**
+   * DM `target-database.session` / `from.session`: session variables set on every target connection
+   * (after DM.ts's own) and on the source connection that reads SHOW MASTER STATUS (not on the
+   * binlog dump connection).
+   */
   session?: Record<string, string | number | boolean>;
+  /** DM `security`, resolved: mysql2 `ssl` options (PEM texts) for every connection to this server; absent = plain TCP. */
+  ssl?: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean };
 }
 
 /** Where to start when the target has no checkpoint yet. */

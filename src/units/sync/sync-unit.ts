@@ -20,7 +20,7 @@ import { compareFilePos, formatFilePos, type Position } from '../../binlog/posit
 import { DMError, toDMError, type DMErrorJSON } from '../../errors/index.js';
 import { silentLogger } from '../../log/index.js';
 import { createRegistry } from '../../metrics/index.js';
-import { ddlEffectState, isAlreadyAppliedError, isRetryable, parseDDL, quoteId, sessionInitSql } from '../../sql/index.js';
+import { classifyCode, classifyError, ddlEffectState, isAlreadyAppliedError, isRetryable, parseDDL, quoteId, sessionInitSql } from '../../sql/index.js';
 import { canceledResult, errorResult, okResult, type ProcessResult, type Unit } from '../unit.js';
 import { CausalityScheduler, type Group } from './causality.js';
 import { CheckpointStore } from './checkpoint.js';
@@ -40,6 +40,27 @@ const SESSION_INIT = "SET SESSION time_zone = '+00:00', foreign_key_checks = 0";
 function targetSessionInit(session: Record<string, string | number | boolean> | undefined): string {
   if (!session || Object.keys(session).length === 0) return SESSION_INIT;
   return sessionInitSql({ sessionVars: { foreign_key_checks: 0, ...session } });
+}
+
+/** The source connection for SHOW MASTER STATUS: the source's TLS and `from.session` applied. */
+async function openSourceConn(src: SyncConfig['source']): Promise<mysql.Connection> {
+  const c = await mysql.createConnection({
+    host: src.host,
+    port: src.port,
+    user: src.user,
+    password: src.password,
+    ...(src.ssl ? { ssl: { ...src.ssl } } : {}),
+    connectTimeout: 3000,
+  });
+  if (src.session && Object.keys(src.session).length > 0) {
+    try {
+      await c.query(sessionInitSql({ sessionVars: src.session }));
+    } catch (e) {
+      c.destroy();
+      throw e;
+    }
+  }
+  return c;
 }
 
 /** Upper bound of one multi-statement query (max_allowed_packet is 16 MiB by default). */
@@ -153,6 +174,7 @@ export class SyncUnit implements Unit {
         port: this.cfg.target.port,
         user: this.cfg.target.user,
         password: this.cfg.target.password,
+        ...(this.cfg.target.ssl ? { ssl: { ...this.cfg.target.ssl } } : {}),
         connectionLimit: this.settings.workerCount + 2,
         multipleStatements: true,
         supportBigNumbers: true,
@@ -173,6 +195,9 @@ export class SyncUnit implements Unit {
     try {
       await this.retryTarget(() => this.store.ensureTables(this.requirePool()), signal);
     } catch (e) {
+      // a refused login or TLS handshake says more under its own code than as a checkpoint error
+      const c = classifyCode(e);
+      if (c === 'ErrDBAccessDenied' || c === 'ErrDBTLSHandshake') throw classifyError(e, { side: 'downstream', action: `connect to the target ${this.cfg.target.host}:${this.cfg.target.port}` });
       throw toDMError(e, 'ErrCheckpointLoad', 'cannot create the checkpoint tables in the target');
     }
     this.state = 'Ready';
@@ -389,7 +414,7 @@ export class SyncUnit implements Unit {
   private readerOptions(start: SyncReaderOptions['start']): SyncReaderOptions {
     const src = this.cfg.source;
     return {
-      connection: { host: src.host, port: src.port, user: src.user, password: src.password },
+      connection: { host: src.host, port: src.port, user: src.user, password: src.password, ...(src.ssl ? { ssl: src.ssl } : {}) },
       flavor: src.flavor,
       serverId: src.serverId,
       start,
@@ -804,13 +829,7 @@ export class SyncUnit implements Unit {
     if (Date.now() - this.masterAt < 5000 || stop.aborted) return;
     this.masterAt = Date.now();
     const src = this.cfg.source;
-    this.srcConn ??= await mysql.createConnection({
-      host: src.host,
-      port: src.port,
-      user: src.user,
-      password: src.password,
-      connectTimeout: 3000,
-    });
+    this.srcConn ??= await openSourceConn(src);
     try {
       const [rows] = await this.srcConn.query('SHOW MASTER STATUS');
       const r = (rows as { File?: string; Position?: number | string }[])[0];
