@@ -20,8 +20,6 @@ export const DEFAULT_SYNCER_WORKER_COUNT = 16;
 export const DEFAULT_SYNCER_BATCH = 100;
 export const DEFAULT_SYNCER_QUEUE_SIZE = 1024;
 export const DEFAULT_CHECKPOINT_FLUSH_INTERVAL_S = 30;
-/** Auto safe mode lasts twice the checkpoint flush interval unless `safe-mode-duration` says otherwise. */
-export const DEFAULT_SAFE_MODE_DURATION_MS = 2 * DEFAULT_CHECKPOINT_FLUSH_INTERVAL_S * 1000;
 export const DEFAULT_VALIDATOR_WORKER_COUNT = 4;
 export const DEFAULT_VALIDATOR_VALIDATE_INTERVAL_MS = 10_000;
 export const DEFAULT_VALIDATOR_CHECK_INTERVAL_MS = 5_000;
@@ -96,13 +94,16 @@ export const syncerSchema = obj({
   'enable-gtid': bool.optional(),
   'disable-detect': bool.optional(),
   'safe-mode': bool.default(false),
-  /** Milliseconds of automatic safe mode after an unclean stop; `""` means the default. */
+  /**
+   * Milliseconds of automatic safe mode after an unclean stop; unset or `""` means DM's default,
+   * twice `checkpoint-flush-interval`.
+   */
   'safe-mode-duration': z
     .union([z.literal(''), duration])
-    .default(DEFAULT_SAFE_MODE_DURATION_MS)
-    .transform((v) => (v === '' ? DEFAULT_SAFE_MODE_DURATION_MS : v)),
+    .optional()
+    .transform((v) => (v === '' ? undefined : v)),
   'enable-ansi-quotes': bool.default(false),
-});
+}).transform((o) => ({ ...o, safeModeDuration: o.safeModeDuration ?? 2 * o.checkpointFlushInterval * 1000 }));
 export type SyncerConfig = z.output<typeof syncerSchema>;
 
 /** `validators.<name>`: continuous validation. Durations are milliseconds. */

@@ -397,3 +397,12 @@ void test("loaders.import-mode keeps DM's values and DM.ts's sql/loaddata as wri
     /loaddata/,
   );
 });
+
+void test("safe-mode-duration defaults to twice the syncer's checkpoint-flush-interval, as in DM", () => {
+  const sub = (syncer: string): number =>
+    resolveSubtask(parseTaskConfig(`${BASE}syncers:\n  g: {${syncer}}\nmysql-instances: [{source-id: s1, syncer-config-name: g}]\n`), 's1').syncer.safeModeDuration;
+  assert.equal(sub('checkpoint-flush-interval: 10'), 20_000);
+  assert.equal(sub('checkpoint-flush-interval: 10, safe-mode-duration: ""'), 20_000);
+  assert.equal(sub('checkpoint-flush-interval: 10, safe-mode-duration: 5s'), 5_000);
+  assert.equal(sub('batch: 10'), 60_000, 'default interval 30 s');
+});
