@@ -52,7 +52,12 @@ export const DEFAULT_WORKER_COUNT = 16;
 export const DEFAULT_BATCH = 100;
 export const DEFAULT_CHECKPOINT_FLUSH_INTERVAL_MS = 1000;
 export const DEFAULT_RETRY_TIMEOUT_MS = 60_000;
-export const DEFAULT_MAX_QUEUE_EVENTS = 10_000;
+/**
+ * Reader queue bound. Small on purpose: an event that waits long in the queue survives V8's young
+ * generation and becomes old-generation garbage; at 2,000 events (tens of ms at backlog speed) most
+ * die young — peak RSS on a 1.9M-event backlog 245 MB vs 264 MB with 10,000, at the same speed.
+ */
+export const DEFAULT_MAX_QUEUE_EVENTS = 2_000;
 export const DEFAULT_MAX_QUEUE_BYTES = 16 * 1024 * 1024;
 export const DEFAULT_META_SCHEMA = 'dm_meta';
 
