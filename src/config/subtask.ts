@@ -117,9 +117,7 @@ export function resolveSubtask(task: TaskConfig, sourceId: string): SubtaskConfi
   const loader = { ...unit(inst.loaderConfigName, inst.loader, task.loaders, DEFAULT_LOADER) };
   if (inst.loaderThread !== undefined) loader.poolSize = inst.loaderThread;
   if (!loader.dir.endsWith(`.${task.name}`)) loader.dir = `${loader.dir}.${task.name}`;
-  const syncer = {
-    ...unit(inst.syncerConfigName, inst.syncer, task.syncers, DEFAULT_SYNCER),
-  } as SyncerConfig;
+  const syncer: SyncerConfig = { ...unit(inst.syncerConfigName, inst.syncer, task.syncers, DEFAULT_SYNCER) };
   if (inst.syncerThread !== undefined) syncer.workerCount = inst.syncerThread;
   if (task.ansiQuotes) syncer.enableAnsiQuotes = true;
   const validator = {

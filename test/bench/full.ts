@@ -13,12 +13,12 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmodSync, mkdirSync, readFileSync } from 'node:fs';
+import { chmodSync, mkdirSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { MariaDBServer, makeTempDir, removeTempDir, trackChild } from '../helpers/index.js';
+import { MariaDBServer, cpuSeconds, makeTempDir, removeTempDir, trackChild } from '../helpers/index.js';
 
 const opts = new Command()
   .option('--tables <n>', 'sysbench tables', process.env['BENCH_TABLES'] ?? '4')
@@ -45,16 +45,6 @@ function sh(cmd: string): void {
   if (r.status !== 0) throw new Error(`${cmd.slice(0, 120)} failed: ${r.stderr || r.stdout}`);
 }
 
-/** CPU seconds (user + system) a process has used so far, from /proc (0 when unknown). */
-function cpuSecs(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 async function timed(fn: () => Promise<void> | void): Promise<number> {
   const t0 = performance.now();
@@ -104,10 +94,10 @@ async function main(): Promise<void> {
     const results: { name: string; secs: number; rss?: number; cpu?: string }[] = [];
     /** Runs fn and returns the CPU seconds the source and target servers spent meanwhile. */
     const serverCpu = async (fn: () => Promise<number>): Promise<{ secs: number; cpu: string }> => {
-      const s0 = cpuSecs(src.pid);
-      const d0 = cpuSecs(dst.pid);
+      const s0 = cpuSeconds(src.pid);
+      const d0 = cpuSeconds(dst.pid);
       const secs = await fn();
-      return { secs, cpu: `source ${(cpuSecs(src.pid) - s0).toFixed(1)}, target ${(cpuSecs(dst.pid) - d0).toFixed(1)}` };
+      return { secs, cpu: `source ${(cpuSeconds(src.pid) - s0).toFixed(1)}, target ${(cpuSeconds(dst.pid) - d0).toFixed(1)}` };
     };
 
     // DM.ts: dump + load units in a child process (so its peak RSS is its own)

@@ -24,7 +24,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
-import { MariaDBServer, makeTempDir, removeTempDir, trackChild } from '../helpers/index.js';
+import { MariaDBServer, cpuSeconds, makeTempDir, removeTempDir, trackChild } from '../helpers/index.js';
 import type { SyncConfig } from '../../src/units/sync/index.js';
 
 const env = (k: string, d: number): number => Number(process.env[k] ?? d);
@@ -82,16 +82,6 @@ function copyData(from: string, to: string): void {
   }
 }
 
-/** user+system CPU seconds of a process so far. */
-function cpuSeconds(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  try {
-    const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-    return (Number(f[11]) + Number(f[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
 
 function peakRssMB(pid: number | undefined): number {
   if (pid === undefined) return 0;

@@ -2,3 +2,4 @@ export * from './services.js';
 export * from './mariadb.js';
 export * from './etcd.js';
 export * from './compare.js';
+export { cpuSeconds } from './proc.js';
