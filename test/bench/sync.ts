@@ -13,7 +13,8 @@
  * Knobs (env): BENCH_TABLES (4), BENCH_TABLE_SIZE (250000), BENCH_SECONDS (60), BENCH_THREADS (4),
  * BENCH_LAG_RATE (2000 row events/s), BENCH_LAG_SECONDS (30), BENCH_WORKERS (16), BENCH_BATCH (100),
  * BENCH_QUEUE_EVENTS / BENCH_QUEUE_BYTES (reader queue; unit defaults), BENCH_SKIP_NATIVE=1 (DM.ts only),
- * BENCH_NODE_ARGS (extra node flags for the sync process, e.g. --cpu-prof), BENCH_COMPILED=1 (run the
+ * BENCH_NODE_ARGS (extra node flags for the sync process, e.g. --cpu-prof), BENCH_TARGET_BINLOG=on|off
+ * (see TARGET_BINLOG), BENCH_COMPILED=1 (run the
  * sync process from tsc output instead of through tsx, whose transpiler alone takes ~200 MB RSS:
  * the RSS a deployed worker would have), SYNC_RUNNER_STATUS_MS=n (the sync process prints its
  * status — rates and where it waits — every n ms on stderr).
@@ -36,6 +37,12 @@ const LAG_RATE = env('BENCH_LAG_RATE', 2000);
 const LAG_SECONDS = env('BENCH_LAG_SECONDS', 30);
 const WORKERS = env('BENCH_WORKERS', 16);
 const BATCH = env('BENCH_BATCH', 100);
+/**
+ * BENCH_TARGET_BINLOG=on (default): every applier also writes the applied rows to its target's binlog
+ * (DM.ts as an ordinary client; the native replicas with --log-slave-updates, which MariaDB leaves
+ * off by default). off: none does (DM.ts with `target-database.session: {sql_log_bin: 0}`).
+ */
+const TARGET_BINLOG = (process.env['BENCH_TARGET_BINLOG'] ?? 'on') === 'on';
 
 interface Pos {
   file: string;
@@ -171,7 +178,7 @@ function pct(xs: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  console.log(`# sync bench: ${TABLES} tables x ${TABLE_SIZE} rows, ${SECONDS}s of oltp_write_only (${THREADS} threads); DM.ts worker-count ${WORKERS}, batch ${BATCH}`);
+  console.log(`# sync bench: ${TABLES} tables x ${TABLE_SIZE} rows, ${SECONDS}s of oltp_write_only (${THREADS} threads); DM.ts worker-count ${WORKERS}, batch ${BATCH}; target binlog ${TARGET_BINLOG ? 'written by every applier' : 'off for every applier'}`);
   const dirs = [makeTempDir('bench-src'), makeTempDir('bench-dm'), makeTempDir('bench-ser'), makeTempDir('bench-par')] as const;
   const servers: MariaDBServer[] = [];
   let runner: ChildProcess | undefined;
@@ -187,7 +194,9 @@ async function main(): Promise<void> {
     for (const d of dirs.slice(1)) copyData(dirs[0], d);
     src = await MariaDBServer.start({ baseDir: dirs[0], port });
     servers[0] = src;
-    const [tDm, tSer, tPar] = await Promise.all(dirs.slice(1).map((d) => MariaDBServer.start({ baseDir: d, extraArgs: ['--skip-slave-start'] })));
+    const [tDm, tSer, tPar] = await Promise.all(
+      dirs.slice(1).map((d) => MariaDBServer.start({ baseDir: d, extraArgs: ['--skip-slave-start', ...(TARGET_BINLOG ? ['--log-slave-updates'] : [])] })),
+    );
     servers.push(tDm!, tSer!, tPar!);
     const start = await masterPos(src);
     t0 = performance.now();
@@ -201,7 +210,7 @@ async function main(): Promise<void> {
       taskName: 'bench',
       sourceId: 'bench-src',
       source: { ...src.connOpts(), flavor: 'mariadb', serverId: 77_001 },
-      target: tDm!.connOpts(),
+      target: TARGET_BINLOG ? tDm!.connOpts() : { ...tDm!.connOpts(), session: { sql_log_bin: 0 } },
       start,
       syncer: {
         workerCount: WORKERS,
