@@ -24,7 +24,6 @@ export interface TlsOptions {
 /** Session variables as a task's `session:` map gives them. */
 export type SessionVars = Record<string, string | number | boolean>;
 
-
 /** DM `consistency` modes of the `mydumpers` block. */
 export type Consistency = 'auto' | 'flush' | 'lock' | 'snapshot' | 'none';
 export type OnDuplicate = 'replace' | 'error' | 'ignore';

@@ -14,12 +14,12 @@
  * every group depends on the one before, so apply is a chain, and bigger links mean fewer target
  * commits and more changes compacted per key (a row updated 30 times is written once).
  */
+import type { UpstreamTxn } from './txn.js';
+
 /** How many times `batch` a group blocked behind a predecessor may grow to. */
 export const WAIT_MERGE_FACTOR = 30;
 /** Byte ceiling of a group that grew while blocked. */
 export const WAIT_MERGE_BYTES = 16 << 20;
-
-import type { UpstreamTxn } from './txn.js';
 
 export interface Group {
   txns: UpstreamTxn[];

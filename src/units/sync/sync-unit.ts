@@ -414,7 +414,7 @@ export class SyncUnit implements Unit {
   private readerOptions(start: SyncReaderOptions['start']): SyncReaderOptions {
     const src = this.cfg.source;
     return {
-      connection: { host: src.host, port: src.port, user: src.user, password: src.password, ...(src.ssl ? { ssl: src.ssl } : {}) },
+      connection: { host: src.host, port: src.port, user: src.user, password: src.password, ...(src.ssl ? { ssl: { ...src.ssl } } : {}) },
       flavor: src.flavor,
       serverId: src.serverId,
       start,
