@@ -24,7 +24,7 @@ import { limitReport, type CheckReport } from '../checker/index.js';
 
 /** "No limit" for the check items a CheckTask handler returns. */
 const ALL_ITEMS = 1_000_000;
-import { readClusterView, type ClusterView, type Scheduler } from './scheduler/index.js';
+import { bindingOps, readClusterView, Scheduler, type ClusterView } from './scheduler/index.js';
 import { assertTaskSupported, encryptSourcePassword, sourceFacts, taskFacts, encryptText } from './config-adapter.js';
 import { checkSourceConnection } from './source-check.js';
 import { getCheckTaskHandler, getTaskPrecheck, type TaskPrecheck } from './precheck.js';
@@ -80,9 +80,14 @@ export class MasterCore {
 
   // ---- sources ----------------------------------------------------------------------------
 
-  /** operate-source create: validate every config, try every connection, then one txn. */
+  /**
+   * operate-source create: validate every config, try every connection, then one txn. With
+   * `workerName` (`-w`) the binding to that free worker is written in the same txn, so the
+   * scheduler never binds the new source elsewhere first.
+   */
   async createSources(configs: string[], workerName = ''): Promise<SourceResult[]> {
     if (configs.length === 0) throw new DMError('ErrMasterInvalidRequest', 'operate-source create needs at least one source config');
+    if (workerName && configs.length !== 1) throw new DMError('ErrMasterInvalidRequest', `operate-source create -w ${workerName} binds one source: give one source config`);
     const facts = configs.map((c, i) => sourceFacts(c, this.o.secretKey, configs.length > 1 ? `source config #${i + 1}` : 'source.yaml'));
     const seen = new Set<string>();
     for (const f of facts) {
@@ -93,21 +98,25 @@ export class MasterCore {
     for (const f of facts) {
       if (existing.has(f.sourceId)) throw new DMError('ErrMasterSourceExists', `source ${f.sourceId} already exists`);
     }
+    const bindTo = workerName && facts[0] ? { source: facts[0].sourceId, worker: workerName } : undefined;
+    if (bindTo) Scheduler.requireFree(await readClusterView(this.client, this.keys), bindTo.worker);
     if (!this.o.skipSourceConnect) await Promise.all(facts.map((f) => checkSourceConnection(f)));
-    const ops = facts.map((f, i) => this.client.put(this.keys.sourceConfig(f.sourceId)).value(encryptSourcePassword(configs[i] ?? '', this.o.secretKey)));
+    const ops: IOperation[] = facts.map((f, i) => this.client.put(this.keys.sourceConfig(f.sourceId)).value(encryptSourcePassword(configs[i] ?? '', this.o.secretKey)));
     const compares = facts.map((f): TxnCompare => ({ key: this.keys.sourceConfig(f.sourceId), target: 'Create', cmp: '==', value: 0 }));
-    if (!(await this.txn(ops, compares))) throw new DMError('ErrMasterSourceExists', 'a source with one of these ids was created concurrently');
-    this.log.info({ sources: facts.map((f) => f.sourceId) }, 'sources created');
-    const results: SourceResult[] = facts.map((f) => ({ source: f.sourceId, worker: '', result: true, msg: '' }));
-    if (workerName && facts.length === 1 && facts[0]) {
-      const sch = this.o.scheduler();
-      if (sch) {
-        await sch.transferSource(facts[0].sourceId, workerName);
-        if (results[0]) results[0].worker = workerName;
-      }
-    } else {
-      this.o.scheduler()?.kick();
+    if (bindTo) {
+      const b = bindingOps(this.client, this.keys, bindTo.source, bindTo.worker);
+      ops.push(...b.ops);
+      compares.push(...b.compares, { key: this.keys.workerAlive(bindTo.worker), target: 'Create', cmp: '>', value: 0 });
     }
+    if (!(await this.txn(ops, compares))) {
+      if (bindTo && !(await listText(this.client, this.keys.sourceConfig())).has(bindTo.source)) {
+        throw new DMError('ErrSchedulerWorkerNotFree', `worker ${bindTo.worker} was bound or went offline meanwhile; nothing was created`);
+      }
+      throw new DMError('ErrMasterSourceExists', 'a source with one of these ids was created concurrently');
+    }
+    this.log.info({ sources: facts.map((f) => f.sourceId), worker: bindTo?.worker }, 'sources created');
+    const results: SourceResult[] = facts.map((f) => ({ source: f.sourceId, worker: bindTo?.worker ?? '', result: true, msg: '' }));
+    if (!bindTo) this.o.scheduler()?.kick();
     return results;
   }
 

@@ -136,3 +136,57 @@ test('scheduler: after a full restart a stale alive key does not cost a worker i
   await waitFor('s1 rebound to w2', async () => (await boundTo('s1')) === 'w2', { timeoutMs: 5000, intervalMs: 50 });
   assert.ok(Date.now() - lost < 2000, `rebound after ${Date.now() - lost} ms`);
 });
+
+test('operate-source create -w: the source is bound to that worker in the same txn (never to another first); a busy worker is refused and nothing is created', { timeout: 120_000 }, async (t) => {
+  const [etcd, db] = await Promise.all([EtcdCluster.start(1), MariaDBServer.start()]);
+  const mport = await freePort();
+  const master = new DMMaster({
+    config: parseMasterConfig('', {
+      overrides: { name: 'm1', 'master-addr': `127.0.0.1:${mport}`, 'etcd-endpoints': etcd.endpoints.join(','), 'keepalive-ttl': TTL, 'etcd-prefix': '/dmw/' },
+    }),
+    logger: silentLogger,
+  });
+  const workers: DMWorker[] = [];
+  const client = createEtcdClient({ endpoints: etcd.endpoints });
+  const keys = new Keys('/dmw/');
+  t.after(async () => {
+    await Promise.all(workers.map((w) => w.close()));
+    await master.close();
+    client.close();
+    await Promise.all([etcd.stop(), db.stop()]);
+  });
+  await master.start();
+  const mc = createMasterClient(`127.0.0.1:${mport}`);
+  await waitFor('leader', async () => (await mc.listMember({ leader: true })).leader?.name === 'm1');
+  for (const name of ['w1', 'w2']) {
+    const w = new DMWorker({
+      config: parseWorkerConfig('', { overrides: { name, 'worker-addr': `127.0.0.1:${await freePort()}`, join: `127.0.0.1:${mport}`, 'keepalive-ttl': TTL } }),
+      logger: silentLogger,
+    });
+    workers.push(w);
+    await w.start();
+  }
+  await waitFor('both workers free', async () => (await mc.listMember({ worker: true })).workers.filter((w) => w.stage === WorkerStage.FREE).length === 2);
+  // every binding ever written, in order
+  const puts: string[] = [];
+  const watcher = await client.watch().prefix(keys.sourceBound()).create();
+  watcher.on('put', (kv) => puts.push(`${kv.key.toString().slice(keys.sourceBound().length)}=${JSON.parse(kv.value.toString()).source}`));
+  t.after(() => watcher.cancel());
+
+  // w1 is what the scheduler would pick (first free by name); -w asks for w2
+  const r = await mc.operateSource({ op: SourceOp.START, config: [sourceYaml('s1', db.port)], workerName: 'w2' });
+  assert.equal(r.sources[0]?.worker, 'w2');
+  const bound = async (): Promise<Record<string, string>> => Object.fromEntries((await mc.listMember({ worker: true })).workers.map((w) => [w.name, w.source]));
+  assert.deepEqual(await bound(), { w1: '', w2: 's1' });
+  await waitFor('the binding was seen by the watch', async () => puts.length > 0);
+  // a second source without -w goes to the remaining free worker
+  await mc.operateSource({ op: SourceOp.START, config: [sourceYaml('s2', db.port)] });
+  await waitFor('s2 bound to w1', async () => (await bound())['w1'] === 's2');
+  assert.deepEqual(puts, ['w2=s1', 'w1=s2'], 's1 was never bound to another worker first');
+
+  // -w to a busy worker: refused before anything is written
+  assert.equal(await codeOf(mc.operateSource({ op: SourceOp.START, config: [sourceYaml('s3', db.port)], workerName: 'w1' })), 46002);
+  assert.deepEqual((await mc.operateSource({ op: SourceOp.SHOW })).sources.map((s) => s.source).sort(), ['s1', 's2']);
+  // -w with two configs is a request error
+  assert.equal(await codeOf(mc.operateSource({ op: SourceOp.START, config: [sourceYaml('s3', db.port), sourceYaml('s4', db.port)], workerName: 'w1' })), 38008);
+});

@@ -1,1 +1,1 @@
-export { Scheduler, readClusterView, type SchedulerOptions, type ClusterView, type WorkerView, type WorkerStageName } from './scheduler.js';
+export { Scheduler, bindingOps, readClusterView, type SchedulerOptions, type ClusterView, type WorkerView, type WorkerStageName } from './scheduler.js';

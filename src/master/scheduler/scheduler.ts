@@ -98,6 +98,18 @@ export interface SchedulerOptions {
 }
 
 /**
+ * The writes that bind `source` to `worker`, and the compare that the worker has no source yet.
+ * Callers add their own compares and run it as one fenced txn.
+ */
+export function bindingOps(client: Etcd3, keys: Keys, source: string, worker: string): { ops: IOperation[]; compares: TxnCompare[] } {
+  const rec = JSON.stringify({ source, worker, at: new Date().toISOString() } satisfies SourceBound);
+  return {
+    ops: [client.put(keys.sourceBound(worker)).value(rec), client.put(keys.sourceLastBound(source)).value(rec)],
+    compares: [{ key: keys.sourceBound(worker), target: 'Create', cmp: '==', value: 0 }],
+  };
+}
+
+/**
  * Leader-only scheduler (DM's scheduler): binds sources to workers.
  * - a free (alive, unbound) worker gets an unbound source, preferring the source's last worker;
  * - a source whose worker's lease expired (worker/alive gone) moves to a free worker;
@@ -230,12 +242,8 @@ export class Scheduler {
   /** Bind `source` to `worker` (must be unbound), moving it away from `old` in the same txn. */
   private async bind(source: string, worker: string, old: string | undefined): Promise<boolean> {
     const { client, keys } = this.o;
-    const rec = JSON.stringify({ source, worker, at: new Date().toISOString() } satisfies SourceBound);
-    const ops: IOperation[] = [client.put(keys.sourceBound(worker)).value(rec), client.put(keys.sourceLastBound(source)).value(rec)];
-    const compares: TxnCompare[] = [
-      { key: keys.sourceBound(worker), target: 'Create', cmp: '==', value: 0 },
-      { key: keys.sourceConfig(source), target: 'Create', cmp: '>', value: 0 },
-    ];
+    const { ops, compares } = bindingOps(client, keys, source, worker);
+    compares.push({ key: keys.sourceConfig(source), target: 'Create', cmp: '>', value: 0 });
     if (old !== undefined && old !== worker) {
       ops.unshift(client.delete().key(keys.sourceBound(old)));
       // The old worker must still be offline (no alive key) when we move its source.
@@ -244,23 +252,26 @@ export class Scheduler {
     return this.txn(ops, compares);
   }
 
+  /** The view's record of `worker`, which must exist and be free (alive, no source). */
+  static requireFree(view: ClusterView, worker: string): WorkerView {
+    const w = view.workers.get(worker);
+    if (!w) throw new DMError('ErrMasterWorkerNotFound', `worker ${worker} not found`);
+    if (w.stage !== 'free') throw new DMError('ErrSchedulerWorkerNotFree', `worker ${worker} is ${w.stage}${w.source ? ` (bound to ${w.source})` : ''}`);
+    return w;
+  }
+
   /** transfer-source: move `source` to the free worker `worker`. */
   async transferSource(source: string, worker: string): Promise<void> {
     const { client, keys } = this.o;
     const view = await readClusterView(client, keys);
     if (!view.sources.has(source)) throw new DMError('ErrMasterSourceNotFound', `source ${source} not found`);
-    const w = view.workers.get(worker);
-    if (!w) throw new DMError('ErrMasterWorkerNotFound', `worker ${worker} not found`);
+    if (!view.workers.has(worker)) throw new DMError('ErrMasterWorkerNotFound', `worker ${worker} not found`);
     const cur = view.boundBy.get(source);
     if (cur === worker) return;
-    if (w.stage !== 'free') throw new DMError('ErrSchedulerWorkerNotFree', `worker ${worker} is ${w.stage}${w.source ? ` (bound to ${w.source})` : ''}`);
-    const rec = JSON.stringify({ source, worker, at: new Date().toISOString() } satisfies SourceBound);
-    const ops: IOperation[] = [client.put(keys.sourceBound(worker)).value(rec), client.put(keys.sourceLastBound(source)).value(rec)];
+    Scheduler.requireFree(view, worker);
+    const { ops, compares } = bindingOps(client, keys, source, worker);
     if (cur !== undefined) ops.unshift(client.delete().key(keys.sourceBound(cur)));
-    const compares: TxnCompare[] = [
-      { key: keys.sourceBound(worker), target: 'Create', cmp: '==', value: 0 },
-      { key: keys.workerAlive(worker), target: 'Create', cmp: '>', value: 0 },
-    ];
+    compares.push({ key: keys.workerAlive(worker), target: 'Create', cmp: '>', value: 0 });
     const ok = await this.txn(ops, compares);
     if (!ok) throw new DMError('ErrEtcdTxnConflict', `transfer of ${source} to ${worker} conflicted with a concurrent change`);
     this.log.info({ source, worker, previous: cur }, 'transferred source');
