@@ -23,23 +23,33 @@ async function codeOf(p: Promise<unknown>): Promise<number> {
   return 0;
 }
 
-test('scheduler: transfer-source, refusal of a busy target, offline-member of a stopped worker, rebind to a new free worker', { timeout: 180_000 }, async (t) => {
-  const [etcd, db] = await Promise.all([EtcdCluster.start(1), MariaDBServer.start()]);
-  const mport = await freePort();
-  const master = new DMMaster({
+/** A dm-master on an external etcd (keepalive-ttl TTL, keys under `prefix`), not started. */
+function newMaster(etcd: EtcdCluster, mport: number, prefix: string): DMMaster {
+  return new DMMaster({
     config: parseMasterConfig('', {
-      overrides: { name: 'm1', 'master-addr': `127.0.0.1:${mport}`, 'etcd-endpoints': etcd.endpoints.join(','), 'keepalive-ttl': TTL, 'etcd-prefix': '/dms/' },
+      overrides: { name: 'm1', 'master-addr': `127.0.0.1:${mport}`, 'etcd-endpoints': etcd.endpoints.join(','), 'keepalive-ttl': TTL, 'etcd-prefix': prefix },
     }),
     logger: silentLogger,
   });
+}
+
+/** A started dm-worker joining the master at `mport`. */
+async function startedWorker(name: string, mport: number): Promise<DMWorker> {
+  const w = new DMWorker({
+    config: parseWorkerConfig('', { overrides: { name, 'worker-addr': `127.0.0.1:${await freePort()}`, join: `127.0.0.1:${mport}`, 'keepalive-ttl': TTL } }),
+    logger: silentLogger,
+  });
+  await w.start();
+  return w;
+}
+
+test('scheduler: transfer-source, refusal of a busy target, offline-member of a stopped worker, rebind to a new free worker', { timeout: 180_000 }, async (t) => {
+  const [etcd, db] = await Promise.all([EtcdCluster.start(1), MariaDBServer.start()]);
+  const mport = await freePort();
+  const master = newMaster(etcd, mport, '/dms/');
   const workers = new Map<string, DMWorker>();
   const startWorker = async (name: string): Promise<void> => {
-    const w = new DMWorker({
-      config: parseWorkerConfig('', { overrides: { name, 'worker-addr': `127.0.0.1:${await freePort()}`, join: `127.0.0.1:${mport}`, 'keepalive-ttl': TTL } }),
-      logger: silentLogger,
-    });
-    workers.set(name, w);
-    await w.start();
+    workers.set(name, await startedWorker(name, mport));
   };
   t.after(async () => {
     await Promise.all([...workers.values()].map((w) => w.close()));
@@ -140,12 +150,7 @@ test('scheduler: after a full restart a stale alive key does not cost a worker i
 test('operate-source create -w: the source is bound to that worker in the same txn (never to another first); a busy worker is refused and nothing is created', { timeout: 120_000 }, async (t) => {
   const [etcd, db] = await Promise.all([EtcdCluster.start(1), MariaDBServer.start()]);
   const mport = await freePort();
-  const master = new DMMaster({
-    config: parseMasterConfig('', {
-      overrides: { name: 'm1', 'master-addr': `127.0.0.1:${mport}`, 'etcd-endpoints': etcd.endpoints.join(','), 'keepalive-ttl': TTL, 'etcd-prefix': '/dmw/' },
-    }),
-    logger: silentLogger,
-  });
+  const master = newMaster(etcd, mport, '/dmw/');
   const workers: DMWorker[] = [];
   const client = createEtcdClient({ endpoints: etcd.endpoints });
   const keys = new Keys('/dmw/');
@@ -158,14 +163,7 @@ test('operate-source create -w: the source is bound to that worker in the same t
   await master.start();
   const mc = createMasterClient(`127.0.0.1:${mport}`);
   await waitFor('leader', async () => (await mc.listMember({ leader: true })).leader?.name === 'm1');
-  for (const name of ['w1', 'w2']) {
-    const w = new DMWorker({
-      config: parseWorkerConfig('', { overrides: { name, 'worker-addr': `127.0.0.1:${await freePort()}`, join: `127.0.0.1:${mport}`, 'keepalive-ttl': TTL } }),
-      logger: silentLogger,
-    });
-    workers.push(w);
-    await w.start();
-  }
+  for (const name of ['w1', 'w2']) workers.push(await startedWorker(name, mport));
   await waitFor('both workers free', async () => (await mc.listMember({ worker: true })).workers.filter((w) => w.stage === WorkerStage.FREE).length === 2);
   // every binding ever written, in order
   const puts: string[] = [];
