@@ -18,7 +18,7 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { MariaDBServer, cpuSeconds, makeTempDir, removeTempDir, trackChild } from '../helpers/index.js';
+import { MariaDBServer, cpuSeconds, makeTempDir, removeTempDir, requireBinary, trackChild } from '../helpers/index.js';
 
 const opts = new Command()
   .option('--tables <n>', 'sysbench tables', process.env['BENCH_TABLES'] ?? '4')
@@ -53,6 +53,8 @@ async function timed(fn: () => Promise<void> | void): Promise<number> {
 }
 
 async function main(): Promise<void> {
+  requireBinary('sysbench', ['sysbench']);
+  if (!skip.has('mydumper')) for (const b of ['mydumper', 'myloader']) requireBinary(b, ['mydumper']);
   const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
   const work = makeTempDir('bench-full');
   chmodSync(work, 0o777);

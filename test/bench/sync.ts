@@ -25,7 +25,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
-import { MariaDBServer, cpuSeconds, makeTempDir, removeTempDir, trackChild } from '../helpers/index.js';
+import { MariaDBServer, cpuSeconds, makeTempDir, removeTempDir, requireBinary, trackChild } from '../helpers/index.js';
 import type { SyncConfig } from '../../src/units/sync/index.js';
 
 const env = (k: string, d: number): number => Number(process.env[k] ?? d);
@@ -178,6 +178,7 @@ function pct(xs: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
+  requireBinary('sysbench', ['sysbench']);
   console.log(`# sync bench: ${TABLES} tables x ${TABLE_SIZE} rows, ${SECONDS}s of oltp_write_only (${THREADS} threads); DM.ts worker-count ${WORKERS}, batch ${BATCH}; target binlog ${TARGET_BINLOG ? 'written by every applier' : 'off for every applier'}`);
   const dirs = [makeTempDir('bench-src'), makeTempDir('bench-dm'), makeTempDir('bench-ser'), makeTempDir('bench-par')] as const;
   const servers: MariaDBServer[] = [];

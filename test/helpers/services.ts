@@ -83,28 +83,28 @@ function which(bin: string): string | undefined {
   return undefined;
 }
 
-const APT_HINT = 'apt-get update && apt-get install -y mariadb-server etcd-server etcd-client';
+/** The Debian packages of the services the tests start. */
+const SERVICE_PACKAGES = ['mariadb-server', 'etcd-server', 'etcd-client'];
 
 /**
- * Find a binary from a Debian package; install the packages when missing and running as root,
- * otherwise fail with the exact command to run.
+ * Find a binary from Debian packages (by default the services' packages; benchmarks pass their
+ * tools', e.g. ['sysbench']); install the packages when missing and running as root, otherwise
+ * fail with the exact command to run.
  */
-export function requireBinary(bin: string): string {
+export function requireBinary(bin: string, packages: readonly string[] = SERVICE_PACKAGES): string {
+  const hint = `apt-get update && apt-get install -y ${packages.join(' ')}`;
   let p = which(bin);
   if (p) return p;
   if (process.getuid?.() === 0) {
     const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
     const upd = spawnSync('apt-get', ['update'], { stdio: 'inherit', env });
-    if (upd.status !== 0) throw new Error(`apt-get update failed; run: ${APT_HINT}`);
-    const inst = spawnSync('apt-get', ['install', '-y', 'mariadb-server', 'etcd-server', 'etcd-client'], {
-      stdio: 'inherit',
-      env,
-    });
-    if (inst.status !== 0) throw new Error(`apt-get install failed; run: ${APT_HINT}`);
+    if (upd.status !== 0) throw new Error(`apt-get update failed; run: ${hint}`);
+    const inst = spawnSync('apt-get', ['install', '-y', ...packages], { stdio: 'inherit', env });
+    if (inst.status !== 0) throw new Error(`apt-get install failed; run: ${hint}`);
     p = which(bin);
     if (p) return p;
   }
-  throw new Error(`'${bin}' is not installed. Install it with: ${APT_HINT}`);
+  throw new Error(`'${bin}' is not installed. Install it with: ${hint}`);
 }
 
 export async function waitFor<T>(

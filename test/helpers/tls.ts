@@ -20,7 +20,7 @@ export interface TestPki {
 
 /** Generate the CA, server and client key pairs (RSA 2048, 1 day). */
 export function makeTestPki(): TestPki {
-  const openssl = requireBinary('openssl');
+  const openssl = requireBinary('openssl', ['openssl']);
   const dir = makeTempDir('pki');
   const p = (f: string): string => join(dir, f);
   const run = (args: string[]): void => {
