@@ -2,7 +2,7 @@
  * Small queries about the upstream's binlog that the reader needs; the master status reading
  * itself is src/sql's, returned here as a Position.
  */
-import { getMasterStatus as readMasterStatus, type Queryable as SqlQueryable } from '../sql/index.js';
+import { getMasterStatus as readMasterStatus, type Queryable as SqlQueryable, type SslOptions } from '../sql/index.js';
 import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
 import type { Flavor, Position } from './position.js';
 
@@ -12,7 +12,7 @@ export interface ConnectionOptions {
   user: string;
   password: string;
   /** mysql2 `ssl` options (PEM texts) for the binlog dump and control connections; absent = plain TCP. */
-  ssl?: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean };
+  ssl?: SslOptions;
 }
 
 export interface BinlogFile {

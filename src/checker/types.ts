@@ -4,6 +4,7 @@
  * filters and routes (see from-task.ts for the adapter from a task config).
  */
 import type { TableName } from '../filter/types.js';
+import type { SslOptions } from '../sql/index.js';
 
 export type CheckState = 'pass' | 'warn' | 'fail';
 
@@ -13,7 +14,7 @@ export interface DBConn {
   user: string;
   password: string;
   /** mysql2 `ssl` options (the block's `security`, resolved); absent = plain TCP. */
-  ssl?: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean };
+  ssl?: SslOptions;
   /** The block's `session` variables, set after connecting (a bad one fails the connection check). */
   session?: Record<string, string | number | boolean>;
 }

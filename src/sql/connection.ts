@@ -14,6 +14,14 @@ import { classifyError } from './errno.js';
 
 export type { Connection, Pool, PoolConnection } from 'mysql2/promise';
 
+/** mysql2 `ssl` options: PEM texts (a DB block's `security`, resolved). */
+export interface SslOptions {
+  ca?: string;
+  cert?: string;
+  key?: string;
+  rejectUnauthorized?: boolean;
+}
+
 export interface ConnConfig {
   host: string;
   port: number;
@@ -21,7 +29,7 @@ export interface ConnConfig {
   password: string;
   database?: string;
   /** mysql2 `ssl` options (ca/cert/key as PEM strings) or undefined for plain TCP. */
-  ssl?: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean };
+  ssl?: SslOptions;
 }
 
 export interface ConnectOptions {

@@ -1,5 +1,5 @@
 /** SQL toolbox: connections, quoting, table structure, master status, errno classes, statement builders, DDL parse/rewrite. */
-export { connect, createPool, sessionInitSql, EXACT_VALUE_OPTIONS, rawGeometryTypeCast, type ConnConfig, type ConnectOptions, type Connection, type Pool, type PoolConnection } from './connection.js';
+export { connect, createPool, sessionInitSql, EXACT_VALUE_OPTIONS, rawGeometryTypeCast, type ConnConfig, type ConnectOptions, type SslOptions, type Connection, type Pool, type PoolConnection } from './connection.js';
 export { quoteId, quoteTable, quoteValue, formatSql } from './quote.js';
 export { getTableInfo, tableExists, schemaExists, type TableInfo, type ColumnDef, type Queryable } from './table-info.js';
 export { getMasterStatus, getFlavor, type MasterStatus, type Flavor } from './master-status.js';

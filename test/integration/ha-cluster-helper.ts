@@ -9,7 +9,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
 import { freePort, makeTempDir, removeTempDir, waitFor } from '../helpers/index.js';
-import { createMasterClient } from '../../src/rpc/index.js';
+import { createMasterClient, fromConnectError } from '../../src/rpc/index.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -23,6 +23,16 @@ process.on('exit', () => {
     }
   }
 });
+
+/** The DM error code an RPC call failed with (0 when it succeeded). */
+export async function codeOf(p: Promise<unknown>): Promise<number> {
+  try {
+    await p;
+  } catch (e) {
+    return fromConnectError(e).code;
+  }
+  return 0;
+}
 
 export interface Proc {
   name: string;

@@ -11,21 +11,12 @@ import { Etcd3 } from 'etcd3';
 import { EtcdCluster, MariaDBServer, freePort, waitFor } from '../helpers/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { parseMasterConfig } from '../../src/config/index.js';
-import { createMasterClient, fromConnectError } from '../../src/rpc/index.js';
+import { createMasterClient } from '../../src/rpc/index.js';
 import { DMMaster } from '../../src/master/index.js';
 import { Keys, binlogOpKey, type BinlogOpRecord, type StageRecord, type SubtaskRecord } from '../../src/store/index.js';
 import { SourceOp, TaskOp } from '../../src/gen/dm/master/v1/master_pb.js';
 import { ErrorOp } from '../../src/gen/dm/common/v1/common_pb.js';
-import { sourceYaml, taskYaml } from './ha-cluster-helper.js';
-
-async function codeOf(p: Promise<unknown>): Promise<number> {
-  try {
-    await p;
-  } catch (e) {
-    return fromConnectError(e).code;
-  }
-  return 0;
-}
+import { codeOf, sourceYaml, taskYaml } from './ha-cluster-helper.js';
 
 test('task ops via a follower: binlog skip/replace/revert/list, --remove-meta, --start-time', { timeout: 120_000 }, async (t) => {
   const [etcd, db] = await Promise.all([EtcdCluster.start(1), MariaDBServer.start()]);

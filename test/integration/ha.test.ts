@@ -6,18 +6,9 @@ import { fromConnectError } from '../../src/rpc/index.js';
 import { createEtcdClient } from '../../src/store/index.js';
 import { MemberType, SourceOp, TaskOp, WorkerStage } from '../../src/gen/dm/master/v1/master_pb.js';
 import { Stage } from '../../src/gen/dm/common/v1/common_pb.js';
-import { HACluster, sourceYaml, taskYaml } from './ha-cluster-helper.js';
+import { codeOf, HACluster, sourceYaml, taskYaml } from './ha-cluster-helper.js';
 
 const TTL = 3;
-
-async function codeOf(p: Promise<unknown>): Promise<number> {
-  try {
-    await p;
-  } catch (e) {
-    return fromConnectError(e).code;
-  }
-  return 0;
-}
 
 test('ha: 3 masters (embedded etcd) + 2 workers: bind, failover, fencing, bad input, full restart', { timeout: 600_000 }, async (t) => {
   const [db, target] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);

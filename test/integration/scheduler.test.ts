@@ -3,25 +3,16 @@ import assert from 'node:assert/strict';
 import { EtcdCluster, MariaDBServer, freePort, waitFor } from '../helpers/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { parseMasterConfig, parseWorkerConfig } from '../../src/config/index.js';
-import { createMasterClient, fromConnectError } from '../../src/rpc/index.js';
+import { createMasterClient } from '../../src/rpc/index.js';
 import { DMMaster, readClusterView, Scheduler } from '../../src/master/index.js';
 import { createEtcdClient, Keys } from '../../src/store/index.js';
 import type { Lease } from 'etcd3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DMWorker } from '../../src/worker/index.js';
 import { MemberType, SourceOp, WorkerStage } from '../../src/gen/dm/master/v1/master_pb.js';
-import { sourceYaml } from './ha-cluster-helper.js';
+import { codeOf, sourceYaml } from './ha-cluster-helper.js';
 
 const TTL = 2;
-
-async function codeOf(p: Promise<unknown>): Promise<number> {
-  try {
-    await p;
-  } catch (e) {
-    return fromConnectError(e).code;
-  }
-  return 0;
-}
 
 /** A dm-master on an external etcd (keepalive-ttl TTL, keys under `prefix`), not started. */
 function newMaster(etcd: EtcdCluster, mport: number, prefix: string): DMMaster {

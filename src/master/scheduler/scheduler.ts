@@ -153,6 +153,11 @@ export class Scheduler {
     this.log.info('scheduler started');
   }
 
+  /** Whether this scheduler is still in its rebind grace (offline workers it has not seen keep their source). */
+  private inGrace(): boolean {
+    return Date.now() < this.startedAt + (this.o.rebindGraceMs ?? 0);
+  }
+
   /** Ask for a reconcile soon. */
   kick(): void {
     this.dirty = true;
@@ -162,9 +167,8 @@ export class Scheduler {
   private async run(signal: AbortSignal): Promise<void> {
     while (!signal.aborted) {
       // During the rebind grace, look every second so liveness is sampled often (see reconcile).
-      const inGrace = Date.now() < this.startedAt + (this.o.rebindGraceMs ?? 0);
       const resync = this.o.resyncMs ?? 5000;
-      if (!this.dirty) await this.waker.sleep(inGrace ? Math.min(resync, 1000) : resync, signal);
+      if (!this.dirty) await this.waker.sleep(this.inGrace() ? Math.min(resync, 1000) : resync, signal);
       if (signal.aborted) return;
       this.dirty = false;
       try {
@@ -217,7 +221,7 @@ export class Scheduler {
       const created = BigInt(w.aliveRevision) > this.startRevision;
       if (created || Date.now() >= this.startedAt + ttlMs + 1000) this.seenAlive.add(w.name);
     }
-    const inGrace = Date.now() < this.startedAt + grace;
+    const inGrace = this.inGrace();
     const needs = [...view.sources]
       .filter((s) => {
         const w = view.boundBy.get(s);

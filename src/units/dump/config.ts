@@ -1,5 +1,6 @@
 import type { BAListRule, RouteRule } from '../../filter/types.js';
 import { DMError } from '../../errors/index.js';
+import type { SslOptions } from '../../sql/index.js';
 
 /** Connection settings of one MySQL/MariaDB server (source `from` or task `target-database`). */
 export interface DBConnConfig {
@@ -10,15 +11,7 @@ export interface DBConnConfig {
   /** DM `target-database.session` (or `from.session`): session variables set on every connection. */
   session?: SessionVars;
   /** DM `security`, resolved: mysql2 `ssl` options (PEM texts); absent = plain TCP. */
-  ssl?: TlsOptions;
-}
-
-/** mysql2 `ssl` options as src/config's dbConnOf resolves them. */
-export interface TlsOptions {
-  ca?: string;
-  cert?: string;
-  key?: string;
-  rejectUnauthorized?: boolean;
+  ssl?: SslOptions;
 }
 
 /** Session variables as a task's `session:` map gives them. */

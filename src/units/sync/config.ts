@@ -4,6 +4,7 @@
  */
 import type { Flavor, Position } from '../../binlog/position.js';
 import type { BAListRule, EventFilterRule, RouteRule } from '../../filter/types.js';
+import type { SslOptions } from '../../sql/index.js';
 
 export interface ConnConfig {
   host: string;
@@ -17,7 +18,7 @@ export interface ConnConfig {
    */
   session?: Record<string, string | number | boolean>;
   /** DM `security`, resolved: mysql2 `ssl` options (PEM texts) for every connection to this server; absent = plain TCP. */
-  ssl?: { ca?: string; cert?: string; key?: string; rejectUnauthorized?: boolean };
+  ssl?: SslOptions;
 }
 
 /** Where to start when the target has no checkpoint yet. */

@@ -20,7 +20,7 @@ import { compareFilePos, formatFilePos, type Position } from '../../binlog/posit
 import { DMError, toDMError, type DMErrorJSON } from '../../errors/index.js';
 import { silentLogger } from '../../log/index.js';
 import { createRegistry } from '../../metrics/index.js';
-import { classifyCode, classifyError, ddlEffectState, isAlreadyAppliedError, isRetryable, parseDDL, quoteId, sessionInitSql } from '../../sql/index.js';
+import { classifyCode, classifyError, connect, ddlEffectState, isAlreadyAppliedError, isRetryable, parseDDL, quoteId, sessionInitSql } from '../../sql/index.js';
 import { canceledResult, errorResult, okResult, type ProcessResult, type Unit } from '../unit.js';
 import { CausalityScheduler, type Group } from './causality.js';
 import { CheckpointStore } from './checkpoint.js';
@@ -40,27 +40,6 @@ const SESSION_INIT = "SET SESSION time_zone = '+00:00', foreign_key_checks = 0";
 function targetSessionInit(session: Record<string, string | number | boolean> | undefined): string {
   if (!session || Object.keys(session).length === 0) return SESSION_INIT;
   return sessionInitSql({ sessionVars: { foreign_key_checks: 0, ...session } });
-}
-
-/** The source connection for SHOW MASTER STATUS: the source's TLS and `from.session` applied. */
-async function openSourceConn(src: SyncConfig['source']): Promise<mysql.Connection> {
-  const c = await mysql.createConnection({
-    host: src.host,
-    port: src.port,
-    user: src.user,
-    password: src.password,
-    ...(src.ssl ? { ssl: { ...src.ssl } } : {}),
-    connectTimeout: 3000,
-  });
-  if (src.session && Object.keys(src.session).length > 0) {
-    try {
-      await c.query(sessionInitSql({ sessionVars: src.session }));
-    } catch (e) {
-      c.destroy();
-      throw e;
-    }
-  }
-  return c;
 }
 
 /** Upper bound of one multi-statement query (max_allowed_packet is 16 MiB by default). */
@@ -829,7 +808,8 @@ export class SyncUnit implements Unit {
     if (Date.now() - this.masterAt < 5000 || stop.aborted) return;
     this.masterAt = Date.now();
     const src = this.cfg.source;
-    this.srcConn ??= await openSourceConn(src);
+    // the source's TLS and `from.session` applied
+    this.srcConn ??= await connect(src, { connectTimeoutMs: 3000, ...(src.session ? { sessionVars: src.session } : {}) });
     try {
       const [rows] = await this.srcConn.query('SHOW MASTER STATUS');
       const r = (rows as { File?: string; Position?: number | string }[])[0];
