@@ -6,6 +6,8 @@
  *   npm run bench:full -- [--tables 4] [--rows 250000] [--threads 4] [--chunk-rows 10000] [--modes loaddata,sql] [--skip mysqldump] [--target-binlog on|off]
  *   (or env BENCH_TABLES, BENCH_ROWS, BENCH_THREADS, BENCH_CHUNK_ROWS, BENCH_MODES, BENCH_TARGET_BINLOG)
  *
+ * BENCH_NODE_ARGS: extra node flags for the DM.ts child (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
+ *
  * The target runs with log-bin. `--target-binlog on` (default): every tool's rows go to the target's
  * binlog too (myloader with --enable-binlog, which it otherwise turns off). `off`: no tool writes
  * the target binlog (DM.ts with `target-database.session: {sql_log_bin: 0}`, myloader's default,
@@ -18,19 +20,51 @@ import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
-import { MariaDBServer, cpuSeconds, makeTempDir, removeTempDir, requireBinary, trackChild } from '../helpers/index.js';
+import {
+  MariaDBServer,
+  cpuSeconds,
+  makeTempDir,
+  removeTempDir,
+  requireBinary,
+  trackChild,
+} from '../helpers/index.js';
 
 const opts = new Command()
   .option('--tables <n>', 'sysbench tables', process.env['BENCH_TABLES'] ?? '4')
   .option('--rows <n>', 'rows per table', process.env['BENCH_ROWS'] ?? '250000')
-  .option('--threads <n>', 'dump threads = loader pool size = mydumper/myloader threads', process.env['BENCH_THREADS'] ?? '4')
-  .option('--chunk-rows <n>', 'rows per chunk (DM.ts mydumpers.rows, mydumper --rows)', process.env['BENCH_CHUNK_ROWS'] ?? '10000')
-  .option('--modes <list>', 'DM.ts loaders.import-mode values to run: loaddata,sql', process.env['BENCH_MODES'] ?? 'loaddata,sql')
+  .option(
+    '--threads <n>',
+    'dump threads = loader pool size = mydumper/myloader threads',
+    process.env['BENCH_THREADS'] ?? '4',
+  )
+  .option(
+    '--chunk-rows <n>',
+    'rows per chunk (DM.ts mydumpers.rows, mydumper --rows)',
+    process.env['BENCH_CHUNK_ROWS'] ?? '10000',
+  )
+  .option(
+    '--modes <list>',
+    'DM.ts loaders.import-mode values to run: loaddata,sql',
+    process.env['BENCH_MODES'] ?? 'loaddata,sql',
+  )
   .option('--skip <list>', 'comma list of peers to skip: mydumper,mysqldump,loaddata', '')
-  .option('--target-binlog <on|off>', 'whether the rows are also written to the target binlog, by every tool', process.env['BENCH_TARGET_BINLOG'] ?? 'on')
+  .option(
+    '--target-binlog <on|off>',
+    'whether the rows are also written to the target binlog, by every tool',
+    process.env['BENCH_TARGET_BINLOG'] ?? 'on',
+  )
   .parse()
-  .opts<{ tables: string; rows: string; threads: string; chunkRows: string; modes: string; skip: string; targetBinlog: string }>();
-if (!['on', 'off'].includes(opts.targetBinlog)) throw new Error(`--target-binlog must be on or off, not ${opts.targetBinlog}`);
+  .opts<{
+    tables: string;
+    rows: string;
+    threads: string;
+    chunkRows: string;
+    modes: string;
+    skip: string;
+    targetBinlog: string;
+  }>();
+if (!['on', 'off'].includes(opts.targetBinlog))
+  throw new Error(`--target-binlog must be on or off, not ${opts.targetBinlog}`);
 const BINLOG = opts.targetBinlog === 'on';
 const MODES = opts.modes.split(',').filter(Boolean);
 const TABLES = Number(opts.tables);
@@ -44,7 +78,6 @@ function sh(cmd: string): void {
   const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`${cmd.slice(0, 120)} failed: ${r.stderr || r.stdout}`);
 }
-
 
 async function timed(fn: () => Promise<void> | void): Promise<number> {
   const t0 = performance.now();
@@ -63,33 +96,58 @@ async function main(): Promise<void> {
     await src.sql('CREATE DATABASE sbtest');
     console.log(`preparing sysbench data: ${TABLES} tables x ${ROWS} rows ...`);
     const prep = await timed(() =>
-      sh(`sysbench oltp_read_write --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port=${src.port} --mysql-user=root --mysql-db=sbtest --tables=${TABLES} --table-size=${ROWS} --threads=${Math.min(TABLES, THREADS)} prepare > /dev/null`),
+      sh(
+        `sysbench oltp_read_write --db-driver=mysql --mysql-host=127.0.0.1 --mysql-port=${src.port} --mysql-user=root --mysql-db=sbtest --tables=${TABLES} --table-size=${ROWS} --threads=${Math.min(TABLES, THREADS)} prepare > /dev/null`,
+      ),
     );
-    await src.sql('ANALYZE TABLE ' + Array.from({ length: TABLES }, (_, i) => `sbtest.sbtest${i + 1}`).join(','));
-    const size = await src.sql("SELECT SUM(DATA_LENGTH) AS d FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'sbtest'");
+    await src.sql(
+      'ANALYZE TABLE ' + Array.from({ length: TABLES }, (_, i) => `sbtest.sbtest${i + 1}`).join(','),
+    );
+    const size = await src.sql(
+      "SELECT SUM(DATA_LENGTH) AS d FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'sbtest'",
+    );
     const totalRows = TABLES * ROWS;
     const mb = Number(size[0]?.['d']) / 1e6;
-    console.log(`prepared in ${prep.toFixed(1)} s: ${totalRows} rows, ${mb.toFixed(1)} MB of InnoDB data; threads ${THREADS}, chunk rows ${CHUNK}; target binlog ${BINLOG ? 'written by every tool' : 'off for every tool'}`);
+    console.log(
+      `prepared in ${prep.toFixed(1)} s: ${totalRows} rows, ${mb.toFixed(1)} MB of InnoDB data; threads ${THREADS}, chunk rows ${CHUNK}; target binlog ${BINLOG ? 'written by every tool' : 'off for every tool'}`,
+    );
     // Every tool starts from the same state: both servers' dirty pages flushed (sysbench prepare and
     // the previous tool's load leave hundreds of MB to flush, which otherwise slows whoever runs next)
     // and the source tables read once (page cache / buffer pool warm).
     const settle = async (): Promise<void> => {
       const t0 = performance.now();
-      for (const s of [src, dst]) await s.sql('SET GLOBAL innodb_max_dirty_pages_pct = 0, GLOBAL innodb_max_dirty_pages_pct_lwm = 0');
+      for (const s of [src, dst])
+        await s.sql('SET GLOBAL innodb_max_dirty_pages_pct = 0, GLOBAL innodb_max_dirty_pages_pct_lwm = 0');
       for (;;) {
-        const d = await Promise.all([src, dst].map(async (s) => Number((await s.sql("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'"))[0]?.['Value'] ?? 0)));
+        const d = await Promise.all(
+          [src, dst].map(async (s) =>
+            Number(
+              (await s.sql("SHOW GLOBAL STATUS LIKE 'Innodb_buffer_pool_pages_dirty'"))[0]?.['Value'] ?? 0,
+            ),
+          ),
+        );
         if (d.every((x) => x < 100) || performance.now() - t0 > 60_000) break;
         await new Promise((r) => setTimeout(r, 500));
       }
-      for (const s of [src, dst]) await s.sql('SET GLOBAL innodb_max_dirty_pages_pct = 90, GLOBAL innodb_max_dirty_pages_pct_lwm = 0');
-      await src.sql(Array.from({ length: TABLES }, (_, i) => `SELECT COUNT(*), SUM(LENGTH(c)) FROM sbtest.sbtest${i + 1}`).join(' UNION ALL '));
+      for (const s of [src, dst])
+        await s.sql('SET GLOBAL innodb_max_dirty_pages_pct = 90, GLOBAL innodb_max_dirty_pages_pct_lwm = 0');
+      await src.sql(
+        Array.from(
+          { length: TABLES },
+          (_, i) => `SELECT COUNT(*), SUM(LENGTH(c)) FROM sbtest.sbtest${i + 1}`,
+        ).join(' UNION ALL '),
+      );
     };
     const reset = async (): Promise<void> => {
       await dst.sql('DROP DATABASE IF EXISTS sbtest; DROP DATABASE IF EXISTS dm_meta');
       await settle();
     };
     const check = async (what: string): Promise<void> => {
-      const n = await dst.sql(Array.from({ length: TABLES }, (_, i) => `SELECT COUNT(*) AS n FROM sbtest.sbtest${i + 1}`).join(' UNION ALL '));
+      const n = await dst.sql(
+        Array.from({ length: TABLES }, (_, i) => `SELECT COUNT(*) AS n FROM sbtest.sbtest${i + 1}`).join(
+          ' UNION ALL ',
+        ),
+      );
       const got = n.reduce((a, r) => a + Number(r['n']), 0);
       if (got !== totalRows) console.log(`!! ${what}: target has ${got} rows, expected ${totalRows}`);
     };
@@ -99,7 +157,10 @@ async function main(): Promise<void> {
       const s0 = cpuSeconds(src.pid);
       const d0 = cpuSeconds(dst.pid);
       const secs = await fn();
-      return { secs, cpu: `source ${(cpuSeconds(src.pid) - s0).toFixed(1)}, target ${(cpuSeconds(dst.pid) - d0).toFixed(1)}` };
+      return {
+        secs,
+        cpu: `source ${(cpuSeconds(src.pid) - s0).toFixed(1)}, target ${(cpuSeconds(dst.pid) - d0).toFixed(1)}`,
+      };
     };
 
     // DM.ts: dump + load units in a child process (so its peak RSS is its own)
@@ -108,31 +169,54 @@ async function main(): Promise<void> {
       let rss = 0;
       let inner = 0;
       let nodeCpu = 0;
-      const { secs, cpu } = await serverCpu(() => timed(async () => {
-        const cfg = {
-          taskName: 'bench',
-          sourceId: 'bench-src',
-          taskMode: 'full',
-          source: src.connOpts(),
-          target: BINLOG ? dst.connOpts() : { ...dst.connOpts(), session: { sql_log_bin: 0 } },
-          baList: { doDbs: ['sbtest'] },
-          mydumper: { threads: THREADS, rows: CHUNK },
-          loader: { poolSize: THREADS, importMode: mode },
-        };
-        const child = spawn(process.execPath, ['--import', 'tsx', RUNNER, JSON.stringify(cfg)], { stdio: ['ignore', 'pipe', 'inherit'] });
-        trackChild(child);
-        let out = '';
-        child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-        await once(child, 'exit');
-        const line = out.split('\n').find((l) => l.startsWith('{')) ?? '{}';
-        const res = JSON.parse(line) as { ok?: boolean; maxRssKiB?: number; elapsedMs?: number; cpuMs?: number; errors?: unknown };
-        inner = (res.elapsedMs ?? 0) / 1000;
-        nodeCpu = (res.cpuMs ?? 0) / 1000;
-        if (!res.ok) throw new Error(`DM.ts run failed: ${line}`);
-        rss = (res.maxRssKiB ?? 0) / 1024;
-      }));
+      const { secs, cpu } = await serverCpu(() =>
+        timed(async () => {
+          const cfg = {
+            taskName: 'bench',
+            sourceId: 'bench-src',
+            taskMode: 'full',
+            source: src.connOpts(),
+            target: BINLOG ? dst.connOpts() : { ...dst.connOpts(), session: { sql_log_bin: 0 } },
+            baList: { doDbs: ['sbtest'] },
+            mydumper: { threads: THREADS, rows: CHUNK },
+            loader: { poolSize: THREADS, importMode: mode },
+          };
+          const child = spawn(
+            process.execPath,
+            [
+              ...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
+              '--import',
+              'tsx',
+              RUNNER,
+              JSON.stringify(cfg),
+            ],
+            { stdio: ['ignore', 'pipe', 'inherit'] },
+          );
+          trackChild(child);
+          let out = '';
+          child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+          await once(child, 'exit');
+          const line = out.split('\n').find((l) => l.startsWith('{')) ?? '{}';
+          const res = JSON.parse(line) as {
+            ok?: boolean;
+            maxRssKiB?: number;
+            elapsedMs?: number;
+            cpuMs?: number;
+            errors?: unknown;
+          };
+          inner = (res.elapsedMs ?? 0) / 1000;
+          nodeCpu = (res.cpuMs ?? 0) / 1000;
+          if (!res.ok) throw new Error(`DM.ts run failed: ${line}`);
+          rss = (res.maxRssKiB ?? 0) / 1024;
+        }),
+      );
       await check('DM.ts');
-      results.push({ name: `DM.ts (${mode}), whole child process incl. tsx start`, secs, rss, cpu: `${cpu}, DM.ts process ${nodeCpu.toFixed(1)}` });
+      results.push({
+        name: `DM.ts (${mode}), whole child process incl. tsx start`,
+        secs,
+        rss,
+        cpu: `${cpu}, DM.ts process ${nodeCpu.toFixed(1)}`,
+      });
       results.push({ name: `DM.ts (${mode}), units only (dump+load)`, secs: inner, rss });
     }
 
@@ -140,10 +224,14 @@ async function main(): Promise<void> {
       await reset();
       const dir = join(work, 'mydumper');
       mkdirSync(dir);
-      const { secs, cpu } = await serverCpu(() => timed(() => {
-        sh(`mydumper ${conn(src)} -B sbtest -t ${THREADS} --rows ${CHUNK} -o ${dir} > /dev/null 2>&1`);
-        sh(`myloader ${conn(dst)} -d ${dir} -t ${THREADS} -B sbtest -o ${BINLOG ? '--enable-binlog' : ''} > /dev/null 2>&1`);
-      }));
+      const { secs, cpu } = await serverCpu(() =>
+        timed(() => {
+          sh(`mydumper ${conn(src)} -B sbtest -t ${THREADS} --rows ${CHUNK} -o ${dir} > /dev/null 2>&1`);
+          sh(
+            `myloader ${conn(dst)} -d ${dir} -t ${THREADS} -B sbtest -o ${BINLOG ? '--enable-binlog' : ''} > /dev/null 2>&1`,
+          );
+        }),
+      );
       await check('mydumper+myloader');
       results.push({ name: 'mydumper+myloader', secs, cpu });
     }
@@ -151,7 +239,11 @@ async function main(): Promise<void> {
     if (!skip.has('mysqldump')) {
       await reset();
       await dst.sql('CREATE DATABASE sbtest');
-      const secs = await timed(() => sh(`mysqldump ${conn(src)} --single-transaction --skip-lock-tables sbtest | mariadb ${conn(dst)} ${BINLOG ? '' : '--init-command="SET SESSION sql_log_bin = 0"'} sbtest`));
+      const secs = await timed(() =>
+        sh(
+          `mysqldump ${conn(src)} --single-transaction --skip-lock-tables sbtest | mariadb ${conn(dst)} ${BINLOG ? '' : '--init-command="SET SESSION sql_log_bin = 0"'} sbtest`,
+        ),
+      );
       await check('mysqldump|mariadb');
       results.push({ name: 'mysqldump | mariadb', secs });
     }
@@ -168,20 +260,23 @@ async function main(): Promise<void> {
         await dst.sql(`USE sbtest; ${String(c?.['Create Table'])}`);
       }
       const pools = Array.from({ length: TABLES }, (_, i) => i + 1);
-      const { secs, cpu } = await serverCpu(() => timed(async () => {
-        const queue = [...pools];
-        await Promise.all(
-          Array.from({ length: Math.min(THREADS, TABLES) }, async () => {
-            const c = await dst.connect();
-            if (!BINLOG) await c.query('SET SESSION sql_log_bin = 0');
-            try {
-              for (let i = queue.shift(); i !== undefined; i = queue.shift()) await c.query(`LOAD DATA INFILE '${join(dir, `t${i}.tsv`)}' INTO TABLE sbtest.sbtest${i}`);
-            } finally {
-              await c.end();
-            }
-          }),
-        );
-      }));
+      const { secs, cpu } = await serverCpu(() =>
+        timed(async () => {
+          const queue = [...pools];
+          await Promise.all(
+            Array.from({ length: Math.min(THREADS, TABLES) }, async () => {
+              const c = await dst.connect();
+              if (!BINLOG) await c.query('SET SESSION sql_log_bin = 0');
+              try {
+                for (let i = queue.shift(); i !== undefined; i = queue.shift())
+                  await c.query(`LOAD DATA INFILE '${join(dir, `t${i}.tsv`)}' INTO TABLE sbtest.sbtest${i}`);
+              } finally {
+                await c.end();
+              }
+            }),
+          );
+        }),
+      );
       await check('LOAD DATA INFILE');
       results.push({ name: 'LOAD DATA INFILE (target limit)', secs, cpu });
     }
@@ -189,14 +284,20 @@ async function main(): Promise<void> {
     console.log('\n| tool | wall s | rows/s | MB/s | peak RSS MB | CPU s |');
     console.log('|---|---:|---:|---:|---:|---|');
     for (const r of results)
-      console.log(`| ${r.name} | ${r.secs.toFixed(2)} | ${Math.round(totalRows / r.secs)} | ${(mb / r.secs).toFixed(1)} | ${r.rss ? r.rss.toFixed(0) : '-'} | ${r.cpu ?? ''} |`);
+      console.log(
+        `| ${r.name} | ${r.secs.toFixed(2)} | ${Math.round(totalRows / r.secs)} | ${(mb / r.secs).toFixed(1)} | ${r.rss ? r.rss.toFixed(0) : '-'} | ${r.cpu ?? ''} |`,
+      );
     const dms = results.filter((r) => r.name.startsWith('DM.ts'));
     const peers = results.filter((r) => !r.name.startsWith('DM.ts'));
     for (const dm of dms) {
       console.log('');
       for (const r of peers) console.log(`${dm.name} speed / ${r.name}: ${(r.secs / dm.secs).toFixed(2)}x`);
     }
-    console.log(`\nload average at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    console.log(
+      `\nload average at end: ${loadavg()
+        .map((x) => x.toFixed(2))
+        .join(' ')}`,
+    );
   } finally {
     await Promise.all([src.stop(), dst.stop()]);
     removeTempDir(work);

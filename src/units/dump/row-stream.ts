@@ -4,7 +4,20 @@ import { escapeValue, quoteId, quoteTable } from './conn.js';
 import { chunkWhere, toBound, type BoundValue, type ChunkDef } from './chunk-plan.js';
 import type { ColumnInfo } from './table-info.js';
 
-const NUMERIC = new Set(['tinyint', 'smallint', 'mediumint', 'int', 'integer', 'bigint', 'decimal', 'numeric', 'float', 'double', 'real', 'year']);
+const NUMERIC = new Set([
+  'tinyint',
+  'smallint',
+  'mediumint',
+  'int',
+  'integer',
+  'bigint',
+  'decimal',
+  'numeric',
+  'float',
+  'double',
+  'real',
+  'year',
+]);
 
 /** Encodes one row (array of exact values) as a SQL tuple `(v1,v2,...)`; extra constant values appended. */
 export type RowEncoder = (row: unknown[]) => string;
@@ -66,7 +79,9 @@ export async function* streamBatches(
 ): AsyncGenerator<Batch> {
   const sep = fmt.sep ?? ',';
   const raw = rawConnection(conn);
-  const stream = raw.query({ sql, rowsAsArray: true, ...(fmt.typeCast ? { typeCast: fmt.typeCast } : {}) }).stream({ highWaterMark: 1000 });
+  const stream = raw
+    .query({ sql, rowsAsArray: true, ...(fmt.typeCast ? { typeCast: fmt.typeCast } : {}) })
+    .stream({ highWaterMark: 1000 });
   const onAbort = (): void => {
     stream.destroy();
   };
@@ -74,7 +89,13 @@ export async function* streamBatches(
   // a killed connection does not always end the row stream (e.g. while it is paused): watch the socket
   const socket = (raw as unknown as { stream?: NodeJS.EventEmitter }).stream;
   const onClose = (): void => {
-    if (!stream.destroyed) stream.destroy(Object.assign(new Error('connection lost while reading rows'), { code: 'PROTOCOL_CONNECTION_LOST', fatal: true }));
+    if (!stream.destroyed)
+      stream.destroy(
+        Object.assign(new Error('connection lost while reading rows'), {
+          code: 'PROTOCOL_CONNECTION_LOST',
+          fatal: true,
+        }),
+      );
   };
   const onConnError = (e: unknown): void => {
     if (!stream.destroyed) stream.destroy(e instanceof Error ? e : new Error(String(e)));
@@ -104,11 +125,59 @@ export async function* streamBatches(
   }
 }
 
+/** One page of a keyed chunk read: its batch, and the key of its last row (undefined when empty). */
+export interface Page<B> {
+  batch: B;
+  rows: number;
+  bytes: number;
+  lastKey: BoundValue[] | undefined;
+}
+
 /**
- * The batches of one chunk. A chunk with a usable key is read in key-ordered pages
- * (`key > last ORDER BY key LIMIT n`, the next page fetched while the previous batch is written):
+ * Reads a keyed chunk in key-ordered pages (`key > last ORDER BY key LIMIT n`, the next page
+ * fetched while the previous batch is written; page size adapted so a page is about `maxBytes`):
  * every read is an ordinary query that resolves or fails, also when the connection is killed.
- * A chunk without key (the whole table) is streamed.
+ * `fetch(sql)` runs one page query and encodes it.
+ */
+export async function* pagedBatches<B>(
+  chunk: ChunkDef,
+  copyColumns: readonly string[],
+  where: string,
+  maxBytes: number,
+  signal: AbortSignal,
+  fetch: (sql: string) => Promise<Page<B>>,
+): AsyncGenerator<B> {
+  let pageRows = 1000;
+  const orderBy = chunk.key.map(quoteId).join(', ');
+  const query = (lower: BoundValue[] | null, n: number): Promise<Page<B>> =>
+    fetch(`${selectChunkSQL({ ...chunk, lower }, copyColumns, where)} ORDER BY ${orderBy} LIMIT ${n}`);
+  let want = pageRows;
+  let next: Promise<Page<B>> | undefined = query(chunk.lower, want);
+  while (next) {
+    const page: Page<B> = await next;
+    signal.throwIfAborted();
+    if (page.rows < want || !page.lastKey) next = undefined;
+    else {
+      want = pageRows;
+      next = query(page.lastKey, want);
+      // a failed prefetch is awaited (and thrown) on the next turn, never left unhandled
+      next.catch(() => undefined);
+    }
+    if (page.rows === 0) break;
+    pageRows = Math.max(100, Math.min(20_000, Math.floor((maxBytes * page.rows) / Math.max(1, page.bytes))));
+    yield page.batch;
+  }
+}
+
+/** Whether a chunk is read in key-ordered pages (it has a key, and every key column is copied). */
+export function keyIndexes(chunk: ChunkDef, copyColumns: readonly string[]): number[] | undefined {
+  const keyIdx = chunk.key.map((k) => copyColumns.indexOf(k));
+  return chunk.key.length === 0 || keyIdx.some((i) => i < 0) ? undefined : keyIdx;
+}
+
+/**
+ * The batches of one chunk: a chunk with a usable key is read in pages (pagedBatches), a chunk
+ * without key (the whole table) is streamed.
  */
 export async function* chunkBatches(
   conn: Connection,
@@ -121,40 +190,30 @@ export async function* chunkBatches(
   fmt: BatchFormat = {},
 ): AsyncGenerator<Batch> {
   const sep = fmt.sep ?? ',';
-  const keyIdx = chunk.key.map((k) => copyColumns.indexOf(k));
-  if (chunk.key.length === 0 || keyIdx.some((i) => i < 0)) {
+  const keyIdx = keyIndexes(chunk, copyColumns);
+  if (!keyIdx) {
     yield* streamBatches(conn, selectChunkSQL(chunk, copyColumns, where), encode, maxBytes, signal, fmt);
     return;
   }
-  let pageRows = 1000;
-  const orderBy = chunk.key.map(quoteId).join(', ');
-  const fetch = async (lower: BoundValue[] | null, n: number): Promise<unknown[][]> => {
-    const sql = `${selectChunkSQL({ ...chunk, lower }, copyColumns, where)} ORDER BY ${orderBy} LIMIT ${n}`;
-    const [rows] = await conn.query({ sql, rowsAsArray: true, ...(fmt.typeCast ? { typeCast: fmt.typeCast } : {}) });
-    return rows as unknown[][];
-  };
-  let want = pageRows;
-  let next: Promise<unknown[][]> | undefined = fetch(chunk.lower, want);
-  while (next) {
-    const rows = await next;
-    signal.throwIfAborted();
+  yield* pagedBatches(chunk, copyColumns, where, maxBytes, signal, async (sql) => {
+    const [res] = await conn.query({
+      sql,
+      rowsAsArray: true,
+      ...(fmt.typeCast ? { typeCast: fmt.typeCast } : {}),
+    });
+    const rows = res as unknown[][];
     const last = rows[rows.length - 1];
-    if (rows.length < want || !last) next = undefined;
-    else {
-      const lower = keyIdx.map((i) => toBound(last[i]));
-      want = pageRows;
-      next = fetch(lower, want);
-      // a failed prefetch is awaited (and thrown) on the next turn, never left unhandled
-      next.catch(() => undefined);
-    }
-    if (rows.length === 0) break;
     let bytes = 0;
     const parts = rows.map((r) => {
       const t = encode(r);
       bytes += t.length + 1;
       return t;
     });
-    pageRows = Math.max(100, Math.min(20_000, Math.floor((maxBytes * rows.length) / Math.max(1, bytes))));
-    yield { values: parts.join(sep), rows: rows.length, bytes };
-  }
+    return {
+      batch: { values: parts.join(sep), rows: rows.length, bytes },
+      rows: rows.length,
+      bytes,
+      lastKey: last ? keyIdx.map((i) => toBound(last[i])) : undefined,
+    };
+  });
 }

@@ -15,7 +15,8 @@ import {
   type Batch,
   type OnDuplicate,
 } from '../dump/index.js';
-import { loadDataSQL, makeLineEncoder } from './tsv-encoder.js';
+import { loadDataSQL } from './tsv-encoder.js';
+import { chunkLines, type LineBatch } from './raw-lines.js';
 
 /** Session settings for bulk load that keep every value exact (UTC, zero dates and id 0 allowed). */
 export async function prepareTargetConn(conn: Connection): Promise<number> {
@@ -23,7 +24,9 @@ export async function prepareTargetConn(conn: Connection): Promise<number> {
 }
 
 /** As prepareTargetConn, and whether the target accepts LOAD DATA LOCAL INFILE (`@@local_infile`). */
-export async function prepareTargetSession(conn: Connection): Promise<{ maxAllowedPacket: number; localInfile: boolean }> {
+export async function prepareTargetSession(
+  conn: Connection,
+): Promise<{ maxAllowedPacket: number; localInfile: boolean }> {
   await conn.query(
     "SET SESSION foreign_key_checks = 0, SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES,NO_ENGINE_SUBSTITUTION', SESSION time_zone = '+00:00'",
   );
@@ -68,23 +71,31 @@ export async function loadChunk(opts: {
   let rows = 0;
   let bytes = 0;
   let side: 'source' | 'target' = 'target';
-  let it: AsyncGenerator<Batch> | undefined;
+  let it: AsyncGenerator<Batch | LineBatch> | undefined;
   let infile: Readable | undefined;
   try {
     await tgt.query('BEGIN');
     if (opts.mode === 'loaddata') {
-      const encode = makeLineEncoder(cols);
-      const srcIt = chunkBatches(src, chunk, t.info.copyColumns, session.cfg.mydumper.where, encode, opts.maxBytes, signal, { sep: '', ...(typeCast ? { typeCast } : {}) });
+      const srcIt = chunkLines(
+        src,
+        chunk,
+        cols,
+        t.info.copyColumns,
+        session.cfg.mydumper.where,
+        opts.maxBytes,
+        signal,
+      );
       it = srcIt;
       let sourceError: unknown;
       async function* pieces(): AsyncGenerator<Buffer> {
         try {
           for await (const b of srcIt) {
-            const buf = Buffer.from(b.values, 'utf8');
-            for (let off = 0; off < buf.length; off += STREAM_PIECE) yield buf.subarray(off, off + STREAM_PIECE);
+            const buf = b.data;
+            for (let off = 0; off < buf.length; off += STREAM_PIECE)
+              yield buf.subarray(off, off + STREAM_PIECE);
             rows += b.rows;
-            bytes += b.bytes;
-            session.progress.chunkRows(key, b.rows, b.bytes);
+            bytes += buf.length;
+            session.progress.chunkRows(key, b.rows, buf.length);
           }
         } catch (e) {
           sourceError = e;
@@ -93,7 +104,14 @@ export async function loadChunk(opts: {
       }
       const stream = Readable.from(pieces(), { objectMode: false });
       infile = stream;
-      const sql = loadDataSQL({ file: `dm-chunk-${chunk.chunkNo}`, schema: t.route.schema, table: t.route.table, columns: cols, extracted: t.route.extracted, onDuplicate: session.cfg.loader.onDuplicate });
+      const sql = loadDataSQL({
+        file: `dm-chunk-${chunk.chunkNo}`,
+        schema: t.route.schema,
+        table: t.route.table,
+        columns: cols,
+        extracted: t.route.extracted,
+        onDuplicate: session.cfg.loader.onDuplicate,
+      });
       try {
         await tgt.query({ sql, infileStreamFactory: () => stream });
       } catch (e) {
@@ -112,9 +130,20 @@ export async function loadChunk(opts: {
         cols,
         t.route.extracted.map((x) => x.value),
       );
-      const colList = [...cols.map((c) => c.name), ...t.route.extracted.map((x) => x.column)].map(quoteId).join(',');
+      const colList = [...cols.map((c) => c.name), ...t.route.extracted.map((x) => x.column)]
+        .map(quoteId)
+        .join(',');
       const prefix = `${VERB[session.cfg.loader.onDuplicate]} INTO ${quoteTable(t.route.schema, t.route.table)} (${colList}) VALUES `;
-      const sit = chunkBatches(src, chunk, t.info.copyColumns, session.cfg.mydumper.where, encode, opts.maxBytes, signal, typeCast ? { typeCast } : {});
+      const sit = chunkBatches(
+        src,
+        chunk,
+        t.info.copyColumns,
+        session.cfg.mydumper.where,
+        encode,
+        opts.maxBytes,
+        signal,
+        typeCast ? { typeCast } : {},
+      );
       it = sit;
       for (;;) {
         side = 'source';
@@ -129,11 +158,21 @@ export async function loadChunk(opts: {
     }
     side = 'target';
     signal.throwIfAborted();
-    const [r] = await tgt.query(markDoneSQL(session.meta), [rows, opts.snapshotSeq, session.cfg.sourceId, chunk.schema, chunk.table, chunk.chunkNo]);
+    const [r] = await tgt.query(markDoneSQL(session.meta), [
+      rows,
+      opts.snapshotSeq,
+      session.cfg.sourceId,
+      chunk.schema,
+      chunk.table,
+      chunk.chunkNo,
+    ]);
     if ((r as { affectedRows: number }).affectedRows !== 1) {
       await tgt.query('ROLLBACK');
       session.progress.chunkRolledBack(key, rows, bytes);
-      session.log.warn({ table: key, chunk: chunk.chunkNo }, 'chunk already finished by another loader, rolled back');
+      session.log.warn(
+        { table: key, chunk: chunk.chunkNo },
+        'chunk already finished by another loader, rolled back',
+      );
       return false;
     }
     await tgt.query('COMMIT');
@@ -143,7 +182,11 @@ export async function loadChunk(opts: {
     await it?.return(undefined).catch(() => undefined);
     await tgt.query('ROLLBACK').catch(() => undefined);
     if (signal.aborted) throw e;
-    throw classifyMySQLError(e, side, `${side === 'source' ? 'read' : 'load'} chunk ${chunk.chunkNo} of ${key}`);
+    throw classifyMySQLError(
+      e,
+      side,
+      `${side === 'source' ? 'read' : 'load'} chunk ${chunk.chunkNo} of ${key}`,
+    );
   }
   chunk.done = true;
   chunk.rowsLoaded = rows;

@@ -50,6 +50,11 @@ export function isBinaryColumn(c: Pick<ColumnInfo, 'dataType'>): boolean {
   return BINARY_TYPES.has(c.dataType);
 }
 
+/** Numbers and temporal types: their text never holds a byte that needs escaping. */
+export function isPlainColumn(c: Pick<ColumnInfo, 'dataType'>): boolean {
+  return PLAIN_TYPES.has(c.dataType);
+}
+
 const NEEDS_ESCAPE = /[\\\t\n\r\0]/;
 const ESCAPE_ALL = /[\\\t\n\r\0]/g;
 const ESC: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r', '\0': '\\0' };
@@ -64,7 +69,7 @@ export function escapeField(s: string): string {
 export type LineEncoder = (row: unknown[]) => string;
 
 export function makeLineEncoder(columns: readonly ColumnInfo[]): LineEncoder {
-  const kind = columns.map((c) => (isBinaryColumn(c) ? 2 : PLAIN_TYPES.has(c.dataType) ? 1 : 0));
+  const kind = columns.map((c) => (isBinaryColumn(c) ? 2 : isPlainColumn(c) ? 1 : 0));
   const n = columns.length;
   const field = (v: unknown, k: number): string => {
     if (v === null || v === undefined) return '\\N';
