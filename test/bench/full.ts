@@ -6,6 +6,10 @@
  *   npm run bench:full -- [--tables 4] [--rows 250000] [--threads 4] [--chunk-rows 10000] [--modes loaddata,sql] [--skip mysqldump] [--target-binlog on|off]
  *   (or env BENCH_TABLES, BENCH_ROWS, BENCH_THREADS, BENCH_CHUNK_ROWS, BENCH_MODES, BENCH_TARGET_BINLOG)
  *
+ * `--split-cpu` (BENCH_SPLIT_CPU=1): the target server gets the last CPU to itself and everything
+ * else (source server, DM.ts, mydumper, myloader, mysqldump) the others, as when the target is its
+ * own host: the figures then show the tools' pipelines rather than their share of one saturated box.
+ *
  * BENCH_NODE_ARGS: extra node flags for the DM.ts child (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  *
  * The target runs with log-bin. `--target-binlog on` (default): every tool's rows go to the target's
@@ -16,7 +20,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, mkdirSync } from 'node:fs';
-import { loadavg } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
@@ -48,6 +52,7 @@ const opts = new Command()
     process.env['BENCH_MODES'] ?? 'loaddata,sql',
   )
   .option('--skip <list>', 'comma list of peers to skip: mydumper,mysqldump,loaddata', '')
+  .option('--split-cpu', 'pin the target server to its own CPU, everything else to the others', process.env['BENCH_SPLIT_CPU'] === '1')
   .option(
     '--target-binlog <on|off>',
     'whether the rows are also written to the target binlog, by every tool',
@@ -62,6 +67,7 @@ const opts = new Command()
     modes: string;
     skip: string;
     targetBinlog: string;
+    splitCpu: boolean;
   }>();
 if (!['on', 'off'].includes(opts.targetBinlog))
   throw new Error(`--target-binlog must be on or off, not ${opts.targetBinlog}`);
@@ -92,6 +98,14 @@ async function main(): Promise<void> {
   const work = makeTempDir('bench-full');
   chmodSync(work, 0o777);
   try {
+    if (opts.splitCpu) {
+      const last = cpus().length - 1;
+      if (last < 1) throw new Error('--split-cpu needs at least 2 CPUs');
+      const rest = last === 1 ? '0' : `0-${last - 1}`;
+      // children (DM.ts, mydumper, myloader, clients) inherit this process's affinity
+      sh(`taskset -a -p -c ${last} ${dst.pid} && taskset -a -p -c ${rest} ${src.pid} && taskset -a -p -c ${rest} ${process.pid}`);
+      console.log(`split CPUs: target server on CPU ${last}, everything else on ${rest}`);
+    }
     const conn = (s: MariaDBServer): string => `-h 127.0.0.1 -P ${s.port} -u root`;
     await src.sql('CREATE DATABASE sbtest');
     console.log(`preparing sysbench data: ${TABLES} tables x ${ROWS} rows ...`);

@@ -13,10 +13,9 @@
 import type { Connection } from 'mysql2/promise';
 import {
   rawConnection,
+  chunkBatches,
   pagedBatches,
   keyIndexes,
-  streamBatches,
-  selectChunkSQL,
   typeCastFor,
   type ChunkDef,
   type BoundValue,
@@ -198,9 +197,29 @@ export interface LineBatch {
 
 /**
  * The LOAD DATA lines of one chunk, in batches of about `maxBytes`: key-ordered pages straight
- * from the packets (queryLines); a chunk without key (a whole table) streamed and encoded value
- * by value.
+ * from the packets (queryLines); a chunk without key (a whole table), or a connection whose
+ * results are not UTF-8, read and encoded value by value.
  */
+/** Per connection: whether result text arrives as UTF-8 (character_set_results utf8mb4/utf8mb3). */
+const utf8Results = new WeakMap<Connection, Promise<boolean>>();
+
+/**
+ * The raw path needs the server to send text as UTF-8 (src/sql connects with utf8mb4); a
+ * `from.session` that changes character_set_results (or sets it NULL: each column's own
+ * charset) makes the chunk go through the value path, which decodes each field by its charset.
+ */
+function resultsAreUtf8(conn: Connection): Promise<boolean> {
+  let p = utf8Results.get(conn);
+  if (!p) {
+    p = conn.query('SELECT @@session.character_set_results AS cs').then(([r]) => {
+      const cs = String((r as { cs: string | null }[])[0]?.cs ?? '').toLowerCase();
+      return cs === 'utf8mb4' || cs === 'utf8mb3' || cs === 'utf8';
+    });
+    utf8Results.set(conn, p);
+  }
+  return p;
+}
+
 export async function* chunkLines(
   conn: Connection,
   chunk: ChunkDef,
@@ -211,14 +230,15 @@ export async function* chunkLines(
   signal: AbortSignal,
 ): AsyncGenerator<LineBatch> {
   const keyIdx = keyIndexes(chunk, copyColumns);
-  if (!keyIdx) {
-    const encode = makeLineEncoder(columns);
+  if (!keyIdx || !(await resultsAreUtf8(conn))) {
     const typeCast = typeCastFor(columns);
     const fmt = { sep: '', ...(typeCast ? { typeCast } : {}) };
-    for await (const b of streamBatches(
+    for await (const b of chunkBatches(
       conn,
-      selectChunkSQL(chunk, copyColumns, where),
-      encode,
+      chunk,
+      copyColumns,
+      where,
+      makeLineEncoder(columns),
       maxBytes,
       signal,
       fmt,
