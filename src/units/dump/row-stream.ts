@@ -4,7 +4,8 @@ import { escapeValue, quoteId, quoteTable } from './conn.js';
 import { chunkWhere, toBound, type BoundValue, type ChunkDef } from './chunk-plan.js';
 import type { ColumnInfo } from './table-info.js';
 
-const NUMERIC = new Set([
+/** Types whose values are bare numbers in SQL (and plain text in LOAD DATA). */
+export const NUMERIC_TYPES: ReadonlySet<string> = new Set([
   'tinyint',
   'smallint',
   'mediumint',
@@ -23,7 +24,7 @@ const NUMERIC = new Set([
 export type RowEncoder = (row: unknown[]) => string;
 
 export function makeRowEncoder(columns: readonly ColumnInfo[], extra: readonly string[] = []): RowEncoder {
-  const numeric = columns.map((c) => NUMERIC.has(c.dataType));
+  const numeric = columns.map((c) => NUMERIC_TYPES.has(c.dataType));
   const tail = extra.map((v) => `,${escapeValue(v)}`).join('');
   const n = columns.length;
   return (row) => {

@@ -6,7 +6,14 @@
  * statement sets the column to `UNHEX(@var)`, so no byte is reinterpreted by a character set.
  * Extract-* columns are constants set by the statement (`SET col = 'value'`), not per row.
  */
-import { escapeValue, quoteId, quoteTable, type ColumnInfo, type OnDuplicate } from '../dump/index.js';
+import {
+  NUMERIC_TYPES,
+  escapeValue,
+  quoteId,
+  quoteTable,
+  type ColumnInfo,
+  type OnDuplicate,
+} from '../dump/index.js';
 
 const BINARY_TYPES = new Set([
   'binary',
@@ -27,24 +34,7 @@ const BINARY_TYPES = new Set([
   'geomcollection',
 ]);
 /** Types whose text never holds a character that needs escaping. */
-const PLAIN_TYPES = new Set([
-  'tinyint',
-  'smallint',
-  'mediumint',
-  'int',
-  'integer',
-  'bigint',
-  'decimal',
-  'numeric',
-  'float',
-  'double',
-  'real',
-  'year',
-  'date',
-  'time',
-  'datetime',
-  'timestamp',
-]);
+const PLAIN_TYPES: ReadonlySet<string> = new Set([...NUMERIC_TYPES, 'date', 'time', 'datetime', 'timestamp']);
 
 export function isBinaryColumn(c: Pick<ColumnInfo, 'dataType'>): boolean {
   return BINARY_TYPES.has(c.dataType);
@@ -73,7 +63,10 @@ export function makeLineEncoder(columns: readonly ColumnInfo[]): LineEncoder {
   const n = columns.length;
   const field = (v: unknown, k: number): string => {
     if (v === null || v === undefined) return '\\N';
-    if (k === 2) return Buffer.isBuffer(v) ? v.toString('hex') : Buffer.from(typeof v === 'string' ? v : JSON.stringify(v), 'utf8').toString('hex');
+    if (k === 2)
+      return Buffer.isBuffer(v)
+        ? v.toString('hex')
+        : Buffer.from(typeof v === 'string' ? v : JSON.stringify(v), 'utf8').toString('hex');
     if (typeof v === 'string') return k === 1 ? v : escapeField(v);
     if (typeof v === 'number' || typeof v === 'bigint') return String(v);
     if (Buffer.isBuffer(v)) return escapeField(v.toString('utf8'));
