@@ -15,7 +15,12 @@ import type { RowsEvent } from '../../src/binlog/events.js';
 
 const pos = (offset: number) => ({ file: 'mysql-bin.000001', offset, gtid: '' });
 
-function rowsEvent(op: RowsEvent['op'], rows: unknown[][], before?: unknown[][], extra: Partial<RowsEvent> = {}): RowsEvent {
+function rowsEvent(
+  op: RowsEvent['op'],
+  rows: unknown[][],
+  before?: unknown[][],
+  extra: Partial<RowsEvent> = {},
+): RowsEvent {
   return {
     kind: 'rows',
     op,
@@ -46,6 +51,29 @@ function txnOf(id: string, evs: RowsEvent[], lwm: LowWaterMark): UpstreamTxn {
   });
   const p = pos(Number(id.replace(/\D/g, '')) || 1);
   return { id, pos: p, timestamp: 0, changes, keys, bytes: 1, track: lwm.push(id, p, 0) };
+}
+
+/**
+ * A scheduler whose first applied group (t1, added first) waits until `release()`; `groups` holds
+ * the txn ids of every group in the order they finished applying.
+ */
+function heldScheduler(opts: { workerCount: number; batch: number; waitMergeFactor?: number }): {
+  s: CausalityScheduler;
+  groups: string[][];
+  release: () => void;
+} {
+  const groups: string[][] = [];
+  let release!: () => void;
+  const first = new Promise<void>((r) => (release = r));
+  let n = 0;
+  const s = new CausalityScheduler({
+    ...opts,
+    apply: async (g) => {
+      if (n++ === 0) await first;
+      groups.push(g.txns.map((t) => t.id));
+    },
+  });
+  return { s, groups, release: () => release() };
 }
 
 void test('a transaction waits for every earlier one touching its keys, including old PK and unique-key values', async () => {
@@ -88,22 +116,18 @@ void test('a transaction waits for every earlier one touching its keys, includin
 
 void test('transactions are merged up to batch rows while appliers are busy, never split', async () => {
   const lwm = new LowWaterMark(pos(0));
-  const groups: string[][] = [];
-  let release!: () => void;
-  const first = new Promise<void>((r) => (release = r));
-  let n = 0;
-  const s = new CausalityScheduler({
-    workerCount: 1,
-    batch: 4,
-    apply: async (g) => {
-      if (n++ === 0) await first;
-      groups.push(g.txns.map((t) => t.id));
-    },
-  });
+  const { s, groups, release } = heldScheduler({ workerCount: 1, batch: 4 });
   const ac = new AbortController();
   const adds: Promise<void>[] = [];
   for (let i = 1; i <= 7; i++) {
-    const rows = i === 3 ? [[i * 10, 'x', 0], [i * 10 + 1, 'y', 0], [i * 10 + 2, 'z', 0]] : [[i * 10, 'x', 0]];
+    const rows =
+      i === 3
+        ? [
+            [i * 10, 'x', 0],
+            [i * 10 + 1, 'y', 0],
+            [i * 10 + 2, 'z', 0],
+          ]
+        : [[i * 10, 'x', 0]];
     adds.push(s.add(txnOf(`t${i}`, [rowsEvent('insert', rows)], lwm), ac.signal));
   }
   setTimeout(release, 10);
@@ -120,24 +144,16 @@ void test('transactions are merged up to batch rows while appliers are busy, nev
 
 void test('a group that would only wait for an in-flight predecessor stays open and keeps merging (full batches under conflict)', async () => {
   const lwm = new LowWaterMark(pos(0));
-  const groups: string[][] = [];
-  let release!: () => void;
-  const first = new Promise<void>((r) => (release = r));
-  const s = new CausalityScheduler({
-    workerCount: 4,
-    batch: 10,
-    apply: async (g) => {
-      const ids = g.txns.map((t) => t.id);
-      if (ids[0] === 't1') await first;
-      groups.push(ids);
-    },
-  });
+  const { s, groups, release } = heldScheduler({ workerCount: 4, batch: 10 });
   const ac = new AbortController();
   await s.add(txnOf('t1', [rowsEvent('insert', [[1, 'a', 0]])], lwm), ac.signal);
   // t2..t4 touch key 1 too: free appliers exist, but each would only wait for t1
   await s.add(txnOf('t2', [rowsEvent('update', [[1, 'b', 0]], [[1, 'a', 0]])], lwm), ac.signal);
   await s.add(txnOf('t3', [rowsEvent('update', [[1, 'c', 0]], [[1, 'b', 0]])], lwm), ac.signal);
-  await s.add(txnOf('t4', [rowsEvent('insert', [[2, 'x', 0]]), rowsEvent('update', [[1, 'd', 0]], [[1, 'c', 0]])], lwm), ac.signal);
+  await s.add(
+    txnOf('t4', [rowsEvent('insert', [[2, 'x', 0]]), rowsEvent('update', [[1, 'd', 0]], [[1, 'c', 0]])], lwm),
+    ac.signal,
+  );
   assert.equal(s.inflightGroups, 1, 'only t1 is running');
   release();
   await s.drain();
@@ -175,8 +191,21 @@ void test('low-water mark only passes a transaction when all earlier ones are do
 });
 
 void test('compaction: the final image per key becomes one upsert, deleted keys one DELETE, PK change = delete + put', () => {
-  const ev1 = rowsEvent('insert', [[1, 'a', 1], [2, 'b', 2]]);
-  const ev2 = rowsEvent('update', [[1, 'a', 5], [9, 'b', 2]], [[1, 'a', 1], [2, 'b', 2]]);
+  const ev1 = rowsEvent('insert', [
+    [1, 'a', 1],
+    [2, 'b', 2],
+  ]);
+  const ev2 = rowsEvent(
+    'update',
+    [
+      [1, 'a', 5],
+      [9, 'b', 2],
+    ],
+    [
+      [1, 'a', 1],
+      [2, 'b', 2],
+    ],
+  );
   const ev3 = rowsEvent('delete', [[1, 'a', 5]]);
   const route = { schema: 'db', table: 't', extracted: [] };
   const changes = [ev1, ev2, ev3].flatMap((e) => rowChangesOf(e, route).changes);
@@ -202,9 +231,10 @@ void test('keyless tables: statements in order, all columns (IS NULL for nulls),
     "DELETE FROM `db`.`t` WHERE `id` = 1 AND `u` IS NULL AND `v` = 1 AND `src` = 's1' LIMIT 1",
   ]);
   const uk = { uniqueKeys: [['u']] };
-  const ukChanges = [rowsEvent('insert', [[1, 'a', 1]], undefined, uk), rowsEvent('update', [[1, 'b', 1]], [[1, 'a', 1]], uk)].flatMap(
-    (e) => rowChangesOf(e, { schema: 'db', table: 't', extracted: [] }).changes,
-  );
+  const ukChanges = [
+    rowsEvent('insert', [[1, 'a', 1]], undefined, uk),
+    rowsEvent('update', [[1, 'b', 1]], [[1, 'a', 1]], uk),
+  ].flatMap((e) => rowChangesOf(e, { schema: 'db', table: 't', extracted: [] }).changes);
   assert.deepEqual(buildStatements(ukChanges, { safeMode: true }), [
     "REPLACE INTO `db`.`t` (`id`, `u`, `v`) VALUES (1, 'a', 1)",
     'DELETE FROM `db`.`t` WHERE `id` = 1',
@@ -214,7 +244,9 @@ void test('keyless tables: statements in order, all columns (IS NULL for nulls),
 
 void test('exact values are written as literals: decimals and big integers as given, binary as hex', () => {
   const ev = rowsEvent('insert', [[1, '12345678901234567890.123456789', Buffer.from([0, 255])]]);
-  const [s] = buildStatements(rowChangesOf(ev, { schema: 'db', table: 't', extracted: [] }).changes, { safeMode: false });
+  const [s] = buildStatements(rowChangesOf(ev, { schema: 'db', table: 't', extracted: [] }).changes, {
+    safeMode: false,
+  });
   assert.match(s ?? '', /VALUES \(1, '12345678901234567890\.123456789', X'00ff'\)/);
 });
 
@@ -223,12 +255,33 @@ void test('DDL parse and routed rewrite (src/sql): names routed and qualified, o
   assert.equal(p?.type, 'alter table');
   assert.deepEqual(p?.tables, [{ schema: 'shard_1', table: 't1' }]);
   assert.ok(p);
-  assert.equal(routedDDL(p, () => ({ schema: 'merged', table: 'all_t' }), (s) => s), 'ALTER TABLE `merged`.`all_t` ADD COLUMN c INT /* keep */');
-  assert.equal(routedDDL(p, (schema, table) => ({ schema, table }), (s) => s), 'ALTER TABLE `shard_1`.`t1` ADD COLUMN c INT /* keep */');
+  assert.equal(
+    routedDDL(
+      p,
+      () => ({ schema: 'merged', table: 'all_t' }),
+      (s) => s,
+    ),
+    'ALTER TABLE `merged`.`all_t` ADD COLUMN c INT /* keep */',
+  );
+  assert.equal(
+    routedDDL(
+      p,
+      (schema, table) => ({ schema, table }),
+      (s) => s,
+    ),
+    'ALTER TABLE `shard_1`.`t1` ADD COLUMN c INT /* keep */',
+  );
   const db = parseSyncDDL('CREATE DATABASE foo', '');
   assert.equal(db?.database, 'foo');
   assert.ok(db);
-  assert.equal(routedDDL(db, (schema, table) => ({ schema, table }), () => 'bar'), 'CREATE DATABASE `bar`');
+  assert.equal(
+    routedDDL(
+      db,
+      (schema, table) => ({ schema, table }),
+      () => 'bar',
+    ),
+    'CREATE DATABASE `bar`',
+  );
   assert.equal(parseSyncDDL('GRANT ALL ON *.* TO x', ''), undefined);
   assert.equal(parseSyncDDL('CREATE VIEW v AS SELECT 1', 'd'), undefined);
   assert.equal(parseSyncDDL('BEGIN', 'd'), undefined);
@@ -239,7 +292,13 @@ void test('filters: block-allow list, routes with extracted columns, event filte
   const f = buildFilters({
     baList: { doDbs: ['shard_*'], ignoreTables: [{ dbName: 'shard_*', tblName: 'tmp_*' }] },
     routes: [
-      { schemaPattern: 'shard_*', tablePattern: 'orders_*', targetSchema: 'all', targetTable: 'orders', extractTable: { tableRegexp: 'orders_(.*)', targetColumn: 'part' } },
+      {
+        schemaPattern: 'shard_*',
+        tablePattern: 'orders_*',
+        targetSchema: 'all',
+        targetTable: 'orders',
+        extractTable: { tableRegexp: 'orders_(.*)', targetColumn: 'part' },
+      },
       { schemaPattern: 'shard_*', targetSchema: 'all' },
     ],
     filters: [{ schemaPattern: 'shard_*', tablePattern: 'log', events: ['delete'], action: 'Ignore' }],
@@ -250,7 +309,11 @@ void test('filters: block-allow list, routes with extracted columns, event filte
   assert.equal(f.includeTable('shard_1', 'tmp_x'), false);
   assert.equal(f.includeTable('other', 'orders_7'), false);
   assert.equal(f.includeTable('dm_meta', 'x'), false);
-  assert.deepEqual(f.route('shard_1', 'orders_7'), { schema: 'all', table: 'orders', extracted: [{ column: 'part', value: '7' }] });
+  assert.deepEqual(f.route('shard_1', 'orders_7'), {
+    schema: 'all',
+    table: 'orders',
+    extracted: [{ column: 'part', value: '7' }],
+  });
   assert.deepEqual(f.route('shard_1', 'users'), { schema: 'all', table: 'users', extracted: [] });
   assert.equal(f.dmlAction('shard_1', 'log', 'delete'), 'Ignore');
   assert.equal(f.dmlAction('shard_1', 'log', 'insert'), 'Do');
@@ -261,26 +324,17 @@ void test('large transactions are split into statements of at most 500 rows (sam
   const route = { schema: 'db', table: 't', extracted: [] };
   const keyed = buildStatements(rowChangesOf(rowsEvent('insert', rows), route).changes, { safeMode: false });
   assert.equal(keyed.length, 3);
-  const keyless = buildStatements(rowChangesOf(rowsEvent('insert', rows, undefined, { keyColumns: [] }), route).changes, { safeMode: false });
+  const keyless = buildStatements(
+    rowChangesOf(rowsEvent('insert', rows, undefined, { keyColumns: [] }), route).changes,
+    { safeMode: false },
+  );
   assert.equal(keyless.length, 3);
   assert.equal(keyless.join(' ').match(/\(\d+, 'x', \d+\)/g)?.length, 1200);
 });
 
 void test('a group blocked behind a predecessor grows past batch (up to batch × waitMergeFactor), never splitting a transaction', async () => {
   const lwm = new LowWaterMark(pos(0));
-  const groups: string[][] = [];
-  let release!: () => void;
-  const first = new Promise<void>((r) => (release = r));
-  const s = new CausalityScheduler({
-    workerCount: 4,
-    batch: 2,
-    waitMergeFactor: 4,
-    apply: async (g) => {
-      const ids = g.txns.map((t) => t.id);
-      if (ids[0] === 't1') await first;
-      groups.push(ids);
-    },
-  });
+  const { s, groups, release } = heldScheduler({ workerCount: 4, batch: 2, waitMergeFactor: 4 });
   const ac = new AbortController();
   await s.add(txnOf('t1', [rowsEvent('insert', [[1, 'a', 0]])], lwm), ac.signal);
   // t2..t11 each update key 1: all blocked behind t1; they merge up to 2 × 4 = 8 rows per group,
@@ -288,7 +342,10 @@ void test('a group blocked behind a predecessor grows past batch (up to batch ×
   let added = 0;
   const feeding = (async () => {
     for (let i = 2; i <= 11; i++) {
-      await s.add(txnOf(`t${i}`, [rowsEvent('update', [[1, `v${i}`, 0]], [[1, `v${i - 1}`, 0]])], lwm), ac.signal);
+      await s.add(
+        txnOf(`t${i}`, [rowsEvent('update', [[1, `v${i}`, 0]], [[1, `v${i - 1}`, 0]])], lwm),
+        ac.signal,
+      );
       added = i;
     }
   })();
@@ -298,7 +355,15 @@ void test('a group blocked behind a predecessor grows past batch (up to batch ×
   release();
   await feeding;
   await s.drain();
-  assert.deepEqual(groups.flat(), ['t1', 't2', 't3', 't4', 't5', 't6', 't7', 't8', 't9', 't10', 't11'], 'upstream order kept');
-  assert.deepEqual(groups[1], ['t2', 't3', 't4', 't5', 't6', 't7', 't8', 't9'], 'the blocked group grew to 8 rows, past batch 2');
+  assert.deepEqual(
+    groups.flat(),
+    ['t1', 't2', 't3', 't4', 't5', 't6', 't7', 't8', 't9', 't10', 't11'],
+    'upstream order kept',
+  );
+  assert.deepEqual(
+    groups[1],
+    ['t2', 't3', 't4', 't5', 't6', 't7', 't8', 't9'],
+    'the blocked group grew to 8 rows, past batch 2',
+  );
   for (const g of groups) assert.ok(g.length <= 8);
 });
