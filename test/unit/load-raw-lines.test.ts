@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LineBuffer, appendRowLine, fieldKinds, rowKey } from '../../src/units/load/raw-lines.js';
-import { makeLineEncoder } from '../../src/units/load/tsv-encoder.js';
+import { LineBuffer, appendRowLine, rowKey } from '../../src/units/load/raw-lines.js';
+import { fieldKinds, makeLineEncoder } from '../../src/units/load/tsv-encoder.js';
 import type { ColumnInfo } from '../../src/units/dump/index.js';
 
 /** A text-protocol row payload: each value length-encoded, NULL as 0xfb. */

@@ -67,7 +67,6 @@ export async function loadChunk(opts: {
   const t = session.tables.get(key);
   if (!t) throw new DMError('ErrInternal', `chunk of unknown table ${key}`);
   const cols = t.info.columns.filter((c) => !c.generated);
-  const typeCast = typeCastFor(cols);
   let rows = 0;
   let bytes = 0;
   let side: 'source' | 'target' = 'target';
@@ -134,6 +133,7 @@ export async function loadChunk(opts: {
         .map(quoteId)
         .join(',');
       const prefix = `${VERB[session.cfg.loader.onDuplicate]} INTO ${quoteTable(t.route.schema, t.route.table)} (${colList}) VALUES `;
+      const typeCast = typeCastFor(cols);
       const sit = chunkBatches(
         src,
         chunk,

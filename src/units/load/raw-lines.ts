@@ -22,14 +22,7 @@ import {
   type ColumnInfo,
   type Page,
 } from '../dump/index.js';
-import { isBinaryColumn, isPlainColumn, makeLineEncoder } from './tsv-encoder.js';
-
-/** How one column's bytes are written: 0 escaped text, 1 copied as is (numbers, dates), 2 hex. */
-export type FieldKinds = Uint8Array;
-
-export function fieldKinds(columns: readonly Pick<ColumnInfo, 'dataType'>[]): FieldKinds {
-  return Uint8Array.from(columns.map((c) => (isBinaryColumn(c) ? 2 : isPlainColumn(c) ? 1 : 0)));
-}
+import { fieldKinds, isBinaryColumn, makeLineEncoder, type FieldKinds } from './tsv-encoder.js';
 
 /** Byte after the backslash for bytes that must be escaped (0 = copy the byte). */
 const ESC = new Uint8Array(256);
@@ -195,11 +188,6 @@ export interface LineBatch {
   rows: number;
 }
 
-/**
- * The LOAD DATA lines of one chunk, in batches of about `maxBytes`: key-ordered pages straight
- * from the packets (queryLines); a chunk without key (a whole table), or a connection whose
- * results are not UTF-8, read and encoded value by value.
- */
 /** Per connection: whether result text arrives as UTF-8 (character_set_results utf8mb4/utf8mb3). */
 const utf8Results = new WeakMap<Connection, Promise<boolean>>();
 
@@ -220,6 +208,11 @@ function resultsAreUtf8(conn: Connection): Promise<boolean> {
   return p;
 }
 
+/**
+ * The LOAD DATA lines of one chunk, in batches of about `maxBytes`: key-ordered pages straight
+ * from the packets (queryLines); a chunk without key (a whole table), or a connection whose
+ * results are not UTF-8, read and encoded value by value.
+ */
 export async function* chunkLines(
   conn: Connection,
   chunk: ChunkDef,

@@ -40,9 +40,11 @@ export function isBinaryColumn(c: Pick<ColumnInfo, 'dataType'>): boolean {
   return BINARY_TYPES.has(c.dataType);
 }
 
-/** Numbers and temporal types: their text never holds a byte that needs escaping. */
-export function isPlainColumn(c: Pick<ColumnInfo, 'dataType'>): boolean {
-  return PLAIN_TYPES.has(c.dataType);
+/** How each column's value is written: 0 escaped text, 1 as is (numbers, dates: never a byte to escape), 2 hex. */
+export type FieldKinds = Uint8Array;
+
+export function fieldKinds(columns: readonly Pick<ColumnInfo, 'dataType'>[]): FieldKinds {
+  return Uint8Array.from(columns.map((c) => (isBinaryColumn(c) ? 2 : PLAIN_TYPES.has(c.dataType) ? 1 : 0)));
 }
 
 const NEEDS_ESCAPE = /[\\\t\n\r\0]/;
@@ -59,7 +61,7 @@ export function escapeField(s: string): string {
 export type LineEncoder = (row: unknown[]) => string;
 
 export function makeLineEncoder(columns: readonly ColumnInfo[]): LineEncoder {
-  const kind = columns.map((c) => (isBinaryColumn(c) ? 2 : isPlainColumn(c) ? 1 : 0));
+  const kind = fieldKinds(columns);
   const n = columns.length;
   const field = (v: unknown, k: number): string => {
     if (v === null || v === undefined) return '\\N';
