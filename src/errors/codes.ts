@@ -158,6 +158,7 @@ export const CODES = {
   ErrLoadCreateTable: def(34005, 'load-unit', 'downstream', 'creating a target schema or table failed', 'Check the target user\'s CREATE privilege and the table definition in the message.'),
   ErrLoadDumpDir: def(34006, 'load-unit', 'internal', 'the dump directory is missing or malformed', 'Point the loader `dir` at a directory written by task-mode dump (with a `metadata` file), or run a full task instead.'),
   ErrLoadDuplicateEntry: def(34007, 'load-unit', 'downstream', 'a row already exists in the target (on-duplicate: error)', 'Remove the conflicting rows from the target, or set `on-duplicate: replace` / `ignore` in the loader config.'),
+  ErrLoadAddIndex: def(34008, 'load-unit', 'downstream', 'adding the deferred secondary keys to a loaded target table failed', 'Check the message (often the target tmpdir is out of space for the index sort, or a lock wait timed out); resume-task adds the missing keys again, or run the ALTER TABLE in the message by hand and resume.'),
 
   // ---- sync unit (36xxx) ---------------------------------------------------------------------------------
   // (incremental issue adds its codes here)

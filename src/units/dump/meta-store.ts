@@ -15,6 +15,9 @@ import type { MasterStatus } from './master-status.js';
  *   bounds of lock-free snapshots. Sync starts at the lowest and stays in safe mode past the highest.
  * - `<task>_load_checkpoint`: the chunk plan, one row per chunk with `status` pending|done.
  *   A chunk's rows and its `done` update are committed in one target transaction.
+ * - `<task>_load_index`: one row per target table the load unit created without its secondary
+ *   indexes (added after the rows, see src/units/load/deferred-index.ts): the `ADD KEY` clauses,
+ *   `status` pending|done. Written before the table is created, so a crash in between is harmless.
  */
 export interface SnapshotRow extends MasterStatus {
   seq: number;
@@ -30,6 +33,7 @@ export interface MetaNames {
   schema: string;
   snapshot: string;
   checkpoint: string;
+  index: string;
 }
 
 export function metaNames(metaSchema: string, task: string): MetaNames {
@@ -37,6 +41,7 @@ export function metaNames(metaSchema: string, task: string): MetaNames {
     schema: metaSchema,
     snapshot: quoteTable(metaSchema, `${task}_load_snapshot`),
     checkpoint: quoteTable(metaSchema, `${task}_load_checkpoint`),
+    index: quoteTable(metaSchema, `${task}_load_index`),
   };
 }
 
@@ -68,6 +73,13 @@ export async function ensureMetaTables(conn: Connection, m: MetaNames): Promise<
         rows_loaded BIGINT NOT NULL DEFAULT 0, snapshot_seq INT NOT NULL DEFAULT 0,
         update_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
         PRIMARY KEY (source_id, cp_schema, cp_table, chunk_no)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    );
+    await conn.query(
+      `CREATE TABLE IF NOT EXISTS ${m.index} (
+        source_id VARCHAR(32) NOT NULL, tgt_schema VARCHAR(128) NOT NULL, tgt_table VARCHAR(128) NOT NULL,
+        definitions LONGTEXT NOT NULL, status VARCHAR(8) NOT NULL DEFAULT 'pending',
+        update_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
+        PRIMARY KEY (source_id, tgt_schema, tgt_table)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     );
   });
 }
@@ -191,5 +203,41 @@ export async function dropMeta(conn: Connection, m: MetaNames, sourceId: string)
   await run('remove load checkpoint', async () => {
     await conn.query(`DELETE FROM ${m.snapshot} WHERE source_id = ?`, [sourceId]);
     await conn.query(`DELETE FROM ${m.checkpoint} WHERE source_id = ?`, [sourceId]);
+    await conn.query(`DELETE FROM ${m.index} WHERE source_id = ?`, [sourceId]);
+  });
+}
+
+/** A target table created without its secondary indexes, and the `ADD KEY ...` clauses that add them. */
+export interface DeferredIndexes {
+  schema: string;
+  table: string;
+  clauses: string[];
+}
+
+/** Record (as pending) the indexes a table is about to be created without; before the CREATE TABLE. */
+export async function recordDeferredIndexes(conn: Connection, m: MetaNames, sourceId: string, d: DeferredIndexes): Promise<void> {
+  await run('save deferred indexes', async () => {
+    await conn.query(`REPLACE INTO ${m.index} (source_id, tgt_schema, tgt_table, definitions, status) VALUES (?,?,?,?,'pending')`, [
+      sourceId,
+      d.schema,
+      d.table,
+      JSON.stringify(d.clauses),
+    ]);
+  });
+}
+
+export async function readPendingIndexes(conn: Connection, m: MetaNames, sourceId: string): Promise<DeferredIndexes[]> {
+  return run('read deferred indexes', async () => {
+    const [rows] = await conn.query(
+      `SELECT tgt_schema AS s, tgt_table AS t, definitions AS d FROM ${m.index} WHERE source_id = ? AND status = 'pending' ORDER BY tgt_schema, tgt_table`,
+      [sourceId],
+    );
+    return (rows as { s: string; t: string; d: string }[]).map((r) => ({ schema: r.s, table: r.t, clauses: JSON.parse(r.d) as string[] }));
+  });
+}
+
+export async function markIndexesDone(conn: Connection, m: MetaNames, sourceId: string, d: DeferredIndexes): Promise<void> {
+  await run('save deferred indexes', async () => {
+    await conn.query(`UPDATE ${m.index} SET status = 'done' WHERE source_id = ? AND tgt_schema = ? AND tgt_table = ?`, [sourceId, d.schema, d.table]);
   });
 }

@@ -52,6 +52,8 @@ export class Progress {
   snapshot: Record<string, unknown> | undefined;
   lockHoldMs = 0;
   retries = 0;
+  /** Deferred secondary keys: tables to index after the rows, tables done, tables being indexed now. */
+  private readonly index = { tables: 0, done: 0, building: new Set<string>() };
 
   constructor(task: string, sourceId: string, registry?: Registry) {
     this.labels = { task, source_id: sourceId };
@@ -102,6 +104,20 @@ export class Progress {
     }
   }
 
+  indexing(tables: number): void {
+    this.index.tables = tables;
+    this.index.done = 0;
+  }
+
+  indexStarted(table: string): void {
+    this.index.building.add(table);
+  }
+
+  indexFinished(table: string, ok: boolean): void {
+    this.index.building.delete(table);
+    if (ok) this.index.done++;
+  }
+
   retried(): void {
     this.retries++;
     this.m?.retries.inc(this.labels);
@@ -145,6 +161,9 @@ export class Progress {
       etaSeconds: rate > 0 ? Math.round(left / rate) : null,
       lockHoldMs: Math.round(this.lockHoldMs * 1000) / 1000,
       chunkRetries: this.retries,
+      ...(this.index.tables > 0
+        ? { deferredIndexes: { tables: this.index.tables, done: this.index.done, building: [...this.index.building] } }
+        : {}),
       snapshot: this.snapshot ?? null,
       tables: [...this.tables.values()].map((x) => ({ ...x })),
     };

@@ -27,6 +27,7 @@ import {
 } from '../dump/index.js';
 import { prepareTargetConn } from './chunk-loader.js';
 import { ensureTargetTableFromDDL } from './schema-create.js';
+import { addDeferredIndexes } from './deferred-index.js';
 
 const VERB = { replace: 'REPLACE', ignore: 'INSERT IGNORE', error: 'INSERT' } as const;
 
@@ -76,7 +77,7 @@ export async function loadFromDir(s: FullSession, signal: AbortSignal): Promise<
     await prepareTargetConn(c);
     for (const t of tables) {
       const ddl = await readFile(join(dir, `${t.schema}.${t.table}-schema.sql`), 'utf8');
-      await ensureTargetTableFromDDL(c, s.selector.route(t.schema, t.table), ddl.trim().replace(/;\s*$/, ''));
+      await ensureTargetTableFromDDL(c, s, s.selector.route(t.schema, t.table), ddl.trim().replace(/;\s*$/, ''));
     }
   });
   s.progress.begin();
@@ -99,6 +100,7 @@ export async function loadFromDir(s: FullSession, signal: AbortSignal): Promise<
     }
   };
   await Promise.all(Array.from({ length: Math.min(cfg.loader.poolSize, Math.max(1, pending.length)) }, () => worker()));
+  await addDeferredIndexes(s, signal);
   return { ...(syncHandOff(s.snapshots) ?? {}) };
 }
 

@@ -7,6 +7,7 @@ import { closeConn, openConn, readMasterStatus, retryPolicy, type ChunkRow, type
 import { batchBytes, loadChunk, prepareTargetConn, prepareTargetSession } from './chunk-loader.js';
 import { ensureTargetTable } from './schema-create.js';
 import { loadFromDir } from './file-loader.js';
+import { addDeferredIndexes } from './deferred-index.js';
 
 /**
  * The chunks ordered round-robin over their tables (t1#0, t2#0, ..., t1#1, ...), so that parallel
@@ -100,13 +101,14 @@ export class LoadUnit implements Unit {
       () =>
         s.withMeta(async (c) => {
           await prepareTargetConn(c);
-          for (const t of s.tables.values()) await ensureTargetTable(c, t);
+          for (const t of s.tables.values()) await ensureTargetTable(c, s, t);
         }),
       signal,
     );
     const pending = s.pendingChunks();
     s.progress.begin();
     if (pending.length > 0) await this.runChunks(pending, policy, signal);
+    await policy.execute(() => addDeferredIndexes(s, signal), signal);
     if (s.snapshot && !s.snapshot.transactional) {
       // consistency none: rows were read at many points; sync stays idempotent until now
       const c = await openConn(s.cfg.source, 'source');

@@ -1,7 +1,8 @@
 import type { Connection } from 'mysql2/promise';
 import { DMError } from '../../errors/index.js';
 import type { RouteResult } from '../../filter/index.js';
-import { classifyMySQLError, quoteId, quoteTable, type PlannedTable } from '../dump/index.js';
+import { classifyMySQLError, quoteId, quoteTable, recordDeferredIndexes, type FullSession, type PlannedTable } from '../dump/index.js';
+import { splitSecondaryKeys } from './deferred-index.js';
 
 /** Column type text compared across flavors/versions: lower case, integer display widths dropped. */
 function normType(t: string): string {
@@ -26,14 +27,20 @@ async function targetColumns(conn: Connection, schema: string, table: string): P
   return (rows as { n: string; t: string }[]).map((r) => ({ name: r.n, type: r.t }));
 }
 
+async function tableExists(conn: Connection, schema: string, table: string): Promise<boolean> {
+  const [rows] = await conn.query('SELECT 1 FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', [schema, table]);
+  return (rows as unknown[]).length > 0;
+}
+
 /**
  * Create the routed target schema and table from the upstream SHOW CREATE TABLE (once for merged
  * shards), add extract-* columns (VARCHAR(255)), and check that an existing table has the
  * source's columns: a difference is ErrLoadTableMismatch, never a silent overwrite.
+ * A table created here gets its plain secondary keys later (deferred-index.ts).
  */
-export async function ensureTargetTable(conn: Connection, t: PlannedTable): Promise<void> {
+export async function ensureTargetTable(conn: Connection, s: FullSession, t: PlannedTable): Promise<void> {
   const { route, info } = t;
-  await createTargetTable(conn, route, info.createSQL, { name: `${info.schema}.${info.table}`, columns: info.columns });
+  await createTargetTable(conn, s, route, info.createSQL, { name: `${info.schema}.${info.table}`, columns: info.columns });
 }
 
 /**
@@ -41,12 +48,13 @@ export async function ensureTargetTable(conn: Connection, t: PlannedTable): Prom
  * the table is created and the extract-* columns added the same way; without the source's
  * column types there is no mismatch check.
  */
-export async function ensureTargetTableFromDDL(conn: Connection, route: RouteResult, createSQL: string): Promise<void> {
-  await createTargetTable(conn, route, createSQL, undefined);
+export async function ensureTargetTableFromDDL(conn: Connection, s: FullSession, route: RouteResult, createSQL: string): Promise<void> {
+  await createTargetTable(conn, s, route, createSQL, undefined);
 }
 
 async function createTargetTable(
   conn: Connection,
+  s: FullSession,
   route: RouteResult,
   createSQL: string,
   source: { name: string; columns: readonly { name: string; type: string }[] } | undefined,
@@ -54,7 +62,16 @@ async function createTargetTable(
   const where = `${route.schema}.${route.table}`;
   try {
     await conn.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(route.schema)}`);
-    await conn.query(rewriteCreateTable(createSQL, route.schema, route.table));
+    let ddl = createSQL;
+    if (!(await tableExists(conn, route.schema, route.table))) {
+      const split = splitSecondaryKeys(createSQL);
+      if (split.clauses.length > 0) {
+        // recorded before the CREATE: a crash in between leaves a record and no table, redone on resume
+        await recordDeferredIndexes(conn, s.meta, s.cfg.sourceId, { schema: route.schema, table: route.table, clauses: split.clauses });
+        ddl = split.createSQL;
+      }
+    }
+    await conn.query(rewriteCreateTable(ddl, route.schema, route.table));
     let cols = await targetColumns(conn, route.schema, route.table);
     const have = new Set(cols.map((c) => c.name.toLowerCase()));
     for (const x of route.extracted) {
