@@ -58,7 +58,9 @@ export async function openConn(
 export async function closeConn(conn: Connection | undefined): Promise<void> {
   if (!conn) return;
   try {
-    await Promise.race([conn.end(), new Promise((r) => setTimeout(r, 2000))]);
+    // a hung server gets 2 s; the timer must not keep the process alive once end() is done
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([conn.end(), new Promise((r) => (timer = setTimeout(r, 2000)))]).finally(() => clearTimeout(timer));
   } catch {
     /* already gone */
   }
