@@ -3,8 +3,12 @@
  * into another, DM.ts (dump+load streaming, in a child process) against mydumper+myloader,
  * `mysqldump | mariadb`, and the target's bulk limit `LOAD DATA INFILE` of the same rows.
  *
- *   npm run bench:full -- [--tables 4] [--rows 250000] [--threads 4] [--chunk-rows 10000] [--modes loaddata,sql] [--skip mysqldump] [--target-binlog on|off]
+ *   npm run bench:full -- [--tables 4] [--rows 250000] [--threads 4] [--chunk-rows 10000] [--modes loaddata,sql] [--skip mysqldump] [--target-binlog on|off] [--rounds 1] [--split-cpu]
  *   (or env BENCH_TABLES, BENCH_ROWS, BENCH_THREADS, BENCH_CHUNK_ROWS, BENCH_MODES, BENCH_TARGET_BINLOG)
+ *
+ * Before the measured runs, one unmeasured LOAD DATA INFILE warms the target (a fresh server's
+ * first load pays page faults for its buffer pool). `--rounds n` (BENCH_ROUNDS) runs every tool n
+ * times in rotated order and reports each tool's median run.
  *
  * `--split-cpu` (BENCH_SPLIT_CPU=1): the target server gets the last CPU to itself and everything
  * else (source server, DM.ts, mydumper, myloader, mysqldump) the others, as when the target is its
@@ -32,6 +36,7 @@ import {
   requireBinary,
   trackChild,
 } from '../helpers/index.js';
+import { splitSecondaryKeys } from '../../src/units/load/deferred-index.js';
 
 const opts = new Command()
   .option('--tables <n>', 'sysbench tables', process.env['BENCH_TABLES'] ?? '4')
@@ -51,8 +56,17 @@ const opts = new Command()
     'DM.ts loaders.import-mode values to run: loaddata,sql',
     process.env['BENCH_MODES'] ?? 'loaddata,sql',
   )
-  .option('--skip <list>', 'comma list of peers to skip: mydumper,mysqldump,loaddata', '')
-  .option('--split-cpu', 'pin the target server to its own CPU, everything else to the others', process.env['BENCH_SPLIT_CPU'] === '1')
+  .option('--skip <list>', 'comma list of peers to skip: mydumper,mysqldump,loaddata,loaddata-deferred', '')
+  .option(
+    '--rounds <n>',
+    "run every tool n times, in rotated order; the table shows each tool's median run",
+    process.env['BENCH_ROUNDS'] ?? '1',
+  )
+  .option(
+    '--split-cpu',
+    'pin the target server to its own CPU, everything else to the others',
+    process.env['BENCH_SPLIT_CPU'] === '1',
+  )
   .option(
     '--target-binlog <on|off>',
     'whether the rows are also written to the target binlog, by every tool',
@@ -68,6 +82,7 @@ const opts = new Command()
     skip: string;
     targetBinlog: string;
     splitCpu: boolean;
+    rounds: string;
   }>();
 if (!['on', 'off'].includes(opts.targetBinlog))
   throw new Error(`--target-binlog must be on or off, not ${opts.targetBinlog}`);
@@ -77,6 +92,7 @@ const TABLES = Number(opts.tables);
 const ROWS = Number(opts.rows);
 const THREADS = Number(opts.threads);
 const CHUNK = Number(opts.chunkRows);
+const ROUNDS = Math.max(1, Number(opts.rounds));
 const skip = new Set(opts.skip.split(',').filter(Boolean));
 const RUNNER = fileURLToPath(new URL('../integration/full-kill-runner.ts', import.meta.url));
 
@@ -103,7 +119,9 @@ async function main(): Promise<void> {
       if (last < 1) throw new Error('--split-cpu needs at least 2 CPUs');
       const rest = last === 1 ? '0' : `0-${last - 1}`;
       // children (DM.ts, mydumper, myloader, clients) inherit this process's affinity
-      sh(`taskset -a -p -c ${last} ${dst.pid} && taskset -a -p -c ${rest} ${src.pid} && taskset -a -p -c ${rest} ${process.pid}`);
+      sh(
+        `taskset -a -p -c ${last} ${dst.pid} && taskset -a -p -c ${rest} ${src.pid} && taskset -a -p -c ${rest} ${process.pid}`,
+      );
       console.log(`split CPUs: target server on CPU ${last}, everything else on ${rest}`);
     }
     const conn = (s: MariaDBServer): string => `-h 127.0.0.1 -P ${s.port} -u root`;
@@ -165,7 +183,9 @@ async function main(): Promise<void> {
       const got = n.reduce((a, r) => a + Number(r['n']), 0);
       if (got !== totalRows) console.log(`!! ${what}: target has ${got} rows, expected ${totalRows}`);
     };
-    const results: { name: string; secs: number; rss?: number; cpu?: string }[] = [];
+    type Result = { name: string; secs: number; rss?: number; cpu?: string };
+    const results: Result[] = [];
+    const tools: (() => Promise<void>)[] = [];
     /** Runs fn and returns the CPU seconds the source and target servers spent meanwhile. */
     const serverCpu = async (fn: () => Promise<number>): Promise<{ secs: number; cpu: string }> => {
       const s0 = cpuSeconds(src.pid);
@@ -178,131 +198,170 @@ async function main(): Promise<void> {
     };
 
     // DM.ts: dump + load units in a child process (so its peak RSS is its own)
-    for (const mode of MODES) {
-      await reset();
-      let rss = 0;
-      let inner = 0;
-      let nodeCpu = 0;
-      const { secs, cpu } = await serverCpu(() =>
-        timed(async () => {
-          const cfg = {
-            taskName: 'bench',
-            sourceId: 'bench-src',
-            taskMode: 'full',
-            source: src.connOpts(),
-            target: BINLOG ? dst.connOpts() : { ...dst.connOpts(), session: { sql_log_bin: 0 } },
-            baList: { doDbs: ['sbtest'] },
-            mydumper: { threads: THREADS, rows: CHUNK },
-            loader: { poolSize: THREADS, importMode: mode },
-          };
-          const child = spawn(
-            process.execPath,
-            [
-              ...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
-              '--import',
-              'tsx',
-              RUNNER,
-              JSON.stringify(cfg),
-            ],
-            { stdio: ['ignore', 'pipe', 'inherit'] },
-          );
-          trackChild(child);
-          let out = '';
-          child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-          await once(child, 'exit');
-          const line = out.split('\n').find((l) => l.startsWith('{')) ?? '{}';
-          const res = JSON.parse(line) as {
-            ok?: boolean;
-            maxRssKiB?: number;
-            elapsedMs?: number;
-            cpuMs?: number;
-            errors?: unknown;
-          };
-          inner = (res.elapsedMs ?? 0) / 1000;
-          nodeCpu = (res.cpuMs ?? 0) / 1000;
-          if (!res.ok) throw new Error(`DM.ts run failed: ${line}`);
-          rss = (res.maxRssKiB ?? 0) / 1024;
-        }),
-      );
-      await check('DM.ts');
-      results.push({
-        name: `DM.ts (${mode}), whole child process incl. tsx start`,
-        secs,
-        rss,
-        cpu: `${cpu}, DM.ts process ${nodeCpu.toFixed(1)}`,
+    for (const mode of MODES)
+      tools.push(async () => {
+        await reset();
+        let rss = 0;
+        let inner = 0;
+        let nodeCpu = 0;
+        const { secs, cpu } = await serverCpu(() =>
+          timed(async () => {
+            const cfg = {
+              taskName: 'bench',
+              sourceId: 'bench-src',
+              taskMode: 'full',
+              source: src.connOpts(),
+              target: BINLOG ? dst.connOpts() : { ...dst.connOpts(), session: { sql_log_bin: 0 } },
+              baList: { doDbs: ['sbtest'] },
+              mydumper: { threads: THREADS, rows: CHUNK },
+              loader: { poolSize: THREADS, importMode: mode },
+            };
+            const child = spawn(
+              process.execPath,
+              [
+                ...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
+                '--import',
+                'tsx',
+                RUNNER,
+                JSON.stringify(cfg),
+              ],
+              { stdio: ['ignore', 'pipe', 'inherit'] },
+            );
+            trackChild(child);
+            let out = '';
+            child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+            await once(child, 'exit');
+            const line = out.split('\n').find((l) => l.startsWith('{')) ?? '{}';
+            const res = JSON.parse(line) as {
+              ok?: boolean;
+              maxRssKiB?: number;
+              elapsedMs?: number;
+              cpuMs?: number;
+              errors?: unknown;
+            };
+            inner = (res.elapsedMs ?? 0) / 1000;
+            nodeCpu = (res.cpuMs ?? 0) / 1000;
+            if (!res.ok) throw new Error(`DM.ts run failed: ${line}`);
+            rss = (res.maxRssKiB ?? 0) / 1024;
+          }),
+        );
+        await check('DM.ts');
+        results.push({
+          name: `DM.ts (${mode}), whole child process incl. tsx start`,
+          secs,
+          rss,
+          cpu: `${cpu}, DM.ts process ${nodeCpu.toFixed(1)}`,
+        });
+        results.push({ name: `DM.ts (${mode}), units only (dump+load)`, secs: inner, rss });
       });
-      results.push({ name: `DM.ts (${mode}), units only (dump+load)`, secs: inner, rss });
-    }
 
-    if (!skip.has('mydumper')) {
-      await reset();
-      const dir = join(work, 'mydumper');
-      mkdirSync(dir);
-      const { secs, cpu } = await serverCpu(() =>
-        timed(() => {
-          sh(`mydumper ${conn(src)} -B sbtest -t ${THREADS} --rows ${CHUNK} -o ${dir} > /dev/null 2>&1`);
+    if (!skip.has('mydumper'))
+      tools.push(async () => {
+        await reset();
+        const dir = join(work, 'mydumper');
+        removeTempDir(dir);
+        mkdirSync(dir);
+        const { secs, cpu } = await serverCpu(() =>
+          timed(() => {
+            sh(`mydumper ${conn(src)} -B sbtest -t ${THREADS} --rows ${CHUNK} -o ${dir} > /dev/null 2>&1`);
+            sh(
+              `myloader ${conn(dst)} -d ${dir} -t ${THREADS} -B sbtest -o ${BINLOG ? '--enable-binlog' : ''} > /dev/null 2>&1`,
+            );
+          }),
+        );
+        await check('mydumper+myloader');
+        results.push({ name: 'mydumper+myloader', secs, cpu });
+      });
+
+    if (!skip.has('mysqldump'))
+      tools.push(async () => {
+        await reset();
+        await dst.sql('CREATE DATABASE sbtest');
+        const secs = await timed(() =>
           sh(
-            `myloader ${conn(dst)} -d ${dir} -t ${THREADS} -B sbtest -o ${BINLOG ? '--enable-binlog' : ''} > /dev/null 2>&1`,
-          );
-        }),
-      );
-      await check('mydumper+myloader');
-      results.push({ name: 'mydumper+myloader', secs, cpu });
-    }
+            `mysqldump ${conn(src)} --single-transaction --skip-lock-tables sbtest | mariadb ${conn(dst)} ${BINLOG ? '' : '--init-command="SET SESSION sql_log_bin = 0"'} sbtest`,
+          ),
+        );
+        await check('mysqldump|mariadb');
+        results.push({ name: 'mysqldump | mariadb', secs });
+      });
 
-    if (!skip.has('mysqldump')) {
-      await reset();
+    /** LOAD DATA INFILE of the rows into freshly created tables (as the source defines them). */
+    const loadInfile = async (deferKeys = false): Promise<number> => {
       await dst.sql('CREATE DATABASE sbtest');
-      const secs = await timed(() =>
-        sh(
-          `mysqldump ${conn(src)} --single-transaction --skip-lock-tables sbtest | mariadb ${conn(dst)} ${BINLOG ? '' : '--init-command="SET SESSION sql_log_bin = 0"'} sbtest`,
-        ),
-      );
-      await check('mysqldump|mariadb');
-      results.push({ name: 'mysqldump | mariadb', secs });
-    }
-
-    if (!skip.has('loaddata')) {
-      await reset();
-      const dir = join(work, 'tsv');
-      mkdirSync(dir);
-      chmodSync(dir, 0o777);
-      await dst.sql('CREATE DATABASE sbtest');
-      for (let i = 1; i <= TABLES; i++) {
-        await src.sql(`SELECT * FROM sbtest.sbtest${i} INTO OUTFILE '${join(dir, `t${i}.tsv`)}'`);
-        const [c] = await src.sql(`SHOW CREATE TABLE sbtest.sbtest${i}`);
-        await dst.sql(`USE sbtest; ${String(c?.['Create Table'])}`);
-      }
+      const split = createSQL.map((c) => (deferKeys ? splitSecondaryKeys(c) : { createSQL: c, clauses: [] }));
+      for (let i = 1; i <= TABLES; i++) await dst.sql(`USE sbtest; ${split[i - 1]?.createSQL}`);
       const pools = Array.from({ length: TABLES }, (_, i) => i + 1);
-      const { secs, cpu } = await serverCpu(() =>
-        timed(async () => {
-          const queue = [...pools];
-          await Promise.all(
-            Array.from({ length: Math.min(THREADS, TABLES) }, async () => {
-              const c = await dst.connect();
-              if (!BINLOG) await c.query('SET SESSION sql_log_bin = 0');
-              try {
-                for (let i = queue.shift(); i !== undefined; i = queue.shift())
-                  await c.query(`LOAD DATA INFILE '${join(dir, `t${i}.tsv`)}' INTO TABLE sbtest.sbtest${i}`);
-              } finally {
-                await c.end();
+      return timed(async () => {
+        const queue = [...pools];
+        await Promise.all(
+          Array.from({ length: Math.min(THREADS, TABLES) }, async () => {
+            const c = await dst.connect();
+            if (!BINLOG) await c.query('SET SESSION sql_log_bin = 0');
+            try {
+              for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
+                await c.query(`LOAD DATA INFILE '${join(dir, `t${i}.tsv`)}' INTO TABLE sbtest.sbtest${i}`);
+                const keys = split[i - 1]?.clauses ?? [];
+                if (keys.length > 0) await c.query(`ALTER TABLE sbtest.sbtest${i} ${keys.join(', ')}`);
               }
-            }),
-          );
-        }),
-      );
-      await check('LOAD DATA INFILE');
-      results.push({ name: 'LOAD DATA INFILE (target limit)', secs, cpu });
+            } finally {
+              await c.end();
+            }
+          }),
+        );
+      });
+    };
+    if (!skip.has('loaddata'))
+      tools.push(async () => {
+        await reset();
+        const { secs, cpu } = await serverCpu(() => loadInfile());
+        await check('LOAD DATA INFILE');
+        results.push({ name: 'LOAD DATA INFILE (target limit)', secs, cpu });
+      });
+    // the same with the secondary keys added after the rows, as DM.ts does (for reference)
+    if (!skip.has('loaddata-deferred'))
+      tools.push(async () => {
+        await reset();
+        const { secs, cpu } = await serverCpu(() => loadInfile(true));
+        await check('LOAD DATA INFILE, keys after');
+        results.push({ name: 'LOAD DATA INFILE, secondary keys after', secs, cpu });
+      });
+
+    // The rows as TSV files for LOAD DATA INFILE, and one unmeasured warm-up load: a fresh server
+    // touches its buffer pool memory for the first time (page faults, ~1 s of target CPU here),
+    // which would otherwise slow whichever tool runs first.
+    const dir = join(work, 'tsv');
+    mkdirSync(dir);
+    chmodSync(dir, 0o777);
+    const createSQL: string[] = [];
+    for (let i = 1; i <= TABLES; i++) {
+      await src.sql(`SELECT * FROM sbtest.sbtest${i} INTO OUTFILE '${join(dir, `t${i}.tsv`)}'`);
+      const [c] = await src.sql(`SHOW CREATE TABLE sbtest.sbtest${i}`);
+      createSQL.push(String(c?.['Create Table']));
     }
+    await reset();
+    console.log(`warm-up load into the target: ${(await loadInfile()).toFixed(2)} s (not counted)`);
+    for (let round = 0; round < ROUNDS; round++)
+      for (let i = 0; i < tools.length; i++) await tools[(i + round) % tools.length]?.();
+
+    // each tool's median run (by wall time)
+    const byName = new Map<string, Result[]>();
+    for (const r of results) byName.set(r.name, [...(byName.get(r.name) ?? []), r]);
+    if (ROUNDS > 1)
+      for (const [name, rs] of byName)
+        console.log(`${name}: ${rs.map((r) => r.secs.toFixed(2)).join(', ')} s`);
+    const medians = [...byName.values()].map(
+      (rs) => [...rs].sort((a, b) => a.secs - b.secs)[Math.floor((rs.length - 1) / 2)] as Result,
+    );
 
     console.log('\n| tool | wall s | rows/s | MB/s | peak RSS MB | CPU s |');
     console.log('|---|---:|---:|---:|---:|---|');
-    for (const r of results)
+    for (const r of medians)
       console.log(
         `| ${r.name} | ${r.secs.toFixed(2)} | ${Math.round(totalRows / r.secs)} | ${(mb / r.secs).toFixed(1)} | ${r.rss ? r.rss.toFixed(0) : '-'} | ${r.cpu ?? ''} |`,
       );
-    const dms = results.filter((r) => r.name.startsWith('DM.ts'));
-    const peers = results.filter((r) => !r.name.startsWith('DM.ts'));
+    const dms = medians.filter((r) => r.name.startsWith('DM.ts'));
+    const peers = medians.filter((r) => !r.name.startsWith('DM.ts'));
     for (const dm of dms) {
       console.log('');
       for (const r of peers) console.log(`${dm.name} speed / ${r.name}: ${(r.secs / dm.secs).toFixed(2)}x`);
