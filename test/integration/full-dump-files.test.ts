@@ -12,9 +12,11 @@ test('task-mode dump writes DM/mydumper-style files; task-mode load imports them
     await Promise.all([src.stop(), dst.stop()]);
     removeTempDir(dir);
   });
-  await src.sql(`CREATE DATABASE f1; CREATE TABLE f1.a (id INT PRIMARY KEY, s VARCHAR(50), b VARBINARY(10), j JSON);
+  await src.sql(`CREATE DATABASE f1; CREATE TABLE f1.a (id INT PRIMARY KEY, s VARCHAR(50), b VARBINARY(10), j JSON, KEY ks (s(20)));
     CREATE TABLE f1.nk (x INT, y TEXT)`);
-  await src.sql("INSERT INTO f1.a SELECT seq, CONCAT('line\\n', seq, ';\\'x'), UNHEX('00FF0A3B'), '{\"k\": [1,2]}' FROM mysql.seq_1_to_2500");
+  await src.sql(
+    "INSERT INTO f1.a SELECT seq, CONCAT('line\\n', seq, ';\\'x'), UNHEX('00FF0A3B'), '{\"k\": [1,2]}' FROM mysql.seq_1_to_2500",
+  );
   await src.sql("INSERT INTO f1.nk VALUES (1, 'a;\\nb'), (NULL, NULL), (2, '')");
   const common = {
     taskName: 'files',
@@ -54,6 +56,11 @@ test('task-mode dump writes DM/mydumper-style files; task-mode load imports them
     const diff = await compareTables(src.connOpts(), dst.connOpts(), 'f1', tb, { targetSchema: 'f1_copy' });
     assert.ok(diff.equal, describeDiffs([diff]));
   }
+  // the secondary key, left out of the CREATE TABLE, was added after the rows
+  const definition = async (srv: MariaDBServer, db: string): Promise<string> =>
+    String((await srv.sql(`SHOW CREATE TABLE ${db}.a`))[0]?.['Create Table']);
+  assert.equal(await definition(dst, 'f1_copy'), await definition(src, 'f1'));
+  assert.deepEqual(l.load.status()['deferredIndexes'], { tables: 1, done: 1, building: [] });
   // loading again is a no-op: every file is checkpointed as done
   const again = createFullUnits({ ...common, taskMode: 'load', loader: { dir, onDuplicate: 'error' } });
   assert.deepEqual((await again.units[0]?.process(new AbortController().signal))?.errors, []);
@@ -66,7 +73,8 @@ test('task-mode load merges dumped shards with extract-schema / extract-source c
     await Promise.all([src.stop(), dst.stop()]);
     removeTempDir(dir);
   });
-  const ddl = (s: string): string => `CREATE TABLE ${s}.t (id INT PRIMARY KEY, s VARCHAR(60), b VARBINARY(10), j JSON)`;
+  const ddl = (s: string): string =>
+    `CREATE TABLE ${s}.t (id INT PRIMARY KEY, s VARCHAR(60), b VARBINARY(10), j JSON)`;
   await src.sql(`CREATE DATABASE shard_1; CREATE DATABASE shard_2; ${ddl('shard_1')}; ${ddl('shard_2')}`);
   // values that look like tuple ends, quotes, escapes and statement ends inside strings
   const rows = (s: string, from: number, to: number): string =>
@@ -95,7 +103,9 @@ test('task-mode load merges dumped shards with extract-schema / extract-source c
   const d = createFullUnits({ ...common, taskMode: 'dump' });
   assert.deepEqual((await d.units[0]?.process(new AbortController().signal))?.errors, []);
   assert.deepEqual(
-    readdirSync(dir).filter((f) => /\.\d{5}\.sql$/.test(f)).sort(),
+    readdirSync(dir)
+      .filter((f) => /\.\d{5}\.sql$/.test(f))
+      .sort(),
     ['shard_1.t.00000.sql', 'shard_1.t.00001.sql', 'shard_2.t.00000.sql'],
   );
   const l = createFullUnits({ ...common, taskMode: 'load' });
@@ -105,14 +115,20 @@ test('task-mode load merges dumped shards with extract-schema / extract-source c
   await src.sql(`CREATE DATABASE expect; CREATE VIEW expect.merged AS
     SELECT id, s, b, j, '1' AS c_schema, 's1' AS c_source FROM shard_1.t UNION ALL SELECT id, s, b, j, '2', 's1' FROM shard_2.t`);
   const columns = ['id', 's', 'b', 'j', 'c_schema', 'c_source'];
-  const diff = await compareTables(src.connOpts(), dst.connOpts(), 'expect', 'merged', { targetSchema: 'merged', targetTable: 't', columns });
+  const diff = await compareTables(src.connOpts(), dst.connOpts(), 'expect', 'merged', {
+    targetSchema: 'merged',
+    targetTable: 't',
+    columns,
+  });
   assert.ok(diff.equal, describeDiffs([diff]));
   assert.equal(diff.targetRows, 1800);
-  const cols = await dst.sql("SELECT COLUMN_NAME AS n, COLUMN_TYPE AS t FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'merged' AND TABLE_NAME = 't' ORDER BY ORDINAL_POSITION");
-  assert.deepEqual(
-    cols.map((c) => `${String(c['n'])} ${String(c['t'])}`).slice(4),
-    ['c_schema varchar(255)', 'c_source varchar(255)'],
+  const cols = await dst.sql(
+    "SELECT COLUMN_NAME AS n, COLUMN_TYPE AS t FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'merged' AND TABLE_NAME = 't' ORDER BY ORDINAL_POSITION",
   );
+  assert.deepEqual(cols.map((c) => `${String(c['n'])} ${String(c['t'])}`).slice(4), [
+    'c_schema varchar(255)',
+    'c_source varchar(255)',
+  ]);
   // every file is checkpointed as done with its rows: loading again is a no-op
   const again = createFullUnits({ ...common, taskMode: 'load', loader: { dir, onDuplicate: 'error' } });
   assert.deepEqual((await again.units[0]?.process(new AbortController().signal))?.errors, []);
