@@ -144,5 +144,10 @@ export async function addDeferredIndexes(s: FullSession, signal: AbortSignal): P
       await closeConn(conn);
     }
   };
-  await Promise.all(Array.from({ length: Math.min(s.cfg.loader.poolSize, pending.length) }, () => worker()));
+  // every slot settles (no ALTER left running behind the unit's back), then the first error counts
+  const results = await Promise.allSettled(
+    Array.from({ length: Math.min(s.cfg.loader.poolSize, pending.length) }, () => worker()),
+  );
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }

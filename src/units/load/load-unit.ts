@@ -108,7 +108,6 @@ export class LoadUnit implements Unit {
     const pending = s.pendingChunks();
     s.progress.begin();
     if (pending.length > 0) await this.runChunks(pending, policy, signal);
-    await policy.execute(() => addDeferredIndexes(s, signal), signal);
     if (s.snapshot && !s.snapshot.transactional) {
       // consistency none: rows were read at many points; sync stays idempotent until now
       const c = await openConn(s.cfg.source, 'source');
@@ -119,6 +118,8 @@ export class LoadUnit implements Unit {
       }
     }
     await s.releaseSnapshot();
+    // every row is in: the secondary keys left out of the CREATE TABLEs (no snapshot needed)
+    await policy.execute(() => addDeferredIndexes(s, signal), signal);
     const h = s.handOff();
     this.log.info({ ...s.progress.totals(), handOff: h }, 'load finished');
     return { ...(h ?? {}) };
