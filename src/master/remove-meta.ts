@@ -14,8 +14,7 @@ const ER_NO_SUCH_TABLE = 1146;
 
 export async function removeTaskMeta(taskYaml: string, sourceIds: readonly string[], opts: { secretKey?: Buffer } = {}): Promise<void> {
   const task = parseTaskConfig(taskYaml, opts.secretKey ? { secretKey: opts.secretKey } : {});
-  const { session, ...conn } = dbConnOf(task.targetDatabase, `task ${task.name}: target-database`);
-  const c = await connect(conn, session ? { sessionVars: session } : {});
+  const c = await connect(dbConnOf(task.targetDatabase, `task ${task.name}: target-database`));
   try {
     const q = (n: string): string => `${mysql.escapeId(task.metaSchema)}.${mysql.escapeId(`${task.name}_${n}`)}`;
     const del = async (table: string, col: string, id: string): Promise<void> => {

@@ -10,10 +10,10 @@ import type { SourceFacts } from './config-adapter.js';
  * ErrDBTLSHandshake, or ErrConfigTLSFile when a security file cannot be read.
  */
 export async function checkSourceConnection(f: SourceFacts, timeoutMs = 3000): Promise<void> {
-  const { session, ...conn } = dbConnOf(f.from, `source ${f.sourceId}: from`);
+  const conn = dbConnOf(f.from, `source ${f.sourceId}: from`);
   let c: Connection | undefined;
   try {
-    c = await connect(conn, { connectTimeoutMs: timeoutMs, ...(session ? { sessionVars: session } : {}) });
+    c = await connect(conn, { connectTimeoutMs: timeoutMs });
     await c.query('SELECT 1');
   } catch (e) {
     const code = e instanceof DMError ? e.codeName : undefined;

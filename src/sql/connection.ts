@@ -30,6 +30,8 @@ export interface ConnConfig {
   database?: string;
   /** mysql2 `ssl` options (ca/cert/key as PEM strings) or undefined for plain TCP. */
   ssl?: SslOptions;
+  /** The config block's `session` variables, set on every connection (before `sessionVars`). */
+  session?: Record<string, string | number | boolean>;
 }
 
 export interface ConnectOptions {
@@ -80,6 +82,11 @@ export function sessionInitSql(opts: ConnectOptions = {}): string {
   return `SET ${vars.join(', ')}`;
 }
 
+/** The session initialisation of a connection: the block's `session`, then the caller's `sessionVars`. */
+function initSqlFor(conn: ConnConfig, opts: ConnectOptions): string {
+  return conn.session ? sessionInitSql({ ...opts, sessionVars: { ...conn.session, ...opts.sessionVars } }) : sessionInitSql(opts);
+}
+
 function baseOptions(conn: ConnConfig, opts: ConnectOptions): ConnectionOptions {
   const o: ConnectionOptions = {
     host: conn.host,
@@ -113,7 +120,7 @@ export async function connect(conn: ConnConfig, opts: ConnectOptions = {}): Prom
     throw classifyError(e);
   }
   try {
-    await c.query(sessionInitSql(opts));
+    await c.query(initSqlFor(conn, opts));
   } catch (e) {
     c.destroy();
     throw classifyError(e);
@@ -135,7 +142,7 @@ export function createPool(conn: ConnConfig, opts: ConnectOptions = {}): Pool {
     keepAliveInitialDelay: 10_000,
   };
   const pool = mysql.createPool(po);
-  const init = sessionInitSql(opts);
+  const init = initSqlFor(conn, opts);
   // The core connection queues this before any query of the caller that acquired it.
   pool.pool.on('connection', (c) => {
     c.query(init, (err) => {

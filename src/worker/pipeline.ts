@@ -155,15 +155,9 @@ function targetConn(sub: SubtaskConfig): DBConnSettings {
   return dbConnOf(sub.targetDatabase, `task ${sub.name}: target-database`);
 }
 
-/** One connection with the block's TLS and session variables. */
-function connectWith(db: DBConnSettings): ReturnType<typeof connect> {
-  const { session, ...conn } = db;
-  return connect(conn, session ? { sessionVars: session } : {});
-}
-
 /** Read the full phase's snapshot rows from the target meta schema (when the detail was lost, e.g. after a restart). */
 async function handOffFromMeta(sub: SubtaskConfig): Promise<FullPhaseDetail | undefined> {
-  const c = await connectWith(targetConn(sub));
+  const c = await connect(targetConn(sub));
   try {
     const table = `${mysql.escapeId(sub.metaSchema)}.${mysql.escapeId(`${sub.name}_load_snapshot`)}`;
     let rows: { f: string; p: string | number; g: string | null }[];
@@ -211,7 +205,7 @@ class PipelineSyncUnit implements Unit {
       this.flavor = this.src.flavor;
       return;
     }
-    const c = await connectWith(sourceConn(this.src));
+    const c = await connect(sourceConn(this.src));
     try {
       this.flavor = await getFlavor(c);
     } finally {

@@ -46,7 +46,7 @@ export async function openConn(
 ): Promise<Connection> {
   let conn: Connection;
   try {
-    conn = await connect(c, { connectTimeoutMs: 5000, rawGeometry: false, ...(opts.localInfile ? { localInfile: opts.localInfile } : {}), ...(c.session ? { sessionVars: c.session } : {}) });
+    conn = await connect(c, { connectTimeoutMs: 5000, rawGeometry: false, ...(opts.localInfile ? { localInfile: opts.localInfile } : {}) });
   } catch (e) {
     throw classifyMySQLError(e instanceof DMError && e.cause !== undefined ? e.cause : e, side, `connect to ${side} ${c.host}:${c.port}`);
   }

@@ -809,7 +809,7 @@ export class SyncUnit implements Unit {
     this.masterAt = Date.now();
     const src = this.cfg.source;
     // the source's TLS and `from.session` applied
-    this.srcConn ??= await connect(src, { connectTimeoutMs: 3000, ...(src.session ? { sessionVars: src.session } : {}) });
+    this.srcConn ??= await connect(src, { connectTimeoutMs: 3000 });
     try {
       const [rows] = await this.srcConn.query('SHOW MASTER STATUS');
       const r = (rows as { File?: string; Position?: number | string }[])[0];
