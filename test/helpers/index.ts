@@ -3,3 +3,4 @@ export * from './mariadb.js';
 export * from './etcd.js';
 export * from './compare.js';
 export { cpuSeconds } from './proc.js';
+export { runUnits } from './units.js';

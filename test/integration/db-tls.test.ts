@@ -5,7 +5,7 @@
 // is refused with a coded error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MariaDBServer, compareDatabases, describeDiffs } from '../helpers/index.js';
+import { MariaDBServer, compareDatabases, describeDiffs, runUnits } from '../helpers/index.js';
 import { makeTestPki, tlsServerArgs } from '../helpers/tls.js';
 import { dbConnOf, parseSourceConfig, type DBConnSettings } from '../../src/config/index.js';
 import { DMError } from '../../src/errors/index.js';
@@ -118,11 +118,7 @@ test('security (TLS) and from.session apply to dump, load, sync and the source c
     mydumper: { threads: 2, rows: 250 },
     loader: { poolSize: 2 },
   });
-  for (const u of units) {
-    const r = await u.process(new AbortController().signal);
-    assert.deepEqual(r.errors, []);
-    await u.close();
-  }
+  await runUnits(units, { close: true });
   const loaded = await compareDatabases(src.connOpts(), dst.connOpts(), 'tl');
   assert.ok(loaded.length === 1 && loaded.every((d) => d.equal), describeDiffs(loaded));
 

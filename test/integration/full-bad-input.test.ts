@@ -1,9 +1,8 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { MariaDBServer, compareTables, describeDiffs, freePort, waitFor } from '../helpers/index.js';
+import { MariaDBServer, compareTables, describeDiffs, freePort, runUnits, waitFor } from '../helpers/index.js';
 import { createFullUnits } from '../../src/units/load/index.js';
-import type { Unit } from '../../src/units/unit.js';
 
 let src: MariaDBServer;
 let dst: MariaDBServer;
@@ -17,17 +16,6 @@ before(async () => {
 after(async () => {
   await Promise.all([src?.stop(), dst?.stop()]);
 });
-
-async function runAll(units: Unit[]): Promise<Record<string, unknown> | undefined> {
-  let detail: Record<string, unknown> | undefined;
-  for (const u of units) {
-    const r = await u.process(new AbortController().signal);
-    assert.deepEqual(r.errors, [], JSON.stringify(r.errors));
-    assert.equal(r.isCanceled, false);
-    detail = r.detail;
-  }
-  return detail;
-}
 
 const base = (task: string, db: string) => ({
   taskName: task,
@@ -58,7 +46,7 @@ test('consistency auto without RELOAD: falls back to LOCK TABLES and the copy is
       source: { ...src.connOpts(), user: 'norl', password: 'pw' },
       mydumper: { threads: 2, rows: 500, consistency: 'auto' },
     });
-    await runAll(units);
+    await runUnits(units);
     const st = dump.status();
     assert.equal((st['snapshot'] as { lock?: string }).lock, 'lock-tables');
   } finally {

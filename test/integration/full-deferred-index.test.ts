@@ -1,16 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MariaDBServer, compareTables, describeDiffs } from '../helpers/index.js';
+import { MariaDBServer, compareTables, describeDiffs, runUnits } from '../helpers/index.js';
 import { createFullUnits } from '../../src/units/load/index.js';
-import type { Unit } from '../../src/units/unit.js';
-
-async function runAll(units: Unit[]): Promise<void> {
-  for (const u of units) {
-    const r = await u.process(new AbortController().signal);
-    assert.deepEqual(r.errors, [], JSON.stringify(r.errors));
-    assert.equal(r.isCanceled, false);
-  }
-}
 
 /** SHOW CREATE TABLE without the AUTO_INCREMENT counter (the target's may differ) */
 async function createText(s: MariaDBServer, schema: string, table: string): Promise<string> {
@@ -56,7 +47,7 @@ test('secondary keys are added after the rows: the target ends with the source d
     loader: { poolSize: 2 },
   };
   const first = createFullUnits(cfg);
-  await runAll(first.units);
+  await runUnits(first.units);
   assert.deepEqual(first.load.status()['deferredIndexes'], { tables: 3, done: 3, building: [] });
 
   for (const tb of ['a', 'b', 'parent', 'child']) {
@@ -82,7 +73,7 @@ test('secondary keys are added after the rows: the target ends with the source d
     "ALTER TABLE di.a DROP KEY kx; UPDATE dm_meta.di_load_index SET status = 'pending' WHERE tgt_table = 'a'",
   );
   const again = createFullUnits(cfg);
-  await runAll(again.units);
+  await runUnits(again.units);
   assert.deepEqual(again.load.status()['deferredIndexes'], { tables: 1, done: 1, building: [] });
   assert.equal(await createText(dst, 'di', 'a'), await createText(src, 'di', 'a'));
 });

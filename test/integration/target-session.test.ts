@@ -3,7 +3,7 @@
 // own binlog does not grow while the rows arrive.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { MariaDBServer, compareDatabases, describeDiffs } from '../helpers/index.js';
+import { MariaDBServer, compareDatabases, describeDiffs, runUnits } from '../helpers/index.js';
 import { createFullUnits } from '../../src/units/load/index.js';
 import { SyncUnit } from '../../src/units/sync/index.js';
 import { masterPos, syncConfig, waitConverged } from './sync-fixture.js';
@@ -31,11 +31,7 @@ test('target-database.session applies to the load and sync connections (sql_log_
     mydumper: { threads: 2, rows: 500 },
     loader: { poolSize: 2 },
   });
-  for (const u of units) {
-    const r = await u.process(new AbortController().signal);
-    assert.deepEqual(r.errors, []);
-    await u.close();
-  }
+  await runUnits(units, { close: true });
   const loaded = await compareDatabases(src.connOpts(), dst.connOpts(), 'ts');
   assert.ok(loaded.every((d) => d.equal), describeDiffs(loaded));
   assert.deepEqual((await masterPos(dst)).offset, before.offset, 'the load wrote nothing to the target binlog');
