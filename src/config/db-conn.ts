@@ -7,14 +7,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { DMError } from '../errors/index.js';
+import type { SslOptions } from '../sql/index.js';
 import type { DBConfig } from './common-schema.js';
 import type { DeepReadonly } from './freeze.js';
 
-/** mysql2 `ssl` options: PEM texts. */
-export interface DBTlsOptions {
-  ca?: string;
-  cert?: string;
-  key?: string;
+/** mysql2 `ssl` options (src/sql's SslOptions), with the verification decided. */
+export interface DBTlsOptions extends SslOptions {
   /** Verify the server certificate against `ca` (true exactly when `ssl-ca` is given). */
   rejectUnauthorized: boolean;
 }
