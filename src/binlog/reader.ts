@@ -25,7 +25,7 @@ import { compareFilePos, parseGtidSet, type Flavor, type Position, type StartPoi
 import { ReaderMetrics } from './reader-metrics.js';
 import { TxnShaper, schemaSnapshots } from './txn-shaper.js';
 import { SchemaTracker } from './schema-tracker.js';
-import { getBinlogFiles, getBinlogSettings, getMasterStatus, openControlConnection, type ConnectionOptions } from './source-info.js';
+import { getBinlogFiles, getBinlogSettings, getMasterStatus, openControlConnection, type ConnectionOptions, type Queryable } from './source-info.js';
 import { findStartByTime } from './start-time.js';
 import { enableFastpath, installZongjiFastpath } from './zongji-fastpath.js';
 
@@ -48,6 +48,12 @@ export interface BinlogReaderOptions {
   labels?: { task?: string; source_id?: string };
   /** A snapshot from `exportSchemas()` taken with the checkpoint being resumed (instead of seeding from the source). */
   schemas?: string;
+  /**
+   * Without `schemas`, on a source that does not write binlog_row_metadata=FULL: the structures
+   * at the start position in exportSchemas() format (the sync unit reads the downstream tables,
+   * as DM does), instead of the source's current information_schema. Given the control connection.
+   */
+  seedSchemas?: (source: Queryable) => Promise<string>;
   /** Consecutive failed reconnects before the iteration fails with ErrBinlogReadFailed (default 30, ~5 min). */
   maxReconnects?: number;
   /** How often to read SHOW MASTER STATUS for the master-side metrics (default 10_000 ms; 0 disables). */
@@ -211,6 +217,7 @@ class ZongjiBinlogReader implements BinlogReader {
       this.fastpath = await installZongjiFastpath();
       await this.resolveStart();
       if (this.o.schemas) this.tracker.importSchemas(this.o.schemas);
+      else if (!this.rowMetadataFull && this.o.seedSchemas) this.tracker.importSchemas(await this.o.seedSchemas(this.ctrl));
       else await this.tracker.seedFromSource(this.ctrl, this.o.includeTable);
       this.consumerSchemas = this.tracker.exportSchemas();
       await this.updateMasterStatus();

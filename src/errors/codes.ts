@@ -159,6 +159,7 @@ export const CODES = {
   ErrLoadDumpDir: def(34006, 'load-unit', 'internal', 'the dump directory is missing or malformed', 'Point the loader `dir` at a directory written by task-mode dump (with a `metadata` file), or run a full task instead.'),
   ErrLoadDuplicateEntry: def(34007, 'load-unit', 'downstream', 'a row already exists in the target (on-duplicate: error)', 'Remove the conflicting rows from the target, or set `on-duplicate: replace` / `ignore` in the loader config.'),
   ErrLoadAddIndex: def(34008, 'load-unit', 'downstream', 'adding the deferred secondary keys to a loaded target table failed', 'Check the message (often the target tmpdir is out of space for the index sort, or a lock wait timed out); resume-task adds the missing keys again, or run the ALTER TABLE in the message by hand and resume.'),
+  ErrLoadTableChangedOnResume: def(34101, 'load-unit', 'downstream', 'a source table changed structure while the full phase was stopped, and its target table holds rows this copy did not write', 'The table is copied again only when its target table holds just this copy\'s rows. Empty or drop the target table named in the message (re-create it for the other writers with the new structure if they share it), then resume-task; or restart the task with --remove-meta.'),
 
   // ---- sync unit (36xxx) ---------------------------------------------------------------------------------
   // (incremental issue adds its codes here)

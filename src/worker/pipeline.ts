@@ -181,6 +181,55 @@ async function handOffFromMeta(sub: SubtaskConfig): Promise<FullPhaseDetail | un
 }
 
 /**
+ * The table structures recorded by the full phase with the snapshot whose position sync starts
+ * from (`<task>_load_schema`, SchemaTracker export format): the reader's tracker starts from
+ * them instead of the source's current information_schema. Read from the target every time, so a
+ * resumed or moved subtask finds them too.
+ */
+async function startSchemasFromMeta(sub: SubtaskConfig, start: { file: string; offset: number }): Promise<string | undefined> {
+  const c = await connect(targetConn(sub));
+  try {
+    const q = (n: string): string => `${mysql.escapeId(sub.metaSchema)}.${mysql.escapeId(`${sub.name}_${n}`)}`;
+    try {
+      const [r] = await c.query(
+        `SELECT x.table_info AS ti FROM ${q('load_snapshot')} s JOIN ${q('load_schema')} x ON x.source_id = s.source_id AND x.seq = s.seq
+          WHERE s.source_id = ? AND s.binlog_name = ? AND s.binlog_pos = ? ORDER BY s.seq LIMIT 1`,
+        [sub.sourceId, start.file, start.offset],
+      );
+      return (r as { ti: string }[])[0]?.ti;
+    } catch {
+      return undefined; // meta tables of an older version, or no full phase
+    }
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+/**
+ * Whether the full phase of this subtask has finished for good (every chunk and every deferred
+ * index done, as recorded in the target meta schema). A subtask rebuilt after that (worker
+ * restart, transfer-source) goes straight to sync: the Load unit's checks compare with the
+ * source as it is now, which DDL not yet replayed by sync may have changed.
+ */
+export async function fullPhaseFinished(sub: SubtaskConfig): Promise<boolean> {
+  const c = await connect(targetConn(sub));
+  try {
+    const q = (n: string): string => `${mysql.escapeId(sub.metaSchema)}.${mysql.escapeId(`${sub.name}_${n}`)}`;
+    try {
+      const [r] = await c.query(`SELECT COUNT(*) AS n, COALESCE(SUM(status <> 'done'), 0) AS p FROM ${q('load_checkpoint')} WHERE source_id = ?`, [sub.sourceId]);
+      const row = (r as { n: unknown; p: unknown }[])[0];
+      if (!row || Number(row.n) === 0 || Number(row.p) > 0) return false;
+      const [ix] = await c.query(`SELECT COUNT(*) AS p FROM ${q('load_index')} WHERE source_id = ? AND status <> 'done'`, [sub.sourceId]);
+      return Number((ix as { p: unknown }[])[0]?.p ?? 0) === 0;
+    } catch {
+      return false; // no meta tables yet: a fresh full phase
+    }
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+/**
  * The sync unit, built at its first process(): by then the flavor is known (init) and the
  * full phase (if any) has handed over its position.
  */
@@ -221,12 +270,14 @@ class PipelineSyncUnit implements Unit {
     const t = targetConn(sub);
     let start: StartSpec | undefined;
     let safeModeUntil: Position | undefined;
+    let startSchemas: string | undefined;
     if (this.afterFullPhase) {
       const shared = asHandOff((this.ctx as { detail?: Record<string, unknown> }).detail);
       const h = this.box.detail ?? shared ?? (await handOffFromMeta(sub));
       if (h) {
         start = { file: h.startPos.file, offset: h.startPos.offset, ...(h.startPos.gtid ? { gtid: h.startPos.gtid } : {}) };
         if (h.safeModeUntil) safeModeUntil = { file: h.safeModeUntil.file, offset: h.safeModeUntil.offset, gtid: h.safeModeUntil.gtid ?? '' };
+        startSchemas = await startSchemasFromMeta(sub, h.startPos);
       }
     }
     // --start-time wins over the task's meta; the sync unit uses `start` only without a checkpoint.
@@ -257,6 +308,7 @@ class PipelineSyncUnit implements Unit {
       },
       ...(start ? { start } : {}),
       ...(safeModeUntil ? { safeModeUntil } : {}),
+      ...(startSchemas ? { startSchemas } : {}),
       ...(this.ctx.binlogOps ? { onFailedEvent: failedEventHandler(this.ctx.binlogOps, this.ctx.logger) } : {}),
     };
     const u = new SyncUnit(cfg, { logger: this.ctx.logger, registry: this.ctx.registry });
@@ -327,6 +379,36 @@ function capturing(u: Unit, box: HandOffBox): Unit {
   };
 }
 
+/**
+ * Wraps a full-phase unit so that it does nothing when `finished` says the full phase already
+ * finished (asked once per pipeline, at the first full-phase unit's process()).
+ */
+function skippedWhenFinished(u: Unit, finished: () => Promise<boolean>, log: Logger): Unit {
+  let skip = false;
+  const run = async (s: AbortSignal, f: (s: AbortSignal) => Promise<ProcessResult>): Promise<ProcessResult> => {
+    try {
+      skip = await finished();
+    } catch (e) {
+      return { isCanceled: s.aborted, errors: s.aborted ? [] : [toDMError(e, 'ErrLoadCheckpoint').toJSON()] };
+    }
+    if (!skip) return f(s);
+    log.info({ unit: u.type }, 'full phase already finished: unit skipped, sync starts from its hand-off');
+    return { isCanceled: false, errors: [] };
+  };
+  return {
+    get type() {
+      return u.type;
+    },
+    init: (s) => u.init(s),
+    process: (s) => run(s, (x) => u.process(x)),
+    pause: () => u.pause(),
+    resume: (s) => run(s, (x) => u.resume(x)),
+    close: () => u.close(),
+    status: () => (skip ? { unit: u.type, stage: 'Finished', skipped: 'full phase finished before this subtask was built' } : u.status()),
+    ...(u.isFreshTask ? { isFreshTask: () => (u.isFreshTask ? u.isFreshTask() : Promise.resolve(true)) } : {}),
+  };
+}
+
 /** The full-phase units (dump, load) of a subtask, mapped from the resolved task config. */
 export type FullPhaseFactory = (sub: SubtaskConfig, src: SourceConfig, ctx: PipelineContext) => Unit[];
 
@@ -383,7 +465,15 @@ export function createUnits(input: PipelineInput, ctx: PipelineContext): Unit[] 
   const units: Unit[] = [];
   const mode = sub.taskMode as string;
   if (mode === 'all' || mode === 'full' || mode === 'dump' || mode === 'load') {
-    units.push(...fullPhaseFactory(sub, src, ctx).map((u) => capturing(u, box)));
+    // task-mode all/full: once recorded finished in the target, the full phase never runs again
+    let finished: Promise<boolean> | undefined;
+    const once = (): Promise<boolean> =>
+      (finished ??= fullPhaseFinished(sub).catch((e: unknown) => {
+        finished = undefined; // asked again at the next attempt
+        throw e;
+      }));
+    const resumable = mode === 'all' || mode === 'full';
+    units.push(...fullPhaseFactory(sub, src, ctx).map((u) => capturing(resumable ? skippedWhenFinished(u, once, ctx.logger) : u, box)));
   }
   if (mode === 'all' || mode === 'incremental') {
     units.push(new PipelineSyncUnit(sub, src, ctx, box, mode === 'all', subtaskStartTime(input)));

@@ -18,6 +18,11 @@ import type { MasterStatus } from './master-status.js';
  * - `<task>_load_index`: one row per target table the load unit created without its secondary
  *   indexes (added after the rows, see src/units/load/deferred-index.ts): the `ADD KEY` clauses,
  *   `status` pending|done. Written before the table is created, so a crash in between is harmless.
+ * - `<task>_load_schema`: one row per snapshot (`seq` of its `start` row in `<task>_load_snapshot`):
+ *   the structure of the tables read at that snapshot, taken under its lock (src/units/dump/snapshot.ts)
+ *   in the binlog schema tracker's export format (SchemaTracker.exportSchemas). Written in the same
+ *   transaction as its snapshot row. Sync seeds its tracker from the one of the position it starts
+ *   from; a resume compares a pending table's new structure with the recorded one.
  */
 export interface SnapshotRow extends MasterStatus {
   seq: number;
@@ -34,6 +39,7 @@ export interface MetaNames {
   snapshot: string;
   checkpoint: string;
   index: string;
+  schemaInfo: string;
 }
 
 export function metaNames(metaSchema: string, task: string): MetaNames {
@@ -42,6 +48,7 @@ export function metaNames(metaSchema: string, task: string): MetaNames {
     snapshot: quoteTable(metaSchema, `${task}_load_snapshot`),
     checkpoint: quoteTable(metaSchema, `${task}_load_checkpoint`),
     index: quoteTable(metaSchema, `${task}_load_index`),
+    schemaInfo: quoteTable(metaSchema, `${task}_load_schema`),
   };
 }
 
@@ -81,7 +88,25 @@ export async function ensureMetaTables(conn: Connection, m: MetaNames): Promise<
         update_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
         PRIMARY KEY (source_id, tgt_schema, tgt_table)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
     );
+    await conn.query(
+      `CREATE TABLE IF NOT EXISTS ${m.schemaInfo} (
+        source_id VARCHAR(32) NOT NULL, seq INT NOT NULL, table_info LONGTEXT NOT NULL,
+        create_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+        PRIMARY KEY (source_id, seq)) DEFAULT CHARSET=utf8mb4`,
+    );
   });
+}
+
+/** The table structures recorded with each snapshot (seq → SchemaTracker export), see `<task>_load_schema`. */
+export async function readSnapshotSchemas(conn: Connection, m: MetaNames, sourceId: string): Promise<Map<number, string>> {
+  return run('read load snapshot structures', async () => {
+    const [rows] = await conn.query(`SELECT seq, table_info AS ti FROM ${m.schemaInfo} WHERE source_id = ? ORDER BY seq`, [sourceId]);
+    return new Map((rows as { seq: number; ti: string }[]).map((r) => [Number(r.seq), r.ti]));
+  });
+}
+
+async function insertSnapshotSchemas(conn: Connection, m: MetaNames, sourceId: string, seq: number, schemas: string): Promise<void> {
+  await conn.query(`REPLACE INTO ${m.schemaInfo} (source_id, seq, table_info) VALUES (?,?,?)`, [sourceId, seq, schemas]);
 }
 
 export async function readSnapshots(conn: Connection, m: MetaNames, sourceId: string): Promise<SnapshotRow[]> {
@@ -136,15 +161,20 @@ export async function insertSnapshot(conn: Connection, m: MetaNames, sourceId: s
   ]);
 }
 
-/** Persist the snapshot and the whole chunk plan atomically (a crash leaves either nothing or everything). */
-export async function persistPlan(conn: Connection, m: MetaNames, sourceId: string, snapshots: MasterStatus[], chunks: ChunkDef[]): Promise<void> {
+/**
+ * Persist the snapshot, the table structures read at it (`schemas`, seq 1) and the whole chunk
+ * plan atomically (a crash leaves either nothing or everything).
+ */
+export async function persistPlan(conn: Connection, m: MetaNames, sourceId: string, snapshots: MasterStatus[], chunks: ChunkDef[], schemas?: string): Promise<void> {
   await run('save load plan', async () => {
     await conn.query('BEGIN');
     try {
       await conn.query(`DELETE FROM ${m.snapshot} WHERE source_id = ?`, [sourceId]);
       await conn.query(`DELETE FROM ${m.checkpoint} WHERE source_id = ?`, [sourceId]);
+      await conn.query(`DELETE FROM ${m.schemaInfo} WHERE source_id = ?`, [sourceId]);
       let seq = 1;
       for (const s of snapshots) await insertSnapshot(conn, m, sourceId, seq, seq++ === 1 ? 'start' : 'bound', s);
+      if (schemas !== undefined) await insertSnapshotSchemas(conn, m, sourceId, 1, schemas);
       for (let i = 0; i < chunks.length; i += 500) {
         const part = chunks.slice(i, i + 500);
         await conn.query(
@@ -171,13 +201,45 @@ export async function persistPlan(conn: Connection, m: MetaNames, sourceId: stri
   });
 }
 
-/** Add a snapshot row (new snapshot on resume, or an upper bound) with the next seq. */
-export async function appendSnapshot(conn: Connection, m: MetaNames, sourceId: string, kind: SnapshotRow['kind'], p: MasterStatus): Promise<number> {
+/** Add a snapshot row (new snapshot on resume, or an upper bound) with the next seq, and the structures read at it. */
+export async function appendSnapshot(conn: Connection, m: MetaNames, sourceId: string, kind: SnapshotRow['kind'], p: MasterStatus, schemas?: string): Promise<number> {
   return run('save load snapshot', async () => {
-    const [rows] = await conn.query(`SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM ${m.snapshot} WHERE source_id = ?`, [sourceId]);
-    const seq = Number((rows as { n: unknown }[])[0]?.n ?? 1);
-    await insertSnapshot(conn, m, sourceId, seq, kind, p);
-    return seq;
+    await conn.query('BEGIN');
+    try {
+      const [rows] = await conn.query(`SELECT COALESCE(MAX(seq), 0) + 1 AS n FROM ${m.snapshot} WHERE source_id = ? FOR UPDATE`, [sourceId]);
+      const seq = Number((rows as { n: unknown }[])[0]?.n ?? 1);
+      await insertSnapshot(conn, m, sourceId, seq, kind, p);
+      if (schemas !== undefined) await insertSnapshotSchemas(conn, m, sourceId, seq, schemas);
+      await conn.query('COMMIT');
+      return seq;
+    } catch (e) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
+  });
+}
+
+/**
+ * Start a table's copy over (its structure changed between the snapshot its first chunks were
+ * read at and a new one): its chunk rows are replaced by `chunks` (all pending) and its deferred
+ * index record is removed, in one transaction. The caller drops the target table first.
+ */
+export async function replanTable(conn: Connection, m: MetaNames, sourceId: string, schema: string, table: string, chunks: ChunkDef[], target: { schema: string; table: string }): Promise<void> {
+  await run('save load plan', async () => {
+    await conn.query('BEGIN');
+    try {
+      await conn.query(`DELETE FROM ${m.checkpoint} WHERE source_id = ? AND cp_schema = ? AND cp_table = ?`, [sourceId, schema, table]);
+      await conn.query(`DELETE FROM ${m.index} WHERE source_id = ? AND tgt_schema = ? AND tgt_table = ?`, [sourceId, target.schema, target.table]);
+      if (chunks.length > 0)
+        await conn.query(
+          `INSERT INTO ${m.checkpoint} (source_id, cp_schema, cp_table, chunk_no, key_cols, lower_bound, upper_bound, est_rows) VALUES ?`,
+          [chunks.map((c) => [sourceId, c.schema, c.table, c.chunkNo, JSON.stringify(c.key), c.lower ? JSON.stringify(c.lower) : null, c.upper ? JSON.stringify(c.upper) : null, c.estimatedRows])],
+        );
+      await conn.query('COMMIT');
+    } catch (e) {
+      await conn.query('ROLLBACK').catch(() => undefined);
+      throw e;
+    }
   });
 }
 
@@ -204,6 +266,7 @@ export async function dropMeta(conn: Connection, m: MetaNames, sourceId: string)
     await conn.query(`DELETE FROM ${m.snapshot} WHERE source_id = ?`, [sourceId]);
     await conn.query(`DELETE FROM ${m.checkpoint} WHERE source_id = ?`, [sourceId]);
     await conn.query(`DELETE FROM ${m.index} WHERE source_id = ?`, [sourceId]);
+    await conn.query(`DELETE FROM ${m.schemaInfo} WHERE source_id = ?`, [sourceId]);
   });
 }
 

@@ -1,9 +1,11 @@
 import type { Connection } from 'mysql2/promise';
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../log/index.js';
+import { DMError } from '../../errors/index.js';
+import { SchemaTracker } from '../../binlog/index.js';
 import type { RouteResult } from '../../filter/types.js';
 import { chunkRows, type FullMigrationConfig } from './config.js';
-import { closeConn, openConn } from './conn.js';
+import { classifyMySQLError, closeConn, openConn, quoteTable } from './conn.js';
 import { planChunks, type ChunkDef } from './chunk-plan.js';
 import type { MasterStatus } from './master-status.js';
 import {
@@ -13,6 +15,8 @@ import {
   persistPlan,
   readChunks,
   readSnapshots,
+  readSnapshotSchemas,
+  replanTable,
   syncHandOff,
   type ChunkRow,
   type MetaNames,
@@ -26,6 +30,14 @@ import { createTableSelector, type TableSelector } from './table-selector.js';
 export interface PlannedTable {
   info: SourceTableInfo;
   route: RouteResult;
+}
+
+/** Column type text compared across servers: lower case, integer display widths dropped. */
+function normType(t: string): string {
+  return t
+    .toLowerCase()
+    .replace(/^(tinyint|smallint|mediumint|int|integer|bigint)\(\d+\)/, '$1')
+    .trim();
 }
 
 export function tableKey(schema: string, table: string): string {
@@ -111,7 +123,7 @@ export class FullSession {
           plan.push(...(await planChunks(src, info, chunkRows(cfg))));
         }
         const positions = [snap.position, ...(snap.upperBound ? [snap.upperBound] : [])];
-        await this.withMeta((c) => persistPlan(c, this.meta, cfg.sourceId, positions, plan));
+        await this.withMeta((c) => persistPlan(c, this.meta, cfg.sourceId, positions, plan, snap.schemas));
         this.snapshots = await this.withMeta((c) => readSnapshots(c, this.meta, cfg.sourceId));
         this.chunks = await this.withMeta((c) => readChunks(c, this.meta, cfg.sourceId));
         this.snapshotSeq = 1;
@@ -124,9 +136,11 @@ export class FullSession {
           const pendingTables = [...new Map(pending.map((c) => [tableKey(c.schema, c.table), { schema: c.schema, table: c.table }])).values()];
           const snap = await takeSnapshot({ source: cfg.source, consistency: cfg.mydumper.consistency, threads: cfg.mydumper.threads, tables: pendingTables, log: this.log, signal });
           this.snapshot = snap;
-          this.snapshotSeq = await this.recordPosition('start', snap.position);
+          const recorded = await this.withMeta((c) => readSnapshotSchemas(c, this.meta, cfg.sourceId));
+          this.snapshotSeq = await this.recordPosition('start', snap.position, snap.schemas);
           if (snap.upperBound) await this.recordPosition('bound', snap.upperBound);
           this.log.info({ pendingChunks: pending.length, position: snap.position, seq: this.snapshotSeq }, 'resuming full migration with a new snapshot');
+          await this.replanChanged(src, pendingTables, recorded, snap.schemas, signal);
         }
       }
     } finally {
@@ -137,6 +151,76 @@ export class FullSession {
     }
     this.progress.snapshot = { ...syncHandOff(this.snapshots), lock: this.snapshot?.lock ?? null, snapshots: this.snapshots.length };
     this.fillProgress();
+  }
+
+  /**
+   * A resume took a new snapshot: a pending table whose structure there differs from one recorded
+   * with an earlier snapshot (a DDL ran while the full phase was down) and from its target table
+   * is copied again from the start under the new snapshot: the target table is dropped and
+   * re-created with the new structure, its chunks re-planned. Sync replays the DDL from the
+   * earliest snapshot position and finds its effect present. A target table that holds rows this
+   * copy did not write (e.g. merged shards) is not dropped: ErrLoadTableChangedOnResume.
+   */
+  private async replanChanged(
+    src: Connection,
+    pendingTables: { schema: string; table: string }[],
+    recorded: Map<number, string>,
+    now: string,
+    signal: AbortSignal,
+  ): Promise<void> {
+    const load = (json: string): SchemaTracker => {
+      const t = new SchemaTracker();
+      t.importSchemas(json);
+      return t;
+    };
+    const nowT = load(now);
+    const older = [...recorded.values()].map(load);
+    const shape = (t: SchemaTracker, schema: string, table: string): string | undefined => {
+      const x = t.get(schema, table);
+      if (x === undefined || x === 'unknown') return undefined;
+      return JSON.stringify(x.columns.map((c) => [c.name, c.columnType, c.generated]));
+    };
+    let changed = false;
+    for (const p of pendingTables) {
+      signal.throwIfAborted();
+      const after = shape(nowT, p.schema, p.table);
+      if (after === undefined || !older.some((t) => { const b = shape(t, p.schema, p.table); return b !== undefined && b !== after; })) continue;
+      const k = tableKey(p.schema, p.table);
+      const planned = this.tables.get(k);
+      if (!planned) continue;
+      const info = await readTableInfo(src, p.schema, p.table);
+      const route = planned.route;
+      const copied = this.chunks.filter((c) => tableKey(c.schema, c.table) === k && c.done).reduce((a, c) => a + c.rowsLoaded, 0);
+      const anyDone = this.chunks.some((c) => tableKey(c.schema, c.table) === k && c.done);
+      const redo = await this.withMeta(async (c) => {
+        try {
+          const [cols] = await c.query('SELECT COLUMN_NAME AS n, COLUMN_TYPE AS t FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION', [route.schema, route.table]);
+          const extracted = new Set(route.extracted.map((x) => x.column.toLowerCase()));
+          const tgt = (cols as { n: string; t: string }[]).filter((r) => !extracted.has(r.n.toLowerCase())).map((r) => [r.n.toLowerCase(), normType(r.t)]);
+          if (tgt.length === 0) return anyDone; // no target table: rows already copied are gone with it
+          const want = info.columns.map((x) => [x.name.toLowerCase(), normType(x.type)]);
+          if (JSON.stringify(tgt) === JSON.stringify(want)) return false; // already re-created for this structure
+          const [cnt] = await c.query(`SELECT COUNT(*) AS n FROM ${quoteTable(route.schema, route.table)}`);
+          const n = Number((cnt as { n: unknown }[])[0]?.n ?? 0);
+          if (n !== copied)
+            throw new DMError(
+              'ErrLoadTableChangedOnResume',
+              `source table ${k} changed structure while the full phase was stopped, and target table ${tableKey(route.schema, route.table)} holds ${n} rows where this copy wrote ${copied}: it is not dropped`,
+            );
+          await c.query(`DROP TABLE ${quoteTable(route.schema, route.table)}`);
+          return true;
+        } catch (e) {
+          throw e instanceof DMError ? e : classifyMySQLError(e, 'target', `re-create target table ${tableKey(route.schema, route.table)}`);
+        }
+      });
+      this.tables.set(k, { info, route });
+      if (!redo) continue;
+      const plan = await planChunks(src, info, chunkRows(this.cfg));
+      await this.withMeta((c) => replanTable(c, this.meta, this.cfg.sourceId, p.schema, p.table, plan, route));
+      changed = true;
+      this.log.warn({ table: k, target: tableKey(route.schema, route.table), chunks: plan.length }, 'table structure changed while the full phase was stopped: copying it again under the new snapshot');
+    }
+    if (changed) this.chunks = await this.withMeta((c) => readChunks(c, this.meta, this.cfg.sourceId));
   }
 
   private async loadTableInfos(src: Connection, names: { schema: string; table: string }[]): Promise<void> {
@@ -167,8 +251,8 @@ export class FullSession {
   }
 
   /** Record a snapshot position (new snapshot or upper bound) in the target; returns its seq. */
-  async recordPosition(kind: SnapshotRow['kind'], p: MasterStatus): Promise<number> {
-    const seq = await this.withMeta((c) => appendSnapshot(c, this.meta, this.cfg.sourceId, kind, p));
+  async recordPosition(kind: SnapshotRow['kind'], p: MasterStatus, schemas?: string): Promise<number> {
+    const seq = await this.withMeta((c) => appendSnapshot(c, this.meta, this.cfg.sourceId, kind, p, schemas));
     this.snapshots.push({ ...p, seq, kind });
     this.progress.snapshot = { ...syncHandOff(this.snapshots), lock: this.snapshot?.lock ?? null, snapshots: this.snapshots.length };
     return seq;

@@ -1,6 +1,7 @@
 import type { Connection } from 'mysql2/promise';
 import type { Logger } from '../../log/index.js';
 import { DMError } from '../../errors/index.js';
+import { SchemaTracker } from '../../binlog/index.js';
 import type { Consistency, DBConnConfig } from './config.js';
 import { classifyMySQLError, closeConn, mysqlErrno, openConn, quoteTable } from './conn.js';
 import { readMasterStatus, type MasterStatus } from './master-status.js';
@@ -20,6 +21,10 @@ import { readMasterStatus, type MasterStatus } from './master-status.js';
  *
  * Whenever the snapshot is not exact, sync must start at `position` and stay in safe mode until
  * it has passed the highest bound recorded (DESIGN.md §3).
+ *
+ * `schemas`: the structure of the snapshot's tables at `position` (the binlog schema tracker's
+ * export format), read from information_schema under the lock, so no DDL can come between it and
+ * the position; without a lock (`snapshot`/`none`) it is read right after the position.
  */
 export interface SnapshotHandle {
   conns: Connection[];
@@ -32,6 +37,22 @@ export interface SnapshotHandle {
   /** The lock actually used: 'ftwrl' | 'lock-tables' | 'none'. */
   lock: 'ftwrl' | 'lock-tables' | 'none';
   lockHoldMs: number;
+  /** SchemaTracker.exportSchemas() of the snapshot's tables at `position`. */
+  schemas: string;
+}
+
+/** Above this many tables the structures are read for whole schemas and filtered (one short query either way). */
+const MAX_LISTED_TABLES = 500;
+
+/** The tables' structures as the binlog schema tracker keeps them (its export format). */
+export async function readStructures(conn: Connection, tables: readonly { schema: string; table: string }[]): Promise<string> {
+  const tracker = new SchemaTracker();
+  if (tables.length > 0) {
+    const want = new Set(tables.map((t) => `${t.schema}\u0000${t.table}`));
+    const include = (s: string, t: string): boolean => want.has(`${s}\u0000${t}`);
+    await tracker.seedFromSource(conn, include, tables.length <= MAX_LISTED_TABLES ? [...tables] : undefined);
+  }
+  return tracker.exportSchemas();
 }
 
 /** Session settings for a dump connection: long write timeout because the loader applies backpressure. */
@@ -119,6 +140,7 @@ export async function takeSnapshot(opts: {
       await lockTables();
     }
     const position = await readMasterStatus(control);
+    const schemas = await readStructures(control, opts.tables);
     const transactional = consistency !== 'none';
     if (transactional) for (const c of conns) await openSnapshotConn(c);
     let upperBound: MasterStatus | undefined;
@@ -139,6 +161,7 @@ export async function takeSnapshot(opts: {
       consistency,
       lock: locked,
       lockHoldMs,
+      schemas,
     };
   } catch (e) {
     await Promise.all(conns.map((c) => closeConn(c)));

@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import { DMError, toDMError } from '../../errors/index.js';
 import { silentLogger, type Logger } from '../../log/index.js';
 import { canceledResult, errorResult, okResult, type ProcessResult, type Unit } from '../unit.js';
-import { closeConn, openConn, readMasterStatus, retryPolicy, type ChunkRow, type FullSession, type ImportMode } from '../dump/index.js';
+import { closeConn, openConn, readMasterStatus, retryPolicy, tableKey, type ChunkRow, type FullSession, type ImportMode } from '../dump/index.js';
 import { batchBytes, loadChunk, prepareTargetConn, prepareTargetSession } from './chunk-loader.js';
 import { ensureTargetTable } from './schema-create.js';
 import { loadFromDir } from './file-loader.js';
@@ -101,7 +101,11 @@ export class LoadUnit implements Unit {
       () =>
         s.withMeta(async (c) => {
           await prepareTargetConn(c);
-          for (const t of s.tables.values()) await ensureTargetTable(c, s, t);
+          // a table whose chunks are all done was created and checked when its copy began: the
+          // source may have changed since (DDL that sync has still to replay), so no check now
+          const done = new Set(s.chunks.filter((x) => x.done).map((x) => tableKey(x.schema, x.table)));
+          const pendingTables = new Set(s.pendingChunks().map((x) => tableKey(x.schema, x.table)));
+          for (const [k, t] of s.tables) if (pendingTables.has(k) || !done.has(k)) await ensureTargetTable(c, s, t);
         }),
       signal,
     );

@@ -91,6 +91,11 @@ export interface SyncConfig {
   start?: StartSpec;
   /** From the full phase: apply idempotently (safe mode) until this position is passed. */
   safeModeUntil?: Position;
+  /**
+   * From the full phase: the table structures at `start` (SchemaTracker export, recorded with the
+   * snapshot). Used when no checkpoint exists; else the checkpoint's own structures are used.
+   */
+  startSchemas?: string;
   onFailedEvent?: (info: FailedEventInfo) => Promise<FailedEventDecision>;
 }
 

@@ -28,6 +28,7 @@ import { DEFAULT_META_SCHEMA, resolveSettings, type SyncConfig, type SyncerSetti
 import { parseSyncDDL, routedDDL, schemaToEnsure, type ParsedDDL } from './ddl.js';
 import { buildStatements } from './dml-builder.js';
 import { buildFilters, type SyncFilters } from './filters.js';
+import { downstreamSchemas } from './downstream-schemas.js';
 import { fileIndex, syncMetrics, type SyncMetrics } from './metrics.js';
 import type { SyncReader, SyncReaderFactory, SyncReaderOptions } from './reader.js';
 import { LowWaterMark } from './tracker.js';
@@ -326,7 +327,7 @@ export class SyncUnit implements Unit {
       this.log.info({ start, checkpoint: cp.pos, ledger: cp.ledger.size }, 'sync unit starting');
       const reader = this.readerFactory!({
         ...this.readerOptions(start),
-        ...(cp.pos && cp.schemas ? { schemas: cp.schemas } : {}),
+        ...(cp.pos && cp.schemas ? { schemas: cp.schemas } : !cp.pos && this.cfg.startSchemas ? { schemas: this.cfg.startSchemas } : {}),
       });
       this.reader = reader;
       const onStop = (): void => void reader.close().catch(() => undefined);
@@ -404,6 +405,8 @@ export class SyncUnit implements Unit {
       logger: this.log,
       registry: this.registry,
       labels: { task: this.cfg.taskName, source_id: this.cfg.sourceId },
+      // no structures saved for the start position: DM's way, the downstream tables' (docs/sync.md)
+      seedSchemas: (source) => downstreamSchemas(source, this.requirePool(), this.filters, this.log),
     };
   }
 
@@ -518,7 +521,8 @@ export class SyncUnit implements Unit {
   ): Promise<void> {
     const tracker = this.tracker!;
     const id = gtid || formatFilePos(ev.pos);
-    const firstOfRun = this.entriesThisRun === 0;
+    // also replayed: DDL before the full phase's last snapshot (a table re-copied under it has it)
+    const firstOfRun = this.entriesThisRun === 0 || this.beforeSnapshotEnd(ev.pos);
     const track = tracker.push(id, ev.pos, ev.timestamp);
     this.entriesThisRun++;
     let p: ParsedDDL | undefined;
@@ -676,6 +680,12 @@ export class SyncUnit implements Unit {
   }
 
   // ------------------------------------------------------------------ DML apply
+
+  /** Whether `pos` lies at or before the full phase's highest snapshot position (cfg.safeModeUntil). */
+  private beforeSnapshotEnd(pos: Position): boolean {
+    const until = this.cfg.safeModeUntil;
+    return !!(until && until.file && pos.file && compareFilePos(pos, until) <= 0);
+  }
 
   private safeModeFor(g: Group): boolean {
     if (this.settings.safeMode) return true;
