@@ -27,6 +27,7 @@ export async function removeTaskMeta(taskYaml: string, sourceIds: readonly strin
     for (const id of sourceIds) {
       await del(q('load_checkpoint'), 'source_id', id);
       await del(q('load_snapshot'), 'source_id', id);
+      await del(q('load_schema'), 'source_id', id);
       await del(q('syncer_checkpoint'), 'id', id);
       await del(q('syncer_ledger'), 'id', id);
     }

@@ -12,7 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
-import { MariaDBServer, compareDatabases, describeDiffs, waitFor } from '../helpers/index.js';
+import { MariaDBServer, describeDiffs, waitFor } from '../helpers/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { createUnits } from '../../src/worker/pipeline.js';
 import { SyncUnit } from '../../src/units/sync/index.js';
@@ -90,7 +90,9 @@ void test('task-mode all, source without FULL row metadata: an ALTER between the
   const signal = AbortSignal.timeout(120_000);
   await runOk(unit(units, 'Dump'), signal);
   // after the snapshot (the Load copies `big` from it): rows in the old layout, a reordering ALTER, rows in the new one
-  await src.sql('INSERT INTO sa.small VALUES (1, 100, 200); ALTER TABLE sa.small MODIFY b INT AFTER id; INSERT INTO sa.small VALUES (2, 101, 201)');
+  await src.sql(
+    'INSERT INTO sa.small VALUES (1, 100, 200); ALTER TABLE sa.small MODIFY b INT AFTER id; INSERT INTO sa.small VALUES (2, 101, 201)',
+  );
   await runOk(unit(units, 'Load'), signal);
   await syncUntilEqual(unit(units, 'Sync'), src, dst, 'sa');
   assert.deepEqual(await dst.sql('SELECT id, a, b FROM sa.small ORDER BY id'), [
@@ -114,7 +116,15 @@ void test('incremental from meta, source without FULL row metadata: structures f
     syncConfig(src, dst, {
       start,
       baList: { doDbs: ['inc', 'shard'] },
-      routes: [{ schemaPattern: 'shard', tablePattern: 'o', targetSchema: 'merged', targetTable: 'orders', extractSchema: { schemaRegexp: '(shard)', targetColumn: 'src_db' } }],
+      routes: [
+        {
+          schemaPattern: 'shard',
+          tablePattern: 'o',
+          targetSchema: 'merged',
+          targetTable: 'orders',
+          extractSchema: { schemaRegexp: '(shard)', targetColumn: 'src_db' },
+        },
+      ],
     }),
     { heartbeatMs: 200 },
   );
@@ -128,7 +138,13 @@ void test('incremental from meta, source without FULL row metadata: structures f
   await unitInc.init(ac.signal);
   let ended: ProcessResult | undefined;
   const running = unitInc.process(ac.signal).then((r) => (ended = r));
-  await waitFor('merged rows', async () => ended !== undefined || Number((await dst.sql('SELECT COUNT(*) AS n FROM merged.orders'))[0]?.['n']) === 2, { timeoutMs: 60_000 });
+  await waitFor(
+    'merged rows',
+    async () =>
+      ended !== undefined ||
+      Number((await dst.sql('SELECT COUNT(*) AS n FROM merged.orders'))[0]?.['n']) === 2,
+    { timeoutMs: 60_000 },
+  );
   const diffs = await waitConverged(src, dst, ['inc'], 60_000);
   unitInc.pause();
   await running;
@@ -159,7 +175,9 @@ void test('a subtask rebuilt after its full phase finished, with a source ADD CO
   await runOk(unit(first, 'Load'), signal);
   // the worker dies before sync wrote anything; meanwhile the source changes
   for (const u of first) await u.close();
-  await src.sql('ALTER TABLE rb.t ADD COLUMN c INT NOT NULL DEFAULT 7; INSERT INTO rb.t VALUES (501, 501, 8); UPDATE rb.t SET c = 9 WHERE id = 1');
+  await src.sql(
+    'ALTER TABLE rb.t ADD COLUMN c INT NOT NULL DEFAULT 7; INSERT INTO rb.t VALUES (501, 501, 8); UPDATE rb.t SET c = 9 WHERE id = 1',
+  );
   second = pipeline('rb', src, dst, 'rb');
   await runOk(unit(second, 'Dump'), signal);
   await runOk(unit(second, 'Load'), signal);
@@ -185,17 +203,29 @@ void test('a full phase stopped mid-Load, then a DDL on a table being copied, th
   await load.init(ac.signal);
   const loading = load.process(ac.signal);
   // stop it once some chunks of `big` are in (400 chunks of 100 rows, one stream)
-  await waitFor('some chunks loaded', async () => {
-    const r = await dst.sql("SELECT COUNT(*) AS n FROM dm_meta.mk_load_checkpoint WHERE cp_table = 'big' AND status = 'done'").catch(() => []);
-    return Number(r[0]?.['n'] ?? 0) >= 3;
-  }, { timeoutMs: 60_000, intervalMs: 10 });
+  await waitFor(
+    'some chunks loaded',
+    async () => {
+      const r = await dst
+        .sql(
+          "SELECT COUNT(*) AS n FROM dm_meta.mk_load_checkpoint WHERE cp_table = 'big' AND status = 'done'",
+        )
+        .catch(() => []);
+      return Number(r[0]?.['n'] ?? 0) >= 3;
+    },
+    { timeoutMs: 60_000, intervalMs: 10 },
+  );
   ac.abort();
   const r = await loading;
   assert.equal(r.isCanceled, true, 'the load was stopped before it finished');
   for (const u of first) await u.close();
-  const pending = await dst.sql("SELECT COUNT(*) AS n FROM dm_meta.mk_load_checkpoint WHERE cp_table = 'big' AND status = 'pending'");
+  const pending = await dst.sql(
+    "SELECT COUNT(*) AS n FROM dm_meta.mk_load_checkpoint WHERE cp_table = 'big' AND status = 'pending'",
+  );
   assert.ok(Number(pending[0]?.['n']) > 0, 'chunks of big are still pending');
-  await src.sql("ALTER TABLE mk.big ADD COLUMN c INT NOT NULL DEFAULT 3 AFTER id; UPDATE mk.big SET c = 4 WHERE id IN (1, 39999); INSERT INTO mk.big VALUES (40001, 5, 'new')");
+  await src.sql(
+    "ALTER TABLE mk.big ADD COLUMN c INT NOT NULL DEFAULT 3 AFTER id; UPDATE mk.big SET c = 4 WHERE id IN (1, 39999); INSERT INTO mk.big VALUES (40001, 5, 'new')",
+  );
   second = pipeline('mk', src, dst, 'mk');
   await runOk(unit(second, 'Dump'), signal);
   await runOk(unit(second, 'Load'), signal);

@@ -43,7 +43,12 @@ function key(schema: string, table: string): string {
   return `${schema}\u0000${table}`;
 }
 
-export async function downstreamSchemas(source: Queryable, target: Pool, filters: Pick<SyncFilters, 'includeTable' | 'route'>, log: Logger): Promise<string> {
+export async function downstreamSchemas(
+  source: Queryable,
+  target: Pool,
+  filters: Pick<SyncFilters, 'includeTable' | 'route'>,
+  log: Logger,
+): Promise<string> {
   const up = new SchemaTracker();
   await up.seedFromSource(source, (s, t) => filters.includeTable(s, t));
   const upExp = JSON.parse(up.exportSchemas()) as Exported;
@@ -57,12 +62,15 @@ export async function downstreamSchemas(source: Queryable, target: Pool, filters
   if (targets.length > 0) {
     const conn = await target.getConnection();
     try {
-      for (let i = 0; i < targets.length; i += TARGET_BATCH) await down.seedFromSource(conn, undefined, targets.slice(i, i + TARGET_BATCH));
+      for (let i = 0; i < targets.length; i += TARGET_BATCH)
+        await down.seedFromSource(conn, undefined, targets.slice(i, i + TARGET_BATCH));
     } finally {
       conn.release();
     }
   }
-  const downByName = new Map((JSON.parse(down.exportSchemas()) as Exported).tables.map((t) => [key(t.schema, t.table), t]));
+  const downByName = new Map(
+    (JSON.parse(down.exportSchemas()) as Exported).tables.map((t) => [key(t.schema, t.table), t]),
+  );
   const fromSource: string[] = [];
   const tables = upExp.tables.map((t): ExportedTable => {
     const r = filters.route(t.schema, t.table);
@@ -73,13 +81,30 @@ export async function downstreamSchemas(source: Queryable, target: Pool, filters
     }
     const extracted = new Set(r.extracted.map((x) => x.column.toLowerCase()));
     const upstreamNames = new Set(t.columns.map((c) => c.name.toLowerCase()));
-    const keep = (n: string): boolean => !extracted.has(n.toLowerCase()) && upstreamNames.has(n.toLowerCase());
+    const keep = (n: string): boolean =>
+      !extracted.has(n.toLowerCase()) && upstreamNames.has(n.toLowerCase());
     const dropped = d.columns.filter((c) => !keep(c.name)).map((c) => c.name);
-    if (dropped.length > 0) log.info({ table: `${t.schema}.${t.table}`, target: `${r.schema}.${r.table}`, targetOnlyColumns: dropped }, 'downstream structure: target-only columns left out');
-    const indexes = (d.indexes ?? []).map((ix) => ({ ...ix, columns: ix.columns.filter(keep) })).filter((ix) => ix.columns.length > 0);
-    return { ...d, schema: t.schema, table: t.table, columns: d.columns.filter((c) => keep(c.name)), indexes };
+    if (dropped.length > 0)
+      log.info(
+        { table: `${t.schema}.${t.table}`, target: `${r.schema}.${r.table}`, targetOnlyColumns: dropped },
+        'downstream structure: target-only columns left out',
+      );
+    const indexes = (d.indexes ?? [])
+      .map((ix) => ({ ...ix, columns: ix.columns.filter(keep) }))
+      .filter((ix) => ix.columns.length > 0);
+    return {
+      ...d,
+      schema: t.schema,
+      table: t.table,
+      columns: d.columns.filter((c) => keep(c.name)),
+      indexes,
+    };
   });
-  if (fromSource.length > 0) log.warn({ tables: fromSource.slice(0, 20), count: fromSource.length }, 'no target table: structure taken from the source as it is now');
+  if (fromSource.length > 0)
+    log.warn(
+      { tables: fromSource.slice(0, 20), count: fromSource.length },
+      'no target table: structure taken from the source as it is now',
+    );
   log.info({ tables: tables.length - fromSource.length }, 'schema tracker seeded from the downstream tables');
   return JSON.stringify({ ...upExp, tables });
 }
