@@ -170,7 +170,7 @@ function parseMariaGtids(s: string): Map<number, bigint> {
 
 export async function checkMetaPosition(c: CheckConn, f: SourceFacts, src: CheckSource): Promise<Verdict> {
   const meta = src.meta;
-  const noMeta = !meta || (!meta.binlogName && !meta.binlogGtid);
+  const noMeta = !meta || (!meta.binlogName && meta.binlogGtid === undefined);
   if (noMeta) {
     return warn(
       'no `meta` is given for this source: an incremental task starts from its checkpoint and fails when there is none',
@@ -222,6 +222,18 @@ export async function checkMetaPosition(c: CheckConn, f: SourceFacts, src: Check
       return fail(`meta binlog-gtid ${meta.binlogGtid} is invalid: ${(e as Error).message}`, 'Give binlog-gtid as a MySQL GTID set, e.g. `uuid:1-100`.');
     }
     return pass(`meta binlog-gtid ${meta.binlogGtid} is available`);
+  }
+  if (!meta.binlogName && meta.binlogGtid === '') {
+    // the empty GTID set: from the oldest binlog, which must still hold the first transaction
+    const oldest = logs[0]?.Log_name;
+    const before = !oldest ? '' : f.isMariaDB ? await c.scalar('SELECT BINLOG_GTID_POS(?, 4)', [oldest]) : await c.scalar('SELECT @@GLOBAL.gtid_purged');
+    if (before !== '') {
+      return fail(
+        `meta binlog-gtid "" starts from the first transaction, but binlogs before ${oldest ?? ''} (GTIDs ${before}) have been purged`,
+        'Start the task in mode `all`, or give a binlog-gtid / binlog-name that the source still has (SHOW BINARY LOGS).',
+      );
+    }
+    return pass(`meta binlog-gtid "" starts from the oldest binlog ${oldest ?? ''}`);
   }
   if (!meta.binlogName) {
     return fail('meta has no binlog-name (and enable-gtid is false)', 'Set `meta: {binlog-name, binlog-pos}` for the source.');

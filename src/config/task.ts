@@ -214,7 +214,7 @@ function checkTask(raw: RawTaskConfig): Problem[] {
       });
     } else seen.set(inst.sourceId, i);
 
-    if (inst.meta && !inst.meta.binlogName && !inst.meta.binlogGtid) {
+    if (inst.meta && !inst.meta.binlogName && inst.meta.binlogGtid === undefined) {
       cross(at('meta'), 'meta needs binlog-name (with binlog-pos) or binlog-gtid');
     }
     for (const [key, field, block] of REFS) {

@@ -136,7 +136,8 @@ export function metaStart(sub: SubtaskConfig, enableGtid: boolean): StartSpec | 
   if (!m) return undefined;
   if (enableGtid && m.binlogGtid) return m.binlogName ? { file: m.binlogName, offset: m.binlogPos ?? 4, gtid: m.binlogGtid } : { gtid: m.binlogGtid };
   if (m.binlogName) return { file: m.binlogName, offset: m.binlogPos ?? 4 };
-  if (m.binlogGtid) return { gtid: m.binlogGtid };
+  // `binlog-gtid: ""` alone: the empty GTID set, i.e. from the oldest binlog the source has
+  if (m.binlogGtid !== undefined) return { gtid: m.binlogGtid };
   return undefined;
 }
 

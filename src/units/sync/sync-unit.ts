@@ -387,7 +387,8 @@ export class SyncUnit implements Unit {
       if (this.cfg.enableGtid && s.gtid) return { gtid: s.gtid };
       return { file: s.file, offset: s.offset };
     }
-    if ('gtid' in s && s.gtid) return { gtid: s.gtid };
+    // an empty GTID set is a start too: everything from the oldest binlog the source has
+    if ('gtid' in s && typeof s.gtid === 'string' && !('file' in s)) return { gtid: s.gtid };
     throw new DMError('ErrSyncNoStartPosition', `empty start position for source ${this.cfg.sourceId}`);
   }
 
