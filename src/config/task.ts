@@ -1,5 +1,7 @@
 import { basename } from 'node:path';
 import type { BAListRule, EventFilterRule, ExpressionFilterRule, RouteRule } from '../filter/types.js';
+import { compileExpression } from '../filter/expression-filter.js';
+import { DMError } from '../errors/index.js';
 import type { DBConfig } from './common-schema.js';
 import { configPassword, readConfigFile, type LoadOptions } from './load-common.js';
 import { deepFreeze, type DeepReadonly } from './freeze.js';
@@ -181,6 +183,32 @@ function checkTask(raw: RawTaskConfig): Problem[] {
         path: ['expression-filter', name, 'table'],
         detail: 'must not be empty',
       });
+    // DM: one rule filters one kind of change (update old and new values count as one)
+    const kinds = [r.insertValueExpr ? 'insert' : '', r.updateOldValueExpr || r.updateNewValueExpr ? 'update' : '', r.deleteValueExpr ? 'delete' : ''].filter(Boolean);
+    if (kinds.length > 1)
+      out.push({
+        code: 'ErrConfigExprFilterManyExpr',
+        path: ['expression-filter', name],
+        detail: `a rule may set the expressions of one kind of change only, but this one sets ${kinds.join(' and ')}; write one rule per kind (a change is skipped when any rule matches)`,
+      });
+    const exprKeys = [
+      ['insert-value-expr', r.insertValueExpr],
+      ['update-old-value-expr', r.updateOldValueExpr],
+      ['update-new-value-expr', r.updateNewValueExpr],
+      ['delete-value-expr', r.deleteValueExpr],
+    ] as const;
+    for (const [key, expr] of exprKeys) {
+      if (expr === undefined || expr.trim() === '') continue;
+      try {
+        compileExpression(expr);
+      } catch (e) {
+        out.push({
+          code: e instanceof DMError ? e.codeName : 'ErrExprFilterInvalid',
+          path: ['expression-filter', name, key],
+          detail: e instanceof Error ? e.message : String(e),
+        });
+      }
+    }
   }
 
   const used = new Map<string, Set<string>>();

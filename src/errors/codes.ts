@@ -116,6 +116,7 @@ export const CODES = {
   ErrConfigDecryptPassword: def(20009, 'config', 'internal', 'password cannot be decrypted', 'Give the password in plaintext or encrypt it with `dmctl encrypt` using this cluster\'s secret key.'),
   ErrConfigGlobalConfigsUnused: def(20010, 'config', 'internal', 'a rule or unit config is defined at the top level of the task but no instance uses it', 'Reference it from a mysql-instances entry or delete it (DM refuses unused routes, filters, expression-filter, mydumpers, loaders, syncers and validators).'),
   ErrConfigTLSFile: def(20011, 'config', 'internal', 'a TLS file of a database connection cannot be read', 'Check `security.ssl-ca`, `ssl-cert` and `ssl-key` of `from` (source config) or `target-database` (task config): the files must exist on the host of the dm-master / dm-worker that connects, be readable, and be PEM encoded.'),
+  ErrConfigExprFilterManyExpr: def(20701, 'config', 'internal', 'an expression-filter rule sets expressions for more than one kind of change (insert, update, delete)', 'Give each rule the expressions of one kind only (`insert-value-expr`, or `update-old-value-expr`/`update-new-value-expr`, or `delete-value-expr`); to filter several kinds, write several rules and list them all in `expression-filters`.'),
 
   // ---- binlog / positions (22xxx) ------------------------------------------------------------
   ErrBinlogInvalidPosition: def(22001, 'binlog-op', 'internal', 'invalid binlog position', 'Give a position as `mysql-bin.000001:4`, a MySQL GTID set `uuid:1-10`, or a MariaDB GTID list `0-1-10`.'),
@@ -170,6 +171,7 @@ export const CODES = {
   ErrSyncEventFilterError: def(36005, 'sync-unit', 'upstream', 'a binlog event matched an event filter rule with action Error', 'Change the `filters` rule or the upstream statement, then resume the task.'),
   ErrSyncUnitState: def(36006, 'sync-unit', 'internal', 'sync unit used in the wrong state', 'Call init() before process(), and do not use the unit after close().'),
   ErrSyncReaderFailed: def(36007, 'sync-unit', 'upstream', 'the binlog stream ended with an error', 'See the cause; connection errors are retried automatically, a purged position needs a new full migration.', { retryable: true }),
+  ErrSyncDMLDuplicateEntry: def(36701, 'sync-unit', 'downstream', 'a replicated INSERT (or key-changing UPDATE) hit a row only the target has: duplicate entry for a primary or unique key', 'The target holds a row the source does not have at this position (written to the target outside DM.ts, or left by an earlier run). Delete or fix that target row and `resume-task`; or, to overwrite it, set `safe-mode: true` in the task\'s syncer config and resume; or `dmctl binlog skip <task>` to skip the transaction named in the message.'),
 
   // ---- dm-master (38xxx) -----------------------------------------------------------------------------
   ErrMasterNotLeader: def(38001, 'dm-master', 'internal', 'this dm-master is not the leader', 'The request is forwarded to the leader automatically; if no leader exists, wait for the election or check the masters.', { retryable: true }),
@@ -191,6 +193,7 @@ export const CODES = {
   ErrMasterTaskRunning: def(38017, 'dm-master', 'internal', 'the task is running', 'Stop the task first (`stop-task`), then run `start-task --remove-meta` again.'),
   ErrMasterInvalidStartTime: def(38018, 'dm-master', 'internal', 'invalid --start-time', 'Give the time as "2006-01-02 15:04:05" (UTC), or an ISO time with a zone such as 2006-01-02T15:04:05+08:00.'),
   ErrMasterShardModeUnsupported: def(38019, 'dm-master', 'internal', 'shard DDL coordination (shard-mode pessimistic/optimistic) is not built yet', 'Remove `shard-mode` from the task (each shard\'s DDL is then applied to the merged table as it arrives, and a DDL whose effect is already there is skipped), or keep the shards\' DDL out with a binlog event filter and run it on the target by hand.'),
+  ErrMasterBinlogOpNoError: def(38701, 'dm-master', 'internal', 'binlog skip/replace/inject/revert without -b, but the source has no error', 'Without `-b` an operation applies to the event the task is paused on: check `query-status <task>` for the error first. To prepare an operation for an event not reached yet, give its position with `-b file:pos` (the end position of the event\'s transaction, as the error message names it).'),
 
   // ---- dm-worker (40xxx) ---------------------------------------------------------------------------------
   ErrWorkerFenced: def(40001, 'dm-worker', 'internal', 'the dm-worker lost its etcd session and stopped all work (fencing)', 'Check the network between the dm-worker and the dm-masters; the worker re-registers and the scheduler rebinds its source automatically.', { retryable: true }),

@@ -473,6 +473,12 @@ export interface ExpressionFilter {
   skipDML(schema: string, table: string, op: 'insert' | 'update' | 'delete', row: readonly unknown[], columns: readonly string[], before?: readonly unknown[]): boolean;
 }
 
+/**
+ * A column the expression names is not in the row (the table's structure at this binlog position
+ * lacks it): as DM, that expression matches nothing (it does not skip the row).
+ */
+class MissingColumn extends Error {}
+
 interface TableExprs {
   insert: CompiledExpression[];
   update: { old?: CompiledExpression; new?: CompiledExpression }[];
@@ -486,7 +492,11 @@ interface TableExprs {
 export function createExpressionFilter(
   rules: readonly ExpressionFilterRule[],
   tableColumns?: (schema: string, table: string) => readonly string[] | undefined,
-  opts: { caseSensitive?: boolean } = {},
+  opts: {
+    caseSensitive?: boolean;
+    /** Told (once per table, column and layout) when an expression names a column the row does not have. */
+    onMissingColumn?: (schema: string, table: string, column: string) => void;
+  } = {},
 ): ExpressionFilter {
   const cs = opts.caseSensitive ?? false;
   const key = (s: string, t: string): string => (cs ? `${s}\u0000${t}` : `${s.toLowerCase()}\u0000${t.toLowerCase()}`);
@@ -532,9 +542,21 @@ export function createExpressionFilter(
     columns.forEach((c, i) => idx.set(c.toLowerCase(), i));
     return (c: string) => {
       const i = idx.get(c.toLowerCase());
-      if (i === undefined) throw new DMError('ErrExprFilterInvalid', `expression-filter on ${schema}.${table}: the row has no column ${JSON.stringify(c)}`);
+      if (i === undefined) {
+        opts.onMissingColumn?.(schema, table, c);
+        throw new MissingColumn(c);
+      }
       return row[i];
     };
+  };
+  /** TRUE (skip) or not; an expression naming a column the row lacks is not TRUE. */
+  const isTrue = (e: CompiledExpression, g: (c: string) => unknown): boolean => {
+    try {
+      return truth(e.evaluate(g)) === true;
+    } catch (err) {
+      if (err instanceof MissingColumn) return false;
+      throw err;
+    }
   };
 
   return {
@@ -544,16 +566,16 @@ export function createExpressionFilter(
       if (!te) return false;
       if (op === 'insert' || op === 'delete') {
         const g = getter(row, columns, schema, table);
-        return (op === 'insert' ? te.insert : te.delete).some((e) => truth(e.evaluate(g)) === true);
+        return (op === 'insert' ? te.insert : te.delete).some((e) => isTrue(e, g));
       }
       const gNew = getter(row, columns, schema, table);
       const gOld = before ? getter(before, columns, schema, table) : undefined;
       return te.update.some((u) => {
         if (u.old) {
           if (!gOld) return false;
-          if (truth(u.old.evaluate(gOld)) !== true) return false;
+          if (!isTrue(u.old, gOld)) return false;
         }
-        if (u.new && truth(u.new.evaluate(gNew)) !== true) return false;
+        if (u.new && !isTrue(u.new, gNew)) return false;
         return true;
       });
     },

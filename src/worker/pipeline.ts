@@ -299,6 +299,7 @@ class PipelineSyncUnit implements Unit {
       ...(sub.blockAllowList ? { baList: sub.blockAllowList } : {}),
       routes: sub.routeRules,
       filters: [...this.src.filters, ...sub.filterRules],
+      expressionFilters: sub.expressionFilters,
       syncer: {
         workerCount: sub.syncer.workerCount,
         batch: sub.syncer.batch,

@@ -209,10 +209,33 @@ void test('compaction: the final image per key becomes one upsert, deleted keys 
   const ev3 = rowsEvent('delete', [[1, 'a', 5]]);
   const route = { schema: 'db', table: 't', extracted: [] };
   const changes = [ev1, ev2, ev3].flatMap((e) => rowChangesOf(e, route).changes);
-  const stmts = buildStatements(changes, { safeMode: false });
+  // safe mode: idempotent, every final image upserted
+  const stmts = buildStatements(changes, { safeMode: true });
   assert.deepEqual(stmts, [
     'DELETE FROM `db`.`t` WHERE `id` IN (2,1)',
     "INSERT INTO `db`.`t` (`id`, `u`, `v`) VALUES (9, 'b', 2) ON DUPLICATE KEY UPDATE `id` = VALUES(`id`), `u` = VALUES(`u`), `v` = VALUES(`v`)",
+  ]);
+  // outside safe mode: keys the group creates are plain INSERTs (a row only the target has
+  // conflicts), also those created and deleted within the group
+  assert.deepEqual(buildStatements(changes, { safeMode: false }), [
+    "INSERT INTO `db`.`t` (`id`, `u`, `v`) VALUES (2, 'b', 2),(1, 'a', 5)",
+    'DELETE FROM `db`.`t` WHERE `id` IN (2,1)',
+    "INSERT INTO `db`.`t` (`id`, `u`, `v`) VALUES (9, 'b', 2)",
+  ]);
+});
+
+void test('compaction outside safe mode: only rows that existed before the group are upserted', () => {
+  const route = { schema: 'db', table: 't', extracted: [] };
+  const changes = [
+    rowsEvent('update', [[1, 'x', 2]], [[1, 'x', 1]]), // in place: the row existed
+    rowsEvent('delete', [[3, 'z', 3]]),
+    rowsEvent('insert', [[3, 'z', 4]]), // deleted then re-inserted: existed before
+    rowsEvent('insert', [[4, 'w', 4]]),
+    rowsEvent('update', [[4, 'w', 5]], [[4, 'w', 4]]), // INSERT + UPDATE = INSERT
+  ].flatMap((e) => rowChangesOf(e, route).changes);
+  assert.deepEqual(buildStatements(changes, { safeMode: false }), [
+    "INSERT INTO `db`.`t` (`id`, `u`, `v`) VALUES (4, 'w', 5)",
+    "INSERT INTO `db`.`t` (`id`, `u`, `v`) VALUES (1, 'x', 2),(3, 'z', 4) ON DUPLICATE KEY UPDATE `id` = VALUES(`id`), `u` = VALUES(`u`), `v` = VALUES(`v`)",
   ]);
 });
 

@@ -29,6 +29,8 @@ export interface Group {
   deps: Set<Group>;
   finished: boolean;
   done?: Promise<void>;
+  /** Its transactions were committed one per target transaction (each with its own ledger row). */
+  ledgerEach?: boolean;
 }
 
 export type GroupApplier = (g: Group) => Promise<void>;

@@ -3,7 +3,7 @@
  * DM key names) onto this; nothing here parses YAML.
  */
 import type { Flavor, Position } from '../../binlog/position.js';
-import type { BAListRule, EventFilterRule, RouteRule } from '../../filter/types.js';
+import type { BAListRule, EventFilterRule, ExpressionFilterRule, RouteRule } from '../../filter/types.js';
 import type { SslOptions } from '../../sql/index.js';
 
 export interface ConnConfig {
@@ -86,6 +86,8 @@ export interface SyncConfig {
   baList?: BAListRule;
   routes?: readonly RouteRule[];
   filters?: readonly EventFilterRule[];
+  /** DM `expression-filter` rules the source's instance references (`expression-filters`); sync phase only, as DM. */
+  expressionFilters?: readonly ExpressionFilterRule[];
   syncer?: Partial<SyncerSettings>;
   /** Start position when no checkpoint exists (task meta, full phase startPos, or a time). */
   start?: StartSpec;

@@ -2,12 +2,23 @@
  * Target statements for one group (one target transaction), built with src/sql's DML builders.
  *
  * Tables keyed by a primary key (or not-null unique key) and without other unique keys are
- * compacted per key: the final image of each key becomes one multi-row
- * `INSERT … ON DUPLICATE KEY UPDATE`, deleted keys one multi-row `DELETE … WHERE k IN (…)`.
+ * compacted per key into multi-row statements. What a key becomes depends on whether the group
+ * CREATES it (its first change in the group is an INSERT, or an UPDATE that moves a row onto it):
+ *
+ * | key's changes in the group     | outside safe mode                | safe mode        |
+ * |--------------------------------|----------------------------------|------------------|
+ * | creates it, ends present       | plain multi-row `INSERT`         | upsert           |
+ * | row existed, ends present      | `INSERT … ON DUPLICATE KEY UPDATE` (the final image) | upsert |
+ * | row existed, ends deleted      | `DELETE … WHERE k IN (…)`        | same             |
+ * | creates it, ends deleted       | `INSERT` then `DELETE`           | `DELETE`         |
+ *
+ * So outside safe mode an upstream INSERT whose key the target already holds (a row only the
+ * target has) fails with 1062 exactly as the uncompacted INSERT would: compaction never turns
+ * an INSERT into an upsert. Safe mode (`safe-mode: true`, `safe-mode-duration` after an unclean
+ * exit, the full phase's overlap) is idempotent: every final image is upserted.
  * Other tables (keyless, or with more unique keys) are applied statement by statement in upstream
- * order (adjacent inserts merged), keyless ones by all columns with `LIMIT 1`.
- * Safe mode: INSERT→REPLACE, UPDATE→DELETE+REPLACE (compacted tables use the upsert, which is
- * idempotent anyway).
+ * order (adjacent inserts merged), keyless ones by all columns with `LIMIT 1`; safe mode there:
+ * INSERT→REPLACE, UPDATE→DELETE+REPLACE.
  */
 import { buildDelete, buildInsert, buildMultiDelete, buildSafeUpdate, buildUpdate, quoteValue, type DMLTable } from '../../sql/index.js';
 import type { RowChange } from './txn.js';
@@ -55,8 +66,11 @@ function keyString(img: unknown[], idx: number[]): string {
 interface Compact {
   table: DMLTable;
   keyIdx: number[];
-  /** key → final image (put) or the key image to delete (del) */
-  final: Map<string, { put: boolean; img: unknown[] }>;
+  /**
+   * key → final image (put) or the key image to delete (del); `fresh`: the group's first change
+   * of the key created it (the row was not expected in the target before the group).
+   */
+  final: Map<string, { put: boolean; img: unknown[]; fresh: boolean }>;
 }
 
 function chunks<T>(xs: T[]): T[][] {
@@ -88,17 +102,18 @@ export function buildStatements(changes: readonly RowChange[], opts: BuildOption
         c = { table: t, keyIdx: ch.keyIdx, final: new Map() };
         compact.set(t, c);
       }
-      if (ch.before) {
-        const k = keyString(ch.before, ch.keyIdx);
-        if (!ch.after || k !== keyString(ch.after, ch.keyIdx)) {
-          c.final.delete(k); // keep insertion order meaningful: re-add at the end
-          c.final.set(k, { put: false, img: ch.before });
-        }
+      const kb = ch.before ? keyString(ch.before, ch.keyIdx) : undefined;
+      const ka = ch.after ? keyString(ch.after, ch.keyIdx) : undefined;
+      if (ch.before && kb !== undefined && kb !== ka) {
+        const prev = c.final.get(kb);
+        c.final.delete(kb); // keep insertion order meaningful: re-add at the end
+        c.final.set(kb, { put: false, img: ch.before, fresh: prev ? prev.fresh : false });
       }
-      if (ch.after) {
-        const k = keyString(ch.after, ch.keyIdx);
-        c.final.delete(k);
-        c.final.set(k, { put: true, img: ch.after });
+      if (ch.after && ka !== undefined) {
+        const prev = c.final.get(ka);
+        c.final.delete(ka);
+        // first seen here: an INSERT or a key-moving UPDATE creates the key; an in-place UPDATE does not
+        c.final.set(ka, { put: true, img: ch.after, fresh: prev ? prev.fresh : kb !== ka });
       }
       continue;
     }
@@ -121,11 +136,23 @@ export function buildStatements(changes: readonly RowChange[], opts: BuildOption
 
   const out: string[] = [];
   for (const c of compact.values()) {
+    const probes: unknown[][] = [];
     const dels: unknown[][] = [];
-    const puts: unknown[][] = [];
-    for (const f of c.final.values()) (f.put ? puts : dels).push(f.img);
+    const inserts: unknown[][] = [];
+    const upserts: unknown[][] = [];
+    for (const f of c.final.values()) {
+      if (!f.put) {
+        // created and deleted within the group: outside safe mode the INSERT still runs, so a row
+        // only the target has conflicts (1062) as it would uncompacted
+        if (f.fresh && !opts.safeMode) probes.push(f.img);
+        dels.push(f.img);
+      } else if (f.fresh && !opts.safeMode) inserts.push(f.img);
+      else upserts.push(f.img);
+    }
+    for (const part of chunks(probes)) out.push(buildInsert(c.table, part, 'insert'));
     for (const part of chunks(dels)) out.push(...buildMultiDelete(c.table, part));
-    for (const part of chunks(puts)) out.push(buildInsert(c.table, part, 'upsert'));
+    for (const part of chunks(inserts)) out.push(buildInsert(c.table, part, 'insert'));
+    for (const part of chunks(upserts)) out.push(buildInsert(c.table, part, 'upsert'));
   }
   return out.length === 0 ? ordered : ordered.length === 0 ? out : [...out, ...ordered];
 }

@@ -1,14 +1,18 @@
 /**
- * Thin adapter over src/filter for the sync unit: block-allow list, routes and the binlog event
- * filter, plus the schemas the unit never replicates (system schemas and its own meta schema).
+ * Thin adapter over src/filter for the sync unit: block-allow list, routes, the binlog event
+ * filter and the expression filter, plus the schemas the unit never replicates (system schemas
+ * and its own meta schema).
  */
+import type { RowsEvent } from '../../binlog/events.js';
 import {
   createBAList,
   createEventFilter,
+  createExpressionFilter,
   createRouter,
   isSystemSchema,
   type BAListRule,
   type EventFilterRule,
+  type ExpressionFilterRule,
   type RouteResult,
   type RouteRule,
 } from '../../filter/index.js';
@@ -26,6 +30,12 @@ export interface SyncFilters {
   dmlAction(schema: string, table: string, op: DMLEventType): FilterAction;
   /** `eventType` is DM's name of the statement type, e.g. 'create table', 'drop database'. */
   ddlAction(schema: string, table: string, eventType: string, sql: string): FilterAction;
+  /**
+   * DM `expression-filter`: the rows event without the row changes an expression skips (the same
+   * object when no rule names the table or nothing is skipped). Evaluated on the upstream row
+   * images with the columns the table has at the event's position (`ev.columns`).
+   */
+  keepRows(ev: RowsEvent): RowsEvent;
 }
 
 const ACTION = { do: 'Do', ignore: 'Ignore', error: 'Error' } as const;
@@ -34,6 +44,9 @@ export function buildFilters(opts: {
   baList?: BAListRule | undefined;
   routes?: readonly RouteRule[] | undefined;
   filters?: readonly EventFilterRule[] | undefined;
+  expressionFilters?: readonly ExpressionFilterRule[] | undefined;
+  /** Told when an expression names a column the table does not have at that position (the rule then skips nothing). */
+  onMissingColumn?: (schema: string, table: string, column: string) => void;
   caseSensitive?: boolean | undefined;
   metaSchema: string;
   sourceId: string;
@@ -42,6 +55,20 @@ export function buildFilters(opts: {
   const ba = createBAList(opts.baList, { caseSensitive });
   const router = createRouter(opts.routes ?? [], { caseSensitive, sourceId: opts.sourceId });
   const ef = createEventFilter(opts.filters ?? [], { caseSensitive });
+  // compiled here, so an unsupported or unparseable expression fails the unit at construction (task start)
+  const xf = createExpressionFilter(opts.expressionFilters ?? [], undefined, {
+    caseSensitive,
+    ...(opts.onMissingColumn ? { onMissingColumn: opts.onMissingColumn } : {}),
+  });
+  const names = new WeakMap<object, string[]>();
+  const namesOf = (ev: RowsEvent): string[] => {
+    let n = names.get(ev.columns);
+    if (!n) {
+      n = ev.columns.map((c) => c.name);
+      names.set(ev.columns, n);
+    }
+    return n;
+  };
   const meta = opts.metaSchema.toLowerCase();
   const own = (schema: string): boolean => isSystemSchema(schema) || schema.toLowerCase() === meta;
   const cache = new Map<string, RouteResult>();
@@ -69,5 +96,19 @@ export function buildFilters(opts: {
     routeSchema: (schema) => router.route(schema, '').schema,
     dmlAction: (schema, table, op) => ACTION[ef.filterDML(schema, table, op)],
     ddlAction: (schema, table, ev, sql) => ACTION[ef.filterDDL(schema, table, ev, sql)],
+    keepRows: (ev) => {
+      if (!xf.has(ev.schema, ev.table)) return ev;
+      const cols = namesOf(ev);
+      const rows: RowsEvent['rows'] = [];
+      const before: NonNullable<RowsEvent['before']> = [];
+      ev.rows.forEach((row, i) => {
+        const old = ev.before?.[i];
+        if (xf.skipDML(ev.schema, ev.table, ev.op, row, cols, old)) return;
+        rows.push(row);
+        if (old) before.push(old);
+      });
+      if (rows.length === ev.rows.length) return ev;
+      return { ...ev, rows, ...(ev.before ? { before } : {}) };
+    },
   };
 }

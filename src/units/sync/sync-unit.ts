@@ -24,7 +24,7 @@ import { classifyCode, classifyError, connect, ddlEffectState, isAlreadyAppliedE
 import { canceledResult, errorResult, okResult, type ProcessResult, type Unit } from '../unit.js';
 import { CausalityScheduler, type Group } from './causality.js';
 import { CheckpointStore } from './checkpoint.js';
-import { DEFAULT_META_SCHEMA, resolveSettings, type SyncConfig, type SyncerSettings } from './config.js';
+import { DEFAULT_META_SCHEMA, resolveSettings, type FailedEventDecision, type FailedEventInfo, type SyncConfig, type SyncerSettings } from './config.js';
 import { parseSyncDDL, routedDDL, schemaToEnsure, type ParsedDDL } from './ddl.js';
 import { buildStatements } from './dml-builder.js';
 import { buildFilters, type SyncFilters } from './filters.js';
@@ -74,6 +74,13 @@ interface Counters {
   ddls: number;
 }
 
+/** A merged group the target rejected (non-retryable): its transactions are applied again one by one. */
+class RejectedGroup extends Error {
+  constructor(cause: unknown) {
+    super('target rejected a merged group', { cause });
+  }
+}
+
 const defaultReaderFactory: SyncReaderFactory = (opts) => createBinlogReader(opts);
 
 export class SyncUnit implements Unit {
@@ -113,6 +120,8 @@ export class SyncUnit implements Unit {
   private rateSample = { at: Date.now(), events: 0, rows: 0, txns: 0 };
   private rates = { eventsPerSec: 0, rowsPerSec: 0, txnsPerSec: 0 };
   private lastError: DMErrorJSON | undefined;
+  /** Position (`file:offset`, end of its transaction) of the event the last run failed on, for `binlog` without `-b`. */
+  private failedEventPos: string | undefined;
   /** Schema snapshot to store with the next checkpoint (taken only where it matches the low-water mark). */
   private schemasToSave: string | undefined;
 
@@ -135,6 +144,8 @@ export class SyncUnit implements Unit {
       baList: cfg.baList,
       routes: cfg.routes,
       filters: cfg.filters,
+      expressionFilters: cfg.expressionFilters,
+      onMissingColumn: (schema, table, column) => this.warnMissingColumn(schema, table, column),
       caseSensitive: cfg.caseSensitive,
       metaSchema,
       sourceId: cfg.sourceId,
@@ -270,6 +281,7 @@ export class SyncUnit implements Unit {
         target: Math.round(this.waits.targetMs),
       },
       ...(this.lastError ? { error: this.lastError } : {}),
+      ...(this.lastError && this.failedEventPos ? { failedEventPos: this.failedEventPos } : {}),
     };
   }
 
@@ -284,6 +296,7 @@ export class SyncUnit implements Unit {
   private async run(signal: AbortSignal): Promise<ProcessResult> {
     this.state = 'Running';
     this.lastError = undefined;
+    this.failedEventPos = undefined;
     const stopAc = new AbortController();
     this.stopAc = stopAc;
     const stop = AbortSignal.any([signal, stopAc.signal]);
@@ -319,7 +332,7 @@ export class SyncUnit implements Unit {
       scheduler.onCommitted = (g) => {
         // one ledger row per target transaction, keyed by its last upstream transaction
         const last = g.txns.length - 1;
-        for (let i = 0; i <= last; i++) tracker.markDone((g.txns[i] as UpstreamTxn).track, i === last);
+        for (let i = 0; i <= last; i++) tracker.markDone((g.txns[i] as UpstreamTxn).track, i === last || g.ledgerEach === true);
         this.totals.txns += g.txns.length;
         this.metrics.finishedTxn.inc(this.labels, g.txns.length);
       };
@@ -502,14 +515,24 @@ export class SyncUnit implements Unit {
       );
       return;
     }
+    const kept = this.filters.keepRows(ev); // expression-filter
+    if (kept.rows.length === 0) return;
     const route = this.filters.route(ev.schema, ev.table);
-    const { changes, bytes } = rowChangesOf(ev, route);
+    const { changes, bytes } = rowChangesOf(kept, route);
     const cs = this.cfg.caseSensitive ?? false;
     for (const ch of changes) {
       addKeysOf(ch, ev.uniqueKeys, ev.keyColumns, cs, cur.keys);
       cur.changes.push(ch);
     }
     cur.bytes += bytes;
+  }
+
+  private readonly missingWarned = new Set<string>();
+  private warnMissingColumn(schema: string, table: string, column: string): void {
+    const k = `${schema}.${table}.${column}`;
+    if (this.missingWarned.has(k)) return;
+    this.missingWarned.add(k);
+    this.log.warn({ schema, table, column }, 'expression-filter names a column the table does not have here: the expression skips nothing');
   }
 
   // ------------------------------------------------------------------ DDL
@@ -532,12 +555,12 @@ export class SyncUnit implements Unit {
     } catch (e) {
       // table DDL that cannot be read: the operator decides (dmctl binlog skip|replace), else pause
       const err = e instanceof DMError ? e : toDMError(e, 'ErrSQLParseDDL', 'cannot parse DDL');
-      const decision = (await this.cfg.onFailedEvent?.({
+      const decision = await this.onFailed({
         pos: ev.pos,
         sql: [ev.sql],
         isDDL: true,
         error: { code: err.code, message: err.message },
-      })) ?? { action: 'fail' as const };
+      });
       if (decision.action === 'fail') throw err;
       await this.scheduler!.drain();
       await this.flush(true);
@@ -649,12 +672,12 @@ export class SyncUnit implements Unit {
           `target rejected DDL at ${formatFilePos(ev.pos)} (${id}): ${shown}`,
           { cause: e },
         );
-        const decision = (await this.cfg.onFailedEvent?.({
+        const decision = await this.onFailed({
           pos: ev.pos,
           sql: stmts,
           isDDL: true,
           error: { code: err.code, message: err.message },
-        })) ?? { action: 'fail' as const };
+        });
         if (decision.action === 'skip') {
           this.log.warn({ sql: shown, pos: ev.pos }, 'failed ddl skipped by operator');
           stmts = [];
@@ -699,15 +722,40 @@ export class SyncUnit implements Unit {
     return false;
   }
 
+  /** The operator's decision on a failed event (`dmctl binlog`); a 'fail' records the position for `binlog` without `-b`. */
+  private async onFailed(info: FailedEventInfo): Promise<FailedEventDecision> {
+    const d = (await this.cfg.onFailedEvent?.(info)) ?? { action: 'fail' as const };
+    if (d.action === 'fail') this.failedEventPos = formatFilePos(info.pos);
+    return d;
+  }
+
+  /**
+   * Apply one group (one target transaction). When the target rejects a group of several upstream
+   * transactions, they are applied again one per target transaction, so the error, its position
+   * and an operator (`dmctl binlog skip|replace`) concern exactly the failing upstream transaction.
+   */
   private async applyGroup(g: Group, stop: AbortSignal): Promise<void> {
+    const safeMode = this.safeModeFor(g);
+    if (g.txns.length === 1) return this.applyTxns(g.txns, safeMode, stop, true);
+    try {
+      await this.applyTxns(g.txns, safeMode, stop, false);
+    } catch (e) {
+      if (!(e instanceof RejectedGroup)) throw e;
+      g.ledgerEach = true;
+      for (const t of g.txns) await this.applyTxns([t], safeMode, stop, true);
+    }
+  }
+
+  /** `txns` in one target transaction with their ledger row; `single`: ask the operator hook on a rejection. */
+  private async applyTxns(txns: UpstreamTxn[], safeMode: boolean, stop: AbortSignal, single: boolean): Promise<void> {
     const t0 = performance.now();
-    const changes = g.txns.length === 1 ? (g.txns[0]?.changes ?? []) : g.txns.flatMap((t) => t.changes);
-    let stmts = buildStatements(changes, { safeMode: this.safeModeFor(g) });
-    const ledgerSQL = this.store.ledgerInsertSQL(g.txns);
+    const changes = txns.length === 1 ? (txns[0]?.changes ?? []) : txns.flatMap((t) => t.changes);
+    let stmts = buildStatements(changes, { safeMode });
+    const ledgerSQL = this.store.ledgerInsertSQL(txns);
     const t1 = performance.now();
     this.waits.buildMs += t1 - t0;
-    const rowKey = g.txns[g.txns.length - 1]?.id ?? '';
-    const lastPos = g.txns[g.txns.length - 1]?.pos;
+    const rowKey = txns[txns.length - 1]?.id ?? '';
+    const lastPos = txns[txns.length - 1]?.pos;
     let attempts = 0;
     for (;;) {
       try {
@@ -720,18 +768,15 @@ export class SyncUnit implements Unit {
       } catch (e) {
         if (isRetryable(e) || stop.aborted)
           throw this.retryExhausted(e, `transaction ending at ${lastPos ? formatFilePos(lastPos) : '?'}`);
-        const err = new DMError(
-          'ErrSyncDMLExecFailed',
-          `target rejected the DML of ${g.txns.map((t) => t.id).join(', ')} ending at ${lastPos ? formatFilePos(lastPos) : '?'}`,
-          { cause: e },
-        );
-        const decision = (lastPos &&
-          (await this.cfg.onFailedEvent?.({
-            pos: lastPos,
-            sql: stmts,
-            isDDL: false,
-            error: { code: err.code, message: err.message },
-          }))) || { action: 'fail' as const };
+        if (!single) throw new RejectedGroup(e);
+        const at = `${txns.map((t) => t.id).join(', ')} ending at ${lastPos ? formatFilePos(lastPos) : '?'}`;
+        const err =
+          classifyCode(e) === 'ErrDBDuplicateEntry'
+            ? new DMError('ErrSyncDMLDuplicateEntry', `the target already has a row with the key written by upstream transaction ${at} (safe mode off)`, { cause: e })
+            : new DMError('ErrSyncDMLExecFailed', `target rejected the DML of ${at}`, { cause: e });
+        const decision = lastPos
+          ? await this.onFailed({ pos: lastPos, sql: stmts, isDDL: false, error: { code: err.code, message: err.message } })
+          : { action: 'fail' as const };
         if (decision.action === 'skip') stmts = [];
         else if (decision.action === 'replace') stmts = decision.sql;
         else throw err;
