@@ -152,7 +152,7 @@ export const CODES = {
 
   // ---- load unit (34xxx) ------------------------------------------------------------------------------
   ErrLoadTargetUnreachable: def(34001, 'load-unit', 'downstream', 'the target database is unreachable', 'Check that the target database is running and `target-database` is correct; the load resumes from its checkpoint.', { retryable: true }),
-  ErrLoadTableMismatch: def(34002, 'load-unit', 'downstream', 'an existing target table has different columns than the source table', 'Drop or fix the target table (its columns must match the source plus any extract-* columns), or route the table elsewhere.'),
+  ErrLoadTableMismatch: def(34002, 'load-unit', 'downstream', 'an existing target table is incompatible with the source table', 'Fix the column named in the message: the target table needs every source column (same type) and every extract-* column; an extra target column needs to be nullable, have a DEFAULT, or be AUTO_INCREMENT or generated. Or drop the target table (the full phase creates it), or route the table elsewhere.'),
   ErrLoadExecFailed: def(34003, 'load-unit', 'downstream', 'writing rows to the target failed', 'Check the message and the target database; with `on-duplicate: error` a row already present in the target stops the load.'),
   ErrLoadCheckpoint: def(34004, 'load-unit', 'downstream', 'reading or writing the load checkpoint failed', 'Check the target meta-schema tables (`<meta-schema>.<task>_load_checkpoint`).', { retryable: true }),
   ErrLoadCreateTable: def(34005, 'load-unit', 'downstream', 'creating a target schema or table failed', 'Check the target user\'s CREATE privilege and the table definition in the message.'),
@@ -188,8 +188,10 @@ export const CODES = {
   ErrMasterEvicted: def(38015, 'dm-master', 'internal', 'this dm-master is evicted from leadership', 'Run `operate-leader cancel-evict` on this master to let it campaign again.', { level: 'low' }),
   ErrMasterWorkerUnreachable: def(38016, 'dm-master', 'internal', 'cannot reach the dm-worker for its status', 'Check that the dm-worker is running and its advertise-addr is reachable from the masters.', { retryable: true }),
   ErrMasterTaskRunning: def(38017, 'dm-master', 'internal', 'the task is running', 'Stop the task first (`stop-task`), then run `start-task --remove-meta` again.'),
-  ErrMasterInvalidStartTime: def(38018, 'dm-master', 'internal', 'invalid --start-time', 'Give the time as "2006-01-02 15:04:05" (UTC), or an ISO time with a zone such as 2006-01-02T15:04:05+08:00.'),
+  ErrMasterInvalidStartTime: def(38018, 'dm-master', 'internal', 'invalid --start-time', 'Give the time as "2006-01-02 15:04:05" (read in the source\'s time zone), or an ISO time with a zone such as 2006-01-02T15:04:05+08:00.'),
   ErrMasterShardModeUnsupported: def(38019, 'dm-master', 'internal', 'shard DDL coordination (shard-mode pessimistic/optimistic) is not built yet', 'Remove `shard-mode` from the task (each shard\'s DDL is then applied to the merged table as it arrives, and a DDL whose effect is already there is skipped), or keep the shards\' DDL out with a binlog event filter and run it on the target by hand.'),
+  ErrMasterSourceFlavorMismatch: def(38501, 'dm-master', 'upstream', 'the `flavor` of the source config does not match the source server', 'Set `flavor` to what the server is (`mariadb` for MariaDB, `mysql` for MySQL), or leave `flavor` out so it is detected.'),
+  ErrMasterStartTimeZone: def(38502, 'dm-master', 'upstream', 'cannot read --start-time in the source\'s time zone', 'Make the source reachable (a wall-clock --start-time is read in the upstream\'s time zone), or give the time with its zone, e.g. 2006-01-02T15:04:05+08:00.'),
 
   // ---- dm-worker (40xxx) ---------------------------------------------------------------------------------
   ErrWorkerFenced: def(40001, 'dm-worker', 'internal', 'the dm-worker lost its etcd session and stopped all work (fencing)', 'Check the network between the dm-worker and the dm-masters; the worker re-registers and the scheduler rebinds its source automatically.', { retryable: true }),
