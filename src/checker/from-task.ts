@@ -55,7 +55,7 @@ export function checkInputOf(task: TaskConfig, sources: ReadonlyMap<string, Sour
         const r = router.route(t.schema, t.table);
         return { schema: r.schema, table: r.table };
       },
-      extraTargetColumns: () => router.extractColumns,
+      extraTargetColumns: (t) => router.route(t.schema, t.table).extracted.map((x) => x.column),
       dumpThreads: sub.mydumper.threads,
     };
   });

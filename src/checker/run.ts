@@ -183,7 +183,7 @@ async function mapTables(c: CheckConn, tables: readonly TableName[], src: CheckS
       source: t,
       target,
       columns: cols.get(`${t.schema}\u0000${t.table}`) ?? [],
-      extraColumns: src.extraTargetColumns?.(target) ?? [],
+      extraColumns: src.extraTargetColumns?.(t) ?? [],
     };
   });
 }

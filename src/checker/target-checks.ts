@@ -66,7 +66,12 @@ export function checkShardTables(mapped: readonly MappedTable[]): Verdict {
   return pass(merged === 0 ? 'no tables are merged' : `${merged} merged target table(s) have consistent shards`);
 }
 
-/** Existing target tables must hold every source column; in full modes they should be empty. */
+/**
+ * Existing target tables must hold every source column (and the extract-* columns of their
+ * routes); extra target columns are accepted when the target fills them itself (nullable, a
+ * default, AUTO_INCREMENT or generated), as rows are written by column name. In full modes the
+ * tables should be empty.
+ */
 export async function checkTargetTables(c: CheckConn, mapped: readonly MappedTable[], mode: TaskMode): Promise<Verdict> {
   const targets = new Map<string, { t: TableName; cols: Set<string>; extra: Set<string> }>();
   for (const m of mapped) {
@@ -77,16 +82,17 @@ export async function checkTargetTables(c: CheckConn, mapped: readonly MappedTab
   }
   const schemas = [...new Set([...targets.values()].map((x) => x.t.schema))];
   if (schemas.length === 0) return pass('no target tables');
-  const rows = await c.rows<{ s: string; t: string; c: string }>(
-    'SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN (?)',
+  const rows = await c.rows<{ s: string; t: string; c: string; nl: string; d: unknown; x: string | null }>(
+    'SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c, IS_NULLABLE AS nl, COLUMN_DEFAULT AS d, EXTRA AS x FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN (?) ORDER BY ORDINAL_POSITION',
     [schemas],
   );
-  const existing = new Map<string, Set<string>>();
+  // column (lower case) → whether the target fills it when an INSERT leaves it out
+  const existing = new Map<string, Map<string, { name: string; fillable: boolean }>>();
   for (const r of rows) {
     const k = key({ schema: r.s, table: r.t });
-    const set = existing.get(k) ?? new Set<string>();
-    set.add(r.c.toLowerCase());
-    existing.set(k, set);
+    const cols = existing.get(k) ?? new Map<string, { name: string; fillable: boolean }>();
+    cols.set(r.c.toLowerCase(), { name: r.c, fillable: r.nl === 'YES' || r.d !== null || /auto_increment|generated|virtual|persistent|stored/i.test(r.x ?? '') });
+    existing.set(k, cols);
   }
   const problems: string[] = [];
   const nonEmpty: string[] = [];
@@ -97,6 +103,9 @@ export async function checkTargetTables(c: CheckConn, mapped: readonly MappedTab
     checked++;
     const missing = [...e.cols, ...e.extra].filter((col) => !have.has(col));
     if (missing.length > 0) problems.push(`${show(e.t)} lacks column(s) ${missing.join(', ')}`);
+    // extra target columns are fine (rows are written by column name) unless the target cannot fill them
+    const unfilled = [...have.values()].filter((col) => !col.fillable && !e.cols.has(col.name.toLowerCase()) && !e.extra.has(col.name.toLowerCase())).map((col) => col.name);
+    if (unfilled.length > 0) problems.push(`${show(e.t)} has extra column(s) ${unfilled.join(', ')} that are NOT NULL without a default (nor AUTO_INCREMENT or generated)`);
     if ((mode === 'all' || mode === 'full') && nonEmpty.length < 5) {
       const r = await c.rows(`SELECT 1 FROM ${show(e.t)} LIMIT 1`);
       if (r.length > 0) nonEmpty.push(show(e.t));
@@ -113,7 +122,7 @@ export async function checkTargetTables(c: CheckConn, mapped: readonly MappedTab
   if (problems.length > 0) {
     return fail(
       `existing target tables are incompatible: ${problems.slice(0, 5).join('; ')}`,
-      'Drop the target tables (the full phase creates them), or alter them to hold every source column.',
+      'Drop the target tables (the full phase creates them), or alter them to hold every source column, and give extra columns a DEFAULT or make them nullable.',
     );
   }
   if (nonEmpty.length > 0) {

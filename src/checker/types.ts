@@ -37,8 +37,11 @@ export interface CheckSource {
   tableFilter?: (t: TableName) => boolean;
   /** Where a source table goes on the target (routes). Default: same name. */
   route?: (t: TableName) => TableName;
-  /** Columns the route adds on the target (extract-table/schema/source), per target table. */
-  extraTargetColumns?: (target: TableName) => readonly string[];
+  /**
+   * Columns the route of a source table adds on the target: only those its rule really extracts
+   * (a rule with `extract-table` alone adds its `target-column`, nothing else).
+   */
+  extraTargetColumns?: (source: TableName) => readonly string[];
   /** Dump threads (`mydumpers.threads`); default 4. */
   dumpThreads?: number;
 }

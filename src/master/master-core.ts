@@ -16,7 +16,6 @@ import {
   type WorkerInfo,
   type LeaderElection,
 } from '../store/index.js';
-import { parseTaskConfig } from '../config/index.js';
 import { operateBinlogOps, type BinlogOpName, type BinlogOpResult } from './binlog-ops.js';
 import { removeTaskMeta } from './remove-meta.js';
 import { resolveStartTime } from './start-time.js';
@@ -26,7 +25,7 @@ import { limitReport, type CheckReport } from '../checker/index.js';
 const ALL_ITEMS = 1_000_000;
 import { bindingOps, readClusterView, Scheduler, type ClusterView } from './scheduler/index.js';
 import { assertTaskSupported, encryptSourcePassword, sourceFacts, taskFacts, encryptText } from './config-adapter.js';
-import { checkSourceConnection } from './source-check.js';
+import { checkSourceConnection, sourceWallTimeToInstant } from './source-check.js';
 import { getCheckTaskHandler, getTaskPrecheck, type TaskPrecheck } from './precheck.js';
 
 export interface MasterCoreOptions {
@@ -198,11 +197,13 @@ export class MasterCore {
   ): Promise<{ results: SourceResult[]; checkResult: string }> {
     const t = taskFacts(taskYaml, this.o.secretKey);
     assertTaskSupported(t);
-    const startTime = opts.startTime ? resolveStartTime(opts.startTime, parseTaskConfig(taskYaml, this.secretOpts()).timezone) : undefined;
+    // a bad --start-time is refused before anything else (38018)
+    if (opts.startTime) resolveStartTime(opts.startTime);
     const sourceIds = only.length > 0 ? t.sourceIds.filter((s) => only.includes(s)) : t.sourceIds;
     for (const s of only) if (!t.sourceIds.includes(s)) throw new DMError('ErrMasterInvalidRequest', `source ${s} is not in the task's mysql-instances`);
     const sources = await listText(this.client, this.keys.sourceConfig());
     for (const s of sourceIds) if (!sources.has(s)) throw new DMError('ErrMasterSourceNotFound', `source ${s} of task ${t.name} not found; create it with operate-source create`);
+    const startTimes = opts.startTime ? await this.startTimes(opts.startTime, sourceIds, sources) : new Map<string, string>();
     const existing = await getText(this.client, this.keys.taskConfig(t.name));
     const subtasks = await listPrefix(this.client, this.keys.subtask());
     const running = new Set(subtasks.kvs.map((kv) => Keys.sourceAndTask(kv.key)).filter((x) => x.task === t.name).map((x) => x.source));
@@ -229,6 +230,7 @@ export class MasterCore {
     const compares: TxnCompare[] = [];
     for (const s of sourceIds) {
       if (running.has(s)) continue;
+      const startTime = startTimes.get(s);
       const sub: SubtaskRecord = { task: taskYaml, sourceId: s, ...(startTime ? { startTime } : {}) };
       const stage: StageRecord = { stage: 'Running' };
       ops.push(this.client.put(this.keys.subtask(s, t.name)).value(JSON.stringify(sub)));
@@ -243,6 +245,27 @@ export class MasterCore {
       results: sourceIds.map((s) => ({ source: s, worker: view.boundBy.get(s) ?? '', result: true, msg: '' })),
       checkResult,
     };
+  }
+
+  /**
+   * `--start-time` per source as an instant: a time with its own zone as it is; a wall-clock time
+   * (DM's "2006-01-02 15:04:05") in each upstream's time zone, as DM reads it (UTC when the master
+   * is told not to connect to sources).
+   */
+  private async startTimes(text: string, sourceIds: readonly string[], sources: ReadonlyMap<string, string>): Promise<Map<string, string>> {
+    const out = new Map<string, string>();
+    const wall = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})$/.exec(text.trim());
+    for (const id of sourceIds) {
+      if (!wall || this.o.skipSourceConnect) {
+        out.set(id, resolveStartTime(text));
+        continue;
+      }
+      const f = sourceFacts(sources.get(id) ?? '', this.o.secretKey, `source ${id}`);
+      const r = await sourceWallTimeToInstant(f, `${wall[1]} ${wall[2]}`);
+      this.log.info({ source: id, startTime: text, zone: r.zone, instant: r.iso }, 'start-time read in the source time zone');
+      out.set(id, r.iso);
+    }
+    return out;
   }
 
   private secretOpts(): { secretKey?: Buffer } {

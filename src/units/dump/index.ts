@@ -49,7 +49,7 @@ export {
   type SnapshotRow,
   type MetaNames,
 } from './meta-store.js';
-export { readMasterStatus, detectFlavor, type MasterStatus } from './master-status.js';
+export { readMasterStatus, readPosition, isUnknownPosition, detectFlavor, type MasterStatus } from './master-status.js';
 export { readTableInfo, type SourceTableInfo, type ColumnInfo } from './table-info.js';
 export { createTableSelector, type TableSelector } from './table-selector.js';
 export { retryPolicy } from './retry.js';

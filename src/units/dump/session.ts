@@ -111,7 +111,7 @@ export class FullSession {
       if (this.snapshots.length === 0 || this.chunks.length === 0) {
         await this.releaseSnapshot();
         const selected = await this.selectTables(src);
-        const snap = await takeSnapshot({ source: cfg.source, consistency: cfg.mydumper.consistency, threads: cfg.mydumper.threads, tables: selected, log: this.log, signal });
+        const snap = await takeSnapshot({ source: cfg.source, consistency: cfg.mydumper.consistency, threads: cfg.mydumper.threads, tables: selected, log: this.log, signal, positionOptional: cfg.taskMode === 'full' });
         this.snapshot = snap;
         await this.loadTableInfos(src, selected);
         const plan: ChunkDef[] = [];
@@ -134,7 +134,7 @@ export class FullSession {
         await this.loadTableInfos(src, names);
         if (pending.length > 0 && !this.snapshot) {
           const pendingTables = [...new Map(pending.map((c) => [tableKey(c.schema, c.table), { schema: c.schema, table: c.table }])).values()];
-          const snap = await takeSnapshot({ source: cfg.source, consistency: cfg.mydumper.consistency, threads: cfg.mydumper.threads, tables: pendingTables, log: this.log, signal });
+          const snap = await takeSnapshot({ source: cfg.source, consistency: cfg.mydumper.consistency, threads: cfg.mydumper.threads, tables: pendingTables, log: this.log, signal, positionOptional: cfg.taskMode === 'full' });
           this.snapshot = snap;
           const recorded = await this.withMeta((c) => readSnapshotSchemas(c, this.meta, cfg.sourceId));
           this.snapshotSeq = await this.recordPosition('start', snap.position, snap.schemas);
@@ -264,7 +264,7 @@ export class FullSession {
    */
   async replacementConn(): Promise<{ conn: Connection; seq: number }> {
     const transactional = this.snapshot?.transactional ?? this.cfg.mydumper.consistency !== 'none';
-    const { conn, upperBound } = await openReplacementConn(this.cfg.source, transactional);
+    const { conn, upperBound } = await openReplacementConn(this.cfg.source, transactional, this.cfg.taskMode === 'full');
     try {
       const seq = await this.recordPosition('bound', upperBound);
       return { conn, seq };

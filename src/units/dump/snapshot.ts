@@ -4,7 +4,7 @@ import { DMError } from '../../errors/index.js';
 import { SchemaTracker } from '../../binlog/index.js';
 import type { Consistency, DBConnConfig } from './config.js';
 import { classifyMySQLError, closeConn, mysqlErrno, openConn, quoteTable } from './conn.js';
-import { readMasterStatus, type MasterStatus } from './master-status.js';
+import { readPosition, type MasterStatus } from './master-status.js';
 
 /**
  * A set of source connections that read the source as of one point of its binlog.
@@ -69,12 +69,13 @@ async function openSnapshotConn(conn: Connection): Promise<void> {
 export async function openReplacementConn(
   source: DBConnConfig,
   transactional: boolean,
+  positionOptional = false,
 ): Promise<{ conn: Connection; upperBound: MasterStatus }> {
   const conn = await openConn(source, 'source');
   try {
     await prepareDumpConn(conn);
     if (transactional) await openSnapshotConn(conn);
-    const upperBound = await readMasterStatus(conn);
+    const upperBound = await readPosition(conn, positionOptional);
     return { conn, upperBound };
   } catch (e) {
     await closeConn(conn);
@@ -98,6 +99,8 @@ export async function takeSnapshot(opts: {
   tables: readonly { schema: string; table: string }[];
   log: Logger;
   signal: AbortSignal;
+  /** task-mode full: a binlog position that cannot be read is recorded as unknown (readPosition). */
+  positionOptional?: boolean;
 }): Promise<SnapshotHandle> {
   const { source, consistency, log } = opts;
   const control = await openConn(source, 'source');
@@ -139,7 +142,7 @@ export async function takeSnapshot(opts: {
     } else if (consistency === 'lock') {
       await lockTables();
     }
-    const position = await readMasterStatus(control);
+    const position = await readPosition(control, opts.positionOptional ?? false, log);
     const schemas = await readStructures(control, opts.tables);
     const transactional = consistency !== 'none';
     if (transactional) for (const c of conns) await openSnapshotConn(c);
@@ -150,7 +153,7 @@ export async function takeSnapshot(opts: {
       lockHoldMs = performance.now() - lockStart;
       log.info({ lock: locked, lockHoldMs: Math.round(lockHoldMs * 1000) / 1000, position }, 'consistent snapshot taken, lock released');
     } else {
-      upperBound = await readMasterStatus(control);
+      upperBound = await readPosition(control, opts.positionOptional ?? false);
       log.info({ consistency, position, upperBound }, 'snapshot taken without lock');
     }
     return {

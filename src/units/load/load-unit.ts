@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import { DMError, toDMError } from '../../errors/index.js';
 import { silentLogger, type Logger } from '../../log/index.js';
 import { canceledResult, errorResult, okResult, type ProcessResult, type Unit } from '../unit.js';
-import { closeConn, openConn, readMasterStatus, retryPolicy, tableKey, type ChunkRow, type FullSession, type ImportMode } from '../dump/index.js';
+import { closeConn, openConn, readPosition, retryPolicy, tableKey, type ChunkRow, type FullSession, type ImportMode } from '../dump/index.js';
 import { batchBytes, loadChunk, prepareTargetConn, prepareTargetSession } from './chunk-loader.js';
 import { ensureTargetTable } from './schema-create.js';
 import { loadFromDir } from './file-loader.js';
@@ -116,7 +116,7 @@ export class LoadUnit implements Unit {
       // consistency none: rows were read at many points; sync stays idempotent until now
       const c = await openConn(s.cfg.source, 'source');
       try {
-        await s.recordPosition('bound', await readMasterStatus(c));
+        await s.recordPosition('bound', await readPosition(c, s.cfg.taskMode === 'full'));
       } finally {
         await closeConn(c);
       }

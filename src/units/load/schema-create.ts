@@ -19,12 +19,23 @@ export function rewriteCreateTable(createSQL: string, schema: string, table: str
   return `CREATE TABLE IF NOT EXISTS ${quoteTable(schema, table)}${createSQL.slice(m[0].length)}`;
 }
 
-async function targetColumns(conn: Connection, schema: string, table: string): Promise<{ name: string; type: string }[]> {
+interface TargetColumn {
+  name: string;
+  type: string;
+  /** The target fills it by itself when an INSERT leaves it out (NULL, a default, AUTO_INCREMENT or generated). */
+  fillable: boolean;
+}
+
+async function targetColumns(conn: Connection, schema: string, table: string): Promise<TargetColumn[]> {
   const [rows] = await conn.query(
-    'SELECT COLUMN_NAME AS n, COLUMN_TYPE AS t FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
+    'SELECT COLUMN_NAME AS n, COLUMN_TYPE AS t, IS_NULLABLE AS nl, COLUMN_DEFAULT AS d, EXTRA AS x FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION',
     [schema, table],
   );
-  return (rows as { n: string; t: string }[]).map((r) => ({ name: r.n, type: r.t }));
+  return (rows as { n: string; t: string; nl: string; d: unknown; x: string | null }[]).map((r) => ({
+    name: r.n,
+    type: r.t,
+    fillable: r.nl === 'YES' || r.d !== null || /auto_increment|generated|virtual|persistent|stored/i.test(r.x ?? ''),
+  }));
 }
 
 async function tableExists(conn: Connection, schema: string, table: string): Promise<boolean> {
@@ -35,7 +46,10 @@ async function tableExists(conn: Connection, schema: string, table: string): Pro
 /**
  * Create the routed target schema and table from the upstream SHOW CREATE TABLE (once for merged
  * shards), add extract-* columns (VARCHAR(255)), and check that an existing table has the
- * source's columns: a difference is ErrLoadTableMismatch, never a silent overwrite.
+ * source's columns with the same types: a missing or retyped column is ErrLoadTableMismatch,
+ * never a silent overwrite. Extra target columns (pre-created by the user) are accepted when the
+ * target fills them by itself (nullable, a default, AUTO_INCREMENT or generated): rows are
+ * written by column name, in load and in sync.
  * A table created here gets its plain secondary keys later (deferred-index.ts).
  */
 export async function ensureTargetTable(conn: Connection, s: FullSession, t: PlannedTable): Promise<void> {
@@ -87,8 +101,12 @@ async function createTargetTable(
       if (tt === undefined) problems.push(`column ${c.name} missing`);
       else if (tt !== normType(c.type)) problems.push(`column ${c.name} is ${tt}, source has ${normType(c.type)}`);
     }
+    // extra target columns are fine (rows are written by column name, as DM does) when the target
+    // can fill them itself; one it cannot fill would refuse every INSERT
     const expected = new Set([...source.columns.map((c) => c.name.toLowerCase()), ...route.extracted.map((x) => x.column.toLowerCase())]);
-    for (const c of cols) if (!expected.has(c.name.toLowerCase())) problems.push(`extra column ${c.name}`);
+    for (const c of cols) {
+      if (!expected.has(c.name.toLowerCase()) && !c.fillable) problems.push(`extra column ${c.name} is NOT NULL without a default (and not AUTO_INCREMENT or generated)`);
+    }
     if (problems.length > 0)
       throw new DMError('ErrLoadTableMismatch', `target table ${where} does not match source table ${source.name}: ${problems.join('; ')}`);
   } catch (e) {
