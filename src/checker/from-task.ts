@@ -6,6 +6,7 @@
 import { dbConnOf, parseSourceConfig, parseTaskConfig, resolveSubtask, type SourceConfig, type TaskConfig } from '../config/index.js';
 import { DMError } from '../errors/index.js';
 import { createBAList, createRouter } from '../filter/index.js';
+import { resolveIgnoreItems } from './items.js';
 import { runPrechecks } from './run.js';
 import type { CheckInput, CheckReport, CheckSource } from './types.js';
 
@@ -65,7 +66,7 @@ export function checkInputOf(task: TaskConfig, sources: ReadonlyMap<string, Sour
     mode: task.taskMode,
     sources: checkSources,
     target,
-    ignoreCheckingItems: [...task.ignoreCheckingItems],
+    ignoreCheckingItems: resolveIgnoreItems(task.ignoreCheckingItems),
     ...(loadThreads > 0 ? { loadThreads } : {}),
     ...(syncThreads > 0 ? { syncThreads } : {}),
     ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),

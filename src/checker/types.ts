@@ -19,7 +19,7 @@ export interface DBConn {
   session?: Record<string, string | number | boolean>;
 }
 
-export type TaskMode = 'all' | 'full' | 'incremental' | 'dump';
+export type TaskMode = 'all' | 'full' | 'incremental' | 'dump' | 'load' | 'load&sync';
 
 export interface CheckMeta {
   binlogName?: string;

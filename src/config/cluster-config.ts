@@ -7,6 +7,8 @@ import { parseWith, throwProblems, type Problem } from './problems.js';
 import { bool, duration, lowerEnum, obj, posInt, str, strList } from './schema-helpers.js';
 import { readConfigFile } from './load-common.js';
 import { parseYamlFile, type YamlFile } from './yaml-doc.js';
+import { unsupportedMasterKeys, unsupportedWorkerKeys } from './unsupported.js';
+import { DMError } from '../errors/index.js';
 
 // ---- defaults ---------------------------------------------------------------------------------
 export const DEFAULT_MASTER_ADDR = ':8261';
@@ -130,6 +132,34 @@ export function dialableAddr(addr: string): string {
     : addr;
 }
 
+/** `key = value` or `[section]` lines and no `key: value` line: DM's TOML, not YAML. */
+function looksLikeToml(text: string): boolean {
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '' && !/^\s*#/.test(l));
+  return (
+    lines.some((l) => /^\s*("[^"]*"|[A-Za-z0-9_.-]+)\s*=/.test(l) || /^\s*\[\[?[A-Za-z0-9_.-]+\]\]?\s*$/.test(l)) &&
+    !lines.some((l) => /^\s*[A-Za-z0-9_.-]+:(\s|$)/.test(l))
+  );
+}
+
+/**
+ * The file text as a YAML map. DM's dm-master.toml / dm-worker.toml are refused with
+ * ErrConfigFileFormat naming the file, never read as an empty YAML document (which would start the
+ * process with every default, silently ignoring the file).
+ */
+function clusterFile(text: string, file: string): YamlFile {
+  if (file.toLowerCase().endsWith('.toml') || looksLikeToml(text)) {
+    throw new DMError(
+      'ErrConfigFileFormat',
+      `${file}: this is a TOML file (DM's dm-master.toml / dm-worker.toml format); DM.ts reads these settings from YAML only for now: write the same keys as YAML (key: value) or pass them as flags`,
+    );
+  }
+  const src = parseYamlFile(text, file);
+  if (src.data !== undefined && src.data !== null && (typeof src.data !== 'object' || Array.isArray(src.data))) {
+    throw new DMError('ErrConfigFileFormat', `${file}: expected a YAML map of keys (key: value), got ${Array.isArray(src.data) ? 'a list' : typeof src.data}`);
+  }
+  return src;
+}
+
 function withOverrides(src: YamlFile, overrides: Record<string, unknown> | undefined): YamlFile {
   if (!overrides) return src;
   const base =
@@ -154,7 +184,7 @@ function checkAddr(out: Problem[], key: string, v: string | undefined): void {
 
 /** Load dm-master.yaml text (empty text = all defaults) plus flag overrides. */
 export function parseMasterConfig(text: string, opts: ClusterLoadOptions = {}): MasterConfig {
-  const src = withOverrides(parseYamlFile(text, opts.file ?? 'dm-master.yaml'), opts.overrides);
+  const src = withOverrides(clusterFile(text, opts.file ?? 'dm-master.yaml'), opts.overrides);
   const raw = parseWith(masterSchema, src);
   const problems: Problem[] = [];
   checkAddr(problems, 'master-addr', raw.masterAddr);
@@ -166,6 +196,7 @@ export function parseMasterConfig(text: string, opts: ClusterLoadOptions = {}): 
       detail: 'set either join or initial-cluster-state: existing, not both',
     });
   }
+  if (problems.length === 0) problems.push(...unsupportedMasterKeys(raw));
   if (problems.length) throwProblems(src, problems);
   const name = raw.name ?? `dm-master-${hostname()}`;
   const advertisePeerUrls = raw.advertisePeerUrls ?? raw.peerUrls;
@@ -190,7 +221,7 @@ export function loadMasterConfig(path: string | undefined, opts: ClusterLoadOpti
 
 /** Load dm-worker.yaml text plus flag overrides. */
 export function parseWorkerConfig(text: string, opts: ClusterLoadOptions = {}): WorkerConfig {
-  const src = withOverrides(parseYamlFile(text, opts.file ?? 'dm-worker.yaml'), opts.overrides);
+  const src = withOverrides(clusterFile(text, opts.file ?? 'dm-worker.yaml'), opts.overrides);
   const raw = parseWith(workerSchema, src);
   const problems: Problem[] = [];
   checkAddr(problems, 'worker-addr', raw.workerAddr);
@@ -201,6 +232,7 @@ export function parseWorkerConfig(text: string, opts: ClusterLoadOptions = {}): 
       path: ['join'],
       detail: 'join needs at least one dm-master address',
     });
+  if (problems.length === 0) problems.push(...unsupportedWorkerKeys(raw));
   if (problems.length) throwProblems(src, problems);
   return deepFreeze({
     ...raw,

@@ -7,6 +7,7 @@ import { bool, duration, obj, str, uint } from './schema-helpers.js';
 import { configPassword, readConfigFile, type LoadOptions } from './load-common.js';
 import { MAX_SOURCE_ID_LENGTH } from './task-schema.js';
 import { parseYamlFile } from './yaml-doc.js';
+import { unsupportedSourceKeys } from './unsupported.js';
 
 // ---- defaults (DM's values) ------------------------------------------------------------------
 export const DEFAULT_RELAY_DIR = 'relay-dir';
@@ -71,6 +72,7 @@ export const sourceSchema = obj({
   filters: z.array(eventFilterRuleSchema).default([]),
 });
 type RawSourceConfig = z.output<typeof sourceSchema>;
+const CHECKER_DEFAULTS: Record<string, unknown> = checkerSchema.parse({});
 
 /** A loaded source file (camelCase keys, defaults, frozen). `from.password` is plaintext. */
 export type SourceConfigData = Omit<RawSourceConfig, 'from' | 'tracer'> & { from: DBConfig };
@@ -113,6 +115,7 @@ export function parseSourceConfig(text: string, opts: LoadOptions = {}): SourceC
       detail: 'checker.backoff-max must not be smaller than checker.backoff-min',
     });
   }
+  if (problems.length === 0) problems.push(...unsupportedSourceKeys(raw, CHECKER_DEFAULTS));
   if (problems.length) throwProblems(src, problems);
   const { tracer: _t, from, ...rest } = raw;
   return deepFreeze({

@@ -29,8 +29,29 @@ export const DEFAULT_VALIDATOR_BATCH_QUERY_SIZE = 100;
 export const DEFAULT_VALIDATOR_MAX_PENDING_ROW_SIZE = '500m';
 export const DEFAULT_VALIDATOR_MAX_PENDING_ROW_COUNT = 2_147_483_647;
 export const MAX_SOURCE_ID_LENGTH = 32;
+/** MySQL's limit on a table or schema name. */
+export const MAX_IDENTIFIER_LENGTH = 64;
+/**
+ * Suffixes of the task's meta tables in `meta-schema` (src/units/sync/checkpoint.ts,
+ * src/units/dump/meta-store.ts): `<task><suffix>` must fit MAX_IDENTIFIER_LENGTH.
+ */
+export const META_TABLE_SUFFIXES = [
+  '_syncer_checkpoint',
+  '_syncer_ledger',
+  '_load_checkpoint',
+  '_load_snapshot',
+  '_load_index',
+] as const;
+/** The longest task name whose meta table names all fit (64 - len('_syncer_checkpoint') = 46). */
+export const MAX_TASK_NAME_LENGTH =
+  MAX_IDENTIFIER_LENGTH - Math.max(...META_TABLE_SUFFIXES.map((s) => s.length));
 
-export const TASK_MODES = ['all', 'full', 'incremental', 'dump'] as const;
+/**
+ * DM's task modes: `all` (dump + load, then sync), `full` (dump + load), `incremental` (sync),
+ * `dump` (dump to files only), `load` (load the files of a `dump` task) and `load&sync` (load the
+ * files, then sync from the binlog position recorded in their metadata) — the last three DM 7.x's.
+ */
+export const TASK_MODES = ['all', 'full', 'incremental', 'dump', 'load', 'load&sync'] as const;
 export type TaskMode = (typeof TASK_MODES)[number];
 export const SHARD_MODES = ['', 'pessimistic', 'optimistic'] as const;
 export type ShardMode = (typeof SHARD_MODES)[number];
@@ -171,7 +192,8 @@ export const taskSchema = obj({
   collation_compatible: lowerEnum(['loose', 'strict']).default(DEFAULT_COLLATION_COMPATIBLE),
   'target-database': dbConfigSchema,
   'mysql-instances': z.array(mysqlInstanceSchema).min(1),
-  'online-ddl': bool.default(true),
+  /** DM's default is true; DM.ts has no online DDL handling yet, so its default is false and true is refused. */
+  'online-ddl': bool.default(false),
   'online-ddl-scheme': z.enum(['', 'pt', 'gh-ost']).default(''),
   'shadow-table-rules': strList.default([]),
   'trash-table-rules': strList.default([]),

@@ -6,8 +6,11 @@ import type { DBConfig } from './common-schema.js';
 import { configPassword, readConfigFile, type LoadOptions } from './load-common.js';
 import { deepFreeze, type DeepReadonly } from './freeze.js';
 import { parseWith, throwProblems, type Problem } from './problems.js';
+import { unsupportedTaskKeys } from './unsupported.js';
 import {
+  MAX_IDENTIFIER_LENGTH,
   MAX_SOURCE_ID_LENGTH,
+  MAX_TASK_NAME_LENGTH,
   taskSchema,
   type LoaderConfig,
   type MetaConfig,
@@ -93,6 +96,8 @@ export function parseTaskConfig(text: string, opts: LoadOptions = {}): TaskConfi
   const src = parseYamlFile(text, opts.file ?? 'task.yaml');
   const raw = parseWith(taskSchema, src);
   const problems = checkTask(raw);
+  // keys DM.ts does not implement yet, once the file is otherwise valid
+  if (problems.length === 0) problems.push(...unsupportedTaskKeys(raw));
   if (problems.length) throwProblems(src, problems);
   return deepFreeze(buildTask(raw, src, opts.secretKey));
 }
@@ -161,8 +166,20 @@ function checkTask(raw: RawTaskConfig): Problem[] {
   }
   if (raw.metaSchema.trim() === '')
     out.push({ code: 'ErrConfigInvalidValue', path: ['meta-schema'], detail: 'must not be empty' });
+  else if (raw.metaSchema.length > MAX_IDENTIFIER_LENGTH)
+    out.push({
+      code: 'ErrConfigInvalidValue',
+      path: ['meta-schema'],
+      detail: `a schema name may have at most ${MAX_IDENTIFIER_LENGTH} characters; this one has ${raw.metaSchema.length}`,
+    });
   if (raw.name.trim() === '')
     out.push({ code: 'ErrConfigInvalidValue', path: ['name'], detail: 'the task name must not be empty' });
+  else if (raw.name.length > MAX_TASK_NAME_LENGTH)
+    out.push({
+      code: 'ErrConfigTaskNameTooLong',
+      path: ['name'],
+      detail: `task name "${raw.name}" has ${raw.name.length} characters; its meta table ${raw.name}_syncer_checkpoint would exceed MySQL's ${MAX_IDENTIFIER_LENGTH}-character limit: use at most ${MAX_TASK_NAME_LENGTH}`,
+    });
   if (raw.timezone !== undefined && !validTimezone(raw.timezone)) {
     out.push({
       code: 'ErrConfigInvalidValue',

@@ -14,6 +14,9 @@
  * alter table, create index (alias add index), drop index, create/drop view, and DM's finer
  * ALTER kinds (add column, drop column, modify column, ...). `sql-pattern` entries are regexes
  * joined with `|`, case-insensitive (Go's `(?i)`).
+ *
+ * A rule naming an event type DM does not know is dropped, as DM's binlog-filter does (it logs the
+ * invalid rule and goes on without it): `onDroppedRule` is told why (the worker logs a warning).
  */
 import { DMError } from '../errors/index.js';
 import { compilePattern, compileRegex, type NameMatcher } from './pattern.js';
@@ -76,6 +79,8 @@ export const INCOMPATIBLE_DDL_EVENTS = [
   'rebase auto id',
   'add primary key',
   'alter index visibility',
+  'alter ttl info',
+  'alter ttl remove',
   'multi schema change',
 ] as const;
 const META_EVENTS = ['all', 'all dml', 'all ddl', 'none', 'none dml', 'none ddl', 'incompatible ddl changes'] as const;
@@ -117,6 +122,15 @@ export interface EventFilter {
 
 export interface EventFilterOptions {
   caseSensitive: boolean;
+  /** Told about each rule dropped because an entry of its `events` is not a DM event type. */
+  onDroppedRule?: (index: number, reason: string) => void;
+}
+
+/** Why a rule would be dropped (an `events` entry DM does not know), or undefined when it is usable. */
+export function droppedRuleReason(rule: EventFilterRule): string | undefined {
+  const bad = (rule.events ?? []).filter((e) => normalizeEventType(e) === undefined);
+  if (bad.length === 0) return undefined;
+  return `unknown event type${bad.length > 1 ? 's' : ''} ${bad.map((e) => JSON.stringify(e)).join(', ')}: the rule is dropped, as DM drops it`;
 }
 
 interface CompiledRule {
@@ -146,7 +160,13 @@ function matchEvent(cls: EventClass, event: string, rules: readonly string[]): b
 
 export function createEventFilter(rules: readonly EventFilterRule[], opts: EventFilterOptions): EventFilter {
   const seen = new Set<string>();
-  const compiled: CompiledRule[] = rules.map((rule, i) => {
+  const usable = rules.flatMap((rule, i) => {
+    const why = droppedRuleReason(rule);
+    if (why === undefined) return [{ rule, i }];
+    opts.onDroppedRule?.(i, why);
+    return [];
+  });
+  const compiled: CompiledRule[] = usable.map(({ rule, i }) => {
     const what = `filters[${i}]`;
     if (!rule.schemaPattern) throw new DMError('ErrFilterInvalidRule', `${what}: schema-pattern must not be empty`);
     if (rule.action !== 'Do' && rule.action !== 'Ignore' && rule.action !== 'Error') {

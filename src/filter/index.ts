@@ -4,6 +4,7 @@ export { createBAList, type BAList, type BAListOptions } from './ba-list.js';
 export { createRouter, type Router, type RouterOptions } from './router.js';
 export {
   createEventFilter,
+  droppedRuleReason,
   normalizeEventType,
   classifyEventType,
   DML_EVENTS,

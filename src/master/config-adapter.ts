@@ -51,12 +51,43 @@ export function sourceFacts(text: string, secretKey?: Buffer, file = 'source.yam
 
 /** The source.yaml text with `from.password` encrypted (as stored in etcd). */
 export function encryptSourcePassword(text: string, secretKey?: Buffer): string {
+  return encryptPasswordAt(text, 'from', secretKey);
+}
+
+/** The task.yaml text with `target-database.password` encrypted (as stored in etcd: task config and subtask records). */
+export function encryptTaskPassword(text: string, secretKey?: Buffer): string {
+  return encryptPasswordAt(text, 'target-database', secretKey);
+}
+
+function encryptPasswordAt(text: string, block: string, secretKey?: Buffer): string {
   const doc = parseDocument(text);
-  const from = doc.get('from');
-  if (isMap(from)) {
-    const pw = from.get('password');
-    if (typeof pw === 'string' && pw !== '' && !looksEncrypted(pw)) from.set('password', encrypt(pw, secretKey));
+  const b = doc.get(block);
+  if (isMap(b)) {
+    const pw = b.get('password');
+    // numbers too: `password: 123456` is a password (the config loader reads it as a string)
+    const plain = typeof pw === 'number' ? String(pw) : pw;
+    if (typeof plain === 'string' && plain !== '' && !looksEncrypted(plain)) b.set('password', encrypt(plain, secretKey));
   }
+  return doc.toString();
+}
+
+/** What `config task` / `config source` (GetConfig) show for a password, as DM does. */
+export const PASSWORD_MASK = '******';
+
+/** A stored task.yaml with `target-database.password` shown as ******. */
+export function maskTaskPassword(text: string): string {
+  return maskPasswordAt(text, 'target-database');
+}
+
+/** A stored source.yaml with `from.password` shown as ******. */
+export function maskSourcePassword(text: string): string {
+  return maskPasswordAt(text, 'from');
+}
+
+function maskPasswordAt(text: string, block: string): string {
+  const doc = parseDocument(text);
+  const b = doc.get(block);
+  if (isMap(b) && b.has('password')) b.set('password', PASSWORD_MASK);
   return doc.toString();
 }
 

@@ -24,7 +24,7 @@ import { limitReport, type CheckReport } from '../checker/index.js';
 /** "No limit" for the check items a CheckTask handler returns. */
 const ALL_ITEMS = 1_000_000;
 import { bindingOps, readClusterView, Scheduler, type ClusterView } from './scheduler/index.js';
-import { assertTaskSupported, encryptSourcePassword, sourceFacts, taskFacts, encryptText } from './config-adapter.js';
+import { assertTaskSupported, encryptSourcePassword, encryptTaskPassword, sourceFacts, taskFacts, encryptText } from './config-adapter.js';
 import { checkSourceConnection, sourceWallTimeToInstant } from './source-check.js';
 import { getCheckTaskHandler, getTaskPrecheck, type TaskPrecheck } from './precheck.js';
 
@@ -226,12 +226,14 @@ export class MasterCore {
       await removeTaskMeta(taskYaml, sourceIds, this.secretOpts());
       this.log.info({ task: t.name, sources: sourceIds }, 'task meta removed');
     }
-    const ops: IOperation[] = [this.client.put(this.keys.taskConfig(t.name)).value(taskYaml)];
+    // passwords never in plain text in etcd: the stored task text carries the target password encrypted
+    const stored = encryptTaskPassword(taskYaml, this.o.secretKey);
+    const ops: IOperation[] = [this.client.put(this.keys.taskConfig(t.name)).value(stored)];
     const compares: TxnCompare[] = [];
     for (const s of sourceIds) {
       if (running.has(s)) continue;
       const startTime = startTimes.get(s);
-      const sub: SubtaskRecord = { task: taskYaml, sourceId: s, ...(startTime ? { startTime } : {}) };
+      const sub: SubtaskRecord = { task: stored, sourceId: s, ...(startTime ? { startTime } : {}) };
       const stage: StageRecord = { stage: 'Running' };
       ops.push(this.client.put(this.keys.subtask(s, t.name)).value(JSON.stringify(sub)));
       ops.push(this.client.put(this.keys.taskStage(s, t.name)).value(JSON.stringify(stage)));

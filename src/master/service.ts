@@ -26,6 +26,7 @@ import type { LeaderElection } from '../store/index.js';
 import type { MasterCore } from './master-core.js';
 import type { Scheduler } from './scheduler/index.js';
 import { createPeerClients, type PeerClients } from './clients.js';
+import { maskSourcePassword, maskTaskPassword } from './config-adapter.js';
 
 type MasterImpl = Partial<ServiceImpl<typeof MasterService>>;
 
@@ -353,9 +354,9 @@ export function createMasterService(d: MasterServiceDeps): MasterImpl {
     async getConfig(req) {
       switch (req.type) {
         case ConfigType.TASK:
-          return { result: true, msg: '', cfg: await core.taskConfig(req.name) };
+          return { result: true, msg: '', cfg: maskTaskPassword(await core.taskConfig(req.name)) };
         case ConfigType.SOURCE:
-          return { result: true, msg: '', cfg: await core.sourceConfig(req.name) };
+          return { result: true, msg: '', cfg: maskSourcePassword(await core.sourceConfig(req.name)) };
         case ConfigType.MASTER: {
           if (req.name && req.name !== d.name) {
             const m = (await core.masters()).find((x) => x.info.name === req.name);

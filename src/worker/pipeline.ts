@@ -26,6 +26,7 @@ import type { Flavor, Position } from '../binlog/position.js';
 import { formatFilePos } from '../binlog/position.js';
 import { SyncUnit, type FailedEventDecision, type FailedEventInfo, type StartSpec, type SyncConfig } from '../units/sync/index.js';
 import { createFullUnits } from '../units/load/index.js';
+import { droppedRuleReason, type EventFilterRule } from '../filter/index.js';
 import { binlogOpKey, type BinlogOpRecord, type Keys } from '../store/index.js';
 
 // ---- binlog operations ----------------------------------------------------------------------
@@ -298,7 +299,7 @@ class PipelineSyncUnit implements Unit {
       caseSensitive: sub.caseSensitive,
       ...(sub.blockAllowList ? { baList: sub.blockAllowList } : {}),
       routes: sub.routeRules,
-      filters: [...this.src.filters, ...sub.filterRules],
+      filters: usableFilterRules([...this.src.filters, ...sub.filterRules], this.ctx.logger),
       expressionFilters: sub.expressionFilters,
       syncer: {
         workerCount: sub.syncer.workerCount,
@@ -353,6 +354,15 @@ class PipelineSyncUnit implements Unit {
   status(): Record<string, unknown> {
     return this.inner ? this.inner.status() : { stage: 'New' };
   }
+}
+
+/** The binlog event filter rules DM would use: a rule naming an unknown event type is dropped with a warning, as DM does. */
+function usableFilterRules(rules: readonly EventFilterRule[], log: Logger): EventFilterRule[] {
+  return rules.filter((rule) => {
+    const why = droppedRuleReason(rule);
+    if (why !== undefined) log.warn({ rule: { schemaPattern: rule.schemaPattern, tablePattern: rule.tablePattern, events: rule.events, action: rule.action }, reason: why }, 'binlog event filter rule dropped');
+    return why === undefined;
+  });
 }
 
 function syncerSafeMode(sub: SubtaskConfig): { safeMode?: boolean } {
@@ -465,8 +475,8 @@ export function createUnits(input: PipelineInput, ctx: PipelineContext): Unit[] 
   targetConn(sub);
   const box: HandOffBox = {};
   const units: Unit[] = [];
-  const mode = sub.taskMode as string;
-  if (mode === 'all' || mode === 'full' || mode === 'dump' || mode === 'load') {
+  const mode = sub.taskMode;
+  if (mode !== 'incremental') {
     // task-mode all/full: once recorded finished in the target, the full phase never runs again
     let finished: Promise<boolean> | undefined;
     const once = (): Promise<boolean> =>
@@ -475,10 +485,12 @@ export function createUnits(input: PipelineInput, ctx: PipelineContext): Unit[] 
         throw e;
       }));
     const resumable = mode === 'all' || mode === 'full';
-    units.push(...fullPhaseFactory(sub, src, ctx).map((u) => capturing(resumable ? skippedWhenFinished(u, once, ctx.logger) : u, box)));
+    // `load&sync` loads the dump files as `load` does, then syncs from their metadata position
+    const full: SubtaskConfig = mode === 'load&sync' ? { ...sub, taskMode: 'load' } : sub;
+    units.push(...fullPhaseFactory(full, src, ctx).map((u) => capturing(resumable ? skippedWhenFinished(u, once, ctx.logger) : u, box)));
   }
-  if (mode === 'all' || mode === 'incremental') {
-    units.push(new PipelineSyncUnit(sub, src, ctx, box, mode === 'all', subtaskStartTime(input)));
+  if (mode === 'all' || mode === 'incremental' || mode === 'load&sync') {
+    units.push(new PipelineSyncUnit(sub, src, ctx, box, mode !== 'incremental', subtaskStartTime(input)));
   }
   return units;
 }

@@ -1,0 +1,132 @@
+/**
+ * Keys DM accepts that DM.ts does not implement yet. "Accepted means honoured": such a key set to
+ * anything but its off value is refused with ErrConfigNotSupported (naming the key, what is
+ * missing and the off value), never accepted and ignored. A key at its off value (or absent) is
+ * fine. docs/configuration.md ("Not supported yet") lists the same keys; keep the two in step.
+ *
+ * Keys DM itself deprecated and ignores (`enable-heartbeat`, `remove-meta`, `meta-file`,
+ * `max-retry`, ...) are not here: DM.ts ignores them as DM does.
+ */
+import type { KeyPath } from './yaml-doc.js';
+import type { Problem } from './problems.js';
+import { formatDuration } from './duration.js';
+
+/** checker keys held as milliseconds (shown as durations). */
+const CHECKER_DURATIONS = new Set(['backoffRollback', 'backoffMax', 'checkInterval', 'backoffMin']);
+
+function notSupported(path: KeyPath, what: string, off: string): Problem {
+  return {
+    code: 'ErrConfigNotSupported',
+    path,
+    detail: `${what} is not supported by DM.ts yet; remove the key or set it to ${off}`,
+  };
+}
+
+interface SyncerLike {
+  compact: boolean;
+  multipleRows: boolean;
+  enableAnsiQuotes: boolean;
+}
+interface ValidatorLike {
+  mode: string;
+}
+
+/** The unit blocks and task keys of a raw (schema-parsed) task that are set but not implemented. */
+export function unsupportedTaskKeys(raw: {
+  onlineDdl: boolean;
+  onlineDdlScheme: string;
+  shadowTableRules: readonly string[];
+  trashTableRules: readonly string[];
+  collationCompatible: string;
+  ansiQuotes: boolean;
+  experimental: { asyncCheckpointFlush: boolean };
+  syncers: Readonly<Record<string, SyncerLike>>;
+  validators: Readonly<Record<string, ValidatorLike>>;
+  mysqlInstances: readonly { syncer?: SyncerLike | undefined; validator?: ValidatorLike | undefined }[];
+}): Problem[] {
+  const out: Problem[] = [];
+  const onlineDDL = 'online DDL handling (gh-ost / pt-osc shadow and trash tables)';
+  if (raw.onlineDdl) out.push(notSupported(['online-ddl'], onlineDDL, 'false'));
+  if (raw.onlineDdlScheme !== '') out.push(notSupported(['online-ddl-scheme'], onlineDDL, '""'));
+  if (raw.shadowTableRules.length > 0) out.push(notSupported(['shadow-table-rules'], onlineDDL, '[]'));
+  if (raw.trashTableRules.length > 0) out.push(notSupported(['trash-table-rules'], onlineDDL, '[]'));
+  if (raw.collationCompatible === 'strict') {
+    out.push(notSupported(['collation_compatible'], 'collation_compatible: strict (adding the source collation to CREATE statements)', 'loose'));
+  }
+  if (raw.ansiQuotes) out.push(notSupported(['ansi-quotes'], 'parsing DDL with ANSI_QUOTES', 'false'));
+  if (raw.experimental.asyncCheckpointFlush) {
+    out.push(notSupported(['experimental', 'async-checkpoint-flush'], 'asynchronous checkpoint flush', 'false'));
+  }
+  const syncer = (at: KeyPath, s: SyncerLike): void => {
+    if (s.compact) out.push(notSupported([...at, 'compact'], 'syncer compact (merging changes of one key)', 'false'));
+    if (s.multipleRows) out.push(notSupported([...at, 'multiple-rows'], 'syncer multiple-rows (multi-row DML statements)', 'false'));
+    if (s.enableAnsiQuotes) out.push(notSupported([...at, 'enable-ansi-quotes'], 'parsing DDL with ANSI_QUOTES', 'false'));
+  };
+  const validator = (at: KeyPath, v: ValidatorLike): void => {
+    if (v.mode !== 'none') out.push(notSupported([...at, 'mode'], `continuous validation (mode: ${v.mode})`, 'none'));
+  };
+  for (const [name, s] of Object.entries(raw.syncers)) syncer(['syncers', name], s);
+  for (const [name, v] of Object.entries(raw.validators)) validator(['validators', name], v);
+  raw.mysqlInstances.forEach((inst, i) => {
+    if (inst.syncer) syncer(['mysql-instances', i, 'syncer'], inst.syncer);
+    if (inst.validator) validator(['mysql-instances', i, 'validator'], inst.validator);
+  });
+  return out;
+}
+
+/** Source keys set but not implemented (relay log, the task checker's tuning). */
+export function unsupportedSourceKeys(
+  raw: { enableRelay: boolean; checker: Readonly<Record<string, unknown>> },
+  checkerDefaults: Readonly<Record<string, unknown>>,
+): Problem[] {
+  const out: Problem[] = [];
+  if (raw.enableRelay) {
+    out.push(notSupported(['enable-relay'], 'the relay log (enable-relay: true)', 'false (tasks then read the binlog from the source directly)'));
+  }
+  // the task checker's tuning: DM.ts resumes paused tasks with its fixed backoff (1 s doubling to 5 min)
+  for (const [field, dflt] of Object.entries(checkerDefaults)) {
+    if (raw.checker[field] !== dflt) {
+      const key = field.replace(/[A-Z]/g, (ch) => `-${ch.toLowerCase()}`);
+      out.push(
+        notSupported(
+          ['checker', key],
+          `tuning the automatic resume of paused tasks (checker.${key})`,
+          `its default ${CHECKER_DURATIONS.has(field) && typeof dflt === 'number' ? formatDuration(dflt) : JSON.stringify(dflt)} (or remove the checker block)`,
+        ),
+      );
+    }
+  }
+  return out;
+}
+
+/** dm-master keys set but not implemented. */
+export function unsupportedMasterKeys(raw: {
+  openapi: boolean;
+  experimental: { openapi: boolean };
+  v1SourcesPath?: string | undefined;
+  certAllowedCn?: readonly string[] | undefined;
+}): Problem[] {
+  const out: Problem[] = [];
+  if (raw.openapi) out.push(notSupported(['openapi'], 'the OpenAPI (HTTP) interface', 'false; use dmctl or the Connect/gRPC API'));
+  if (raw.experimental.openapi) {
+    out.push(notSupported(['experimental', 'openapi'], 'the OpenAPI (HTTP) interface', 'false; use dmctl or the Connect/gRPC API'));
+  }
+  if (raw.v1SourcesPath !== undefined && raw.v1SourcesPath !== '') {
+    out.push(notSupported(['v1-sources-path'], 'upgrading from DM v1.0 (v1-sources-path)', '"" (create the sources with operate-source create)'));
+  }
+  certAllowedCn(out, raw.certAllowedCn);
+  return out;
+}
+
+/** dm-worker keys set but not implemented. */
+export function unsupportedWorkerKeys(raw: { certAllowedCn?: readonly string[] | undefined }): Problem[] {
+  const out: Problem[] = [];
+  certAllowedCn(out, raw.certAllowedCn);
+  return out;
+}
+
+function certAllowedCn(out: Problem[], v: readonly string[] | undefined): void {
+  if (v !== undefined && v.length > 0) {
+    out.push(notSupported(['cert-allowed-cn'], 'checking the common name of client certificates (cert-allowed-cn)', '[] (clients are then checked against ssl-ca only)'));
+  }
+}
