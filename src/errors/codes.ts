@@ -169,6 +169,7 @@ export const CODES = {
   ErrSyncEventFilterError: def(36005, 'sync-unit', 'upstream', 'a binlog event matched an event filter rule with action Error', 'Change the `filters` rule or the upstream statement, then resume the task.'),
   ErrSyncUnitState: def(36006, 'sync-unit', 'internal', 'sync unit used in the wrong state', 'Call init() before process(), and do not use the unit after close().'),
   ErrSyncReaderFailed: def(36007, 'sync-unit', 'upstream', 'the binlog stream ended with an error', 'See the cause; connection errors are retried automatically, a purged position needs a new full migration.', { retryable: true }),
+  ErrSyncDDLSession: def(36401, 'sync-unit', 'downstream', "the target rejected the upstream session of a DDL (its sql_mode, time_zone or timestamp)", "A named time_zone needs the target's time zone tables (load them with mysql_tzinfo_to_sql); a sql_mode the target does not know needs a target of the same flavor and version. `dmctl binlog replace` runs replacement statements under DM.ts's own session."),
 
   // ---- dm-master (38xxx) -----------------------------------------------------------------------------
   ErrMasterNotLeader: def(38001, 'dm-master', 'internal', 'this dm-master is not the leader', 'The request is forwarded to the leader automatically; if no leader exists, wait for the election or check the masters.', { retryable: true }),
