@@ -52,7 +52,20 @@ export interface QueryEvent extends EventBase {
   kind: 'query';
   /** Default schema of the session (`USE db`) when the statement ran. */
   schema: string;
+  /**
+   * The statement. When it ran under ANSI_QUOTES or NO_BACKSLASH_ESCAPES, rewritten to standard
+   * quoting (identifiers in backquotes, strings with backslash escapes; all else byte for byte), so
+   * it reads the same under DM.ts's session `sql_mode` (the source's text is in `originalSql`).
+   */
   sql: string;
+  /** The statement as the source wrote it, when `sql` was rewritten. */
+  originalSql?: string;
+  /** The upstream session's `sql_mode` (names, from the event's status variables); absent when not known. */
+  sqlMode?: string;
+  /** The upstream session's `time_zone`, when the statement used it. */
+  timeZone?: string;
+  /** Microseconds of the statement's time (with `timestamp`, the upstream's NOW()), when written. */
+  micros?: number;
 }
 
 /** Transaction start: carries the GTID of the transaction when the source has one. */

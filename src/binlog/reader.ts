@@ -28,6 +28,7 @@ import { SchemaTracker } from './schema-tracker.js';
 import { getBinlogFiles, getBinlogSettings, getMasterStatus, openControlConnection, type ConnectionOptions, type Queryable } from './source-info.js';
 import { findStartByTime } from './start-time.js';
 import { enableFastpath, installZongjiFastpath } from './zongji-fastpath.js';
+import { installQueryStatusCapture } from './query-status.js';
 
 export interface BinlogReaderOptions {
   connection: ConnectionOptions;
@@ -215,6 +216,7 @@ class ZongjiBinlogReader implements BinlogReader {
       if (settings.format !== 'ROW') throw new DMError('ErrBinlogFormatNotRow', `the source writes binlog_format=${settings.format}, ROW is required`);
       this.rowMetadataFull = settings.rowMetadata === 'FULL';
       this.fastpath = await installZongjiFastpath();
+      await installQueryStatusCapture();
       await this.resolveStart();
       if (this.o.schemas) this.tracker.importSchemas(this.o.schemas);
       else if (!this.rowMetadataFull && this.o.seedSchemas) this.tracker.importSchemas(await this.o.seedSchemas(this.ctrl));

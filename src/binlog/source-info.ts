@@ -2,8 +2,8 @@
  * Small queries about the upstream's binlog that the reader needs; the master status reading
  * itself is src/sql's, returned here as a Position.
  */
-import { getMasterStatus as readMasterStatus, type Queryable as SqlQueryable, type SslOptions } from '../sql/index.js';
-import mysql, { type Connection, type RowDataPacket } from 'mysql2/promise';
+import { connect, getMasterStatus as readMasterStatus, type Queryable as SqlQueryable, type SslOptions } from '../sql/index.js';
+import type { Connection, RowDataPacket } from 'mysql2/promise';
 import type { Flavor, Position } from './position.js';
 
 export interface ConnectionOptions {
@@ -25,18 +25,10 @@ export interface Queryable {
   query: Connection['query'];
 }
 
+/** A control connection: src/sql's (exact values, DM.ts's session `sql_mode` and `time_zone`). */
 export async function openControlConnection(c: ConnectionOptions): Promise<Connection> {
-  return mysql.createConnection({
-    host: c.host,
-    port: c.port,
-    user: c.user,
-    password: c.password,
-    ...(c.ssl ? { ssl: { ...c.ssl } } : {}),
-    supportBigNumbers: true,
-    bigNumberStrings: true,
-    dateStrings: true,
-    connectTimeout: 10_000,
-  });
+  const { host, port, user, password, ssl } = c;
+  return connect({ host, port, user, password, ...(ssl ? { ssl } : {}) }, { connectTimeoutMs: 10_000, rawGeometry: false });
 }
 
 /** SHOW BINARY LOGS, oldest first. */

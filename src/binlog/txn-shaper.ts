@@ -14,6 +14,8 @@
 import type { BinlogEvent, QueryEvent, RowsEvent } from './events.js';
 import type { GtidSet } from './gtid-set.js';
 import { parseGtidSet, type Flavor, type Position } from './position.js';
+import { hasSqlMode, parseQueryStatusVars, type QuerySession } from './query-status.js';
+import { standardQuoting } from '../sql/index.js';
 
 /** The fields of a zongji event the shaper reads (structural, so tests can build them). */
 export interface RawEvent {
@@ -30,6 +32,8 @@ export interface RawEvent {
   gtids?: { domainId: number; serverId: number; seqNo: number | string }[];
   query?: string;
   schema?: string;
+  /** Query events: the raw status-variable block (src/binlog/query-status.ts), when captured. */
+  statusVarsRaw?: Buffer;
 }
 
 export interface ShaperHooks {
@@ -136,7 +140,7 @@ export class TxnShaper {
           return;
         }
         if (this.txnBegun || word === 'SAVEPOINT' || word === 'XA') return; // no changes of their own
-        this.ddl(String(ev.schema ?? ''), sql, ev.nextPosition, ts, serverId, bytes, suppressed);
+        this.ddl(String(ev.schema ?? ''), sql, ev.nextPosition, ts, serverId, bytes, suppressed, ev.statusVarsRaw);
         return;
       }
       case 'xid':
@@ -205,11 +209,21 @@ export class TxnShaper {
     this.txnDelivered = 0;
   }
 
-  private ddl(schema: string, sql: string, nextPosition: number, ts: number, serverId: number, bytes: number, suppressed: boolean): void {
+  private ddl(schema: string, original: string, nextPosition: number, ts: number, serverId: number, bytes: number, suppressed: boolean, statusVars?: Buffer): void {
     if (!this.txnOpen && !suppressed) this.beginTxn(undefined, ts, serverId, 0, false);
+    // the upstream session of the statement; its text in standard quoting for every reader after us
+    const session: QuerySession = statusVars ? parseQueryStatusVars(statusVars, this.flavor) : {};
+    const lex = { ansiQuotes: hasSqlMode(session.sqlMode, 'ANSI_QUOTES'), noBackslashEscapes: hasSqlMode(session.sqlMode, 'NO_BACKSLASH_ESCAPES') };
+    let sql = original;
+    try {
+      sql = standardQuoting(original, lex);
+    } catch (e) {
+      this.hooks.onWarn?.('cannot rewrite ddl to standard quoting', e); // the DDL parser reports it
+    }
     const snapshot = this.hooks.onDDL?.(schema, sql);
     const pos = this.boundaryAfter(nextPosition);
-    const ev: QueryEvent = { kind: 'query', schema, sql, pos, timestamp: ts, serverId };
+    const ev: QueryEvent = { kind: 'query', schema, sql, pos, timestamp: ts, serverId, ...session };
+    if (sql !== original) ev.originalSql = original;
     if (snapshot !== undefined) schemaSnapshots.set(ev, snapshot);
     if (!suppressed) this.deliver(ev, bytes);
     this.txnDelivered = 0;

@@ -21,13 +21,12 @@ export class CheckConn {
       bigNumberStrings: true,
       dateStrings: true,
     });
-    if (opts.session && Object.keys(opts.session).length > 0) {
-      try {
-        await c.query({ sql: sessionInitSql({ sessionVars: opts.session }), timeout: timeoutMs });
-      } catch (e) {
-        c.destroy();
-        throw e;
-      }
+    // DM.ts's session (`sql_mode`, `time_zone`, src/sql) and the block's `session`, as every connection
+    try {
+      await c.query({ sql: sessionInitSql(opts.session ? { sessionVars: opts.session } : {}), timeout: timeoutMs });
+    } catch (e) {
+      c.destroy();
+      throw e;
     }
     return new CheckConn(c, timeoutMs);
   }

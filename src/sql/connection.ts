@@ -5,6 +5,11 @@
  * - `dateStrings: true`, `timezone: 'Z'`: DATE/DATETIME/TIMESTAMP stay strings (µs kept);
  * - session `time_zone = '+00:00'` on every connection, so TIMESTAMP text is the same whatever
  *   the server's and the process's zones;
+ * - session `sql_mode = DM_SESSION_SQL_MODE` on every connection, whatever the server's global
+ *   `sql_mode`: identifiers in SHOW CREATE output are backquoted (no ANSI_QUOTES), string literals
+ *   use backslash escapes as mysql2 writes them (no NO_BACKSLASH_ESCAPES), `||` is OR (no
+ *   PIPES_AS_CONCAT), a 0 written to an AUTO_INCREMENT column stays 0 (NO_AUTO_VALUE_ON_ZERO),
+ *   and zero or invalid dates a source holds are accepted as they are;
  * - `charset: 'utf8mb4'`, `multipleStatements: false`.
  */
 import type { Readable } from 'node:stream';
@@ -44,13 +49,30 @@ export interface ConnectOptions {
    * statement (a per-query `infileStreamFactory` works too).
    */
   localInfile?: boolean | ((path: string) => Readable);
-  /** Extra session variables set on every connection, e.g. `{ foreign_key_checks: 0 }`. */
+  /**
+   * Extra session variables set on every connection, e.g. `{ foreign_key_checks: 0 }`; a
+   * `time_zone` or `sql_mode` here replaces DM.ts's (names compared case-insensitively).
+   */
   sessionVars?: Record<string, string | number | boolean>;
   /** The session `time_zone`. Default '+00:00'. */
   timeZone?: string;
   /** Return GEOMETRY as raw bytes (default true; costs a JS call per field, turn off for tables without geometry). */
   rawGeometry?: boolean;
+  /** Allow several statements in one query (default false; the sync unit batches its writes). */
+  multipleStatements?: boolean;
 }
+
+/**
+ * DM.ts's session `sql_mode` (source and target), the one its SQL builders and parsers assume:
+ * backquoted identifiers, backslash escapes in strings, 0 kept in AUTO_INCREMENT columns, zero
+ * and invalid dates accepted (values are exact images of the source's), strict otherwise (a value
+ * the target column cannot hold is an error, not a silent truncation), no engine substitution.
+ * A config block's `session: {sql_mode: ...}` replaces it.
+ */
+export const DM_SESSION_SQL_MODE = 'STRICT_TRANS_TABLES,NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES,NO_ENGINE_SUBSTITUTION';
+
+/** DM.ts's session `time_zone`: TIMESTAMP values are read and written as UTC text. */
+export const DM_SESSION_TIME_ZONE = '+00:00';
 
 /** The exact-value options (exported so that other mysql2 users — e.g. the binlog reader — can share them). */
 export const EXACT_VALUE_OPTIONS = {
@@ -74,16 +96,24 @@ export const rawGeometryTypeCast: NonNullable<ConnectionOptions['typeCast']> = (
 
 /** The session-initialisation statement run on every new connection. */
 export function sessionInitSql(opts: ConnectOptions = {}): string {
-  const vars: string[] = [`time_zone = ${mysql.escape(opts.timeZone ?? '+00:00')}`];
+  // one assignment per variable (lowercased name): the caller's replace DM.ts's defaults
+  const vars = new Map<string, string>([
+    ['time_zone', `time_zone = ${mysql.escape(opts.timeZone ?? DM_SESSION_TIME_ZONE)}`],
+    ['sql_mode', `SESSION sql_mode = ${mysql.escape(DM_SESSION_SQL_MODE)}`],
+  ]);
   for (const [k, v] of Object.entries(opts.sessionVars ?? {})) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) throw new TypeError(`invalid session variable name ${JSON.stringify(k)}`);
-    vars.push(`SESSION ${k} = ${typeof v === 'boolean' ? (v ? '1' : '0') : mysql.escape(v)}`);
+    vars.set(k.toLowerCase(), `SESSION ${k} = ${typeof v === 'boolean' ? (v ? '1' : '0') : mysql.escape(v)}`);
   }
-  return `SET ${vars.join(', ')}`;
+  return `SET ${[...vars.values()].join(', ')}`;
 }
 
-/** The session initialisation of a connection: the block's `session`, then the caller's `sessionVars`. */
-function initSqlFor(conn: ConnConfig, opts: ConnectOptions): string {
+/**
+ * The session initialisation of a connection (what connect/createPool run): DM.ts's `time_zone`
+ * and `sql_mode`, the block's `session`, then the caller's `sessionVars`. Run it again to bring a
+ * connection whose session was changed back to its initial state.
+ */
+export function initSqlFor(conn: ConnConfig, opts: ConnectOptions = {}): string {
   return conn.session ? sessionInitSql({ ...opts, sessionVars: { ...conn.session, ...opts.sessionVars } }) : sessionInitSql(opts);
 }
 
@@ -96,6 +126,7 @@ function baseOptions(conn: ConnConfig, opts: ConnectOptions): ConnectionOptions 
     ...EXACT_VALUE_OPTIONS,
     connectTimeout: opts.connectTimeoutMs ?? 10_000,
   };
+  if (opts.multipleStatements) o.multipleStatements = true;
   if (opts.rawGeometry !== false) o.typeCast = rawGeometryTypeCast;
   if (conn.database !== undefined && conn.database !== '') o.database = conn.database;
   if (conn.ssl) o.ssl = { ...conn.ssl };

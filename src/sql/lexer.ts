@@ -19,8 +19,18 @@ export interface Token {
 
 const WORD_CHAR = /[A-Za-z0-9_$\u0080-\uffff]/u;
 
+/** The `sql_mode` flags that change the lexical grammar. */
+export interface LexMode {
+  /** ANSI_QUOTES: `"x"` is an identifier, not a string. */
+  ansiQuotes?: boolean;
+  /** NO_BACKSLASH_ESCAPES: a backslash in a string is an ordinary character. */
+  noBackslashEscapes?: boolean;
+}
+
 /** Tokenize; whitespace and comments are dropped. Throws on an unterminated quote or comment. */
-export function tokenize(sql: string): Token[] {
+export function tokenize(sql: string, mode: LexMode = {}): Token[] {
+  const identQuotes = mode.ansiQuotes ? '`"' : '`';
+  const backslash = mode.noBackslashEscapes !== true;
   const out: Token[] = [];
   let i = 0;
   const n = sql.length;
@@ -40,15 +50,15 @@ export function tokenize(sql: string): Token[] {
       i = end + 2;
       continue;
     }
-    if (c === '`') {
+    if (identQuotes.includes(c)) {
       let j = i + 1;
       let v = '';
       for (;;) {
         if (j >= n) throw new SyntaxError(`unterminated quoted identifier at offset ${i}`);
         const d = sql[j] as string;
-        if (d === '`') {
-          if (sql[j + 1] === '`') {
-            v += '`';
+        if (d === c) {
+          if (sql[j + 1] === c) {
+            v += c;
             j += 2;
             continue;
           }
@@ -66,7 +76,7 @@ export function tokenize(sql: string): Token[] {
       for (;;) {
         if (j >= n) throw new SyntaxError(`unterminated string at offset ${i}`);
         const d = sql[j] as string;
-        if (d === '\\') {
+        if (d === '\\' && backslash) {
           j += 2;
           continue;
         }

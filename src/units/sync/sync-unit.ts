@@ -10,7 +10,8 @@
  *
  * States: New → (init) Ready → Running ⇄ Paused → Closed.
  */
-import mysql, { type Pool, type PoolConnection } from 'mysql2/promise';
+import type mysql from 'mysql2/promise';
+import type { Pool, PoolConnection } from 'mysql2/promise';
 import { retry, handleWhen, ExponentialBackoff } from 'cockatiel';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -20,12 +21,13 @@ import { compareFilePos, formatFilePos, type Position } from '../../binlog/posit
 import { DMError, toDMError, type DMErrorJSON } from '../../errors/index.js';
 import { silentLogger } from '../../log/index.js';
 import { createRegistry } from '../../metrics/index.js';
-import { classifyCode, classifyError, connect, ddlEffectState, isAlreadyAppliedError, isRetryable, parseDDL, quoteId, sessionInitSql } from '../../sql/index.js';
+import { classifyCode, classifyError, connect, createPool, ddlEffectState, initSqlFor, isAlreadyAppliedError, isRetryable, parseDDL, quoteId, type ConnConfig } from '../../sql/index.js';
 import { canceledResult, errorResult, okResult, type ProcessResult, type Unit } from '../unit.js';
 import { CausalityScheduler, type Group } from './causality.js';
 import { CheckpointStore } from './checkpoint.js';
 import { DEFAULT_META_SCHEMA, resolveSettings, type FailedEventDecision, type FailedEventInfo, type SyncConfig, type SyncerSettings } from './config.js';
 import { parseSyncDDL, routedDDL, schemaToEnsure, type ParsedDDL } from './ddl.js';
+import { ddlSessionSQL, sessionResetSQL } from './ddl-session.js';
 import { buildStatements } from './dml-builder.js';
 import { buildFilters, type SyncFilters } from './filters.js';
 import { downstreamSchemas } from './downstream-schemas.js';
@@ -34,13 +36,13 @@ import type { SyncReader, SyncReaderFactory, SyncReaderOptions } from './reader.
 import { LowWaterMark } from './tracker.js';
 import { addKeysOf, rowChangesOf, type RowChange, type UpstreamTxn } from './txn.js';
 
-/** Session settings of every target transaction: UTC values, no FK checks (as DM). */
-const SESSION_INIT = "SET SESSION time_zone = '+00:00', foreign_key_checks = 0";
-
-/** SESSION_INIT plus the task's session variables (names checked, values escaped). */
-function targetSessionInit(session: Record<string, string | number | boolean> | undefined): string {
-  if (!session || Object.keys(session).length === 0) return SESSION_INIT;
-  return sessionInitSql({ sessionVars: { foreign_key_checks: 0, ...session } });
+/**
+ * The target connection: src/sql's session (UTC `time_zone`, DM.ts's `sql_mode` with
+ * NO_AUTO_VALUE_ON_ZERO: row images are exact) with no FK checks (as DM), then the task's
+ * `target-database.session`, which may replace any of them.
+ */
+function targetConnConfig(target: ConnConfig): ConnConfig {
+  return { ...target, session: { foreign_key_checks: 0, ...target.session } };
 }
 
 /** Upper bound of one multi-statement query (max_allowed_packet is 16 MiB by default). */
@@ -160,27 +162,12 @@ export class SyncUnit implements Unit {
     signal.throwIfAborted();
     this.readerFactory ??= defaultReaderFactory;
     if (!this.pool) {
-      this.pool = mysql.createPool({
-        host: this.cfg.target.host,
-        port: this.cfg.target.port,
-        user: this.cfg.target.user,
-        password: this.cfg.target.password,
-        ...(this.cfg.target.ssl ? { ssl: { ...this.cfg.target.ssl } } : {}),
+      // session settings once per connection (not per target transaction)
+      this.pool = createPool(targetConnConfig(this.cfg.target), {
         connectionLimit: this.settings.workerCount + 2,
         multipleStatements: true,
-        supportBigNumbers: true,
-        bigNumberStrings: true,
-        dateStrings: true,
-        timezone: 'Z',
-        connectTimeout: 5000,
-      });
-      // session settings once per connection (not per target transaction), the task's
-      // `target-database.session` after DM.ts's own
-      const init = targetSessionInit(this.cfg.target.session);
-      this.pool.pool.on('connection', (c) => {
-        c.query(init, (err) => {
-          if (err) c.destroy();
-        });
+        connectTimeoutMs: 5000,
+        rawGeometry: false,
       });
     }
     try {
@@ -635,8 +622,11 @@ export class SyncUnit implements Unit {
       try {
         await this.retryTarget(async () => {
           const conn = await this.requirePool().getConnection();
+          // the event's own statements run under its upstream session (ddl-session.ts); a
+          // connection still in that session is never given back to the pool
+          const upstream = stmts === initial ? ddlSessionSQL(ev) : undefined;
+          let inUpstreamSession = false;
           try {
-            await conn.query(SESSION_INIT);
             if (ensureSchema) await conn.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(ensureSchema)}`);
             for (const s of stmts) {
               if (firstOfRun && (await this.ddlAlreadyApplied(conn, s))) {
@@ -644,6 +634,13 @@ export class SyncUnit implements Unit {
                 continue;
               }
               try {
+                if (upstream !== undefined && !inUpstreamSession) {
+                  inUpstreamSession = true;
+                  await conn.query(upstream).catch((e: unknown) => {
+                    if (isRetryable(e)) throw e;
+                    throw new DMError('ErrSyncDDLSession', `target rejected the upstream session of the DDL at ${formatFilePos(ev.pos)}: ${upstream}`, { cause: e });
+                  });
+                }
                 await conn.query(s);
               } catch (e) {
                 if (firstOfRun && isAlreadyAppliedError(e)) {
@@ -656,22 +653,26 @@ export class SyncUnit implements Unit {
                 throw e;
               }
             }
+            if (inUpstreamSession) {
+              await conn.query(sessionResetSQL(initSqlFor(targetConnConfig(this.cfg.target))));
+              inUpstreamSession = false;
+            }
             await conn.query(
               `${this.store.ledgerInsertSQL([{ id, pos: ev.pos }], true)} ON DUPLICATE KEY UPDATE is_ddl = 1`,
             );
           } finally {
-            conn.release();
+            if (inUpstreamSession) conn.destroy();
+            else conn.release();
           }
         }, stop);
         return;
       } catch (e) {
         if (isRetryable(e) || stop.aborted) throw this.retryExhausted(e, `DDL at ${formatFilePos(ev.pos)}`);
         const shown = stmts.join('; ');
-        const err = new DMError(
-          'ErrSyncDDLExecFailed',
-          `target rejected DDL at ${formatFilePos(ev.pos)} (${id}): ${shown}`,
-          { cause: e },
-        );
+        const err =
+          e instanceof DMError && e.codeName === 'ErrSyncDDLSession'
+            ? e
+            : new DMError('ErrSyncDDLExecFailed', `target rejected DDL at ${formatFilePos(ev.pos)} (${id}): ${shown}`, { cause: e });
         const decision = await this.onFailed({
           pos: ev.pos,
           sql: stmts,
