@@ -12,6 +12,8 @@ import type NodeSqlParserModule from 'node-sql-parser';
 import type { RowDataPacket } from 'mysql2/promise';
 import type { Logger } from '../log/index.js';
 import { silentLogger } from '../log/index.js';
+import { DMError } from '../errors/index.js';
+import { quoteId } from '../sql/index.js';
 import type { Flavor } from './position.js';
 import type { Queryable } from './source-info.js';
 
@@ -545,6 +547,91 @@ export class SchemaTracker {
       return [t];
     }
     return [];
+  }
+
+  // ---- one table by hand (`dmctl binlog-schema`) ----------------------------------------------
+
+  /** The raw state of one table: undefined when not tracked, 'unknown' when a DDL could not be tracked. */
+  tableState(schema: string, table: string): 'unknown' | undefined | { schema: string; table: string; json: string } {
+    const t = this.tables.get(key(schema, table));
+    if (t === undefined || t === 'unknown') return t;
+    return { schema, table, json: JSON.stringify(t) };
+  }
+
+  /** Put a table state taken with tableState() (of this or another tracker) under `schema`.`table`. */
+  putTableState(schema: string, table: string, state: { json: string }): void {
+    const t = JSON.parse(state.json) as TableState;
+    this.tables.set(key(schema, table), { ...t, schema, table });
+    this.version++;
+  }
+
+  /** Stop tracking `schema`.`table`; false when it was not tracked. */
+  dropTable(schema: string, table: string): boolean {
+    this.version++;
+    return this.tables.delete(key(schema, table));
+  }
+
+  /**
+   * Replace (or add) the structure of `schema`.`table` with the one a CREATE TABLE statement
+   * describes. The statement's own table name is ignored (as DM's `binlog-schema update`); an
+   * unqualified column charset defaults to the statement's DEFAULT CHARSET, else the schema's.
+   * Throws ErrSchemaTrackerInvalidCreateTable when the text is not one such statement.
+   */
+  setTableFromCreate(schema: string, table: string, sql: string): void {
+    const bad = (why: string, cause?: unknown): DMError =>
+      new DMError('ErrSchemaTrackerInvalidCreateTable', `cannot use the given schema for ${quoteId(schema)}.${quoteId(table)}: ${why}`, cause === undefined ? undefined : { cause });
+    let asts: any[] | undefined;
+    let firstErr: unknown;
+    for (const database of [this.dialect, this.dialect === 'MySQL' ? 'MariaDB' : 'MySQL']) {
+      try {
+        const a: any = this.parser.astify(sql, { database });
+        asts = (Array.isArray(a) ? a : [a]).filter((x: any) => x !== null && x !== undefined);
+        break;
+      } catch (e) {
+        firstErr ??= e;
+      }
+    }
+    if (!asts) throw bad('the statement cannot be parsed', firstErr);
+    if (asts.length !== 1) throw bad(`expected one CREATE TABLE statement, got ${asts.length} statements`);
+    const ast = asts[0];
+    if (lc(ast.type) !== 'create' || lc(ast.keyword) !== 'table') throw bad(`expected a CREATE TABLE statement, got ${lc(ast.type).toUpperCase()} ${lc(ast.keyword).toUpperCase()}`.trimEnd());
+    if (ast.like || ast.query_expr || !Array.isArray(ast.create_definitions)) throw bad('CREATE TABLE ... LIKE / AS SELECT does not describe the columns; give the full column list');
+    const colCount = ast.create_definitions.filter((d: any) => d?.resource === 'column').length;
+    if (colCount === 0) throw bad('the statement defines no column');
+    ast.table = [{ db: schema.replace(/`/g, '``'), table: table.replace(/`/g, '``') }];
+    let touched: { schema: string; table: string }[];
+    try {
+      touched = this.applyAst(schema, ast);
+    } catch (e) {
+      throw bad('the statement cannot be applied', e);
+    }
+    this.version++;
+    const t = this.tables.get(key(schema, table));
+    if (touched.length !== 1 || t === undefined || t === 'unknown') throw bad('the statement does not describe the table');
+  }
+
+  /**
+   * A CREATE TABLE statement for a tracked table (columns, types, nullability, charsets, keys;
+   * defaults, comments and generation expressions are not tracked and not shown). Undefined when
+   * not tracked, 'unknown' when a DDL could not be tracked.
+   */
+  createTableSQL(schema: string, table: string): string | 'unknown' | undefined {
+    const t = this.tables.get(key(schema, table));
+    if (t === undefined || t === 'unknown') return t;
+    const lines: string[] = [];
+    for (const c of t.columns) {
+      let l = `  ${quoteId(c.name)} ${c.columnType}`;
+      if (c.charset && TEXT_TYPES.has(c.dataType) && c.dataType !== 'json' && c.charset !== t.charset) l += ` CHARACTER SET ${c.charset}`;
+      if (c.generated) l += ' GENERATED ALWAYS AS (NULL) VIRTUAL /* generated column: its expression is not tracked */';
+      l += c.nullable ? ' NULL' : ' NOT NULL';
+      lines.push(l);
+    }
+    const cols = (cs: string[]): string => cs.map(quoteId).join(', ');
+    for (const i of t.indexes) {
+      if (i.primary) lines.push(`  PRIMARY KEY (${cols(i.columns)})`);
+      else lines.push(`  ${i.unique ? 'UNIQUE KEY' : 'KEY'} ${quoteId(i.name)} (${cols(i.columns)})`);
+    }
+    return `CREATE TABLE ${quoteId(t.table)} (\n${lines.join(',\n')}\n)${t.charset ? ` DEFAULT CHARSET=${t.charset}` : ''}`;
   }
 
   /** Forget everything (e.g. before re-seeding). */

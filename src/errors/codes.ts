@@ -208,6 +208,16 @@ export const CODES = {
   ErrWorkerSubtaskNotFound: def(40004, 'dm-worker', 'internal', 'subtask not found on this dm-worker', 'Check the task name and the source bound to this worker (`query-status`).'),
   ErrWorkerConfig: def(40005, 'dm-worker', 'internal', 'invalid dm-worker configuration', 'Fix the flag or config key named in the message.'),
   ErrWorkerSubtaskConfig: def(40006, 'dm-worker', 'internal', 'the subtask config stored in etcd cannot be used', 'Stop the task and start it again with a valid task config.'),
+  ErrWorkerNotPausedStage: def(40301, 'dm-worker', 'internal', 'binlog-schema update/delete need the subtask to be Paused', 'Run `dmctl pause-task -s <source> <task>` first, then the binlog-schema command, then `dmctl resume-task -s <source> <task>`.'),
+  ErrWorkerOperSyncUnitOnly: def(40302, 'dm-worker', 'internal', 'the subtask has no sync unit, so it tracks no table structures', 'binlog-schema applies only to tasks with `task-mode: all` or `incremental`.'),
+
+  // ---- schema tracker, by hand (44xxx) ---------------------------------------------------------------------
+  ErrSchemaTrackerNoCheckpoint: def(44301, 'schema-tracker', 'downstream', 'the sync unit has not written a checkpoint yet, so there are no tracked table structures to show or change', 'Wait until `query-status` shows the subtask in unit Sync with a checkpoint (the sync unit writes its first checkpoint when it starts), then pause the task and run the command again.'),
+  ErrSchemaTrackerTableNotTracked: def(44302, 'schema-tracker', 'internal', 'the table is not tracked by the subtask', 'Give the upstream database and table names (before routing, same letter case); `binlog-schema update` adds a structure for a table that is not tracked.'),
+  ErrSchemaTrackerTableUnknown: def(44303, 'schema-tracker', 'internal', 'the structure of the table is unknown: a DDL on it could not be tracked', 'Set the structure the table has at the checkpoint with `dmctl binlog-schema update -s <source> <task> <db> <table> <create-table.sql>` (or `--from-source` when the upstream table has not changed since), then resume the task.'),
+  ErrSchemaTrackerInvalidCreateTable: def(44304, 'schema-tracker', 'internal', 'the given schema is not one CREATE TABLE statement with a column list that DM.ts can parse', 'Give a file holding one `CREATE TABLE` statement (as `SHOW CREATE TABLE` prints it) for the table.'),
+  ErrSchemaTrackerFetchTable: def(44305, 'schema-tracker', 'not-set', 'cannot read the structure of the table from the source or target database', 'Check that the table exists in that database (for --from-target: the table the source table is routed to) and that the task\'s user may read information_schema.'),
+  ErrSchemaTrackerCorrupt: def(44306, 'schema-tracker', 'downstream', 'the tracked structures stored with the checkpoint cannot be read', 'The `table_info` column of `<meta-schema>.<task>_syncer_checkpoint` was changed by hand or truncated: restore it, or stop the task with --remove-meta and start it again.'),
 
   // ---- dmctl (42xxx) --------------------------------------------------------------------------------------
   ErrCtlInvalidArgs: def(42001, 'dmctl', 'internal', 'invalid or missing command arguments', 'Run `dmctl <command> --help` for the usage of the command.'),

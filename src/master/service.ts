@@ -20,13 +20,14 @@ import {
   type RegisterWorkerResponseSchema,
   type HandleErrorResponseSchema,
 } from '../gen/dm/master/v1/master_pb.js';
-import { ErrorOp, SourceQueryStatusSchema, Stage, type SourceQueryStatus } from '../gen/dm/common/v1/common_pb.js';
+import { ErrorOp, SchemaOp, SourceQueryStatusSchema, Stage, type SourceQueryStatus } from '../gen/dm/common/v1/common_pb.js';
 import type { BinlogOpName } from './binlog-ops.js';
 import type { LeaderElection } from '../store/index.js';
 import type { MasterCore } from './master-core.js';
 import type { Scheduler } from './scheduler/index.js';
 import { createPeerClients, type PeerClients } from './clients.js';
 import { maskSourcePassword, maskTaskPassword } from './config-adapter.js';
+import { checkBinlogSchemaRequest, operateBinlogSchema } from './binlog-schema.js';
 
 type MasterImpl = Partial<ServiceImpl<typeof MasterService>>;
 
@@ -64,8 +65,8 @@ function stageEnum(s: string): Stage {
 /**
  * The dm-master Connect service. Methods that change state run on the leader: a follower
  * forwards them (same request, the leader's reply or error returned as is). Reads are answered
- * locally from etcd. Methods of later issues (relay, shard DDL locks, validation, binlog
- * schema) are left out, so the router answers them `unimplemented`.
+ * locally from etcd. Methods of later issues (relay, shard DDL locks, validation) are left
+ * out, so the router answers them `unimplemented`.
  */
 export function createMasterService(d: MasterServiceDeps): MasterImpl {
   const { core } = d;
@@ -236,6 +237,14 @@ export function createMasterService(d: MasterServiceDeps): MasterImpl {
       // list is a read: any master answers it.
       if (op === 'list') return reply();
       return onLeader(ctx, reply, (addr) => masterClient(addr).handleError(req, fwd));
+    },
+
+    async operateBinlogSchema(req, ctx) {
+      checkBinlogSchemaRequest(req);
+      const deps = { taskSources: (t: string) => core.taskSources(t), clusterView: () => core.clusterView(), workerClient };
+      // list is a read: any master answers it; update/delete run on the leader, as DM
+      if (req.op === SchemaOp.GET) return operateBinlogSchema(deps, req, ctx.signal);
+      return onLeader(ctx, () => operateBinlogSchema(deps, req, ctx.signal), (addr) => masterClient(addr).operateBinlogSchema(req, fwd));
     },
 
     async checkTask(req, ctx) {

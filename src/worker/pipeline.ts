@@ -24,7 +24,8 @@ import { DMError, toDMError } from '../errors/index.js';
 import { connect, getFlavor } from '../sql/index.js';
 import type { Flavor, Position } from '../binlog/position.js';
 import { formatFilePos } from '../binlog/position.js';
-import { SyncUnit, type FailedEventDecision, type FailedEventInfo, type StartSpec, type SyncConfig } from '../units/sync/index.js';
+import { operateTrackedSchema, SchemaStore, SyncUnit, type FailedEventDecision, type FailedEventInfo, type SchemaOpRequest, type StartSpec, type SyncConfig } from '../units/sync/index.js';
+import { createRouter } from '../filter/index.js';
 import { createFullUnits } from '../units/load/index.js';
 import { droppedRuleReason, type EventFilterRule } from '../filter/index.js';
 import { binlogOpKey, type BinlogOpRecord, type Keys } from '../store/index.js';
@@ -335,6 +336,29 @@ class PipelineSyncUnit implements Unit {
   }
 
   private initedInner = false;
+
+  /**
+   * `dmctl binlog-schema` on this subtask's tracked structures (the subtask checks the stage).
+   * Works without the inner unit (e.g. after a worker restart into Paused): it reads and writes the
+   * snapshot persisted with the checkpoint over its own connections.
+   */
+  async operateSchema(req: SchemaOpRequest): Promise<string> {
+    const sub = this.sub;
+    const router = createRouter(sub.routeRules, { caseSensitive: sub.caseSensitive, sourceId: sub.sourceId });
+    const inner = this.inner;
+    return operateTrackedSchema(
+      {
+        store: new SchemaStore(sub.metaSchema, sub.name, sub.sourceId),
+        ...(this.flavor ? { flavor: this.flavor } : {}),
+        target: () => connect(targetConn(sub)),
+        source: () => connect(sourceConn(this.src)),
+        route: (schema, table) => router.route(schema, table),
+        extractColumns: router.extractColumns,
+        ...(inner ? { live: () => inner.liveSchemas() } : {}),
+      },
+      req,
+    );
+  }
 
   pause(): void {
     this.inner?.pause();

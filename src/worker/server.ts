@@ -69,6 +69,7 @@ export class DMWorker {
       name: cfg.name,
       source: () => this.converger?.boundSource,
       statuses: () => this.converger?.list().map((s) => s.status()) ?? [],
+      subtasks: () => this.converger?.list() ?? [],
       configYaml: () => stringify(cfg),
     });
     const tls = cfg.sslCert && cfg.sslKey ? { cert: cfg.sslCert, key: cfg.sslKey, ...(cfg.sslCa ? { ca: cfg.sslCa } : {}) } : undefined;

@@ -1,12 +1,13 @@
 import type { ServiceImpl } from '@connectrpc/connect';
 import { timestampFromDate } from '@bufbuild/protobuf/wkt';
 import type { JsonObject } from '@bufbuild/protobuf';
-import { DMError } from '../errors/index.js';
+import { DMError, toDMError } from '../errors/index.js';
 import { WorkerService } from '../gen/dm/worker/v1/worker_pb.js';
-import { Stage as PbStage, UnitType as PbUnit } from '../gen/dm/common/v1/common_pb.js';
+import { SchemaOp, Stage as PbStage, UnitType as PbUnit } from '../gen/dm/common/v1/common_pb.js';
 import type { Stage, UnitType } from '../units/index.js';
+import type { SchemaOpName } from '../units/sync/index.js';
 import { sleepAbortable } from '../util/index.js';
-import type { SubtaskStatus } from './subtask.js';
+import type { Subtask, SubtaskStatus } from './subtask.js';
 
 const STAGE: Record<Stage, PbStage> = {
   New: PbStage.NEW,
@@ -30,7 +31,15 @@ export interface WorkerServiceDeps {
   source: () => string | undefined;
   statuses: () => SubtaskStatus[];
   configYaml: () => string;
+  /** The subtasks running on this worker (binlog-schema); none when omitted. */
+  subtasks?: () => Subtask[];
 }
+
+const SCHEMA_OP: Partial<Record<SchemaOp, SchemaOpName>> = {
+  [SchemaOp.GET]: 'get',
+  [SchemaOp.SET]: 'set',
+  [SchemaOp.REMOVE]: 'remove',
+};
 
 interface Loc {
   name: string;
@@ -120,6 +129,34 @@ export function createWorkerService(d: WorkerServiceDeps): Partial<ServiceImpl<t
       while (!ctx.signal.aborted) {
         yield { ...snapshot(d, req.name), time: timestampFromDate(new Date()) };
         if (!(await sleepAbortable(Math.max(100, every), ctx.signal))) return;
+      }
+    },
+    /**
+     * binlog-schema on one subtask of the bound source. Errors of the operation itself (stage,
+     * table not tracked, bad CREATE TABLE, no checkpoint) are a reply with result false and the
+     * coded error in `msg`, as DM's per-source results; a request for another source is an error.
+     */
+    async operateBinlogSchema(req) {
+      const op = SCHEMA_OP[req.op];
+      if (!op) throw new DMError('ErrMasterInvalidRequest', 'binlog-schema needs an operation: list, update or delete');
+      const bound = d.source();
+      if (!bound || (req.source && req.source !== bound)) {
+        throw new DMError('ErrWorkerSubtaskNotFound', `source ${req.source} is not bound to worker ${d.name}${bound ? ` (bound: ${bound})` : ''}`);
+      }
+      const st = (d.subtasks?.() ?? []).find((s) => s.name === req.task);
+      if (!st) throw new DMError('ErrWorkerSubtaskNotFound', `task ${req.task} has no subtask on worker ${d.name}`);
+      try {
+        const msg = await st.operateSchema({
+          op,
+          database: req.database,
+          table: req.table,
+          ...(req.schema ? { schema: req.schema } : {}),
+          ...(req.fromSource ? { fromSource: true } : {}),
+          ...(req.fromTarget ? { fromTarget: true } : {}),
+        });
+        return { result: true, msg, schema: op === 'get' ? msg : '' };
+      } catch (e) {
+        return { result: false, msg: toDMError(e, 'ErrInternal').toString(), schema: '' };
       }
     },
     async getWorkerCfg() {

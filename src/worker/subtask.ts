@@ -1,8 +1,9 @@
 import type { DMErrorJSON } from '../errors/index.js';
-import { toDMError } from '../errors/index.js';
+import { DMError, toDMError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import type { Registry } from '../metrics/index.js';
 import type { Stage, Unit, UnitType } from '../units/index.js';
+import type { SchemaOpRequest } from '../units/sync/index.js';
 import { createUnits, type PipelineContext, type PipelineInput } from './pipeline.js';
 import { aborted } from '../util/index.js';
 
@@ -177,13 +178,19 @@ export class Subtask {
       const wait = this.backoffMs;
       this.backoffMs = Math.min(this.backoffMs * 2, this.o.maxBackoffMs ?? AUTO_RESUME_MAX_MS);
       this.log.info({ inMs: wait }, 'task checker: auto-resume scheduled');
-      this.retryTimer = setTimeout(() => {
+      const fire = (): void => {
         this.retryTimer = undefined;
+        // a binlog-schema update/delete in flight finishes first: the resumed unit reads what it wrote
+        if (this.schemaOp) {
+          void this.schemaOp.then(fire, fire);
+          return;
+        }
         if (this.stage === 'Paused' && this.pausedBy === 'error') {
           this.autoResumes++;
           this.runFrom();
         }
-      }, wait);
+      };
+      this.retryTimer = setTimeout(fire, wait);
       this.retryTimer.unref();
     }
   }
@@ -214,11 +221,40 @@ export class Subtask {
   /** User resume (desired stage Running). */
   async resume(): Promise<void> {
     if (this.stage === 'New') return this.start('Running');
+    if (this.schemaOp) await this.schemaOp.catch(() => undefined);
     if (this.stage !== 'Paused') return;
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = undefined;
     this.runFrom();
   }
+
+  /**
+   * `dmctl binlog-schema` (DM's SubTask.OperateSchema): `get` at any stage; `set`/`remove` only
+   * while Paused (ErrWorkerNotPausedStage), as the sync unit reloads the structures when it resumes.
+   * Returns the reply message (the CREATE TABLE statement for `get`).
+   */
+  async operateSchema(req: SchemaOpRequest): Promise<string> {
+    const unit: (Unit & { operateSchema?: (r: SchemaOpRequest) => Promise<string> }) | undefined = this.units.find((u) => u.type === 'Sync');
+    if (this.stage === 'New' && !unit) throw new DMError('ErrWorkerNotPausedStage', `subtask ${this.name} has not started yet`);
+    if (!unit?.operateSchema) throw new DMError('ErrWorkerOperSyncUnitOnly', `subtask ${this.name} has no sync unit (task-mode full)`);
+    if (req.op !== 'get' && this.stage !== 'Paused') {
+      throw new DMError('ErrWorkerNotPausedStage', `subtask ${this.name} on source ${this.o.input.sourceId} is ${this.stage}; binlog-schema ${req.op === 'set' ? 'update' : 'delete'} needs it Paused`);
+    }
+    if (req.op === 'get') return unit.operateSchema(req);
+    while (this.schemaOp) await this.schemaOp.catch(() => undefined);
+    const p = unit.operateSchema(req);
+    this.schemaOp = p;
+    try {
+      const msg = await p;
+      this.log.info({ op: req.op, database: req.database, table: req.table }, 'tracked table structure changed by hand');
+      return msg;
+    } finally {
+      this.schemaOp = undefined;
+    }
+  }
+
+  /** A binlog-schema update/delete in flight (resume waits for it). */
+  private schemaOp: Promise<string> | undefined;
 
   /** Stop for good: abort the running unit, close every unit. Idempotent. */
   async stop(): Promise<void> {

@@ -12,5 +12,6 @@ import './operate-leader.js';
 import './transfer-source.js';
 import './config.js';
 import './binlog.js';
+import './binlog-schema.js';
 import './encrypt.js';
 import './not-implemented.js';

@@ -13,3 +13,5 @@ export {
 } from './config.js';
 export type { SyncReader, SyncReaderFactory, SyncReaderOptions } from './reader.js';
 export { CheckpointStore } from './checkpoint.js';
+export { SchemaStore, type SchemaStoreConn, type StoredSchemas } from './schema-store.js';
+export { operateTrackedSchema, type SchemaOpName, type SchemaOpRequest, type SchemaOpContext } from './binlog-schema.js';

@@ -272,6 +272,11 @@ export class SyncUnit implements Unit {
     };
   }
 
+  /** The running reader's tracked structures (as of the last event taken), or undefined when not running. */
+  liveSchemas(): string | undefined {
+    return this.reader?.exportSchemas?.();
+  }
+
   private lagSeconds(): number {
     const ts = this.tracker?.oldestPendingTimestamp;
     if (ts === undefined || ts === 0) return 0;
@@ -304,6 +309,9 @@ export class SyncUnit implements Unit {
           : { file: '', offset: 0, gtid: 'gtid' in start ? start.gtid : '' });
       this.lastCheckpoint = cp.pos;
       this.currentPos = startPos;
+      // the reader below starts from the stored snapshot: one left pending by an earlier run (its
+      // final flush failed) is not valid here, and would overwrite one set by `binlog-schema update`
+      this.schemasToSave = undefined;
       // DM: automatic safe mode for safe-mode-duration after a start that follows an unclean exit
       const unclean = cp.pos !== undefined && !cp.cleanExit;
       this.autoSafeModeUntil = unclean ? Date.now() + this.settings.safeModeDurationSec * 1000 : 0;
