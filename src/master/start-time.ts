@@ -1,8 +1,9 @@
 /**
- * `start-task --start-time`: DM's "2006-01-02 15:04:05" (or with a `T`), read in the task's
- * `timezone` (an IANA name or an offset like "+08:00"; UTC when the task has none), or an ISO
- * time with its own zone. The master turns it into an absolute instant (ISO, UTC) once, so every
- * worker that ever runs the subtask starts from the same moment.
+ * `start-task --start-time`: DM's "2006-01-02 15:04:05" (or with a `T`), or an ISO time with its
+ * own zone. The master turns it into an absolute instant (ISO, UTC) once per source, so every
+ * worker that ever runs the subtask starts from the same moment. A wall-clock time is read in
+ * the upstream's time zone, as DM does: the master asks the source (source-check.ts
+ * sourceWallTimeToInstant); this file validates the text and converts it in a given zone.
  */
 import { DMError } from '../errors/index.js';
 

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { compareDatabases, describeDiffs } from '../../helpers/index.js';
+import { compareDatabases, compareTables, describeDiffs } from '../../helpers/index.js';
 import { missingBinaries, waitTask } from '../helpers/cluster.js';
 import { setupScenario } from '../helpers/scenario.js';
 
@@ -42,4 +42,31 @@ void test('full_mode: dump and load, then Finished', { skip: missingBinaries() |
   assert.match(String(refused.json['msg']), /code=38017/);
   const still = await s.cluster.ctl(['query-status', 'test']);
   assert.equal(still.json['result'], true, `the task keeps running: ${still.stdout}`);
+});
+
+void test('full_mode: a source user without replication privileges, a target table with extra columns, a wrong flavor refused', { skip: missingBinaries() || false, timeout: 300_000 }, async (t) => {
+  const s = await setupScenario(t, CASE);
+  const src = s.sources[0];
+  assert.ok(src);
+  await s.loadData(src, 'db.sql');
+  // DM's full-only tasks run as a user without REPLICATION CLIENT / BINLOG MONITOR
+  await src.sql("CREATE USER 'fullonly'@'%' IDENTIFIED BY 'pw'; GRANT SELECT, RELOAD, LOCK TABLES ON *.* TO 'fullonly'@'%'");
+  // pre-created by the user: a surrogate AUTO_INCREMENT key and a defaulted column the source lacks
+  await s.target.sql("CREATE DATABASE full_mode; CREATE TABLE full_mode.t3 (rid BIGINT AUTO_INCREMENT PRIMARY KEY, b TEXT, a INT, tag VARCHAR(10) NOT NULL DEFAULT 'pre')");
+
+  const bad = await s.cluster.ctl(['operate-source', 'create', s.conf('source-badflavor.yaml')]);
+  assert.equal(bad.json['result'], false, bad.stdout);
+  assert.match(String(bad.json['msg']), /code=38501/);
+  const ok = await s.cluster.ctl(['operate-source', 'create', s.conf('source-fullonly.yaml')]);
+  assert.equal(ok.json['result'], true, ok.stdout);
+
+  const r = await s.cluster.ctl(['start-task', s.conf('dm-task.yaml')]);
+  assert.equal(r.json['result'], true, r.stdout);
+  await waitTask(s.cluster, 'test', 'Finished', (x) => x.every((st) => st.stage === 'Finished'), 120_000);
+  for (const table of ['t1', 't2']) {
+    const d = await compareTables(src.connOpts(), s.target.connOpts(), 'full_mode', table);
+    assert.ok(d.equal, describeDiffs([d]));
+  }
+  const rows = await s.target.sql('SELECT a, b, tag FROM full_mode.t3 ORDER BY rid');
+  assert.deepEqual(rows.map((x) => `${String(x['a'])}/${String(x['b'])}/${String(x['tag'])}`), ['1/no key/pre', '1/no key/pre', 'null/null/pre']);
 });

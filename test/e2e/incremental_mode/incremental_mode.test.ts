@@ -50,14 +50,15 @@ void test('incremental_mode: from meta position and from meta GTID', { skip: mis
 });
 
 void test('incremental_mode: from --start-time', { skip: missingBinaries() || false, timeout: 300_000 }, async (t) => {
-  const s = await setupScenario(t, CASE, { sources: 1, workers: 1 });
+  // the upstream is not in UTC: a --start-time without a zone is read in the upstream's time zone, as DM does
+  const s = await setupScenario(t, CASE, { sources: 1, workers: 1, sourceOpts: { extraArgs: ['--default-time-zone=+08:00'] } });
   const src = s.sources[0];
   assert.ok(src);
   await prepare(src, s.target, 'inc3');
   // before the start time (an earlier second of the binlog): must not arrive
   await src.sql("INSERT INTO inc3.t VALUES (10, 'before start-time', 10.5); UPDATE inc3.t SET v = 'changed before' WHERE id = 1");
   await new Promise((r) => setTimeout(r, 1100)); // binlog timestamps have one-second resolution
-  const [now] = await src.sql("SELECT DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%d %H:%i:%s') AS t");
+  const [now] = await src.sql("SELECT DATE_FORMAT(NOW(), '%Y-%m-%d %H:%i:%s') AS t"); // the upstream's wall clock
   const startTime = String(now?.['t']);
   // at or after the start time, before start-task: must arrive
   await src.sql("INSERT INTO inc3.t VALUES (11, 'after start-time', 11.5); DELETE FROM inc3.t WHERE id = 2");
