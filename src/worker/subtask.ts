@@ -235,8 +235,7 @@ export class Subtask {
    */
   async operateSchema(req: SchemaOpRequest): Promise<string> {
     const unit: (Unit & { operateSchema?: (r: SchemaOpRequest) => Promise<string> }) | undefined = this.units.find((u) => u.type === 'Sync');
-    if (this.stage === 'New' && !unit) throw new DMError('ErrWorkerNotPausedStage', `subtask ${this.name} has not started yet`);
-    if (!unit?.operateSchema) throw new DMError('ErrWorkerOperSyncUnitOnly', `subtask ${this.name} has no sync unit (task-mode full)`);
+    if (!unit?.operateSchema) throw new DMError('ErrWorkerOperSyncUnitOnly', `subtask ${this.name} has no sync unit (task-mode full, or its units could not be built: see query-status)`);
     if (req.op !== 'get' && this.stage !== 'Paused') {
       throw new DMError('ErrWorkerNotPausedStage', `subtask ${this.name} on source ${this.o.input.sourceId} is ${this.stage}; binlog-schema ${req.op === 'set' ? 'update' : 'delete'} needs it Paused`);
     }

@@ -86,3 +86,45 @@ void test('schema tracker: a DDL the parser cannot read still marks its table un
   tr.applyDDL('db', 'ALTER TABLE u ADD COLUMN IF NOT EXISTS v INT');
   assert.deepEqual(cols(tr, 'db', 'u'), ['id:int:nn', 'v:int']);
 });
+
+void test('schema tracker by hand (binlog-schema): CREATE TABLE in and out round-trips; the statement\'s own name is ignored; unknown/untracked/drop', () => {
+  const tr = new SchemaTracker({ flavor: 'mariadb' });
+  tr.applyDDL('db', 'CREATE TABLE t (id INT PRIMARY KEY) DEFAULT CHARSET=latin1');
+  tr.applyDDL('db', 'ALTER TABLE t ADD COLUMN x INT INVISIBLE');
+  assert.equal(tr.createTableSQL('db', 't'), 'unknown');
+  assert.equal(tr.createTableSQL('db', 'nosuch'), undefined);
+  tr.setTableFromCreate(
+    'db',
+    't',
+    "CREATE TABLE other.name (id INT UNSIGNED NOT NULL, a VARCHAR(10) CHARACTER SET utf8mb4, e ENUM('a','b''c'), g INT AS (id + 1) VIRTUAL, x INT, PRIMARY KEY (id), UNIQUE KEY ua (a), KEY ke (e)) ENGINE=InnoDB DEFAULT CHARSET=latin1",
+  );
+  assert.equal(tr.get('other', 'name'), undefined, 'the statement names another table: only db.t is set');
+  assert.deepEqual(cols(tr, 'db', 't'), ['id:int unsigned:nn', 'a:varchar(10):utf8mb4', "e:enum('a','b''c'):latin1", 'g:int', 'x:int']);
+  const sql = tr.createTableSQL('db', 't');
+  assert.equal(
+    sql,
+    'CREATE TABLE `t` (\n  `id` int unsigned NOT NULL,\n  `a` varchar(10) CHARACTER SET utf8mb4 NULL,\n  `e` enum(\'a\',\'b\'\'c\') NULL,\n' +
+      '  `g` int GENERATED ALWAYS AS (NULL) VIRTUAL /* generated column: its expression is not tracked */ NULL,\n  `x` int NULL,\n' +
+      '  PRIMARY KEY (`id`),\n  UNIQUE KEY `ua` (`a`),\n  KEY `ke` (`e`)\n) DEFAULT CHARSET=latin1',
+  );
+  // what list prints, given back to update, is the same structure
+  const again = new SchemaTracker({ flavor: 'mariadb' });
+  again.setTableFromCreate('db', 't', String(sql));
+  assert.deepEqual(again.get('db', 't'), tr.get('db', 't'));
+  // a table state carried between trackers under another name (--from-target)
+  const st = tr.tableState('db', 't');
+  assert.ok(st && st !== 'unknown');
+  again.putTableState('up', 'src', st);
+  const moved = again.get('up', 'src');
+  assert.ok(moved && moved !== 'unknown');
+  assert.equal(moved.schema, 'up');
+  assert.deepEqual(moved.keyColumns, ['id']);
+  // refused statements keep the tracked structure
+  for (const bad of ['ALTER TABLE t ADD COLUMN y INT', 'CREATE TABLE a (id INT); CREATE TABLE b (id INT)', 'not sql at all', 'CREATE TABLE a LIKE b', 'CREATE TABLE a AS SELECT 1 AS x']) {
+    assert.throws(() => tr.setTableFromCreate('db', 't', bad), (e: unknown) => (e as { code?: number }).code === 44304, bad);
+  }
+  assert.deepEqual(tr.get('db', 't'), again.get('db', 't'));
+  assert.equal(tr.dropTable('db', 't'), true);
+  assert.equal(tr.dropTable('db', 't'), false);
+  assert.equal(tr.get('db', 't'), undefined);
+});

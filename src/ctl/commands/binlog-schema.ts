@@ -95,3 +95,32 @@ registerCommand({
     );
   },
 });
+
+// DM 2.0's name: `operate-schema get|set|remove -s <source> <task> -d <db> -t <table> [schema-file]`.
+const LEGACY_OPS: Record<string, string> = { get: 'list', set: 'update', remove: 'delete' };
+
+registerCommand({
+  name: 'operate-schema',
+  summary: 'legacy name of `binlog-schema`',
+  hidden: true,
+  build(cmd, ctx) {
+    cmd
+      .argument('<operation>', 'get | set | remove')
+      .argument('<task-name>', 'task name or task file')
+      .argument('[schema-file]', 'set: file holding one CREATE TABLE statement')
+      .requiredOption('-d, --database <db>', 'upstream database of the table')
+      .requiredOption('-t, --table <table>', 'upstream table')
+      .option('--flush [bool]', 'write the structure with the checkpoint (always true in DM.ts)', bool)
+      .option('--sync [bool]', 'sync to shard DDL coordination (accepted, no effect yet)', bool);
+    addSourceOption(cmd).action(
+      action(ctx, async (op: string, task: string, schemaFile: string | undefined, o: Opts & { database: string; table: string }) => {
+        const name = LEGACY_OPS[op];
+        if (name === undefined) {
+          usageError(ctx, cmd, `invalid operation '${op}'; use get, set or remove`);
+          return;
+        }
+        await run(ctx, cmd, name, task, o.database, o.table, schemaFile, o);
+      }),
+    );
+  },
+});

@@ -13,6 +13,7 @@
  */
 import { DMError } from '../../errors/index.js';
 import { SchemaTracker } from '../../binlog/schema-tracker.js';
+import { tableFromCreateOffThread } from '../../binlog/create-table-thread.js';
 import type { Flavor } from '../../binlog/position.js';
 import type { TableName } from '../../filter/index.js';
 import type { SchemaStore, SchemaStoreConn } from './schema-store.js';
@@ -122,7 +123,9 @@ export async function operateTrackedSchema(ctx: SchemaOpContext, req: SchemaOpRe
       if (st === undefined || st === 'unknown') throw new DMError('ErrSchemaTrackerFetchTable', `table ${name(to.schema, to.table)} does not exist in the target`);
       tracker.putTableState(db, table, { json: withoutColumns(st.json, ctx.extractColumns) });
     } else {
-      tracker.setTableFromCreate(db, table, req.schema ?? '');
+      // parsed on a thread: loading the SQL parser must not block the worker's keepalive
+      const st = await tableFromCreateOffThread({ ...(ctx.flavor ? { flavor: ctx.flavor } : {}), ...(stored.json !== undefined ? { snapshot: stored.json } : {}), schema: db, table, sql: req.schema ?? '' });
+      tracker.putTableState(db, table, st);
     }
     await ctx.store.save(conn, tracker.exportSchemas());
     return '';

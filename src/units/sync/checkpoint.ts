@@ -20,7 +20,7 @@ export interface LoadedCheckpoint {
   pos: Position | undefined;
   /** The last run ended with a final checkpoint (pause/stop/error), not a crash; false when no checkpoint. */
   cleanExit: boolean;
-  /** Schema-tracker snapshot valid at `pos` (for sources without binlog_row_metadata=FULL). */
+  /** Schema-tracker snapshot valid at `pos` (for sources without binlog_row_metadata=FULL); `dmctl binlog-schema` rewrites it while Paused (schema-store.ts). */
   schemas: string | undefined;
   /** Ids of every upstream transaction recorded in the ledger (applied above `pos`). */
   ledger: Set<string>;
