@@ -185,50 +185,97 @@ void test('a subtask rebuilt after its full phase finished, with a source ADD CO
   await syncUntilEqual(unit(second, 'Sync'), src, dst, 'rb');
 });
 
-void test('a full phase stopped mid-Load, then a DDL on a table being copied, then resumed: the table is copied again and sync ends with target == source', async (t) => {
-  const [src, dst] = await Promise.all([MariaDBServer.start(MINIMAL), MariaDBServer.start()]);
-  const first = pipeline('mk', src, dst, 'mk');
-  let second: Unit[] = [];
-  t.after(async () => {
-    for (const u of [...first, ...second]) await u.close();
-    await Promise.all([src.stop(), dst.stop()]);
-  });
-  await src.sql(`CREATE DATABASE mk; CREATE TABLE mk.big (id INT PRIMARY KEY, v VARCHAR(40), KEY (v));
-    INSERT INTO mk.big SELECT seq, MD5(seq) FROM mysql.seq_1_to_40000;
-    CREATE TABLE mk.other (id INT PRIMARY KEY, w INT); INSERT INTO mk.other VALUES (1, 1)`);
-  const signal = AbortSignal.timeout(180_000);
-  await runOk(unit(first, 'Dump'), signal);
-  const load = unit(first, 'Load');
-  const ac = new AbortController();
-  await load.init(ac.signal);
-  const loading = load.process(ac.signal);
-  // stop it once some chunks of `big` are in (400 chunks of 100 rows, one stream)
-  await waitFor(
-    'some chunks loaded',
-    async () => {
-      const r = await dst
-        .sql(
-          "SELECT COUNT(*) AS n FROM dm_meta.mk_load_checkpoint WHERE cp_table = 'big' AND status = 'done'",
-        )
-        .catch(() => []);
-      return Number(r[0]?.['n'] ?? 0) >= 3;
-    },
-    { timeoutMs: 60_000, intervalMs: 10 },
-  );
-  ac.abort();
-  const r = await loading;
-  assert.equal(r.isCanceled, true, 'the load was stopped before it finished');
-  for (const u of first) await u.close();
+/**
+ * A full phase of task `name` on db `mk` stopped after a few chunks of `big` (pipeline closed as
+ * a killed worker leaves it), then `ALTER TABLE mk.big ADD COLUMN c` on the source.
+ */
+async function stopMidLoadThenAlter(
+  name: string,
+  src: MariaDBServer,
+  dst: MariaDBServer,
+  signal: AbortSignal,
+): Promise<void> {
+  const first = pipeline(name, src, dst, 'mk');
+  try {
+    await src.sql(`CREATE DATABASE mk; CREATE TABLE mk.big (id INT PRIMARY KEY, v VARCHAR(40), KEY (v));
+      INSERT INTO mk.big SELECT seq, MD5(seq) FROM mysql.seq_1_to_40000;
+      CREATE TABLE mk.other (id INT PRIMARY KEY, w INT); INSERT INTO mk.other VALUES (1, 1)`);
+    await runOk(unit(first, 'Dump'), signal);
+    const load = unit(first, 'Load');
+    const ac = new AbortController();
+    await load.init(ac.signal);
+    const loading = load.process(ac.signal);
+    // stop it once some chunks of `big` are in (400 chunks of 100 rows, one stream)
+    await waitFor(
+      'some chunks loaded',
+      async () => {
+        const r = await dst
+          .sql(
+            `SELECT COUNT(*) AS n FROM dm_meta.${name}_load_checkpoint WHERE cp_table = 'big' AND status = 'done'`,
+          )
+          .catch(() => []);
+        return Number(r[0]?.['n'] ?? 0) >= 3;
+      },
+      { timeoutMs: 60_000, intervalMs: 10 },
+    );
+    ac.abort();
+    const r = await loading;
+    assert.equal(r.isCanceled, true, 'the load was stopped before it finished');
+  } finally {
+    for (const u of first) await u.close();
+  }
   const pending = await dst.sql(
-    "SELECT COUNT(*) AS n FROM dm_meta.mk_load_checkpoint WHERE cp_table = 'big' AND status = 'pending'",
+    `SELECT COUNT(*) AS n FROM dm_meta.${name}_load_checkpoint WHERE cp_table = 'big' AND status = 'pending'`,
   );
   assert.ok(Number(pending[0]?.['n']) > 0, 'chunks of big are still pending');
   await src.sql(
     "ALTER TABLE mk.big ADD COLUMN c INT NOT NULL DEFAULT 3 AFTER id; UPDATE mk.big SET c = 4 WHERE id IN (1, 39999); INSERT INTO mk.big VALUES (40001, 5, 'new')",
   );
+}
+
+void test('a full phase stopped mid-Load, then a DDL on a table being copied, then resumed: the table is copied again and sync ends with target == source', async (t) => {
+  const [src, dst] = await Promise.all([MariaDBServer.start(MINIMAL), MariaDBServer.start()]);
+  let second: Unit[] = [];
+  t.after(async () => {
+    for (const u of second) await u.close();
+    await Promise.all([src.stop(), dst.stop()]);
+  });
+  const signal = AbortSignal.timeout(180_000);
+  await stopMidLoadThenAlter('mk', src, dst, signal);
   second = pipeline('mk', src, dst, 'mk');
   await runOk(unit(second, 'Dump'), signal);
   await runOk(unit(second, 'Load'), signal);
   await src.sql("INSERT INTO mk.big VALUES (40002, 6, 'after'); UPDATE mk.other SET w = 2");
   await syncUntilEqual(unit(second, 'Sync'), src, dst, 'mk');
+});
+
+void test('the same, but the target table also holds rows of another writer: not dropped, 34101; after the operator drops it the resume completes', async (t) => {
+  const [src, dst] = await Promise.all([MariaDBServer.start(MINIMAL), MariaDBServer.start()]);
+  let second: Unit[] = [];
+  let third: Unit[] = [];
+  t.after(async () => {
+    for (const u of [...second, ...third]) await u.close();
+    await Promise.all([src.stop(), dst.stop()]);
+  });
+  const signal = AbortSignal.timeout(180_000);
+  await stopMidLoadThenAlter('mw', src, dst, signal);
+  await dst.sql("INSERT INTO mk.big (id, v) VALUES (-1, 'another writer')");
+  second = pipeline('mw', src, dst, 'mk');
+  const dump = unit(second, 'Dump');
+  await dump.init(signal);
+  const r = await dump.process(signal);
+  assert.equal(r.errors[0]?.code, 34101, JSON.stringify(r.errors));
+  assert.match(r.errors[0]?.message ?? '', /mk\.big/);
+  assert.equal(
+    Number((await dst.sql('SELECT COUNT(*) AS n FROM mk.big WHERE id = -1'))[0]?.['n']),
+    1,
+    'the table was not dropped',
+  );
+  for (const u of second) await u.close();
+  // the workaround: drop the target table, resume
+  await dst.sql('DROP TABLE mk.big');
+  third = pipeline('mw', src, dst, 'mk');
+  await runOk(unit(third, 'Dump'), signal);
+  await runOk(unit(third, 'Load'), signal);
+  await syncUntilEqual(unit(third, 'Sync'), src, dst, 'mk');
 });

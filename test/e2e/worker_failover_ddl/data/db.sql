@@ -1,0 +1,4 @@
+CREATE DATABASE ha;
+USE ha;
+CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(40), n INT);
+INSERT INTO t SELECT seq, CONCAT('row ', seq), seq FROM seq_1_to_2000;
