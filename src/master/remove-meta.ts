@@ -1,7 +1,7 @@
 /**
  * `start-task --remove-meta`: delete a task's checkpoints for some sources from the target meta
- * schema (full-phase plan and snapshot rows, sync checkpoint and ledger), so the task starts
- * from scratch. Tables that do not exist are ignored. The master runs it before it writes the
+ * schema (full-phase plan, snapshot rows, recorded structures and deferred-key records, sync
+ * checkpoint and ledger), so the task starts from scratch. Tables that do not exist are ignored. The master runs it before it writes the
  * subtasks, and only when the task is not running.
  */
 import mysql from 'mysql2/promise';
@@ -27,6 +27,7 @@ export async function removeTaskMeta(taskYaml: string, sourceIds: readonly strin
     for (const id of sourceIds) {
       await del(q('load_checkpoint'), 'source_id', id);
       await del(q('load_snapshot'), 'source_id', id);
+      await del(q('load_index'), 'source_id', id);
       await del(q('load_schema'), 'source_id', id);
       await del(q('syncer_checkpoint'), 'id', id);
       await del(q('syncer_ledger'), 'id', id);

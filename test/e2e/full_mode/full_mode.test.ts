@@ -30,11 +30,15 @@ void test('full_mode: dump and load, then Finished', { skip: missingBinaries() |
 
   // start-task --remove-meta forgets the finished full phase: the copy runs again from scratch
   await s.target.sql('DROP DATABASE full_mode');
+  // a pending deferred-key record left by an earlier run must not replay into the new task
+  const stale = JSON.stringify(['ADD KEY `stale_k` (`a`)']);
+  await s.target.sql(`INSERT INTO dm_meta.test_load_index (source_id, tgt_schema, tgt_table, definitions, status) VALUES ('mysql-replica-01', 'full_mode', 't3', '${stale}', 'pending')`);
   const again = await s.cluster.ctl(['start-task', '--remove-meta', s.conf('dm-task.yaml')]);
   assert.equal(again.json['result'], true, again.stdout);
   await waitTask(s.cluster, 'test', 'Finished again', (x) => x.every((st) => st.stage === 'Finished'), 120_000);
   const after = await compareDatabases(src.connOpts(), s.target.connOpts(), 'full_mode');
   assert.ok(after.length === 3 && after.every((d) => d.equal), describeDiffs(after));
+  assert.deepEqual(await s.target.sql("SHOW INDEX FROM full_mode.t3 WHERE Key_name = 'stale_k'"), [], 'a stale deferred key of the old task was added');
 
   // --remove-meta is refused while the task exists: its checkpoints stay
   const refused = await s.cluster.ctl(['start-task', '--remove-meta', s.conf('dm-task.yaml')]);
