@@ -4,7 +4,13 @@ import { readFileSync } from 'node:fs';
 import { DMError } from '../../src/errors/index.js';
 import { assertTaskSupported, taskFacts } from '../../src/master/config-adapter.js';
 
-const advanced = readFileSync(new URL('../fixtures/config/dm-task-advanced.yaml', import.meta.url), 'utf8');
+// DM's sample with the keys DM.ts refuses as not supported yet (20601, test/unit/config.test.ts) turned off
+const advanced = readFileSync(new URL('../fixtures/config/dm-task-advanced.yaml', import.meta.url), 'utf8')
+  .replace('online-ddl: true', 'online-ddl: false')
+  .replace('online-ddl-scheme: "gh-ost"', 'online-ddl-scheme: ""')
+  .replace('enable-ansi-quotes: true', 'enable-ansi-quotes: false')
+  .replace('multiple-rows: true', 'multiple-rows: false')
+  .replace('mode: full', 'mode: none');
 
 test('start-task refuses shard-mode (no shard DDL coordination yet) with code 38019 and a workaround', () => {
   const t = taskFacts(advanced);
