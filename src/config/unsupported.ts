@@ -11,6 +11,11 @@ import type { KeyPath } from './yaml-doc.js';
 import type { Problem } from './problems.js';
 import { formatDuration } from './duration.js';
 
+/** dm-master's rpc-* defaults (DM's), kept here to avoid an import cycle with cluster-config.ts. */
+export const DEFAULT_RPC_TIMEOUT_MS = 30_000;
+export const DEFAULT_RPC_RATE_LIMIT = 10;
+export const DEFAULT_RPC_RATE_BURST = 40;
+
 /** checker keys held as milliseconds (shown as durations). */
 const CHECKER_DURATIONS = new Set(['backoffRollback', 'backoffMax', 'checkInterval', 'backoffMin']);
 
@@ -101,12 +106,19 @@ export function unsupportedSourceKeys(
 
 /** dm-master keys set but not implemented. */
 export function unsupportedMasterKeys(raw: {
+  rpcTimeout: number;
+  rpcRateLimit: number;
+  rpcRateBurst: number;
   openapi: boolean;
   experimental: { openapi: boolean };
   v1SourcesPath?: string | undefined;
   certAllowedCn?: readonly string[] | undefined;
 }): Problem[] {
   const out: Problem[] = [];
+  // DM's limits on the master's calls to workers; DM.ts's calls have their own fixed timeouts
+  if (raw.rpcTimeout !== DEFAULT_RPC_TIMEOUT_MS) out.push(notSupported(['rpc-timeout'], 'rpc-timeout (the timeout of dm-master calls to dm-workers)', 'its default "30s"'));
+  if (raw.rpcRateLimit !== DEFAULT_RPC_RATE_LIMIT) out.push(notSupported(['rpc-rate-limit'], 'rate-limiting dm-master calls to dm-workers', `its default ${DEFAULT_RPC_RATE_LIMIT}`));
+  if (raw.rpcRateBurst !== DEFAULT_RPC_RATE_BURST) out.push(notSupported(['rpc-rate-burst'], 'rate-limiting dm-master calls to dm-workers', `its default ${DEFAULT_RPC_RATE_BURST}`));
   if (raw.openapi) out.push(notSupported(['openapi'], 'the OpenAPI (HTTP) interface', 'false; use dmctl or the Connect/gRPC API'));
   if (raw.experimental.openapi) {
     out.push(notSupported(['experimental', 'openapi'], 'the OpenAPI (HTTP) interface', 'false; use dmctl or the Connect/gRPC API'));
