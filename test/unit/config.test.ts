@@ -458,6 +458,9 @@ void test('keys DM.ts does not implement yet are refused with 20601; their off v
     ['mysql-instances: [{source-id: s1, validator: {mode: full}}]\n', 4, 'mysql-instances[0].validator.mode', /set it to none/],
     ['syncers: {g: {compact: true}}\nmysql-instances: [{source-id: s1, syncer-config-name: g}]\n', 4, 'syncers.g.compact', /compact/],
     ['mysql-instances: [{source-id: s1, syncer: {multiple-rows: true}}]\n', 4, 'mysql-instances[0].syncer.multiple-rows', /multiple-rows/],
+    ['mysql-instances: [{source-id: s1, syncer: {queue-size: 4096}}]\n', 4, 'mysql-instances[0].syncer.queue-size', /set it to its default 1024/],
+    ['mysql-instances: [{source-id: s1, mydumper: {skip-tz-utc: false}}]\n', 4, 'mysql-instances[0].mydumper.skip-tz-utc', /UTC.* set it to true/],
+    ['mydumpers: {d: {statement-size: 100000}}\nmysql-instances: [{source-id: s1, mydumper-config-name: d}]\n', 4, 'mydumpers.d.statement-size', /statement-size|INSERT statements/],
   ];
   for (const [extra, line, path, re] of cases) {
     const text = `${BASE}${extra}${extra.includes('mysql-instances') ? '' : inst}`;
