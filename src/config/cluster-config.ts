@@ -94,6 +94,11 @@ export const workerSchema = obj({
   'relay-dir': str.default(DEFAULT_WORKER_RELAY_DIR),
   /** DM.ts: etcd endpoints; empty = ask the master which etcd to use. */
   'etcd-endpoints': addrList.default([]),
+  /**
+   * DM.ts: the masters' `secret-key-path` key file, to decrypt the passwords stored in etcd
+   * (source and task configs). Unset = the built-in key, as on the masters.
+   */
+  'secret-key-path': str.optional(),
 });
 
 type RawMaster = z.output<typeof masterSchema>;

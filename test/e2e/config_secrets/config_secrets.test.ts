@@ -18,6 +18,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
+import { decrypt, generateSecretKeyHex, loadSecretKey } from '../../../src/config/index.js';
 import { compareDatabases, describeDiffs, makeTempDir, removeTempDir, trackChild, waitFor } from '../../helpers/index.js';
 import { BIN, ROOT, missingBinaries, waitTask } from '../helpers/cluster.js';
 import { setupScenario } from '../helpers/scenario.js';
@@ -27,7 +28,13 @@ const SOURCE_PASSWORD = 'src-Pw-4dc1e9';
 const TARGET_PASSWORD = 'tgt-Pw-9b27f0';
 
 void test('config_secrets: encrypted passwords in etcd, masked config, DM names, refusals, load&sync', { skip: missingBinaries() || false, timeout: 420_000 }, async (t) => {
-  const s = await setupScenario(t, CASE, {});
+  // a cluster key (secret-key-path) shared by the master and the worker: the worker decrypts with it
+  const keyDir = makeTempDir('secret-key');
+  t.after(() => removeTempDir(keyDir));
+  const keyFile = join(keyDir, 'secret.key');
+  writeFileSync(keyFile, `${generateSecretKeyHex()}\n`);
+  const keyLine = [`secret-key-path: "${keyFile}"`];
+  const s = await setupScenario(t, CASE, { masterConfig: keyLine, workerConfig: keyLine });
   const [src] = s.sources;
   assert.ok(src);
   await src.sql(`CREATE USER 'dm_src'@'%' IDENTIFIED BY '${SOURCE_PASSWORD}'; GRANT ALL PRIVILEGES ON *.* TO 'dm_src'@'%'`);
@@ -79,6 +86,10 @@ void test('config_secrets: encrypted passwords in etcd, masked config, DM names,
       assert.ok(!v.includes(TARGET_PASSWORD), `${k} holds the target password in plain text`);
       assert.ok(!v.includes(SOURCE_PASSWORD), `${k} holds the source password in plain text`);
     }
+    // what is there is the cluster key's ciphertext
+    const stored = /target-database:[\s\S]*?password: "?([A-Za-z0-9+/=]+)"?/.exec(all[keys.find((k) => k.includes('task/config/secrets')) ?? ''] ?? '')?.[1] ?? '';
+    assert.equal(decrypt(stored, loadSecretKey(keyFile)), TARGET_PASSWORD);
+    assert.throws(() => decrypt(stored), /cannot be decrypted with this secret key/, 'not the built-in key');
   } finally {
     etcd.close();
   }
