@@ -26,3 +26,15 @@ test('a task without shard-mode is accepted', () => {
   const plain = advanced.replace(/^shard-mode:.*$/m, '');
   assert.doesNotThrow(() => assertTaskSupported(taskFacts(plain)));
 });
+
+test("task names DM accepts (any characters) are accepted, except those DM.ts cannot keep in etcd keys", () => {
+  const named = (n: string): string => advanced.replace(/^name: test$/m, `name: ${JSON.stringify(n)}`).replace(/^shard-mode:.*$/m, '');
+  for (const n of ['orders sync #1', '订单迁移', 'a.b-c_d$e', 'T@x']) assert.equal(taskFacts(named(n)).name, n);
+  for (const n of ['a/b', 'a\\b', 'a\tb']) {
+    assert.throws(
+      () => taskFacts(named(n)),
+      (e: unknown) => e instanceof DMError && e.code === 20003 && e.message.includes("may not hold '/'"),
+      n,
+    );
+  }
+});
