@@ -7,7 +7,13 @@ import { parseWith, throwProblems, type Problem } from './problems.js';
 import { bool, duration, lowerEnum, obj, posInt, str, strList } from './schema-helpers.js';
 import { readConfigFile } from './load-common.js';
 import { parseYamlFile, type YamlFile } from './yaml-doc.js';
-import { unsupportedMasterKeys, unsupportedWorkerKeys } from './unsupported.js';
+import {
+  DEFAULT_RPC_RATE_BURST,
+  DEFAULT_RPC_RATE_LIMIT,
+  DEFAULT_RPC_TIMEOUT_MS,
+  unsupportedMasterKeys,
+  unsupportedWorkerKeys,
+} from './unsupported.js';
 import { DMError } from '../errors/index.js';
 
 // ---- defaults ---------------------------------------------------------------------------------
@@ -16,9 +22,7 @@ export const DEFAULT_PEER_URLS = 'http://127.0.0.1:8291';
 /** DM.ts: client URL of the embedded etcd member (DM serves etcd on master-addr itself). */
 export const DEFAULT_ETCD_CLIENT_URLS = 'http://127.0.0.1:8271';
 export const DEFAULT_ETCD_PREFIX = '/dm/';
-export const DEFAULT_RPC_TIMEOUT_MS = 30_000;
-export const DEFAULT_RPC_RATE_LIMIT = 10;
-export const DEFAULT_RPC_RATE_BURST = 40;
+export { DEFAULT_RPC_TIMEOUT_MS, DEFAULT_RPC_RATE_LIMIT, DEFAULT_RPC_RATE_BURST } from './unsupported.js';
 export const DEFAULT_MAX_TXN_OPS = 2048;
 export const DEFAULT_MAX_REQUEST_BYTES = 1_572_864;
 export const DEFAULT_QUOTA_BACKEND_BYTES = 2 * 1024 * 1024 * 1024;
@@ -90,6 +94,11 @@ export const workerSchema = obj({
   'relay-dir': str.default(DEFAULT_WORKER_RELAY_DIR),
   /** DM.ts: etcd endpoints; empty = ask the master which etcd to use. */
   'etcd-endpoints': addrList.default([]),
+  /**
+   * DM.ts: the masters' `secret-key-path` key file, to decrypt the passwords stored in etcd
+   * (source and task configs). Unset = the built-in key, as on the masters.
+   */
+  'secret-key-path': str.optional(),
 });
 
 type RawMaster = z.output<typeof masterSchema>;

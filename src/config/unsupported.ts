@@ -11,6 +11,11 @@ import type { KeyPath } from './yaml-doc.js';
 import type { Problem } from './problems.js';
 import { formatDuration } from './duration.js';
 
+/** dm-master's rpc-* defaults (DM's), kept here to avoid an import cycle with cluster-config.ts. */
+export const DEFAULT_RPC_TIMEOUT_MS = 30_000;
+export const DEFAULT_RPC_RATE_LIMIT = 10;
+export const DEFAULT_RPC_RATE_BURST = 40;
+
 /** checker keys held as milliseconds (shown as durations). */
 const CHECKER_DURATIONS = new Set(['backoffRollback', 'backoffMax', 'checkInterval', 'backoffMin']);
 
@@ -26,7 +31,16 @@ interface SyncerLike {
   compact: boolean;
   multipleRows: boolean;
   enableAnsiQuotes: boolean;
+  queueSize: number;
 }
+/** `chunk-filesize` is not here: it only shapes DM's dump files (DM.ts chunks tables by `rows`). */
+interface MydumperLike {
+  statementSize?: number | undefined;
+  skipTzUtc: boolean;
+}
+
+/** DM's default `queue-size` (task-schema.ts has the same); other values are refused. */
+const DEFAULT_QUEUE_SIZE = 1024;
 interface ValidatorLike {
   mode: string;
 }
@@ -40,9 +54,14 @@ export function unsupportedTaskKeys(raw: {
   collationCompatible: string;
   ansiQuotes: boolean;
   experimental: { asyncCheckpointFlush: boolean };
+  mydumpers: Readonly<Record<string, MydumperLike>>;
   syncers: Readonly<Record<string, SyncerLike>>;
   validators: Readonly<Record<string, ValidatorLike>>;
-  mysqlInstances: readonly { syncer?: SyncerLike | undefined; validator?: ValidatorLike | undefined }[];
+  mysqlInstances: readonly {
+    mydumper?: MydumperLike | undefined;
+    syncer?: SyncerLike | undefined;
+    validator?: ValidatorLike | undefined;
+  }[];
 }): Problem[] {
   const out: Problem[] = [];
   const onlineDDL = 'online DDL handling (gh-ost / pt-osc shadow and trash tables)';
@@ -61,13 +80,26 @@ export function unsupportedTaskKeys(raw: {
     if (s.compact) out.push(notSupported([...at, 'compact'], 'syncer compact (merging changes of one key)', 'false'));
     if (s.multipleRows) out.push(notSupported([...at, 'multiple-rows'], 'syncer multiple-rows (multi-row DML statements)', 'false'));
     if (s.enableAnsiQuotes) out.push(notSupported([...at, 'enable-ansi-quotes'], 'parsing DDL with ANSI_QUOTES', 'false'));
+    if (s.queueSize !== DEFAULT_QUEUE_SIZE) {
+      out.push(notSupported([...at, 'queue-size'], 'sizing the syncer queues (DM.ts bounds its queues by count and bytes itself)', `its default ${DEFAULT_QUEUE_SIZE}`));
+    }
+  };
+  const mydumper = (at: KeyPath, m: MydumperLike): void => {
+    if (m.statementSize !== undefined) {
+      out.push(notSupported([...at, 'statement-size'], 'limiting the size of dumped INSERT statements', 'nothing (remove it)'));
+    }
+    if (!m.skipTzUtc) {
+      out.push(notSupported([...at, 'skip-tz-utc'], 'dumping TIMESTAMP values in the source session time zone (DM.ts always reads them in UTC)', 'true'));
+    }
   };
   const validator = (at: KeyPath, v: ValidatorLike): void => {
     if (v.mode !== 'none') out.push(notSupported([...at, 'mode'], `continuous validation (mode: ${v.mode})`, 'none'));
   };
+  for (const [name, m] of Object.entries(raw.mydumpers)) mydumper(['mydumpers', name], m);
   for (const [name, s] of Object.entries(raw.syncers)) syncer(['syncers', name], s);
   for (const [name, v] of Object.entries(raw.validators)) validator(['validators', name], v);
   raw.mysqlInstances.forEach((inst, i) => {
+    if (inst.mydumper) mydumper(['mysql-instances', i, 'mydumper'], inst.mydumper);
     if (inst.syncer) syncer(['mysql-instances', i, 'syncer'], inst.syncer);
     if (inst.validator) validator(['mysql-instances', i, 'validator'], inst.validator);
   });
@@ -101,12 +133,19 @@ export function unsupportedSourceKeys(
 
 /** dm-master keys set but not implemented. */
 export function unsupportedMasterKeys(raw: {
+  rpcTimeout: number;
+  rpcRateLimit: number;
+  rpcRateBurst: number;
   openapi: boolean;
   experimental: { openapi: boolean };
   v1SourcesPath?: string | undefined;
   certAllowedCn?: readonly string[] | undefined;
 }): Problem[] {
   const out: Problem[] = [];
+  // DM's limits on the master's calls to workers; DM.ts's calls have their own fixed timeouts
+  if (raw.rpcTimeout !== DEFAULT_RPC_TIMEOUT_MS) out.push(notSupported(['rpc-timeout'], 'rpc-timeout (the timeout of dm-master calls to dm-workers)', 'its default "30s"'));
+  if (raw.rpcRateLimit !== DEFAULT_RPC_RATE_LIMIT) out.push(notSupported(['rpc-rate-limit'], 'rate-limiting dm-master calls to dm-workers', `its default ${DEFAULT_RPC_RATE_LIMIT}`));
+  if (raw.rpcRateBurst !== DEFAULT_RPC_RATE_BURST) out.push(notSupported(['rpc-rate-burst'], 'rate-limiting dm-master calls to dm-workers', `its default ${DEFAULT_RPC_RATE_BURST}`));
   if (raw.openapi) out.push(notSupported(['openapi'], 'the OpenAPI (HTTP) interface', 'false; use dmctl or the Connect/gRPC API'));
   if (raw.experimental.openapi) {
     out.push(notSupported(['experimental', 'openapi'], 'the OpenAPI (HTTP) interface', 'false; use dmctl or the Connect/gRPC API'));

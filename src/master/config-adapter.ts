@@ -29,6 +29,12 @@ export interface TaskFacts {
 }
 
 const NAME_RE = /^[A-Za-z0-9_.-]+$/;
+/**
+ * Task names: DM accepts any non-empty name; DM.ts keeps them in etcd key paths and in the loader
+ * dir name, so '/', '\\' and control characters are refused (the length limit is src/config's).
+ */
+// eslint-disable-next-line no-control-regex
+const TASK_NAME_RE = /^[^/\\\u0000-\u001f\u007f]+$/;
 
 /** Facts of a source.yaml; ErrConfig* when it does not parse or is invalid. */
 export function sourceFacts(text: string, secretKey?: Buffer, file = 'source.yaml'): SourceFacts {
@@ -94,7 +100,9 @@ function maskPasswordAt(text: string, block: string): string {
 /** Facts of a task.yaml; ErrConfig* when invalid. */
 export function taskFacts(text: string, secretKey?: Buffer, file = 'task.yaml'): TaskFacts {
   const t = parseTaskConfig(text, { file, ...(secretKey ? { secretKey } : {}) });
-  if (!NAME_RE.test(t.name)) throw new DMError('ErrConfigInvalidValue', `${file}: name ${JSON.stringify(t.name)} may only hold letters, digits, '_', '.', '-'`);
+  if (!TASK_NAME_RE.test(t.name)) {
+    throw new DMError('ErrConfigInvalidValue', `${file}: task name ${JSON.stringify(t.name)} may not hold '/', '\\' or control characters (DM.ts keeps task names in etcd key paths and file names)`);
+  }
   return { name: t.name, taskMode: t.taskMode, shardMode: t.shardMode, sourceIds: t.mysqlInstances.map((m) => m.sourceId) };
 }
 

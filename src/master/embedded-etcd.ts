@@ -33,6 +33,17 @@ export interface EmbeddedEtcdOptions {
   restartWindowMs?: number;
   etcdBinary?: string;
   logger?: Logger;
+  /** dm-master's etcd limits (`max-txn-ops`, `max-request-bytes`, `quota-backend-bytes`, auto-compaction). */
+  limits?: EmbeddedEtcdLimits;
+}
+
+/** The dm-master keys that DM passes to its embedded etcd, passed on as etcd flags. */
+export interface EmbeddedEtcdLimits {
+  maxTxnOps: number;
+  maxRequestBytes: number;
+  quotaBackendBytes: number;
+  autoCompactionMode: 'periodic' | 'revision';
+  autoCompactionRetention: string;
 }
 
 /**
@@ -93,8 +104,15 @@ export class EmbeddedEtcd {
       '--initial-cluster-token', 'dm-ts-cluster',
       '--heartbeat-interval', '100',
       '--election-timeout', '1000',
-      '--auto-compaction-mode', 'periodic',
-      '--auto-compaction-retention', '1h',
+      '--auto-compaction-mode', o.limits?.autoCompactionMode ?? 'periodic',
+      '--auto-compaction-retention', o.limits?.autoCompactionRetention ?? '1h',
+      ...(o.limits
+        ? [
+            '--max-txn-ops', String(o.limits.maxTxnOps),
+            '--max-request-bytes', String(o.limits.maxRequestBytes),
+            '--quota-backend-bytes', String(o.limits.quotaBackendBytes),
+          ]
+        : []),
     ];
     this.spawnChild();
     await this.waitListening(signal);

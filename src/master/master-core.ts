@@ -415,6 +415,7 @@ export class MasterCore {
     const fn = getCheckTaskHandler();
     if (!fn) throw new DMError('ErrNotImplemented', 'check-task is not available in this dm-master');
     const t = taskFacts(taskYaml, this.o.secretKey);
+    assertTaskSupported(t); // as start-task would refuse it
     const sources = await listText(this.client, this.keys.sourceConfig());
     const yamls = new Map<string, string>();
     for (const s of t.sourceIds) {

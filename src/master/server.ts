@@ -112,6 +112,13 @@ export class DMMaster {
         advertisePeerUrl: cfg.advertisePeerUrls,
         initialCluster: cfg.initialCluster,
         ...(cfg.join ? { joinEndpoints: joinEndpoints(cfg.join) } : {}),
+        limits: {
+          maxTxnOps: cfg.maxTxnOps,
+          maxRequestBytes: cfg.maxRequestBytes,
+          quotaBackendBytes: cfg.quotaBackendBytes,
+          autoCompactionMode: cfg.autoCompactionMode,
+          autoCompactionRetention: cfg.autoCompactionRetention,
+        },
         logger: this.log,
       });
       this.etcd.onFatal((e) => {

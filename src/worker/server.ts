@@ -12,7 +12,7 @@ import {
   type RpcAddress,
 } from '../rpc/index.js';
 import { WorkerService } from '../gen/dm/worker/v1/worker_pb.js';
-import type { WorkerConfig } from '../config/index.js';
+import { loadSecretKey, type WorkerConfig } from '../config/index.js';
 import { sleepAbortable, VERSION } from '../util/index.js';
 import { createEtcdClient, Keys } from '../store/index.js';
 import { WorkerSession } from './session.js';
@@ -105,6 +105,8 @@ export class DMWorker {
       logger: this.log,
       registry: this.registry,
       metrics: this.metrics,
+      // the masters' key: passwords in etcd are encrypted with it
+      ...(cfg.secretKeyPath ? { secretKey: loadSecretKey(cfg.secretKeyPath) } : {}),
     });
     this.converger = converger;
     const session = new WorkerSession(client, keys, { name: cfg.name, addr: advertise, startedAt: new Date().toISOString(), ttlSec }, ttlSec, this.log);

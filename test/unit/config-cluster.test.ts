@@ -125,7 +125,7 @@ void test('dm-master.yaml: file, defaults and flag overrides', () => {
   assert.equal(m.name, 'master1');
   assert.equal(m.masterAddr, ':8261');
   assert.equal(m.advertiseAddr, '127.0.0.1:8261');
-  assert.equal(m.rpcTimeout, 10_000);
+  assert.equal(m.rpcTimeout, 30_000); // other values are refused (20601): DM.ts's calls to workers have fixed timeouts
   assert.equal(m.initialCluster, 'master1=http://127.0.0.1:8291');
   assert.equal(m.initialClusterState, 'new');
   assert.equal(m.dataDir, '/var/lib/dm-master');
@@ -175,4 +175,33 @@ void test('dm-worker.yaml: file, defaults and required join', () => {
     f.message,
     /^dm-worker\.yaml:2: log-level: .*allowed: "debug", "info", "warn", "error", "fatal"/,
   );
+});
+
+void test('dm-master / dm-worker: keys not implemented yet are refused; a TOML or non-map file is refused', () => {
+  const cases: [() => unknown, RegExp][] = [
+    [() => parseMasterConfig('openapi: true\n'), /^dm-master\.yaml:1: openapi: the OpenAPI \(HTTP\) interface is not supported by DM\.ts yet/],
+    [() => parseMasterConfig('experimental:\n  openapi: true\n'), /^dm-master\.yaml:2: experimental\.openapi: /],
+    [() => parseMasterConfig('v1-sources-path: /tmp/v1\n'), /^dm-master\.yaml:1: v1-sources-path: /],
+    [() => parseMasterConfig('cert-allowed-cn: [dm]\n'), /^dm-master\.yaml:1: cert-allowed-cn: /],
+    [() => parseMasterConfig('rpc-timeout: 10s\n'), /^dm-master\.yaml:1: rpc-timeout: .* set it to its default "30s"/],
+    [() => parseMasterConfig('rpc-rate-limit: 5\n'), /^dm-master\.yaml:1: rpc-rate-limit: /],
+    [() => parseMasterConfig('rpc-rate-burst: 5\n'), /^dm-master\.yaml:1: rpc-rate-burst: /],
+    [() => parseWorkerConfig('join: 127.0.0.1:8261\ncert-allowed-cn: [dm]\n'), /^dm-worker\.yaml:2: cert-allowed-cn: /],
+  ];
+  for (const [fn, re] of cases) {
+    const e = errOf(fn);
+    assert.equal(e.codeName, 'ErrConfigNotSupported', e.message);
+    assert.match(e.message, re);
+  }
+  assert.equal(parseMasterConfig('openapi: false\nexperimental: {openapi: false}\n').openapi, false);
+
+  const toml = errOf(() => parseMasterConfig('name = "master1"\nmaster-addr = ":8261"\n', { file: 'dm-master.conf' }));
+  assert.equal(toml.codeName, 'ErrConfigFileFormat');
+  assert.equal(toml.code, 20603);
+  assert.match(toml.message, /^dm-master\.conf: this is a TOML file/);
+  const w = errOf(() => parseWorkerConfig('[worker]\nname = "w"\n', { file: 'dm-worker.toml' }));
+  assert.equal(w.codeName, 'ErrConfigFileFormat');
+  const scalar = errOf(() => parseMasterConfig('just some words\n'));
+  assert.equal(scalar.codeName, 'ErrConfigFileFormat');
+  assert.match(scalar.message, /expected a YAML map of keys/);
 });

@@ -443,3 +443,69 @@ void test("safe-mode-duration defaults to twice the syncer's checkpoint-flush-in
   assert.equal(sub('checkpoint-flush-interval: 10, safe-mode-duration: 5s'), 5_000);
   assert.equal(sub('batch: 10'), 60_000, 'default interval 30 s');
 });
+
+void test('keys DM.ts does not implement yet are refused with 20601; their off values load', () => {
+  const inst = 'mysql-instances: [{source-id: s1}]\n';
+  const cases: [string, number, string, RegExp][] = [
+    ['online-ddl: true\n', 4, 'online-ddl', /online DDL handling .* set it to false/],
+    ['online-ddl-scheme: pt\n', 4, 'online-ddl-scheme', /set it to ""/],
+    ['shadow-table-rules: ["^_(.+)_(?:new|gho)$"]\n', 4, 'shadow-table-rules', /set it to \[\]/],
+    ['trash-table-rules: ["^_(.+)_(?:ghc|del|old)$"]\n', 4, 'trash-table-rules', /set it to \[\]/],
+    ['collation_compatible: strict\n', 4, 'collation_compatible', /set it to loose/],
+    ['ansi-quotes: true\n', 4, 'ansi-quotes', /ANSI_QUOTES/],
+    ['experimental: {async-checkpoint-flush: true}\n', 4, 'experimental.async-checkpoint-flush', /asynchronous checkpoint flush/],
+    ['validators: {v: {mode: fast}}\nmysql-instances: [{source-id: s1, validator-config-name: v}]\n', 4, 'validators.v.mode', /continuous validation \(mode: fast\) .* set it to none/],
+    ['mysql-instances: [{source-id: s1, validator: {mode: full}}]\n', 4, 'mysql-instances[0].validator.mode', /set it to none/],
+    ['syncers: {g: {compact: true}}\nmysql-instances: [{source-id: s1, syncer-config-name: g}]\n', 4, 'syncers.g.compact', /compact/],
+    ['mysql-instances: [{source-id: s1, syncer: {multiple-rows: true}}]\n', 4, 'mysql-instances[0].syncer.multiple-rows', /multiple-rows/],
+    ['mysql-instances: [{source-id: s1, syncer: {queue-size: 4096}}]\n', 4, 'mysql-instances[0].syncer.queue-size', /set it to its default 1024/],
+    ['mysql-instances: [{source-id: s1, mydumper: {skip-tz-utc: false}}]\n', 4, 'mysql-instances[0].mydumper.skip-tz-utc', /UTC.* set it to true/],
+    ['mydumpers: {d: {statement-size: 100000}}\nmysql-instances: [{source-id: s1, mydumper-config-name: d}]\n', 4, 'mydumpers.d.statement-size', /statement-size|INSERT statements/],
+  ];
+  for (const [extra, line, path, re] of cases) {
+    const text = `${BASE}${extra}${extra.includes('mysql-instances') ? '' : inst}`;
+    const e = assertConfigError(() => parseTaskConfig(text), 'ErrConfigNotSupported', 'task.yaml', line, path, re);
+    assert.equal(e.code, 20601);
+  }
+  const off = parseTaskConfig(
+    `${BASE}online-ddl: false\nonline-ddl-scheme: ""\nshadow-table-rules: []\ncollation_compatible: loose\n` +
+      'validators: {v: {mode: none}}\nsyncers: {g: {compact: false, multiple-rows: false}}\n' +
+      'mysql-instances: [{source-id: s1, validator-config-name: v, syncer-config-name: g}]\n',
+  );
+  assert.equal(off.onlineDDL, false);
+  assert.equal(resolveSubtask(off, 's1').validator.mode, 'none');
+});
+
+void test('a task name too long for its meta tables is refused with 20602 (46 characters fit)', () => {
+  const named = (n: string): string => BASE.replace('name: t', `name: ${n}`) + 'mysql-instances: [{source-id: s1}]\n';
+  assert.equal(parseTaskConfig(named('a'.repeat(46))).name.length, 46);
+  const e = assertConfigError(
+    () => parseTaskConfig(named('a'.repeat(47))),
+    'ErrConfigTaskNameTooLong',
+    'task.yaml',
+    1,
+    'name',
+    /has 47 characters; its meta table a+_syncer_checkpoint would exceed MySQL's 64-character limit: use at most 46/,
+  );
+  assert.equal(e.code, 20602);
+  assertConfigError(
+    () => parseTaskConfig(`${BASE}meta-schema: ${'m'.repeat(65)}\nmysql-instances: [{source-id: s1}]\n`),
+    'ErrConfigInvalidValue',
+    'task.yaml',
+    4,
+    'meta-schema',
+    /at most 64 characters/,
+  );
+});
+
+void test("DM's task modes load and load&sync are accepted; filter events are kept as written", () => {
+  for (const mode of ['dump', 'load', 'load&sync']) {
+    const t = parseTaskConfig(BASE.replace('task-mode: all', `task-mode: "${mode}"`) + 'mysql-instances: [{source-id: s1}]\n');
+    assert.equal(t.taskMode, mode);
+  }
+  // an unknown event type is not a config error: the worker drops the rule with a warning, as DM
+  const t = parseTaskConfig(
+    `${BASE}filters: {f: {schema-pattern: a, events: ["Explode  Table", "INSERT"], action: Ignore}}\nmysql-instances: [{source-id: s1, filter-rules: [f]}]\n`,
+  );
+  assert.deepEqual(t.filters['f']?.events, ['explode table', 'insert']);
+});

@@ -84,10 +84,22 @@ void test('event names: aliases and unknown names', () => {
   assert.equal(classifyEventType('delete'), 'dml');
   assert.equal(classifyEventType('drop table'), 'incompatible ddl');
   assert.equal(normalizeEventType('explode table'), undefined);
-  assert.throws(
-    () => createEventFilter([{ schemaPattern: 'a', events: ['explode table'], action: 'Ignore' }], opts),
-    (e: unknown) => e instanceof DMError && e.codeName === 'ErrEventFilterInvalidEvent',
+  // DM drops a rule naming an unknown event type (logging it) and goes on without it
+  const dropped: [number, string][] = [];
+  const f = createEventFilter(
+    [
+      { schemaPattern: 'a', events: ['explode table', 'insert'], action: 'Ignore' },
+      { schemaPattern: 'a', tablePattern: 'keep', events: ['delete'], action: 'Ignore' },
+    ],
+    { ...opts, onDroppedRule: (i, why) => dropped.push([i, why]) },
   );
+  assert.deepEqual(dropped, [[0, 'unknown event type "explode table": the rule is dropped, as DM drops it']]);
+  assert.equal(f.filterDML('a', 't', 'insert'), 'do', 'the dropped rule ignores nothing');
+  assert.equal(f.filterDML('a', 'keep', 'delete'), 'ignore', 'the other rules still apply');
+  // DM 2.x's newer DDL kinds are known
+  for (const e of ['alter ttl info', 'alter ttl remove', 'multi schema change', 'exchange table partition', 'incompatible ddl changes']) {
+    assert.notEqual(normalizeEventType(e), undefined, e);
+  }
   assert.throws(
     () => createEventFilter([{ schemaPattern: 'a', events: ['insert'], action: 'Maybe' as 'Do' }], opts),
     (e: unknown) => e instanceof DMError && e.codeName === 'ErrFilterInvalidRule',

@@ -92,6 +92,9 @@ export class DMCluster {
   readonly workers: Proc[] = [];
   readonly masterSpecs: MasterSpec[] = [];
   private workerNo = 0;
+  /** Extra YAML lines for every dm-master / dm-worker config file (e.g. `secret-key-path: ...`). */
+  private extraMaster: string[] = [];
+  private extraWorker: string[] = [];
 
   private constructor(dir: string) {
     this.dir = dir;
@@ -101,8 +104,12 @@ export class DMCluster {
     return this.masterSpecs.map((m) => m.addr);
   }
 
-  static async start(opts: { masters?: number; workers?: number; keepaliveTtl?: string; dir?: string } = {}): Promise<DMCluster> {
+  static async start(
+    opts: { masters?: number; workers?: number; keepaliveTtl?: string; dir?: string; masterConfig?: string[]; workerConfig?: string[] } = {},
+  ): Promise<DMCluster> {
     const c = new DMCluster(opts.dir ?? makeTempDir('dmcluster'));
+    c.extraMaster = opts.masterConfig ?? [];
+    c.extraWorker = opts.workerConfig ?? [];
     const n = opts.masters ?? 1;
     for (let i = 0; i < n; i++) {
       c.masterSpecs.push({
@@ -137,6 +144,7 @@ export class DMCluster {
         `initial-cluster: "${initial}"`,
         `keepalive-ttl: "${ttl}"`,
         `log-file: ""`,
+        ...this.extraMaster,
         '',
       ].join('\n'),
     );
@@ -153,7 +161,7 @@ export class DMCluster {
     const configFile = join(d, 'dm-worker.yaml');
     writeFileSync(
       configFile,
-      [`name: ${name}`, `worker-addr: "${addr}"`, `advertise-addr: "${addr}"`, `join: "${this.masterAddrs.join(',')}"`, `keepalive-ttl: "${ttl}"`, `relay-dir: "${join(d, 'relay')}"`, ''].join('\n'),
+      [`name: ${name}`, `worker-addr: "${addr}"`, `advertise-addr: "${addr}"`, `join: "${this.masterAddrs.join(',')}"`, `keepalive-ttl: "${ttl}"`, `relay-dir: "${join(d, 'relay')}"`, ...this.extraWorker, ''].join('\n'),
     );
     const args = ['--config', configFile];
     const logFile = join(d, 'worker.log');

@@ -27,7 +27,15 @@ export interface Scenario {
 export async function setupScenario(
   t: TestContext,
   caseDir: string,
-  opts: { sources?: number; masters?: number; workers?: number; sourceOpts?: MariaDBOptions | MariaDBOptions[] } = {},
+  opts: {
+    sources?: number;
+    masters?: number;
+    workers?: number;
+    sourceOpts?: MariaDBOptions | MariaDBOptions[];
+    /** Extra YAML lines for the dm-master / dm-worker config files. */
+    masterConfig?: string[];
+    workerConfig?: string[];
+  } = {},
 ): Promise<Scenario> {
   const n = opts.sources ?? 1;
   const servers = await Promise.all([...Array.from({ length: n }, (_, i) => MariaDBServer.start((Array.isArray(opts.sourceOpts) ? opts.sourceOpts[i] : opts.sourceOpts) ?? {})), MariaDBServer.start()]);
@@ -39,7 +47,12 @@ export async function setupScenario(
     await Promise.all([...servers, target].map((s) => s.stop()));
     removeTempDir(dir);
   });
-  held.cluster = await DMCluster.start({ masters: opts.masters ?? 1, workers: opts.workers ?? 1 });
+  held.cluster = await DMCluster.start({
+    masters: opts.masters ?? 1,
+    workers: opts.workers ?? 1,
+    ...(opts.masterConfig ? { masterConfig: opts.masterConfig } : {}),
+    ...(opts.workerConfig ? { workerConfig: opts.workerConfig } : {}),
+  });
   const vars: Record<string, number | string> = { TARGET_PORT: target.port };
   servers.forEach((s, i) => (vars[`SOURCE${i + 1}_PORT`] = s.port));
   const c = held.cluster;
