@@ -57,13 +57,20 @@ test('task ops via a follower: binlog skip/replace/revert/list, --remove-meta, -
   await follower.startTask({ task, sources: [] });
   assert.equal(await stage(), 'Running');
 
-  // binlog skip on a paused subtask: stored in etcd, subtask resumed
+  // binlog skip without -b on a subtask paused by the user (no error, no worker to ask): refused, nothing stored, still paused
   await follower.operateTask({ op: TaskOp.PAUSE, name: 'ops', sources: [] });
   assert.equal(await stage(), 'Paused');
-  const skip = await follower.handleError({ op: ErrorOp.SKIP, task: 'ops', sources: [], binlogPos: '', sqls: [] });
+  const refused = await follower.handleError({ op: ErrorOp.SKIP, task: 'ops', sources: [], binlogPos: '', sqls: [] });
+  assert.equal(refused.result, false);
+  assert.match(refused.sources[0]?.msg ?? '', /code=38016.*not bound/);
+  assert.deepEqual(await kv.getAll().prefix(binlogOpKey(keys)).keys(), [], 'no operation left behind');
+  assert.equal(await stage(), 'Paused');
+
+  // binlog skip with -b on a paused subtask: stored in etcd under that position, subtask resumed
+  const skip = await follower.handleError({ op: ErrorOp.SKIP, task: 'ops', sources: [], binlogPos: 'mysql-bin.000002:100', sqls: [] });
   assert.equal(skip.result, true);
   assert.deepEqual(skip.sources.map((s) => s.source), ['s1']);
-  const rec = JSON.parse((await kv.get(binlogOpKey(keys, 's1', 'ops', 'current')).string()) ?? 'null') as BinlogOpRecord | null;
+  const rec = JSON.parse((await kv.get(binlogOpKey(keys, 's1', 'ops', 'mysql-bin.000002:100')).string()) ?? 'null') as BinlogOpRecord | null;
   assert.equal(rec?.op, 'skip');
   assert.equal(await stage(), 'Running', 'skip resumes the subtask');
 
@@ -72,7 +79,7 @@ test('task ops via a follower: binlog skip/replace/revert/list, --remove-meta, -
   assert.equal(rep.result, true);
   const list = await follower.handleError({ op: ErrorOp.LIST, task: 'ops', sources: [], binlogPos: '', sqls: [] });
   const ops = JSON.parse(list.sources[0]?.msg ?? '[]') as BinlogOpRecord[];
-  assert.deepEqual(ops.map((o) => `${o.op}@${o.pos}`).sort(), ['replace@mysql-bin.000002:120', 'skip@current']);
+  assert.deepEqual(ops.map((o) => `${o.op}@${o.pos}`).sort(), ['replace@mysql-bin.000002:120', 'skip@mysql-bin.000002:100']);
   const rev = await follower.handleError({ op: ErrorOp.REVERT, task: 'ops', sources: [], binlogPos: 'mysql-bin.000002:120', sqls: [] });
   assert.equal(rev.result, true);
   assert.equal(await kv.get(binlogOpKey(keys, 's1', 'ops', 'mysql-bin.000002:120')).string(), null);
