@@ -406,3 +406,33 @@ void test("safe-mode-duration defaults to twice the syncer's checkpoint-flush-in
   assert.equal(sub('checkpoint-flush-interval: 10, safe-mode-duration: 5s'), 5_000);
   assert.equal(sub('batch: 10'), 60_000, 'default interval 30 s');
 });
+
+void test('expression-filter: one kind of change per rule (DM), each expression compiled when the task file is read', () => {
+  const withRule = (rule: string): string =>
+    `${BASE}mysql-instances:\n  - source-id: s1\n    expression-filters: [r]\nexpression-filter:\n  r: ${rule}\n`;
+  assertConfigError(
+    () => parseTaskConfig(withRule('{schema: d, table: t, insert-value-expr: "a > 1", delete-value-expr: "a > 1"}')),
+    'ErrConfigExprFilterManyExpr',
+    'task.yaml',
+    8,
+    'expression-filter.r',
+    /insert and delete/,
+  );
+  assertConfigError(
+    () => parseTaskConfig(withRule('{schema: d, table: t, update-new-value-expr: "NOW() > a"}')),
+    'ErrExprFilterUnsupported',
+    'task.yaml',
+    8,
+    'expression-filter.r.update-new-value-expr',
+  );
+  assertConfigError(
+    () => parseTaskConfig(withRule('{schema: d, table: t, delete-value-expr: "a >"}')),
+    'ErrExprFilterInvalid',
+    'task.yaml',
+    8,
+    'expression-filter.r.delete-value-expr',
+  );
+  // old and new value of UPDATE are one kind
+  const ok = parseTaskConfig(withRule('{schema: d, table: t, update-old-value-expr: "a = 1", update-new-value-expr: "a = 2"}'));
+  assert.equal(ok.expressionFilter['r']?.updateNewValueExpr, 'a = 2');
+});
