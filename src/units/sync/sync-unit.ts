@@ -719,7 +719,8 @@ export class SyncUnit implements Unit {
   /** The operator's decision on a failed event (`dmctl binlog`); a 'fail' records the position for `binlog` without `-b`. */
   private async onFailed(info: FailedEventInfo): Promise<FailedEventDecision> {
     const d = (await this.cfg.onFailedEvent?.(info)) ?? { action: 'fail' as const };
-    if (d.action === 'fail') this.failedEventPos = formatFilePos(info.pos);
+    // the first failure of a run is the one it ends with (appliers may reject several groups at once)
+    if (d.action === 'fail') this.failedEventPos ??= formatFilePos(info.pos);
     return d;
   }
 
