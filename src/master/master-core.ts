@@ -3,6 +3,7 @@ import { DMError, toDMError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import {
   Keys,
+  binlogOpKey,
   getText,
   leaderTxn,
   listJSON,
@@ -324,6 +325,8 @@ export class MasterCore {
       if (op === 'stop') {
         ops.push(this.client.delete().key(this.keys.subtask(p.source, p.task)));
         ops.push(this.client.delete().key(this.keys.taskStage(p.source, p.task)));
+        // its pending binlog operations go with it: none may hit an error of a later task of that name
+        ops.push(this.client.delete().prefix(binlogOpKey(this.keys, p.source, p.task)));
       } else {
         const rec: StageRecord = { stage: op === 'pause' ? 'Paused' : 'Running' };
         ops.push(this.client.put(this.keys.taskStage(p.source, p.task)).value(JSON.stringify(rec)));

@@ -98,7 +98,9 @@ test('task ops via a follower: binlog skip/replace/revert/list, --remove-meta, -
   await db.sql("INSERT INTO dm_meta.ops_syncer_checkpoint VALUES ('s1', 1234), ('other', 5)");
   assert.equal(await codeOf(follower.startTask({ task, sources: [], removeMeta: true })), 38017);
   assert.equal((await db.sql('SELECT id FROM dm_meta.ops_syncer_checkpoint')).length, 2, 'checkpoints kept while the task exists');
+  assert.notDeepEqual(await kv.getAll().prefix(binlogOpKey(keys, 's1', 'ops')).keys(), [], 'an operation is pending');
   await follower.operateTask({ op: TaskOp.STOP, name: 'ops', sources: [] });
+  assert.deepEqual(await kv.getAll().prefix(binlogOpKey(keys, 's1', 'ops')).keys(), [], 'stop-task removes the pending operations');
   await follower.startTask({ task, sources: [], removeMeta: true, startTime: '2024-01-02 15:04:05' });
   assert.deepEqual((await db.sql('SELECT id FROM dm_meta.ops_syncer_checkpoint')).map((r) => r['id']), ['other'], "only this task's source lost its checkpoint");
 
