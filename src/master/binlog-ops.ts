@@ -14,7 +14,10 @@ export interface BinlogOpRequest {
   op: BinlogOpName;
   task: string;
   sources: readonly string[];
-  /** `file:offset` of the event (`-b`); empty/undefined = the event the task is blocked on. */
+  /**
+   * `file:offset` of the event (`-b`, or the position of the event a source is paused on, resolved
+   * by the caller); empty/undefined only for `list` (every pending operation).
+   */
   binlogPos?: string;
   sqls?: readonly string[];
 }
@@ -40,20 +43,31 @@ export function binlogOpPos(binlogPos: string | undefined): string {
   return pos;
 }
 
+/** Refuse a malformed request (SQL where none is taken or missing, a bad `-b`) before anything is looked up. */
+export function checkBinlogOpRequest(req: BinlogOpRequest): void {
+  binlogOpPos(req.binlogPos);
+  const n = req.sqls?.length ?? 0;
+  if ((req.op === 'replace' || req.op === 'inject') && n === 0) {
+    throw new DMError('ErrMasterInvalidRequest', `binlog ${req.op} needs SQL statements`);
+  }
+  if ((req.op === 'skip' || req.op === 'revert' || req.op === 'list') && n > 0) {
+    throw new DMError('ErrMasterInvalidRequest', `binlog ${req.op} takes no SQL statements`);
+  }
+}
+
 /**
  * Store (skip/replace/inject), delete (revert) or list the operations of a task on some
  * sources. Every write of one request is ONE fenced txn. The caller resumes the subtasks
- * afterwards (skip/replace/inject), as DM does.
+ * afterwards (skip/replace/inject), as DM does. An operation is stored under the exact position
+ * it is for: the worker applies it only to the failed event ending there.
  */
 export async function operateBinlogOps(client: Etcd3, keys: Keys, txn: FencedTxn, req: BinlogOpRequest): Promise<BinlogOpResult[]> {
+  checkBinlogOpRequest(req);
   const pos = binlogOpPos(req.binlogPos);
+  if (pos === 'current' && req.op !== 'list') {
+    throw new DMError('ErrMasterInvalidRequest', `binlog ${req.op} needs the position of the event (-b, or the error the source is paused on)`);
+  }
   const sqls = [...(req.sqls ?? [])];
-  if ((req.op === 'replace' || req.op === 'inject') && sqls.length === 0) {
-    throw new DMError('ErrMasterInvalidRequest', `binlog ${req.op} needs SQL statements`);
-  }
-  if ((req.op === 'skip' || req.op === 'revert' || req.op === 'list') && sqls.length > 0) {
-    throw new DMError('ErrMasterInvalidRequest', `binlog ${req.op} takes no SQL statements`);
-  }
   const out: BinlogOpResult[] = [];
   if (req.op === 'list') {
     for (const source of req.sources) {

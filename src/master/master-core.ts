@@ -1,8 +1,9 @@
 import type { Etcd3, IOperation } from 'etcd3';
-import { DMError } from '../errors/index.js';
+import { DMError, toDMError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import {
   Keys,
+  binlogOpKey,
   getText,
   leaderTxn,
   listJSON,
@@ -16,7 +17,7 @@ import {
   type WorkerInfo,
   type LeaderElection,
 } from '../store/index.js';
-import { operateBinlogOps, type BinlogOpName, type BinlogOpResult } from './binlog-ops.js';
+import { checkBinlogOpRequest, operateBinlogOps, type BinlogOpName, type BinlogOpResult } from './binlog-ops.js';
 import { removeTaskMeta } from './remove-meta.js';
 import { resolveStartTime } from './start-time.js';
 import { limitReport, type CheckReport } from '../checker/index.js';
@@ -276,20 +277,53 @@ export class MasterCore {
 
   /**
    * HandleError (`dmctl binlog skip|replace|inject|revert|list`): store or delete the operation
-   * for the task's subtasks on `only` (or all its sources) in one fenced txn, then resume those
-   * subtasks for skip/replace/inject so the sync unit replays the failed event. `list` reads.
+   * for the task's subtasks on `only` (or all its sources) in one fenced txn per position, then
+   * resume those subtasks for skip/replace/inject so the sync unit replays the failed event. `list`
+   * reads. Without `-b`, the operation is for the event each source is paused on (`errorPosOf`
+   * asks its worker), stored under that event's exact position; a source with no error gets
+   * ErrMasterBinlogOpNoError in its result and nothing is stored or resumed for it (DM: "source
+   * '…' has no error").
    */
-  async handleError(op: BinlogOpName, task: string, only: string[], binlogPos: string, sqls: string[]): Promise<BinlogOpResult[]> {
+  async handleError(
+    op: BinlogOpName,
+    task: string,
+    only: string[],
+    binlogPos: string,
+    sqls: string[],
+    errorPosOf?: (source: string) => Promise<string | undefined>,
+  ): Promise<BinlogOpResult[]> {
     if (!task) throw new DMError('ErrMasterInvalidRequest', 'binlog needs a task name');
+    checkBinlogOpRequest({ op, task, sources: [], binlogPos, sqls });
     const all = await this.taskSources(task);
     const sources = only.length > 0 ? all.filter((s) => only.includes(s)) : all;
     if (sources.length === 0) throw new DMError('ErrMasterTaskNotFound', `task ${task} not found${only.length ? ` on sources ${only.join(', ')}` : ''}`);
-    const results = await operateBinlogOps(this.client, this.keys, (ops) => this.txn(ops), { op, task, sources, binlogPos, sqls });
-    if (op === 'skip' || op === 'replace' || op === 'inject') {
-      await this.operateTask('resume', task, sources);
+    const txn = (ops: IOperation[]): Promise<boolean> => this.txn(ops);
+    if (op === 'list' || binlogPos) {
+      const results = await operateBinlogOps(this.client, this.keys, txn, { op, task, sources, binlogPos, sqls });
+      if (op === 'skip' || op === 'replace' || op === 'inject') await this.operateTask('resume', task, sources);
+      this.log.info({ op, task, sources, pos: binlogPos || 'all' }, 'binlog operation handled');
+      return results;
     }
-    this.log.info({ op, task, sources, pos: binlogPos || 'current' }, 'binlog operation handled');
-    return results;
+    const results: BinlogOpResult[] = [];
+    const handled: string[] = [];
+    for (const source of sources) {
+      let pos: string | undefined;
+      try {
+        pos = await errorPosOf?.(source);
+      } catch (e) {
+        results.push({ source, result: false, msg: toDMError(e, 'ErrMasterWorkerUnreachable', `cannot ask the worker of source ${source} for its error`).toString() });
+        continue;
+      }
+      if (!pos) {
+        results.push({ source, result: false, msg: new DMError('ErrMasterBinlogOpNoError', `source '${source}' has no error`).toString() });
+        continue;
+      }
+      results.push(...(await operateBinlogOps(this.client, this.keys, txn, { op, task, sources: [source], binlogPos: pos, sqls })));
+      handled.push(source);
+    }
+    if (handled.length > 0 && (op === 'skip' || op === 'replace' || op === 'inject')) await this.operateTask('resume', task, handled);
+    this.log.info({ op, task, sources: handled, refused: sources.filter((s) => !handled.includes(s)) }, 'binlog operation handled at the error position');
+    return results.sort((a, b) => a.source.localeCompare(b.source));
   }
 
   /** Source ids a task has subtasks on. */
@@ -316,6 +350,8 @@ export class MasterCore {
       if (op === 'stop') {
         ops.push(this.client.delete().key(this.keys.subtask(p.source, p.task)));
         ops.push(this.client.delete().key(this.keys.taskStage(p.source, p.task)));
+        // its pending binlog operations go with it: none may hit an error of a later task of that name
+        ops.push(this.client.delete().prefix(binlogOpKey(this.keys, p.source, p.task)));
       } else {
         const rec: StageRecord = { stage: op === 'pause' ? 'Paused' : 'Running' };
         ops.push(this.client.put(this.keys.taskStage(p.source, p.task)).value(JSON.stringify(rec)));

@@ -111,6 +111,23 @@ export function createMasterService(d: MasterServiceDeps): MasterImpl {
   }
   const fwd = { headers: { 'dm-forwarded': '1' }, timeoutMs: 60_000 };
 
+  /**
+   * The position (`file:offset`) of the event the task's subtask on `source` is paused on, from
+   * its worker's sync unit status (`failedEventPos`); undefined when it has no such error.
+   */
+  async function errorPosOf(task: string, source: string, signal: AbortSignal): Promise<string | undefined> {
+    const view = await core.clusterView();
+    const w = view.boundBy.get(source);
+    const wv = w !== undefined ? view.workers.get(w) : undefined;
+    if (!wv || wv.stage !== 'bound') throw new DMError('ErrMasterWorkerUnreachable', w ? `worker ${w} of source ${source} is offline` : `source ${source} is not bound to any worker`);
+    const r = await workerClient(wv.addr).queryStatus({ name: task }, { signal, timeoutMs: 10_000 });
+    const sub = r.subTaskStatus.find((x) => x.name === task && x.source === source);
+    if (!sub || sub.stage !== Stage.PAUSED) return undefined;
+    const units = (sub.detail as { units?: { type?: string; status?: { failedEventPos?: unknown } }[] } | undefined)?.units ?? [];
+    const pos = units.find((u) => u.type === 'Sync')?.status?.failedEventPos;
+    return typeof pos === 'string' && pos !== '' ? pos : undefined;
+  }
+
   const impl: MasterImpl = {
     async operateSource(req, ctx) {
       if (req.op === SourceOp.SHOW) {
@@ -226,7 +243,7 @@ export function createMasterService(d: MasterServiceDeps): MasterImpl {
       const op = ERROR_OP[req.op];
       if (!op) throw new DMError('ErrMasterInvalidRequest', 'binlog needs an operation: skip, replace, revert, inject or list');
       const reply = async (): Promise<MessageInitShape<typeof HandleErrorResponseSchema>> => {
-        const rs = await core.handleError(op, req.task, [...req.sources], req.binlogPos, [...req.sqls]);
+        const rs = await core.handleError(op, req.task, [...req.sources], req.binlogPos, [...req.sqls], (source) => errorPosOf(req.task, source, ctx.signal));
         const view = await core.clusterView();
         return {
           result: rs.every((r) => r.result),

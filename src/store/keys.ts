@@ -195,7 +195,9 @@ export interface SubtaskRecord {
  * `task/binlog-op/<source>/<task>/<pos>`: writer: leader (HandleError: skip/replace/inject put,
  * revert delete); readers: the sync unit of that subtask (via src/worker/pipeline.ts), which
  * deletes the key once the operation is applied; `binlog list` lists the prefix. `<pos>` is the
- * `-b` position `file:offset` with ':' kept, or `current` for "the event the task is blocked on".
+ * `file:offset` (':' kept) of the event the operation is for: the `-b` position, or, without `-b`,
+ * the position of the event the subtask is paused on (asked from its worker). Only that event uses it.
+ * (`current`, from older versions, is no longer written nor read.)
  * Value: JSON {@link BinlogOpRecord}. Operations survive a worker move (they live in etcd).
  */
 export function binlogOpKey(keys: Keys, source = '', task?: string, pos?: string): string {
@@ -205,7 +207,7 @@ export function binlogOpKey(keys: Keys, source = '', task?: string, pos?: string
 
 export interface BinlogOpRecord {
   op: 'skip' | 'replace' | 'inject';
-  /** `file:offset` of the event, or `current`. */
+  /** `file:offset` of the event. */
   pos: string;
   /** Statements for replace/inject. */
   sqls: string[];

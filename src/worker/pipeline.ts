@@ -35,9 +35,10 @@ import { binlogOpKey, type BinlogOpRecord, type Keys } from '../store/index.js';
 /** What the sync unit asks when the target rejects an event. */
 export interface BinlogOpStore {
   /**
-   * The pending operation for the failed event that ends at `pos` (`file:offset`): an operation
-   * given with `-b` for exactly that position wins over one for `current`. The operation is
-   * removed once returned (it applies once).
+   * The pending operation for the failed event that ends at `pos` (`file:offset`), stored under
+   * exactly that position (given with `-b`, or resolved by the master from the error the subtask
+   * was paused on). The operation is removed once returned (it applies once); an operation for any
+   * other position is left alone, so it never applies to an unrelated error.
    */
   take(pos: string): Promise<BinlogOpRecord | undefined>;
 }
@@ -48,18 +49,15 @@ type KV = Etcd3 | Namespace;
 export function etcdBinlogOps(client: KV, keys: Keys, sourceId: string, taskName: string): BinlogOpStore {
   return {
     async take(pos: string): Promise<BinlogOpRecord | undefined> {
-      for (const p of [pos, 'current']) {
-        const key = binlogOpKey(keys, sourceId, taskName, p);
-        const text = await client.get(key).string();
-        if (text === null) continue;
-        await client.delete().key(key);
-        try {
-          return JSON.parse(text) as BinlogOpRecord;
-        } catch {
-          continue;
-        }
+      const key = binlogOpKey(keys, sourceId, taskName, pos);
+      const text = await client.get(key).string();
+      if (text === null) return undefined;
+      await client.delete().key(key);
+      try {
+        return JSON.parse(text) as BinlogOpRecord;
+      } catch {
+        return undefined;
       }
-      return undefined;
     },
   };
 }

@@ -57,13 +57,20 @@ test('task ops via a follower: binlog skip/replace/revert/list, --remove-meta, -
   await follower.startTask({ task, sources: [] });
   assert.equal(await stage(), 'Running');
 
-  // binlog skip on a paused subtask: stored in etcd, subtask resumed
+  // binlog skip without -b on a subtask paused by the user (no error, no worker to ask): refused, nothing stored, still paused
   await follower.operateTask({ op: TaskOp.PAUSE, name: 'ops', sources: [] });
   assert.equal(await stage(), 'Paused');
-  const skip = await follower.handleError({ op: ErrorOp.SKIP, task: 'ops', sources: [], binlogPos: '', sqls: [] });
+  const refused = await follower.handleError({ op: ErrorOp.SKIP, task: 'ops', sources: [], binlogPos: '', sqls: [] });
+  assert.equal(refused.result, false);
+  assert.match(refused.sources[0]?.msg ?? '', /code=38016.*not bound/);
+  assert.deepEqual(await kv.getAll().prefix(binlogOpKey(keys)).keys(), [], 'no operation left behind');
+  assert.equal(await stage(), 'Paused');
+
+  // binlog skip with -b on a paused subtask: stored in etcd under that position, subtask resumed
+  const skip = await follower.handleError({ op: ErrorOp.SKIP, task: 'ops', sources: [], binlogPos: 'mysql-bin.000002:100', sqls: [] });
   assert.equal(skip.result, true);
   assert.deepEqual(skip.sources.map((s) => s.source), ['s1']);
-  const rec = JSON.parse((await kv.get(binlogOpKey(keys, 's1', 'ops', 'current')).string()) ?? 'null') as BinlogOpRecord | null;
+  const rec = JSON.parse((await kv.get(binlogOpKey(keys, 's1', 'ops', 'mysql-bin.000002:100')).string()) ?? 'null') as BinlogOpRecord | null;
   assert.equal(rec?.op, 'skip');
   assert.equal(await stage(), 'Running', 'skip resumes the subtask');
 
@@ -72,7 +79,7 @@ test('task ops via a follower: binlog skip/replace/revert/list, --remove-meta, -
   assert.equal(rep.result, true);
   const list = await follower.handleError({ op: ErrorOp.LIST, task: 'ops', sources: [], binlogPos: '', sqls: [] });
   const ops = JSON.parse(list.sources[0]?.msg ?? '[]') as BinlogOpRecord[];
-  assert.deepEqual(ops.map((o) => `${o.op}@${o.pos}`).sort(), ['replace@mysql-bin.000002:120', 'skip@current']);
+  assert.deepEqual(ops.map((o) => `${o.op}@${o.pos}`).sort(), ['replace@mysql-bin.000002:120', 'skip@mysql-bin.000002:100']);
   const rev = await follower.handleError({ op: ErrorOp.REVERT, task: 'ops', sources: [], binlogPos: 'mysql-bin.000002:120', sqls: [] });
   assert.equal(rev.result, true);
   assert.equal(await kv.get(binlogOpKey(keys, 's1', 'ops', 'mysql-bin.000002:120')).string(), null);
@@ -91,7 +98,9 @@ test('task ops via a follower: binlog skip/replace/revert/list, --remove-meta, -
   await db.sql("INSERT INTO dm_meta.ops_syncer_checkpoint VALUES ('s1', 1234), ('other', 5)");
   assert.equal(await codeOf(follower.startTask({ task, sources: [], removeMeta: true })), 38017);
   assert.equal((await db.sql('SELECT id FROM dm_meta.ops_syncer_checkpoint')).length, 2, 'checkpoints kept while the task exists');
+  assert.notDeepEqual(await kv.getAll().prefix(binlogOpKey(keys, 's1', 'ops')).keys(), [], 'an operation is pending');
   await follower.operateTask({ op: TaskOp.STOP, name: 'ops', sources: [] });
+  assert.deepEqual(await kv.getAll().prefix(binlogOpKey(keys, 's1', 'ops')).keys(), [], 'stop-task removes the pending operations');
   await follower.startTask({ task, sources: [], removeMeta: true, startTime: '2024-01-02 15:04:05' });
   assert.deepEqual((await db.sql('SELECT id FROM dm_meta.ops_syncer_checkpoint')).map((r) => r['id']), ['other'], "only this task's source lost its checkpoint");
 

@@ -87,7 +87,7 @@ void test('outside safe mode an INSERT of a key only the target has pauses with 
   await src.sql('INSERT INTO cf.t VALUES (5, 5)');
   const failing = await masterPos(src);
   await src.sql('INSERT INTO cf.t VALUES (6, 6); UPDATE cf.t SET v = 60 WHERE id = 6');
-  const cfg = syncConfig(src, dst, { start, syncer: { workerCount: 1, batch: 50, checkpointFlushIntervalMs: 200, retryTimeoutMs: 60_000, safeModeDurationSec: 0 } });
+  const cfg = syncConfig(src, dst, { start, syncer: { workerCount: 1, batch: 50, checkpointFlushIntervalMs: 200, retryTimeoutMs: 60_000, safeModeDurationSec: 600 } });
   const first = new SyncUnit(cfg, { heartbeatMs: 200 });
   const second = new SyncUnit({ ...cfg, syncer: { ...cfg.syncer, safeMode: true } }, { heartbeatMs: 200 });
   t.after(async () => {
@@ -113,6 +113,10 @@ void test('outside safe mode an INSERT of a key only the target has pauses with 
     { id: 4, v: 4 },
     { id: 5, v: 500 },
   ]);
+  // a resume after the error is not an unclean exit: no automatic safe mode, the same error again
+  const again = await first.resume(ac.signal);
+  assert.equal(again.errors[0]?.code, 36701, JSON.stringify(again.errors));
+  assert.deepEqual(await dst.sql('SELECT v FROM cf.t WHERE id = 5'), [{ v: 500 }]);
   await first.close();
 
   // safe mode: writes are idempotent, the source's row wins

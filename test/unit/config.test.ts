@@ -509,3 +509,33 @@ void test("DM's task modes load and load&sync are accepted; filter events are ke
   );
   assert.deepEqual(t.filters['f']?.events, ['explode table', 'insert']);
 });
+
+void test('expression-filter: one kind of change per rule (DM), each expression compiled when the task file is read', () => {
+  const withRule = (rule: string): string =>
+    `${BASE}mysql-instances:\n  - source-id: s1\n    expression-filters: [r]\nexpression-filter:\n  r: ${rule}\n`;
+  assertConfigError(
+    () => parseTaskConfig(withRule('{schema: d, table: t, insert-value-expr: "a > 1", delete-value-expr: "a > 1"}')),
+    'ErrConfigExprFilterManyExpr',
+    'task.yaml',
+    8,
+    'expression-filter.r',
+    /insert and delete/,
+  );
+  assertConfigError(
+    () => parseTaskConfig(withRule('{schema: d, table: t, update-new-value-expr: "NOW() > a"}')),
+    'ErrExprFilterUnsupported',
+    'task.yaml',
+    8,
+    'expression-filter.r.update-new-value-expr',
+  );
+  assertConfigError(
+    () => parseTaskConfig(withRule('{schema: d, table: t, delete-value-expr: "a >"}')),
+    'ErrExprFilterInvalid',
+    'task.yaml',
+    8,
+    'expression-filter.r.delete-value-expr',
+  );
+  // old and new value of UPDATE are one kind
+  const ok = parseTaskConfig(withRule('{schema: d, table: t, update-old-value-expr: "a = 1", update-new-value-expr: "a = 2"}'));
+  assert.equal(ok.expressionFilter['r']?.updateNewValueExpr, 'a = 2');
+});

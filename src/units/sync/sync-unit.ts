@@ -359,7 +359,12 @@ export class SyncUnit implements Unit {
         () => true,
         () => false,
       );
-      await this.flush(true, drained).catch(() => undefined);
+      // Nothing is in flight after drain(). A group the target REJECTED (non-retryable) was rolled back,
+      // so this is still a clean exit: no automatic safe mode on resume, which would otherwise turn
+      // the rejected INSERT into an overwrite of the target's row instead of the same error again.
+      const failure = this.scheduler?.error;
+      const clean = drained || (failure instanceof DMError && !failure.retryable);
+      await this.flush(true, clean).catch(() => undefined);
       // Stopping makes in-flight retries give up: that is a pause, unless the error is a real (non-retryable) one.
       if (stop.aborted && !(e instanceof DMError && !e.retryable && e.codeName !== 'ErrCanceled')) {
         result = canceledResult();
@@ -734,7 +739,8 @@ export class SyncUnit implements Unit {
   /** The operator's decision on a failed event (`dmctl binlog`); a 'fail' records the position for `binlog` without `-b`. */
   private async onFailed(info: FailedEventInfo): Promise<FailedEventDecision> {
     const d = (await this.cfg.onFailedEvent?.(info)) ?? { action: 'fail' as const };
-    if (d.action === 'fail') this.failedEventPos = formatFilePos(info.pos);
+    // the first failure of a run is the one it ends with (appliers may reject several groups at once)
+    if (d.action === 'fail') this.failedEventPos ??= formatFilePos(info.pos);
     return d;
   }
 

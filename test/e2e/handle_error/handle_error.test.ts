@@ -62,3 +62,58 @@ void test('handle_error: binlog skip and binlog replace', { skip, timeout: 300_0
   const diffs = await compareDatabases(src.connOpts(), s.target.connOpts(), 'handle');
   assert.ok(diffs.every((d) => d.equal), describeDiffs(diffs));
 });
+
+void test('handle_error: without -b and no error is refused (nothing stored); an operator applies only at its position; a DML conflict is skipped exactly', { skip, timeout: 300_000 }, async (t) => {
+  const s = await setupScenario(t, CASE);
+  const src = s.sources[0];
+  assert.ok(src);
+  await s.loadData(src, 'db.sql');
+  await s.createSources();
+  const started = await s.cluster.ctl(['start-task', s.conf('dm-task.yaml')]);
+  assert.equal(started.json['result'], true, started.stdout);
+  await waitTask(s.cluster, 'test', 'syncing', (x) => x.every((st) => st.stage === 'Running' && st.unit === 'Sync'));
+  const pending = async (): Promise<string[]> => {
+    const l = await s.cluster.ctl(['binlog', 'list', 'test']);
+    assert.equal(l.json['result'], true, l.stdout);
+    const msg = (l.json['sources'] as { msg?: string }[] | undefined)?.[0]?.msg ?? '[]';
+    return (JSON.parse(msg) as { op: string; pos: string }[]).map((o) => `${o.op}@${o.pos}`).sort();
+  };
+
+  // no error: refused with a code, as DM ("source ... has no error"), nothing left in etcd
+  for (const args of [['binlog', 'skip', 'test'], ['handle-error', 'test', 'replace', 'SELECT 1;']]) {
+    const r = await s.cluster.ctl(args);
+    assert.equal(r.json['result'], false, r.stdout);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stdout, /code=38701[\s\S]*source 'mysql-replica-01' has no error/);
+  }
+  assert.deepEqual(await pending(), []);
+
+  // an operator for another position stays where it is
+  const other = await s.cluster.ctl(['binlog', 'skip', 'test', '-b', 'mysql-bin.000001:4']);
+  assert.equal(other.json['result'], true, other.stdout);
+
+  // a row only the target has: the upstream INSERT of its key pauses the task with 36701 (rows with
+  // other keys may still be applied by other appliers meanwhile: exactly once, through the ledger)
+  await s.target.sql("INSERT INTO handle.t VALUES (100, 1, 'target only')");
+  await src.sql("INSERT INTO handle.t VALUES (100, 2, 'source')");
+  await src.sql("INSERT INTO handle.t VALUES (101, 3, 'after')");
+  const subs = await waitTask(s.cluster, 'test', 'paused by the conflict', (x) => x.some((st) => st.stage === 'Paused' && (st.result?.errors?.length ?? 0) > 0));
+  const err = subs[0]?.result?.errors?.[0];
+  assert.equal(err?.code, 36701, JSON.stringify(err));
+  assert.match(err?.workaround ?? '', /safe-mode/);
+  assert.deepEqual(await pending(), ['skip@mysql-bin.000001:4'], 'the operator for another position was not used');
+
+  // skip without -b: exactly the failing transaction; the target row stays, later rows arrive
+  const skipped = await s.cluster.ctl(['binlog', 'skip', 'test']);
+  assert.equal(skipped.json['result'], true, skipped.stdout);
+  await waitFor('the skip used once and removed', async () => JSON.stringify(await pending()) === JSON.stringify(['skip@mysql-bin.000001:4']), { timeoutMs: 60_000 });
+  await waitTask(s.cluster, 'test', 'running again after skip', (x) => x.every((st) => st.stage === 'Running' && (st.result?.errors?.length ?? 0) === 0));
+  await src.sql("INSERT INTO handle.t VALUES (102, 4, 'later')");
+  await waitFor('rows after the skipped one', async () => (await s.target.sql('SELECT id FROM handle.t WHERE id IN (101, 102)')).length === 2, { timeoutMs: 60_000 });
+  assert.deepEqual(await s.target.sql('SELECT v, note FROM handle.t WHERE id = 100'), [{ v: 1, note: 'target only' }]);
+  const reverted = await s.cluster.ctl(['binlog', 'revert', 'test', '-b', 'mysql-bin.000001:4']);
+  assert.equal(reverted.json['result'], true, reverted.stdout);
+  assert.deepEqual(await pending(), []);
+  const again = await s.cluster.ctl(['binlog', 'skip', 'test']);
+  assert.equal(again.json['result'], false, 'running again: no error to skip');
+});
