@@ -8,7 +8,7 @@ import { MariaDBServer, compareDatabases, describeDiffs, runUnits } from '../hel
 import { createBinlogReader, getMasterStatus, type BinlogEvent, type QueryEvent } from '../../src/binlog/index.js';
 import { createFullUnits } from '../../src/units/load/index.js';
 import { SyncUnit } from '../../src/units/sync/index.js';
-import { masterPos, syncConfig, waitConverged } from './sync-fixture.js';
+import { syncConfig, waitConverged } from './sync-fixture.js';
 
 const SOURCE_MODE = 'PIPES_AS_CONCAT,ANSI_QUOTES,NO_AUTO_VALUE_ON_ZERO,NO_BACKSLASH_ESCAPES';
 
