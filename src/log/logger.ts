@@ -1,4 +1,5 @@
 import { pino, destination as pinoDestination, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
+import { textDestination } from './text-format.js';
 
 export type { Logger } from 'pino';
 
@@ -26,6 +27,8 @@ export interface LoggerConfig {
   /** Log file; default stderr. */
   file?: string;
   name?: string;
+  /** DM's `log-format`: `text` (DM's layout, the binaries' default) or `json` (one JSON object per line). Default json. */
+  format?: 'text' | 'json';
 }
 
 /** One root logger per process; components take `root.child({component, task, source})`. */
@@ -36,9 +39,10 @@ export function createLogger(cfg: LoggerConfig = {}, destination?: DestinationSt
     base: cfg.name ? { name: cfg.name } : {},
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  if (destination) return pino(opts, destination);
-  if (cfg.file) return pino(opts, pinoDestination({ dest: cfg.file, mkdir: true, sync: false }));
-  return pino(opts, pinoDestination(2));
+  const shaped = (d: DestinationStream): DestinationStream => (cfg.format === 'text' ? textDestination(d) : d);
+  if (destination) return pino(opts, shaped(destination));
+  if (cfg.file) return pino(opts, shaped(pinoDestination({ dest: cfg.file, mkdir: true, sync: false })));
+  return pino(opts, shaped(pinoDestination(2)));
 }
 
 /** A logger that drops everything: for tests and in-process units that are given none. */

@@ -70,3 +70,24 @@ test('each process instance has its own metrics registry', async () => {
   assert.match(ta, /dm_test_things_total\{worker="w1"\} 3/);
   assert.match(tb, /dm_test_things_total\{worker="w2"\} 5/);
 });
+
+test("log-format text (DM's default) writes DM's layout, redacted as in json", () => {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      lines.push(chunk.toString());
+      cb();
+    },
+  });
+  const log = createLogger({ level: 'info', format: 'text', name: 'worker1' }, sink).child({ component: 'syncer', task: 't 1' });
+  log.warn({ source: 's1', password: 'top-secret', pos: { file: 'mysql-bin.000001', offset: 4 } }, 'sync unit starting');
+  const out = lines.join('');
+  assert.match(
+    out,
+    /^\[\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d\.\d{3} \+00:00\] \[WARN\] \[syncer\] \["sync unit starting"\] \[name=worker1\] \[task="t 1"\] \[source=s1\] \[password="\*\*\*\*\*\*"\] \[pos=\{"file":"mysql-bin.000001","offset":4\}\]\n$/,
+    out,
+  );
+  assert.ok(!out.includes('top-secret'), out);
+  assert.equal(parseWorkerConfig('join: 127.0.0.1:8261\n').logFormat, 'text', "DM's default");
+  assert.equal(parseMasterConfig('log-format: json\n').logFormat, 'json');
+});

@@ -132,6 +132,8 @@ void test('dmctl against a running cluster', { skip: skipCluster || false, timeo
     await Promise.all([src.stop(), tgt.stop()]);
     removeTempDir(tmp);
   });
+  // the master runs with DM's default log-format (text): DM's line layout, not JSON
+  assert.match(readFileSync(cluster.masters[0]?.logFile ?? '', 'utf8'), /^\[\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d\.\d{3} \+00:00\] \[INFO\] \[[^\]]+\] \["[^"]+"\]/m);
   await src.sql(readFileSync(join(CASE, 'data/db.sql'), 'utf8'));
   const vars = { SOURCE_PORT: src.port, TARGET_PORT: tgt.port };
   const source = renderConf(CASE, 'source1.yaml', tmp, vars);

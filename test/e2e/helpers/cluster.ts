@@ -161,7 +161,7 @@ export class DMCluster {
     const configFile = join(d, 'dm-worker.yaml');
     writeFileSync(
       configFile,
-      [`name: ${name}`, `worker-addr: "${addr}"`, `advertise-addr: "${addr}"`, `join: "${this.masterAddrs.join(',')}"`, `keepalive-ttl: "${ttl}"`, `relay-dir: "${join(d, 'relay')}"`, ...this.extraWorker, ''].join('\n'),
+      [`name: ${name}`, `worker-addr: "${addr}"`, `advertise-addr: "${addr}"`, `join: "${this.masterAddrs.join(',')}"`, `keepalive-ttl: "${ttl}"`, `relay-dir: "${join(d, 'relay')}"`, 'log-format: json', ...this.extraWorker, ''].join('\n'),
     );
     const args = ['--config', configFile];
     const logFile = join(d, 'worker.log');
