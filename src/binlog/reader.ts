@@ -28,6 +28,7 @@ import { SchemaTracker } from './schema-tracker.js';
 import { getBinlogFiles, getBinlogSettings, getMasterStatus, openControlConnection, type ConnectionOptions } from './source-info.js';
 import { findStartByTime } from './start-time.js';
 import { enableFastpath, installZongjiFastpath } from './zongji-fastpath.js';
+import { describeBinlog, describeTracked, tableMapMismatch, type TableMapInfo } from './table-map-check.js';
 
 export interface BinlogReaderOptions {
   connection: ConnectionOptions;
@@ -749,11 +750,10 @@ class ZongjiBinlogReader implements BinlogReader {
       );
       return;
     }
-    if (t.columns.length !== ev.columnCount) {
-      this.endSession(
-        s,
-        new DMError('ErrBinlogSchemaTracker', `tracked structure of ${ev.schemaName}.${ev.tableName} has ${t.columns.length} columns, the binlog event has ${ev.columnCount} (at ${this.shaper.curFile}:${this.shaper.lastEnd})`),
-      );
+    // the tracked structure names the columns: it must be the one the binlog's types describe
+    const why = tableMapMismatch(t, ev as unknown as TableMapInfo);
+    if (why !== undefined) {
+      this.endSession(s, this.tableMapMismatchError(ev.schemaName, ev.tableName, why, describeTracked(t), describeBinlog(ev as unknown as TableMapInfo)));
       return;
     }
     s.zj.tableMap[ev.tableId] = {
@@ -766,6 +766,22 @@ class ZongjiBinlogReader implements BinlogReader {
     queueMicrotask(() => {
       if (this.paused && this.session === s) s.zj.connection?.pause();
     });
+  }
+
+  /** ErrBinlogTableMapMismatch naming the table, both structures and the command that fixes it. */
+  private tableMapMismatchError(schema: string, table: string, why: string, tracked: string, binlog: string): DMError {
+    const task = this.o.labels?.task ?? '<task>';
+    const source = this.o.labels?.source_id ?? '<source>';
+    return new DMError(
+      'ErrBinlogTableMapMismatch',
+      `binlog TABLE_MAP of ${schema}.${table} at ${this.shaper.curFile}:${this.shaper.lastEnd} does not match the tracked structure: ${why}; tracked ${tracked}, binlog ${binlog}`,
+      {
+        workaround:
+          `Write the CREATE TABLE statement ${schema}.${table} had at that position to a file and run ` +
+          `\`dmctl binlog-schema update ${task} ${schema} ${table} <create-table-file> -s ${source}\`, then resume the task ` +
+          '(or set binlog_row_metadata=FULL on the source). `binlog skip` does not fix it: later rows would still be decoded with the wrong structure.',
+      },
+    );
   }
 
   private deliver(ev: BinlogEvent, bytes: number): void {
