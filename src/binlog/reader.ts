@@ -19,13 +19,13 @@ import type { Registry } from 'prom-client';
 import { DMError, isDMError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../log/index.js';
 import { sleepAbortable } from '../util/index.js';
-import type { BinlogEvent, ColumnInfo, RowImage, RowsEvent } from './events.js';
+import type { BinlogEvent, ColumnInfo, QueryEvent, RowImage, RowsEvent } from './events.js';
 import { EventQueue } from './event-queue.js';
 import { compareFilePos, parseGtidSet, type Flavor, type Position, type StartPoint } from './position.js';
 import { ReaderMetrics } from './reader-metrics.js';
 import { TxnShaper, schemaSnapshots } from './txn-shaper.js';
 import { SchemaTracker } from './schema-tracker.js';
-import { getBinlogFiles, getBinlogSettings, getMasterStatus, openControlConnection, type ConnectionOptions } from './source-info.js';
+import { getBinlogFiles, getBinlogSettings, getMasterStatus, openControlConnection, type ConnectionOptions, type Queryable } from './source-info.js';
 import { findStartByTime } from './start-time.js';
 import { enableFastpath, installZongjiFastpath } from './zongji-fastpath.js';
 import { describeBinlog, describeTracked, tableMapMismatch, type TableMapInfo } from './table-map-check.js';
@@ -53,6 +53,12 @@ export interface BinlogReaderOptions {
   maxReconnects?: number;
   /** How often to read SHOW MASTER STATUS for the master-side metrics (default 10_000 ms; 0 disables). */
   masterStatusIntervalMs?: number;
+  /**
+   * The consumer re-reads from the target the structure of tables a DDL left unknown to the schema
+   * tracker (see "structure from the target" in the file head): rows of such a table wait for
+   * `structureFromTarget()` instead of stopping with ErrBinlogRowMetadata. Default false.
+   */
+  structureFromTarget?: boolean;
 }
 
 export interface BinlogReaderStatus {
@@ -81,6 +87,18 @@ export interface BinlogReader extends AsyncIterable<BinlogEvent> {
    * error is thrown as by the iterator; `signal` aborts the wait (ErrCanceled).
    */
   nextBatch(max?: number, signal?: AbortSignal): Promise<BinlogEvent[]>;
+  /**
+   * The tables (of the included ones) that this DDL event left unknown to the schema tracker:
+   * with `structureFromTarget`, the consumer reads each one's structure from the target after
+   * applying (or skipping) the DDL and hands it over with structureFromTarget().
+   */
+  structuresNeeded(ev: QueryEvent): { schema: string; table: string }[];
+  /**
+   * Read `target` (the routed name of `table` on the target) from `conn`'s information_schema and
+   * use it as the structure of `table` as of `ev`. Ignored when a later DDL has touched the table
+   * since (that DDL asks again). Rejects with ErrBinlogTargetStructure when the query fails.
+   */
+  structureFromTarget(ev: QueryEvent, table: { schema: string; table: string }, conn: Queryable, target: { schema: string; table: string }): Promise<void>;
 }
 
 export const DEFAULT_MAX_QUEUE_EVENTS = 10_000;
@@ -177,6 +195,14 @@ class ZongjiBinlogReader implements BinlogReader {
   private fatal: DMError | undefined;
   /** zongji decodes rows to arrays and caches TableMap metadata (src/binlog/zongji-fastpath.ts). */
   private fastpath = false;
+  /** Included tables the DDL being shaped left unknown (attached to its QueryEvent at delivery). */
+  private ddlUnknown: { schema: string; table: string }[] = [];
+  /** Per DDL event: the tables it left unknown. */
+  private readonly needs = new WeakMap<QueryEvent, { schema: string; table: string }[]>();
+  /** Per unknown table: the last DDL that left it unknown (the only one whose target structure fits). */
+  private readonly awaiting = new Map<string, QueryEvent>();
+  /** Per table: a TableMap decode waiting for structureFromTarget() (the connection stays paused). */
+  private readonly waiters = new Map<string, () => void>();
 
   constructor(opts: BinlogReaderOptions) {
     this.o = opts;
@@ -263,6 +289,37 @@ class ZongjiBinlogReader implements BinlogReader {
 
   exportSchemas(): string {
     return this.consumerSchemas;
+  }
+
+  structuresNeeded(ev: QueryEvent): { schema: string; table: string }[] {
+    return this.needs.get(ev) ?? [];
+  }
+
+  async structureFromTarget(ev: QueryEvent, table: { schema: string; table: string }, conn: Queryable, target: { schema: string; table: string }): Promise<void> {
+    const k = `${table.schema}\u0000${table.table}`;
+    if (this.awaiting.get(k) !== ev) return;
+    const read = new SchemaTracker({ flavor: this.o.flavor, logger: this.log });
+    try {
+      await read.seedFromSource(conn, undefined, [target]);
+    } catch (e) {
+      throw new DMError('ErrBinlogTargetStructure', `cannot read the structure of ${target.schema}.${target.table} from the target (for ${table.schema}.${table.table} after the DDL at ${ev.pos.file}:${ev.pos.offset})`, { cause: e });
+    }
+    if (this.awaiting.get(k) !== ev) return;
+    this.awaiting.delete(k);
+    const found = this.tracker.adopt(table.schema, table.table, read, target.schema, target.table);
+    this.log.info({ table, target, found, ddl: ev.sql }, 'table structure re-read from the target after a ddl the schema tracker could not follow');
+    // the consumer is at this DDL: its snapshot (persisted with the next checkpoint) gets the structure too
+    this.consumerSchemas = this.tracker.patchSnapshot(this.consumerSchemas, table.schema, table.table);
+    const tm = this.session?.zj.tableMap;
+    if (tm) {
+      for (const id of Object.keys(tm)) {
+        const e = tm[Number(id)];
+        if (e && e.parentSchema === table.schema && e.tableName === table.table) delete tm[Number(id)];
+      }
+    }
+    const w = this.waiters.get(k);
+    this.waiters.delete(k);
+    w?.();
   }
 
   async nextBatch(max = DEFAULT_BATCH_EVENTS, signal?: AbortSignal): Promise<BinlogEvent[]> {
@@ -395,6 +452,8 @@ class ZongjiBinlogReader implements BinlogReader {
 
   private openSession(): Session {
     this.shaper.reconnecting();
+    // a decode waiting for the target structure belonged to the old connection
+    this.waiters.clear();
     this.tableKeys.clear();
     this.metaCache.clear();
     this.paused = false;
@@ -633,6 +692,12 @@ class ZongjiBinlogReader implements BinlogReader {
 
   private onDDL(schema: string, sql: string): string | undefined {
     const touched = this.tracker.applyDDL(schema, sql);
+    this.ddlUnknown = [];
+    for (const t of touched) {
+      const k = `${t.schema}\u0000${t.table}`;
+      if (this.o.structureFromTarget && this.tracker.get(t.schema, t.table) === 'unknown' && (this.o.includeTable?.(t.schema, t.table) ?? true)) this.ddlUnknown.push(t);
+      else this.awaiting.delete(k);
+    }
     if (touched.length === 0) return undefined;
     if (this.session) {
       // drop zongji's cached table maps for the changed tables: re-read from the next TableMap
@@ -743,6 +808,16 @@ class ZongjiBinlogReader implements BinlogReader {
   /** Decoding without binlog column names: the tracked structure as of this position. */
   private tableInfoFromTracker(s: Session, ev: TableMapEvent, next: () => void): void {
     const t = this.tracker.get(ev.schemaName, ev.tableName);
+    const k = `${ev.schemaName}\u0000${ev.tableName}`;
+    if (t === 'unknown' && this.awaiting.has(k)) {
+      // the DDL before these rows could not be followed: wait (connection paused) until the
+      // consumer has applied it and handed over the target's structure
+      this.log.info({ schema: ev.schemaName, table: ev.tableName, position: `${this.shaper.curFile}:${this.shaper.lastEnd}` }, 'rows wait for the table structure from the target');
+      this.waiters.set(k, () => {
+        if (this.session === s && !s.ended) this.tableInfoFromTracker(s, ev, next);
+      });
+      return;
+    }
     if (t === undefined || t === 'unknown') {
       this.endSession(
         s,
@@ -785,6 +860,11 @@ class ZongjiBinlogReader implements BinlogReader {
   }
 
   private deliver(ev: BinlogEvent, bytes: number): void {
+    if (ev.kind === 'query' && this.ddlUnknown.length > 0) {
+      this.needs.set(ev, this.ddlUnknown);
+      for (const t of this.ddlUnknown) this.awaiting.set(`${t.schema}\u0000${t.table}`, ev);
+      this.ddlUnknown = [];
+    }
     if (this.queue.push(ev, bytes) && !this.paused) {
       this.paused = true;
       this.session?.zj.connection?.pause();
@@ -794,6 +874,8 @@ class ZongjiBinlogReader implements BinlogReader {
   private onDrain(): void {
     if (!this.paused) return;
     this.paused = false;
+    // a TableMap waiting for the target structure keeps the connection paused: zongji resumes it
+    if (this.waiters.size > 0) return;
     this.session?.zj.connection?.resume();
   }
 

@@ -629,6 +629,33 @@ export class SchemaTracker {
     return [];
   }
 
+  /**
+   * Replace `schema.table` with the structure `from` tracks as `fromSchema.fromTable` (the
+   * structure re-read from the target after a DDL this tracker could not follow); `from` not
+   * having it forgets the table (rows of it then stop with ErrBinlogRowMetadata). Returns whether
+   * a structure was adopted.
+   */
+  adopt(schema: string, table: string, from: SchemaTracker, fromSchema: string, fromTable: string): boolean {
+    const got = from.tables.get(key(fromSchema, fromTable));
+    this.version++;
+    if (got === undefined || got === 'unknown') {
+      this.tables.delete(key(schema, table));
+      return false;
+    }
+    this.tables.set(key(schema, table), { ...structuredClone(got), schema, table });
+    return true;
+  }
+
+  /** `snapshot` (an exportSchemas() JSON) with `schema.table` as this tracker has it now. */
+  patchSnapshot(snapshot: string, schema: string, table: string): string {
+    const tmp = new SchemaTracker({ flavor: this.dialect === 'MySQL' ? 'mysql' : 'mariadb', logger: this.log });
+    tmp.importSchemas(snapshot);
+    const cur = this.tables.get(key(schema, table));
+    if (cur === undefined) tmp.tables.delete(key(schema, table));
+    else tmp.tables.set(key(schema, table), cur === 'unknown' ? cur : structuredClone(cur));
+    return tmp.exportSchemas();
+  }
+
   /** Forget everything (e.g. before re-seeding). */
   clear(): void {
     this.version++;
