@@ -10,6 +10,23 @@
  * Event stream: `gtid` → `rows`* → `xid` per DML transaction; `gtid` → `query` for a DDL.
  * `pos` of `xid` and DDL `query` events is the position right after them with the executed GTID
  * set including that transaction: the only safe checkpoints.
+ *
+ * Column names without binlog_row_metadata=FULL come from the schema tracker. Every TABLE_MAP is
+ * checked against the tracked structure first (src/binlog/table-map-check.ts: count, type codes
+ * and their metadata): a mismatch ends the stream with ErrBinlogTableMapMismatch, so no row is
+ * ever delivered with its values under the wrong columns.
+ *
+ * Structure from the target (option `structureFromTarget`, set by the sync unit). The reader
+ * reads ahead of the consumer, so when a DDL leaves an included table unknown to the tracker it
+ * cannot look at the target: the DDL is not applied yet. Instead the DDL event is recorded as the
+ * one the table awaits (`structuresNeeded(ev)`), and the first TABLE_MAP of the table after it
+ * does not fail but keeps the binlog connection paused (zongji paused it for the lookup; our own
+ * backpressure resume is held back too), so nothing after those rows is read. The consumer
+ * applies the DDL at its barrier, then calls `structureFromTarget(ev, …)`: the target's
+ * information_schema structure is adopted (and patched into the consumer's schema snapshot),
+ * the paused lookup re-runs with the TABLE_MAP check, and the stream goes on. Only the last DDL
+ * that left the table unknown is answered; since the stream stops at the first rows after it,
+ * no later DDL of that table can have been read meanwhile, so the structure fits those rows.
  */
 import ZongJi from '@vlasky/zongji';
 import type { AnyBinlogEvent, TableMapEvent, WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent } from '@vlasky/zongji';

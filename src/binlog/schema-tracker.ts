@@ -3,9 +3,11 @@
  * Table structures as of the reader's current binlog position, for sources that do not write
  * binlog_row_metadata=FULL (column names/types come from here then) and for key columns in all
  * cases. Seeded from the upstream's information_schema at the start position (or imported from a
- * snapshot persisted with the checkpoint) and updated by every DDL in the stream (parsed with
- * node-sql-parser). A DDL that cannot be applied marks the table `unknown`, so its rows fail
- * with a coded error instead of being decoded with a wrong structure.
+ * snapshot persisted with the checkpoint) and updated by every DDL in the stream: ALTER TABLE
+ * clause by clause (src/binlog/ddl-normalize.ts, for MariaDB's grammar), column definitions and
+ * other statements parsed with node-sql-parser. A DDL that cannot be applied marks the table
+ * `unknown` (never half-applied), so its rows wait for the structure from the target or fail
+ * with a coded error instead of being decoded with a wrong structure (src/binlog/reader.ts).
  */
 import { createRequire } from 'node:module';
 import type NodeSqlParserModule from 'node-sql-parser';
