@@ -220,6 +220,11 @@ class ZongjiBinlogReader implements BinlogReader {
   private readonly awaiting = new Map<string, QueryEvent>();
   /** Per table: a TableMap decode waiting for structureFromTarget() (the connection stays paused). */
   private readonly waiters = new Map<string, () => void>();
+  /** DDL events read so far, and the count each query event was read at. */
+  private ddlSeq = 0;
+  private readonly ddlSeqOf = new WeakMap<QueryEvent, number>();
+  /** Structures adopted from the target, with the DDL count at adoption (for snapshots read before). */
+  private adoptions: { schema: string; table: string; seq: number; state: SchemaTracker }[] = [];
 
   constructor(opts: BinlogReaderOptions) {
     this.o = opts;
@@ -324,6 +329,9 @@ class ZongjiBinlogReader implements BinlogReader {
     if (this.awaiting.get(k) !== ev) return;
     this.awaiting.delete(k);
     const found = this.tracker.adopt(table.schema, table.table, read, target.schema, target.table);
+    const state = new SchemaTracker({ flavor: this.o.flavor, logger: this.log });
+    state.adopt(table.schema, table.table, this.tracker, table.schema, table.table);
+    this.adoptions.push({ schema: table.schema, table: table.table, seq: this.ddlSeq, state });
     this.log.info({ table, target, found, ddl: ev.sql }, 'table structure re-read from the target after a ddl the schema tracker could not follow');
     // the consumer is at this DDL: its snapshot (persisted with the next checkpoint) gets the structure too
     this.consumerSchemas = this.tracker.patchSnapshot(this.consumerSchemas, table.schema, table.table);
@@ -366,8 +374,14 @@ class ZongjiBinlogReader implements BinlogReader {
   /** The consumer took a DDL event: exportSchemas() is now the tracker state after it. */
   private took(ev: BinlogEvent): void {
     if (ev.kind === 'query') {
-      const snap = schemaSnapshots.get(ev);
-      if (snap !== undefined) this.consumerSchemas = snap;
+      let snap = schemaSnapshots.get(ev);
+      if (snap === undefined) return;
+      // a DDL read before a structure was adopted from the target carries the table as unknown:
+      // no DDL of that table was read in between (else the adoption would have been refused)
+      const seq = this.ddlSeqOf.get(ev) ?? 0;
+      this.adoptions = this.adoptions.filter((a) => a.seq >= seq);
+      for (const a of this.adoptions) snap = a.state.patchSnapshot(snap, a.schema, a.table);
+      this.consumerSchemas = snap;
     }
   }
 
@@ -877,6 +891,7 @@ class ZongjiBinlogReader implements BinlogReader {
   }
 
   private deliver(ev: BinlogEvent, bytes: number): void {
+    if (ev.kind === 'query') this.ddlSeqOf.set(ev, ++this.ddlSeq);
     if (ev.kind === 'query' && this.ddlUnknown.length > 0) {
       this.needs.set(ev, this.ddlUnknown);
       for (const t of this.ddlUnknown) this.awaiting.set(`${t.schema}\u0000${t.table}`, ev);
