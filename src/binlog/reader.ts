@@ -10,6 +10,23 @@
  * Event stream: `gtid` → `rows`* → `xid` per DML transaction; `gtid` → `query` for a DDL.
  * `pos` of `xid` and DDL `query` events is the position right after them with the executed GTID
  * set including that transaction: the only safe checkpoints.
+ *
+ * Column names without binlog_row_metadata=FULL come from the schema tracker. Every TABLE_MAP is
+ * checked against the tracked structure first (src/binlog/table-map-check.ts: count, type codes
+ * and their metadata): a mismatch ends the stream with ErrBinlogTableMapMismatch, so no row is
+ * ever delivered with its values under the wrong columns.
+ *
+ * Structure from the target (option `structureFromTarget`, set by the sync unit). The reader
+ * reads ahead of the consumer, so when a DDL leaves an included table unknown to the tracker it
+ * cannot look at the target: the DDL is not applied yet. Instead the DDL event is recorded as the
+ * one the table awaits (`structuresNeeded(ev)`), and the first TABLE_MAP of the table after it
+ * does not fail but keeps the binlog connection paused (zongji paused it for the lookup; our own
+ * backpressure resume is held back too), so nothing after those rows is read. The consumer
+ * applies the DDL at its barrier, then calls `structureFromTarget(ev, …)`: the target's
+ * information_schema structure is adopted (and patched into the consumer's schema snapshot),
+ * the paused lookup re-runs with the TABLE_MAP check, and the stream goes on. Only the last DDL
+ * that left the table unknown is answered; since the stream stops at the first rows after it,
+ * no later DDL of that table can have been read meanwhile, so the structure fits those rows.
  */
 import ZongJi from '@vlasky/zongji';
 import type { AnyBinlogEvent, TableMapEvent, WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent } from '@vlasky/zongji';
@@ -19,7 +36,7 @@ import type { Registry } from 'prom-client';
 import { DMError, isDMError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../log/index.js';
 import { sleepAbortable } from '../util/index.js';
-import type { BinlogEvent, ColumnInfo, RowImage, RowsEvent } from './events.js';
+import type { BinlogEvent, ColumnInfo, QueryEvent, RowImage, RowsEvent } from './events.js';
 import { EventQueue } from './event-queue.js';
 import { compareFilePos, parseGtidSet, type Flavor, type Position, type StartPoint } from './position.js';
 import { ReaderMetrics } from './reader-metrics.js';
@@ -29,6 +46,7 @@ import { getBinlogFiles, getBinlogSettings, getMasterStatus, openControlConnecti
 import { findStartByTime } from './start-time.js';
 import { enableFastpath, installZongjiFastpath } from './zongji-fastpath.js';
 import { installQueryStatusCapture } from './query-status.js';
+import { describeBinlog, describeTracked, tableMapMismatch, type TableMapInfo } from './table-map-check.js';
 
 export interface BinlogReaderOptions {
   connection: ConnectionOptions;
@@ -59,6 +77,12 @@ export interface BinlogReaderOptions {
   maxReconnects?: number;
   /** How often to read SHOW MASTER STATUS for the master-side metrics (default 10_000 ms; 0 disables). */
   masterStatusIntervalMs?: number;
+  /**
+   * The consumer re-reads from the target the structure of tables a DDL left unknown to the schema
+   * tracker (see "structure from the target" in the file head): rows of such a table wait for
+   * `structureFromTarget()` instead of stopping with ErrBinlogRowMetadata. Default false.
+   */
+  structureFromTarget?: boolean;
 }
 
 export interface BinlogReaderStatus {
@@ -87,6 +111,18 @@ export interface BinlogReader extends AsyncIterable<BinlogEvent> {
    * error is thrown as by the iterator; `signal` aborts the wait (ErrCanceled).
    */
   nextBatch(max?: number, signal?: AbortSignal): Promise<BinlogEvent[]>;
+  /**
+   * The tables (of the included ones) that this DDL event left unknown to the schema tracker:
+   * with `structureFromTarget`, the consumer reads each one's structure from the target after
+   * applying (or skipping) the DDL and hands it over with structureFromTarget().
+   */
+  structuresNeeded(ev: QueryEvent): { schema: string; table: string }[];
+  /**
+   * Read `target` (the routed name of `table` on the target) from `conn`'s information_schema and
+   * use it as the structure of `table` as of `ev`. Ignored when a later DDL has touched the table
+   * since (that DDL asks again). Rejects with ErrBinlogTargetStructure when the query fails.
+   */
+  structureFromTarget(ev: QueryEvent, table: { schema: string; table: string }, conn: Queryable, target: { schema: string; table: string }): Promise<void>;
 }
 
 export const DEFAULT_MAX_QUEUE_EVENTS = 10_000;
@@ -183,6 +219,19 @@ class ZongjiBinlogReader implements BinlogReader {
   private fatal: DMError | undefined;
   /** zongji decodes rows to arrays and caches TableMap metadata (src/binlog/zongji-fastpath.ts). */
   private fastpath = false;
+  /** Included tables the DDL being shaped left unknown (attached to its QueryEvent at delivery). */
+  private ddlUnknown: { schema: string; table: string }[] = [];
+  /** Per DDL event: the tables it left unknown. */
+  private readonly needs = new WeakMap<QueryEvent, { schema: string; table: string }[]>();
+  /** Per unknown table: the last DDL that left it unknown (the only one whose target structure fits). */
+  private readonly awaiting = new Map<string, QueryEvent>();
+  /** Per table: a TableMap decode waiting for structureFromTarget() (the connection stays paused). */
+  private readonly waiters = new Map<string, () => void>();
+  /** DDL events read so far, and the count each query event was read at. */
+  private ddlSeq = 0;
+  private readonly ddlSeqOf = new WeakMap<QueryEvent, number>();
+  /** Structures adopted from the target, with the DDL count at adoption (for snapshots read before). */
+  private adoptions: { schema: string; table: string; seq: number; state: SchemaTracker }[] = [];
 
   constructor(opts: BinlogReaderOptions) {
     this.o = opts;
@@ -273,6 +322,40 @@ class ZongjiBinlogReader implements BinlogReader {
     return this.consumerSchemas;
   }
 
+  structuresNeeded(ev: QueryEvent): { schema: string; table: string }[] {
+    return this.needs.get(ev) ?? [];
+  }
+
+  async structureFromTarget(ev: QueryEvent, table: { schema: string; table: string }, conn: Queryable, target: { schema: string; table: string }): Promise<void> {
+    const k = `${table.schema}\u0000${table.table}`;
+    if (this.awaiting.get(k) !== ev) return;
+    const read = new SchemaTracker({ flavor: this.o.flavor, logger: this.log });
+    try {
+      await read.seedFromSource(conn, undefined, [target]);
+    } catch (e) {
+      throw new DMError('ErrBinlogTargetStructure', `cannot read the structure of ${target.schema}.${target.table} from the target (for ${table.schema}.${table.table} after the DDL at ${ev.pos.file}:${ev.pos.offset})`, { cause: e });
+    }
+    if (this.awaiting.get(k) !== ev) return;
+    this.awaiting.delete(k);
+    const found = this.tracker.adopt(table.schema, table.table, read, target.schema, target.table);
+    const state = new SchemaTracker({ flavor: this.o.flavor, logger: this.log });
+    state.adopt(table.schema, table.table, this.tracker, table.schema, table.table);
+    this.adoptions.push({ schema: table.schema, table: table.table, seq: this.ddlSeq, state });
+    this.log.info({ table, target, found, ddl: ev.sql }, 'table structure re-read from the target after a ddl the schema tracker could not follow');
+    // the consumer is at this DDL: its snapshot (persisted with the next checkpoint) gets the structure too
+    this.consumerSchemas = this.tracker.patchSnapshot(this.consumerSchemas, table.schema, table.table);
+    const tm = this.session?.zj.tableMap;
+    if (tm) {
+      for (const id of Object.keys(tm)) {
+        const e = tm[Number(id)];
+        if (e && e.parentSchema === table.schema && e.tableName === table.table) delete tm[Number(id)];
+      }
+    }
+    const w = this.waiters.get(k);
+    this.waiters.delete(k);
+    w?.();
+  }
+
   async nextBatch(max = DEFAULT_BATCH_EVENTS, signal?: AbortSignal): Promise<BinlogEvent[]> {
     let batch: BinlogEvent[];
     if (signal === undefined) batch = await this.queue.nextBatch(max);
@@ -300,8 +383,14 @@ class ZongjiBinlogReader implements BinlogReader {
   /** The consumer took a DDL event: exportSchemas() is now the tracker state after it. */
   private took(ev: BinlogEvent): void {
     if (ev.kind === 'query') {
-      const snap = schemaSnapshots.get(ev);
-      if (snap !== undefined) this.consumerSchemas = snap;
+      let snap = schemaSnapshots.get(ev);
+      if (snap === undefined) return;
+      // a DDL read before a structure was adopted from the target carries the table as unknown:
+      // no DDL of that table was read in between (else the adoption would have been refused)
+      const seq = this.ddlSeqOf.get(ev) ?? 0;
+      this.adoptions = this.adoptions.filter((a) => a.seq >= seq);
+      for (const a of this.adoptions) snap = a.state.patchSnapshot(snap, a.schema, a.table);
+      this.consumerSchemas = snap;
     }
   }
 
@@ -403,6 +492,8 @@ class ZongjiBinlogReader implements BinlogReader {
 
   private openSession(): Session {
     this.shaper.reconnecting();
+    // a decode waiting for the target structure belonged to the old connection
+    this.waiters.clear();
     this.tableKeys.clear();
     this.metaCache.clear();
     this.paused = false;
@@ -641,6 +732,12 @@ class ZongjiBinlogReader implements BinlogReader {
 
   private onDDL(schema: string, sql: string): string | undefined {
     const touched = this.tracker.applyDDL(schema, sql);
+    this.ddlUnknown = [];
+    for (const t of touched) {
+      const k = `${t.schema}\u0000${t.table}`;
+      if (this.o.structureFromTarget && this.tracker.get(t.schema, t.table) === 'unknown' && (this.o.includeTable?.(t.schema, t.table) ?? true)) this.ddlUnknown.push(t);
+      else this.awaiting.delete(k);
+    }
     if (touched.length === 0) return undefined;
     if (this.session) {
       // drop zongji's cached table maps for the changed tables: re-read from the next TableMap
@@ -751,6 +848,16 @@ class ZongjiBinlogReader implements BinlogReader {
   /** Decoding without binlog column names: the tracked structure as of this position. */
   private tableInfoFromTracker(s: Session, ev: TableMapEvent, next: () => void): void {
     const t = this.tracker.get(ev.schemaName, ev.tableName);
+    const k = `${ev.schemaName}\u0000${ev.tableName}`;
+    if (t === 'unknown' && this.awaiting.has(k)) {
+      // the DDL before these rows could not be followed: wait (connection paused) until the
+      // consumer has applied it and handed over the target's structure
+      this.log.info({ schema: ev.schemaName, table: ev.tableName, position: `${this.shaper.curFile}:${this.shaper.lastEnd}` }, 'rows wait for the table structure from the target');
+      this.waiters.set(k, () => {
+        if (this.session === s && !s.ended) this.tableInfoFromTracker(s, ev, next);
+      });
+      return;
+    }
     if (t === undefined || t === 'unknown') {
       this.endSession(
         s,
@@ -758,11 +865,10 @@ class ZongjiBinlogReader implements BinlogReader {
       );
       return;
     }
-    if (t.columns.length !== ev.columnCount) {
-      this.endSession(
-        s,
-        new DMError('ErrBinlogSchemaTracker', `tracked structure of ${ev.schemaName}.${ev.tableName} has ${t.columns.length} columns, the binlog event has ${ev.columnCount} (at ${this.shaper.curFile}:${this.shaper.lastEnd})`),
-      );
+    // the tracked structure names the columns: it must be the one the binlog's types describe
+    const why = tableMapMismatch(t, ev as unknown as TableMapInfo);
+    if (why !== undefined) {
+      this.endSession(s, this.tableMapMismatchError(ev.schemaName, ev.tableName, why, describeTracked(t), describeBinlog(ev as unknown as TableMapInfo)));
       return;
     }
     s.zj.tableMap[ev.tableId] = {
@@ -777,7 +883,29 @@ class ZongjiBinlogReader implements BinlogReader {
     });
   }
 
+  /** ErrBinlogTableMapMismatch naming the table, both structures and the command that fixes it. */
+  private tableMapMismatchError(schema: string, table: string, why: string, tracked: string, binlog: string): DMError {
+    const task = this.o.labels?.task ?? '<task>';
+    const source = this.o.labels?.source_id ?? '<source>';
+    return new DMError(
+      'ErrBinlogTableMapMismatch',
+      `binlog TABLE_MAP of ${schema}.${table} at ${this.shaper.curFile}:${this.shaper.lastEnd} does not match the tracked structure: ${why}; tracked ${tracked}, binlog ${binlog}`,
+      {
+        workaround:
+          `Write the CREATE TABLE statement ${schema}.${table} had at that position to a file and run ` +
+          `\`dmctl binlog-schema update ${task} ${schema} ${table} <create-table-file> -s ${source}\`, then resume the task ` +
+          '(or set binlog_row_metadata=FULL on the source). `binlog skip` does not fix it: later rows would still be decoded with the wrong structure.',
+      },
+    );
+  }
+
   private deliver(ev: BinlogEvent, bytes: number): void {
+    if (ev.kind === 'query') this.ddlSeqOf.set(ev, ++this.ddlSeq);
+    if (ev.kind === 'query' && this.ddlUnknown.length > 0) {
+      this.needs.set(ev, this.ddlUnknown);
+      for (const t of this.ddlUnknown) this.awaiting.set(`${t.schema}\u0000${t.table}`, ev);
+      this.ddlUnknown = [];
+    }
     if (this.queue.push(ev, bytes) && !this.paused) {
       this.paused = true;
       this.session?.zj.connection?.pause();
@@ -787,6 +915,8 @@ class ZongjiBinlogReader implements BinlogReader {
   private onDrain(): void {
     if (!this.paused) return;
     this.paused = false;
+    // a TableMap waiting for the target structure keeps the connection paused: zongji resumes it
+    if (this.waiters.size > 0) return;
     this.session?.zj.connection?.resume();
   }
 

@@ -3,9 +3,11 @@
  * Table structures as of the reader's current binlog position, for sources that do not write
  * binlog_row_metadata=FULL (column names/types come from here then) and for key columns in all
  * cases. Seeded from the upstream's information_schema at the start position (or imported from a
- * snapshot persisted with the checkpoint) and updated by every DDL in the stream (parsed with
- * node-sql-parser). A DDL that cannot be applied marks the table `unknown`, so its rows fail
- * with a coded error instead of being decoded with a wrong structure.
+ * snapshot persisted with the checkpoint) and updated by every DDL in the stream: ALTER TABLE
+ * clause by clause (src/binlog/ddl-normalize.ts, for MariaDB's grammar), column definitions and
+ * other statements parsed with node-sql-parser. A DDL that cannot be applied marks the table
+ * `unknown` (never half-applied), so its rows wait for the structure from the target or fail
+ * with a coded error instead of being decoded with a wrong structure (src/binlog/reader.ts).
  */
 import { createRequire } from 'node:module';
 import type NodeSqlParserModule from 'node-sql-parser';
@@ -16,6 +18,7 @@ import { DMError } from '../errors/index.js';
 import { quoteId } from '../sql/index.js';
 import type { Flavor } from './position.js';
 import type { Queryable } from './source-info.js';
+import { normalizeDDL, type AlterOp, type NormalizedAlter, type NormalizedOther } from './ddl-normalize.js';
 
 export interface TrackedColumn {
   name: string;
@@ -106,7 +109,9 @@ function columnFromAst(d: any, tableCharset: string | null): TrackedColumn {
   if (unsigned) ct += ' unsigned';
   if (suffix.includes('zerofill')) ct += ' zerofill';
   const binaryType = dt === 'binary' || dt === 'varbinary' || dt.endsWith('blob');
-  const explicitCs = d.character_set?.value?.value ?? (d.definition?.charset ? d.definition.charset : undefined);
+  // COLLATE alone names the charset too (utf8mb4_bin → utf8mb4)
+  const collation: unknown = d.collate?.collate?.name;
+  const explicitCs = d.character_set?.value?.value ?? (d.definition?.charset ? d.definition.charset : undefined) ?? (typeof collation === 'string' ? collation.split('_')[0] : undefined);
   const charset = TEXT_TYPES.has(dt) && dt !== 'json' ? (explicitCs ? lc(explicitCs) : tableCharset) : binaryType ? null : dt === 'json' ? 'utf8mb4' : null;
   return {
     name: colName(d.column),
@@ -126,9 +131,9 @@ function unq(s: string): string {
 
 function colName(c: any): string {
   if (typeof c === 'string') return unq(c);
-  if (c?.column !== undefined) return typeof c.column === 'string' ? c.column : colName(c.column);
+  if (c?.column !== undefined) return typeof c.column === 'string' ? unq(c.column) : colName(c.column);
   if (c?.expr) return colName(c.expr);
-  if (c?.value !== undefined) return String(c.value);
+  if (c?.value !== undefined) return unq(String(c.value));
   return String(c);
 }
 
@@ -322,19 +327,20 @@ export class SchemaTracker {
    * Returns the tables whose structure changed (or became unknown).
    */
   applyDDL(schema: string, sql: string): { schema: string; table: string }[] {
-    let asts: any[] | undefined;
-    let firstErr: unknown;
+    let norm: NormalizedAlter | NormalizedOther | undefined;
+    try {
+      norm = normalizeDDL(sql);
+    } catch {
+      norm = undefined; // unterminated quote: the parser below says so too
+    }
+    if (norm?.kind === 'alter') return this.applyAlter(schema, sql, norm);
+    const text = norm?.sql ?? sql;
+    const ine = norm?.createIfNotExists;
+    // CREATE TABLE IF NOT EXISTS of a table that exists changes nothing
+    if (ine && this.tables.has(key(ine.schema ?? schema, ine.table))) return [];
     // node-sql-parser's MariaDB grammar misses some ALTER forms (ADD PRIMARY KEY, ADD UNIQUE KEY)
     // that its MySQL grammar has: try the flavor's dialect first, then the other one
-    for (const database of [this.dialect, this.dialect === 'MySQL' ? 'MariaDB' : 'MySQL']) {
-      try {
-        const a: any = this.parser.astify(sql, { database });
-        asts = Array.isArray(a) ? a : [a];
-        break;
-      } catch (e) {
-        firstErr ??= e;
-      }
-    }
+    const { asts, err: firstErr } = this.parse(text);
     if (!asts) {
       this.version++;
       return this.unparsable(schema, sql, firstErr);
@@ -349,6 +355,64 @@ export class SchemaTracker {
       }
     }
     return touched;
+  }
+
+  private parse(sql: string): { asts?: any[]; err?: unknown } {
+    let err: unknown;
+    for (const database of [this.dialect, this.dialect === 'MySQL' ? 'MariaDB' : 'MySQL']) {
+      try {
+        const a: any = this.parser.astify(sql, { database });
+        return { asts: Array.isArray(a) ? a : [a] };
+      } catch (e) {
+        err ??= e;
+      }
+    }
+    return { err };
+  }
+
+  /**
+   * ALTER TABLE, one clause at a time (src/binlog/ddl-normalize.ts): column definitions through
+   * node-sql-parser, the rest structurally. Any clause that cannot be followed makes the table
+   * unknown (never half-applied).
+   */
+  private applyAlter(schema: string, sql: string, n: NormalizedAlter): { schema: string; table: string }[] {
+    const t = { schema: n.table.schema ?? schema, table: n.table.table };
+    const cur = this.tables.get(key(t.schema, t.table));
+    if (cur === undefined) return [];
+    this.version++;
+    if (cur === 'unknown') return [t];
+    const exprs: any[] = [];
+    const fail = (why: unknown): { schema: string; table: string }[] => {
+      this.tables.set(key(t.schema, t.table), 'unknown');
+      this.log.warn({ err: why, sql, schema, unknownTables: [t] }, 'schema tracker could not apply ddl');
+      return [t];
+    };
+    for (const op of n.ops) {
+      switch (op.kind) {
+        case 'noop':
+          break;
+        case 'unknown':
+          return fail(new Error(op.why));
+        case 'sql': {
+          const p = this.parse(op.sql);
+          const ast = p.asts?.[0];
+          if (!ast || !Array.isArray(ast.expr)) return fail(p.err ?? new Error(`cannot read ${op.sql}`));
+          for (const e of ast.expr) {
+            if (op.ifExists) e.if_exists = true;
+            if (op.ifNotExists) e.if_not_exists = true;
+            exprs.push(e);
+          }
+          break;
+        }
+        default:
+          exprs.push({ action: `__${op.kind}`, resource: '__op', op });
+      }
+    }
+    try {
+      return this.applyAst(schema, { type: 'alter', table: [{ db: t.schema, table: t.table }], expr: exprs, __unquoted: true });
+    } catch (e) {
+      return fail(e);
+    }
   }
 
   /** A DDL we cannot parse: if it names a tracked table (per the parser's table list), mark it unknown. */
@@ -378,7 +442,8 @@ export class SchemaTracker {
   private applyAst(defSchema: string, ast: any): { schema: string; table: string }[] {
     const type = lc(ast.type);
     const kw = lc(ast.keyword);
-    const ref = (t: any): { schema: string; table: string } => ({ schema: t.db ? unq(String(t.db)) : defSchema, table: unq(String(t.table)) });
+    const raw = ast.__unquoted === true;
+    const ref = (t: any): { schema: string; table: string } => ({ schema: t.db ? (raw ? String(t.db) : unq(String(t.db))) : defSchema, table: raw ? String(t.table) : unq(String(t.table)) });
     if (type === 'create' && kw === 'table') {
       const t = ref(ast.table[0]);
       if (ast.like) {
@@ -433,7 +498,9 @@ export class SchemaTracker {
     if ((type === 'drop' || type === 'create' || type === 'alter') && (kw === 'database' || kw === 'schema')) {
       const n = ast.name ?? ast.database;
       const first = Array.isArray(n) ? n[0] : n;
-      const dbName = typeof first === 'string' ? first : String(first?.db ?? first?.value ?? first?.schema ?? '');
+      // node-sql-parser: `database: {schema: [{value}]}` (CREATE DATABASE) or a name/list
+      const sch = Array.isArray(first?.schema) ? first.schema[0]?.value : first?.schema;
+      const dbName = unq(typeof first === 'string' ? first : String(first?.db ?? first?.value ?? sch ?? ''));
       if (type === 'drop') {
         for (const k of [...this.tables.keys()]) if (k.startsWith(`${dbName}\u0000`)) this.tables.delete(k);
         this.dbCharsets.delete(dbName);
@@ -480,9 +547,31 @@ export class SchemaTracker {
       const renameInIndexes = (from: string, to: string): void => {
         for (const i of st.indexes) i.columns = i.columns.map((c) => (c.toLowerCase() === from.toLowerCase() ? to : c));
       };
+      const dropColumn = (n: string, ifExists: boolean): void => {
+        const i = find(n);
+        if (i < 0 && ifExists) return;
+        if (i < 0) throw new Error(`DROP unknown column ${n}`);
+        st.columns.splice(i, 1);
+        for (const ix of st.indexes) ix.columns = ix.columns.filter((c) => c.toLowerCase() !== n.toLowerCase());
+        st.indexes = st.indexes.filter((ix) => ix.columns.length > 0);
+      };
       for (const e of ast.expr ?? []) {
         const action = lc(e.action);
         const res = lc(e.resource);
+        if (res === '__op') {
+          const op = e.op as AlterOp;
+          if (op.kind === 'drop-column') dropColumn(op.column, op.ifExists);
+          else if (op.kind === 'rename-column') {
+            const c = st.columns[find(op.from)];
+            if (!c) throw new Error(`RENAME unknown column ${op.from}`);
+            c.name = op.to;
+            renameInIndexes(op.from, op.to);
+          } else if (op.kind === 'drop-index') st.indexes = st.indexes.filter((i) => i.name.toLowerCase() !== op.index.toLowerCase());
+          else if (op.kind === 'rename-index') {
+            for (const i of st.indexes) if (i.name.toLowerCase() === op.from.toLowerCase()) i.name = op.to;
+          } else if (op.kind === 'table-charset') st.charset = op.charset;
+          continue;
+        }
         if (res === 'column') {
           if (action === 'add') {
             const c = columnFromAst(e, st.charset);
@@ -493,16 +582,11 @@ export class SchemaTracker {
             place(c, e.suffix);
             if (e.primary_key) st.indexes.push({ name: 'PRIMARY', primary: true, unique: true, columns: [c.name] });
           } else if (action === 'drop') {
-            const n = colName(e.column);
-            const i = find(n);
-            if (i < 0 && e.if_exists) continue;
-            if (i < 0) throw new Error(`DROP unknown column ${n}`);
-            st.columns.splice(i, 1);
-            for (const ix of st.indexes) ix.columns = ix.columns.filter((c) => c.toLowerCase() !== n.toLowerCase());
-            st.indexes = st.indexes.filter((ix) => ix.columns.length > 0);
+            dropColumn(colName(e.column), !!e.if_exists);
           } else if (action === 'modify' || action === 'change') {
             const from = colName(e.old_column ?? e.column);
             const i = find(from);
+            if (i < 0 && e.if_exists) continue;
             if (i < 0) throw new Error(`${action} unknown column ${from}`);
             const c = columnFromAst(e, st.charset);
             const old = st.columns[i];
@@ -632,6 +716,33 @@ export class SchemaTracker {
       else lines.push(`  ${i.unique ? 'UNIQUE KEY' : 'KEY'} ${quoteId(i.name)} (${cols(i.columns)})`);
     }
     return `CREATE TABLE ${quoteId(t.table)} (\n${lines.join(',\n')}\n)${t.charset ? ` DEFAULT CHARSET=${t.charset}` : ''}`;
+  }
+
+  /**
+   * Replace `schema.table` with the structure `from` tracks as `fromSchema.fromTable` (the
+   * structure re-read from the target after a DDL this tracker could not follow); `from` not
+   * having it forgets the table (rows of it then stop with ErrBinlogRowMetadata). Returns whether
+   * a structure was adopted.
+   */
+  adopt(schema: string, table: string, from: SchemaTracker, fromSchema: string, fromTable: string): boolean {
+    const got = from.tables.get(key(fromSchema, fromTable));
+    this.version++;
+    if (got === undefined || got === 'unknown') {
+      this.tables.delete(key(schema, table));
+      return false;
+    }
+    this.tables.set(key(schema, table), { ...structuredClone(got), schema, table });
+    return true;
+  }
+
+  /** `snapshot` (an exportSchemas() JSON) with `schema.table` as this tracker has it now. */
+  patchSnapshot(snapshot: string, schema: string, table: string): string {
+    const tmp = new SchemaTracker({ flavor: this.dialect === 'MySQL' ? 'mysql' : 'mariadb', logger: this.log });
+    tmp.importSchemas(snapshot);
+    const cur = this.tables.get(key(schema, table));
+    if (cur === undefined) tmp.tables.delete(key(schema, table));
+    else tmp.tables.set(key(schema, table), cur === 'unknown' ? cur : structuredClone(cur));
+    return tmp.exportSchemas();
   }
 
   /** Forget everything (e.g. before re-seeding). */

@@ -105,6 +105,8 @@ void test('prechecks against real MariaDB servers', async (t) => {
     assert.equal(stateOf(await inc({ binlogGtid: gtidPos }, true), 'meta_position'), 'pass');
     assert.equal(stateOf(await inc({ binlogGtid: '0-1-99999999' }, true), 'meta_position'), 'fail');
     assert.equal(stateOf(await inc({ binlogGtid: 'nonsense' }, true), 'meta_position'), 'fail');
+    // binlog-gtid "": the empty set, from the oldest binlog (nothing purged yet)
+    assert.equal(stateOf(await inc({ binlogGtid: '' }, true), 'meta_position'), 'pass');
     // after a purge, the old file is gone (MariaDB keeps a file until its binlog checkpoint is
     // written, asynchronously after FLUSH, so purge until it is really gone)
     await src.sql('FLUSH BINARY LOGS');
@@ -116,6 +118,9 @@ void test('prechecks against real MariaDB servers', async (t) => {
     const r = await inc({ binlogName: file, binlogPos: pos });
     assert.equal(stateOf(r, 'meta_position'), 'fail');
     assert.match(r.results.find((x) => x.name === 'meta_position')?.message ?? '', /purged/);
+    const fromStart = await inc({ binlogGtid: '' }, true);
+    assert.equal(stateOf(fromStart, 'meta_position'), 'fail');
+    assert.match(fromStart.results.find((x) => x.name === 'meta_position')?.message ?? '', /purged/);
   });
 
   await t.test('incompatible or non-empty target tables and mismatched shards', async () => {

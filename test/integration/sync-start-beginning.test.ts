@@ -21,13 +21,13 @@ const WORKLOAD = [
   "UPDATE b0.t SET v = 'uno' WHERE id = 1; CREATE TABLE b0.u (id INT PRIMARY KEY); INSERT INTO b0.u VALUES (7)",
 ];
 
-for (const mode of ['file:4', 'gtid ""', 'file:4 + enable-gtid'] as const) {
+for (const mode of ['file:4', 'gtid ""', 'file:4 + enable-gtid', 'file:4, MINIMAL metadata'] as const) {
   void test(`incremental from the start of the binlog (${mode}) applies the CREATE TABLE and every row after it`, async (t) => {
-    const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
+    const [src, dst] = await Promise.all([MariaDBServer.start(mode.includes('MINIMAL') ? { extraArgs: ['--binlog-row-metadata=MINIMAL'] } : {}), MariaDBServer.start()]);
     for (const q of WORKLOAD) await src.sql(q);
     const file = await firstFile(src);
     const start = mode === 'gtid ""' ? { gtid: '' } : { file, offset: 4, gtid: '' };
-    const unit = new SyncUnit(syncConfig(src, dst, { start, ...(mode === 'file:4' ? {} : { enableGtid: true }) }), { heartbeatMs: 200 });
+    const unit = new SyncUnit(syncConfig(src, dst, { start, ...(mode.startsWith('file:4') && !mode.includes('enable-gtid') ? {} : { enableGtid: true }) }), { heartbeatMs: 200 });
     t.after(async () => {
       await unit.close();
       await Promise.all([src.stop(), dst.stop()]);

@@ -77,7 +77,8 @@ void test('schema tracker: a DDL the parser cannot read still marks its table un
   const tr = new SchemaTracker();
   tr.applyDDL('db', 'CREATE TABLE t (id INT PRIMARY KEY)');
   tr.applyDDL('db', 'CREATE TABLE `we``ird` (id INT PRIMARY KEY)');
-  assert.deepEqual(tr.applyDDL('db', 'ALTER TABLE t ADD COLUMN x INT INVISIBLE'), [{ schema: 'db', table: 't' }]);
+  // (ADD COLUMN x INT INVISIBLE, the example here before, is followed since issue 11: see binlog-ddl-grammar.test.ts)
+  assert.deepEqual(tr.applyDDL('db', 'ALTER TABLE t ADD COLUMN x INT, CONVERT TO CHARACTER SET utf8mb4'), [{ schema: 'db', table: 't' }]);
   assert.equal(tr.get('db', 't'), 'unknown');
   assert.deepEqual(tr.applyDDL('other', 'ALTER /* c */ ONLINE TABLE `db`.`we``ird` ADD y INT WITH SYSTEM VERSIONING'), [{ schema: 'db', table: 'we`ird' }]);
   assert.equal(tr.get('db', 'we`ird'), 'unknown');

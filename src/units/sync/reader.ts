@@ -8,6 +8,6 @@ import type { BinlogReader, BinlogReaderOptions } from '../../binlog/index.js';
 export type SyncReaderOptions = Omit<BinlogReaderOptions, 'maxReconnects' | 'masterStatusIntervalMs'>;
 
 export type SyncReader = Pick<BinlogReader, 'start' | 'close' | 'status' | typeof Symbol.asyncIterator> &
-  Partial<Pick<BinlogReader, 'exportSchemas'>>;
+  Partial<Pick<BinlogReader, 'exportSchemas' | 'structuresNeeded' | 'structureFromTarget'>>;
 
 export type SyncReaderFactory = (opts: SyncReaderOptions) => SyncReader;

@@ -421,6 +421,7 @@ export class SyncUnit implements Unit {
       labels: { task: this.cfg.taskName, source_id: this.cfg.sourceId },
       // no structures saved for the start position: DM's way, the downstream tables' (docs/sync.md)
       seedSchemas: (source) => downstreamSchemas(source, this.requirePool(), this.filters, this.log),
+      structureFromTarget: true,
     };
   }
 
@@ -486,6 +487,7 @@ export class SyncUnit implements Unit {
           const t = cur;
           cur = undefined;
           await this.handleQuery(ev, t?.gtid ?? '', ledger, stop);
+          await this.structuresFromTarget(ev, stop);
           break;
         }
         case 'heartbeat':
@@ -614,6 +616,23 @@ export class SyncUnit implements Unit {
     this.schemasToSave = this.reader?.exportSchemas?.() ?? this.schemasToSave;
     tracker.markDone(track, true);
     await this.flush(true);
+  }
+
+  /**
+   * After a DDL the reader's schema tracker could not follow (source without FULL row metadata):
+   * hand the reader the structure its tables now have in the target, so the rows after the DDL
+   * are decoded with it (src/binlog/reader.ts, "structure from the target"). The reader waits
+   * for this before decoding those rows.
+   */
+  private async structuresFromTarget(ev: QueryEvent, stop: AbortSignal): Promise<void> {
+    const reader = this.reader;
+    const need = reader?.structuresNeeded?.(ev) ?? [];
+    if (!reader?.structureFromTarget || need.length === 0) return;
+    for (const t of need) {
+      const target = this.filters.route(t.schema, t.table);
+      await this.retryTarget(() => reader.structureFromTarget!(ev, t, this.requirePool(), target), stop);
+    }
+    this.schemasToSave = reader.exportSchemas?.() ?? this.schemasToSave;
   }
 
   /**
