@@ -1,9 +1,9 @@
 /**
  * binlog_schema: `dmctl binlog-schema list | update | delete` through the real dm-master and
  * dm-worker, on a source that does not write binlog_row_metadata=FULL (rows are decoded with the
- * tracked structure). An upstream DDL the schema tracker cannot apply leaves the table's structure
- * unknown and pauses the task on its next row; `update` with the right CREATE TABLE fixes it and
- * the resumed task lands the rows right. `update`/`delete` are refused with a code while Running;
+ * tracked structure). An upstream DDL that never reached the binlog leaves the tracked structure
+ * stale: the next row's TABLE_MAP does not match it and the task pauses (22201); `update` with the
+ * right CREATE TABLE fixes it and the resumed task lands the rows right. `update`/`delete` are refused with a code while Running;
  * `delete` removes the structure; `update --from-source` reads it from the upstream.
  */
 import { test } from 'node:test';
@@ -56,9 +56,9 @@ void test('binlog_schema: list, update (file and --from-source) and delete the t
   assert.match(one.msg ?? '', /PRIMARY KEY \(`id`\)/);
   assert.ok((one.worker ?? '') !== '', 'the reply names the worker');
 
-  // the right structure after the DDL below (an INVISIBLE column is a plain column in row images)
+  // the right structure after the DDL below
   const fixed = join(s.dir, 't-schema.sql');
-  writeFileSync(fixed, 'CREATE TABLE `t` (\n  `id` int(11) NOT NULL,\n  `v` int(11) DEFAULT NULL,\n  `note` varchar(20) DEFAULT NULL,\n  `x` int(11) DEFAULT NULL,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB DEFAULT CHARSET=latin1;\n');
+  writeFileSync(fixed, 'CREATE TABLE `t` (\n  `id` int(11) NOT NULL,\n  `v` int(11) DEFAULT NULL,\n  `note` varchar(20) DEFAULT NULL,\n  `x` int(11) DEFAULT NULL,\n  PRIMARY KEY (`id`)\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;\n');
 
   // update / delete while Running: refused with the code, nothing changed
   ({ r, src: one } = await schemaCmd(s, ['update', '-s', SOURCE, 'test', 'bs', 't', fixed]));
@@ -70,14 +70,19 @@ void test('binlog_schema: list, update (file and --from-source) and delete the t
   assert.equal(r.json['result'], false, r.stdout);
   assert.match(one.msg ?? '', /code=40301/);
 
-  // a DDL the tracker cannot apply: the next row of t cannot be decoded, the task pauses
-  await src.sql('ALTER TABLE bs.t ADD COLUMN x INT INVISIBLE');
+  // a DDL that never reached the binlog (sql_log_bin=0 on the source, run by hand on the target):
+  // the tracked structure is stale, the next row's TABLE_MAP does not match it, the task pauses
+  await src.sql('SET SESSION sql_log_bin = 0; ALTER TABLE bs.t ADD COLUMN x INT; SET SESSION sql_log_bin = 1');
+  await s.target.sql('ALTER TABLE bs.t ADD COLUMN x INT');
   await src.sql("INSERT INTO bs.t (id, v, note, x) VALUES (10, 100, 'ten', 1000)");
-  const paused = await waitTask(s.cluster, 'test', 'paused by the undecodable row', (x) => x.some((st) => st.stage === 'Paused' && (st.result?.errors?.length ?? 0) > 0));
-  assert.equal(paused[0]?.result?.errors?.[0]?.code, 22004, JSON.stringify(paused[0]?.result?.errors));
+  const paused = await waitTask(s.cluster, 'test', 'paused by the mismatching row', (x) => x.some((st) => st.stage === 'Paused' && (st.result?.errors?.length ?? 0) > 0));
+  const err = paused[0]?.result?.errors?.[0];
+  assert.equal(err?.code, 22201, JSON.stringify(paused[0]?.result?.errors));
+  assert.match(JSON.stringify(err), /binlog-schema update/, 'the error names the command that fixes it');
   ({ r, src: one } = await schemaCmd(s, ['list', '-s', SOURCE, 'test', 'bs', 't']));
-  assert.equal(r.json['result'], false, r.stdout);
-  assert.match(one.msg ?? '', /code=44303/, 'list says the structure is unknown');
+  assert.equal(r.json['result'], true, r.stdout);
+  assert.doesNotMatch(one.msg ?? '', /`x`/, 'list shows the stale tracked structure');
+  assert.equal((await s.target.sql('SELECT id FROM bs.t WHERE id = 10')).length, 0, 'no row decoded with the wrong structure');
 
   // update with the file while Paused: list shows it, the resumed task decodes the row with it
   ({ r, src: one } = await schemaCmd(s, ['update', '-s', SOURCE, 'test', 'bs', 't', fixed]));
@@ -87,7 +92,9 @@ void test('binlog_schema: list, update (file and --from-source) and delete the t
   assert.match(one.msg ?? '', /`x` int\(11\) NULL/);
   const resumed = await s.cluster.ctl(['resume-task', 'test']);
   assert.equal(resumed.json['result'], true, resumed.stdout);
-  await waitFor('row 10 on the target', async () => (await s.target.sql('SELECT id FROM bs.t WHERE id = 10')).length === 1, { timeoutMs: 60_000 });
+  await waitFor('row 10 on the target', async () => (await s.target.sql('SELECT id FROM bs.t WHERE id = 10')).length === 1, { timeoutMs: 60_000 }).catch(async (e: unknown) => {
+    throw new Error(`${String(e)}; status: ${(await s.cluster.ctl(['query-status', 'test'])).stdout}`);
+  });
   assert.deepEqual(await s.target.sql('SELECT id, v, note, x FROM bs.t WHERE id = 10'), [{ id: 10, v: 100, note: 'ten', x: 1000 }]);
   await waitTask(s.cluster, 'test', 'running after the update', (x) => x.every((st) => st.stage === 'Running' && (st.result?.errors?.length ?? 0) === 0));
 
