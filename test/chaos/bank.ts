@@ -28,12 +28,12 @@ export async function setupBank(src: MariaDBServer, bulkRows: number): Promise<v
      CREATE TABLE ${SCHEMA}.transfers (id BIGINT AUTO_INCREMENT PRIMARY KEY, from_id INT NOT NULL, to_id INT NOT NULL, amount INT NOT NULL, KEY (from_id), KEY (to_id));
      CREATE TABLE ${SCHEMA}.side (id BIGINT AUTO_INCREMENT PRIMARY KEY, v VARCHAR(64) NOT NULL);
      CREATE TABLE ${SCHEMA}.bulk (id INT PRIMARY KEY, k INT NOT NULL, pad VARCHAR(120) NOT NULL, KEY (k));
-     INSERT INTO ${SCHEMA}.accounts (id, balance) SELECT seq, ${INITIAL} FROM seq_1_to_${ACCOUNTS};
-     INSERT INTO ${SCHEMA}.side (v) SELECT CONCAT('seed ', seq) FROM seq_1_to_100;`,
+     INSERT INTO ${SCHEMA}.accounts (id, balance) SELECT seq, ${INITIAL} FROM ${SCHEMA}.seq_1_to_${ACCOUNTS};
+     INSERT INTO ${SCHEMA}.side (v) SELECT CONCAT('seed ', seq) FROM ${SCHEMA}.seq_1_to_100;`,
   );
   for (let from = 1; from <= bulkRows; from += 50_000) {
     const to = Math.min(bulkRows, from + 49_999);
-    await src.sql(`INSERT INTO ${SCHEMA}.bulk SELECT seq, seq % 1000, RPAD(MD5(seq), 120, 'x') FROM seq_${from}_to_${to}`);
+    await src.sql(`INSERT INTO ${SCHEMA}.bulk SELECT seq, seq % 1000, RPAD(MD5(seq), 120, 'x') FROM ${SCHEMA}.seq_${from}_to_${to}`);
   }
 }
 

@@ -3,7 +3,7 @@ import type { Registry } from 'prom-client';
 import { DMError, toDMError } from '../../errors/index.js';
 import { silentLogger, type Logger } from '../../log/index.js';
 import { canceledResult, errorResult, okResult, type ProcessResult, type Unit } from '../unit.js';
-import { closeConn, openConn, readMasterStatus, retryPolicy, type ChunkRow, type FullSession, type ImportMode } from '../dump/index.js';
+import { closeConn, openConn, readMasterStatus, retryPolicy, tableKey, type ChunkRow, type FullSession, type ImportMode } from '../dump/index.js';
 import { batchBytes, loadChunk, prepareTargetConn, prepareTargetSession } from './chunk-loader.js';
 import { ensureTargetTable } from './schema-create.js';
 import { loadFromDir } from './file-loader.js';
@@ -97,11 +97,15 @@ export class LoadUnit implements Unit {
       return policy.execute(() => loadFromDir(s, signal), signal);
     }
     if (!s.snapshot || s.chunks.length === 0) await policy.execute(() => s.prepare(signal), signal);
+    // Only tables with chunks still to load are created/checked: a fully loaded table was checked
+    // before its first chunk, and the source may have been altered since (the sync phase applies
+    // that DDL from the binlog), so comparing it with the source's structure now is wrong.
+    const toLoad = new Set(s.pendingChunks().map((c) => tableKey(c.schema, c.table)));
     await policy.execute(
       () =>
         s.withMeta(async (c) => {
           await prepareTargetConn(c);
-          for (const t of s.tables.values()) await ensureTargetTable(c, s, t);
+          for (const t of s.tables.values()) if (toLoad.has(tableKey(t.info.schema, t.info.table))) await ensureTargetTable(c, s, t);
         }),
       signal,
     );
