@@ -48,7 +48,7 @@ export interface WorkloadStats {
 
 /**
  * Runs on one source until stop(): `writers` transfer loops, one side-table inserter, and a DDL
- * loop (every `ddlEveryMs`: ADD COLUMN, then ADD INDEX on it, alternating). Every connection
+ * loop (every `ddlEveryMs`: ADD COLUMN, then ADD INDEX on it, alternating; not before `ddlGate`). Every connection
  * reconnects when the source restarts; a failed transaction is rolled back, never half-committed.
  */
 export class Workload {
@@ -59,7 +59,7 @@ export class Workload {
 
   constructor(
     private readonly conn: () => ConnOpts,
-    private readonly opts: { writers: number; pauseMs: number; ddlEveryMs: number; seed: number },
+    private readonly opts: { writers: number; pauseMs: number; ddlEveryMs: number; seed: number; ddlGate?: () => boolean },
   ) {}
 
   start(): void {
@@ -137,8 +137,8 @@ export class Workload {
     let k = 0;
     let first = true;
     return this.withConn(async (c) => {
-      if (first) {
-        // the first DDL one period after the start, not at once
+      if (first || (this.opts.ddlGate && !this.opts.ddlGate())) {
+        // the first DDL one period after the start (and after the gate opens), not at once
         first = false;
         return;
       }

@@ -52,6 +52,12 @@ export interface ChaosOptions {
   writers: number;
   writePauseMs: number;
   ddlEveryMs: number;
+  /**
+   * Run the DDL loop during the full phase too (default: only once both subtasks reached Sync).
+   * A DDL between a snapshot and the re-snapshot of a full phase resumed after a worker kill
+   * pauses the task (34002, docs/chaos.md "Known failures").
+   */
+  ddlDuringLoad: boolean;
   watchMs: number;
   /** keepalive-ttl of masters and workers, seconds. */
   ttl: number;
@@ -74,6 +80,7 @@ export const DEFAULTS: ChaosOptions = {
   writers: 2,
   writePauseMs: 10,
   ddlEveryMs: 10_000,
+  ddlDuringLoad: false,
   watchMs: 300,
   ttl: 3,
   log: () => undefined,
@@ -163,6 +170,8 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
   const workloads: Workload[] = [];
   let watcher: Watcher | undefined;
   let t0 = now();
+  let stopPolling = false;
+  let pollerDone: Promise<void> | undefined;
 
   const ctlAddrs = (): string[] => cluster.masters.filter((m) => cluster.alive(m) && !frozen.has(m.name)).map((m) => `127.0.0.1:${m.port}`);
   const ctl = (args: string[]): Promise<CtlResult> => dmctl(['--master-addr', ctlAddrs().join(','), '--rpc-timeout', '10s', ...args]);
@@ -177,9 +186,13 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
       return [];
     }
   };
-  const synced = new Set<string>(); // target schemas whose source reached Sync at least once
+  // Target schemas whose subtask has been in Sync with `synced` true once: from then on the
+  // invariant must hold. Before, the target may mix snapshots: a full phase resumed after a kill
+  // loads its remaining chunks from a new snapshot, and the sync replays (idempotently, safe mode)
+  // from the first snapshot's position until it passes the last one (as DM does).
+  const synced = new Set<string>();
   const noteSync = (subs: SubtaskView[]): void => {
-    for (const s of subs) if (s.unit === 'Sync') synced.add(targetSchemas[sourceIds.indexOf(s.source)] ?? '');
+    for (const s of subs) if (s.unit === 'Sync' && s.synced) synced.add(targetSchemas[sourceIds.indexOf(s.source)] ?? '');
   };
 
   try {
@@ -201,7 +214,8 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     writeFileSync(taskFile, taskYaml(sourceIds, target.port));
 
     for (const [i, s] of sources.entries()) {
-      const w = new Workload(() => s.connOpts(), { writers: o.writers, pauseMs: o.writePauseMs, ddlEveryMs: o.ddlEveryMs, seed: i + 1 });
+      const ddlGate = (): boolean => o.ddlDuringLoad || synced.size === sourceIds.length;
+      const w = new Workload(() => s.connOpts(), { writers: o.writers, pauseMs: o.writePauseMs, ddlEveryMs: o.ddlEveryMs, seed: i + 1, ddlGate });
       w.start();
       workloads.push(w);
     }
@@ -211,6 +225,14 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     log(`task ${TASK} started (${o.bulkRows} bulk rows per source); writers running`);
     watcher = new Watcher(() => target.connOpts(), targetSchemas, (s) => synced.has(s), o.watchMs, t0);
     watcher.start();
+    // until both schemas are watched, a status poll every second (the fault steps poll too)
+    const poller = (async () => {
+      while (synced.size < sourceIds.length && !stopPolling) {
+        noteSync(await status());
+        await sleep(1000);
+      }
+    })();
+    pollerDone = poller;
 
     // --- recovery: Running in Sync everywhere and the target caught up with the sources ---
     const recover = async (rec: FaultRecord, faultIdx: number, tFault: number): Promise<void> => {
@@ -310,6 +332,8 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
       const order = o.faults.map((_, i) => o.faults[(i + round - 1) % o.faults.length]!);
       for (const kind of order) {
         if (now() - t0 > o.seconds * 1000) break outer;
+        // a master killed by the previous fault was restarted at once; have all 3 up again
+        await cluster.waitAllUp(120_000);
         await sleep(o.settleMs);
         switch (kind) {
           case 'leader-kill':
@@ -321,8 +345,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
               const ni = await cluster.waitLeader(60_000, li);
               const took = secs(now() - t);
               cluster.spawn(victim);
-              await cluster.waitAllUp(90_000);
-              return `kill -9 leader ${victim.name} (with its etcd); ${cluster.masters[ni]!.name} leader after ${took} s; ${victim.name} restarted`;
+              return `kill -9 leader ${victim.name} (with its etcd); ${cluster.masters[ni]!.name} leader after ${took} s; ${victim.name} restarted at once`;
             });
             break;
           case 'worker-kill':
@@ -420,6 +443,8 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
   } catch (e) {
     report.problems.push(`run aborted: ${(e as Error).stack ?? String(e)}\nlast query-status:\n${lastStatus}\n${cluster.logs()}`);
   } finally {
+    stopPolling = true;
+    await pollerDone;
     for (const w of workloads) await w.stop().catch(() => undefined);
     if (watcher) {
       await watcher.stop();

@@ -20,6 +20,7 @@ const { values } = parseArgs({
     'bulk-rows': { type: 'string', default: String(DEFAULTS.bulkRows) },
     writers: { type: 'string', default: String(DEFAULTS.writers) },
     'ddl-every': { type: 'string', default: String(DEFAULTS.ddlEveryMs / 1000) },
+    'ddl-during-load': { type: 'boolean', default: false },
     ttl: { type: 'string', default: String(DEFAULTS.ttl) },
     help: { type: 'boolean', short: 'h', default: false },
   },
@@ -41,6 +42,7 @@ if (values.help) {
       '  --bulk-rows N        rows of the bulk table per source, for the Load window (default 300000)',
       '  --writers N          transfer connections per source (default 2)',
       '  --ddl-every S        ADD COLUMN / ADD INDEX on the side table every S seconds (default 10; 0 = none)',
+      '  --ddl-during-load    run the DDL loop during the full phase too (known failure, docs/chaos.md)',
       '  --ttl S              keepalive-ttl of masters and workers (default 3)',
       '',
     ].join('\n'),
@@ -80,6 +82,7 @@ const report = await runChaos({
   bulkRows: num('bulk-rows'),
   writers: num('writers'),
   ddlEveryMs: num('ddl-every') * 1000,
+  ddlDuringLoad: values['ddl-during-load'],
   ttl: num('ttl'),
   log: (line) => process.stdout.write(`${line}\n`),
 });
