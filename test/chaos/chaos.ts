@@ -186,13 +186,31 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
       return [];
     }
   };
-  // Target schemas whose subtask has been in Sync with `synced` true once: from then on the
-  // invariant must hold. Before, the target may mix snapshots: a full phase resumed after a kill
-  // loads its remaining chunks from a new snapshot, and the sync replays (idempotently, safe mode)
-  // from the first snapshot's position until it passes the last one (as DM does).
+  // Target schemas whose invariant must hold from now on: their subtask has applied the binlog
+  // past the source position read when it was first seen in Sync. Before that the target may mix
+  // snapshots: a full phase resumed after a kill loads its remaining chunks from a new snapshot,
+  // and the sync replays (idempotently, safe mode) from the first snapshot's position until it
+  // passes the last one (as DM does).
   const synced = new Set<string>();
-  const noteSync = (subs: SubtaskView[]): void => {
-    for (const s of subs) if (s.unit === 'Sync' && s.synced) synced.add(targetSchemas[sourceIds.indexOf(s.source)] ?? '');
+  const gatePos = new Map<string, { name: string; pos: number }>();
+  const noteSync = async (subs: SubtaskView[]): Promise<void> => {
+    for (const s of subs) {
+      const i = sourceIds.indexOf(s.source);
+      const schema = targetSchemas[i];
+      if (s.unit !== 'Sync' || schema === undefined || synced.has(schema)) continue;
+      const gate = gatePos.get(schema);
+      if (!gate) {
+        const r = await sources[i]!.sql('SHOW MASTER STATUS').catch(() => []);
+        const f = r[0];
+        if (f) gatePos.set(schema, { name: String(f['File']), pos: Number(f['Position']) });
+        continue;
+      }
+      const at = (s as SubtaskView & { syncedBinlog?: { name?: string; pos?: number } }).syncedBinlog;
+      if (at?.name && (at.name > gate.name || (at.name === gate.name && (at.pos ?? 0) >= gate.pos))) {
+        synced.add(schema);
+        log(`  [${secs(now() - t0)} s] ${s.source} applied past ${gate.name}:${gate.pos}: the watcher checks ${schema} from now on`);
+      }
+    }
   };
 
   try {
@@ -228,7 +246,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     // until both schemas are watched, a status poll every second (the fault steps poll too)
     const poller = (async () => {
       while (synced.size < sourceIds.length && !stopPolling) {
-        noteSync(await status());
+        await noteSync(await status());
         await sleep(1000);
       }
     })();
@@ -249,7 +267,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
       const seen = new Set<string>();
       while (now() < deadline) {
         const subs = await status();
-        noteSync(subs);
+        await noteSync(subs);
         for (const s of subs) {
           const errs = errorsOf(s);
           for (const e of errs) seen.add(e.split(':')[0] ?? e);
@@ -266,7 +284,8 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
           } else pausedSince.delete(s.source);
         }
         const running = subs.length === sourceIds.length && subs.every((s) => s.stage === 'Running' && s.unit === 'Sync');
-        if (running && (await caughtUp(target, targetSchemas, marks))) {
+        // after the full phase, also past the snapshots' safe-mode window (the watcher's gate)
+        if (running && synced.size === sourceIds.length && (await caughtUp(target, targetSchemas, marks))) {
           rec.recoveredS = secs(now() - tFault);
           rec.autoResumed = [...seen];
           return;
@@ -305,7 +324,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
       await inject(1, 'worker-kill-load', async () => {
         const inLoad = await waitUntil('a subtask in Load', 120_000, async () => {
           const subs = await status();
-          noteSync(subs);
+          await noteSync(subs);
           if (subs.length === sourceIds.length && subs.every((s) => s.unit === 'Sync')) return { source: '', worker: subs[0]?.worker ?? '', missed: true };
           const s = subs.find((x) => x.unit === 'Load' && x.stage === 'Running' && x.worker !== '');
           return s ? { source: s.source, worker: s.worker, missed: false } : false;
@@ -320,7 +339,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     } else {
       await waitUntil('both subtasks in Sync', o.syncTimeoutMs, async () => {
         const subs = await status();
-        noteSync(subs);
+        await noteSync(subs);
         return subs.length === sourceIds.length && subs.every((s) => s.unit === 'Sync' && s.stage === 'Running');
       });
     }
