@@ -418,6 +418,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     const final: FaultRecord = { round: 0, kind: 'final-sync', detail: 'final sync', at: secs(now() - t0), downS: 0, recoveredS: null, autoResumed: [] };
     // the final wait reuses recover(): Running in Sync and the target caught up; humans counted
     await recover(final, -1, now());
+    log(`[${secs(now() - t0)} s] target caught up (Running in Sync on both); waiting for query-status synced`);
     if (final.recoveredS !== null) {
       try {
         await waitUntil('query-status synced', o.syncTimeoutMs, async () => {
