@@ -472,7 +472,13 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
       report.violations.unshift(...watcher.violations);
     }
     report.elapsedS = secs(now() - t0);
-    for (const m of cluster.masters) if (m.child?.pid !== undefined) process.kill(-m.child.pid, 'SIGCONT');
+    for (const m of cluster.masters) {
+      try {
+        if (m.child?.pid !== undefined && cluster.alive(m)) process.kill(-m.child.pid, 'SIGCONT');
+      } catch {
+        /* group gone */
+      }
+    }
     await cluster.close();
     await Promise.all(servers.map((s) => s.stop()));
   }
