@@ -33,7 +33,9 @@ export async function setupBank(src: MariaDBServer, bulkRows: number): Promise<v
   );
   for (let from = 1; from <= bulkRows; from += 50_000) {
     const to = Math.min(bulkRows, from + 49_999);
-    await src.sql(`INSERT INTO ${SCHEMA}.bulk SELECT seq, seq % 1000, RPAD(MD5(seq), 120, 'x') FROM ${SCHEMA}.seq_${from}_to_${to}`);
+    await src.sql(
+      `INSERT INTO ${SCHEMA}.bulk SELECT seq, seq % 1000, RPAD(MD5(seq), 120, 'x') FROM ${SCHEMA}.seq_${from}_to_${to}`,
+    );
   }
 }
 
@@ -59,7 +61,13 @@ export class Workload {
 
   constructor(
     private readonly conn: () => ConnOpts,
-    private readonly opts: { writers: number; pauseMs: number; ddlEveryMs: number; seed: number; ddlGate?: () => boolean },
+    private readonly opts: {
+      writers: number;
+      pauseMs: number;
+      ddlEveryMs: number;
+      seed: number;
+      ddlGate?: () => boolean;
+    },
   ) {}
 
   start(): void {
@@ -84,7 +92,12 @@ export class Workload {
     let c: Connection | undefined;
     while (this.on) {
       try {
-        c ??= await mysql.createConnection({ ...this.conn(), database: SCHEMA, multipleStatements: true, connectTimeout: 2000 });
+        c ??= await mysql.createConnection({
+          ...this.conn(),
+          database: SCHEMA,
+          multipleStatements: true,
+          connectTimeout: 2000,
+        });
         await fn(c);
         await this.pause(pauseMs);
       } catch {
@@ -127,10 +140,13 @@ export class Workload {
   }
 
   private sideLoop(): Promise<void> {
-    return this.withConn(async (c) => {
-      await c.query(`INSERT INTO side (v) VALUES (CONCAT('row ', NOW(6))), (CONCAT('row ', NOW(6)))`);
-      this.stats.sideRows += 2;
-    }, Math.max(20, this.opts.pauseMs * 4));
+    return this.withConn(
+      async (c) => {
+        await c.query(`INSERT INTO side (v) VALUES (CONCAT('row ', NOW(6))), (CONCAT('row ', NOW(6)))`);
+        this.stats.sideRows += 2;
+      },
+      Math.max(20, this.opts.pauseMs * 4),
+    );
   }
 
   private ddlLoop(): Promise<void> {
@@ -143,7 +159,10 @@ export class Workload {
         return;
       }
       const col = Math.floor(k / 2) + 1;
-      const ddl = k % 2 === 0 ? `ALTER TABLE side ADD COLUMN c${col} INT NOT NULL DEFAULT ${col}` : `ALTER TABLE side ADD INDEX i${col} (c${col})`;
+      const ddl =
+        k % 2 === 0
+          ? `ALTER TABLE side ADD COLUMN c${col} INT NOT NULL DEFAULT ${col}`
+          : `ALTER TABLE side ADD INDEX i${col} (c${col})`;
       await c.query(ddl);
       this.stats.ddls.push(ddl);
       k++;
@@ -167,8 +186,12 @@ export async function checkInvariant(c: Connection, schema: string): Promise<str
   await c.query('START TRANSACTION WITH CONSISTENT SNAPSHOT');
   try {
     const [acc] = await c.query(`SELECT id, balance, n FROM ${db}.accounts`);
-    const [out] = await c.query(`SELECT from_id AS id, COUNT(*) AS c, SUM(amount) AS s FROM ${db}.transfers GROUP BY from_id`);
-    const [inc] = await c.query(`SELECT to_id AS id, COUNT(*) AS c, SUM(amount) AS s FROM ${db}.transfers GROUP BY to_id`);
+    const [out] = await c.query(
+      `SELECT from_id AS id, COUNT(*) AS c, SUM(amount) AS s FROM ${db}.transfers GROUP BY from_id`,
+    );
+    const [inc] = await c.query(
+      `SELECT to_id AS id, COUNT(*) AS c, SUM(amount) AS s FROM ${db}.transfers GROUP BY to_id`,
+    );
     const expect = new Map<number, { balance: number; n: number }>();
     for (let id = 1; id <= ACCOUNTS; id++) expect.set(id, { balance: INITIAL, n: 0 });
     for (const r of out as { id: number; c: number | string; s: number | string }[]) {
@@ -195,13 +218,17 @@ export async function checkInvariant(c: Connection, schema: string): Promise<str
     for (const r of rows) {
       const e = expect.get(Number(r.id));
       if (!e || (e.balance === Number(r.balance) && e.n === Number(r.n))) continue;
-      if (bad++ < 3) problems.push(`account ${r.id}: balance ${r.balance} n ${r.n}, transfer rows say balance ${e.balance} n ${e.n}`);
+      if (bad++ < 3)
+        problems.push(
+          `account ${r.id}: balance ${r.balance} n ${r.n}, transfer rows say balance ${e.balance} n ${e.n}`,
+        );
     }
     if (bad > 3) problems.push(`... ${bad} accounts disagree with the transfer rows`);
     return problems.join('; ');
   } catch (e) {
     // 1146: table not there yet (before the load created it)
-    if ((e as { errno?: number }).errno === 1146 || (e as { errno?: number }).errno === 1049) return undefined;
+    if ((e as { errno?: number }).errno === 1146 || (e as { errno?: number }).errno === 1049)
+      return undefined;
     throw e;
   } finally {
     await c.query('COMMIT').catch(() => undefined);

@@ -23,9 +23,23 @@ import mysql from 'mysql2/promise';
 import { MariaDBServer, compareDatabases, describeDiffs, type TableDiff } from '../helpers/index.js';
 import { HACluster, sourceYaml } from '../integration/ha-cluster-helper.js';
 import { dmctl, subtasksOf, type CtlResult, type SubtaskView } from '../e2e/helpers/cluster.js';
-import { SCHEMA, Watcher, Workload, checkInvariant, setupBank, type Violation, type WorkloadStats } from './bank.js';
+import {
+  SCHEMA,
+  Watcher,
+  Workload,
+  checkInvariant,
+  setupBank,
+  type Violation,
+  type WorkloadStats,
+} from './bank.js';
 
-export const FAULT_KINDS = ['leader-kill', 'worker-kill', 'target-down', 'source-restart', 'leader-stop'] as const;
+export const FAULT_KINDS = [
+  'leader-kill',
+  'worker-kill',
+  'target-down',
+  'source-restart',
+  'leader-stop',
+] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
 export const TASK = 'chaos';
@@ -142,22 +156,48 @@ function taskYaml(sourceIds: string[], targetPort: number): string {
     '  ba:',
     `    do-dbs: ["${SCHEMA}"]`,
     'routes:',
-    ...sourceIds.flatMap((_, i) => [`  r${i + 1}:`, `    schema-pattern: "${SCHEMA}"`, `    target-schema: "${SCHEMA}_s${i + 1}"`]),
+    ...sourceIds.flatMap((_, i) => [
+      `  r${i + 1}:`,
+      `    schema-pattern: "${SCHEMA}"`,
+      `    target-schema: "${SCHEMA}_s${i + 1}"`,
+    ]),
     'mysql-instances:',
-    ...sourceIds.flatMap((id, i) => [`  - source-id: ${id}`, '    block-allow-list: ba', `    route-rules: [r${i + 1}]`, '    mydumper-thread: 2', '    loader-thread: 2', '    syncer-thread: 4']),
+    ...sourceIds.flatMap((id, i) => [
+      `  - source-id: ${id}`,
+      '    block-allow-list: ba',
+      `    route-rules: [r${i + 1}]`,
+      '    mydumper-thread: 2',
+      '    loader-thread: 2',
+      '    syncer-thread: 4',
+    ]),
     '',
   ].join('\n');
 }
 
 function errorsOf(s: SubtaskView): string[] {
-  return (s.result?.errors ?? []).map((e) => `${e.code ?? '?'}: ${(e.message ?? '').slice(0, 400)}${e.workaround ? ` (workaround: ${e.workaround.slice(0, 200)})` : ''}`);
+  return (s.result?.errors ?? []).map(
+    (e) =>
+      `${e.code ?? '?'}: ${(e.message ?? '').slice(0, 400)}${e.workaround ? ` (workaround: ${e.workaround.slice(0, 200)})` : ''}`,
+  );
 }
 
 /** Run the whole chaos scenario and return what happened; never throws for product failures. */
 export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<ChaosReport> {
   const o: ChaosOptions = { ...DEFAULTS, ...options };
   const log = (s: string): void => o.log(s);
-  const report: ChaosReport = { elapsedS: 0, roundsDone: 0, faults: [], humans: [], violations: [], polls: 0, tables: [], rowsLost: 0, rowsDuplicated: 0, workload: {}, problems: [] };
+  const report: ChaosReport = {
+    elapsedS: 0,
+    roundsDone: 0,
+    faults: [],
+    humans: [],
+    violations: [],
+    polls: 0,
+    tables: [],
+    rowsLost: 0,
+    rowsDuplicated: 0,
+    workload: {},
+    problems: [],
+  };
 
   log('starting 2 source MariaDBs, a target MariaDB, 3 dm-masters and 2 dm-workers');
   const servers = await Promise.all([MariaDBServer.start(), MariaDBServer.start(), MariaDBServer.start()]);
@@ -173,8 +213,10 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
   let stopPolling = false;
   let pollerDone: Promise<void> | undefined;
 
-  const ctlAddrs = (): string[] => cluster.masters.filter((m) => cluster.alive(m) && !frozen.has(m.name)).map((m) => `127.0.0.1:${m.port}`);
-  const ctl = (args: string[]): Promise<CtlResult> => dmctl(['--master-addr', ctlAddrs().join(','), '--rpc-timeout', '10s', ...args]);
+  const ctlAddrs = (): string[] =>
+    cluster.masters.filter((m) => cluster.alive(m) && !frozen.has(m.name)).map((m) => `127.0.0.1:${m.port}`);
+  const ctl = (args: string[]): Promise<CtlResult> =>
+    dmctl(['--master-addr', ctlAddrs().join(','), '--rpc-timeout', '10s', ...args]);
   let lastStatus = '';
   const status = async (): Promise<SubtaskView[]> => {
     try {
@@ -208,7 +250,9 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
       const at = (s as SubtaskView & { syncedBinlog?: { name?: string; pos?: number } }).syncedBinlog;
       if (at?.name && (at.name > gate.name || (at.name === gate.name && (at.pos ?? 0) >= gate.pos))) {
         synced.add(schema);
-        log(`  [${secs(now() - t0)} s] ${s.source} applied past ${gate.name}:${gate.pos}: the watcher checks ${schema} from now on`);
+        log(
+          `  [${secs(now() - t0)} s] ${s.source} applied past ${gate.name}:${gate.pos}: the watcher checks ${schema} from now on`,
+        );
       }
     }
   };
@@ -220,20 +264,32 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     await cluster.startWorker('worker2', o.ttl);
     await waitUntil('both workers registered', 60_000, async () => {
       const r = await ctl(['list-member', '--worker']);
-      const ws = (r.json['members'] as { worker?: { workers?: { stage: string }[] } }[] | undefined)?.[0]?.worker?.workers ?? [];
+      const ws =
+        (r.json['members'] as { worker?: { workers?: { stage: string }[] } }[] | undefined)?.[0]?.worker
+          ?.workers ?? [];
       return ws.filter((w) => w.stage !== 'offline').length === 2;
     });
     for (const [i, id] of sourceIds.entries()) {
       const f = join(cluster.dir, `${id}.yaml`);
       writeFileSync(f, sourceYaml(id, sources[i]!.port));
-      await waitUntil(`operate-source create ${id}`, 60_000, async () => (await ctl(['operate-source', 'create', f])).json['result'] === true);
+      await waitUntil(
+        `operate-source create ${id}`,
+        60_000,
+        async () => (await ctl(['operate-source', 'create', f])).json['result'] === true,
+      );
     }
     const taskFile = join(cluster.dir, 'task.yaml');
     writeFileSync(taskFile, taskYaml(sourceIds, target.port));
 
     for (const [i, s] of sources.entries()) {
       const ddlGate = (): boolean => o.ddlDuringLoad || synced.size === sourceIds.length;
-      const w = new Workload(() => s.connOpts(), { writers: o.writers, pauseMs: o.writePauseMs, ddlEveryMs: o.ddlEveryMs, seed: i + 1, ddlGate });
+      const w = new Workload(() => s.connOpts(), {
+        writers: o.writers,
+        pauseMs: o.writePauseMs,
+        ddlEveryMs: o.ddlEveryMs,
+        seed: i + 1,
+        ddlGate,
+      });
       w.start();
       workloads.push(w);
     }
@@ -241,7 +297,13 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     if (st.json['result'] !== true) throw new Error(`start-task failed: ${st.stdout}${st.stderr}`);
     t0 = now();
     log(`task ${TASK} started (${o.bulkRows} bulk rows per source); writers running`);
-    watcher = new Watcher(() => target.connOpts(), targetSchemas, (s) => synced.has(s), o.watchMs, t0);
+    watcher = new Watcher(
+      () => target.connOpts(),
+      targetSchemas,
+      (s) => synced.has(s),
+      o.watchMs,
+      t0,
+    );
     watcher.start();
     // until both schemas are watched, a status poll every second (the fault steps poll too)
     const poller = (async () => {
@@ -276,14 +338,28 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
             pausedSince.set(s.source, since);
             if (now() - since > o.humanAfterMs) {
               const r = await ctl(['resume-task', TASK]);
-              const h: HumanIntervention = { fault: faultIdx, at: secs(now() - t0), source: s.source, stage: s.stage, unit: s.unit, errors: errs, resumed: r.json['result'] === true ? 'resume-task ok' : `resume-task failed: ${r.stdout.slice(0, 300)}` };
+              const h: HumanIntervention = {
+                fault: faultIdx,
+                at: secs(now() - t0),
+                source: s.source,
+                stage: s.stage,
+                unit: s.unit,
+                errors: errs,
+                resumed:
+                  r.json['result'] === true
+                    ? 'resume-task ok'
+                    : `resume-task failed: ${r.stdout.slice(0, 300)}`,
+              };
               report.humans.push(h);
-              log(`  NEEDED A HUMAN: ${s.source} ${s.unit} ${s.stage} for > ${secs(o.humanAfterMs)} s: ${errs.join(' | ')}; ${h.resumed}`);
+              log(
+                `  NEEDED A HUMAN: ${s.source} ${s.unit} ${s.stage} for > ${secs(o.humanAfterMs)} s: ${errs.join(' | ')}; ${h.resumed}`,
+              );
               pausedSince.delete(s.source);
             }
           } else pausedSince.delete(s.source);
         }
-        const running = subs.length === sourceIds.length && subs.every((s) => s.stage === 'Running' && s.unit === 'Sync');
+        const running =
+          subs.length === sourceIds.length && subs.every((s) => s.stage === 'Running' && s.unit === 'Sync');
         // after the full phase, also past the snapshots' safe-mode window (the watcher's gate)
         if (running && synced.size === sourceIds.length && (await caughtUp(target, targetSchemas, marks))) {
           rec.recoveredS = secs(now() - tFault);
@@ -293,24 +369,42 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
         await sleep(500);
       }
       rec.autoResumed = [...seen];
-      report.problems.push(`fault ${faultIdx + 1} (${rec.kind}): not recovered within ${secs(o.recoverTimeoutMs)} s; last query-status:\n${lastStatus}\n${cluster.logs()}`);
+      report.problems.push(
+        `fault ${faultIdx + 1} (${rec.kind}): not recovered within ${secs(o.recoverTimeoutMs)} s; last query-status:\n${lastStatus}\n${cluster.logs()}`,
+      );
       log(`  NOT RECOVERED within ${secs(o.recoverTimeoutMs)} s`);
     };
 
-    const inject = async (round: number, kind: FaultRecord['kind'], fn: () => Promise<string>): Promise<void> => {
+    const inject = async (
+      round: number,
+      kind: FaultRecord['kind'],
+      fn: () => Promise<string>,
+    ): Promise<void> => {
       const idx = report.faults.length;
       const tFault = now();
-      const rec: FaultRecord = { round, kind, detail: '', at: secs(tFault - t0), downS: 0, recoveredS: null, autoResumed: [] };
+      const rec: FaultRecord = {
+        round,
+        kind,
+        detail: '',
+        at: secs(tFault - t0),
+        downS: 0,
+        recoveredS: null,
+        autoResumed: [],
+      };
       report.faults.push(rec);
       log(`[${rec.at.toFixed(1)} s] round ${round} fault ${idx + 1}: ${kind}`);
       rec.detail = await fn();
       rec.downS = secs(now() - tFault);
       log(`  ${rec.detail}; back after ${rec.downS} s`);
       await recover(rec, idx, tFault);
-      if (rec.recoveredS !== null) log(`  recovered ${rec.recoveredS} s after the fault${rec.autoResumed.length ? ` (errors shown meanwhile: ${rec.autoResumed.join(', ')})` : ''}`);
+      if (rec.recoveredS !== null)
+        log(
+          `  recovered ${rec.recoveredS} s after the fault${rec.autoResumed.length ? ` (errors shown meanwhile: ${rec.autoResumed.join(', ')})` : ''}`,
+        );
     };
 
-    const workerOf = async (source: string): Promise<string> => (await status()).find((s) => s.source === source)?.worker ?? '';
+    const workerOf = async (source: string): Promise<string> =>
+      (await status()).find((s) => s.source === source)?.worker ?? '';
     const killWorker = async (name: string): Promise<void> => {
       const w = cluster.workers.find((x) => x.name === name);
       if (!w) throw new Error(`no worker ${name}`);
@@ -322,13 +416,19 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     // --- round 1 opens with a worker killed in the middle of Load ---
     if (o.loadKill) {
       await inject(1, 'worker-kill-load', async () => {
-        const inLoad = await waitUntil('a subtask in Load', 120_000, async () => {
-          const subs = await status();
-          await noteSync(subs);
-          if (subs.length === sourceIds.length && subs.every((s) => s.unit === 'Sync')) return { source: '', worker: subs[0]?.worker ?? '', missed: true };
-          const s = subs.find((x) => x.unit === 'Load' && x.stage === 'Running' && x.worker !== '');
-          return s ? { source: s.source, worker: s.worker, missed: false } : false;
-        }, 100);
+        const inLoad = await waitUntil(
+          'a subtask in Load',
+          120_000,
+          async () => {
+            const subs = await status();
+            await noteSync(subs);
+            if (subs.length === sourceIds.length && subs.every((s) => s.unit === 'Sync'))
+              return { source: '', worker: subs[0]?.worker ?? '', missed: true };
+            const s = subs.find((x) => x.unit === 'Load' && x.stage === 'Running' && x.worker !== '');
+            return s ? { source: s.source, worker: s.worker, missed: false } : false;
+          },
+          100,
+        );
         if (inLoad.missed) {
           await killWorker(inLoad.worker);
           return `kill -9 ${inLoad.worker}: Load was already over (mid-stream instead)`;
@@ -340,7 +440,9 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
       await waitUntil('both subtasks in Sync', o.syncTimeoutMs, async () => {
         const subs = await status();
         await noteSync(subs);
-        return subs.length === sourceIds.length && subs.every((s) => s.unit === 'Sync' && s.stage === 'Running');
+        return (
+          subs.length === sourceIds.length && subs.every((s) => s.unit === 'Sync' && s.stage === 'Running')
+        );
       });
     }
 
@@ -415,22 +517,42 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     log(`[${secs(now() - t0)} s] stopping the writers`);
     for (const [i, w] of workloads.entries()) report.workload[sourceIds[i]!] = await w.stop();
     workloads.length = 0;
-    const final: FaultRecord = { round: 0, kind: 'final-sync', detail: 'final sync', at: secs(now() - t0), downS: 0, recoveredS: null, autoResumed: [] };
+    const final: FaultRecord = {
+      round: 0,
+      kind: 'final-sync',
+      detail: 'final sync',
+      at: secs(now() - t0),
+      downS: 0,
+      recoveredS: null,
+      autoResumed: [],
+    };
     // the final wait reuses recover(): Running in Sync and the target caught up; humans counted
     await recover(final, -1, now());
-    log(`[${secs(now() - t0)} s] target caught up (Running in Sync on both); waiting for query-status synced`);
+    log(
+      `[${secs(now() - t0)} s] target caught up (Running in Sync on both); waiting for query-status synced`,
+    );
     if (final.recoveredS !== null) {
       try {
-        await waitUntil('query-status synced', o.syncTimeoutMs, async () => {
-          const subs = await status();
-          return subs.length === sourceIds.length && subs.every((s) => s.synced && s.stage === 'Running');
-        }, 1000);
+        await waitUntil(
+          'query-status synced',
+          o.syncTimeoutMs,
+          async () => {
+            const subs = await status();
+            return subs.length === sourceIds.length && subs.every((s) => s.synced && s.stage === 'Running');
+          },
+          1000,
+        );
       } catch (e) {
         report.problems.push(`${(e as Error).message}; last query-status:\n${lastStatus}`);
       }
     }
     log(`[${secs(now() - t0)} s] comparing source and target row by row`);
-    const compareAll = async (): Promise<TableDiff[]> => (await Promise.all(sources.map((s, i) => compareDatabases(s.connOpts(), target.connOpts(), SCHEMA, targetSchemas[i])))).flat();
+    const compareAll = async (): Promise<TableDiff[]> =>
+      (
+        await Promise.all(
+          sources.map((s, i) => compareDatabases(s.connOpts(), target.connOpts(), SCHEMA, targetSchemas[i])),
+        )
+      ).flat();
     let diffs = await compareAll();
     const until = now() + 60_000;
     while (diffs.some((d) => !d.equal) && now() < until) {
@@ -440,7 +562,8 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
     report.tables = diffs;
     report.rowsLost = diffs.reduce((a, d) => a + d.onlyInSourceCount, 0);
     report.rowsDuplicated = diffs.reduce((a, d) => a + d.onlyInTargetCount, 0);
-    if (diffs.some((d) => !d.equal)) report.problems.push(`target differs from source:\n${describeDiffs(diffs)}`);
+    if (diffs.some((d) => !d.equal))
+      report.problems.push(`target differs from source:\n${describeDiffs(diffs)}`);
     // the invariant once more on the quiet target, and on the sources themselves (a check of the workload)
     const tc = await mysql.createConnection(target.connOpts());
     try {
@@ -461,7 +584,9 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
       }
     }
   } catch (e) {
-    report.problems.push(`run aborted: ${(e as Error).stack ?? String(e)}\nlast query-status:\n${lastStatus}\n${cluster.logs()}`);
+    report.problems.push(
+      `run aborted: ${(e as Error).stack ?? String(e)}\nlast query-status:\n${lastStatus}\n${cluster.logs()}`,
+    );
   } finally {
     stopPolling = true;
     await pollerDone;
@@ -498,7 +623,12 @@ async function caughtUp(target: MariaDBServer, schemas: string[], marks: number[
   }
 }
 
-async function waitUntil<T>(what: string, timeoutMs: number, fn: () => Promise<T | false>, intervalMs = 500): Promise<T> {
+async function waitUntil<T>(
+  what: string,
+  timeoutMs: number,
+  fn: () => Promise<T | false>,
+  intervalMs = 500,
+): Promise<T> {
   const deadline = now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -508,7 +638,10 @@ async function waitUntil<T>(what: string, timeoutMs: number, fn: () => Promise<T
     } catch (e) {
       last = e;
     }
-    if (now() > deadline) throw new Error(`timed out after ${secs(timeoutMs)} s waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (now() > deadline)
+      throw new Error(
+        `timed out after ${secs(timeoutMs)} s waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`,
+      );
     await sleep(intervalMs);
   }
 }
@@ -537,20 +670,32 @@ export function formatReport(r: ChaosReport): string {
     );
   }
   lines.push('');
-  for (const [src, w] of Object.entries(r.workload)) lines.push(`workload ${src}: ${w.transfers} transfers, ${w.sideRows} side rows, ${w.ddls.length} DDLs, ${w.errors} failed attempts (rolled back, retried)`);
+  for (const [src, w] of Object.entries(r.workload))
+    lines.push(
+      `workload ${src}: ${w.transfers} transfers, ${w.sideRows} side rows, ${w.ddls.length} DDLs, ${w.errors} failed attempts (rolled back, retried)`,
+    );
   const equal = r.tables.filter((d) => d.equal).length;
-  lines.push(`tables compared: ${r.tables.length} (${equal} equal)${r.tables.length ? ': ' + r.tables.map((d) => `${d.table} ${d.sourceRows}/${d.targetRows}${d.equal ? '' : ' DIFFERENT'}`).join(', ') : ''}`);
+  lines.push(
+    `tables compared: ${r.tables.length} (${equal} equal)${r.tables.length ? ': ' + r.tables.map((d) => `${d.table} ${d.sourceRows}/${d.targetRows}${d.equal ? '' : ' DIFFERENT'}`).join(', ') : ''}`,
+  );
   lines.push(`rows lost: ${r.rowsLost}`);
   lines.push(`rows duplicated / extra: ${r.rowsDuplicated}`);
   lines.push(`half transactions seen: ${r.violations.length} (in ${r.polls} invariant polls of the target)`);
   for (const v of r.violations.slice(0, 10)) lines.push(`  at ${v.at} s ${v.schema}: ${v.what}`);
   lines.push(`tasks that needed a human: ${r.humans.length}`);
-  for (const h of r.humans) lines.push(`  after fault ${h.fault + 1}${h.fault >= 0 ? ` (${r.faults[h.fault]?.kind})` : ' (final sync)'} at ${h.at} s: ${h.source} ${h.unit} ${h.stage}: ${h.errors.join(' | ')}; ${h.resumed}`);
+  for (const h of r.humans)
+    lines.push(
+      `  after fault ${h.fault + 1}${h.fault >= 0 ? ` (${r.faults[h.fault]?.kind})` : ' (final sync)'} at ${h.at} s: ${h.source} ${h.unit} ${h.stage}: ${h.errors.join(' | ')}; ${h.resumed}`,
+    );
   if (r.problems.length) {
     lines.push('problems:');
     for (const p of r.problems) lines.push(`  ${p.replace(/\n/g, '\n  ')}`);
   }
   const f = failures(r);
-  lines.push(f.length === 0 ? 'RESULT: ok (0 lost, 0 duplicated, 0 half transactions, 0 human interventions, target == source)' : `RESULT: FAILED: ${f.join('; ')}`);
+  lines.push(
+    f.length === 0
+      ? 'RESULT: ok (0 lost, 0 duplicated, 0 half transactions, 0 human interventions, target == source)'
+      : `RESULT: FAILED: ${f.join('; ')}`,
+  );
   return lines.join('\n');
 }

@@ -64,7 +64,9 @@ const faults = String(values.faults)
   .filter(Boolean);
 const bad = faults.filter((f) => !(FAULT_KINDS as readonly string[]).includes(f));
 if (bad.length > 0 || faults.length === 0) {
-  process.stderr.write(`--faults: unknown ${bad.join(', ') || '(empty)'}; allowed: ${FAULT_KINDS.join(', ')}\n`);
+  process.stderr.write(
+    `--faults: unknown ${bad.join(', ') || '(empty)'}; allowed: ${FAULT_KINDS.join(', ')}\n`,
+  );
   process.exit(2);
 }
 
@@ -86,5 +88,7 @@ const report = await runChaos({
   ttl: num('ttl'),
   log: (line) => process.stdout.write(`${line}\n`),
 });
-process.stdout.write(`\n${formatReport(report)}\n(total wall time ${((Date.now() - t0) / 1000).toFixed(0)} s)\n`);
+process.stdout.write(
+  `\n${formatReport(report)}\n(total wall time ${((Date.now() - t0) / 1000).toFixed(0)} s)\n`,
+);
 process.exit(failures(report).length === 0 ? 0 : 1);

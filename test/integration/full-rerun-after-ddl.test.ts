@@ -21,7 +21,16 @@ void test('full phase re-run after it finished: a table altered upstream since t
   await src.sql("INSERT INTO rr.t SELECT seq, CONCAT('v', seq) FROM mysql.seq_1_to_500");
   const units = (): ReturnType<typeof createFullUnits> =>
     createFullUnits(
-      { taskName: 'rr', sourceId: 'src-rr', taskMode: 'all', source: src.connOpts(), target: dst.connOpts(), baList: { doDbs: ['rr'] }, mydumper: { threads: 1, rows: 200 }, loader: { poolSize: 1 } },
+      {
+        taskName: 'rr',
+        sourceId: 'src-rr',
+        taskMode: 'all',
+        source: src.connOpts(),
+        target: dst.connOpts(),
+        baList: { doDbs: ['rr'] },
+        mydumper: { threads: 1, rows: 200 },
+        loader: { poolSize: 1 },
+      },
       { registry: createRegistry() },
     );
   const first = units();
@@ -45,7 +54,12 @@ void test('full phase re-run after it finished: a table altered upstream since t
   for (const u of again.units) await u.close();
   assert.ok(detail?.['startPos'], 'the first snapshot position is handed to sync again');
   // nothing reloaded, the target table untouched: the ALTER is the sync phase's job
-  const cols = await dst.sql("SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'rr' AND TABLE_NAME = 't' ORDER BY ORDINAL_POSITION");
-  assert.deepEqual(cols.map((r) => r['c']), ['id', 'v']);
+  const cols = await dst.sql(
+    "SELECT COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'rr' AND TABLE_NAME = 't' ORDER BY ORDINAL_POSITION",
+  );
+  assert.deepEqual(
+    cols.map((r) => r['c']),
+    ['id', 'v'],
+  );
   assert.equal(Number((await dst.sql('SELECT COUNT(*) AS n FROM rr.t'))[0]?.['n']), 500);
 });
