@@ -663,10 +663,10 @@ export function formatReport(r: ChaosReport): string {
   const lines: string[] = [];
   lines.push(`chaos: ${r.roundsDone} round(s), ${r.faults.length} fault(s), ${r.elapsedS} s`);
   lines.push('');
-  lines.push('  #  round  at (s)  fault             down (s)  recovered (s)  detail');
+  lines.push('  #  round  at (s)  fault             down (s)  recovered (s)  after back (s)  detail');
   for (const [i, f] of r.faults.entries()) {
     lines.push(
-      `${String(i + 1).padStart(3)}  ${String(f.round).padStart(5)}  ${f.at.toFixed(1).padStart(6)}  ${f.kind.padEnd(16)}  ${f.downS.toFixed(1).padStart(8)}  ${(f.recoveredS === null ? 'NEVER' : f.recoveredS.toFixed(1)).padStart(13)}  ${f.detail}${f.autoResumed.length ? ` [auto-resumed errors: ${f.autoResumed.join(', ')}]` : ''}`,
+      `${String(i + 1).padStart(3)}  ${String(f.round).padStart(5)}  ${f.at.toFixed(1).padStart(6)}  ${f.kind.padEnd(16)}  ${f.downS.toFixed(1).padStart(8)}  ${(f.recoveredS === null ? 'NEVER' : f.recoveredS.toFixed(1)).padStart(13)}  ${(f.recoveredS === null ? '-' : Math.max(0, f.recoveredS - f.downS).toFixed(1)).padStart(14)}  ${f.detail}${f.autoResumed.length ? ` [auto-resumed errors: ${f.autoResumed.join(', ')}]` : ''}`,
     );
   }
   lines.push('');
