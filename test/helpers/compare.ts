@@ -16,6 +16,13 @@ export interface TableDiff {
   /** Up to 10 rows only in the source / only in the target (serialised). */
   onlyInSource: string[];
   onlyInTarget: string[];
+  /**
+   * How many rows (as a multiset of whole rows) are only in the source / only in the target:
+   * a row lost on the target counts once in the first, a duplicated one once in the second, a
+   * row with different values once in each.
+   */
+  onlyInSourceCount: number;
+  onlyInTargetCount: number;
 }
 
 function canon(v: unknown): unknown {
@@ -80,6 +87,8 @@ export async function compareTables(
     targetDigest: db,
     onlyInSource: [],
     onlyInTarget: [],
+    onlyInSourceCount: 0,
+    onlyInTargetCount: 0,
   };
   if (!diff.equal) {
     const count = (xs: string[]): Map<string, number> => {
@@ -89,8 +98,18 @@ export async function compareTables(
     };
     const ca = count(a);
     const cb = count(b);
-    for (const [k, n] of ca) if ((cb.get(k) ?? 0) < n && diff.onlyInSource.length < 10) diff.onlyInSource.push(k);
-    for (const [k, n] of cb) if ((ca.get(k) ?? 0) < n && diff.onlyInTarget.length < 10) diff.onlyInTarget.push(k);
+    for (const [k, n] of ca) {
+      const missing = n - (cb.get(k) ?? 0);
+      if (missing <= 0) continue;
+      diff.onlyInSourceCount += missing;
+      if (diff.onlyInSource.length < 10) diff.onlyInSource.push(k);
+    }
+    for (const [k, n] of cb) {
+      const extra = n - (ca.get(k) ?? 0);
+      if (extra <= 0) continue;
+      diff.onlyInTargetCount += extra;
+      if (diff.onlyInTarget.length < 10) diff.onlyInTarget.push(k);
+    }
   }
   return diff;
 }
