@@ -610,7 +610,15 @@ export class SyncUnit implements Unit {
     }
     const route = (s: string, t: string): { schema: string; table: string } => this.filters.route(s, t);
     const sql = routedDDL(p, route, (s) => this.filters.routeSchema(s));
-    await this.execDDL([sql], schemaToEnsure(p, route), id, ev, firstOfRun, stop);
+    // A routed table may be one shard of a merged target table (no shard-mode yet): the first
+    // shard's DDL changes the merged table and the others' same DDL is then already there.
+    const routed =
+      (p.database !== undefined && this.filters.routeSchema(p.database) !== p.database) ||
+      p.tables.some((t) => {
+        const r = route(t.schema, t.table);
+        return r.schema !== t.schema || r.table !== t.table;
+      });
+    await this.execDDL([sql], schemaToEnsure(p, route), id, ev, firstOfRun || routed, stop);
     this.totals.ddls++;
     // the consumer is exactly at this DDL: the snapshot matches the checkpoint written next
     this.schemasToSave = this.reader?.exportSchemas?.() ?? this.schemasToSave;
@@ -636,17 +644,18 @@ export class SyncUnit implements Unit {
   }
 
   /**
-   * Run a DDL (its routed statements) alone on the target and write its ledger row. A DDL replayed
-   * as the first event after a crash whose effect is already present is skipped (src/sql's
-   * ddlEffectState, then the "already exists / does not exist" errnos). A rejected DDL goes to the
-   * operator hook (skip / replace) or ends with 36001.
+   * Run a DDL (its routed statements) alone on the target and write its ledger row. With
+   * `skipIfPresent` (the first event after a crash, a DDL before the full phase's last snapshot,
+   * or a DDL of a routed table, i.e. possibly one shard of a merged table) a DDL whose effect is
+   * already present is skipped (src/sql's ddlEffectState, then the "already exists / does not
+   * exist" errnos). A rejected DDL goes to the operator hook (skip / replace) or ends with 36001.
    */
   private async execDDL(
     initial: string[],
     ensureSchema: string | undefined,
     id: string,
     ev: QueryEvent,
-    firstOfRun: boolean,
+    skipIfPresent: boolean,
     stop: AbortSignal,
   ): Promise<void> {
     let stmts = initial;
@@ -661,7 +670,7 @@ export class SyncUnit implements Unit {
           try {
             if (ensureSchema) await conn.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(ensureSchema)}`);
             for (const s of stmts) {
-              if (firstOfRun && (await this.ddlAlreadyApplied(conn, s))) {
+              if (skipIfPresent && (await this.ddlAlreadyApplied(conn, s))) {
                 this.log.info({ sql: s }, 'ddl effect already present, skipping');
                 continue;
               }
@@ -675,7 +684,7 @@ export class SyncUnit implements Unit {
                 }
                 await conn.query(s);
               } catch (e) {
-                if (firstOfRun && isAlreadyAppliedError(e)) {
+                if (skipIfPresent && isAlreadyAppliedError(e)) {
                   this.log.info(
                     { sql: s, errno: (e as { errno?: number }).errno },
                     'ddl effect already present, skipping',
