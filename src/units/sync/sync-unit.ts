@@ -332,7 +332,7 @@ export class SyncUnit implements Unit {
         this.metrics.finishedTxn.inc(this.labels, g.txns.length);
       };
       this.scheduler = scheduler;
-      this.log.info({ start, checkpoint: cp.pos, ledger: cp.ledger.size }, 'sync unit starting');
+      this.log.info({ start, checkpoint: cp.pos, ledger: cp.ledger.size, safeModeUntil: this.cfg.safeModeUntil, safeMode: this.settings.safeMode }, 'sync unit starting');
       const reader = this.readerFactory!({
         ...this.readerOptions(start),
         ...(cp.pos && cp.schemas ? { schemas: cp.schemas } : !cp.pos && this.cfg.startSchemas ? { schemas: this.cfg.startSchemas } : {}),
@@ -757,10 +757,9 @@ export class SyncUnit implements Unit {
     if (this.settings.safeMode) return true;
     if (this.autoSafeModeUntil > 0 && Date.now() < this.autoSafeModeUntil) return true;
     const until = this.cfg.safeModeUntil;
-    if (until && until.file) {
-      const last = g.txns[g.txns.length - 1];
-      if (last && last.pos.file && compareFilePos(last.pos, until) <= 0) return true;
-    }
+    // the full phase's overlap: safe as soon as ANY of the group's transactions lies in it (a group
+    // that merges transactions across the upper bound must not apply the earlier ones non-idempotently)
+    if (until && until.file) return g.txns.some((t) => t.pos.file !== '' && compareFilePos(t.pos, until) <= 0);
     return false;
   }
 
@@ -815,7 +814,7 @@ export class SyncUnit implements Unit {
         const at = `${txns.map((t) => t.id).join(', ')} ending at ${lastPos ? formatFilePos(lastPos) : '?'}`;
         const err =
           classifyCode(e) === 'ErrDBDuplicateEntry'
-            ? new DMError('ErrSyncDMLDuplicateEntry', `the target already has a row with the key written by upstream transaction ${at} (safe mode off)`, { cause: e })
+            ? new DMError('ErrSyncDMLDuplicateEntry', `the target already has a row with the key written by upstream transaction ${at} (safe mode ${safeMode ? 'on' : 'off'}): ${stmts.join('; ').slice(0, 300)}`, { cause: e })
             : new DMError('ErrSyncDMLExecFailed', `target rejected the DML of ${at}`, { cause: e });
         const decision = lastPos
           ? await this.onFailed({ pos: lastPos, sql: stmts, isDDL: false, error: { code: err.code, message: err.message } })
