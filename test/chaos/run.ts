@@ -44,7 +44,7 @@ if (values.help) {
       '  --bulk-rows N        rows of the bulk table per source, for the Load window (default 300000)',
       '  --writers N          transfer connections per source (default 2)',
       '  --ddl-every S        ADD COLUMN / ADD INDEX on the side table every S seconds (default 10; 0 = none)',
-      '  --ddl-during-load    run the DDL loop during the full phase too (known failure, docs/chaos.md)',
+      '  --ddl-during-load    run the DDL loop during the full phase too (docs/chaos.md)',
       '  --ttl S              keepalive-ttl of masters and workers (default 3)',
       '',
     ].join('\n'),
