@@ -108,12 +108,16 @@ export function unsupportedTaskKeys(raw: {
 
 /** Source keys set but not implemented (relay log, the task checker's tuning). */
 export function unsupportedSourceKeys(
-  raw: { enableRelay: boolean; checker: Readonly<Record<string, unknown>> },
+  raw: { enableRelay: boolean; caseSensitive: boolean; checker: Readonly<Record<string, unknown>> },
   checkerDefaults: Readonly<Record<string, unknown>>,
 ): Problem[] {
   const out: Problem[] = [];
   if (raw.enableRelay) {
     out.push(notSupported(['enable-relay'], 'the relay log (enable-relay: true)', 'false (tasks then read the binlog from the source directly)'));
+  }
+  // the source's own event filters are matched with the task's `case-sensitive`
+  if (raw.caseSensitive) {
+    out.push(notSupported(['case-sensitive'], "case-sensitive matching of the source's filters (case-sensitive: true in the source config)", "false (set `case-sensitive: true` in the task instead: it applies to the source's filters too)"));
   }
   // the task checker's tuning: DM.ts resumes paused tasks with its fixed backoff (1 s doubling to 5 min)
   for (const [field, dflt] of Object.entries(checkerDefaults)) {

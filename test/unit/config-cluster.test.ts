@@ -37,6 +37,11 @@ void test('source.yaml: the relay log and checker tuning are refused as not supp
     'source-id: s\nenable-relay: false\nfrom: {host: h, user: u}\nchecker: {check-enable: true, backoff-max: 5m, backoff-min: 1s}\n',
   );
   assert.equal(off.enableRelay, false);
+  // the source's filters follow the task's case-sensitive: a source-level `true` is refused, not ignored
+  const cs = errOf(() => parseSourceConfig('source-id: s\nfrom: {host: h, user: u}\ncase-sensitive: true\n'));
+  assert.equal(cs.code, 20601);
+  assert.match(cs.message, /source\.yaml:3: case-sensitive: .* set it to false/);
+  assert.equal(parseSourceConfig('source-id: s\nfrom: {host: h, user: u}\ncase-sensitive: false\n').sourceId, 's');
 });
 
 void test('source.yaml loads with DM defaults', () => {
@@ -111,7 +116,7 @@ void test('source errors name file, line and key path', () => {
 void test('sourceConfigToYaml keeps the password encrypted and loads back equal', () => {
   const key = Buffer.alloc(32, 5);
   const s = parseSourceConfig(
-    'source-id: s\nfrom: {host: h, user: u, password: hunter2}\ncase-sensitive: true\n',
+    'source-id: s\nfrom: {host: h, user: u, password: hunter2}\nenable-gtid: true\n',
     { secretKey: key },
   );
   const text = sourceConfigToYaml(s, { secretKey: key });
