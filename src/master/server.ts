@@ -139,17 +139,21 @@ export class DMMaster {
       peerUrls: external ? [] : cfg.advertisePeerUrls.split(',').map((s) => s.trim()),
       clientUrls: external ? endpoints : [clientUrl],
     };
+    // Every etcd call of the start-up waits out a quorum that is still forming (or a Raft leader
+    // change right after it formed, as when a whole cluster restarts): one deadline for all of them.
     const deadline = Date.now() + 60_000;
-    for (;;) {
-      try {
-        await client.put(keys.masterInfo(cfg.name)).value(JSON.stringify(info)).exec();
-        break;
-      } catch (err) {
-        if (Date.now() > deadline) throw new DMError('ErrEtcdUnavailable', `etcd at ${endpoints.join(',')} did not become available within 60 s`, { cause: err });
-        this.log.info({ err: (err as Error).message }, 'waiting for etcd quorum');
-        if (!(await sleepAbortable(500, signal))) throw new DMError('ErrCanceled', 'dm-master start canceled');
+    const untilEtcdAnswers = async <T>(call: () => Promise<T>): Promise<T> => {
+      for (;;) {
+        try {
+          return await call();
+        } catch (err) {
+          if (Date.now() > deadline) throw new DMError('ErrEtcdUnavailable', `etcd at ${endpoints.join(',')} did not become available within 60 s`, { cause: err });
+          this.log.info({ err: (err as Error).message }, 'waiting for etcd quorum');
+          if (!(await sleepAbortable(500, signal))) throw new DMError('ErrCanceled', 'dm-master start canceled');
+        }
       }
-    }
+    };
+    await untilEtcdAnswers(() => client.put(keys.masterInfo(cfg.name)).value(JSON.stringify(info)).exec());
     const ttlSec = Math.max(1, Math.round(cfg.keepaliveTtl / 1000));
     this.aliveLoop = this.keepAlive(client, keys, info, ttlSec, signal);
 
@@ -178,7 +182,7 @@ export class DMMaster {
       // reset after the scheduler has stopped, so a last view it publishes does not bring the series back
       this.schedulerClosing = (s ? s.close().catch(() => undefined) : Promise.resolve()).then(() => this.metrics.steppedDown());
     });
-    const evicted = (await getText(client, keys.masterEvicted(cfg.name))) !== undefined;
+    const evicted = (await untilEtcdAnswers(() => getText(client, keys.masterEvicted(cfg.name)))) !== undefined;
     election.start(evicted);
     this.watchdog = new LeaderWatchdog(client, keys, election, cfg.name, this.log);
     this.watchdog.start();
