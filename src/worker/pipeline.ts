@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Etcd3, Namespace } from 'etcd3';
-import mysql from 'mysql2/promise';
+import type { Connection } from 'mysql2/promise';
 import type { Unit, ProcessResult } from '../units/index.js';
 import type { Logger } from '../log/index.js';
 import type { Registry } from '../metrics/index.js';
@@ -26,6 +26,7 @@ import type { Flavor, Position } from '../binlog/position.js';
 import { formatFilePos } from '../binlog/position.js';
 import { operateTrackedSchema, SchemaStore, SyncUnit, type FailedEventDecision, type FailedEventInfo, type SchemaOpRequest, type StartSpec, type SyncConfig } from '../units/sync/index.js';
 import { createRouter } from '../filter/index.js';
+import { metaNames, type MetaNames } from '../units/dump/index.js';
 import { createFullUnits } from '../units/load/index.js';
 import { droppedRuleReason, type EventFilterRule } from '../filter/index.js';
 import { binlogOpKey, type BinlogOpRecord, type Keys } from '../store/index.js';
@@ -156,29 +157,34 @@ function targetConn(sub: SubtaskConfig): DBConnSettings {
   return dbConnOf(sub.targetDatabase, `task ${sub.name}: target-database`);
 }
 
-/** Read the full phase's snapshot rows from the target meta schema (when the detail was lost, e.g. after a restart). */
-async function handOffFromMeta(sub: SubtaskConfig): Promise<FullPhaseDetail | undefined> {
+/**
+ * One read of the full phase's meta tables in the target (names from src/units/dump's
+ * metaNames): `fallback` when a table does not exist (no full phase ran, or an older version's).
+ */
+async function readFullPhaseMeta<T>(sub: SubtaskConfig, fallback: T, read: (c: Connection, m: MetaNames) => Promise<T>): Promise<T> {
   const c = await connect(targetConn(sub));
   try {
-    const table = `${mysql.escapeId(sub.metaSchema)}.${mysql.escapeId(`${sub.name}_load_snapshot`)}`;
-    let rows: { f: string; p: string | number; g: string | null }[];
-    try {
-      const [r] = await c.query(`SELECT binlog_name AS f, binlog_pos AS p, binlog_gtid AS g FROM ${table} WHERE source_id = ? ORDER BY seq`, [sub.sourceId]);
-      rows = r as typeof rows;
-    } catch {
-      return undefined; // no full phase ran for this task
-    }
-    if (rows.length === 0) return undefined;
-    const ps = rows.map((r) => ({ file: r.f, offset: Number(r.p), gtid: r.g ?? '' }));
-    const cmp = (a: (typeof ps)[number], b: (typeof ps)[number]): number => (a.file === b.file ? a.offset - b.offset : a.file < b.file ? -1 : 1);
-    ps.sort(cmp);
-    const lo = ps[0];
-    const hi = ps[ps.length - 1];
-    if (!lo || !hi) return undefined;
-    return cmp(lo, hi) === 0 ? { startPos: lo } : { startPos: lo, safeModeUntil: hi };
+    return await read(c, metaNames(sub.metaSchema, sub.name)).catch(() => fallback);
   } finally {
     await c.end().catch(() => undefined);
   }
+}
+
+/** Read the full phase's snapshot rows from the target meta schema (when the detail was lost, e.g. after a restart). */
+async function handOffFromMeta(sub: SubtaskConfig): Promise<FullPhaseDetail | undefined> {
+  type Row = { f: string; p: string | number; g: string | null };
+  const rows = await readFullPhaseMeta<Row[]>(sub, [], async (c, m) => {
+    const [r] = await c.query(`SELECT binlog_name AS f, binlog_pos AS p, binlog_gtid AS g FROM ${m.snapshot} WHERE source_id = ? ORDER BY seq`, [sub.sourceId]);
+    return r as Row[];
+  });
+  if (rows.length === 0) return undefined;
+  const ps = rows.map((r) => ({ file: r.f, offset: Number(r.p), gtid: r.g ?? '' }));
+  const cmp = (a: (typeof ps)[number], b: (typeof ps)[number]): number => (a.file === b.file ? a.offset - b.offset : a.file < b.file ? -1 : 1);
+  ps.sort(cmp);
+  const lo = ps[0];
+  const hi = ps[ps.length - 1];
+  if (!lo || !hi) return undefined;
+  return cmp(lo, hi) === 0 ? { startPos: lo } : { startPos: lo, safeModeUntil: hi };
 }
 
 /**
@@ -188,22 +194,14 @@ async function handOffFromMeta(sub: SubtaskConfig): Promise<FullPhaseDetail | un
  * resumed or moved subtask finds them too.
  */
 async function startSchemasFromMeta(sub: SubtaskConfig, start: { file: string; offset: number }): Promise<string | undefined> {
-  const c = await connect(targetConn(sub));
-  try {
-    const q = (n: string): string => `${mysql.escapeId(sub.metaSchema)}.${mysql.escapeId(`${sub.name}_${n}`)}`;
-    try {
-      const [r] = await c.query(
-        `SELECT x.table_info AS ti FROM ${q('load_snapshot')} s JOIN ${q('load_schema')} x ON x.source_id = s.source_id AND x.seq = s.seq
-          WHERE s.source_id = ? AND s.binlog_name = ? AND s.binlog_pos = ? ORDER BY s.seq LIMIT 1`,
-        [sub.sourceId, start.file, start.offset],
-      );
-      return (r as { ti: string }[])[0]?.ti;
-    } catch {
-      return undefined; // meta tables of an older version, or no full phase
-    }
-  } finally {
-    await c.end().catch(() => undefined);
-  }
+  return readFullPhaseMeta<string | undefined>(sub, undefined, async (c, m) => {
+    const [r] = await c.query(
+      `SELECT x.table_info AS ti FROM ${m.snapshot} s JOIN ${m.schemaInfo} x ON x.source_id = s.source_id AND x.seq = s.seq
+        WHERE s.source_id = ? AND s.binlog_name = ? AND s.binlog_pos = ? ORDER BY s.seq LIMIT 1`,
+      [sub.sourceId, start.file, start.offset],
+    );
+    return (r as { ti: string }[])[0]?.ti;
+  });
 }
 
 /**
@@ -213,21 +211,13 @@ async function startSchemasFromMeta(sub: SubtaskConfig, start: { file: string; o
  * source as it is now, which DDL not yet replayed by sync may have changed.
  */
 export async function fullPhaseFinished(sub: SubtaskConfig): Promise<boolean> {
-  const c = await connect(targetConn(sub));
-  try {
-    const q = (n: string): string => `${mysql.escapeId(sub.metaSchema)}.${mysql.escapeId(`${sub.name}_${n}`)}`;
-    try {
-      const [r] = await c.query(`SELECT COUNT(*) AS n, COALESCE(SUM(status <> 'done'), 0) AS p FROM ${q('load_checkpoint')} WHERE source_id = ?`, [sub.sourceId]);
-      const row = (r as { n: unknown; p: unknown }[])[0];
-      if (!row || Number(row.n) === 0 || Number(row.p) > 0) return false;
-      const [ix] = await c.query(`SELECT COUNT(*) AS p FROM ${q('load_index')} WHERE source_id = ? AND status <> 'done'`, [sub.sourceId]);
-      return Number((ix as { p: unknown }[])[0]?.p ?? 0) === 0;
-    } catch {
-      return false; // no meta tables yet: a fresh full phase
-    }
-  } finally {
-    await c.end().catch(() => undefined);
-  }
+  return readFullPhaseMeta(sub, false, async (c, m) => {
+    const [r] = await c.query(`SELECT COUNT(*) AS n, COALESCE(SUM(status <> 'done'), 0) AS p FROM ${m.checkpoint} WHERE source_id = ?`, [sub.sourceId]);
+    const row = (r as { n: unknown; p: unknown }[])[0];
+    if (!row || Number(row.n) === 0 || Number(row.p) > 0) return false;
+    const [ix] = await c.query(`SELECT COUNT(*) AS p FROM ${m.index} WHERE source_id = ? AND status <> 'done'`, [sub.sourceId]);
+    return Number((ix as { p: unknown }[])[0]?.p ?? 0) === 0;
+  });
 }
 
 /**
