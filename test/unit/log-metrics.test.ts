@@ -71,6 +71,30 @@ test('each process instance has its own metrics registry', async () => {
   assert.match(tb, /dm_test_things_total\{worker="w2"\} 5/);
 });
 
+test("Node's process metrics have their standard names, in every instance's own registry", async () => {
+  const a = createRegistry({ defaultMetrics: true, labels: { instance: 'm1' } });
+  const b = createRegistry({ defaultMetrics: true, labels: { instance: 'm2' } });
+  try {
+    for (const [reg, inst] of [[a, 'm1'], [b, 'm2']] as const) {
+      const text = await reg.metrics();
+      for (const name of [
+        'process_cpu_seconds_total',
+        'process_resident_memory_bytes',
+        'process_start_time_seconds',
+        'nodejs_eventloop_lag_seconds',
+        'nodejs_heap_size_used_bytes',
+        'nodejs_version_info',
+      ]) {
+        assert.match(text, new RegExp(`^${name}\\{[^}]*instance="${inst}"[^}]*\\} `, 'm'), `${name} in ${inst}`);
+      }
+      assert.doesNotMatch(text, /dm_process_/);
+    }
+  } finally {
+    a.clear();
+    b.clear();
+  }
+});
+
 test("log-format text (DM's default) writes DM's layout, redacted as in json", () => {
   const lines: string[] = [];
   const sink = new Writable({

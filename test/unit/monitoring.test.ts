@@ -54,9 +54,12 @@ function dashboardQueries(dash: unknown): string[] {
   return out;
 }
 
-/** Metric-like identifiers starting with dm_ (label values in this bundle never contain `dm_`). */
+/**
+ * Metric-like identifiers starting with dm_, or Node's standard process_ / nodejs_ (label values
+ * in this bundle never contain these).
+ */
 function metricNames(expr: string): string[] {
-  return [...expr.matchAll(/\bdm_[a-z0-9_]+/g)].map((m) => m[0]);
+  return [...expr.matchAll(/\b(?:dm|process|nodejs)_[a-z0-9_]+/g)].map((m) => m[0]);
 }
 
 /** String literals `'dm_...'` in src/ (generated code excluded): the names the code registers. */
@@ -76,7 +79,7 @@ function namesInSource(): Set<string> {
   return names;
 }
 
-/** Default process metrics as the real per-process registry exposes them (prefix dm_process_). */
+/** Default process metrics as the real per-process registry exposes them (standard names, no prefix). */
 async function defaultMetricNames(): Promise<Set<string>> {
   const reg = createRegistry({ defaultMetrics: true });
   const json = await reg.getMetricsAsJSON();
