@@ -6,6 +6,8 @@ import { deepFreeze, type DeepReadonly } from './freeze.js';
 import { parseWith, throwProblems, type Problem } from './problems.js';
 import { bool, duration, lowerEnum, obj, posInt, str, strList } from './schema-helpers.js';
 import { readConfigFile } from './load-common.js';
+import { logKeys, unsupportedLogKeys } from './log-schema.js';
+import { isTomlConfig, parseTomlFile } from './toml.js';
 import { parseYamlFile, type YamlFile } from './yaml-doc.js';
 import {
   DEFAULT_RPC_RATE_BURST,
@@ -49,6 +51,7 @@ const common = {
   'cert-allowed-cn': strList.optional(),
   /** Accepted for DM compatibility (dm-worker.toml/dm-master.toml `config-file`); ignored. */
   'config-file': str.optional(),
+  ...logKeys,
 };
 
 export const masterSchema = obj({
@@ -141,27 +144,13 @@ export function dialableAddr(addr: string): string {
     : addr;
 }
 
-/** `key = value` or `[section]` lines and no `key: value` line: DM's TOML, not YAML. */
-function looksLikeToml(text: string): boolean {
-  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '' && !/^\s*#/.test(l));
-  return (
-    lines.some((l) => /^\s*("[^"]*"|[A-Za-z0-9_.-]+)\s*=/.test(l) || /^\s*\[\[?[A-Za-z0-9_.-]+\]\]?\s*$/.test(l)) &&
-    !lines.some((l) => /^\s*[A-Za-z0-9_.-]+:(\s|$)/.test(l))
-  );
-}
-
 /**
- * The file text as a YAML map. DM's dm-master.toml / dm-worker.toml are refused with
- * ErrConfigFileFormat naming the file, never read as an empty YAML document (which would start the
- * process with every default, silently ignoring the file).
+ * The file text as a map of keys: DM's TOML (`.toml`, or TOML content; src/config/toml.ts) or
+ * YAML. Anything else is refused with ErrConfigFileFormat naming the file, never read as an empty
+ * document (which would start the process with every default, silently ignoring the file).
  */
 function clusterFile(text: string, file: string): YamlFile {
-  if (file.toLowerCase().endsWith('.toml') || looksLikeToml(text)) {
-    throw new DMError(
-      'ErrConfigFileFormat',
-      `${file}: this is a TOML file (DM's dm-master.toml / dm-worker.toml format); DM.ts reads these settings from YAML only for now: write the same keys as YAML (key: value) or pass them as flags`,
-    );
-  }
+  if (isTomlConfig(text, file)) return parseTomlFile(text, file);
   const src = parseYamlFile(text, file);
   if (src.data !== undefined && src.data !== null && (typeof src.data !== 'object' || Array.isArray(src.data))) {
     throw new DMError('ErrConfigFileFormat', `${file}: expected a YAML map of keys (key: value), got ${Array.isArray(src.data) ? 'a list' : typeof src.data}`);
@@ -205,7 +194,7 @@ export function parseMasterConfig(text: string, opts: ClusterLoadOptions = {}): 
       detail: 'set either join or initial-cluster-state: existing, not both',
     });
   }
-  if (problems.length === 0) problems.push(...unsupportedMasterKeys(raw));
+  if (problems.length === 0) problems.push(...unsupportedMasterKeys(raw), ...unsupportedLogKeys(raw));
   if (problems.length) throwProblems(src, problems);
   const name = raw.name ?? `dm-master-${hostname()}`;
   const advertisePeerUrls = raw.advertisePeerUrls ?? raw.peerUrls;
@@ -219,7 +208,7 @@ export function parseMasterConfig(text: string, opts: ClusterLoadOptions = {}): 
   });
 }
 
-/** Read dm-master.yaml (or no file) plus flag overrides. */
+/** Read dm-master.yaml or DM's dm-master.toml (or no file) plus flag overrides. */
 export function loadMasterConfig(path: string | undefined, opts: ClusterLoadOptions = {}): MasterConfig {
   const text = path === undefined ? '' : readConfigFile(path);
   return parseMasterConfig(text, {
@@ -241,7 +230,7 @@ export function parseWorkerConfig(text: string, opts: ClusterLoadOptions = {}): 
       path: ['join'],
       detail: 'join needs at least one dm-master address',
     });
-  if (problems.length === 0) problems.push(...unsupportedWorkerKeys(raw));
+  if (problems.length === 0) problems.push(...unsupportedWorkerKeys(raw), ...unsupportedLogKeys(raw));
   if (problems.length) throwProblems(src, problems);
   return deepFreeze({
     ...raw,
@@ -250,7 +239,7 @@ export function parseWorkerConfig(text: string, opts: ClusterLoadOptions = {}): 
   });
 }
 
-/** Read dm-worker.yaml (or no file) plus flag overrides. */
+/** Read dm-worker.yaml or DM's dm-worker.toml (or no file) plus flag overrides. */
 export function loadWorkerConfig(path: string | undefined, opts: ClusterLoadOptions = {}): WorkerConfig {
   const text = path === undefined ? '' : readConfigFile(path);
   return parseWorkerConfig(text, {

@@ -1,6 +1,6 @@
 /**
- * Configuration: DM-compatible `task.yaml`, `source.yaml`, `dm-master.yaml`, `dm-worker.yaml`.
- * Parse YAML → zod strict schema → defaults → cross-field checks → deep-frozen camelCase object.
+ * Configuration: DM-compatible `task.yaml`, `source.yaml`, `dm-master.yaml`, `dm-worker.yaml` (or
+ * DM's `dm-master.toml` / `dm-worker.toml`). Parse YAML or TOML → zod strict schema → defaults → cross-field checks → deep-frozen camelCase object.
  * Every problem is a DMError (config codes 20xxx) naming the file, line, key path and what is allowed.
  * See docs/configuration.md.
  */
@@ -61,6 +61,8 @@ export {
 export type { DBConfig, SecurityConfig } from './common-schema.js';
 export { dbConnOf, type DBConnSettings, type DBTlsOptions } from './db-conn.js';
 export { taskConfigToYaml, sourceConfigToYaml, type ToYamlOptions } from './to-yaml.js';
+export { masterConfigToYaml, workerConfigToYaml, clusterYamlToToml } from './cluster-to-yaml.js';
+export { DEFAULT_LOG_MAX_SIZE_MB } from './log-schema.js';
 export {
   encrypt,
   decrypt,

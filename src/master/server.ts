@@ -1,12 +1,11 @@
 import { join, resolve } from 'node:path';
 import type { Etcd3, Lease } from 'etcd3';
-import { stringify } from 'yaml';
 import { DMError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { createRegistry, type Registry } from '../metrics/index.js';
 import { createRpcServer, type RpcServer, type RpcAddress } from '../rpc/index.js';
 import { MasterService } from '../gen/dm/master/v1/master_pb.js';
-import { loadSecretKey, type MasterConfig } from '../config/index.js';
+import { loadSecretKey, masterConfigToYaml, type MasterConfig } from '../config/index.js';
 import { aborted, sleepAbortable, VERSION } from '../util/index.js';
 import { createEtcdClient, getText, Keys, LeaderElection, normaliseEndpoints, type MasterInfo } from '../store/index.js';
 import { EmbeddedEtcd } from './embedded-etcd.js';
@@ -219,7 +218,7 @@ export class DMMaster {
         if (ev) await client.put(keys.masterEvicted(cfg.name)).value(JSON.stringify({ evicted: true })).exec();
         else await client.delete().key(keys.masterEvicted(cfg.name)).exec();
       },
-      configYaml: () => stringify(cfg),
+      configYaml: () => masterConfigToYaml(cfg),
       logger: this.log,
       clients: createPeerClients(peerTls(cfg)),
     });

@@ -1,5 +1,4 @@
 import type { Etcd3 } from 'etcd3';
-import { stringify } from 'yaml';
 import { DMError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { createRegistry, type Registry } from '../metrics/index.js';
@@ -12,7 +11,7 @@ import {
   type RpcAddress,
 } from '../rpc/index.js';
 import { WorkerService } from '../gen/dm/worker/v1/worker_pb.js';
-import { loadSecretKey, type WorkerConfig } from '../config/index.js';
+import { loadSecretKey, workerConfigToYaml, type WorkerConfig } from '../config/index.js';
 import { sleepAbortable, VERSION } from '../util/index.js';
 import { createEtcdClient, Keys } from '../store/index.js';
 import { WorkerSession } from './session.js';
@@ -70,7 +69,7 @@ export class DMWorker {
       source: () => this.converger?.boundSource,
       statuses: () => this.converger?.list().map((s) => s.status()) ?? [],
       subtasks: () => this.converger?.list() ?? [],
-      configYaml: () => stringify(cfg),
+      configYaml: () => workerConfigToYaml(cfg),
     });
     const tls = cfg.sslCert && cfg.sslKey ? { cert: cfg.sslCert, key: cfg.sslKey, ...(cfg.sslCa ? { ca: cfg.sslCa } : {}) } : undefined;
     this.server = createRpcServer({

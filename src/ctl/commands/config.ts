@@ -3,6 +3,7 @@ import { MasterPb } from './shared.js';
 import { action, usageError } from '../args.js';
 import { registerCommand } from '../registry.js';
 import { DMError } from '../../errors/index.js';
+import { clusterYamlToToml } from '../../config/index.js';
 
 const TYPES: Record<string, MasterPb.ConfigType> = {
   task: MasterPb.ConfigType.TASK,
@@ -19,7 +20,7 @@ registerCommand({
     cmd
       .argument('<type>', 'task | source | master | worker')
       .argument('<name>', 'task name, source id, master name or worker name')
-      .option('-o, --path <file>', 'write the config to this file instead of printing it')
+      .option('-o, --path <file>', 'write the config to this file instead of printing it (master / worker: DM\'s TOML when it ends in .toml, else YAML)')
       .action(
         action(ctx, async (type: string, name: string, o: { path?: string }) => {
           const t = TYPES[type];
@@ -30,7 +31,8 @@ registerCommand({
           const resp = await ctx.call((c, co) => c.getConfig({ type: t, name }, co));
           if (resp.result && o.path) {
             try {
-              writeFileSync(o.path, resp.cfg);
+              const asToml = (type === 'master' || type === 'worker') && o.path.toLowerCase().endsWith('.toml');
+              writeFileSync(o.path, asToml ? clusterYamlToToml(resp.cfg) : resp.cfg);
             } catch (e) {
               throw new DMError('ErrCtlFileRead', `cannot write ${o.path}`, { cause: e });
             }

@@ -7,20 +7,18 @@
  *   unknown event type (dropped with a warning, as DM does) are accepted;
  * - a task name too long for its meta tables and a key DM.ts does not implement yet are refused
  *   by check-task and start-task with their codes;
- * - task modes `dump` then `load&sync`: the dump files are loaded, then the binlog is followed;
- * - dm-master given DM's TOML file refuses to start, naming the file.
+ * - task modes `dump` then `load&sync`: the dump files are loaded, then the binlog is followed.
+ * (dm-master / dm-worker started from DM's TOML files: test/e2e/dm_compat.)
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
 import { decrypt, generateSecretKeyHex, loadSecretKey } from '../../../src/config/index.js';
-import { compareDatabases, describeDiffs, makeTempDir, removeTempDir, trackChild, waitFor } from '../../helpers/index.js';
-import { BIN, ROOT, missingBinaries, waitTask } from '../helpers/cluster.js';
+import { compareDatabases, describeDiffs, makeTempDir, removeTempDir, waitFor } from '../../helpers/index.js';
+import { missingBinaries, waitTask } from '../helpers/cluster.js';
 import { setupScenario } from '../helpers/scenario.js';
 
 const CASE = dirname(fileURLToPath(import.meta.url));
@@ -131,18 +129,4 @@ void test('config_secrets: encrypted passwords in etcd, masked config, DM names,
   await waitFor('lds equal', async () => (await compareDatabases(src.connOpts(), s.target.connOpts(), 'lds')).every((d) => d.equal), { timeoutMs: 60_000, intervalMs: 500 });
   const rows = await s.target.sql('SELECT COUNT(*) AS n FROM lds.t');
   assert.equal(Number(rows[0]?.['n']), 300);
-});
-
-void test("dm-master given DM's TOML config file refuses to start, naming the file", { skip: missingBinaries() || false, timeout: 60_000 }, async (t) => {
-  const dir = makeTempDir('toml-master');
-  t.after(() => removeTempDir(dir));
-  const file = join(dir, 'dm-master.toml');
-  writeFileSync(file, 'name = "master1"\nmaster-addr = ":8261"\n\n[experimental]\nopenapi = false\n');
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN.master, '--config', file], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  trackChild(child);
-  let err = '';
-  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  assert.equal(code, 1, err);
-  assert.match(err, /code=20603.*dm-master\.toml: this is a TOML file/s);
 });
