@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const overrides = configOverrides(program.options, flags, process.env);
   const configPath = typeof flags['config'] === 'string' ? flags['config'] : undefined;
   const cfg = loadMasterConfig(configPath, { overrides });
-  const logger = createLogger({ level: cfg.logLevel, format: cfg.logFormat, ...(cfg.logFile ? { file: cfg.logFile } : {}), name: cfg.name });
+  const logger = createLogger({ level: cfg.logLevel, format: cfg.logFormat, ...(cfg.logFile ? { file: cfg.logFile } : {}), rotation: cfg.log.file, name: cfg.name });
   const holder: { master?: DMMaster } = {};
   const ac = rootController((sig) => logger.info({ signal: sig }, 'shutting down'));
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));

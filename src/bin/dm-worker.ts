@@ -41,7 +41,7 @@ async function main(): Promise<void> {
   // --log-level > DM_LOG_LEVEL > the file's log-level > info
   const overrides = configOverrides(program.options, flags, process.env);
   const cfg = loadWorkerConfig(typeof flags['config'] === 'string' ? flags['config'] : undefined, { overrides });
-  const logger = createLogger({ level: cfg.logLevel, format: cfg.logFormat, ...(cfg.logFile ? { file: cfg.logFile } : {}), name: cfg.name });
+  const logger = createLogger({ level: cfg.logLevel, format: cfg.logFormat, ...(cfg.logFile ? { file: cfg.logFile } : {}), rotation: cfg.log.file, name: cfg.name });
   const worker = new DMWorker({ config: cfg, logger });
   const ac = rootController((sig) => logger.info({ signal: sig }, 'shutting down'));
   process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));

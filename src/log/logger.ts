@@ -1,4 +1,5 @@
 import { pino, destination as pinoDestination, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
+import { RotatingFile } from './rotating-file.js';
 import { textDestination } from './text-format.js';
 
 export type { Logger } from 'pino';
@@ -26,9 +27,57 @@ export interface LoggerConfig {
   level?: string;
   /** Log file; default stderr. */
   file?: string;
+  /**
+   * Rotation of `file`: `[log.file]` of the dm-master / dm-worker config, `max-size` in MB
+   * (fractions allowed), `max-days`, `max-backups`. Default: no rotation.
+   */
+  rotation?: { maxSize?: number; maxDays?: number; maxBackups?: number };
   name?: string;
   /** DM's `log-format`: `text` (DM's layout, the binaries' default) or `json` (one JSON object per line). Default json. */
   format?: 'text' | 'json';
+}
+
+/** Log files of this process, reopened together on SIGHUP. */
+const openFiles = new Set<RotatingFile>();
+let sighupInstalled = false;
+
+/**
+ * Reopen every log file of this process under its name (what SIGHUP does, for logrotate's
+ * move-then-signal). Lines already written stay in the moved file.
+ */
+export function reopenLogFiles(): void {
+  for (const f of openFiles) {
+    try {
+      f.reopen();
+    } catch {
+      // a closed destination: nothing to reopen
+    }
+  }
+}
+
+function trackFile(f: RotatingFile): void {
+  openFiles.add(f);
+  if (!sighupInstalled) {
+    sighupInstalled = true;
+    process.on('SIGHUP', reopenLogFiles);
+  }
+}
+
+/**
+ * One JSON object per line with one key per field. pino appends a child's bindings to its
+ * parent's, so `child({component: 'scheduler'})` of a `component: 'dm-master'` logger would
+ * write `component` twice; parsing keeps the last (innermost) value in the first key's place.
+ */
+function jsonDestination(out: DestinationStream): DestinationStream {
+  return {
+    write(line: string): void {
+      try {
+        out.write(`${JSON.stringify(JSON.parse(line))}\n`);
+      } catch {
+        out.write(line);
+      }
+    },
+  };
 }
 
 /** One root logger per process; components take `root.child({component, task, source})`. */
@@ -39,9 +88,18 @@ export function createLogger(cfg: LoggerConfig = {}, destination?: DestinationSt
     base: cfg.name ? { name: cfg.name } : {},
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  const shaped = (d: DestinationStream): DestinationStream => (cfg.format === 'text' ? textDestination(d) : d);
+  const shaped = (d: DestinationStream): DestinationStream => (cfg.format === 'text' ? textDestination(d) : jsonDestination(d));
   if (destination) return pino(opts, shaped(destination));
-  if (cfg.file) return pino(opts, shaped(pinoDestination({ dest: cfg.file, mkdir: true, sync: false })));
+  if (cfg.file) {
+    const r = cfg.rotation ?? {};
+    const file = new RotatingFile(cfg.file, {
+      maxBytes: Math.round((r.maxSize ?? 0) * 1024 * 1024),
+      maxDays: r.maxDays ?? 0,
+      maxBackups: r.maxBackups ?? 0,
+    });
+    trackFile(file);
+    return pino(opts, shaped(file));
+  }
   return pino(opts, shaped(pinoDestination(2)));
 }
 
