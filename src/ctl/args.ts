@@ -72,9 +72,9 @@ export function action<A extends unknown[]>(ctx: CtlContext, fn: (...args: A) =>
   };
 }
 
-/** An argument error: printed as result false, with the command's usage on stderr. */
+/** An argument error: printed once, as the result-false reply, with the command's usage on stderr. */
 export function usageError(ctx: CtlContext, cmd: Command, msg: string): void {
-  ctx.io.err(`error: ${msg}\n${cmd.helpInformation()}`);
+  ctx.io.err(cmd.helpInformation());
   ctx.reply({ result: false, msg: new DMError('ErrCtlInvalidArgs', msg).toString() });
 }
 

@@ -4,7 +4,8 @@
  */
 import { Code, ConnectError } from '@connectrpc/connect';
 import { DMError, isDMError } from '../errors/index.js';
-import { fromConnectError } from '../rpc/errors.js';
+import { DM_ERROR_HEADERS, fromConnectError } from '../rpc/errors.js';
+import { ProcessErrorSchema } from '../gen/dm/common/v1/common_pb.js';
 import { createCtlMasterClient, type CtlTLS, type MasterClient } from './master-client.js';
 import { formatReply } from './output.js';
 
@@ -99,8 +100,19 @@ export class CtlContext {
   }
 }
 
-function isUnreachable(e: unknown): boolean {
-  if (e instanceof ConnectError) return e.code === Code.Unavailable;
+/**
+ * Whether a call failed in transport, before any dm-master answered (refused, reset, no route,
+ * unknown host): only then is the next `--master-addr` tried. An error a dm-master raised
+ * carries its DM code (error detail or `dm-error-code` metadata), even when its Connect code is
+ * Unavailable (a retryable DM error such as 10008, the source database unreachable): it is the
+ * answer, printed once with its own code, and the request is not sent again to another master.
+ */
+export function isUnreachable(e: unknown): boolean {
+  if (e instanceof ConnectError) {
+    if (e.code !== Code.Unavailable) return false;
+    const fromServer = e.findDetails(ProcessErrorSchema).length > 0 || e.metadata.get(DM_ERROR_HEADERS.code) !== null;
+    return !fromServer;
+  }
   const code = (e as { code?: unknown } | null)?.code;
   return code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'EHOSTUNREACH' || code === 'ENOTFOUND';
 }

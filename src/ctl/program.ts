@@ -83,7 +83,8 @@ export function buildProgram(ctx: CtlContext, withGlobals: boolean, onNoCommand?
     .configureOutput({
       writeOut: (s) => ctx.io.out(s),
       writeErr: (s) => ctx.io.err(s),
-      outputError: (s) => ctx.io.err(s),
+      // the error is printed once, as the `result: false` reply runArgs makes of it
+      outputError: () => undefined,
     });
   if (withGlobals) {
     program

@@ -1,13 +1,15 @@
 /**
  * Interactive dmctl: `dmctl --master-addr ...` with no command. A readline prompt with
- * history (~/.dmctl_history), tab completion of command names, `help` and `exit`.
+ * history (~/.dmctl_history), tab completion of command names, their sub-commands, flags and
+ * file arguments, `help` and `exit`.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import type { Command } from 'commander';
 import type { CtlContext } from './context.js';
-import { buildProgram, runArgs } from './program.js';
+import { buildProgram, newContext, runArgs } from './program.js';
 import { commandNames } from './registry.js';
 
 const HISTORY_SIZE = 1000;
@@ -44,13 +46,82 @@ export function splitWords(line: string): string[] {
   return out;
 }
 
-/** Tab completion: command names for the first word. */
-export function complete(line: string): [string[], string] {
+/** Words of a partly typed line and the word being typed ('' after a trailing space). */
+function wordsOf(line: string): { done: string[]; cur: string } {
   const words = line.trimStart().split(/\s+/);
-  if (words.length > 1) return [[], line];
-  const w = words[0] ?? '';
-  const hits = commandNames().filter((n) => n.startsWith(w));
-  return [hits.length > 0 ? hits : commandNames(), w];
+  const cur = words.pop() ?? '';
+  return { done: words, cur };
+}
+
+/** `a | b | c` in an argument's description: the argument's fixed values (DM's sub-commands). */
+function choicesOf(description: string): string[] {
+  return /^[\w-]+(?:\s*\|\s*[\w-]+)+$/.test(description.trim()) ? description.split('|').map((x) => x.trim()) : [];
+}
+
+/** Files and directories whose path starts with `cur` (directories end with `/`). */
+function completePath(cur: string): string[] {
+  const slash = cur.lastIndexOf('/');
+  const dir = slash < 0 ? '.' : cur.slice(0, slash + 1) || '/';
+  const base = slash < 0 ? cur : cur.slice(slash + 1);
+  const prefix = slash < 0 ? '' : cur.slice(0, slash + 1);
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.name.startsWith(base) && (base.startsWith('.') || !e.name.startsWith('.')))
+      .map((e) => `${prefix}${e.name}${e.isDirectory() ? '/' : ''}`)
+      .sort();
+  } catch {
+    return [];
+  }
+}
+
+let commandsForCompletion: Map<string, Command> | undefined;
+
+/** The commands as the REPL parses them (built once), by name and alias. */
+function completionCommands(): Map<string, Command> {
+  if (!commandsForCompletion) {
+    const program = buildProgram(newContext({ out: () => undefined, err: () => undefined }), false);
+    commandsForCompletion = new Map();
+    for (const c of program.commands) for (const n of [c.name(), ...c.aliases()]) commandsForCompletion.set(n, c);
+  }
+  return commandsForCompletion;
+}
+
+/**
+ * Tab completion: the command name for the first word; then, for that command, its flags when
+ * the word starts with `-`, else the values of its sub-command argument (`config task|source|...`,
+ * `operate-source create|update|stop|show`, `binlog skip|replace|...`) or file paths where the
+ * argument is a file.
+ */
+export function complete(line: string): [string[], string] {
+  const { done, cur } = wordsOf(line);
+  if (done.length === 0) {
+    const hits = commandNames().filter((n) => n.startsWith(cur));
+    return [hits.length > 0 ? hits : commandNames(), cur];
+  }
+  const cmd = completionCommands().get(done[0] ?? '');
+  if (!cmd) return [[], cur];
+  if (cur.startsWith('-')) {
+    const flags = [...cmd.options.flatMap((o) => [o.long, o.short]), '--help'].filter((f): f is string => !!f && f.startsWith(cur));
+    return [[...new Set(flags)].sort(), cur];
+  }
+  // which positional argument is being typed: skip flags and the values of flags that take one
+  let pos = 0;
+  for (let i = 1; i < done.length; i++) {
+    const w = done[i] ?? '';
+    if (w.startsWith('-')) {
+      const opt = cmd.options.find((o) => o.long === w || o.short === w);
+      if (opt && (opt.required || opt.optional) && !w.includes('=')) i++;
+      continue;
+    }
+    pos++;
+  }
+  const args = cmd.registeredArguments;
+  const arg = args[pos] ?? (args.at(-1)?.variadic ? args.at(-1) : undefined);
+  if (!arg) return [[], cur];
+  const choices = choicesOf(arg.description);
+  if (choices.length > 0) return [choices.filter((c) => c.startsWith(cur)), cur];
+  if (/file/.test(arg.name())) return [completePath(cur), cur];
+  return [[], cur];
 }
 
 function historyFile(): string {
