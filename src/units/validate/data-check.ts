@@ -13,9 +13,9 @@
  *   key. Memory is bounded by `leafRows` × the number of sides, whatever the table's size.
  * - On a running task a range can differ only because changes are in flight. A differing range is
  *   read again up to `recheck.attempts` times, `recheck.delayMs` apart, before it is reported;
- *   `afterSourceRead` (given by the caller: wait until the task has applied the source's current
- *   position) runs between the source read and the target read, so the target is read at or after
- *   the point the source was read at.
+ *   on a re-read `afterSourceRead` (given by the caller: wait until the task has applied the
+ *   source's current position) runs between the source read and the target read, so the target
+ *   is read at or after the point the source was read at.
  * - Fix-up SQL (REPLACE for missing or different rows, DELETE for extra ones) is written to
  *   `fixSql` when asked; it is never applied.
  *
@@ -42,7 +42,7 @@ export interface DataCheckOptions {
   maxRows?: number | undefined;
   /** Re-reads of a differing chunk before it counts (running tasks). Default 0 attempts. */
   recheck?: { attempts: number; delayMs: number } | undefined;
-  /** Runs after a chunk's source read and before its target read. */
+  /** Runs on a recheck, after the chunk's source read and before its target read (wait for the task to apply what was read). */
   afterSourceRead?: ((signal?: AbortSignal) => Promise<void>) | undefined;
   /** Receives every fix-up statement (one per call, ending with `;`). */
   fixSql?: ((stmt: string) => void | Promise<void>) | undefined;
@@ -189,7 +189,7 @@ class TableRun {
     const attempts = recheck ? (this.o.recheck?.attempts ?? 0) : 0;
     for (let i = 0; ; i++) {
       const a = await sumOf(this.src, r);
-      await this.o.afterSourceRead?.(this.o.signal);
+      if (i > 0) await this.o.afterSourceRead?.(this.o.signal);
       const b = await checksum(this.tgt, r);
       if ((a.n === b.n && a.s === b.s) || i >= attempts) return { a, b };
       await new Promise((res) => setTimeout(res, this.o.recheck?.delayMs ?? 0));
