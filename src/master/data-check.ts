@@ -109,7 +109,7 @@ export async function runDataCheck(deps: DataCheckDeps, req: DataCheckRequest, o
     const report = await checkData({
       sources,
       target,
-      tables: req.tables,
+      tables: req.tables?.length ? req.tables : undefined,
       chunkRows: req.chunkRows,
       maxRows: req.maxRows,
       recheck: { attempts: req.recheck ?? DEFAULT_RECHECK, delayMs: RECHECK_DELAY_MS },

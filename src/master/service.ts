@@ -28,6 +28,7 @@ import type { Scheduler } from './scheduler/index.js';
 import { createPeerClients, type PeerClients } from './clients.js';
 import { maskSourcePassword, maskTaskPassword } from './config-adapter.js';
 import { checkBinlogSchemaRequest, operateBinlogSchema } from './binlog-schema.js';
+import { checkDataHandler } from './handlers/check-data.js';
 
 type MasterImpl = Partial<ServiceImpl<typeof MasterService>>;
 
@@ -263,6 +264,8 @@ export function createMasterService(d: MasterServiceDeps): MasterImpl {
       if (req.op === SchemaOp.GET) return operateBinlogSchema(deps, req, ctx.signal);
       return onLeader(ctx, () => operateBinlogSchema(deps, req, ctx.signal), (addr) => masterClient(addr).operateBinlogSchema(req, fwd));
     },
+
+    checkData: (req, ctx) => checkDataHandler(core.dataCheckDeps(), req, ctx),
 
     async checkTask(req, ctx) {
       return core.checkTask(req.task, req.errorCnt, req.warnCnt, ctx.signal);
