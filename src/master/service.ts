@@ -12,6 +12,8 @@ import {
   MemberType,
   ConfigType,
   WorkerStage,
+  ListMemberRequestSchema,
+  QueryStatusRequestSchema,
   type OperateSourceResponseSchema,
   type StartTaskResponseSchema,
   type OperateTaskResponseSchema,
@@ -29,6 +31,7 @@ import { createPeerClients, type PeerClients } from './clients.js';
 import { maskSourcePassword, maskTaskPassword } from './config-adapter.js';
 import { checkBinlogSchemaRequest, operateBinlogSchema } from './binlog-schema.js';
 import { checkDataHandler } from './handlers/check-data.js';
+import { watchClusterHandler } from './handlers/watch-cluster.js';
 
 type MasterImpl = Partial<ServiceImpl<typeof MasterService>>;
 
@@ -266,6 +269,17 @@ export function createMasterService(d: MasterServiceDeps): MasterImpl {
     },
 
     checkData: (req, ctx) => checkDataHandler(core.dataCheckDeps(), req, ctx),
+
+    watchCluster: (req, ctx) =>
+      watchClusterHandler(
+        {
+          members: async (c) => impl.listMember!(create(ListMemberRequestSchema, {}), c),
+          status: async (name, c) => impl.queryStatus!(create(QueryStatusRequestSchema, { name }), c),
+          tasks: async () => [...new Set((await core.allSubtasks()).map((p) => p.task))].sort(),
+        },
+        req,
+        ctx,
+      ),
 
     async checkTask(req, ctx) {
       return core.checkTask(req.task, req.errorCnt, req.warnCnt, ctx.signal);
