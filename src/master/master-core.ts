@@ -1,4 +1,5 @@
 import type { Etcd3, IOperation } from 'etcd3';
+import type { DataCheckDeps } from './data-check.js';
 import { DMError, toDMError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import {
@@ -470,6 +471,11 @@ export class MasterCore {
       report = undefined;
     }
     return report ? { result: r.result, msg: JSON.stringify(limitReport(report, errorCnt, warnCnt)) } : r;
+  }
+
+  /** What the one-shot data check reads from the cluster (task and source configs, the secret key). */
+  dataCheckDeps(): DataCheckDeps {
+    return { taskConfig: (n) => this.taskConfig(n), sourceConfig: (id) => this.sourceConfig(id), secretKey: this.o.secretKey };
   }
 
   encrypt(plain: string): string {

@@ -4,6 +4,7 @@ import { DMError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { createRegistry, type Registry } from '../metrics/index.js';
 import { createRpcServer, type RpcServer, type RpcAddress } from '../rpc/index.js';
+import { DASHBOARD_PREFIX, dashboardDir, dashboardMissing } from './dashboard.js';
 import { MasterService } from '../gen/dm/master/v1/master_pb.js';
 import { loadSecretKey, masterConfigToYaml, type MasterConfig } from '../config/index.js';
 import { aborted, sleepAbortable, VERSION } from '../util/index.js';
@@ -236,6 +237,7 @@ export class DMMaster {
         etcd: external ? 'external' : 'embedded',
       }),
       ...(tls ? { tls } : {}),
+      ...(dashboardDir() ? { staticDir: { [DASHBOARD_PREFIX]: dashboardDir()! } } : { fallback: dashboardMissing }),
       logger: this.log,
     });
     const { host, port } = hostPort(cfg.masterAddr);

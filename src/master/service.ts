@@ -12,6 +12,8 @@ import {
   MemberType,
   ConfigType,
   WorkerStage,
+  ListMemberRequestSchema,
+  QueryStatusRequestSchema,
   type OperateSourceResponseSchema,
   type StartTaskResponseSchema,
   type OperateTaskResponseSchema,
@@ -28,6 +30,8 @@ import type { Scheduler } from './scheduler/index.js';
 import { createPeerClients, type PeerClients } from './clients.js';
 import { maskSourcePassword, maskTaskPassword } from './config-adapter.js';
 import { checkBinlogSchemaRequest, operateBinlogSchema } from './binlog-schema.js';
+import { checkDataHandler } from './handlers/check-data.js';
+import { watchClusterHandler } from './handlers/watch-cluster.js';
 
 type MasterImpl = Partial<ServiceImpl<typeof MasterService>>;
 
@@ -263,6 +267,19 @@ export function createMasterService(d: MasterServiceDeps): MasterImpl {
       if (req.op === SchemaOp.GET) return operateBinlogSchema(deps, req, ctx.signal);
       return onLeader(ctx, () => operateBinlogSchema(deps, req, ctx.signal), (addr) => masterClient(addr).operateBinlogSchema(req, fwd));
     },
+
+    checkData: (req, ctx) => checkDataHandler(core.dataCheckDeps(), req, ctx),
+
+    watchCluster: (req, ctx) =>
+      watchClusterHandler(
+        {
+          members: async (c) => impl.listMember!(create(ListMemberRequestSchema, {}), c),
+          status: async (name, c) => impl.queryStatus!(create(QueryStatusRequestSchema, { name }), c),
+          tasks: async () => [...new Set((await core.allSubtasks()).map((p) => p.task))].sort(),
+        },
+        req,
+        ctx,
+      ),
 
     async checkTask(req, ctx) {
       return core.checkTask(req.task, req.errorCnt, req.warnCnt, ctx.signal);

@@ -6,6 +6,7 @@ import './pause-task.js';
 import './resume-task.js';
 import './query-status.js';
 import './check-task.js';
+import './check-data.js';
 import './list-member.js';
 import './offline-member.js';
 import './operate-leader.js';

@@ -23,7 +23,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file dm/master/v1/master.proto.
  */
 export const file_dm_master_v1_master: GenFile = /*@__PURE__*/
-  fileDesc("ChlkbS9tYXN0ZXIvdjEvbWFzdGVyLnByb3RvEgxkbS5tYXN0ZXIudjEiWgoQU3RhcnRUYXNrUmVxdWVzdBIMCgR0YXNrGAEgASgJEg8KB3NvdXJjZXMYAiADKAkSEwoLcmVtb3ZlX21ldGEYAyABKAgSEgoKc3RhcnRfdGltZRgEIAEoCSJ7ChFTdGFydFRhc2tSZXNwb25zZRIOCgZyZXN1bHQYASABKAgSCwoDbXNnGAIgASgJEjMKB3NvdXJjZXMYAyADKAsyIi5kbS5jb21tb24udjEuQ29tbW9uV29ya2VyUmVzcG9uc2USFAoMY2hlY2tfcmVzdWx0GAQgASgJIlUKEk9wZXJhdGVUYXNrUmVxdWVzdBIgCgJvcBgBIAEoDjIULmRtLm1hc3Rlci52MS5UYXNrT3ASDAoEbmFtZRgCIAEoCRIPCgdzb3VyY2VzGAMgAygJIokBChNPcGVyYXRlVGFza1Jlc3BvbnNlEg4KBnJlc3VsdBgBIAEoCBILCgNtc2cYAiABKAkSIAoCb3AYAyABKA4yFC5kbS5tYXN0ZXIudjEuVGFza09wEjMKB3NvdXJjZXMYBCADKAsyIi5kbS5jb21tb24udjEuQ29tbW9uV29ya2VyUmVzcG9uc2UiMwoSUXVlcnlTdGF0dXNSZXF1ZXN0EgwKBG5hbWUYASABKAkSDwoHc291cmNlcxgCIAMoCSJkChNRdWVyeVN0YXR1c1Jlc3BvbnNlEg4KBnJlc3VsdBgBIAEoCBILCgNtc2cYAiABKAkSMAoHc291cmNlcxgDIAMoCzIfLmRtLmNvbW1vbi52MS5Tb3VyY2VRdWVyeVN0YXR1cyJZChBDaGVja1Rhc2tSZXF1ZXN0EgwKBHRhc2sYASABKAkSEQoJZXJyb3JfY250GAIgASgFEhAKCHdhcm5fY250GAMgASgFEhIKCnN0YXJ0X3RpbWUYBCABKAkiMAoRQ2hlY2tUYXNrUmVzcG9uc2USDgoGcmVzdWx0GAEgASgIEgsKA21zZxgCIAEoCSJyChRPcGVyYXRlU291cmNlUmVxdWVzdBIiCgJvcBgBIAEoDjIWLmRtLm1hc3Rlci52MS5Tb3VyY2VPcBIOCgZjb25maWcYAiADKAkSEQoJc291cmNlX2lkGAMgAygJEhMKC3dvcmtlcl9uYW1lGAQgASgJImkKFU9wZXJhdGVTb3VyY2VSZXNwb25zZRIOCgZyZXN1bHQYASABKAgSCwoDbXNnGAIgASgJEjMKB3NvdXJjZXMYAyADKAsyIi5kbS5jb21tb24udjEuQ29tbW9uV29ya2VyUmVzcG9uc2UiNwoVVHJhbnNmZXJTb3VyY2VSZXF1ZXN0Eg4KBnNvdXJjZRgBIAEoCRIOCgZ3b3JrZXIYAiABKAkiNQoWVHJhbnNmZXJTb3VyY2VSZXNwb25zZRIOCgZyZXN1bHQYASABKAgSCwoDbXNnGAIgASgJIpkBCgpNYXN0ZXJJbmZvEgwKBG5hbWUYASABKAkSEQoJbWVtYmVyX2lkGAIgASgJEg0KBWFsaXZlGAMgASgIEhEKCWlzX2xlYWRlchgEIAEoCBIRCglwZWVyX3VybHMYBSADKAkSEwoLY2xpZW50X3VybHMYBiADKAkSDwoHYWRkcmVzcxgHIAEoCRIPCgdldmljdGVkGAggASgIIuEBCgpXb3JrZXJJbmZvEgwKBG5hbWUYASABKAkSDwoHYWRkcmVzcxgCIAEoCRIoCgVzdGFnZRgDIAEoDjIZLmRtLm1hc3Rlci52MS5Xb3JrZXJTdGFnZRIOCgZzb3VyY2UYBCABKAkSFQoNcmVsYXlfc291cmNlcxgFIAMoCRI0CgZsYWJlbHMYBiADKAsyJC5kbS5tYXN0ZXIudjEuV29ya2VySW5mby5MYWJlbHNFbnRyeRotCgtMYWJlbHNFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBIisKCkxlYWRlckluZm8SDAoEbmFtZRgBIAEoCRIPCgdhZGRyZXNzGAIgASgJIlIKEUxpc3RNZW1iZXJSZXF1ZXN0Eg4KBmxlYWRlchgBIAEoCBIOCgZtYXN0ZXIYAiABKAgSDgoGd29ya2VyGAMgASgIEg0KBW5hbWVzGAQgAygJIrEBChJMaXN0TWVtYmVyUmVzcG9uc2USDgoGcmVzdWx0GAEgASgIEgsKA21zZxgCIAEoCRIoCgZsZWFkZXIYAyABKAsyGC5kbS5tYXN0ZXIudjEuTGVhZGVySW5mbxIpCgdtYXN0ZXJzGAQgAygLMhguZG0ubWFzdGVyLnYxLk1hc3RlckluZm8SKQoHd29ya2VycxgFIAMoCzIYLmRtLm1hc3Rlci52MS5Xb3JrZXJJbmZvIkwKFE9mZmxpbmVNZW1iZXJSZXF1ZXN0EiYKBHR5cGUYASABKA4yGC5kbS5tYXN0ZXIudjEuTWVtYmVyVHlwZRIMCgRuYW1lGAIgASgJIjQKFU9mZmxpbmVNZW1iZXJSZXNwb25zZRIOCgZyZXN1bHQYASABKAgSCwoDbXNnGAIgASgJIkgKFE9wZXJhdGVMZWFkZXJSZXF1ZXN0EiIKAm9wGAEgASgOMhYuZG0ubWFzdGVyLnYxLkxlYWRlck9wEgwKBG5hbWUYAiABKAkiNAoVT3BlcmF0ZUxlYWRlclJlc3BvbnNlEg4KBnJlc3VsdBgBIAEoCBILCgNtc2cYAiABKAkitwEKFVJlZ2lzdGVyV29ya2VyUmVxdWVzdBIMCgRuYW1lGAEgASgJEg8KB2FkZHJlc3MYAiABKAkSPwoGbGFiZWxzGAMgAygLMi8uZG0ubWFzdGVyLnYxLlJlZ2lzdGVyV29ya2VyUmVxdWVzdC5MYWJlbHNFbnRyeRIPCgd2ZXJzaW9uGAQgASgJGi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiqwEKFlJlZ2lzdGVyV29ya2VyUmVzcG9uc2USDgoGcmVzdWx0GAEgASgIEgsKA21zZxgCIAEoCRIWCg5ldGNkX2VuZHBvaW50cxgDIAMoCRIWCg5jbHVzdGVyX3ByZWZpeBgEIAEoCRIwCg1rZWVwYWxpdmVfdHRsGAUgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhIKCmNsdXN0ZXJfaWQYBiABKAkicAoHRERMTG9jaxIKCgJpZBgBIAEoCRIMCgR0YXNrGAIgASgJEgwKBG1vZGUYAyABKAkSDQoFb3duZXIYBCABKAkSDAoEZGRscxgFIAMoCRIOCgZzeW5jZWQYBiADKAkSEAoIdW5zeW5jZWQYByADKAkiNAoTU2hvd0RETExvY2tzUmVxdWVzdBIMCgR0YXNrGAEgASgJEg8KB3NvdXJjZXMYAiADKAkiWQoUU2hvd0RETExvY2tzUmVzcG9uc2USDgoGcmVzdWx0GAEgASgIEgsKA21zZxgCIAEoCRIkCgVsb2NrcxgDIAMoCzIVLmRtLm1hc3Rlci52MS5ERExMb2NrIqwBChRVbmxvY2tERExMb2NrUmVxdWVzdBIKCgJpZBgBIAEoCRIVCg1yZXBsYWNlX293bmVyGAIgASgJEhQKDGZvcmNlX3JlbW92ZRgDIAEoCBIpCgJvcBgEIAEoDjIdLmRtLm1hc3Rlci52MS5VbmxvY2tERExMb2NrT3ASDwoHc291cmNlcxgFIAMoCRIQCghkYXRhYmFzZRgGIAEoCRINCgV0YWJsZRgHIAEoCSJpChVVbmxvY2tERExMb2NrUmVzcG9uc2USDgoGcmVzdWx0GAEgASgIEgsKA21zZxgCIAEoCRIzCgdzb3VyY2VzGAMgAygLMiIuZG0uY29tbW9uLnYxLkNvbW1vbldvcmtlclJlc3BvbnNlIngKEkhhbmRsZUVycm9yUmVxdWVzdBIhCgJvcBgBIAEoDjIVLmRtLmNvbW1vbi52MS5FcnJvck9wEgwKBHRhc2sYAiABKAkSDwoHc291cmNlcxgDIAMoCRISCgpiaW5sb2dfcG9zGAQgASgJEgwKBHNxbHMYBSADKAkiZwoTSGFuZGxlRXJyb3JSZXNwb25zZRIOCgZyZXN1bHQYASABKAgSCwoDbXNnGAIgASgJEjMKB3NvdXJjZXMYAyADKAsyIi5kbS5jb21tb24udjEuQ29tbW9uV29ya2VyUmVzcG9uc2Ui1wEKGk9wZXJhdGVCaW5sb2dTY2hlbWFSZXF1ZXN0EiIKAm9wGAEgASgOMhYuZG0uY29tbW9uLnYxLlNjaGVtYU9wEgwKBHRhc2sYAiABKAkSDwoHc291cmNlcxgDIAMoCRIQCghkYXRhYmFzZRgEIAEoCRINCgV0YWJsZRgFIAEoCRIOCgZzY2hlbWEYBiABKAkSDQoFZmx1c2gYByABKAgSDAoEc3luYxgIIAEoCBITCgtmcm9tX3NvdXJjZRgJIAEoCBITCgtmcm9tX3RhcmdldBgKIAEoCCJvChtPcGVyYXRlQmlubG9nU2NoZW1hUmVzcG9uc2USDgoGcmVzdWx0GAEgASgIEgsKA21zZxgCIAEoCRIzCgdzb3VyY2VzGAMgAygLMiIuZG0uY29tbW9uLnYxLkNvbW1vbldvcmtlclJlc3BvbnNlIkgKEEdldENvbmZpZ1JlcXVlc3QSJgoEdHlwZRgBIAEoDjIYLmRtLm1hc3Rlci52MS5Db25maWdUeXBlEgwKBG5hbWUYAiABKAkiPQoRR2V0Q29uZmlnUmVzcG9uc2USDgoGcmVzdWx0GAEgASgIEgsKA21zZxgCIAEoCRILCgNjZmcYAyABKAkiWQoTT3BlcmF0ZVJlbGF5UmVxdWVzdBIhCgJvcBgBIAEoDjIVLmRtLm1hc3Rlci52MS5SZWxheU9wEg4KBnNvdXJjZRgCIAEoCRIPCgd3b3JrZXJzGAMgAygJImgKFE9wZXJhdGVSZWxheVJlc3BvbnNlEg4KBnJlc3VsdBgBIAEoCBILCgNtc2cYAiABKAkSMwoHc291cmNlcxgDIAMoCzIiLmRtLmNvbW1vbi52MS5Db21tb25Xb3JrZXJSZXNwb25zZSKDAQoRUHVyZ2VSZWxheVJlcXVlc3QSDwoHc291cmNlcxgBIAMoCRIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIQCghmaWxlbmFtZRgDIAEoCRIPCgdzdWJfZGlyGAQgASgJEhAKCGluYWN0aXZlGAUgASgIImYKElB1cmdlUmVsYXlSZXNwb25zZRIOCgZyZXN1bHQYASABKAgSCwoDbXNnGAIgASgJEjMKB3NvdXJjZXMYAyADKAsyIi5kbS5jb21tb24udjEuQ29tbW9uV29ya2VyUmVzcG9uc2UiXgoWU3RhcnRWYWxpZGF0aW9uUmVxdWVzdBIRCgl0YXNrX25hbWUYASABKAkSDwoHc291cmNlcxgCIAMoCRIMCgRtb2RlGAMgASgJEhIKCnN0YXJ0X3RpbWUYBCABKAkiawoXU3RhcnRWYWxpZGF0aW9uUmVzcG9uc2USDgoGcmVzdWx0GAEgASgIEgsKA21zZxgCIAEoCRIzCgdzb3VyY2VzGAMgAygLMiIuZG0uY29tbW9uLnYxLkNvbW1vbldvcmtlclJlc3BvbnNlIjsKFVN0b3BWYWxpZGF0aW9uUmVxdWVzdBIRCgl0YXNrX25hbWUYASABKAkSDwoHc291cmNlcxgCIAMoCSJqChZTdG9wVmFsaWRhdGlvblJlc3BvbnNlEg4KBnJlc3VsdBgBIAEoCBILCgNtc2cYAiABKAkSMwoHc291cmNlcxgDIAMoCzIiLmRtLmNvbW1vbi52MS5Db21tb25Xb3JrZXJSZXNwb25zZSJdChxRdWVyeVZhbGlkYXRpb25TdGF0dXNSZXF1ZXN0EhEKCXRhc2tfbmFtZRgBIAEoCRIqCg1maWx0ZXJfc3RhdHVzGAIgASgOMhMuZG0uY29tbW9uLnYxLlN0YWdlIq0BCh1RdWVyeVZhbGlkYXRpb25TdGF0dXNSZXNwb25zZRIOCgZyZXN1bHQYASABKAgSCwoDbXNnGAIgASgJEjIKCnZhbGlkYXRvcnMYAyADKAsyHi5kbS5jb21tb24udjEuVmFsaWRhdGlvblN0YXR1cxI7Cg50YWJsZV9zdGF0dXNlcxgEIAMoCzIjLmRtLmNvbW1vbi52MS5WYWxpZGF0aW9uVGFibGVTdGF0dXMiZgoXVXBkYXRlVmFsaWRhdGlvblJlcXVlc3QSEQoJdGFza19uYW1lGAEgASgJEg8KB3NvdXJjZXMYAiADKAkSEgoKYmlubG9nX3BvcxgDIAEoCRITCgtiaW5sb2dfZ3RpZBgEIAEoCSJsChhVcGRhdGVWYWxpZGF0aW9uUmVzcG9uc2USDgoGcmVzdWx0GAEgASgIEgsKA21zZxgCIAEoCRIzCgdzb3VyY2VzGAMgAygLMiIuZG0uY29tbW9uLnYxLkNvbW1vbldvcmtlclJlc3BvbnNlImcKGUdldFZhbGlkYXRpb25FcnJvclJlcXVlc3QSEQoJdGFza19uYW1lGAEgASgJEjcKC2Vycm9yX3N0YXRlGAIgASgOMiIuZG0uY29tbW9uLnYxLlZhbGlkYXRpb25FcnJvclN0YXRlImgKGkdldFZhbGlkYXRpb25FcnJvclJlc3BvbnNlEg4KBnJlc3VsdBgBIAEoCBILCgNtc2cYAiABKAkSLQoGZXJyb3JzGAMgAygLMh0uZG0uY29tbW9uLnYxLlZhbGlkYXRpb25FcnJvciJ+Ch1PcGVyYXRlVmFsaWRhdGlvbkVycm9yUmVxdWVzdBIrCgJvcBgBIAEoDjIfLmRtLmNvbW1vbi52MS5WYWxpZGF0aW9uRXJyb3JPcBIRCgl0YXNrX25hbWUYAiABKAkSEAoIZXJyb3JfaWQYAyABKAQSCwoDYWxsGAQgASgIInIKHk9wZXJhdGVWYWxpZGF0aW9uRXJyb3JSZXNwb25zZRIOCgZyZXN1bHQYASABKAgSCwoDbXNnGAIgASgJEjMKB3NvdXJjZXMYAyADKAsyIi5kbS5jb21tb24udjEuQ29tbW9uV29ya2VyUmVzcG9uc2UiIwoORW5jcnlwdFJlcXVlc3QSEQoJcGxhaW50ZXh0GAEgASgJIkIKD0VuY3J5cHRSZXNwb25zZRIOCgZyZXN1bHQYASABKAgSCwoDbXNnGAIgASgJEhIKCmNpcGhlcnRleHQYAyABKAkiewoNU291cmNlU3VtbWFyeRIOCgZzb3VyY2UYASABKAkSDgoGd29ya2VyGAIgASgJEhQKDGVuYWJsZV9yZWxheRgDIAEoCBITCgtlbmFibGVfZ3RpZBgEIAEoCBIOCgZmbGF2b3IYBSABKAkSDwoHYWRkcmVzcxgGIAEoCSLOAQoLVGFza1N1bW1hcnkSDAoEbmFtZRgBIAEoCRIRCgl0YXNrX21vZGUYAiABKAkSEgoKc2hhcmRfbW9kZRgDIAEoCRIPCgdzb3VyY2VzGAQgAygJEjUKBnN0YWdlcxgFIAMoCzIlLmRtLm1hc3Rlci52MS5UYXNrU3VtbWFyeS5TdGFnZXNFbnRyeRpCCgtTdGFnZXNFbnRyeRILCgNrZXkYASABKAkSIgoFdmFsdWUYAiABKA4yEy5kbS5jb21tb24udjEuU3RhZ2U6AjgBIhcKFUdldENsdXN0ZXJJbmZvUmVxdWVzdCLbAgoWR2V0Q2x1c3RlckluZm9SZXNwb25zZRIOCgZyZXN1bHQYASABKAgSCwoDbXNnGAIgASgJEhIKCmNsdXN0ZXJfaWQYAyABKAkSDwoHdmVyc2lvbhgEIAEoCRIoCgZsZWFkZXIYBSABKAsyGC5kbS5tYXN0ZXIudjEuTGVhZGVySW5mbxIpCgdtYXN0ZXJzGAYgAygLMhguZG0ubWFzdGVyLnYxLk1hc3RlckluZm8SKQoHd29ya2VycxgHIAMoCzIYLmRtLm1hc3Rlci52MS5Xb3JrZXJJbmZvEiwKB3NvdXJjZXMYCCADKAsyGy5kbS5tYXN0ZXIudjEuU291cmNlU3VtbWFyeRIoCgV0YXNrcxgJIAMoCzIZLmRtLm1hc3Rlci52MS5UYXNrU3VtbWFyeRInCgZkZXRhaWwYCiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0KloKBlRhc2tPcBIXChNUQVNLX09QX1VOU1BFQ0lGSUVEEAASEAoMVEFTS19PUF9TVE9QEAESEQoNVEFTS19PUF9QQVVTRRACEhIKDlRBU0tfT1BfUkVTVU1FEAMqeAoIU291cmNlT3ASGQoVU09VUkNFX09QX1VOU1BFQ0lGSUVEEAASEwoPU09VUkNFX09QX1NUQVJUEAESFAoQU09VUkNFX09QX1VQREFURRACEhIKDlNPVVJDRV9PUF9TVE9QEAMSEgoOU09VUkNFX09QX1NIT1cQBCqMAQoLV29ya2VyU3RhZ2USHAoYV09SS0VSX1NUQUdFX1VOU1BFQ0lGSUVEEAASGAoUV09SS0VSX1NUQUdFX09GRkxJTkUQARIVChFXT1JLRVJfU1RBR0VfRlJFRRACEhYKEldPUktFUl9TVEFHRV9CT1VORBADEhYKEldPUktFUl9TVEFHRV9SRUxBWRAEKlkKCk1lbWJlclR5cGUSGwoXTUVNQkVSX1RZUEVfVU5TUEVDSUZJRUQQABIWChJNRU1CRVJfVFlQRV9NQVNURVIQARIWChJNRU1CRVJfVFlQRV9XT1JLRVIQAipWCghMZWFkZXJPcBIZChVMRUFERVJfT1BfVU5TUEVDSUZJRUQQABITCg9MRUFERVJfT1BfRVZJQ1QQARIaChZMRUFERVJfT1BfQ0FOQ0VMX0VWSUNUEAIqbwoPVW5sb2NrRERMTG9ja09wEiIKHlVOTE9DS19ERExfTE9DS19PUF9VTlNQRUNJRklFRBAAEhsKF1VOTE9DS19ERExfTE9DS19PUF9FWEVDEAESGwoXVU5MT0NLX0RETF9MT0NLX09QX1NLSVAQAiqHAQoKQ29uZmlnVHlwZRIbChdDT05GSUdfVFlQRV9VTlNQRUNJRklFRBAAEhQKEENPTkZJR19UWVBFX1RBU0sQARIWChJDT05GSUdfVFlQRV9TT1VSQ0UQAhIWChJDT05GSUdfVFlQRV9NQVNURVIQAxIWChJDT05GSUdfVFlQRV9XT1JLRVIQBCpzCgdSZWxheU9wEhgKFFJFTEFZX09QX1VOU1BFQ0lGSUVEEAASEgoOUkVMQVlfT1BfU1RBUlQQARIRCg1SRUxBWV9PUF9TVE9QEAISEgoOUkVMQVlfT1BfUEFVU0UQAxITCg9SRUxBWV9PUF9SRVNVTUUQBDLoEQoNTWFzdGVyU2VydmljZRJMCglTdGFydFRhc2sSHi5kbS5tYXN0ZXIudjEuU3RhcnRUYXNrUmVxdWVzdBofLmRtLm1hc3Rlci52MS5TdGFydFRhc2tSZXNwb25zZRJSCgtPcGVyYXRlVGFzaxIgLmRtLm1hc3Rlci52MS5PcGVyYXRlVGFza1JlcXVlc3QaIS5kbS5tYXN0ZXIudjEuT3BlcmF0ZVRhc2tSZXNwb25zZRJSCgtRdWVyeVN0YXR1cxIgLmRtLm1hc3Rlci52MS5RdWVyeVN0YXR1c1JlcXVlc3QaIS5kbS5tYXN0ZXIudjEuUXVlcnlTdGF0dXNSZXNwb25zZRJMCglDaGVja1Rhc2sSHi5kbS5tYXN0ZXIudjEuQ2hlY2tUYXNrUmVxdWVzdBofLmRtLm1hc3Rlci52MS5DaGVja1Rhc2tSZXNwb25zZRJYCg1PcGVyYXRlU291cmNlEiIuZG0ubWFzdGVyLnYxLk9wZXJhdGVTb3VyY2VSZXF1ZXN0GiMuZG0ubWFzdGVyLnYxLk9wZXJhdGVTb3VyY2VSZXNwb25zZRJPCgpMaXN0TWVtYmVyEh8uZG0ubWFzdGVyLnYxLkxpc3RNZW1iZXJSZXF1ZXN0GiAuZG0ubWFzdGVyLnYxLkxpc3RNZW1iZXJSZXNwb25zZRJYCg1PZmZsaW5lTWVtYmVyEiIuZG0ubWFzdGVyLnYxLk9mZmxpbmVNZW1iZXJSZXF1ZXN0GiMuZG0ubWFzdGVyLnYxLk9mZmxpbmVNZW1iZXJSZXNwb25zZRJYCg1PcGVyYXRlTGVhZGVyEiIuZG0ubWFzdGVyLnYxLk9wZXJhdGVMZWFkZXJSZXF1ZXN0GiMuZG0ubWFzdGVyLnYxLk9wZXJhdGVMZWFkZXJSZXNwb25zZRJbCg5UcmFuc2ZlclNvdXJjZRIjLmRtLm1hc3Rlci52MS5UcmFuc2ZlclNvdXJjZVJlcXVlc3QaJC5kbS5tYXN0ZXIudjEuVHJhbnNmZXJTb3VyY2VSZXNwb25zZRJVCgxTaG93RERMTG9ja3MSIS5kbS5tYXN0ZXIudjEuU2hvd0RETExvY2tzUmVxdWVzdBoiLmRtLm1hc3Rlci52MS5TaG93RERMTG9ja3NSZXNwb25zZRJYCg1VbmxvY2tERExMb2NrEiIuZG0ubWFzdGVyLnYxLlVubG9ja0RETExvY2tSZXF1ZXN0GiMuZG0ubWFzdGVyLnYxLlVubG9ja0RETExvY2tSZXNwb25zZRJSCgtIYW5kbGVFcnJvchIgLmRtLm1hc3Rlci52MS5IYW5kbGVFcnJvclJlcXVlc3QaIS5kbS5tYXN0ZXIudjEuSGFuZGxlRXJyb3JSZXNwb25zZRJqChNPcGVyYXRlQmlubG9nU2NoZW1hEiguZG0ubWFzdGVyLnYxLk9wZXJhdGVCaW5sb2dTY2hlbWFSZXF1ZXN0GikuZG0ubWFzdGVyLnYxLk9wZXJhdGVCaW5sb2dTY2hlbWFSZXNwb25zZRJMCglHZXRDb25maWcSHi5kbS5tYXN0ZXIudjEuR2V0Q29uZmlnUmVxdWVzdBofLmRtLm1hc3Rlci52MS5HZXRDb25maWdSZXNwb25zZRJVCgxPcGVyYXRlUmVsYXkSIS5kbS5tYXN0ZXIudjEuT3BlcmF0ZVJlbGF5UmVxdWVzdBoiLmRtLm1hc3Rlci52MS5PcGVyYXRlUmVsYXlSZXNwb25zZRJPCgpQdXJnZVJlbGF5Eh8uZG0ubWFzdGVyLnYxLlB1cmdlUmVsYXlSZXF1ZXN0GiAuZG0ubWFzdGVyLnYxLlB1cmdlUmVsYXlSZXNwb25zZRJeCg9TdGFydFZhbGlkYXRpb24SJC5kbS5tYXN0ZXIudjEuU3RhcnRWYWxpZGF0aW9uUmVxdWVzdBolLmRtLm1hc3Rlci52MS5TdGFydFZhbGlkYXRpb25SZXNwb25zZRJbCg5TdG9wVmFsaWRhdGlvbhIjLmRtLm1hc3Rlci52MS5TdG9wVmFsaWRhdGlvblJlcXVlc3QaJC5kbS5tYXN0ZXIudjEuU3RvcFZhbGlkYXRpb25SZXNwb25zZRJwChVRdWVyeVZhbGlkYXRpb25TdGF0dXMSKi5kbS5tYXN0ZXIudjEuUXVlcnlWYWxpZGF0aW9uU3RhdHVzUmVxdWVzdBorLmRtLm1hc3Rlci52MS5RdWVyeVZhbGlkYXRpb25TdGF0dXNSZXNwb25zZRJhChBVcGRhdGVWYWxpZGF0aW9uEiUuZG0ubWFzdGVyLnYxLlVwZGF0ZVZhbGlkYXRpb25SZXF1ZXN0GiYuZG0ubWFzdGVyLnYxLlVwZGF0ZVZhbGlkYXRpb25SZXNwb25zZRJnChJHZXRWYWxpZGF0aW9uRXJyb3ISJy5kbS5tYXN0ZXIudjEuR2V0VmFsaWRhdGlvbkVycm9yUmVxdWVzdBooLmRtLm1hc3Rlci52MS5HZXRWYWxpZGF0aW9uRXJyb3JSZXNwb25zZRJzChZPcGVyYXRlVmFsaWRhdGlvbkVycm9yEisuZG0ubWFzdGVyLnYxLk9wZXJhdGVWYWxpZGF0aW9uRXJyb3JSZXF1ZXN0GiwuZG0ubWFzdGVyLnYxLk9wZXJhdGVWYWxpZGF0aW9uRXJyb3JSZXNwb25zZRJGCgdFbmNyeXB0EhwuZG0ubWFzdGVyLnYxLkVuY3J5cHRSZXF1ZXN0Gh0uZG0ubWFzdGVyLnYxLkVuY3J5cHRSZXNwb25zZRJbCg5SZWdpc3RlcldvcmtlchIjLmRtLm1hc3Rlci52MS5SZWdpc3RlcldvcmtlclJlcXVlc3QaJC5kbS5tYXN0ZXIudjEuUmVnaXN0ZXJXb3JrZXJSZXNwb25zZRJbCg5HZXRDbHVzdGVySW5mbxIjLmRtLm1hc3Rlci52MS5HZXRDbHVzdGVySW5mb1JlcXVlc3QaJC5kbS5tYXN0ZXIudjEuR2V0Q2x1c3RlckluZm9SZXNwb25zZWIGcHJvdG8z", [file_dm_common_v1_common, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChlkbS9tYXN0ZXIvdjEvbWFzdGVyLnByb3RvEgxkbS5tYXN0ZXIudjEiWgoQU3RhcnRUYXNrUmVxdWVzdBIMCgR0YXNrGAEgASgJEg8KB3NvdXJjZXMYAiADKAkSEwoLcmVtb3ZlX21ldGEYAyABKAgSEgoKc3RhcnRfdGltZRgEIAEoCSJ7ChFTdGFydFRhc2tSZXNwb25zZRIOCgZyZXN1bHQYASABKAgSCwoDbXNnGAIgASgJEjMKB3NvdXJjZXMYAyADKAsyIi5kbS5jb21tb24udjEuQ29tbW9uV29ya2VyUmVzcG9uc2USFAoMY2hlY2tfcmVzdWx0GAQgASgJIlUKEk9wZXJhdGVUYXNrUmVxdWVzdBIgCgJvcBgBIAEoDjIULmRtLm1hc3Rlci52MS5UYXNrT3ASDAoEbmFtZRgCIAEoCRIPCgdzb3VyY2VzGAMgAygJIokBChNPcGVyYXRlVGFza1Jlc3BvbnNlEg4KBnJlc3VsdBgBIAEoCBILCgNtc2cYAiABKAkSIAoCb3AYAyABKA4yFC5kbS5tYXN0ZXIudjEuVGFza09wEjMKB3NvdXJjZXMYBCADKAsyIi5kbS5jb21tb24udjEuQ29tbW9uV29ya2VyUmVzcG9uc2UiMwoSUXVlcnlTdGF0dXNSZXF1ZXN0EgwKBG5hbWUYASABKAkSDwoHc291cmNlcxgCIAMoCSJkChNRdWVyeVN0YXR1c1Jlc3BvbnNlEg4KBnJlc3VsdBgBIAEoCBILCgNtc2cYAiABKAkSMAoHc291cmNlcxgDIAMoCzIfLmRtLmNvbW1vbi52MS5Tb3VyY2VRdWVyeVN0YXR1cyJZChBDaGVja1Rhc2tSZXF1ZXN0EgwKBHRhc2sYASABKAkSEQoJZXJyb3JfY250GAIgASgFEhAKCHdhcm5fY250GAMgASgFEhIKCnN0YXJ0X3RpbWUYBCABKAkiMAoRQ2hlY2tUYXNrUmVzcG9uc2USDgoGcmVzdWx0GAEgASgIEgsKA21zZxgCIAEoCSI4ChNXYXRjaENsdXN0ZXJSZXF1ZXN0EhMKC2ludGVydmFsX21zGAEgASgNEgwKBG5hbWUYAiABKAkinAEKFFdhdGNoQ2x1c3RlclJlc3BvbnNlEjEKB21lbWJlcnMYASABKAsyIC5kbS5tYXN0ZXIudjEuTGlzdE1lbWJlclJlc3BvbnNlEjEKBnN0YXR1cxgCIAEoCzIhLmRtLm1hc3Rlci52MS5RdWVyeVN0YXR1c1Jlc3BvbnNlEg0KBXRhc2tzGAMgAygJEg8KB3VuaXhfbXMYBCABKAMiiQEKEENoZWNrRGF0YVJlcXVlc3QSDAoEbmFtZRgBIAEoCRIPCgdzb3VyY2VzGAIgAygJEg4KBnRhYmxlcxgDIAMoCRISCgpjaHVua19yb3dzGAQgASgNEhAKCG1heF9yb3dzGAUgASgNEg8KB3JlY2hlY2sYBiABKAUSDwoHZml4X3NxbBgHIAEoCCJlChFDaGVja0RhdGFQcm9ncmVzcxINCgV0YWJsZRgBIAEoCRITCgt0YWJsZV9pbmRleBgCIAEoDRIOCgZ0YWJsZXMYAyABKA0SDgoGY2h1bmtzGAQgASgEEgwKBHJvd3MYBSABKAQiTwoPQ2hlY2tEYXRhUmVzdWx0Eg4KBnJlc3VsdBgBIAEoCBILCgNtc2cYAiABKAkSDgoGcmVwb3J0GAMgASgJEg8KB2ZpeF9zcWwYBCADKAkiggEKEUNoZWNrRGF0YVJlc3BvbnNlEjMKCHByb2dyZXNzGAEgASgLMh8uZG0ubWFzdGVyLnYxLkNoZWNrRGF0YVByb2dyZXNzSAASLwoGcmVzdWx0GAIgASgLMh0uZG0ubWFzdGVyLnYxLkNoZWNrRGF0YVJlc3VsdEgAQgcKBWV2ZW50InIKFE9wZXJhdGVTb3VyY2VSZXF1ZXN0EiIKAm9wGAEgASgOMhYuZG0ubWFzdGVyLnYxLlNvdXJjZU9wEg4KBmNvbmZpZxgCIAMoCRIRCglzb3VyY2VfaWQYAyADKAkSEwoLd29ya2VyX25hbWUYBCABKAkiaQoVT3BlcmF0ZVNvdXJjZVJlc3BvbnNlEg4KBnJlc3VsdBgBIAEoCBILCgNtc2cYAiABKAkSMwoHc291cmNlcxgDIAMoCzIiLmRtLmNvbW1vbi52MS5Db21tb25Xb3JrZXJSZXNwb25zZSI3ChVUcmFuc2ZlclNvdXJjZVJlcXVlc3QSDgoGc291cmNlGAEgASgJEg4KBndvcmtlchgCIAEoCSI1ChZUcmFuc2ZlclNvdXJjZVJlc3BvbnNlEg4KBnJlc3VsdBgBIAEoCBILCgNtc2cYAiABKAkimQEKCk1hc3RlckluZm8SDAoEbmFtZRgBIAEoCRIRCgltZW1iZXJfaWQYAiABKAkSDQoFYWxpdmUYAyABKAgSEQoJaXNfbGVhZGVyGAQgASgIEhEKCXBlZXJfdXJscxgFIAMoCRITCgtjbGllbnRfdXJscxgGIAMoCRIPCgdhZGRyZXNzGAcgASgJEg8KB2V2aWN0ZWQYCCABKAgi4QEKCldvcmtlckluZm8SDAoEbmFtZRgBIAEoCRIPCgdhZGRyZXNzGAIgASgJEigKBXN0YWdlGAMgASgOMhkuZG0ubWFzdGVyLnYxLldvcmtlclN0YWdlEg4KBnNvdXJjZRgEIAEoCRIVCg1yZWxheV9zb3VyY2VzGAUgAygJEjQKBmxhYmVscxgGIAMoCzIkLmRtLm1hc3Rlci52MS5Xb3JrZXJJbmZvLkxhYmVsc0VudHJ5Gi0KC0xhYmVsc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiKwoKTGVhZGVySW5mbxIMCgRuYW1lGAEgASgJEg8KB2FkZHJlc3MYAiABKAkiUgoRTGlzdE1lbWJlclJlcXVlc3QSDgoGbGVhZGVyGAEgASgIEg4KBm1hc3RlchgCIAEoCBIOCgZ3b3JrZXIYAyABKAgSDQoFbmFtZXMYBCADKAkisQEKEkxpc3RNZW1iZXJSZXNwb25zZRIOCgZyZXN1bHQYASABKAgSCwoDbXNnGAIgASgJEigKBmxlYWRlchgDIAEoCzIYLmRtLm1hc3Rlci52MS5MZWFkZXJJbmZvEikKB21hc3RlcnMYBCADKAsyGC5kbS5tYXN0ZXIudjEuTWFzdGVySW5mbxIpCgd3b3JrZXJzGAUgAygLMhguZG0ubWFzdGVyLnYxLldvcmtlckluZm8iTAoUT2ZmbGluZU1lbWJlclJlcXVlc3QSJgoEdHlwZRgBIAEoDjIYLmRtLm1hc3Rlci52MS5NZW1iZXJUeXBlEgwKBG5hbWUYAiABKAkiNAoVT2ZmbGluZU1lbWJlclJlc3BvbnNlEg4KBnJlc3VsdBgBIAEoCBILCgNtc2cYAiABKAkiSAoUT3BlcmF0ZUxlYWRlclJlcXVlc3QSIgoCb3AYASABKA4yFi5kbS5tYXN0ZXIudjEuTGVhZGVyT3ASDAoEbmFtZRgCIAEoCSI0ChVPcGVyYXRlTGVhZGVyUmVzcG9uc2USDgoGcmVzdWx0GAEgASgIEgsKA21zZxgCIAEoCSK3AQoVUmVnaXN0ZXJXb3JrZXJSZXF1ZXN0EgwKBG5hbWUYASABKAkSDwoHYWRkcmVzcxgCIAEoCRI/CgZsYWJlbHMYAyADKAsyLy5kbS5tYXN0ZXIudjEuUmVnaXN0ZXJXb3JrZXJSZXF1ZXN0LkxhYmVsc0VudHJ5Eg8KB3ZlcnNpb24YBCABKAkaLQoLTGFiZWxzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4ASKrAQoWUmVnaXN0ZXJXb3JrZXJSZXNwb25zZRIOCgZyZXN1bHQYASABKAgSCwoDbXNnGAIgASgJEhYKDmV0Y2RfZW5kcG9pbnRzGAMgAygJEhYKDmNsdXN0ZXJfcHJlZml4GAQgASgJEjAKDWtlZXBhbGl2ZV90dGwYBSABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SEgoKY2x1c3Rlcl9pZBgGIAEoCSJwCgdERExMb2NrEgoKAmlkGAEgASgJEgwKBHRhc2sYAiABKAkSDAoEbW9kZRgDIAEoCRINCgVvd25lchgEIAEoCRIMCgRkZGxzGAUgAygJEg4KBnN5bmNlZBgGIAMoCRIQCgh1bnN5bmNlZBgHIAMoCSI0ChNTaG93RERMTG9ja3NSZXF1ZXN0EgwKBHRhc2sYASABKAkSDwoHc291cmNlcxgCIAMoCSJZChRTaG93RERMTG9ja3NSZXNwb25zZRIOCgZyZXN1bHQYASABKAgSCwoDbXNnGAIgASgJEiQKBWxvY2tzGAMgAygLMhUuZG0ubWFzdGVyLnYxLkRETExvY2sirAEKFFVubG9ja0RETExvY2tSZXF1ZXN0EgoKAmlkGAEgASgJEhUKDXJlcGxhY2Vfb3duZXIYAiABKAkSFAoMZm9yY2VfcmVtb3ZlGAMgASgIEikKAm9wGAQgASgOMh0uZG0ubWFzdGVyLnYxLlVubG9ja0RETExvY2tPcBIPCgdzb3VyY2VzGAUgAygJEhAKCGRhdGFiYXNlGAYgASgJEg0KBXRhYmxlGAcgASgJImkKFVVubG9ja0RETExvY2tSZXNwb25zZRIOCgZyZXN1bHQYASABKAgSCwoDbXNnGAIgASgJEjMKB3NvdXJjZXMYAyADKAsyIi5kbS5jb21tb24udjEuQ29tbW9uV29ya2VyUmVzcG9uc2UieAoSSGFuZGxlRXJyb3JSZXF1ZXN0EiEKAm9wGAEgASgOMhUuZG0uY29tbW9uLnYxLkVycm9yT3ASDAoEdGFzaxgCIAEoCRIPCgdzb3VyY2VzGAMgAygJEhIKCmJpbmxvZ19wb3MYBCABKAkSDAoEc3FscxgFIAMoCSJnChNIYW5kbGVFcnJvclJlc3BvbnNlEg4KBnJlc3VsdBgBIAEoCBILCgNtc2cYAiABKAkSMwoHc291cmNlcxgDIAMoCzIiLmRtLmNvbW1vbi52MS5Db21tb25Xb3JrZXJSZXNwb25zZSLXAQoaT3BlcmF0ZUJpbmxvZ1NjaGVtYVJlcXVlc3QSIgoCb3AYASABKA4yFi5kbS5jb21tb24udjEuU2NoZW1hT3ASDAoEdGFzaxgCIAEoCRIPCgdzb3VyY2VzGAMgAygJEhAKCGRhdGFiYXNlGAQgASgJEg0KBXRhYmxlGAUgASgJEg4KBnNjaGVtYRgGIAEoCRINCgVmbHVzaBgHIAEoCBIMCgRzeW5jGAggASgIEhMKC2Zyb21fc291cmNlGAkgASgIEhMKC2Zyb21fdGFyZ2V0GAogASgIIm8KG09wZXJhdGVCaW5sb2dTY2hlbWFSZXNwb25zZRIOCgZyZXN1bHQYASABKAgSCwoDbXNnGAIgASgJEjMKB3NvdXJjZXMYAyADKAsyIi5kbS5jb21tb24udjEuQ29tbW9uV29ya2VyUmVzcG9uc2UiSAoQR2V0Q29uZmlnUmVxdWVzdBImCgR0eXBlGAEgASgOMhguZG0ubWFzdGVyLnYxLkNvbmZpZ1R5cGUSDAoEbmFtZRgCIAEoCSI9ChFHZXRDb25maWdSZXNwb25zZRIOCgZyZXN1bHQYASABKAgSCwoDbXNnGAIgASgJEgsKA2NmZxgDIAEoCSJZChNPcGVyYXRlUmVsYXlSZXF1ZXN0EiEKAm9wGAEgASgOMhUuZG0ubWFzdGVyLnYxLlJlbGF5T3ASDgoGc291cmNlGAIgASgJEg8KB3dvcmtlcnMYAyADKAkiaAoUT3BlcmF0ZVJlbGF5UmVzcG9uc2USDgoGcmVzdWx0GAEgASgIEgsKA21zZxgCIAEoCRIzCgdzb3VyY2VzGAMgAygLMiIuZG0uY29tbW9uLnYxLkNvbW1vbldvcmtlclJlc3BvbnNlIoMBChFQdXJnZVJlbGF5UmVxdWVzdBIPCgdzb3VyY2VzGAEgAygJEigKBHRpbWUYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhAKCGZpbGVuYW1lGAMgASgJEg8KB3N1Yl9kaXIYBCABKAkSEAoIaW5hY3RpdmUYBSABKAgiZgoSUHVyZ2VSZWxheVJlc3BvbnNlEg4KBnJlc3VsdBgBIAEoCBILCgNtc2cYAiABKAkSMwoHc291cmNlcxgDIAMoCzIiLmRtLmNvbW1vbi52MS5Db21tb25Xb3JrZXJSZXNwb25zZSJeChZTdGFydFZhbGlkYXRpb25SZXF1ZXN0EhEKCXRhc2tfbmFtZRgBIAEoCRIPCgdzb3VyY2VzGAIgAygJEgwKBG1vZGUYAyABKAkSEgoKc3RhcnRfdGltZRgEIAEoCSJrChdTdGFydFZhbGlkYXRpb25SZXNwb25zZRIOCgZyZXN1bHQYASABKAgSCwoDbXNnGAIgASgJEjMKB3NvdXJjZXMYAyADKAsyIi5kbS5jb21tb24udjEuQ29tbW9uV29ya2VyUmVzcG9uc2UiOwoVU3RvcFZhbGlkYXRpb25SZXF1ZXN0EhEKCXRhc2tfbmFtZRgBIAEoCRIPCgdzb3VyY2VzGAIgAygJImoKFlN0b3BWYWxpZGF0aW9uUmVzcG9uc2USDgoGcmVzdWx0GAEgASgIEgsKA21zZxgCIAEoCRIzCgdzb3VyY2VzGAMgAygLMiIuZG0uY29tbW9uLnYxLkNvbW1vbldvcmtlclJlc3BvbnNlIl0KHFF1ZXJ5VmFsaWRhdGlvblN0YXR1c1JlcXVlc3QSEQoJdGFza19uYW1lGAEgASgJEioKDWZpbHRlcl9zdGF0dXMYAiABKA4yEy5kbS5jb21tb24udjEuU3RhZ2UirQEKHVF1ZXJ5VmFsaWRhdGlvblN0YXR1c1Jlc3BvbnNlEg4KBnJlc3VsdBgBIAEoCBILCgNtc2cYAiABKAkSMgoKdmFsaWRhdG9ycxgDIAMoCzIeLmRtLmNvbW1vbi52MS5WYWxpZGF0aW9uU3RhdHVzEjsKDnRhYmxlX3N0YXR1c2VzGAQgAygLMiMuZG0uY29tbW9uLnYxLlZhbGlkYXRpb25UYWJsZVN0YXR1cyJmChdVcGRhdGVWYWxpZGF0aW9uUmVxdWVzdBIRCgl0YXNrX25hbWUYASABKAkSDwoHc291cmNlcxgCIAMoCRISCgpiaW5sb2dfcG9zGAMgASgJEhMKC2JpbmxvZ19ndGlkGAQgASgJImwKGFVwZGF0ZVZhbGlkYXRpb25SZXNwb25zZRIOCgZyZXN1bHQYASABKAgSCwoDbXNnGAIgASgJEjMKB3NvdXJjZXMYAyADKAsyIi5kbS5jb21tb24udjEuQ29tbW9uV29ya2VyUmVzcG9uc2UiZwoZR2V0VmFsaWRhdGlvbkVycm9yUmVxdWVzdBIRCgl0YXNrX25hbWUYASABKAkSNwoLZXJyb3Jfc3RhdGUYAiABKA4yIi5kbS5jb21tb24udjEuVmFsaWRhdGlvbkVycm9yU3RhdGUiaAoaR2V0VmFsaWRhdGlvbkVycm9yUmVzcG9uc2USDgoGcmVzdWx0GAEgASgIEgsKA21zZxgCIAEoCRItCgZlcnJvcnMYAyADKAsyHS5kbS5jb21tb24udjEuVmFsaWRhdGlvbkVycm9yIn4KHU9wZXJhdGVWYWxpZGF0aW9uRXJyb3JSZXF1ZXN0EisKAm9wGAEgASgOMh8uZG0uY29tbW9uLnYxLlZhbGlkYXRpb25FcnJvck9wEhEKCXRhc2tfbmFtZRgCIAEoCRIQCghlcnJvcl9pZBgDIAEoBBILCgNhbGwYBCABKAgicgoeT3BlcmF0ZVZhbGlkYXRpb25FcnJvclJlc3BvbnNlEg4KBnJlc3VsdBgBIAEoCBILCgNtc2cYAiABKAkSMwoHc291cmNlcxgDIAMoCzIiLmRtLmNvbW1vbi52MS5Db21tb25Xb3JrZXJSZXNwb25zZSIjCg5FbmNyeXB0UmVxdWVzdBIRCglwbGFpbnRleHQYASABKAkiQgoPRW5jcnlwdFJlc3BvbnNlEg4KBnJlc3VsdBgBIAEoCBILCgNtc2cYAiABKAkSEgoKY2lwaGVydGV4dBgDIAEoCSJ7Cg1Tb3VyY2VTdW1tYXJ5Eg4KBnNvdXJjZRgBIAEoCRIOCgZ3b3JrZXIYAiABKAkSFAoMZW5hYmxlX3JlbGF5GAMgASgIEhMKC2VuYWJsZV9ndGlkGAQgASgIEg4KBmZsYXZvchgFIAEoCRIPCgdhZGRyZXNzGAYgASgJIs4BCgtUYXNrU3VtbWFyeRIMCgRuYW1lGAEgASgJEhEKCXRhc2tfbW9kZRgCIAEoCRISCgpzaGFyZF9tb2RlGAMgASgJEg8KB3NvdXJjZXMYBCADKAkSNQoGc3RhZ2VzGAUgAygLMiUuZG0ubWFzdGVyLnYxLlRhc2tTdW1tYXJ5LlN0YWdlc0VudHJ5GkIKC1N0YWdlc0VudHJ5EgsKA2tleRgBIAEoCRIiCgV2YWx1ZRgCIAEoDjITLmRtLmNvbW1vbi52MS5TdGFnZToCOAEiFwoVR2V0Q2x1c3RlckluZm9SZXF1ZXN0ItsCChZHZXRDbHVzdGVySW5mb1Jlc3BvbnNlEg4KBnJlc3VsdBgBIAEoCBILCgNtc2cYAiABKAkSEgoKY2x1c3Rlcl9pZBgDIAEoCRIPCgd2ZXJzaW9uGAQgASgJEigKBmxlYWRlchgFIAEoCzIYLmRtLm1hc3Rlci52MS5MZWFkZXJJbmZvEikKB21hc3RlcnMYBiADKAsyGC5kbS5tYXN0ZXIudjEuTWFzdGVySW5mbxIpCgd3b3JrZXJzGAcgAygLMhguZG0ubWFzdGVyLnYxLldvcmtlckluZm8SLAoHc291cmNlcxgIIAMoCzIbLmRtLm1hc3Rlci52MS5Tb3VyY2VTdW1tYXJ5EigKBXRhc2tzGAkgAygLMhkuZG0ubWFzdGVyLnYxLlRhc2tTdW1tYXJ5EicKBmRldGFpbBgKIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QqWgoGVGFza09wEhcKE1RBU0tfT1BfVU5TUEVDSUZJRUQQABIQCgxUQVNLX09QX1NUT1AQARIRCg1UQVNLX09QX1BBVVNFEAISEgoOVEFTS19PUF9SRVNVTUUQAyp4CghTb3VyY2VPcBIZChVTT1VSQ0VfT1BfVU5TUEVDSUZJRUQQABITCg9TT1VSQ0VfT1BfU1RBUlQQARIUChBTT1VSQ0VfT1BfVVBEQVRFEAISEgoOU09VUkNFX09QX1NUT1AQAxISCg5TT1VSQ0VfT1BfU0hPVxAEKowBCgtXb3JrZXJTdGFnZRIcChhXT1JLRVJfU1RBR0VfVU5TUEVDSUZJRUQQABIYChRXT1JLRVJfU1RBR0VfT0ZGTElORRABEhUKEVdPUktFUl9TVEFHRV9GUkVFEAISFgoSV09SS0VSX1NUQUdFX0JPVU5EEAMSFgoSV09SS0VSX1NUQUdFX1JFTEFZEAQqWQoKTWVtYmVyVHlwZRIbChdNRU1CRVJfVFlQRV9VTlNQRUNJRklFRBAAEhYKEk1FTUJFUl9UWVBFX01BU1RFUhABEhYKEk1FTUJFUl9UWVBFX1dPUktFUhACKlYKCExlYWRlck9wEhkKFUxFQURFUl9PUF9VTlNQRUNJRklFRBAAEhMKD0xFQURFUl9PUF9FVklDVBABEhoKFkxFQURFUl9PUF9DQU5DRUxfRVZJQ1QQAipvCg9VbmxvY2tERExMb2NrT3ASIgoeVU5MT0NLX0RETF9MT0NLX09QX1VOU1BFQ0lGSUVEEAASGwoXVU5MT0NLX0RETF9MT0NLX09QX0VYRUMQARIbChdVTkxPQ0tfRERMX0xPQ0tfT1BfU0tJUBACKocBCgpDb25maWdUeXBlEhsKF0NPTkZJR19UWVBFX1VOU1BFQ0lGSUVEEAASFAoQQ09ORklHX1RZUEVfVEFTSxABEhYKEkNPTkZJR19UWVBFX1NPVVJDRRACEhYKEkNPTkZJR19UWVBFX01BU1RFUhADEhYKEkNPTkZJR19UWVBFX1dPUktFUhAEKnMKB1JlbGF5T3ASGAoUUkVMQVlfT1BfVU5TUEVDSUZJRUQQABISCg5SRUxBWV9PUF9TVEFSVBABEhEKDVJFTEFZX09QX1NUT1AQAhISCg5SRUxBWV9PUF9QQVVTRRADEhMKD1JFTEFZX09QX1JFU1VNRRAEMpETCg1NYXN0ZXJTZXJ2aWNlEkwKCVN0YXJ0VGFzaxIeLmRtLm1hc3Rlci52MS5TdGFydFRhc2tSZXF1ZXN0Gh8uZG0ubWFzdGVyLnYxLlN0YXJ0VGFza1Jlc3BvbnNlElIKC09wZXJhdGVUYXNrEiAuZG0ubWFzdGVyLnYxLk9wZXJhdGVUYXNrUmVxdWVzdBohLmRtLm1hc3Rlci52MS5PcGVyYXRlVGFza1Jlc3BvbnNlElIKC1F1ZXJ5U3RhdHVzEiAuZG0ubWFzdGVyLnYxLlF1ZXJ5U3RhdHVzUmVxdWVzdBohLmRtLm1hc3Rlci52MS5RdWVyeVN0YXR1c1Jlc3BvbnNlEkwKCUNoZWNrVGFzaxIeLmRtLm1hc3Rlci52MS5DaGVja1Rhc2tSZXF1ZXN0Gh8uZG0ubWFzdGVyLnYxLkNoZWNrVGFza1Jlc3BvbnNlEk4KCUNoZWNrRGF0YRIeLmRtLm1hc3Rlci52MS5DaGVja0RhdGFSZXF1ZXN0Gh8uZG0ubWFzdGVyLnYxLkNoZWNrRGF0YVJlc3BvbnNlMAESVwoMV2F0Y2hDbHVzdGVyEiEuZG0ubWFzdGVyLnYxLldhdGNoQ2x1c3RlclJlcXVlc3QaIi5kbS5tYXN0ZXIudjEuV2F0Y2hDbHVzdGVyUmVzcG9uc2UwARJYCg1PcGVyYXRlU291cmNlEiIuZG0ubWFzdGVyLnYxLk9wZXJhdGVTb3VyY2VSZXF1ZXN0GiMuZG0ubWFzdGVyLnYxLk9wZXJhdGVTb3VyY2VSZXNwb25zZRJPCgpMaXN0TWVtYmVyEh8uZG0ubWFzdGVyLnYxLkxpc3RNZW1iZXJSZXF1ZXN0GiAuZG0ubWFzdGVyLnYxLkxpc3RNZW1iZXJSZXNwb25zZRJYCg1PZmZsaW5lTWVtYmVyEiIuZG0ubWFzdGVyLnYxLk9mZmxpbmVNZW1iZXJSZXF1ZXN0GiMuZG0ubWFzdGVyLnYxLk9mZmxpbmVNZW1iZXJSZXNwb25zZRJYCg1PcGVyYXRlTGVhZGVyEiIuZG0ubWFzdGVyLnYxLk9wZXJhdGVMZWFkZXJSZXF1ZXN0GiMuZG0ubWFzdGVyLnYxLk9wZXJhdGVMZWFkZXJSZXNwb25zZRJbCg5UcmFuc2ZlclNvdXJjZRIjLmRtLm1hc3Rlci52MS5UcmFuc2ZlclNvdXJjZVJlcXVlc3QaJC5kbS5tYXN0ZXIudjEuVHJhbnNmZXJTb3VyY2VSZXNwb25zZRJVCgxTaG93RERMTG9ja3MSIS5kbS5tYXN0ZXIudjEuU2hvd0RETExvY2tzUmVxdWVzdBoiLmRtLm1hc3Rlci52MS5TaG93RERMTG9ja3NSZXNwb25zZRJYCg1VbmxvY2tERExMb2NrEiIuZG0ubWFzdGVyLnYxLlVubG9ja0RETExvY2tSZXF1ZXN0GiMuZG0ubWFzdGVyLnYxLlVubG9ja0RETExvY2tSZXNwb25zZRJSCgtIYW5kbGVFcnJvchIgLmRtLm1hc3Rlci52MS5IYW5kbGVFcnJvclJlcXVlc3QaIS5kbS5tYXN0ZXIudjEuSGFuZGxlRXJyb3JSZXNwb25zZRJqChNPcGVyYXRlQmlubG9nU2NoZW1hEiguZG0ubWFzdGVyLnYxLk9wZXJhdGVCaW5sb2dTY2hlbWFSZXF1ZXN0GikuZG0ubWFzdGVyLnYxLk9wZXJhdGVCaW5sb2dTY2hlbWFSZXNwb25zZRJMCglHZXRDb25maWcSHi5kbS5tYXN0ZXIudjEuR2V0Q29uZmlnUmVxdWVzdBofLmRtLm1hc3Rlci52MS5HZXRDb25maWdSZXNwb25zZRJVCgxPcGVyYXRlUmVsYXkSIS5kbS5tYXN0ZXIudjEuT3BlcmF0ZVJlbGF5UmVxdWVzdBoiLmRtLm1hc3Rlci52MS5PcGVyYXRlUmVsYXlSZXNwb25zZRJPCgpQdXJnZVJlbGF5Eh8uZG0ubWFzdGVyLnYxLlB1cmdlUmVsYXlSZXF1ZXN0GiAuZG0ubWFzdGVyLnYxLlB1cmdlUmVsYXlSZXNwb25zZRJeCg9TdGFydFZhbGlkYXRpb24SJC5kbS5tYXN0ZXIudjEuU3RhcnRWYWxpZGF0aW9uUmVxdWVzdBolLmRtLm1hc3Rlci52MS5TdGFydFZhbGlkYXRpb25SZXNwb25zZRJbCg5TdG9wVmFsaWRhdGlvbhIjLmRtLm1hc3Rlci52MS5TdG9wVmFsaWRhdGlvblJlcXVlc3QaJC5kbS5tYXN0ZXIudjEuU3RvcFZhbGlkYXRpb25SZXNwb25zZRJwChVRdWVyeVZhbGlkYXRpb25TdGF0dXMSKi5kbS5tYXN0ZXIudjEuUXVlcnlWYWxpZGF0aW9uU3RhdHVzUmVxdWVzdBorLmRtLm1hc3Rlci52MS5RdWVyeVZhbGlkYXRpb25TdGF0dXNSZXNwb25zZRJhChBVcGRhdGVWYWxpZGF0aW9uEiUuZG0ubWFzdGVyLnYxLlVwZGF0ZVZhbGlkYXRpb25SZXF1ZXN0GiYuZG0ubWFzdGVyLnYxLlVwZGF0ZVZhbGlkYXRpb25SZXNwb25zZRJnChJHZXRWYWxpZGF0aW9uRXJyb3ISJy5kbS5tYXN0ZXIudjEuR2V0VmFsaWRhdGlvbkVycm9yUmVxdWVzdBooLmRtLm1hc3Rlci52MS5HZXRWYWxpZGF0aW9uRXJyb3JSZXNwb25zZRJzChZPcGVyYXRlVmFsaWRhdGlvbkVycm9yEisuZG0ubWFzdGVyLnYxLk9wZXJhdGVWYWxpZGF0aW9uRXJyb3JSZXF1ZXN0GiwuZG0ubWFzdGVyLnYxLk9wZXJhdGVWYWxpZGF0aW9uRXJyb3JSZXNwb25zZRJGCgdFbmNyeXB0EhwuZG0ubWFzdGVyLnYxLkVuY3J5cHRSZXF1ZXN0Gh0uZG0ubWFzdGVyLnYxLkVuY3J5cHRSZXNwb25zZRJbCg5SZWdpc3RlcldvcmtlchIjLmRtLm1hc3Rlci52MS5SZWdpc3RlcldvcmtlclJlcXVlc3QaJC5kbS5tYXN0ZXIudjEuUmVnaXN0ZXJXb3JrZXJSZXNwb25zZRJbCg5HZXRDbHVzdGVySW5mbxIjLmRtLm1hc3Rlci52MS5HZXRDbHVzdGVySW5mb1JlcXVlc3QaJC5kbS5tYXN0ZXIudjEuR2V0Q2x1c3RlckluZm9SZXNwb25zZWIGcHJvdG8z", [file_dm_common_v1_common, file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * Request of StartTask.
@@ -320,6 +320,257 @@ export const CheckTaskResponseSchema: GenMessage<CheckTaskResponse> = /*@__PURE_
   messageDesc(file_dm_master_v1_master, 7);
 
 /**
+ * Request of WatchCluster.
+ *
+ * @generated from message dm.master.v1.WatchClusterRequest
+ */
+export type WatchClusterRequest = Message<"dm.master.v1.WatchClusterRequest"> & {
+  /**
+   * Interval between two views in milliseconds (0: 2000; at least 500).
+   *
+   * @generated from field: uint32 interval_ms = 1;
+   */
+  intervalMs: number;
+
+  /**
+   * Only this task (empty: all).
+   *
+   * @generated from field: string name = 2;
+   */
+  name: string;
+};
+
+/**
+ * Describes the message dm.master.v1.WatchClusterRequest.
+ * Use `create(WatchClusterRequestSchema)` to create a new message.
+ */
+export const WatchClusterRequestSchema: GenMessage<WatchClusterRequest> = /*@__PURE__*/
+  messageDesc(file_dm_master_v1_master, 8);
+
+/**
+ * One view of the cluster.
+ *
+ * @generated from message dm.master.v1.WatchClusterResponse
+ */
+export type WatchClusterResponse = Message<"dm.master.v1.WatchClusterResponse"> & {
+  /**
+   * Masters, leader and workers, as ListMember answers.
+   *
+   * @generated from field: dm.master.v1.ListMemberResponse members = 1;
+   */
+  members?: ListMemberResponse | undefined;
+
+  /**
+   * Every task's subtasks, as QueryStatus answers.
+   *
+   * @generated from field: dm.master.v1.QueryStatusResponse status = 2;
+   */
+  status?: QueryStatusResponse | undefined;
+
+  /**
+   * Names of the tasks that exist.
+   *
+   * @generated from field: repeated string tasks = 3;
+   */
+  tasks: string[];
+
+  /**
+   * When the view was taken (Unix milliseconds).
+   *
+   * @generated from field: int64 unix_ms = 4;
+   */
+  unixMs: bigint;
+};
+
+/**
+ * Describes the message dm.master.v1.WatchClusterResponse.
+ * Use `create(WatchClusterResponseSchema)` to create a new message.
+ */
+export const WatchClusterResponseSchema: GenMessage<WatchClusterResponse> = /*@__PURE__*/
+  messageDesc(file_dm_master_v1_master, 9);
+
+/**
+ * Request of CheckData.
+ *
+ * @generated from message dm.master.v1.CheckDataRequest
+ */
+export type CheckDataRequest = Message<"dm.master.v1.CheckDataRequest"> & {
+  /**
+   * Task name.
+   *
+   * @generated from field: string name = 1;
+   */
+  name: string;
+
+  /**
+   * Only these sources of the task (empty: all).
+   *
+   * @generated from field: repeated string sources = 2;
+   */
+  sources: string[];
+
+  /**
+   * Only these target tables, `schema.table` (empty: all of the task's).
+   *
+   * @generated from field: repeated string tables = 3;
+   */
+  tables: string[];
+
+  /**
+   * Rows per chunk (0: 10000).
+   *
+   * @generated from field: uint32 chunk_rows = 4;
+   */
+  chunkRows: number;
+
+  /**
+   * Differing rows listed per table (0: 100).
+   *
+   * @generated from field: uint32 max_rows = 5;
+   */
+  maxRows: number;
+
+  /**
+   * Re-reads of a differing chunk before it is reported (-1: default 3; 0 for a stopped task).
+   *
+   * @generated from field: int32 recheck = 6;
+   */
+  recheck: number;
+
+  /**
+   * Return fix-up SQL (never applied).
+   *
+   * @generated from field: bool fix_sql = 7;
+   */
+  fixSql: boolean;
+};
+
+/**
+ * Describes the message dm.master.v1.CheckDataRequest.
+ * Use `create(CheckDataRequestSchema)` to create a new message.
+ */
+export const CheckDataRequestSchema: GenMessage<CheckDataRequest> = /*@__PURE__*/
+  messageDesc(file_dm_master_v1_master, 10);
+
+/**
+ * Progress of a data check.
+ *
+ * @generated from message dm.master.v1.CheckDataProgress
+ */
+export type CheckDataProgress = Message<"dm.master.v1.CheckDataProgress"> & {
+  /**
+   * Target table being checked.
+   *
+   * @generated from field: string table = 1;
+   */
+  table: string;
+
+  /**
+   * Index of that table (0-based) and number of tables.
+   *
+   * @generated from field: uint32 table_index = 2;
+   */
+  tableIndex: number;
+
+  /**
+   * @generated from field: uint32 tables = 3;
+   */
+  tables: number;
+
+  /**
+   * Chunks and source rows checked so far in that table.
+   *
+   * @generated from field: uint64 chunks = 4;
+   */
+  chunks: bigint;
+
+  /**
+   * @generated from field: uint64 rows = 5;
+   */
+  rows: bigint;
+};
+
+/**
+ * Describes the message dm.master.v1.CheckDataProgress.
+ * Use `create(CheckDataProgressSchema)` to create a new message.
+ */
+export const CheckDataProgressSchema: GenMessage<CheckDataProgress> = /*@__PURE__*/
+  messageDesc(file_dm_master_v1_master, 11);
+
+/**
+ * Result of a data check.
+ *
+ * @generated from message dm.master.v1.CheckDataResult
+ */
+export type CheckDataResult = Message<"dm.master.v1.CheckDataResult"> & {
+  /**
+   * Whether every table is equal.
+   *
+   * @generated from field: bool result = 1;
+   */
+  result: boolean;
+
+  /**
+   * Error message when the check could not run.
+   *
+   * @generated from field: string msg = 2;
+   */
+  msg: string;
+
+  /**
+   * The report (JSON): per table rows, chunks, equal/different, differing rows.
+   *
+   * @generated from field: string report = 3;
+   */
+  report: string;
+
+  /**
+   * Fix-up statements (when asked), never applied.
+   *
+   * @generated from field: repeated string fix_sql = 4;
+   */
+  fixSql: string[];
+};
+
+/**
+ * Describes the message dm.master.v1.CheckDataResult.
+ * Use `create(CheckDataResultSchema)` to create a new message.
+ */
+export const CheckDataResultSchema: GenMessage<CheckDataResult> = /*@__PURE__*/
+  messageDesc(file_dm_master_v1_master, 12);
+
+/**
+ * One message of the CheckData stream.
+ *
+ * @generated from message dm.master.v1.CheckDataResponse
+ */
+export type CheckDataResponse = Message<"dm.master.v1.CheckDataResponse"> & {
+  /**
+   * @generated from oneof dm.master.v1.CheckDataResponse.event
+   */
+  event: {
+    /**
+     * @generated from field: dm.master.v1.CheckDataProgress progress = 1;
+     */
+    value: CheckDataProgress;
+    case: "progress";
+  } | {
+    /**
+     * @generated from field: dm.master.v1.CheckDataResult result = 2;
+     */
+    value: CheckDataResult;
+    case: "result";
+  } | { case: undefined; value?: undefined };
+};
+
+/**
+ * Describes the message dm.master.v1.CheckDataResponse.
+ * Use `create(CheckDataResponseSchema)` to create a new message.
+ */
+export const CheckDataResponseSchema: GenMessage<CheckDataResponse> = /*@__PURE__*/
+  messageDesc(file_dm_master_v1_master, 13);
+
+/**
  * Request of OperateSource.
  *
  * @generated from message dm.master.v1.OperateSourceRequest
@@ -359,7 +610,7 @@ export type OperateSourceRequest = Message<"dm.master.v1.OperateSourceRequest"> 
  * Use `create(OperateSourceRequestSchema)` to create a new message.
  */
 export const OperateSourceRequestSchema: GenMessage<OperateSourceRequest> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 8);
+  messageDesc(file_dm_master_v1_master, 14);
 
 /**
  * Response of OperateSource.
@@ -394,7 +645,7 @@ export type OperateSourceResponse = Message<"dm.master.v1.OperateSourceResponse"
  * Use `create(OperateSourceResponseSchema)` to create a new message.
  */
 export const OperateSourceResponseSchema: GenMessage<OperateSourceResponse> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 9);
+  messageDesc(file_dm_master_v1_master, 15);
 
 /**
  * Request of TransferSource.
@@ -422,7 +673,7 @@ export type TransferSourceRequest = Message<"dm.master.v1.TransferSourceRequest"
  * Use `create(TransferSourceRequestSchema)` to create a new message.
  */
 export const TransferSourceRequestSchema: GenMessage<TransferSourceRequest> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 10);
+  messageDesc(file_dm_master_v1_master, 16);
 
 /**
  * Response of TransferSource.
@@ -450,7 +701,7 @@ export type TransferSourceResponse = Message<"dm.master.v1.TransferSourceRespons
  * Use `create(TransferSourceResponseSchema)` to create a new message.
  */
 export const TransferSourceResponseSchema: GenMessage<TransferSourceResponse> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 11);
+  messageDesc(file_dm_master_v1_master, 17);
 
 /**
  * A dm-master member.
@@ -520,7 +771,7 @@ export type MasterInfo = Message<"dm.master.v1.MasterInfo"> & {
  * Use `create(MasterInfoSchema)` to create a new message.
  */
 export const MasterInfoSchema: GenMessage<MasterInfo> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 12);
+  messageDesc(file_dm_master_v1_master, 18);
 
 /**
  * A dm-worker member.
@@ -576,7 +827,7 @@ export type WorkerInfo = Message<"dm.master.v1.WorkerInfo"> & {
  * Use `create(WorkerInfoSchema)` to create a new message.
  */
 export const WorkerInfoSchema: GenMessage<WorkerInfo> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 13);
+  messageDesc(file_dm_master_v1_master, 19);
 
 /**
  * The current leader.
@@ -604,7 +855,7 @@ export type LeaderInfo = Message<"dm.master.v1.LeaderInfo"> & {
  * Use `create(LeaderInfoSchema)` to create a new message.
  */
 export const LeaderInfoSchema: GenMessage<LeaderInfo> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 14);
+  messageDesc(file_dm_master_v1_master, 20);
 
 /**
  * Request of ListMember.
@@ -646,7 +897,7 @@ export type ListMemberRequest = Message<"dm.master.v1.ListMemberRequest"> & {
  * Use `create(ListMemberRequestSchema)` to create a new message.
  */
 export const ListMemberRequestSchema: GenMessage<ListMemberRequest> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 15);
+  messageDesc(file_dm_master_v1_master, 21);
 
 /**
  * Response of ListMember.
@@ -695,7 +946,7 @@ export type ListMemberResponse = Message<"dm.master.v1.ListMemberResponse"> & {
  * Use `create(ListMemberResponseSchema)` to create a new message.
  */
 export const ListMemberResponseSchema: GenMessage<ListMemberResponse> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 16);
+  messageDesc(file_dm_master_v1_master, 22);
 
 /**
  * Request of OfflineMember.
@@ -723,7 +974,7 @@ export type OfflineMemberRequest = Message<"dm.master.v1.OfflineMemberRequest"> 
  * Use `create(OfflineMemberRequestSchema)` to create a new message.
  */
 export const OfflineMemberRequestSchema: GenMessage<OfflineMemberRequest> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 17);
+  messageDesc(file_dm_master_v1_master, 23);
 
 /**
  * Response of OfflineMember.
@@ -751,7 +1002,7 @@ export type OfflineMemberResponse = Message<"dm.master.v1.OfflineMemberResponse"
  * Use `create(OfflineMemberResponseSchema)` to create a new message.
  */
 export const OfflineMemberResponseSchema: GenMessage<OfflineMemberResponse> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 18);
+  messageDesc(file_dm_master_v1_master, 24);
 
 /**
  * Request of OperateLeader.
@@ -779,7 +1030,7 @@ export type OperateLeaderRequest = Message<"dm.master.v1.OperateLeaderRequest"> 
  * Use `create(OperateLeaderRequestSchema)` to create a new message.
  */
 export const OperateLeaderRequestSchema: GenMessage<OperateLeaderRequest> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 19);
+  messageDesc(file_dm_master_v1_master, 25);
 
 /**
  * Response of OperateLeader.
@@ -807,7 +1058,7 @@ export type OperateLeaderResponse = Message<"dm.master.v1.OperateLeaderResponse"
  * Use `create(OperateLeaderResponseSchema)` to create a new message.
  */
 export const OperateLeaderResponseSchema: GenMessage<OperateLeaderResponse> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 20);
+  messageDesc(file_dm_master_v1_master, 26);
 
 /**
  * Request of RegisterWorker.
@@ -849,7 +1100,7 @@ export type RegisterWorkerRequest = Message<"dm.master.v1.RegisterWorkerRequest"
  * Use `create(RegisterWorkerRequestSchema)` to create a new message.
  */
 export const RegisterWorkerRequestSchema: GenMessage<RegisterWorkerRequest> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 21);
+  messageDesc(file_dm_master_v1_master, 27);
 
 /**
  * Response of RegisterWorker.
@@ -905,7 +1156,7 @@ export type RegisterWorkerResponse = Message<"dm.master.v1.RegisterWorkerRespons
  * Use `create(RegisterWorkerResponseSchema)` to create a new message.
  */
 export const RegisterWorkerResponseSchema: GenMessage<RegisterWorkerResponse> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 22);
+  messageDesc(file_dm_master_v1_master, 28);
 
 /**
  * A shard DDL lock (DM's pb.DDLLock).
@@ -968,7 +1219,7 @@ export type DDLLock = Message<"dm.master.v1.DDLLock"> & {
  * Use `create(DDLLockSchema)` to create a new message.
  */
 export const DDLLockSchema: GenMessage<DDLLock> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 23);
+  messageDesc(file_dm_master_v1_master, 29);
 
 /**
  * Request of ShowDDLLocks.
@@ -996,7 +1247,7 @@ export type ShowDDLLocksRequest = Message<"dm.master.v1.ShowDDLLocksRequest"> & 
  * Use `create(ShowDDLLocksRequestSchema)` to create a new message.
  */
 export const ShowDDLLocksRequestSchema: GenMessage<ShowDDLLocksRequest> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 24);
+  messageDesc(file_dm_master_v1_master, 30);
 
 /**
  * Response of ShowDDLLocks.
@@ -1031,7 +1282,7 @@ export type ShowDDLLocksResponse = Message<"dm.master.v1.ShowDDLLocksResponse"> 
  * Use `create(ShowDDLLocksResponseSchema)` to create a new message.
  */
 export const ShowDDLLocksResponseSchema: GenMessage<ShowDDLLocksResponse> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 25);
+  messageDesc(file_dm_master_v1_master, 31);
 
 /**
  * Request of UnlockDDLLock.
@@ -1094,7 +1345,7 @@ export type UnlockDDLLockRequest = Message<"dm.master.v1.UnlockDDLLockRequest"> 
  * Use `create(UnlockDDLLockRequestSchema)` to create a new message.
  */
 export const UnlockDDLLockRequestSchema: GenMessage<UnlockDDLLockRequest> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 26);
+  messageDesc(file_dm_master_v1_master, 32);
 
 /**
  * Response of UnlockDDLLock.
@@ -1129,7 +1380,7 @@ export type UnlockDDLLockResponse = Message<"dm.master.v1.UnlockDDLLockResponse"
  * Use `create(UnlockDDLLockResponseSchema)` to create a new message.
  */
 export const UnlockDDLLockResponseSchema: GenMessage<UnlockDDLLockResponse> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 27);
+  messageDesc(file_dm_master_v1_master, 33);
 
 /**
  * Request of HandleError.
@@ -1178,7 +1429,7 @@ export type HandleErrorRequest = Message<"dm.master.v1.HandleErrorRequest"> & {
  * Use `create(HandleErrorRequestSchema)` to create a new message.
  */
 export const HandleErrorRequestSchema: GenMessage<HandleErrorRequest> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 28);
+  messageDesc(file_dm_master_v1_master, 34);
 
 /**
  * Response of HandleError.
@@ -1213,7 +1464,7 @@ export type HandleErrorResponse = Message<"dm.master.v1.HandleErrorResponse"> & 
  * Use `create(HandleErrorResponseSchema)` to create a new message.
  */
 export const HandleErrorResponseSchema: GenMessage<HandleErrorResponse> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 29);
+  messageDesc(file_dm_master_v1_master, 35);
 
 /**
  * Request of OperateBinlogSchema.
@@ -1297,7 +1548,7 @@ export type OperateBinlogSchemaRequest = Message<"dm.master.v1.OperateBinlogSche
  * Use `create(OperateBinlogSchemaRequestSchema)` to create a new message.
  */
 export const OperateBinlogSchemaRequestSchema: GenMessage<OperateBinlogSchemaRequest> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 30);
+  messageDesc(file_dm_master_v1_master, 36);
 
 /**
  * Response of OperateBinlogSchema.
@@ -1332,7 +1583,7 @@ export type OperateBinlogSchemaResponse = Message<"dm.master.v1.OperateBinlogSch
  * Use `create(OperateBinlogSchemaResponseSchema)` to create a new message.
  */
 export const OperateBinlogSchemaResponseSchema: GenMessage<OperateBinlogSchemaResponse> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 31);
+  messageDesc(file_dm_master_v1_master, 37);
 
 /**
  * Request of GetConfig.
@@ -1360,7 +1611,7 @@ export type GetConfigRequest = Message<"dm.master.v1.GetConfigRequest"> & {
  * Use `create(GetConfigRequestSchema)` to create a new message.
  */
 export const GetConfigRequestSchema: GenMessage<GetConfigRequest> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 32);
+  messageDesc(file_dm_master_v1_master, 38);
 
 /**
  * Response of GetConfig.
@@ -1395,7 +1646,7 @@ export type GetConfigResponse = Message<"dm.master.v1.GetConfigResponse"> & {
  * Use `create(GetConfigResponseSchema)` to create a new message.
  */
 export const GetConfigResponseSchema: GenMessage<GetConfigResponse> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 33);
+  messageDesc(file_dm_master_v1_master, 39);
 
 /**
  * Request of OperateRelay.
@@ -1430,7 +1681,7 @@ export type OperateRelayRequest = Message<"dm.master.v1.OperateRelayRequest"> & 
  * Use `create(OperateRelayRequestSchema)` to create a new message.
  */
 export const OperateRelayRequestSchema: GenMessage<OperateRelayRequest> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 34);
+  messageDesc(file_dm_master_v1_master, 40);
 
 /**
  * Response of OperateRelay.
@@ -1465,7 +1716,7 @@ export type OperateRelayResponse = Message<"dm.master.v1.OperateRelayResponse"> 
  * Use `create(OperateRelayResponseSchema)` to create a new message.
  */
 export const OperateRelayResponseSchema: GenMessage<OperateRelayResponse> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 35);
+  messageDesc(file_dm_master_v1_master, 41);
 
 /**
  * Request of PurgeRelay.
@@ -1514,7 +1765,7 @@ export type PurgeRelayRequest = Message<"dm.master.v1.PurgeRelayRequest"> & {
  * Use `create(PurgeRelayRequestSchema)` to create a new message.
  */
 export const PurgeRelayRequestSchema: GenMessage<PurgeRelayRequest> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 36);
+  messageDesc(file_dm_master_v1_master, 42);
 
 /**
  * Response of PurgeRelay.
@@ -1549,7 +1800,7 @@ export type PurgeRelayResponse = Message<"dm.master.v1.PurgeRelayResponse"> & {
  * Use `create(PurgeRelayResponseSchema)` to create a new message.
  */
 export const PurgeRelayResponseSchema: GenMessage<PurgeRelayResponse> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 37);
+  messageDesc(file_dm_master_v1_master, 43);
 
 /**
  * Request of StartValidation.
@@ -1591,7 +1842,7 @@ export type StartValidationRequest = Message<"dm.master.v1.StartValidationReques
  * Use `create(StartValidationRequestSchema)` to create a new message.
  */
 export const StartValidationRequestSchema: GenMessage<StartValidationRequest> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 38);
+  messageDesc(file_dm_master_v1_master, 44);
 
 /**
  * Response of StartValidation.
@@ -1626,7 +1877,7 @@ export type StartValidationResponse = Message<"dm.master.v1.StartValidationRespo
  * Use `create(StartValidationResponseSchema)` to create a new message.
  */
 export const StartValidationResponseSchema: GenMessage<StartValidationResponse> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 39);
+  messageDesc(file_dm_master_v1_master, 45);
 
 /**
  * Request of StopValidation.
@@ -1654,7 +1905,7 @@ export type StopValidationRequest = Message<"dm.master.v1.StopValidationRequest"
  * Use `create(StopValidationRequestSchema)` to create a new message.
  */
 export const StopValidationRequestSchema: GenMessage<StopValidationRequest> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 40);
+  messageDesc(file_dm_master_v1_master, 46);
 
 /**
  * Response of StopValidation.
@@ -1689,7 +1940,7 @@ export type StopValidationResponse = Message<"dm.master.v1.StopValidationRespons
  * Use `create(StopValidationResponseSchema)` to create a new message.
  */
 export const StopValidationResponseSchema: GenMessage<StopValidationResponse> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 41);
+  messageDesc(file_dm_master_v1_master, 47);
 
 /**
  * Request of QueryValidationStatus.
@@ -1717,7 +1968,7 @@ export type QueryValidationStatusRequest = Message<"dm.master.v1.QueryValidation
  * Use `create(QueryValidationStatusRequestSchema)` to create a new message.
  */
 export const QueryValidationStatusRequestSchema: GenMessage<QueryValidationStatusRequest> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 42);
+  messageDesc(file_dm_master_v1_master, 48);
 
 /**
  * Response of QueryValidationStatus.
@@ -1759,7 +2010,7 @@ export type QueryValidationStatusResponse = Message<"dm.master.v1.QueryValidatio
  * Use `create(QueryValidationStatusResponseSchema)` to create a new message.
  */
 export const QueryValidationStatusResponseSchema: GenMessage<QueryValidationStatusResponse> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 43);
+  messageDesc(file_dm_master_v1_master, 49);
 
 /**
  * Request of UpdateValidation.
@@ -1801,7 +2052,7 @@ export type UpdateValidationRequest = Message<"dm.master.v1.UpdateValidationRequ
  * Use `create(UpdateValidationRequestSchema)` to create a new message.
  */
 export const UpdateValidationRequestSchema: GenMessage<UpdateValidationRequest> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 44);
+  messageDesc(file_dm_master_v1_master, 50);
 
 /**
  * Response of UpdateValidation.
@@ -1836,7 +2087,7 @@ export type UpdateValidationResponse = Message<"dm.master.v1.UpdateValidationRes
  * Use `create(UpdateValidationResponseSchema)` to create a new message.
  */
 export const UpdateValidationResponseSchema: GenMessage<UpdateValidationResponse> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 45);
+  messageDesc(file_dm_master_v1_master, 51);
 
 /**
  * Request of GetValidationError.
@@ -1864,7 +2115,7 @@ export type GetValidationErrorRequest = Message<"dm.master.v1.GetValidationError
  * Use `create(GetValidationErrorRequestSchema)` to create a new message.
  */
 export const GetValidationErrorRequestSchema: GenMessage<GetValidationErrorRequest> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 46);
+  messageDesc(file_dm_master_v1_master, 52);
 
 /**
  * Response of GetValidationError.
@@ -1899,7 +2150,7 @@ export type GetValidationErrorResponse = Message<"dm.master.v1.GetValidationErro
  * Use `create(GetValidationErrorResponseSchema)` to create a new message.
  */
 export const GetValidationErrorResponseSchema: GenMessage<GetValidationErrorResponse> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 47);
+  messageDesc(file_dm_master_v1_master, 53);
 
 /**
  * Request of OperateValidationError.
@@ -1941,7 +2192,7 @@ export type OperateValidationErrorRequest = Message<"dm.master.v1.OperateValidat
  * Use `create(OperateValidationErrorRequestSchema)` to create a new message.
  */
 export const OperateValidationErrorRequestSchema: GenMessage<OperateValidationErrorRequest> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 48);
+  messageDesc(file_dm_master_v1_master, 54);
 
 /**
  * Response of OperateValidationError.
@@ -1976,7 +2227,7 @@ export type OperateValidationErrorResponse = Message<"dm.master.v1.OperateValida
  * Use `create(OperateValidationErrorResponseSchema)` to create a new message.
  */
 export const OperateValidationErrorResponseSchema: GenMessage<OperateValidationErrorResponse> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 49);
+  messageDesc(file_dm_master_v1_master, 55);
 
 /**
  * Request of Encrypt.
@@ -1997,7 +2248,7 @@ export type EncryptRequest = Message<"dm.master.v1.EncryptRequest"> & {
  * Use `create(EncryptRequestSchema)` to create a new message.
  */
 export const EncryptRequestSchema: GenMessage<EncryptRequest> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 50);
+  messageDesc(file_dm_master_v1_master, 56);
 
 /**
  * Response of Encrypt.
@@ -2032,7 +2283,7 @@ export type EncryptResponse = Message<"dm.master.v1.EncryptResponse"> & {
  * Use `create(EncryptResponseSchema)` to create a new message.
  */
 export const EncryptResponseSchema: GenMessage<EncryptResponse> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 51);
+  messageDesc(file_dm_master_v1_master, 57);
 
 /**
  * A source as the dashboard lists it.
@@ -2088,7 +2339,7 @@ export type SourceSummary = Message<"dm.master.v1.SourceSummary"> & {
  * Use `create(SourceSummarySchema)` to create a new message.
  */
 export const SourceSummarySchema: GenMessage<SourceSummary> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 52);
+  messageDesc(file_dm_master_v1_master, 58);
 
 /**
  * A task as the dashboard lists it.
@@ -2137,7 +2388,7 @@ export type TaskSummary = Message<"dm.master.v1.TaskSummary"> & {
  * Use `create(TaskSummarySchema)` to create a new message.
  */
 export const TaskSummarySchema: GenMessage<TaskSummary> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 53);
+  messageDesc(file_dm_master_v1_master, 59);
 
 /**
  * Request of GetClusterInfo.
@@ -2152,7 +2403,7 @@ export type GetClusterInfoRequest = Message<"dm.master.v1.GetClusterInfoRequest"
  * Use `create(GetClusterInfoRequestSchema)` to create a new message.
  */
 export const GetClusterInfoRequestSchema: GenMessage<GetClusterInfoRequest> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 54);
+  messageDesc(file_dm_master_v1_master, 60);
 
 /**
  * Response of GetClusterInfo.
@@ -2236,7 +2487,7 @@ export type GetClusterInfoResponse = Message<"dm.master.v1.GetClusterInfoRespons
  * Use `create(GetClusterInfoResponseSchema)` to create a new message.
  */
 export const GetClusterInfoResponseSchema: GenMessage<GetClusterInfoResponse> = /*@__PURE__*/
-  messageDesc(file_dm_master_v1_master, 55);
+  messageDesc(file_dm_master_v1_master, 61);
 
 /**
  * Operation of OperateTask (DM's pb.TaskOp).
@@ -2618,6 +2869,28 @@ export const MasterService: GenService<{
     methodKind: "unary";
     input: typeof CheckTaskRequestSchema;
     output: typeof CheckTaskResponseSchema;
+  },
+  /**
+   * One-shot data check of a task, source tables against target tables (`dmctl check-data`):
+   * progress messages, then one result.
+   *
+   * @generated from rpc dm.master.v1.MasterService.CheckData
+   */
+  checkData: {
+    methodKind: "server_streaming";
+    input: typeof CheckDataRequestSchema;
+    output: typeof CheckDataResponseSchema;
+  },
+  /**
+   * Live cluster view for the dashboard: members and every task's status, every interval_ms,
+   * on one stream (DM.ts).
+   *
+   * @generated from rpc dm.master.v1.MasterService.WatchCluster
+   */
+  watchCluster: {
+    methodKind: "server_streaming";
+    input: typeof WatchClusterRequestSchema;
+    output: typeof WatchClusterResponseSchema;
   },
   /**
    * Create, update, stop or show sources (`dmctl operate-source`).

@@ -1,0 +1,208 @@
+/**
+ * The DM.ts dashboard: one page served by every dm-master at /dashboard/, talking to that master
+ * over gRPC-web with the generated stubs. One server stream (WatchCluster) feeds the whole page:
+ * members, leader, every task's subtasks with stage, unit, full-copy progress, replication lag
+ * (a chart of the last minutes) and errors with code and workaround. Actions are the ordinary
+ * RPCs: check-task then start-task, pause/resume/stop, operate-source create, transfer-source,
+ * binlog skip/replace. A token typed at login is kept in this page's memory only and sent as
+ * `authorization: Bearer …`.
+ */
+import { createClient, ConnectError, Code, type Interceptor } from '@connectrpc/connect';
+import { createGrpcWebTransport } from '@connectrpc/connect-web';
+import { MasterService, SourceOp, TaskOp, type WatchClusterResponse } from '../gen/dm/master/v1/master_pb.js';
+import { ErrorOp, Stage, UnitType, type SubTaskStatus } from '../gen/dm/common/v1/common_pb.js';
+
+let token = '';
+const auth: Interceptor = (next) => async (req) => {
+  if (token) req.header.set('authorization', `Bearer ${token}`);
+  return next(req);
+};
+const client = createClient(MasterService, createGrpcWebTransport({ baseUrl: location.origin, interceptors: [auth] }));
+
+const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
+function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...kids: (Node | string)[]): HTMLElementTagNameMap[K] {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  for (const k of kids) e.append(k);
+  return e;
+}
+
+const titleCase = (s: string): string => s.charAt(0) + s.slice(1).toLowerCase();
+const stageName = (s: Stage): string => (s === Stage.UNSPECIFIED ? '' : titleCase(Stage[s] ?? ''));
+const unitName = (u: UnitType): string => (u === UnitType.UNSPECIFIED ? '' : titleCase(UnitType[u] ?? ''));
+
+/** Last minutes of lag per `task/source`, for the small chart. */
+const LAG_WINDOW_MS = 5 * 60_000;
+const lagHistory = new Map<string, { t: number; lag: number }[]>();
+
+function lagChart(key: string, lag: number, now: number): SVGSVGElement {
+  const h = lagHistory.get(key) ?? [];
+  h.push({ t: now, lag });
+  while (h.length > 0 && h[0]!.t < now - LAG_WINDOW_MS) h.shift();
+  lagHistory.set(key, h);
+  const W = 120;
+  const H = 24;
+  const max = Math.max(1, ...h.map((p) => p.lag));
+  const pts = h.map((p) => `${(((p.t - (now - LAG_WINDOW_MS)) / LAG_WINDOW_MS) * W).toFixed(1)},${(H - (p.lag / max) * (H - 2) - 1).toFixed(1)}`).join(' ');
+  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
+  svg.setAttribute('class', 'lag');
+  svg.setAttribute('width', String(W));
+  svg.setAttribute('height', String(H));
+  svg.innerHTML = `<title>lag, last 5 minutes (max ${max.toFixed(1)} s)</title><rect width="${W}" height="${H}" fill="#f6f7f9"/><polyline fill="none" stroke="#2f6fde" stroke-width="1.5" points="${pts}"/>`;
+  return svg;
+}
+
+function show(pre: HTMLElement, v: unknown): void {
+  pre.textContent = typeof v === 'string' ? v : JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x), 2);
+}
+
+function errText(e: unknown): string {
+  const ce = ConnectError.from(e);
+  return ce.code === Code.Unauthenticated || ce.code === Code.PermissionDenied ? `${ce.rawMessage} (log in with a token that may do this)` : ce.rawMessage;
+}
+
+async function act(what: string, fn: () => Promise<{ result: boolean; msg: string }>): Promise<void> {
+  try {
+    const r = await fn();
+    if (!r.result) alert(`${what} failed: ${r.msg}`);
+  } catch (e) {
+    alert(`${what} failed: ${errText(e)}`);
+  }
+}
+
+function subtaskRow(task: string, st: SubTaskStatus, now: number): HTMLTableRowElement {
+  const stage = stageName(st.stage);
+  const progress = st.rowsTotal > 0n ? Number(st.rowsDone) / Number(st.rowsTotal) : st.progress;
+  const bar = el('span', { class: 'bar', title: `${(progress * 100).toFixed(1)} %` }, el('div', { style: `width:${Math.min(100, progress * 100).toFixed(1)}%` }));
+  const rows = st.rowsTotal > 0n ? `${st.rowsDone} / ${st.rowsTotal} rows` : st.rowsDone > 0n ? `${st.rowsDone} rows` : '';
+  const errs = el('div', { class: 'err', 'data-testid': `errors-${task}-${st.source}` });
+  for (const e of st.result?.errors ?? []) {
+    errs.append(`[code=${e.code}] ${e.message}${e.workaround ? `\nworkaround: ${e.workaround}` : ''}\n`);
+  }
+  if ((st.result?.errors.length ?? 0) > 0 && stage === 'Paused') {
+    const skip = el('button', { 'data-testid': `skip-${task}-${st.source}` }, 'Skip the failing event');
+    skip.onclick = () => void act('binlog skip', () => client.handleError({ op: ErrorOp.SKIP, task, sources: [st.source] }));
+    const rep = el('button', {}, 'Replace with SQL…');
+    rep.onclick = () => {
+      const sql = prompt('SQL statements to run instead (separated by ;)');
+      if (sql) void act('binlog replace', () => client.handleError({ op: ErrorOp.REPLACE, task, sources: [st.source], sqls: sql.split(';').map((s) => s.trim()).filter(Boolean) }));
+    };
+    errs.append(skip, ' ', rep);
+  }
+  const move = el('button', { title: 'transfer-source' }, 'Move…');
+  move.onclick = () => {
+    const w = prompt(`Move source ${st.source} to which worker?`);
+    if (w) void act('transfer-source', () => client.transferSource({ source: st.source, worker: w }));
+  };
+  return el(
+    'tr',
+    { 'data-testid': `subtask-${task}-${st.source}` },
+    el('td', {}, st.source),
+    el('td', {}, st.worker, ' ', move),
+    el('td', { class: `stage-${stage}`, 'data-testid': `stage-${task}-${st.source}` }, stage),
+    el('td', { 'data-testid': `unit-${task}-${st.source}` }, unitName(st.unit)),
+    el('td', {}, ...(st.unit === UnitType.DUMP || st.unit === UnitType.LOAD || st.rowsTotal > 0n ? [bar, ' ', rows] : [rows])),
+    el('td', {}, `${st.lagSeconds.toFixed(1)} s `, lagChart(`${task}/${st.source}`, st.lagSeconds, now), st.synced ? ' synced' : ''),
+    el('td', {}, errs),
+  );
+}
+
+function render(v: WatchClusterResponse): void {
+  const now = Number(v.unixMs);
+  const m = v.members;
+  $('leader').textContent = m?.leader?.name ? `leader: ${m.leader.name} (${m.leader.address})` : 'no leader';
+  const mb = $('members').querySelector('tbody')!;
+  mb.replaceChildren(
+    ...(m?.masters ?? []).map((x) => el('tr', {}, el('td', {}, 'master'), el('td', {}, x.name), el('td', {}, x.address), el('td', {}, x.alive ? (x.isLeader ? 'leader' : 'alive') : 'down'), el('td', {}, ''))),
+    ...(m?.workers ?? []).map((x) => el('tr', {}, el('td', {}, 'worker'), el('td', {}, x.name), el('td', {}, x.address), el('td', {}, ['', 'offline', 'free', 'bound'][x.stage] ?? ''), el('td', {}, x.source))),
+  );
+  const subs = (v.status?.sources ?? []).flatMap((s) => s.subTaskStatus);
+  const tasks = $('tasks');
+  tasks.replaceChildren(
+    ...v.tasks.map((name) => {
+      const mine = subs.filter((s) => s.name === name);
+      const btn = (label: string, op: TaskOp): HTMLButtonElement => {
+        const b = el('button', { 'data-testid': `${label.toLowerCase()}-${name}` }, label);
+        b.onclick = () => void act(`${label} ${name}`, () => client.operateTask({ op, name, sources: [] }));
+        return b;
+      };
+      return el(
+        'div',
+        { class: 'task', 'data-testid': `task-${name}` },
+        el('h3', {}, name, btn('Pause', TaskOp.PAUSE), btn('Resume', TaskOp.RESUME), btn('Stop', TaskOp.STOP)),
+        el(
+          'table',
+          {},
+          el('thead', {}, el('tr', {}, ...['source', 'worker', 'stage', 'unit', 'progress', 'lag', 'errors'].map((h) => el('th', {}, h)))),
+          el('tbody', {}, ...mine.map((st) => subtaskRow(name, st, now))),
+        ),
+      );
+    }),
+  );
+  if (v.tasks.length === 0) tasks.textContent = 'no task';
+}
+
+let watch: AbortController | undefined;
+
+async function watchLoop(): Promise<void> {
+  watch?.abort();
+  const ac = new AbortController();
+  watch = ac;
+  const pill = $('conn');
+  while (!ac.signal.aborted) {
+    try {
+      for await (const view of client.watchCluster({ intervalMs: 1000 }, { signal: ac.signal })) {
+        pill.textContent = 'live';
+        pill.className = 'pill ok';
+        render(view);
+      }
+    } catch (e) {
+      if (ac.signal.aborted) return;
+      pill.textContent = errText(e);
+      pill.className = 'pill bad';
+    }
+    await new Promise((r) => setTimeout(r, 2000));
+  }
+}
+
+$('login').addEventListener('submit', (ev) => {
+  ev.preventDefault();
+  token = $<HTMLInputElement>('token').value.trim();
+  $<HTMLInputElement>('token').value = '';
+  void watchLoop();
+});
+
+$<HTMLInputElement>('task-file').addEventListener('change', (ev) => {
+  const f = (ev.target as HTMLInputElement).files?.[0];
+  if (f) void f.text().then((t) => ($<HTMLTextAreaElement>('task-yaml').value = t));
+});
+
+async function checkThenMaybeStart(start: boolean): Promise<void> {
+  const out = $('task-result');
+  const task = $<HTMLTextAreaElement>('task-yaml').value;
+  try {
+    const c = await client.checkTask({ task, errorCnt: 10, warnCnt: 10 });
+    let report: unknown = c.msg;
+    try {
+      report = JSON.parse(c.msg);
+    } catch {
+      /* a plain message */
+    }
+    if (!c.result || !start) return show(out, { check: c.result ? 'passed' : 'failed', report });
+    const r = await client.startTask({ task, sources: [] });
+    show(out, { result: r.result, msg: r.msg || 'task started', sources: r.sources.map((s) => ({ source: s.source, worker: s.worker, result: s.result, msg: s.msg })) });
+  } catch (e) {
+    show(out, errText(e));
+  }
+}
+$('check-task').addEventListener('click', () => void checkThenMaybeStart(false));
+$('start-task').addEventListener('click', () => void checkThenMaybeStart(true));
+$('create-source').addEventListener('click', () => {
+  const out = $('source-result');
+  client
+    .operateSource({ op: SourceOp.START, config: [$<HTMLTextAreaElement>('source-yaml').value] })
+    .then((r) => show(out, { result: r.result, msg: r.msg, sources: r.sources.map((s) => ({ source: s.source, worker: s.worker, result: s.result, msg: s.msg })) }))
+    .catch((e: unknown) => show(out, errText(e)));
+});
+
+void watchLoop();
