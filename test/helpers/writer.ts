@@ -9,6 +9,8 @@ import type { MariaDBServer } from './mariadb.js';
 export interface Writer {
   /** Stop after the current step; resolves to the statements run (rejects with the loop's error). */
   stop: () => Promise<number>;
+  /** Resolves when the loop ended by itself (`limit` steps) or was stopped; the statements run. */
+  done: Promise<number>;
 }
 
 /**
@@ -28,13 +30,14 @@ export function loopWriter(src: MariaDBServer, db: string, step: (c: Connection,
     } finally {
       await c.end();
     }
+    return n;
   })();
   return {
     stop: async () => {
       on = false;
-      await done;
-      return n;
+      return done;
     },
+    done,
   };
 }
 
