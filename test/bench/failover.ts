@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util';
 import { MariaDBServer, waitFor } from '../helpers/index.js';
-import { HACluster, sourceYaml } from '../integration/ha-cluster-helper.js';
+import { DMCluster, sourceYaml } from '../helpers/cluster.js';
 import { SourceOp, WorkerStage } from '../../src/gen/dm/master/v1/master_pb.js';
 
 const { values } = parseArgs({
@@ -31,7 +31,7 @@ function stats(xs: number[]): string {
 
 async function main(): Promise<void> {
   const db = await MariaDBServer.start();
-  const c = new HACluster('bench-failover');
+  const c = new DMCluster('bench-failover');
   try {
     await c.startMasters(3, TTL);
     await c.startWorker('w1', TTL);

@@ -3,7 +3,7 @@
  * (test/e2e/chaos/chaos.test.ts).
  *
  * Real processes only: 3 dm-masters with embedded etcd and 2 dm-workers (test/integration's
- * HACluster: each in its own process group, so kill -9 / SIGSTOP of a master also hits its etcd
+ * DMCluster: each in its own process group, so kill -9 / SIGSTOP of a master also hits its etcd
  * member, as a machine crash or freeze would), 2 source MariaDBs (log-bin, ROW) and a target
  * MariaDB (test/helpers). One task, task-mode `all`, over both sources; each source's `chaos`
  * schema is routed to its own target schema (`chaos_s1`, `chaos_s2`: no shard merge).
@@ -21,8 +21,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import { MariaDBServer, compareDatabases, describeDiffs, type TableDiff } from '../helpers/index.js';
-import { HACluster, sourceYaml } from '../integration/ha-cluster-helper.js';
-import { dmctl, subtasksOf, type CtlResult, type SubtaskView } from '../e2e/helpers/cluster.js';
+import { DMCluster, dmctl, sourceYaml, subtasksOf, type CtlResult, type SubtaskView } from '../helpers/cluster.js';
 import {
   SCHEMA,
   Watcher,
@@ -205,7 +204,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
   const sources = [s1, s2];
   const sourceIds = ['chaos-s1', 'chaos-s2'];
   const targetSchemas = sourceIds.map((_, i) => `${SCHEMA}_s${i + 1}`);
-  const cluster = new HACluster('chaos');
+  const cluster = new DMCluster('chaos');
   const frozen = new Set<string>();
   const workloads: Workload[] = [];
   let watcher: Watcher | undefined;

@@ -1,35 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MariaDBServer } from '../helpers/index.js';
-import { createBinlogReader, getMasterStatus, type BinlogEvent } from '../../src/binlog/index.js';
+import type { BinlogEvent } from '../../src/binlog/index.js';
+import { assertWholeTxns, setupRs, startTinyQueueReader, txnWriter } from './binlog-fixture.js';
 
 void test('binlog reader: upstream restart mid-transaction → reconnects, every transaction delivered exactly once and whole', async (t) => {
   const db = await MariaDBServer.start();
   t.after(() => db.stop());
-  await db.sql('CREATE DATABASE rs; CREATE TABLE rs.t (id INT PRIMARY KEY, txn INT)');
-  const c = await db.connect();
-  const start = await getMasterStatus(c);
+  const start = await setupRs(db);
   // 3 transactions of 20 single-row statements each (20 rows events per transaction)
-  let id = 0;
-  const writeTxns = async (n: number, first: number): Promise<void> => {
-    const conn = await db.connect();
-    for (let k = 0; k < n; k++) {
-      const stmts = Array.from({ length: 20 }, () => `INSERT INTO rs.t VALUES (${id++}, ${first + k})`).join(';');
-      await conn.query(`BEGIN; ${stmts}; COMMIT`);
-    }
-    await conn.end();
-  };
-  await c.end();
+  const writeTxns = txnWriter(db);
   await writeTxns(3, 0);
-  const r = createBinlogReader({
-    connection: db.connOpts(),
-    flavor: 'mariadb',
-    serverId: 5000 + (process.pid % 900),
-    start: { file: start.file, offset: start.offset },
-    heartbeatMs: 0,
-    maxQueueEvents: 4,
-  });
-  await r.start(AbortSignal.timeout(20_000));
+  const r = await startTinyQueueReader(db.connOpts(), start, 5000 + (process.pid % 900));
   const evs: BinlogEvent[] = [];
   let restarted = false;
   try {
@@ -48,12 +30,6 @@ void test('binlog reader: upstream restart mid-transaction → reconnects, every
     await r.close();
   }
   assert.ok(r.status().reconnects >= 1, 'the reader reconnected');
-  // shape: 5 × (gtid, 20 × rows, xid), each row once, in order
-  const shape = evs.map((e) => e.kind).join(',');
-  const one = ['gtid', ...Array<string>(20).fill('rows'), 'xid'].join(',');
-  assert.equal(shape, Array(5).fill(one).join(','));
-  const ids = evs.flatMap((e) => (e.kind === 'rows' ? e.rows.map((row) => row[0]) : []));
-  assert.deepEqual(ids, Array.from({ length: 100 }, (_, i) => i));
-  const gtids = evs.flatMap((e) => (e.kind === 'gtid' ? [e.gtid] : []));
-  assert.equal(new Set(gtids).size, 5, 'five distinct transactions');
+  // shape: 5 × (gtid, 20 × rows, xid), each row once, in order, five distinct transactions
+  assertWholeTxns(evs, 5);
 });

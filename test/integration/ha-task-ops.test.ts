@@ -16,7 +16,7 @@ import { DMMaster } from '../../src/master/index.js';
 import { Keys, binlogOpKey, type BinlogOpRecord, type StageRecord, type SubtaskRecord } from '../../src/store/index.js';
 import { SourceOp, TaskOp } from '../../src/gen/dm/master/v1/master_pb.js';
 import { ErrorOp } from '../../src/gen/dm/common/v1/common_pb.js';
-import { codeOf, sourceYaml, taskYaml } from './ha-cluster-helper.js';
+import { codeOf, sourceYaml, taskYaml } from '../helpers/cluster.js';
 
 test('task ops via a follower: binlog skip/replace/revert/list, --remove-meta, --start-time', { timeout: 120_000 }, async (t) => {
   const [etcd, db] = await Promise.all([EtcdCluster.start(1), MariaDBServer.start()]);

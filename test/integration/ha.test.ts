@@ -6,13 +6,13 @@ import { fromConnectError } from '../../src/rpc/index.js';
 import { createEtcdClient } from '../../src/store/index.js';
 import { MemberType, SourceOp, TaskOp, WorkerStage } from '../../src/gen/dm/master/v1/master_pb.js';
 import { Stage } from '../../src/gen/dm/common/v1/common_pb.js';
-import { codeOf, HACluster, sourceYaml, taskYaml } from './ha-cluster-helper.js';
+import { codeOf, DMCluster, sourceYaml, taskYaml } from '../helpers/cluster.js';
 
 const TTL = 3;
 
 test('ha: 3 masters (embedded etcd) + 2 workers: bind, failover, fencing, bad input, full restart', { timeout: 600_000 }, async (t) => {
   const [db, target] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
-  const c = new HACluster('ha');
+  const c = new DMCluster('ha');
   t.after(async () => {
     await c.close();
     await Promise.all([db.stop(), target.stop()]);

@@ -4,10 +4,10 @@ import { readFileSync } from 'node:fs';
 import { waitFor } from '../helpers/index.js';
 import { LeaderOp, MemberType } from '../../src/gen/dm/master/v1/master_pb.js';
 import { fromConnectError } from '../../src/rpc/index.js';
-import { HACluster } from './ha-cluster-helper.js';
+import { DMCluster } from '../helpers/cluster.js';
 
 test('master: a second master joins with --join; evict moves leadership; offline-member removes a stopped master', { timeout: 300_000 }, async (t) => {
-  const c = new HACluster('join');
+  const c = new DMCluster('join');
   t.after(() => c.close());
   await c.startMasters(1, 3);
   await c.joinMaster('m2');

@@ -15,7 +15,7 @@ import { createMasterClient } from '../../src/rpc/index.js';
 import { DMMaster } from '../../src/master/index.js';
 import { Keys, type SubtaskRecord } from '../../src/store/index.js';
 import { SourceOp, TaskOp } from '../../src/gen/dm/master/v1/master_pb.js';
-import { codeOf, sourceYaml, taskYaml } from './ha-cluster-helper.js';
+import { codeOf, sourceYaml, taskYaml } from '../helpers/cluster.js';
 
 test('operate-source create checks flavor; --start-time is read in the upstream time zone', { timeout: 120_000 }, async (t) => {
   const [etcd, east, west] = await Promise.all([

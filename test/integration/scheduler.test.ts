@@ -10,7 +10,7 @@ import type { Lease } from 'etcd3';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DMWorker } from '../../src/worker/index.js';
 import { MemberType, SourceOp, WorkerStage } from '../../src/gen/dm/master/v1/master_pb.js';
-import { codeOf, sourceYaml } from './ha-cluster-helper.js';
+import { codeOf, sourceYaml } from '../helpers/cluster.js';
 
 const TTL = 2;
 

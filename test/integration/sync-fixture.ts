@@ -1,8 +1,9 @@
 /**
  * Shared pieces of the sync unit's integration tests (real MariaDB source and target).
  */
+import assert from 'node:assert/strict';
 import { MariaDBServer, compareDatabases, describeDiffs, waitFor, type TableDiff } from '../helpers/index.js';
-import type { SyncConfig } from '../../src/units/sync/index.js';
+import type { SyncConfig, SyncUnit } from '../../src/units/sync/index.js';
 
 let nextReaderId = 40_000 + (process.pid % 1000) * 20;
 
@@ -50,3 +51,16 @@ export async function waitConverged(source: MariaDBServer, target: MariaDBServer
 }
 
 export { describeDiffs };
+
+/**
+ * The unit went through whatever the test did without surfacing an error: it is still Running;
+ * pausing it ends process() canceled, with no errors.
+ */
+export async function assertRunningThenPause(unit: SyncUnit, running: ReturnType<SyncUnit['process']>): Promise<void> {
+  const st = unit.status();
+  assert.equal(st['stage'], 'Running', JSON.stringify(st['error']));
+  unit.pause();
+  const r = await running;
+  assert.deepEqual(r.errors, []);
+  assert.equal(r.isCanceled, true);
+}

@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { MariaDBServer, waitFor } from '../helpers/index.js';
 import { createMasterClient } from '../../src/rpc/index.js';
 import { SourceOp, WorkerStage } from '../../src/gen/dm/master/v1/master_pb.js';
-import { HACluster, sourceYaml, type Proc } from './ha-cluster-helper.js';
+import { DMCluster, sourceYaml, type Proc } from '../helpers/cluster.js';
 
-/** HACluster whose processes all run with --ssl-ca/--ssl-cert/--ssl-key and whose test clients use https. */
-class TLSCluster extends HACluster {
+/** DMCluster whose processes all run with --ssl-ca/--ssl-cert/--ssl-key and whose test clients use https. */
+class TLSCluster extends DMCluster {
   readonly ca: string;
   readonly cert: string;
   readonly key: string;

@@ -7,7 +7,7 @@ import { createMasterClient, createWorkerClient } from '../../src/rpc/index.js';
 import { DMMaster } from '../../src/master/index.js';
 import { DMWorker } from '../../src/worker/index.js';
 import { SourceOp } from '../../src/gen/dm/master/v1/master_pb.js';
-import { sourceYaml, taskYaml } from './ha-cluster-helper.js';
+import { sourceYaml, taskYaml } from '../helpers/cluster.js';
 
 const TTL = 3;
 

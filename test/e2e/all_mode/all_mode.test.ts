@@ -9,36 +9,26 @@ import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { compareTables, describeDiffs, waitFor, type MariaDBServer } from '../../helpers/index.js';
-import { missingBinaries, waitTask } from '../helpers/cluster.js';
+import { missingBinaries, waitTask } from '../../helpers/cluster.js';
+import { loopWriter, type Writer } from '../../helpers/writer.js';
 import { setupScenario } from '../helpers/scenario.js';
 
 const CASE = dirname(fileURLToPath(import.meta.url));
 
 /** Inserts, updates and deletes on a source until stopped. */
-function writer(src: MariaDBServer, db: string): { stop: () => Promise<number> } {
-  let on = true;
-  let n = 0;
-  const done = (async () => {
-    const c = await src.connect(db);
-    try {
-      for (let i = 1; on; i++) {
-        await c.query('INSERT INTO log (msg, at) VALUES (?, NOW(3))', [`live ${i}`]);
-        await c.query('UPDATE accounts SET balance = balance + 1, updated = NOW() WHERE id = ?', [1 + ((i * 97) % 20000)]);
-        if (i % 3 === 0) await c.query('DELETE FROM accounts WHERE id = ?', [20000 - i]);
-        n += 3;
-        await sleep(20);
-      }
-    } finally {
-      await c.end();
-    }
-  })();
-  return {
-    stop: async () => {
-      on = false;
-      await done;
-      return n;
+function writer(src: MariaDBServer, db: string): Writer {
+  return loopWriter(
+    src,
+    db,
+    async (c, i0) => {
+      const i = i0 + 1;
+      await c.query('INSERT INTO log (msg, at) VALUES (?, NOW(3))', [`live ${i}`]);
+      await c.query('UPDATE accounts SET balance = balance + 1, updated = NOW() WHERE id = ?', [1 + ((i * 97) % 20000)]);
+      if (i % 3 === 0) await c.query('DELETE FROM accounts WHERE id = ?', [20000 - i]);
+      return 3;
     },
-  };
+    { pauseMs: 20 },
+  );
 }
 
 void test('all_mode: two sources, routes, writes during the full phase', { skip: missingBinaries() || false, timeout: 400_000 }, async (t) => {

@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compareDatabases, describeDiffs, waitFor } from '../../helpers/index.js';
-import { missingBinaries, waitTask, type CtlResult } from '../helpers/cluster.js';
+import { missingBinaries, waitTask, type CtlResult } from '../../helpers/cluster.js';
 import { setupScenario, type Scenario } from '../helpers/scenario.js';
 
 const CASE = dirname(fileURLToPath(import.meta.url));

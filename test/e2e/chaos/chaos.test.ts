@@ -9,7 +9,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { missingBinaries } from '../helpers/cluster.js';
+import { missingBinaries } from '../../helpers/cluster.js';
 import { FAULT_KINDS, formatReport, runChaos } from '../../chaos/chaos.js';
 
 void test(

@@ -10,9 +10,9 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { missingBinaries, waitTask } from '../helpers/cluster.js';
+import { missingBinaries, waitTask } from '../../helpers/cluster.js';
 import { setupScenario } from '../helpers/scenario.js';
-import { rowWriter } from '../helpers/writer.js';
+import { rowWriter } from '../../helpers/writer.js';
 
 const CASE = dirname(fileURLToPath(import.meta.url));
 

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { missingBinaries } from '../helpers/cluster.js';
+import { missingBinaries } from '../../helpers/cluster.js';
 import { setupScenario } from '../helpers/scenario.js';
 
 const CASE = dirname(fileURLToPath(import.meta.url));

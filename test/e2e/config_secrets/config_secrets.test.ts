@@ -18,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
 import { decrypt, generateSecretKeyHex, loadSecretKey } from '../../../src/config/index.js';
 import { compareDatabases, describeDiffs, makeTempDir, removeTempDir, waitFor } from '../../helpers/index.js';
-import { missingBinaries, waitTask } from '../helpers/cluster.js';
+import { missingBinaries, waitTask } from '../../helpers/cluster.js';
 import { setupScenario } from '../helpers/scenario.js';
 
 const CASE = dirname(fileURLToPath(import.meta.url));
@@ -69,12 +69,12 @@ void test('config_secrets: encrypted passwords in etcd, masked config, DM names,
   await waitFor('sec replicated', async () => (await compareDatabases(src.connOpts(), s.target.connOpts(), 'sec')).every((d) => d.equal), { timeoutMs: 60_000, intervalMs: 500 });
   const diffs = await compareDatabases(src.connOpts(), s.target.connOpts(), 'sec');
   assert.ok(diffs.length === 1 && diffs.every((d) => d.equal), describeDiffs(diffs));
-  const workerLog = readFileSync(s.cluster.workers[0]?.logFile ?? '', 'utf8');
+  const workerLog = readFileSync(s.cluster.workers[0]?.log ?? '', 'utf8');
   assert.match(workerLog, /binlog event filter rule dropped/);
   assert.match(workerLog, /unknown event type \\"explode table\\"/);
 
   // etcd holds no plaintext password (every key of the cluster, read directly)
-  const etcd = new Etcd3({ hosts: s.cluster.masterSpecs[0]?.clientUrl ?? '' });
+  const etcd = new Etcd3({ hosts: s.cluster.masters[0]?.clientUrl ?? '' });
   try {
     const all = await etcd.getAll().prefix('/').strings();
     const keys = Object.keys(all);

@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
-import { missingBinaries } from '../helpers/cluster.js';
+import { missingBinaries } from '../../helpers/cluster.js';
 import { setupScenario } from '../helpers/scenario.js';
 // @ts-expect-error -- a plain .mjs build script without types
 import { buildWeb } from '../../../scripts/build-web.mjs';

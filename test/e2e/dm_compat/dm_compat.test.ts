@@ -17,7 +17,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { freePort, makeTempDir, removeTempDir, trackChild, waitFor } from '../../helpers/index.js';
 import { loadMasterConfig, loadWorkerConfig } from '../../../src/config/index.js';
-import { BIN, ROOT, dmctl, dmctlBin, killStrays, missingBinaries } from '../helpers/cluster.js';
+import { BIN, ROOT, dmctl, dmctlBin, killStrays, missingBinaries } from '../../helpers/cluster.js';
 
 const FIXTURES = join(ROOT, 'test', 'fixtures', 'config', 'dm-toml');
 

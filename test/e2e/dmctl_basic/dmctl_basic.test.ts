@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MariaDBServer, compareDatabases, describeDiffs, freePort, makeTempDir, removeTempDir } from '../../helpers/index.js';
 import { decrypt } from '../../../src/config/index.js';
-import { DMCluster, dmctl, dmctlBin, missingBinaries, waitTask } from '../helpers/cluster.js';
+import { DMCluster, dmctl, dmctlBin, missingBinaries, waitTask } from '../../helpers/cluster.js';
 import { renderConf } from '../helpers/conf.js';
 import { readFileSync } from 'node:fs';
 
@@ -128,12 +128,12 @@ void test('dmctl against a running cluster', { skip: skipCluster || false, timeo
   const cluster = await DMCluster.start({ masters: 1, workers: 1 });
   const tmp = makeTempDir('dmctl-basic-conf');
   t.after(async () => {
-    await cluster.destroy();
+    await cluster.close();
     await Promise.all([src.stop(), tgt.stop()]);
     removeTempDir(tmp);
   });
   // the master runs with DM's default log-format (text): DM's line layout, not JSON
-  assert.match(readFileSync(cluster.masters[0]?.logFile ?? '', 'utf8'), /^\[\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d\.\d{3} \+00:00\] \[INFO\] \[[^\]]+\] \["[^"]+"\]/m);
+  assert.match(readFileSync(cluster.masters[0]?.log ?? '', 'utf8'), /^\[\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d\.\d{3} \+00:00\] \[INFO\] \[[^\]]+\] \["[^"]+"\]/m);
   await src.sql(readFileSync(join(CASE, 'data/db.sql'), 'utf8'));
   const vars = { SOURCE_PORT: src.port, TARGET_PORT: tgt.port };
   const source = renderConf(CASE, 'source1.yaml', tmp, vars);

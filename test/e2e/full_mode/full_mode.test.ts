@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compareDatabases, compareTables, describeDiffs } from '../../helpers/index.js';
-import { missingBinaries, waitTask } from '../helpers/cluster.js';
+import { missingBinaries, waitTask } from '../../helpers/cluster.js';
 import { setupScenario } from '../helpers/scenario.js';
 
 const CASE = dirname(fileURLToPath(import.meta.url));

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compareDatabases, describeDiffs, waitFor } from '../../helpers/index.js';
-import { killProc, missingBinaries, waitTask } from '../helpers/cluster.js';
+import { killProc, missingBinaries, waitTask } from '../../helpers/cluster.js';
 import { setupScenario } from '../helpers/scenario.js';
-import { rowWriter } from '../helpers/writer.js';
+import { rowWriter } from '../../helpers/writer.js';
 
 const CASE = dirname(fileURLToPath(import.meta.url));
 
@@ -26,9 +26,9 @@ void test('ha: kill -9 the leader master while a task syncs', { skip: missingBin
   const w = rowWriter(src, 'ha', 't', 100_000);
   let writes = 0;
   try {
-    const leader = await s.cluster.waitLeader();
-    const idx = s.cluster.masterSpecs.findIndex((m) => m.name === leader);
+    const idx = await s.cluster.waitLeader();
     const dead = s.cluster.masters[idx];
+    const leader = dead?.name;
     assert.ok(dead);
     await killProc(dead, 'SIGKILL');
     const deadAddr = s.cluster.masterAddrs[idx] ?? '';
@@ -51,7 +51,7 @@ void test('ha: kill -9 the leader master while a task syncs', { skip: missingBin
     writes = await w.stop();
   }
   assert.ok(writes > 0);
-  const others = s.cluster.masterAddrs.filter((_, i) => s.cluster.masters[i]?.child.exitCode === null && s.cluster.masters[i]?.child.signalCode === null);
+  const others = s.cluster.masterAddrs.filter((_, i) => s.cluster.alive(s.cluster.masters[i]!));
   await waitFor('target equals source after the leader died', async () => (await compareDatabases(src.connOpts(), s.target.connOpts(), 'ha')).every((d) => d.equal), { timeoutMs: 90_000, intervalMs: 1000 }).catch(async (e: Error) => {
     throw new Error(`${e.message}: ${describeDiffs(await compareDatabases(src.connOpts(), s.target.connOpts(), 'ha'))}`);
   });

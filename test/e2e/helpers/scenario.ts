@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { MariaDBServer, makeTempDir, removeTempDir, type MariaDBOptions } from '../../helpers/index.js';
-import { DMCluster } from './cluster.js';
+import { DMCluster } from '../../helpers/cluster.js';
 import { renderConf } from './conf.js';
 
 export interface Scenario {
@@ -43,7 +43,7 @@ export async function setupScenario(
   const dir = makeTempDir('scenario');
   const held: { cluster?: DMCluster } = {};
   t.after(async () => {
-    await held.cluster?.destroy();
+    await held.cluster?.close();
     await Promise.all([...servers, target].map((s) => s.stop()));
     removeTempDir(dir);
   });

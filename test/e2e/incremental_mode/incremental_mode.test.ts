@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compareDatabases, describeDiffs, waitFor, type MariaDBServer } from '../../helpers/index.js';
-import { missingBinaries, waitTask } from '../helpers/cluster.js';
+import { missingBinaries, waitTask } from '../../helpers/cluster.js';
 import { setupScenario } from '../helpers/scenario.js';
 
 const CASE = dirname(fileURLToPath(import.meta.url));

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { makeTempDir, removeTempDir, trackChild } from '../../helpers/index.js';
 import { MEMBERS, ROOT, sandboxPaths } from '../../../scripts/quickstart/sandbox-paths.js';
 import { isAlive, readPid, stopSandbox, strayProcesses } from '../../../scripts/quickstart/processes.js';
-import { missingBinaries } from '../helpers/cluster.js';
+import { missingBinaries } from '../../helpers/cluster.js';
 
 interface Run {
   code: number;

@@ -7,9 +7,9 @@ import assert from 'node:assert/strict';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { compareDatabases, describeDiffs, waitFor } from '../../helpers/index.js';
-import { killProc, missingBinaries, waitTask } from '../helpers/cluster.js';
+import { killProc, missingBinaries, waitTask } from '../../helpers/cluster.js';
 import { setupScenario } from '../helpers/scenario.js';
-import { rowWriter } from '../helpers/writer.js';
+import { rowWriter } from '../../helpers/writer.js';
 
 const CASE = dirname(fileURLToPath(import.meta.url));
 
