@@ -4,7 +4,7 @@ import { stringify } from 'yaml';
 import { DMError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { createRegistry, type Registry } from '../metrics/index.js';
-import { createRpcServer, type RpcServer, type RpcAddress } from '../rpc/index.js';
+import { createRpcServer, processSecurity, type RpcServer, type RpcAddress } from '../rpc/index.js';
 import { MasterService } from '../gen/dm/master/v1/master_pb.js';
 import { loadSecretKey, type MasterConfig } from '../config/index.js';
 import { aborted, sleepAbortable, VERSION } from '../util/index.js';
@@ -97,6 +97,7 @@ export class DMMaster {
   async start(): Promise<void> {
     const cfg = this.cfg;
     const signal = this.ac.signal;
+    const security = processSecurity(cfg); // reads the token files: fail before starting etcd
     const keys = new Keys(cfg.etcdPrefix);
     let endpoints: string[];
     const external = cfg.etcdEndpoints.length > 0;
@@ -221,11 +222,10 @@ export class DMMaster {
       },
       configYaml: () => stringify(cfg),
       logger: this.log,
-      clients: createPeerClients(peerTls(cfg)),
+      clients: createPeerClients(peerTls(cfg), security.peer),
     });
-    const tls =
-      cfg.sslCert && cfg.sslKey ? { cert: cfg.sslCert, key: cfg.sslKey, ...(cfg.sslCa ? { ca: cfg.sslCa } : {}) } : undefined;
     this.server = createRpcServer({
+      ...security.server,
       routes: (router) => router.service(MasterService, impl),
       registry: this.registry,
       status: () => ({
@@ -236,7 +236,6 @@ export class DMMaster {
         isLeader: election.isLeader,
         etcd: external ? 'external' : 'embedded',
       }),
-      ...(tls ? { tls } : {}),
       logger: this.log,
     });
     const { host, port } = hostPort(cfg.masterAddr);

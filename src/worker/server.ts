@@ -7,6 +7,7 @@ import {
   createMasterClient,
   createRpcServer,
   fromConnectError,
+  processSecurity,
   type RpcClientOptions,
   type RpcServer,
   type RpcAddress,
@@ -50,6 +51,8 @@ export class DMWorker {
   private readonly metrics: WorkerMetrics;
   private readonly ac = new AbortController();
   private closed = false;
+  /** TLS client cert and cluster token for calls to masters (rpc/security.ts). */
+  private peerOptions: RpcClientOptions = {};
 
   constructor(private readonly o: DMWorkerOptions) {
     this.cfg = o.config;
@@ -72,8 +75,10 @@ export class DMWorker {
       subtasks: () => this.converger?.list() ?? [],
       configYaml: () => stringify(cfg),
     });
-    const tls = cfg.sslCert && cfg.sslKey ? { cert: cfg.sslCert, key: cfg.sslKey, ...(cfg.sslCa ? { ca: cfg.sslCa } : {}) } : undefined;
+    const security = processSecurity(cfg);
+    this.peerOptions = security.peer;
     this.server = createRpcServer({
+      ...security.server,
       routes: (router) => router.service(WorkerService, impl),
       registry: this.registry,
       status: () => ({
@@ -83,7 +88,6 @@ export class DMWorker {
         source: this.converger?.boundSource ?? '',
         session: this.session?.stateName ?? 'Connecting',
       }),
-      ...(tls ? { tls } : {}),
       logger: this.log,
     });
     const { host, port } = hostPort(cfg.workerAddr);
@@ -120,13 +124,11 @@ export class DMWorker {
 
   /**
    * Client options for calls to masters: https when `ssl-ca` or `ssl-cert`+`ssl-key` are set
-   * (`ssl-ca` verifies the master, the cert+key pair is presented as client certificate).
+   * (`ssl-ca` verifies the master, the cert+key pair is presented as client certificate), and
+   * the cluster token when `cluster-token-file` is set.
    */
   private peerClientOptions(): RpcClientOptions {
-    const { sslCa, sslCert, sslKey } = this.cfg;
-    const pair = Boolean(sslCert && sslKey);
-    if (!sslCa && !pair) return {};
-    return { tls: { ...(sslCa ? { ca: sslCa } : {}), ...(pair ? { cert: sslCert, key: sslKey } : {}) } };
+    return this.peerOptions;
   }
 
   /** RegisterWorker through the first master of `join` that answers (retrying until the timeout). */
