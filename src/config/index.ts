@@ -71,10 +71,13 @@ export {
   decryptOrPlaintext,
   looksEncrypted,
   loadSecretKey,
+  loadOrCreateSecretKey,
+  encryptDM,
   generateSecretKeyHex,
   DEFAULT_SECRET_KEY,
   CIPHER_VERSION,
 } from './encrypt.js';
 export { parseDuration, formatDuration } from './duration.js';
+export { etcdAccessOf, type EtcdAccess, type EtcdAccessConfig } from './etcd-access.js';
 export type { DeepReadonly } from './freeze.js';
 export { configOverrides, flagOverrides, type FlagOption } from './flag-overrides.js';

@@ -13,7 +13,7 @@ import {
   type RpcAddress,
 } from '../rpc/index.js';
 import { WorkerService } from '../gen/dm/worker/v1/worker_pb.js';
-import { loadSecretKey, type WorkerConfig } from '../config/index.js';
+import { etcdAccessOf, loadSecretKey, type WorkerConfig } from '../config/index.js';
 import { sleepAbortable, VERSION } from '../util/index.js';
 import { createEtcdClient, Keys } from '../store/index.js';
 import { WorkerSession } from './session.js';
@@ -98,7 +98,7 @@ export class DMWorker {
     const reg = await this.register(advertise, signal);
     const endpoints = cfg.etcdEndpoints.length > 0 ? [...cfg.etcdEndpoints] : reg.endpoints;
     const keys = new Keys(reg.prefix);
-    const client = createEtcdClient({ endpoints });
+    const client = createEtcdClient({ endpoints, ...etcdAccessOf(cfg, cfg.secretKeyPath ? loadSecretKey(cfg.secretKeyPath) : undefined) });
     this.client = client;
     const ttlSec = Math.max(1, Math.round(cfg.keepaliveTtl / 1000));
     const converger = new Converger({

@@ -85,8 +85,8 @@ void test("DM's documented source template loads unchanged", () => {
   assert.equal(s.sourceId, 'mysql-replica-01');
   assert.equal(
     s.from.password,
-    'ZqMLjZ2j5khNelDEfDoUhkD5aV5fIJOe0fiog9w=',
-    "DM's ciphertext is used as plaintext, as DM does",
+    'eweLdSi++2sb',
+    "DM's ciphertext (AES-CFB under DM's built-in key) is decrypted, as DM does",
   );
   assert.equal(s.from.security?.sslKey, '/path/to/key.pem');
   assert.equal(s.checker.backoffRollback, 300_000);
