@@ -221,6 +221,16 @@ function withOverrides(src: YamlFile, overrides: Record<string, unknown> | undef
 
 const ADDR_RE = /^[^\s:]*:\d{1,5}$/;
 
+/** `cert-allowed-cn` checks client certificates: it needs mutual TLS (`ssl-ca`, `ssl-cert`, `ssl-key`). */
+function checkSecurity(out: Problem[], raw: { certAllowedCn?: readonly string[] | undefined; sslCa?: string | undefined; sslCert?: string | undefined; sslKey?: string | undefined }): void {
+  if ((raw.certAllowedCn?.length ?? 0) > 0 && !(raw.sslCa && raw.sslCert && raw.sslKey))
+    out.push({
+      code: 'ErrConfigCrossField',
+      path: ['cert-allowed-cn'],
+      detail: 'cert-allowed-cn checks client certificates: set ssl-ca, ssl-cert and ssl-key too (mutual TLS)',
+    });
+}
+
 function checkAddr(out: Problem[], key: string, v: string | undefined): void {
   if (v !== undefined && !ADDR_RE.test(v))
     out.push({
@@ -237,6 +247,7 @@ export function parseMasterConfig(text: string, opts: ClusterLoadOptions = {}): 
   const problems: Problem[] = [];
   checkAddr(problems, 'master-addr', raw.masterAddr);
   checkAddr(problems, 'advertise-addr', raw.advertiseAddr);
+  checkSecurity(problems, raw);
   if (raw.join !== '' && raw.initialClusterState === 'existing') {
     problems.push({
       code: 'ErrConfigCrossField',
@@ -274,6 +285,7 @@ export function parseWorkerConfig(text: string, opts: ClusterLoadOptions = {}): 
   const problems: Problem[] = [];
   checkAddr(problems, 'worker-addr', raw.workerAddr);
   checkAddr(problems, 'advertise-addr', raw.advertiseAddr);
+  checkSecurity(problems, raw);
   if (raw.join.length === 0)
     problems.push({
       code: 'ErrConfigMissingKey',
