@@ -226,7 +226,7 @@ export class DMMaster {
         if (ev) await client.put(keys.masterEvicted(cfg.name)).value(JSON.stringify({ evicted: true })).exec();
         else await client.delete().key(keys.masterEvicted(cfg.name)).exec();
       },
-      configYaml: () => stringify(cfg),
+      configYaml: () => stringify(cfg.etcdPassword ? { ...cfg, etcdPassword: '******' } : cfg),
       logger: this.log,
       clients: createPeerClients(peerTls(cfg), security.peer),
     });

@@ -73,7 +73,7 @@ export class DMWorker {
       source: () => this.converger?.boundSource,
       statuses: () => this.converger?.list().map((s) => s.status()) ?? [],
       subtasks: () => this.converger?.list() ?? [],
-      configYaml: () => stringify(cfg),
+      configYaml: () => stringify(cfg.etcdPassword ? { ...cfg, etcdPassword: '******' } : cfg),
     });
     const security = processSecurity(cfg);
     this.peerOptions = security.peer;
