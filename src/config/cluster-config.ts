@@ -35,10 +35,48 @@ export const DEFAULT_KEEPALIVE_TTL_MS = 10_000;
 export const DEFAULT_RELAY_KEEPALIVE_TTL_MS = 1_800_000;
 export const DEFAULT_WORKER_RELAY_DIR = './relay_log';
 
+// ---- security (DM.ts; docs/security.md) -------------------------------------------------------
+/** Largest RPC request body, as sent and after decompression (StartTask's YAML included). */
+export const DEFAULT_RPC_MAX_REQUEST_BYTES = 4 * 1024 * 1024;
+/** Concurrent TCP connections accepted by one dm-master / dm-worker port. */
+export const DEFAULT_RPC_MAX_CONNECTIONS = 1024;
+/** Time a client has to send its request headers (and, on a fresh connection, its first bytes). */
+export const DEFAULT_RPC_HEADER_TIMEOUT_MS = 10_000;
+/** An idle keep-alive connection (HTTP/1.1) or HTTP/2 session is closed after this. */
+export const DEFAULT_RPC_IDLE_TIMEOUT_MS = 120_000;
+
+
 /** A list given as a YAML list or as one comma-separated string (as DM's flags take it). */
 const addrList = z
   .union([z.string(), z.array(z.string())])
   .transform((v) => (Array.isArray(v) ? v : v.split(',')).map((s) => s.trim()).filter((s) => s !== ''));
+
+/**
+ * The security keys of dm-master.yaml and dm-worker.yaml (one block, both processes):
+ * who may call (tokens, the cluster-internal token; `cert-allowed-cn` is in `common`), which
+ * browser origins, how large a request may be, and how this process reaches etcd securely.
+ */
+const security = {
+  /** YAML file of hashed bearer tokens with roles (read | admin); set = token auth on. */
+  'auth-token-file': str.optional(),
+  /** File holding the token masters and workers present to each other (same file everywhere). */
+  'cluster-token-file': str.optional(),
+  /** Require a read credential for GET /status and /metrics too (when auth is on). */
+  'auth-http-endpoints': bool.default(false),
+  /** Browser origins allowed to call (exact scheme://host:port, or "*"); default none. */
+  'cors-allowed-origins': addrList.default([]),
+  'rpc-max-request-bytes': posInt.default(DEFAULT_RPC_MAX_REQUEST_BYTES),
+  'rpc-max-connections': posInt.default(DEFAULT_RPC_MAX_CONNECTIONS),
+  'rpc-header-timeout': duration.default(DEFAULT_RPC_HEADER_TIMEOUT_MS),
+  'rpc-idle-timeout': duration.default(DEFAULT_RPC_IDLE_TIMEOUT_MS),
+  /** TLS to etcd (and, on a master, served by its embedded etcd for clients and peers). */
+  'etcd-ssl-ca': str.optional(),
+  'etcd-ssl-cert': str.optional(),
+  'etcd-ssl-key': str.optional(),
+  /** etcd authentication (password may be `dmctl encrypt` text). */
+  'etcd-user': str.optional(),
+  'etcd-password': str.optional(),
+};
 
 const common = {
   name: str.optional(),
@@ -52,6 +90,7 @@ const common = {
   /** Accepted for DM compatibility (dm-worker.toml/dm-master.toml `config-file`); ignored. */
   'config-file': str.optional(),
   ...logKeys,
+  ...security,
 };
 
 export const masterSchema = obj({
@@ -171,6 +210,16 @@ function withOverrides(src: YamlFile, overrides: Record<string, unknown> | undef
 
 const ADDR_RE = /^[^\s:]*:\d{1,5}$/;
 
+/** `cert-allowed-cn` checks client certificates: it needs mutual TLS (`ssl-ca`, `ssl-cert`, `ssl-key`). */
+function checkSecurity(out: Problem[], raw: { certAllowedCn?: readonly string[] | undefined; sslCa?: string | undefined; sslCert?: string | undefined; sslKey?: string | undefined }): void {
+  if ((raw.certAllowedCn?.length ?? 0) > 0 && !(raw.sslCa && raw.sslCert && raw.sslKey))
+    out.push({
+      code: 'ErrConfigCrossField',
+      path: ['cert-allowed-cn'],
+      detail: 'cert-allowed-cn checks client certificates: set ssl-ca, ssl-cert and ssl-key too (mutual TLS)',
+    });
+}
+
 function checkAddr(out: Problem[], key: string, v: string | undefined): void {
   if (v !== undefined && !ADDR_RE.test(v))
     out.push({
@@ -187,6 +236,7 @@ export function parseMasterConfig(text: string, opts: ClusterLoadOptions = {}): 
   const problems: Problem[] = [];
   checkAddr(problems, 'master-addr', raw.masterAddr);
   checkAddr(problems, 'advertise-addr', raw.advertiseAddr);
+  checkSecurity(problems, raw);
   if (raw.join !== '' && raw.initialClusterState === 'existing') {
     problems.push({
       code: 'ErrConfigCrossField',
@@ -224,6 +274,7 @@ export function parseWorkerConfig(text: string, opts: ClusterLoadOptions = {}): 
   const problems: Problem[] = [];
   checkAddr(problems, 'worker-addr', raw.workerAddr);
   checkAddr(problems, 'advertise-addr', raw.advertiseAddr);
+  checkSecurity(problems, raw);
   if (raw.join.length === 0)
     problems.push({
       code: 'ErrConfigMissingKey',

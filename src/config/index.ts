@@ -52,6 +52,10 @@ export {
   DEFAULT_ETCD_CLIENT_URLS,
   DEFAULT_ETCD_PREFIX,
   DEFAULT_KEEPALIVE_TTL_MS,
+  DEFAULT_RPC_MAX_REQUEST_BYTES,
+  DEFAULT_RPC_MAX_CONNECTIONS,
+  DEFAULT_RPC_HEADER_TIMEOUT_MS,
+  DEFAULT_RPC_IDLE_TIMEOUT_MS,
   type MasterConfig,
   type MasterConfigData,
   type WorkerConfig,
@@ -69,10 +73,13 @@ export {
   decryptOrPlaintext,
   looksEncrypted,
   loadSecretKey,
+  loadOrCreateSecretKey,
+  encryptDM,
   generateSecretKeyHex,
   DEFAULT_SECRET_KEY,
   CIPHER_VERSION,
 } from './encrypt.js';
 export { parseDuration, formatDuration } from './duration.js';
+export { etcdAccessOf, type EtcdAccess, type EtcdAccessConfig } from './etcd-access.js';
 export type { DeepReadonly } from './freeze.js';
 export { configOverrides, flagOverrides, type FlagOption } from './flag-overrides.js';

@@ -143,7 +143,6 @@ export function unsupportedMasterKeys(raw: {
   openapi: boolean;
   experimental: { openapi: boolean };
   v1SourcesPath?: string | undefined;
-  certAllowedCn?: readonly string[] | undefined;
 }): Problem[] {
   const out: Problem[] = [];
   // DM's limits on the master's calls to workers; DM.ts's calls have their own fixed timeouts
@@ -157,19 +156,10 @@ export function unsupportedMasterKeys(raw: {
   if (raw.v1SourcesPath !== undefined && raw.v1SourcesPath !== '') {
     out.push(notSupported(['v1-sources-path'], 'upgrading from DM v1.0 (v1-sources-path)', '"" (create the sources with operate-source create)'));
   }
-  certAllowedCn(out, raw.certAllowedCn);
   return out;
 }
 
-/** dm-worker keys set but not implemented. */
-export function unsupportedWorkerKeys(raw: { certAllowedCn?: readonly string[] | undefined }): Problem[] {
-  const out: Problem[] = [];
-  certAllowedCn(out, raw.certAllowedCn);
-  return out;
-}
-
-function certAllowedCn(out: Problem[], v: readonly string[] | undefined): void {
-  if (v !== undefined && v.length > 0) {
-    out.push(notSupported(['cert-allowed-cn'], 'checking the common name of client certificates (cert-allowed-cn)', '[] (clients are then checked against ssl-ca only)'));
-  }
+/** dm-worker keys set but not implemented (none left: `cert-allowed-cn` is honoured, see docs/security.md). */
+export function unsupportedWorkerKeys(_raw: object): Problem[] {
+  return [];
 }

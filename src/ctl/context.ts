@@ -16,6 +16,8 @@ export interface GlobalOptions {
   masterAddrs: string[];
   rpcTimeoutMs: number;
   tls: CtlTLS;
+  /** Bearer token sent with every call (`--token`, `--token-file`, config, $DM_TOKEN). */
+  token?: string;
   /** Global `-s/--source` values. */
   sources: string[];
 }
@@ -67,7 +69,7 @@ export class CtlContext {
   private client(addr: string): MasterClient {
     let c = this.clients.get(addr);
     if (!c) {
-      c = createCtlMasterClient(addr, this.opts.tls);
+      c = createCtlMasterClient(addr, this.opts.tls, this.opts.token);
       this.clients.set(addr, c);
     }
     return c;

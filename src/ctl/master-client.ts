@@ -8,6 +8,7 @@ import { createClient, type Client } from '@connectrpc/connect';
 import { createConnectTransport } from '@connectrpc/connect-node';
 import { DMError } from '../errors/index.js';
 import { MasterService } from '../gen/dm/master/v1/master_pb.js';
+import { bearerInterceptor } from '../rpc/index.js';
 
 export type MasterClient = Client<typeof MasterService>;
 
@@ -33,7 +34,8 @@ export function baseUrlOf(addr: string, tls: boolean): string {
   return `${tls ? 'https' : 'http'}://${a}`;
 }
 
-export function createCtlMasterClient(addr: string, tls?: CtlTLS): MasterClient {
+/** A client of the dm-master at `addr`; `token` is sent as `Authorization: Bearer` on every call. */
+export function createCtlMasterClient(addr: string, tls?: CtlTLS, token?: string): MasterClient {
   const useTls = !!(tls?.ca || tls?.cert || tls?.key) || addr.startsWith('https://');
   const ca = readPem(tls?.ca, 'ssl-ca');
   const cert = readPem(tls?.cert, 'ssl-cert');
@@ -41,6 +43,7 @@ export function createCtlMasterClient(addr: string, tls?: CtlTLS): MasterClient 
   const transport = createConnectTransport({
     baseUrl: baseUrlOf(addr, useTls),
     httpVersion: '1.1',
+    ...(token ? { interceptors: [bearerInterceptor(token)] } : {}),
     ...(useTls ? { nodeOptions: { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) } } : {}),
   });
   return createClient(MasterService, transport);

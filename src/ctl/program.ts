@@ -17,6 +17,8 @@ export interface RawGlobalFlags {
   sslCa?: string;
   sslCert?: string;
   sslKey?: string;
+  token?: string;
+  tokenFile?: string;
   source?: string[];
   config?: string;
 }
@@ -59,10 +61,16 @@ export function resolveGlobals(f: RawGlobalFlags): GlobalOptions {
   const ca = f.sslCa ?? file['ssl-ca'];
   const cert = f.sslCert ?? file['ssl-cert'];
   const key = f.sslKey ?? file['ssl-key'];
+  // Bearer token: --token, else --token-file, else the config file's token / token-file, else $DM_TOKEN.
+  let token = f.token ?? (f.tokenFile ? undefined : file['token']);
+  const tokenFile = f.token ? undefined : (f.tokenFile ?? (token ? undefined : file['token-file']));
+  if (tokenFile) token = readFileArg(tokenFile, 'token file').trim();
+  token ??= process.env['DM_TOKEN'] || undefined;
   return {
     masterAddrs,
     rpcTimeoutMs,
     tls: { ...(ca ? { ca } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) },
+    ...(token ? { token } : {}),
     sources: f.source ?? [],
   };
 }
@@ -93,8 +101,10 @@ export function buildProgram(ctx: CtlContext, withGlobals: boolean, onNoCommand?
       .option('--ssl-ca <path>', 'CA certificate for TLS')
       .option('--ssl-cert <path>', 'client certificate for TLS')
       .option('--ssl-key <path>', 'client key for TLS')
+      .option('--token <token>', 'bearer token (visible to other local users in the process list: prefer --token-file or $DM_TOKEN)')
+      .option('--token-file <path>', 'file holding the bearer token')
       .option('-s, --source <source-id>', 'source id(s) for commands that take sources; repeat or comma separate', collectList)
-      .option('--config <path>', 'dmctl config file with master-addr (and rpc-timeout, ssl-*)')
+      .option('--config <path>', 'dmctl config file with master-addr (and rpc-timeout, ssl-*, token-file)')
       .version(versionText('dmctl'), '-V, --version', 'print the version');
     program.hook('preAction', () => {
       ctx.opts = resolveGlobals(program.opts<RawGlobalFlags>());

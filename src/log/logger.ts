@@ -17,6 +17,14 @@ export const REDACT_PATHS = [
   '*["target-database"].password',
   'secret',
   '*.secret',
+  // etcd credentials of dm-master / dm-worker configs, bearer tokens
+  'etcdPassword',
+  '*.etcdPassword',
+  '*["etcd-password"]',
+  'authorization',
+  '*.authorization',
+  'token',
+  '*.token',
 ];
 
 export interface LoggerConfig {

@@ -32,9 +32,12 @@ export interface PeerClients {
   workerClient: (addr: string) => Client<typeof WorkerService>;
 }
 
-/** A client cache whose clients use `tls` (https) when given, else cleartext http. */
-export function createPeerClients(tls?: RpcClientOptions['tls']): PeerClients {
-  const opts: RpcClientOptions = tls ? { tls } : {};
+/**
+ * A client cache whose clients use `tls` (https) when given, else cleartext http; `more` adds
+ * client options such as the cluster-token interceptor (rpc/security.ts `peer`).
+ */
+export function createPeerClients(tls?: RpcClientOptions['tls'], more: RpcClientOptions = {}): PeerClients {
+  const opts: RpcClientOptions = { ...more, ...(tls ? { tls } : {}) };
   const masters = new Map<string, Client<typeof MasterService>>();
   const workers = new Map<string, Client<typeof WorkerService>>();
   return {

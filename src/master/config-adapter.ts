@@ -5,7 +5,7 @@
  */
 import { parseDocument, isMap } from 'yaml';
 import { DMError } from '../errors/index.js';
-import { encrypt, looksEncrypted, parseSourceConfig, parseTaskConfig, type SourceConfig } from '../config/index.js';
+import { decryptOrPlaintext, encrypt, looksEncrypted, parseSourceConfig, parseTaskConfig, type SourceConfig } from '../config/index.js';
 
 export interface SourceFacts {
   sourceId: string;
@@ -72,7 +72,9 @@ function encryptPasswordAt(text: string, block: string, secretKey?: Buffer): str
     const pw = b.get('password');
     // numbers too: `password: 123456` is a password (the config loader reads it as a string)
     const plain = typeof pw === 'number' ? String(pw) : pw;
-    if (typeof plain === 'string' && plain !== '' && !looksEncrypted(plain)) b.set('password', encrypt(plain, secretKey));
+    // DM's own ciphertext is opened first (decryptOrPlaintext), so etcd holds DM.ts text of the password
+    if (typeof plain === 'string' && plain !== '' && !looksEncrypted(plain))
+      b.set('password', encrypt(decryptOrPlaintext(plain, secretKey), secretKey));
   }
   return doc.toString();
 }

@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, openSync, closeSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import * as http from 'node:http';
+import * as https from 'node:https';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import { DMError } from '../errors/index.js';
@@ -35,6 +37,19 @@ export interface EmbeddedEtcdOptions {
   logger?: Logger;
   /** dm-master's etcd limits (`max-txn-ops`, `max-request-bytes`, `quota-backend-bytes`, auto-compaction). */
   limits?: EmbeddedEtcdLimits;
+  /**
+   * TLS for client and peer traffic (`etcd-ssl-ca` / `etcd-ssl-cert` / `etcd-ssl-key`): every
+   * `http://` URL becomes `https://`, and with a CA clients and peers must present a certificate
+   * signed by it (etcd's `--client-cert-auth` / `--peer-client-cert-auth`).
+   */
+  tls?: { ca?: string; cert: string; key: string };
+  /** etcd user/password of the clients this supervisor makes (member add). */
+  auth?: { username: string; password: string };
+}
+
+/** `http://` → `https://` in a URL list (`name=url,...` too) when TLS is on. */
+export function etcdUrls(urls: string, tls: boolean): string {
+  return tls ? urls.replace(/http:\/\//g, 'https://') : urls;
 }
 
 /** The dm-master keys that DM passes to its embedded etcd, passed on as etcd flags. */
@@ -65,8 +80,13 @@ export class EmbeddedEtcd {
     this.bin = findEtcdBinary(opts.etcdBinary);
   }
 
+  /** The URL clients use (https when TLS is on). */
   get clientUrl(): string {
-    return this.opts.advertiseClientUrl ?? this.opts.clientUrl;
+    return etcdUrls(this.opts.advertiseClientUrl ?? this.opts.clientUrl, this.tlsOn);
+  }
+
+  private get tlsOn(): boolean {
+    return this.opts.tls !== undefined;
   }
 
   get pid(): number | undefined {
@@ -85,19 +105,20 @@ export class EmbeddedEtcd {
   async start(signal?: AbortSignal): Promise<void> {
     const o = this.opts;
     mkdirSync(o.dataDir, { recursive: true });
-    const advPeer = o.advertisePeerUrl ?? o.peerUrl;
-    let initialCluster = o.initialCluster ?? `${o.name}=${advPeer}`;
+    const tls = this.tlsOn;
+    const advPeer = etcdUrls(o.advertisePeerUrl ?? o.peerUrl, tls);
+    let initialCluster = etcdUrls(o.initialCluster ?? `${o.name}=${advPeer}`, tls);
     let state: 'new' | 'existing' = 'new';
     if (!this.initialised() && o.joinEndpoints && o.joinEndpoints.length > 0) {
-      initialCluster = await this.memberAdd(o.joinEndpoints, advPeer, signal);
+      initialCluster = await this.memberAdd(o.joinEndpoints.map((e) => etcdUrls(e, tls)), advPeer, signal);
       state = 'existing';
     }
     this.args = [
       '--name', o.name,
       '--data-dir', o.dataDir,
-      '--listen-client-urls', o.clientUrl,
+      '--listen-client-urls', etcdUrls(o.clientUrl, tls),
       '--advertise-client-urls', this.clientUrl,
-      '--listen-peer-urls', o.peerUrl,
+      '--listen-peer-urls', etcdUrls(o.peerUrl, tls),
       '--initial-advertise-peer-urls', advPeer,
       '--initial-cluster', initialCluster,
       '--initial-cluster-state', state,
@@ -113,6 +134,15 @@ export class EmbeddedEtcd {
             '--quota-backend-bytes', String(o.limits.quotaBackendBytes),
           ]
         : []),
+      ...(o.tls
+        ? [
+            '--cert-file', o.tls.cert, '--key-file', o.tls.key,
+            '--peer-cert-file', o.tls.cert, '--peer-key-file', o.tls.key,
+            ...(o.tls.ca
+              ? ['--trusted-ca-file', o.tls.ca, '--client-cert-auth', '--peer-trusted-ca-file', o.tls.ca, '--peer-client-cert-auth']
+              : []),
+          ]
+        : []),
     ];
     this.spawnChild();
     await this.waitListening(signal);
@@ -120,7 +150,7 @@ export class EmbeddedEtcd {
 
   /** `etcd member add` through a running member; returns the initial-cluster to start with. */
   private async memberAdd(endpoints: string[], advPeer: string, signal?: AbortSignal): Promise<string> {
-    const client = createEtcdClient({ endpoints, unaryDeadlineMs: 5000 });
+    const client = createEtcdClient({ endpoints, unaryDeadlineMs: 5000, ...this.clientAccess() });
     try {
       let members = (await client.cluster.memberList({})).members ?? [];
       const mine = members.find((m) => (m.peerURLs ?? []).includes(advPeer));
@@ -153,6 +183,15 @@ export class EmbeddedEtcd {
     } finally {
       client.close();
     }
+  }
+
+  /** TLS files and auth for clients of this member (member add). */
+  private clientAccess(): { tls?: { ca: string; cert: string; key: string }; auth?: { username: string; password: string } } {
+    const t = this.opts.tls;
+    return {
+      ...(t?.ca ? { tls: { ca: t.ca, cert: t.cert, key: t.key } } : {}),
+      ...(this.opts.auth ? { auth: this.opts.auth } : {}),
+    };
   }
 
   /** A child left running by a master killed with -9 still holds the ports: kill it. */
@@ -209,16 +248,26 @@ export class EmbeddedEtcd {
     for (;;) {
       signal?.throwIfAborted();
       if (this.closed) throw new DMError('ErrMasterEtcdExited', 'embedded etcd exited during start');
-      try {
-        const r = await fetch(`${this.opts.clientUrl}/health`, { signal: AbortSignal.timeout(1000) });
-        await r.body?.cancel();
-        return;
-      } catch {
-        /* not yet */
-      }
+      if (await this.answersHttp()) return;
       if (Date.now() > deadline) throw new DMError('ErrMasterEtcdExited', `embedded etcd did not listen on ${this.opts.clientUrl} within 30 s; see ${join(this.opts.dataDir, 'etcd.log')}`);
       await sleepAbortable(100, signal);
     }
+  }
+
+  /** Whether the member answers GET /health on its client URL (any HTTP status; TLS with our cert). */
+  private answersHttp(): Promise<boolean> {
+    const url = new URL(`${etcdUrls(this.opts.clientUrl, this.tlsOn).split(',')[0] ?? ''}/health`);
+    const t = this.opts.tls;
+    return new Promise((resolve) => {
+      const done = (ok: boolean): void => resolve(ok);
+      const opts = { timeout: 1000, ...(t ? { ca: t.ca ? readFileSync(t.ca) : undefined, cert: readFileSync(t.cert), key: readFileSync(t.key) } : {}) };
+      const req = (url.protocol === 'https:' ? https : http).get(url, opts, (res) => {
+        res.resume();
+        done(true);
+      });
+      req.on('timeout', () => req.destroy());
+      req.on('error', () => done(false));
+    });
   }
 
   /** Stop the child (SIGTERM, SIGKILL after 5 s). Idempotent. */

@@ -3,10 +3,10 @@ import type { Etcd3, Lease } from 'etcd3';
 import { DMError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { createRegistry, type Registry } from '../metrics/index.js';
-import { createRpcServer, type RpcServer, type RpcAddress } from '../rpc/index.js';
+import { createRpcServer, processSecurity, type RpcServer, type RpcAddress } from '../rpc/index.js';
 import { DASHBOARD_PREFIX, dashboardDir, dashboardMissing } from './dashboard.js';
 import { MasterService } from '../gen/dm/master/v1/master_pb.js';
-import { loadSecretKey, masterConfigToYaml, type MasterConfig } from '../config/index.js';
+import { etcdAccessOf, loadOrCreateSecretKey, masterConfigToYaml, type MasterConfig } from '../config/index.js';
 import { aborted, sleepAbortable, VERSION } from '../util/index.js';
 import { createEtcdClient, getText, Keys, LeaderElection, normaliseEndpoints, type MasterInfo } from '../store/index.js';
 import { EmbeddedEtcd } from './embedded-etcd.js';
@@ -97,6 +97,8 @@ export class DMMaster {
   async start(): Promise<void> {
     const cfg = this.cfg;
     const signal = this.ac.signal;
+    const security = processSecurity(cfg); // reads the token files: fail before starting etcd
+    const etcdAccess = etcdAccessOf(cfg, cfg.secretKeyPath ? loadOrCreateSecretKey(cfg.secretKeyPath) : undefined);
     const keys = new Keys(cfg.etcdPrefix);
     let endpoints: string[];
     const external = cfg.etcdEndpoints.length > 0;
@@ -120,7 +122,12 @@ export class DMMaster {
           autoCompactionRetention: cfg.autoCompactionRetention,
         },
         logger: this.log,
+        ...(cfg.etcdSslCert && cfg.etcdSslKey
+          ? { tls: { cert: cfg.etcdSslCert, key: cfg.etcdSslKey, ...(cfg.etcdSslCa ? { ca: cfg.etcdSslCa } : {}) } }
+          : {}),
+        ...(etcdAccess.auth ? { auth: etcdAccess.auth } : {}),
       });
+      clientUrl = this.etcd.clientUrl; // https:// with etcd TLS
       this.etcd.onFatal((e) => {
         this.log.error({ err: e }, 'embedded etcd failed for good');
         this.o.onFatal?.(e);
@@ -128,9 +135,9 @@ export class DMMaster {
       await this.etcd.start(signal);
       endpoints = [clientUrl];
     } else {
-      endpoints = normaliseEndpoints([...cfg.etcdEndpoints]);
+      endpoints = normaliseEndpoints([...cfg.etcdEndpoints], etcdAccess.tls !== undefined);
     }
-    const client = createEtcdClient({ endpoints });
+    const client = createEtcdClient({ endpoints, ...etcdAccess });
     this.client = client;
     // Wait for a quorum: the first write succeeds once the cluster has a Raft leader.
     const info: MasterInfo = {
@@ -187,7 +194,7 @@ export class DMMaster {
     this.watchdog = new LeaderWatchdog(client, keys, election, cfg.name, this.log);
     this.watchdog.start();
 
-    const secretKey = cfg.secretKeyPath ? loadSecretKey(cfg.secretKeyPath) : undefined;
+    const secretKey = cfg.secretKeyPath ? loadOrCreateSecretKey(cfg.secretKeyPath) : undefined;
     const core = new MasterCore({
       client,
       keys,
@@ -219,13 +226,12 @@ export class DMMaster {
         if (ev) await client.put(keys.masterEvicted(cfg.name)).value(JSON.stringify({ evicted: true })).exec();
         else await client.delete().key(keys.masterEvicted(cfg.name)).exec();
       },
-      configYaml: () => masterConfigToYaml(cfg),
+      configYaml: () => masterConfigToYaml(cfg.etcdPassword ? { ...cfg, etcdPassword: '******' } : cfg),
       logger: this.log,
-      clients: createPeerClients(peerTls(cfg)),
+      clients: createPeerClients(peerTls(cfg), security.peer),
     });
-    const tls =
-      cfg.sslCert && cfg.sslKey ? { cert: cfg.sslCert, key: cfg.sslKey, ...(cfg.sslCa ? { ca: cfg.sslCa } : {}) } : undefined;
     this.server = createRpcServer({
+      ...security.server,
       routes: (router) => router.service(MasterService, impl),
       registry: this.registry,
       status: () => ({
@@ -236,7 +242,6 @@ export class DMMaster {
         isLeader: election.isLeader,
         etcd: external ? 'external' : 'embedded',
       }),
-      ...(tls ? { tls } : {}),
       ...(dashboardDir() ? { staticDir: { [DASHBOARD_PREFIX]: dashboardDir()! } } : { fallback: dashboardMissing }),
       logger: this.log,
     });

@@ -33,6 +33,13 @@ export function connectCodeOf(e: DMError): Code {
       return Code.Internal;
     case 'ErrRpcInvalidArgument':
       return Code.InvalidArgument;
+    case 'ErrRpcUnauthenticated':
+    case 'ErrRpcCertNotAllowed':
+      return Code.Unauthenticated;
+    case 'ErrRpcPermissionDenied':
+      return Code.PermissionDenied;
+    case 'ErrRpcRequestTooLarge':
+      return Code.ResourceExhausted;
     default:
       break;
   }
@@ -41,11 +48,19 @@ export function connectCodeOf(e: DMError): Code {
   return Code.FailedPrecondition;
 }
 
+/** Longest message or raw cause sent back to a caller: a reply never echoes a whole (large) input. */
+export const MAX_ERROR_TEXT = 4096;
+
+/** `text` cut to `max` characters, saying how much was left out. */
+export function capText(text: string, max = MAX_ERROR_TEXT): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters not shown)`;
+}
+
 function rawCauseOf(e: DMError): string {
   const c = e.cause;
   if (c === undefined || c === null) return '';
-  if (c instanceof Error) return c.message;
-  return typeof c === 'string' ? c : JSON.stringify(c);
+  if (c instanceof Error) return capText(c.message);
+  return capText(typeof c === 'string' ? c : JSON.stringify(c));
 }
 
 /** The wire shape of a DMError (also used for `ProcessResult.errors` in statuses). */
@@ -55,7 +70,7 @@ export function toProcessError(e: DMError): ProcessError {
     class: e.errClass,
     scope: e.scope,
     level: e.level,
-    message: e.message,
+    message: capText(e.message),
     workaround: e.workaround,
     rawCause: rawCauseOf(e),
     retryable: e.retryable,
@@ -79,7 +94,7 @@ export function toConnectError(e: unknown): ConnectError {
       [DM_ERROR_HEADERS.retryable]: String(e.retryable),
     });
     return new ConnectError(
-      e.toString(),
+      capText(e.toString()),
       connectCodeOf(e),
       metadata,
       [{ desc: ProcessErrorSchema, value: toProcessError(e) }],
@@ -101,6 +116,12 @@ function codeNameForConnectCode(code: Code): ErrorCodeName {
       return 'ErrNotImplemented';
     case Code.InvalidArgument:
       return 'ErrRpcInvalidArgument';
+    case Code.Unauthenticated:
+      return 'ErrRpcUnauthenticated';
+    case Code.PermissionDenied:
+      return 'ErrRpcPermissionDenied';
+    case Code.ResourceExhausted:
+      return 'ErrRpcRequestTooLarge';
     default:
       return 'ErrRpcFailed';
   }

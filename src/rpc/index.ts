@@ -22,6 +22,7 @@ export {
   toProcessError,
   connectCodeOf,
   DM_ERROR_HEADERS,
+  capText,
 } from './errors.js';
 export {
   errorInterceptor,
@@ -31,4 +32,18 @@ export {
   type RpcMetrics,
 } from './interceptors.js';
 export type { CorsOptions } from './cors.js';
+export {
+  authInterceptor,
+  bearerInterceptor,
+  hashToken,
+  isReadMethod,
+  loadTokenFile,
+  loadClusterToken,
+  type AuthOptions,
+  type Principal,
+  type Role,
+  type TokenEntry,
+} from './auth.js';
+export { resolveLimits, type RpcLimits } from './limits.js';
+export { processSecurity, type ProcessSecurity, type ProcessSecurityConfig } from './security.js';
 export type { HttpRequest, HttpResponse } from './http-types.js';

@@ -22,8 +22,10 @@ import {
 import type { Registry } from 'prom-client';
 import { DMError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
-import { applyCors, isPreflight, writePreflight, type CorsOptions } from './cors.js';
+import { applyCors, isForeignOrigin, isPreflight, writePreflight, type CorsOptions } from './cors.js';
 import { errorInterceptor, metricsInterceptor } from './interceptors.js';
+import { authEnabled, authInterceptor, authOutcomeKey, createAuthenticator, type AuthOptions } from './auth.js';
+import { resolveLimits, type RpcLimits } from './limits.js';
 import { serveStatic } from './static.js';
 import type { HttpRequest, HttpResponse } from './http-types.js';
 
@@ -59,8 +61,12 @@ export interface RpcServerOptions {
    * the request was answered; false gives 404.
    */
   fallback?: (req: HttpRequest, res: HttpResponse) => boolean | Promise<boolean>;
-  /** CORS policy; default: every origin allowed. */
+  /** CORS policy; default: no other origin allowed (same origin only). */
   cors?: CorsOptions;
+  /** Who may call (tokens, certificate CNs); default: everyone (no auth). */
+  auth?: AuthOptions;
+  /** Request size, connection and timeout limits; each unset field takes its default. */
+  limits?: Partial<RpcLimits>;
   /** Extra server interceptors (run inside the metrics and error interceptors). */
   interceptors?: Interceptor[];
   /** Context values handed to handlers (`ctx.values`). */
@@ -105,15 +111,21 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
   const log = opts.logger;
   const streamStop = new AbortController();
   const hardStop = new AbortController();
+  const limits = resolveLimits(opts.limits);
+  const authOn = authEnabled(opts.auth);
+  const authenticate = authOn && opts.auth ? createAuthenticator(opts.auth) : undefined;
   const interceptors: Interceptor[] = [
     ...(opts.registry ? [metricsInterceptor(opts.registry)] : []),
     errorInterceptor(log),
+    ...(authOn ? [authInterceptor()] : []),
     ...(opts.interceptors ?? []),
   ];
   const routerOpts = {
     interceptors,
     acceptCompression: [compressionGzip, compressionBrotli],
     requireConnectProtocolHeader: false,
+    // Bounds the body as sent and every message after decompression (gzip/br bombs).
+    readMaxBytes: limits.maxRequestBytes,
   };
   const unaryRouter = createConnectRouter({ ...routerOpts, shutdownSignal: hardStop.signal });
   const streamRouter = createConnectRouter({
@@ -157,8 +169,18 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
     res.end(body);
   };
 
+  /** /status and /metrics with `protectHttp`: 401 without a credential, 403 for a bad certificate. */
+  function httpRefused(req: HttpRequest, res: HttpResponse): boolean {
+    if (!authenticate || !opts.auth?.protectHttp) return false;
+    const o = authenticate(req);
+    if ('principal' in o) return false;
+    answer(res, o.reason === 'cn' ? 403 : 401, `${o.detail}\n`);
+    return true;
+  }
+
   async function handleHttp(req: HttpRequest, res: HttpResponse, path: string): Promise<void> {
     const method = req.method ?? 'GET';
+    if ((path === '/metrics' || path === '/status') && httpRefused(req, res)) return;
     if (path === '/metrics' && opts.registry && (method === 'GET' || method === 'HEAD')) {
       const text = await opts.registry.metrics();
       answer(res, 200, method === 'HEAD' ? '' : text, opts.registry.contentType);
@@ -196,7 +218,12 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
       requestEnded();
     };
     res.once('close', end);
-    res.once('finish', end);
+    res.once('finish', () => {
+      end();
+      // A body left unread (refused as too large, or never wanted): do not drain it, drop the
+      // HTTP/1.1 connection instead (HTTP/2 streams are reset by the session).
+      if (!req.complete && req.httpVersionMajor === 1) req.socket?.destroy();
+    });
     applyCors(req, res, opts.cors);
     if (closing) {
       if (req.httpVersionMajor === 1) res.setHeader('connection', 'close');
@@ -207,8 +234,20 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
       writePreflight(req, res, opts.cors);
       return;
     }
+    if (isForeignOrigin(req, opts.cors)) {
+      answer(res, 403, 'origin not allowed\n');
+      return;
+    }
     const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
     const handler = paths.get(path);
+    // An RPC whose declared body is too large is refused by Connect (readMaxBytes) before it
+    // reads a byte of it, with resource_exhausted; any other route gets 413 here.
+    const declared = Number(req.headers['content-length'] ?? 0);
+    if (declared > limits.maxRequestBytes && req.httpVersionMajor === 1) res.setHeader('connection', 'close');
+    if (!handler && declared > limits.maxRequestBytes) {
+      answer(res, 413, `request body of ${declared} bytes is larger than the limit of ${limits.maxRequestBytes} bytes\n`);
+      return;
+    }
     if (!handler) {
       handleHttp(req, res, path).catch((err: unknown) => {
         log?.warn({ err, path }, 'http route failed');
@@ -218,6 +257,7 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
     }
     const values = opts.contextValues?.(req) ?? createContextValues();
     values.set(peerAddressKey, req.socket.remoteAddress ?? '');
+    if (authenticate) values.set(authOutcomeKey, authenticate(req));
     const uReq = universalRequestFromNodeRequest(req, res, undefined, values);
     handler(uReq)
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
@@ -252,16 +292,21 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
         ALPNProtocols: ['h2', 'http/1.1'],
         requestCert: t.requireClientCert ?? false,
         rejectUnauthorized: t.requireClientCert ?? false,
+        maxSessionMemory: 10,
       },
       onRequest,
     );
+    secure.maxConnections = limits.maxConnections;
     secure.on('session', (s: http2.ServerHttp2Session) => trackSession(s));
     secure.on('connection', (s: net.Socket) => trackSocket(s));
     secure.on('tlsClientError', (err: Error) => log?.debug({ err }, 'tls handshake failed'));
     server = secure;
   } else {
-    const h1 = http.createServer(onRequest);
-    const h2 = http2.createServer({}, onRequest);
+    const h1 = http.createServer(
+      { headersTimeout: limits.headerTimeoutMs, keepAliveTimeout: limits.idleTimeoutMs, requestTimeout: Math.max(60_000, limits.headerTimeoutMs) },
+      onRequest,
+    );
+    const h2 = http2.createServer({ maxSessionMemory: 10 }, onRequest);
     h2.on('session', (s: http2.ServerHttp2Session) => trackSession(s));
     const plain = net.createServer((socket) => {
       trackSocket(socket);
@@ -273,7 +318,7 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
       const onTimeout = (): void => {
         socket.destroy();
       };
-      socket.setTimeout(FIRST_BYTES_TIMEOUT_MS, onTimeout);
+      socket.setTimeout(Math.min(FIRST_BYTES_TIMEOUT_MS, limits.headerTimeoutMs), onTimeout);
       const onData = (chunk: Buffer): void => {
         buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
         if (buf.length < H2_PREFACE.length) return;
@@ -291,6 +336,7 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
       };
       socket.on('data', onData);
     });
+    plain.maxConnections = limits.maxConnections;
     server = plain;
   }
   server.on('error', (err) => log?.error({ err }, 'rpc server error'));
@@ -304,6 +350,8 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
     sessions.add(s);
     s.on('error', () => {});
     s.once('close', () => sessions.delete(s));
+    // An HTTP/2 session without any frame for this long is closed gracefully (open streams finish).
+    s.setTimeout(limits.idleTimeoutMs, () => s.close());
     if (closing) s.close();
   }
 

@@ -10,7 +10,7 @@ export type {
   SubtaskRecord,
   BinlogOpRecord,
 } from './keys.js';
-export { createEtcdClient, normaliseEndpoints, DEFAULT_UNARY_DEADLINE_MS, type EtcdClientOptions } from './client.js';
+export { createEtcdClient, normaliseEndpoints, etcdCredentials, DEFAULT_UNARY_DEADLINE_MS, type EtcdClientOptions, type EtcdTlsFiles } from './client.js';
 export { getText, getJSON, parseJSON, listPrefix, listJSON, listText, type KV } from './records.js';
 export { leaderTxn, type Fence, type TxnCompare, type CompareTarget, type FenceLostHandler } from './fenced-txn.js';
 export { PrefixWatcher, type PrefixWatchHandlers } from './watch.js';

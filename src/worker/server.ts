@@ -6,12 +6,13 @@ import {
   createMasterClient,
   createRpcServer,
   fromConnectError,
+  processSecurity,
   type RpcClientOptions,
   type RpcServer,
   type RpcAddress,
 } from '../rpc/index.js';
 import { WorkerService } from '../gen/dm/worker/v1/worker_pb.js';
-import { loadSecretKey, workerConfigToYaml, type WorkerConfig } from '../config/index.js';
+import { etcdAccessOf, loadSecretKey, workerConfigToYaml, type WorkerConfig } from '../config/index.js';
 import { sleepAbortable, VERSION } from '../util/index.js';
 import { createEtcdClient, Keys } from '../store/index.js';
 import { WorkerSession } from './session.js';
@@ -49,6 +50,8 @@ export class DMWorker {
   private readonly metrics: WorkerMetrics;
   private readonly ac = new AbortController();
   private closed = false;
+  /** TLS client cert and cluster token for calls to masters (rpc/security.ts). */
+  private peerOptions: RpcClientOptions = {};
 
   constructor(private readonly o: DMWorkerOptions) {
     this.cfg = o.config;
@@ -69,10 +72,12 @@ export class DMWorker {
       source: () => this.converger?.boundSource,
       statuses: () => this.converger?.list().map((s) => s.status()) ?? [],
       subtasks: () => this.converger?.list() ?? [],
-      configYaml: () => workerConfigToYaml(cfg),
+      configYaml: () => workerConfigToYaml(cfg.etcdPassword ? { ...cfg, etcdPassword: '******' } : cfg),
     });
-    const tls = cfg.sslCert && cfg.sslKey ? { cert: cfg.sslCert, key: cfg.sslKey, ...(cfg.sslCa ? { ca: cfg.sslCa } : {}) } : undefined;
+    const security = processSecurity(cfg);
+    this.peerOptions = security.peer;
     this.server = createRpcServer({
+      ...security.server,
       routes: (router) => router.service(WorkerService, impl),
       registry: this.registry,
       status: () => ({
@@ -82,7 +87,6 @@ export class DMWorker {
         source: this.converger?.boundSource ?? '',
         session: this.session?.stateName ?? 'Connecting',
       }),
-      ...(tls ? { tls } : {}),
       logger: this.log,
     });
     const { host, port } = hostPort(cfg.workerAddr);
@@ -93,7 +97,7 @@ export class DMWorker {
     const reg = await this.register(advertise, signal);
     const endpoints = cfg.etcdEndpoints.length > 0 ? [...cfg.etcdEndpoints] : reg.endpoints;
     const keys = new Keys(reg.prefix);
-    const client = createEtcdClient({ endpoints });
+    const client = createEtcdClient({ endpoints, ...etcdAccessOf(cfg, cfg.secretKeyPath ? loadSecretKey(cfg.secretKeyPath) : undefined) });
     this.client = client;
     const ttlSec = Math.max(1, Math.round(cfg.keepaliveTtl / 1000));
     const converger = new Converger({
@@ -119,13 +123,11 @@ export class DMWorker {
 
   /**
    * Client options for calls to masters: https when `ssl-ca` or `ssl-cert`+`ssl-key` are set
-   * (`ssl-ca` verifies the master, the cert+key pair is presented as client certificate).
+   * (`ssl-ca` verifies the master, the cert+key pair is presented as client certificate), and
+   * the cluster token when `cluster-token-file` is set.
    */
   private peerClientOptions(): RpcClientOptions {
-    const { sslCa, sslCert, sslKey } = this.cfg;
-    const pair = Boolean(sslCert && sslKey);
-    if (!sslCa && !pair) return {};
-    return { tls: { ...(sslCa ? { ca: sslCa } : {}), ...(pair ? { cert: sslCert, key: sslKey } : {}) } };
+    return this.peerOptions;
   }
 
   /** RegisterWorker through the first master of `join` that answers (retrying until the timeout). */

@@ -170,7 +170,8 @@ void describe('rpc server on one port', () => {
   });
 
   void it('answers a CORS preflight with 204 and the headers browsers need', async (t) => {
-    const { addr } = await startServer(t);
+    // CORS allows no other origin by default (docs/security.md): allow the dashboard's.
+    const { addr } = await startServer(t, { cors: { allowedOrigins: ['http://dashboard.example:8261'] } });
     const r = await fetch(`${addr.url}/dm.worker.v1.WorkerService/QueryStatus`, {
       method: 'OPTIONS',
       headers: {

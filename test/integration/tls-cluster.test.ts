@@ -35,7 +35,8 @@ class TLSCluster extends DMCluster {
   override client(i: number) {
     const m = this.masters[i];
     if (!m) throw new Error(`no master ${i}`);
-    return createMasterClient(`127.0.0.1:${m.port}`, { tls: { ca: this.ca } });
+    // ssl-ca set ⇒ a client certificate is required (DM semantics): present the shared one.
+    return createMasterClient(`127.0.0.1:${m.port}`, { tls: { ca: this.ca, cert: this.cert, key: this.key } });
   }
 }
 

@@ -85,8 +85,8 @@ void test("DM's documented source template loads unchanged", () => {
   assert.equal(s.sourceId, 'mysql-replica-01');
   assert.equal(
     s.from.password,
-    'ZqMLjZ2j5khNelDEfDoUhkD5aV5fIJOe0fiog9w=',
-    "DM's ciphertext is used as plaintext, as DM does",
+    'eweLdSi++2sb',
+    "DM's ciphertext (AES-CFB under DM's built-in key) is decrypted, as DM does",
   );
   assert.equal(s.from.security?.sslKey, '/path/to/key.pem');
   assert.equal(s.checker.backoffRollback, 300_000);
@@ -187,11 +187,9 @@ void test('dm-master / dm-worker: keys not implemented yet are refused; a non-ma
     [() => parseMasterConfig('openapi: true\n'), /^dm-master\.yaml:1: openapi: the OpenAPI \(HTTP\) interface is not supported by DM\.ts yet/],
     [() => parseMasterConfig('experimental:\n  openapi: true\n'), /^dm-master\.yaml:2: experimental\.openapi: /],
     [() => parseMasterConfig('v1-sources-path: /tmp/v1\n'), /^dm-master\.yaml:1: v1-sources-path: /],
-    [() => parseMasterConfig('cert-allowed-cn: [dm]\n'), /^dm-master\.yaml:1: cert-allowed-cn: /],
     [() => parseMasterConfig('rpc-timeout: 10s\n'), /^dm-master\.yaml:1: rpc-timeout: .* set it to its default "30s"/],
     [() => parseMasterConfig('rpc-rate-limit: 5\n'), /^dm-master\.yaml:1: rpc-rate-limit: /],
     [() => parseMasterConfig('rpc-rate-burst: 5\n'), /^dm-master\.yaml:1: rpc-rate-burst: /],
-    [() => parseWorkerConfig('join: 127.0.0.1:8261\ncert-allowed-cn: [dm]\n'), /^dm-worker\.yaml:2: cert-allowed-cn: /],
   ];
   for (const [fn, re] of cases) {
     const e = errOf(fn);
@@ -203,4 +201,22 @@ void test('dm-master / dm-worker: keys not implemented yet are refused; a non-ma
   const scalar = errOf(() => parseMasterConfig('just some words\n'));
   assert.equal(scalar.codeName, 'ErrConfigFileFormat');
   assert.match(scalar.message, /expected a YAML map of keys/);
+});
+
+void test('dm-master / dm-worker security keys: defaults, cert-allowed-cn needs mutual TLS', () => {
+  const m = parseMasterConfig('');
+  assert.deepEqual(m.corsAllowedOrigins, []);
+  assert.equal(m.rpcMaxRequestBytes, 4 * 1024 * 1024);
+  assert.equal(m.authHttpEndpoints, false);
+  assert.equal(m.authTokenFile, undefined);
+  const w = parseWorkerConfig('join: 127.0.0.1:8261\ncors-allowed-origins: "https://a.example, https://b.example"\nrpc-idle-timeout: 30s\n');
+  assert.deepEqual(w.corsAllowedOrigins, ['https://a.example', 'https://b.example']);
+  assert.equal(w.rpcIdleTimeout, 30_000);
+  for (const fn of [() => parseMasterConfig('cert-allowed-cn: [dm]\n'), () => parseWorkerConfig('join: 127.0.0.1:8261\ncert-allowed-cn: [dm]\n')]) {
+    const e = errOf(fn);
+    assert.equal(e.codeName, 'ErrConfigCrossField', e.message);
+    assert.match(e.message, /cert-allowed-cn: .*ssl-ca, ssl-cert and ssl-key/);
+  }
+  const tls = parseMasterConfig('cert-allowed-cn: [dm]\nssl-ca: ca.pem\nssl-cert: c.pem\nssl-key: k.pem\n');
+  assert.deepEqual(tls.certAllowedCn, ['dm']);
 });

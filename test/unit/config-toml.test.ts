@@ -30,10 +30,15 @@ function errOf(fn: () => unknown): DMError {
   assert.fail('expected a DMError');
 }
 
-/** The fixture without its `cert-allowed-cn` line (DM.ts refuses that key as not supported yet). */
-function withoutCertCn(name: string): string {
-  return readFileSync(join(FIX, name), 'utf8').replace(/^cert-allowed-cn = .*$/m, '');
+/** The fixture without its `ssl-*` lines: `cert-allowed-cn` then has no mutual TLS to check. */
+function withoutSsl(name: string): string {
+  return readFileSync(join(FIX, name), 'utf8').replace(/^ssl-(ca|cert|key) = .*$/gm, '');
 }
+
+void test("cert-allowed-cn without ssl-* is refused by line (it checks client certificates)", () => {
+  const e = errOf(() => parseMasterConfig(withoutSsl('dm-master.toml'), { file: 'dm-master.toml' }));
+  assert.match(e.message, /^dm-master\.toml:24: cert-allowed-cn: /);
+});
 
 void test("DM's sample dm-master.toml (tiflow) loads with every key", () => {
   const m = loadMasterConfig(join(FIX, 'tiflow-dm-master.toml'));
@@ -62,11 +67,9 @@ void test("DM's sample dm-worker.toml (tiflow) loads with every key", () => {
   assert.equal(w.relayDir, '/tmp/relay');
 });
 
-void test("DM's documented dm-master.toml template: every key maps; cert-allowed-cn is refused by line", () => {
-  const e = errOf(() => loadMasterConfig(join(FIX, 'dm-master.toml')));
-  assert.equal(e.codeName, 'ErrConfigNotSupported');
-  assert.match(e.message, /^dm-master\.toml:24: cert-allowed-cn: /);
-  const m = parseMasterConfig(withoutCertCn('dm-master.toml'), { file: 'dm-master.toml' });
+void test("DM's documented dm-master.toml template: every key maps, cert-allowed-cn included", () => {
+  const m = loadMasterConfig(join(FIX, 'dm-master.toml'));
+  assert.deepEqual(m.certAllowedCn, ['dm']);
   assert.equal(m.name, 'dm-master');
   assert.equal(m.logFile, 'dm-master.log');
   assert.equal(m.masterAddr, ':8261');
@@ -80,11 +83,9 @@ void test("DM's documented dm-master.toml template: every key maps; cert-allowed
   assert.equal(m.dataDir, 'default.dm-master');
 });
 
-void test("DM's documented dm-worker.toml template: every key maps (keepalive-ttl in seconds); cert-allowed-cn is refused by line", () => {
-  const e = errOf(() => loadWorkerConfig(join(FIX, 'dm-worker.toml')));
-  assert.equal(e.codeName, 'ErrConfigNotSupported');
-  assert.match(e.message, /^dm-worker\.toml:24: cert-allowed-cn: /);
-  const w = parseWorkerConfig(withoutCertCn('dm-worker.toml'), { file: 'dm-worker.toml' });
+void test("DM's documented dm-worker.toml template: every key maps (keepalive-ttl in seconds), cert-allowed-cn included", () => {
+  const w = loadWorkerConfig(join(FIX, 'dm-worker.toml'));
+  assert.deepEqual(w.certAllowedCn, ['dm']);
   assert.equal(w.name, 'worker1');
   assert.equal(w.logFile, 'dm-worker.log');
   assert.equal(w.redactInfoLog, false);

@@ -117,8 +117,8 @@ void test("DM's documented advanced task file loads with those keys at their off
   assert.equal(t.shardMode, 'pessimistic');
   assert.equal(t.timezone, 'Asia/Shanghai');
   assert.equal(t.onlineDDL, false);
-  // DM's own ciphertext cannot be decrypted by DM.ts: used as the plaintext password, as DM does
-  assert.equal(t.targetDatabase.password, '/Q7B9DizNLLTTfiZHv9WoEAKamfpIUs=');
+  // DM's own ciphertext (DM's docs: "123456" under DM's built-in key) is decrypted as DM does
+  assert.equal(t.targetDatabase.password, '123456');
   assert.equal(t.targetDatabase.session?.sql_mode, 'ANSI_QUOTES,NO_ZERO_IN_DATE,NO_ZERO_DATE');
   assert.equal(t.targetDatabase.security?.sslCa, '/path/to/ca.pem');
   assert.deepEqual(t.filters['filter-rule-1']?.events, ['truncate table', 'drop table']);

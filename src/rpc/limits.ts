@@ -1,0 +1,36 @@
+import {
+  DEFAULT_RPC_HEADER_TIMEOUT_MS,
+  DEFAULT_RPC_IDLE_TIMEOUT_MS,
+  DEFAULT_RPC_MAX_CONNECTIONS,
+  DEFAULT_RPC_MAX_REQUEST_BYTES,
+} from '../config/index.js';
+
+/**
+ * Limits of one listening port (dm-master / dm-worker keys `rpc-max-request-bytes`,
+ * `rpc-max-connections`, `rpc-header-timeout`, `rpc-idle-timeout`). On by default: a server
+ * created without them gets the defaults of src/config.
+ */
+export interface RpcLimits {
+  /**
+   * Largest request body in bytes, and largest message after decompression (Connect's
+   * `readMaxBytes`): a declared-too-large body is refused before it is read, a chunked one as
+   * soon as it passes the limit, a gzip/brotli body as soon as its output does.
+   */
+  maxRequestBytes: number;
+  /** Concurrent TCP connections; more are accepted and closed at once. */
+  maxConnections: number;
+  /** Time to send the request headers (HTTP/1.1) or the first bytes of a connection. */
+  headerTimeoutMs: number;
+  /** Idle keep-alive connections (HTTP/1.1) and idle HTTP/2 sessions are closed after this. */
+  idleTimeoutMs: number;
+}
+
+/** The limits with every unset field defaulted. */
+export function resolveLimits(l: Partial<RpcLimits> | undefined): RpcLimits {
+  return {
+    maxRequestBytes: l?.maxRequestBytes ?? DEFAULT_RPC_MAX_REQUEST_BYTES,
+    maxConnections: l?.maxConnections ?? DEFAULT_RPC_MAX_CONNECTIONS,
+    headerTimeoutMs: l?.headerTimeoutMs ?? DEFAULT_RPC_HEADER_TIMEOUT_MS,
+    idleTimeoutMs: l?.idleTimeoutMs ?? DEFAULT_RPC_IDLE_TIMEOUT_MS,
+  };
+}
