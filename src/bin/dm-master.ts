@@ -1,12 +1,10 @@
 #!/usr/bin/env node
 /** dm-master: flags (same names as dm-master.yaml keys; flags win), config, wiring, signals. */
 import { Command } from 'commander';
-import { configOverrides, loadMasterConfig } from '../config/index.js';
-import { createLogger } from '../log/index.js';
-import { DMError } from '../errors/index.js';
-import { rootController, versionText } from '../util/index.js';
-import { DMMaster, setCheckTaskHandler, setTaskPrecheck } from '../master/index.js';
+import { loadMasterConfig } from '../config/index.js';
+import { DMMaster } from '../master/index.js';
 import { checkTaskReply, taskPrecheck } from '../checker/index.js';
+import { runServer } from './server-main.js';
 
 const program = new Command('dm-master')
   .description('DM.ts dm-master: cluster brain (etcd member, election, scheduler, API)')
@@ -24,59 +22,12 @@ const program = new Command('dm-master')
   .option('--etcd-client-urls <url>', 'embedded etcd client URL (default: master port + 10)')
   .option('--etcd-prefix <prefix>', 'cluster key prefix in etcd (default /dm/)')
   .option('--keepalive-ttl <duration>', 'liveness lease TTL of masters and workers (e.g. 10s or 10)')
-  .option('--secret-key-path <file>', 'file holding the 64-hex-digit password encryption key')
-  .option('--log-level <level>', 'debug | info | warn | error')
-  .option('--log-file <file>', 'log file (default stderr)')
-  .option('--ssl-ca <file>', 'TLS CA')
-  .option('--ssl-cert <file>', 'TLS certificate')
-  .option('--ssl-key <file>', 'TLS key')
-  .option('-V, --version', 'print the version and exit');
+  .option('--secret-key-path <file>', 'file holding the 64-hex-digit password encryption key');
 
-program.parse(process.argv);
-const flags = program.opts<Record<string, string | boolean | undefined>>();
-if (flags['version']) {
-  process.stdout.write(versionText('dm-master'));
-  process.exit(0);
-}
-
-
-async function main(): Promise<void> {
-  // --log-level > DM_LOG_LEVEL > the file's log-level > info
-  const overrides = configOverrides(program.options, flags, process.env);
-  const configPath = typeof flags['config'] === 'string' ? flags['config'] : undefined;
-  const cfg = loadMasterConfig(configPath, { overrides });
-  const logger = createLogger({ level: cfg.logLevel, format: cfg.logFormat, ...(cfg.logFile ? { file: cfg.logFile } : {}), rotation: cfg.log.file, name: cfg.name });
-  const holder: { master?: DMMaster } = {};
-  const ac = rootController((sig) => logger.info({ signal: sig }, 'shutting down'));
-  process.on('unhandledRejection', (err) => logger.error({ err }, 'unhandled rejection'));
-  process.on('uncaughtException', (err) => {
-    logger.fatal({ err }, 'uncaught exception');
-    process.stderr.write(`dm-master: uncaught exception: ${err.stack ?? err.message}\n`);
-    process.exit(1);
-  });
-  const fatal = (e: unknown): void => {
-    const text = e instanceof DMError ? e.toString() : e instanceof Error ? e.message : String(e);
-    logger.fatal({ err: e }, 'dm-master failed');
-    process.stderr.write(`dm-master: ${text}\n`);
-    void (holder.master?.close() ?? Promise.resolve()).finally(() => process.exit(1));
-  };
-  // Prechecks of start-task and the check-task RPC (src/checker).
-  setTaskPrecheck(taskPrecheck);
-  setCheckTaskHandler(checkTaskReply);
-  const master = new DMMaster({ config: cfg, logger, onFatal: fatal });
-  holder.master = master;
-  ac.signal.addEventListener('abort', () => {
-    void master.close().then(() => process.exit(0));
-  });
-  try {
-    await master.start();
-  } catch (e) {
-    fatal(e);
-  }
-}
-
-main().catch((e: unknown) => {
-  const text = e instanceof DMError ? e.toString() : e instanceof Error ? e.message : String(e);
-  process.stderr.write(`dm-master: ${text}\n`);
-  process.exit(1);
+runServer({
+  role: 'dm-master',
+  program,
+  load: (path, overrides) => loadMasterConfig(path, { overrides }),
+  // the prechecks of start-task and the body of check-task come from src/checker
+  build: (config, logger, onFatal) => new DMMaster({ config, logger, onFatal, precheck: taskPrecheck, checkTask: checkTaskReply }),
 });

@@ -4,7 +4,9 @@
  * (`0-1-100,1-3-45`, the last sequence number per replication domain).
  * Values are immutable: every operation returns a new set.
  */
-import type { Flavor } from './position.js';
+
+/** The GTID dialect of a source: MySQL GTID sets or MariaDB GTID lists (positions re-export it). */
+export type Flavor = 'mysql' | 'mariadb';
 
 export interface GtidSet {
   readonly flavor: Flavor;

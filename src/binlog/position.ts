@@ -5,11 +5,11 @@
  * Plain data: serialisable to JSON for checkpoints and etcd.
  */
 import { DMError } from '../errors/index.js';
-import type { GtidSet } from './gtid-set.js';
+import type { Flavor, GtidSet } from './gtid-set.js';
 import { MysqlGtidSet } from './gtid-mysql.js';
 import { MariadbGtidSet } from './gtid-mariadb.js';
 
-export type Flavor = 'mysql' | 'mariadb';
+export type { Flavor } from './gtid-set.js';
 
 export interface Position {
   /** Binlog file name, e.g. `mysql-bin.000003`. */

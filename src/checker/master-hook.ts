@@ -1,12 +1,12 @@
 /**
  * The two entry points the dm-master calls:
- * - `taskPrecheck` — install with `setTaskPrecheck(taskPrecheck)` (src/master/precheck.ts); it runs
+ * - `taskPrecheck` — the `precheck` option of DMMaster (src/master/precheck.ts); it runs
  *   before start-task writes anything, throws ErrTaskCheckFailed when a check fails and otherwise
  *   returns the report (warnings only) as JSON for `check_result`.
- * - `checkTaskReply` — the body of the CheckTask RPC (`dmctl check-task`): `{result, msg}` with
- *   every failure and warning of the report as JSON in `msg`. The dm-master applies dmctl's
- *   `-e/--error`, `-w/--warn` limits itself (MasterCore.checkTask, 0 means none), so they are not
- *   applied here.
+ * - `checkTaskReply` — the `checkTask` option, the body of the CheckTask RPC (`dmctl check-task`):
+ *   `{result, msg}` with every failure and warning of the report as JSON in `msg`. The dm-master
+ *   applies dmctl's `-e/--error`, `-w/--warn` limits itself (MasterCore.checkTask, 0 means none),
+ *   so they are not applied here.
  */
 import { isDMError } from '../errors/index.js';
 import { checkTaskYaml } from './from-task.js';

@@ -267,6 +267,41 @@ function compileNode(n: Node, expr: string, cols: Set<string>): Evaluator {
   }
 }
 
+/**
+ * `value [NOT] LIKE|REGEXP pattern`: NULL when either side is NULL; the compiled pattern of each
+ * distinct pattern text is kept (up to `maxCached` of them).
+ */
+function patternMatch(left: Evaluator, pattern: Evaluator, neg: boolean, toRegex: (pattern: string) => RegExp, maxCached: number): Evaluator {
+  const cache = new Map<string, RegExp>();
+  return (g) => {
+    const v = left(g);
+    const p = pattern(g);
+    if (v === null || p === null) return null;
+    const ps = toStr(p);
+    let re = cache.get(ps);
+    if (!re) {
+      re = toRegex(ps);
+      if (cache.size < maxCached) cache.set(ps, re);
+    }
+    const m = re.test(toStr(v));
+    return neg ? !m : m;
+  };
+}
+
+/**
+ * SQL's three-valued AND (`dominant` false) and OR (`dominant` true): a side equal to `dominant`
+ * decides (the right side is not evaluated when the left one does), else NULL when either is NULL.
+ */
+function threeValued(dominant: boolean, left: Evaluator, right: Evaluator): Evaluator {
+  return (g) => {
+    const a = truth(left(g));
+    if (a === dominant) return dominant;
+    const b = truth(right(g));
+    if (b === dominant) return dominant;
+    return a === null || b === null ? null : !dominant;
+  };
+}
+
 function compileBinary(n: Node, expr: string, cols: Set<string>): Evaluator {
   const op = String(n.operator).toUpperCase();
   const left = compileNode(n.left as Node, expr, cols);
@@ -277,27 +312,11 @@ function compileBinary(n: Node, expr: string, cols: Set<string>): Evaluator {
   };
   switch (op) {
     case 'AND':
-    case '&&': {
-      const r = compileNode(rightNode, expr, cols);
-      return (g) => {
-        const a = truth(left(g));
-        if (a === false) return false;
-        const b = truth(r(g));
-        if (b === false) return false;
-        return a === null || b === null ? null : true;
-      };
-    }
+    case '&&':
+      return threeValued(false, left, compileNode(rightNode, expr, cols));
     case 'OR':
-    case '||': {
-      const r = compileNode(rightNode, expr, cols);
-      return (g) => {
-        const a = truth(left(g));
-        if (a === true) return true;
-        const b = truth(r(g));
-        if (b === true) return true;
-        return a === null || b === null ? null : false;
-      };
-    }
+    case '||':
+      return threeValued(true, left, compileNode(rightNode, expr, cols));
     case 'XOR': {
       const r = compileNode(rightNode, expr, cols);
       return (g) => {
@@ -366,49 +385,25 @@ function compileBinary(n: Node, expr: string, cols: Set<string>): Evaluator {
       };
     }
     case 'LIKE':
-    case 'NOT LIKE': {
-      const r = compileNode(rightNode, expr, cols);
-      const neg = op === 'NOT LIKE';
-      const cache = new Map<string, RegExp>();
-      return (g) => {
-        const v = left(g);
-        const p = r(g);
-        if (v === null || p === null) return null;
-        const ps = toStr(p);
-        let re = cache.get(ps);
-        if (!re) {
-          re = likeToRegex(ps);
-          cache.set(ps, re);
-        }
-        const m = re.test(toStr(v));
-        return neg ? !m : m;
-      };
-    }
+    case 'NOT LIKE':
+      return patternMatch(left, compileNode(rightNode, expr, cols), op === 'NOT LIKE', likeToRegex, Infinity);
     case 'REGEXP':
     case 'RLIKE':
     case 'NOT REGEXP':
-    case 'NOT RLIKE': {
-      const r = compileNode(rightNode, expr, cols);
-      const neg = op.startsWith('NOT');
-      const cache = new Map<string, RegExp>();
-      return (g) => {
-        const v = left(g);
-        const p = r(g);
-        if (v === null || p === null) return null;
-        const ps = toStr(p);
-        let re = cache.get(ps);
-        if (!re) {
+    case 'NOT RLIKE':
+      return patternMatch(
+        left,
+        compileNode(rightNode, expr, cols),
+        op.startsWith('NOT'),
+        (ps) => {
           try {
-            re = new RegExp(ps);
+            return new RegExp(ps);
           } catch (e) {
             throw new DMError('ErrExprFilterInvalid', `expression ${JSON.stringify(expr)}: invalid regular expression ${JSON.stringify(ps)}`, { cause: e });
           }
-          if (cache.size < 64) cache.set(ps, re);
-        }
-        const m = re.test(toStr(v));
-        return neg ? !m : m;
-      };
-    }
+        },
+        64,
+      );
     case 'IS':
     case 'IS NOT': {
       const neg = op === 'IS NOT';

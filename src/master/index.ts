@@ -3,6 +3,6 @@ export { MasterCore, type MasterCoreOptions, type SourceResult } from './master-
 export { createMasterService, type MasterServiceDeps } from './service.js';
 export { EmbeddedEtcd, type EmbeddedEtcdOptions } from './embedded-etcd.js';
 export { findEtcdBinary } from './etcd-binary.js';
-export { setTaskPrecheck, getTaskPrecheck, setCheckTaskHandler, getCheckTaskHandler, type TaskPrecheck, type PrecheckInput, type CheckTaskHandler } from './precheck.js';
+export type { TaskPrecheck, PrecheckInput, CheckTaskHandler } from './precheck.js';
 export { Scheduler, readClusterView, type ClusterView, type WorkerView } from './scheduler/index.js';
 export { MasterMetrics } from './metrics.js';

@@ -28,7 +28,7 @@ const ALL_ITEMS = 1_000_000;
 import { bindingOps, readClusterView, Scheduler, type ClusterView } from './scheduler/index.js';
 import { assertTaskSupported, encryptSourcePassword, encryptTaskPassword, sourceFacts, taskFacts, encryptText } from './config-adapter.js';
 import { checkSourceConnection, sourceWallTimeToInstant } from './source-check.js';
-import { getCheckTaskHandler, getTaskPrecheck, type TaskPrecheck } from './precheck.js';
+import type { CheckTaskHandler, TaskPrecheck } from './precheck.js';
 
 export interface MasterCoreOptions {
   client: Etcd3;
@@ -42,7 +42,10 @@ export interface MasterCoreOptions {
   etcdEndpoints: () => Promise<string[]>;
   keepaliveTtlSec: number;
   secretKey?: Buffer;
+  /** Runs before start-task writes anything (none: no precheck). */
   precheck?: TaskPrecheck;
+  /** The body of check-task (none: the RPC answers ErrNotImplemented). */
+  checkTask?: CheckTaskHandler;
   /** Skip the connection test of operate-source (tests of the control plane only). */
   skipSourceConnect?: boolean;
   logger: Logger;
@@ -215,7 +218,7 @@ export class MasterCore {
     if (existing !== undefined && sourceIds.every((s) => running.has(s))) {
       throw new DMError('ErrMasterTaskExists', `task ${t.name} already exists; stop it first or use resume-task`);
     }
-    const precheck = this.o.precheck ?? getTaskPrecheck();
+    const precheck = this.o.precheck;
     let checkResult = '';
     if (precheck) {
       const yamls = new Map<string, string>();
@@ -447,9 +450,9 @@ export class MasterCore {
     ]);
   }
 
-  /** check-task: run the installed CheckTask handler over the task's sources. */
+  /** check-task: run the master's CheckTask handler over the task's sources. */
   async checkTask(taskYaml: string, errorCnt: number, warnCnt: number, signal: AbortSignal): Promise<{ result: boolean; msg: string }> {
-    const fn = getCheckTaskHandler();
+    const fn = this.o.checkTask;
     if (!fn) throw new DMError('ErrNotImplemented', 'check-task is not available in this dm-master');
     const t = taskFacts(taskYaml, this.o.secretKey);
     assertTaskSupported(t); // as start-task would refuse it

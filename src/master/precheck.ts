@@ -1,6 +1,7 @@
 /**
- * Hook the dmctl/precheck engineer fills in: runs before start-task writes anything. Throw a
- * DMError (e.g. ErrTaskCheckFailed) to refuse the task; resolve with a JSON report to show.
+ * The two checker seams of dm-master, passed as options when the master is built
+ * (`DMMasterOptions.precheck` / `.checkTask`; src/bin/dm-master.ts gives src/checker's). A master
+ * built without them runs start-task with no precheck and answers check-task `ErrNotImplemented`.
  */
 export interface PrecheckInput {
   taskYaml: string;
@@ -12,31 +13,15 @@ export interface PrecheckInput {
   secretKey?: Buffer;
 }
 
-/** CheckTask RPC body (`dmctl check-task`), installed like the precheck. */
+/**
+ * Runs before start-task writes anything. Throw a DMError (e.g. ErrTaskCheckFailed) to refuse the
+ * task; resolve with a JSON report to show.
+ */
+export type TaskPrecheck = (input: PrecheckInput) => Promise<string | void>;
+
+/** CheckTask RPC body (`dmctl check-task`). */
 export type CheckTaskHandler = (
   taskYaml: string,
   sourceYamls: Map<string, string>,
   opts: { errorCnt?: number; warnCnt?: number; signal?: AbortSignal; secretKey?: Buffer },
 ) => Promise<{ result: boolean; msg: string }>;
-
-let globalCheckTask: CheckTaskHandler | undefined;
-
-export function setCheckTaskHandler(fn: CheckTaskHandler | undefined): void {
-  globalCheckTask = fn;
-}
-
-export function getCheckTaskHandler(): CheckTaskHandler | undefined {
-  return globalCheckTask;
-}
-export type TaskPrecheck = (input: PrecheckInput) => Promise<string | void>;
-
-let globalPrecheck: TaskPrecheck | undefined;
-
-/** Install the precheck run by every master in this process (unless one is given in its options). */
-export function setTaskPrecheck(fn: TaskPrecheck | undefined): void {
-  globalPrecheck = fn;
-}
-
-export function getTaskPrecheck(): TaskPrecheck | undefined {
-  return globalPrecheck;
-}

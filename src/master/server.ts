@@ -16,13 +16,16 @@ import { createMasterService } from './service.js';
 import { createPeerClients, peerTls } from './clients.js';
 import { MasterMetrics } from './metrics.js';
 import { LeaderWatchdog } from './leader-watchdog.js';
-import type { TaskPrecheck } from './precheck.js';
+import type { CheckTaskHandler, TaskPrecheck } from './precheck.js';
 
 export interface DMMasterOptions {
   config: MasterConfig;
   logger: Logger;
   registry?: Registry;
+  /** Runs before start-task writes anything (src/checker's `taskPrecheck`); none: no precheck. */
   precheck?: TaskPrecheck;
+  /** The body of the CheckTask RPC (src/checker's `checkTaskReply`); none: check-task is unimplemented. */
+  checkTask?: CheckTaskHandler;
   /** Called once when the master cannot go on (embedded etcd keeps crashing): exit with it. */
   onFatal?: (e: DMError) => void;
 }
@@ -215,6 +218,7 @@ export class DMMaster {
       keepaliveTtlSec: ttlSec,
       ...(secretKey ? { secretKey } : {}),
       ...(this.o.precheck ? { precheck: this.o.precheck } : {}),
+      ...(this.o.checkTask ? { checkTask: this.o.checkTask } : {}),
       logger: this.log,
     });
     const impl = createMasterService({

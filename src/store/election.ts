@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { Etcd3, Campaign, ElectionObserver } from 'etcd3';
 import type { Logger } from '../log/index.js';
 import { silentLogger } from '../log/index.js';
-import { sleepAbortable } from '../util/index.js';
+import { sleepAbortable, untilDoneOrAborted } from '../util/index.js';
 import { Keys, type LeaderInfo } from './keys.js';
 import type { Fence } from './fenced-txn.js';
 
@@ -98,13 +98,7 @@ export class LeaderElection extends EventEmitter {
         const obs = await this.election().observe();
         this.observer = obs;
         this.setLeader(obs.leader());
-        await new Promise<void>((resolve) => {
-          const done = (): void => {
-            signal.removeEventListener('abort', done);
-            resolve();
-          };
-          if (signal.aborted) return done();
-          signal.addEventListener('abort', done, { once: true });
+        await untilDoneOrAborted(signal, (done) => {
           obs.on('change', (v) => this.setLeader(v));
           obs.on('error', (err) => {
             this.log.warn({ err }, 'election observer failed');

@@ -2,7 +2,7 @@ import type { Etcd3, Watcher } from 'etcd3';
 import type { Logger } from '../log/index.js';
 import { silentLogger } from '../log/index.js';
 import { listPrefix, type KV } from './records.js';
-import { sleepAbortable } from '../util/index.js';
+import { sleepAbortable, untilDoneOrAborted } from '../util/index.js';
 
 export interface PrefixWatchHandlers {
   /** The full current state under the prefix (at start and after every re-list). */
@@ -49,13 +49,7 @@ export class PrefixWatcher {
           void w.cancel().catch(() => undefined);
           return;
         }
-        await new Promise<void>((resolve) => {
-          const done = (): void => {
-            signal.removeEventListener('abort', done);
-            resolve();
-          };
-          if (signal.aborted) return done();
-          signal.addEventListener('abort', done, { once: true });
+        await untilDoneOrAborted(signal, (done) => {
           w.on('put', (kv) =>
             this.handlers.put?.({
               key: kv.key.toString(),

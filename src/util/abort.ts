@@ -34,3 +34,20 @@ export function aborted(signal: AbortSignal): Promise<void> {
   if (signal.aborted) return Promise.resolve();
   return new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
+
+/**
+ * Resolves when `signal` aborts or `listen` calls the `done` it is given, whichever comes first;
+ * at once, without calling `listen`, if the signal has already aborted. For "serve events until
+ * the source fails or we are told to stop" loops (an etcd watch, an election observer).
+ */
+export function untilDoneOrAborted(signal: AbortSignal, listen: (done: () => void) => void): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    if (signal.aborted) return done();
+    signal.addEventListener('abort', done, { once: true });
+    listen(done);
+  });
+}

@@ -1,3 +1,3 @@
 export { VERSION, versionText } from './version.js';
-export { sleepAbortable, throwIfAborted, rootController, aborted } from './abort.js';
+export { sleepAbortable, throwIfAborted, rootController, aborted, untilDoneOrAborted } from './abort.js';
 export { Waker } from './wake.js';

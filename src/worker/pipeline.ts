@@ -470,12 +470,6 @@ export const defaultFullPhase: FullPhaseFactory = (sub, src, ctx) => {
   return units;
 };
 
-let fullPhaseFactory: FullPhaseFactory = defaultFullPhase;
-/** Replace the full-phase factory (tests); `undefined` restores the default. */
-export function setFullPhaseFactory(f: FullPhaseFactory | undefined): void {
-  fullPhaseFactory = f ?? defaultFullPhase;
-}
-
 /** Builds the ordered list of units for one subtask. Throws a config DMError on a bad task/source. */
 export function createUnits(input: PipelineInput, ctx: PipelineContext): Unit[] {
   const opts = ctx.secretKey ? { secretKey: ctx.secretKey } : {};
@@ -499,7 +493,7 @@ export function createUnits(input: PipelineInput, ctx: PipelineContext): Unit[] 
     const resumable = mode === 'all' || mode === 'full';
     // `load&sync` loads the dump files as `load` does, then syncs from their metadata position
     const full: SubtaskConfig = mode === 'load&sync' ? { ...sub, taskMode: 'load' } : sub;
-    units.push(...fullPhaseFactory(full, src, ctx).map((u) => capturing(resumable ? skippedWhenFinished(u, once, ctx.logger) : u, box)));
+    units.push(...defaultFullPhase(full, src, ctx).map((u) => capturing(resumable ? skippedWhenFinished(u, once, ctx.logger) : u, box)));
   }
   if (mode === 'all' || mode === 'incremental' || mode === 'load&sync') {
     units.push(new PipelineSyncUnit(sub, src, ctx, box, mode !== 'incremental', subtaskStartTime(input)));

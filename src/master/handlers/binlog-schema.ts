@@ -1,18 +1,19 @@
 /**
- * The master side of `dmctl binlog-schema list|update|delete` (OperateBinlogSchema, DM's
- * OperateSchema): check the request, then forward it to the dm-worker bound to each named source
- * and gather the per-source replies. The worker does the work on its subtask (src/worker/subtask.ts
+ * MasterService, binlog-schema group: the master side of `dmctl binlog-schema list|update|delete`
+ * (OperateBinlogSchema, DM's OperateSchema): check the request, then forward it to the dm-worker
+ * bound to each named source and gather the per-source replies. The worker does the work on its subtask (src/worker/subtask.ts
  * checks the stage; src/units/sync/binlog-schema.ts reads and writes the tracked structures).
  * Nothing is written to etcd.
  */
 import type { Client } from '@connectrpc/connect';
 import type { MessageInitShape } from '@bufbuild/protobuf';
-import { DMError } from '../errors/index.js';
-import { SchemaOp } from '../gen/dm/common/v1/common_pb.js';
-import type { OperateBinlogSchemaRequest, OperateBinlogSchemaResponseSchema } from '../gen/dm/master/v1/master_pb.js';
-import type { WorkerService } from '../gen/dm/worker/v1/worker_pb.js';
-import { fromConnectError } from '../rpc/index.js';
-import type { ClusterView } from './scheduler/index.js';
+import { DMError } from '../../errors/index.js';
+import { SchemaOp } from '../../gen/dm/common/v1/common_pb.js';
+import type { OperateBinlogSchemaRequest, OperateBinlogSchemaResponseSchema } from '../../gen/dm/master/v1/master_pb.js';
+import type { WorkerService } from '../../gen/dm/worker/v1/worker_pb.js';
+import { fromConnectError } from '../../rpc/index.js';
+import type { ClusterView } from '../scheduler/index.js';
+import type { HandlerEnv, MasterImpl } from './env.js';
 
 export interface BinlogSchemaDeps {
   /** Source ids the task has subtasks on. */
@@ -83,4 +84,17 @@ export async function operateBinlogSchema(d: BinlogSchemaDeps, req: OperateBinlo
     }),
   );
   return { result: out.every((r) => r.result), msg: '', sources: out };
+}
+
+/** MasterService, binlog-schema group: list is a read any master answers; update/delete run on the leader, as DM. */
+export function binlogSchemaHandlers(env: HandlerEnv): MasterImpl {
+  const { core, masterClient, workerClient, fwd } = env;
+  const deps: BinlogSchemaDeps = { taskSources: (t) => core.taskSources(t), clusterView: () => core.clusterView(), workerClient };
+  return {
+    async operateBinlogSchema(req, ctx) {
+      checkBinlogSchemaRequest(req);
+      if (req.op === SchemaOp.GET) return operateBinlogSchema(deps, req, ctx.signal);
+      return env.onLeader(ctx, () => operateBinlogSchema(deps, req, ctx.signal), (addr) => masterClient(addr).operateBinlogSchema(req, fwd));
+    },
+  };
 }

@@ -1,0 +1,39 @@
+/** MasterService, config group: GetConfig (`dmctl config task|source|master|worker`) and Encrypt. */
+import { DMError } from '../../errors/index.js';
+import { ConfigType } from '../../gen/dm/master/v1/master_pb.js';
+import { maskSourcePassword, maskTaskPassword } from '../config-adapter.js';
+import type { HandlerEnv, MasterImpl } from './env.js';
+
+export function configHandlers(env: HandlerEnv): MasterImpl {
+  const { core, d, masterClient, workerClient } = env;
+  return {
+    async getConfig(req) {
+      switch (req.type) {
+        case ConfigType.TASK:
+          return { result: true, msg: '', cfg: maskTaskPassword(await core.taskConfig(req.name)) };
+        case ConfigType.SOURCE:
+          return { result: true, msg: '', cfg: maskSourcePassword(await core.sourceConfig(req.name)) };
+        case ConfigType.MASTER: {
+          if (req.name && req.name !== d.name) {
+            const m = (await core.masters()).find((x) => x.info.name === req.name);
+            if (!m) throw new DMError('ErrSchedulerMasterNotFound', `master ${req.name} not found`);
+            return masterClient(m.info.addr).getConfig(req);
+          }
+          return { result: true, msg: '', cfg: d.configYaml() };
+        }
+        case ConfigType.WORKER: {
+          const w = (await core.clusterView()).workers.get(req.name);
+          if (!w || w.stage === 'offline') throw new DMError('ErrMasterWorkerNotFound', `worker ${req.name} not found or offline`);
+          const r = await workerClient(w.addr).getWorkerCfg({});
+          return { result: r.result, msg: r.msg, cfg: r.cfg };
+        }
+        default:
+          throw new DMError('ErrMasterInvalidRequest', 'get-config needs a type: task, source, master or worker');
+      }
+    },
+
+    async encrypt(req) {
+      return { result: true, msg: '', ciphertext: core.encrypt(req.plaintext) };
+    },
+  };
+}
