@@ -26,8 +26,8 @@ import type { Flavor, Position } from '../binlog/position.js';
 import { formatFilePos } from '../binlog/position.js';
 import { operateTrackedSchema, SchemaStore, SyncUnit, type FailedEventDecision, type FailedEventInfo, type SchemaOpRequest, type StartSpec, type SyncConfig } from '../units/sync/index.js';
 import { createRouter } from '../filter/index.js';
-import { metaNames, type MetaNames } from '../units/dump/index.js';
-import { createFullUnits } from '../units/load/index.js';
+import { metaNames, type MetaNames } from '../units/full/index.js';
+import { createFullUnits } from '../units/full/index.js';
 import { droppedRuleReason, type EventFilterRule } from '../filter/index.js';
 import { binlogOpKey, type BinlogOpRecord, type Keys } from '../store/index.js';
 
@@ -461,7 +461,7 @@ export const defaultFullPhase: FullPhaseFactory = (sub, src, ctx) => {
         poolSize: sub.loader.poolSize,
         dir: sub.loader.dir,
         onDuplicate: onDup === 'error' || onDup === 'ignore' ? onDup : 'replace',
-        // logical/physical/loader/loaddata → LOAD DATA; sql → multi-row INSERTs (src/units/dump/config.ts)
+        // logical/physical/loader/loaddata → LOAD DATA; sql → multi-row INSERTs (src/units/full/config.ts)
         importMode: sub.loader.importMode,
       },
     },

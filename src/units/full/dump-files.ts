@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import type { Connection } from 'mysql2/promise';
 import { DMError } from '../../errors/index.js';
 import { chunkRows } from './config.js';
-import { classifyMySQLError, closeConn, openConn, quoteId, typeCastFor } from './conn.js';
+import { classifyMySQLError, closeConn, openConn, quoteId, typeCastFor } from '../dump/conn.js';
 import { planChunks, type ChunkDef } from './chunk-plan.js';
-import { readMasterStatus, type MasterStatus } from './master-status.js';
+import { readMasterStatus, type MasterStatus } from '../dump/master-status.js';
 import { chunkBatches, makeRowEncoder, type BatchFormat } from './row-stream.js';
-import type { FullSession } from './session.js';
+import type { FullSession } from './full-session.js';
 import { takeSnapshot } from './snapshot.js';
-import { readTableInfo, type SourceTableInfo } from './table-info.js';
+import { readTableInfo, type SourceTableInfo } from './dump-table-info.js';
 
 /**
  * task-mode dump: DM/mydumper-style files in the loader `dir`:

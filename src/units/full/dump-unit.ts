@@ -3,8 +3,8 @@ import { DMError, toDMError } from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
 import { canceledResult, errorResult, okResult, type ProcessResult, type Unit } from '../unit.js';
 import { writeDumpFiles } from './dump-files.js';
-import { retryPolicy } from './retry.js';
-import type { FullSession } from './session.js';
+import { retryPolicy } from '../dump/retry.js';
+import type { FullSession } from './full-session.js';
 
 /**
  * DM's Dump unit. task-mode full/all: take the consistent snapshot (or, on resume, a new one),

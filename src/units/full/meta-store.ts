@@ -2,9 +2,9 @@ import type { Connection } from 'mysql2/promise';
 import type { Flavor } from '../../binlog/position.js';
 import { compareFilePos } from '../../binlog/position.js';
 import { DMError } from '../../errors/index.js';
-import { classifyMySQLError, quoteId, quoteTable } from './conn.js';
+import { classifyMySQLError, quoteId, quoteTable } from '../dump/conn.js';
 import type { BoundValue, ChunkDef } from './chunk-plan.js';
-import type { MasterStatus } from './master-status.js';
+import type { MasterStatus } from '../dump/master-status.js';
 
 /**
  * The full phase's durable state, in the TARGET (`<meta-schema>`), so that a restarted unit on
@@ -16,10 +16,10 @@ import type { MasterStatus } from './master-status.js';
  * - `<task>_load_checkpoint`: the chunk plan, one row per chunk with `status` pending|done.
  *   A chunk's rows and its `done` update are committed in one target transaction.
  * - `<task>_load_index`: one row per target table the load unit created without its secondary
- *   indexes (added after the rows, see src/units/load/deferred-index.ts): the `ADD KEY` clauses,
+ *   indexes (added after the rows, see src/units/full/deferred-index.ts): the `ADD KEY` clauses,
  *   `status` pending|done. Written before the table is created, so a crash in between is harmless.
  * - `<task>_load_schema`: one row per snapshot (`seq` of its `start` row in `<task>_load_snapshot`):
- *   the structure of the tables read at that snapshot, taken under its lock (src/units/dump/snapshot.ts)
+ *   the structure of the tables read at that snapshot, taken under its lock (src/units/full/snapshot.ts)
  *   in the binlog schema tracker's export format (SchemaTracker.exportSchemas). Written in the same
  *   transaction as its snapshot row. Sync seeds its tracker from the one of the position it starts
  *   from; a resume compares a pending table's new structure with the recorded one.

@@ -1,8 +1,8 @@
 import type { Connection } from 'mysql2/promise';
 import type { Connection as CbConnection, TypeCast } from 'mysql2';
-import { escapeValue, quoteId, quoteTable } from './conn.js';
+import { escapeValue, quoteId, quoteTable } from '../dump/conn.js';
 import { chunkWhere, toBound, type BoundValue, type ChunkDef } from './chunk-plan.js';
-import type { ColumnInfo } from './table-info.js';
+import type { ColumnInfo } from './dump-table-info.js';
 
 /** Types whose values are bare numbers in SQL (and plain text in LOAD DATA). */
 export const NUMERIC_TYPES: ReadonlySet<string> = new Set([

@@ -11,17 +11,10 @@
  * once per row packet) is replaced on that query object only; the EOF packet goes back to mysql2.
  */
 import type { Connection } from 'mysql2/promise';
-import {
-  rawConnection,
-  chunkBatches,
-  pagedBatches,
-  keyIndexes,
-  typeCastFor,
-  type ChunkDef,
-  type BoundValue,
-  type ColumnInfo,
-  type Page,
-} from '../dump/index.js';
+import { rawConnection, chunkBatches, pagedBatches, keyIndexes, type Page } from './row-stream.js';
+import { typeCastFor } from '../dump/conn.js';
+import type { ChunkDef, BoundValue } from './chunk-plan.js';
+import type { ColumnInfo } from './dump-table-info.js';
 import { fieldKinds, isBinaryColumn, makeLineEncoder, type FieldKinds } from './tsv-encoder.js';
 
 /** Byte after the backslash for bytes that must be escaped (0 = copy the byte). */
