@@ -41,6 +41,7 @@ export const META_TABLE_SUFFIXES = [
   '_load_checkpoint',
   '_load_snapshot',
   '_load_index',
+  '_load_schema',
 ] as const;
 /** The longest task name whose meta table names all fit (64 - len('_syncer_checkpoint') = 46). */
 export const MAX_TASK_NAME_LENGTH =

@@ -1,1 +1,18 @@
 export * from './unit.js';
+export {
+  META_TABLES,
+  metaTableName,
+  metaNames,
+  createMetaTables,
+  syncHandOff,
+  readFullPhaseHandOff,
+  readSnapshotSchemasAt,
+  readFullPhaseFinished,
+  removeTaskMeta,
+  type MetaTable,
+  type MetaTableId,
+  type MetaNames,
+  type MetaConn,
+  type SnapshotRow,
+  type FullPhaseHandOff,
+} from './meta-tables.js';

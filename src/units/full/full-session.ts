@@ -11,17 +11,14 @@ import type { MasterStatus } from '../dump/master-status.js';
 import {
   appendSnapshot,
   ensureMetaTables,
-  metaNames,
   persistPlan,
   readChunks,
   readSnapshots,
   readSnapshotSchemas,
   replanTable,
-  syncHandOff,
   type ChunkRow,
-  type MetaNames,
-  type SnapshotRow,
 } from './meta-store.js';
+import { metaNames, syncHandOff, type MetaNames, type SnapshotRow } from '../meta-tables.js';
 import { Progress } from './progress.js';
 import { openReplacementConn, takeSnapshot, type SnapshotHandle } from './snapshot.js';
 import { listSourceTables, readTableInfo, type SourceTableInfo } from './dump-table-info.js';

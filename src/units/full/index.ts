@@ -38,9 +38,7 @@ export {
 export { chunkWhere, type ChunkDef, type BoundValue } from './chunk-plan.js';
 export {
   markDoneSQL,
-  syncHandOff,
   dropMeta,
-  metaNames,
   ensureMetaTables,
   persistPlan,
   readChunks,
@@ -50,11 +48,10 @@ export {
   markIndexesDone,
   type DeferredIndexes,
   type ChunkRow,
-  type SnapshotRow,
-  type MetaNames,
 } from './meta-store.js';
 export { readMasterStatus, readPosition, isUnknownPosition, detectFlavor, type MasterStatus } from '../dump/master-status.js';
 export { readTableInfo, type SourceTableInfo, type ColumnInfo } from './dump-table-info.js';
 export { createTableSelector, type TableSelector } from './table-selector.js';
 export { retryPolicy } from '../dump/retry.js';
 export { readDumpMetadata, dumpFileName, parseDumpFileName, type DumpMetadata } from './dump-files.js';
+export { capturingHandOff, skippedWhenFinished, finishedOnce, handOffOf, type FullPhaseDetail, type HandOffBox, type HandOffPos } from './unit-wrappers.js';
