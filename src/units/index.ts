@@ -4,6 +4,7 @@ export {
   metaTableName,
   metaNames,
   createMetaTables,
+  createTableSQL,
   syncHandOff,
   readFullPhaseHandOff,
   readSnapshotSchemasAt,

@@ -27,9 +27,21 @@ export interface MetaTable {
   readonly sourceColumn: 'source_id' | 'id';
   readonly writer: string;
   readonly readers: string;
-  /** The CREATE TABLE IF NOT EXISTS statement for the quoted table `name`. */
-  readonly ddl: (name: string) => string;
+  /** Column definitions, in table order. */
+  readonly columns: readonly string[];
+  readonly primaryKey: readonly string[];
+  /** Table options after the column list. */
+  readonly options: string;
 }
+
+const SOURCE_ID = 'source_id VARCHAR(32) NOT NULL';
+const CREATE_TIME = 'create_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP';
+const UPDATE_TIME = 'update_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP';
+const STATUS = "status VARCHAR(8) NOT NULL DEFAULT 'pending'";
+const BINLOG_NAME = 'binlog_name VARCHAR(128) NOT NULL';
+const BINLOG_POS = 'binlog_pos BIGINT UNSIGNED NOT NULL';
+const UTF8 = 'DEFAULT CHARSET=utf8mb4';
+const UTF8_BIN = 'DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin';
 
 export const META_TABLES = {
   /**
@@ -43,11 +55,18 @@ export const META_TABLES = {
     sourceColumn: 'source_id',
     writer: 'the full phase (src/units/full/meta-store.ts: persistPlan, appendSnapshot), with the plan or its load_schema row',
     readers: 'the full phase on resume; the worker pipeline (readFullPhaseHandOff, readSnapshotSchemasAt)',
-    ddl: (name: string) => `CREATE TABLE IF NOT EXISTS ${name} (
-        source_id VARCHAR(32) NOT NULL, seq INT NOT NULL, kind VARCHAR(8) NOT NULL,
-        binlog_name VARCHAR(128) NOT NULL, binlog_pos BIGINT UNSIGNED NOT NULL, binlog_gtid TEXT NOT NULL,
-        flavor VARCHAR(8) NOT NULL, create_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
-        PRIMARY KEY (source_id, seq)) DEFAULT CHARSET=utf8mb4`,
+    columns: [
+      SOURCE_ID,
+      'seq INT NOT NULL',
+      'kind VARCHAR(8) NOT NULL',
+      BINLOG_NAME,
+      BINLOG_POS,
+      'binlog_gtid TEXT NOT NULL',
+      'flavor VARCHAR(8) NOT NULL',
+      CREATE_TIME,
+    ],
+    primaryKey: ['source_id', 'seq'],
+    options: UTF8,
   },
   /**
    * `<task>_load_checkpoint`: the chunk plan, one row per chunk with `status` pending|done. A
@@ -58,13 +77,22 @@ export const META_TABLES = {
     sourceColumn: 'source_id',
     writer: 'the full phase: the Dump unit plans, the Load unit marks chunks done (markDoneSQL)',
     readers: 'the full phase on resume; the worker pipeline (readFullPhaseFinished)',
-    ddl: (name: string) => `CREATE TABLE IF NOT EXISTS ${name} (
-        source_id VARCHAR(32) NOT NULL, cp_schema VARCHAR(128) NOT NULL, cp_table VARCHAR(128) NOT NULL,
-        chunk_no INT NOT NULL, key_cols TEXT NOT NULL, lower_bound LONGTEXT NULL, upper_bound LONGTEXT NULL,
-        est_rows BIGINT NOT NULL DEFAULT 0, status VARCHAR(8) NOT NULL DEFAULT 'pending',
-        rows_loaded BIGINT NOT NULL DEFAULT 0, snapshot_seq INT NOT NULL DEFAULT 0,
-        update_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
-        PRIMARY KEY (source_id, cp_schema, cp_table, chunk_no)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    columns: [
+      SOURCE_ID,
+      'cp_schema VARCHAR(128) NOT NULL',
+      'cp_table VARCHAR(128) NOT NULL',
+      'chunk_no INT NOT NULL',
+      'key_cols TEXT NOT NULL',
+      'lower_bound LONGTEXT NULL',
+      'upper_bound LONGTEXT NULL',
+      'est_rows BIGINT NOT NULL DEFAULT 0',
+      STATUS,
+      'rows_loaded BIGINT NOT NULL DEFAULT 0',
+      'snapshot_seq INT NOT NULL DEFAULT 0',
+      UPDATE_TIME,
+    ],
+    primaryKey: ['source_id', 'cp_schema', 'cp_table', 'chunk_no'],
+    options: UTF8_BIN,
   },
   /**
    * `<task>_load_index`: one row per target table the Load unit created without its secondary
@@ -76,11 +104,16 @@ export const META_TABLES = {
     sourceColumn: 'source_id',
     writer: 'the Load unit (recordDeferredIndexes before CREATE TABLE, markIndexesDone after ALTER TABLE)',
     readers: 'the Load unit (readPendingIndexes); the worker pipeline (readFullPhaseFinished)',
-    ddl: (name: string) => `CREATE TABLE IF NOT EXISTS ${name} (
-        source_id VARCHAR(32) NOT NULL, tgt_schema VARCHAR(128) NOT NULL, tgt_table VARCHAR(128) NOT NULL,
-        definitions LONGTEXT NOT NULL, status VARCHAR(8) NOT NULL DEFAULT 'pending',
-        update_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
-        PRIMARY KEY (source_id, tgt_schema, tgt_table)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
+    columns: [
+      SOURCE_ID,
+      'tgt_schema VARCHAR(128) NOT NULL',
+      'tgt_table VARCHAR(128) NOT NULL',
+      'definitions LONGTEXT NOT NULL',
+      STATUS,
+      UPDATE_TIME,
+    ],
+    primaryKey: ['source_id', 'tgt_schema', 'tgt_table'],
+    options: UTF8_BIN,
   },
   /**
    * `<task>_load_schema`: one row per snapshot (`seq` of its `start` row in `<task>_load_snapshot`):
@@ -93,10 +126,14 @@ export const META_TABLES = {
     sourceColumn: 'source_id',
     writer: 'the full phase, with its snapshot row',
     readers: "the full phase on resume (a pending table's structure then vs now); the worker pipeline (readSnapshotSchemasAt: sync's tracker starts from it)",
-    ddl: (name: string) => `CREATE TABLE IF NOT EXISTS ${name} (
-        source_id VARCHAR(32) NOT NULL, seq INT NOT NULL, table_info LONGTEXT NOT NULL,
-        create_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
-        PRIMARY KEY (source_id, seq)) DEFAULT CHARSET=utf8mb4`,
+    columns: [
+      SOURCE_ID,
+      'seq INT NOT NULL',
+      'table_info LONGTEXT NOT NULL',
+      CREATE_TIME,
+    ],
+    primaryKey: ['source_id', 'seq'],
+    options: UTF8,
   },
   /**
    * `<task>_syncer_checkpoint`: one global row per source (cp_schema = cp_table = ''), the
@@ -108,19 +145,21 @@ export const META_TABLES = {
     sourceColumn: 'id',
     writer: 'the sync unit (src/units/sync/checkpoint.ts); dmctl binlog-schema rewrites table_info while Paused (src/units/sync/schema-store.ts)',
     readers: 'the sync unit at start; dmctl binlog-schema',
-    ddl: (name: string) => `CREATE TABLE IF NOT EXISTS ${name} (
-      id VARCHAR(128) NOT NULL,
-      cp_schema VARCHAR(128) NOT NULL DEFAULT '',
-      cp_table VARCHAR(128) NOT NULL DEFAULT '',
-      binlog_name VARCHAR(128) NOT NULL,
-      binlog_pos BIGINT UNSIGNED NOT NULL,
-      binlog_gtid TEXT,
-      table_info LONGTEXT NULL,
-      is_global TINYINT(1) NOT NULL DEFAULT 1,
-      clean_exit TINYINT(1) NOT NULL DEFAULT 0,
-      create_time TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-      update_time TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
-      PRIMARY KEY (id, cp_schema, cp_table))`,
+    columns: [
+      'id VARCHAR(128) NOT NULL',
+      "cp_schema VARCHAR(128) NOT NULL DEFAULT ''",
+      "cp_table VARCHAR(128) NOT NULL DEFAULT ''",
+      BINLOG_NAME,
+      BINLOG_POS,
+      'binlog_gtid TEXT',
+      'table_info LONGTEXT NULL',
+      'is_global TINYINT(1) NOT NULL DEFAULT 1',
+      'clean_exit TINYINT(1) NOT NULL DEFAULT 0',
+      'create_time TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)',
+      'update_time TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3)',
+    ],
+    primaryKey: ['id', 'cp_schema', 'cp_table'],
+    options: '',
   },
   /**
    * `<task>_syncer_ledger`: one row per TARGET transaction applied above the low-water mark,
@@ -132,19 +171,27 @@ export const META_TABLES = {
     sourceColumn: 'id',
     writer: 'the sync unit (src/units/sync/checkpoint.ts)',
     readers: 'the sync unit at start (which transactions above the mark to skip)',
-    ddl: (name: string) => `CREATE TABLE IF NOT EXISTS ${name} (
-      id VARCHAR(128) NOT NULL,
-      txn_id VARCHAR(255) NOT NULL,
-      txn_ids MEDIUMTEXT NULL,
-      binlog_name VARCHAR(128) NOT NULL,
-      binlog_pos BIGINT UNSIGNED NOT NULL,
-      is_ddl TINYINT(1) NOT NULL DEFAULT 0,
-      create_time TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-      PRIMARY KEY (id, txn_id))`,
+    columns: [
+      'id VARCHAR(128) NOT NULL',
+      'txn_id VARCHAR(255) NOT NULL',
+      'txn_ids MEDIUMTEXT NULL',
+      BINLOG_NAME,
+      BINLOG_POS,
+      'is_ddl TINYINT(1) NOT NULL DEFAULT 0',
+      'create_time TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3)',
+    ],
+    primaryKey: ['id', 'txn_id'],
+    options: '',
   },
 } as const satisfies Record<string, MetaTable>;
 
 export type MetaTableId = keyof typeof META_TABLES;
+
+/** The CREATE TABLE IF NOT EXISTS statement of `table` for the quoted name `name`. */
+export function createTableSQL(table: MetaTable, name: string): string {
+  const body = [...table.columns, `PRIMARY KEY (${table.primaryKey.join(', ')})`].join(',\n  ');
+  return `CREATE TABLE IF NOT EXISTS ${name} (\n  ${body})${table.options ? ` ${table.options}` : ''}`;
+}
 
 /** `<meta-schema>`.`<task><suffix>`, quoted. */
 export function metaTableName(metaSchema: string, task: string, id: MetaTableId): string {
@@ -178,7 +225,7 @@ export interface MetaConn {
 /** CREATE DATABASE IF NOT EXISTS the meta schema and CREATE TABLE IF NOT EXISTS the given tables. */
 export async function createMetaTables(conn: MetaConn, metaSchema: string, task: string, ids: readonly MetaTableId[]): Promise<void> {
   await conn.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(metaSchema)}`);
-  for (const id of ids) await conn.query(META_TABLES[id].ddl(metaTableName(metaSchema, task, id)));
+  for (const id of ids) await conn.query(createTableSQL(META_TABLES[id], metaTableName(metaSchema, task, id)));
 }
 
 // ---- full → sync hand-off ---------------------------------------------------------------------

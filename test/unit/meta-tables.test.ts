@@ -2,7 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { META_TABLE_SUFFIXES } from '../../src/config/task-schema.js';
-import { META_TABLES, metaNames, metaTableName, syncHandOff, type SnapshotRow } from '../../src/units/index.js';
+import { META_TABLES, createTableSQL, metaNames, metaTableName, syncHandOff, type SnapshotRow } from '../../src/units/index.js';
 
 void test('the task-name length check covers every declared meta table', () => {
   assert.deepEqual([...META_TABLE_SUFFIXES].sort(), Object.values(META_TABLES).map((t) => t.suffix).sort());
@@ -17,7 +17,7 @@ void test('names are quoted `<meta-schema>`.`<task><suffix>`', () => {
     index: '`m`.`t_load_index`',
     schemaInfo: '`m`.`t_load_schema`',
   });
-  for (const [id, t] of Object.entries(META_TABLES)) assert.match(t.ddl('`x`.`y`'), new RegExp(`^CREATE TABLE IF NOT EXISTS \`x\`\\.\`y\` \\([\\s\\S]*\\b${t.sourceColumn}\\b`), id);
+  for (const [id, t] of Object.entries(META_TABLES)) assert.match(createTableSQL(t, '`x`.`y`'), new RegExp(`^CREATE TABLE IF NOT EXISTS \`x\`\\.\`y\` \\([\\s\\S]*\\b${t.sourceColumn}\\b`), id);
 });
 
 void test('the hand-off starts at the lowest snapshot and stays in safe mode until the highest', () => {

@@ -125,16 +125,7 @@ export async function loadChunk(opts: {
         .join(',');
       const prefix = `${VERB[session.cfg.loader.onDuplicate]} INTO ${quoteTable(t.route.schema, t.route.table)} (${colList}) VALUES `;
       const typeCast = typeCastFor(cols);
-      const sit = chunkBatches(
-        src,
-        chunk,
-        t.info.copyColumns,
-        session.cfg.mydumper.where,
-        encode,
-        opts.maxBytes,
-        signal,
-        typeCast ? { typeCast } : {},
-      );
+      const sit = chunkBatches(src, chunk, t.info.copyColumns, session.cfg.mydumper.where, { encode, maxBytes: opts.maxBytes, signal, ...(typeCast ? { typeCast } : {}) });
       it = sit;
       for (;;) {
         side = 'source';

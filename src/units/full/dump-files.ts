@@ -74,7 +74,7 @@ async function writeChunkFile(dir: string, conn: Connection, info: SourceTableIn
   const fh = await open(`${name}.tmp`, 'w');
   let rows = 0;
   try {
-    for await (const b of chunkBatches(conn, c, info.copyColumns, where, makeRowEncoder(cols), 1 << 20, signal, castOpt(cols))) {
+    for await (const b of chunkBatches(conn, c, info.copyColumns, where, { encode: makeRowEncoder(cols), maxBytes: 1 << 20, signal, ...castOpt(cols) })) {
       await fh.write(`${prefix}${b.values};\n`);
       rows += b.rows;
     }

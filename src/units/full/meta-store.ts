@@ -1,7 +1,7 @@
 import type { Connection } from 'mysql2/promise';
 import { DMError } from '../../errors/index.js';
 import { classifyMySQLError, quoteId } from '../dump/conn.js';
-import { META_TABLES, selectSnapshots, type MetaNames, type SnapshotRow } from '../meta-tables.js';
+import { META_TABLES, createTableSQL, selectSnapshots, type MetaNames, type SnapshotRow } from '../meta-tables.js';
 import type { BoundValue, ChunkDef } from './chunk-plan.js';
 import type { MasterStatus } from '../dump/master-status.js';
 
@@ -29,10 +29,10 @@ async function run<T>(what: string, fn: () => Promise<T>): Promise<T> {
 export async function ensureMetaTables(conn: Connection, m: MetaNames): Promise<void> {
   await run('create load checkpoint tables', async () => {
     await conn.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(m.schema)}`);
-    await conn.query(META_TABLES.loadSnapshot.ddl(m.snapshot));
-    await conn.query(META_TABLES.loadCheckpoint.ddl(m.checkpoint));
-    await conn.query(META_TABLES.loadIndex.ddl(m.index));
-    await conn.query(META_TABLES.loadSchema.ddl(m.schemaInfo));
+    await conn.query(createTableSQL(META_TABLES.loadSnapshot, m.snapshot));
+    await conn.query(createTableSQL(META_TABLES.loadCheckpoint, m.checkpoint));
+    await conn.query(createTableSQL(META_TABLES.loadIndex, m.index));
+    await conn.query(createTableSQL(META_TABLES.loadSchema, m.schemaInfo));
   });
 }
 

@@ -218,17 +218,7 @@ export async function* chunkLines(
   const keyIdx = keyIndexes(chunk, copyColumns);
   if (!keyIdx || !(await resultsAreUtf8(conn))) {
     const typeCast = typeCastFor(columns);
-    const fmt = { sep: '', ...(typeCast ? { typeCast } : {}) };
-    for await (const b of chunkBatches(
-      conn,
-      chunk,
-      copyColumns,
-      where,
-      makeLineEncoder(columns),
-      maxBytes,
-      signal,
-      fmt,
-    ))
+    for await (const b of chunkBatches(conn, chunk, copyColumns, where, { encode: makeLineEncoder(columns), maxBytes, signal, sep: '', ...(typeCast ? { typeCast } : {}) }))
       yield { data: Buffer.from(b.values, 'utf8'), rows: b.rows };
     return;
   }

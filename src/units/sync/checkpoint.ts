@@ -15,7 +15,7 @@ import type { Pool, PoolConnection } from 'mysql2/promise';
 import { DMError } from '../../errors/index.js';
 import type { Position } from '../../binlog/position.js';
 import { quoteId, quoteValue as lit } from '../../sql/index.js';
-import { META_TABLES, metaTableName } from '../meta-tables.js';
+import { META_TABLES, createTableSQL, metaTableName } from '../meta-tables.js';
 
 export interface LoadedCheckpoint {
   pos: Position | undefined;
@@ -47,8 +47,8 @@ export class CheckpointStore {
 
   async ensureTables(pool: Pool): Promise<void> {
     await pool.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(this.metaSchema)}`);
-    await pool.query(META_TABLES.syncerCheckpoint.ddl(this.cpTable));
-    await pool.query(META_TABLES.syncerLedger.ddl(this.ledgerTable));
+    await pool.query(createTableSQL(META_TABLES.syncerCheckpoint, this.cpTable));
+    await pool.query(createTableSQL(META_TABLES.syncerLedger, this.ledgerTable));
   }
 
   async load(pool: Pool): Promise<LoadedCheckpoint> {
