@@ -33,7 +33,7 @@ export const MAX_SOURCE_ID_LENGTH = 32;
 export const MAX_IDENTIFIER_LENGTH = 64;
 /**
  * Suffixes of the task's meta tables in `meta-schema` (src/units/sync/checkpoint.ts,
- * src/units/dump/meta-store.ts): `<task><suffix>` must fit MAX_IDENTIFIER_LENGTH.
+ * src/units/meta-tables.ts): `<task><suffix>` must fit MAX_IDENTIFIER_LENGTH.
  */
 export const META_TABLE_SUFFIXES = [
   '_syncer_checkpoint',
@@ -41,6 +41,7 @@ export const META_TABLE_SUFFIXES = [
   '_load_checkpoint',
   '_load_snapshot',
   '_load_index',
+  '_load_schema',
 ] as const;
 /** The longest task name whose meta table names all fit (64 - len('_syncer_checkpoint') = 46). */
 export const MAX_TASK_NAME_LENGTH =

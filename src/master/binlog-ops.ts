@@ -1,7 +1,7 @@
 /**
  * The master side of `dmctl binlog skip|replace|inject|revert|list` (HandleError RPC): store,
  * delete or list the binlog operations of a task in etcd under `binlogOpKey`. The worker side
- * (`etcdBinlogOps` in src/worker/pipeline.ts) takes an operation when its sync unit fails on the
+ * (`etcdBinlogOps` in src/worker/binlog-ops.ts) takes an operation when its sync unit fails on the
  * matching event. Writes go through the caller's fenced txn, so a deposed leader writes nothing.
  */
 import type { Etcd3, IOperation } from 'etcd3';

@@ -15,7 +15,8 @@ import { compareFilePos } from '../binlog/index.js';
 import { dbConnOf, parseSourceConfig, parseTaskConfig, resolveSubtask } from '../config/index.js';
 import { DMError } from '../errors/index.js';
 import type { TableName } from '../filter/index.js';
-import { createPool, getMasterStatus, quoteId, type Pool } from '../sql/index.js';
+import { createPool, getMasterStatus, type Pool } from '../sql/index.js';
+import { readAppliedThrough } from '../units/meta-tables.js';
 import { checkData, type CheckSourceInput, type DataCheckProgress, type DataCheckReport } from '../units/validate/index.js';
 
 export interface DataCheckRequest {
@@ -52,26 +53,6 @@ const SETTLE_POLL_MS = 100;
 /** Fix-up statements kept in one reply (a reply is bounded; re-run with --table for more). */
 export const MAX_FIX_SQL = 10_000;
 
-async function appliedThrough(target: Pool, metaSchema: string, task: string, sourceId: string): Promise<{ file: string; offset: number } | undefined> {
-  let best: { file: string; offset: number } | undefined;
-  for (const t of [`${task}_syncer_checkpoint`, `${task}_syncer_ledger`]) {
-    try {
-      const [rows] = await target.query(
-        `SELECT binlog_name AS f, binlog_pos AS p FROM ${quoteId(metaSchema)}.${quoteId(t)} WHERE id = ? ORDER BY binlog_name DESC, binlog_pos + 0 DESC LIMIT 1`,
-        [sourceId],
-      );
-      const r = (rows as { f: string; p: number | string }[])[0];
-      if (r) {
-        const p = { file: r.f, offset: Number(r.p) };
-        if (!best || compareFilePos(p, best) > 0) best = p;
-      }
-    } catch {
-      // the table does not exist (full mode, not started yet)
-    }
-  }
-  return best;
-}
-
 /** Runs the data check of a stored task. Throws DMError for an unknown task or source. */
 export async function runDataCheck(deps: DataCheckDeps, req: DataCheckRequest, onProgress?: (p: DataCheckProgress) => void, signal?: AbortSignal): Promise<DataCheckResult> {
   const sk = deps.secretKey ? { secretKey: deps.secretKey } : {};
@@ -99,7 +80,7 @@ export async function runDataCheck(deps: DataCheckDeps, req: DataCheckRequest, o
       for (const s of sources) {
         const ms = await getMasterStatus(s.pool);
         for (;;) {
-          const at = await appliedThrough(target, task.metaSchema, task.name, s.sourceId);
+          const at = await readAppliedThrough(target, task.metaSchema, task.name, s.sourceId);
           if ((at && compareFilePos(at, ms) >= 0) || Date.now() >= deadline) break;
           await sleep(SETTLE_POLL_MS, undefined, sig ? { signal: sig } : {});
         }

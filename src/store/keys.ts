@@ -193,7 +193,7 @@ export interface SubtaskRecord {
 
 /**
  * `task/binlog-op/<source>/<task>/<pos>`: writer: leader (HandleError: skip/replace/inject put,
- * revert delete); readers: the sync unit of that subtask (via src/worker/pipeline.ts), which
+ * revert delete); readers: the sync unit of that subtask (via src/worker/binlog-ops.ts), which
  * deletes the key once the operation is applied; `binlog list` lists the prefix. `<pos>` is the
  * `file:offset` (':' kept) of the event the operation is for: the `-b` position, or, without `-b`,
  * the position of the event the subtask is paused on (asked from its worker). Only that event uses it.

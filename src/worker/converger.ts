@@ -4,7 +4,7 @@ import type { Registry } from '../metrics/index.js';
 import { getJSON, getText, Keys, listPrefix, parseJSON, PrefixWatcher, type SourceBound, type StageRecord, type SubtaskRecord } from '../store/index.js';
 import { sleepAbortable, Waker } from '../util/index.js';
 import { Subtask } from './subtask.js';
-import { etcdBinlogOps } from './pipeline.js';
+import { etcdBinlogOps } from './binlog-ops.js';
 import type { WorkerMetrics } from './metrics.js';
 
 interface Running {

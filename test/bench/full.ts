@@ -36,7 +36,7 @@ import {
   requireBinary,
   trackChild,
 } from '../helpers/index.js';
-import { splitSecondaryKeys } from '../../src/units/load/deferred-index.js';
+import { splitSecondaryKeys } from '../../src/units/full/deferred-index.js';
 
 const opts = new Command()
   .option('--tables <n>', 'sysbench tables', process.env['BENCH_TABLES'] ?? '4')

@@ -9,7 +9,7 @@ import { MariaDBServer, compareDatabases, describeDiffs, runUnits } from '../hel
 import { makeTestPki, tlsServerArgs } from '../helpers/tls.js';
 import { dbConnOf, parseSourceConfig, type DBConnSettings } from '../../src/config/index.js';
 import { DMError } from '../../src/errors/index.js';
-import { createFullUnits } from '../../src/units/load/index.js';
+import { createFullUnits } from '../../src/units/full/index.js';
 import { SyncUnit } from '../../src/units/sync/index.js';
 import { sourceFacts } from '../../src/master/config-adapter.js';
 import { checkSourceConnection } from '../../src/master/source-check.js';

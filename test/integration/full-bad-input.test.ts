@@ -2,7 +2,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MariaDBServer, compareTables, describeDiffs, freePort, runUnits, waitFor } from '../helpers/index.js';
-import { createFullUnits } from '../../src/units/load/index.js';
+import { createFullUnits } from '../../src/units/full/index.js';
 
 let src: MariaDBServer;
 let dst: MariaDBServer;

@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MariaDBServer, compareTables, describeDiffs, runUnits } from '../helpers/index.js';
-import { createFullUnits } from '../../src/units/load/index.js';
+import { createFullUnits } from '../../src/units/full/index.js';
 
 /** SHOW CREATE TABLE without the AUTO_INCREMENT counter (the target's may differ) */
 async function createText(s: MariaDBServer, schema: string, table: string): Promise<string> {

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MariaDBServer, compareTables, describeDiffs, makeTempDir, removeTempDir } from '../helpers/index.js';
-import { createFullUnits } from '../../src/units/load/index.js';
+import { createFullUnits } from '../../src/units/full/index.js';
 
 test('task-mode dump writes DM/mydumper-style files; task-mode load imports them (with routing)', async (t) => {
   const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);

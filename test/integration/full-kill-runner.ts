@@ -2,7 +2,7 @@
  * Child process for full-kill.test.ts: runs the Dump and Load units of a full task given as JSON
  * in argv[2], printing `started`, then one JSON result line. The test SIGKILLs it at random points.
  */
-import { createFullUnits } from '../../src/units/load/index.js';
+import { createFullUnits } from '../../src/units/full/index.js';
 
 const cfg = JSON.parse(process.argv[2] ?? '{}');
 process.stdout.write('started\n');

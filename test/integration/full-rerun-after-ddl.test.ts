@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MariaDBServer } from '../helpers/index.js';
-import { createFullUnits } from '../../src/units/load/index.js';
+import { createFullUnits } from '../../src/units/full/index.js';
 import { createRegistry } from '../../src/metrics/index.js';
 
 const sig = (): AbortSignal => new AbortController().signal;

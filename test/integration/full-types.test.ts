@@ -2,7 +2,7 @@ process.env['TZ'] = 'America/New_York';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MariaDBServer, compareTables, describeDiffs, runUnits } from '../helpers/index.js';
-import { createFullUnits } from '../../src/units/load/index.js';
+import { createFullUnits } from '../../src/units/full/index.js';
 
 /**
  * loaddata reads rows straight from the result packets (UTF-8 text); with a `from.session` that

@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MariaDBServer, compareDatabases, describeDiffs, runUnits } from '../helpers/index.js';
 import { createBinlogReader, getMasterStatus, type BinlogEvent, type QueryEvent } from '../../src/binlog/index.js';
-import { createFullUnits } from '../../src/units/load/index.js';
+import { createFullUnits } from '../../src/units/full/index.js';
 import { SyncUnit } from '../../src/units/sync/index.js';
 import { syncConfig, waitConverged } from './sync-fixture.js';
 

@@ -15,7 +15,7 @@ import { silentLogger } from '../../src/log/index.js';
 import { createUnits } from '../../src/worker/pipeline.js';
 import { checkTaskYaml, type CheckReport } from '../../src/checker/index.js';
 import type { Unit } from '../../src/units/unit.js';
-import { createFullUnits } from '../../src/units/load/index.js';
+import { createFullUnits } from '../../src/units/full/index.js';
 
 let src: MariaDBServer;
 let dst: MariaDBServer;

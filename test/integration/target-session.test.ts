@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MariaDBServer, compareDatabases, describeDiffs, runUnits } from '../helpers/index.js';
-import { createFullUnits } from '../../src/units/load/index.js';
+import { createFullUnits } from '../../src/units/full/index.js';
 import { SyncUnit } from '../../src/units/sync/index.js';
 import { masterPos, syncConfig, waitConverged } from './sync-fixture.js';
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { clauseIndexName, splitSecondaryKeys } from '../../src/units/load/deferred-index.js';
+import { clauseIndexName, splitSecondaryKeys } from '../../src/units/full/deferred-index.js';
 
 // SHOW CREATE TABLE texts as MariaDB 10.11 prints them
 const SBTEST = `CREATE TABLE \`sbtest1\` (

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { LineBuffer, appendRowLine, rowKey } from '../../src/units/load/raw-lines.js';
-import { fieldKinds, makeLineEncoder } from '../../src/units/load/tsv-encoder.js';
-import type { ColumnInfo } from '../../src/units/dump/index.js';
+import { LineBuffer, appendRowLine, rowKey } from '../../src/units/full/raw-lines.js';
+import { fieldKinds, makeLineEncoder } from '../../src/units/full/tsv-encoder.js';
+import type { ColumnInfo } from '../../src/units/full/index.js';
 
 /** A text-protocol row payload: each value length-encoded, NULL as 0xfb. */
 function rowPacket(values: (Buffer | null)[]): Buffer {

@@ -10,7 +10,7 @@ import { escape as sqlEscape, type TypeCast } from 'mysql2';
 import type { Readable } from 'node:stream';
 import { DMError } from '../../errors/index.js';
 import { classifyCode, connect, errnoOf, quoteId as sqlQuoteId, quoteTable as sqlQuoteTable } from '../../sql/index.js';
-import type { DBConnConfig } from './config.js';
+import type { DBConnConfig } from '../full/config.js';
 
 /**
  * Per-query type cast for tables that need one (a connection-level cast costs a JS call per

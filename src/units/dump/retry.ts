@@ -1,6 +1,6 @@
 import { ExponentialBackoff, handleWhen, retry, type RetryPolicy } from 'cockatiel';
 import { DMError } from '../../errors/index.js';
-import type { LoaderConfig } from './config.js';
+import type { LoaderConfig } from '../full/config.js';
 
 /** Retry DMErrors the code table marks retryable (never by message text), with exponential backoff. */
 export function retryPolicy(loader: Pick<LoaderConfig, 'retryAttempts' | 'retryInitialDelayMs' | 'retryMaxDelayMs'>): RetryPolicy {

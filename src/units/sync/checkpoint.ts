@@ -1,5 +1,5 @@
 /**
- * Checkpoint and ledger in the target's meta schema:
+ * Checkpoint and ledger in the target's meta schema (names and columns: src/units/meta-tables.ts):
  *
  * - `<meta>.<task>_syncer_checkpoint`: one global row per source, the low-water mark (every
  *   upstream transaction up to it is in the target).
@@ -15,6 +15,7 @@ import type { Pool, PoolConnection } from 'mysql2/promise';
 import { DMError } from '../../errors/index.js';
 import type { Position } from '../../binlog/position.js';
 import { quoteId, quoteValue as lit } from '../../sql/index.js';
+import { META_TABLES, createTableSQL, metaTableName } from '../meta-tables.js';
 
 export interface LoadedCheckpoint {
   pos: Position | undefined;
@@ -40,34 +41,14 @@ export class CheckpointStore {
   constructor(metaSchema: string, taskName: string, sourceId: string) {
     this.metaSchema = metaSchema;
     this.sourceId = sourceId;
-    this.cpTable = `${quoteId(metaSchema)}.${quoteId(`${taskName}_syncer_checkpoint`)}`;
-    this.ledgerTable = `${quoteId(metaSchema)}.${quoteId(`${taskName}_syncer_ledger`)}`;
+    this.cpTable = metaTableName(metaSchema, taskName, 'syncerCheckpoint');
+    this.ledgerTable = metaTableName(metaSchema, taskName, 'syncerLedger');
   }
 
   async ensureTables(pool: Pool): Promise<void> {
     await pool.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(this.metaSchema)}`);
-    await pool.query(`CREATE TABLE IF NOT EXISTS ${this.cpTable} (
-      id VARCHAR(128) NOT NULL,
-      cp_schema VARCHAR(128) NOT NULL DEFAULT '',
-      cp_table VARCHAR(128) NOT NULL DEFAULT '',
-      binlog_name VARCHAR(128) NOT NULL,
-      binlog_pos BIGINT UNSIGNED NOT NULL,
-      binlog_gtid TEXT,
-      table_info LONGTEXT NULL,
-      is_global TINYINT(1) NOT NULL DEFAULT 1,
-      clean_exit TINYINT(1) NOT NULL DEFAULT 0,
-      create_time TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-      update_time TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3) ON UPDATE CURRENT_TIMESTAMP(3),
-      PRIMARY KEY (id, cp_schema, cp_table))`);
-    await pool.query(`CREATE TABLE IF NOT EXISTS ${this.ledgerTable} (
-      id VARCHAR(128) NOT NULL,
-      txn_id VARCHAR(255) NOT NULL,
-      txn_ids MEDIUMTEXT NULL,
-      binlog_name VARCHAR(128) NOT NULL,
-      binlog_pos BIGINT UNSIGNED NOT NULL,
-      is_ddl TINYINT(1) NOT NULL DEFAULT 0,
-      create_time TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP(3),
-      PRIMARY KEY (id, txn_id))`);
+    await pool.query(createTableSQL(META_TABLES.syncerCheckpoint, this.cpTable));
+    await pool.query(createTableSQL(META_TABLES.syncerLedger, this.ledgerTable));
   }
 
   async load(pool: Pool): Promise<LoadedCheckpoint> {

@@ -1,4 +1,5 @@
 export { SyncUnit, type SyncUnitDeps, type SyncUnitState } from './sync-unit.js';
+export { DeferredSyncUnit, type DeferredSyncUnitOptions } from './deferred-sync-unit.js';
 export {
   resolveSettings,
   DEFAULT_BATCH,

@@ -13,7 +13,7 @@
  */
 import type { RowDataPacket } from 'mysql2/promise';
 import { DMError } from '../../errors/index.js';
-import { quoteId } from '../../sql/index.js';
+import { metaTableName } from '../meta-tables.js';
 
 /** The little of a connection or pool this needs. */
 export interface SchemaStoreConn {
@@ -35,7 +35,7 @@ export class SchemaStore {
     private readonly taskName: string,
     private readonly sourceId: string,
   ) {
-    this.cpTable = `${quoteId(metaSchema)}.${quoteId(`${taskName}_syncer_checkpoint`)}`;
+    this.cpTable = metaTableName(metaSchema, taskName, 'syncerCheckpoint');
   }
 
   private noCheckpoint(cause?: unknown): DMError {

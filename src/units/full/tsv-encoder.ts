@@ -6,14 +6,10 @@
  * statement sets the column to `UNHEX(@var)`, so no byte is reinterpreted by a character set.
  * Extract-* columns are constants set by the statement (`SET col = 'value'`), not per row.
  */
-import {
-  NUMERIC_TYPES,
-  escapeValue,
-  quoteId,
-  quoteTable,
-  type ColumnInfo,
-  type OnDuplicate,
-} from '../dump/index.js';
+import { NUMERIC_TYPES } from './row-stream.js';
+import { escapeValue, quoteId, quoteTable } from '../dump/conn.js';
+import type { ColumnInfo } from './dump-table-info.js';
+import type { OnDuplicate } from './config.js';
 
 const BINARY_TYPES = new Set([
   'binary',

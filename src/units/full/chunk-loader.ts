@@ -1,20 +1,11 @@
 import { Readable } from 'node:stream';
 import type { Connection } from 'mysql2/promise';
 import { DMError } from '../../errors/index.js';
-import {
-  classifyMySQLError,
-  typeCastFor,
-  makeRowEncoder,
-  markDoneSQL,
-  quoteId,
-  quoteTable,
-  chunkBatches,
-  tableKey,
-  type ChunkRow,
-  type FullSession,
-  type Batch,
-  type OnDuplicate,
-} from '../dump/index.js';
+import { classifyMySQLError, typeCastFor, quoteId, quoteTable } from '../dump/conn.js';
+import { makeRowEncoder, chunkBatches, type Batch } from './row-stream.js';
+import { markDoneSQL, type ChunkRow } from './meta-store.js';
+import { tableKey, type FullSession } from './full-session.js';
+import type { OnDuplicate } from './config.js';
 import { loadDataSQL } from './tsv-encoder.js';
 import { chunkLines, type LineBatch } from './raw-lines.js';
 
@@ -134,16 +125,7 @@ export async function loadChunk(opts: {
         .join(',');
       const prefix = `${VERB[session.cfg.loader.onDuplicate]} INTO ${quoteTable(t.route.schema, t.route.table)} (${colList}) VALUES `;
       const typeCast = typeCastFor(cols);
-      const sit = chunkBatches(
-        src,
-        chunk,
-        t.info.copyColumns,
-        session.cfg.mydumper.where,
-        encode,
-        opts.maxBytes,
-        signal,
-        typeCast ? { typeCast } : {},
-      );
+      const sit = chunkBatches(src, chunk, t.info.copyColumns, session.cfg.mydumper.where, { encode, maxBytes: opts.maxBytes, signal, ...(typeCast ? { typeCast } : {}) });
       it = sit;
       for (;;) {
         side = 'source';

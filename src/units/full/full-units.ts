@@ -1,16 +1,15 @@
 /**
- * Load unit and the factory the worker calls to build a subtask's full-phase units.
- * See docs/full-migration.md.
+ * The factory the worker calls to build a subtask's full-phase units (Dump, Load) around one
+ * shared FullSession. See docs/full-migration.md.
  */
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../log/index.js';
 import { silentLogger } from '../../log/index.js';
 import type { Unit } from '../unit.js';
-import { DumpUnit, FullSession, resolveFullConfig, type FullMigrationConfig } from '../dump/index.js';
+import { DumpUnit } from './dump-unit.js';
+import { FullSession } from './full-session.js';
+import { resolveFullConfig, type FullMigrationConfig } from './config.js';
 import { LoadUnit } from './load-unit.js';
-
-export { LoadUnit } from './load-unit.js';
-export { ensureTargetTable, rewriteCreateTable } from './schema-create.js';
 
 /**
  * The full-phase units of one subtask, sharing one in-process session:

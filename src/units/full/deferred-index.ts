@@ -1,16 +1,8 @@
 import type { Connection } from 'mysql2/promise';
 import { DMError } from '../../errors/index.js';
-import {
-  classifyMySQLError,
-  closeConn,
-  markIndexesDone,
-  mysqlErrno,
-  openConn,
-  quoteTable,
-  readPendingIndexes,
-  type DeferredIndexes,
-  type FullSession,
-} from '../dump/index.js';
+import { classifyMySQLError, closeConn, mysqlErrno, openConn, quoteTable } from '../dump/conn.js';
+import { markIndexesDone, readPendingIndexes, type DeferredIndexes } from './meta-store.js';
+import type { FullSession } from './full-session.js';
 
 /**
  * Secondary indexes are built after the rows, not row by row. A table the load unit creates

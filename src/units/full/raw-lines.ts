@@ -11,17 +11,10 @@
  * once per row packet) is replaced on that query object only; the EOF packet goes back to mysql2.
  */
 import type { Connection } from 'mysql2/promise';
-import {
-  rawConnection,
-  chunkBatches,
-  pagedBatches,
-  keyIndexes,
-  typeCastFor,
-  type ChunkDef,
-  type BoundValue,
-  type ColumnInfo,
-  type Page,
-} from '../dump/index.js';
+import { rawConnection, chunkBatches, pagedBatches, keyIndexes, type Page } from './row-stream.js';
+import { typeCastFor } from '../dump/conn.js';
+import type { ChunkDef, BoundValue } from './chunk-plan.js';
+import type { ColumnInfo } from './dump-table-info.js';
 import { fieldKinds, isBinaryColumn, makeLineEncoder, type FieldKinds } from './tsv-encoder.js';
 
 /** Byte after the backslash for bytes that must be escaped (0 = copy the byte). */
@@ -225,17 +218,7 @@ export async function* chunkLines(
   const keyIdx = keyIndexes(chunk, copyColumns);
   if (!keyIdx || !(await resultsAreUtf8(conn))) {
     const typeCast = typeCastFor(columns);
-    const fmt = { sep: '', ...(typeCast ? { typeCast } : {}) };
-    for await (const b of chunkBatches(
-      conn,
-      chunk,
-      copyColumns,
-      where,
-      makeLineEncoder(columns),
-      maxBytes,
-      signal,
-      fmt,
-    ))
+    for await (const b of chunkBatches(conn, chunk, copyColumns, where, { encode: makeLineEncoder(columns), maxBytes, signal, sep: '', ...(typeCast ? { typeCast } : {}) }))
       yield { data: Buffer.from(b.values, 'utf8'), rows: b.rows };
     return;
   }

@@ -1,9 +1,14 @@
 import type { Connection } from 'mysql2/promise';
 import type { Registry } from 'prom-client';
-import { DMError, toDMError } from '../../errors/index.js';
-import { silentLogger, type Logger } from '../../log/index.js';
-import { canceledResult, errorResult, okResult, type ProcessResult, type Unit } from '../unit.js';
-import { closeConn, openConn, readPosition, retryPolicy, tableKey, type ChunkRow, type FullSession, type ImportMode } from '../dump/index.js';
+import { DMError } from '../../errors/index.js';
+import type { Logger } from '../../log/index.js';
+import { FullPhaseUnit } from './full-phase-unit.js';
+import { closeConn, openConn } from '../dump/conn.js';
+import { readPosition } from '../dump/master-status.js';
+import { retryPolicy } from '../dump/retry.js';
+import { tableKey, type FullSession } from './full-session.js';
+import type { ChunkRow } from './meta-store.js';
+import type { ImportMode } from './config.js';
 import { batchBytes, loadChunk, prepareTargetConn, prepareTargetSession } from './chunk-loader.js';
 import { ensureTargetTable } from './schema-create.js';
 import { loadFromDir } from './file-loader.js';
@@ -39,54 +44,16 @@ export function interleaveByTable(chunks: readonly ChunkRow[]): ChunkRow[] {
  * Result detail (for sync): `{ startPos, safeModeUntil? }`: start the binlog at startPos and apply
  * idempotently (safe mode) until safeModeUntil when the chunks were read under several snapshots.
  */
-export class LoadUnit implements Unit {
+export class LoadUnit extends FullPhaseUnit {
   readonly type = 'Load' as const;
-  private readonly session: FullSession;
-  private readonly log: Logger;
-  private pauseCtl: AbortController | undefined;
-  private running: Promise<ProcessResult> | undefined;
-  private closed = false;
-  private stage: 'New' | 'Running' | 'Paused' | 'Finished' | 'Stopped' = 'New';
-  private lastError: DMError | undefined;
   /** The import path actually used for the chunks (after the on-duplicate / local_infile fallbacks). */
   private importMode: ImportMode | undefined;
 
   constructor(session: FullSession, deps: { log?: Logger; registry?: Registry } = {}) {
-    this.session = session;
-    this.log = (deps.log ?? session.log ?? silentLogger).child({ unit: 'load' });
+    super(session, deps, 'load', 'ErrLoadExecFailed');
   }
 
-  async init(_signal: AbortSignal): Promise<void> {}
-
-  process(signal: AbortSignal): Promise<ProcessResult> {
-    const ctl = new AbortController();
-    this.pauseCtl = ctl;
-    const sig = AbortSignal.any([signal, ctl.signal]);
-    this.stage = 'Running';
-    this.lastError = undefined;
-    const p = this.run(sig).then(
-      (detail) => {
-        this.stage = 'Finished';
-        return okResult(detail);
-      },
-      async (e: unknown) => {
-        await this.session.releaseSnapshot();
-        if (sig.aborted) {
-          this.stage = 'Paused';
-          return canceledResult();
-        }
-        const d = toDMError(e, 'ErrLoadExecFailed');
-        this.lastError = d;
-        this.stage = 'Paused';
-        this.log.error({ err: d, code: d.code }, 'load failed');
-        return errorResult(d.toJSON());
-      },
-    );
-    this.running = p;
-    return p;
-  }
-
-  private async run(signal: AbortSignal): Promise<Record<string, unknown>> {
+  protected async run(signal: AbortSignal): Promise<Record<string, unknown>> {
     const s = this.session;
     const policy = retryPolicy(s.cfg.loader);
     policy.onRetry((r) => {
@@ -198,22 +165,8 @@ export class LoadUnit implements Unit {
     }
   }
 
-  pause(): void {
-    this.pauseCtl?.abort(new DMError('ErrCanceled', 'load paused'));
-  }
-
-  async resume(signal: AbortSignal): Promise<ProcessResult> {
-    if (this.running) await this.running.catch(() => undefined);
-    return this.process(signal);
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    this.pause();
-    if (this.running) await this.running.catch(() => undefined);
+  protected override async releaseAtClose(): Promise<void> {
     await this.session.releaseSnapshot();
-    this.stage = 'Stopped';
   }
 
   status(): Record<string, unknown> {

@@ -3,13 +3,13 @@ import { join } from 'node:path';
 import type { Connection } from 'mysql2/promise';
 import { DMError } from '../../errors/index.js';
 import { chunkRows } from './config.js';
-import { classifyMySQLError, closeConn, openConn, quoteId, typeCastFor } from './conn.js';
+import { classifyMySQLError, closeConn, openConn, quoteId, typeCastFor } from '../dump/conn.js';
 import { planChunks, type ChunkDef } from './chunk-plan.js';
-import { readMasterStatus, type MasterStatus } from './master-status.js';
+import { readMasterStatus, type MasterStatus } from '../dump/master-status.js';
 import { chunkBatches, makeRowEncoder, type BatchFormat } from './row-stream.js';
-import type { FullSession } from './session.js';
+import type { FullSession } from './full-session.js';
 import { takeSnapshot } from './snapshot.js';
-import { readTableInfo, type SourceTableInfo } from './table-info.js';
+import { readTableInfo, type SourceTableInfo } from './dump-table-info.js';
 
 /**
  * task-mode dump: DM/mydumper-style files in the loader `dir`:
@@ -74,7 +74,7 @@ async function writeChunkFile(dir: string, conn: Connection, info: SourceTableIn
   const fh = await open(`${name}.tmp`, 'w');
   let rows = 0;
   try {
-    for await (const b of chunkBatches(conn, c, info.copyColumns, where, makeRowEncoder(cols), 1 << 20, signal, castOpt(cols))) {
+    for await (const b of chunkBatches(conn, c, info.copyColumns, where, { encode: makeRowEncoder(cols), maxBytes: 1 << 20, signal, ...castOpt(cols) })) {
       await fh.write(`${prefix}${b.values};\n`);
       rows += b.rows;
     }

@@ -3,8 +3,8 @@ import type { Logger } from '../../log/index.js';
 import { DMError } from '../../errors/index.js';
 import { SchemaTracker } from '../../binlog/index.js';
 import type { Consistency, DBConnConfig } from './config.js';
-import { classifyMySQLError, closeConn, mysqlErrno, openConn, quoteTable } from './conn.js';
-import { readPosition, type MasterStatus } from './master-status.js';
+import { classifyMySQLError, closeConn, mysqlErrno, openConn, quoteTable } from '../dump/conn.js';
+import { readPosition, type MasterStatus } from '../dump/master-status.js';
 
 /**
  * A set of source connections that read the source as of one point of its binlog.

@@ -6,25 +6,12 @@ import type { Connection } from 'mysql2/promise';
 import { DMError } from '../../errors/index.js';
 import type { ExtractedColumn } from '../../filter/index.js';
 import { tokenize, type Token } from '../../sql/index.js';
-import {
-  classifyMySQLError,
-  closeConn,
-  escapeValue,
-  markDoneSQL,
-  openConn,
-  parseDumpFileName,
-  quoteId,
-  quoteTable,
-  readDumpMetadata,
-  syncHandOff,
-  tableKey,
-  type ChunkDef,
-  type FullSession,
-  ensureMetaTables,
-  persistPlan,
-  readChunks,
-  readSnapshots,
-} from '../dump/index.js';
+import { classifyMySQLError, closeConn, escapeValue, openConn, quoteId, quoteTable } from '../dump/conn.js';
+import { markDoneSQL, ensureMetaTables, persistPlan, readChunks, readSnapshots } from './meta-store.js';
+import { syncHandOff } from '../meta-tables.js';
+import { parseDumpFileName, readDumpMetadata } from './dump-files.js';
+import { tableKey, type FullSession } from './full-session.js';
+import type { ChunkDef } from './chunk-plan.js';
 import { prepareTargetConn } from './chunk-loader.js';
 import { ensureTargetTableFromDDL } from './schema-create.js';
 import { addDeferredIndexes } from './deferred-index.js';

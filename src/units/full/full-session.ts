@@ -5,26 +5,23 @@ import { DMError } from '../../errors/index.js';
 import { SchemaTracker } from '../../binlog/index.js';
 import type { RouteResult } from '../../filter/types.js';
 import { chunkRows, type FullMigrationConfig } from './config.js';
-import { classifyMySQLError, closeConn, openConn, quoteTable } from './conn.js';
+import { classifyMySQLError, closeConn, openConn, quoteTable } from '../dump/conn.js';
 import { planChunks, type ChunkDef } from './chunk-plan.js';
-import type { MasterStatus } from './master-status.js';
+import type { MasterStatus } from '../dump/master-status.js';
 import {
   appendSnapshot,
   ensureMetaTables,
-  metaNames,
   persistPlan,
   readChunks,
   readSnapshots,
   readSnapshotSchemas,
   replanTable,
-  syncHandOff,
   type ChunkRow,
-  type MetaNames,
-  type SnapshotRow,
 } from './meta-store.js';
+import { metaNames, syncHandOff, type MetaNames, type SnapshotRow } from '../meta-tables.js';
 import { Progress } from './progress.js';
 import { openReplacementConn, takeSnapshot, type SnapshotHandle } from './snapshot.js';
-import { listSourceTables, readTableInfo, type SourceTableInfo } from './table-info.js';
+import { listSourceTables, readTableInfo, type SourceTableInfo } from './dump-table-info.js';
 import { createTableSelector, type TableSelector } from './table-selector.js';
 
 export interface PlannedTable {

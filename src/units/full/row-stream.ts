@@ -1,8 +1,8 @@
 import type { Connection } from 'mysql2/promise';
 import type { Connection as CbConnection, TypeCast } from 'mysql2';
-import { escapeValue, quoteId, quoteTable } from './conn.js';
+import { escapeValue, quoteId, quoteTable } from '../dump/conn.js';
 import { chunkWhere, toBound, type BoundValue, type ChunkDef } from './chunk-plan.js';
-import type { ColumnInfo } from './table-info.js';
+import type { ColumnInfo } from './dump-table-info.js';
 
 /** Types whose values are bare numbers in SQL (and plain text in LOAD DATA). */
 export const NUMERIC_TYPES: ReadonlySet<string> = new Set([
@@ -59,6 +59,19 @@ export interface BatchFormat {
   typeCast?: TypeCast;
 }
 
+/** How the rows of one read become batches. */
+export interface BatchOptions extends BatchFormat {
+  encode: RowEncoder;
+  /** A batch closes once it holds about this many bytes. */
+  maxBytes: number;
+  signal: AbortSignal;
+}
+
+/** The query options of a row read: rows as arrays, with the table's typeCast if it needs one. */
+function rowQuery(sql: string, typeCast: TypeCast | undefined): { sql: string; rowsAsArray: true; typeCast?: TypeCast } {
+  return { sql, rowsAsArray: true, ...(typeCast ? { typeCast } : {}) };
+}
+
 export interface Batch {
   /** `(..),(..)` tuples joined by commas. */
   values: string;
@@ -70,19 +83,11 @@ export interface Batch {
  * Stream the rows of one SELECT from a source connection as batches of encoded tuples of at
  * most `maxBytes` bytes (the stream pauses while the consumer writes: backpressure down to TCP).
  */
-export async function* streamBatches(
-  conn: Connection,
-  sql: string,
-  encode: RowEncoder,
-  maxBytes: number,
-  signal: AbortSignal,
-  fmt: BatchFormat = {},
-): AsyncGenerator<Batch> {
-  const sep = fmt.sep ?? ',';
+export async function* streamBatches(conn: Connection, sql: string, o: BatchOptions): AsyncGenerator<Batch> {
+  const { encode, maxBytes, signal } = o;
+  const sep = o.sep ?? ',';
   const raw = rawConnection(conn);
-  const stream = raw
-    .query({ sql, rowsAsArray: true, ...(fmt.typeCast ? { typeCast: fmt.typeCast } : {}) })
-    .stream({ highWaterMark: 1000 });
+  const stream = raw.query(rowQuery(sql, o.typeCast)).stream({ highWaterMark: 1000 });
   const onAbort = (): void => {
     stream.destroy();
   };
@@ -180,28 +185,16 @@ export function keyIndexes(chunk: ChunkDef, copyColumns: readonly string[]): num
  * The batches of one chunk: a chunk with a usable key is read in pages (pagedBatches), a chunk
  * without key (the whole table) is streamed.
  */
-export async function* chunkBatches(
-  conn: Connection,
-  chunk: ChunkDef,
-  copyColumns: readonly string[],
-  where: string,
-  encode: RowEncoder,
-  maxBytes: number,
-  signal: AbortSignal,
-  fmt: BatchFormat = {},
-): AsyncGenerator<Batch> {
-  const sep = fmt.sep ?? ',';
+export async function* chunkBatches(conn: Connection, chunk: ChunkDef, copyColumns: readonly string[], where: string, o: BatchOptions): AsyncGenerator<Batch> {
+  const sep = o.sep ?? ',';
   const keyIdx = keyIndexes(chunk, copyColumns);
   if (!keyIdx) {
-    yield* streamBatches(conn, selectChunkSQL(chunk, copyColumns, where), encode, maxBytes, signal, fmt);
+    yield* streamBatches(conn, selectChunkSQL(chunk, copyColumns, where), o);
     return;
   }
-  yield* pagedBatches(chunk, copyColumns, where, maxBytes, signal, async (sql) => {
-    const [res] = await conn.query({
-      sql,
-      rowsAsArray: true,
-      ...(fmt.typeCast ? { typeCast: fmt.typeCast } : {}),
-    });
+  const encode = o.encode;
+  yield* pagedBatches(chunk, copyColumns, where, o.maxBytes, o.signal, async (sql) => {
+    const [res] = await conn.query(rowQuery(sql, o.typeCast));
     const rows = res as unknown[][];
     const last = rows[rows.length - 1];
     let bytes = 0;

@@ -1,6 +1,6 @@
 import type { Connection } from 'mysql2/promise';
-import { classifyMySQLError, escapeValue, quoteId, quoteTable, typeCastFor } from './conn.js';
-import type { SourceTableInfo } from './table-info.js';
+import { classifyMySQLError, escapeValue, quoteId, quoteTable, typeCastFor } from '../dump/conn.js';
+import type { SourceTableInfo } from './dump-table-info.js';
 
 /** A key value of a chunk boundary as stored in JSON: Buffers become {hex}. */
 export type BoundValue = string | number | null | { hex: string };

@@ -1,9 +1,13 @@
 /**
- * Dump unit: consistent snapshot, table selection/routing, chunk planning and the full phase's
- * persisted plan (see docs/full-migration.md). The Load unit (src/units/load) streams the chunks.
+ * The full phase (DM's dump + load, see docs/full-migration.md): the Dump unit takes the
+ * consistent snapshot, selects/routes the tables, plans the chunks and persists the plan; the
+ * Load unit streams the chunks into the target. createFullUnits builds both around one session.
  */
+export { createFullUnits } from './full-units.js';
+export { LoadUnit } from './load-unit.js';
+export { ensureTargetTable, rewriteCreateTable } from './schema-create.js';
 export * from './config.js';
-export { FullSession, tableKey, type PlannedTable } from './session.js';
+export { FullSession, tableKey, type PlannedTable } from './full-session.js';
 export { DumpUnit } from './dump-unit.js';
 export { Progress, type TableProgress } from './progress.js';
 export {
@@ -17,7 +21,7 @@ export {
   mysqlErrno,
   typeCastFor,
   exactTypeCast,
-} from './conn.js';
+} from '../dump/conn.js';
 export {
   NUMERIC_TYPES,
   makeRowEncoder,
@@ -34,9 +38,7 @@ export {
 export { chunkWhere, type ChunkDef, type BoundValue } from './chunk-plan.js';
 export {
   markDoneSQL,
-  syncHandOff,
   dropMeta,
-  metaNames,
   ensureMetaTables,
   persistPlan,
   readChunks,
@@ -46,11 +48,10 @@ export {
   markIndexesDone,
   type DeferredIndexes,
   type ChunkRow,
-  type SnapshotRow,
-  type MetaNames,
 } from './meta-store.js';
-export { readMasterStatus, readPosition, isUnknownPosition, detectFlavor, type MasterStatus } from './master-status.js';
-export { readTableInfo, type SourceTableInfo, type ColumnInfo } from './table-info.js';
+export { readMasterStatus, readPosition, isUnknownPosition, detectFlavor, type MasterStatus } from '../dump/master-status.js';
+export { readTableInfo, type SourceTableInfo, type ColumnInfo } from './dump-table-info.js';
 export { createTableSelector, type TableSelector } from './table-selector.js';
-export { retryPolicy } from './retry.js';
+export { retryPolicy } from '../dump/retry.js';
 export { readDumpMetadata, dumpFileName, parseDumpFileName, type DumpMetadata } from './dump-files.js';
+export { capturingHandOff, skippedWhenFinished, finishedOnce, handOffOf, type FullPhaseDetail, type HandOffBox, type HandOffPos } from './unit-wrappers.js';

@@ -1,55 +1,19 @@
 import type { Connection } from 'mysql2/promise';
-import type { Flavor } from '../../binlog/position.js';
-import { compareFilePos } from '../../binlog/position.js';
 import { DMError } from '../../errors/index.js';
-import { classifyMySQLError, quoteId, quoteTable } from './conn.js';
+import { classifyMySQLError, quoteId } from '../dump/conn.js';
+import { META_TABLES, createTableSQL, selectSnapshots, type MetaNames, type SnapshotRow } from '../meta-tables.js';
 import type { BoundValue, ChunkDef } from './chunk-plan.js';
-import type { MasterStatus } from './master-status.js';
+import type { MasterStatus } from '../dump/master-status.js';
 
 /**
  * The full phase's durable state, in the TARGET (`<meta-schema>`), so that a restarted unit on
- * the same or another worker resumes:
- *
- * - `<task>_load_snapshot`: one row per snapshot whose data was (or may have been) loaded.
- *   seq 1 is the snapshot of the plan; later rows are new snapshots taken on resume or upper
- *   bounds of lock-free snapshots. Sync starts at the lowest and stays in safe mode past the highest.
- * - `<task>_load_checkpoint`: the chunk plan, one row per chunk with `status` pending|done.
- *   A chunk's rows and its `done` update are committed in one target transaction.
- * - `<task>_load_index`: one row per target table the load unit created without its secondary
- *   indexes (added after the rows, see src/units/load/deferred-index.ts): the `ADD KEY` clauses,
- *   `status` pending|done. Written before the table is created, so a crash in between is harmless.
- * - `<task>_load_schema`: one row per snapshot (`seq` of its `start` row in `<task>_load_snapshot`):
- *   the structure of the tables read at that snapshot, taken under its lock (src/units/dump/snapshot.ts)
- *   in the binlog schema tracker's export format (SchemaTracker.exportSchemas). Written in the same
- *   transaction as its snapshot row. Sync seeds its tracker from the one of the position it starts
- *   from; a resume compares a pending table's new structure with the recorded one.
+ * the same or another worker resumes. The tables (`<task>_load_snapshot`, `_load_checkpoint`,
+ * `_load_index`, `_load_schema`), their columns, writers and readers are declared in
+ * src/units/meta-tables.ts; this file holds the full phase's own statements on them.
  */
-export interface SnapshotRow extends MasterStatus {
-  seq: number;
-  kind: 'start' | 'bound';
-}
-
 export interface ChunkRow extends ChunkDef {
   done: boolean;
   rowsLoaded: number;
-}
-
-export interface MetaNames {
-  schema: string;
-  snapshot: string;
-  checkpoint: string;
-  index: string;
-  schemaInfo: string;
-}
-
-export function metaNames(metaSchema: string, task: string): MetaNames {
-  return {
-    schema: metaSchema,
-    snapshot: quoteTable(metaSchema, `${task}_load_snapshot`),
-    checkpoint: quoteTable(metaSchema, `${task}_load_checkpoint`),
-    index: quoteTable(metaSchema, `${task}_load_index`),
-    schemaInfo: quoteTable(metaSchema, `${task}_load_schema`),
-  };
 }
 
 async function run<T>(what: string, fn: () => Promise<T>): Promise<T> {
@@ -65,35 +29,10 @@ async function run<T>(what: string, fn: () => Promise<T>): Promise<T> {
 export async function ensureMetaTables(conn: Connection, m: MetaNames): Promise<void> {
   await run('create load checkpoint tables', async () => {
     await conn.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(m.schema)}`);
-    await conn.query(
-      `CREATE TABLE IF NOT EXISTS ${m.snapshot} (
-        source_id VARCHAR(32) NOT NULL, seq INT NOT NULL, kind VARCHAR(8) NOT NULL,
-        binlog_name VARCHAR(128) NOT NULL, binlog_pos BIGINT UNSIGNED NOT NULL, binlog_gtid TEXT NOT NULL,
-        flavor VARCHAR(8) NOT NULL, create_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
-        PRIMARY KEY (source_id, seq)) DEFAULT CHARSET=utf8mb4`,
-    );
-    await conn.query(
-      `CREATE TABLE IF NOT EXISTS ${m.checkpoint} (
-        source_id VARCHAR(32) NOT NULL, cp_schema VARCHAR(128) NOT NULL, cp_table VARCHAR(128) NOT NULL,
-        chunk_no INT NOT NULL, key_cols TEXT NOT NULL, lower_bound LONGTEXT NULL, upper_bound LONGTEXT NULL,
-        est_rows BIGINT NOT NULL DEFAULT 0, status VARCHAR(8) NOT NULL DEFAULT 'pending',
-        rows_loaded BIGINT NOT NULL DEFAULT 0, snapshot_seq INT NOT NULL DEFAULT 0,
-        update_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
-        PRIMARY KEY (source_id, cp_schema, cp_table, chunk_no)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
-    );
-    await conn.query(
-      `CREATE TABLE IF NOT EXISTS ${m.index} (
-        source_id VARCHAR(32) NOT NULL, tgt_schema VARCHAR(128) NOT NULL, tgt_table VARCHAR(128) NOT NULL,
-        definitions LONGTEXT NOT NULL, status VARCHAR(8) NOT NULL DEFAULT 'pending',
-        update_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
-        PRIMARY KEY (source_id, tgt_schema, tgt_table)) DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin`,
-    );
-    await conn.query(
-      `CREATE TABLE IF NOT EXISTS ${m.schemaInfo} (
-        source_id VARCHAR(32) NOT NULL, seq INT NOT NULL, table_info LONGTEXT NOT NULL,
-        create_time TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
-        PRIMARY KEY (source_id, seq)) DEFAULT CHARSET=utf8mb4`,
-    );
+    await conn.query(createTableSQL(META_TABLES.loadSnapshot, m.snapshot));
+    await conn.query(createTableSQL(META_TABLES.loadCheckpoint, m.checkpoint));
+    await conn.query(createTableSQL(META_TABLES.loadIndex, m.index));
+    await conn.query(createTableSQL(META_TABLES.loadSchema, m.schemaInfo));
   });
 }
 
@@ -110,20 +49,7 @@ async function insertSnapshotSchemas(conn: Connection, m: MetaNames, sourceId: s
 }
 
 export async function readSnapshots(conn: Connection, m: MetaNames, sourceId: string): Promise<SnapshotRow[]> {
-  return run('read load snapshots', async () => {
-    const [rows] = await conn.query(
-      `SELECT seq, kind, binlog_name AS f, binlog_pos AS p, binlog_gtid AS g, flavor FROM ${m.snapshot} WHERE source_id = ? ORDER BY seq`,
-      [sourceId],
-    );
-    return (rows as { seq: number; kind: string; f: string; p: string | number; g: string; flavor: string }[]).map((r) => ({
-      seq: Number(r.seq),
-      kind: r.kind === 'bound' ? 'bound' : 'start',
-      file: r.f,
-      offset: Number(r.p),
-      gtid: r.g,
-      flavor: r.flavor as Flavor,
-    }));
-  });
+  return run('read load snapshots', () => selectSnapshots(conn, m, sourceId));
 }
 
 export async function readChunks(conn: Connection, m: MetaNames, sourceId: string): Promise<ChunkRow[]> {
@@ -246,19 +172,6 @@ export async function replanTable(conn: Connection, m: MetaNames, sourceId: stri
 /** The statement that marks a chunk done; run inside the chunk's transaction (affectedRows 1 = ours). */
 export function markDoneSQL(m: MetaNames): string {
   return `UPDATE ${m.checkpoint} SET status = 'done', rows_loaded = ?, snapshot_seq = ? WHERE source_id = ? AND cp_schema = ? AND cp_table = ? AND chunk_no = ? AND status = 'pending'`;
-}
-
-/** Where sync starts and how far it applies idempotently (safe mode). */
-export function syncHandOff(snapshots: readonly SnapshotRow[]): { startPos: MasterStatus; safeModeUntil?: MasterStatus } | undefined {
-  if (snapshots.length === 0) return undefined;
-  const strip = (s: SnapshotRow): MasterStatus => ({ file: s.file, offset: s.offset, gtid: s.gtid, flavor: s.flavor });
-  let lo = snapshots[0] as SnapshotRow;
-  let hi = lo;
-  for (const s of snapshots) {
-    if (compareFilePos(s, lo) < 0) lo = s;
-    if (compareFilePos(s, hi) > 0) hi = s;
-  }
-  return compareFilePos(lo, hi) === 0 ? { startPos: strip(lo) } : { startPos: strip(lo), safeModeUntil: strip(hi) };
 }
 
 export async function dropMeta(conn: Connection, m: MetaNames, sourceId: string): Promise<void> {
