@@ -9,13 +9,15 @@ export {
   parseTaskConfig,
   type TaskConfig,
   type TaskConfigData,
+  type TaskWideConfig,
   type MySQLInstanceConfig,
   type LoadOptions,
 } from './task.js';
+export { compileTask, compileSubtask, subtaskOf, type CompiledTask } from './compile.js';
+export * from './defaults.js';
 export {
   TASK_MODES,
   SHARD_MODES,
-  DEFAULT_META_SCHEMA,
   MAX_SOURCE_ID_LENGTH,
   type TaskMode,
   type ShardMode,
