@@ -65,6 +65,7 @@ export { dbConnOf, type DBConnSettings, type DBTlsOptions } from './db-conn.js';
 export { taskConfigToYaml, sourceConfigToYaml, type ToYamlOptions } from './to-yaml.js';
 export {
   encrypt,
+  withEncryptedPassword,
   decrypt,
   decryptOrPlaintext,
   looksEncrypted,

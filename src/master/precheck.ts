@@ -2,8 +2,11 @@
  * Hook the dmctl/precheck engineer fills in: runs before start-task writes anything. Throw a
  * DMError (e.g. ErrTaskCheckFailed) to refuse the task; resolve with a JSON report to show.
  */
+import type { CompiledTask } from '../config/index.js';
+
 export interface PrecheckInput {
-  taskYaml: string;
+  /** The task as start-task compiled it (src/config compileTask): checked, defaulted, resolved per source. */
+  task: CompiledTask;
   sourceIds: string[];
   /** source-id → source.yaml text as stored (password encrypted). */
   sourceYamls: Map<string, string>;
@@ -14,7 +17,7 @@ export interface PrecheckInput {
 
 /** CheckTask RPC body (`dmctl check-task`), installed like the precheck. */
 export type CheckTaskHandler = (
-  taskYaml: string,
+  task: CompiledTask,
   sourceYamls: Map<string, string>,
   opts: { errorCnt?: number; warnCnt?: number; signal?: AbortSignal; secretKey?: Buffer },
 ) => Promise<{ result: boolean; msg: string }>;

@@ -5,15 +5,14 @@
  * subtasks, and only when the task is not running.
  */
 import mysql from 'mysql2/promise';
-import { dbConnOf, parseTaskConfig } from '../config/index.js';
+import { dbConnOf, type TaskConfig } from '../config/index.js';
 import { toDMError } from '../errors/index.js';
 import { connect } from '../sql/index.js';
 
 /** errno of ER_NO_SUCH_TABLE */
 const ER_NO_SUCH_TABLE = 1146;
 
-export async function removeTaskMeta(taskYaml: string, sourceIds: readonly string[], opts: { secretKey?: Buffer } = {}): Promise<void> {
-  const task = parseTaskConfig(taskYaml, opts.secretKey ? { secretKey: opts.secretKey } : {});
+export async function removeTaskMeta(task: TaskConfig, sourceIds: readonly string[]): Promise<void> {
   const c = await connect(dbConnOf(task.targetDatabase, `task ${task.name}: target-database`));
   try {
     const q = (n: string): string => `${mysql.escapeId(task.metaSchema)}.${mysql.escapeId(`${task.name}_${n}`)}`;
