@@ -25,7 +25,7 @@ import { classifyCode, classifyError, connect, createPool, ddlEffectState, initS
 import { canceledResult, errorResult, okResult, type ProcessResult, type Unit } from '../unit.js';
 import { CausalityScheduler, type Group } from './causality.js';
 import { CheckpointStore } from './checkpoint.js';
-import { DEFAULT_META_SCHEMA, resolveSettings, type FailedEventDecision, type FailedEventInfo, type SyncConfig, type SyncerSettings } from './config.js';
+import { resolveSettings, type FailedEventDecision, type FailedEventInfo, type SyncConfig, type SyncerSettings } from './config.js';
 import { parseSyncDDL, routedDDL, schemaToEnsure, type ParsedDDL } from './ddl.js';
 import { ddlSessionSQL, sessionResetSQL } from './ddl-session.js';
 import { buildStatements } from './dml-builder.js';
@@ -141,7 +141,7 @@ export class SyncUnit implements Unit {
     });
     this.registry = deps.registry ?? createRegistry();
     this.metrics = syncMetrics(this.registry);
-    const metaSchema = cfg.metaSchema ?? DEFAULT_META_SCHEMA;
+    const metaSchema = cfg.metaSchema;
     this.filters = buildFilters({
       baList: cfg.baList,
       routes: cfg.routes,
