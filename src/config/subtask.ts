@@ -18,7 +18,7 @@ import { TASK_WIDE_KEYS, type TaskConfig, type TaskWideConfig } from './task.js'
  * Everything one source's subtask needs, resolved from a task: rule names replaced by the rules,
  * unit settings merged (named `*-config-name` block, or the inline block, or DM's defaults; then the
  * `mydumper-thread` / `loader-thread` / `syncer-thread` overrides; then the deprecated top-level
- * `ansi-quotes`). This is what the master stores per source and the worker and units consume.
+ * `ansi-quotes`). The worker compiles it once (compileSubtask) and its units consume it as it is.
  */
 export interface SubtaskConfigData extends TaskWideConfig {
   sourceId: string;
