@@ -61,3 +61,8 @@ export const DEFAULT_SYNC_RETRY_TIMEOUT_MS = 60_000;
 export const DEFAULT_BINLOG_QUEUE_EVENTS = 2_000;
 /** Binlog reader queue bound, in bytes of decoded events. */
 export const DEFAULT_BINLOG_QUEUE_BYTES = 16 * 1024 * 1024;
+/**
+ * Binlog reader: with nothing read for this long (and no transaction open) it queues a heartbeat
+ * event, so lag shows 0 on an idle source. The sync unit passes it to its reader.
+ */
+export const DEFAULT_BINLOG_HEARTBEAT_MS = 1000;

@@ -41,6 +41,8 @@ export {
   parseSourceConfig,
   type SourceConfig,
   type SourceConfigData,
+  DEFAULT_CHECKER_BACKOFF_MIN_MS,
+  DEFAULT_CHECKER_BACKOFF_MAX_MS,
 } from './source.js';
 export {
   loadMasterConfig,

@@ -21,6 +21,7 @@ import { compareFilePos, formatFilePos, type Position } from '../../binlog/posit
 import { DMError, toDMError, type DMErrorJSON } from '../../errors/index.js';
 import { silentLogger } from '../../log/index.js';
 import { createRegistry } from '../../metrics/index.js';
+import { DEFAULT_BINLOG_HEARTBEAT_MS } from '../../config/index.js';
 import { classifyCode, classifyError, connect, createPool, ddlEffectState, initSqlFor, isAlreadyAppliedError, isRetryable, parseDDL, quoteId, type ConnConfig } from '../../sql/index.js';
 import { canceledResult, errorResult, okResult, type ProcessResult, type Unit } from '../unit.js';
 import { CausalityScheduler, type Group } from './causality.js';
@@ -154,7 +155,7 @@ export class SyncUnit implements Unit {
     });
     this.store = new CheckpointStore(metaSchema, cfg.taskName, cfg.sourceId);
     this.readerFactory = deps.readerFactory;
-    this.heartbeatMs = deps.heartbeatMs ?? 1000;
+    this.heartbeatMs = deps.heartbeatMs ?? DEFAULT_BINLOG_HEARTBEAT_MS;
   }
 
   async init(signal: AbortSignal): Promise<void> {
