@@ -47,6 +47,7 @@ import { findStartByTime } from './start-time.js';
 import { enableFastpath, installZongjiFastpath } from './zongji-fastpath.js';
 import { installQueryStatusCapture } from './query-status.js';
 import { describeBinlog, describeTracked, tableMapMismatch, type TableMapInfo } from './table-map-check.js';
+import { DEFAULT_BINLOG_HEARTBEAT_MS, DEFAULT_BINLOG_QUEUE_BYTES, DEFAULT_BINLOG_QUEUE_EVENTS } from '../config/index.js';
 
 export interface BinlogReaderOptions {
   connection: ConnectionOptions;
@@ -125,9 +126,10 @@ export interface BinlogReader extends AsyncIterable<BinlogEvent> {
   structureFromTarget(ev: QueryEvent, table: { schema: string; table: string }, conn: Queryable, target: { schema: string; table: string }): Promise<void>;
 }
 
-export const DEFAULT_MAX_QUEUE_EVENTS = 10_000;
-export const DEFAULT_MAX_QUEUE_BYTES = 64 * 1024 * 1024;
-export const DEFAULT_HEARTBEAT_MS = 1000;
+/** The queue bounds are src/config's (one value for the reader and the sync unit). */
+export const DEFAULT_MAX_QUEUE_EVENTS = DEFAULT_BINLOG_QUEUE_EVENTS;
+export const DEFAULT_MAX_QUEUE_BYTES = DEFAULT_BINLOG_QUEUE_BYTES;
+export const DEFAULT_HEARTBEAT_MS = DEFAULT_BINLOG_HEARTBEAT_MS;
 export const DEFAULT_MAX_RECONNECTS = 30;
 export const DEFAULT_MASTER_STATUS_INTERVAL_MS = 10_000;
 /** Default `max` of nextBatch(). */

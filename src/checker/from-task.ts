@@ -1,9 +1,10 @@
 /**
- * Adapter from a loaded task config and its source configs to the prechecks: resolves each
- * source's subtask (block-allow list, routes, threads, meta) and runs `runPrechecks`. This is
+ * Adapter from a compiled task config (src/config compileTask: each source's subtask already
+ * resolved) and its source configs to the prechecks: builds each source's check input (block-allow
+ * list, routes, threads, meta) and runs `runPrechecks`. This is
  * what the master's CheckTask and its start-task precheck hook call.
  */
-import { dbConnOf, parseSourceConfig, parseTaskConfig, resolveSubtask, type SourceConfig, type TaskConfig } from '../config/index.js';
+import { compileTask, dbConnOf, parseSourceConfig, subtaskOf, type CompiledTask, type SourceConfig } from '../config/index.js';
 import { DMError } from '../errors/index.js';
 import { createBAList, createRouter } from '../filter/index.js';
 import { resolveIgnoreItems } from './items.js';
@@ -23,8 +24,9 @@ export interface CheckTaskOptions {
  * Build the precheck input of a task. Throws ErrConfigInvalidValue when a source config is missing
  * and ErrConfigTLSFile when a `security` file of `from` / `target-database` cannot be read.
  */
-export function checkInputOf(task: TaskConfig, sources: ReadonlyMap<string, SourceConfig>, opts: CheckTaskOptions = {}): CheckInput {
-  const ids = task.mysqlInstances.map((m) => m.sourceId).filter((id) => !opts.sourceIds || opts.sourceIds.length === 0 || opts.sourceIds.includes(id));
+export function checkInputOf(compiled: CompiledTask, sources: ReadonlyMap<string, SourceConfig>, opts: CheckTaskOptions = {}): CheckInput {
+  const task = compiled.task;
+  const ids = compiled.sourceIds.filter((id) => !opts.sourceIds || opts.sourceIds.length === 0 || opts.sourceIds.includes(id));
   let loadThreads = 0;
   let syncThreads = 0;
   const checkSources: CheckSource[] = ids.map((id) => {
@@ -32,7 +34,7 @@ export function checkInputOf(task: TaskConfig, sources: ReadonlyMap<string, Sour
     if (!src) {
       throw new DMError('ErrConfigInvalidValue', `source "${id}" of task "${task.name}" does not exist; create it first with \`dmctl operate-source create\``);
     }
-    const sub = resolveSubtask(task, id);
+    const sub = subtaskOf(compiled, id);
     loadThreads = Math.max(loadThreads, sub.loader.poolSize);
     syncThreads = Math.max(syncThreads, sub.syncer.workerCount);
     const ba = createBAList(sub.blockAllowList, { caseSensitive: sub.caseSensitive });
@@ -73,16 +75,20 @@ export function checkInputOf(task: TaskConfig, sources: ReadonlyMap<string, Sour
   };
 }
 
-/** Run the prechecks of a loaded task against its sources. */
-export async function checkTask(task: TaskConfig, sources: ReadonlyMap<string, SourceConfig>, opts: CheckTaskOptions = {}): Promise<CheckReport> {
+/** Run the prechecks of a compiled task against its sources. */
+export async function checkTask(task: CompiledTask, sources: ReadonlyMap<string, SourceConfig>, opts: CheckTaskOptions = {}): Promise<CheckReport> {
   return runPrechecks(checkInputOf(task, sources, opts), opts.signal);
 }
 
 /** Same from YAML texts (task.yaml and source.yaml per source id), as stored in etcd. */
 export async function checkTaskYaml(taskYaml: string, sourceYamls: ReadonlyMap<string, string>, opts: CheckTaskOptions = {}): Promise<CheckReport> {
-  const key = opts.secretKey ? { secretKey: opts.secretKey } : {};
-  const task = parseTaskConfig(taskYaml, key);
-  const sources = new Map<string, SourceConfig>();
-  for (const [id, y] of sourceYamls) sources.set(id, parseSourceConfig(y, { file: `source ${id}`, ...key }));
-  return checkTask(task, sources, opts);
+  const task = compileTask(taskYaml, opts.secretKey ? { secretKey: opts.secretKey } : {});
+  return checkTask(task, sourceConfigsOf(sourceYamls, opts.secretKey), opts);
+}
+
+/** The source.yaml texts as stored in etcd (source id → text), loaded; passwords decrypted with `secretKey`. */
+export function sourceConfigsOf(yamls: ReadonlyMap<string, string>, secretKey?: Buffer): Map<string, SourceConfig> {
+  const out = new Map<string, SourceConfig>();
+  for (const [id, y] of yamls) out.set(id, parseSourceConfig(y, { file: `source ${id}`, ...(secretKey ? { secretKey } : {}) }));
+  return out;
 }

@@ -9,11 +9,13 @@
  *   so they are not applied here.
  */
 import { isDMError } from '../errors/index.js';
-import { checkTaskYaml } from './from-task.js';
+import type { CompiledTask } from '../config/index.js';
+import { checkTask, sourceConfigsOf } from './from-task.js';
 import { limitReport, precheckError } from './run.js';
 
 export interface PrecheckHookInput {
-  taskYaml: string;
+  /** The task as start-task compiled it (not parsed again here). */
+  task: CompiledTask;
   sourceIds: string[];
   /** source-id → source.yaml text as stored (password may be encrypted). */
   sourceYamls: Map<string, string>;
@@ -23,7 +25,7 @@ export interface PrecheckHookInput {
 }
 
 export async function taskPrecheck(input: PrecheckHookInput): Promise<string> {
-  const report = await checkTaskYaml(input.taskYaml, input.sourceYamls, {
+  const report = await checkTask(input.task, sourceConfigsOf(input.sourceYamls, input.secretKey), {
     sourceIds: input.sourceIds,
     signal: input.signal,
     ...(input.secretKey ? { secretKey: input.secretKey } : {}),
@@ -33,12 +35,12 @@ export async function taskPrecheck(input: PrecheckHookInput): Promise<string> {
 }
 
 export async function checkTaskReply(
-  taskYaml: string,
+  task: CompiledTask,
   sourceYamls: Map<string, string>,
   opts: { signal?: AbortSignal; secretKey?: Buffer } = {},
 ): Promise<{ result: boolean; msg: string }> {
   try {
-    const report = await checkTaskYaml(taskYaml, sourceYamls, {
+    const report = await checkTask(task, sourceConfigsOf(sourceYamls, opts.secretKey), {
       ...(opts.signal ? { signal: opts.signal } : {}),
       ...(opts.secretKey ? { secretKey: opts.secretKey } : {}),
     });
@@ -47,3 +49,4 @@ export async function checkTaskReply(
     return { result: false, msg: isDMError(e) ? e.toString() : e instanceof Error ? e.message : String(e) };
   }
 }
+

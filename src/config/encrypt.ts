@@ -2,6 +2,7 @@ import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { DMError } from '../errors/index.js';
+import { isMap, type Document } from 'yaml';
 
 /**
  * Password encryption shared by `dmctl encrypt` and the config loaders.
@@ -175,4 +176,21 @@ export function loadOrCreateSecretKey(path: string): Buffer {
 /** A fresh random key as 64 hex digits, for writing a `secret-key-path` file. */
 export function generateSecretKeyHex(): string {
   return randomBytes(SECRET_KEY_BYTES).toString('hex');
+}
+
+/**
+ * The text of a parsed YAML document with `<block>.password` encrypted (as stored in etcd); the
+ * document itself is left unchanged. An empty or already encrypted password is kept; a number
+ * (`password: 123456`) is a password too (the config loaders read it as a string).
+ */
+export function withEncryptedPassword(doc: Document, block: string, key?: Buffer): string {
+  const out = doc.clone();
+  const b = out.get(block);
+  if (isMap(b)) {
+    const pw = b.get('password');
+    const plain = typeof pw === 'number' ? String(pw) : pw;
+    // DM's own ciphertext (`dmctl encrypt` of DM) is opened first, so etcd holds DM.ts text of the password
+    if (typeof plain === 'string' && plain !== '' && !looksEncrypted(plain)) b.set('password', encrypt(decryptOrPlaintext(plain, key), key));
+  }
+  return out.toString();
 }

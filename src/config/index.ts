@@ -9,13 +9,15 @@ export {
   parseTaskConfig,
   type TaskConfig,
   type TaskConfigData,
+  type TaskWideConfig,
   type MySQLInstanceConfig,
   type LoadOptions,
 } from './task.js';
+export { compileTask, compileSubtask, subtaskOf, type CompiledTask } from './compile.js';
+export * from './defaults.js';
 export {
   TASK_MODES,
   SHARD_MODES,
-  DEFAULT_META_SCHEMA,
   MAX_SOURCE_ID_LENGTH,
   type TaskMode,
   type ShardMode,
@@ -39,6 +41,8 @@ export {
   parseSourceConfig,
   type SourceConfig,
   type SourceConfigData,
+  DEFAULT_CHECKER_BACKOFF_MIN_MS,
+  DEFAULT_CHECKER_BACKOFF_MAX_MS,
 } from './source.js';
 export {
   loadMasterConfig,
@@ -69,6 +73,7 @@ export { masterConfigToYaml, workerConfigToYaml, clusterYamlToToml } from './clu
 export { DEFAULT_LOG_MAX_SIZE_MB } from './log-schema.js';
 export {
   encrypt,
+  withEncryptedPassword,
   decrypt,
   decryptOrPlaintext,
   looksEncrypted,

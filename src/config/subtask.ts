@@ -1,6 +1,5 @@
 import { DMError } from '../errors/index.js';
 import type { BAListRule, EventFilterRule, ExpressionFilterRule, RouteRule } from '../filter/types.js';
-import type { DBConfig } from './common-schema.js';
 import { deepFreeze, type DeepReadonly } from './freeze.js';
 import {
   loaderSchema,
@@ -10,41 +9,19 @@ import {
   type LoaderConfig,
   type MetaConfig,
   type MydumperConfig,
-  type ShardMode,
   type SyncerConfig,
-  type TaskMode,
   type ValidatorConfig,
 } from './task-schema.js';
-import type { TaskConfig } from './task.js';
+import { TASK_WIDE_KEYS, type TaskConfig, type TaskWideConfig } from './task.js';
 
 /**
  * Everything one source's subtask needs, resolved from a task: rule names replaced by the rules,
  * unit settings merged (named `*-config-name` block, or the inline block, or DM's defaults; then the
  * `mydumper-thread` / `loader-thread` / `syncer-thread` overrides; then the deprecated top-level
- * `ansi-quotes`). This is what the master stores per source and the worker and units consume.
+ * `ansi-quotes`). The worker compiles it once (compileSubtask) and its units consume it as it is.
  */
-export interface SubtaskConfigData {
-  /** The task name. */
-  name: string;
+export interface SubtaskConfigData extends TaskWideConfig {
   sourceId: string;
-  taskMode: TaskMode;
-  /** `''` = no shard DDL coordination. */
-  shardMode: ShardMode;
-  strictOptimisticShardMode: boolean;
-  /** Downstream schema of checkpoints and other metadata (default `dm_meta`). */
-  metaSchema: string;
-  /** Time zone for the target session; absent = the target's own. */
-  timezone?: string;
-  caseSensitive: boolean;
-  collationCompatible: 'loose' | 'strict';
-  /** Handle gh-ost / pt-osc shadow tables. */
-  onlineDDL: boolean;
-  shadowTableRules: string[];
-  trashTableRules: string[];
-  cleanDumpFile: boolean;
-  ignoreCheckingItems: string[];
-  /** Target connection; `password` is plaintext. */
-  targetDatabase: DBConfig;
   /** Start position for incremental mode when no checkpoint exists. */
   meta?: MetaConfig;
   /** Name of the block-allow-list rule, when one is set. */
@@ -68,7 +45,6 @@ export interface SubtaskConfigData {
   syncer: SyncerConfig;
   /** Continuous validator settings (`mode: none` unless configured). */
   validator: ValidatorConfig;
-  experimental: { asyncCheckpointFlush: boolean };
 }
 export type SubtaskConfig = DeepReadonly<SubtaskConfigData>;
 
@@ -77,6 +53,13 @@ export const DEFAULT_MYDUMPER: MydumperConfig = mydumperSchema.parse({});
 export const DEFAULT_LOADER: LoaderConfig = loaderSchema.parse({});
 export const DEFAULT_SYNCER: SyncerConfig = syncerSchema.parse({});
 export const DEFAULT_VALIDATOR: ValidatorConfig = validatorSchema.parse({});
+
+/** The task-wide settings of a task (TASK_WIDE_KEYS), as its subtasks carry them. */
+function taskWide(task: TaskConfig): DeepReadonly<TaskWideConfig> {
+  const out: Partial<Record<keyof TaskWideConfig, unknown>> = {};
+  for (const k of TASK_WIDE_KEYS) if (task[k] !== undefined) out[k] = task[k];
+  return out as DeepReadonly<TaskWideConfig>;
+}
 
 function pick<T>(what: string, names: readonly string[], block: Readonly<Record<string, T>>): T[] {
   return names.map((n) => {
@@ -132,20 +115,8 @@ export function resolveSubtask(task: TaskConfig, sourceId: string): SubtaskConfi
     );
   }
   const out: SubtaskConfigData = {
-    name: task.name,
+    ...(structuredClone(taskWide(task)) as TaskWideConfig),
     sourceId,
-    taskMode: task.taskMode,
-    shardMode: task.shardMode,
-    strictOptimisticShardMode: task.strictOptimisticShardMode,
-    metaSchema: task.metaSchema,
-    caseSensitive: task.caseSensitive,
-    collationCompatible: task.collationCompatible,
-    onlineDDL: task.onlineDDL,
-    shadowTableRules: [...task.shadowTableRules],
-    trashTableRules: [...task.trashTableRules],
-    cleanDumpFile: task.cleanDumpFile,
-    ignoreCheckingItems: [...task.ignoreCheckingItems],
-    targetDatabase: structuredClone(task.targetDatabase) as DBConfig,
     routeRules: structuredClone(pick('route rule', inst.routeRules, task.routes)),
     filterRules: structuredClone(pick('filter rule', inst.filterRules, task.filters)),
     expressionFilters: structuredClone(
@@ -155,9 +126,7 @@ export function resolveSubtask(task: TaskConfig, sourceId: string): SubtaskConfi
     loader: structuredClone(loader),
     syncer: structuredClone(syncer),
     validator: structuredClone(validator),
-    experimental: { ...task.experimental },
   };
-  if (task.timezone !== undefined) out.timezone = task.timezone;
   if (inst.meta !== undefined) out.meta = { ...inst.meta };
   if (ba !== undefined && inst.blockAllowList !== undefined) {
     out.blockAllowListName = inst.blockAllowList;

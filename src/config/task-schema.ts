@@ -8,26 +8,34 @@ import {
 } from './common-schema.js';
 import { bool, duration, lowerEnum, obj, posInt, str, strList, uint } from './schema-helpers.js';
 
-// ---- defaults (DM's values) ------------------------------------------------------------------
-export const DEFAULT_META_SCHEMA = 'dm_meta';
-export const DEFAULT_COLLATION_COMPATIBLE = 'loose';
-export const DEFAULT_MYDUMPER_THREADS = 4;
-export const DEFAULT_CHUNK_FILESIZE = '64';
-export const DEFAULT_SKIP_TZ_UTC = true;
-export const DEFAULT_LOADER_POOL_SIZE = 16;
-export const DEFAULT_LOADER_DIR = './dumped_data';
-export const DEFAULT_SYNCER_WORKER_COUNT = 16;
-export const DEFAULT_SYNCER_BATCH = 100;
-export const DEFAULT_SYNCER_QUEUE_SIZE = 1024;
-export const DEFAULT_CHECKPOINT_FLUSH_INTERVAL_S = 30;
-export const DEFAULT_VALIDATOR_WORKER_COUNT = 4;
-export const DEFAULT_VALIDATOR_VALIDATE_INTERVAL_MS = 10_000;
-export const DEFAULT_VALIDATOR_CHECK_INTERVAL_MS = 5_000;
-export const DEFAULT_VALIDATOR_ROW_ERROR_DELAY_MS = 30 * 60_000;
-export const DEFAULT_VALIDATOR_META_FLUSH_INTERVAL_MS = 5 * 60_000;
-export const DEFAULT_VALIDATOR_BATCH_QUERY_SIZE = 100;
-export const DEFAULT_VALIDATOR_MAX_PENDING_ROW_SIZE = '500m';
-export const DEFAULT_VALIDATOR_MAX_PENDING_ROW_COUNT = 2_147_483_647;
+import {
+  DEFAULT_CHECKPOINT_FLUSH_INTERVAL_S,
+  DEFAULT_CHUNK_FILESIZE,
+  DEFAULT_COLLATION_COMPATIBLE,
+  DEFAULT_LOADER_DIR,
+  DEFAULT_LOADER_POOL_SIZE,
+  DEFAULT_META_SCHEMA,
+  DEFAULT_MYDUMPER_THREADS,
+  DEFAULT_SKIP_TZ_UTC,
+  DEFAULT_SYNCER_BATCH,
+  DEFAULT_SYNCER_QUEUE_SIZE,
+  DEFAULT_SYNCER_WORKER_COUNT,
+  DEFAULT_VALIDATOR_BATCH_QUERY_SIZE,
+  DEFAULT_VALIDATOR_CHECK_INTERVAL_MS,
+  DEFAULT_VALIDATOR_MAX_PENDING_ROW_COUNT,
+  DEFAULT_VALIDATOR_MAX_PENDING_ROW_SIZE,
+  DEFAULT_VALIDATOR_META_FLUSH_INTERVAL_MS,
+  DEFAULT_VALIDATOR_ROW_ERROR_DELAY_MS,
+  DEFAULT_VALIDATOR_VALIDATE_INTERVAL_MS,
+  DEFAULT_VALIDATOR_WORKER_COUNT,
+  SAFE_MODE_DURATION_FLUSH_FACTOR,
+} from './defaults.js';
+
+// The defaults are named in defaults.ts (the only place with defaults); DEFAULT_META_SCHEMA is
+// re-exported for the importers of this file.
+export { DEFAULT_META_SCHEMA };
+
+// ---- limits --------------------------------------------------------------------------------------
 export const MAX_SOURCE_ID_LENGTH = 32;
 /** MySQL's limit on a table or schema name. */
 export const MAX_IDENTIFIER_LENGTH = 64;
@@ -125,7 +133,10 @@ export const syncerSchema = obj({
     .optional()
     .transform((v) => (v === '' ? undefined : v)),
   'enable-ansi-quotes': bool.default(false),
-}).transform((o) => ({ ...o, safeModeDuration: o.safeModeDuration ?? 2 * o.checkpointFlushInterval * 1000 }));
+}).transform((o) => ({
+  ...o,
+  safeModeDuration: o.safeModeDuration ?? SAFE_MODE_DURATION_FLUSH_FACTOR * o.checkpointFlushInterval * 1000,
+}));
 export type SyncerConfig = z.output<typeof syncerSchema>;
 
 /** `validators.<name>`: continuous validation. Durations are milliseconds. */

@@ -49,27 +49,61 @@ export interface MySQLInstanceConfig {
 }
 
 /**
+ * The task-wide settings, the same in the task and in each of its subtasks (SubtaskConfigData
+ * extends this too): one list, so the two cannot drift apart.
+ */
+export interface TaskWideConfig {
+  /** The task name. */
+  name: string;
+  taskMode: TaskMode;
+  /** `''` = no shard DDL coordination. */
+  shardMode: ShardMode;
+  strictOptimisticShardMode: boolean;
+  ignoreCheckingItems: string[];
+  /** Downstream schema of checkpoints and other metadata (default `dm_meta`). */
+  metaSchema: string;
+  /** Time zone for the target session; absent = the target's own. */
+  timezone?: string;
+  caseSensitive: boolean;
+  collationCompatible: 'loose' | 'strict';
+  /** Target connection; `password` is plaintext. */
+  targetDatabase: DBConfig;
+  /** Handle gh-ost / pt-osc shadow tables. */
+  onlineDDL: boolean;
+  shadowTableRules: string[];
+  trashTableRules: string[];
+  cleanDumpFile: boolean;
+  experimental: { asyncCheckpointFlush: boolean };
+}
+
+/** The keys of TaskWideConfig, for copying them from a task to its subtasks. */
+export const TASK_WIDE_KEYS = [
+  'name',
+  'taskMode',
+  'shardMode',
+  'strictOptimisticShardMode',
+  'ignoreCheckingItems',
+  'metaSchema',
+  'timezone',
+  'caseSensitive',
+  'collationCompatible',
+  'targetDatabase',
+  'onlineDDL',
+  'shadowTableRules',
+  'trashTableRules',
+  'cleanDumpFile',
+  'experimental',
+] as const satisfies readonly (keyof TaskWideConfig)[];
+
+/**
  * A loaded task file: DM's task.yaml with camelCase keys, defaults applied, deprecated aliases
  * folded (`is-sharding` → `shardMode`, `black-white-list` → `blockAllowList`, `online-ddl-scheme`
  * → `onlineDDL`), cross-field checks passed, deep-frozen. `targetDatabase.password` is plaintext.
  */
-export interface TaskConfigData {
-  name: string;
-  taskMode: TaskMode;
-  shardMode: ShardMode;
-  strictOptimisticShardMode: boolean;
-  ignoreCheckingItems: string[];
-  metaSchema: string;
-  timezone?: string;
-  caseSensitive: boolean;
-  collationCompatible: 'loose' | 'strict';
-  targetDatabase: DBConfig;
+export interface TaskConfigData extends TaskWideConfig {
   mysqlInstances: MySQLInstanceConfig[];
-  onlineDDL: boolean;
   /** Kept only to write the file back; `onlineDDL` is what matters. */
   onlineDDLScheme: '' | 'pt' | 'gh-ost';
-  shadowTableRules: string[];
-  trashTableRules: string[];
   routes: Record<string, RouteRule>;
   filters: Record<string, EventFilterRule>;
   expressionFilter: Record<string, ExpressionFilterRule>;
@@ -78,11 +112,9 @@ export interface TaskConfigData {
   loaders: Record<string, LoaderConfig>;
   syncers: Record<string, SyncerConfig>;
   validators: Record<string, ValidatorConfig>;
-  cleanDumpFile: boolean;
   enableHeartbeat: boolean;
   ansiQuotes: boolean;
   removeMeta: boolean;
-  experimental: { asyncCheckpointFlush: boolean };
 }
 export type TaskConfig = DeepReadonly<TaskConfigData>;
 
@@ -93,13 +125,18 @@ export function loadTaskConfigFile(path: string, opts: LoadOptions = {}): TaskCo
 
 /** Load task YAML text (e.g. from `dmctl start-task` or etcd). */
 export function parseTaskConfig(text: string, opts: LoadOptions = {}): TaskConfig {
+  return loadTaskText(text, opts).task;
+}
+
+/** The one parse of a task text: the loaded task and the parsed file it came from (compile.ts keeps both). */
+export function loadTaskText(text: string, opts: LoadOptions = {}): { task: TaskConfig; src: YamlFile } {
   const src = parseYamlFile(text, opts.file ?? 'task.yaml');
   const raw = parseWith(taskSchema, src);
   const problems = checkTask(raw);
   // keys DM.ts does not implement yet, once the file is otherwise valid
   if (problems.length === 0) problems.push(...unsupportedTaskKeys(raw));
   if (problems.length) throwProblems(src, problems);
-  return deepFreeze(buildTask(raw, src, opts.secretKey));
+  return { task: deepFreeze(buildTask(raw, src, opts.secretKey)), src };
 }
 
 const REFS = [

@@ -25,6 +25,8 @@ export interface YamlFile {
   readonly data: unknown;
   /** 1-based line of the value at `path` (or of the nearest ancestor that exists). */
   lineOf(path: KeyPath, key?: string): number;
+  /** The parsed YAML document (comments and layout kept), to write the file back changed (clone it first); absent for TOML. */
+  readonly document?: Document;
 }
 
 /** Parse YAML text, keeping node ranges; a syntax error is ErrConfigYamlParse with its line. */
@@ -44,6 +46,7 @@ export function parseYamlFile(text: string, file: string): YamlFile {
     file,
     data,
     lineOf: (path, key) => lineOf(doc, lineCounter, path, key),
+    document: doc,
   };
 }
 

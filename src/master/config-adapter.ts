@@ -5,7 +5,7 @@
  */
 import { parseDocument, isMap } from 'yaml';
 import { DMError } from '../errors/index.js';
-import { decryptOrPlaintext, encrypt, looksEncrypted, parseSourceConfig, parseTaskConfig, type SourceConfig } from '../config/index.js';
+import { encrypt, parseSourceConfig, parseTaskConfig, withEncryptedPassword, type SourceConfig, type TaskConfig } from '../config/index.js';
 
 export interface SourceFacts {
   sourceId: string;
@@ -60,23 +60,8 @@ export function encryptSourcePassword(text: string, secretKey?: Buffer): string 
   return encryptPasswordAt(text, 'from', secretKey);
 }
 
-/** The task.yaml text with `target-database.password` encrypted (as stored in etcd: task config and subtask records). */
-export function encryptTaskPassword(text: string, secretKey?: Buffer): string {
-  return encryptPasswordAt(text, 'target-database', secretKey);
-}
-
 function encryptPasswordAt(text: string, block: string, secretKey?: Buffer): string {
-  const doc = parseDocument(text);
-  const b = doc.get(block);
-  if (isMap(b)) {
-    const pw = b.get('password');
-    // numbers too: `password: 123456` is a password (the config loader reads it as a string)
-    const plain = typeof pw === 'number' ? String(pw) : pw;
-    // DM's own ciphertext is opened first (decryptOrPlaintext), so etcd holds DM.ts text of the password
-    if (typeof plain === 'string' && plain !== '' && !looksEncrypted(plain))
-      b.set('password', encrypt(decryptOrPlaintext(plain, secretKey), secretKey));
-  }
-  return doc.toString();
+  return withEncryptedPassword(parseDocument(text), block, secretKey);
 }
 
 /** What `config task` / `config source` (GetConfig) show for a password, as DM does. */
@@ -101,7 +86,11 @@ function maskPasswordAt(text: string, block: string): string {
 
 /** Facts of a task.yaml; ErrConfig* when invalid. */
 export function taskFacts(text: string, secretKey?: Buffer, file = 'task.yaml'): TaskFacts {
-  const t = parseTaskConfig(text, { file, ...(secretKey ? { secretKey } : {}) });
+  return taskFactsOf(parseTaskConfig(text, { file, ...(secretKey ? { secretKey } : {}) }), file);
+}
+
+/** Facts of a compiled task (compileTask); ErrConfigInvalidValue for a name DM.ts cannot keep. */
+export function taskFactsOf(t: TaskConfig, file = 'task.yaml'): TaskFacts {
   if (!TASK_NAME_RE.test(t.name)) {
     throw new DMError('ErrConfigInvalidValue', `${file}: task name ${JSON.stringify(t.name)} may not hold '/', '\\' or control characters (DM.ts keeps task names in etcd key paths and file names)`);
   }

@@ -26,7 +26,8 @@ import { limitReport, type CheckReport } from '../checker/index.js';
 /** "No limit" for the check items a CheckTask handler returns. */
 const ALL_ITEMS = 1_000_000;
 import { bindingOps, readClusterView, Scheduler, type ClusterView } from './scheduler/index.js';
-import { assertTaskSupported, encryptSourcePassword, encryptTaskPassword, sourceFacts, taskFacts, encryptText } from './config-adapter.js';
+import { assertTaskSupported, encryptSourcePassword, sourceFacts, taskFactsOf, encryptText } from './config-adapter.js';
+import { compileTask, type CompiledTask } from '../config/index.js';
 import { checkSourceConnection, sourceWallTimeToInstant } from './source-check.js';
 import type { CheckTaskHandler, TaskPrecheck } from './precheck.js';
 
@@ -200,7 +201,9 @@ export class MasterCore {
     signal: AbortSignal,
     opts: { removeMeta?: boolean; startTime?: string } = {},
   ): Promise<{ results: SourceResult[]; checkResult: string }> {
-    const t = taskFacts(taskYaml, this.o.secretKey);
+    // the one parse of the task: everything below uses this compiled object
+    const task = this.compileTask(taskYaml);
+    const t = taskFactsOf(task.task);
     assertTaskSupported(t);
     // a bad --start-time is refused before anything else (38018)
     if (opts.startTime) resolveStartTime(opts.startTime);
@@ -223,16 +226,16 @@ export class MasterCore {
     if (precheck) {
       const yamls = new Map<string, string>();
       for (const s of sourceIds) yamls.set(s, sources.get(s) ?? '');
-      checkResult = (await precheck({ taskYaml, sourceIds, sourceYamls: yamls, signal, ...(this.o.secretKey ? { secretKey: this.o.secretKey } : {}) })) ?? '';
+      checkResult = (await precheck({ task, sourceIds, sourceYamls: yamls, signal, ...(this.o.secretKey ? { secretKey: this.o.secretKey } : {}) })) ?? '';
     }
     if (opts.removeMeta) {
       // Still the leader? (a deposed leader must not clear a running task's checkpoints)
       if (!this.o.election.isLeader) throw new DMError('ErrEtcdFenced', 'this dm-master lost leadership during start-task');
-      await removeTaskMeta(taskYaml, sourceIds, this.secretOpts());
+      await removeTaskMeta(task.task, sourceIds);
       this.log.info({ task: t.name, sources: sourceIds }, 'task meta removed');
     }
     // passwords never in plain text in etcd: the stored task text carries the target password encrypted
-    const stored = encryptTaskPassword(taskYaml, this.o.secretKey);
+    const stored = task.storedText();
     const ops: IOperation[] = [this.client.put(this.keys.taskConfig(t.name)).value(stored)];
     const compares: TxnCompare[] = [];
     for (const s of sourceIds) {
@@ -273,6 +276,11 @@ export class MasterCore {
       out.set(id, r.iso);
     }
     return out;
+  }
+
+  /** A submitted task text compiled once (src/config compileTask) with the master's secret key. */
+  private compileTask(text: string): CompiledTask {
+    return compileTask(text, { file: 'task.yaml', ...this.secretOpts() });
   }
 
   private secretOpts(): { secretKey?: Buffer } {
@@ -454,7 +462,8 @@ export class MasterCore {
   async checkTask(taskYaml: string, errorCnt: number, warnCnt: number, signal: AbortSignal): Promise<{ result: boolean; msg: string }> {
     const fn = this.o.checkTask;
     if (!fn) throw new DMError('ErrNotImplemented', 'check-task is not available in this dm-master');
-    const t = taskFacts(taskYaml, this.o.secretKey);
+    const task = this.compileTask(taskYaml);
+    const t = taskFactsOf(task.task);
     assertTaskSupported(t); // as start-task would refuse it
     const sources = await listText(this.client, this.keys.sourceConfig());
     const yamls = new Map<string, string>();
@@ -465,7 +474,7 @@ export class MasterCore {
     }
     // The handler returns every item; the limits are applied here, exactly
     // (dmctl always sends its own defaults, so 0 really means "show none").
-    const r = await fn(taskYaml, yamls, { errorCnt: ALL_ITEMS, warnCnt: ALL_ITEMS, signal, ...this.secretOpts() });
+    const r = await fn(task, yamls, { errorCnt: ALL_ITEMS, warnCnt: ALL_ITEMS, signal, ...this.secretOpts() });
     let report: CheckReport | undefined;
     try {
       const parsed = JSON.parse(r.msg) as Partial<CheckReport> | null;

@@ -3,8 +3,11 @@
  * (`DMMasterOptions.precheck` / `.checkTask`; src/bin/dm-master.ts gives src/checker's). A master
  * built without them runs start-task with no precheck and answers check-task `ErrNotImplemented`.
  */
+import type { CompiledTask } from '../config/index.js';
+
 export interface PrecheckInput {
-  taskYaml: string;
+  /** The task as start-task compiled it (src/config compileTask): checked, defaulted, resolved per source. */
+  task: CompiledTask;
   sourceIds: string[];
   /** source-id → source.yaml text as stored (password encrypted). */
   sourceYamls: Map<string, string>;
@@ -21,7 +24,7 @@ export type TaskPrecheck = (input: PrecheckInput) => Promise<string | void>;
 
 /** CheckTask RPC body (`dmctl check-task`). */
 export type CheckTaskHandler = (
-  taskYaml: string,
+  task: CompiledTask,
   sourceYamls: Map<string, string>,
   opts: { errorCnt?: number; warnCnt?: number; signal?: AbortSignal; secretKey?: Buffer },
 ) => Promise<{ result: boolean; msg: string }>;

@@ -5,12 +5,11 @@
  * scratch. Tables that do not exist are ignored. The master runs it before it writes the
  * subtasks, and only when the task is not running.
  */
-import { dbConnOf, parseTaskConfig } from '../config/index.js';
+import { dbConnOf, type TaskConfig } from '../config/index.js';
 import { connect } from '../sql/index.js';
 import { removeTaskMeta as removeMetaTables } from '../units/index.js';
 
-export async function removeTaskMeta(taskYaml: string, sourceIds: readonly string[], opts: { secretKey?: Buffer } = {}): Promise<void> {
-  const task = parseTaskConfig(taskYaml, opts.secretKey ? { secretKey: opts.secretKey } : {});
+export async function removeTaskMeta(task: TaskConfig, sourceIds: readonly string[]): Promise<void> {
   const c = await connect(dbConnOf(task.targetDatabase, `task ${task.name}: target-database`));
   try {
     await removeMetaTables(c, task.metaSchema, task.name, sourceIds);

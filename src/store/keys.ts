@@ -178,7 +178,7 @@ export interface StageRecord {
 }
 
 export interface SubtaskRecord {
-  /** The whole task.yaml text; the worker resolves it with resolveSubtask(task, sourceId). */
+  /** The whole task.yaml text (target password encrypted); the worker compiles it once with compileSubtask(text, sourceId). */
   task: string;
   sourceId: string;
   /**

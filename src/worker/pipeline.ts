@@ -20,7 +20,21 @@ import type { Connection } from 'mysql2/promise';
 import { readFullPhaseFinished, readFullPhaseHandOff, readSnapshotSchemasAt, type Unit } from '../units/index.js';
 import type { Logger } from '../log/index.js';
 import type { Registry } from '../metrics/index.js';
-import { dbConnOf, parseSourceConfig, parseTaskConfig, resolveSubtask, type DBConnSettings, type SourceConfig, type SubtaskConfig } from '../config/index.js';
+import {
+  compileSubtask,
+  dbConnOf,
+  parseSourceConfig,
+  DEFAULT_BINLOG_QUEUE_BYTES,
+  DEFAULT_BINLOG_QUEUE_EVENTS,
+  DEFAULT_CONSISTENCY,
+  DEFAULT_LOAD_RETRY_ATTEMPTS,
+  DEFAULT_LOAD_RETRY_INITIAL_DELAY_MS,
+  DEFAULT_LOAD_RETRY_MAX_DELAY_MS,
+  DEFAULT_SYNC_RETRY_TIMEOUT_MS,
+  type DBConnSettings,
+  type SourceConfig,
+  type SubtaskConfig,
+} from '../config/index.js';
 import { DMError } from '../errors/index.js';
 import { connect, getFlavor } from '../sql/index.js';
 import type { Position } from '../binlog/position.js';
@@ -158,7 +172,11 @@ async function syncConfig(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineCo
       checkpointFlushIntervalMs: sub.syncer.checkpointFlushInterval * 1000,
       // `safe-mode-duration` is in ms in the resolved task; the sync unit wants seconds
       safeModeDurationSec: sub.syncer.safeModeDuration / 1000,
-      ...syncerSafeMode(sub),
+      safeMode: sub.syncer.safeMode,
+      // not task keys (yet): src/config's named defaults
+      retryTimeoutMs: DEFAULT_SYNC_RETRY_TIMEOUT_MS,
+      maxQueueEvents: DEFAULT_BINLOG_QUEUE_EVENTS,
+      maxQueueBytes: DEFAULT_BINLOG_QUEUE_BYTES,
     },
     ...(start ? { start } : {}),
     ...(full?.safeModeUntil ? { safeModeUntil: full.safeModeUntil } : {}),
@@ -205,11 +223,6 @@ function usableFilterRules(rules: readonly EventFilterRule[], log: Logger): Even
   });
 }
 
-function syncerSafeMode(sub: SubtaskConfig): { safeMode?: boolean } {
-  const s = sub.syncer as { safeMode?: boolean };
-  return s.safeMode === undefined ? {} : { safeMode: s.safeMode };
-}
-
 /** The full-phase units (dump, load) of a subtask (src/units/full), mapped from the resolved task config. */
 function fullPhaseUnits(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineContext): Unit[] {
   const f = sourceConn(src);
@@ -226,10 +239,13 @@ function fullPhaseUnits(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineCont
       caseSensitive: sub.caseSensitive,
       ...(sub.blockAllowList ? { baList: sub.blockAllowList } : {}),
       routes: sub.routeRules,
+      // complete: the full phase applies none of its own defaults to what the worker gives it
       mydumper: {
         threads: sub.mydumper.threads,
-        ...(sub.mydumper.rows !== undefined ? { rows: sub.mydumper.rows } : {}),
-        ...(sub.mydumper.where !== undefined ? { where: sub.mydumper.where } : {}),
+        // unset `rows` = DM.ts's chunk size (DEFAULT_CHUNK_ROWS), unset `where` = every row
+        rows: sub.mydumper.rows ?? 0,
+        where: sub.mydumper.where ?? '',
+        consistency: DEFAULT_CONSISTENCY,
         extraArgs: sub.mydumper.extraArgs,
       },
       loader: {
@@ -238,6 +254,9 @@ function fullPhaseUnits(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineCont
         onDuplicate: onDup === 'error' || onDup === 'ignore' ? onDup : 'replace',
         // logical/physical/loader/loaddata → LOAD DATA; sql → multi-row INSERTs (src/units/full/config.ts)
         importMode: sub.loader.importMode,
+        retryAttempts: DEFAULT_LOAD_RETRY_ATTEMPTS,
+        retryInitialDelayMs: DEFAULT_LOAD_RETRY_INITIAL_DELAY_MS,
+        retryMaxDelayMs: DEFAULT_LOAD_RETRY_MAX_DELAY_MS,
       },
     },
     { log: ctx.logger, registry: ctx.registry },
@@ -248,9 +267,9 @@ function fullPhaseUnits(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineCont
 /** Builds the ordered list of units for one subtask. Throws a config DMError on a bad task/source. */
 export function createUnits(input: PipelineInput, ctx: PipelineContext): Unit[] {
   const opts = ctx.secretKey ? { secretKey: ctx.secretKey } : {};
-  const task = parseTaskConfig(input.taskYaml, { file: `task ${input.taskName}`, ...opts });
+  // the one compile of this subtask's config: the units get this typed object, never the text
+  const sub = compileSubtask(input.taskYaml, input.sourceId, { file: `task ${input.taskName}`, ...opts });
   const src = parseSourceConfig(input.sourceYaml, { file: `source ${input.sourceId}`, ...opts });
-  const sub = resolveSubtask(task, input.sourceId);
   // read the TLS files now: a missing one is a config error of the subtask (ErrConfigTLSFile)
   sourceConn(src);
   targetConn(sub);

@@ -6,9 +6,11 @@ import type { Stage, Unit, UnitType } from '../units/index.js';
 import type { SchemaOpRequest } from '../units/sync/index.js';
 import { createUnits, type PipelineContext, type PipelineInput } from './pipeline.js';
 import { aborted } from '../util/index.js';
+import { DEFAULT_CHECKER_BACKOFF_MAX_MS, DEFAULT_CHECKER_BACKOFF_MIN_MS } from '../config/index.js';
 
-export const AUTO_RESUME_MIN_MS = 1000;
-export const AUTO_RESUME_MAX_MS = 5 * 60_000;
+/** Auto-resume backoff bounds: src/config's (source.yaml `checker.backoff-min` / `backoff-max` defaults, DM's). */
+export const AUTO_RESUME_MIN_MS = DEFAULT_CHECKER_BACKOFF_MIN_MS;
+export const AUTO_RESUME_MAX_MS = DEFAULT_CHECKER_BACKOFF_MAX_MS;
 
 export interface SubtaskStatus {
   name: string;

@@ -27,6 +27,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import { MariaDBServer, cpuSeconds, makeTempDir, removeTempDir, requireBinary, trackChild } from '../helpers/index.js';
 import type { SyncConfig } from '../../src/units/sync/index.js';
+import { DEFAULT_BINLOG_QUEUE_BYTES, DEFAULT_BINLOG_QUEUE_EVENTS, DEFAULT_META_SCHEMA, DEFAULT_SYNC_RETRY_TIMEOUT_MS } from '../../src/config/index.js';
 
 const env = (k: string, d: number): number => Number(process.env[k] ?? d);
 const TABLES = env('BENCH_TABLES', 4);
@@ -213,12 +214,16 @@ async function main(): Promise<void> {
       source: { ...src.connOpts(), flavor: 'mariadb', serverId: 77_001 },
       target: TARGET_BINLOG ? tDm!.connOpts() : { ...tDm!.connOpts(), session: { sql_log_bin: 0 } },
       start,
+      metaSchema: DEFAULT_META_SCHEMA,
       syncer: {
         workerCount: WORKERS,
         batch: BATCH,
         checkpointFlushIntervalMs: 100,
-        ...(process.env['BENCH_QUEUE_EVENTS'] ? { maxQueueEvents: env('BENCH_QUEUE_EVENTS', 0) } : {}),
-        ...(process.env['BENCH_QUEUE_BYTES'] ? { maxQueueBytes: env('BENCH_QUEUE_BYTES', 0) } : {}),
+        safeMode: false,
+        safeModeDurationSec: 0.2,
+        retryTimeoutMs: DEFAULT_SYNC_RETRY_TIMEOUT_MS,
+        maxQueueEvents: process.env['BENCH_QUEUE_EVENTS'] ? env('BENCH_QUEUE_EVENTS', 0) : DEFAULT_BINLOG_QUEUE_EVENTS,
+        maxQueueBytes: process.env['BENCH_QUEUE_BYTES'] ? env('BENCH_QUEUE_BYTES', 0) : DEFAULT_BINLOG_QUEUE_BYTES,
       },
     };
     const nodeArgs = (process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean);

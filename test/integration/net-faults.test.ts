@@ -13,7 +13,7 @@ import { FaultProxy } from '../helpers/fault-proxy.js';
 import { loopWriter, type Writer } from '../helpers/writer.js';
 import { SyncUnit } from '../../src/units/sync/index.js';
 import type { BinlogEvent } from '../../src/binlog/index.js';
-import { assertRunningThenPause, masterPos, syncConfig, waitConverged, describeDiffs } from './sync-fixture.js';
+import { assertRunningThenPause, masterPos, syncConfig, syncerSettings, waitConverged, describeDiffs } from './sync-fixture.js';
 import { assertWholeTxns, setupRs, startTinyQueueReader, txnWriter } from './binlog-fixture.js';
 
 const SCHEMA = 'nf';
@@ -50,7 +50,7 @@ async function proxiedUnit(t: TestContext) {
   const proxy = await FaultProxy.start({ port: dst.port });
   const start = await masterPos(src);
   await setupSchema(src);
-  const cfg = syncConfig(src, dst, { start, syncer: { workerCount: 4, batch: 20, checkpointFlushIntervalMs: 200, retryTimeoutMs: 120_000 } });
+  const cfg = syncConfig(src, dst, { start, syncer: syncerSettings({ workerCount: 4, batch: 20, checkpointFlushIntervalMs: 200, retryTimeoutMs: 120_000 }) });
   const unit = new SyncUnit({ ...cfg, target: { ...cfg.target, ...proxy.address } }, { heartbeatMs: 200 });
   t.after(async () => {
     await unit.close();

@@ -8,6 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MariaDBServer, compareTables, describeDiffs, runUnits } from '../helpers/index.js';
 import { createFullUnits } from '../../src/units/full/index.js';
+import { parseTaskConfig } from '../../src/config/index.js';
 import { removeTaskMeta } from '../../src/master/remove-meta.js';
 import { CheckpointStore } from '../../src/units/sync/index.js';
 import { META_TABLES } from '../../src/units/index.js';
@@ -57,7 +58,7 @@ mysql-instances:
   - source-id: s1
   - source-id: s2
 `;
-  await removeTaskMeta(taskYaml, ['s1']);
+  await removeTaskMeta(parseTaskConfig(taskYaml), ['s1']);
   for (const m of Object.values(META_TABLES)) {
     const rows = await dst.sql(`SELECT ${m.sourceColumn} AS s FROM dm_meta.rmt${m.suffix}`);
     assert.deepEqual(
@@ -69,7 +70,7 @@ mysql-instances:
   assert.equal(Number((await dst.sql("SELECT COUNT(*) AS n FROM dm_meta.rmt_syncer_checkpoint WHERE id = 's2'"))[0]?.['n']), 1, "another source's checkpoint is kept");
   assert.equal(Number((await dst.sql("SELECT COUNT(*) AS n FROM dm_meta.rmt_load_index WHERE source_id = 's2'"))[0]?.['n']), 1, "another source's record is kept");
   // a task whose meta tables were never created: nothing to remove, no error
-  await removeTaskMeta(taskYaml.replace('name: rmt', 'name: never'), ['s1']);
+  await removeTaskMeta(parseTaskConfig(taskYaml.replace('name: rmt', 'name: never')), ['s1']);
 
   // the new run copies from scratch and adds only the keys of the source's table
   const again = createFullUnits(cfg);

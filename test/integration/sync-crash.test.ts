@@ -10,7 +10,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MariaDBServer, trackChild } from '../helpers/index.js';
-import { masterPos, syncConfig, waitConverged, describeDiffs } from './sync-fixture.js';
+import { masterPos, syncConfig, syncerSettings, waitConverged, describeDiffs } from './sync-fixture.js';
 
 const ROUNDS = 12;
 
@@ -110,7 +110,7 @@ void test(`random workload, sync process killed -9 in ${ROUNDS} rounds: no loss,
     }
   })();
 
-  const cfgJson = JSON.stringify(syncConfig(src, dst, { start, syncer: { workerCount: 4, batch: 40, checkpointFlushIntervalMs: 150 } }));
+  const cfgJson = JSON.stringify(syncConfig(src, dst, { start, syncer: syncerSettings({ workerCount: 4, batch: 40, checkpointFlushIntervalMs: 150 }) }));
   let killedMidApply = 0;
   try {
     for (let round = 0; round < ROUNDS; round++) {

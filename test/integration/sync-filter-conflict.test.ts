@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { MariaDBServer, waitFor } from '../helpers/index.js';
 import { SyncUnit } from '../../src/units/sync/index.js';
 import { DMError } from '../../src/errors/index.js';
-import { masterPos, syncConfig, waitConverged, describeDiffs } from './sync-fixture.js';
+import { masterPos, syncConfig, syncerSettings, waitConverged, describeDiffs } from './sync-fixture.js';
 
 void test('expression-filter: insert, update (old AND new, new only) and delete expressions skip rows; a column the table lacks at that position matches nothing', { timeout: 180_000 }, async (t) => {
   const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
@@ -72,6 +72,8 @@ void test('expression-filter: an unsupported expression is refused when the sync
     sourceId: 's',
     source: { host: '127.0.0.1', port: 1, user: 'u', password: '', flavor: 'mariadb' as const, serverId: 1 },
     target: { host: '127.0.0.1', port: 1, user: 'u', password: '' },
+    metaSchema: 'dm_meta',
+    syncer: syncerSettings(),
     expressionFilters: [{ schema: 'a', table: 'b', insertValueExpr: 'SLEEP(c) > 1' }],
   };
   assert.throws(() => new SyncUnit(cfg), (e: unknown) => e instanceof DMError && e.code === 10106);
@@ -87,9 +89,9 @@ void test('outside safe mode an INSERT of a key only the target has pauses with 
   await src.sql('INSERT INTO cf.t VALUES (5, 5)');
   const failing = await masterPos(src);
   await src.sql('INSERT INTO cf.t VALUES (6, 6); UPDATE cf.t SET v = 60 WHERE id = 6');
-  const cfg = syncConfig(src, dst, { start, syncer: { workerCount: 1, batch: 50, checkpointFlushIntervalMs: 200, retryTimeoutMs: 60_000, safeModeDurationSec: 600 } });
+  const cfg = syncConfig(src, dst, { start, syncer: syncerSettings({ workerCount: 1, batch: 50, checkpointFlushIntervalMs: 200, retryTimeoutMs: 60_000, safeModeDurationSec: 600 }) });
   const first = new SyncUnit(cfg, { heartbeatMs: 200 });
-  const second = new SyncUnit({ ...cfg, syncer: { ...cfg.syncer, safeMode: true } }, { heartbeatMs: 200 });
+  const second = new SyncUnit({ ...cfg, syncer: syncerSettings({ ...cfg.syncer, safeMode: true }) }, { heartbeatMs: 200 });
   t.after(async () => {
     await first.close();
     await second.close();

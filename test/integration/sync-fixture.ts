@@ -3,7 +3,8 @@
  */
 import assert from 'node:assert/strict';
 import { MariaDBServer, compareDatabases, describeDiffs, waitFor, type TableDiff } from '../helpers/index.js';
-import type { SyncConfig, SyncUnit } from '../../src/units/sync/index.js';
+import type { SyncConfig, SyncUnit, SyncerSettings } from '../../src/units/sync/index.js';
+import { DEFAULT_BINLOG_QUEUE_BYTES, DEFAULT_BINLOG_QUEUE_EVENTS, DEFAULT_SYNC_RETRY_TIMEOUT_MS } from '../../src/config/index.js';
 
 let nextReaderId = 40_000 + (process.pid % 1000) * 20;
 
@@ -14,6 +15,27 @@ export async function masterPos(s: MariaDBServer): Promise<{ file: string; offse
   return { file: r.File, offset: Number(r.Position), gtid: g[0]?.g ?? '' };
 }
 
+/**
+ * Complete sync unit settings for tests that build the unit directly (the unit has no defaults):
+ * what is not given is what such tests always ran with — 16 appliers, batch 100, a 1 s checkpoint
+ * flush (fast, unlike the task default of 30 s), safe mode for twice the flush interval after an
+ * unclean stop, and src/config's retry timeout and reader queue bounds.
+ */
+export function syncerSettings(s: Partial<SyncerSettings> = {}): SyncerSettings {
+  const checkpointFlushIntervalMs = s.checkpointFlushIntervalMs ?? 1000;
+  return {
+    workerCount: 16,
+    batch: 100,
+    safeMode: false,
+    retryTimeoutMs: DEFAULT_SYNC_RETRY_TIMEOUT_MS,
+    maxQueueEvents: DEFAULT_BINLOG_QUEUE_EVENTS,
+    maxQueueBytes: DEFAULT_BINLOG_QUEUE_BYTES,
+    ...s,
+    checkpointFlushIntervalMs,
+    safeModeDurationSec: s.safeModeDurationSec ?? (2 * checkpointFlushIntervalMs) / 1000,
+  };
+}
+
 export function syncConfig(source: MariaDBServer, target: MariaDBServer, over: Partial<SyncConfig> = {}): SyncConfig {
   return {
     taskName: 'test',
@@ -21,7 +43,7 @@ export function syncConfig(source: MariaDBServer, target: MariaDBServer, over: P
     source: { ...source.connOpts(), flavor: 'mariadb', serverId: nextReaderId++ },
     target: target.connOpts(),
     metaSchema: 'dm_meta',
-    syncer: { workerCount: 4, batch: 50, checkpointFlushIntervalMs: 200, retryTimeoutMs: 60_000 },
+    syncer: syncerSettings({ workerCount: 4, batch: 50, checkpointFlushIntervalMs: 200, retryTimeoutMs: 60_000 }),
     ...over,
   };
 }

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MariaDBServer } from '../helpers/index.js';
 import { SyncUnit } from '../../src/units/sync/index.js';
-import { syncConfig, waitConverged } from './sync-fixture.js';
+import { syncConfig, syncerSettings, waitConverged } from './sync-fixture.js';
 
 const rowsOf = async (s: MariaDBServer): Promise<string[]> =>
   (await s.sql('SELECT id, v FROM st.t ORDER BY id')).map((r) => `${String(r['id'])}=${String(r['v'])}`);
@@ -72,7 +72,7 @@ void test('safe-mode-duration: automatic safe mode after an unclean exit only; r
   // a second unique key: rows are applied statement by statement, so safe mode shows as REPLACE
   await src.sql('CREATE TABLE st.t (id INT PRIMARY KEY, v VARCHAR(20) UNIQUE)');
   await src.sql("INSERT INTO st.t VALUES (1, 'a'), (2, 'b')");
-  const cfg = syncConfig(src, dst, { start: { file: start.File, offset: Number(start.Position) }, syncer: { workerCount: 2, batch: 10, checkpointFlushIntervalMs: 100, safeModeDurationSec: 30 } });
+  const cfg = syncConfig(src, dst, { start: { file: start.File, offset: Number(start.Position) }, syncer: syncerSettings({ workerCount: 2, batch: 10, checkpointFlushIntervalMs: 100, safeModeDurationSec: 30 }) });
   const replaces = async (): Promise<number> => Number((await dst.sql("SHOW GLOBAL STATUS LIKE 'Com_replace'"))[0]?.['Value'] ?? 0);
 
   // first run, ended cleanly (pause): the next start is not in safe mode

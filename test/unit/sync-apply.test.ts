@@ -398,6 +398,8 @@ void test('the full phase overlap: a group is applied in safe mode when any of i
     sourceId: 's',
     source: { host: '127.0.0.1', port: 1, user: 'u', password: '', flavor: 'mariadb', serverId: 1 },
     target: { host: '127.0.0.1', port: 1, user: 'u', password: '' },
+    metaSchema: 'dm_meta',
+    syncer: { workerCount: 16, batch: 100, safeMode: false, safeModeDurationSec: 2, checkpointFlushIntervalMs: 1000, retryTimeoutMs: 60_000, maxQueueEvents: 2000, maxQueueBytes: 16 << 20 },
     safeModeUntil: { file: 'mysql-bin.000001', offset: 5000, gtid: '' },
   });
   const safeModeFor = (offsets: number[]): boolean =>

@@ -1,6 +1,17 @@
 import type { BAListRule, RouteRule } from '../../filter/types.js';
 import { DMError } from '../../errors/index.js';
 import type { SslOptions } from '../../sql/index.js';
+import {
+  DEFAULT_CHUNK_ROWS,
+  DEFAULT_CONSISTENCY,
+  DEFAULT_LOADER_DIR,
+  DEFAULT_LOADER_POOL_SIZE,
+  DEFAULT_LOAD_RETRY_ATTEMPTS,
+  DEFAULT_LOAD_RETRY_INITIAL_DELAY_MS,
+  DEFAULT_LOAD_RETRY_MAX_DELAY_MS,
+  DEFAULT_META_SCHEMA,
+  DEFAULT_MYDUMPER_THREADS,
+} from '../../config/index.js';
 
 /** Connection settings of one MySQL/MariaDB server (source `from` or task `target-database`). */
 export interface DBConnConfig {
@@ -75,13 +86,10 @@ export interface FullMigrationConfig {
   loader: LoaderConfig;
 }
 
-export const DEFAULT_THREADS = 4;
-export const DEFAULT_CHUNK_ROWS = 10_000;
-export const DEFAULT_POOL_SIZE = 16;
-export const DEFAULT_META_SCHEMA = 'dm_meta';
-export const DEFAULT_DUMP_DIR = './dumped_data';
-
-/** Fill defaults and validate; the result is frozen. */
+/**
+ * Validate and freeze. The worker gives a complete config (src/worker/pipeline.ts); what a direct
+ * caller (a test) leaves out gets src/config's named defaults, the only defaults there are.
+ */
 export function resolveFullConfig(
   c: Partial<Omit<FullMigrationConfig, 'mydumper' | 'loader'>> &
     Pick<FullMigrationConfig, 'taskName' | 'sourceId' | 'source' | 'target'> & {
@@ -90,20 +98,20 @@ export function resolveFullConfig(
     },
 ): Readonly<FullMigrationConfig> {
   const md: DumperConfig = {
-    threads: c.mydumper?.threads ?? DEFAULT_THREADS,
+    threads: c.mydumper?.threads ?? DEFAULT_MYDUMPER_THREADS,
     rows: c.mydumper?.rows ?? 0,
     where: c.mydumper?.where ?? '',
-    consistency: c.mydumper?.consistency ?? 'auto',
+    consistency: c.mydumper?.consistency ?? DEFAULT_CONSISTENCY,
     extraArgs: c.mydumper?.extraArgs ?? '',
   };
   const ld: LoaderConfig = {
-    poolSize: c.loader?.poolSize ?? DEFAULT_POOL_SIZE,
-    dir: c.loader?.dir ?? DEFAULT_DUMP_DIR,
+    poolSize: c.loader?.poolSize ?? DEFAULT_LOADER_POOL_SIZE,
+    dir: c.loader?.dir ?? DEFAULT_LOADER_DIR,
     onDuplicate: c.loader?.onDuplicate ?? 'replace',
     importMode: resolveImportMode(c.loader?.importMode),
-    retryAttempts: c.loader?.retryAttempts ?? 5,
-    retryInitialDelayMs: c.loader?.retryInitialDelayMs ?? 500,
-    retryMaxDelayMs: c.loader?.retryMaxDelayMs ?? 10_000,
+    retryAttempts: c.loader?.retryAttempts ?? DEFAULT_LOAD_RETRY_ATTEMPTS,
+    retryInitialDelayMs: c.loader?.retryInitialDelayMs ?? DEFAULT_LOAD_RETRY_INITIAL_DELAY_MS,
+    retryMaxDelayMs: c.loader?.retryMaxDelayMs ?? DEFAULT_LOAD_RETRY_MAX_DELAY_MS,
   };
   if (!['auto', 'flush', 'lock', 'snapshot', 'none'].includes(md.consistency))
     throw new DMError('ErrDumpInvalidConfig', `mydumpers.consistency: '${md.consistency}' is not one of auto, flush, lock, snapshot, none`);

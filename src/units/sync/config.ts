@@ -1,6 +1,7 @@
 /**
- * The plain input of the sync unit. The worker's subtask maps the task config (kebab-case YAML,
- * DM key names) onto this; nothing here parses YAML.
+ * The plain input of the sync unit. The worker's subtask maps the compiled subtask config
+ * (src/config compileSubtask) onto this; nothing here parses YAML, and nothing here has a default:
+ * every setting arrives complete (the defaults are named constants in src/config/defaults.ts).
  */
 import type { Flavor, Position } from '../../binlog/position.js';
 import type { BAListRule, EventFilterRule, ExpressionFilterRule, RouteRule } from '../../filter/types.js';
@@ -36,11 +37,11 @@ export interface SyncerSettings {
   safeMode: boolean;
   /**
    * DM `safe-mode-duration`: safe mode for this many seconds after a start that follows an unclean
-   * exit (a crash: the last run did not write its final checkpoint); 0 = never. Default: twice the
-   * checkpoint flush interval (DM: 2 × 30 s = 60 s).
+   * exit (a crash: the last run did not write its final checkpoint); 0 = never. The task's default
+   * is twice the checkpoint flush interval (DM: 2 × 30 s = 60 s).
    */
   safeModeDurationSec: number;
-  /** Checkpoint (low-water mark) flush interval. */
+  /** Checkpoint (low-water mark) flush interval (DM `checkpoint-flush-interval`, in ms here). */
   checkpointFlushIntervalMs: number;
   /** How long a retryable target error is retried in-process before process() ends with it. */
   retryTimeoutMs: number;
@@ -48,19 +49,6 @@ export interface SyncerSettings {
   maxQueueEvents: number;
   maxQueueBytes: number;
 }
-
-export const DEFAULT_WORKER_COUNT = 16;
-export const DEFAULT_BATCH = 100;
-export const DEFAULT_CHECKPOINT_FLUSH_INTERVAL_MS = 1000;
-export const DEFAULT_RETRY_TIMEOUT_MS = 60_000;
-/**
- * Reader queue bound. Small on purpose: an event that waits long in the queue survives V8's young
- * generation and becomes old-generation garbage; at 2,000 events (tens of ms at backlog speed) most
- * die young — peak RSS on a 1.9M-event backlog 245 MB vs 264 MB with 10,000, at the same speed.
- */
-export const DEFAULT_MAX_QUEUE_EVENTS = 2_000;
-export const DEFAULT_MAX_QUEUE_BYTES = 16 * 1024 * 1024;
-export const DEFAULT_META_SCHEMA = 'dm_meta';
 
 /** What the unit does with an event the target rejected (hook for `dmctl binlog skip/replace/inject`). */
 export type FailedEventDecision = { action: 'fail' } | { action: 'skip' } | { action: 'replace'; sql: string[] };
@@ -79,7 +67,7 @@ export interface SyncConfig {
   sourceId: string;
   source: ConnConfig & { flavor: Flavor; serverId: number };
   target: ConnConfig;
-  metaSchema?: string;
+  metaSchema: string;
   /** Resume from the checkpoint's GTID set instead of its file:offset (DM `enable-gtid`). */
   enableGtid?: boolean;
   caseSensitive?: boolean;
@@ -88,7 +76,8 @@ export interface SyncConfig {
   filters?: readonly EventFilterRule[];
   /** DM `expression-filter` rules the source's instance references (`expression-filters`); sync phase only, as DM. */
   expressionFilters?: readonly ExpressionFilterRule[];
-  syncer?: Partial<SyncerSettings>;
+  /** Complete settings: the unit applies no defaults of its own. */
+  syncer: SyncerSettings;
   /** Start position when no checkpoint exists (task meta, full phase startPos, or a time). */
   start?: StartSpec;
   /** From the full phase: apply idempotently (safe mode) until this position is passed. */
@@ -101,15 +90,7 @@ export interface SyncConfig {
   onFailedEvent?: (info: FailedEventInfo) => Promise<FailedEventDecision>;
 }
 
-export function resolveSettings(s: Partial<SyncerSettings> | undefined): SyncerSettings {
-  return {
-    workerCount: Math.max(1, s?.workerCount ?? DEFAULT_WORKER_COUNT),
-    batch: Math.max(1, s?.batch ?? DEFAULT_BATCH),
-    safeMode: s?.safeMode ?? false,
-    safeModeDurationSec: s?.safeModeDurationSec ?? (2 * (s?.checkpointFlushIntervalMs ?? DEFAULT_CHECKPOINT_FLUSH_INTERVAL_MS)) / 1000,
-    checkpointFlushIntervalMs: s?.checkpointFlushIntervalMs ?? DEFAULT_CHECKPOINT_FLUSH_INTERVAL_MS,
-    retryTimeoutMs: s?.retryTimeoutMs ?? DEFAULT_RETRY_TIMEOUT_MS,
-    maxQueueEvents: s?.maxQueueEvents ?? DEFAULT_MAX_QUEUE_EVENTS,
-    maxQueueBytes: s?.maxQueueBytes ?? DEFAULT_MAX_QUEUE_BYTES,
-  };
+/** The settings the unit runs with: as given (no defaults), frozen; at least one applier and one row per batch. */
+export function resolveSettings(s: SyncerSettings): Readonly<SyncerSettings> {
+  return Object.freeze({ ...s, workerCount: Math.max(1, s.workerCount), batch: Math.max(1, s.batch) });
 }

@@ -2,9 +2,6 @@ export { SyncUnit, type SyncUnitDeps, type SyncUnitState } from './sync-unit.js'
 export { DeferredSyncUnit, type DeferredSyncUnitOptions } from './deferred-sync-unit.js';
 export {
   resolveSettings,
-  DEFAULT_BATCH,
-  DEFAULT_WORKER_COUNT,
-  DEFAULT_META_SCHEMA,
   type SyncConfig,
   type SyncerSettings,
   type StartSpec,

@@ -21,11 +21,12 @@ import { compareFilePos, formatFilePos, type Position } from '../../binlog/posit
 import { DMError, toDMError, type DMErrorJSON } from '../../errors/index.js';
 import { silentLogger } from '../../log/index.js';
 import { createRegistry } from '../../metrics/index.js';
+import { DEFAULT_BINLOG_HEARTBEAT_MS } from '../../config/index.js';
 import { classifyCode, classifyError, connect, createPool, ddlEffectState, initSqlFor, isAlreadyAppliedError, isRetryable, parseDDL, quoteId, type ConnConfig } from '../../sql/index.js';
 import { canceledResult, errorResult, okResult, type ProcessResult, type Unit } from '../unit.js';
 import { CausalityScheduler, type Group } from './causality.js';
 import { CheckpointStore } from './checkpoint.js';
-import { DEFAULT_META_SCHEMA, resolveSettings, type FailedEventDecision, type FailedEventInfo, type SyncConfig, type SyncerSettings } from './config.js';
+import { resolveSettings, type FailedEventDecision, type FailedEventInfo, type SyncConfig, type SyncerSettings } from './config.js';
 import { parseSyncDDL, routedDDL, schemaToEnsure, type ParsedDDL } from './ddl.js';
 import { ddlSessionSQL, sessionResetSQL } from './ddl-session.js';
 import { buildStatements } from './dml-builder.js';
@@ -141,7 +142,7 @@ export class SyncUnit implements Unit {
     });
     this.registry = deps.registry ?? createRegistry();
     this.metrics = syncMetrics(this.registry);
-    const metaSchema = cfg.metaSchema ?? DEFAULT_META_SCHEMA;
+    const metaSchema = cfg.metaSchema;
     this.filters = buildFilters({
       baList: cfg.baList,
       routes: cfg.routes,
@@ -154,7 +155,7 @@ export class SyncUnit implements Unit {
     });
     this.store = new CheckpointStore(metaSchema, cfg.taskName, cfg.sourceId);
     this.readerFactory = deps.readerFactory;
-    this.heartbeatMs = deps.heartbeatMs ?? 1000;
+    this.heartbeatMs = deps.heartbeatMs ?? DEFAULT_BINLOG_HEARTBEAT_MS;
   }
 
   async init(signal: AbortSignal): Promise<void> {

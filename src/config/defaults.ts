@@ -1,0 +1,68 @@
+/**
+ * Every default of a task and of the units it runs, in one place (DESIGN.md §4: src/config is the
+ * only place with defaults). The task schema (task-schema.ts) applies the ones a task file can
+ * set; the rest are settings a task file cannot set (yet) that the worker hands to the units
+ * together with the task's (unitSettings.ts). No unit, reader or worker keeps a default of its own:
+ * a unit receives a complete, compiled config and uses it as it is.
+ */
+
+// ---- task file (DM's values) --------------------------------------------------------------------
+export const DEFAULT_META_SCHEMA = 'dm_meta';
+export const DEFAULT_COLLATION_COMPATIBLE = 'loose';
+
+// `mydumpers` block
+export const DEFAULT_MYDUMPER_THREADS = 4;
+export const DEFAULT_CHUNK_FILESIZE = '64';
+export const DEFAULT_SKIP_TZ_UTC = true;
+
+// `loaders` block
+export const DEFAULT_LOADER_POOL_SIZE = 16;
+export const DEFAULT_LOADER_DIR = './dumped_data';
+
+// `syncers` block
+export const DEFAULT_SYNCER_WORKER_COUNT = 16;
+export const DEFAULT_SYNCER_BATCH = 100;
+export const DEFAULT_SYNCER_QUEUE_SIZE = 1024;
+/** DM's `checkpoint-flush-interval` (seconds): 30. */
+export const DEFAULT_CHECKPOINT_FLUSH_INTERVAL_S = 30;
+/** DM's `safe-mode-duration` when unset: twice `checkpoint-flush-interval`. */
+export const SAFE_MODE_DURATION_FLUSH_FACTOR = 2;
+
+// `validators` block
+export const DEFAULT_VALIDATOR_WORKER_COUNT = 4;
+export const DEFAULT_VALIDATOR_VALIDATE_INTERVAL_MS = 10_000;
+export const DEFAULT_VALIDATOR_CHECK_INTERVAL_MS = 5_000;
+export const DEFAULT_VALIDATOR_ROW_ERROR_DELAY_MS = 30 * 60_000;
+export const DEFAULT_VALIDATOR_META_FLUSH_INTERVAL_MS = 5 * 60_000;
+export const DEFAULT_VALIDATOR_BATCH_QUERY_SIZE = 100;
+export const DEFAULT_VALIDATOR_MAX_PENDING_ROW_SIZE = '500m';
+export const DEFAULT_VALIDATOR_MAX_PENDING_ROW_COUNT = 2_147_483_647;
+
+// ---- unit settings a task file does not set (DM.ts's values) -----------------------------------
+
+/** Full phase: rows per chunk when `mydumpers.rows` is 0 or unset, so that a resume stays fine-grained. */
+export const DEFAULT_CHUNK_ROWS = 10_000;
+/** Full phase: `mydumpers.consistency` (DM.ts reads no such key from the task file yet). */
+export const DEFAULT_CONSISTENCY = 'auto';
+/** Full phase: retries of a chunk on retryable errors (target or source unreachable, deadlock). */
+export const DEFAULT_LOAD_RETRY_ATTEMPTS = 5;
+/** Full phase: first retry delay of a chunk (ms); doubles per retry up to DEFAULT_LOAD_RETRY_MAX_DELAY_MS. */
+export const DEFAULT_LOAD_RETRY_INITIAL_DELAY_MS = 500;
+export const DEFAULT_LOAD_RETRY_MAX_DELAY_MS = 10_000;
+
+/** Sync: how long a retryable target error is retried in-process before process() ends with it. */
+export const DEFAULT_SYNC_RETRY_TIMEOUT_MS = 60_000;
+/**
+ * Binlog reader queue bound, in events, between the reader and the appliers. Small on purpose: an
+ * event that waits long in the queue survives V8's young generation and becomes old-generation
+ * garbage; at 2,000 events (tens of ms at backlog speed) most die young — peak RSS on a
+ * 1.9M-event backlog 245 MB vs 264 MB with 10,000, at the same speed.
+ */
+export const DEFAULT_BINLOG_QUEUE_EVENTS = 2_000;
+/** Binlog reader queue bound, in bytes of decoded events. */
+export const DEFAULT_BINLOG_QUEUE_BYTES = 16 * 1024 * 1024;
+/**
+ * Binlog reader: with nothing read for this long (and no transaction open) it queues a heartbeat
+ * event, so lag shows 0 on an idle source. The sync unit passes it to its reader.
+ */
+export const DEFAULT_BINLOG_HEARTBEAT_MS = 1000;
