@@ -32,7 +32,7 @@ import { buildStatements } from './dml-builder.js';
 import { buildFilters, type SyncFilters } from './filters.js';
 import { downstreamSchemas } from './downstream-schemas.js';
 import { fileIndex, syncMetrics, type SyncMetrics } from './metrics.js';
-import type { SyncReader, SyncReaderFactory, SyncReaderOptions } from './reader.js';
+import type { SyncReader, SyncReaderFactory, SyncReaderOptions } from './binlog-source.js';
 import { LowWaterMark } from './tracker.js';
 import { addKeysOf, rowChangesOf, type RowChange, type UpstreamTxn } from './txn.js';
 
