@@ -27,27 +27,30 @@
  * the paused lookup re-runs with the TABLE_MAP check, and the stream goes on. Only the last DDL
  * that left the table unknown is answered; since the stream stops at the first rows after it,
  * no later DDL of that table can have been read meanwhile, so the structure fits those rows.
+ *
+ * Files: this one is the reader's public API, its bounded queue and backpressure, heartbeats,
+ * and the "structure from the target" hand-shake; the connections to the source (dump sessions,
+ * reconnects with backoff, start position, control connection) are dump-session.ts; TABLE_MAP
+ * and ROWS events → typed rows is row-decoder.ts; transactions and positions are txn-shaper.ts.
  */
-import ZongJi from '@vlasky/zongji';
 import type { AnyBinlogEvent, TableMapEvent, WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent } from '@vlasky/zongji';
-import { ExponentialBackoff, type IBackoff } from 'cockatiel';
-import type { Connection, RowDataPacket } from 'mysql2/promise';
 import type { Registry } from 'prom-client';
 import { DMError, isDMError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../log/index.js';
-import { sleepAbortable } from '../util/index.js';
-import type { BinlogEvent, ColumnInfo, QueryEvent, RowImage, RowsEvent } from './events.js';
+import { DumpSession, type DumpHost, type Session } from './dump-session.js';
+import type { BinlogEvent, QueryEvent } from './events.js';
 import { EventQueue } from './event-queue.js';
-import { compareFilePos, parseGtidSet, type Flavor, type Position, type StartPoint } from './position.js';
+import type { Flavor, Position, StartPoint } from './position.js';
 import { ReaderMetrics } from './reader-metrics.js';
+import { RowDecoder, eventName, forgetTableMaps } from './row-decoder.js';
 import { TxnShaper, schemaSnapshots } from './txn-shaper.js';
 import { SchemaTracker } from './schema-tracker.js';
-import { getBinlogFiles, getBinlogSettings, getMasterStatus, openControlConnection, type ConnectionOptions, type Queryable } from './source-info.js';
-import { findStartByTime } from './start-time.js';
-import { enableFastpath, installZongjiFastpath } from './zongji-fastpath.js';
+import { getBinlogSettings, type ConnectionOptions, type Queryable } from './source-info.js';
+import { installZongjiFastpath } from './zongji-fastpath.js';
 import { installQueryStatusCapture } from './query-status.js';
-import { describeBinlog, describeTracked, tableMapMismatch, type TableMapInfo } from './table-map-check.js';
 import { DEFAULT_BINLOG_HEARTBEAT_MS, DEFAULT_BINLOG_QUEUE_BYTES, DEFAULT_BINLOG_QUEUE_EVENTS } from '../config/index.js';
+
+export { isRetryableReadError, DEFAULT_MAX_RECONNECTS } from './dump-session.js';
 
 export interface BinlogReaderOptions {
   connection: ConnectionOptions;
@@ -130,71 +133,13 @@ export interface BinlogReader extends AsyncIterable<BinlogEvent> {
 export const DEFAULT_MAX_QUEUE_EVENTS = DEFAULT_BINLOG_QUEUE_EVENTS;
 export const DEFAULT_MAX_QUEUE_BYTES = DEFAULT_BINLOG_QUEUE_BYTES;
 export const DEFAULT_HEARTBEAT_MS = DEFAULT_BINLOG_HEARTBEAT_MS;
-export const DEFAULT_MAX_RECONNECTS = 30;
 export const DEFAULT_MASTER_STATUS_INTERVAL_MS = 10_000;
 /** Default `max` of nextBatch(). */
 export const DEFAULT_BATCH_EVENTS = 1024;
 /** How often counted reads and the syncer position are written to the metrics. */
 const METRICS_FLUSH_MS = 1000;
-/** zongji's type code of GEOMETRY columns, and BLOB's (whose reader returns the raw bytes). */
-const MYSQL_TYPE_GEOMETRY = 255;
-const MYSQL_TYPE_BLOB = 252;
 
-/** Errors after which reconnecting can help (by errno / driver code, never by message). */
-const RETRYABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'PROTOCOL_CONNECTION_LOST',
-  'PROTOCOL_SEQUENCE_TIMEOUT',
-  'ERR_STREAM_WRITE_AFTER_END',
-]);
-const RETRYABLE_ERRNOS = new Set([1040, 1053, 1152, 1153, 1159, 1160, 1161, 1205, 1213, 1927, 2002, 2003, 2006, 2013, 3024]);
-/** ER_MASTER_FATAL_ERROR_READING_BINLOG / ER_SOURCE_FATAL_ERROR_READING_BINLOG. */
-const ERRNO_FATAL_READING_BINLOG = 1236;
-
-function errInfo(e: unknown): { code?: string; errno?: number } {
-  const o = (e ?? {}) as { code?: unknown; errno?: unknown };
-  return { code: typeof o.code === 'string' ? o.code : undefined, errno: typeof o.errno === 'number' ? o.errno : undefined };
-}
-
-export function isRetryableReadError(e: unknown): boolean {
-  const { code, errno } = errInfo(e);
-  return (code !== undefined && RETRYABLE_CODES.has(code)) || (errno !== undefined && RETRYABLE_ERRNOS.has(errno));
-}
-
-const NO_KEY: string[] = [];
-
-/** Per-table-id decoding metadata (shared by the RowsEvents of that table: consumers must not mutate it). */
-interface TableMeta {
-  version: number;
-  schema: string;
-  table: string;
-  names: string[];
-  binlogPk: string[];
-  columns: ColumnInfo[];
-  keyColumns: string[];
-  uniqueKeys: string[][];
-  yearIdx: number[];
-}
-
-interface Session {
-  zj: ZongJi;
-  ended: boolean;
-  /** Resolves when the session ended with a retryable error or by close(); rejects on a fatal error. */
-  done: Promise<void>;
-  /** Resolves at the first event of the stream; rejects when the session ends before. */
-  firstEvent: Promise<void>;
-  finish: (err?: unknown) => void;
-  started: () => void;
-}
-
-
-class ZongjiBinlogReader implements BinlogReader {
+class ZongjiBinlogReader implements BinlogReader, DumpHost {
   private readonly o: BinlogReaderOptions;
   private readonly log: Logger;
   private readonly queue: EventQueue<BinlogEvent>;
@@ -202,25 +147,18 @@ class ZongjiBinlogReader implements BinlogReader {
   private readonly tracker: SchemaTracker;
   private readonly closeCtl = new AbortController();
   private stateName: 'new' | 'running' | 'closed' = 'new';
-  private loopDone: Promise<void> = Promise.resolve();
-  private session: Session | undefined;
-  private ctrl: Connection | undefined;
   private timers: NodeJS.Timeout[] = [];
 
   private readonly shaper: TxnShaper;
+  /** The connections to the source: dump sessions, reconnects, start position (dump-session.ts). */
+  private readonly dump: DumpSession;
+  /** TABLE_MAP and ROWS events → RowsEvents (row-decoder.ts). */
+  private readonly decoder: RowDecoder;
   private lastHeartbeat = 0;
-  private tableKeys = new Map<number, string[]>();
-  private metaCache = new Map<number, TableMeta>();
-  private readonly includeCache = new Map<string, boolean>();
   private paused = false;
-  private connected = false;
-  private connectedOnce = false;
-  private reconnects = 0;
   private consumerSchemas = '';
   private rowMetadataFull = true;
   private fatal: DMError | undefined;
-  /** zongji decodes rows to arrays and caches TableMap metadata (src/binlog/zongji-fastpath.ts). */
-  private fastpath = false;
   /** Included tables the DDL being shaped left unknown (attached to its QueryEvent at delivery). */
   private ddlUnknown: { schema: string; table: string }[] = [];
   /** Per DDL event: the tables it left unknown. */
@@ -243,11 +181,17 @@ class ZongjiBinlogReader implements BinlogReader {
     this.tracker = new SchemaTracker({ flavor: opts.flavor, logger: this.log });
     this.shaper = new TxnShaper(opts.flavor, {
       deliver: (ev, bytes) => this.deliver(ev, bytes),
-      buildRows: (raw, base, name) => this.buildRows(raw as WriteRowsEvent | UpdateRowsEvent | DeleteRowsEvent, base, name),
+      buildRows: (raw, base, name) => this.decoder.buildRows(this.dump.session?.zj.tableMap, raw as WriteRowsEvent | UpdateRowsEvent | DeleteRowsEvent, base, name),
       onDDL: (schema, sql) => this.onDDL(schema, sql),
       onBoundary: (pos) => this.metrics?.syncer(pos),
       onWarn: (msg, err) => this.log.warn({ err }, msg),
     });
+    this.decoder = new RowDecoder(this.tracker, this.shaper, opts.labels);
+    this.dump = new DumpSession(opts, this.shaper, this, this.closeCtl.signal, this.log, this.metrics);
+  }
+
+  get closed(): boolean {
+    return this.stateName === 'closed';
   }
 
   // ---- public API ------------------------------------------------------------------------
@@ -259,27 +203,23 @@ class ZongjiBinlogReader implements BinlogReader {
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       signal.throwIfAborted();
-      this.ctrl = await openControlConnection(this.o.connection).catch((e: unknown) => {
-        throw new DMError('ErrUpstreamUnreachable', `cannot connect to the source at ${this.o.connection.host}:${this.o.connection.port}`, { cause: e });
-      });
-      const settings = await getBinlogSettings(this.ctrl);
+      const ctrl = await this.dump.openControl();
+      const settings = await getBinlogSettings(ctrl);
       if (!settings.logBin) throw new DMError('ErrBinlogFormatNotRow', 'binary logging is off on the source (log_bin=OFF)');
       if (settings.format !== 'ROW') throw new DMError('ErrBinlogFormatNotRow', `the source writes binlog_format=${settings.format}, ROW is required`);
       this.rowMetadataFull = settings.rowMetadata === 'FULL';
-      this.fastpath = await installZongjiFastpath();
+      this.dump.fastpath = await installZongjiFastpath();
       await installQueryStatusCapture();
-      await this.resolveStart();
+      await this.dump.resolveStart();
       if (this.o.schemas) this.tracker.importSchemas(this.o.schemas);
-      else if (!this.rowMetadataFull && this.o.seedSchemas) this.tracker.importSchemas(await this.o.seedSchemas(this.ctrl));
-      else await this.tracker.seedFromSource(this.ctrl, this.o.includeTable);
+      else if (!this.rowMetadataFull && this.o.seedSchemas) this.tracker.importSchemas(await this.o.seedSchemas(ctrl));
+      else await this.tracker.seedFromSource(ctrl, this.o.includeTable);
       this.consumerSchemas = this.tracker.exportSchemas();
-      await this.updateMasterStatus();
+      await this.dump.updateMasterStatus();
       signal.throwIfAborted();
       if (this.stateName !== 'running') throw new DMError('ErrCanceled', 'binlog reader closed during start');
       // first session: errors of any kind reject start()
-      const first = this.openSession();
-      await first.firstEvent;
-      this.loopDone = this.runLoop(first);
+      await this.dump.begin();
       this.startTimers();
       this.log.info({ position: this.shaper.boundary, rowMetadataFull: this.rowMetadataFull, trackedTables: this.tracker.list().length }, 'binlog reader started');
     } catch (e) {
@@ -302,21 +242,17 @@ class ZongjiBinlogReader implements BinlogReader {
     }
     // idempotent cleanup: also catches a session or control connection opened by a start()
     // that was still running when close() was first called
-    await this.stopSession();
-    await this.loopDone;
-    const ctrl = this.ctrl;
-    this.ctrl = undefined;
-    await ctrl?.end().catch(() => ctrl.destroy());
+    await this.dump.stop();
     this.metrics?.remove();
   }
 
   status(): BinlogReaderStatus {
     return {
       position: { ...this.shaper.boundary },
-      connected: this.connected,
+      connected: this.dump.connected,
       queueEvents: this.queue.size,
       queueBytes: this.queue.byteSize,
-      reconnects: this.reconnects,
+      reconnects: this.dump.reconnects,
     };
   }
 
@@ -346,13 +282,8 @@ class ZongjiBinlogReader implements BinlogReader {
     this.log.info({ table, target, found, ddl: ev.sql }, 'table structure re-read from the target after a ddl the schema tracker could not follow');
     // the consumer is at this DDL: its snapshot (persisted with the next checkpoint) gets the structure too
     this.consumerSchemas = this.tracker.patchSnapshot(this.consumerSchemas, table.schema, table.table);
-    const tm = this.session?.zj.tableMap;
-    if (tm) {
-      for (const id of Object.keys(tm)) {
-        const e = tm[Number(id)];
-        if (e && e.parentSchema === table.schema && e.tableName === table.table) delete tm[Number(id)];
-      }
-    }
+    const tm = this.dump.session?.zj.tableMap;
+    if (tm) forgetTableMaps(tm, (schema, name) => schema === table.schema && name === table.table);
     const w = this.waiters.get(k);
     this.waiters.delete(k);
     w?.();
@@ -417,276 +348,9 @@ class ZongjiBinlogReader implements BinlogReader {
     };
   }
 
-  // ---- start position --------------------------------------------------------------------
+  // ---- the session manager's host (dump-session.ts) ----------------------------------------
 
-  private async resolveStart(): Promise<void> {
-    const ctrl = this.ctrl!;
-    let start = this.o.start;
-    if ('time' in start) {
-      const p = await findStartByTime(ctrl, this.o, start.time, this.closeCtl.signal);
-      this.log.info({ time: start.time.toISOString(), position: p }, 'start time resolved to binlog position');
-      start = p.gtid && p.file === '' ? { gtid: p.gtid } : { file: p.file, offset: p.offset };
-      if (p.gtid) this.shaper.executed = parseGtidSet(p.gtid, this.o.flavor);
-    }
-    if ('gtid' in start) {
-      this.shaper.executed = parseGtidSet(start.gtid, this.o.flavor);
-      this.shaper.boundary = { file: '', offset: 0, gtid: this.shaper.executed.toString() };
-      this.shaper.resumeByGtid = true;
-      return;
-    }
-    if (!start.file || start.offset < 4) throw new DMError('ErrBinlogInvalidPosition', `invalid start position ${start.file}:${start.offset}`);
-    this.shaper.curFile = start.file;
-    this.shaper.boundary = { file: start.file, offset: start.offset, gtid: '' };
-    if (this.shaper.executed === undefined) {
-      if (this.o.flavor === 'mariadb') {
-        const [rows] = await ctrl.query<RowDataPacket[]>('SELECT BINLOG_GTID_POS(?, ?) AS g', [start.file, start.offset]);
-        const g = rows[0]?.['g'];
-        if (typeof g === 'string') this.shaper.executed = parseGtidSet(g, 'mariadb');
-      } else if (start.offset > 4) {
-        // MySQL has no BINLOG_GTID_POS: read the file from its Previous_gtids event and
-        // suppress everything before the requested offset
-        this.shaper.skipBefore = { file: start.file, offset: start.offset };
-      }
-    }
-    if (this.shaper.executed) this.shaper.boundary = { ...this.shaper.boundary, gtid: this.shaper.executed.toString() };
-  }
-
-  // ---- sessions and reconnects -----------------------------------------------------------
-
-  private async runLoop(first: Session): Promise<void> {
-    const factory = new ExponentialBackoff({ initialDelay: 200, maxDelay: 10_000 });
-    let backoff: IBackoff<unknown> | undefined;
-    let failures = 0;
-    let session: Session | undefined = first;
-    for (;;) {
-      const boundaryBefore = `${this.shaper.boundary.file}:${this.shaper.boundary.offset}`;
-      try {
-        await session.done;
-      } catch (e) {
-        this.fail(e);
-        return;
-      }
-      session = undefined;
-      if (this.stateName === 'closed') return;
-      // retryable error: reconnect from the last boundary
-      if (`${this.shaper.boundary.file}:${this.shaper.boundary.offset}` !== boundaryBefore) {
-        failures = 0;
-        backoff = undefined;
-      }
-      failures++;
-      if (failures > (this.o.maxReconnects ?? DEFAULT_MAX_RECONNECTS)) {
-        this.fail(new DMError('ErrBinlogReadFailed', `binlog reader gave up after ${failures - 1} reconnect attempts`));
-        return;
-      }
-      backoff = backoff ? backoff.next(undefined) : factory.next();
-      this.log.warn({ delayMs: Math.round(backoff.duration), attempt: failures, position: this.shaper.boundary }, 'binlog reader reconnecting');
-      if (!(await sleepAbortable(backoff.duration, this.closeCtl.signal))) return;
-      this.reconnects++;
-      this.metrics?.reconnect();
-      try {
-        await this.updateMasterStatus();
-      } catch {
-        // the source may still be down; the session below reports it
-      }
-      session = this.openSession();
-    }
-  }
-
-  private openSession(): Session {
-    this.shaper.reconnecting();
-    // a decode waiting for the target structure belonged to the old connection
-    this.waiters.clear();
-    this.tableKeys.clear();
-    this.metaCache.clear();
-    this.paused = false;
-    const c = this.o.connection;
-    const zj = new ZongJi({
-      host: c.host,
-      port: c.port,
-      user: c.user,
-      password: c.password,
-      ...(c.ssl ? { ssl: { ...c.ssl } } : {}),
-      dateStrings: true,
-      timezone: 'Z',
-      jsonStrings: true,
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-      connectTimeout: 10_000,
-    });
-    if (this.fastpath) enableFastpath(zj);
-    let doneRes: () => void = () => {};
-    let doneRej: (e: unknown) => void = () => {};
-    let firstRes: () => void = () => {};
-    let firstRej: (e: unknown) => void = () => {};
-    const done = new Promise<void>((a, b) => ((doneRes = a), (doneRej = b)));
-    const firstEvent = new Promise<void>((a, b) => ((firstRes = a), (firstRej = b)));
-    done.catch(() => undefined);
-    firstEvent.catch(() => undefined);
-    const s: Session = {
-      zj,
-      ended: false,
-      done,
-      firstEvent,
-      started: firstRes,
-      finish: (err?: unknown) => {
-        if (err === undefined) {
-          doneRes();
-          firstRej(
-            this.stateName === 'closed'
-              ? new DMError('ErrCanceled', 'binlog reader closed during start')
-              : new DMError('ErrUpstreamUnreachable', `binlog connection to ${c.host}:${c.port} failed before streaming`),
-          );
-        } else {
-          doneRej(err);
-          firstRej(err);
-        }
-      },
-    };
-    this.session = s;
-    const internals = zj as unknown as {
-      _skipSchema: (db: string, table: string) => boolean;
-      _fetchTableInfo: (ev: TableMapEvent, next: () => void) => void;
-    };
-    const include = this.o.includeTable;
-    if (include) {
-      // asked once per TableMap event (one per statement on MariaDB): cache the answer per table
-      const cache = this.includeCache;
-      internals._skipSchema = (db, table) => {
-        const key = `${db}\u0000${table}`;
-        let inc = cache.get(key);
-        if (inc === undefined) {
-          if (cache.size >= 100_000) cache.clear();
-          inc = include(db, table);
-          cache.set(key, inc);
-        }
-        return !inc;
-      };
-    }
-    internals._fetchTableInfo = (ev, next) => this.tableInfoFromTracker(s, ev, next);
-
-    let streaming = false;
-    zj.on('binlog', (ev: AnyBinlogEvent) => {
-      if (s.ended || this.session !== s) return;
-      if (!streaming) {
-        streaming = true;
-        s.started();
-        this.connected = true;
-        this.connectedOnce = true;
-      }
-      try {
-        this.onEvent(ev);
-      } catch (e) {
-        this.endSession(s, e);
-      }
-    });
-    zj.on('error', (e: Error) => this.endSession(s, e));
-
-    let opts: Record<string, unknown>;
-    if (this.shaper.resumeByGtid || (this.shaper.boundary.file === '' && this.shaper.executed)) {
-      opts = { serverId: this.o.serverId, gtidSet: (this.shaper.executed ?? parseGtidSet('', this.o.flavor)).toString() };
-    } else if (this.shaper.skipBefore) {
-      opts = { serverId: this.o.serverId, filename: this.shaper.skipBefore.file, position: 4 };
-    } else {
-      opts = { serverId: this.o.serverId, filename: this.shaper.boundary.file, position: this.shaper.boundary.offset };
-    }
-    this.log.info({ start: opts }, 'binlog reader connecting');
-    zj.start(opts);
-    return s;
-  }
-
-  /** End a session: retryable errors let runLoop reconnect; anything else is fatal. */
-  private endSession(s: Session, e: unknown): void {
-    if (s.ended) return;
-    s.ended = true;
-    this.connected = false;
-    void this.stopZongji(s.zj);
-    if (this.session === s) this.session = undefined;
-    if (this.stateName === 'closed') {
-      s.finish();
-      return;
-    }
-    if (!isDMError(e) && isRetryableReadError(e)) {
-      this.log.warn({ err: e, position: this.shaper.boundary }, 'binlog connection lost');
-      if (!this.connectedOnce) {
-        s.finish(new DMError('ErrUpstreamUnreachable', `cannot read the binlog from ${this.o.connection.host}:${this.o.connection.port}`, { cause: e }));
-        return;
-      }
-      s.finish();
-      return;
-    }
-    if (!isDMError(e) && errInfo(e).errno === ERRNO_FATAL_READING_BINLOG) {
-      void this.classifyFatalRead(e).then(s.finish, s.finish);
-      return;
-    }
-    s.finish(isDMError(e) ? e : new DMError('ErrBinlogDecode', `binlog stream failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e }));
-  }
-
-  /** ER_SOURCE_FATAL_ERROR_READING_BINLOG: purged, or a position/GTID the source never had. */
-  private async classifyFatalRead(e: unknown): Promise<DMError> {
-    const at = this.shaper.resumeByGtid ? `GTID ${this.shaper.executed?.toString() ?? ''}` : `${this.shaper.boundary.file}:${this.shaper.boundary.offset}`;
-    try {
-      const ctrl = await this.control();
-      const files = await getBinlogFiles(ctrl);
-      const first = files[0];
-      if (this.shaper.resumeByGtid || this.shaper.boundary.file === '') {
-        const ms = await getMasterStatus(ctrl);
-        const now = parseGtidSet(ms.gtid, this.o.flavor);
-        const want = this.shaper.executed ?? parseGtidSet('', this.o.flavor);
-        if (!now.contains(want)) {
-          return new DMError('ErrBinlogInvalidPosition', `the source has not executed the start ${at} (source GTID set: ${now.toString()})`, {
-            cause: e,
-            workaround: 'Check that the GTID belongs to this source (not another cluster), or start from a binlog file and position.',
-          });
-        }
-        return new DMError('ErrBinlogPurged', `the binlog holding the transactions after ${at} has been purged on the source (oldest file: ${first?.name ?? 'none'})`, { cause: e });
-      }
-      const file = files.find((f) => f.name === this.shaper.boundary.file);
-      if (!file && first && compareFilePos({ file: this.shaper.boundary.file, offset: 0 }, { file: first.name, offset: 0 }) < 0) {
-        return new DMError('ErrBinlogPurged', `binlog file ${this.shaper.boundary.file} has been purged on the source (oldest file: ${first.name})`, { cause: e });
-      }
-      if (!file) {
-        return new DMError('ErrBinlogInvalidPosition', `binlog file ${this.shaper.boundary.file} does not exist on the source (files: ${files.map((f) => f.name).join(', ')})`, { cause: e });
-      }
-      return new DMError('ErrBinlogInvalidPosition', `position ${at} is not the start of an event in a binlog file of ${file.size} bytes`, {
-        cause: e,
-        workaround: 'Start from a transaction boundary, e.g. a position from SHOW MASTER STATUS, SHOW BINLOG EVENTS, or a DM checkpoint.',
-      });
-    } catch (qe) {
-      return new DMError('ErrBinlogReadFailed', `the source refused to send the binlog from ${at}`, { cause: e ?? qe });
-    }
-  }
-
-  private async stopZongji(zj: ZongJi): Promise<void> {
-    if (zj.stopped) return;
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, 2000);
-      zj.once('stopped', () => {
-        clearTimeout(t);
-        resolve();
-      });
-      try {
-        zj.stop();
-      } catch {
-        clearTimeout(t);
-        resolve();
-      }
-    });
-    zj.removeAllListeners('binlog');
-    zj.on('error', () => {});
-  }
-
-  private async stopSession(): Promise<void> {
-    const s = this.session;
-    this.session = undefined;
-    if (!s) return;
-    const wasEnded = s.ended;
-    s.ended = true;
-    this.connected = false;
-    await this.stopZongji(s.zj);
-    if (!wasEnded) s.finish();
-  }
-
-  private fail(e: unknown): void {
+  fail(e: unknown): void {
     const err = isDMError(e) ? e : new DMError('ErrBinlogReadFailed', e instanceof Error ? e.message : String(e), { cause: e });
     this.fatal = err;
     this.log.error({ err, position: this.shaper.boundary }, 'binlog reader stopped on a fatal error');
@@ -694,43 +358,49 @@ class ZongjiBinlogReader implements BinlogReader {
     void this.close();
   }
 
-  // ---- events ----------------------------------------------------------------------------
+  newSession(): void {
+    // a decode waiting for the target structure belonged to the old connection
+    this.waiters.clear();
+    this.decoder.reset();
+    this.paused = false;
+  }
 
-  private onEvent(ev: AnyBinlogEvent): void {
+  onEvent(ev: AnyBinlogEvent): void {
     this.metrics?.read((ev.size ?? 0) + 19);
     const name = eventName(ev);
     if (name === 'tablemap') {
-      this.onTableMap(ev as TableMapEvent);
+      this.decoder.onTableMap(ev as TableMapEvent, this.dump.session?.zj.tableMap);
       return;
     }
     this.shaper.feed(ev, name);
   }
 
-  private onTableMap(tm: TableMapEvent): void {
-    if (tm.primaryKey && tm.columnNames) {
-      const pk = tm.primaryKey;
-      const prev = this.tableKeys.get(tm.tableId);
-      // keep the previous array when unchanged, so tableMeta's cache check is one comparison
-      if (!prev || prev.length !== pk.length || !pk.every((i, j) => prev[j] === tm.columnNames?.[i])) {
-        this.tableKeys.set(
-          tm.tableId,
-          pk.map((i) => tm.columnNames?.[i] ?? ''),
-        );
-      }
-    } else this.tableKeys.delete(tm.tableId);
-    // GEOMETRY: decode as BLOB so the row carries the raw internal value (4-byte SRID + WKB)
-    // instead of zongji's lossy {x, y} objects; same length-prefixed layout in the row image
-    const entry = this.session?.zj.tableMap[tm.tableId] as { columns?: { type: number; charset: string | null }[] } | undefined;
-    const cols = entry?.columns;
-    if (cols) {
-      for (const c of cols) {
-        if (c.type === MYSQL_TYPE_GEOMETRY) {
-          c.type = MYSQL_TYPE_BLOB;
-          c.charset = null;
-        }
-      }
+  /** Decoding without binlog column names: the tracked structure as of this position. */
+  tableInfo(s: Session, ev: TableMapEvent, next: () => void): void {
+    const t = this.tracker.get(ev.schemaName, ev.tableName);
+    const k = `${ev.schemaName}\u0000${ev.tableName}`;
+    if (t === 'unknown' && this.awaiting.has(k)) {
+      // the DDL before these rows could not be followed: wait (connection paused) until the
+      // consumer has applied it and handed over the target's structure
+      this.log.info({ schema: ev.schemaName, table: ev.tableName, position: `${this.shaper.curFile}:${this.shaper.lastEnd}` }, 'rows wait for the table structure from the target');
+      this.waiters.set(k, () => {
+        if (this.dump.session === s && !s.ended) this.tableInfo(s, ev, next);
+      });
+      return;
     }
+    const err = this.decoder.fromTracker(s.zj.tableMap, ev, t);
+    if (err !== undefined) {
+      this.dump.endSession(s, err);
+      return;
+    }
+    next();
+    // zongji resumes the connection after this callback; keep our backpressure pause
+    queueMicrotask(() => {
+      if (this.paused && this.dump.session === s) s.zj.connection?.pause();
+    });
   }
+
+  // ---- events ----------------------------------------------------------------------------
 
   private onDDL(schema: string, sql: string): string | undefined {
     const touched = this.tracker.applyDDL(schema, sql);
@@ -741,164 +411,12 @@ class ZongjiBinlogReader implements BinlogReader {
       else this.awaiting.delete(k);
     }
     if (touched.length === 0) return undefined;
-    if (this.session) {
+    const session = this.dump.session;
+    if (session) {
       // drop zongji's cached table maps for the changed tables: re-read from the next TableMap
-      const tm = this.session.zj.tableMap;
-      for (const id of Object.keys(tm)) {
-        const e = tm[Number(id)];
-        if (e && touched.some((t) => t.schema === e.parentSchema && t.table === e.tableName)) delete tm[Number(id)];
-      }
+      forgetTableMaps(session.zj.tableMap, (s, name) => touched.some((t) => t.schema === s && t.table === name));
     }
     return this.tracker.exportSchemas();
-  }
-
-  /** Column/key metadata of a table map, cached per table id until the columns or tracked schemas change. */
-  private tableMeta(tableId: number, tm: { parentSchema: string; tableName: string; columns: { name: string }[]; columnSchemas: { COLUMN_TYPE: string; UNSIGNED?: boolean }[] }): TableMeta {
-    const binlogPk = this.tableKeys.get(tableId) ?? NO_KEY;
-    const c = this.metaCache.get(tableId);
-    if (c !== undefined && c.version === this.tracker.version && c.binlogPk === binlogPk && c.schema === tm.parentSchema && c.table === tm.tableName) {
-      // zongji rebuilds the table map entry at each TableMap event (one per statement):
-      // a plain loop over the names instead of allocating
-      const cols = tm.columns;
-      const names = c.names;
-      let same = names.length === cols.length;
-      for (let i = 0; same && i < names.length; i++) same = names[i] === cols[i]!.name;
-      if (same) return c;
-    }
-    const tracked = this.tracker.get(tm.parentSchema, tm.tableName);
-    const names = tm.columns.map((col) => col.name);
-    const nameSet = new Set(names);
-    // the tracked structure describes these rows when it has the same columns (always true for
-    // MINIMAL metadata, where the names came from it); with FULL metadata the binlog's names win
-    const t0 = tracked !== undefined && tracked !== 'unknown' ? tracked : undefined;
-    const known = t0 && t0.columns.length === names.length && t0.columns.every((col, i) => col.name === names[i]) ? t0 : undefined;
-    const columns: ColumnInfo[] = tm.columns.map((col, i) => {
-      const cs = tm.columnSchemas[i];
-      const ct = (cs?.COLUMN_TYPE ?? '').toLowerCase();
-      const info: ColumnInfo = { name: col.name, type: /^[a-z0-9_]+/.exec(ct)?.[0] ?? ct, unsigned: cs?.UNSIGNED ?? ct.includes('unsigned') };
-      const tc = known?.columns[i];
-      if (tc) {
-        info.nullable = tc.nullable;
-        if (tc.generated) info.generated = true;
-      }
-      return info;
-    });
-    let keyColumns = binlogPk.length > 0 ? binlogPk : (t0?.keyColumns ?? []);
-    if (!keyColumns.every((k) => nameSet.has(k))) keyColumns = [];
-    const uniqueKeys = (t0?.uniqueKeys ?? []).filter((u) => u.every((k) => nameSet.has(k)) && u.join('\u0000') !== keyColumns.join('\u0000'));
-    const meta: TableMeta = {
-      version: this.tracker.version,
-      schema: tm.parentSchema,
-      table: tm.tableName,
-      names,
-      binlogPk,
-      columns,
-      keyColumns,
-      uniqueKeys,
-      yearIdx: columns.flatMap((col, i) => (col.type === 'year' ? [i] : [])),
-    };
-    this.metaCache.set(tableId, meta);
-    return meta;
-  }
-
-  private buildRows(ev: WriteRowsEvent | UpdateRowsEvent | DeleteRowsEvent, at: { pos: Position; timestamp: number; serverId: number }, name: string): RowsEvent | undefined {
-    const tm = this.session?.zj.tableMap[ev.tableId];
-    if (!tm?.columns) return undefined;
-    const m = this.tableMeta(ev.tableId, tm as typeof tm & { columns: { name: string }[] });
-    if (name === 'updaterows') {
-      const raw = (ev as UpdateRowsEvent).rows;
-      const before: RowImage[] = new Array<RowImage>(raw.length);
-      const after: RowImage[] = new Array<RowImage>(raw.length);
-      for (let i = 0; i < raw.length; i++) {
-        const r = raw[i]!;
-        before[i] = toImage(r.before, m);
-        after[i] = toImage(r.after, m);
-      }
-      return {
-        kind: 'rows',
-        op: 'update',
-        schema: m.schema,
-        table: m.table,
-        columns: m.columns,
-        keyColumns: m.keyColumns,
-        uniqueKeys: m.uniqueKeys,
-        rows: after,
-        before,
-        pos: at.pos,
-        timestamp: at.timestamp,
-        serverId: at.serverId,
-      };
-    }
-    const raw = (ev as WriteRowsEvent | DeleteRowsEvent).rows;
-    const rows: RowImage[] = new Array<RowImage>(raw.length);
-    for (let i = 0; i < raw.length; i++) rows[i] = toImage(raw[i]!, m);
-    return {
-      kind: 'rows',
-      op: name === 'writerows' ? 'insert' : 'delete',
-      schema: m.schema,
-      table: m.table,
-      columns: m.columns,
-      keyColumns: m.keyColumns,
-      uniqueKeys: m.uniqueKeys,
-      rows,
-      pos: at.pos,
-      timestamp: at.timestamp,
-      serverId: at.serverId,
-    };
-  }
-
-  /** Decoding without binlog column names: the tracked structure as of this position. */
-  private tableInfoFromTracker(s: Session, ev: TableMapEvent, next: () => void): void {
-    const t = this.tracker.get(ev.schemaName, ev.tableName);
-    const k = `${ev.schemaName}\u0000${ev.tableName}`;
-    if (t === 'unknown' && this.awaiting.has(k)) {
-      // the DDL before these rows could not be followed: wait (connection paused) until the
-      // consumer has applied it and handed over the target's structure
-      this.log.info({ schema: ev.schemaName, table: ev.tableName, position: `${this.shaper.curFile}:${this.shaper.lastEnd}` }, 'rows wait for the table structure from the target');
-      this.waiters.set(k, () => {
-        if (this.session === s && !s.ended) this.tableInfoFromTracker(s, ev, next);
-      });
-      return;
-    }
-    if (t === undefined || t === 'unknown') {
-      this.endSession(
-        s,
-        new DMError('ErrBinlogRowMetadata', `no column names in the binlog for ${ev.schemaName}.${ev.tableName} and its structure at ${this.shaper.curFile}:${this.shaper.lastEnd} is ${t === 'unknown' ? 'unknown (a DDL could not be tracked)' : 'not tracked'}`),
-      );
-      return;
-    }
-    // the tracked structure names the columns: it must be the one the binlog's types describe
-    const why = tableMapMismatch(t, ev as unknown as TableMapInfo);
-    if (why !== undefined) {
-      this.endSession(s, this.tableMapMismatchError(ev.schemaName, ev.tableName, why, describeTracked(t), describeBinlog(ev as unknown as TableMapInfo)));
-      return;
-    }
-    s.zj.tableMap[ev.tableId] = {
-      columnSchemas: t.columns.map((c) => ({ COLUMN_NAME: c.name, COLLATION_NAME: null, CHARACTER_SET_NAME: c.charset, COLUMN_COMMENT: '', COLUMN_TYPE: c.columnType })),
-      parentSchema: ev.schemaName,
-      tableName: ev.tableName,
-    };
-    next();
-    // zongji resumes the connection after this callback; keep our backpressure pause
-    queueMicrotask(() => {
-      if (this.paused && this.session === s) s.zj.connection?.pause();
-    });
-  }
-
-  /** ErrBinlogTableMapMismatch naming the table, both structures and the command that fixes it. */
-  private tableMapMismatchError(schema: string, table: string, why: string, tracked: string, binlog: string): DMError {
-    const task = this.o.labels?.task ?? '<task>';
-    const source = this.o.labels?.source_id ?? '<source>';
-    return new DMError(
-      'ErrBinlogTableMapMismatch',
-      `binlog TABLE_MAP of ${schema}.${table} at ${this.shaper.curFile}:${this.shaper.lastEnd} does not match the tracked structure: ${why}; tracked ${tracked}, binlog ${binlog}`,
-      {
-        workaround:
-          `Write the CREATE TABLE statement ${schema}.${table} had at that position to a file and run ` +
-          `\`dmctl binlog-schema update ${task} ${schema} ${table} <create-table-file> -s ${source}\`, then resume the task ` +
-          '(or set binlog_row_metadata=FULL on the source). `binlog skip` does not fix it: later rows would still be decoded with the wrong structure.',
-      },
-    );
   }
 
   private deliver(ev: BinlogEvent, bytes: number): void {
@@ -910,7 +428,7 @@ class ZongjiBinlogReader implements BinlogReader {
     }
     if (this.queue.push(ev, bytes) && !this.paused) {
       this.paused = true;
-      this.session?.zj.connection?.pause();
+      this.dump.session?.zj.connection?.pause();
     }
   }
 
@@ -919,7 +437,7 @@ class ZongjiBinlogReader implements BinlogReader {
     this.paused = false;
     // a TableMap waiting for the target structure keeps the connection paused: zongji resumes it
     if (this.waiters.size > 0) return;
-    this.session?.zj.connection?.resume();
+    this.dump.session?.zj.connection?.resume();
   }
 
   // ---- timers ----------------------------------------------------------------------------
@@ -928,7 +446,7 @@ class ZongjiBinlogReader implements BinlogReader {
     const hb = this.o.heartbeatMs ?? DEFAULT_HEARTBEAT_MS;
     if (hb > 0) {
       const t = setInterval(() => {
-        if (!this.connected || this.shaper.txnOpen || this.queue.size > 0 || this.stateName !== 'running') return;
+        if (!this.dump.connected || this.shaper.txnOpen || this.queue.size > 0 || this.stateName !== 'running') return;
         if (Date.now() - Math.max(this.shaper.lastDelivery, this.lastHeartbeat) < hb) return;
         this.lastHeartbeat = Date.now();
         this.queue.push({ kind: 'heartbeat', pos: { ...this.shaper.boundary }, timestamp: Math.floor(Date.now() / 1000), serverId: 0 }, 0);
@@ -944,76 +462,14 @@ class ZongjiBinlogReader implements BinlogReader {
     }
     const ms = this.o.masterStatusIntervalMs ?? DEFAULT_MASTER_STATUS_INTERVAL_MS;
     if (ms > 0 && this.metrics) {
-      const t = setInterval(() => void this.updateMasterStatus().catch(() => undefined), ms);
+      const t = setInterval(() => void this.dump.updateMasterStatus().catch(() => undefined), ms);
       t.unref();
       this.timers.push(t);
     }
   }
-
-  /** The control connection (SHOW MASTER STATUS, SHOW BINARY LOGS), reopened after a failure. */
-  private async control(): Promise<Connection> {
-    if (this.ctrl) return this.ctrl;
-    const c = await openControlConnection(this.o.connection);
-    if (this.stateName === 'closed') {
-      c.destroy();
-      throw new DMError('ErrCanceled', 'binlog reader closed');
-    }
-    this.ctrl = c;
-    return c;
-  }
-
-  private async updateMasterStatus(): Promise<void> {
-    if (!this.metrics || this.stateName === 'closed') return;
-    try {
-      const ctrl = await this.control();
-      const ms = await getMasterStatus(ctrl);
-      this.metrics.position('master', ms);
-    } catch (e) {
-      const c = this.ctrl;
-      this.ctrl = undefined;
-      c?.destroy();
-      throw e;
-    }
-  }
-}
-
-/** `ev.getEventName()` allocates a lowercased string per call: cache it per event class. */
-const eventNames = new Map<unknown, string>();
-function eventName(ev: AnyBinlogEvent): string {
-  const k = ev.constructor;
-  let n = eventNames.get(k);
-  if (n === undefined) {
-    n = ev.getEventName();
-    eventNames.set(k, n);
-  }
-  return n;
-}
-
-/** zongji's row (an array in column order with the fast path, else keyed by column name) as an array in column order. */
-function toImage(r: unknown, m: TableMeta): RowImage {
-  let out: unknown[];
-  if (Array.isArray(r)) out = r;
-  else {
-    const o = r as Record<string, unknown>;
-    const names = m.names;
-    const n = names.length;
-    out = new Array<unknown>(n);
-    for (let i = 0; i < n; i++) {
-      const v = o[names[i]!];
-      out[i] = v === undefined ? null : v;
-    }
-  }
-  // zongji decodes YEAR 0000 as 1900 (not a valid YEAR value)
-  const years = m.yearIdx;
-  for (let k = 0; k < years.length; k++) {
-    const i = years[k]!;
-    if (out[i] === 1900) out[i] = 0;
-  }
-  return out;
 }
 
 /** Create a binlog reader; call `start(signal)`, then iterate it. */
 export function createBinlogReader(opts: BinlogReaderOptions): BinlogReader {
   return new ZongjiBinlogReader(opts);
 }
-

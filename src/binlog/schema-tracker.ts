@@ -7,7 +7,7 @@
  * clause by clause (src/binlog/ddl-normalize.ts, for MariaDB's grammar), column definitions and
  * other statements parsed with node-sql-parser. A DDL that cannot be applied marks the table
  * `unknown` (never half-applied), so its rows wait for the structure from the target or fail
- * with a coded error instead of being decoded with a wrong structure (src/binlog/reader.ts).
+ * with a coded error instead of being decoded with a wrong structure (src/binlog/row-decoder.ts).
  */
 import { createRequire } from 'node:module';
 import type NodeSqlParserModule from 'node-sql-parser';

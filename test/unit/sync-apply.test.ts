@@ -392,23 +392,15 @@ void test('a group blocked behind a predecessor grows past batch (up to batch ×
 });
 
 void test('the full phase overlap: a group is applied in safe mode when any of its transactions lies at or before the last snapshot', async () => {
-  const { SyncUnit } = await import('../../src/units/sync/sync-unit.js');
-  const unit = new SyncUnit({
-    taskName: 't',
-    sourceId: 's',
-    source: { host: '127.0.0.1', port: 1, user: 'u', password: '', flavor: 'mariadb', serverId: 1 },
-    target: { host: '127.0.0.1', port: 1, user: 'u', password: '' },
-    metaSchema: 'dm_meta',
-    syncer: { workerCount: 16, batch: 100, safeMode: false, safeModeDurationSec: 2, checkpointFlushIntervalMs: 1000, retryTimeoutMs: 60_000, maxQueueEvents: 2000, maxQueueBytes: 16 << 20 },
-    safeModeUntil: { file: 'mysql-bin.000001', offset: 5000, gtid: '' },
-  });
+  // the unit passes its `safeModeUntil` (the full phase's last snapshot) to the applier's policy
+  const { safeModeFor: policyFor } = await import('../../src/units/sync/applier.js');
+  const policy = { always: false, autoUntil: 0, snapshotEnd: { file: 'mysql-bin.000001', offset: 5000, gtid: '' } };
   const safeModeFor = (offsets: number[]): boolean =>
-    (unit as unknown as { safeModeFor(g: { txns: { pos: { file: string; offset: number; gtid: string } }[] }): boolean }).safeModeFor({
+    policyFor(policy, {
       txns: offsets.map((offset) => ({ pos: { file: 'mysql-bin.000001', offset, gtid: '' } })),
     });
   // compaction lets one group hold many transactions: one that straddles the bound must be idempotent
   assert.equal(safeModeFor([4000, 4500, 6000]), true);
   assert.equal(safeModeFor([5000]), true);
   assert.equal(safeModeFor([5001, 9000]), false);
-  await unit.close();
 });

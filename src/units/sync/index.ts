@@ -9,7 +9,7 @@ export {
   type FailedEventInfo,
   type FailedEventDecision,
 } from './config.js';
-export type { SyncReader, SyncReaderFactory, SyncReaderOptions } from './reader.js';
+export type { SyncReader, SyncReaderFactory, SyncReaderOptions } from './binlog-source.js';
 export { CheckpointStore } from './checkpoint.js';
 export { SchemaStore, type SchemaStoreConn, type StoredSchemas } from './schema-store.js';
 export { operateTrackedSchema, type SchemaOpName, type SchemaOpRequest, type SchemaOpContext } from './binlog-schema.js';

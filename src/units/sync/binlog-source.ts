@@ -1,7 +1,12 @@
 /**
- * The binlog reader as the sync unit sees it: the agreed API of src/binlog/index.ts
+ * The binlog source of the sync unit: the agreed API of src/binlog/index.ts
  * (`createBinlogReader`), narrowed to what the unit uses. The unit takes a factory so tests can
- * feed synthetic streams.
+ * feed synthetic streams. (Named for what it is to the unit, so that `reader.ts` means one
+ * thing in the project: src/binlog's reader.)
+ *
+ * Guarantees: whatever stands behind the factory yields the typed events of
+ * src/binlog/events.ts in binlog order, one upstream transaction at a time; the unit relies on
+ * nothing else.
  */
 import type { BinlogReader, BinlogReaderOptions } from '../../binlog/index.js';
 

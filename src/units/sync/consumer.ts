@@ -1,0 +1,182 @@
+/**
+ * The consumer: takes the reader's events in binlog order, filters and routes them, and hands
+ * whole upstream transactions to the causality scheduler (DML) or to the DDL barrier (DDL).
+ *
+ *   binlog-source.ts (reader) → consumer.ts → causality.ts → applier.ts      (DML)
+ *                                           ↘ ddl-apply.ts                   (DDL)
+ *
+ * Per event: block-allow list, binlog event filter (Ignore / Error), expression filter, route,
+ * then the row changes and their causality keys (txn.ts) are added to the open transaction;
+ * at its XID the transaction gets its low-water-mark entry (tracker.ts) and goes to the
+ * scheduler, or is skipped when the target's ledger already has it (a replay after a crash),
+ * or is marked done at once when no row was kept.
+ *
+ * Guarantees: an upstream transaction is never split (the scheduler gets it whole, or not at
+ * all); every transaction and DDL gets its tracker entry in binlog order, so the checkpoint never
+ * passes one that is not in the target; a transaction with a row matching an `Error` event filter
+ * ends the run at its XID, before any of it is applied. The hot path allocates nothing beyond the
+ * row changes themselves and awaits only the reader and the scheduler's backpressure.
+ */
+import type { Logger } from 'pino';
+import type { BinlogEvent, RowsEvent } from '../../binlog/events.js';
+import { formatFilePos } from '../../binlog/position.js';
+import { DMError } from '../../errors/index.js';
+import type { SyncReader } from './binlog-source.js';
+import type { CausalityScheduler } from './causality.js';
+import type { DDLApplier } from './ddl-apply.js';
+import type { SyncFilters } from './filters.js';
+import type { SyncMetrics } from './metrics.js';
+import type { SyncLabels, SyncProgress } from './sync-status.js';
+import type { LowWaterMark } from './tracker.js';
+import { addKeysOf, rowChangesOf, type RowChange, type UpstreamTxn } from './txn.js';
+
+export interface ConsumerDeps {
+  filters: SyncFilters;
+  caseSensitive: boolean;
+  tracker: LowWaterMark;
+  scheduler: Pick<CausalityScheduler, 'add' | 'error'>;
+  ddl: Pick<DDLApplier, 'handleQuery' | 'structuresFromTarget'>;
+  /** Counters and positions for status (written, never read, here). */
+  progress: Pick<SyncProgress, 'totals' | 'waits' | 'currentPos' | 'idle'>;
+  metrics: Pick<SyncMetrics, 'eventRows'>;
+  labels: SyncLabels;
+}
+
+interface OpenTxn {
+  gtid: string;
+  changes: RowChange[];
+  keys: Set<string>;
+  bytes: number;
+  failed?: DMError;
+}
+
+export class TxnConsumer {
+  private readonly d: ConsumerDeps;
+  /** Transactions and DDLs taken so far in this run (0: the next one may have been applied just before a crash). */
+  private entries = 0;
+
+  constructor(deps: ConsumerDeps) {
+    this.d = deps;
+  }
+
+  /**
+   * Consume until the reader ends or `stop` aborts. `ledger`: the ids the target's ledger holds
+   * above the checkpoint (each consumed when met); `rowKeys`: those that are ledger row keys.
+   */
+  async run(reader: SyncReader, ledger: Set<string>, rowKeys: Set<string>, stop: AbortSignal): Promise<void> {
+    const { tracker, scheduler, progress } = this.d;
+    let cur: OpenTxn | undefined;
+    const it = reader[Symbol.asyncIterator]();
+    const waits = progress.waits;
+    const totals = progress.totals;
+    for (;;) {
+      const t0 = performance.now();
+      const next = await it.next();
+      waits.readerMs += performance.now() - t0;
+      if (next.done) break;
+      const ev = next.value;
+      if (stop.aborted) break;
+      if (scheduler.error !== undefined) throw scheduler.error;
+      totals.events++;
+      this.observe(ev);
+      switch (ev.kind) {
+        case 'gtid':
+          cur = { gtid: ev.gtid, changes: [], keys: new Set(), bytes: 0 };
+          break;
+        case 'rows':
+          cur ??= { gtid: '', changes: [], keys: new Set(), bytes: 0 };
+          this.addRows(cur, ev);
+          break;
+        case 'xid': {
+          const t = cur ?? { gtid: '', changes: [], keys: new Set(), bytes: 0 };
+          cur = undefined;
+          if (t.failed) throw t.failed;
+          const id = t.gtid || formatFilePos(ev.pos);
+          const track = tracker.push(id, ev.pos, ev.timestamp);
+          this.entries++;
+          if (ledger.has(id)) {
+            ledger.delete(id);
+            totals.skippedTxns++;
+            tracker.markDone(track, rowKeys.has(id));
+          } else if (t.changes.length === 0) {
+            tracker.markDone(track, false);
+          } else {
+            const txn: UpstreamTxn = {
+              id,
+              pos: ev.pos,
+              timestamp: ev.timestamp,
+              changes: t.changes,
+              keys: t.keys,
+              bytes: t.bytes,
+              track,
+            };
+            const t1 = performance.now();
+            await scheduler.add(txn, stop);
+            waits.schedulerMs += performance.now() - t1;
+          }
+          break;
+        }
+        case 'query': {
+          const t = cur;
+          cur = undefined;
+          const firstOfRun = this.entries === 0;
+          this.entries++;
+          await this.d.ddl.handleQuery(ev, t?.gtid ?? '', firstOfRun, ledger, stop);
+          await this.d.ddl.structuresFromTarget(ev, stop);
+          break;
+        }
+        case 'heartbeat':
+          progress.idle = cur === undefined && tracker.pending === 0;
+          break;
+      }
+    }
+  }
+
+  private observe(ev: BinlogEvent): void {
+    const progress = this.d.progress;
+    progress.currentPos = ev.pos;
+    if (ev.kind === 'rows') {
+      this.d.metrics.eventRows.observe(this.d.labels, ev.rows.length);
+      progress.totals.rows += ev.rows.length;
+    }
+    if (ev.kind !== 'heartbeat') progress.idle = false;
+  }
+
+  private addRows(cur: OpenTxn, ev: RowsEvent): void {
+    const filters = this.d.filters;
+    if (!filters.includeTable(ev.schema, ev.table)) return;
+    const action = filters.dmlAction(ev.schema, ev.table, ev.op);
+    if (action === 'Ignore') return;
+    if (action === 'Error') {
+      cur.failed ??= new DMError(
+        'ErrSyncEventFilterError',
+        `${ev.op} on ${ev.schema}.${ev.table} at ${formatFilePos(ev.pos)} matched an Error filter`,
+      );
+      return;
+    }
+    const kept = filters.keepRows(ev); // expression-filter
+    if (kept.rows.length === 0) return;
+    const route = filters.route(ev.schema, ev.table);
+    const { changes, bytes } = rowChangesOf(kept, route);
+    const cs = this.d.caseSensitive;
+    for (const ch of changes) {
+      addKeysOf(ch, ev.uniqueKeys, ev.keyColumns, cs, cur.keys);
+      cur.changes.push(ch);
+    }
+    cur.bytes += bytes;
+  }
+}
+
+/**
+ * The expression filter's `onMissingColumn`: one warning per column (a rule naming a column the
+ * table does not have at this position skips nothing).
+ */
+export function missingColumnWarner(log: Logger): (schema: string, table: string, column: string) => void {
+  const warned = new Set<string>();
+  return (schema, table, column) => {
+    const k = `${schema}.${table}.${column}`;
+    if (warned.has(k)) return;
+    warned.add(k);
+    log.warn({ schema, table, column }, 'expression-filter names a column the table does not have here: the expression skips nothing');
+  };
+}

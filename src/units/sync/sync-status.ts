@@ -1,0 +1,209 @@
+/**
+ * What the sync unit says about itself: query-status's fields, the `dm_syncer_*` gauges, and the
+ * source's master position they are compared with.
+ *
+ * The stages write plain counters here (SyncProgress.totals and .waits, currentPos, idle) on
+ * their hot paths, nothing more; everything derived (rates, lag, `synced`, remaining time) is
+ * computed when status() or the unit's timer asks, never per event.
+ *
+ * Guarantees:
+ * - `synced` is true only when the source's master position (polled here, at most every 5 s)
+ *   is at or before the applied low-water mark. Every applied transaction is durable with its
+ *   ledger row, so the applied mark counts, not the checkpoint flushed up to
+ *   checkpoint-flush-interval later.
+ * - `lagSeconds` is the age of the oldest upstream transaction not yet in the target (0 when
+ *   none is pending).
+ * - The master poll never fails the unit: a failed poll drops its connection and the next
+ *   tick opens a new one.
+ */
+import type mysql from 'mysql2/promise';
+import type { Position } from '../../binlog/position.js';
+import { compareFilePos } from '../../binlog/position.js';
+import type { DMErrorJSON } from '../../errors/index.js';
+import { connect } from '../../sql/index.js';
+import type { SyncReader } from './binlog-source.js';
+import type { CausalityScheduler } from './causality.js';
+import type { SyncConfig } from './config.js';
+import { fileIndex, type SyncMetrics } from './metrics.js';
+import type { LowWaterMark } from './tracker.js';
+
+export type SyncLabels = { task: string; source_id: string };
+
+/** Totals for status(). */
+export interface Counters {
+  events: number;
+  rows: number;
+  txns: number;
+  skippedTxns: number;
+  ddls: number;
+}
+
+/**
+ * Where the time goes (ms, cumulative): the consumer waiting for the reader / for a free applier
+ * (backpressure), appliers building statements and in target round trips (and how many).
+ */
+export interface StageWaits {
+  readerMs: number;
+  schedulerMs: number;
+  buildMs: number;
+  targetMs: number;
+  groups: number;
+}
+
+/** The current (or last) run's stages, as far as status reads them. */
+export interface RunView {
+  tracker: LowWaterMark | undefined;
+  scheduler: CausalityScheduler | undefined;
+  reader: SyncReader | undefined;
+}
+
+/** The unit's own part of status(): its stage, last checkpoint, and the error a run ended with. */
+export interface UnitView {
+  stage: string;
+  checkpointPos: Position | undefined;
+  lastError: DMErrorJSON | undefined;
+  failedEventPos: string | undefined;
+}
+
+export class SyncProgress {
+  readonly totals: Counters = { events: 0, rows: 0, txns: 0, skippedTxns: 0, ddls: 0 };
+  readonly waits: StageWaits = { readerMs: 0, schedulerMs: 0, buildMs: 0, targetMs: 0, groups: 0 };
+  /** Position of the last event the consumer took. */
+  currentPos: Position | undefined;
+  /** The source's master position (last poll). */
+  masterPos: Position | undefined;
+  /** The reader's last heartbeat found nothing pending (lag is 0, not the age of the last transaction). */
+  idle = false;
+  private rateSample = { at: Date.now(), events: 0, rows: 0, txns: 0 };
+  private rates = { eventsPerSec: 0, rowsPerSec: 0, txnsPerSec: 0 };
+  private srcConn: mysql.Connection | undefined;
+  private masterAt = 0;
+  private readonly source: SyncConfig['source'];
+  private readonly metrics: SyncMetrics;
+  private readonly labels: SyncLabels;
+
+  constructor(source: SyncConfig['source'], metrics: SyncMetrics, labels: SyncLabels) {
+    this.source = source;
+    this.metrics = metrics;
+    this.labels = labels;
+  }
+
+  /** query-status's record. */
+  status(unit: UnitView, run: RunView): Record<string, unknown> {
+    this.refreshRates();
+    // Every applied transaction is already durable with its ledger row, so "synced" is judged on the
+    // applied low-water mark, not on the periodically flushed checkpoint (up to checkpoint-flush-interval old).
+    const lwm = run.tracker?.position;
+    const appliedPos = lwm && lwm.file !== '' ? lwm : unit.checkpointPos;
+    return {
+      stage: unit.stage,
+      currentPos: this.currentPos,
+      appliedPos,
+      checkpointPos: unit.checkpointPos,
+      masterPos: this.masterPos,
+      synced:
+        this.masterPos !== undefined && appliedPos !== undefined && compareFilePos(this.masterPos, appliedPos) <= 0,
+      lagSeconds: this.lagSeconds(run.tracker),
+      ...this.rates,
+      totalEvents: this.totals.events,
+      totalRows: this.totals.rows,
+      totalTransactions: this.totals.txns,
+      skippedTransactions: this.totals.skippedTxns,
+      totalDDLs: this.totals.ddls,
+      pendingTransactions: run.tracker?.pending ?? 0,
+      inflightGroups: run.scheduler?.inflightGroups ?? 0,
+      readerQueue: run.reader?.status().queueEvents ?? 0,
+      targetTransactions: this.waits.groups,
+      waitMs: {
+        reader: Math.round(this.waits.readerMs),
+        scheduler: Math.round(this.waits.schedulerMs),
+        dependency: Math.round(run.scheduler?.dependencyWaitMs ?? 0),
+        build: Math.round(this.waits.buildMs),
+        target: Math.round(this.waits.targetMs),
+      },
+      ...(unit.lastError ? { error: unit.lastError } : {}),
+      ...(unit.lastError && unit.failedEventPos ? { failedEventPos: unit.failedEventPos } : {}),
+    };
+  }
+
+  private refreshRates(): void {
+    const now = Date.now();
+    const dt = (now - this.rateSample.at) / 1000;
+    if (dt >= 1) {
+      this.rates = {
+        eventsPerSec: Math.round((this.totals.events - this.rateSample.events) / dt),
+        rowsPerSec: Math.round((this.totals.rows - this.rateSample.rows) / dt),
+        txnsPerSec: Math.round((this.totals.txns - this.rateSample.txns) / dt),
+      };
+      this.rateSample = {
+        at: now,
+        events: this.totals.events,
+        rows: this.totals.rows,
+        txns: this.totals.txns,
+      };
+    }
+  }
+
+  lagSeconds(tracker: LowWaterMark | undefined): number {
+    const ts = tracker?.oldestPendingTimestamp;
+    if (ts === undefined || ts === 0) return 0;
+    return Math.max(0, Date.now() / 1000 - ts);
+  }
+
+  /** The unit's timer (every checkpoint-flush-interval, after the checkpoint flush): master poll and gauges. */
+  tick(stop: AbortSignal, run: RunView): void {
+    void this.refreshMaster(stop).catch(() => undefined);
+    const lag = this.idle ? 0 : this.lagSeconds(run.tracker);
+    this.metrics.lag.set(this.labels, lag);
+    this.metrics.queueSize.set(this.labels, run.scheduler?.pendingRows ?? 0);
+    if (this.currentPos) {
+      this.metrics.binlogFile.set({ ...this.labels, node: 'syncer' }, fileIndex(this.currentPos.file));
+      this.metrics.binlogPos.set({ ...this.labels, node: 'syncer' }, this.currentPos.offset);
+    }
+    this.refreshRates();
+    if (
+      this.masterPos &&
+      this.currentPos &&
+      this.masterPos.file === this.currentPos.file &&
+      this.rates.eventsPerSec > 0
+    ) {
+      const bytesLeft = Math.max(0, this.masterPos.offset - this.currentPos.offset);
+      this.metrics.remainingTime.set(this.labels, bytesLeft / Math.max(1, this.rates.eventsPerSec * 200));
+    } else if (this.masterPos && this.currentPos && compareFilePos(this.masterPos, this.currentPos) <= 0) {
+      this.metrics.remainingTime.set(this.labels, 0);
+    }
+  }
+
+  /** The end of a run: no lag while nothing runs. */
+  stopped(): void {
+    this.metrics.lag.set(this.labels, 0);
+  }
+
+  private async refreshMaster(stop: AbortSignal): Promise<void> {
+    if (Date.now() - this.masterAt < 5000 || stop.aborted) return;
+    this.masterAt = Date.now();
+    const src = this.source;
+    // the source's TLS and `from.session` applied
+    this.srcConn ??= await connect(src, { connectTimeoutMs: 3000 });
+    try {
+      const [rows] = await this.srcConn.query('SHOW MASTER STATUS');
+      const r = (rows as { File?: string; Position?: number | string }[])[0];
+      if (r?.File) {
+        this.masterPos = { file: r.File, offset: Number(r.Position ?? 0), gtid: '' };
+        this.metrics.binlogFile.set({ ...this.labels, node: 'master' }, fileIndex(r.File));
+        this.metrics.binlogPos.set({ ...this.labels, node: 'master' }, this.masterPos.offset);
+      }
+    } catch {
+      const c = this.srcConn;
+      this.srcConn = undefined;
+      c?.destroy();
+    }
+  }
+
+  /** Ends the master-poll connection (the unit's close()). */
+  async close(): Promise<void> {
+    const s = this.srcConn;
+    this.srcConn = undefined;
+    if (s) await s.end().catch(() => undefined);
+  }
+}
