@@ -1,21 +1,8 @@
 import type { BAListRule, RouteRule } from '../../filter/types.js';
 import { DMError } from '../../errors/index.js';
-import type { SslOptions } from '../../sql/index.js';
-
-/** Connection settings of one MySQL/MariaDB server (source `from` or task `target-database`). */
-export interface DBConnConfig {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  /** DM `target-database.session` (or `from.session`): session variables set on every connection. */
-  session?: SessionVars;
-  /** DM `security`, resolved: mysql2 `ssl` options (PEM texts); absent = plain TCP. */
-  ssl?: SslOptions;
-}
-
-/** Session variables as a task's `session:` map gives them. */
-export type SessionVars = Record<string, string | number | boolean>;
+import type { RetryPolicy } from 'cockatiel';
+import type { ConnConfig } from '../../sql/index.js';
+import { retryPolicy as policyOf } from '../../util/index.js';
 
 /** DM `consistency` modes of the `mydumpers` block. */
 export type Consistency = 'auto' | 'flush' | 'lock' | 'snapshot' | 'none';
@@ -65,8 +52,8 @@ export interface FullMigrationConfig {
   taskName: string;
   sourceId: string;
   taskMode: FullTaskMode;
-  source: DBConnConfig;
-  target: DBConnConfig;
+  source: ConnConfig;
+  target: ConnConfig;
   metaSchema: string;
   caseSensitive: boolean;
   baList?: BAListRule;
@@ -138,4 +125,16 @@ function resolveImportMode(m: string | undefined): ImportMode {
 
 export function chunkRows(cfg: Pick<FullMigrationConfig, 'mydumper'>): number {
   return cfg.mydumper.rows > 0 ? cfg.mydumper.rows : DEFAULT_CHUNK_ROWS;
+}
+
+/**
+ * The full phase's retry policy (src/util's module): DMErrors the code table marks retryable
+ * (never by message text), `retryAttempts` times, backoff from `retryInitialDelayMs` to `retryMaxDelayMs`.
+ */
+export function retryPolicy(loader: Pick<LoaderConfig, 'retryAttempts' | 'retryInitialDelayMs' | 'retryMaxDelayMs'>): RetryPolicy {
+  return policyOf({
+    when: (e) => e instanceof DMError && e.retryable,
+    maxAttempts: loader.retryAttempts,
+    backoff: { initialDelayMs: loader.retryInitialDelayMs, maxDelayMs: loader.retryMaxDelayMs },
+  });
 }

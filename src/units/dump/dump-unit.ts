@@ -3,7 +3,7 @@ import { DMError, toDMError } from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
 import { canceledResult, errorResult, okResult, type ProcessResult, type Unit } from '../unit.js';
 import { writeDumpFiles } from './dump-files.js';
-import { retryPolicy } from './retry.js';
+import { retryPolicy } from './config.js';
 import type { FullSession } from './session.js';
 
 /**

@@ -6,18 +6,19 @@ export * from './config.js';
 export { FullSession, tableKey, type PlannedTable } from './session.js';
 export { DumpUnit } from './dump-unit.js';
 export { Progress, type TableProgress } from './progress.js';
+// src/sql's connection and errno helpers under the names the full phase's files use
 export {
-  openConn,
-  closeConn,
+  connectSide as openConn,
+  closeConnection as closeConn,
   classifyMySQLError,
   quoteId,
   quoteTable,
-  escapeValue,
+  quoteValue as escapeValue,
   isConnectionError,
-  mysqlErrno,
+  errnoOf as mysqlErrno,
   typeCastFor,
   exactTypeCast,
-} from './conn.js';
+} from '../../sql/index.js';
 export {
   NUMERIC_TYPES,
   makeRowEncoder,
@@ -49,8 +50,8 @@ export {
   type SnapshotRow,
   type MetaNames,
 } from './meta-store.js';
-export { readMasterStatus, readPosition, isUnknownPosition, detectFlavor, type MasterStatus } from './master-status.js';
+export { readMasterStatus, readPosition } from './snapshot.js';
+export { isUnknownPosition, type MasterStatus } from '../../sql/index.js';
 export { readTableInfo, type SourceTableInfo, type ColumnInfo } from './table-info.js';
 export { createTableSelector, type TableSelector } from './table-selector.js';
-export { retryPolicy } from './retry.js';
 export { readDumpMetadata, dumpFileName, parseDumpFileName, type DumpMetadata } from './dump-files.js';

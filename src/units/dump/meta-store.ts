@@ -2,9 +2,9 @@ import type { Connection } from 'mysql2/promise';
 import type { Flavor } from '../../binlog/position.js';
 import { compareFilePos } from '../../binlog/position.js';
 import { DMError } from '../../errors/index.js';
-import { classifyMySQLError, quoteId, quoteTable } from './conn.js';
+import { classifyMySQLError, quoteId, quoteTable } from '../../sql/index.js';
 import type { BoundValue, ChunkDef } from './chunk-plan.js';
-import type { MasterStatus } from './master-status.js';
+import type { MasterStatus } from '../../sql/index.js';
 
 /**
  * The full phase's durable state, in the TARGET (`<meta-schema>`), so that a restarted unit on
