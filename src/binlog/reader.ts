@@ -30,26 +30,26 @@
  */
 import ZongJi from '@vlasky/zongji';
 import type { AnyBinlogEvent, TableMapEvent, WriteRowsEvent, UpdateRowsEvent, DeleteRowsEvent } from '@vlasky/zongji';
-import { ExponentialBackoff, type IBackoff } from 'cockatiel';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import type { Registry } from 'prom-client';
 import { DMError, isDMError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../log/index.js';
-import { sleepAbortable } from '../util/index.js';
+import { BINLOG_RECONNECT_BACKOFF, Backoff, sleepAbortable } from '../util/index.js';
 import type { BinlogEvent, ColumnInfo, QueryEvent, RowImage, RowsEvent } from './events.js';
 import { EventQueue } from './event-queue.js';
 import { compareFilePos, parseGtidSet, type Flavor, type Position, type StartPoint } from './position.js';
 import { ReaderMetrics } from './reader-metrics.js';
 import { TxnShaper, schemaSnapshots } from './txn-shaper.js';
 import { SchemaTracker } from './schema-tracker.js';
-import { getBinlogFiles, getBinlogSettings, getMasterStatus, openControlConnection, type ConnectionOptions, type Queryable } from './source-info.js';
+import { getBinlogFiles, getBinlogSettings, openControlConnection, type Queryable } from './source-info.js';
+import { binlogStreamOptions, getMasterStatus, isFatalBinlogReadError, isReconnectableStreamError, type ConnConfig } from '../sql/index.js';
 import { findStartByTime } from './start-time.js';
 import { enableFastpath, installZongjiFastpath } from './zongji-fastpath.js';
 import { installQueryStatusCapture } from './query-status.js';
 import { describeBinlog, describeTracked, tableMapMismatch, type TableMapInfo } from './table-map-check.js';
 
 export interface BinlogReaderOptions {
-  connection: ConnectionOptions;
+  connection: ConnConfig;
   flavor: Flavor;
   /** The replica server-id this reader uses (unique per reader and different from every real server). */
   serverId: number;
@@ -138,32 +138,6 @@ const METRICS_FLUSH_MS = 1000;
 const MYSQL_TYPE_GEOMETRY = 255;
 const MYSQL_TYPE_BLOB = 252;
 
-/** Errors after which reconnecting can help (by errno / driver code, never by message). */
-const RETRYABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'PROTOCOL_CONNECTION_LOST',
-  'PROTOCOL_SEQUENCE_TIMEOUT',
-  'ERR_STREAM_WRITE_AFTER_END',
-]);
-const RETRYABLE_ERRNOS = new Set([1040, 1053, 1152, 1153, 1159, 1160, 1161, 1205, 1213, 1927, 2002, 2003, 2006, 2013, 3024]);
-/** ER_MASTER_FATAL_ERROR_READING_BINLOG / ER_SOURCE_FATAL_ERROR_READING_BINLOG. */
-const ERRNO_FATAL_READING_BINLOG = 1236;
-
-function errInfo(e: unknown): { code?: string; errno?: number } {
-  const o = (e ?? {}) as { code?: unknown; errno?: unknown };
-  return { code: typeof o.code === 'string' ? o.code : undefined, errno: typeof o.errno === 'number' ? o.errno : undefined };
-}
-
-export function isRetryableReadError(e: unknown): boolean {
-  const { code, errno } = errInfo(e);
-  return (code !== undefined && RETRYABLE_CODES.has(code)) || (errno !== undefined && RETRYABLE_ERRNOS.has(errno));
-}
 
 const NO_KEY: string[] = [];
 
@@ -452,8 +426,7 @@ class ZongjiBinlogReader implements BinlogReader {
   // ---- sessions and reconnects -----------------------------------------------------------
 
   private async runLoop(first: Session): Promise<void> {
-    const factory = new ExponentialBackoff({ initialDelay: 200, maxDelay: 10_000 });
-    let backoff: IBackoff<unknown> | undefined;
+    const backoff = new Backoff(BINLOG_RECONNECT_BACKOFF);
     let failures = 0;
     let session: Session | undefined = first;
     for (;;) {
@@ -469,16 +442,16 @@ class ZongjiBinlogReader implements BinlogReader {
       // retryable error: reconnect from the last boundary
       if (`${this.shaper.boundary.file}:${this.shaper.boundary.offset}` !== boundaryBefore) {
         failures = 0;
-        backoff = undefined;
+        backoff.reset();
       }
       failures++;
       if (failures > (this.o.maxReconnects ?? DEFAULT_MAX_RECONNECTS)) {
         this.fail(new DMError('ErrBinlogReadFailed', `binlog reader gave up after ${failures - 1} reconnect attempts`));
         return;
       }
-      backoff = backoff ? backoff.next(undefined) : factory.next();
-      this.log.warn({ delayMs: Math.round(backoff.duration), attempt: failures, position: this.shaper.boundary }, 'binlog reader reconnecting');
-      if (!(await sleepAbortable(backoff.duration, this.closeCtl.signal))) return;
+      const delayMs = backoff.next();
+      this.log.warn({ delayMs: Math.round(delayMs), attempt: failures, position: this.shaper.boundary }, 'binlog reader reconnecting');
+      if (!(await sleepAbortable(delayMs, this.closeCtl.signal))) return;
       this.reconnects++;
       this.metrics?.reconnect();
       try {
@@ -498,19 +471,7 @@ class ZongjiBinlogReader implements BinlogReader {
     this.metaCache.clear();
     this.paused = false;
     const c = this.o.connection;
-    const zj = new ZongJi({
-      host: c.host,
-      port: c.port,
-      user: c.user,
-      password: c.password,
-      ...(c.ssl ? { ssl: { ...c.ssl } } : {}),
-      dateStrings: true,
-      timezone: 'Z',
-      jsonStrings: true,
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-      connectTimeout: 10_000,
-    });
+    const zj = new ZongJi(binlogStreamOptions(c));
     if (this.fastpath) enableFastpath(zj);
     let doneRes: () => void = () => {};
     let doneRej: (e: unknown) => void = () => {};
@@ -603,7 +564,7 @@ class ZongjiBinlogReader implements BinlogReader {
       s.finish();
       return;
     }
-    if (!isDMError(e) && isRetryableReadError(e)) {
+    if (!isDMError(e) && isReconnectableStreamError(e)) {
       this.log.warn({ err: e, position: this.shaper.boundary }, 'binlog connection lost');
       if (!this.connectedOnce) {
         s.finish(new DMError('ErrUpstreamUnreachable', `cannot read the binlog from ${this.o.connection.host}:${this.o.connection.port}`, { cause: e }));
@@ -612,7 +573,7 @@ class ZongjiBinlogReader implements BinlogReader {
       s.finish();
       return;
     }
-    if (!isDMError(e) && errInfo(e).errno === ERRNO_FATAL_READING_BINLOG) {
+    if (!isDMError(e) && isFatalBinlogReadError(e)) {
       void this.classifyFatalRead(e).then(s.finish, s.finish);
       return;
     }

@@ -181,6 +181,14 @@ export function isRetryable(err: unknown, opts: ClassifyOptions = {}): boolean {
   return classifyError(err, opts).retryable;
 }
 
+/** ER_MASTER_FATAL_ERROR_READING_BINLOG / ER_SOURCE_FATAL_ERROR_READING_BINLOG: purged, or a position the source never had. */
+const ER_FATAL_READING_BINLOG = 1236;
+
+/** The source refused to send the binlog from the requested position (errno 1236). */
+export function isFatalBinlogReadError(err: unknown): boolean {
+  return !(err instanceof DMError) && errnoOf(err) === ER_FATAL_READING_BINLOG;
+}
+
 /**
  * Whether a binlog stream that ended with this error may be reopened from the last transaction
  * boundary: the connection was lost (network codes and errnos of the table), or the server

@@ -7,7 +7,12 @@
 import { DMError, type ErrorCodeName } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { classifyError, errnoOf } from './errno.js';
-import type { Queryable } from './table-info.js';
+import type { Connection } from 'mysql2/promise';
+
+/** What the readings need: one `query` (a mysql2/promise Connection, PoolConnection or Pool). */
+export interface Queryable {
+  query: Connection['query'];
+}
 
 export type Flavor = 'mysql' | 'mariadb';
 

@@ -24,10 +24,9 @@ export interface BackoffSpec {
 export const SYNC_TARGET_BACKOFF: BackoffSpec = { initialDelayMs: 100, maxDelayMs: 5000 };
 /** The binlog reader's reconnects after a lost stream (the count is the reader's `maxReconnects`). */
 export const BINLOG_RECONNECT_BACKOFF: BackoffSpec = { initialDelayMs: 200, maxDelayMs: 10_000 };
-/** The task checker's auto-resume of a subtask paused by retryable errors: 1 s doubling to 5 min, no jitter. */
+/** The task checker's auto-resume of a subtask paused by retryable errors: 1 s doubling to 5 min, no jitter (a Backoff with `jitter: false`). */
 export const AUTO_RESUME_MIN_MS = 1000;
 export const AUTO_RESUME_MAX_MS = 5 * 60_000;
-export const AUTO_RESUME_BACKOFF: BackoffSpec = { initialDelayMs: AUTO_RESUME_MIN_MS, maxDelayMs: AUTO_RESUME_MAX_MS, jitter: false };
 /** cockatiel's ExponentialBackoff for a spec. */
 export function exponentialBackoff(spec: BackoffSpec): ExponentialBackoff<unknown> {
   return new ExponentialBackoff({

@@ -19,9 +19,9 @@ import type { Connection } from 'mysql2/promise';
 import type { Unit, ProcessResult } from '../units/index.js';
 import type { Logger } from '../log/index.js';
 import type { Registry } from '../metrics/index.js';
-import { dbConnOf, parseSourceConfig, parseTaskConfig, resolveSubtask, type DBConnSettings, type SourceConfig, type SubtaskConfig } from '../config/index.js';
+import { dbConnOf, parseSourceConfig, parseTaskConfig, resolveSubtask, type SourceConfig, type SubtaskConfig } from '../config/index.js';
 import { DMError, toDMError } from '../errors/index.js';
-import { connect, getFlavor } from '../sql/index.js';
+import { connect, getFlavor, type ConnConfig } from '../sql/index.js';
 import type { Flavor, Position } from '../binlog/position.js';
 import { formatFilePos } from '../binlog/position.js';
 import { operateTrackedSchema, SchemaStore, SyncUnit, type FailedEventDecision, type FailedEventInfo, type SchemaOpRequest, type StartSpec, type SyncConfig } from '../units/sync/index.js';
@@ -148,12 +148,12 @@ interface HandOffBox {
 }
 
 /** `from` of the source, resolved (TLS files read once per loaded config). */
-function sourceConn(src: SourceConfig): DBConnSettings {
+function sourceConn(src: SourceConfig): ConnConfig {
   return dbConnOf(src.from, `source ${src.sourceId}: from`);
 }
 
 /** `target-database` of the task, resolved (TLS files read once per loaded config). */
-function targetConn(sub: SubtaskConfig): DBConnSettings {
+function targetConn(sub: SubtaskConfig): ConnConfig {
   return dbConnOf(sub.targetDatabase, `task ${sub.name}: target-database`);
 }
 

@@ -7,7 +7,6 @@ export {
   type SyncConfig,
   type SyncerSettings,
   type StartSpec,
-  type ConnConfig,
   type FailedEventInfo,
   type FailedEventDecision,
 } from './config.js';

@@ -12,7 +12,6 @@
  */
 import type mysql from 'mysql2/promise';
 import type { Pool, PoolConnection } from 'mysql2/promise';
-import { retry, handleWhen, ExponentialBackoff } from 'cockatiel';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { BinlogEvent, QueryEvent, RowsEvent } from '../../binlog/events.js';
@@ -21,7 +20,8 @@ import { compareFilePos, formatFilePos, type Position } from '../../binlog/posit
 import { DMError, toDMError, type DMErrorJSON } from '../../errors/index.js';
 import { silentLogger } from '../../log/index.js';
 import { createRegistry } from '../../metrics/index.js';
-import { classifyCode, classifyError, connect, createPool, ddlEffectState, initSqlFor, isAlreadyAppliedError, isRetryable, parseDDL, quoteId, type ConnConfig } from '../../sql/index.js';
+import { classifyCode, classifyError, connect, createPool, ddlEffectState, getMasterStatus, initSqlFor, isAlreadyAppliedError, isRetryable, parseDDL, quoteId, type ConnConfig } from '../../sql/index.js';
+import { retryWithin, SYNC_TARGET_BACKOFF } from '../../util/index.js';
 import { canceledResult, errorResult, okResult, type ProcessResult, type Unit } from '../unit.js';
 import { CausalityScheduler, type Group } from './causality.js';
 import { CheckpointStore } from './checkpoint.js';
@@ -861,18 +861,13 @@ export class SyncUnit implements Unit {
 
   /** Run `fn`, retrying retryable target errors with exponential backoff for `retryTimeoutMs`. */
   private async retryTarget<T>(fn: () => Promise<T>, signal: AbortSignal): Promise<T> {
-    const t0 = Date.now();
-    const policy = retry(
-      handleWhen((e) => !signal.aborted && isRetryable(e) && Date.now() - t0 < this.settings.retryTimeoutMs),
-      { maxAttempts: 1_000_000, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5000 }) },
-    );
-    policy.onRetry((r) =>
-      this.log.warn(
-        { err: 'error' in r ? r.error : undefined, delayMs: r.delay },
-        'retrying target operation',
-      ),
-    );
-    return policy.execute(() => fn(), signal);
+    return retryWithin(fn, {
+      retryable: (e) => isRetryable(e),
+      budgetMs: this.settings.retryTimeoutMs,
+      backoff: SYNC_TARGET_BACKOFF,
+      signal,
+      onRetry: (err, delayMs) => this.log.warn({ err, delayMs }, 'retrying target operation'),
+    });
   }
 
   // ------------------------------------------------------------------ checkpoint, lag, master
@@ -909,13 +904,10 @@ export class SyncUnit implements Unit {
     // the source's TLS and `from.session` applied
     this.srcConn ??= await connect(src, { connectTimeoutMs: 3000 });
     try {
-      const [rows] = await this.srcConn.query('SHOW MASTER STATUS');
-      const r = (rows as { File?: string; Position?: number | string }[])[0];
-      if (r?.File) {
-        this.masterPos = { file: r.File, offset: Number(r.Position ?? 0), gtid: '' };
-        this.metrics.binlogFile.set({ ...this.labels, node: 'master' }, fileIndex(r.File));
-        this.metrics.binlogPos.set({ ...this.labels, node: 'master' }, this.masterPos.offset);
-      }
+      const r = await getMasterStatus(this.srcConn, { gtid: false });
+      this.masterPos = { file: r.file, offset: r.offset, gtid: '' };
+      this.metrics.binlogFile.set({ ...this.labels, node: 'master' }, fileIndex(r.file));
+      this.metrics.binlogPos.set({ ...this.labels, node: 'master' }, this.masterPos.offset);
     } catch {
       const c = this.srcConn;
       this.srcConn = undefined;
