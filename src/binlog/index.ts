@@ -31,5 +31,5 @@ export {
 export { SchemaTracker, type TrackedTable, type TrackedColumn } from './schema-tracker.js';
 export { findStartByTime } from './start-time.js';
 export { getBinlogFiles, getBinlogSettings, openControlConnection, type BinlogFile, type BinlogSettings, type Queryable } from './source-info.js';
-/** src/sql's master-status reader (its result is a Position plus the flavor). */
-export { getMasterStatus } from '../sql/index.js';
+/** src/sql's master-status reader, its result as a binlog Position (file, offset, GTID set). */
+export { masterPosition as getMasterStatus } from '../sql/index.js';

@@ -10,7 +10,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { DMError } from '../errors/index.js';
 import type { GtidSet } from './gtid-set.js';
 import { parseGtidSet, type Flavor, type Position } from './position.js';
-import { binlogStreamOptions, getMasterStatus, type ConnConfig } from '../sql/index.js';
+import { binlogStreamOptions, masterPosition, type ConnConfig } from '../sql/index.js';
 import { getBinlogFiles, type Queryable } from './source-info.js';
 
 const SCAN_EVENTS = ['rotate', 'format', 'gtid', 'mariadbgtid', 'anonymousgtid', 'query', 'xid', 'previousgtids', 'mariadbgtidlist', 'binlogcheckpoint'];
@@ -144,6 +144,5 @@ export async function findStartByTime(ctrl: Queryable, o: ScanOptions, time: Dat
     }
   }
   // nothing at or after the time: start at the end
-  const ms = await getMasterStatus(ctrl);
-  return { file: ms.file, offset: ms.offset, gtid: ms.gtid };
+  return masterPosition(ctrl);
 }

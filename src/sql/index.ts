@@ -29,7 +29,7 @@ export {
 } from './connection.js';
 export { quoteId, quoteTable, quoteValue, formatSql, standardQuoting } from './quote.js';
 export { getTableInfo, tableExists, schemaExists, type TableInfo, type ColumnDef, type Queryable } from './table-info.js';
-export { getMasterStatus, getFlavor, getServerVersion, flavorOfVersion, isUnknownPosition, type MasterStatus, type MasterStatusOptions, type Flavor } from './master-status.js';
+export { getMasterStatus, masterPosition, getFlavor, getServerVersion, flavorOfVersion, isUnknownPosition, type MasterStatus, type MasterStatusOptions, type Flavor } from './master-status.js';
 export { classifyError, classifyCode, classifyMySQLError, isRetryable, isConnectionError, isReconnectableStreamError, isFatalBinlogReadError, errnoOf, type ClassifyOptions } from './errno.js';
 export {
   buildInsert,

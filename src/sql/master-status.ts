@@ -105,6 +105,12 @@ export async function getMasterStatus(q: Queryable, opts: MasterStatusOptions = 
   }
 }
 
+/** getMasterStatus's position alone (file, offset, GTID set), for callers that keep it as a binlog Position. */
+export async function masterPosition(q: Queryable, opts: MasterStatusOptions = {}): Promise<{ file: string; offset: number; gtid: string }> {
+  const { file, offset, gtid } = await getMasterStatus(q, opts);
+  return { file, offset, gtid };
+}
+
 function nameError(e: unknown, opts: MasterStatusOptions): DMError {
   if (e instanceof DMError) return e; // ErrDBBinlogDisabled
   if (REFUSED_ERRNOS.has(errnoOf(e) ?? 0)) {
