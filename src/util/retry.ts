@@ -12,6 +12,8 @@
  */
 import { ExponentialBackoff, handleWhen, noJitterGenerator, retry, type IBackoff, type RetryPolicy } from 'cockatiel';
 
+export type { RetryPolicy } from 'cockatiel';
+
 export interface BackoffSpec {
   /** First delay (ms); the delays grow exponentially up to maxDelayMs. */
   initialDelayMs: number;

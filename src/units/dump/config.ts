@@ -1,8 +1,7 @@
 import type { BAListRule, RouteRule } from '../../filter/types.js';
 import { DMError } from '../../errors/index.js';
-import type { RetryPolicy } from 'cockatiel';
 import type { ConnConfig } from '../../sql/index.js';
-import { retryPolicy as policyOf } from '../../util/index.js';
+import { retryPolicy as policyOf, type RetryPolicy } from '../../util/index.js';
 
 /** DM `consistency` modes of the `mydumpers` block. */
 export type Consistency = 'auto' | 'flush' | 'lock' | 'snapshot' | 'none';
