@@ -138,7 +138,6 @@ const METRICS_FLUSH_MS = 1000;
 const MYSQL_TYPE_GEOMETRY = 255;
 const MYSQL_TYPE_BLOB = 252;
 
-
 const NO_KEY: string[] = [];
 
 /** Per-table-id decoding metadata (shared by the RowsEvents of that table: consumers must not mutate it). */

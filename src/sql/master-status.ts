@@ -89,24 +89,47 @@ export async function getMasterStatus(q: Queryable, opts: MasterStatusOptions = 
     if (opts.gtid !== false) flavor = await getFlavor(q);
     const row = await statusRow(q);
     if (!row || !row.File) {
-      throw new DMError('ErrDBBinlogDisabled', 'SHOW MASTER STATUS returned no binlog position: the binary log is not enabled');
+      throw new DMError(
+        'ErrDBBinlogDisabled',
+        'SHOW MASTER STATUS returned no binlog position: the binary log is not enabled',
+      );
     }
     let gtid = '';
     if (opts.gtid !== false) {
-      const [g] = await q.query(flavor === 'mariadb' ? 'SELECT @@GLOBAL.gtid_binlog_pos AS g' : 'SELECT @@GLOBAL.gtid_executed AS g');
+      const [g] = await q.query(
+        flavor === 'mariadb' ? 'SELECT @@GLOBAL.gtid_binlog_pos AS g' : 'SELECT @@GLOBAL.gtid_executed AS g',
+      );
       gtid = String((g as { g: string | null }[])[0]?.g ?? '').replace(/\s+/g, '');
     }
     return { file: row.File as string, offset: Number(row.Position), gtid, flavor };
   } catch (e) {
     const err = nameError(e, opts);
-    if (!opts.optional || (err.codeName !== (opts.refusedCode ?? 'ErrDBAccessDenied') && err.codeName !== 'ErrDBBinlogDisabled')) throw err;
-    opts.log?.warn({ code: err.code }, 'binlog position not readable (task-mode full does not need it), recorded as unknown');
-    return { file: '', offset: 0, gtid: '', flavor: opts.gtid !== false ? await getFlavor(q).catch((fe: unknown) => Promise.reject(nameError(fe, opts))) : flavor };
+    if (
+      !opts.optional ||
+      (err.codeName !== (opts.refusedCode ?? 'ErrDBAccessDenied') && err.codeName !== 'ErrDBBinlogDisabled')
+    )
+      throw err;
+    opts.log?.warn(
+      { code: err.code },
+      'binlog position not readable (task-mode full does not need it), recorded as unknown',
+    );
+    return {
+      file: '',
+      offset: 0,
+      gtid: '',
+      flavor:
+        opts.gtid !== false
+          ? await getFlavor(q).catch((fe: unknown) => Promise.reject(nameError(fe, opts)))
+          : flavor,
+    };
   }
 }
 
 /** getMasterStatus's position alone (file, offset, GTID set), for callers that keep it as a binlog Position. */
-export async function masterPosition(q: Queryable, opts: MasterStatusOptions = {}): Promise<{ file: string; offset: number; gtid: string }> {
+export async function masterPosition(
+  q: Queryable,
+  opts: MasterStatusOptions = {},
+): Promise<{ file: string; offset: number; gtid: string }> {
   const { file, offset, gtid } = await getMasterStatus(q, opts);
   return { file, offset, gtid };
 }
@@ -114,12 +137,18 @@ export async function masterPosition(q: Queryable, opts: MasterStatusOptions = {
 function nameError(e: unknown, opts: MasterStatusOptions): DMError {
   if (e instanceof DMError) return e; // ErrDBBinlogDisabled
   if (REFUSED_ERRNOS.has(errnoOf(e) ?? 0)) {
-    return new DMError(opts.refusedCode ?? 'ErrDBAccessDenied', 'SHOW MASTER STATUS was refused: the source user needs the REPLICATION CLIENT privilege (BINLOG MONITOR on MariaDB >= 10.5)', {
-      cause: e,
-      workaround: 'GRANT REPLICATION CLIENT (MariaDB >= 10.5: BINLOG MONITOR) ON *.* TO the source user.',
-    });
+    return new DMError(
+      opts.refusedCode ?? 'ErrDBAccessDenied',
+      'SHOW MASTER STATUS was refused: the source user needs the REPLICATION CLIENT privilege (BINLOG MONITOR on MariaDB >= 10.5)',
+      {
+        cause: e,
+        workaround: 'GRANT REPLICATION CLIENT (MariaDB >= 10.5: BINLOG MONITOR) ON *.* TO the source user.',
+      },
+    );
   }
-  return opts.classify ? opts.classify(e, 'read binlog position') : classifyError(e, { action: 'read master status' });
+  return opts.classify
+    ? opts.classify(e, 'read binlog position')
+    : classifyError(e, { action: 'read master status' });
 }
 
 /** A binlog position that could not be read (`optional`): an empty file name. */

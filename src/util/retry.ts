@@ -10,7 +10,14 @@
  *
  * Which errors are retried is the caller's (always by code / errno, never by message text).
  */
-import { ExponentialBackoff, handleWhen, noJitterGenerator, retry, type IBackoff, type RetryPolicy } from 'cockatiel';
+import {
+  ExponentialBackoff,
+  handleWhen,
+  noJitterGenerator,
+  retry,
+  type IBackoff,
+  type RetryPolicy,
+} from 'cockatiel';
 
 export type { RetryPolicy } from 'cockatiel';
 
@@ -39,7 +46,11 @@ export function exponentialBackoff(spec: BackoffSpec): ExponentialBackoff<unknow
 }
 
 /** Retry the errors `when` accepts, at most `maxAttempts` times, with exponential backoff. */
-export function retryPolicy(o: { when: (e: Error) => boolean; maxAttempts: number; backoff: BackoffSpec }): RetryPolicy {
+export function retryPolicy(o: {
+  when: (e: Error) => boolean;
+  maxAttempts: number;
+  backoff: BackoffSpec;
+}): RetryPolicy {
   return retry(handleWhen(o.when), { maxAttempts: o.maxAttempts, backoff: exponentialBackoff(o.backoff) });
 }
 
@@ -49,7 +60,13 @@ export function retryPolicy(o: { when: (e: Error) => boolean; maxAttempts: numbe
  */
 export function retryWithin<T>(
   fn: () => Promise<T>,
-  o: { retryable: (e: unknown) => boolean; budgetMs: number; backoff: BackoffSpec; signal: AbortSignal; onRetry?: (err: unknown, delayMs: number) => void },
+  o: {
+    retryable: (e: unknown) => boolean;
+    budgetMs: number;
+    backoff: BackoffSpec;
+    signal: AbortSignal;
+    onRetry?: (err: unknown, delayMs: number) => void;
+  },
 ): Promise<T> {
   const t0 = Date.now();
   const policy = retry(

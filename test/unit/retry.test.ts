@@ -20,7 +20,11 @@ void test('Backoff with jitter stays within the cap', () => {
 
 void test('retryPolicy retries only what `when` accepts, at most maxAttempts times', async () => {
   let calls = 0;
-  const p = retryPolicy({ when: (e) => e.message === 'again', maxAttempts: 2, backoff: { initialDelayMs: 1, maxDelayMs: 2 } });
+  const p = retryPolicy({
+    when: (e) => e.message === 'again',
+    maxAttempts: 2,
+    backoff: { initialDelayMs: 1, maxDelayMs: 2 },
+  });
   await assert.rejects(
     p.execute(() => {
       calls++;
@@ -47,7 +51,12 @@ void test('retryWithin retries until it succeeds, and not past its time budget',
       if (++calls < 3) throw new Error('transient');
       return 'ok';
     },
-    { retryable: () => true, budgetMs: 10_000, backoff: { initialDelayMs: 1, maxDelayMs: 2 }, signal: new AbortController().signal },
+    {
+      retryable: () => true,
+      budgetMs: 10_000,
+      backoff: { initialDelayMs: 1, maxDelayMs: 2 },
+      signal: new AbortController().signal,
+    },
   );
   assert.equal(r, 'ok');
   assert.equal(calls, 3);
@@ -57,7 +66,13 @@ void test('retryWithin retries until it succeeds, and not past its time budget',
       async () => {
         throw new Error('transient');
       },
-      { retryable: () => true, budgetMs: 0, backoff: { initialDelayMs: 1, maxDelayMs: 2 }, signal: new AbortController().signal, onRetry: () => seen++ },
+      {
+        retryable: () => true,
+        budgetMs: 0,
+        backoff: { initialDelayMs: 1, maxDelayMs: 2 },
+        signal: new AbortController().signal,
+        onRetry: () => seen++,
+      },
     ),
     /transient/,
   );
