@@ -12,7 +12,7 @@
  *   a GTID start (or when no file is known yet), else by file:offset; a MySQL file:offset start
  *   without a known GTID set reads the file from its start and suppresses what precedes the
  *   offset (TxnShaper.skipBefore). The shaper suppresses a cut-off transaction's replayed events.
- * - Retryable errors (by errno / driver code, never by message: RETRYABLE_CODES/ERRNOS) end the
+ * - Retryable errors (by errno / driver code, never by message: src/sql/errno.ts) end the
  *   session and the loop reconnects after a backoff (200 ms doubling to 10 s); the count resets
  *   when a session moved the boundary; after `maxReconnects` consecutive failures the stream
  *   fails with ErrBinlogReadFailed. Before the first event ever, an unreachable source is
@@ -27,46 +27,23 @@
  */
 import ZongJi from '@vlasky/zongji';
 import type { AnyBinlogEvent, TableMapEvent } from '@vlasky/zongji';
-import { ExponentialBackoff, type IBackoff } from 'cockatiel';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { DMError, isDMError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
-import { sleepAbortable } from '../util/index.js';
+import { BINLOG_RECONNECT_BACKOFF, Backoff, sleepAbortable } from '../util/index.js';
 import { compareFilePos, parseGtidSet, type Flavor, type StartPoint } from './position.js';
 import type { ReaderMetrics } from './reader-metrics.js';
 import type { TxnShaper } from './txn-shaper.js';
-import { getBinlogFiles, getMasterStatus, openControlConnection, type ConnectionOptions } from './source-info.js';
+import { getBinlogFiles, openControlConnection } from './source-info.js';
+import { binlogStreamOptions, getMasterStatus, isFatalBinlogReadError, isReconnectableStreamError, type ConnConfig } from '../sql/index.js';
 import { findStartByTime } from './start-time.js';
 import { enableFastpath } from './zongji-fastpath.js';
 
 export const DEFAULT_MAX_RECONNECTS = 30;
 
 /** Errors after which reconnecting can help (by errno / driver code, never by message). */
-const RETRYABLE_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EAI_AGAIN',
-  'PROTOCOL_CONNECTION_LOST',
-  'PROTOCOL_SEQUENCE_TIMEOUT',
-  'ERR_STREAM_WRITE_AFTER_END',
-]);
-const RETRYABLE_ERRNOS = new Set([1040, 1053, 1152, 1153, 1159, 1160, 1161, 1205, 1213, 1927, 2002, 2003, 2006, 2013, 3024]);
-/** ER_MASTER_FATAL_ERROR_READING_BINLOG / ER_SOURCE_FATAL_ERROR_READING_BINLOG. */
-const ERRNO_FATAL_READING_BINLOG = 1236;
-
-function errInfo(e: unknown): { code?: string; errno?: number } {
-  const o = (e ?? {}) as { code?: unknown; errno?: unknown };
-  return { code: typeof o.code === 'string' ? o.code : undefined, errno: typeof o.errno === 'number' ? o.errno : undefined };
-}
-
-export function isRetryableReadError(e: unknown): boolean {
-  const { code, errno } = errInfo(e);
-  return (code !== undefined && RETRYABLE_CODES.has(code)) || (errno !== undefined && RETRYABLE_ERRNOS.has(errno));
-}
+/** Whether reconnecting can help after `e` (src/sql's errno table: connection and transient errors). */
+export const isRetryableReadError = isReconnectableStreamError;
 
 /** One zongji connection (a session of the dump). */
 export interface Session {
@@ -82,7 +59,7 @@ export interface Session {
 
 /** The reader's options this file uses. */
 export interface DumpOptions {
-  connection: ConnectionOptions;
+  connection: ConnConfig;
   flavor: Flavor;
   serverId: number;
   start: StartPoint;
@@ -192,8 +169,7 @@ export class DumpSession {
   // ---- sessions and reconnects -----------------------------------------------------------
 
   private async runLoop(first: Session): Promise<void> {
-    const factory = new ExponentialBackoff({ initialDelay: 200, maxDelay: 10_000 });
-    let backoff: IBackoff<unknown> | undefined;
+    const backoff = new Backoff(BINLOG_RECONNECT_BACKOFF);
     let failures = 0;
     let session: Session | undefined = first;
     for (;;) {
@@ -209,16 +185,16 @@ export class DumpSession {
       // retryable error: reconnect from the last boundary
       if (`${this.shaper.boundary.file}:${this.shaper.boundary.offset}` !== boundaryBefore) {
         failures = 0;
-        backoff = undefined;
+        backoff.reset();
       }
       failures++;
       if (failures > (this.o.maxReconnects ?? DEFAULT_MAX_RECONNECTS)) {
         this.host.fail(new DMError('ErrBinlogReadFailed', `binlog reader gave up after ${failures - 1} reconnect attempts`));
         return;
       }
-      backoff = backoff ? backoff.next(undefined) : factory.next();
-      this.log.warn({ delayMs: Math.round(backoff.duration), attempt: failures, position: this.shaper.boundary }, 'binlog reader reconnecting');
-      if (!(await sleepAbortable(backoff.duration, this.closeSignal))) return;
+      const delayMs = backoff.next();
+      this.log.warn({ delayMs: Math.round(delayMs), attempt: failures, position: this.shaper.boundary }, 'binlog reader reconnecting');
+      if (!(await sleepAbortable(delayMs, this.closeSignal))) return;
       this.reconnects++;
       this.metrics?.reconnect();
       try {
@@ -234,19 +210,7 @@ export class DumpSession {
     this.shaper.reconnecting();
     this.host.newSession();
     const c = this.o.connection;
-    const zj = new ZongJi({
-      host: c.host,
-      port: c.port,
-      user: c.user,
-      password: c.password,
-      ...(c.ssl ? { ssl: { ...c.ssl } } : {}),
-      dateStrings: true,
-      timezone: 'Z',
-      jsonStrings: true,
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-      connectTimeout: 10_000,
-    });
+    const zj = new ZongJi(binlogStreamOptions(c));
     if (this.fastpath) enableFastpath(zj);
     let doneRes: () => void = () => {};
     let doneRej: (e: unknown) => void = () => {};
@@ -340,7 +304,7 @@ export class DumpSession {
       s.finish();
       return;
     }
-    if (!isDMError(e) && isRetryableReadError(e)) {
+    if (!isDMError(e) && isReconnectableStreamError(e)) {
       this.log.warn({ err: e, position: this.shaper.boundary }, 'binlog connection lost');
       if (!this.connectedOnce) {
         s.finish(new DMError('ErrUpstreamUnreachable', `cannot read the binlog from ${this.o.connection.host}:${this.o.connection.port}`, { cause: e }));
@@ -349,7 +313,7 @@ export class DumpSession {
       s.finish();
       return;
     }
-    if (!isDMError(e) && errInfo(e).errno === ERRNO_FATAL_READING_BINLOG) {
+    if (!isDMError(e) && isFatalBinlogReadError(e)) {
       void this.classifyFatalRead(e).then(s.finish, s.finish);
       return;
     }

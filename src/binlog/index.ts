@@ -20,7 +20,6 @@ export { MysqlGtidSet } from './gtid-mysql.js';
 export { MariadbGtidSet } from './gtid-mariadb.js';
 export {
   createBinlogReader,
-  isRetryableReadError,
   type BinlogReader,
   type BinlogReaderOptions,
   type BinlogReaderStatus,
@@ -31,14 +30,6 @@ export {
 } from './reader.js';
 export { SchemaTracker, type TrackedTable, type TrackedColumn } from './schema-tracker.js';
 export { findStartByTime } from './start-time.js';
-export {
-  getBinlogFiles,
-  getMasterStatus,
-  getBinlogSettings,
-  detectFlavor,
-  openControlConnection,
-  type BinlogFile,
-  type BinlogSettings,
-  type ConnectionOptions,
-  type Queryable,
-} from './source-info.js';
+export { getBinlogFiles, getBinlogSettings, openControlConnection, type BinlogFile, type BinlogSettings, type Queryable } from './source-info.js';
+/** src/sql's master-status reader, its result as a binlog Position (file, offset, GTID set). */
+export { masterPosition as getMasterStatus } from '../sql/index.js';

@@ -45,7 +45,8 @@ import { ReaderMetrics } from './reader-metrics.js';
 import { RowDecoder, eventName, forgetTableMaps } from './row-decoder.js';
 import { TxnShaper, schemaSnapshots } from './txn-shaper.js';
 import { SchemaTracker } from './schema-tracker.js';
-import { getBinlogSettings, type ConnectionOptions, type Queryable } from './source-info.js';
+import { getBinlogSettings, type Queryable } from './source-info.js';
+import type { ConnConfig } from '../sql/index.js';
 import { installZongjiFastpath } from './zongji-fastpath.js';
 import { installQueryStatusCapture } from './query-status.js';
 import { DEFAULT_BINLOG_HEARTBEAT_MS, DEFAULT_BINLOG_QUEUE_BYTES, DEFAULT_BINLOG_QUEUE_EVENTS } from '../config/index.js';
@@ -53,7 +54,7 @@ import { DEFAULT_BINLOG_HEARTBEAT_MS, DEFAULT_BINLOG_QUEUE_BYTES, DEFAULT_BINLOG
 export { isRetryableReadError, DEFAULT_MAX_RECONNECTS } from './dump-session.js';
 
 export interface BinlogReaderOptions {
-  connection: ConnectionOptions;
+  connection: ConnConfig;
   flavor: Flavor;
   /** The replica server-id this reader uses (unique per reader and different from every real server). */
   serverId: number;

@@ -1,19 +1,9 @@
 /**
- * Small queries about the upstream's binlog that the reader needs; the master status reading
- * itself is src/sql's, returned here as a Position.
+ * Small queries about the upstream's binlog that the reader needs; the master status and flavor
+ * readings are src/sql's (getMasterStatus, getFlavor).
  */
-import { connect, getMasterStatus as readMasterStatus, type Queryable as SqlQueryable, type SslOptions } from '../sql/index.js';
+import { connect, type ConnConfig } from '../sql/index.js';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
-import type { Flavor, Position } from './position.js';
-
-export interface ConnectionOptions {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  /** mysql2 `ssl` options (PEM texts) for the binlog dump and control connections; absent = plain TCP. */
-  ssl?: SslOptions;
-}
 
 export interface BinlogFile {
   name: string;
@@ -25,10 +15,13 @@ export interface Queryable {
   query: Connection['query'];
 }
 
-/** A control connection: src/sql's (exact values, DM.ts's session `sql_mode` and `time_zone`). */
-export async function openControlConnection(c: ConnectionOptions): Promise<Connection> {
+/**
+ * A control connection: src/sql's (exact values, DM.ts's session `sql_mode` and `time_zone`),
+ * without the block's `session` variables (as before: the reader's queries need none).
+ */
+export async function openControlConnection(c: ConnConfig): Promise<Connection> {
   const { host, port, user, password, ssl } = c;
-  return connect({ host, port, user, password, ...(ssl ? { ssl } : {}) }, { connectTimeoutMs: 10_000, rawGeometry: false });
+  return connect({ host, port, user, password, ...(ssl ? { ssl } : {}) }, { rawGeometry: false });
 }
 
 /** SHOW BINARY LOGS, oldest first. */
@@ -37,17 +30,6 @@ export async function getBinlogFiles(conn: Queryable): Promise<BinlogFile[]> {
   return rows.map((r) => ({ name: String(r['Log_name']), size: Number(r['File_size']) }));
 }
 
-/** The source's current binlog position and executed GTID set (src/sql's reading, as a Position). */
-export async function getMasterStatus(conn: Queryable): Promise<Position> {
-  const ms = await readMasterStatus(conn as SqlQueryable);
-  return { file: ms.file, offset: ms.offset, gtid: ms.gtid };
-}
-
-/** 'mariadb' when VERSION() says so. */
-export async function detectFlavor(conn: Queryable): Promise<Flavor> {
-  const [rows] = await conn.query<RowDataPacket[]>('SELECT VERSION() AS v');
-  return /mariadb/i.test(String(rows[0]?.['v'] ?? '')) ? 'mariadb' : 'mysql';
-}
 
 export interface BinlogSettings {
   logBin: boolean;

@@ -10,12 +10,13 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { DMError } from '../errors/index.js';
 import type { GtidSet } from './gtid-set.js';
 import { parseGtidSet, type Flavor, type Position } from './position.js';
-import { getBinlogFiles, getMasterStatus, type ConnectionOptions, type Queryable } from './source-info.js';
+import { binlogStreamOptions, masterPosition, type ConnConfig } from '../sql/index.js';
+import { getBinlogFiles, type Queryable } from './source-info.js';
 
 const SCAN_EVENTS = ['rotate', 'format', 'gtid', 'mariadbgtid', 'anonymousgtid', 'query', 'xid', 'previousgtids', 'mariadbgtidlist', 'binlogcheckpoint'];
 
 interface ScanOptions {
-  connection: ConnectionOptions;
+  connection: ConnConfig;
   serverId: number;
   flavor: Flavor;
 }
@@ -26,7 +27,7 @@ interface ScanOptions {
  */
 async function scanFile(o: ScanOptions, file: string, size: number, signal: AbortSignal, onEvent: (ev: AnyBinlogEvent) => boolean): Promise<void> {
   const c = o.connection;
-  const zj = new ZongJi({ host: c.host, port: c.port, user: c.user, password: c.password, ...(c.ssl ? { ssl: { ...c.ssl } } : {}), dateStrings: true, timezone: 'Z' });
+  const zj = new ZongJi(binlogStreamOptions(c));
   try {
     await new Promise<void>((resolve, reject) => {
       const onAbort = (): void => reject(new DMError('ErrCanceled', 'start-time scan canceled'));
@@ -143,5 +144,5 @@ export async function findStartByTime(ctrl: Queryable, o: ScanOptions, time: Dat
     }
   }
   // nothing at or after the time: start at the end
-  return getMasterStatus(ctrl);
+  return masterPosition(ctrl);
 }

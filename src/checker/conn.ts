@@ -1,6 +1,5 @@
-import mysql, { type Connection } from 'mysql2/promise';
-import { sessionInitSql } from '../sql/index.js';
-import type { DBConn } from './types.js';
+import { DMError } from '../errors/index.js';
+import { connect, type ConnConfig, type Connection } from '../sql/index.js';
 
 /** A small query helper around one mysql2 connection, with a per-query timeout. */
 export class CheckConn {
@@ -9,26 +8,16 @@ export class CheckConn {
     private readonly timeoutMs: number,
   ) {}
 
-  static async open(opts: DBConn, timeoutMs: number): Promise<CheckConn> {
-    const c = await mysql.createConnection({
-      host: opts.host,
-      port: opts.port,
-      user: opts.user,
-      password: opts.password,
-      ...(opts.ssl ? { ssl: { ...opts.ssl } } : {}),
-      connectTimeout: timeoutMs,
-      supportBigNumbers: true,
-      bigNumberStrings: true,
-      dateStrings: true,
-    });
-    // DM.ts's session (`sql_mode`, `time_zone`, src/sql) and the block's `session`, as every connection
+  /**
+   * src/sql's connection (DM.ts's session `sql_mode` and `time_zone`, then the block's `session`,
+   * as every connection). Throws the driver's error (the check messages show its code).
+   */
+  static async open(opts: ConnConfig, timeoutMs: number): Promise<CheckConn> {
     try {
-      await c.query({ sql: sessionInitSql(opts.session ? { sessionVars: opts.session } : {}), timeout: timeoutMs });
+      return new CheckConn(await connect(opts, { connectTimeoutMs: timeoutMs, rawGeometry: false }), timeoutMs);
     } catch (e) {
-      c.destroy();
-      throw e;
+      throw e instanceof DMError && e.cause !== undefined ? e.cause : e;
     }
-    return new CheckConn(c, timeoutMs);
   }
 
   async rows<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {

@@ -3,6 +3,7 @@
  * position and table keys.
  */
 import type { TableName } from '../filter/types.js';
+import { flavorOfVersion } from '../sql/index.js';
 import type { CheckConn } from './conn.js';
 import { hasGlobal, hasOnTable, parseGrants, type Grants } from './grants.js';
 import type { CheckSource } from './types.js';
@@ -29,7 +30,7 @@ export async function gatherSourceFacts(c: CheckConn, src: CheckSource): Promise
     .map((r) => ({ schema: r.s, table: r.t }))
     .filter((t) => !SYSTEM_SCHEMAS.has(t.schema.toLowerCase()))
     .filter(filter);
-  return { version, isMariaDB: /mariadb/i.test(version), grants, tables };
+  return { version, isMariaDB: flavorOfVersion(version) === 'mariadb', grants, tables };
 }
 
 export function checkDumpPrivilege(f: SourceFacts): Verdict {

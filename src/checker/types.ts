@@ -4,20 +4,9 @@
  * filters and routes (see from-task.ts for the adapter from a task config).
  */
 import type { TableName } from '../filter/types.js';
-import type { SslOptions } from '../sql/index.js';
+import type { ConnConfig } from '../sql/index.js';
 
 export type CheckState = 'pass' | 'warn' | 'fail';
-
-export interface DBConn {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  /** mysql2 `ssl` options (the block's `security`, resolved); absent = plain TCP. */
-  ssl?: SslOptions;
-  /** The block's `session` variables, set after connecting (a bad one fails the connection check). */
-  session?: Record<string, string | number | boolean>;
-}
 
 export type TaskMode = 'all' | 'full' | 'incremental' | 'dump' | 'load' | 'load&sync';
 
@@ -29,7 +18,8 @@ export interface CheckMeta {
 
 export interface CheckSource {
   sourceId: string;
-  from: DBConn;
+  /** `from`, resolved (src/sql's type); a bad `session` variable fails the connection check. */
+  from: ConnConfig;
   enableGtid: boolean;
   /** The task's `meta` for this source (incremental mode start). */
   meta?: CheckMeta;
@@ -50,7 +40,7 @@ export interface CheckInput {
   taskName: string;
   mode: TaskMode;
   sources: CheckSource[];
-  target: DBConn;
+  target: ConnConfig;
   /** `ignore-checking-items` of the task ('all' skips every check). */
   ignoreCheckingItems?: readonly string[];
   /** Load threads (`loaders.pool-size`), default 16, and sync threads (`syncers.worker-count`), default 16. */

@@ -7,29 +7,11 @@
  */
 import { readFileSync } from 'node:fs';
 import { DMError } from '../errors/index.js';
-import type { SslOptions } from '../sql/index.js';
+import type { ConnConfig, SslOptions } from '../sql/index.js';
 import type { DBConfig } from './common-schema.js';
 import type { DeepReadonly } from './freeze.js';
 
-/** mysql2 `ssl` options (src/sql's SslOptions), with the verification decided. */
-export interface DBTlsOptions extends SslOptions {
-  /** Verify the server certificate against `ca` (true exactly when `ssl-ca` is given). */
-  rejectUnauthorized: boolean;
-}
-
-/** A database connection as every DM.ts client of it takes it. */
-export interface DBConnSettings {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  /** TLS, when `security` names at least one of ssl-ca / ssl-cert / ssl-key; else plain TCP. */
-  ssl?: DBTlsOptions;
-  /** The block's `session` variables (set on the connections that run DM.ts's queries). */
-  session?: Record<string, string | number | boolean>;
-}
-
-const resolved = new WeakMap<object, DBConnSettings>();
+const resolved = new WeakMap<object, ConnConfig>();
 
 function readPem(path: string, key: string, where: string): string {
   let text: string;
@@ -46,19 +28,22 @@ function readPem(path: string, key: string, where: string): string {
  * Resolve a database block. `where` names it in errors, e.g. `source mysql-01: from`.
  * Throws ErrConfigTLSFile when a security file is missing, unreadable or not PEM, and
  * ErrConfigCrossField when only one of ssl-cert / ssl-key is given.
+ * The result is src/sql's ConnConfig: `ssl` when `security` names at least one of ssl-ca /
+ * ssl-cert / ssl-key (the server certificate is verified exactly when `ssl-ca` is given), else
+ * plain TCP; `session` when the block has one.
  * `cert-allowed-cn` is ignored: mysql2 gives no hook to check the server certificate's CN (in DM it
  * restricts the clients of DM's own RPC servers).
  */
-export function dbConnOf(db: DeepReadonly<DBConfig> | DBConfig, where: string): DBConnSettings {
+export function dbConnOf(db: DeepReadonly<DBConfig> | DBConfig, where: string): ConnConfig {
   const hit = resolved.get(db);
   if (hit) return hit;
-  const out: DBConnSettings = { host: db.host, port: db.port, user: db.user, password: db.password };
+  const out: ConnConfig = { host: db.host, port: db.port, user: db.user, password: db.password };
   const sec = db.security;
   if (sec && (sec.sslCa || sec.sslCert || sec.sslKey)) {
     if (!sec.sslCert !== !sec.sslKey) {
       throw new DMError('ErrConfigCrossField', `${where}.security: ssl-cert and ssl-key go together (a client certificate needs its key)`);
     }
-    const ssl: DBTlsOptions = { rejectUnauthorized: Boolean(sec.sslCa) };
+    const ssl: SslOptions = { rejectUnauthorized: Boolean(sec.sslCa) };
     if (sec.sslCa) ssl.ca = readPem(sec.sslCa, 'ssl-ca', where);
     if (sec.sslCert) ssl.cert = readPem(sec.sslCert, 'ssl-cert', where);
     if (sec.sslKey) ssl.key = readPem(sec.sslKey, 'ssl-key', where);

@@ -67,7 +67,7 @@ export {
   type ClusterLoadOptions,
 } from './cluster-config.js';
 export type { DBConfig, SecurityConfig } from './common-schema.js';
-export { dbConnOf, type DBConnSettings, type DBTlsOptions } from './db-conn.js';
+export { dbConnOf } from './db-conn.js';
 export { taskConfigToYaml, sourceConfigToYaml, type ToYamlOptions } from './to-yaml.js';
 export { masterConfigToYaml, workerConfigToYaml, clusterYamlToToml } from './cluster-to-yaml.js';
 export { DEFAULT_LOG_MAX_SIZE_MB } from './log-schema.js';

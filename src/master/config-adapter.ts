@@ -9,15 +9,13 @@ import { encrypt, parseSourceConfig, parseTaskConfig, withEncryptedPassword, typ
 
 export interface SourceFacts {
   sourceId: string;
-  host: string;
-  port: number;
-  user: string;
-  /** Plaintext password (decrypted when given encrypted). */
-  password: string;
   enableRelay: boolean;
   enableGtid: boolean;
   flavor: string;
-  /** The `from` block (security, session), resolved by whoever connects (dbConnOf). */
+  /**
+   * The `from` block as loaded (password decrypted); whoever connects resolves it into src/sql's
+   * ConnConfig with dbConnOf (TLS files are read then, so that a missing file is that check's error).
+   */
   from: SourceConfig['from'];
 }
 
@@ -44,10 +42,6 @@ export function sourceFacts(text: string, secretKey?: Buffer, file = 'source.yam
   }
   return {
     sourceId: c.sourceId,
-    host: c.from.host,
-    port: c.from.port,
-    user: c.from.user,
-    password: c.from.password,
     enableRelay: c.enableRelay,
     enableGtid: c.enableGtid,
     flavor: c.flavor,

@@ -1,6 +1,6 @@
 import { dbConnOf } from '../config/index.js';
 import { DMError } from '../errors/index.js';
-import { connect } from '../sql/index.js';
+import { connect, flavorOfVersion, getServerVersion } from '../sql/index.js';
 import type { Connection } from '../sql/index.js';
 import type { SourceFacts } from './config-adapter.js';
 
@@ -12,15 +12,12 @@ import type { SourceFacts } from './config-adapter.js';
  * ErrMasterSourceFlavorMismatch, so a wrong source config is refused here and not later.
  */
 export async function checkSourceConnection(f: SourceFacts, timeoutMs = 3000): Promise<void> {
-  const server = await withSource(f, timeoutMs, async (c) => {
-    const [r] = await c.query('SELECT VERSION() AS v');
-    return String((r as { v: string | null }[])[0]?.v ?? '');
-  });
-  const actual = /mariadb/i.test(server) ? 'mariadb' : 'mysql';
+  const server = await withSource(f, timeoutMs, getServerVersion);
+  const actual = flavorOfVersion(server);
   if (f.flavor !== '' && f.flavor !== actual) {
     throw new DMError(
       'ErrMasterSourceFlavorMismatch',
-      `source ${f.sourceId}: flavor is ${f.flavor} but ${f.host}:${f.port} is ${actual === 'mariadb' ? 'MariaDB' : 'MySQL'} (${server})`,
+      `source ${f.sourceId}: flavor is ${f.flavor} but ${f.from.host}:${f.from.port} is ${actual === 'mariadb' ? 'MariaDB' : 'MySQL'} (${server})`,
     );
   }
 }
@@ -41,7 +38,7 @@ export async function sourceWallTimeToInstant(f: SourceFacts, wall: string, time
       return (rows as { ts: string | number | null; tz: string | null; sys: string | null }[])[0];
     });
   } catch (e) {
-    throw new DMError('ErrMasterStartTimeZone', `source ${f.sourceId}: cannot read the time zone of ${f.host}:${f.port} for --start-time '${wall}'`, { cause: e });
+    throw new DMError('ErrMasterStartTimeZone', `source ${f.sourceId}: cannot read the time zone of ${f.from.host}:${f.from.port} for --start-time '${wall}'`, { cause: e });
   }
   const tz = r?.tz ?? '';
   const zone = tz.toUpperCase() === 'SYSTEM' ? `SYSTEM (${r?.sys ?? ''})` : tz;
@@ -62,12 +59,12 @@ async function withSource<T>(f: SourceFacts, timeoutMs: number, fn: (c: Connecti
   } catch (e) {
     const code = e instanceof DMError ? e.codeName : undefined;
     if (code === 'ErrDBAccessDenied' || code === 'ErrDBTLSHandshake') {
-      throw new DMError(code, `source ${f.sourceId}: ${code === 'ErrDBAccessDenied' ? `access denied for ${f.user}@${f.host}:${f.port}` : `TLS handshake with ${f.host}:${f.port} failed`}`, { cause: e });
+      throw new DMError(code, `source ${f.sourceId}: ${code === 'ErrDBAccessDenied' ? `access denied for ${conn.user}@${conn.host}:${conn.port}` : `TLS handshake with ${conn.host}:${conn.port} failed`}`, { cause: e });
     }
     if (code === 'ErrDBExecuteFailed' || code === 'ErrDBSyntaxError') {
-      throw new DMError('ErrConfigInvalidValue', `source ${f.sourceId}: from.session is rejected by ${f.host}:${f.port}`, { cause: e });
+      throw new DMError('ErrConfigInvalidValue', `source ${f.sourceId}: from.session is rejected by ${conn.host}:${conn.port}`, { cause: e });
     }
-    throw new DMError('ErrUpstreamUnreachable', `source ${f.sourceId}: cannot connect to ${f.host}:${f.port}`, { cause: e });
+    throw new DMError('ErrUpstreamUnreachable', `source ${f.sourceId}: cannot connect to ${conn.host}:${conn.port}`, { cause: e });
   } finally {
     await c?.end().catch(() => undefined);
   }

@@ -1,6 +1,7 @@
 /**
- * MySQL/MariaDB error classification: any error from mysql2 (or the network) becomes a DMError
- * whose code decides whether it is retried. Decided by errno and error code only, never by text.
+ * MySQL/MariaDB error classification, the one errno table of DM.ts: any error from mysql2, the
+ * binlog stream (zongji on the `mysql` driver) or the network becomes a DMError whose code decides
+ * whether it is retried. Decided by errno and error code only, never by text.
  */
 import { DMError, type ErrorCodeName } from '../errors/index.js';
 
@@ -20,6 +21,16 @@ const CONN_CODES = new Set([
   'PROTOCOL_SEQUENCE_TIMEOUT',
   'PROTOCOL_PACKETS_OUT_OF_ORDER',
   'ER_SERVER_SHUTDOWN',
+]);
+
+/**
+ * Also worth a reconnect on the binlog stream (not for a query): the socket was written after it
+ * ended, the server's packet-size limit or query timeout ended the dump thread.
+ */
+const STREAM_RECONNECT_CODES = new Set(['ERR_STREAM_WRITE_AFTER_END']);
+const STREAM_RECONNECT_ERRNOS = new Set([
+  1153, // ER_NET_PACKET_TOO_LARGE
+  3024, // ER_QUERY_TIMEOUT (MySQL max_execution_time)
 ]);
 
 /** mysql2's codes for a failed TLS upgrade (untrusted certificate, no TLS on the server). */
@@ -106,21 +117,22 @@ export function errnoOf(err: unknown): number | undefined {
   return typeof e.errno === 'number' && e.errno > 0 ? e.errno : undefined;
 }
 
-function connCodeOf(err: unknown): string | undefined {
+/** `fatal`: count mysql2's `fatal` flag (not for the binlog stream, whose driver also flags a decoding exception fatal). */
+function connCodeOf(err: unknown, fatal = true): string | undefined {
   const e = err as MySQLishError | null;
   if (!e || typeof e !== 'object') return undefined;
   if (typeof e.code === 'string' && CONN_CODES.has(e.code)) return e.code;
   // mysql2 marks the loss of the connection `fatal`; a query issued on a connection the server has
   // already closed fails with no code at all ("Can't add new command when connection is in closed
   // state"): both are connection errors.
-  if ((e as { fatal?: unknown }).fatal === true && errnoOf(err) === undefined) return typeof e.code === 'string' ? e.code : 'PROTOCOL_CONNECTION_LOST';
+  if (fatal && (e as { fatal?: unknown }).fatal === true && errnoOf(err) === undefined) return typeof e.code === 'string' ? e.code : 'PROTOCOL_CONNECTION_LOST';
   // Node's happy-eyeballs connect throws AggregateError whose parts carry the codes.
   if (Array.isArray(e.errors)) for (const sub of e.errors) {
-    const c = connCodeOf(sub);
+    const c = connCodeOf(sub, fatal);
     if (c) return c;
   }
   const cause = (err as { cause?: unknown }).cause;
-  if (cause && cause !== err) return connCodeOf(cause);
+  if (cause && cause !== err) return connCodeOf(cause, fatal);
   return undefined;
 }
 
@@ -167,4 +179,55 @@ export function classifyError(err: unknown, opts: ClassifyOptions = {}): DMError
 /** Whether the error may be retried automatically (decided by the code table). */
 export function isRetryable(err: unknown, opts: ClassifyOptions = {}): boolean {
   return classifyError(err, opts).retryable;
+}
+
+/** ER_MASTER_FATAL_ERROR_READING_BINLOG / ER_SOURCE_FATAL_ERROR_READING_BINLOG: purged, or a position the source never had. */
+const ER_FATAL_READING_BINLOG = 1236;
+
+/** The source refused to send the binlog from the requested position (errno 1236). */
+export function isFatalBinlogReadError(err: unknown): boolean {
+  return !(err instanceof DMError) && errnoOf(err) === ER_FATAL_READING_BINLOG;
+}
+
+/**
+ * Whether a binlog stream that ended with this error may be reopened from the last transaction
+ * boundary: the connection was lost (network codes and errnos of the table), or the server
+ * answered with a transient error (deadlock, too many connections, ...), or one of the stream's
+ * own transient ends. A DMError (already decided) or a decoding error is not.
+ */
+export function isReconnectableStreamError(err: unknown): boolean {
+  if (err instanceof DMError) return false;
+  const e = err as MySQLishError | null;
+  if (typeof e?.code === 'string' && STREAM_RECONNECT_CODES.has(e.code)) return true;
+  const errno = errnoOf(err);
+  if (errno !== undefined) return CONN_ERRNOS.has(errno) || RETRYABLE_ERRNOS.has(errno) || STREAM_RECONNECT_ERRNOS.has(errno);
+  return connCodeOf(err, false) !== undefined;
+}
+
+/** Connection lost or never made (the table's classes), or mysql2 marked the connection unusable (`fatal`). */
+export function isConnectionError(e: unknown): boolean {
+  const x = e as { code?: unknown; fatal?: unknown } | undefined;
+  if (!x || typeof x !== 'object') return false;
+  if (x.fatal === true || x.code === 'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR') return true;
+  return classifyCode(e, { side: 'upstream' }) === 'ErrUpstreamUnreachable';
+}
+
+/**
+ * The full phase's naming of an error by the side it came from (the same table, the side's
+ * codes): a lost connection is retryable ErrUpstreamUnreachable (source) or
+ * ErrLoadTargetUnreachable (target); deadlock / lock wait / interrupted stay retryable
+ * ErrDBRetryableError, access denied ErrDBAccessDenied, a failed TLS upgrade ErrDBTLSHandshake;
+ * a duplicate key on the target is ErrLoadDuplicateEntry; anything else ErrDumpSourceRead
+ * (source) or ErrLoadExecFailed (target). A DMError is returned as it is.
+ */
+export function classifyMySQLError(e: unknown, side: 'source' | 'target', what: string): DMError {
+  if (e instanceof DMError) return e;
+  // the cause's text is appended by DMError.toJSON/toString
+  const msg = e instanceof Error ? what : `${what}: ${String(e)}`;
+  const c = classifyCode(e);
+  if (c === 'ErrDBTLSHandshake') return new DMError('ErrDBTLSHandshake', msg, { cause: e });
+  if (isConnectionError(e)) return new DMError(side === 'source' ? 'ErrUpstreamUnreachable' : 'ErrLoadTargetUnreachable', msg, { cause: e });
+  if (c === 'ErrDBRetryableError' || c === 'ErrDBAccessDenied') return new DMError(c, msg, { cause: e });
+  if (side === 'target' && c === 'ErrDBDuplicateEntry' && errnoOf(e) !== 1022) return new DMError('ErrLoadDuplicateEntry', msg, { cause: e });
+  return new DMError(side === 'source' ? 'ErrDumpSourceRead' : 'ErrLoadExecFailed', msg, { cause: e });
 }

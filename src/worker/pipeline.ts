@@ -31,12 +31,11 @@ import {
   DEFAULT_LOAD_RETRY_INITIAL_DELAY_MS,
   DEFAULT_LOAD_RETRY_MAX_DELAY_MS,
   DEFAULT_SYNC_RETRY_TIMEOUT_MS,
-  type DBConnSettings,
   type SourceConfig,
   type SubtaskConfig,
 } from '../config/index.js';
 import { DMError } from '../errors/index.js';
-import { connect, getFlavor } from '../sql/index.js';
+import { connect, getFlavor, type ConnConfig } from '../sql/index.js';
 import type { Position } from '../binlog/position.js';
 import { DeferredSyncUnit, SchemaStore, type StartSpec, type SyncConfig } from '../units/sync/index.js';
 import { createRouter } from '../filter/index.js';
@@ -93,12 +92,12 @@ export function metaStart(sub: SubtaskConfig, enableGtid: boolean): StartSpec | 
 }
 
 /** `from` of the source, resolved (TLS files read once per loaded config). */
-function sourceConn(src: SourceConfig): DBConnSettings {
+function sourceConn(src: SourceConfig): ConnConfig {
   return dbConnOf(src.from, `source ${src.sourceId}: from`);
 }
 
 /** `target-database` of the task, resolved (TLS files read once per loaded config). */
-function targetConn(sub: SubtaskConfig): DBConnSettings {
+function targetConn(sub: SubtaskConfig): ConnConfig {
   return dbConnOf(sub.targetDatabase, `task ${sub.name}: target-database`);
 }
 

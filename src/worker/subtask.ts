@@ -5,7 +5,7 @@ import type { Registry } from '../metrics/index.js';
 import type { Stage, Unit, UnitType } from '../units/index.js';
 import type { SchemaOpRequest } from '../units/sync/index.js';
 import { createUnits, type PipelineContext, type PipelineInput } from './pipeline.js';
-import { aborted } from '../util/index.js';
+import { Backoff, aborted } from '../util/index.js';
 import { DEFAULT_CHECKER_BACKOFF_MAX_MS, DEFAULT_CHECKER_BACKOFF_MIN_MS } from '../config/index.js';
 
 /** Auto-resume backoff bounds: src/config's (source.yaml `checker.backoff-min` / `backoff-max` defaults, DM's). */
@@ -65,7 +65,7 @@ export class Subtask {
   private loop: Promise<void> | undefined;
   private errors: DMErrorJSON[] = [];
   private pausedBy: 'user' | 'error' | '' = '';
-  private backoffMs: number;
+  private readonly backoff: Backoff;
   private retryTimer: NodeJS.Timeout | undefined;
   private autoResumes = 0;
   private updatedAt = new Date();
@@ -74,7 +74,7 @@ export class Subtask {
 
   constructor(private readonly o: SubtaskOptions) {
     this.log = o.logger.child({ component: 'subtask', task: o.input.taskName, source: o.input.sourceId });
-    this.backoffMs = o.minBackoffMs ?? AUTO_RESUME_MIN_MS;
+    this.backoff = new Backoff({ initialDelayMs: o.minBackoffMs ?? AUTO_RESUME_MIN_MS, maxDelayMs: o.maxBackoffMs ?? AUTO_RESUME_MAX_MS, jitter: false });
     this.ctx = {
       logger: this.log,
       registry: o.registry,
@@ -164,7 +164,7 @@ export class Subtask {
         return;
       }
       if (r.detail) Object.assign(this.ctx.detail, r.detail);
-      this.backoffMs = this.o.minBackoffMs ?? AUTO_RESUME_MIN_MS;
+      this.backoff.reset();
       this.idx++;
     }
     this.setStage('Finished');
@@ -177,8 +177,7 @@ export class Subtask {
     this.log.warn({ errors }, 'subtask paused by an error');
     const retryable = errors.every((e) => e.retryable);
     if (retryable) {
-      const wait = this.backoffMs;
-      this.backoffMs = Math.min(this.backoffMs * 2, this.o.maxBackoffMs ?? AUTO_RESUME_MAX_MS);
+      const wait = this.backoff.next();
       this.log.info({ inMs: wait }, 'task checker: auto-resume scheduled');
       const fire = (): void => {
         this.retryTimer = undefined;

@@ -7,8 +7,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MariaDBServer, compareDatabases, describeDiffs, runUnits } from '../helpers/index.js';
 import { makeTestPki, tlsServerArgs } from '../helpers/tls.js';
-import { dbConnOf, parseSourceConfig, type DBConnSettings } from '../../src/config/index.js';
+import { dbConnOf, parseSourceConfig } from '../../src/config/index.js';
 import { DMError } from '../../src/errors/index.js';
+import type { ConnConfig } from '../../src/sql/index.js';
 import { createFullUnits } from '../../src/units/full/index.js';
 import { SyncUnit } from '../../src/units/sync/index.js';
 import { sourceFacts } from '../../src/master/config-adapter.js';
@@ -60,7 +61,7 @@ test('security (TLS) and from.session apply to dump, load, sync and the source c
   assert.equal(source.ssl?.rejectUnauthorized, true, 'ssl-ca given: the server certificate is verified');
   assert.ok(source.ssl?.ca?.includes('BEGIN CERTIFICATE') && source.ssl.key?.includes('PRIVATE KEY'));
   assert.deepEqual(source.session, { wait_timeout: 12345 });
-  const plain = (c: DBConnSettings): DBConnSettings => ({ host: c.host, port: c.port, user: c.user, password: c.password });
+  const plain = (c: ConnConfig): ConnConfig => ({ host: c.host, port: c.port, user: c.user, password: c.password });
 
   // --- the master's source check (operate-source create)
   await checkSourceConnection(sourceFacts(sourceYaml('tls-src', src.port, sec)));

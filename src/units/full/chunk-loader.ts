@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import type { Connection } from 'mysql2/promise';
 import { DMError } from '../../errors/index.js';
-import { classifyMySQLError, typeCastFor, quoteId, quoteTable } from '../dump/conn.js';
+import { classifyMySQLError, typeCastFor, quoteId, quoteTable } from '../../sql/index.js';
 import { makeRowEncoder, chunkBatches, type Batch } from './row-stream.js';
 import { markDoneSQL, type ChunkRow } from './meta-store.js';
 import { tableKey, type FullSession } from './full-session.js';

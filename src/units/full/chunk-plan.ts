@@ -1,5 +1,5 @@
 import type { Connection } from 'mysql2/promise';
-import { classifyMySQLError, escapeValue, quoteId, quoteTable, typeCastFor } from '../dump/conn.js';
+import { classifyMySQLError, quoteValue as escapeValue, quoteId, quoteTable, typeCastFor } from '../../sql/index.js';
 import type { SourceTableInfo } from './dump-table-info.js';
 
 /** A key value of a chunk boundary as stored in JSON: Buffers become {hex}. */

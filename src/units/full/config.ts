@@ -1,6 +1,7 @@
 import type { BAListRule, RouteRule } from '../../filter/types.js';
 import { DMError } from '../../errors/index.js';
-import type { SslOptions } from '../../sql/index.js';
+import type { ConnConfig } from '../../sql/index.js';
+import { retryPolicy as policyOf, type RetryPolicy } from '../../util/index.js';
 import {
   DEFAULT_CHUNK_ROWS,
   DEFAULT_CONSISTENCY,
@@ -12,21 +13,6 @@ import {
   DEFAULT_META_SCHEMA,
   DEFAULT_MYDUMPER_THREADS,
 } from '../../config/index.js';
-
-/** Connection settings of one MySQL/MariaDB server (source `from` or task `target-database`). */
-export interface DBConnConfig {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  /** DM `target-database.session` (or `from.session`): session variables set on every connection. */
-  session?: SessionVars;
-  /** DM `security`, resolved: mysql2 `ssl` options (PEM texts); absent = plain TCP. */
-  ssl?: SslOptions;
-}
-
-/** Session variables as a task's `session:` map gives them. */
-export type SessionVars = Record<string, string | number | boolean>;
 
 /** DM `consistency` modes of the `mydumpers` block. */
 export type Consistency = 'auto' | 'flush' | 'lock' | 'snapshot' | 'none';
@@ -76,8 +62,8 @@ export interface FullMigrationConfig {
   taskName: string;
   sourceId: string;
   taskMode: FullTaskMode;
-  source: DBConnConfig;
-  target: DBConnConfig;
+  source: ConnConfig;
+  target: ConnConfig;
   metaSchema: string;
   caseSensitive: boolean;
   baList?: BAListRule;
@@ -146,4 +132,16 @@ function resolveImportMode(m: string | undefined): ImportMode {
 
 export function chunkRows(cfg: Pick<FullMigrationConfig, 'mydumper'>): number {
   return cfg.mydumper.rows > 0 ? cfg.mydumper.rows : DEFAULT_CHUNK_ROWS;
+}
+
+/**
+ * The full phase's retry policy (src/util's module): DMErrors the code table marks retryable
+ * (never by message text), `retryAttempts` times, backoff from `retryInitialDelayMs` to `retryMaxDelayMs`.
+ */
+export function retryPolicy(loader: Pick<LoaderConfig, 'retryAttempts' | 'retryInitialDelayMs' | 'retryMaxDelayMs'>): RetryPolicy {
+  return policyOf({
+    when: (e) => e instanceof DMError && e.retryable,
+    maxAttempts: loader.retryAttempts,
+    backoff: { initialDelayMs: loader.retryInitialDelayMs, maxDelayMs: loader.retryMaxDelayMs },
+  });
 }

@@ -1,6 +1,6 @@
 import type { Connection } from 'mysql2/promise';
 import { DMError } from '../../errors/index.js';
-import { classifyMySQLError, closeConn, mysqlErrno, openConn, quoteTable } from '../dump/conn.js';
+import { classifyMySQLError, closeConnection as closeConn, errnoOf as mysqlErrno, connectSide as openConn, quoteTable } from '../../sql/index.js';
 import { markIndexesDone, readPendingIndexes, type DeferredIndexes } from './meta-store.js';
 import type { FullSession } from './full-session.js';
 

@@ -1,7 +1,6 @@
 import type { Connection } from 'mysql2/promise';
 import { DMError } from '../../errors/index.js';
-import { getTableInfo, type TableInfo } from '../../sql/index.js';
-import { classifyMySQLError, quoteTable } from '../dump/conn.js';
+import { classifyMySQLError, getTableInfo, quoteTable, type TableInfo } from '../../sql/index.js';
 
 export interface ColumnInfo {
   name: string;

@@ -1,7 +1,7 @@
 import type { Registry } from 'prom-client';
 import type { Logger } from '../../log/index.js';
 import { writeDumpFiles } from './dump-files.js';
-import { retryPolicy } from '../dump/retry.js';
+import { retryPolicy } from './config.js';
 import type { FullSession } from './full-session.js';
 import { FullPhaseUnit } from './full-phase-unit.js';
 

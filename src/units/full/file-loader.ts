@@ -6,7 +6,7 @@ import type { Connection } from 'mysql2/promise';
 import { DMError } from '../../errors/index.js';
 import type { ExtractedColumn } from '../../filter/index.js';
 import { tokenize, type Token } from '../../sql/index.js';
-import { classifyMySQLError, closeConn, escapeValue, openConn, quoteId, quoteTable } from '../dump/conn.js';
+import { classifyMySQLError, closeConnection as closeConn, quoteValue as escapeValue, connectSide as openConn, quoteId, quoteTable } from '../../sql/index.js';
 import { markDoneSQL, ensureMetaTables, persistPlan, readChunks, readSnapshots } from './meta-store.js';
 import { syncHandOff } from '../meta-tables.js';
 import { parseDumpFileName, readDumpMetadata } from './dump-files.js';

@@ -5,9 +5,9 @@ import { DMError } from '../../errors/index.js';
 import { SchemaTracker } from '../../binlog/index.js';
 import type { RouteResult } from '../../filter/types.js';
 import { chunkRows, type FullMigrationConfig } from './config.js';
-import { classifyMySQLError, closeConn, openConn, quoteTable } from '../dump/conn.js';
+import { classifyMySQLError, closeConnection as closeConn, connectSide as openConn, quoteTable } from '../../sql/index.js';
 import { planChunks, type ChunkDef } from './chunk-plan.js';
-import type { MasterStatus } from '../dump/master-status.js';
+import type { MasterStatus } from '../../sql/index.js';
 import {
   appendSnapshot,
   ensureMetaTables,

@@ -10,18 +10,19 @@ export * from './config.js';
 export { FullSession, tableKey, type PlannedTable } from './full-session.js';
 export { DumpUnit } from './dump-unit.js';
 export { Progress, type TableProgress } from './progress.js';
+// src/sql's connection and errno helpers under the names the full phase's files use
 export {
-  openConn,
-  closeConn,
+  connectSide as openConn,
+  closeConnection as closeConn,
   classifyMySQLError,
   quoteId,
   quoteTable,
-  escapeValue,
+  quoteValue as escapeValue,
   isConnectionError,
-  mysqlErrno,
+  errnoOf as mysqlErrno,
   typeCastFor,
   exactTypeCast,
-} from '../dump/conn.js';
+} from '../../sql/index.js';
 export {
   NUMERIC_TYPES,
   makeRowEncoder,
@@ -49,9 +50,9 @@ export {
   type DeferredIndexes,
   type ChunkRow,
 } from './meta-store.js';
-export { readMasterStatus, readPosition, isUnknownPosition, detectFlavor, type MasterStatus } from '../dump/master-status.js';
+export { readMasterStatus, readPosition } from './snapshot.js';
+export { isUnknownPosition, type MasterStatus } from '../../sql/index.js';
 export { readTableInfo, type SourceTableInfo, type ColumnInfo } from './dump-table-info.js';
 export { createTableSelector, type TableSelector } from './table-selector.js';
-export { retryPolicy } from '../dump/retry.js';
 export { readDumpMetadata, dumpFileName, parseDumpFileName, type DumpMetadata } from './dump-files.js';
 export { capturingHandOff, skippedWhenFinished, finishedOnce, handOffOf, type FullPhaseDetail, type HandOffBox, type HandOffPos } from './unit-wrappers.js';

@@ -1,9 +1,9 @@
 import type { Connection } from 'mysql2/promise';
 import { DMError } from '../../errors/index.js';
-import { classifyMySQLError, quoteId } from '../dump/conn.js';
+import { classifyMySQLError, quoteId } from '../../sql/index.js';
 import { META_TABLES, createTableSQL, selectSnapshots, type MetaNames, type SnapshotRow } from '../meta-tables.js';
 import type { BoundValue, ChunkDef } from './chunk-plan.js';
-import type { MasterStatus } from '../dump/master-status.js';
+import type { MasterStatus } from '../../sql/index.js';
 
 /**
  * The full phase's durable state, in the TARGET (`<meta-schema>`), so that a restarted unit on

@@ -12,7 +12,7 @@
  */
 import type { Connection } from 'mysql2/promise';
 import { rawConnection, chunkBatches, pagedBatches, keyIndexes, type Page } from './row-stream.js';
-import { typeCastFor } from '../dump/conn.js';
+import { typeCastFor } from '../../sql/index.js';
 import type { ChunkDef, BoundValue } from './chunk-plan.js';
 import type { ColumnInfo } from './dump-table-info.js';
 import { fieldKinds, isBinaryColumn, makeLineEncoder, type FieldKinds } from './tsv-encoder.js';

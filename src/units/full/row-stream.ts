@@ -1,6 +1,6 @@
 import type { Connection } from 'mysql2/promise';
 import type { Connection as CbConnection, TypeCast } from 'mysql2';
-import { escapeValue, quoteId, quoteTable } from '../dump/conn.js';
+import { quoteValue as escapeValue, quoteId, quoteTable } from '../../sql/index.js';
 import { chunkWhere, toBound, type BoundValue, type ChunkDef } from './chunk-plan.js';
 import type { ColumnInfo } from './dump-table-info.js';
 

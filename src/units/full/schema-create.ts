@@ -1,7 +1,7 @@
 import type { Connection } from 'mysql2/promise';
 import { DMError } from '../../errors/index.js';
 import type { RouteResult } from '../../filter/index.js';
-import { classifyMySQLError, quoteId, quoteTable } from '../dump/conn.js';
+import { classifyMySQLError, quoteId, quoteTable } from '../../sql/index.js';
 import { recordDeferredIndexes } from './meta-store.js';
 import type { FullSession, PlannedTable } from './full-session.js';
 import { splitSecondaryKeys } from './deferred-index.js';

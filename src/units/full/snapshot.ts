@@ -2,9 +2,41 @@ import type { Connection } from 'mysql2/promise';
 import type { Logger } from '../../log/index.js';
 import { DMError } from '../../errors/index.js';
 import { SchemaTracker } from '../../binlog/index.js';
-import type { Consistency, DBConnConfig } from './config.js';
-import { classifyMySQLError, closeConn, mysqlErrno, openConn, quoteTable } from '../dump/conn.js';
-import { readPosition, type MasterStatus } from '../dump/master-status.js';
+import type { Consistency } from './config.js';
+import {
+  classifyMySQLError,
+  closeConnection as closeConn,
+  connectSide as openConn,
+  errnoOf as mysqlErrno,
+  getMasterStatus,
+  quoteTable,
+  type ConnConfig,
+  type MasterStatus,
+  type MasterStatusOptions,
+} from '../../sql/index.js';
+
+/**
+ * How the full phase reads the source's binlog position (src/sql's reader): a refused read is
+ * ErrDumpPrivilege (naming the privilege to grant), other errors are the source side's.
+ */
+const SOURCE_POSITION: MasterStatusOptions = {
+  refusedCode: 'ErrDumpPrivilege',
+  classify: (e, what) => classifyMySQLError(e, 'source', what),
+};
+
+/** The binlog position and GTID set the source has written so far. Needs REPLICATION CLIENT (MariaDB >= 10.5: BINLOG MONITOR). */
+export function readMasterStatus(conn: Connection): Promise<MasterStatus> {
+  return getMasterStatus(conn, SOURCE_POSITION);
+}
+
+/**
+ * The snapshot's binlog position, where the task mode needs one. task-mode full never reads the
+ * binlog: there (`optional`) a refused read or a disabled binlog gives an unknown position (empty
+ * file name, logged) instead of an error. Other modes throw as readMasterStatus does.
+ */
+export function readPosition(conn: Connection, optional: boolean, log?: Logger): Promise<MasterStatus> {
+  return getMasterStatus(conn, { ...SOURCE_POSITION, optional, ...(log ? { log } : {}) });
+}
 
 /**
  * A set of source connections that read the source as of one point of its binlog.
@@ -67,7 +99,7 @@ async function openSnapshotConn(conn: Connection): Promise<void> {
 
 /** Open one more source connection with its own consistent snapshot (no lock); returns the position read after it. */
 export async function openReplacementConn(
-  source: DBConnConfig,
+  source: ConnConfig,
   transactional: boolean,
   positionOptional = false,
 ): Promise<{ conn: Connection; upperBound: MasterStatus }> {
@@ -93,7 +125,7 @@ function privilegeError(what: string, privilege: string, alternative: string, ca
 const DENIED = new Set([1044, 1142, 1227, 1045]);
 
 export async function takeSnapshot(opts: {
-  source: DBConnConfig;
+  source: ConnConfig;
   consistency: Consistency;
   threads: number;
   tables: readonly { schema: string; table: string }[];

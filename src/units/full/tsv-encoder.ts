@@ -7,7 +7,7 @@
  * Extract-* columns are constants set by the statement (`SET col = 'value'`), not per row.
  */
 import { NUMERIC_TYPES } from './row-stream.js';
-import { escapeValue, quoteId, quoteTable } from '../dump/conn.js';
+import { quoteValue as escapeValue, quoteId, quoteTable } from '../../sql/index.js';
 import type { ColumnInfo } from './dump-table-info.js';
 import type { OnDuplicate } from './config.js';
 

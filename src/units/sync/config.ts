@@ -5,22 +5,7 @@
  */
 import type { Flavor, Position } from '../../binlog/position.js';
 import type { BAListRule, EventFilterRule, ExpressionFilterRule, RouteRule } from '../../filter/types.js';
-import type { SslOptions } from '../../sql/index.js';
-
-export interface ConnConfig {
-  host: string;
-  port: number;
-  user: string;
-  password: string;
-  /**
-   * DM `target-database.session` / `from.session`: session variables set on every target connection
-   * (after DM.ts's own) and on the source connection that reads SHOW MASTER STATUS (not on the
-   * binlog dump connection).
-   */
-  session?: Record<string, string | number | boolean>;
-  /** DM `security`, resolved: mysql2 `ssl` options (PEM texts) for every connection to this server; absent = plain TCP. */
-  ssl?: SslOptions;
-}
+import type { ConnConfig } from '../../sql/index.js';
 
 /** Where to start when the target has no checkpoint yet. */
 export type StartSpec =
@@ -65,6 +50,11 @@ export interface FailedEventInfo {
 export interface SyncConfig {
   taskName: string;
   sourceId: string;
+  /**
+   * src/sql's connection settings. `session` (DM `from.session` / `target-database.session`) is
+   * set on every target connection (after DM.ts's own) and on the source connection that polls
+   * the master status, not on the binlog dump connection.
+   */
   source: ConnConfig & { flavor: Flavor; serverId: number };
   target: ConnConfig;
   metaSchema: string;

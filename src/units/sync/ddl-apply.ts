@@ -30,7 +30,7 @@ import type { SyncReader } from './binlog-source.js';
 import type { CausalityScheduler } from './causality.js';
 import type { CheckpointStore } from './checkpoint.js';
 import type { CheckpointFlusher } from './checkpoint-flush.js';
-import type { ConnConfig } from './config.js';
+import type { ConnConfig } from '../../sql/index.js';
 import { parseSyncDDL, routedDDL, schemaToEnsure, type ParsedDDL } from './ddl.js';
 import { ddlSessionSQL, sessionResetSQL } from './ddl-session.js';
 import type { SyncFilters } from './filters.js';

@@ -5,7 +5,6 @@ export {
   type SyncConfig,
   type SyncerSettings,
   type StartSpec,
-  type ConnConfig,
   type FailedEventInfo,
   type FailedEventDecision,
 } from './config.js';

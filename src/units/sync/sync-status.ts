@@ -20,7 +20,7 @@ import type mysql from 'mysql2/promise';
 import type { Position } from '../../binlog/position.js';
 import { compareFilePos } from '../../binlog/position.js';
 import type { DMErrorJSON } from '../../errors/index.js';
-import { connect } from '../../sql/index.js';
+import { connect, getMasterStatus } from '../../sql/index.js';
 import type { SyncReader } from './binlog-source.js';
 import type { CausalityScheduler } from './causality.js';
 import type { SyncConfig } from './config.js';
@@ -186,13 +186,10 @@ export class SyncProgress {
     // the source's TLS and `from.session` applied
     this.srcConn ??= await connect(src, { connectTimeoutMs: 3000 });
     try {
-      const [rows] = await this.srcConn.query('SHOW MASTER STATUS');
-      const r = (rows as { File?: string; Position?: number | string }[])[0];
-      if (r?.File) {
-        this.masterPos = { file: r.File, offset: Number(r.Position ?? 0), gtid: '' };
-        this.metrics.binlogFile.set({ ...this.labels, node: 'master' }, fileIndex(r.File));
-        this.metrics.binlogPos.set({ ...this.labels, node: 'master' }, this.masterPos.offset);
-      }
+      const r = await getMasterStatus(this.srcConn, { gtid: false });
+      this.masterPos = { file: r.file, offset: r.offset, gtid: '' };
+      this.metrics.binlogFile.set({ ...this.labels, node: 'master' }, fileIndex(r.file));
+      this.metrics.binlogPos.set({ ...this.labels, node: 'master' }, this.masterPos.offset);
     } catch {
       const c = this.srcConn;
       this.srcConn = undefined;

@@ -8,7 +8,7 @@
  * `retry-timeout` (SyncerSettings.retryTimeoutMs); anything else, or a stop, ends the call at
  * once. Nothing here keeps state between calls.
  */
-import { retry, handleWhen, ExponentialBackoff } from 'cockatiel';
+import { retryWithin, SYNC_TARGET_BACKOFF } from '../../util/index.js';
 import type { Logger } from 'pino';
 import { DMError } from '../../errors/index.js';
 import { isRetryable, type ConnConfig } from '../../sql/index.js';
@@ -27,18 +27,13 @@ export type TargetRetry = <T>(fn: () => Promise<T>, signal: AbortSignal) => Prom
 
 /** Run `fn`, retrying retryable target errors with exponential backoff for `retryTimeoutMs`. */
 export async function retryTarget<T>(fn: () => Promise<T>, signal: AbortSignal, retryTimeoutMs: number, log: Logger): Promise<T> {
-  const t0 = Date.now();
-  const policy = retry(
-    handleWhen((e) => !signal.aborted && isRetryable(e) && Date.now() - t0 < retryTimeoutMs),
-    { maxAttempts: 1_000_000, backoff: new ExponentialBackoff({ initialDelay: 100, maxDelay: 5000 }) },
-  );
-  policy.onRetry((r) =>
-    log.warn(
-      { err: 'error' in r ? r.error : undefined, delayMs: r.delay },
-      'retrying target operation',
-    ),
-  );
-  return policy.execute(() => fn(), signal);
+  return retryWithin(fn, {
+    retryable: (e) => isRetryable(e),
+    budgetMs: retryTimeoutMs,
+    backoff: SYNC_TARGET_BACKOFF,
+    signal,
+    onRetry: (err, delayMs) => log.warn({ err, delayMs }, 'retrying target operation'),
+  });
 }
 
 /** The error a stage ends with when retrying gave up (or was stopped) on `what`. */
