@@ -347,11 +347,12 @@ export class DMCluster {
     }
   }
 
-  /** The master RPC client of master `i`. */
+  /** The master RPC client of master `i` (with `$DM_TOKEN` as bearer token when set, as dmctl does). */
   client(i: number) {
     const m = this.masters[i];
     if (!m) throw new Error(`no master ${i}`);
-    return createMasterClient(m.addr);
+    const token = process.env['DM_TOKEN'];
+    return createMasterClient(m.addr, token ? { interceptors: [(next) => (req) => (req.header.set('authorization', `Bearer ${token}`), next(req))] } : {});
   }
 
   /** Every running master answers RPCs. */

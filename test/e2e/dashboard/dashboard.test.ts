@@ -1,12 +1,17 @@
 /**
  * dashboard: Debian's chromium, driven by playwright-core, opens the dashboard a real dm-master
- * serves at /dashboard/, sees the cluster live over gRPC-web, starts a task from pasted YAML
- * (check-task first), watches it reach Sync, pauses and resumes it, and saves a screenshot
- * (path printed; under test/.output/).
+ * (with token authentication on) serves at /dashboard/, is refused until it logs in with a token,
+ * then sees the cluster live over gRPC-web, starts a task from pasted YAML (check-task first),
+ * watches it reach Sync, pauses and resumes it, and saves a screenshot (path printed; under
+ * test/.output/). A page of another origin calling the master with the same token is refused.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash, randomBytes } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { makeTempDir, removeTempDir } from '../../helpers/index.js';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium, type Page } from 'playwright-core';
@@ -38,7 +43,22 @@ async function waitText(page: Page, testId: string, re: RegExp, timeoutMs = 90_0
 
 void test('dashboard: live view, start a task from YAML, Sync, pause and resume, screenshot', { skip: missingBinaries() || noChromium, timeout: 300_000 }, async (t) => {
   await (buildWeb as () => Promise<string>)();
-  const s = await setupScenario(t, CASE);
+  // token authentication on: an admin token for the page and dmctl, a cluster token for master↔worker
+  const sec = makeTempDir('dash-sec');
+  t.after(() => removeTempDir(sec));
+  const token = randomBytes(32).toString('hex');
+  writeFileSync(join(sec, 'tokens.yaml'), `tokens:\n  - name: ops\n    role: admin\n    sha256: ${createHash('sha256').update(token).digest('hex')}\n`);
+  writeFileSync(join(sec, 'cluster.token'), randomBytes(32).toString('hex'));
+  const before = process.env['DM_TOKEN'];
+  process.env['DM_TOKEN'] = token; // the harness's dmctl calls
+  t.after(() => {
+    if (before === undefined) delete process.env['DM_TOKEN'];
+    else process.env['DM_TOKEN'] = before;
+  });
+  const s = await setupScenario(t, CASE, {
+    masterConfig: [`auth-token-file: "${join(sec, 'tokens.yaml')}"`, `cluster-token-file: "${join(sec, 'cluster.token')}"`],
+    workerConfig: [`cluster-token-file: "${join(sec, 'cluster.token')}"`],
+  });
   const src = s.sources[0];
   assert.ok(src);
   await s.loadData(src, 'db.sql');
@@ -48,13 +68,17 @@ void test('dashboard: live view, start a task from YAML, Sync, pause and resume,
   const page = await browser.newPage();
   const base = `http://${s.cluster.masterAddrs[0]!}`;
   await page.goto(`${base}/dashboard/`);
+  // no token yet: the stream is refused
+  await waitText(page, 'conn', /unauthenticated|credential|token/i, 30_000);
+  await page.getByTestId('token').fill('wrong-token');
+  await page.getByTestId('login-submit').click();
+  await waitText(page, 'conn', /unauthenticated|credential|token/i, 30_000);
+  await page.getByTestId('token').fill(token);
+  await page.getByTestId('login-submit').click();
   await waitText(page, 'conn', /^live$/, 30_000);
   await waitText(page, 'leader', /leader: /);
   await waitText(page, 'members', /worker/);
-  // log in (this cluster needs no token: the page keeps working with one typed)
-  await page.getByTestId('token').fill('not-needed');
-  await page.getByTestId('login-submit').click();
-  await waitText(page, 'conn', /^live$/, 30_000);
+  assert.equal(await page.getByTestId('token').inputValue(), '', 'the token is not left in the form');
 
   await page.getByTestId('task-yaml').fill(readFileSync(s.conf('dm-task.yaml'), 'utf8'));
   await page.getByTestId('start-task').click();
@@ -71,6 +95,34 @@ void test('dashboard: live view, start a task from YAML, Sync, pause and resume,
   assert.match(st.stdout, /"stage": "Paused"/, 'the dashboard paused the real task');
   await page.getByTestId('resume-test').click();
   await waitText(page, `stage-${sub}`, /^Running$/, 60_000);
+
+  // a page of another origin: the master refuses its calls even with a valid token (CORS allow-list empty)
+  const evil = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'text/html' });
+    res.end('<!doctype html><title>elsewhere</title>');
+  });
+  await new Promise<void>((r) => evil.listen(0, '127.0.0.1', r));
+  t.after(() => evil.close());
+  const other = await browser.newPage();
+  await other.goto(`http://127.0.0.1:${(evil.address() as AddressInfo).port}/`);
+  const outcome = await other.evaluate(
+    async ([url, tok]) => {
+      try {
+        const r = await fetch(`${url}/dm.master.v1.MasterService/OperateTask`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${tok}` },
+          body: JSON.stringify({ op: 'TASK_OP_STOP', name: 'test' }),
+        });
+        return `answered ${r.status}`;
+      } catch (e) {
+        return `refused: ${String(e)}`;
+      }
+    },
+    [base, token] as const,
+  );
+  assert.match(outcome, /^refused/, outcome);
+  const still = await s.cluster.ctl(['query-status', 'test']);
+  assert.match(still.stdout, /"stage": "Running"/, 'the other origin did not stop the task');
 
   mkdirSync(OUT, { recursive: true });
   const shot = join(OUT, 'dashboard.png');
