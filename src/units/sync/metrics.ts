@@ -118,9 +118,20 @@ export function syncMetrics(reg: Registry): SyncMetrics {
   };
 }
 
-/** Labels of one job kind on one target table (`queueNo` is always "0": DM.ts has one causality scheduler, not numbered queues). */
+const jobLabelCache = new WeakMap<Labels, Map<string, Labels>>();
+
+/**
+ * Labels of one job kind on one target table (`queueNo` is always "0": DM.ts has one causality
+ * scheduler, not numbered queues). The same object is returned for the same job kind and table, so
+ * the hot path allocates nothing once a table has been seen.
+ */
 export function jobLabels(base: Labels, type: string, targetSchema: string, targetTable: string): Labels {
-  return { ...base, type, queueNo: '0', target_schema: targetSchema, target_table: targetTable };
+  let m = jobLabelCache.get(base);
+  if (!m) jobLabelCache.set(base, (m = new Map()));
+  const key = `${type}\u0000${targetSchema}\u0000${targetTable}`;
+  let l = m.get(key);
+  if (!l) m.set(key, (l = { ...base, type, queueNo: '0', target_schema: targetSchema, target_table: targetTable }));
+  return l;
 }
 
 /** `mysql-bin.000012` → 12 */
