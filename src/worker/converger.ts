@@ -159,6 +159,7 @@ export class Converger {
             ...(this.o.secretKey ? { secretKey: this.o.secretKey } : {}),
           },
           onStage: (s) => this.o.metrics.setStage(task, source, s),
+          onUnitError: (unit, errors) => this.o.metrics.unitExited(task, source, unit, errors.every((e) => e.retryable)),
         });
         this.subtasks.set(task, { subtask: st, configRev: d.rev, stageRev: d.stageRev });
         st.start(d.stage);

@@ -209,7 +209,7 @@ function syncUnit(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineContext, b
       route: (schema, table) => router.route(schema, table),
       extractColumns: router.extractColumns,
     }),
-    deps: { logger: ctx.logger, registry: ctx.registry },
+    deps: { logger: ctx.logger, registry: ctx.registry, workerName: ctx.workerName },
   });
 }
 
@@ -258,7 +258,7 @@ function fullPhaseUnits(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineCont
         retryMaxDelayMs: DEFAULT_LOAD_RETRY_MAX_DELAY_MS,
       },
     },
-    { log: ctx.logger, registry: ctx.registry },
+    { log: ctx.logger, registry: ctx.registry, workerName: ctx.workerName },
   );
   return units;
 }

@@ -39,6 +39,8 @@ export interface SubtaskOptions {
   pipelineExtras?: Partial<PipelineContext>;
   /** Called on every stage change (metrics). */
   onStage?: (stage: Stage) => void;
+  /** Called when a unit ends with errors (metrics: DM's `*_exit_with_error_count`). */
+  onUnitError?: (unit: UnitType, errors: DMErrorJSON[]) => void;
   minBackoffMs?: number;
   maxBackoffMs?: number;
 }
@@ -147,7 +149,9 @@ export class Subtask {
         }
       } catch (e) {
         if (signal.aborted) return;
-        this.onErrors([toDMError(e, 'ErrInternal').toJSON()]);
+        const errs = [toDMError(e, 'ErrInternal').toJSON()];
+        this.o.onUnitError?.(unit.type, errs);
+        this.onErrors(errs);
         return;
       }
       const first = !this.processedOnce.has(this.idx);
@@ -160,6 +164,7 @@ export class Subtask {
       }
       if (r.isCanceled || signal.aborted) return;
       if (r.errors.length > 0) {
+        this.o.onUnitError?.(unit.type, r.errors);
         this.onErrors(r.errors);
         return;
       }

@@ -5,7 +5,7 @@ import { DMError } from '../../src/errors/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import { createRegistry } from '../../src/metrics/index.js';
 import { canceledResult, errorResult, okResult, type ProcessResult, type Unit, type UnitType } from '../../src/units/index.js';
-import { Subtask, type SubtaskPipelineContext } from '../../src/worker/index.js';
+import { Subtask, WorkerMetrics, type SubtaskPipelineContext } from '../../src/worker/index.js';
 
 /** A scripted unit: each process()/resume() call takes the next step; 'wait' runs until paused. */
 class ScriptedUnit implements Unit {
@@ -106,4 +106,35 @@ test('subtask: all units done → Finished; started Paused → waits for resume'
   await st.resume();
   await waitFor('finished', async () => st.stageName === 'Finished');
   await st.stop();
+});
+
+test("subtask: unit exits with error count in DM's *_exit_with_error_count, by unit and resumable_err", async () => {
+  const registry = createRegistry();
+  const metrics = new WorkerMetrics(registry, 'w');
+  const st = new Subtask({
+    input: { taskName: 't', sourceId: 's', taskYaml: '', sourceYaml: '' },
+    logger: silentLogger,
+    registry,
+    workerName: 'w',
+    minBackoffMs: 20,
+    maxBackoffMs: 40,
+    unitsFactory: (_i, ctx) => [new ScriptedUnit('Dump', ['ok'], ctx), new ScriptedUnit('Sync', ['retryable', 'fatal'], ctx)],
+    // as the converger wires it
+    onStage: (stage) => metrics.setStage('t', 's', stage),
+    onUnitError: (unit, errors) => metrics.unitExited('t', 's', unit, errors.every((e) => e.retryable)),
+  });
+  st.start('Running');
+  await waitFor('paused by the fatal error', async () => st.stageName === 'Paused' && st.status().autoResumes === 1);
+  const text = await registry.metrics();
+  const value = (name: string, resumable: string): string | undefined =>
+    new RegExp(`^${name}\\{task="t",source_id="s",resumable_err="${resumable}"\\} (\\d+)$`, 'm').exec(text)?.[1];
+  assert.equal(value('dm_syncer_exit_with_error_count', 'true'), '1');
+  assert.equal(value('dm_syncer_exit_with_error_count', 'false'), '1');
+  // the other units' counters exist from the start at 0 (so increase() sees a first error)
+  for (const name of ['dm_loader_exit_with_error_count', 'dm_dumpling_exit_with_error_count', 'dm_mydumper_exit_with_error_count'])
+    for (const r of ['true', 'false']) assert.equal(value(name, r), '0', `${name} ${r}`);
+  assert.match(text, /dm_worker_task_state\{task="t",source_id="s",worker="w"\} 3/);
+  await st.stop();
+  metrics.forget('t', 's');
+  assert.doesNotMatch(await registry.metrics(), /exit_with_error_count\{task="t"/);
 });

@@ -55,11 +55,11 @@ function dashboardQueries(dash: unknown): string[] {
 }
 
 /**
- * Metric-like identifiers starting with dm_, or Node's standard process_ / nodejs_ (label values
- * in this bundle never contain these).
+ * Metric-like identifiers starting with dm_ or dumpling_ (DM's dump metrics), or Node's standard
+ * process_ / nodejs_ (label values in this bundle never contain these).
  */
 function metricNames(expr: string): string[] {
-  return [...expr.matchAll(/\b(?:dm|process|nodejs)_[a-z0-9_]+/g)].map((m) => m[0]);
+  return [...expr.matchAll(/\b(?:dm|dumpling|process|nodejs)_[a-z0-9_]+/g)].map((m) => m[0]);
 }
 
 /** String literals `'dm_...'` in src/ (generated code excluded): the names the code registers. */
@@ -71,7 +71,7 @@ function namesInSource(): Set<string> {
       if (statSync(p).isDirectory()) {
         if (p !== join(ROOT, 'src', 'gen')) walk(p);
       } else if (p.endsWith('.ts')) {
-        for (const m of readFileSync(p, 'utf8').matchAll(/['"`](dm_[a-z0-9_]+)['"`]/g)) if (m[1]) names.add(m[1]);
+        for (const m of readFileSync(p, 'utf8').matchAll(/['"`]((?:dm|dumpling)_[a-z0-9_]+)['"`]/g)) if (m[1]) names.add(m[1]);
       }
     }
   };
@@ -117,11 +117,14 @@ test('the alerts cover the conditions DM operators page on', () => {
   const used = new Set(loadRules().flatMap((r) => metricNames(r.expr)));
   for (const m of [
     'dm_worker_task_state',
-    'dm_syncer_replication_lag',
+    'dm_syncer_replication_lag_gauge',
     'dm_master_worker_state',
     'dm_master_start_leader_counter',
     'dm_loader_finished_rows',
-    'dm_dumpling_finished_rows',
+    'dumpling_dump_finished_rows',
+    'dm_dumpling_exit_with_error_count',
+    'dm_loader_exit_with_error_count',
+    'dm_syncer_exit_with_error_count',
     'dm_syncer_binlog_pos',
     'dm_syncer_binlog_file',
     'dm_rpc_requests_total',
@@ -133,7 +136,12 @@ test('the dashboard shows state, lag, throughput, load progress, positions, queu
   const used = new Set(dashboardQueries(loadDashboard()).flatMap(metricNames));
   for (const m of [
     'dm_worker_task_state',
-    'dm_syncer_replication_lag',
+    'dm_syncer_replication_lag_gauge',
+    'dm_syncer_replication_lag_bucket',
+    'dm_syncer_finished_jobs_total',
+    'dm_syncer_query_duration_time_bucket',
+    'dm_loader_txn_duration_time_bucket',
+    'dumpling_dump_estimate_total_rows',
     'dm_syncer_finished_transaction_total',
     'dm_loader_progress',
     'dm_syncer_binlog_pos',

@@ -63,6 +63,7 @@ export async function loadChunk(opts: {
   let side: 'source' | 'target' = 'target';
   let it: AsyncGenerator<Batch | LineBatch> | undefined;
   let infile: Readable | undefined;
+  const t0 = performance.now();
   try {
     await tgt.query('BEGIN');
     if (opts.mode === 'loaddata') {
@@ -172,6 +173,6 @@ export async function loadChunk(opts: {
   }
   chunk.done = true;
   chunk.rowsLoaded = rows;
-  session.progress.chunkDone(key);
+  session.progress.chunkDone(key, (performance.now() - t0) / 1000);
   return true;
 }

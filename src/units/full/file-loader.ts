@@ -100,6 +100,7 @@ async function loadFile(s: FullSession, conn: Connection, dir: string, schema: s
   const file = join(dir, `${schema}.${table}.${String(n).padStart(5, '0')}.sql`);
   let rows = 0;
   let bytes = 0;
+  const t0 = performance.now();
   await conn.query('BEGIN');
   try {
     const rl = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
@@ -120,7 +121,7 @@ async function loadFile(s: FullSession, conn: Connection, dir: string, schema: s
     throw classifyMySQLError(e, 'target', `load ${file}`);
   }
   s.progress.chunkRows(key, rows, bytes);
-  s.progress.chunkDone(key);
+  s.progress.chunkDone(key, (performance.now() - t0) / 1000);
 }
 
 const isPunct = (t: Token | undefined, c: string): t is Token => t?.kind === 'punct' && t.text === c;

@@ -61,12 +61,12 @@ export class FullSession {
   snapshots: SnapshotRow[] = [];
   private metaLock: Promise<unknown> = Promise.resolve();
 
-  constructor(cfg: Readonly<FullMigrationConfig>, deps: { log: Logger; registry?: Registry | undefined }) {
+  constructor(cfg: Readonly<FullMigrationConfig>, deps: { log: Logger; registry?: Registry | undefined; workerName?: string | undefined }) {
     this.cfg = cfg;
     this.log = deps.log;
     this.meta = metaNames(cfg.metaSchema, cfg.taskName);
     this.selector = createTableSelector({ baList: cfg.baList, routes: cfg.routes, caseSensitive: cfg.caseSensitive, sourceId: cfg.sourceId });
-    this.progress = new Progress(cfg.taskName, cfg.sourceId, deps.registry);
+    this.progress = new Progress(cfg.taskName, cfg.sourceId, deps.registry, deps.workerName ?? '');
   }
 
   /** Run fn with the target meta connection, one at a time. */

@@ -18,11 +18,11 @@ import { LoadUnit } from './load-unit.js';
  */
 export function createFullUnits(
   config: Parameters<typeof resolveFullConfig>[0] | Readonly<FullMigrationConfig>,
-  deps: { log?: Logger; registry?: Registry } = {},
+  deps: { log?: Logger; registry?: Registry; workerName?: string } = {},
 ): { session: FullSession; units: Unit[]; dump: DumpUnit; load: LoadUnit } {
   const cfg = resolveFullConfig(config);
   const log = (deps.log ?? silentLogger).child({ component: 'full', task: cfg.taskName, source: cfg.sourceId });
-  const session = new FullSession(cfg, { log, registry: deps.registry });
+  const session = new FullSession(cfg, { log, registry: deps.registry, workerName: deps.workerName });
   const dump = new DumpUnit(session, { log });
   const load = new LoadUnit(session, { log });
   const units: Unit[] = cfg.taskMode === 'dump' ? [dump] : cfg.taskMode === 'load' ? [load] : [dump, load];

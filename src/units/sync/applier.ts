@@ -29,11 +29,11 @@ import type { Group } from './causality.js';
 import type { CheckpointStore } from './checkpoint.js';
 import type { FailedEventDecision, FailedEventInfo } from './config.js';
 import { buildStatements } from './dml-builder.js';
-import type { SyncMetrics } from './metrics.js';
+import { jobLabels, type SyncMetrics } from './metrics.js';
 import type { Counters, StageWaits, SyncLabels } from './sync-status.js';
 import { retryExhausted, type TargetRetry } from './target.js';
 import type { LowWaterMark } from './tracker.js';
-import type { UpstreamTxn } from './txn.js';
+import type { RowChange, UpstreamTxn } from './txn.js';
 
 /** Upper bound of one multi-statement query (max_allowed_packet is 16 MiB by default). */
 const MAX_QUERY_BYTES = 4 * 1024 * 1024;
@@ -72,7 +72,7 @@ export interface ApplierDeps {
   tracker: LowWaterMark;
   totals: Pick<Counters, 'txns'>;
   waits: StageWaits;
-  metrics: Pick<SyncMetrics, 'txnDuration' | 'finishedTxn'>;
+  metrics: Pick<SyncMetrics, 'txnDuration' | 'finishedTxn' | 'finishedJobs'>;
   labels: SyncLabels;
 }
 
@@ -159,7 +159,24 @@ export class TxnApplier {
     waits.targetMs += t2 - t1;
     waits.groups++;
     this.d.metrics.txnDuration.observe(this.d.labels, (t2 - t0) / 1000);
+    if (stmts.length > 0) countJobs(changes, (c, n) => this.d.metrics.finishedJobs.inc(jobLabels(this.d.labels, c.op, c.schema, c.table), n));
   }
+}
+
+/** Runs of row changes of one kind on one target table: `fn(first of the run, length)`. */
+function countJobs(changes: readonly RowChange[], fn: (c: RowChange, n: number) => void): void {
+  let run: RowChange | undefined;
+  let n = 0;
+  for (const c of changes) {
+    if (run && c.op === run.op && c.table === run.table && c.schema === run.schema) {
+      n++;
+      continue;
+    }
+    if (run) fn(run, n);
+    run = c;
+    n = 1;
+  }
+  if (run) fn(run, n);
 }
 
 /** One target transaction in one round trip; rolled back on any error. */

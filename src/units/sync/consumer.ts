@@ -25,7 +25,7 @@ import type { SyncReader } from './binlog-source.js';
 import type { CausalityScheduler } from './causality.js';
 import type { DDLApplier } from './ddl-apply.js';
 import type { SyncFilters } from './filters.js';
-import type { SyncMetrics } from './metrics.js';
+import { jobLabels, type SyncMetrics } from './metrics.js';
 import type { SyncLabels, SyncProgress } from './sync-status.js';
 import type { LowWaterMark } from './tracker.js';
 import { addKeysOf, rowChangesOf, type RowChange, type UpstreamTxn } from './txn.js';
@@ -38,7 +38,7 @@ export interface ConsumerDeps {
   ddl: Pick<DDLApplier, 'handleQuery' | 'structuresFromTarget'>;
   /** Counters and positions for status (written, never read, here). */
   progress: Pick<SyncProgress, 'totals' | 'waits' | 'currentPos' | 'idle'>;
-  metrics: Pick<SyncMetrics, 'eventRows'>;
+  metrics: Pick<SyncMetrics, 'eventRows' | 'addedJobs'>;
   labels: SyncLabels;
 }
 
@@ -158,6 +158,8 @@ export class TxnConsumer {
     if (kept.rows.length === 0) return;
     const route = filters.route(ev.schema, ev.table);
     const { changes, bytes } = rowChangesOf(kept, route);
+    const first = changes[0];
+    if (first) this.d.metrics.addedJobs.inc(jobLabels(this.d.labels, first.op, first.schema, first.table), changes.length);
     const cs = this.d.caseSensitive;
     for (const ch of changes) {
       addKeysOf(ch, ev.uniqueKeys, ev.keyColumns, cs, cur.keys);

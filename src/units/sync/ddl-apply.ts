@@ -34,7 +34,8 @@ import type { ConnConfig } from '../../sql/index.js';
 import { parseSyncDDL, routedDDL, schemaToEnsure, type ParsedDDL } from './ddl.js';
 import { ddlSessionSQL, sessionResetSQL } from './ddl-session.js';
 import type { SyncFilters } from './filters.js';
-import type { Counters } from './sync-status.js';
+import type { Counters, SyncLabels } from './sync-status.js';
+import { jobLabels, type SyncMetrics } from './metrics.js';
 import { retryExhausted, targetConnConfig, type TargetRetry } from './target.js';
 import type { LowWaterMark } from './tracker.js';
 
@@ -54,6 +55,8 @@ export interface DDLApplyDeps {
   snapshotEnd: Position | undefined;
   totals: Pick<Counters, 'skippedTxns' | 'ddls'>;
   log: Logger;
+  metrics: Pick<SyncMetrics, 'queryDuration' | 'addedJobs' | 'finishedJobs'>;
+  labels: SyncLabels;
 }
 
 export class DDLApplier {
@@ -195,7 +198,10 @@ export class DDLApplier {
   ): Promise<void> {
     const { pool, log } = this.d;
     let stmts = initial;
+    const job = jobLabels(this.d.labels, 'ddl', ensureSchema ?? ev.schema, '');
+    this.d.metrics.addedJobs.inc(job);
     for (;;) {
+      const t0 = performance.now();
       try {
         await this.d.retry(async () => {
           const conn = await pool.getConnection();
@@ -242,6 +248,8 @@ export class DDLApplier {
             else conn.release();
           }
         }, stop);
+        this.d.metrics.queryDuration.observe(this.d.labels, (performance.now() - t0) / 1000);
+        this.d.metrics.finishedJobs.inc(job);
         return;
       } catch (e) {
         if (isRetryable(e) || stop.aborted) throw retryExhausted(e, `DDL at ${formatFilePos(ev.pos)}`);

@@ -1,33 +1,137 @@
-/** DM's `dm_syncer_*` metrics on the Registry the unit is given (never the global one). */
+/**
+ * DM's `dm_syncer_*` metrics on the Registry the unit is given (never the global one): DM's names,
+ * types, units (seconds) and label sets (pingcap/tiflow dm/syncer/metrics/metrics.go), so DM's
+ * dashboards and alert rules select them as they do against DM. DM.ts's own additions
+ * (`dm_syncer_binlog_reader_*`, `dm_syncer_binlog_read_bytes_total`) live in src/binlog/reader-metrics.ts.
+ *
+ * The stage files observe with one label object (task, source_id, worker, plus `node` / `type` /
+ * `target_schema` / `target_table` where the metric has them); each metric takes only the labels
+ * DM gives it, so e.g. `dm_syncer_binlog_file` stays {node, task, source_id} as in DM.
+ */
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+
+type Labels = Readonly<Record<string, string>>;
 
 function getOr<T>(reg: Registry, name: string, make: () => T): T {
   return (reg.getSingleMetric(name) as T | undefined) ?? make();
 }
 
-export interface SyncMetrics {
-  lag: Gauge;
-  binlogFile: Gauge;
-  binlogPos: Gauge;
-  finishedTxn: Counter;
-  txnDuration: Histogram;
-  queueSize: Gauge;
-  remainingTime: Gauge;
-  eventRows: Histogram;
+/** `start * factor^i` for i < count (Go's prometheus.ExponentialBuckets). */
+export function exponentialBuckets(start: number, factor: number, count: number): number[] {
+  return Array.from({ length: count }, (_, i) => start * factor ** i);
 }
 
-export function syncMetrics(reg: Registry): SyncMetrics {
-  const r = [reg];
-  return {
-    lag: getOr(reg, 'dm_syncer_replication_lag', () => new Gauge({ name: 'dm_syncer_replication_lag', help: 'replication lag in seconds between upstream and the syncer', labelNames: ['task', 'source_id'], registers: r })),
-    binlogFile: getOr(reg, 'dm_syncer_binlog_file', () => new Gauge({ name: 'dm_syncer_binlog_file', help: 'binlog file index of master and syncer', labelNames: ['node', 'task', 'source_id'], registers: r })),
-    binlogPos: getOr(reg, 'dm_syncer_binlog_pos', () => new Gauge({ name: 'dm_syncer_binlog_pos', help: 'binlog position of master and syncer', labelNames: ['node', 'task', 'source_id'], registers: r })),
-    finishedTxn: getOr(reg, 'dm_syncer_finished_transaction_total', () => new Counter({ name: 'dm_syncer_finished_transaction_total', help: 'upstream transactions applied to the target', labelNames: ['task', 'source_id'], registers: r })),
-    txnDuration: getOr(reg, 'dm_syncer_txn_duration_time', () => new Histogram({ name: 'dm_syncer_txn_duration_time', help: 'target transaction duration in seconds', labelNames: ['task', 'source_id'], buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10], registers: r })),
-    queueSize: getOr(reg, 'dm_syncer_queue_size', () => new Gauge({ name: 'dm_syncer_queue_size', help: 'row changes waiting for or being applied', labelNames: ['task', 'source_id'], registers: r })),
-    remainingTime: getOr(reg, 'dm_syncer_remaining_time', () => new Gauge({ name: 'dm_syncer_remaining_time', help: 'estimated seconds to catch up with the master', labelNames: ['task', 'source_id'], registers: r })),
-    eventRows: getOr(reg, 'dm_syncer_binlog_event_row', () => new Histogram({ name: 'dm_syncer_binlog_event_row', help: 'rows per binlog rows event', labelNames: ['task', 'source_id'], buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000], registers: r })),
+/** Projects a label object onto a metric's label names (cached per object: the stage files reuse theirs). */
+function projector(names: readonly string[]): (l: Labels) => Record<string, string> {
+  const cache = new WeakMap<Labels, Record<string, string>>();
+  return (l) => {
+    let o = cache.get(l);
+    if (!o) {
+      o = {};
+      for (const n of names) {
+        const v = l[n];
+        if (v !== undefined) o[n] = v;
+      }
+      cache.set(l, o);
+    }
+    return o;
   };
+}
+
+export interface GaugeOf {
+  set(labels: Labels, value: number): void;
+}
+export interface CounterOf {
+  inc(labels: Labels, value?: number): void;
+}
+export interface HistogramOf {
+  observe(labels: Labels, value: number): void;
+}
+
+function gaugeOf(g: Gauge, names: readonly string[]): GaugeOf {
+  const p = projector(names);
+  return { set: (l, v) => g.set(p(l), v) };
+}
+function counterOf(c: Counter, names: readonly string[]): CounterOf {
+  const p = projector(names);
+  return { inc: (l, v = 1) => c.inc(p(l), v) };
+}
+function histogramOf(h: Histogram, names: readonly string[]): HistogramOf {
+  const p = projector(names);
+  return { observe: (l, v) => h.observe(p(l), v) };
+}
+
+export interface SyncMetrics {
+  /** `dm_syncer_replication_lag` (histogram) and `dm_syncer_replication_lag_gauge`, both in seconds. */
+  lag: GaugeOf;
+  binlogFile: GaugeOf;
+  binlogPos: GaugeOf;
+  finishedTxn: CounterOf;
+  txnDuration: HistogramOf;
+  /** DDL statements executed on the target (DM's "query" = DDL). */
+  queryDuration: HistogramOf;
+  /** Row changes (`type` insert/update/delete) and DDLs (`type` ddl) queued for / applied to the target. */
+  addedJobs: CounterOf;
+  finishedJobs: CounterOf;
+  queueSize: GaugeOf;
+  remainingTime: GaugeOf;
+  eventRows: HistogramOf;
+}
+
+const TSW = ['task', 'source_id', 'worker'] as const;
+const TS = ['task', 'source_id'] as const;
+const NODE = ['node', 'task', 'source_id'] as const;
+const JOBS = ['type', 'task', 'queueNo', 'source_id', 'worker', 'target_schema', 'target_table'] as const;
+/** DM: ExponentialBuckets(0.000005, 2, 25) for txn/query durations. */
+const DURATION_BUCKETS = exponentialBuckets(0.000005, 2, 25);
+/** DM: ExponentialBuckets(0.5, 2, 12), 0.5 s to 1024 s. */
+const LAG_BUCKETS = exponentialBuckets(0.5, 2, 12);
+
+export function syncMetrics(reg: Registry): SyncMetrics {
+  const registers = [reg];
+  const gauge = (name: string, help: string, labelNames: readonly string[]): Gauge =>
+    getOr(reg, name, () => new Gauge({ name, help, labelNames, registers }));
+  const counter = (name: string, help: string, labelNames: readonly string[]): Counter =>
+    getOr(reg, name, () => new Counter({ name, help, labelNames, registers }));
+  const histogram = (name: string, help: string, labelNames: readonly string[], buckets: number[]): Histogram =>
+    getOr(reg, name, () => new Histogram({ name, help, labelNames, buckets, registers }));
+
+  const lagHist = histogramOf(histogram('dm_syncer_replication_lag', 'replication lag histogram in second between mysql and syncer', TSW, LAG_BUCKETS), TSW);
+  const lagGauge = gaugeOf(gauge('dm_syncer_replication_lag_gauge', 'replication lag gauge in second between mysql and syncer', TSW), TSW);
+  return {
+    lag: {
+      set: (l, v) => {
+        lagGauge.set(l, v);
+        lagHist.observe(l, v);
+      },
+    },
+    binlogFile: gaugeOf(gauge('dm_syncer_binlog_file', 'current binlog file index', NODE), NODE),
+    binlogPos: gaugeOf(gauge('dm_syncer_binlog_pos', 'current binlog pos', NODE), NODE),
+    finishedTxn: counterOf(counter('dm_syncer_finished_transaction_total', 'total number of finished transaction', TSW), TSW),
+    txnDuration: histogramOf(histogram('dm_syncer_txn_duration_time', 'Bucketed histogram of processing time (s) of a txn.', TSW, DURATION_BUCKETS), TSW),
+    queryDuration: histogramOf(histogram('dm_syncer_query_duration_time', 'Bucketed histogram of query time (s).', TSW, DURATION_BUCKETS), TSW),
+    addedJobs: counterOf(counter('dm_syncer_added_jobs_total', 'total number of added jobs', JOBS), JOBS),
+    finishedJobs: counterOf(counter('dm_syncer_finished_jobs_total', 'total number of finished jobs', JOBS), JOBS),
+    queueSize: gaugeOf(gauge('dm_syncer_queue_size', 'row changes waiting for or being applied', TS), TS),
+    remainingTime: gaugeOf(gauge('dm_syncer_remaining_time', 'the remaining time in second to catch up master', TSW), TSW),
+    eventRows: histogramOf(histogram('dm_syncer_binlog_event_row', 'number of rows in a binlog event', ['worker', 'task', 'source_id'], [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]), TSW),
+  };
+}
+
+const jobLabelCache = new WeakMap<Labels, Map<string, Labels>>();
+
+/**
+ * Labels of one job kind on one target table (`queueNo` is always "0": DM.ts has one causality
+ * scheduler, not numbered queues). The same object is returned for the same job kind and table, so
+ * the hot path allocates nothing once a table has been seen.
+ */
+export function jobLabels(base: Labels, type: string, targetSchema: string, targetTable: string): Labels {
+  let m = jobLabelCache.get(base);
+  if (!m) jobLabelCache.set(base, (m = new Map()));
+  const key = `${type}\u0000${targetSchema}\u0000${targetTable}`;
+  let l = m.get(key);
+  if (!l) m.set(key, (l = { ...base, type, queueNo: '0', target_schema: targetSchema, target_table: targetTable }));
+  return l;
 }
 
 /** `mysql-bin.000012` → 12 */

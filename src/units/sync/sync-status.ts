@@ -27,7 +27,7 @@ import type { SyncConfig } from './config.js';
 import { fileIndex, type SyncMetrics } from './metrics.js';
 import type { LowWaterMark } from './tracker.js';
 
-export type SyncLabels = { task: string; source_id: string };
+export type SyncLabels = { task: string; source_id: string; worker: string };
 
 /** Totals for status(). */
 export interface Counters {

@@ -59,6 +59,8 @@ export interface SyncUnitDeps {
   readerFactory?: SyncReaderFactory;
   /** Reader heartbeat (ms) when the upstream is idle. */
   heartbeatMs?: number;
+  /** The dm-worker's name: the `worker` label of DM's syncer metrics. */
+  workerName?: string;
 }
 
 const defaultReaderFactory: SyncReaderFactory = (opts) => createBinlogReader(opts);
@@ -93,7 +95,7 @@ export class SyncUnit implements Unit {
   constructor(cfg: SyncConfig, deps: SyncUnitDeps = {}) {
     this.cfg = cfg;
     this.settings = resolveSettings(cfg.syncer);
-    this.labels = { task: cfg.taskName, source_id: cfg.sourceId };
+    this.labels = { task: cfg.taskName, source_id: cfg.sourceId, worker: deps.workerName ?? '' };
     this.log = (deps.logger ?? silentLogger).child({
       component: 'syncer',
       task: cfg.taskName,
@@ -279,6 +281,8 @@ export class SyncUnit implements Unit {
         snapshotEnd: this.cfg.safeModeUntil,
         totals: this.progress.totals,
         log: this.log,
+        metrics: this.metrics,
+        labels: this.labels,
       });
       const consumer = new TxnConsumer({
         filters: this.filters,
