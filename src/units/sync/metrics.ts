@@ -52,13 +52,31 @@ function gaugeOf(g: Gauge, names: readonly string[]): GaugeOf {
   const p = projector(names);
   return { set: (l, v) => g.set(p(l), v) };
 }
+/**
+ * Counters and histograms are touched per rows event / per target transaction: the labelled child
+ * is looked up once per label object (prom-client would hash the labels on every call).
+ */
 function counterOf(c: Counter, names: readonly string[]): CounterOf {
   const p = projector(names);
-  return { inc: (l, v = 1) => c.inc(p(l), v) };
+  const children = new WeakMap<Labels, ReturnType<Counter['labels']>>();
+  return {
+    inc: (l, v = 1) => {
+      let ch = children.get(l);
+      if (!ch) children.set(l, (ch = c.labels(p(l))));
+      ch.inc(v);
+    },
+  };
 }
 function histogramOf(h: Histogram, names: readonly string[]): HistogramOf {
   const p = projector(names);
-  return { observe: (l, v) => h.observe(p(l), v) };
+  const children = new WeakMap<Labels, ReturnType<Histogram['labels']>>();
+  return {
+    observe: (l, v) => {
+      let ch = children.get(l);
+      if (!ch) children.set(l, (ch = h.labels(p(l))));
+      ch.observe(v);
+    },
+  };
 }
 
 export interface SyncMetrics {
