@@ -359,7 +359,7 @@ export function machine(): Record<string, unknown> {
     cpuModel: cpus()[0]?.model,
     memGB: Math.round(totalmem() / 2 ** 30),
     node: process.version,
-    loadavg: loadavg().map((x) => Number(x.toFixed(2))),
+    loadavgAtEnd: loadavg().map((x) => Number(x.toFixed(2))),
   };
 }
 
