@@ -138,6 +138,19 @@ function sh(cmd: string): void {
   if (r.status !== 0) throw new Error(`${cmd.slice(0, 120)} failed: ${r.stderr || r.stdout}`);
 }
 
+/**
+ * `sh` without blocking the event loop: the measured tools' runs, whose target connections may go
+ * through the in-process --rtt-ms proxy (spawnSync would stall the proxy and so the tool).
+ */
+async function shAsync(cmd: string): Promise<void> {
+  const child = spawn('sh', ['-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
+  trackChild(child);
+  let err = '';
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`${cmd.slice(0, 120)} failed: ${err}`);
+}
+
 async function timed(fn: () => Promise<void> | void): Promise<number> {
   const t0 = performance.now();
   await fn();
@@ -379,9 +392,11 @@ async function main(): Promise<void> {
         removeTempDir(dir);
         mkdirSync(dir);
         const { secs, cpu, cpuBy } = await serverCpu(() =>
-          timed(() => {
-            sh(`mydumper ${conn(src)} -B sbtest -t ${THREADS} --rows ${CHUNK} -o ${dir} > /dev/null 2>&1`);
-            sh(
+          timed(async () => {
+            await shAsync(
+              `mydumper ${conn(src)} -B sbtest -t ${THREADS} --rows ${CHUNK} -o ${dir} > /dev/null 2>&1`,
+            );
+            await shAsync(
               `myloader ${conn(dst)} -d ${dir} -t ${THREADS} -B sbtest -o ${BINLOG ? '--enable-binlog' : ''} > /dev/null 2>&1`,
             );
           }),
@@ -401,7 +416,7 @@ async function main(): Promise<void> {
         await dst.sql('CREATE DATABASE sbtest');
         const { secs, cpuBy } = await serverCpu(() =>
           timed(() =>
-            sh(
+            shAsync(
               `mysqldump ${conn(src)} --single-transaction --skip-lock-tables sbtest | mariadb ${conn(dst)} ${BINLOG ? '' : '--init-command="SET SESSION sql_log_bin = 0"'} sbtest`,
             ),
           ),
