@@ -16,6 +16,14 @@
  *
  * BENCH_NODE_ARGS: extra node flags for the DM.ts child (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`).
  *
+ * `--cluster`: DM.ts runs as a real dm-master + dm-worker (a fresh cluster per run, see
+ * ./cluster-run.ts), timed from `dmctl start-task` (task-mode full) until every subtask is
+ * Finished, once per `--modes` value; rounds are paired (each round runs every tool once, rotated)
+ * and the report gives per-round ratios and their median, CPU-seconds of worker / master / source /
+ * target (and of mydumper+myloader), the worker's peak RSS, a row digest check after every tool,
+ * and a JSON file under bench-results/. `--load N` runs N busy processes beside the whole bench;
+ * `--rtt-ms X` puts every tool's target connections behind a TCP proxy with X/2 ms each way.
+ *
  * The target runs with log-bin. `--target-binlog on` (default): every tool's rows go to the target's
  * binlog too (myloader with --enable-binlog, which it otherwise turns off). `off`: no tool writes
  * the target binlog (DM.ts with `target-database.session: {sql_log_bin: 0}`, myloader's default,
@@ -28,6 +36,7 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
+import mysql from 'mysql2/promise';
 import {
   MariaDBServer,
   cpuSeconds,
@@ -37,6 +46,17 @@ import {
   trackChild,
 } from '../helpers/index.js';
 import { splitSecondaryKeys } from '../../src/units/full/deferred-index.js';
+import {
+  BusyLoad,
+  childrenCpu,
+  digestsDiffer,
+  machine,
+  printRuns,
+  rttProxy,
+  runClusterTask,
+  writeResults,
+  type ToolRun,
+} from './cluster-run.js';
 
 const opts = new Command()
   .option('--tables <n>', 'sysbench tables', process.env['BENCH_TABLES'] ?? '4')
@@ -72,8 +92,22 @@ const opts = new Command()
     'whether the rows are also written to the target binlog, by every tool',
     process.env['BENCH_TARGET_BINLOG'] ?? 'on',
   )
+  .option(
+    '--cluster',
+    'DM.ts as a real dm-master + dm-worker, start-task to Finished (see cluster-run.ts)',
+    false,
+  )
+  .option('--load <n>', 'busy processes beside the run', process.env['BENCH_LOAD'] ?? '0')
+  .option(
+    '--rtt-ms <ms>',
+    'added round-trip time on the target path (TCP proxy, half each way)',
+    process.env['BENCH_RTT_MS'] ?? '0',
+  )
   .parse()
   .opts<{
+    cluster: boolean;
+    load: string;
+    rttMs: string;
     tables: string;
     rows: string;
     threads: string;
@@ -94,11 +128,27 @@ const THREADS = Number(opts.threads);
 const CHUNK = Number(opts.chunkRows);
 const ROUNDS = Math.max(1, Number(opts.rounds));
 const skip = new Set(opts.skip.split(',').filter(Boolean));
+const CLUSTER = opts.cluster;
+const LOAD = Math.max(0, Number(opts.load));
+const RTT_MS = Math.max(0, Number(opts.rttMs));
 const RUNNER = fileURLToPath(new URL('../integration/full-kill-runner.ts', import.meta.url));
 
 function sh(cmd: string): void {
   const r = spawnSync('sh', ['-c', cmd], { encoding: 'utf8', maxBuffer: 1 << 26 });
   if (r.status !== 0) throw new Error(`${cmd.slice(0, 120)} failed: ${r.stderr || r.stdout}`);
+}
+
+/**
+ * `sh` without blocking the event loop: the measured tools' runs, whose target connections may go
+ * through the in-process --rtt-ms proxy (spawnSync would stall the proxy and so the tool).
+ */
+async function shAsync(cmd: string): Promise<void> {
+  const child = spawn('sh', ['-c', cmd], { stdio: ['ignore', 'ignore', 'pipe'] });
+  trackChild(child);
+  let err = '';
+  child.stderr.on('data', (b: Buffer) => (err += b.toString()));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`${cmd.slice(0, 120)} failed: ${err}`);
 }
 
 async function timed(fn: () => Promise<void> | void): Promise<number> {
@@ -113,7 +163,14 @@ async function main(): Promise<void> {
   const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
   const work = makeTempDir('bench-full');
   chmodSync(work, 0o777);
+  const load0 = loadavg();
+  const busy = BusyLoad.start(LOAD);
+  // every tool's target connections go through it (the servers' own sql() calls go direct)
+  const proxy = await rttProxy(dst.port, RTT_MS);
+  const tgtPort = proxy?.port ?? dst.port;
   try {
+    if (LOAD > 0 || RTT_MS > 0)
+      console.log(`busy processes beside the run: ${LOAD}; added target RTT: ${RTT_MS} ms`);
     if (opts.splitCpu) {
       const last = cpus().length - 1;
       if (last < 1) throw new Error('--split-cpu needs at least 2 CPUs');
@@ -124,7 +181,7 @@ async function main(): Promise<void> {
       );
       console.log(`split CPUs: target server on CPU ${last}, everything else on ${rest}`);
     }
-    const conn = (s: MariaDBServer): string => `-h 127.0.0.1 -P ${s.port} -u root`;
+    const conn = (s: MariaDBServer): string => `-h 127.0.0.1 -P ${s === dst ? tgtPort : s.port} -u root`;
     await src.sql('CREATE DATABASE sbtest');
     console.log(`preparing sysbench data: ${TABLES} tables x ${ROWS} rows ...`);
     const prep = await timed(() =>
@@ -183,77 +240,150 @@ async function main(): Promise<void> {
       const got = n.reduce((a, r) => a + Number(r['n']), 0);
       if (got !== totalRows) console.log(`!! ${what}: target has ${got} rows, expected ${totalRows}`);
     };
-    type Result = { name: string; secs: number; rss?: number; cpu?: string };
+    type Result = { name: string; secs: number; rss?: number; cpu?: string; run?: ToolRun };
     const results: Result[] = [];
+    let round = 0;
     const tools: (() => Promise<void>)[] = [];
     /** Runs fn and returns the CPU seconds the source and target servers spent meanwhile. */
-    const serverCpu = async (fn: () => Promise<number>): Promise<{ secs: number; cpu: string }> => {
+    const serverCpu = async (
+      fn: () => Promise<number>,
+    ): Promise<{ secs: number; cpu: string; cpuBy: Record<string, number> }> => {
       const s0 = cpuSeconds(src.pid);
       const d0 = cpuSeconds(dst.pid);
+      const t0 = childrenCpu();
       const secs = await fn();
+      const cpuBy = {
+        source: cpuSeconds(src.pid) - s0,
+        target: cpuSeconds(dst.pid) - d0,
+        tool: childrenCpu() - t0,
+      };
       return {
         secs,
-        cpu: `source ${(cpuSeconds(src.pid) - s0).toFixed(1)}, target ${(cpuSeconds(dst.pid) - d0).toFixed(1)}`,
+        cpu: `source ${cpuBy.source.toFixed(1)}, target ${cpuBy.target.toFixed(1)}`,
+        cpuBy,
       };
     };
+    /** A cluster-mode record of a peer run (its digest is checked after the tool). */
+    const peerRun = (tool: string, secs: number, cpu: Record<string, number>): ToolRun => ({
+      round,
+      tool,
+      secs,
+      cpu,
+      digestOk: true,
+    });
+
+    // DM.ts through a real cluster: start-task (task-mode full) until every subtask is Finished
+    if (CLUSTER)
+      for (const mode of MODES)
+        tools.push(async () => {
+          await reset();
+          const yaml = [
+            'name: benchfull',
+            'task-mode: full',
+            'target-database:',
+            '  host: 127.0.0.1',
+            `  port: ${tgtPort}`,
+            '  user: root',
+            '  password: ""',
+            ...(BINLOG ? [] : ['  session:', '    sql_log_bin: 0']),
+            'mysql-instances:',
+            '  - source-id: bench-src',
+            '    block-allow-list: ba',
+            '    mydumper:',
+            `      threads: ${THREADS}`,
+            `      rows: ${CHUNK}`,
+            '    loader:',
+            `      pool-size: ${THREADS}`,
+            `      import-mode: ${mode}`,
+            'block-allow-list:',
+            '  ba:',
+            '    do-dbs: ["sbtest"]',
+            '',
+          ].join('\n');
+          const r = await runClusterTask(src, dst, 'bench-src', {
+            name: 'benchfull',
+            yaml,
+            done: (stages) => stages.length > 0 && stages.every((s) => s === 'Finished'),
+          });
+          const name = `DM.ts cluster (${mode})`;
+          results.push({
+            name,
+            secs: r.secs,
+            rss: r.peakRssMB,
+            cpu: `source ${r.cpu.source.toFixed(1)}, target ${r.cpu.target.toFixed(1)}, worker ${r.cpu.worker.toFixed(1)}, master ${r.cpu.master.toFixed(1)}`,
+            run: {
+              round,
+              tool: name,
+              secs: r.secs,
+              cpu: r.cpu,
+              peakRssMB: r.peakRssMB,
+              hwmMB: r.hwmMB,
+              ...(r.toRunningSecs !== undefined ? { toRunningSecs: r.toRunningSecs } : {}),
+              digestOk: true,
+            },
+          });
+        });
 
     // DM.ts: dump + load units in a child process (so its peak RSS is its own)
-    for (const mode of MODES)
-      tools.push(async () => {
-        await reset();
-        let rss = 0;
-        let inner = 0;
-        let nodeCpu = 0;
-        const { secs, cpu } = await serverCpu(() =>
-          timed(async () => {
-            const cfg = {
-              taskName: 'bench',
-              sourceId: 'bench-src',
-              taskMode: 'full',
-              source: src.connOpts(),
-              target: BINLOG ? dst.connOpts() : { ...dst.connOpts(), session: { sql_log_bin: 0 } },
-              baList: { doDbs: ['sbtest'] },
-              mydumper: { threads: THREADS, rows: CHUNK },
-              loader: { poolSize: THREADS, importMode: mode },
-            };
-            const child = spawn(
-              process.execPath,
-              [
-                ...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
-                '--import',
-                'tsx',
-                RUNNER,
-                JSON.stringify(cfg),
-              ],
-              { stdio: ['ignore', 'pipe', 'inherit'] },
-            );
-            trackChild(child);
-            let out = '';
-            child.stdout.on('data', (b: Buffer) => (out += b.toString()));
-            await once(child, 'exit');
-            const line = out.split('\n').find((l) => l.startsWith('{')) ?? '{}';
-            const res = JSON.parse(line) as {
-              ok?: boolean;
-              maxRssKiB?: number;
-              elapsedMs?: number;
-              cpuMs?: number;
-              errors?: unknown;
-            };
-            inner = (res.elapsedMs ?? 0) / 1000;
-            nodeCpu = (res.cpuMs ?? 0) / 1000;
-            if (!res.ok) throw new Error(`DM.ts run failed: ${line}`);
-            rss = (res.maxRssKiB ?? 0) / 1024;
-          }),
-        );
-        await check('DM.ts');
-        results.push({
-          name: `DM.ts (${mode}), whole child process incl. tsx start`,
-          secs,
-          rss,
-          cpu: `${cpu}, DM.ts process ${nodeCpu.toFixed(1)}`,
+    if (!CLUSTER)
+      for (const mode of MODES)
+        tools.push(async () => {
+          await reset();
+          let rss = 0;
+          let inner = 0;
+          let nodeCpu = 0;
+          const { secs, cpu } = await serverCpu(() =>
+            timed(async () => {
+              const cfg = {
+                taskName: 'bench',
+                sourceId: 'bench-src',
+                taskMode: 'full',
+                source: src.connOpts(),
+                target: BINLOG
+                  ? { ...dst.connOpts(), port: tgtPort }
+                  : { ...dst.connOpts(), port: tgtPort, session: { sql_log_bin: 0 } },
+                baList: { doDbs: ['sbtest'] },
+                mydumper: { threads: THREADS, rows: CHUNK },
+                loader: { poolSize: THREADS, importMode: mode },
+              };
+              const child = spawn(
+                process.execPath,
+                [
+                  ...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
+                  '--import',
+                  'tsx',
+                  RUNNER,
+                  JSON.stringify(cfg),
+                ],
+                { stdio: ['ignore', 'pipe', 'inherit'] },
+              );
+              trackChild(child);
+              let out = '';
+              child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+              await once(child, 'exit');
+              const line = out.split('\n').find((l) => l.startsWith('{')) ?? '{}';
+              const res = JSON.parse(line) as {
+                ok?: boolean;
+                maxRssKiB?: number;
+                elapsedMs?: number;
+                cpuMs?: number;
+                errors?: unknown;
+              };
+              inner = (res.elapsedMs ?? 0) / 1000;
+              nodeCpu = (res.cpuMs ?? 0) / 1000;
+              if (!res.ok) throw new Error(`DM.ts run failed: ${line}`);
+              rss = (res.maxRssKiB ?? 0) / 1024;
+            }),
+          );
+          await check('DM.ts');
+          results.push({
+            name: `DM.ts (${mode}), whole child process incl. tsx start`,
+            secs,
+            rss,
+            cpu: `${cpu}, DM.ts process ${nodeCpu.toFixed(1)}`,
+          });
+          results.push({ name: `DM.ts (${mode}), units only (dump+load)`, secs: inner, rss });
         });
-        results.push({ name: `DM.ts (${mode}), units only (dump+load)`, secs: inner, rss });
-      });
 
     if (!skip.has('mydumper'))
       tools.push(async () => {
@@ -261,29 +391,38 @@ async function main(): Promise<void> {
         const dir = join(work, 'mydumper');
         removeTempDir(dir);
         mkdirSync(dir);
-        const { secs, cpu } = await serverCpu(() =>
-          timed(() => {
-            sh(`mydumper ${conn(src)} -B sbtest -t ${THREADS} --rows ${CHUNK} -o ${dir} > /dev/null 2>&1`);
-            sh(
+        const { secs, cpu, cpuBy } = await serverCpu(() =>
+          timed(async () => {
+            await shAsync(
+              `mydumper ${conn(src)} -B sbtest -t ${THREADS} --rows ${CHUNK} -o ${dir} > /dev/null 2>&1`,
+            );
+            await shAsync(
               `myloader ${conn(dst)} -d ${dir} -t ${THREADS} -B sbtest -o ${BINLOG ? '--enable-binlog' : ''} > /dev/null 2>&1`,
             );
           }),
         );
         await check('mydumper+myloader');
-        results.push({ name: 'mydumper+myloader', secs, cpu });
+        results.push({
+          name: 'mydumper+myloader',
+          secs,
+          cpu,
+          run: peerRun('mydumper+myloader', secs, cpuBy),
+        });
       });
 
     if (!skip.has('mysqldump'))
       tools.push(async () => {
         await reset();
         await dst.sql('CREATE DATABASE sbtest');
-        const secs = await timed(() =>
-          sh(
-            `mysqldump ${conn(src)} --single-transaction --skip-lock-tables sbtest | mariadb ${conn(dst)} ${BINLOG ? '' : '--init-command="SET SESSION sql_log_bin = 0"'} sbtest`,
+        const { secs, cpuBy } = await serverCpu(() =>
+          timed(() =>
+            shAsync(
+              `mysqldump ${conn(src)} --single-transaction --skip-lock-tables sbtest | mariadb ${conn(dst)} ${BINLOG ? '' : '--init-command="SET SESSION sql_log_bin = 0"'} sbtest`,
+            ),
           ),
         );
         await check('mysqldump|mariadb');
-        results.push({ name: 'mysqldump | mariadb', secs });
+        results.push({ name: 'mysqldump | mariadb', secs, run: peerRun('mysqldump | mariadb', secs, cpuBy) });
       });
 
     /** LOAD DATA INFILE of the rows into freshly created tables (as the source defines them). */
@@ -296,7 +435,7 @@ async function main(): Promise<void> {
         const queue = [...pools];
         await Promise.all(
           Array.from({ length: Math.min(THREADS, TABLES) }, async () => {
-            const c = await dst.connect();
+            const c = await mysql.createConnection({ ...dst.connOpts(), port: tgtPort });
             if (!BINLOG) await c.query('SET SESSION sql_log_bin = 0');
             try {
               for (let i = queue.shift(); i !== undefined; i = queue.shift()) {
@@ -314,17 +453,27 @@ async function main(): Promise<void> {
     if (!skip.has('loaddata'))
       tools.push(async () => {
         await reset();
-        const { secs, cpu } = await serverCpu(() => loadInfile());
+        const { secs, cpu, cpuBy } = await serverCpu(() => loadInfile());
         await check('LOAD DATA INFILE');
-        results.push({ name: 'LOAD DATA INFILE (target limit)', secs, cpu });
+        results.push({
+          name: 'LOAD DATA INFILE (target limit)',
+          secs,
+          cpu,
+          run: peerRun('LOAD DATA INFILE', secs, cpuBy),
+        });
       });
     // the same with the secondary keys added after the rows, as DM.ts does (for reference)
     if (!skip.has('loaddata-deferred'))
       tools.push(async () => {
         await reset();
-        const { secs, cpu } = await serverCpu(() => loadInfile(true));
+        const { secs, cpu, cpuBy } = await serverCpu(() => loadInfile(true));
         await check('LOAD DATA INFILE, keys after');
-        results.push({ name: 'LOAD DATA INFILE, secondary keys after', secs, cpu });
+        results.push({
+          name: 'LOAD DATA INFILE, secondary keys after',
+          secs,
+          cpu,
+          run: peerRun('LOAD DATA INFILE, keys after', secs, cpuBy),
+        });
       });
 
     // The rows as TSV files for LOAD DATA INFILE, and one unmeasured warm-up load: a fresh server
@@ -341,8 +490,59 @@ async function main(): Promise<void> {
     }
     await reset();
     console.log(`warm-up load into the target: ${(await loadInfile()).toFixed(2)} s (not counted)`);
-    for (let round = 0; round < ROUNDS; round++)
-      for (let i = 0; i < tools.length; i++) await tools[(i + round) % tools.length]?.();
+    for (round = 0; round < ROUNDS; round++)
+      for (let i = 0; i < tools.length; i++) {
+        const before = results.length;
+        await tools[(i + round) % tools.length]?.();
+        if (!CLUSTER) continue;
+        // row digests of source and target after every tool
+        const diff = await digestsDiffer(src, dst, 'sbtest');
+        for (const r of results.slice(before))
+          if (r.run) {
+            r.run.digestOk = diff === '';
+            if (diff) r.run.digestDiff = diff;
+          }
+        if (diff) console.log(`!! digest mismatch after ${results[before]?.name}: ${diff}`);
+      }
+
+    if (CLUSTER) {
+      const runs = results.flatMap((r) => (r.run ? [r.run] : []));
+      const dmTools = [...new Set(runs.map((r) => r.tool).filter((t) => t.startsWith('DM.ts')))];
+      const ratios: Record<string, unknown> = {};
+      for (const dm of dmTools) {
+        const others = runs.filter((r) => !r.tool.startsWith('DM.ts') || r.tool === dm);
+        ratios[dm] = printRuns(others, dm, totalRows, 'rows');
+      }
+      const file = writeResults('full-cluster', {
+        bench: 'full',
+        mode: 'cluster',
+        at: new Date().toISOString(),
+        machine: { ...machine(), loadavgAtStart: load0.map((x) => Number(x.toFixed(2))) },
+        config: {
+          tables: TABLES,
+          rowsPerTable: ROWS,
+          totalRows,
+          dataMB: mb,
+          threads: THREADS,
+          chunkRows: CHUNK,
+          modes: MODES,
+          targetBinlog: BINLOG,
+          rounds: ROUNDS,
+          load: LOAD,
+          rttMs: RTT_MS,
+          skip: [...skip],
+        },
+        runs,
+        ratios,
+      });
+      console.log(`\nresults: ${file}`);
+      console.log(
+        `load average at start: ${load0.map((x) => x.toFixed(2)).join(' ')}, at end: ${loadavg()
+          .map((x) => x.toFixed(2))
+          .join(' ')}`,
+      );
+      return;
+    }
 
     // each tool's median run (by wall time)
     const byName = new Map<string, Result[]>();
@@ -372,6 +572,8 @@ async function main(): Promise<void> {
         .join(' ')}`,
     );
   } finally {
+    busy.stop();
+    await proxy?.close();
     await Promise.all([src.stop(), dst.stop()]);
     removeTempDir(work);
   }

@@ -18,21 +18,47 @@
  * sync process from tsc output instead of through tsx, whose transpiler alone takes ~200 MB RSS:
  * the RSS a deployed worker would have), SYNC_RUNNER_STATUS_MS=n (the sync process prints its
  * status — rates and where it waits — every n ms on stderr).
+ *
+ * `--cluster` (see ./cluster-run.ts): the catch-up measured through a real dm-master + dm-worker
+ * (a fresh cluster per run) against the native serial replica, in paired rounds
+ * (`--rounds n`, default 1): each round writes a fresh backlog (`--seconds`) and then runs both,
+ * rotated — DM.ts from `dmctl start-task` (task-mode incremental, meta = the backlog's start) until
+ * the task's checkpoint in the target reaches the source position captured after the backlog
+ * (checkpoint-flush-interval 1 s, so up to ~1 s late), the replica from START SLAVE until it has
+ * executed that position. Printed: per-round ratios and their median, CPU-seconds of worker,
+ * master, source and target, the worker's peak RSS, a row digest check after every tool; JSON
+ * under bench-results/. `--load N`: N busy processes beside the run; `--rtt-ms X`: DM.ts's target
+ * connections, and the replica's connection to its source (its only network path), through a
+ * TCP proxy with X/2 ms each way. `--tables`, `--table-size`, `--seconds` override the env knobs.
+ * No steady-state lag phase in this mode.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
+import { Command } from 'commander';
+import { BusyLoad, digestsDiffer, machine, printRuns, rttProxy, runClusterTask, writeResults, type ToolRun } from './cluster-run.js';
 import { MariaDBServer, cpuSeconds, makeTempDir, removeTempDir, requireBinary, trackChild } from '../helpers/index.js';
 import type { SyncConfig } from '../../src/units/sync/index.js';
 import { DEFAULT_BINLOG_QUEUE_BYTES, DEFAULT_BINLOG_QUEUE_EVENTS, DEFAULT_META_SCHEMA, DEFAULT_SYNC_RETRY_TIMEOUT_MS } from '../../src/config/index.js';
 
 const env = (k: string, d: number): number => Number(process.env[k] ?? d);
-const TABLES = env('BENCH_TABLES', 4);
-const TABLE_SIZE = env('BENCH_TABLE_SIZE', 250_000);
-const SECONDS = env('BENCH_SECONDS', 60);
+const cli = new Command()
+  .option('--cluster', 'DM.ts as a real dm-master + dm-worker against the native serial replica, paired rounds', false)
+  .option('--rounds <n>', 'paired rounds (cluster mode)', process.env['BENCH_ROUNDS'] ?? '1')
+  .option('--load <n>', 'busy processes beside the run (cluster mode)', process.env['BENCH_LOAD'] ?? '0')
+  .option('--rtt-ms <ms>', 'added round-trip time on the target path (cluster mode)', process.env['BENCH_RTT_MS'] ?? '0')
+  .option('--tables <n>', 'sysbench tables (BENCH_TABLES)')
+  .option('--table-size <n>', 'rows per table (BENCH_TABLE_SIZE)')
+  .option('--seconds <n>', 'seconds of sysbench writes per backlog (BENCH_SECONDS)')
+  .parse()
+  .opts<{ cluster: boolean; rounds: string; load: string; rttMs: string; tables?: string; tableSize?: string; seconds?: string }>();
+const TABLES = cli.tables !== undefined ? Number(cli.tables) : env('BENCH_TABLES', 4);
+const TABLE_SIZE = cli.tableSize !== undefined ? Number(cli.tableSize) : env('BENCH_TABLE_SIZE', 250_000);
+const SECONDS = cli.seconds !== undefined ? Number(cli.seconds) : env('BENCH_SECONDS', 60);
 const THREADS = env('BENCH_THREADS', 4);
 const LAG_RATE = env('BENCH_LAG_RATE', 2000);
 const LAG_SECONDS = env('BENCH_LAG_SECONDS', 30);
@@ -118,11 +144,11 @@ async function dmCheckpoint(t: MariaDBServer): Promise<Pos | undefined> {
   return r ? { file: String(r['f']), offset: Number(r['p']) } : undefined;
 }
 
-async function nativeReplica(t: MariaDBServer, src: MariaDBServer, start: Pos, end: Pos, parallel: boolean): Promise<number> {
+async function nativeReplica(t: MariaDBServer, srcPort: number, start: Pos, end: Pos, parallel: boolean): Promise<number> {
   await t.sql('STOP SLAVE; RESET SLAVE ALL');
   await t.sql(parallel ? "SET GLOBAL slave_parallel_threads = 4; SET GLOBAL slave_parallel_mode = 'optimistic'" : 'SET GLOBAL slave_parallel_threads = 0');
   await t.sql(
-    `CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${src.port}, MASTER_USER='root', MASTER_PASSWORD='', ` +
+    `CHANGE MASTER TO MASTER_HOST='127.0.0.1', MASTER_PORT=${srcPort}, MASTER_USER='root', MASTER_PASSWORD='', ` +
       `MASTER_LOG_FILE='${start.file}', MASTER_LOG_POS=${start.offset}, MASTER_USE_GTID=no`,
   );
   const t0 = performance.now();
@@ -247,8 +273,8 @@ async function main(): Promise<void> {
 
     // --- native replicas, one after the other
     const skipNative = process.env['BENCH_SKIP_NATIVE'] === '1';
-    const serSecs = skipNative ? NaN : await nativeReplica(tSer!, src, start, end, false);
-    const parSecs = skipNative ? NaN : await nativeReplica(tPar!, src, start, end, true);
+    const serSecs = skipNative ? NaN : await nativeReplica(tSer!, src.port, start, end, false);
+    const parSecs = skipNative ? NaN : await nativeReplica(tPar!, src.port, start, end, true);
 
     const line = (name: string, secs: number): string =>
       `${name.padEnd(28)} ${secs.toFixed(2).padStart(8)} s ${Math.round(rowEvents / secs).toString().padStart(9)} events/s ${Math.round(w.txns / secs).toString().padStart(8)} txn/s`;
@@ -308,4 +334,138 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+/** The task's checkpoint (low-water mark) in the target, if any. */
+async function taskCheckpoint(t: MariaDBServer, task: string): Promise<Pos | undefined> {
+  const rows = await t
+    .sql(`SELECT binlog_name AS f, binlog_pos AS p FROM ${DEFAULT_META_SCHEMA}.${task}_syncer_checkpoint WHERE id = 'bench-src' AND cp_schema = ''`)
+    .catch(() => []);
+  const r = rows[0];
+  return r ? { file: String(r['f']), offset: Number(r['p']) } : undefined;
+}
+
+async function mainCluster(): Promise<void> {
+  requireBinary('sysbench', ['sysbench']);
+  const ROUNDS = Math.max(1, Number(cli.rounds));
+  const LOAD = Math.max(0, Number(cli.load));
+  const RTT_MS = Math.max(0, Number(cli.rttMs));
+  console.log(
+    `# sync bench --cluster: ${TABLES} tables x ${TABLE_SIZE} rows, ${SECONDS}s of oltp_write_only (${THREADS} threads) per round, ${ROUNDS} round(s); DM.ts worker-count ${WORKERS}, batch ${BATCH}; target binlog ${TARGET_BINLOG ? 'written by both' : 'off for both'}; busy processes ${LOAD}; added RTT ${RTT_MS} ms`,
+  );
+  const dirs = [makeTempDir('bench-src'), makeTempDir('bench-dm'), makeTempDir('bench-ser')] as const;
+  const servers: MariaDBServer[] = [];
+  const load0 = loadavg();
+  let busy: BusyLoad | undefined;
+  const proxies: { close(): Promise<void> }[] = [];
+  try {
+    let src = await MariaDBServer.start({ baseDir: dirs[0] });
+    servers.push(src);
+    await src.sql('CREATE DATABASE sbtest');
+    let t0 = performance.now();
+    sysbench(src.port, 'prepare');
+    console.log(`prepare: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const port = src.port;
+    await src.shutdown();
+    for (const d of dirs.slice(1)) copyData(dirs[0], d);
+    src = await MariaDBServer.start({ baseDir: dirs[0], port });
+    servers[0] = src;
+    const [tDm, tSer] = (await Promise.all(
+      dirs.slice(1).map((d) => MariaDBServer.start({ baseDir: d, extraArgs: ['--skip-slave-start', ...(TARGET_BINLOG ? ['--log-slave-updates'] : [])] })),
+    )) as [MariaDBServer, MariaDBServer];
+    servers.push(tDm, tSer);
+    busy = BusyLoad.start(LOAD);
+    // DM.ts's path to its target; the replica's only network path is to its source
+    const dmProxy = await rttProxy(tDm.port, RTT_MS);
+    const serProxy = await rttProxy(src.port, RTT_MS);
+    for (const p of [dmProxy, serProxy]) if (p) proxies.push(p);
+    const runs: ToolRun[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      const start = await masterPos(src);
+      t0 = performance.now();
+      const w = sysbench(src.port, 'run', [`--time=${SECONDS}`, '--report-interval=0', `--rand-seed=${round + 1}`]);
+      const end = await masterPos(src);
+      console.log(
+        `round ${round + 1} backlog: ${w.txns} transactions, ~${w.writes} row events, binlog ${start.file}:${start.offset} → ${end.file}:${end.offset} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
+      );
+      const task = `bench_r${round + 1}`;
+      const dm = async (): Promise<void> => {
+        const yaml = [
+          `name: ${task}`,
+          'task-mode: incremental',
+          'target-database:',
+          '  host: 127.0.0.1',
+          `  port: ${dmProxy?.port ?? tDm.port}`,
+          '  user: root',
+          '  password: ""',
+          ...(TARGET_BINLOG ? [] : ['  session:', '    sql_log_bin: 0']),
+          'mysql-instances:',
+          '  - source-id: bench-src',
+          '    block-allow-list: ba',
+          '    meta:',
+          `      binlog-name: ${start.file}`,
+          `      binlog-pos: ${start.offset}`,
+          '    syncer:',
+          `      worker-count: ${WORKERS}`,
+          `      batch: ${BATCH}`,
+          '      checkpoint-flush-interval: 1',
+          'block-allow-list:',
+          '  ba:',
+          '    do-dbs: ["sbtest"]',
+          '',
+        ].join('\n');
+        const r = await runClusterTask(src, tDm, 'bench-src', {
+          name: task,
+          yaml,
+          done: async () => {
+            const cp = await taskCheckpoint(tDm, task);
+            return cp !== undefined && reached(cp, end);
+          },
+        });
+        const diff = await digestsDiffer(src, tDm, 'sbtest');
+        runs.push({
+          round,
+          tool: 'DM.ts cluster',
+          secs: r.secs,
+          cpu: r.cpu,
+          peakRssMB: r.peakRssMB,
+          hwmMB: r.hwmMB,
+          ...(r.toRunningSecs !== undefined ? { toRunningSecs: r.toRunningSecs } : {}),
+          digestOk: diff === '',
+          ...(diff ? { digestDiff: diff } : {}),
+          amount: w.writes,
+          extra: { workerCpuMicrosPerRowEvent: Math.round((1e6 * r.cpu.worker) / w.writes) },
+        });
+      };
+      const native = async (): Promise<void> => {
+        const s0 = cpuSeconds(src.pid);
+        const d0 = cpuSeconds(tSer.pid);
+        const secs = await nativeReplica(tSer, serProxy?.port ?? src.port, start, end, false);
+        const cpu = { source: cpuSeconds(src.pid) - s0, target: cpuSeconds(tSer.pid) - d0 };
+        const diff = await digestsDiffer(src, tSer, 'sbtest');
+        runs.push({ round, tool: 'native serial replica', secs, cpu, digestOk: diff === '', ...(diff ? { digestDiff: diff } : {}), amount: w.writes });
+      };
+      const tools = round % 2 === 0 ? [dm, native] : [native, dm];
+      for (const tool of tools) await tool();
+    }
+    const ratios = printRuns(runs, 'DM.ts cluster', NaN, 'row events');
+    for (const r of runs.filter((x) => x.tool === 'DM.ts cluster'))
+      console.log(`round ${r.round + 1}: dm-worker ${String(r.extra?.['workerCpuMicrosPerRowEvent'])} µs CPU per row event`);
+    const file = writeResults('sync-cluster', {
+      bench: 'sync',
+      mode: 'cluster',
+      at: new Date().toISOString(),
+      machine: { ...machine(), loadavgAtStart: load0.map((x) => Number(x.toFixed(2))) },
+      config: { tables: TABLES, tableSize: TABLE_SIZE, seconds: SECONDS, threads: THREADS, workerCount: WORKERS, batch: BATCH, targetBinlog: TARGET_BINLOG, rounds: ROUNDS, load: LOAD, rttMs: RTT_MS },
+      runs,
+      ratios,
+    });
+    console.log(`\nresults: ${file}`);
+    console.log(`load average at start: ${load0.map((x) => x.toFixed(2)).join(' ')}, at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+  } finally {
+    busy?.stop();
+    for (const p of proxies) await p.close();
+    for (const s of servers) await s.stop();
+    for (const d of dirs) removeTempDir(d);
+  }
+}
+
+await (cli.cluster ? mainCluster() : main());

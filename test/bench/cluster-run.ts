@@ -1,0 +1,373 @@
+/**
+ * The `--cluster` mode shared by `bench:full` and `bench:sync`: DM.ts measured as a deployment
+ * runs it — a real dm-master and dm-worker (processes started by test/helpers/cluster.ts), driven
+ * by `dmctl operate-source create` + `start-task`, timed from start-task to the stage change the
+ * bench names (full: every subtask Finished; sync: the target's checkpoint at the source position
+ * captured after the backlog) — beside the anchors the benches already run.
+ *
+ * What it measures per run: wall seconds, CPU-seconds of the worker, the master (with its embedded
+ * etcd, i.e. its process tree), the source and the target server, and the worker's peak RSS (VmRSS
+ * polled every 100 ms during the run, and VmHWM: each DM.ts run gets a fresh cluster, so the
+ * worker's high-water mark is that run's). After every tool a row digest of every table is taken
+ * on the source and the target (server side: COUNT, BIT_XOR and SUM of CRC32 over all columns and
+ * their NULL flags), so a fast but wrong tool shows as `digest MISMATCH`.
+ *
+ * Rounds are paired: each round runs every tool once (order rotated per round); the per-round
+ * ratio is peer seconds / DM.ts seconds, and the headline is the median of those ratios (not a
+ * ratio of medians). Results go to `bench-results/<bench>-<time>.json` (git-ignored).
+ *
+ * - `--load N`: N busy processes (`sh` busy loops) beside the whole run, started and stopped here.
+ * - `--rtt-ms X`: the target path goes through test/helpers/fault-proxy.ts with X/2 ms per
+ *   direction (the bench process runs the proxy, so its CPU is part of the box's load).
+ *
+ * The bench process itself also runs the in-process dmctl polls (every 100 ms) and the proxy.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { cpuSeconds, trackChild, type MariaDBServer } from '../helpers/index.js';
+import { DMCluster, sourceYaml, subtasksOf, type Proc } from '../helpers/cluster.js';
+import { ROOT } from '../helpers/paths.js';
+import { FaultProxy } from '../helpers/fault-proxy.js';
+
+// ---- load and network ----------------------------------------------------------------------------
+
+/** N busy processes beside the run (`--load N`). */
+export class BusyLoad {
+  private constructor(private readonly procs: ChildProcess[]) {}
+
+  static start(n: number): BusyLoad {
+    const procs = Array.from({ length: Math.max(0, n) }, () => {
+      const c = spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' });
+      trackChild(c);
+      return c;
+    });
+    return new BusyLoad(procs);
+  }
+
+  get count(): number {
+    return this.procs.length;
+  }
+
+  stop(): void {
+    for (const c of this.procs) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  }
+}
+
+/** A proxy with `rttMs`/2 latency each way in front of `port`, or undefined when rttMs is 0. */
+export async function rttProxy(port: number, rttMs: number): Promise<FaultProxy | undefined> {
+  if (!(rttMs > 0)) return undefined;
+  const p = await FaultProxy.start({ port });
+  p.setLatency({ up: rttMs / 2, down: rttMs / 2 });
+  return p;
+}
+
+// ---- per-process figures ---------------------------------------------------------------------------
+
+/** `pid` and all its descendants (from /proc). */
+export function processTree(pid: number | undefined): number[] {
+  if (pid === undefined) return [];
+  const parent = new Map<number, number>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const ppid = Number(readFileSync(`/proc/${d}/stat`, 'utf8').split(') ')[1]?.split(' ')[1]);
+      parent.set(Number(d), ppid);
+    } catch {
+      /* gone */
+    }
+  }
+  const out = [pid];
+  for (let i = 0; i < out.length; i++) for (const [c, p] of parent) if (p === out[i]) out.push(c);
+  return out;
+}
+
+/** CPU seconds of a process tree. */
+export function treeCpu(pid: number | undefined): number {
+  return processTree(pid).reduce((a, p) => a + cpuSeconds(p), 0);
+}
+
+/** CPU seconds of this process's waited-for children (tools run with spawnSync). */
+export function childrenCpu(): number {
+  try {
+    const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return (Number(f[13]) + Number(f[14])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const m = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return Number(m?.[1] ?? 0);
+  } catch {
+    return 0;
+  }
+}
+
+/** Polls a process's VmRSS; `stop()` gives the polled peak and the kernel's VmHWM (MB). */
+export class RssSampler {
+  private peak = 0;
+  private readonly timer: NodeJS.Timeout;
+  constructor(
+    private readonly pid: number,
+    intervalMs = 100,
+  ) {
+    this.sample();
+    this.timer = setInterval(() => this.sample(), intervalMs);
+  }
+  private sample(): void {
+    this.peak = Math.max(this.peak, statusKiB(this.pid, 'VmRSS'));
+  }
+  stop(): { peakRssMB: number; hwmMB: number } {
+    this.sample();
+    clearInterval(this.timer);
+    return {
+      peakRssMB: Math.round(this.peak / 1024),
+      hwmMB: Math.round(statusKiB(this.pid, 'VmHWM') / 1024),
+    };
+  }
+}
+
+// ---- digests ----------------------------------------------------------------------------------------
+
+export interface TableDigest {
+  table: string;
+  rows: number;
+  digest: string;
+}
+
+/** Per-table row digests of `schema`, computed by the server (order-independent). */
+export async function schemaDigest(
+  s: MariaDBServer,
+  schema: string,
+  tables?: string[],
+): Promise<TableDigest[]> {
+  const cols = await s.sql(
+    'SELECT TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = ? ORDER BY TABLE_NAME, ORDINAL_POSITION',
+    [schema],
+  );
+  const byTable = new Map<string, string[]>();
+  for (const r of cols) byTable.set(String(r['t']), [...(byTable.get(String(r['t'])) ?? []), String(r['c'])]);
+  const out: TableDigest[] = [];
+  for (const t of tables ?? [...byTable.keys()].sort()) {
+    const cs = byTable.get(t) ?? [];
+    const q = (x: string): string => '`' + x.replace(/`/g, '``') + '`';
+    const row = `CRC32(CONCAT_WS(0x1f, ${cs.map((c) => `${q(c)}, ISNULL(${q(c)})`).join(', ')}))`;
+    const [r] = cs.length
+      ? await s.sql(`SELECT COUNT(*) AS n, BIT_XOR(${row}) AS x, SUM(${row}) AS s FROM ${q(schema)}.${q(t)}`)
+      : [undefined];
+    out.push({
+      table: t,
+      rows: Number(r?.['n'] ?? -1),
+      digest: r ? `${String(r['x'])}/${String(r['s'])}` : 'missing',
+    });
+  }
+  return out;
+}
+
+/** Compare source and target digests of `schema` (the source's tables); '' when equal. */
+export async function digestsDiffer(src: MariaDBServer, dst: MariaDBServer, schema: string): Promise<string> {
+  const a = await schemaDigest(src, schema);
+  const b = await schemaDigest(
+    dst,
+    schema,
+    a.map((x) => x.table),
+  );
+  const bad = a
+    .map((x, i) => ({ x, y: b[i] }))
+    .filter(({ x, y }) => !y || x.rows !== y.rows || x.digest !== y.digest)
+    .map(
+      ({ x, y }) =>
+        `${schema}.${x.table}: source ${x.rows} rows ${x.digest}, target ${y?.rows ?? 0} rows ${y?.digest ?? '-'}`,
+    );
+  return bad.join('; ');
+}
+
+// ---- the cluster run --------------------------------------------------------------------------------
+
+export interface ClusterRun {
+  secs: number;
+  /** CPU seconds during the run. */
+  cpu: { worker: number; master: number; source: number; target: number };
+  peakRssMB: number;
+  hwmMB: number;
+  /** Seconds from start-task until query-status first showed a subtask Running (or later). */
+  toRunningSecs: number | undefined;
+}
+
+export interface ClusterTask {
+  /** Task name (and `<meta-schema>.<name>_*` tables). */
+  name: string;
+  /** The task YAML (its target-database block included). */
+  yaml: string;
+  /** Whether the run is over (polled every 100 ms after start-task); gets the subtasks' stages. */
+  done: (stages: string[]) => Promise<boolean> | boolean;
+  timeoutMs?: number;
+}
+
+/**
+ * A fresh one-master, one-worker cluster with the source registered as `sourceId`; runs `task`
+ * (start-task → done) and tears the cluster down. The time excludes cluster start and source
+ * registration.
+ */
+export async function runClusterTask(
+  src: MariaDBServer,
+  dst: MariaDBServer,
+  sourceId: string,
+  task: ClusterTask,
+): Promise<ClusterRun> {
+  const cluster = await DMCluster.start({ masters: 1, workers: 1, prefix: 'bench-cluster' });
+  try {
+    const srcFile = join(cluster.dir, 'source.yaml');
+    writeFileSync(srcFile, sourceYaml(sourceId, src.port));
+    const os = await cluster.ctl(['operate-source', 'create', srcFile]);
+    if (os.json['result'] !== true) throw new Error(`operate-source create failed: ${os.stdout}${os.stderr}`);
+    const taskFile = join(cluster.dir, 'task.yaml');
+    writeFileSync(taskFile, task.yaml);
+    const master = cluster.masters[0] as Proc;
+    const worker = cluster.workers[0] as Proc;
+    const wpid = worker.child?.pid;
+    if (wpid === undefined) throw new Error('no worker pid');
+    const c0 = {
+      worker: treeCpu(wpid),
+      master: treeCpu(master.child?.pid),
+      source: cpuSeconds(src.pid),
+      target: cpuSeconds(dst.pid),
+    };
+    const rss = new RssSampler(wpid);
+    const t0 = performance.now();
+    let toRunning: number | undefined;
+    try {
+      const r = await cluster.ctl(['start-task', taskFile]);
+      if (r.json['result'] !== true) throw new Error(`start-task failed: ${r.stdout}${r.stderr}`);
+      const deadline = Date.now() + (task.timeoutMs ?? 30 * 60_000);
+      for (;;) {
+        const st = await cluster.ctl(['query-status', task.name]);
+        const subs = subtasksOf(st.json);
+        const stages = subs.map((s) => s.stage);
+        const errs = subs.flatMap((s) => s.result?.errors ?? []);
+        if (stages.includes('Paused') || errs.length > 0)
+          throw new Error(`task paused/failed: ${st.stdout}\n${cluster.logs()}`);
+        if (toRunning === undefined && stages.some((s) => s === 'Running' || s === 'Finished'))
+          toRunning = (performance.now() - t0) / 1000;
+        if (await task.done(stages)) break;
+        if (!cluster.alive(worker)) throw new Error(`dm-worker exited\n${cluster.logs()}`);
+        if (Date.now() > deadline) throw new Error(`timed out; last status ${st.stdout}\n${cluster.logs()}`);
+        await sleep(100);
+      }
+    } catch (e) {
+      rss.stop();
+      throw e;
+    }
+    const secs = (performance.now() - t0) / 1000;
+    const { peakRssMB, hwmMB } = rss.stop();
+    const cpu = {
+      worker: treeCpu(wpid) - c0.worker,
+      master: treeCpu(master.child?.pid) - c0.master,
+      source: cpuSeconds(src.pid) - c0.source,
+      target: cpuSeconds(dst.pid) - c0.target,
+    };
+    await cluster.ctl(['stop-task', task.name]).catch(() => undefined);
+    return { secs, cpu, peakRssMB, hwmMB, toRunningSecs: toRunning };
+  } finally {
+    await cluster.close();
+  }
+}
+
+// ---- rounds and results -------------------------------------------------------------------------
+
+export function median(xs: number[]): number {
+  const s = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (s.length === 0) return NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
+}
+
+/** One tool's run in one round. */
+export interface ToolRun {
+  round: number;
+  tool: string;
+  secs: number;
+  /** CPU seconds by process name (worker, master, source, target, tool). */
+  cpu: Record<string, number>;
+  peakRssMB?: number;
+  hwmMB?: number;
+  toRunningSecs?: number;
+  digestOk: boolean;
+  digestDiff?: string;
+  /** Rows / row events this run moved (overrides printRuns' `amount`). */
+  amount?: number;
+  extra?: Record<string, unknown>;
+}
+
+/** Per-round ratios peer secs / DM.ts secs and their median, for every peer. */
+export function pairedRatios(
+  runs: ToolRun[],
+  dmTool: string,
+): Record<string, { perRound: number[]; median: number }> {
+  const out: Record<string, { perRound: number[]; median: number }> = {};
+  const rounds = [...new Set(runs.map((r) => r.round))].sort((a, b) => a - b);
+  const peers = [...new Set(runs.map((r) => r.tool))].filter((t) => t !== dmTool);
+  for (const p of peers) {
+    const perRound = rounds.map((k) => {
+      const dm = runs.find((r) => r.round === k && r.tool === dmTool);
+      const pr = runs.find((r) => r.round === k && r.tool === p);
+      return dm && pr ? pr.secs / dm.secs : NaN;
+    });
+    out[p] = { perRound, median: median(perRound) };
+  }
+  return out;
+}
+
+const fmtCpu = (c: Record<string, number>): string =>
+  Object.entries(c)
+    .map(([k, v]) => `${k} ${v.toFixed(1)}`)
+    .join(', ');
+
+/** Print the runs as a table and the paired ratios. `unit`/`amount`: e.g. rows, 1e6 → rows/s. */
+export function printRuns(
+  runs: ToolRun[],
+  dmTool: string,
+  amount: number,
+  unit: string,
+): Record<string, { perRound: number[]; median: number }> {
+  console.log(
+    `\n| round | tool | wall s | ${unit}/s | CPU s | worker peak RSS MB (VmRSS poll / VmHWM) | start-task → Running s | digest |`,
+  );
+  console.log('|---:|---|---:|---:|---|---:|---:|---|');
+  for (const r of runs)
+    console.log(
+      `| ${r.round + 1} | ${r.tool} | ${r.secs.toFixed(2)} | ${Math.round((r.amount ?? amount) / r.secs)} | ${fmtCpu(r.cpu)} | ${r.peakRssMB !== undefined ? `${r.peakRssMB} / ${r.hwmMB}` : '-'} | ${r.toRunningSecs?.toFixed(2) ?? '-'} | ${r.digestOk ? 'equal' : `MISMATCH ${r.digestDiff}`} |`,
+    );
+  const ratios = pairedRatios(runs, dmTool);
+  console.log('');
+  for (const [peer, x] of Object.entries(ratios))
+    console.log(
+      `${dmTool} speed / ${peer}: per round ${x.perRound.map((v) => `${v.toFixed(2)}x`).join(', ')}; median ${x.median.toFixed(2)}x`,
+    );
+  return ratios;
+}
+
+/** The machine the figures were taken on. */
+export function machine(): Record<string, unknown> {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    memGB: Math.round(totalmem() / 2 ** 30),
+    node: process.version,
+    loadavgAtEnd: loadavg().map((x) => Number(x.toFixed(2))),
+  };
+}
+
+/** Write `bench-results/<bench>-<iso time>.json`; returns its path. */
+export function writeResults(bench: string, data: Record<string, unknown>): string {
+  const dir = join(ROOT, 'bench-results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${bench}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
+  writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
+  return file;
+}
