@@ -36,9 +36,10 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
   const prefix = '/dmopenapi/';
   const common = { 'etcd-endpoints': etcd.endpoints.join(','), 'keepalive-ttl': 3, 'etcd-prefix': prefix, 'auth-token-file': tokens, 'cluster-token-file': clusterToken };
   const masters: DMMaster[] = [];
+  const workers: DMWorker[] = [];
   const ports: number[] = [];
   t.after(async () => {
-    await worker.close();
+    await Promise.all(workers.map((w) => w.close()));
     await Promise.all(masters.map((m) => m.close()));
     await Promise.all([etcd.stop(), db.stop()]);
   });
@@ -53,13 +54,14 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
   }
   const wport = await freePort();
   const worker = new DMWorker({
-    config: parseWorkerConfig('', { overrides: { ...common, name: 'w1', 'worker-addr': `127.0.0.1:${wport}`, join: `127.0.0.1:${ports[0]}` } }),
+    config: parseWorkerConfig('', { overrides: { 'keepalive-ttl': 3, 'auth-token-file': tokens, 'cluster-token-file': clusterToken, name: 'w1', 'worker-addr': `127.0.0.1:${wport}`, join: `127.0.0.1:${ports[0]}` } }),
     logger: silentLogger,
     registerTimeoutMs: 30_000,
   });
+  workers.push(worker);
   await worker.start();
 
-  const call = async (port: number, method: string, path: string, body?: unknown, token: string | undefined = ADMIN): Promise<Reply> => {
+  const call = async (port: number, method: string, path: string, body?: unknown, token: string | null = ADMIN): Promise<Reply> => {
     const res = await fetch(`http://127.0.0.1:${port}/api/v1${path}`, {
       method,
       headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -99,7 +101,7 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
   await off.text();
 
   // ---- auth ----
-  expectError(await call(api, 'GET', '/sources', undefined, undefined), 401, 49101, /no credential/);
+  expectError(await call(api, 'GET', '/sources', undefined, null), 401, 49101, /no credential/);
   expectError(await call(api, 'GET', '/sources', undefined, 'not-a-token'), 401, 49101);
   assert.equal((await call(api, 'GET', '/sources', undefined, READ)).status, 200, 'read role may GET');
   expectError(await call(api, 'POST', '/sources', { source: { source_name: 'x', host: '127.0.0.1', port: 1, user: 'root' } }, READ), 403, 49102, /role read.*needs role admin/);
@@ -144,8 +146,8 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
   expectError(await call(api, 'POST', '/sources/s1/relay/purge', {}), 400, 38952);
 
   // ---- members ----
-  const workers = await call(api, 'GET', '/cluster/workers');
-  assert.deepEqual((workers.body as { data: unknown[] }).data, [{ name: 'w1', addr: `127.0.0.1:${wport}`, bound_stage: 'bound', bound_source_name: 's1' }]);
+  const wl = await call(api, 'GET', '/cluster/workers');
+  assert.deepEqual((wl.body as { data: unknown[] }).data, [{ name: 'w1', addr: `127.0.0.1:${wport}`, bound_stage: 'bound', bound_source_name: 's1' }]);
   const ms = (await call(api, 'GET', '/cluster/masters')).body as { total: number; data: { name: string; alive: boolean; leader: boolean; addr: string }[] };
   assert.equal(ms.total, 3);
   assert.equal(ms.data.find((m) => m.name === apiName)?.leader, false, 'the calls go to a follower');
