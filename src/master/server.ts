@@ -240,6 +240,7 @@ export class DMMaster {
       cfg.openapi || cfg.experimental.openapi
         ? createOpenApi({ impl, core, auth: security.server.auth, maxRequestBytes: resolveLimits(security.server.limits).maxRequestBytes, logger: this.log })
         : undefined;
+    const dashboard = dashboardDir();
     this.server = createRpcServer({
       ...security.server,
       routes: (router) => router.service(MasterService, impl),
@@ -252,8 +253,8 @@ export class DMMaster {
         isLeader: election.isLeader,
         etcd: external ? 'external' : 'embedded',
       }),
-      ...(dashboardDir() ? { staticDir: { [DASHBOARD_PREFIX]: dashboardDir()! } } : {}),
-      fallback: async (req, res) => (openApi ? await openApi(req, res) : false) || (!dashboardDir() && dashboardMissing(req, res)),
+      ...(dashboard ? { staticDir: { [DASHBOARD_PREFIX]: dashboard } } : {}),
+      fallback: async (req, res) => (openApi ? await openApi(req, res) : false) || (!dashboard && dashboardMissing(req, res)),
       logger: this.log,
     });
     const { host, port } = hostPort(cfg.masterAddr);
