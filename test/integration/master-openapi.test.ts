@@ -34,7 +34,7 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
   const clusterToken = join(dir, 'cluster.token');
   writeFileSync(clusterToken, `${CLUSTER}\n`);
   const prefix = '/dmopenapi/';
-  const common = { 'etcd-endpoints': etcd.endpoints.join(','), 'keepalive-ttl': 3, 'etcd-prefix': prefix, 'auth-token-file': tokens, 'cluster-token-file': clusterToken };
+  const common = { 'rpc-max-request-bytes': 65536, 'etcd-endpoints': etcd.endpoints.join(','), 'keepalive-ttl': 3, 'etcd-prefix': prefix, 'auth-token-file': tokens, 'cluster-token-file': clusterToken };
   const masters: DMMaster[] = [];
   const workers: DMWorker[] = [];
   const ports: number[] = [];
@@ -220,6 +220,24 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
   expectError(await call(api, 'DELETE', '/tasks/oa'), 400, 38006);
   assert.equal((await call(api, 'DELETE', '/sources/s1')).status, 204);
   assert.equal(((await call(api, 'GET', '/sources')).body as { total: number }).total, 0);
+
+  // the port's request size limit: a declared body over it (413 from the port), a chunked one (413, DM's body)
+  const big = JSON.stringify({ task: { ...task, name: 'x'.repeat(100_000) } });
+  const declared = await fetch(`http://127.0.0.1:${api}/api/v1/tasks`, { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: big });
+  assert.equal(declared.status, 413);
+  await declared.text();
+  const chunked = await fetch(`http://127.0.0.1:${api}/api/v1/tasks`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' },
+    body: new ReadableStream({
+      start(c) {
+        c.enqueue(new TextEncoder().encode(big));
+        c.close();
+      },
+    }),
+    duplex: 'half',
+  });
+  expectError({ status: chunked.status, body: await chunked.json() }, 413, 38954);
 
   // unknown endpoint / method
   expectError(await call(api, 'GET', '/nothing'), 404, 38953);
