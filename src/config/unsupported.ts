@@ -149,10 +149,7 @@ export function unsupportedMasterKeys(raw: {
   if (raw.rpcTimeout !== DEFAULT_RPC_TIMEOUT_MS) out.push(notSupported(['rpc-timeout'], 'rpc-timeout (the timeout of dm-master calls to dm-workers)', 'its default "30s"'));
   if (raw.rpcRateLimit !== DEFAULT_RPC_RATE_LIMIT) out.push(notSupported(['rpc-rate-limit'], 'rate-limiting dm-master calls to dm-workers', `its default ${DEFAULT_RPC_RATE_LIMIT}`));
   if (raw.rpcRateBurst !== DEFAULT_RPC_RATE_BURST) out.push(notSupported(['rpc-rate-burst'], 'rate-limiting dm-master calls to dm-workers', `its default ${DEFAULT_RPC_RATE_BURST}`));
-  if (raw.openapi) out.push(notSupported(['openapi'], 'the OpenAPI (HTTP) interface', 'false; use dmctl or the Connect/gRPC API'));
-  if (raw.experimental.openapi) {
-    out.push(notSupported(['experimental', 'openapi'], 'the OpenAPI (HTTP) interface', 'false; use dmctl or the Connect/gRPC API'));
-  }
+  // openapi / experimental.openapi: served under /api/v1 (src/master/openapi/)
   if (raw.v1SourcesPath !== undefined && raw.v1SourcesPath !== '') {
     out.push(notSupported(['v1-sources-path'], 'upgrading from DM v1.0 (v1-sources-path)', '"" (create the sources with operate-source create)'));
   }

@@ -205,6 +205,11 @@ export const CODES = {
   ErrMasterBinlogOpNoError: def(38701, 'dm-master', 'internal', 'binlog skip/replace/inject/revert without -b, but the source has no error', 'Without `-b` an operation applies to the event the task is paused on: check `query-status <task>` for the error first. To prepare an operation for an event not reached yet, give its position with `-b file:pos` (the end position of the event\'s transaction, as the error message names it).'),
   ErrMasterSourceFlavorMismatch: def(38501, 'dm-master', 'upstream', 'the `flavor` of the source config does not match the source server', 'Set `flavor` to what the server is (`mariadb` for MariaDB, `mysql` for MySQL), or leave `flavor` out so it is detected.'),
   ErrMasterStartTimeZone: def(38502, 'dm-master', 'upstream', 'cannot read --start-time in the source\'s time zone', 'Make the source reachable (a wall-clock --start-time is read in the upstream\'s time zone), or give the time with its zone, e.g. 2006-01-02T15:04:05+08:00.'),
+  // OpenAPI (/api/v1, `openapi: true`): 38951-38999
+  ErrOpenAPIInvalidRequest: def(38951, 'dm-master', 'internal', 'the OpenAPI request is not valid', 'Fix the request body or parameters named in the message; the schemas are served at /api/v1/dm.json.'),
+  ErrOpenAPIUnsupported: def(38952, 'dm-master', 'internal', 'this OpenAPI field or endpoint is not supported by DM.ts yet', 'Leave the field out (or at the value named in the message), or use dmctl for this operation; docs/openapi.md lists what the OpenAPI supports.'),
+  ErrOpenAPINotFound: def(38953, 'dm-master', 'internal', 'no such OpenAPI endpoint', 'Check the method and path; GET /api/v1/dm.json lists the endpoints.'),
+  ErrOpenAPIBodyTooLarge: def(38954, 'dm-master', 'internal', 'the OpenAPI request body is larger than the limit', 'Send a smaller body, or raise `rpc-max-request-bytes` of dm-master.'),
 
   // ---- dm-worker (40xxx) ---------------------------------------------------------------------------------
   ErrWorkerFenced: def(40001, 'dm-worker', 'internal', 'the dm-worker lost its etcd session and stopped all work (fencing)', 'Check the network between the dm-worker and the dm-masters; the worker re-registers and the scheduler rebinds its source automatically.', { retryable: true }),

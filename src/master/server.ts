@@ -3,7 +3,7 @@ import type { Etcd3, Lease } from 'etcd3';
 import { DMError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { createRegistry, type Registry } from '../metrics/index.js';
-import { createRpcServer, processSecurity, type RpcServer, type RpcAddress } from '../rpc/index.js';
+import { createRpcServer, processSecurity, resolveLimits, type RpcServer, type RpcAddress } from '../rpc/index.js';
 import { DASHBOARD_PREFIX, dashboardDir, dashboardMissing } from './dashboard.js';
 import { MasterService } from '../gen/dm/master/v1/master_pb.js';
 import { etcdAccessOf, loadOrCreateSecretKey, masterConfigToYaml, type MasterConfig } from '../config/index.js';
@@ -16,6 +16,7 @@ import { createMasterService } from './service.js';
 import { createPeerClients, peerTls } from './clients.js';
 import { MasterMetrics } from './metrics.js';
 import { LeaderWatchdog } from './leader-watchdog.js';
+import { createOpenApi } from './openapi/index.js';
 import type { CheckTaskHandler, TaskPrecheck } from './precheck.js';
 
 export interface DMMasterOptions {
@@ -234,6 +235,12 @@ export class DMMaster {
       logger: this.log,
       clients: createPeerClients(peerTls(cfg), security.peer),
     });
+    // DM's OpenAPI under /api/v1 (`openapi: true`); off: /api/v1 answers 404 as any unknown path
+    const openApi =
+      cfg.openapi || cfg.experimental.openapi
+        ? createOpenApi({ impl, core, auth: security.server.auth, maxRequestBytes: resolveLimits(security.server.limits).maxRequestBytes, logger: this.log })
+        : undefined;
+    const dashboard = dashboardDir();
     this.server = createRpcServer({
       ...security.server,
       routes: (router) => router.service(MasterService, impl),
@@ -246,7 +253,8 @@ export class DMMaster {
         isLeader: election.isLeader,
         etcd: external ? 'external' : 'embedded',
       }),
-      ...(dashboardDir() ? { staticDir: { [DASHBOARD_PREFIX]: dashboardDir()! } } : { fallback: dashboardMissing }),
+      ...(dashboard ? { staticDir: { [DASHBOARD_PREFIX]: dashboard } } : {}),
+      fallback: async (req, res) => (openApi ? await openApi(req, res) : false) || (!dashboard && dashboardMissing(req, res)),
       logger: this.log,
     });
     const { host, port } = hostPort(cfg.masterAddr);

@@ -34,6 +34,10 @@ export {
 export type { CorsOptions } from './cors.js';
 export {
   authInterceptor,
+  authEnabled,
+  authError,
+  authorize,
+  createAuthenticator,
   bearerInterceptor,
   hashToken,
   isReadMethod,

@@ -184,8 +184,6 @@ void test('dm-worker.yaml: file, defaults and required join', () => {
 
 void test('dm-master / dm-worker: keys not implemented yet are refused; a non-map file is refused', () => {
   const cases: [() => unknown, RegExp][] = [
-    [() => parseMasterConfig('openapi: true\n'), /^dm-master\.yaml:1: openapi: the OpenAPI \(HTTP\) interface is not supported by DM\.ts yet/],
-    [() => parseMasterConfig('experimental:\n  openapi: true\n'), /^dm-master\.yaml:2: experimental\.openapi: /],
     [() => parseMasterConfig('v1-sources-path: /tmp/v1\n'), /^dm-master\.yaml:1: v1-sources-path: /],
     [() => parseMasterConfig('rpc-timeout: 10s\n'), /^dm-master\.yaml:1: rpc-timeout: .* set it to its default "30s"/],
     [() => parseMasterConfig('rpc-rate-limit: 5\n'), /^dm-master\.yaml:1: rpc-rate-limit: /],
@@ -197,6 +195,9 @@ void test('dm-master / dm-worker: keys not implemented yet are refused; a non-ma
     assert.match(e.message, re);
   }
   assert.equal(parseMasterConfig('openapi: false\nexperimental: {openapi: false}\n').openapi, false);
+  // the OpenAPI is served (src/master/openapi/): both keys are accepted
+  assert.equal(parseMasterConfig('openapi: true\n').openapi, true);
+  assert.equal(parseMasterConfig('experimental:\n  openapi: true\n').experimental.openapi, true);
 
   const scalar = errOf(() => parseMasterConfig('just some words\n'));
   assert.equal(scalar.codeName, 'ErrConfigFileFormat');

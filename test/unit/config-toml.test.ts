@@ -115,8 +115,8 @@ void test('TOML problems name file, line and key as for YAML', () => {
   const unknown = errOf(() => parseMasterConfig('name = "m1"\n\nmaster-adr = ":8261"\n', { file: 'dm-master.toml' }));
   assert.equal(unknown.codeName, 'ErrConfigUnknownKey');
   assert.match(unknown.message, /^dm-master\.toml:3: master-adr: unknown key "master-adr" \(did you mean "master-addr"\?\)/);
-  const nested = errOf(() => parseMasterConfig('name = "m1"\n[experimental]\n# a comment\nopenapi = true\n', { file: 'dm-master.toml' }));
-  assert.equal(nested.codeName, 'ErrConfigNotSupported');
+  const nested = errOf(() => parseMasterConfig('name = "m1"\n[experimental]\n# a comment\nopenapi = 5\n', { file: 'dm-master.toml' }));
+  assert.equal(nested.codeName, 'ErrConfigInvalidValue');
   assert.match(nested.message, /^dm-master\.toml:4: experimental\.openapi: /);
   const nestedUnknown = errOf(() => parseMasterConfig('[experimental]\nfoo = 1\n', { file: 'dm-master.toml' }));
   assert.match(nestedUnknown.message, /^dm-master\.toml:2: experimental\.foo: unknown key "foo"/);

@@ -1,0 +1,417 @@
+/**
+ * DM 2.x's OpenAPI endpoints (dm/openapi/spec/dm.yaml) on DM.ts's master: sources, tasks,
+ * cluster members, relay (answered 38952 until relay exists) and the spec itself. Every handler
+ * goes through the MasterService implementation (rpc-call.ts), never around it.
+ *
+ * Task life cycle, mapped onto DM.ts's: DM.ts has no "created but not started" task, so
+ * `POST /tasks` creates and starts it (DM 5.x's OpenAPI did the same); `/stop` pauses it (the
+ * config and checkpoints stay, as DM's stopped task keeps them) and `/start` resumes it;
+ * `DELETE /tasks/{name}` removes it (dmctl stop-task).
+ */
+import { DMError } from '../../errors/index.js';
+import { MemberType, SourceOp, TaskOp } from '../../gen/dm/master/v1/master_pb.js';
+import { Stage, UnitType, type SubTaskStatus } from '../../gen/dm/common/v1/common_pb.js';
+import type { MasterCore } from '../master-core.js';
+import type { RpcCaller } from './rpc-call.js';
+import type { ApiReply, ApiRequest, ApiRoute } from './router.js';
+import { invalid, isObject, onlyKeys, sourceJsonToYaml, sourceYamlToJson, unsupported } from './source-json.js';
+import { taskJsonToYaml, taskYamlToJson } from './task-json.js';
+
+export interface OpenApiDeps {
+  rpc: RpcCaller;
+  core: MasterCore;
+  /** The spec document (spec.ts), built from these routes. */
+  spec: () => unknown;
+}
+
+const ok = (json?: unknown, status = 200): ApiReply => (json === undefined ? { status: status === 200 ? 200 : status } : { status, json });
+const listOf = <T>(data: T[]): { total: number; data: T[] } => ({ total: data.length, data });
+
+function bodyObject(r: ApiRequest, what: string, keys: readonly string[], required = true): Record<string, unknown> {
+  if (r.body === undefined) {
+    if (required) throw invalid(`the request needs a JSON body (${what})`);
+    return {};
+  }
+  if (!isObject(r.body)) throw invalid(`the request body must be a JSON object (${what})`);
+  onlyKeys(r.body, new Set(keys), 'body');
+  return r.body;
+}
+
+function nameList(v: unknown, path: string): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw invalid(`${path} must be an array of strings`);
+  return v as string[];
+}
+
+/** `source_name_list` as DM's query parameter: repeated or comma-separated. */
+function queryList(q: URLSearchParams, key: string): string[] {
+  return q.getAll(key).flatMap((s) => s.split(',')).map((s) => s.trim()).filter((s) => s !== '');
+}
+
+const STAGE: Record<number, string> = {
+  [Stage.UNSPECIFIED]: 'InvalidStage',
+  [Stage.NEW]: 'New',
+  [Stage.RUNNING]: 'Running',
+  [Stage.PAUSED]: 'Paused',
+  [Stage.STOPPED]: 'Stopped',
+  [Stage.FINISHED]: 'Finished',
+};
+const UNIT: Record<number, string> = {
+  [UnitType.UNSPECIFIED]: 'InvalidUnit',
+  [UnitType.CHECK]: 'Check',
+  [UnitType.DUMP]: 'Dump',
+  [UnitType.LOAD]: 'Load',
+  [UnitType.SYNC]: 'Sync',
+};
+
+function binlogText(b: { name: string; pos: number } | undefined): string {
+  return b && b.name ? `(${b.name}, ${b.pos})` : '';
+}
+
+/** DM's `SubTaskStatus` from a worker's subtask status. */
+function subTaskStatus(s: SubTaskStatus, sourceName: string, workerName: string): Record<string, unknown> {
+  const err = s.result?.errors.map((e) => `[code=${e.code}] ${e.message}`).join('; ') ?? '';
+  const out: Record<string, unknown> = {
+    name: s.name,
+    source_name: s.source || sourceName,
+    worker_name: s.worker || workerName,
+    stage: STAGE[s.stage] ?? 'InvalidStage',
+    unit: UNIT[s.unit] ?? 'InvalidUnit',
+    unresolved_ddl_lock_id: s.unresolvedDdlLockId,
+  };
+  if (s.unit === UnitType.DUMP) {
+    out['dump_status'] = { total_tables: 0, completed_tables: 0, finished_bytes: 0, finished_rows: Number(s.rowsDone), estimate_total_rows: Number(s.rowsTotal) };
+  }
+  if (s.unit === UnitType.LOAD) {
+    out['load_status'] = { finished_bytes: 0, total_bytes: 0, progress: `${(s.progress * 100).toFixed(2)} %`, meta_binlog: '', meta_binlog_gtid: '' };
+  }
+  if (s.unit === UnitType.SYNC) {
+    out['sync_status'] = {
+      total_events: 0,
+      total_tps: 0,
+      recent_tps: 0,
+      master_binlog: binlogText(s.masterBinlog),
+      master_binlog_gtid: s.masterBinlog?.gtidSet ?? '',
+      syncer_binlog: binlogText(s.syncedBinlog),
+      syncer_binlog_gtid: s.syncedBinlog?.gtidSet ?? '',
+      blocking_ddls: [],
+      unresolved_groups: [],
+      synced: s.synced,
+      binlog_type: 'remote',
+      seconds_behind_master: Math.round(s.lagSeconds),
+    };
+  }
+  if (err) out['error_msg'] = err;
+  return out;
+}
+
+export function openApiRoutes(d: OpenApiDeps): ApiRoute[] {
+  const { rpc, core } = d;
+
+  const sourceExists = async (name: string, signal: AbortSignal): Promise<void> => {
+    const r = await rpc('operateSource', { op: SourceOp.SHOW, sourceId: [name] }, signal);
+    if (!r.sources.some((s) => s.source === name && s.result)) throw new DMError('ErrMasterSourceNotFound', `source ${name} not found`);
+  };
+  const sourceStatus = async (names: string[], signal: AbortSignal): Promise<Record<string, unknown>[]> => {
+    const r = await rpc('operateSource', { op: SourceOp.SHOW, sourceId: names }, signal);
+    return r.sources.filter((s) => s.result).map((s) => ({ source_name: s.source, worker_name: s.worker, ...(s.worker && s.msg !== 'bound' ? { error_msg: s.msg } : {}) }));
+  };
+  const taskNames = async (): Promise<string[]> => [...new Set((await core.allSubtasks()).map((p) => p.task))].sort();
+  const taskStatus = async (name: string, only: string[], signal: AbortSignal): Promise<Record<string, unknown>[]> => {
+    const r = await rpc('queryStatus', { name, sources: only }, signal);
+    const out: Record<string, unknown>[] = [];
+    for (const s of r.sources) {
+      const src = s.sourceStatus?.source ?? '';
+      const worker = s.sourceStatus?.worker ?? '';
+      if (s.subTaskStatus.length === 0) {
+        out.push({ name, source_name: src, worker_name: worker, stage: 'InvalidStage', unit: 'InvalidUnit', unresolved_ddl_lock_id: '', ...(s.msg ? { error_msg: s.msg } : {}) });
+      }
+      for (const st of s.subTaskStatus) if (st.name === name) out.push(subTaskStatus(st, src, worker));
+    }
+    return out;
+  };
+  const taskObject = async (name: string, withStatus: boolean, signal: AbortSignal): Promise<Record<string, unknown>> => {
+    const t = taskYamlToJson(await core.taskConfig(name));
+    return withStatus ? { ...t, status_list: await taskStatus(name, [], signal) } : t;
+  };
+  const relayNotSupported = (): Promise<ApiReply> => Promise.reject(unsupported('relay is not supported by DM.ts yet (no relay log); tasks read the binlog from the source directly'));
+
+  return [
+    // ---- spec --------------------------------------------------------------------------------
+    { method: 'GET', path: '/dm.json', summary: 'the OpenAPI spec of this API (JSON)', handler: async () => ok(d.spec()) },
+    {
+      method: 'GET',
+      path: '/docs',
+      summary: 'a page that lists the endpoints and links the spec',
+      handler: async () => ({ status: 200, contentType: 'text/html; charset=utf-8', text: docsPage(d.spec()) }),
+    },
+
+    // ---- sources -----------------------------------------------------------------------------
+    {
+      method: 'POST',
+      path: '/sources',
+      summary: 'create a source (DM CreateSourceRequest: {source, worker_name})',
+      handler: async (r) => {
+        const b = bodyObject(r, 'CreateSourceRequest', ['source', 'worker_name']);
+        const worker = b['worker_name'];
+        if (worker !== undefined && worker !== null && typeof worker !== 'string') throw invalid('body.worker_name must be a string');
+        const yaml = sourceJsonToYaml(b['source'], 'source');
+        await rpc('operateSource', { op: SourceOp.START, config: [yaml], workerName: typeof worker === 'string' ? worker : '' }, r.signal);
+        const name = (b['source'] as { source_name: string }).source_name;
+        return ok(sourceYamlToJson(await core.sourceConfig(name)), 201);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/sources',
+      summary: 'list the sources (?with_status=true adds status_list)',
+      handler: async (r) => {
+        const shown = await rpc('operateSource', { op: SourceOp.SHOW }, r.signal);
+        const withStatus = r.query.get('with_status') === 'true';
+        const data = await Promise.all(
+          shown.sources
+            .filter((s) => s.result)
+            .map(async (s) => {
+              const src: Record<string, unknown> = sourceYamlToJson(await core.sourceConfig(s.source));
+              if (withStatus) src['status_list'] = await sourceStatus([s.source], r.signal);
+              return src;
+            }),
+        );
+        return ok(listOf(data));
+      },
+    },
+    {
+      method: 'GET',
+      path: '/sources/{source-name}',
+      summary: 'one source (?with_status=true adds status_list)',
+      handler: async (r) => {
+        const name = r.params['source-name'] ?? '';
+        const src: Record<string, unknown> = sourceYamlToJson(await core.sourceConfig(name));
+        if (r.query.get('with_status') === 'true') src['status_list'] = await sourceStatus([name], r.signal);
+        return ok(src);
+      },
+    },
+    {
+      method: 'PUT',
+      path: '/sources/{source-name}',
+      summary: 'update a source (DM UpdateSourceRequest: {source})',
+      handler: async (r) => {
+        const name = r.params['source-name'] ?? '';
+        const b = bodyObject(r, 'UpdateSourceRequest', ['source']);
+        const yaml = sourceJsonToYaml(b['source'], 'source');
+        if ((b['source'] as { source_name: string }).source_name !== name) throw invalid(`source.source_name must be ${name}, the source in the path`);
+        await rpc('operateSource', { op: SourceOp.UPDATE, config: [yaml] }, r.signal);
+        return ok(sourceYamlToJson(await core.sourceConfig(name)));
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/sources/{source-name}',
+      summary: 'delete a source (?force=true is not supported: stop its tasks first)',
+      handler: async (r) => {
+        const name = r.params['source-name'] ?? '';
+        if (r.query.get('force') === 'true') throw unsupported('force: delete the tasks of the source first (DELETE /api/v1/tasks/{task-name}), then the source');
+        await sourceExists(name, r.signal);
+        await rpc('operateSource', { op: SourceOp.STOP, sourceId: [name] }, r.signal);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/sources/{source-name}/status',
+      summary: 'the status of a source (its worker)',
+      handler: async (r) => {
+        const name = r.params['source-name'] ?? '';
+        await sourceExists(name, r.signal);
+        return ok(listOf(await sourceStatus([name], r.signal)));
+      },
+    },
+    {
+      method: 'POST',
+      path: '/sources/{source-name}/enable',
+      summary: 'enable a source (DM.ts sources are always enabled: a no-op for an existing source)',
+      handler: async (r) => {
+        await sourceExists(r.params['source-name'] ?? '', r.signal);
+        return ok();
+      },
+    },
+    {
+      method: 'POST',
+      path: '/sources/{source-name}/disable',
+      summary: 'disable a source: not supported (38952)',
+      handler: async (r) => {
+        await sourceExists(r.params['source-name'] ?? '', r.signal);
+        throw unsupported('disabling a source is not supported; pause its tasks (POST /api/v1/tasks/{task-name}/stop) or delete the source');
+      },
+    },
+    {
+      method: 'POST',
+      path: '/sources/{source-name}/transfer',
+      summary: 'bind the source to another worker (DM WorkerNameRequest: {worker_name})',
+      handler: async (r) => {
+        const b = bodyObject(r, 'WorkerNameRequest', ['worker_name']);
+        const w = b['worker_name'];
+        if (typeof w !== 'string' || w === '') throw invalid('body.worker_name is required');
+        await rpc('transferSource', { source: r.params['source-name'] ?? '', worker: w }, r.signal);
+        return ok();
+      },
+    },
+    { method: 'POST', path: '/sources/{source-name}/relay/enable', summary: 'relay: not supported yet (38952)', handler: relayNotSupported },
+    { method: 'POST', path: '/sources/{source-name}/relay/disable', summary: 'relay: not supported yet (38952)', handler: relayNotSupported },
+    { method: 'POST', path: '/sources/{source-name}/relay/purge', summary: 'relay: not supported yet (38952)', handler: relayNotSupported },
+    { method: 'POST', path: '/sources/{source-name}/start-relay', summary: 'relay (DM 5.x path): not supported yet (38952)', handler: relayNotSupported },
+    { method: 'POST', path: '/sources/{source-name}/stop-relay', summary: 'relay (DM 5.x path): not supported yet (38952)', handler: relayNotSupported },
+
+    // ---- tasks -------------------------------------------------------------------------------
+    {
+      method: 'POST',
+      path: '/tasks',
+      summary: 'create and start a task (DM CreateTaskRequest: {task}); answers {task, check_result}',
+      handler: async (r) => {
+        const b = bodyObject(r, 'CreateTaskRequest', ['task', 'remove_meta', 'source_name_list', 'start_time']);
+        const yaml = taskJsonToYaml(b['task'], 'task');
+        const rm = b['remove_meta'];
+        if (rm !== undefined && typeof rm !== 'boolean') throw invalid('body.remove_meta must be true or false');
+        const st = b['start_time'];
+        if (st !== undefined && typeof st !== 'string') throw invalid('body.start_time must be a string');
+        const res = await rpc(
+          'startTask',
+          { task: yaml, sources: nameList(b['source_name_list'], 'body.source_name_list'), removeMeta: rm === true, ...(st ? { startTime: st } : {}) },
+          r.signal,
+        );
+        const name = (b['task'] as { name: string }).name;
+        return ok({ task: taskYamlToJson(await core.taskConfig(name)), check_result: res.checkResult }, 201);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/tasks',
+      summary: 'list the tasks (?with_status=true adds status_list)',
+      handler: async (r) => {
+        const withStatus = r.query.get('with_status') === 'true';
+        const data = await Promise.all((await taskNames()).map((n) => taskObject(n, withStatus, r.signal)));
+        return ok(listOf(data));
+      },
+    },
+    {
+      method: 'POST',
+      path: '/tasks/converters',
+      summary: 'convert between the Task JSON and a task.yaml (DM ConverterTaskRequest: {task} or {task_config_file})',
+      handler: async (r) => {
+        const b = bodyObject(r, 'ConverterTaskRequest', ['task', 'task_config_file']);
+        if (b['task'] !== undefined && b['task'] !== null) {
+          const yaml = taskJsonToYaml(b['task'], 'task');
+          return ok({ task: taskYamlToJson(yaml), task_config_file: yaml });
+        }
+        const file = b['task_config_file'];
+        if (typeof file !== 'string' || file.trim() === '') throw invalid('give body.task or body.task_config_file');
+        const { compileTask } = await import('../../config/index.js');
+        compileTask(file); // checked as start-task checks it
+        return ok({ task: taskYamlToJson(file), task_config_file: file });
+      },
+    },
+    {
+      method: 'GET',
+      path: '/tasks/{task-name}',
+      summary: 'one task (?with_status=true adds status_list)',
+      handler: async (r) => ok(await taskObject(r.params['task-name'] ?? '', r.query.get('with_status') === 'true', r.signal)),
+    },
+    {
+      method: 'DELETE',
+      path: '/tasks/{task-name}',
+      summary: 'delete (stop-task) a task',
+      handler: async (r) => {
+        const only = queryList(r.query, 'source_name_list');
+        await rpc('operateTask', { op: TaskOp.STOP, name: r.params['task-name'] ?? '', sources: only }, r.signal);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'POST',
+      path: '/tasks/{task-name}/start',
+      summary: 'start (resume) a stopped task (DM StartTaskRequest: {source_name_list})',
+      handler: async (r) => {
+        const b = bodyObject(r, 'StartTaskRequest', ['source_name_list', 'remove_meta', 'start_time', 'safe_mode_time_duration'], false);
+        if (b['remove_meta'] === true || b['start_time'] || b['safe_mode_time_duration']) {
+          throw unsupported('remove_meta, start_time and safe_mode_time_duration apply when a task is created: give them to POST /api/v1/tasks');
+        }
+        await rpc('operateTask', { op: TaskOp.RESUME, name: r.params['task-name'] ?? '', sources: nameList(b['source_name_list'], 'body.source_name_list') }, r.signal);
+        return ok();
+      },
+    },
+    {
+      method: 'POST',
+      path: '/tasks/{task-name}/stop',
+      summary: 'stop (pause) a task; its config and checkpoints stay (DM StopTaskRequest: {source_name_list})',
+      handler: async (r) => {
+        const b = bodyObject(r, 'StopTaskRequest', ['source_name_list', 'timeout_duration'], false);
+        await rpc('operateTask', { op: TaskOp.PAUSE, name: r.params['task-name'] ?? '', sources: nameList(b['source_name_list'], 'body.source_name_list') }, r.signal);
+        return ok();
+      },
+    },
+    {
+      method: 'GET',
+      path: '/tasks/{task-name}/status',
+      summary: 'the subtask status of a task (?source_name_list=a,b)',
+      handler: async (r) => ok(listOf(await taskStatus(r.params['task-name'] ?? '', queryList(r.query, 'source_name_list'), r.signal))),
+    },
+
+    // ---- cluster -----------------------------------------------------------------------------
+    {
+      method: 'GET',
+      path: '/cluster/masters',
+      summary: 'the dm-masters',
+      handler: async (r) => {
+        const m = await rpc('listMember', { master: true, leader: true }, r.signal);
+        const leader = m.leader?.name ?? '';
+        return ok(listOf(m.masters.map((x) => ({ name: x.name, alive: x.alive, leader: x.name === leader, addr: x.address }))));
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/cluster/masters/{master-name}',
+      summary: 'offline a dm-master',
+      handler: async (r) => {
+        await rpc('offlineMember', { type: MemberType.MASTER, name: r.params['master-name'] ?? '' }, r.signal);
+        return { status: 204 };
+      },
+    },
+    {
+      method: 'GET',
+      path: '/cluster/workers',
+      summary: 'the dm-workers',
+      handler: async (r) => {
+        const m = await rpc('listMember', { worker: true }, r.signal);
+        const STAGES = ['offline', 'offline', 'free', 'bound'];
+        return ok(listOf(m.workers.map((w) => ({ name: w.name, addr: w.address, bound_stage: STAGES[w.stage] ?? 'offline', bound_source_name: w.source }))));
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/cluster/workers/{worker-name}',
+      summary: 'offline a dm-worker',
+      handler: async (r) => {
+        await rpc('offlineMember', { type: MemberType.WORKER, name: r.params['worker-name'] ?? '' }, r.signal);
+        return { status: 204 };
+      },
+    },
+  ];
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c] ?? c);
+}
+
+/** /api/v1/docs: the endpoints as a plain page (no external assets), linking the JSON spec. */
+function docsPage(spec: unknown): string {
+  const paths = isObject(spec) && isObject(spec['paths']) ? spec['paths'] : {};
+  const rows: string[] = [];
+  for (const [p, ops] of Object.entries(paths)) {
+    if (!isObject(ops)) continue;
+    for (const [m, op] of Object.entries(ops)) {
+      const summary = isObject(op) && typeof op['summary'] === 'string' ? op['summary'] : '';
+      rows.push(`<tr><td><code>${m.toUpperCase()}</code></td><td><code>${escapeHtml(p)}</code></td><td>${escapeHtml(summary)}</td></tr>`);
+    }
+  }
+  return `<!doctype html><html><head><meta charset="utf-8"><title>DM.ts OpenAPI</title></head><body><h1>DM.ts OpenAPI</h1><p>Spec: <a href="/api/v1/dm.json">/api/v1/dm.json</a> (load it into any Swagger UI).</p><table>${rows.join('')}</table></body></html>\n`;
+}
