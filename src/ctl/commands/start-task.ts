@@ -1,6 +1,6 @@
 import { MasterPb } from './shared.js';
 import { action, addSourceOption, readFileArg } from '../args.js';
-import { messageToObject } from '../output.js';
+import { dmReply } from '../dm-json.js';
 import { registerCommand } from '../registry.js';
 
 registerCommand({
@@ -21,7 +21,7 @@ registerCommand({
         const resp = await ctx.call((c, co) =>
           c.startTask({ task, sources: ctx.sources(o.source), removeMeta: o.removeMeta === true, startTime: o.startTime ?? '' }, co),
         );
-        const out = messageToObject(MasterPb.StartTaskResponseSchema, resp);
+        const out = dmReply(MasterPb.StartTaskResponseSchema, resp);
         const check = out['checkResult'];
         if (typeof check === 'string' && check !== '') {
           try {
