@@ -159,7 +159,9 @@ function dmSync(st: CommonPb.SubTaskStatus, cur: Obj, relay: boolean): Obj {
 
 /** DM's LoadStatus. */
 function dmLoad(cur: Obj): Obj {
-  const meta = statusPos(cur['snapshot']);
+  // the snapshot the full phase hands to sync: `{startPos: {file, offset, gtid}, ...}`
+  const snap = asObj(cur['snapshot']);
+  const meta = statusPos(snap['startPos'] ?? snap);
   return {
     finishedBytes: i64(cur['totalBytes']),
     totalBytes: i64(cur['estimatedBytes']),

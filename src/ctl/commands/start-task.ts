@@ -21,15 +21,8 @@ registerCommand({
         const resp = await ctx.call((c, co) =>
           c.startTask({ task, sources: ctx.sources(o.source), removeMeta: o.removeMeta === true, startTime: o.startTime ?? '' }, co),
         );
+        // DM: `checkResult` is the pre-check's text (empty when nothing to report)
         const out = dmReply(MasterPb.StartTaskResponseSchema, resp);
-        const check = out['checkResult'];
-        if (typeof check === 'string' && check !== '') {
-          try {
-            out['checkResult'] = JSON.parse(check) as unknown;
-          } catch {
-            /* keep the text */
-          }
-        } else delete out['checkResult'];
         ctx.reply(out);
       }),
     );

@@ -25,6 +25,7 @@ async function blockOnDDL(s: Scenario, ddl: string): Promise<void> {
   assert.equal(err?.ErrCode, 36000 + (err?.ErrCode ?? 0) % 1000, `a sync-unit (36xxx) error code is shown: ${JSON.stringify(err)}`);
   assert.match(`${err?.Message ?? ''}\n${err?.RawCause ?? ''}`, /UNIQUE INDEX/i);
   assert.ok((err?.Workaround ?? '').length > 0, 'the error carries a workaround');
+  assert.match(err?.RawCause ?? '', /^Error 1062 \(23000\): Duplicate entry/, `DM's RawCause carries the target's MySQL error: ${JSON.stringify(err)}`);
 }
 
 void test('handle_error: binlog skip and binlog replace', { skip, timeout: 300_000 }, async (t) => {
@@ -101,6 +102,7 @@ void test('handle_error: without -b and no error is refused (nothing stored); an
   const err = subs[0]?.result?.errors?.[0];
   assert.equal(err?.ErrCode, 36701, JSON.stringify(err));
   assert.match(err?.Workaround ?? '', /safe-mode/);
+  assert.match(err?.RawCause ?? '', /^Error 1062 \(23000\): Duplicate entry/, JSON.stringify(err));
   assert.deepEqual(await pending(), ['skip@mysql-bin.000001:4'], 'the operator for another position was not used');
 
   // skip without -b: exactly the failing transaction; the target row stays, later rows arrive
