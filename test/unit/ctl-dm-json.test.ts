@@ -75,7 +75,7 @@ const QUERY_STATUS = create(MasterPb.QueryStatusResponseSchema, {
       syncedBinlog: loc('mysql-bin.000001', 2525),
       lagSeconds: 0.2,
       synced: false,
-      detail: { units: [{ type: 'Sync', status: { totalEvents: 12, eventsPerSec: 1, totalRows: 12, rowsPerSec: 1 } }] } as JsonObject,
+      detail: { units: [{ type: 'Sync', status: { totalEvents: 12, eventsPerSec: 1, totalRows: 12, rowsPerSec: 1 } }] },
     }),
     sourceStatus('mysql-replica-02', 'worker2', {
       stage: S.RUNNING,
@@ -91,7 +91,7 @@ const QUERY_STATUS = create(MasterPb.QueryStatusResponseSchema, {
             status: { totalBytes: 115, estimatedBytes: 452, progress: '25.44 %', bytesPerSecond: 2734, snapshot: { startPos: { file: 'mysql-bin.000002', offset: 154, gtid: '' } } },
           },
         ],
-      } as JsonObject,
+      },
     }),
     sourceStatus('mysql-replica-03', 'worker3', {
       stage: S.PAUSED,
@@ -113,7 +113,7 @@ const QUERY_STATUS = create(MasterPb.QueryStatusResponseSchema, {
       masterBinlog: loc('mysql-bin.000001', 3300),
       syncedBinlog: loc('mysql-bin.000001', 3130),
       lagSeconds: 12.4,
-      detail: { units: [{ type: 'Sync', status: { totalEvents: 3, eventsPerSec: 0, totalRows: 3, rowsPerSec: 0 } }] } as JsonObject,
+      detail: { units: [{ type: 'Sync', status: { totalEvents: 3, eventsPerSec: 0, totalRows: 3, rowsPerSec: 0 } }] },
     }),
     sourceStatus('mysql-replica-04', 'worker4', {
       stage: S.RUNNING,
@@ -136,7 +136,7 @@ const QUERY_STATUS = create(MasterPb.QueryStatusResponseSchema, {
             },
           },
         ],
-      } as JsonObject,
+      },
     }),
   ],
 });
