@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { create, type JsonObject } from '@bufbuild/protobuf';
+import { create } from '@bufbuild/protobuf';
 import { ROOT } from '../helpers/paths.js';
 import { dmError, dmListMember, dmQueryStatus, dmReply, dmTaskList } from '../../src/ctl/dm-json.js';
 import { formatReply } from '../../src/ctl/output.js';
