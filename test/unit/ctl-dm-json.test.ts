@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { ROOT } from '../helpers/paths.js';
-import { dmError, dmListMember, dmQueryStatus, dmReply, dmTaskList } from '../../src/ctl/dm-json.js';
+import { dmCheckResult, dmError, dmListMember, dmQueryStatus, dmReply, dmTaskList } from '../../src/ctl/dm-json.js';
 import { formatReply } from '../../src/ctl/output.js';
 import * as CommonPb from '../../src/gen/dm/common/v1/common_pb.js';
 import * as MasterPb from '../../src/gen/dm/master/v1/master_pb.js';
@@ -260,4 +260,26 @@ void test('a subtask with no error prints result null and an unknown unit as Inv
   assert.equal(sub['result'], null);
   assert.equal(sub['unit'], 'InvalidUnit');
   assert.equal(sub['stage'], 'New');
+});
+
+void test('check-task: every report item carries DM\'s checker keys, DM.ts\'s stay', () => {
+  const out = dmCheckResult({
+    summary: { passed: false, total: 2, successful: 1, failed: 1, warning: 0 },
+    results: [
+      { name: 'binlog_format', state: 'fail', sourceId: 'mysql-replica-01', message: 'binlog_format is STATEMENT', instruction: 'set binlog_format=ROW' },
+      { name: 'version', state: 'pass', sourceId: 'mysql-replica-01', message: '', instruction: '' },
+    ],
+  }) as { results: Record<string, unknown>[] };
+  assert.deepEqual(out.results[0], {
+    id: 0,
+    name: 'binlog_format',
+    desc: 'binlog_format',
+    state: 'fail',
+    errors: [{ severity: 'fail', short_error: 'binlog_format is STATEMENT' }],
+    instruction: 'set binlog_format=ROW',
+    extra: 'mysql-replica-01',
+    sourceId: 'mysql-replica-01',
+    message: 'binlog_format is STATEMENT',
+  });
+  assert.deepEqual(out.results[1]?.['errors'], []);
 });
