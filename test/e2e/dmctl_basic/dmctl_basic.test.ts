@@ -178,7 +178,8 @@ void test('dmctl against a running cluster', { skip: skipCluster || false, timeo
   const [sub] = subtasksOf(detailed.json);
   assert.equal(sub?.result, null, detailed.stdout);
   assert.equal(sub?.unresolvedDDLLockID, '', detailed.stdout);
-  assert.match(sub?.sync?.masterBinlog ?? '', /^\(mysql-bin\.\d+, \d+\)$/, detailed.stdout);
+  assert.match(sub?.sync?.syncerBinlog ?? '', /^\(mysql-bin\.\d+, \d+\)$/, detailed.stdout);
+  assert.match(sub?.sync?.masterBinlog ?? '', /^(\(mysql-bin\.\d+, \d+\))?$/, 'empty until the upstream is first polled');
   assert.match(String(sub?.sync?.['totalEvents']), /^\d+$/, 'int64 as a string, as DM');
   const summary = await cluster.ctl(['query-status']);
   assert.deepEqual(summary.json['tasks'], [{ taskName: 'test', taskStatus: 'Running', sources: ['mysql-replica-01'] }]);
