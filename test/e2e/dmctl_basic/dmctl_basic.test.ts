@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MariaDBServer, compareDatabases, describeDiffs, freePort, makeTempDir, removeTempDir } from '../../helpers/index.js';
 import { decrypt } from '../../../src/config/index.js';
-import { DMCluster, dmctl, dmctlBin, missingBinaries, subtasksOf, waitTask } from '../../helpers/cluster.js';
+import { DMCluster, dmctl, dmctlBin, missingBinaries, waitTask } from '../../helpers/cluster.js';
 import { renderConf } from '../helpers/conf.js';
 import { readFileSync } from 'node:fs';
 
@@ -175,7 +175,7 @@ void test('dmctl against a running cluster', { skip: skipCluster || false, timeo
   const detailed = await cluster.ctl(['query-status', 'test']);
   const srcReply = (detailed.json['sources'] as Record<string, Record<string, unknown>>[])[0];
   assert.equal(srcReply?.['sourceStatus']?.['relayStatus'], null, detailed.stdout);
-  const [sub] = subtasksOf(detailed.json);
+  const [sub] = await waitTask(cluster, 'test', 'a syncer position shown', (subs) => subs.every((x) => (x.sync?.syncerBinlog ?? '') !== ''));
   assert.equal(sub?.result, null, detailed.stdout);
   assert.equal(sub?.unresolvedDDLLockID, '', detailed.stdout);
   assert.match(sub?.sync?.syncerBinlog ?? '', /^\(mysql-bin\.\d+, \d+\)$/, detailed.stdout);
