@@ -1,7 +1,8 @@
 /**
- * Reading a task's state out of `dmctl query-status <task>` replies: stage, unit, progress,
- * errors, and the binlog positions (top-level `masterBinlog`/`syncedBinlog` when the worker
- * fills them, else the sync unit's own status under `detail.units`).
+ * Reading a task's state out of `dmctl query-status <task>` replies (DM's shape): stage, unit,
+ * progress, errors (`ErrCode`, `Message`, `Workaround`), and the binlog positions (DM's
+ * `sync.masterBinlog`/`sync.syncerBinlog` `"(file, pos)"` texts, else the sync unit's own
+ * status under DM.ts's added `detail.units`).
  */
 
 export interface FilePos {
@@ -50,6 +51,12 @@ export function filePosOf(v: unknown): FilePos | undefined {
   return { name, pos: num(o['pos'] ?? o['offset']) };
 }
 
+/** DM's position text `(mysql-bin.000001, 4)`; undefined when empty. */
+export function dmPosOf(v: unknown): FilePos | undefined {
+  const m = /^\((.+), (\d+)\)$/.exec(str(v));
+  return m?.[1] ? { name: m[1], pos: Number(m[2]) } : undefined;
+}
+
 /** Order of two binlog positions: by the file's numeric suffix, then the offset. */
 export function compareFilePos(a: FilePos, b: FilePos): number {
   const seq = (n: string): number => Number(/\.(\d+)$/.exec(n)?.[1] ?? 0);
@@ -66,14 +73,15 @@ export function subtasksOf(reply: Record<string, unknown>): SubtaskView[] {
   for (const src of arr(reply['sources'])) {
     for (const raw of arr(obj(src)['subTaskStatus'])) {
       const s = obj(raw);
+      const sync = obj(s['sync']);
       const units = arr(obj(s['detail'])['units']).map((u) => obj(u));
       const syncUnit = obj(units.find((u) => /sync/i.test(str(u['type'])))?.['status']);
       const errors = arr(obj(s['result'])['errors']).map((e) => {
         const x = obj(e);
         return {
-          code: str(x['code'] ?? x['errCode']),
-          message: str(x['message'] ?? x['msg']),
-          workaround: str(x['workaround']),
+          code: str(x['ErrCode'] ?? x['code']),
+          message: [str(x['Message'] ?? x['message'] ?? x['msg']), str(x['RawCause'])].filter((t) => t !== '').join(': '),
+          workaround: str(x['Workaround'] ?? x['workaround']),
         };
       });
       const unitErr = syncUnit['error'];
@@ -89,13 +97,13 @@ export function subtasksOf(reply: Record<string, unknown>): SubtaskView[] {
         worker: str(s['worker']),
         stage: str(s['stage']),
         unit: str(s['unit']),
-        synced: s['synced'] === true || syncUnit['synced'] === true,
+        synced: sync['synced'] === true || syncUnit['synced'] === true,
         lagSeconds: num(s['lagSeconds'] ?? syncUnit['lagSeconds']),
-        progress: num(s['progress']),
+        progress: num(s['progressRatio']),
         rowsDone: num(s['rowsDone']),
         rowsTotal: num(s['rowsTotal']),
-        checkpoint: filePosOf(s['syncedBinlog']) ?? filePosOf(syncUnit['checkpointPos']),
-        master: filePosOf(s['masterBinlog']) ?? filePosOf(syncUnit['masterPos']),
+        checkpoint: dmPosOf(sync['syncerBinlog']) ?? filePosOf(syncUnit['checkpointPos']),
+        master: dmPosOf(sync['masterBinlog']) ?? filePosOf(syncUnit['masterPos']),
         current: filePosOf(syncUnit['currentPos']),
         errors,
       });

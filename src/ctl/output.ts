@@ -38,10 +38,10 @@ export function messageToObject<D extends DescMessage>(schema: D, msg: MessageSh
   return prettyEnums(j) as Record<string, unknown>;
 }
 
-/** Put `result` and `msg` first, as DM does. */
+/** Put `result` and `msg` first, as DM does (after `op` in the replies that have one, as DM's). */
 export function orderReply(o: Record<string, unknown>): Record<string, unknown> {
-  const { result, msg, ...rest } = o;
-  return { result: result ?? false, msg: msg ?? '', ...rest };
+  const { op, result, msg, ...rest } = o;
+  return { ...(op === undefined ? {} : { op }), result: result ?? false, msg: msg ?? '', ...rest };
 }
 
 export function formatReply(o: Record<string, unknown>): string {

@@ -45,8 +45,26 @@ export class DMError extends Error {
       message: this.message + (this.cause instanceof Error ? `: ${this.cause.message}` : ''),
       workaround: this.workaround,
       retryable: this.retryable,
+      rawCause: rawCauseOf(this),
     };
   }
+}
+
+/**
+ * The raw cause of an error as DM's `RawCause`: the underlying error's text, a MySQL error as
+ * `Error <errno> (<sqlstate>): <message>` (go-sql-driver's form, as DM prints it); for a DMError
+ * cause, its own raw cause (or its message when it has none). Empty when there is no cause.
+ */
+export function rawCauseOf(e: Error): string {
+  const c: unknown = e.cause;
+  if (c === undefined || c === null) return '';
+  if (c instanceof DMError) return rawCauseOf(c) || c.message;
+  if (c instanceof Error) {
+    const { errno, sqlState } = c as { errno?: unknown; sqlState?: unknown };
+    if (typeof errno === 'number') return `Error ${errno}${typeof sqlState === 'string' && sqlState !== '' ? ` (${sqlState})` : ''}: ${c.message}`;
+    return c.message;
+  }
+  return typeof c === 'string' ? c : JSON.stringify(c);
 }
 
 export interface DMErrorJSON {
@@ -58,6 +76,8 @@ export interface DMErrorJSON {
   message: string;
   workaround: string;
   retryable: boolean;
+  /** The underlying error's text (DM's RawCause), e.g. MySQL's message; empty when none. */
+  rawCause?: string;
 }
 
 export function isDMError(e: unknown): e is DMError {

@@ -1,6 +1,6 @@
 import { create } from '@bufbuild/protobuf';
 import { Code, ConnectError } from '@connectrpc/connect';
-import { codeByNumber, DMError, type ErrorCodeName } from '../errors/index.js';
+import { codeByNumber, DMError, rawCauseOf, type ErrorCodeName } from '../errors/index.js';
 import { ProcessErrorSchema, type ProcessError } from '../gen/dm/common/v1/common_pb.js';
 
 /**
@@ -56,13 +56,6 @@ export function capText(text: string, max = MAX_ERROR_TEXT): string {
   return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters not shown)`;
 }
 
-function rawCauseOf(e: DMError): string {
-  const c = e.cause;
-  if (c === undefined || c === null) return '';
-  if (c instanceof Error) return capText(c.message);
-  return capText(typeof c === 'string' ? c : JSON.stringify(c));
-}
-
 /** The wire shape of a DMError (also used for `ProcessResult.errors` in statuses). */
 export function toProcessError(e: DMError): ProcessError {
   return create(ProcessErrorSchema, {
@@ -72,7 +65,7 @@ export function toProcessError(e: DMError): ProcessError {
     level: e.level,
     message: capText(e.message),
     workaround: e.workaround,
-    rawCause: rawCauseOf(e),
+    rawCause: capText(rawCauseOf(e)),
     retryable: e.retryable,
   });
 }

@@ -105,7 +105,7 @@ function snapshot(d: WorkerServiceDeps, name: string) {
       unit: s.unit ? UNIT[s.unit] : PbUnit.UNSPECIFIED,
       result: {
         isCanceled: false,
-        errors: s.errors.map((e) => ({ code: e.code, class: e.class, scope: e.scope, level: e.level, message: e.message, workaround: e.workaround, retryable: e.retryable })),
+        errors: s.errors.map((e) => ({ code: e.code, class: e.class, scope: e.scope, level: e.level, message: e.message, workaround: e.workaround, rawCause: e.rawCause ?? '', retryable: e.retryable })),
       },
       ...typedFields(s),
       detail: toJson({ pausedBy: s.pausedBy, autoResumes: s.autoResumes, units: s.units }),

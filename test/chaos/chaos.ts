@@ -176,7 +176,7 @@ function taskYaml(sourceIds: string[], targetPort: number): string {
 function errorsOf(s: SubtaskView): string[] {
   return (s.result?.errors ?? []).map(
     (e) =>
-      `${e.code ?? '?'}: ${(e.message ?? '').slice(0, 400)}${e.workaround ? ` (workaround: ${e.workaround.slice(0, 200)})` : ''}`,
+      `${e.ErrCode}: ${`${e.Message}${e.RawCause ? `: ${e.RawCause}` : ''}`.slice(0, 400)}${e.Workaround ? ` (workaround: ${e.Workaround.slice(0, 200)})` : ''}`,
   );
 }
 
@@ -537,7 +537,7 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
           o.syncTimeoutMs,
           async () => {
             const subs = await status();
-            return subs.length === sourceIds.length && subs.every((s) => s.synced && s.stage === 'Running');
+            return subs.length === sourceIds.length && subs.every((s) => s.sync?.synced === true && s.stage === 'Running');
           },
           1000,
         );

@@ -50,20 +50,47 @@ export async function dmctlBin(args: string[], input?: string): Promise<CtlResul
   return { code: code ?? 1, stdout, stderr, json: lastJson(stdout) };
 }
 
+/** DM's error object in a reply (`result.errors[]`). */
+export interface DmErrorView {
+  ErrCode: number;
+  ErrClass: string;
+  ErrScope: string;
+  ErrLevel: string;
+  Message: string;
+  RawCause: string;
+  Workaround: string;
+}
+
+/** One subtask of `query-status <task>` as dmctl prints it (DM's shape plus DM.ts's added fields). */
 export interface SubtaskView {
   name: string;
-  source: string;
-  worker: string;
   stage: string;
   unit: string;
-  synced: boolean;
-  result?: { errors?: { code?: number; message?: string; workaround?: string }[] };
+  result: { isCanceled: boolean; errors: DmErrorView[] } | null;
+  unresolvedDDLLockID: string;
+  sync?: { masterBinlog: string; syncerBinlog: string; synced: boolean; secondsBehindMaster: string; [k: string]: unknown };
+  load?: Record<string, unknown>;
+  dump?: Record<string, unknown>;
+  // DM.ts's added fields
+  source: string;
+  worker: string;
+  lagSeconds: number;
 }
 
 /** The subtasks of a task as query-status shows them. */
 export function subtasksOf(status: Record<string, unknown>): SubtaskView[] {
   const sources = (status['sources'] as { subTaskStatus?: SubtaskView[] }[] | undefined) ?? [];
   return sources.flatMap((s) => s.subTaskStatus ?? []);
+}
+
+/** Whether a subtask's `sync` says it caught up with the upstream. */
+export function isSynced(st: SubtaskView): boolean {
+  return st.sync?.synced === true;
+}
+
+/** The errors a subtask shows (`result.errors`, empty when `result` is null). */
+export function errorsOf(st: SubtaskView | undefined): DmErrorView[] {
+  return st?.result?.errors ?? [];
 }
 
 /** What waitTask needs of a cluster: dmctl against it, and its logs for the failure message. */

@@ -7,7 +7,7 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { CommonPb, MasterPb } from './shared.js';
 import { action, addSourceOption, readFileArg, taskNameOf, usageError } from '../args.js';
 import type { CtlContext } from '../context.js';
-import { messageToObject } from '../output.js';
+import { dmReply } from '../dm-json.js';
 import { registerCommand } from '../registry.js';
 
 const OPS: Record<string, CommonPb.SchemaOp> = {
@@ -71,7 +71,7 @@ async function run(ctx: CtlContext, cmd: Command, opName: string, taskArg: strin
   const resp = await ctx.call((c, co) =>
     c.operateBinlogSchema({ op, task, sources, database, table, schema, flush: o.flush !== false, sync: o.sync !== false, fromSource, fromTarget }, co),
   );
-  ctx.reply(messageToObject(MasterPb.OperateBinlogSchemaResponseSchema, resp));
+  ctx.reply(dmReply(MasterPb.OperateBinlogSchemaResponseSchema, resp));
 }
 
 registerCommand({

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { CommonPb, MasterPb } from './shared.js';
 import { action, addSourceOption, usageError } from '../args.js';
 import type { CtlContext } from '../context.js';
-import { messageToObject } from '../output.js';
+import { dmReply } from '../dm-json.js';
 import { registerCommand } from '../registry.js';
 
 const OPS: Record<string, CommonPb.ErrorOp> = {
@@ -66,7 +66,7 @@ export async function runBinlogOp(
   }
   const sources = ctx.sources(o.source);
   const resp = await ctx.call((c, co) => c.handleError({ op, task, sources, binlogPos: o.binlogPos ?? '', sqls }, co));
-  ctx.reply(messageToObject(MasterPb.HandleErrorResponseSchema, resp));
+  ctx.reply(dmReply(MasterPb.HandleErrorResponseSchema, resp));
 }
 
 registerCommand({

@@ -1,4 +1,5 @@
 import { action, nonNegInt, readFileArg } from '../args.js';
+import { dmCheckResult } from '../dm-json.js';
 import { registerCommand } from '../registry.js';
 
 registerCommand({
@@ -21,7 +22,7 @@ registerCommand({
             report = undefined;
           }
           if (report !== undefined && report !== null && typeof report === 'object') {
-            ctx.reply({ result: resp.result, msg: resp.result ? 'pre-check is passed. ' : 'pre-check failed', checkResult: report });
+            ctx.reply({ result: resp.result, msg: resp.result ? 'pre-check is passed. ' : 'pre-check failed', checkResult: dmCheckResult(report) });
           } else {
             ctx.reply({ result: resp.result, msg: resp.msg });
           }

@@ -1,6 +1,5 @@
-import { MasterPb } from './shared.js';
 import { action, collectList } from '../args.js';
-import { messageToObject } from '../output.js';
+import { dmListMember } from '../dm-json.js';
 import { registerCommand } from '../registry.js';
 
 registerCommand({
@@ -18,13 +17,8 @@ registerCommand({
           const resp = await ctx.call((c, co) =>
             c.listMember({ leader: all || o.leader === true, master: all || o.master === true, worker: all || o.worker === true, names: o.name ?? [] }, co),
           );
-          const out = messageToObject(MasterPb.ListMemberResponseSchema, resp);
           // DM prints only the member kinds asked for
-          const members: Record<string, unknown>[] = [];
-          if (all || o.leader) members.push({ leader: { msg: '', ...(out['leader'] as Record<string, unknown> | undefined) } });
-          if (all || o.master) members.push({ master: { msg: '', masters: out['masters'] } });
-          if (all || o.worker) members.push({ worker: { msg: '', workers: out['workers'] } });
-          ctx.reply({ result: resp.result, msg: resp.msg, members });
+          ctx.reply(dmListMember(resp, { leader: all || o.leader === true, master: all || o.master === true, worker: all || o.worker === true }));
         }),
       );
   },

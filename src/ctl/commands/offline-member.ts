@@ -1,6 +1,6 @@
 import { MasterPb } from './shared.js';
 import { action, usageError } from '../args.js';
-import { messageToObject } from '../output.js';
+import { dmReply } from '../dm-json.js';
 import { registerCommand } from '../registry.js';
 
 registerCommand({
@@ -24,7 +24,7 @@ registerCommand({
           const type = o.master ? MasterPb.MemberType.MASTER : MasterPb.MemberType.WORKER;
           const name = o.name;
           const resp = await ctx.call((c, co) => c.offlineMember({ type, name }, co));
-          ctx.reply(messageToObject(MasterPb.OfflineMemberResponseSchema, resp));
+          ctx.reply(dmReply(MasterPb.OfflineMemberResponseSchema, resp));
         }),
       );
   },

@@ -1,6 +1,6 @@
 import { MasterPb } from './shared.js';
 import { action, usageError } from '../args.js';
-import { messageToObject } from '../output.js';
+import { dmReply } from '../dm-json.js';
 import { registerCommand } from '../registry.js';
 
 registerCommand({
@@ -19,7 +19,7 @@ registerCommand({
             return;
           }
           const resp = await ctx.call((c, co) => c.operateLeader({ op: leaderOp, name: o.name ?? '' }, co));
-          ctx.reply(messageToObject(MasterPb.OperateLeaderResponseSchema, resp));
+          ctx.reply(dmReply(MasterPb.OperateLeaderResponseSchema, resp));
         }),
       );
   },

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { MasterPb, SAMPLE_SOURCE_CONFIG } from './shared.js';
 import { action, addSourceOption, readFileArg, usageError } from '../args.js';
-import { messageToObject } from '../output.js';
+import { dmReply } from '../dm-json.js';
 import { registerCommand } from '../registry.js';
 
 const OPS = { create: MasterPb.SourceOp.START, update: MasterPb.SourceOp.UPDATE, stop: MasterPb.SourceOp.STOP, show: MasterPb.SourceOp.SHOW } as const;
@@ -52,7 +52,7 @@ registerCommand({
         const resp = await ctx.call((c, co) =>
           c.operateSource({ op: sourceOp, config, sourceId, workerName: o.worker ?? '' }, co),
         );
-        ctx.reply(messageToObject(MasterPb.OperateSourceResponseSchema, resp));
+        ctx.reply(dmReply(MasterPb.OperateSourceResponseSchema, resp));
       }),
     );
   },

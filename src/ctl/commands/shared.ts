@@ -19,7 +19,7 @@ from:
 import type { Command } from 'commander';
 import { action, addSourceOption, taskNameOf, usageError } from '../args.js';
 import type { CtlContext } from '../context.js';
-import { messageToObject } from '../output.js';
+import { dmReply } from '../dm-json.js';
 import { TaskOp, OperateTaskResponseSchema } from '../../gen/dm/master/v1/master_pb.js';
 
 /** stop-task / pause-task / resume-task: `<task-name | task-file>` or `-s` only (batch mode). */
@@ -34,7 +34,7 @@ export function buildOperateTask(cmd: Command, ctx: CtlContext, op: TaskOp, verb
       }
       const name = task ? taskNameOf(task) : '';
       const resp = await ctx.call((c, co) => c.operateTask({ op, name, sources }, co));
-      ctx.reply(messageToObject(OperateTaskResponseSchema, resp));
+      ctx.reply(dmReply(OperateTaskResponseSchema, resp));
     }),
   );
 }

@@ -1,6 +1,6 @@
 import { MasterPb } from './shared.js';
 import { action, addSourceOption, readFileArg } from '../args.js';
-import { messageToObject } from '../output.js';
+import { dmReply } from '../dm-json.js';
 import { registerCommand } from '../registry.js';
 
 registerCommand({
@@ -21,15 +21,8 @@ registerCommand({
         const resp = await ctx.call((c, co) =>
           c.startTask({ task, sources: ctx.sources(o.source), removeMeta: o.removeMeta === true, startTime: o.startTime ?? '' }, co),
         );
-        const out = messageToObject(MasterPb.StartTaskResponseSchema, resp);
-        const check = out['checkResult'];
-        if (typeof check === 'string' && check !== '') {
-          try {
-            out['checkResult'] = JSON.parse(check) as unknown;
-          } catch {
-            /* keep the text */
-          }
-        } else delete out['checkResult'];
+        // DM: `checkResult` is the pre-check's text (empty when nothing to report)
+        const out = dmReply(MasterPb.StartTaskResponseSchema, resp);
         ctx.reply(out);
       }),
     );

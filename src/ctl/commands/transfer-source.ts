@@ -1,6 +1,6 @@
 import { MasterPb } from './shared.js';
 import { action } from '../args.js';
-import { messageToObject } from '../output.js';
+import { dmReply } from '../dm-json.js';
 import { registerCommand } from '../registry.js';
 
 registerCommand({
@@ -13,7 +13,7 @@ registerCommand({
       .action(
         action(ctx, async (source: string, worker: string) => {
           const resp = await ctx.call((c, co) => c.transferSource({ source, worker }, co));
-          ctx.reply(messageToObject(MasterPb.TransferSourceResponseSchema, resp));
+          ctx.reply(dmReply(MasterPb.TransferSourceResponseSchema, resp));
         }),
       );
   },

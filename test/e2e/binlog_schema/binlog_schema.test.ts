@@ -77,7 +77,7 @@ void test('binlog_schema: list, update (file and --from-source) and delete the t
   await src.sql("INSERT INTO bs.t (id, v, note, x) VALUES (10, 100, 'ten', 1000)");
   const paused = await waitTask(s.cluster, 'test', 'paused by the mismatching row', (x) => x.some((st) => st.stage === 'Paused' && (st.result?.errors?.length ?? 0) > 0));
   const err = paused[0]?.result?.errors?.[0];
-  assert.equal(err?.code, 22201, JSON.stringify(paused[0]?.result?.errors));
+  assert.equal(err?.ErrCode, 22201, JSON.stringify(paused[0]?.result?.errors));
   assert.match(JSON.stringify(err), /binlog-schema update/, 'the error names the command that fixes it');
   ({ r, src: one } = await schemaCmd(s, ['list', '-s', SOURCE, 'test', 'bs', 't']));
   assert.equal(r.json['result'], true, r.stdout);

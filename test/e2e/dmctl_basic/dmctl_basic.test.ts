@@ -144,6 +144,13 @@ void test('dmctl against a running cluster', { skip: skipCluster || false, timeo
   assert.equal(members.json['result'], true, members.stdout);
   assert.match(members.stdout, /"master1"/);
   assert.match(members.stdout, /"worker1"/);
+  // DM's list-member shape: [{leader}, {master: {masters}}, {worker: {workers}}] with DM's key names
+  const kinds = members.json['members'] as Record<string, Record<string, unknown>>[];
+  assert.deepEqual(kinds.map((k) => Object.keys(k)[0]), ['leader', 'master', 'worker'], members.stdout);
+  const m0 = (kinds[1]?.['master']?.['masters'] as Record<string, unknown>[])[0] ?? {};
+  for (const k of ['name', 'memberID', 'alive', 'peerURLs', 'clientURLs']) assert.ok(k in m0, `master key ${k}: ${members.stdout}`);
+  const w0 = (kinds[2]?.['worker']?.['workers'] as Record<string, unknown>[])[0] ?? {};
+  for (const k of ['name', 'addr', 'stage', 'source']) assert.ok(k in w0, `worker key ${k}: ${members.stdout}`);
 
   const created = await cluster.ctl(['operate-source', 'create', source]);
   assert.equal(created.json['result'], true, created.stdout);
@@ -164,6 +171,16 @@ void test('dmctl against a running cluster', { skip: skipCluster || false, timeo
   const started = await cluster.ctl(['start-task', task]);
   assert.equal(started.json['result'], true, started.stdout);
   await waitTask(cluster, 'test', 'in the sync unit', (subs) => subs.every((x) => x.stage === 'Running' && x.unit === 'Sync'));
+  // DM's query-status <task>: the sync object with "(file, pos)" positions, relayStatus null without relay
+  const detailed = await cluster.ctl(['query-status', 'test']);
+  const srcReply = (detailed.json['sources'] as Record<string, Record<string, unknown>>[])[0];
+  assert.equal(srcReply?.['sourceStatus']?.['relayStatus'], null, detailed.stdout);
+  const [sub] = await waitTask(cluster, 'test', 'a syncer position shown', (subs) => subs.every((x) => (x.sync?.syncerBinlog ?? '') !== ''));
+  assert.equal(sub?.result, null, detailed.stdout);
+  assert.equal(sub?.unresolvedDDLLockID, '', detailed.stdout);
+  assert.match(sub?.sync?.syncerBinlog ?? '', /^\(mysql-bin\.\d+, \d+\)$/, detailed.stdout);
+  assert.match(sub?.sync?.masterBinlog ?? '', /^(\(mysql-bin\.\d+, \d+\))?$/, 'empty until the upstream is first polled');
+  assert.match(String(sub?.sync?.['totalEvents']), /^\d+$/, 'int64 as a string, as DM');
   const summary = await cluster.ctl(['query-status']);
   assert.deepEqual(summary.json['tasks'], [{ taskName: 'test', taskStatus: 'Running', sources: ['mysql-replica-01'] }]);
   assert.equal((await cluster.ctl(['pause-task', 'test'])).json['result'], true);

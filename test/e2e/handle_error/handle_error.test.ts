@@ -22,9 +22,10 @@ async function blockOnDDL(s: Scenario, ddl: string): Promise<void> {
   await src.sql(ddl);
   const subs = await waitTask(s.cluster, 'test', 'paused by the failing DDL', (x) => x.some((st) => st.stage === 'Paused' && (st.result?.errors?.length ?? 0) > 0));
   const err = subs[0]?.result?.errors?.[0];
-  assert.equal(err?.code, 36000 + (err?.code ?? 0) % 1000, `a sync-unit (36xxx) error code is shown: ${JSON.stringify(err)}`);
-  assert.match(err?.message ?? '', /UNIQUE INDEX/i);
-  assert.ok((err?.workaround ?? '').length > 0, 'the error carries a workaround');
+  assert.equal(err?.ErrCode, 36000 + (err?.ErrCode ?? 0) % 1000, `a sync-unit (36xxx) error code is shown: ${JSON.stringify(err)}`);
+  assert.match(`${err?.Message ?? ''}\n${err?.RawCause ?? ''}`, /UNIQUE INDEX/i);
+  assert.ok((err?.Workaround ?? '').length > 0, 'the error carries a workaround');
+  assert.match(err?.RawCause ?? '', /^Error 1062 \(23000\): Duplicate entry/, `DM's RawCause carries the target's MySQL error: ${JSON.stringify(err)}`);
 }
 
 void test('handle_error: binlog skip and binlog replace', { skip, timeout: 300_000 }, async (t) => {
@@ -99,8 +100,9 @@ void test('handle_error: without -b and no error is refused (nothing stored); an
   await src.sql("INSERT INTO handle.t VALUES (101, 3, 'after')");
   const subs = await waitTask(s.cluster, 'test', 'paused by the conflict', (x) => x.some((st) => st.stage === 'Paused' && (st.result?.errors?.length ?? 0) > 0));
   const err = subs[0]?.result?.errors?.[0];
-  assert.equal(err?.code, 36701, JSON.stringify(err));
-  assert.match(err?.workaround ?? '', /safe-mode/);
+  assert.equal(err?.ErrCode, 36701, JSON.stringify(err));
+  assert.match(err?.Workaround ?? '', /safe-mode/);
+  assert.match(err?.RawCause ?? '', /^Error 1062 \(23000\): Duplicate entry/, JSON.stringify(err));
   assert.deepEqual(await pending(), ['skip@mysql-bin.000001:4'], 'the operator for another position was not used');
 
   // skip without -b: exactly the failing transaction; the target row stays, later rows arrive

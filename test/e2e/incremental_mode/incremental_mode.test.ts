@@ -72,9 +72,9 @@ void test('incremental_mode: from --start-time', { skip: missingBinaries() || fa
   assert.deepEqual(rows.map((x) => x['id']), [1, 11, 12], 'changes from the start time on arrived, earlier ones did not');
   assert.equal(rows[0]?.['v'], 'before meta');
   // query-status's typed fields: caught up, with the upstream and applied positions shown
-  const [st] = await waitTask(s.cluster, 'test-st', 'synced', (x) => x.length === 1 && x.every((y) => y.synced));
-  const typed = st as unknown as { masterBinlog?: { name: string }; syncedBinlog?: { name: string }; lagSeconds?: number };
-  assert.match(typed.masterBinlog?.name ?? '', /^mysql-bin\./);
-  assert.match(typed.syncedBinlog?.name ?? '', /^mysql-bin\./);
-  assert.equal(typed.lagSeconds ?? 0, 0);
+  const [st] = await waitTask(s.cluster, 'test-st', 'synced', (x) => x.length === 1 && x.every((y) => y.sync?.synced === true));
+  assert.match(st?.sync?.masterBinlog ?? '', /^\(mysql-bin\.\d+, \d+\)$/, 'DM\'s "(file, pos)"');
+  assert.match(st?.sync?.syncerBinlog ?? '', /^\(mysql-bin\.\d+, \d+\)$/);
+  assert.equal(st?.sync?.secondsBehindMaster, '0');
+  assert.equal(st?.lagSeconds ?? 0, 0);
 });
