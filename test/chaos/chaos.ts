@@ -246,7 +246,9 @@ export async function runChaos(options: Partial<ChaosOptions> = {}): Promise<Cha
         if (f) gatePos.set(schema, { name: String(f['File']), pos: Number(f['Position']) });
         continue;
       }
-      const at = (s as SubtaskView & { syncedBinlog?: { name?: string; pos?: number } }).syncedBinlog;
+      // DM's `syncerBinlog: "(file, pos)"`
+      const m = /^\((.+), (\d+)\)$/.exec(s.sync?.syncerBinlog ?? '');
+      const at = m ? { name: m[1]!, pos: Number(m[2]) } : undefined;
       if (at?.name && (at.name > gate.name || (at.name === gate.name && (at.pos ?? 0) >= gate.pos))) {
         synced.add(schema);
         log(
