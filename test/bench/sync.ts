@@ -204,6 +204,25 @@ function pct(xs: number[], p: number): number {
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
 }
 
+/**
+ * The source with sysbench's tables prepared, its data directory copied into every other dir of
+ * `dirs` (the targets start from the same data), then restarted on its port. Pushed to `servers`.
+ */
+async function prepareSource(dirs: readonly string[], servers: MariaDBServer[]): Promise<MariaDBServer> {
+  let src = await MariaDBServer.start({ baseDir: dirs[0]! });
+  servers.push(src);
+  await src.sql('CREATE DATABASE sbtest');
+  const t0 = performance.now();
+  sysbench(src.port, 'prepare');
+  console.log(`prepare: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const port = src.port;
+  await src.shutdown();
+  for (const d of dirs.slice(1)) copyData(dirs[0]!, d);
+  src = await MariaDBServer.start({ baseDir: dirs[0]!, port });
+  servers[servers.length - 1] = src;
+  return src;
+}
+
 async function main(): Promise<void> {
   requireBinary('sysbench', ['sysbench']);
   console.log(`# sync bench: ${TABLES} tables x ${TABLE_SIZE} rows, ${SECONDS}s of oltp_write_only (${THREADS} threads); DM.ts worker-count ${WORKERS}, batch ${BATCH}; target binlog ${TARGET_BINLOG ? 'written by every applier' : 'off for every applier'}`);
@@ -211,17 +230,8 @@ async function main(): Promise<void> {
   const servers: MariaDBServer[] = [];
   let runner: ChildProcess | undefined;
   try {
-    let src = await MariaDBServer.start({ baseDir: dirs[0] });
-    servers.push(src);
-    await src.sql('CREATE DATABASE sbtest');
+    const src = await prepareSource(dirs, servers);
     let t0 = performance.now();
-    sysbench(src.port, 'prepare');
-    console.log(`prepare: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    const port = src.port;
-    await src.shutdown();
-    for (const d of dirs.slice(1)) copyData(dirs[0], d);
-    src = await MariaDBServer.start({ baseDir: dirs[0], port });
-    servers[0] = src;
     const [tDm, tSer, tPar] = await Promise.all(
       dirs.slice(1).map((d) => MariaDBServer.start({ baseDir: d, extraArgs: ['--skip-slave-start', ...(TARGET_BINLOG ? ['--log-slave-updates'] : [])] })),
     );
@@ -357,17 +367,8 @@ async function mainCluster(): Promise<void> {
   let busy: BusyLoad | undefined;
   const proxies: { close(): Promise<void> }[] = [];
   try {
-    let src = await MariaDBServer.start({ baseDir: dirs[0] });
-    servers.push(src);
-    await src.sql('CREATE DATABASE sbtest');
+    const src = await prepareSource(dirs, servers);
     let t0 = performance.now();
-    sysbench(src.port, 'prepare');
-    console.log(`prepare: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    const port = src.port;
-    await src.shutdown();
-    for (const d of dirs.slice(1)) copyData(dirs[0], d);
-    src = await MariaDBServer.start({ baseDir: dirs[0], port });
-    servers[0] = src;
     const [tDm, tSer] = (await Promise.all(
       dirs.slice(1).map((d) => MariaDBServer.start({ baseDir: d, extraArgs: ['--skip-slave-start', ...(TARGET_BINLOG ? ['--log-slave-updates'] : [])] })),
     )) as [MariaDBServer, MariaDBServer];
