@@ -15,6 +15,7 @@ import {
   DEFAULT_LOADER_DIR,
   DEFAULT_LOADER_POOL_SIZE,
   DEFAULT_META_SCHEMA,
+  DEFAULT_ONLINE_DDL,
   DEFAULT_MYDUMPER_THREADS,
   DEFAULT_SKIP_TZ_UTC,
   DEFAULT_SYNCER_BATCH,
@@ -50,6 +51,7 @@ export const META_TABLE_SUFFIXES = [
   '_load_snapshot',
   '_load_index',
   '_load_schema',
+  '_onlineddl',
 ] as const;
 /** The longest task name whose meta table names all fit (64 - len('_syncer_checkpoint') = 46). */
 export const MAX_TASK_NAME_LENGTH =
@@ -204,8 +206,8 @@ export const taskSchema = obj({
   collation_compatible: lowerEnum(['loose', 'strict']).default(DEFAULT_COLLATION_COMPATIBLE),
   'target-database': dbConfigSchema,
   'mysql-instances': z.array(mysqlInstanceSchema).min(1),
-  /** DM's default is true; DM.ts has no online DDL handling yet, so its default is false and true is refused. */
-  'online-ddl': bool.default(false),
+  /** DM 2.x's default: true (docs/online-ddl.md). */
+  'online-ddl': bool.default(DEFAULT_ONLINE_DDL),
   'online-ddl-scheme': z.enum(['', 'pt', 'gh-ost']).default(''),
   'shadow-table-rules': strList.default([]),
   'trash-table-rules': strList.default([]),

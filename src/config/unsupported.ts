@@ -47,10 +47,6 @@ interface ValidatorLike {
 
 /** The unit blocks and task keys of a raw (schema-parsed) task that are set but not implemented. */
 export function unsupportedTaskKeys(raw: {
-  onlineDdl: boolean;
-  onlineDdlScheme: string;
-  shadowTableRules: readonly string[];
-  trashTableRules: readonly string[];
   collationCompatible: string;
   ansiQuotes: boolean;
   experimental: { asyncCheckpointFlush: boolean };
@@ -64,11 +60,8 @@ export function unsupportedTaskKeys(raw: {
   }[];
 }): Problem[] {
   const out: Problem[] = [];
-  const onlineDDL = 'online DDL handling (gh-ost / pt-osc shadow and trash tables)';
-  if (raw.onlineDdl) out.push(notSupported(['online-ddl'], onlineDDL, 'false'));
-  if (raw.onlineDdlScheme !== '') out.push(notSupported(['online-ddl-scheme'], onlineDDL, '""'));
-  if (raw.shadowTableRules.length > 0) out.push(notSupported(['shadow-table-rules'], onlineDDL, '[]'));
-  if (raw.trashTableRules.length > 0) out.push(notSupported(['trash-table-rules'], onlineDDL, '[]'));
+  // online-ddl / online-ddl-scheme / shadow-table-rules / trash-table-rules: honoured
+  // (src/filter/online-ddl.ts, src/units/sync/online-ddl.ts; their values are checked in task.ts)
   if (raw.collationCompatible === 'strict') {
     out.push(notSupported(['collation_compatible'], 'collation_compatible: strict (adding the source collation to CREATE statements)', 'loose'));
   }

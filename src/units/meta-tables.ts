@@ -183,6 +183,28 @@ export const META_TABLES = {
     primaryKey: ['id', 'txn_id'],
     options: '',
   },
+  /**
+   * `<task>_onlineddl` (DM's name and columns): one row per upstream shadow table of an online
+   * schema change in progress (gh-ost `_t_gho`, pt-osc `_t_new`): the ALTERs applied to it so far
+   * (`ddls`, JSON `{schema, table, ddls}` with the real table), replayed on the real (routed) table
+   * at the cut-over RENAME. Written in the same target transaction as the DDL's ledger row; deleted
+   * with the cut-over's ledger row (or when the shadow table is created afresh or dropped).
+   */
+  onlineDDL: {
+    suffix: '_onlineddl',
+    sourceColumn: 'id',
+    writer: 'the sync unit (src/units/sync/online-ddl.ts)',
+    readers: 'the sync unit at the start of every run',
+    columns: [
+      'id VARCHAR(32) NOT NULL',
+      'ghost_schema VARCHAR(128) NOT NULL',
+      'ghost_table VARCHAR(128) NOT NULL',
+      'ddls LONGTEXT NULL',
+      UPDATE_TIME,
+    ],
+    primaryKey: ['id', 'ghost_schema', 'ghost_table'],
+    options: UTF8_BIN,
+  },
 } as const satisfies Record<string, MetaTable>;
 
 export type MetaTableId = keyof typeof META_TABLES;

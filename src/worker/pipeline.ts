@@ -28,6 +28,7 @@ import {
   DEFAULT_BINLOG_QUEUE_EVENTS,
   DEFAULT_CONSISTENCY,
   DEFAULT_LOAD_RETRY_ATTEMPTS,
+  onlineDDLRulesOf,
   DEFAULT_LOAD_RETRY_INITIAL_DELAY_MS,
   DEFAULT_LOAD_RETRY_MAX_DELAY_MS,
   DEFAULT_SYNC_RETRY_TIMEOUT_MS,
@@ -165,6 +166,7 @@ async function syncConfig(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineCo
     routes: sub.routeRules,
     filters: usableFilterRules([...src.filters, ...sub.filterRules], ctx.logger),
     expressionFilters: sub.expressionFilters,
+    ...onlineDDLOf(sub),
     syncer: {
       workerCount: sub.syncer.workerCount,
       batch: sub.syncer.batch,
@@ -182,6 +184,12 @@ async function syncConfig(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineCo
     ...(full?.startSchemas ? { startSchemas: full.startSchemas } : {}),
     ...(ctx.binlogOps ? { onFailedEvent: failedEventHandler(ctx.binlogOps, ctx.logger) } : {}),
   };
+}
+
+/** The task's online-DDL rules (DM's defaults filled in), as the units take them; nothing when `online-ddl: false`. */
+function onlineDDLOf(sub: SubtaskConfig): { onlineDDL?: { shadowTableRules: readonly string[]; trashTableRules: readonly string[] } } {
+  const r = onlineDDLRulesOf(sub);
+  return r ? { onlineDDL: r } : {};
 }
 
 /** The sync unit of a subtask, built at its first process() (src/units/sync/deferred-sync-unit.ts). */
@@ -238,6 +246,7 @@ function fullPhaseUnits(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineCont
       caseSensitive: sub.caseSensitive,
       ...(sub.blockAllowList ? { baList: sub.blockAllowList } : {}),
       routes: sub.routeRules,
+      ...onlineDDLOf(sub),
       // complete: the full phase applies none of its own defaults to what the worker gives it
       mydumper: {
         threads: sub.mydumper.threads,

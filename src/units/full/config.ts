@@ -68,6 +68,8 @@ export interface FullMigrationConfig {
   caseSensitive: boolean;
   baList?: BAListRule;
   routes: readonly RouteRule[];
+  /** DM `online-ddl`: the shadow / trash table rules (defaults filled in); their tables are never dumped. Absent = off. */
+  onlineDDL?: { shadowTableRules: readonly string[]; trashTableRules: readonly string[] };
   mydumper: DumperConfig;
   loader: LoaderConfig;
 }
@@ -117,6 +119,7 @@ export function resolveFullConfig(
     caseSensitive: c.caseSensitive ?? false,
     ...(c.baList ? { baList: c.baList } : {}),
     routes: c.routes ?? [],
+    ...(c.onlineDDL ? { onlineDDL: c.onlineDDL } : {}),
     mydumper: Object.freeze(md),
     loader: Object.freeze(ld),
   };

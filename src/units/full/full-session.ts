@@ -65,7 +65,7 @@ export class FullSession {
     this.cfg = cfg;
     this.log = deps.log;
     this.meta = metaNames(cfg.metaSchema, cfg.taskName);
-    this.selector = createTableSelector({ baList: cfg.baList, routes: cfg.routes, caseSensitive: cfg.caseSensitive, sourceId: cfg.sourceId });
+    this.selector = createTableSelector({ baList: cfg.baList, routes: cfg.routes, caseSensitive: cfg.caseSensitive, sourceId: cfg.sourceId, onlineDDL: cfg.onlineDDL });
     this.progress = new Progress(cfg.taskName, cfg.sourceId, deps.registry, deps.workerName ?? '');
   }
 

@@ -1,7 +1,8 @@
 /**
  * Thin adapter over src/filter for the sync unit: block-allow list, routes, the binlog event
  * filter and the expression filter, plus the schemas the unit never replicates (system schemas
- * and its own meta schema).
+ * and its own meta schema) and, with `online-ddl`, the shadow and trash tables of online schema
+ * changes (their DDL is translated by online-ddl.ts).
  */
 import type { RowsEvent } from '../../binlog/events.js';
 import {
@@ -11,6 +12,7 @@ import {
   createRouter,
   isSystemSchema,
   type BAListRule,
+  type OnlineDDLRules,
   type EventFilterRule,
   type ExpressionFilterRule,
   type RouteResult,
@@ -50,6 +52,8 @@ export function buildFilters(opts: {
   caseSensitive?: boolean | undefined;
   metaSchema: string;
   sourceId: string;
+  /** Task `online-ddl`: shadow and trash tables of online schema changes are never replicated (online-ddl.ts). */
+  onlineDDL?: OnlineDDLRules | undefined;
 }): SyncFilters {
   const caseSensitive = opts.caseSensitive ?? false;
   const ba = createBAList(opts.baList, { caseSensitive });
@@ -70,6 +74,7 @@ export function buildFilters(opts: {
     return n;
   };
   const meta = opts.metaSchema.toLowerCase();
+  const online = opts.onlineDDL;
   const own = (schema: string): boolean => isSystemSchema(schema) || schema.toLowerCase() === meta;
   const cache = new Map<string, RouteResult>();
   const tableCache = new Map<string, boolean>();
@@ -79,7 +84,7 @@ export function buildFilters(opts: {
       const k = `${schema}\u0000${table}`;
       let v = tableCache.get(k);
       if (v === undefined) {
-        v = !own(schema) && ba.matchTable(schema, table);
+        v = !own(schema) && !(online && online.tableType(table) !== 'real') && ba.matchTable(schema, table);
         tableCache.set(k, v);
       }
       return v;

@@ -44,6 +44,8 @@ import { resolveSettings, type FailedEventDecision, type FailedEventInfo, type S
 import { missingColumnWarner, TxnConsumer } from './consumer.js';
 import { DDLApplier } from './ddl-apply.js';
 import { buildFilters, type SyncFilters } from './filters.js';
+import { OnlineDDL } from './online-ddl.js';
+import { compileOnlineDDLRules } from '../../filter/index.js';
 import { syncMetrics, type SyncMetrics } from './metrics.js';
 import { readerOptions, startPlan } from './start-position.js';
 import { SyncProgress, type RunView, type SyncLabels } from './sync-status.js';
@@ -74,6 +76,8 @@ export class SyncUnit implements Unit {
   private readonly metrics: SyncMetrics;
   private readonly labels: SyncLabels;
   private readonly filters: SyncFilters;
+  /** Task `online-ddl` (online-ddl.ts); undefined when off. */
+  private readonly online: OnlineDDL | undefined;
   private readonly store: CheckpointStore;
   private readonly checkpoint: CheckpointFlusher;
   private readonly progress: SyncProgress;
@@ -104,7 +108,9 @@ export class SyncUnit implements Unit {
     this.registry = deps.registry ?? createRegistry();
     this.metrics = syncMetrics(this.registry);
     const metaSchema = cfg.metaSchema;
+    const onlineRules = cfg.onlineDDL ? compileOnlineDDLRules(cfg.onlineDDL.shadowTableRules, cfg.onlineDDL.trashTableRules) : undefined;
     this.filters = buildFilters({
+      onlineDDL: onlineRules,
       baList: cfg.baList,
       routes: cfg.routes,
       filters: cfg.filters,
@@ -114,6 +120,10 @@ export class SyncUnit implements Unit {
       metaSchema,
       sourceId: cfg.sourceId,
     });
+    const filters = this.filters;
+    this.online = onlineRules
+      ? new OnlineDDL({ rules: onlineRules, metaSchema, taskName: cfg.taskName, sourceId: cfg.sourceId, includeTable: (s, t) => filters.includeTable(s, t), log: this.log })
+      : undefined;
     this.store = new CheckpointStore(metaSchema, cfg.taskName, cfg.sourceId);
     this.checkpoint = new CheckpointFlusher(this.store);
     this.progress = new SyncProgress(cfg.source, this.metrics, this.labels);
@@ -224,6 +234,11 @@ export class SyncUnit implements Unit {
       const cp = await this.retry(() => this.store.load(pool), stop).catch((e: unknown) => {
         throw toDMError(e, 'ErrCheckpointLoad', 'cannot load the checkpoint from the target');
       });
+      // the online-DDL records as the target has them (a failed run may have left memory ahead)
+      if (this.online) {
+        const online = this.online;
+        await this.retry(() => online.load(pool), stop);
+      }
       const plan = startPlan(this.cfg, cp);
       checkpoint.lastCheckpoint = cp.pos;
       this.progress.currentPos = plan.startPos;
@@ -290,6 +305,7 @@ export class SyncUnit implements Unit {
         tracker,
         scheduler,
         ddl,
+        online: this.online ? { plugin: this.online, pool } : undefined,
         progress: this.progress,
         metrics: this.metrics,
         labels: this.labels,
