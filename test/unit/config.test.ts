@@ -60,8 +60,8 @@ void test('minimal task gets DM defaults', () => {
   assert.equal(t.shardMode, '');
   assert.equal(t.metaSchema, 'dm_meta');
   assert.equal(t.caseSensitive, false);
-  // DM's default is true; DM.ts has no online DDL handling yet, so its default is false
-  assert.equal(t.onlineDDL, false);
+  // DM 2.x's default (docs/online-ddl.md)
+  assert.equal(t.onlineDDL, true);
   assert.equal(t.cleanDumpFile, true);
   assert.equal(t.collationCompatible, 'loose');
   assert.equal(t.targetDatabase.port, 4000);
@@ -100,8 +100,6 @@ void test("DM's documented advanced task file: each key DM.ts does not implement
   assert.equal(err.codeName, 'ErrConfigNotSupported');
   assert.equal(err.code, 20601);
   for (const at of [
-    'dm-task-advanced.yaml:11: online-ddl: ',
-    'dm-task-advanced.yaml:12: online-ddl-scheme: ',
     'dm-task-advanced.yaml:95: syncers.global.enable-ansi-quotes: ',
     'dm-task-advanced.yaml:99: syncers.global.multiple-rows: ',
     'dm-task-advanced.yaml:103: validators.global.mode: ',
@@ -109,6 +107,8 @@ void test("DM's documented advanced task file: each key DM.ts does not implement
     assert.ok(err.message.includes(at), `${at} missing in: ${err.message}`);
   }
   assert.match(err.message, /not supported by DM\.ts yet; remove the key or set it to false/);
+  // online-ddl / online-ddl-scheme are implemented (docs/online-ddl.md): not refused
+  assert.doesNotMatch(err.message, /online-ddl/);
 });
 
 void test("DM's documented advanced task file loads with those keys at their off values", () => {
@@ -447,10 +447,6 @@ void test("safe-mode-duration defaults to twice the syncer's checkpoint-flush-in
 void test('keys DM.ts does not implement yet are refused with 20601; their off values load', () => {
   const inst = 'mysql-instances: [{source-id: s1}]\n';
   const cases: [string, number, string, RegExp][] = [
-    ['online-ddl: true\n', 4, 'online-ddl', /online DDL handling .* set it to false/],
-    ['online-ddl-scheme: pt\n', 4, 'online-ddl-scheme', /set it to ""/],
-    ['shadow-table-rules: ["^_(.+)_(?:new|gho)$"]\n', 4, 'shadow-table-rules', /set it to \[\]/],
-    ['trash-table-rules: ["^_(.+)_(?:ghc|del|old)$"]\n', 4, 'trash-table-rules', /set it to \[\]/],
     ['collation_compatible: strict\n', 4, 'collation_compatible', /set it to loose/],
     ['ansi-quotes: true\n', 4, 'ansi-quotes', /ANSI_QUOTES/],
     ['experimental: {async-checkpoint-flush: true}\n', 4, 'experimental.async-checkpoint-flush', /asynchronous checkpoint flush/],
