@@ -130,16 +130,12 @@ export class OnlineDDL {
       return { kind: 'none' }; // unreadable DDL: the DDL path reports it (and the operator decides)
     }
     if (!p || p.temporary || p.tables.length === 0) return { kind: 'none' };
+    const pairs = renamePairs(p);
     if (ledgered) {
-      if (p.type === 'rename table') {
-        for (let i = 0; i + 1 < p.tables.length; i += 2) {
-          const a = p.tables[i] as TableName;
-          if (this.rules.tableType(a.table) === 'shadow') this.finished.push({ ghostSchema: a.schema, ghostTable: a.table });
-        }
-      }
+      for (const [a] of pairs ?? []) if (this.rules.tableType(a.table) === 'shadow') this.finished.push({ ghostSchema: a.schema, ghostTable: a.table });
       return { kind: 'none' };
     }
-    if (p.type === 'rename table') return this.rename(ev, p, pool);
+    if (pairs) return this.rename(ev, pairs, pool);
     if (p.type === 'drop table') return this.drop(ev, p, pool);
     const first = p.tables[0] as TableName;
     const tp = this.rules.tableType(first.table);
@@ -200,10 +196,8 @@ export class OnlineDDL {
     return { kind: 'replace', event: replaced(ev, sql) };
   }
 
-  /** RENAME TABLE, pair by pair (DM's rules; the cut-over becomes the recorded ALTER). */
-  private async rename(ev: QueryEvent, p: ParsedDDL, pool: Pool): Promise<OnlineDDLOutcome> {
-    const pairs: [TableName, TableName][] = [];
-    for (let i = 0; i + 1 < p.tables.length; i += 2) pairs.push([p.tables[i] as TableName, p.tables[i + 1] as TableName]);
+  /** RENAME TABLE (or ALTER TABLE ... RENAME), pair by pair (DM's rules; the cut-over becomes the recorded ALTER). */
+  private async rename(ev: QueryEvent, pairs: [TableName, TableName][], pool: Pool): Promise<OnlineDDLOutcome> {
     if (!pairs.some(([a, b]) => this.isOnline(a) || this.isOnline(b))) return { kind: 'none' };
     this.checkRules(ev, pairs);
     const realPairs: [TableName, TableName][] = [];
@@ -252,6 +246,24 @@ export class OnlineDDL {
     const [name, rule] = trashSide ? [quoteTable(p1[0]), 'shadow-table-rules'] : [quoteTable(p0[1]), 'trash-table-rules'];
     throw new DMError('ErrSyncOnlineDDLRuleMismatch', `${ev.sql} (at ${posText(ev)}): ${name} matches no ${rule} (rules: ${JSON.stringify(rule === 'shadow-table-rules' ? this.rules.shadowTableRules : this.rules.trashTableRules)})`);
   }
+}
+
+/**
+ * The (from, to) pairs of a statement that only renames tables: RENAME TABLE, and ALTER TABLE ...
+ * RENAME [TO] with no other clause (gh-ost's two-step cut-over); undefined for anything else.
+ */
+function renamePairs(p: ParsedDDL): [TableName, TableName][] | undefined {
+  if (p.type === 'rename table') {
+    const pairs: [TableName, TableName][] = [];
+    for (let i = 0; i + 1 < p.tables.length; i += 2) pairs.push([p.tables[i] as TableName, p.tables[i + 1] as TableName]);
+    return pairs;
+  }
+  if (p.type === 'alter table' && p.alterSpecs.length === 1 && p.alterSpecs[0]?.action === 'rename table') {
+    const to = p.refs.find((r) => r.role === 'alter-rename-to');
+    const from = p.tables[0];
+    if (to && from) return [[from, to.name]];
+  }
+  return undefined;
 }
 
 function posText(ev: QueryEvent): string {
