@@ -7,11 +7,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawnSync } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Connection } from 'mysql2/promise';
 import { MariaDBServer, compareTables, runUnits, waitFor } from '../helpers/index.js';
-import { loopWriter, type Writer } from '../helpers/writer.js';
+import { appWriter, ghostAtomicCutOver, ghostCatchUp, ghostPrepare, ghostRowCopy, ptOscMissing, runPtOsc } from '../helpers/online-ddl.js';
 import { SyncUnit, type SyncConfig } from '../../src/units/sync/index.js';
 import { createFullUnits } from '../../src/units/full/index.js';
 import { checkTaskYaml, type CheckReport } from '../../src/checker/index.js';
@@ -75,93 +73,6 @@ async function waitEqual(src: MariaDBServer, dst: MariaDBServer, db: string, tab
   ).catch((e: unknown) => {
     throw new Error(`${String(e)}; last diff: ${last}`);
   });
-}
-
-/** Writes to `db.t` (id, v, n) until stopped: inserts, updates, deletes; `gho()` says whether gh-ost's applier must mirror them. */
-function appWriter(src: MariaDBServer, db: string, firstId: number, gho: () => boolean): Writer {
-  return loopWriter(
-    src,
-    db,
-    async (c: Connection, i) => {
-      const id = firstId + i;
-      await c.query('INSERT INTO t (id, v, n) VALUES (?, ?, ?)', [id, `w${i}`, i]);
-      await c.query('UPDATE t SET n = n + 1 WHERE id = ?', [1 + (i % 150)]);
-      if (i % 7 === 3) await c.query('DELETE FROM t WHERE id = ?', [200 + i]);
-      if (gho()) {
-        // gh-ost's binlog applier: each change of the original table replayed on the ghost table
-        await c.query('replace /* gh-ost */ into `_t_gho` (`id`, `v`, `n`) (select `id`, `v`, `n` from `t` where `id` in (?, ?))', [id, 1 + (i % 150)]);
-        if (i % 7 === 3) await c.query('delete /* gh-ost */ from `_t_gho` where `id` = ?', [200 + i]);
-        // gh-ost's heartbeat in its changelog table
-        await c.query("insert /* gh-ost */ into `_t_ghc` (id, hint, value) values (NULLIF(?, 0), ?, ?) on duplicate key update last_update=NOW(), value=VALUES(value)", [1, 'heartbeat', new Date().toISOString()]);
-      }
-      return 3;
-    },
-    { pauseMs: 20 },
-  );
-}
-
-/** gh-ost's statements up to and including the ALTER of the ghost table (go/logic/applier.go). */
-async function ghostPrepare(src: MariaDBServer, db: string, alter: string): Promise<void> {
-  const q = (s: string): string => s.replaceAll('DB', `\`${db}\``);
-  await src.sql(q('drop /* gh-ost */ table if exists DB.`_t_ghc`'));
-  await src.sql(
-    q(`create /* gh-ost */ table DB.\`_t_ghc\` (
-			id bigint unsigned auto_increment,
-			last_update timestamp not null DEFAULT CURRENT_TIMESTAMP ON UPDATE CURRENT_TIMESTAMP,
-			hint varchar(64) charset ascii not null,
-			value varchar(4096) charset ascii not null,
-			primary key(id),
-			unique key hint_uidx(hint)
-		) auto_increment=256 comment='gh-ost changelog'`),
-  );
-  await src.sql(q("insert /* gh-ost */ into DB.`_t_ghc` (id, hint, value) values (NULLIF(2, 0), 'state', 'GhostTableMigrated') on duplicate key update last_update=NOW(), value=VALUES(value)"));
-  await src.sql(q('create /* gh-ost */ table DB.`_t_gho` like DB.`t`'));
-  await src.sql(q(`alter /* gh-ost */ table DB.\`_t_gho\` ${alter}`));
-}
-
-/** gh-ost's row copy: INSERT IGNORE ... SELECT over primary-key ranges of `chunk` rows. */
-async function ghostRowCopy(src: MariaDBServer, db: string, chunk: number): Promise<void> {
-  const [mx] = await src.sql(`SELECT COALESCE(MAX(id), 0) AS m FROM \`${db}\`.t`);
-  const max = Number(mx?.['m']);
-  for (let lo = 0; lo <= max; lo += chunk) {
-    await src.sql(
-      `insert /* gh-ost */ ignore into \`${db}\`.\`_t_gho\` (\`id\`, \`v\`, \`n\`) (select \`id\`, \`v\`, \`n\` from \`${db}\`.\`t\` force index (\`PRIMARY\`) where (((\`id\` > ?)) and ((\`id\` < ?) or ((\`id\` = ?)))) lock in share mode)`,
-      [lo, lo + chunk, lo + chunk],
-    );
-  }
-}
-
-/** The ghost table catches up with the original (gh-ost's applier backlog before the cut-over). */
-async function ghostCatchUp(src: MariaDBServer, db: string): Promise<void> {
-  await src.sql(`replace /* gh-ost */ into \`${db}\`.\`_t_gho\` (id, v, n) select id, v, n from \`${db}\`.t`);
-  await src.sql(`delete /* gh-ost */ from \`${db}\`.\`_t_gho\` where id not in (select id from \`${db}\`.t)`);
-}
-
-/**
- * gh-ost's atomic cut-over: the sentry table `_t_del`, LOCK TABLES on the original and the sentry,
- * the RENAME issued on a second connection (it blocks), then DROP of the sentry and UNLOCK.
- */
-async function ghostAtomicCutOver(src: MariaDBServer, db: string): Promise<void> {
-  const lock = await src.connect(db);
-  const rename = await src.connect(db);
-  try {
-    await lock.query("create /* gh-ost */ table `" + db + "`.`_t_del` (\n\t\t\tid int auto_increment primary key\n\t\t) engine=InnoDB comment='ghost-cut-over-sentry'");
-    await lock.query('set /* gh-ost */ session lock_wait_timeout:=6');
-    await lock.query(`lock /* gh-ost */ tables \`${db}\`.\`t\` write, \`${db}\`.\`_t_del\` write`);
-    await rename.query('set /* gh-ost */ session lock_wait_timeout:=3');
-    const renamed = rename.query(`rename /* gh-ost */ table \`${db}\`.\`t\` to \`${db}\`.\`_t_del\`, \`${db}\`.\`_t_gho\` to \`${db}\`.\`t\``);
-    // the RENAME waits for the lock (gh-ost checks it in the processlist before going on)
-    await waitFor('rename blocked on the lock', async () => {
-      const [rows] = await lock.query("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE INFO LIKE 'rename /* gh-ost */%'");
-      return Number((rows as { n: unknown }[])[0]?.n) > 0;
-    }, { timeoutMs: 5000, intervalMs: 20 });
-    await lock.query(`drop /* gh-ost */ table if exists \`${db}\`.\`_t_del\``);
-    await lock.query('unlock /* gh-ost */ tables');
-    await renamed;
-  } finally {
-    await lock.end();
-    await rename.end();
-  }
 }
 
 void test('gh-ost (atomic cut-over), rows written throughout, unit restarted after the ALTER and after the row copy: the target has the ALTER on the real table and equals the source', async (t) => {
@@ -237,19 +148,6 @@ void test('gh-ost two-step cut-over (ALTER ... RENAME), unit restarted between t
   await runner.stop();
 });
 
-/** pt-online-schema-change with DBD::mysql, or the reason it cannot run here (with the install command). */
-function ptOscMissing(): string | undefined {
-  const install = 'apt-get update && apt-get install -y percona-toolkit libdbd-mysql-perl';
-  const which = spawnSync('sh', ['-c', 'command -v pt-online-schema-change'], { encoding: 'utf8' });
-  const dbd = spawnSync('perl', ['-MDBD::mysql', '-e', '1']);
-  if (which.status === 0 && dbd.status === 0) return undefined;
-  if (process.getuid?.() === 0) {
-    const r = spawnSync('sh', ['-c', install], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    if (r.status === 0) return undefined;
-  }
-  return `pt-online-schema-change or DBD::mysql is missing; install it with: ${install}`;
-}
-
 void test('pt-online-schema-change run for real while rows are written, unit restarted during the row copy', async (t) => {
   const missing = ptOscMissing();
   if (missing) {
@@ -266,14 +164,7 @@ void test('pt-online-schema-change run for real while rows are written, unit res
   await src.sql('CREATE DATABASE po; CREATE TABLE po.t (id INT PRIMARY KEY, v VARCHAR(32), n INT); INSERT INTO po.t (id, v, n) SELECT seq, CONCAT("r", seq), seq FROM po.seq_1_to_6000');
   await runner.start();
   const w = appWriter(src, 'po', 100_000, () => false);
-  const osc = new Promise<string>((resolve, reject) => {
-    execFile(
-      'pt-online-schema-change',
-      ['--alter', 'ADD COLUMN c INT NOT NULL DEFAULT 7, ADD INDEX i_n (n)', `h=127.0.0.1,P=${src.port},u=root,D=po,t=t`, '--execute', '--recursion-method=none', '--no-check-replication-filters', '--chunk-size=200', '--sleep=0.1', '--no-drop-old-table'],
-      { encoding: 'utf8', timeout: 120_000 },
-      (err, stdout, stderr) => (err ? reject(new Error(`pt-online-schema-change failed: ${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout)),
-    );
-  });
+  const osc = runPtOsc(src, 'po', 'ADD COLUMN c INT NOT NULL DEFAULT 7, ADD INDEX i_n (n)', ['--chunk-size=200', '--sleep=0.1', '--no-drop-old-table']);
   // the sync unit has recorded pt-osc's ALTER of po._t_new: restart it while rows are being copied
   await waitFor('the ALTER of the shadow table recorded', async () => (await recordsOf(dst)).length === 1, { timeoutMs: 60_000, intervalMs: 100 });
   const [rec] = await recordsOf(dst);
@@ -286,7 +177,7 @@ void test('pt-online-schema-change run for real while rows are written, unit res
   await src.sql('INSERT INTO po.t (id, v, n, c) VALUES (900001, "after", 1, 9)');
   await waitEqual(src, dst, 'po', 't');
   // _t_old stays on the source (--no-drop-old-table), never on the target; no trigger either
-  assert.deepEqual(await tablesOf(src, 'po'), ['_t_old', 't']);
+  assert.deepEqual((await tablesOf(src, 'po')).sort(), ['_t_old', 't']);
   assert.deepEqual(await tablesOf(dst, 'po'), ['t']);
   assert.equal((await dst.sql("SELECT COUNT(*) AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'po'"))[0]?.['n'], 0);
   const [ct] = await dst.sql('SHOW CREATE TABLE po.t');
