@@ -179,7 +179,7 @@ void test('pt-online-schema-change run for real while rows are written, unit res
   // _t_old stays on the source (--no-drop-old-table), never on the target; no trigger either
   assert.deepEqual((await tablesOf(src, 'po')).sort(), ['_t_old', 't']);
   assert.deepEqual(await tablesOf(dst, 'po'), ['t']);
-  assert.equal((await dst.sql("SELECT COUNT(*) AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'po'"))[0]?.['n'], 0);
+  assert.equal(Number((await dst.sql("SELECT COUNT(*) AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'po'"))[0]?.['n']), 0);
   const [ct] = await dst.sql('SHOW CREATE TABLE po.t');
   assert.match(String(ct?.['Create Table']), /`c` int\(11\) NOT NULL DEFAULT 7/);
   await waitFor('the record deleted after the cut-over', async () => (await recordsOf(dst)).length === 0, { timeoutMs: 10_000 });
