@@ -91,4 +91,10 @@ void test('online_ddl: gh-ost and pt-osc changes under writes, dm-worker killed 
   await waitFor('records deleted after the cut-overs', async () => (await records(s.target)).length === 0, { timeoutMs: 30_000 });
   const st = await s.cluster.ctl(['query-status', 'test']);
   assert.equal(st.json['result'], true, st.stdout);
+  // gh-ost left its old table `_t_del` on the source: check-data compares only migrated tables
+  assert.ok((await tablesOf(src, 'ogh')).includes('_t_del'));
+  const cd = await s.cluster.ctl(['check-data', 'test']);
+  assert.equal(cd.json['result'], true, cd.stdout);
+  const checked = (cd.json['tables'] as { table: string }[]).map((x) => x.table).sort();
+  assert.deepEqual(checked, ['`ogh`.`t`', '`opt`.`t`']);
 });
