@@ -218,3 +218,36 @@ void test('online-ddl: the full phase never dumps shadow / trash tables; the onl
   await src.sql('DROP TABLE fo._t_gho');
   assert.equal(state(await checkTaskYaml(task(), source)), 'pass');
 });
+
+void test('a cut-over with no recorded ALTER stops with 36204; rules matching only one side of a cut-over stop with 36205', async (t) => {
+  const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
+  const units: SyncUnit[] = [];
+  t.after(async () => {
+    for (const u of units) await u.close();
+    await Promise.all([src.stop(), dst.stop()]);
+  });
+  const run = async (cfg: SyncConfig): Promise<{ code?: number; message?: string }> => {
+    const u = new SyncUnit(cfg, { heartbeatMs: 200 });
+    units.push(u);
+    await u.init(new AbortController().signal);
+    const r = await u.process(new AbortController().signal);
+    const e = r.errors[0] as { code?: number; message?: string } | undefined;
+    return e ?? {};
+  };
+  await src.sql('CREATE DATABASE nr; CREATE TABLE nr.t (id INT PRIMARY KEY, n INT); CREATE TABLE nr.u (id INT PRIMARY KEY, n INT)');
+  await dst.sql('CREATE DATABASE nr; CREATE TABLE nr.t (id INT PRIMARY KEY, n INT); CREATE TABLE nr.u (id INT PRIMARY KEY, n INT)');
+  // the change started before the task's start position: its ALTER was never seen
+  await src.sql('CREATE TABLE nr._t_gho LIKE nr.t; ALTER TABLE nr._t_gho ADD COLUMN c INT');
+  const start = await masterPos(src);
+  await src.sql('RENAME TABLE nr.t TO nr._t_del, nr._t_gho TO nr.t');
+  const e1 = await run(syncConfig(src, dst, { start, onlineDDL: ONLINE }));
+  assert.equal(e1.code, 36204, JSON.stringify(e1));
+  assert.match(e1.message ?? '', /no ALTER recorded for the shadow table `nr`\.`_t_gho`/);
+
+  // own rules that do not name pt-osc's shadow table: the swap matches only the trash rule
+  const start2 = await masterPos(src);
+  await src.sql('CREATE TABLE nr._u_new LIKE nr.u; ALTER TABLE nr._u_new ADD COLUMN c INT; RENAME TABLE nr.u TO nr._u_old, nr._u_new TO nr.u');
+  const e2 = await run(syncConfig(src, dst, { taskName: 'test2', start: start2, onlineDDL: { shadowTableRules: ['^_(.+)_gho$'], trashTableRules: ['^_(.+)_old$'] } }));
+  assert.equal(e2.code, 36205, JSON.stringify(e2));
+  assert.match(e2.message ?? '', /`nr`\.`_u_new` matches no shadow-table-rules/);
+});
