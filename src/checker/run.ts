@@ -117,7 +117,7 @@ async function checkSource(
   mapped: MappedTable[],
   timeoutMs: number,
 ): Promise<void> {
-  const sourceItems = [...items].filter((n) => !['target_privilege', 'target_table', 'schema_of_shard_tables'].includes(n));
+  const sourceItems = [...items].filter((n) => !['target_privilege', 'target_table', 'schema_of_shard_tables'].includes(n) && (n !== 'online_ddl' || src.onlineDDL !== undefined));
   let c: CheckConn;
   try {
     c = await CheckConn.open(src.from, timeoutMs);
