@@ -251,3 +251,39 @@ void test('a cut-over with no recorded ALTER stops with 36204; rules matching on
   assert.equal(e2.code, 36205, JSON.stringify(e2));
   assert.match(e2.message ?? '', /`nr`\.`_u_new` matches no shadow-table-rules/);
 });
+
+void test('the block-allow list and routes apply to the real table: a change of a listed, routed table reaches its routed target table', async (t) => {
+  const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
+  const start = await masterPos(src);
+  const runner = new Runner(() =>
+    syncConfig(src, dst, {
+      start,
+      onlineDDL: ONLINE,
+      // only rs.t_1 is listed (not its shadow table), and it goes to rs_tgt.merged
+      baList: { doTables: [{ dbName: 'rs', tblName: 't_1' }] },
+      routes: [{ schemaPattern: 'rs', tablePattern: 't_1', targetSchema: 'rs_tgt', targetTable: 'merged' }],
+    }),
+  );
+  t.after(async () => {
+    await runner.unit?.close();
+    await Promise.all([src.stop(), dst.stop()]);
+  });
+  await src.sql('CREATE DATABASE rs; CREATE TABLE rs.t_1 (id INT PRIMARY KEY, n INT); INSERT INTO rs.t_1 VALUES (1, 1), (2, 2); CREATE TABLE rs.other (id INT PRIMARY KEY)');
+  await runner.start();
+  // pt-osc's statements, as it writes them (see the pt-osc test for the real tool)
+  await src.sql(`CREATE TABLE \`rs\`.\`_t_1_new\` (\`id\` int(11) NOT NULL, \`n\` int(11) DEFAULT NULL, PRIMARY KEY (\`id\`)) ENGINE=InnoDB;
+    ALTER TABLE \`rs\`.\`_t_1_new\` ADD COLUMN c INT NOT NULL DEFAULT 5;
+    INSERT LOW_PRIORITY IGNORE INTO \`rs\`.\`_t_1_new\` (\`id\`, \`n\`) SELECT \`id\`, \`n\` FROM \`rs\`.\`t_1\` FORCE INDEX(\`PRIMARY\`) LOCK IN SHARE MODE;
+    INSERT INTO rs.t_1 VALUES (3, 3); INSERT INTO rs._t_1_new (id, n) VALUES (3, 3);
+    RENAME TABLE \`rs\`.\`t_1\` TO \`rs\`.\`_t_1_old\`, \`rs\`.\`_t_1_new\` TO \`rs\`.\`t_1\`;
+    DROP TABLE IF EXISTS \`rs\`.\`_t_1_old\`;
+    INSERT INTO rs.t_1 VALUES (4, 4, 9)`);
+  await waitFor('routed target table has the change and the rows', async () => {
+    const rows = await dst.sql('SELECT id, n, c FROM rs_tgt.merged ORDER BY id').catch(() => []);
+    return JSON.stringify(rows) === JSON.stringify([{ id: 1, n: 1, c: 5 }, { id: 2, n: 2, c: 5 }, { id: 3, n: 3, c: 5 }, { id: 4, n: 4, c: 9 }]);
+  }, { timeoutMs: 60_000 });
+  assert.deepEqual(await tablesOf(dst, 'rs_tgt'), ['merged']);
+  assert.deepEqual(await tablesOf(dst, 'rs'), [], 'nothing under the source names');
+  await waitFor('the record deleted after the cut-over', async () => (await recordsOf(dst)).length === 0, { timeoutMs: 10_000 });
+  await runner.stop();
+});
