@@ -143,6 +143,7 @@ export class OnlineDDL {
     if (tp === 'trash') return { kind: 'skip' };
     // a shadow table
     if (p.type === 'create table') {
+      this.unfinish(first);
       await this.forget(pool, first); // a new change starts afresh
       return { kind: 'skip' };
     }
@@ -168,6 +169,7 @@ export class OnlineDDL {
 
   private async save(pool: Pool, shadow: TableName, ddl: string): Promise<void> {
     const k = key(shadow.schema, shadow.table);
+    this.unfinish(shadow); // a new change of the same table: its record is not the old cut-over's
     const cur = this.records.get(k) ?? { schema: shadow.schema, table: this.rules.realName(shadow.table), ddls: [], ghostSchema: shadow.schema, ghostTable: shadow.table };
     // DM: the same statement again at the end is a replay (after a restart), not a second ALTER
     if (cur.ddls[cur.ddls.length - 1] === ddl) {
@@ -179,6 +181,10 @@ export class OnlineDDL {
     await pool.query(`REPLACE INTO ${this.table} (id, ghost_schema, ghost_table, ddls) VALUES (?, ?, ?, ?)`, [this.d.sourceId, shadow.schema, shadow.table, json]);
     this.records.set(k, next);
     this.d.log.info({ shadow: `${shadow.schema}.${shadow.table}`, ddl }, 'online ddl recorded for the cut-over');
+  }
+
+  private unfinish(shadow: TableName): void {
+    this.finished = this.finished.filter((f) => f.ghostSchema !== shadow.schema || f.ghostTable !== shadow.table);
   }
 
   private async forget(pool: Pool, shadow: TableName): Promise<void> {
