@@ -206,6 +206,21 @@ test('pessimistic: synced round: skip for the others only after the owner is don
   assert.equal(p.actions.some((a) => a.kind === 'sync'), false, 'the next lock waits for this round to be cleared');
 });
 
+test("pessimistic: a lock on another table syncs only once the owner's operation of the previous lock is cleared", () => {
+  const other = shardLockId('t', 'shard', 'other');
+  const i2 = (s: string): PessimisticInfo => ({ ...pinfo(s), downTable: 'other' });
+  const infos = new Map([['s1', rec('i/s1', i2('s1'))], ['s2', rec('i/s2', i2('s2'))], ['s3', rec('i/s3', i2('s3'))]]);
+  const oldOp: PessimisticOperation = { lockId: PLOCK, task: 't', source: 's1', ddls: ['x'], exec: true, done: true };
+  // the previous lock's round is not finished (s3 has not skipped yet)
+  const prev: PessimisticLockState = { lockId: PLOCK, task: 't', downSchema: 'shard', downTable: 'tbl', owner: 's1', ddls: ['x'], sources: ['s1', 's3'] };
+  const s3op: PessimisticOperation = { ...oldOp, source: 's3', exec: false, done: false };
+  const busy = planPessimisticTask('t', ['s1', 's2', 's3'], infos, new Map([['s1', rec('o/s1', oldOp)], ['s3', rec('o/s3', s3op)]]), new Map([[PLOCK, rec('l', prev)]]));
+  assert.deepEqual(busy.actions, []);
+  assert.deepEqual(busy.locks.map((l) => [l.id, l.stage]), [[PLOCK, 'skipping'], [other, 'waiting']]);
+  const free = planPessimisticTask('t', ['s1', 's2', 's3'], infos, new Map(), new Map());
+  assert.deepEqual(free.actions.map((a) => a.kind), ['sync']);
+});
+
 test('pessimistic: a member that left the task is not waited for; unlock --action skip makes the owner skip too', () => {
   const record: PessimisticLockState = { lockId: PLOCK, task: 't', downSchema: 'shard', downTable: 'tbl', owner: 's1', ddls: ['x'], sources: ['s1', 's2'], skipAll: true };
   const infos = new Map([['s1', rec('i/s1', pinfo('s1', ['x']))]]);
@@ -215,4 +230,11 @@ test('pessimistic: a member that left the task is not waited for; unlock --actio
   assert.equal(put.ops[0]?.exec, false);
   const done = planPessimisticTask('t', ['s1'], infos, new Map([['s1', rec('o/s1', { lockId: PLOCK, task: 't', source: 's1', ddls: ['x'], exec: false, done: true })]]), new Map([[PLOCK, rec('l', record)]]));
   assert.ok(done.actions.some((a) => a.kind === 'resolve'));
+});
+
+test('pessimistic: an operation of no round (a late done after --force-remove) is deleted and does not block the next lock', () => {
+  const infos = new Map([['s1', rec('i/s1', pinfo('s1'))], ['s2', rec('i/s2', pinfo('s2'))]]);
+  const late: PessimisticOperation = { lockId: PLOCK, task: 't', source: 's1', ddls: ['x'], exec: true, done: true };
+  const p = planPessimisticTask('t', ['s1', 's2'], infos, new Map([['s1', rec('o/s1', late)]]), new Map());
+  assert.deepEqual(p.actions.map((a) => a.kind), ['drop-ops', 'sync']);
 });

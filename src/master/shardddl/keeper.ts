@@ -192,6 +192,14 @@ export class ShardDDLKeeper {
         if (ok) this.log.info({ lock: a.lockId, sources: a.ops.map((x) => x.source), exec: a.ops.map((x) => x.exec) }, 'shard DDL lock operations put');
         return ok;
       }
+      case 'drop-ops': {
+        const ok = await this.txn(
+          a.ops.map((o) => client.delete().key(o.key)),
+          a.ops.map((o) => cmp(o.key, 'Mod', o.modRevision)),
+        );
+        if (ok) this.log.info({ task: a.task, sources: a.ops.map((o) => o.value.source) }, 'left-over shard DDL operations deleted');
+        return ok;
+      }
       case 'resolve': {
         const ops: IOperation[] = [client.delete().key(a.record.key)];
         const compares = [cmp(a.record.key, 'Mod', a.record.modRevision)];
@@ -221,6 +229,14 @@ export class ShardDDLKeeper {
         } else if (ok) {
           this.log.info({ lock: a.lockId, table: tableKey(a.op.source, a.op.upSchema, a.op.upTable), version: a.op.version, ddls: a.op.ddls }, 'optimistic shard DDL answered');
         }
+        return ok;
+      }
+      case 'drop-ops': {
+        const ok = await this.txn(
+          a.ops.map((o) => client.delete().key(o.key)),
+          a.ops.map((o) => cmp(o.key, 'Mod', o.modRevision)),
+        );
+        if (ok) this.log.info({ task: a.task, tables: a.ops.map((o) => tableKey(o.value.source, o.value.upSchema, o.value.upTable)) }, 'left-over optimistic shard DDL operations deleted');
         return ok;
       }
       case 'resolve': {

@@ -39,6 +39,8 @@ import { tableKey, type Rec, type ShardState } from './state.js';
 export type OptimisticAction =
   /** Put the operation (and the new lock state when `state` is set); compared on the info and the lock state. */
   | { kind: 'answer'; task: string; lockId: string; info: Rec<OptimisticInfo>; op: OptimisticOperation; state?: OptimisticLockState; stateRec?: Rec<OptimisticLockState> }
+  /** Operations of tables that have no info (left over from a lock removed by hand): delete. */
+  | { kind: 'drop-ops'; task: string; ops: Rec<OptimisticOperation>[] }
   /** The lock is synced: delete its state, infos and operations. */
   | { kind: 'resolve'; task: string; lockId: string; records: Rec<unknown>[] };
 
@@ -324,6 +326,10 @@ export function planOptimistic(st: ShardState): OptimisticPlan {
     const states = st.optimistic.locks.get(task) ?? new Map<string, Rec<OptimisticLockState>>();
     const lockIds = new Set<string>(states.keys());
     for (const i of infos.values()) lockIds.add(shardLockId(task, i.value.downSchema, i.value.downTable));
+    // an operation answers an info of the same table; one without (a late `done` after
+    // --force-remove) would answer the table's next info by its version
+    const orphans = [...ops].filter(([tk]) => !infos.has(tk)).map(([, o]) => o);
+    if (orphans.length > 0) out.actions.push({ kind: 'drop-ops', task, ops: orphans });
     for (const lockId of [...lockIds].sort()) {
       const stateRec = states.get(lockId);
       const mine = [...infos.values()].filter((i) => shardLockId(task, i.value.downSchema, i.value.downTable) === lockId).sort((a, b) => (a.modRevision < b.modRevision ? -1 : 1));

@@ -28,6 +28,8 @@ export type PessimisticAction =
   | { kind: 'put-ops'; task: string; lockId: string; ops: PessimisticOperation[] }
   /** Every member is done: delete the record, the operations and these infos (compared on mod revision). */
   | { kind: 'resolve'; task: string; lockId: string; record: Rec<PessimisticLockState>; ops: Rec<PessimisticOperation>[]; infos: Rec<PessimisticInfo>[] }
+  /** Operations of no round (a worker's late `done` after --force-remove): delete (compared on mod revision). */
+  | { kind: 'drop-ops'; task: string; ops: Rec<PessimisticOperation>[] }
   /** An info whose DDLs differ from the lock's (reported once per info revision). */
   | { kind: 'mismatch'; task: string; lockId: string; source: string; infoRevision: bigint; msg: string };
 
@@ -115,6 +117,11 @@ export function planPessimisticTask(
     });
   }
 
+  // every operation belongs to a round (the record is written with the first one): others are
+  // left over from a lock removed by hand, and would keep their source out of every next lock
+  const orphans = [...ops.values()].filter((o) => !records.has(o.value.lockId));
+  if (orphans.length > 0) actions.push({ kind: 'drop-ops', task, ops: orphans });
+
   // un-synced locks: infos not in a round, grouped by target table
   const groups = new Map<string, Rec<PessimisticInfo>[]>();
   for (const [source, info] of infos) {
@@ -156,7 +163,10 @@ export function planPessimisticTask(
       stage: errors.length > 0 ? 'error' : 'waiting',
       error: errors.join('; '),
     });
-    if (errors.length === 0 && unsynced.length === 0) {
+    // the owner's operation key still holds its operation of another lock (done, not yet cleared):
+    // this lock syncs once that one is cleared (planning it now would only fail its compare)
+    const ownerBusy = ops.has(owner) && !orphans.some((o) => o.value.source === owner);
+    if (errors.length === 0 && unsynced.length === 0 && !ownerBusy) {
       const rec: PessimisticLockState = {
         lockId,
         task,
