@@ -268,6 +268,11 @@ test('shard DDL lock keeper: pessimistic and optimistic locks, unlock, conflicts
     const a3b = await getJSON<OptimisticOperation>(shardKeys.optimisticOp(keys, 'sho', 's1', 'db_s1', 't2'));
     assert.equal(a3b?.conflictStage, 'skipped');
     assert.deepEqual(a3b?.ddls, []);
+    // the lock is still there (shards differ from the joined structure): --force-remove drops it at once
+    const fr = await c.ctl(['shard-ddl-lock', 'unlock', oLock, '--force-remove'], followerAddr());
+    assert.equal(fr.json['result'], true, fr.stdout);
+    assert.deepEqual((await shardKeysOf('sho')).filter((k) => !k.includes('/source-tables/')), []);
+    assert.equal((await c.ctl(['shard-ddl-lock', 'sho'], followerAddr())).json['msg'], 'no DDL lock exists');
     await c.client(leader).operateTask({ op: TaskOp.STOP, name: 'sho', sources: [] });
     assert.deepEqual(await shardKeysOf('sho'), []);
   });

@@ -279,9 +279,15 @@ export class ShardDDLKeeper {
   async unlock(id: string, opts: UnlockOptions, signal: AbortSignal): Promise<string> {
     if (!this.running) throw new DMError('ErrMasterKeeperNotStarted', 'the shard DDL lock keeper is not running on this master');
     const { st, view } = await this.findLock(id);
-    const forceRemove = opts.forceRemove === true || (st.taskSources.get(view.task) ?? []).length === 0;
+    const taskGone = (st.taskSources.get(view.task) ?? []).length === 0;
+    const forceRemove = opts.forceRemove === true || taskGone;
+    // nobody will answer (the task is stopped) or nothing to hand out (optimistic, no table given): remove now
+    if (taskGone || (view.mode === 'optimistic' && forceRemove && !opts.source)) {
+      await this.forceRemove(st, view);
+      return `lock ${id} removed${taskGone ? ` (task ${view.task} has no subtasks)` : ' by --force-remove'}`;
+    }
     if (view.mode === 'pessimistic') await this.startPessimisticUnlock(st, view, opts);
-    else await this.startOptimisticUnlock(st, view, opts, forceRemove);
+    else await this.startOptimisticUnlock(st, view, opts);
     // wait for the lock to go (the keeper's passes finish it as the workers report done)
     const deadline = Date.now() + (opts.waitMs ?? 10_000);
     for (;;) {
@@ -364,11 +370,10 @@ export class ShardDDLKeeper {
     this.log.warn({ lock: view.id, from: rec.owner, to: owner, skipAll }, 'shard DDL lock owner replaced by hand');
   }
 
-  private async startOptimisticUnlock(st: ShardState, view: LockView, opts: UnlockOptions, forceRemove: boolean): Promise<void> {
+  private async startOptimisticUnlock(st: ShardState, view: LockView, opts: UnlockOptions): Promise<void> {
     const { client, keys } = this.o;
     if (opts.owner) throw new DMError('ErrMasterUnlockInvalid', `lock ${view.id} is optimistic: it has no owner to replace`);
     if (!opts.source) {
-      if (forceRemove) return; // removed after the wait
       throw new DMError('ErrMasterUnlockInvalid', `lock ${view.id} is optimistic: give -s <source> -d <db> -t <table> of the table whose DDL to exec or skip, or --force-remove`);
     }
     const task = view.task;
