@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareColumnType, decideInfo, joinColumn, joinStructures, planPessimisticTask, type Rec } from '../../src/master/shardddl/index.js';
+import { compareColumnType, decideInfo, emptyShardState, joinColumn, joinStructures, planOptimistic, planPessimisticTask, type Rec } from '../../src/master/shardddl/index.js';
 import { shardLockId, type OptimisticInfo, type OptimisticLockState, type PessimisticInfo, type PessimisticLockState, type PessimisticOperation, type TableStructure } from '../../src/store/index.js';
 
 type Col = TableStructure['columns'][number];
@@ -237,4 +237,27 @@ test('pessimistic: an operation of no round (a late done after --force-remove) i
   const late: PessimisticOperation = { lockId: PLOCK, task: 't', source: 's1', ddls: ['x'], exec: true, done: true };
   const p = planPessimisticTask('t', ['s1', 's2'], infos, new Map([['s1', rec('o/s1', late)]]), new Map());
   assert.deepEqual(p.actions.map((a) => a.kind), ['drop-ops', 'sync']);
+});
+
+test('optimistic planner: a worker that restarts before running its answer reports the DDL again and gets the same answer', () => {
+  const st = emptyShardState();
+  st.taskSources.set('t', ['s1', 's2']);
+  const add = 'ALTER TABLE `shard`.`tbl` ADD COLUMN `c` INT';
+  const withC = tbl([['id', 'int(11)'], ['a', 'int(11)'], ['c', 'int(11)']]);
+  const info1 = rec('oi/s1/db/t1', oinfo('s1', 't1', [add], [withC]));
+  st.optimistic.infos.set('t', new Map([['s1/db/t1', info1]]));
+  const first = planOptimistic(st);
+  const a1 = first.actions[0];
+  assert.ok(a1?.kind === 'answer' && a1.state);
+  assert.deepEqual(a1.op.ddls, [add]);
+  // the keeper wrote the answer and the state; the worker restarts and puts version 2 of the same DDL
+  st.optimistic.locks.set('t', new Map([[LOCK, rec('ol', a1.state)]]));
+  st.optimistic.ops.set('t', new Map([['s1/db/t1', rec('oo/s1/db/t1', a1.op)]]));
+  assert.deepEqual(planOptimistic(st).actions, [], 'answered: nothing to do');
+  st.optimistic.infos.set('t', new Map([['s1/db/t1', rec('oi/s1/db/t1', { ...oinfo('s1', 't1', [add], [withC]), version: 2 })]]));
+  const again = planOptimistic(st).actions[0];
+  assert.ok(again?.kind === 'answer');
+  assert.deepEqual(again.op.ddls, [add], 'the column is added by this shard, which has not run it yet');
+  assert.equal(again.op.version, 2);
+  assert.equal(again.state, undefined, 'the lock state is not changed twice');
 });

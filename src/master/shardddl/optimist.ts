@@ -311,6 +311,19 @@ function answered(info: Rec<OptimisticInfo>, op: Rec<OptimisticOperation> | unde
   return true;
 }
 
+/**
+ * A newer info of a table whose last answer was never done (and was no conflict): the worker
+ * restarted from its checkpoint before the DDL and reports the same DDL again.
+ */
+function reput(info: Rec<OptimisticInfo>, op: Rec<OptimisticOperation>): boolean {
+  return (
+    op.value.lockId === shardLockId(info.value.task, info.value.downSchema, info.value.downTable) &&
+    !op.value.done &&
+    op.value.conflictStage !== 'detected' &&
+    op.value.version < info.value.version
+  );
+}
+
 function tableLabel(tk: string): string {
   const [source, schema, table] = tk.split('/');
   return `${source ?? ''}-\`${schema ?? ''}\`.\`${table ?? ''}\``;
@@ -339,7 +352,12 @@ export function planOptimistic(st: ShardState): OptimisticPlan {
       const { tables, complete } = lockTables(st, task, downSchema, downTable);
       const pending = mine.filter((i) => !answered(i, ops.get(tableKey(i.value.source, i.value.upSchema, i.value.upTable))));
       const next = pending[0];
-      if (next) {
+      const prevOp = next ? ops.get(tableKey(next.value.source, next.value.upSchema, next.value.upTable)) : undefined;
+      if (next && prevOp && reput(next, prevOp)) {
+        // the worker put its DDL again (restarted before it ran the answer): same answer, new version;
+        // the lock state already has this table's change
+        out.actions.push({ kind: 'answer', task, lockId, info: next, op: { ...prevOp.value, version: next.value.version, done: false }, ...(stateRec ? { stateRec } : {}) });
+      } else if (next) {
         const { op, state } = decideInfo(stateRec?.value, lockId, next.value, tables, complete);
         const changed = !stateRec || JSON.stringify(state) !== JSON.stringify(stateRec.value);
         out.actions.push({ kind: 'answer', task, lockId, info: next, op, ...(changed ? { state } : {}), ...(stateRec ? { stateRec } : {}) });
@@ -363,8 +381,9 @@ export function planOptimistic(st: ShardState): OptimisticPlan {
         stage: conflicts.length > 0 ? 'error' : 'waiting',
         error: conflicts.map((o) => o.value.conflictMsg ?? '').join('; '),
       });
-      // resolved: nothing pending, every operation done, every shard has the joined structure
-      if (stateRec && pending.length === 0 && unsynced.length === 0 && lockOps.every((o) => o.value.done) && lockOps.length === mine.length) {
+      // resolved: nothing pending, every operation done, every shard has the joined structure (and
+      // every shard is known: a source without its source-tables record may still differ)
+      if (stateRec && complete && pending.length === 0 && unsynced.length === 0 && lockOps.every((o) => o.value.done) && lockOps.length === mine.length) {
         out.actions.push({ kind: 'resolve', task, lockId, records: [stateRec, ...mine, ...lockOps] as Rec<unknown>[] });
       }
     }
