@@ -261,3 +261,12 @@ test('optimistic planner: a worker that restarts before running its answer repor
   assert.equal(again.op.version, 2);
   assert.equal(again.state, undefined, 'the lock state is not changed twice');
 });
+
+test('optimistic: several statements with only the final structure are each decided on the lock\'s joined structure', () => {
+  const addC = 'ALTER TABLE `shard`.`tbl` ADD COLUMN `c` INT';
+  const addD = 'ALTER TABLE `shard`.`tbl` ADD COLUMN `d` INT';
+  const withCD = tbl([['id', 'int(11)'], ['a', 'int(11)'], ['c', 'int(11)'], ['d', 'int(11)']]);
+  const r = run([oinfo('s1', 't1', [addC, addD], [withCD]), oinfo('s2', 't1', [addC, addD], [withCD])]);
+  assert.deepEqual(r.ddls, [[addC, addD], []]);
+  assert.deepEqual(r.state?.joined.columns.map((c) => c.name), ['id', 'a', 'c', 'd']);
+});

@@ -276,7 +276,10 @@ export function decideInfo(
   const run: string[] = [];
   for (let i = 0; i < info.ddls.length; i++) {
     const sql = info.ddls[i] as string;
-    const after = info.tableInfosAfter[i] ?? afterOf(info);
+    // with one structure per statement, each statement is decided on the joined structure the
+    // previous ones left; with only the final structure, every statement on the lock's joined one
+    const perStatement = info.tableInfosAfter.length === info.ddls.length;
+    const after = perStatement ? (info.tableInfosAfter[i] as TableStructure) : afterOf(info);
     let p: ParsedDDL;
     try {
       p = parseDDL(sql, info.downSchema);
@@ -287,6 +290,7 @@ export function decideInfo(
     if ('conflict' in d) return conflictOf(op, base, `${d.conflict} (DDL ${JSON.stringify(sql)} of ${info.source} \`${info.upSchema}\`.\`${info.upTable}\`)`);
     if (d.run) run.push(sql);
     applyToState(work, p, d.run, tk);
+    if (!perStatement && i < info.ddls.length - 1) continue;
     // the joined structure after this statement (columns still on the target are kept)
     const j = joinStructures(joined, [...others, after], Object.keys(work.droppedColumns));
     if (!j.ok) return conflictOf(op, base, `${j.why} (DDL ${JSON.stringify(sql)} of ${info.source} \`${info.upSchema}\`.\`${info.upTable}\`)`);
