@@ -126,6 +126,7 @@ export class ShardDDLKeeper {
           this.log.warn('shard DDL keeper write fenced off: not the leader any more');
           return;
         }
+        this.o.metrics?.error('', DDL_ERROR_TYPES.infoHandleLock);
         this.log.warn({ err }, 'shard DDL reconcile failed, retrying');
         this.dirty = true;
         await sleepAbortable(500, signal);
@@ -179,8 +180,8 @@ export class ShardDDLKeeper {
         const compares = [cmp(recKey, 'Create', 0), cmp(opKey, 'Create', 0)];
         for (const [s, rev] of a.infoRevisions) compares.push(cmp(shardKeys.pessimisticInfo(keys, a.task, s), 'Mod', rev));
         const ok = await this.txn([client.put(recKey).value(JSON.stringify(a.record)), client.put(opKey).value(JSON.stringify(a.ownerOp))], compares);
+        // a failed compare is a worker's write in between (e.g. its info put again): planned again
         if (ok) this.log.info({ lock: a.lockId, owner: a.record.owner, sources: a.record.sources }, 'shard DDL lock synced: owner operation put');
-        else this.reportOnce(a.task, `handle|${a.lockId}|${[...a.infoRevisions.values()].join(',')}`, DDL_ERROR_TYPES.infoHandleLock, 'infos changed while the lock was being synced');
         return ok;
       }
       case 'put-ops': {
