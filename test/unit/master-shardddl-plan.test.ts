@@ -270,3 +270,19 @@ test('optimistic: several statements with only the final structure are each deci
   assert.deepEqual(r.ddls, [[addC, addD], []]);
   assert.deepEqual(r.state?.joined.columns.map((c) => c.name), ['id', 'a', 'c', 'd']);
 });
+
+test('optimistic: a shard table dropped while the lock is open no longer holds a DROP COLUMN back', () => {
+  const drop = 'ALTER TABLE `shard`.`tbl` DROP COLUMN `a`';
+  const noA = tbl([['id', 'int(11)']]);
+  const addC = 'ALTER TABLE `shard`.`tbl` ADD COLUMN `c` INT';
+  // s1.t2 took part in the lock (it added c), then was dropped upstream: its source lists t1 only
+  const first = decideInfo(undefined, LOCK, oinfo('s1', 't2', [addC], [tbl([['id', 'int(11)'], ['a', 'int(11)'], ['c', 'int(11)']])]), TABLES, true);
+  const left = ['s1/db/t1', 's2/db/t1'];
+  const a = decideInfo(first.state, LOCK, oinfo('s1', 't1', [drop], [noA]), left, true);
+  assert.deepEqual(a.op.ddls, []);
+  const b = decideInfo(a.state, LOCK, oinfo('s2', 't1', [drop], [noA]), left, true);
+  assert.deepEqual(b.op.ddls, [drop], 'the dropped table does not count');
+  // but with a source whose tables are unknown, its last known structure still counts
+  const c = decideInfo(a.state, LOCK, oinfo('s2', 't1', [drop], [noA]), left, false);
+  assert.deepEqual(c.op.ddls, []);
+});

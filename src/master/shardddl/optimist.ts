@@ -10,7 +10,8 @@
  *   with another type that does not join → conflict.
  * - DROP COLUMN: run only when no other shard of the lock still has the column; until then the
  *   column stays on the target (`droppedColumns`). Unknown shards (a source without its
- *   source-tables record) count as still having it.
+ *   source-tables record) count as still having it; a shard table dropped upstream (gone from its
+ *   source's source-tables record) no longer counts.
  * - MODIFY/CHANGE (same name): run when the new type is wider than the joined one and holds every
  *   shard's type; nothing when another shard still has a wider type; conflict when the types do
  *   not join (e.g. INT → VARCHAR). Renaming a column is a conflict (as in DM's optimistic mode).
@@ -269,7 +270,8 @@ export function decideInfo(
     done: false,
   };
   if (info.ignoreConflict) return { op: { ...op, conflictStage: 'skipped' }, state: acceptTable(base, lockId, info, tables) };
-  const otherKeys = [...new Set([...tables, ...Object.keys(base.tables ?? {})])].filter((t) => t !== tk);
+  // with every source's tables known, a table that left (DROP TABLE of a shard) no longer counts
+  const otherKeys = [...new Set([...tables, ...(complete ? [] : Object.keys(base.tables ?? {}))])].filter((t) => t !== tk);
   const others = otherKeys.map((t) => structOf(base, t));
   const work: OptimisticLockState = { ...base, droppedColumns: { ...base.droppedColumns }, indexes: [...(base.indexes ?? [])] };
   let joined = base.joined;
@@ -369,7 +371,7 @@ export function planOptimistic(st: ShardState): OptimisticPlan {
       // the view
       const state = stateRec?.value ?? (first ? newLockState(lockId, first) : undefined);
       if (!state) continue;
-      const all = [...new Set([...tables, ...Object.keys(state.tables ?? {}), ...mine.map((i) => tableKey(i.value.source, i.value.upSchema, i.value.upTable))])].sort();
+      const all = [...new Set([...tables, ...(complete ? [] : Object.keys(state.tables ?? {})), ...mine.map((i) => tableKey(i.value.source, i.value.upSchema, i.value.upTable))])].sort();
       const synced = all.filter((t) => sameColumns(structOf(state, t), state.joined) && Object.keys(state.droppedColumns).length === 0);
       const unsynced = all.filter((t) => !synced.includes(t));
       const lockOps = mine.map((i) => ops.get(tableKey(i.value.source, i.value.upSchema, i.value.upTable))).filter((o): o is Rec<OptimisticOperation> => o !== undefined);
