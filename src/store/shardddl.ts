@@ -191,9 +191,13 @@ export interface OptimisticLockState {
   joined: TableStructure;
   /** Columns dropped by some shards but not all: kept on the target until every shard dropped them. Column → tables (`source/upSchema/upTable`) that dropped it. */
   droppedColumns: Record<string, string[]>;
-  /** The structure every table had when the lock was created (tables with no info yet have it). */
+  /** The structure before the first DDL of the lock (every table of the lock had it then). */
   initial?: TableStructure;
-  /** The latest accepted structure of each upstream table that put an info, by `source/upSchema/upTable`. */
+  /**
+   * Each upstream table's structure as the lock knows it, by `source/upSchema/upTable`: the tables
+   * of the lock at its creation start with `initial`, then take the structure after each accepted
+   * DDL; a table not listed (created later) has the joined structure.
+   */
   tables?: Record<string, TableStructure>;
   /** Index names added through this lock (ADD INDEX runs once). */
   indexes?: string[];

@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { compareColumnType, decideInfo, emptyShardState, joinColumn, joinStructures, planOptimistic, planPessimisticTask, type Rec } from '../../src/master/shardddl/index.js';
-import { shardLockId, type OptimisticInfo, type OptimisticLockState, type PessimisticInfo, type PessimisticLockState, type PessimisticOperation, type TableStructure } from '../../src/store/index.js';
+import { shardLockId, type SourceTables, type OptimisticInfo, type OptimisticLockState, type PessimisticInfo, type PessimisticLockState, type PessimisticOperation, type TableStructure } from '../../src/store/index.js';
 
 type Col = TableStructure['columns'][number];
 
@@ -285,4 +285,35 @@ test('optimistic: a shard table dropped while the lock is open no longer holds a
   // but with a source whose tables are unknown, its last known structure still counts
   const c = decideInfo(a.state, LOCK, oinfo('s2', 't1', [drop], [noA]), left, false);
   assert.deepEqual(c.op.ddls, []);
+});
+
+test('optimistic planner: a shard table created while the lock is open has the joined structure; the lock clears when the others catch up', () => {
+  const st = emptyShardState();
+  st.taskSources.set('t', ['s1']);
+  const srcTables = (tables: string[]): Rec<SourceTables> => rec('st/s1', { task: 't', source: 's1', tables: { shard: { tbl: { db: tables } } } });
+  st.optimistic.sourceTables.set('t', new Map([['s1', srcTables(['t1', 't2'])]]));
+  const add = 'ALTER TABLE `shard`.`tbl` ADD COLUMN `c` INT';
+  const withC = (t: string): TableStructure => tbl([['id', 'int(11)'], ['a', 'int(11)'], ['c', 'int(11)']], t);
+  const i1 = rec('oi/s1/db/t1', oinfo('s1', 't1', [add], [withC('t1')]));
+  st.optimistic.infos.set('t', new Map([['s1/db/t1', i1]]));
+  const a1 = planOptimistic(st).actions[0];
+  assert.ok(a1?.kind === 'answer' && a1.state);
+  st.optimistic.locks.set('t', new Map([[LOCK, rec('ol', a1.state)]]));
+  st.optimistic.ops.set('t', new Map([['s1/db/t1', rec('oo/s1/db/t1', { ...a1.op, done: true })]]));
+  // t3 is created with c; t2 has not added c yet
+  st.optimistic.sourceTables.set('t', new Map([['s1', srcTables(['t1', 't2', 't3'])]]));
+  let p = planOptimistic(st);
+  assert.deepEqual(p.locks[0]?.unsynced, ['s1-`db`.`t2`']);
+  assert.deepEqual(p.actions, []);
+  // t2 adds c: nothing to run; once done, the lock is cleared
+  const i2 = rec('oi/s1/db/t2', oinfo('s1', 't2', [add], [withC('t2')]));
+  st.optimistic.infos.get('t')?.set('s1/db/t2', i2);
+  const a2 = planOptimistic(st).actions[0];
+  assert.ok(a2?.kind === 'answer' && a2.state);
+  assert.deepEqual(a2.op.ddls, []);
+  st.optimistic.locks.set('t', new Map([[LOCK, rec('ol', a2.state)]]));
+  st.optimistic.ops.get('t')?.set('s1/db/t2', rec('oo/s1/db/t2', { ...a2.op, done: true }));
+  p = planOptimistic(st);
+  assert.deepEqual(p.locks[0]?.unsynced, []);
+  assert.deepEqual(p.actions.map((a) => a.kind), ['resolve']);
 });

@@ -56,12 +56,18 @@ function lc(s: string): string {
   return s.toLowerCase();
 }
 
+/**
+ * A table's structure as the lock knows it: the tables of the lock when it was created start with
+ * the first info's structure before its DDL (shards are alike before a DDL: the precheck checks
+ * it); a table that appeared later (CREATE TABLE of a new shard) has the joined one (DM's
+ * `AddTable`).
+ */
 function structOf(state: OptimisticLockState, tk: string): TableStructure {
-  return state.tables?.[tk] ?? state.initial ?? state.joined;
+  return state.tables?.[tk] ?? state.joined;
 }
 
 /** A fresh lock state from the first info of a lock. */
-export function newLockState(lockId: string, info: OptimisticInfo): OptimisticLockState {
+export function newLockState(lockId: string, info: OptimisticInfo, tables: readonly string[] = []): OptimisticLockState {
   return {
     lockId,
     task: info.task,
@@ -70,7 +76,7 @@ export function newLockState(lockId: string, info: OptimisticInfo): OptimisticLo
     joined: info.tableInfoBefore,
     droppedColumns: {},
     initial: info.tableInfoBefore,
-    tables: {},
+    tables: Object.fromEntries(tables.map((t) => [t, info.tableInfoBefore])),
     indexes: [],
   };
 }
@@ -84,7 +90,7 @@ function afterOf(info: OptimisticInfo): TableStructure {
  * accepted): the joined structure recomputed; on a type that does not join the joined type stays.
  */
 export function acceptTable(prev: OptimisticLockState | undefined, lockId: string, info: OptimisticInfo, tables: readonly string[] = []): OptimisticLockState {
-  const state = prev ?? newLockState(lockId, info);
+  const state = prev ?? newLockState(lockId, info, tables);
   const tk = tableKey(info.source, info.upSchema, info.upTable);
   const next: OptimisticLockState = { ...state, tables: { ...(state.tables ?? {}), [tk]: afterOf(info) }, droppedColumns: { ...state.droppedColumns } };
   const all = new Set([...tables, ...Object.keys(next.tables ?? {}), tk]);
@@ -256,7 +262,7 @@ export function decideInfo(
   tables: readonly string[],
   complete: boolean,
 ): { op: OptimisticOperation; state: OptimisticLockState } {
-  const base = prev ?? newLockState(lockId, info);
+  const base = prev ?? newLockState(lockId, info, tables);
   const tk = tableKey(info.source, info.upSchema, info.upTable);
   const op: OptimisticOperation = {
     lockId,
@@ -369,7 +375,7 @@ export function planOptimistic(st: ShardState): OptimisticPlan {
         out.actions.push({ kind: 'answer', task, lockId, info: next, op, ...(changed ? { state } : {}), ...(stateRec ? { stateRec } : {}) });
       }
       // the view
-      const state = stateRec?.value ?? (first ? newLockState(lockId, first) : undefined);
+      const state = stateRec?.value ?? (first ? newLockState(lockId, first, tables) : undefined);
       if (!state) continue;
       const all = [...new Set([...tables, ...(complete ? [] : Object.keys(state.tables ?? {})), ...mine.map((i) => tableKey(i.value.source, i.value.upSchema, i.value.upTable))])].sort();
       const synced = all.filter((t) => sameColumns(structOf(state, t), state.joined) && Object.keys(state.droppedColumns).length === 0);
