@@ -249,16 +249,16 @@ test('optimistic planner: a worker that restarts before running its answer repor
   const first = planOptimistic(st);
   const a1 = first.actions[0];
   assert.ok(a1?.kind === 'answer' && a1.state);
-  assert.deepEqual(a1.op.ddls, [add]);
+  assert.deepEqual(a1.answers[0]?.op.ddls, [add]);
   // the keeper wrote the answer and the state; the worker restarts and puts version 2 of the same DDL
   st.optimistic.locks.set('t', new Map([[LOCK, rec('ol', a1.state)]]));
-  st.optimistic.ops.set('t', new Map([['s1/db/t1', rec('oo/s1/db/t1', a1.op)]]));
+  st.optimistic.ops.set('t', new Map([['s1/db/t1', rec('oo/s1/db/t1', a1.answers[0].op)]]));
   assert.deepEqual(planOptimistic(st).actions, [], 'answered: nothing to do');
   st.optimistic.infos.set('t', new Map([['s1/db/t1', rec('oi/s1/db/t1', { ...oinfo('s1', 't1', [add], [withC]), version: 2 })]]));
   const again = planOptimistic(st).actions[0];
   assert.ok(again?.kind === 'answer');
-  assert.deepEqual(again.op.ddls, [add], 'the column is added by this shard, which has not run it yet');
-  assert.equal(again.op.version, 2);
+  assert.deepEqual(again.answers[0]?.op.ddls, [add], 'the column is added by this shard, which has not run it yet');
+  assert.equal(again.answers[0]?.op.version, 2);
   assert.equal(again.state, undefined, 'the lock state is not changed twice');
 });
 
@@ -299,7 +299,7 @@ test('optimistic planner: a shard table created while the lock is open has the j
   const a1 = planOptimistic(st).actions[0];
   assert.ok(a1?.kind === 'answer' && a1.state);
   st.optimistic.locks.set('t', new Map([[LOCK, rec('ol', a1.state)]]));
-  st.optimistic.ops.set('t', new Map([['s1/db/t1', rec('oo/s1/db/t1', { ...a1.op, done: true })]]));
+  st.optimistic.ops.set('t', new Map([['s1/db/t1', rec('oo/s1/db/t1', { ...a1.answers[0]!.op, done: true })]]));
   // t3 is created with c; t2 has not added c yet
   st.optimistic.sourceTables.set('t', new Map([['s1', srcTables(['t1', 't2', 't3'])]]));
   let p = planOptimistic(st);
@@ -310,10 +310,26 @@ test('optimistic planner: a shard table created while the lock is open has the j
   st.optimistic.infos.get('t')?.set('s1/db/t2', i2);
   const a2 = planOptimistic(st).actions[0];
   assert.ok(a2?.kind === 'answer' && a2.state);
-  assert.deepEqual(a2.op.ddls, []);
+  assert.deepEqual(a2.answers.map((x) => x.op.ddls), [[]]);
   st.optimistic.locks.set('t', new Map([[LOCK, rec('ol', a2.state)]]));
-  st.optimistic.ops.get('t')?.set('s1/db/t2', rec('oo/s1/db/t2', { ...a2.op, done: true }));
+  st.optimistic.ops.get('t')?.set('s1/db/t2', rec('oo/s1/db/t2', { ...a2.answers[0]!.op, done: true }));
   p = planOptimistic(st);
   assert.deepEqual(p.locks[0]?.unsynced, []);
   assert.deepEqual(p.actions.map((a) => a.kind), ['resolve']);
+});
+
+test('optimistic planner: infos of several shards pending at once are answered in one pass, each on the state the previous left', () => {
+  const st = emptyShardState();
+  st.taskSources.set('t', ['s1', 's2']);
+  const add = 'ALTER TABLE `shard`.`tbl` ADD COLUMN `c` INT';
+  const withC = tbl([['id', 'int(11)'], ['a', 'int(11)'], ['c', 'int(11)']]);
+  st.optimistic.infos.set('t', new Map(TABLES.map((tk) => {
+    const [s, , t] = tk.split('/') as [string, string, string];
+    return [tk, rec(`oi/${tk}`, oinfo(s, t, [add], [withC]))];
+  })));
+  const p = planOptimistic(st);
+  const a = p.actions[0];
+  assert.ok(a?.kind === 'answer');
+  assert.deepEqual(a.answers.map((x) => x.op.ddls.length), [1, 0, 0], 'the first adds the column, the others run nothing');
+  assert.deepEqual(a.state?.joined.columns.map((c) => c.name), ['id', 'a', 'c']);
 });

@@ -220,17 +220,20 @@ export class ShardDDLKeeper {
     switch (a.kind) {
       case 'answer': {
         const lockKey = shardKeys.optimisticLock(keys, a.task, a.lockId);
-        const opKey = shardKeys.optimisticOp(keys, a.task, a.op.source, a.op.upSchema, a.op.upTable);
-        const compares = [cmp(a.info.key, 'Mod', a.info.modRevision), a.stateRec ? cmp(lockKey, 'Mod', a.stateRec.modRevision) : cmp(lockKey, 'Create', 0)];
-        const ops = [client.put(opKey).value(JSON.stringify(a.op))];
+        const compares = [a.stateRec ? cmp(lockKey, 'Mod', a.stateRec.modRevision) : cmp(lockKey, 'Create', 0)];
+        const ops: IOperation[] = [];
+        for (const { info, op } of a.answers) {
+          compares.push(cmp(info.key, 'Mod', info.modRevision));
+          ops.push(client.put(shardKeys.optimisticOp(keys, a.task, op.source, op.upSchema, op.upTable)).value(JSON.stringify(op)));
+        }
         if (a.state) ops.push(client.put(lockKey).value(JSON.stringify(a.state)));
         const ok = await this.txn(ops, compares);
-        if (ok && a.op.conflictStage === 'detected') {
-          this.reportOnce(a.task, `${a.lockId}|${a.info.key}|${a.info.modRevision}`, DDL_ERROR_TYPES.infoSyncLock, a.op.conflictMsg ?? '');
-        } else if (ok) {
-          this.log.info({ lock: a.lockId, table: tableKey(a.op.source, a.op.upSchema, a.op.upTable), version: a.op.version, ddls: a.op.ddls }, 'optimistic shard DDL answered');
+        if (!ok) return false;
+        for (const { info, op } of a.answers) {
+          if (op.conflictStage === 'detected') this.reportOnce(a.task, `${a.lockId}|${info.key}|${info.modRevision}`, DDL_ERROR_TYPES.infoSyncLock, op.conflictMsg ?? '');
+          else this.log.info({ lock: a.lockId, table: tableKey(op.source, op.upSchema, op.upTable), version: op.version, ddls: op.ddls }, 'optimistic shard DDL answered');
         }
-        return ok;
+        return true;
       }
       case 'drop-ops': {
         const ok = await this.txn(

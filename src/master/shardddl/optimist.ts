@@ -39,7 +39,7 @@ import { tableKey, type Rec, type ShardState } from './state.js';
 
 export type OptimisticAction =
   /** Put the operation (and the new lock state when `state` is set); compared on the info and the lock state. */
-  | { kind: 'answer'; task: string; lockId: string; info: Rec<OptimisticInfo>; op: OptimisticOperation; state?: OptimisticLockState; stateRec?: Rec<OptimisticLockState> }
+  | { kind: 'answer'; task: string; lockId: string; answers: { info: Rec<OptimisticInfo>; op: OptimisticOperation }[]; state?: OptimisticLockState; stateRec?: Rec<OptimisticLockState> }
   /** Operations of tables that have no info (left over from a lock removed by hand): delete. */
   | { kind: 'drop-ops'; task: string; ops: Rec<OptimisticOperation>[] }
   /** The lock is synced: delete its state, infos and operations. */
@@ -51,6 +51,9 @@ export interface OptimisticPlan {
 }
 
 type Decision = { run: boolean } | { conflict: string };
+
+/** Answers written in one txn (2 ops each, within etcd's default max-txn-ops of 128). */
+const MAX_ANSWERS_PER_TXN = 50;
 
 function lc(s: string): string {
   return s.toLowerCase();
@@ -363,16 +366,25 @@ export function planOptimistic(st: ShardState): OptimisticPlan {
       const downTable = stateRec?.value.downTable ?? first?.downTable ?? '';
       const { tables, complete } = lockTables(st, task, downSchema, downTable);
       const pending = mine.filter((i) => !answered(i, ops.get(tableKey(i.value.source, i.value.upSchema, i.value.upTable))));
-      const next = pending[0];
-      const prevOp = next ? ops.get(tableKey(next.value.source, next.value.upSchema, next.value.upTable)) : undefined;
-      if (next && prevOp && reput(next, prevOp)) {
-        // the worker put its DDL again (restarted before it ran the answer): same answer, new version;
-        // the lock state already has this table's change
-        out.actions.push({ kind: 'answer', task, lockId, info: next, op: { ...prevOp.value, version: next.value.version, done: false }, ...(stateRec ? { stateRec } : {}) });
-      } else if (next) {
-        const { op, state } = decideInfo(stateRec?.value, lockId, next.value, tables, complete);
-        const changed = !stateRec || JSON.stringify(state) !== JSON.stringify(stateRec.value);
-        out.actions.push({ kind: 'answer', task, lockId, info: next, op, ...(changed ? { state } : {}), ...(stateRec ? { stateRec } : {}) });
+      // every pending info of the lock, oldest first, each decided on the state the previous left:
+      // one txn (answers + state) per lock and pass
+      let cur = stateRec?.value;
+      const answers: { info: Rec<OptimisticInfo>; op: OptimisticOperation }[] = [];
+      for (const next of pending.slice(0, MAX_ANSWERS_PER_TXN)) {
+        const prevOp = ops.get(tableKey(next.value.source, next.value.upSchema, next.value.upTable));
+        if (prevOp && reput(next, prevOp)) {
+          // the worker put its DDL again (restarted before it ran the answer): same answer, new
+          // version; the lock state already has this table's change
+          answers.push({ info: next, op: { ...prevOp.value, version: next.value.version, done: false } });
+          continue;
+        }
+        const d = decideInfo(cur, lockId, next.value, tables, complete);
+        answers.push({ info: next, op: d.op });
+        cur = d.state;
+      }
+      if (answers.length > 0) {
+        const changed = cur !== undefined && (!stateRec || JSON.stringify(cur) !== JSON.stringify(stateRec.value));
+        out.actions.push({ kind: 'answer', task, lockId, answers, ...(changed && cur ? { state: cur } : {}), ...(stateRec ? { stateRec } : {}) });
       }
       // the view
       const state = stateRec?.value ?? (first ? newLockState(lockId, first, tables) : undefined);
