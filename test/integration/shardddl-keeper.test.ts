@@ -104,7 +104,7 @@ test('shard DDL lock keeper: pessimistic and optimistic locks, unlock, conflicts
     assert.equal(await getJSON(shardKeys.pessimisticOp(keys, 'shp', 's1')), undefined, 'the owner waits for every source');
   });
 
-  await t.test('pessimistic: every source reached it: owner execs; leader kill -9 mid-lock; the new leader puts skip for the rest and clears the lock', async () => {
+  await t.test('pessimistic: every source reached it: owner execs; leader kill -9 mid-lock, workers put their infos again; the new leader puts skip for the rest and clears the lock', async () => {
     await putJSON(shardKeys.pessimisticInfo(keys, 'shp', 's2'), info('shp', 's2', [ddl]));
     const ownerOp = await waitFor('owner exec operation', async () => (await getJSON<PessimisticOperation>(shardKeys.pessimisticOp(keys, 'shp', 's1'))) ?? false, { timeoutMs: 30_000 });
     assert.deepEqual(ownerOp, { lockId, task: 'shp', source: 's1', ddls: [ddl], exec: true, done: false });
@@ -115,6 +115,9 @@ test('shard DDL lock keeper: pessimistic and optimistic locks, unlock, conflicts
     await c.kill9(c.masters[leader]!);
     const old = leader;
     leader = await c.waitLeader(90_000, old);
+    // both workers restart meanwhile and put their info again (same DDLs): still this round
+    await putJSON(shardKeys.pessimisticInfo(keys, 'shp', 's1'), info('shp', 's1', [ddl]));
+    await putJSON(shardKeys.pessimisticInfo(keys, 'shp', 's2'), info('shp', 's2', [ddl]));
     // the owner's worker ran the DDL while there was no leader
     await markDone('shp', 's1');
     const skip = await waitFor('skip operation for s2 from the new leader', async () => (await getJSON<PessimisticOperation>(shardKeys.pessimisticOp(keys, 'shp', 's2'))) ?? false, { timeoutMs: 60_000 });
