@@ -25,6 +25,13 @@ void test("sub-commands complete from the command's argument values", () => {
   assert.deepEqual(complete('binlog skip ')[0], []);
 });
 
+void test('commander sub-commands complete, then their own flags', () => {
+  assert.deepEqual(complete('shard-ddl-lock u'), [['unlock'], 'u']);
+  assert.deepEqual(complete('shard-ddl-lock unlock --a')[0], ['--action']);
+  assert.ok(complete('shard-ddl-lock unlock -')[0].includes('--force-remove'));
+  assert.deepEqual(complete('shard-ddl-lock --a')[0], [], 'the listing has no --action');
+});
+
 void test('flags complete for the command being typed', () => {
   const [hits, word] = complete('query-status --m');
   assert.deepEqual(hits, ['--more']);
