@@ -80,10 +80,10 @@ function subTaskStatus(s: SubTaskStatus, sourceName: string, workerName: string)
     unresolved_ddl_lock_id: s.unresolvedDdlLockId,
   };
   if (s.unit === UnitType.DUMP) {
-    out['dump_status'] = { total_tables: 0, completed_tables: 0, finished_bytes: 0, finished_rows: Number(s.rowsDone), estimate_total_rows: Number(s.rowsTotal) };
+    out['dump_status'] = { total_tables: 0, completed_tables: 0, finished_bytes: Number(s.bytesDone), finished_rows: Number(s.rowsDone), estimate_total_rows: Number(s.rowsTotal) };
   }
   if (s.unit === UnitType.LOAD) {
-    out['load_status'] = { finished_bytes: 0, total_bytes: 0, progress: `${(s.progress * 100).toFixed(2)} %`, meta_binlog: '', meta_binlog_gtid: '' };
+    out['load_status'] = { finished_bytes: Number(s.bytesDone), total_bytes: Number(s.bytesTotal), progress: `${(s.progress * 100).toFixed(2)} %`, meta_binlog: '', meta_binlog_gtid: '' };
   }
   if (s.unit === UnitType.SYNC) {
     out['sync_status'] = {
