@@ -28,6 +28,7 @@ const ALL_ITEMS = 1_000_000;
 import { bindingOps, readClusterView, Scheduler, type ClusterView } from './scheduler/index.js';
 import { assertTaskSupported, encryptSourcePassword, sourceFacts, taskFactsOf, encryptText } from './config-adapter.js';
 import { compileTask, type CompiledTask } from '../config/index.js';
+import { TaskTemplates } from './task-templates.js';
 import { checkSourceConnection, sourceWallTimeToInstant } from './source-check.js';
 import type { CheckTaskHandler, TaskPrecheck } from './precheck.js';
 
@@ -66,6 +67,8 @@ export interface SourceResult {
  */
 export class MasterCore {
   readonly keys: Keys;
+  /** The OpenAPI's task templates (`config task-template`). */
+  readonly templates: TaskTemplates;
   private readonly client: Etcd3;
   private readonly log: Logger;
 
@@ -73,6 +76,7 @@ export class MasterCore {
     this.keys = o.keys;
     this.client = o.client;
     this.log = o.logger.child({ component: 'master-core' });
+    this.templates = new TaskTemplates(o.client, o.keys, o.secretKey);
   }
 
   private fence(): Fence | undefined {

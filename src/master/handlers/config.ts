@@ -19,6 +19,10 @@ export function configHandlers(env: HandlerEnv): MasterImpl {
           const text = await core.sourceConfig(req.name);
           return { result: true, msg: '', cfg: req.withSecrets ? text : maskSourcePassword(text) };
         }
+        case ConfigType.TASK_TEMPLATE: {
+          const text = await core.templates.get(req.name);
+          return { result: true, msg: '', cfg: req.withSecrets ? text : maskTaskPassword(text) };
+        }
         case ConfigType.MASTER: {
           if (req.name && req.name !== d.name) {
             const m = (await core.masters()).find((x) => x.info.name === req.name);
@@ -34,7 +38,7 @@ export function configHandlers(env: HandlerEnv): MasterImpl {
           return { result: r.result, msg: r.msg, cfg: r.cfg };
         }
         default:
-          throw new DMError('ErrMasterInvalidRequest', 'get-config needs a type: task, source, master or worker');
+          throw new DMError('ErrMasterInvalidRequest', 'get-config needs a type: task, source, master, worker or task-template');
       }
     },
 

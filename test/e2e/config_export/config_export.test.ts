@@ -7,6 +7,8 @@
  * - everything is removed (stop-task, operate-source stop) while the sources keep changing, then
  *   import brings back the same sources (same configs), the same tasks on the same sources, and
  *   the tasks go on from their checkpoints: the rows written meanwhile arrive;
+ * - task templates (DM's OpenAPI /api/v1/tasks/templates): made from the running tasks or posted
+ *   with a plain password, stored encrypted in etcd, shown masked by `config task-template`;
  * - a second import is a no-op that succeeds; a missing directory is 42101.
  */
 import { test } from 'node:test';
@@ -14,6 +16,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Etcd3 } from 'etcd3';
 import { generateSecretKeyHex } from '../../../src/config/index.js';
 import { compareTables, describeDiffs, makeTempDir, removeTempDir, waitFor } from '../../helpers/index.js';
 import { missingBinaries, waitTask } from '../../helpers/cluster.js';
@@ -34,7 +37,7 @@ void test('config export / import: round trip of sources and tasks, passwords en
   const keyFile = join(keyDir, 'secret.key');
   writeFileSync(keyFile, `${generateSecretKeyHex()}\n`);
   const keyLine = [`secret-key-path: "${keyFile}"`];
-  const s = await setupScenario(t, CASE, { sources: 2, workers: 2, masterConfig: keyLine, workerConfig: keyLine });
+  const s = await setupScenario(t, CASE, { sources: 2, workers: 2, masterConfig: [...keyLine, 'openapi: true'], workerConfig: keyLine });
   const [src1, src2] = s.sources;
   assert.ok(src1 && src2);
   for (const src of [src1, src2]) {
@@ -124,6 +127,37 @@ void test('config export / import: round trip of sources and tasks, passwords en
     });
   }
   assert.equal((await s.target.sql("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'inc_two'")).length, 0);
+
+  // ---- task templates: made from the tasks (OpenAPI import) or posted, shown by config task-template ----
+  const api = `http://${s.cluster.masterAddrs[0]!}/api/v1`;
+  const post = (path: string, body: unknown): Promise<Response> => fetch(`${api}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const imp = await post('/tasks/templates/import', {});
+  assert.equal(imp.status, 202);
+  assert.deepEqual(await imp.json(), { success_task_list: ['both', 'one'], failed_task_list: [] });
+  const tpl = await ctl(['config', 'task-template', 'both']);
+  assert.match(String(tpl['cfg']), /name: both/);
+  assert.match(String(tpl['cfg']), /password: "?\*{6}"?/, 'the template shows the password masked');
+  const drafted = (await (await fetch(`${api}/tasks/templates/both`)).json()) as { name: string; target_config: { password: string } };
+  drafted.name = 'drafted';
+  drafted.target_config.password = TARGET_PASSWORD; // a plain password, as a web UI posts it
+  assert.equal((await post('/tasks/templates', drafted)).status, 201);
+  assert.equal((await post('/tasks/templates', drafted)).status, 400, 'an existing template is not created twice');
+  const list = (await (await fetch(`${api}/tasks/templates`)).json()) as { total: number; data: { name: string }[] };
+  assert.deepEqual(list.data.map((x) => x.name), ['both', 'drafted', 'one']);
+  assert.match(String((await ctl(['config', 'task-template', 'drafted']))['cfg']), /name: drafted/);
+  const etcd = new Etcd3({ hosts: s.cluster.masters[0]?.clientUrl ?? '' });
+  try {
+    const all = await etcd.getAll().prefix('/').strings();
+    const templates = Object.keys(all).filter((k) => k.includes('/task/template/'));
+    assert.equal(templates.length, 3, Object.keys(all).join(', '));
+    for (const [k, v] of Object.entries(all)) assert.ok(!v.includes(TARGET_PASSWORD) && !v.includes(SOURCE_PASSWORD), `etcd key ${k} holds no plain-text password`);
+  } finally {
+    etcd.close();
+  }
+  assert.equal((await fetch(`${api}/tasks/templates/drafted`, { method: 'DELETE' })).status, 204);
+  const gone = await s.cluster.ctl(['config', 'task-template', 'drafted']);
+  assert.equal(gone.json['result'], false);
+  assert.match(String(gone.json['msg']), /code=38006.*task template drafted not found/s);
 
   // ---- again: nothing to do, still a success; a missing directory is refused ---------------------
   const again = await ctl(['config', 'import', '-d', dir]);
