@@ -2,6 +2,7 @@
  * client_package: the `dm-ts/client` package entry used the way another app uses it. The entry is
  * built to dist (`npm run build:client`, part of `npm run build`), a throw-away app directory gets
  * `node_modules/dm-ts` pointing at this package, and
+ * - a TypeScript app type-checks against the entry's declarations;
  * - a plain `node` script (no tsx, no path into src/) imports `dm-ts/client` and drives a real
  *   dm-master with token authentication: cluster info, create a source, start a task, watch it
  *   reach Sync on the WatchCluster stream, pause it, and sees coded DMApiErrors (unknown task,
@@ -75,6 +76,23 @@ try {
 console.log(JSON.stringify(out));
 `;
 
+/** A TypeScript app using the client's types. */
+const TYPED_APP = `
+import { createDMClient, DMApiError, Stage, type SubTaskStatus, type DMClientOptions } from 'dm-ts/client';
+const opts: DMClientOptions = { baseUrl: 'https://dm-master:8261', token: () => 'secret', protocol: 'grpc-web' };
+const dm = createDMClient(opts);
+export async function stageOf(task: string): Promise<string> {
+  const st: SubTaskStatus | undefined = (await dm.queryStatus(task)).sources[0]?.subTaskStatus[0];
+  try {
+    await dm.pauseTask(task);
+  } catch (e) {
+    if (e instanceof DMApiError) return \`\${e.code}: \${e.workaround}\`;
+  }
+  const bytes: bigint = st?.bytesDone ?? 0n;
+  return \`\${Stage[st?.stage ?? Stage.UNSPECIFIED]} \${bytes}\`;
+}
+`;
+
 /** The browser app's script, bundled from `dm-ts/client` like any web app would. */
 const BROWSER_APP = `
 import { createDMClient, Stage } from 'dm-ts/client';
@@ -120,6 +138,10 @@ void test('dm-ts/client: a Node app and a browser app of another origin drive a 
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'other-app', type: 'module', private: true }));
   writeFileSync(join(app, 'main.mjs'), NODE_APP);
   writeFileSync(join(app, 'browser.mjs'), BROWSER_APP);
+  // its TypeScript sees the declarations through the package entry (bundler resolution, DOM, no Node types)
+  writeFileSync(join(app, 'typed.ts'), TYPED_APP);
+  writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ compilerOptions: { strict: true, module: 'ESNext', moduleResolution: 'bundler', target: 'ES2022', lib: ['ES2022', 'DOM'], types: [], noEmit: true }, files: ['typed.ts'] }));
+  await run(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', app], { cwd: app });
   const web = join(app, 'web');
   mkdirSync(web);
   await build({ entryPoints: [join(app, 'browser.mjs')], bundle: true, format: 'esm', target: 'es2022', outfile: join(web, 'app.js'), absWorkingDir: app, logLevel: 'warning' });
