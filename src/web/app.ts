@@ -1,23 +1,18 @@
 /**
  * The DM.ts dashboard: one page served by every dm-master at /dashboard/, talking to that master
- * over gRPC-web with the generated stubs. One server stream (WatchCluster) feeds the whole page:
+ * over gRPC-web with the generated stubs of `dm-ts/client` (src/client). One server stream (WatchCluster) feeds the whole page:
  * members, leader, every task's subtasks with stage, unit, full-copy progress, replication lag
  * (a chart of the last minutes) and errors with code and workaround. Actions are the ordinary
  * RPCs: check-task then start-task, pause/resume/stop, operate-source create, transfer-source,
  * binlog skip/replace. A token typed at login is kept in this page's memory only and sent as
  * `authorization: Bearer …`.
  */
-import { createClient, ConnectError, Code, type Interceptor } from '@connectrpc/connect';
-import { createGrpcWebTransport } from '@connectrpc/connect-web';
-import { MasterService, SourceOp, TaskOp, type WatchClusterResponse } from '../gen/dm/master/v1/master_pb.js';
-import { ErrorOp, Stage, UnitType, type SubTaskStatus } from '../gen/dm/common/v1/common_pb.js';
+import { ConnectError, Code } from '@connectrpc/connect';
+import { createDMClient, ErrorOp, SourceOp, Stage, TaskOp, UnitType, type SubTaskStatus, type WatchClusterResponse } from '../client/index.js';
 
 let token = '';
-const auth: Interceptor = (next) => async (req) => {
-  if (token) req.header.set('authorization', `Bearer ${token}`);
-  return next(req);
-};
-const client = createClient(MasterService, createGrpcWebTransport({ baseUrl: location.origin, interceptors: [auth] }));
+// the same client other apps import as `dm-ts/client` (docs/api.md); the page uses its raw stubs
+const client = createDMClient({ baseUrl: location.origin, token: () => token || undefined }).master;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...kids: (Node | string)[]): HTMLElementTagNameMap[K] {
