@@ -2,10 +2,10 @@
  * The DM.ts dashboard: one page served by every dm-master at /dashboard/, talking to that master
  * over gRPC-web with the generated stubs of `dm-ts/client` (src/client). One server stream
  * (WatchCluster) feeds the whole page: members, leader, every task's subtasks with stage, unit,
- * full-copy progress (rows, bytes, ETA), replication lag (a chart of the last minutes) and errors with code and workaround. Actions are the ordinary
- * RPCs: check-task then start-task, pause/resume/stop, operate-source create, transfer-source,
- * binlog skip/replace. A token typed at login is kept in this page's memory only and sent as
- * `authorization: Bearer …`.
+ * full-copy progress (rows, bytes, ETA), replication lag (a chart of the last minutes) and
+ * errors with code and workaround. Actions are the ordinary RPCs: check-task then start-task,
+ * pause/resume/stop, operate-source create, transfer-source, binlog skip/replace. A token typed
+ * at login is kept in this page's memory only and sent as `authorization: Bearer …`.
  */
 import { ConnectError, Code } from '@connectrpc/connect';
 import { createDMClient, ErrorOp, SourceOp, Stage, TaskOp, UnitType, type SubTaskStatus, type WatchClusterResponse } from '../client/index.js';
