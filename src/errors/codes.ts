@@ -242,6 +242,10 @@ export const CODES = {
   ErrCtlFileRead: def(42003, 'dmctl', 'internal', 'cannot read the file given to dmctl', 'Check the path and the file permissions.'),
   ErrCtlNotImplemented: def(42004, 'dmctl', 'internal', 'this dmctl command is not implemented yet', 'See docs/dmctl.md for the commands that are available.'),
   ErrCtlRpcFailed: def(42005, 'dmctl', 'internal', 'the request to dm-master failed', 'Check the dm-master logs; retry the command.'),
+  // config export / import / task-template (42101-42149)
+  ErrCtlConfigDirNotFound: def(42101, 'dmctl', 'internal', 'the directory given to `config import` does not exist', 'Give the directory `config export` wrote (`-d dir`; default ./configs), holding sources/*.yaml and tasks/*.yaml.'),
+  ErrCtlConfigExport: def(42102, 'dmctl', 'internal', 'cannot write the exported configs to the directory', 'Check that the directory (`-d dir`) can be created and written by this user.'),
+  ErrCtlConfigImport: def(42103, 'dmctl', 'internal', 'a source or task of the directory could not be imported', 'Fix the file named in the message (the cause follows it), then run `config import` again: what was already imported is kept and skipped.'),
 
   // ---- scheduler / ha (46xxx) ------------------------------------------------------------------------------
   ErrSchedulerMemberOnline: def(46001, 'scheduler', 'internal', 'the member is still running', 'Stop the dm-worker or dm-master process first; only a stopped member can be taken offline.'),

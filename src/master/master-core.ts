@@ -29,6 +29,7 @@ const ALL_ITEMS = 1_000_000;
 import { bindingOps, readClusterView, Scheduler, type ClusterView } from './scheduler/index.js';
 import { encryptSourcePassword, sourceFacts, taskFactsOf, encryptText } from './config-adapter.js';
 import { compileTask, type CompiledTask } from '../config/index.js';
+import { TaskTemplates } from './task-templates.js';
 import { checkSourceConnection, sourceWallTimeToInstant } from './source-check.js';
 import type { CheckTaskHandler, TaskPrecheck } from './precheck.js';
 
@@ -67,6 +68,8 @@ export interface SourceResult {
  */
 export class MasterCore {
   readonly keys: Keys;
+  /** The OpenAPI's task templates (`config task-template`). */
+  readonly templates: TaskTemplates;
   private readonly client: Etcd3;
   private readonly log: Logger;
 
@@ -74,6 +77,7 @@ export class MasterCore {
     this.keys = o.keys;
     this.client = o.client;
     this.log = o.logger.child({ component: 'master-core' });
+    this.templates = new TaskTemplates(o.client, o.keys, o.secretKey);
   }
 
   /** The etcd client (read-only uses by the RPC edge, e.g. shard-ddl-lock). */

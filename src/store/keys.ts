@@ -103,6 +103,15 @@ export class Keys {
   }
 
   /**
+   * `task/template/<name>`: writer: any master (OpenAPI `/api/v1/tasks/templates`); readers: the
+   * OpenAPI, GetConfig (`config task-template`). Value: a task.yaml text that is not started,
+   * its target password encrypted with the cluster's key.
+   */
+  taskTemplate(name = ''): string {
+    return `${this.prefix}task/template/${name}`;
+  }
+
+  /**
    * `task/subtask/<source>/<task>`: writer: leader (start-task / stop-task, one txn with the stage);
    * readers: the worker bound to <source>. Value: JSON {@link SubtaskRecord}.
    */

@@ -14,8 +14,9 @@ void test('the first word completes to command names', () => {
 });
 
 void test("sub-commands complete from the command's argument values", () => {
-  assert.deepEqual(complete('config ')[0], ['task', 'source', 'master', 'worker']);
+  assert.deepEqual(complete('config ')[0], ['task', 'source', 'master', 'worker', 'task-template', 'export', 'import']);
   assert.deepEqual(complete('config m'), [['master'], 'm']);
+  assert.deepEqual(complete('config t')[0], ['task', 'task-template']);
   assert.deepEqual(complete('operate-source s')[0], ['stop', 'show']);
   assert.deepEqual(complete('binlog r')[0], ['replace', 'revert']);
   assert.deepEqual(complete('operate-leader ')[0], ['evict', 'cancel-evict']);
