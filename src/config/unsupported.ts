@@ -41,9 +41,6 @@ interface MydumperLike {
 
 /** DM's default `queue-size` (task-schema.ts has the same); other values are refused. */
 const DEFAULT_QUEUE_SIZE = 1024;
-interface ValidatorLike {
-  mode: string;
-}
 
 /** The unit blocks and task keys of a raw (schema-parsed) task that are set but not implemented. */
 export function unsupportedTaskKeys(raw: {
@@ -56,11 +53,9 @@ export function unsupportedTaskKeys(raw: {
   experimental: { asyncCheckpointFlush: boolean };
   mydumpers: Readonly<Record<string, MydumperLike>>;
   syncers: Readonly<Record<string, SyncerLike>>;
-  validators: Readonly<Record<string, ValidatorLike>>;
   mysqlInstances: readonly {
     mydumper?: MydumperLike | undefined;
     syncer?: SyncerLike | undefined;
-    validator?: ValidatorLike | undefined;
   }[];
 }): Problem[] {
   const out: Problem[] = [];
@@ -92,16 +87,11 @@ export function unsupportedTaskKeys(raw: {
       out.push(notSupported([...at, 'skip-tz-utc'], 'dumping TIMESTAMP values in the source session time zone (DM.ts always reads them in UTC)', 'true'));
     }
   };
-  const validator = (at: KeyPath, v: ValidatorLike): void => {
-    if (v.mode !== 'none') out.push(notSupported([...at, 'mode'], `continuous validation (mode: ${v.mode})`, 'none'));
-  };
   for (const [name, m] of Object.entries(raw.mydumpers)) mydumper(['mydumpers', name], m);
   for (const [name, s] of Object.entries(raw.syncers)) syncer(['syncers', name], s);
-  for (const [name, v] of Object.entries(raw.validators)) validator(['validators', name], v);
   raw.mysqlInstances.forEach((inst, i) => {
     if (inst.mydumper) mydumper(['mysql-instances', i, 'mydumper'], inst.mydumper);
     if (inst.syncer) syncer(['mysql-instances', i, 'syncer'], inst.syncer);
-    if (inst.validator) validator(['mysql-instances', i, 'validator'], inst.validator);
   });
   return out;
 }

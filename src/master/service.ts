@@ -15,6 +15,7 @@ import {
   memberHandlers,
   sourceHandlers,
   taskHandlers,
+  validationHandlers,
   type MasterImpl,
   type MasterServiceDeps,
 } from './handlers/index.js';
@@ -37,6 +38,7 @@ export function createMasterService(d: MasterServiceDeps): MasterImpl {
     ...memberHandlers(env),
     ...configHandlers(env),
     ...clusterHandlers(env),
+    ...validationHandlers(env),
     checkData: (req, ctx) => checkDataHandler(env.core.dataCheckDeps(), req, ctx),
     // the dashboard's stream: this service's own ListMember and QueryStatus, every interval
     watchCluster: (req, ctx) =>

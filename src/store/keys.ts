@@ -118,6 +118,16 @@ export class Keys {
     return task === undefined ? `${this.prefix}task/stage/${source}${source ? '/' : ''}` : `${this.prefix}task/stage/${source}/${task}`;
   }
 
+  /**
+   * `task/validator/<source>/<task>`: writer: leader (`dmctl validation start|stop|update`; removed
+   * by stop-task); readers: the worker bound to <source>, which starts or stops the subtask's
+   * continuous validator (src/units/validate/validator.ts). Value: JSON {@link ValidatorStageRecord};
+   * absent = the task config's `validators` mode decides.
+   */
+  validatorStage(source = '', task?: string): string {
+    return task === undefined ? `${this.prefix}task/validator/${source}${source ? '/' : ''}` : `${this.prefix}task/validator/${source}/${task}`;
+  }
+
   /** `shardddl/<mode>/...`: shard-DDL infos and operations (shard-merge issue). */
   shardDDL(mode: 'pessimism' | 'optimism'): string {
     return `${this.prefix}shardddl/${mode}/`;
@@ -175,6 +185,17 @@ export type DesiredStage = 'Running' | 'Paused';
 
 export interface StageRecord {
   stage: DesiredStage;
+}
+
+export interface ValidatorStageRecord {
+  stage: 'Running' | 'Stopped';
+  /** `--mode`; absent = the task config's (full when it says none). */
+  mode?: 'full' | 'fast';
+  /** `--start-time`, an ISO UTC instant: only changes committed upstream at or after it are validated. */
+  startTime?: string;
+  /** `validation update --cutover-binlog-pos` / `--cutover-binlog-gtid`. */
+  cutoverPos?: { file: string; offset: number };
+  cutoverGtid?: string;
 }
 
 export interface SubtaskRecord {

@@ -16,3 +16,4 @@ import './binlog.js';
 import './binlog-schema.js';
 import './encrypt.js';
 import './not-implemented.js';
+import './validation.js';
