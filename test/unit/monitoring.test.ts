@@ -194,8 +194,11 @@ test('dmctl commands in the runbooks exist, are implemented and accept the flags
       const cmd = byName.get(name);
       assert.ok(cmd, `${r.alert}: dmctl has no command ${name}`);
       assert.ok(!pending.has(name), `${r.alert}: dmctl ${name} is not implemented`);
-      const flags = new Set(cmd.options.map((o) => o.long));
-      for (const w of words.slice(i + 1)) if (w.startsWith('--')) assert.ok(flags.has(w) || globals.has(w), `${r.alert}: dmctl ${name} has no flag ${w}`);
+      // a command with subcommands (`validation show-error ...`): the subcommand's flags
+      const sub = cmd.commands.find((c) => c.name() === words[i + 1]);
+      const flags = new Set((sub ?? cmd).options.map((o) => o.long));
+      if (cmd.commands.length > 0) assert.ok(sub, `${r.alert}: dmctl ${name} has no subcommand ${words[i + 1]}`);
+      for (const w of words.slice(i + (sub ? 2 : 1))) if (w.startsWith('--')) assert.ok(flags.has(w) || globals.has(w), `${r.alert}: dmctl ${name} has no flag ${w}`);
       seen++;
     }
   }
