@@ -212,7 +212,7 @@ export const META_TABLES = {
   },
   /**
    * `<task>_validator_pending` (DM: `_validator_pending_change`): applied row changes not yet
-   * verified equal, one row per target row (`row_pk` = its key as JSON): the expected image (or its
+   * verified equal, one row per target row (`row_pk` = its key as JSON, `pk_hash` its SHA-1): the expected image (or its
    * absence) and the columns, as JSON in `data`.
    */
   validatorPending: {
@@ -224,12 +224,13 @@ export const META_TABLES = {
       SOURCE_ID,
       'tgt_schema VARCHAR(128) NOT NULL',
       'tgt_table VARCHAR(128) NOT NULL',
-      'row_pk VARCHAR(700) NOT NULL',
+      'pk_hash CHAR(40) CHARACTER SET ascii NOT NULL',
+      'row_pk TEXT NOT NULL',
       'data LONGTEXT NOT NULL',
       'revision BIGINT NOT NULL DEFAULT 0',
       UPDATE_TIME,
     ],
-    primaryKey: ['source_id', 'tgt_schema', 'tgt_table', 'row_pk'],
+    primaryKey: ['source_id', 'tgt_schema', 'tgt_table', 'pk_hash'],
     options: UTF8_BIN,
   },
   /**
@@ -250,7 +251,8 @@ export const META_TABLES = {
       'src_table VARCHAR(128) NOT NULL',
       'tgt_schema VARCHAR(128) NOT NULL',
       'tgt_table VARCHAR(128) NOT NULL',
-      'row_pk VARCHAR(700) NOT NULL',
+      'pk_hash CHAR(40) CHARACTER SET ascii NOT NULL',
+      'row_pk TEXT NOT NULL',
       'data LONGTEXT NULL',
       'dst_data LONGTEXT NULL',
       'error_type VARCHAR(32) NOT NULL',
@@ -258,7 +260,7 @@ export const META_TABLES = {
       "message VARCHAR(512) NOT NULL DEFAULT ''",
       CREATE_TIME,
       UPDATE_TIME,
-      'UNIQUE KEY uk_row (source_id, tgt_schema, tgt_table, row_pk)',
+      'UNIQUE KEY uk_row (source_id, tgt_schema, tgt_table, pk_hash)',
     ],
     primaryKey: ['id'],
     options: UTF8_BIN,

@@ -4,6 +4,7 @@
  * the per-table stages. `save` writes a checkpoint row and the pending-row changes since the last
  * save in ONE target transaction, so what is saved always matches its checkpoint.
  */
+import { createHash } from 'node:crypto';
 import type { Pool } from 'mysql2/promise';
 import type { Position } from '../../binlog/position.js';
 import { createMetaTables, metaTableName, type MetaTableId } from '../meta-tables.js';
@@ -72,6 +73,9 @@ export interface SaveBatch {
 }
 
 const CHUNK = 200;
+
+/** `pk_hash`: the key column of the pending and error tables (a key's JSON may exceed an index's length). */
+const pkHash = (pk: string): string => createHash('sha1').update(pk).digest('hex');
 const ER_NO_SUCH_TABLE = 1146;
 
 function chunks<T>(xs: readonly T[], n: number): T[][] {
@@ -181,14 +185,14 @@ export class ValidatorStore {
         [this.source, b.pos.file, b.pos.offset, b.pos.gtid, b.verifiedFrom, b.verifiedThrough, b.verifiedGtid, JSON.stringify(b.counters), this.revision],
       );
       for (const part of chunks(b.remove, CHUNK)) {
-        const cond = part.map(() => '(tgt_schema = ? AND tgt_table = ? AND row_pk = ?)').join(' OR ');
-        await conn.query(`DELETE FROM ${this.names.pending} WHERE source_id = ? AND (${cond})`, [this.source, ...part.flatMap((r) => [r.schema, r.table, r.pk])]);
+        const cond = part.map(() => '(tgt_schema = ? AND tgt_table = ? AND pk_hash = ?)').join(' OR ');
+        await conn.query(`DELETE FROM ${this.names.pending} WHERE source_id = ? AND (${cond})`, [this.source, ...part.flatMap((r) => [r.schema, r.table, pkHash(r.pk)])]);
       }
       for (const part of chunks(b.upsert, CHUNK)) {
         await conn.query(
-          `INSERT INTO ${this.names.pending} (source_id, tgt_schema, tgt_table, row_pk, data, revision) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}
+          `INSERT INTO ${this.names.pending} (source_id, tgt_schema, tgt_table, pk_hash, row_pk, data, revision) VALUES ${part.map(() => '(?, ?, ?, ?, ?, ?, ?)').join(', ')}
            ON DUPLICATE KEY UPDATE data = VALUES(data), revision = VALUES(revision)`,
-          part.flatMap((r) => [this.source, r.schema, r.table, r.pk, pendingData(r), this.revision]),
+          part.flatMap((r) => [this.source, r.schema, r.table, pkHash(r.pk), r.pk, pendingData(r), this.revision]),
         );
       }
       for (const t of b.tables) {
@@ -211,9 +215,9 @@ export class ValidatorStore {
   async addErrors(pool: Pool, errs: readonly NewError[]): Promise<void> {
     for (const part of chunks(errs, CHUNK)) {
       await pool.query(
-        `INSERT INTO ${this.names.error} (source_id, src_schema, src_table, tgt_schema, tgt_table, row_pk, data, dst_data, error_type, status, message) VALUES ${part.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?)").join(', ')}
+        `INSERT INTO ${this.names.error} (source_id, src_schema, src_table, tgt_schema, tgt_table, pk_hash, row_pk, data, dst_data, error_type, status, message) VALUES ${part.map(() => "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'new', ?)").join(', ')}
          ON DUPLICATE KEY UPDATE src_schema = VALUES(src_schema), src_table = VALUES(src_table), data = VALUES(data), dst_data = VALUES(dst_data), error_type = VALUES(error_type), status = 'new', message = VALUES(message), create_time = CURRENT_TIMESTAMP`,
-        part.flatMap((e) => [this.source, e.srcSchema, e.srcTable, e.tgtSchema, e.tgtTable, e.pk, JSON.stringify(e.data), e.dstData ? JSON.stringify(e.dstData) : null, e.type, e.message.slice(0, 500)]),
+        part.flatMap((e) => [this.source, e.srcSchema, e.srcTable, e.tgtSchema, e.tgtTable, pkHash(e.pk), e.pk, JSON.stringify(e.data), e.dstData ? JSON.stringify(e.dstData) : null, e.type, e.message.slice(0, 500)]),
       );
     }
   }

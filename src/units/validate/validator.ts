@@ -142,6 +142,8 @@ export interface ValidatorStatus {
 }
 
 type Op = 'insert' | 'update' | 'delete';
+/** Retry of a start that failed (target unreachable). */
+const START_RETRY_MS = 5_000;
 const OPS: readonly Op[] = ['insert', 'update', 'delete'];
 
 const fmt = (p: Position | undefined): string => (p && p.file ? `(${p.file}, ${p.offset})` : '');
@@ -187,6 +189,8 @@ export class ContinuousValidator implements AppliedSink {
   private ac: AbortController | undefined;
   private loop: Promise<void> | undefined;
   private closed = false;
+  private wantRunning = false;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: ValidatorOptions) {
     this.s = o.settings;
@@ -423,6 +427,7 @@ export class ContinuousValidator implements AppliedSink {
   async setDesired(d: DesiredValidation): Promise<void> {
     if (this.closed) return;
     if (d.cutover) this.cutover = d.cutover;
+    this.wantRunning = d.stage === 'Running';
     if (d.stage === 'Running') {
       const mode = d.mode ?? (this.s.mode === 'fast' ? 'fast' : 'full');
       const startAfter = d.startTime ? Math.floor(new Date(d.startTime).getTime() / 1000) : 0;
@@ -451,7 +456,15 @@ export class ContinuousValidator implements AppliedSink {
     } catch (e) {
       const err = toDMError(e, 'ErrValidatorLoadPersistedData', 'cannot prepare the validator tables in the target');
       this.lastError = err.toJSON();
-      this.log.error({ err }, 'validator cannot start');
+      this.log.error({ err }, 'validator cannot start; retrying');
+      // the target may be back later: try again while the validator is still wanted
+      if (!this.retryTimer) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          if (this.wantRunning && !this.closed) void this.start();
+        }, START_RETRY_MS);
+        this.retryTimer.unref();
+      }
       return;
     }
     this.stage = 'Running';
@@ -483,6 +496,7 @@ export class ContinuousValidator implements AppliedSink {
   /** Stop for good (the subtask stops): save what is pending. Idempotent. */
   async close(): Promise<void> {
     if (this.closed) return;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.stage === 'Running') {
       this.ac?.abort();
       if (this.loop) await this.loop.catch(() => undefined);

@@ -91,16 +91,20 @@ void test('validation: equal data passes, target tampering found with keys and i
   await src.sql('UPDATE vd.t SET id = 5000 WHERE id = 60');
   await src.sql('DELETE FROM vd.t WHERE id BETWEEN 100 AND 119');
   await src.sql("INSERT INTO vd.nokey VALUES (2, 'y')");
+  let lastStatus = '';
   const done = await waitFor(
     'every applied change verified',
     async () => {
-      const { v } = await status(s);
+      const { v, raw } = await status(s);
+      lastStatus = raw;
       const [ins, upd, del] = counts(v.processedRowsStatus);
       const pending = counts(v.pendingRowsStatus).reduce((a, b) => a + b, 0);
       return pending === 0 && ins! >= 200 && upd! >= 50 && del! >= 20 ? v : undefined;
     },
     { timeoutMs: 120_000, intervalMs: 1000 },
-  );
+  ).catch((e: unknown) => {
+    throw new Error(`${String(e)}\nlast status: ${lastStatus}\n${s.cluster.logs(40)}`);
+  });
   assert.equal(done.stage, 'Running');
   assert.equal(done.mode, 'full');
   assert.deepEqual(counts(done.errorRowsStatus), [0, 0, 0], JSON.stringify(done));
