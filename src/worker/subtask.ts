@@ -316,7 +316,7 @@ export class Subtask {
       }),
       autoResumes: this.autoResumes,
       updatedAt: this.updatedAt,
-      ...(this.ctx.validator ? { validator: this.ctx.validator.status() } : {}),
+      ...(this.ctx.validator?.active() ? { validator: this.ctx.validator.status() } : {}),
     };
   }
 }

@@ -138,10 +138,14 @@ export interface ValidatorStatus {
   verifiedThroughGtid: string;
   /** Unprocessed errors hold verifiedThrough. */
   heldByErrors: number;
+  /** Rows not validated: their table was dropped or altered before they were read back. */
+  skippedRows: number;
   notValidatedTables: string[];
 }
 
 type Op = 'insert' | 'update' | 'delete';
+const ER_NO_SUCH_TABLE = 1146;
+const ER_BAD_FIELD_ERROR = 1054;
 /** Retry of a start that failed (target unreachable). */
 const START_RETRY_MS = 5_000;
 const OPS: readonly Op[] = ['insert', 'update', 'delete'];
@@ -177,6 +181,8 @@ export class ContinuousValidator implements AppliedSink {
   private cutover: Cutover | undefined;
 
   private processed: Record<Op, number> = { insert: 0, update: 0, delete: 0 };
+  /** Rows left unverified because their table was dropped or altered before they were read back. */
+  private skippedRows = 0;
   private errorCounts: Record<ErrorStatus, number> = { new: 0, ignored: 0, resolved: 0 };
   private readonly tables = new Map<string, TableStage>();
   private dirtyTables = new Set<string>();
@@ -578,7 +584,7 @@ export class ContinuousValidator implements AppliedSink {
           try {
             await this.compareBatch(b, newErrors);
           } catch (e) {
-            failure = e;
+            if (!this.dropUnreadable(b, e)) failure = e;
           }
         }
       }),
@@ -627,6 +633,34 @@ export class ContinuousValidator implements AppliedSink {
         message: `${row.op} at ${formatFilePos(row.pos)}; different since ${new Date(row.firstFailAt).toISOString()}`,
       });
     });
+  }
+
+  /**
+   * A batch the target cannot answer because its table was dropped or its columns changed (a DDL
+   * applied after these rows): they cannot be read back as they were written, so they leave the
+   * pending set unverified (counted in `skippedRows`, table message set). Other errors: retried.
+   */
+  private dropUnreadable(rows: readonly PendingRow[], e: unknown): boolean {
+    const errno = (e as { errno?: number }).errno;
+    if (errno !== ER_NO_SUCH_TABLE && errno !== ER_BAD_FIELD_ERROR) return false;
+    const first = rows[0];
+    this.log.warn({ err: e, table: first ? `${first.schema}.${first.table}` : '', rows: rows.length }, 'rows cannot be read back (table dropped or altered after they were applied): not validated');
+    for (const r of rows) {
+      if (this.pending.get(r.key) !== r) continue;
+      this.dropPending(r);
+      this.markRemoved(r);
+      this.release(r.recs);
+      this.skippedRows++;
+    }
+    if (first) {
+      const k = `${first.srcSchema}.${first.srcTable}`;
+      const t = this.tables.get(k);
+      if (t) {
+        t.message = `${rows.length} rows not validated: the table was dropped or altered after they were applied`;
+        this.dirtyTables.add(k);
+      }
+    }
+    return true;
   }
 
   private async reportErrors(errs: NewError[]): Promise<void> {
@@ -744,8 +778,14 @@ export class ContinuousValidator implements AppliedSink {
       verifiedThrough: fmt(this.verifiedThrough),
       verifiedThroughGtid: this.verifiedThrough?.gtid ?? '',
       heldByErrors: this.oldErrorsHold ? this.errorCounts.new : this.held.size,
+      skippedRows: this.skippedRows,
       notValidatedTables: [...this.tables.values()].filter((t) => t.stage === 'Stopped').map((t) => `${t.srcSchema}.${t.srcTable} (${t.message})`),
     };
+  }
+
+  /** Whether it has anything to show: asked to run (now or by the task config), or it has saved state. */
+  active(): boolean {
+    return this.stage === 'Running' || this.s.mode !== 'none' || this.savedPos !== undefined || this.pending.size > 0 || this.lastError !== undefined;
   }
 
   /** Per upstream table: its target table and stage (`--table-stage`). */
