@@ -196,6 +196,7 @@ export class ContinuousValidator implements AppliedSink {
   private loop: Promise<void> | undefined;
   private closed = false;
   private wantRunning = false;
+  private starting = false;
   private retryTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: ValidatorOptions) {
@@ -236,6 +237,7 @@ export class ContinuousValidator implements AppliedSink {
         this.putPending(r);
       }
       if (cp) {
+        this.tablesReady = true; // they exist: a stopped validator keeps its pending rows' images saved too
         this.savedPos = cp.pos;
         for (const op of OPS) this.processed[op] += Number(cp.counters[op] ?? 0);
         if (cp.verifiedFrom) {
@@ -263,8 +265,11 @@ export class ContinuousValidator implements AppliedSink {
   applied(txns: readonly AppliedTxn[]): void {
     if (this.closed) return;
     const now = Date.now();
+    // while starting (reading the saved state), changes are recorded as when running: a restarted
+    // sync unit replays the already-applied transactions right away
+    const recording = this.stage === 'Running' || this.starting;
     for (const t of txns) {
-      if (this.stage !== 'Running') {
+      if (!recording) {
         // keep images of rows already pending current (a later start compares the right image)
         if (this.pending.size > 0) for (const ch of t.changes) this.record(ch, t, undefined, now, true);
         continue;
@@ -278,6 +283,7 @@ export class ContinuousValidator implements AppliedSink {
 
   async beforeCheckpoint(pos: Position): Promise<void> {
     if (!this.loaded || this.closed) return;
+    await this.loaded.catch(() => undefined);
     if (this.upserts.size === 0 && this.removes.size === 0 && this.dirtyTables.size === 0) return;
     await this.save(pos);
   }
@@ -450,8 +456,9 @@ export class ContinuousValidator implements AppliedSink {
   }
 
   private async start(): Promise<void> {
-    if (this.stage === 'Running') return;
+    if (this.stage === 'Running' || this.starting) return;
     this.lastError = undefined;
+    this.starting = true;
     try {
       const pool = this.requirePool();
       if (!this.tablesReady) {
@@ -460,6 +467,7 @@ export class ContinuousValidator implements AppliedSink {
       }
       await this.load();
     } catch (e) {
+      this.starting = false;
       const err = toDMError(e, 'ErrValidatorLoadPersistedData', 'cannot prepare the validator tables in the target');
       this.lastError = err.toJSON();
       this.log.error({ err }, 'validator cannot start; retrying');
@@ -473,6 +481,8 @@ export class ContinuousValidator implements AppliedSink {
       }
       return;
     }
+    this.starting = false;
+    if (this.closed) return;
     this.stage = 'Running';
     if (!this.verifiedFrom) this.beginRange();
     this.log.info({ mode: this.mode, verifiedFrom: this.verifiedFrom }, 'validator started');
