@@ -452,6 +452,12 @@ export class ContinuousValidator implements AppliedSink {
     } else {
       // stopped from the start: still read the saved state (the images of pending rows are kept current)
       await this.load().catch((e: unknown) => this.log.warn({ err: e }, 'validator state not read'));
+      if (this.savedPos === undefined && this.pending.size === 0 && !this.wantRunning && this.pool) {
+        // nothing saved (never validated): hold no target connection
+        const p = this.pool;
+        this.pool = undefined;
+        await p.end().catch(() => undefined);
+      }
     }
   }
 
@@ -547,7 +553,7 @@ export class ContinuousValidator implements AppliedSink {
       try {
         await this.round(signal);
         const now = Date.now();
-        if (now - lastCheck >= Math.min(this.s.checkIntervalMs, 1000)) {
+        if (now - lastCheck >= this.s.checkIntervalMs) {
           lastCheck = now;
           this.advance();
           this.refreshMetrics();
