@@ -55,6 +55,8 @@ function dmValidator(v: CommonPb.ValidationStatus): Obj {
     verifiedThrough: d['verifiedThrough'] ?? '',
     verifiedThroughGtid: d['verifiedThroughGtid'] ?? '',
     heldByErrors: d['heldByErrors'] ?? 0,
+    skippedRows: d['skippedRows'] ?? 0,
+    cutoverReached: d['cutoverReached'] ?? false,
     notValidatedTables: d['notValidatedTables'] ?? [],
   };
 }

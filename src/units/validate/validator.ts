@@ -140,6 +140,8 @@ export interface ValidatorStatus {
   heldByErrors: number;
   /** Rows not validated: their table was dropped or altered before they were read back. */
   skippedRows: number;
+  /** verifiedThrough has reached the cut-over position of `validation update`. */
+  cutoverReached: boolean;
   notValidatedTables: string[];
 }
 
@@ -795,6 +797,7 @@ export class ContinuousValidator implements AppliedSink {
       verifiedThroughGtid: this.verifiedThrough?.gtid ?? '',
       heldByErrors: this.oldErrorsHold ? this.errorCounts.new : this.held.size,
       skippedRows: this.skippedRows,
+      cutoverReached: this.cutoverReached(),
       notValidatedTables: [...this.tables.values()].filter((t) => t.stage === 'Stopped').map((t) => `${t.srcSchema}.${t.srcTable} (${t.message})`),
     };
   }

@@ -32,6 +32,7 @@ interface ValidatorView {
   verifiedFrom: string;
   verifiedThrough: string;
   heldByErrors: number;
+  cutoverReached: boolean;
   notValidatedTables: string[];
 }
 interface ErrorView {
@@ -202,7 +203,10 @@ void test('validation: equal data passes, target tampering found with keys and i
   assert.notEqual(fast.verifiedFrom, done.verifiedFrom, 'a new verified range begins after a stop');
   const up = await s.cluster.ctl(['validation', 'update', 'test', '--cutover-binlog-pos', '(mysql-bin.000001, 4)']);
   assert.equal(up.json['result'], true, up.stdout);
-  await waitFor('cut-over shown', async () => ((await status(s)).v.cutoverBinlogPos === '(mysql-bin.000001, 4)' ? true : undefined), { timeoutMs: 30_000, intervalMs: 500 });
+  await waitFor('cut-over shown and passed', async () => {
+    const { v } = await status(s);
+    return v.cutoverBinlogPos === '(mysql-bin.000001, 4)' && v.cutoverReached ? true : undefined;
+  }, { timeoutMs: 30_000, intervalMs: 500 });
   // fast mode checks existence only: a changed column is not an error, a missing row is
   await src.sql("UPDATE vd.t SET v = 'fast' WHERE id IN (20, 21)");
   await targetHas(s, "SELECT 1 FROM vd.t WHERE id IN (20, 21) AND v = 'fast'", 2);
