@@ -146,6 +146,8 @@ export interface ValidatorStatus {
 }
 
 type Op = 'insert' | 'update' | 'delete';
+/** Compact the transaction list once it holds this many entries. */
+const COMPACT_RECS_AT = 4096;
 const ER_NO_SUCH_TABLE = 1146;
 const ER_BAD_FIELD_ERROR = 1054;
 /** Retry of a start that failed (target unreachable). */
@@ -177,6 +179,8 @@ export class ContinuousValidator implements AppliedSink {
   private lowWater: (() => Position) | undefined;
   private verifiedFrom: Position | undefined;
   private verifiedThrough: Position | undefined;
+  /** The last transaction taken off the head of `recs` (all verified up to it). */
+  private poppedThrough: Position | undefined;
   /** Unprocessed errors found before this process started (their transactions are not known). */
   private oldErrorsHold = false;
   private startAfterSec = 0;
@@ -419,7 +423,6 @@ export class ContinuousValidator implements AppliedSink {
     const lw = this.lowWater?.();
     if (!lw || !lw.file || this.stage !== 'Running') return;
     if (!this.verifiedFrom) this.beginRange();
-    if (this.oldErrorsHold) return;
     let last: Position | undefined;
     while (this.head < this.recs.length) {
       const r = this.recs[this.head] as TxnRec;
@@ -427,12 +430,32 @@ export class ContinuousValidator implements AppliedSink {
       last = r.pos;
       this.head++;
     }
-    if (this.head > 4096 && this.head * 2 > this.recs.length) {
+    if (last) this.poppedThrough = last;
+    this.compactRecs();
+    // errors found before a restart hold the position (their transactions are not known here)
+    if (this.oldErrorsHold) return;
+    const next = this.head >= this.recs.length ? lw : this.poppedThrough;
+    if (next && (!this.verifiedThrough || isAfter(next, this.verifiedThrough))) this.verifiedThrough = next;
+  }
+
+  /**
+   * Behind a transaction that stays open (a row pending or held by an error) only the open ones
+   * and the last of each run of closed ones matter: the rest are dropped, so an error left
+   * unprocessed for long does not make the list grow with every transaction applied after it.
+   */
+  private compactRecs(): void {
+    if (this.head > 0 && (this.head > 4096 || this.head * 2 > this.recs.length)) {
       this.recs = this.recs.slice(this.head);
       this.head = 0;
     }
-    const next = this.head >= this.recs.length ? lw : last;
-    if (next && (!this.verifiedThrough || isAfter(next, this.verifiedThrough))) this.verifiedThrough = next;
+    if (this.recs.length < COMPACT_RECS_AT) return;
+    const out: TxnRec[] = [];
+    for (let i = 0; i < this.recs.length; i++) {
+      const r = this.recs[i] as TxnRec;
+      const next = this.recs[i + 1];
+      if (r.open > 0 || !next || next.open > 0) out.push(r);
+    }
+    this.recs = out;
   }
 
   // ---------------------------------------------------------------- control
@@ -511,6 +534,7 @@ export class ContinuousValidator implements AppliedSink {
     this.verifiedThrough = undefined;
     this.recs = [];
     this.head = 0;
+    this.poppedThrough = undefined;
     for (const r of this.pending.values()) r.recs = [];
     this.held.clear();
     await this.save(this.lowWater?.() ?? this.savedPos).catch(() => undefined);
