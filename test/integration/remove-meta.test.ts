@@ -12,6 +12,7 @@ import { parseTaskConfig } from '../../src/config/index.js';
 import { removeTaskMeta } from '../../src/master/remove-meta.js';
 import { CheckpointStore } from '../../src/units/sync/index.js';
 import { META_TABLES } from '../../src/units/index.js';
+import { createMetaTables } from '../../src/units/meta-tables.js';
 
 void test('--remove-meta clears every meta table of the task for its sources; a stale pending load_index record does not replay', { timeout: 120_000 }, async (t) => {
   const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
@@ -39,6 +40,11 @@ void test('--remove-meta clears every meta table of the task for its sources; a 
   t.after(() => pool.end());
   const cp = new CheckpointStore('dm_meta', 'rmt', 's1');
   await cp.ensureTables(pool);
+  // the continuous validator's tables too, with a saved error of s1
+  await createMetaTables(pool, 'dm_meta', 'rmt', ['validatorCheckpoint', 'validatorPending', 'validatorError', 'validatorTable']);
+  await dst.sql(
+    "INSERT INTO dm_meta.rmt_validator_error (source_id, src_schema, src_table, tgt_schema, tgt_table, pk_hash, row_pk, error_type) VALUES ('s1', 'rm', 't', 'rm', 't', 'h', '[1]', 'extra-row')",
+  );
   await dst.sql(
     [
       "INSERT INTO dm_meta.rmt_syncer_checkpoint (id, binlog_name, binlog_pos) VALUES ('s1', 'mysql-bin.000001', 4), ('s2', 'mysql-bin.000002', 4)",
