@@ -36,8 +36,8 @@ export function isCheckItemName(s: string): s is CheckItemName {
  * that does not run changes nothing):
  * - `conn_number` is DM's current name of `conn_number_checking`;
  * - `primary_key`: DM.ts checks primary / not-null unique keys in `table_schema`;
- * - `auto_increment_ID` (auto-increment conflicts between merged shards) belongs to shard merge,
- *   which start-task refuses (shard-mode, 38019);
+ * - `auto_increment_ID` (auto-increment conflicts between merged shards): not checked yet (the
+ *   shard-merge prechecks are issue 13's worker/checker side);
  * - `online_ddl`: online DDL (gh-ost / pt-osc) is refused in the task config (20601);
  * - `binlog_db` (binlog_do_db / binlog_ignore_db leave migrated schemas out): not checked yet;
  * - `empty_region`, `region_distribution`, `downstream_version`, `free_space`,

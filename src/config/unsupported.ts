@@ -10,6 +10,7 @@
 import type { KeyPath } from './yaml-doc.js';
 import type { Problem } from './problems.js';
 import { formatDuration } from './duration.js';
+import { parseExtraArgs, UNDERSTOOD_EXTRA_ARGS } from './extra-args.js';
 
 /** dm-master's rpc-* defaults (DM's), kept here to avoid an import cycle with cluster-config.ts. */
 export const DEFAULT_RPC_TIMEOUT_MS = 30_000;
@@ -37,6 +38,7 @@ interface SyncerLike {
 interface MydumperLike {
   statementSize?: number | undefined;
   skipTzUtc: boolean;
+  extraArgs?: string;
 }
 
 /** DM's default `queue-size` (task-schema.ts has the same); other values are refused. */
@@ -85,6 +87,10 @@ export function unsupportedTaskKeys(raw: {
     }
     if (!m.skipTzUtc) {
       out.push(notSupported([...at, 'skip-tz-utc'], 'dumping TIMESTAMP values in the source session time zone (DM.ts always reads them in UTC)', 'true'));
+    }
+    // the flags DM.ts understands are folded into the dump settings (src/config/extra-args.ts)
+    for (const p of parseExtraArgs(m.extraArgs ?? '').problems) {
+      out.push(notSupported([...at, 'extra-args'], p, `"" (or keep only ${UNDERSTOOD_EXTRA_ARGS})`));
     }
   };
   for (const [name, m] of Object.entries(raw.mydumpers)) mydumper(['mydumpers', name], m);

@@ -103,6 +103,15 @@ export class Keys {
   }
 
   /**
+   * `task/template/<name>`: writer: any master (OpenAPI `/api/v1/tasks/templates`); readers: the
+   * OpenAPI, GetConfig (`config task-template`). Value: a task.yaml text that is not started,
+   * its target password encrypted with the cluster's key.
+   */
+  taskTemplate(name = ''): string {
+    return `${this.prefix}task/template/${name}`;
+  }
+
+  /**
    * `task/subtask/<source>/<task>`: writer: leader (start-task / stop-task, one txn with the stage);
    * readers: the worker bound to <source>. Value: JSON {@link SubtaskRecord}.
    */
@@ -128,7 +137,13 @@ export class Keys {
     return task === undefined ? `${this.prefix}task/validator/${source}${source ? '/' : ''}` : `${this.prefix}task/validator/${source}/${task}`;
   }
 
-  /** `shardddl/<mode>/...`: shard-DDL infos and operations (shard-merge issue). */
+  /**
+   * `shardddl/<mode>/...`: shard-DDL coordination (issue 13); every key below it is built and
+   * documented in src/store/shardddl.ts (`shardKeys`): `pessimism/{info,operation,lock}/<task>/...`
+   * and `optimism/{source-tables,info,operation,lock}/<task>/...`. Writers: workers (infos, source
+   * tables, `done` of their own operations) and the leader's lock keeper (src/master/shardddl/:
+   * operations, lock records); stop-task and `start-task --remove-meta` delete a task's keys.
+   */
   shardDDL(mode: 'pessimism' | 'optimism'): string {
     return `${this.prefix}shardddl/${mode}/`;
   }

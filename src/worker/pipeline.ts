@@ -40,7 +40,8 @@ import type { Position } from '../binlog/position.js';
 import { DeferredSyncUnit, SchemaStore, targetConnConfig, type StartSpec, type SyncConfig } from '../units/sync/index.js';
 import { ContinuousValidator, validatorSettings } from '../units/validate/index.js';
 import { createRouter } from '../filter/index.js';
-import { capturingHandOff, createFullUnits, finishedOnce, handOffOf, skippedWhenFinished, type FullPhaseDetail, type HandOffBox } from '../units/full/index.js';
+import { capturingHandOff, createFullUnits, finishedOnce, handOffOf, skippedWhenFinished, type DumperConfig, type FullPhaseDetail, type HandOffBox } from '../units/full/index.js';
+import { parseExtraArgs } from '../config/extra-args.js';
 import { droppedRuleReason, type EventFilterRule } from '../filter/index.js';
 import { failedEventHandler, type BinlogOpStore } from './binlog-ops.js';
 
@@ -237,6 +238,23 @@ function usableFilterRules(rules: readonly EventFilterRule[], log: Logger): Even
   });
 }
 
+/**
+ * The dump settings of a subtask: the `mydumpers` keys, then the `extra-args` flags DM.ts
+ * understands (they win, as in DM; the config check refused any other flag).
+ */
+export function dumperSettings(m: SubtaskConfig['mydumper']): DumperConfig {
+  const x = parseExtraArgs(m.extraArgs).args;
+  return {
+    threads: x.threads ?? m.threads,
+    // unset `rows` = DM.ts's chunk size (DEFAULT_CHUNK_ROWS), unset `where` = every row
+    rows: x.rows ?? m.rows ?? 0,
+    where: x.where ?? m.where ?? '',
+    consistency: x.consistency ?? DEFAULT_CONSISTENCY,
+    extraArgs: m.extraArgs,
+    ...(x.databases || x.tables ? { only: { ...(x.databases ? { databases: x.databases } : {}), ...(x.tables ? { tables: x.tables } : {}) } } : {}),
+  };
+}
+
 /** The full-phase units (dump, load) of a subtask (src/units/full), mapped from the resolved task config. */
 function fullPhaseUnits(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineContext): Unit[] {
   const f = sourceConn(src);
@@ -254,14 +272,7 @@ function fullPhaseUnits(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineCont
       ...(sub.blockAllowList ? { baList: sub.blockAllowList } : {}),
       routes: sub.routeRules,
       // complete: the full phase applies none of its own defaults to what the worker gives it
-      mydumper: {
-        threads: sub.mydumper.threads,
-        // unset `rows` = DM.ts's chunk size (DEFAULT_CHUNK_ROWS), unset `where` = every row
-        rows: sub.mydumper.rows ?? 0,
-        where: sub.mydumper.where ?? '',
-        consistency: DEFAULT_CONSISTENCY,
-        extraArgs: sub.mydumper.extraArgs,
-      },
+      mydumper: dumperSettings(sub.mydumper),
       loader: {
         poolSize: sub.loader.poolSize,
         dir: sub.loader.dir,

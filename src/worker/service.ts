@@ -57,7 +57,8 @@ function loc(p: unknown): Loc | undefined {
 
 /**
  * The typed SubTaskStatus fields a dashboard reads without parsing `detail`, taken from the current
- * unit's own status(): positions, lag and synced for Sync; rows done/estimated for Dump and Load.
+ * unit's own status(): positions, lag and synced for Sync; rows and bytes done/estimated and the ETA
+ * for Dump and Load (the full units' Progress.status(): totalRows/Bytes, estimatedRows/Bytes, etaSeconds).
  */
 function typedFields(s: SubtaskStatus): {
   masterBinlog?: Loc;
@@ -66,6 +67,9 @@ function typedFields(s: SubtaskStatus): {
   synced?: boolean;
   rowsDone?: bigint;
   rowsTotal?: bigint;
+  bytesDone?: bigint;
+  bytesTotal?: bigint;
+  etaSeconds?: number;
   progress?: number;
 } {
   const cur = s.units.find((u) => u.type === s.unit)?.status ?? {};
@@ -80,9 +84,17 @@ function typedFields(s: SubtaskStatus): {
     };
   }
   if (s.unit === 'Dump' || s.unit === 'Load') {
-    const done = Math.max(0, Math.trunc(Number(cur['totalRows']) || 0));
-    const total = Math.max(0, Math.trunc(Number(cur['estimatedRows']) || 0));
-    return { rowsDone: BigInt(done), rowsTotal: BigInt(total), progress: total > 0 ? Math.min(1, done / total) : 0 };
+    const int = (k: string): number => Math.max(0, Math.trunc(Number(cur[k]) || 0));
+    const done = int('totalRows');
+    const total = int('estimatedRows');
+    return {
+      rowsDone: BigInt(done),
+      rowsTotal: BigInt(total),
+      bytesDone: BigInt(int('totalBytes')),
+      bytesTotal: BigInt(int('estimatedBytes')),
+      etaSeconds: Math.max(0, Number(cur['etaSeconds']) || 0),
+      progress: total > 0 ? Math.min(1, done / total) : 0,
+    };
   }
   return {};
 }

@@ -297,9 +297,18 @@ async function main(): Promise<void> {
     // --- steady-state lag at a fixed upstream rate
     await src.sql('CREATE TABLE sbtest.hb (id INT PRIMARY KEY, ts BIGINT NOT NULL)');
     await src.sql('INSERT INTO sbtest.hb VALUES (1, 0)');
-    await sleep(1000);
     const srcConn = await mysql.createConnection(src.connOpts());
     const dstConn = await mysql.createConnection(tDm!.connOpts());
+    // the heartbeat table reaches the target through DM.ts itself: wait for its row, not a fixed time
+    for (const deadline = Date.now() + 120_000; ; ) {
+      const [rows] = await dstConn.query("SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'sbtest' AND table_name = 'hb'");
+      if (Number((rows as { n: number }[])[0]?.n ?? 0) > 0) {
+        const [hb] = await dstConn.query('SELECT COUNT(*) AS n FROM sbtest.hb');
+        if (Number((hb as { n: number }[])[0]?.n ?? 0) > 0) break;
+      }
+      if (Date.now() > deadline) throw new Error('the heartbeat table sbtest.hb did not reach the DM.ts target within 120 s');
+      await sleep(100);
+    }
     const lags: number[] = [];
     let stop = false;
     const hbWriter = (async () => {
