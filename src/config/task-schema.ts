@@ -31,6 +31,7 @@ import {
   DEFAULT_VALIDATOR_WORKER_COUNT,
   SAFE_MODE_DURATION_FLUSH_FACTOR,
 } from './defaults.js';
+import { parseByteSize } from './byte-size.js';
 
 // The defaults are named in defaults.ts (the only place with defaults); DEFAULT_META_SCHEMA is
 // re-exported for the importers of this file.
@@ -52,6 +53,10 @@ export const META_TABLE_SUFFIXES = [
   '_load_index',
   '_load_schema',
   '_onlineddl',
+  '_validator_ckpt',
+  '_validator_pending',
+  '_validator_error',
+  '_validator_table',
 ] as const;
 /** The longest task name whose meta table names all fit (64 - len('_syncer_checkpoint') = 46). */
 export const MAX_TASK_NAME_LENGTH =
@@ -150,7 +155,9 @@ export const validatorSchema = obj({
   'row-error-delay': duration.default(DEFAULT_VALIDATOR_ROW_ERROR_DELAY_MS),
   'meta-flush-interval': duration.default(DEFAULT_VALIDATOR_META_FLUSH_INTERVAL_MS),
   'batch-query-size': posInt.default(DEFAULT_VALIDATOR_BATCH_QUERY_SIZE),
-  'max-pending-row-size': str.default(DEFAULT_VALIDATOR_MAX_PENDING_ROW_SIZE),
+  'max-pending-row-size': str
+    .refine((v) => parseByteSize(v) !== undefined, { message: 'a size such as 500m, 2g or 1048576 (bytes)' })
+    .default(DEFAULT_VALIDATOR_MAX_PENDING_ROW_SIZE),
   'max-pending-row-count': posInt.default(DEFAULT_VALIDATOR_MAX_PENDING_ROW_COUNT),
 });
 export type ValidatorConfig = z.output<typeof validatorSchema>;

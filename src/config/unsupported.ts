@@ -43,9 +43,6 @@ interface MydumperLike {
 
 /** DM's default `queue-size` (task-schema.ts has the same); other values are refused. */
 const DEFAULT_QUEUE_SIZE = 1024;
-interface ValidatorLike {
-  mode: string;
-}
 
 /** The unit blocks and task keys of a raw (schema-parsed) task that are set but not implemented. */
 export function unsupportedTaskKeys(raw: {
@@ -54,11 +51,9 @@ export function unsupportedTaskKeys(raw: {
   experimental: { asyncCheckpointFlush: boolean };
   mydumpers: Readonly<Record<string, MydumperLike>>;
   syncers: Readonly<Record<string, SyncerLike>>;
-  validators: Readonly<Record<string, ValidatorLike>>;
   mysqlInstances: readonly {
     mydumper?: MydumperLike | undefined;
     syncer?: SyncerLike | undefined;
-    validator?: ValidatorLike | undefined;
   }[];
 }): Problem[] {
   const out: Problem[] = [];
@@ -91,16 +86,11 @@ export function unsupportedTaskKeys(raw: {
       out.push(notSupported([...at, 'extra-args'], p, `"" (or keep only ${UNDERSTOOD_EXTRA_ARGS})`));
     }
   };
-  const validator = (at: KeyPath, v: ValidatorLike): void => {
-    if (v.mode !== 'none') out.push(notSupported([...at, 'mode'], `continuous validation (mode: ${v.mode})`, 'none'));
-  };
   for (const [name, m] of Object.entries(raw.mydumpers)) mydumper(['mydumpers', name], m);
   for (const [name, s] of Object.entries(raw.syncers)) syncer(['syncers', name], s);
-  for (const [name, v] of Object.entries(raw.validators)) validator(['validators', name], v);
   raw.mysqlInstances.forEach((inst, i) => {
     if (inst.mydumper) mydumper(['mysql-instances', i, 'mydumper'], inst.mydumper);
     if (inst.syncer) syncer(['mysql-instances', i, 'syncer'], inst.syncer);
-    if (inst.validator) validator(['mysql-instances', i, 'validator'], inst.validator);
   });
   return out;
 }

@@ -217,6 +217,7 @@ export function dmSubtask(st: CommonPb.SubTaskStatus, relay = false): Obj {
 }
 
 function dmValidation(v: CommonPb.ValidationStatus): Obj {
+  const d = (v.detail ?? {}) as Obj;
   return {
     task: v.task,
     source: v.source,
@@ -225,9 +226,13 @@ function dmValidation(v: CommonPb.ValidationStatus): Obj {
     validatorBinlog: dmBinlog(v.validatorBinlog),
     validatorBinlogGtid: v.validatorBinlog?.gtidSet ?? '',
     result: dmResult(v.result),
-    processedRowsStatus: `insert/update/delete: ${v.processedRows}`,
-    pendingRowsStatus: `${v.pendingRows}`,
-    errorRowsStatus: `${v.errorRows}`,
+    processedRowsStatus: d['processedRowsStatus'] ?? `insert/update/delete: ${v.processedRows}`,
+    pendingRowsStatus: d['pendingRowsStatus'] ?? `${v.pendingRows}`,
+    errorRowsStatus: d['errorRowsStatus'] ?? `${v.errorRows}`,
+    // DM.ts: every change applied in (verifiedFrom, verifiedThrough] was read back equal on the target
+    verifiedFrom: d['verifiedFrom'] ?? '',
+    verifiedThrough: d['verifiedThrough'] ?? '',
+    verifiedThroughGtid: d['verifiedThroughGtid'] ?? '',
   };
 }
 

@@ -5,6 +5,7 @@ import type { Logger } from '../log/index.js';
 import {
   Keys,
   binlogOpKey,
+  getJSON,
   getText,
   leaderTxn,
   listJSON,
@@ -14,6 +15,7 @@ import {
   type MasterInfo,
   type StageRecord,
   type SubtaskRecord,
+  type ValidatorStageRecord,
   type TxnCompare,
   type WorkerInfo,
   type LeaderElection,
@@ -374,6 +376,7 @@ export class MasterCore {
       if (op === 'stop') {
         ops.push(this.client.delete().key(this.keys.subtask(p.source, p.task)));
         ops.push(this.client.delete().key(this.keys.taskStage(p.source, p.task)));
+        ops.push(this.client.delete().key(this.keys.validatorStage(p.source, p.task)));
         // its pending binlog operations go with it: none may hit an error of a later task of that name
         ops.push(this.client.delete().prefix(binlogOpKey(this.keys, p.source, p.task)));
       } else {
@@ -397,6 +400,16 @@ export class MasterCore {
     this.log.info({ op, task: name, sources: pairs.map((p) => p.source) }, 'task operated');
     const view = await readClusterView(this.client, this.keys);
     return pairs.map((p) => ({ source: p.source, worker: view.boundBy.get(p.source) ?? '', result: true, msg: name ? '' : p.task }));
+  }
+
+  /** `dmctl validation start|stop|update`: the validator records of subtasks, one fenced txn (src/master/handlers/validation.ts). */
+  async putValidatorStages(recs: readonly { source: string; task: string; rec: ValidatorStageRecord }[]): Promise<void> {
+    await this.txn(recs.map((r) => this.client.put(this.keys.validatorStage(r.source, r.task)).value(JSON.stringify(r.rec))));
+  }
+
+  /** The validator record of a subtask (undefined: the task config decides). */
+  async validatorStage(source: string, task: string): Promise<ValidatorStageRecord | undefined> {
+    return getJSON<ValidatorStageRecord>(this.client, this.keys.validatorStage(source, task));
   }
 
   async taskConfig(name: string): Promise<string> {

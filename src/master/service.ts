@@ -15,6 +15,7 @@ import {
   memberHandlers,
   sourceHandlers,
   taskHandlers,
+  validationHandlers,
   type MasterImpl,
   type MasterServiceDeps,
 } from './handlers/index.js';
@@ -39,6 +40,7 @@ export function createMasterService(d: MasterServiceDeps): MasterImpl {
     ...configHandlers(env),
     ...clusterHandlers(env),
     ...shardDDLHandlers(env),
+    ...validationHandlers(env),
     checkData: (req, ctx) => checkDataHandler(env.core.dataCheckDeps(), req, ctx),
     // the dashboard's stream: this service's own ListMember and QueryStatus, every interval
     watchCluster: (req, ctx) =>

@@ -9,6 +9,7 @@ export type {
   DesiredStage,
   StageRecord,
   SubtaskRecord,
+  ValidatorStageRecord,
   BinlogOpRecord,
 } from './keys.js';
 export { createEtcdClient, normaliseEndpoints, etcdCredentials, DEFAULT_UNARY_DEADLINE_MS, type EtcdClientOptions, type EtcdTlsFiles } from './client.js';

@@ -128,6 +128,16 @@ export class Keys {
   }
 
   /**
+   * `task/validator/<source>/<task>`: writer: leader (`dmctl validation start|stop|update`; removed
+   * by stop-task); readers: the worker bound to <source>, which starts or stops the subtask's
+   * continuous validator (src/units/validate/validator.ts). Value: JSON {@link ValidatorStageRecord};
+   * absent = the task config's `validators` mode decides.
+   */
+  validatorStage(source = '', task?: string): string {
+    return task === undefined ? `${this.prefix}task/validator/${source}${source ? '/' : ''}` : `${this.prefix}task/validator/${source}/${task}`;
+  }
+
+  /**
    * `shardddl/<mode>/...`: shard-DDL coordination (issue 13); every key below it is built and
    * documented in src/store/shardddl.ts (`shardKeys`): `pessimism/{info,operation,lock}/<task>/...`
    * and `optimism/{source-tables,info,operation,lock}/<task>/...`. Writers: workers (infos, source
@@ -190,6 +200,17 @@ export type DesiredStage = 'Running' | 'Paused';
 
 export interface StageRecord {
   stage: DesiredStage;
+}
+
+export interface ValidatorStageRecord {
+  stage: 'Running' | 'Stopped';
+  /** `--mode`; absent = the task config's (full when it says none). */
+  mode?: 'full' | 'fast';
+  /** `--start-time`, an ISO UTC instant: only changes committed upstream at or after it are validated. */
+  startTime?: string;
+  /** `validation update --cutover-binlog-pos` / `--cutover-binlog-gtid`. */
+  cutoverPos?: { file: string; offset: number };
+  cutoverGtid?: string;
 }
 
 export interface SubtaskRecord {

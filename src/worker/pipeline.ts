@@ -38,7 +38,8 @@ import {
 import { DMError } from '../errors/index.js';
 import { connect, getFlavor, type ConnConfig } from '../sql/index.js';
 import type { Position } from '../binlog/position.js';
-import { DeferredSyncUnit, SchemaStore, type StartSpec, type SyncConfig } from '../units/sync/index.js';
+import { DeferredSyncUnit, SchemaStore, targetConnConfig, type StartSpec, type SyncConfig } from '../units/sync/index.js';
+import { ContinuousValidator, validatorSettings } from '../units/validate/index.js';
 import { createRouter } from '../filter/index.js';
 import { capturingHandOff, createFullUnits, finishedOnce, handOffOf, skippedWhenFinished, type DumperConfig, type FullPhaseDetail, type HandOffBox } from '../units/full/index.js';
 import { parseExtraArgs } from '../config/extra-args.js';
@@ -54,6 +55,8 @@ export interface PipelineContext {
   binlogOps?: BinlogOpStore;
   /** Secret key for encrypted passwords in the YAML texts (default: the built-in key). */
   secretKey?: Buffer;
+  /** Set by createUnits: the continuous validator the sync unit tells of its applied changes. */
+  validator?: ContinuousValidator;
 }
 
 export interface PipelineInput {
@@ -195,6 +198,18 @@ function onlineDDLOf(sub: SubtaskConfig): { onlineDDL?: { shadowTableRules: read
 
 /** The sync unit of a subtask, built at its first process() (src/units/sync/deferred-sync-unit.ts). */
 function syncUnit(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineContext, box: HandOffBox, afterFullPhase: boolean, startTime?: Date): Unit {
+  // the continuous validator: told of every applied change (src/units/sync/applied-sink.ts); its
+  // stage comes from the leader or the task's `validators` mode (src/worker/subtask.ts setValidation)
+  const validator = new ContinuousValidator({
+    taskName: sub.name,
+    sourceId: sub.sourceId,
+    metaSchema: sub.metaSchema,
+    target: targetConnConfig(targetConn(sub)),
+    settings: validatorSettings(sub.validator),
+    logger: ctx.logger,
+    registry: ctx.registry,
+  });
+  ctx.validator = validator;
   const router = createRouter(sub.routeRules, { caseSensitive: sub.caseSensitive, sourceId: sub.sourceId });
   return new DeferredSyncUnit({
     flavor: async () => {
@@ -218,7 +233,7 @@ function syncUnit(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineContext, b
       route: (schema, table) => router.route(schema, table),
       extractColumns: router.extractColumns,
     }),
-    deps: { logger: ctx.logger, registry: ctx.registry, workerName: ctx.workerName },
+    deps: { logger: ctx.logger, registry: ctx.registry, workerName: ctx.workerName, appliedSink: validator },
   });
 }
 

@@ -8,6 +8,7 @@ import type { Stage, UnitType } from '../units/index.js';
 import type { SchemaOpName } from '../units/sync/index.js';
 import { sleepAbortable } from '../util/index.js';
 import type { Subtask, SubtaskStatus } from './subtask.js';
+import { pbValidationStatus, validationHandlers } from './validation-service.js';
 
 const STAGE: Record<Stage, PbStage> = {
   New: PbStage.NEW,
@@ -120,7 +121,8 @@ function snapshot(d: WorkerServiceDeps, name: string) {
         errors: s.errors.map((e) => ({ code: e.code, class: e.class, scope: e.scope, level: e.level, message: e.message, workaround: e.workaround, rawCause: e.rawCause ?? '', retryable: e.retryable })),
       },
       ...typedFields(s),
-      detail: toJson({ pausedBy: s.pausedBy, autoResumes: s.autoResumes, units: s.units }),
+      detail: toJson({ pausedBy: s.pausedBy, autoResumes: s.autoResumes, units: s.units, ...(s.validator ? { validator: s.validator } : {}) }),
+      ...(s.validator ? { validation: pbValidationStatus(s.validator) } : {}),
       updateTime: timestampFromDate(s.updatedAt),
     })),
   };
@@ -174,5 +176,6 @@ export function createWorkerService(d: WorkerServiceDeps): Partial<ServiceImpl<t
     async getWorkerCfg() {
       return { result: true, msg: '', cfg: d.configYaml() };
     },
+    ...validationHandlers(d.name, () => d.subtasks?.() ?? []),
   };
 }

@@ -42,6 +42,11 @@ void test('--remove-meta clears every meta table of the task for its sources; a 
   // the sync unit's online-DDL records (src/units/sync/online-ddl.ts)
   await createMetaTables(pool, 'dm_meta', 'rmt', ['onlineDDL']);
   await dst.sql(`INSERT INTO dm_meta.rmt_onlineddl (id, ghost_schema, ghost_table, ddls) VALUES ('s1', 'rm', '_t_gho', '{"schema":"rm","table":"t","ddls":[]}'), ('s2', 'rm', '_t_gho', '{"schema":"rm","table":"t","ddls":[]}')`);
+  // the continuous validator's tables too, with a saved error of s1
+  await createMetaTables(pool, 'dm_meta', 'rmt', ['validatorCheckpoint', 'validatorPending', 'validatorError', 'validatorTable']);
+  await dst.sql(
+    "INSERT INTO dm_meta.rmt_validator_error (source_id, src_schema, src_table, tgt_schema, tgt_table, pk_hash, row_pk, error_type) VALUES ('s1', 'rm', 't', 'rm', 't', 'h', '[1]', 'extra-row')",
+  );
   await dst.sql(
     [
       "INSERT INTO dm_meta.rmt_syncer_checkpoint (id, binlog_name, binlog_pos) VALUES ('s1', 'mysql-bin.000001', 4), ('s2', 'mysql-bin.000002', 4)",

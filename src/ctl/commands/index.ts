@@ -17,3 +17,4 @@ import './binlog-schema.js';
 import './encrypt.js';
 import './shard-ddl-lock.js';
 import './not-implemented.js';
+import './validation.js';

@@ -9,3 +9,4 @@ export { memberHandlers } from './member.js';
 export { configHandlers } from './config.js';
 export { clusterHandlers } from './cluster.js';
 export { shardDDLHandlers } from './shard-ddl.js';
+export { validationHandlers } from './validation.js';

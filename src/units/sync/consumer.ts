@@ -30,6 +30,7 @@ import type { OnlineDDL } from './online-ddl.js';
 import { jobLabels, type SyncMetrics } from './metrics.js';
 import type { SyncLabels, SyncProgress } from './sync-status.js';
 import type { LowWaterMark } from './tracker.js';
+import type { AppliedSink } from './applied-sink.js';
 import { addKeysOf, rowChangesOf, type RowChange, type UpstreamTxn } from './txn.js';
 
 export interface ConsumerDeps {
@@ -44,6 +45,8 @@ export interface ConsumerDeps {
   progress: Pick<SyncProgress, 'totals' | 'waits' | 'currentPos' | 'idle'>;
   metrics: Pick<SyncMetrics, 'eventRows' | 'addedJobs'>;
   labels: SyncLabels;
+  /** Told of transactions found already applied (ledgered above the checkpoint): applied-sink.ts. */
+  sink?: AppliedSink | undefined;
 }
 
 interface OpenTxn {
@@ -102,6 +105,7 @@ export class TxnConsumer {
             ledger.delete(id);
             totals.skippedTxns++;
             tracker.markDone(track, rowKeys.has(id));
+            if (t.changes.length > 0) this.d.sink?.applied([{ pos: ev.pos, timestamp: ev.timestamp, changes: t.changes }]);
           } else if (t.changes.length === 0) {
             tracker.markDone(track, false);
           } else {

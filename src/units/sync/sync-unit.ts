@@ -36,6 +36,7 @@ import { createRegistry } from '../../metrics/index.js';
 import { classifyCode, classifyError, createPool } from '../../sql/index.js';
 import { canceledResult, errorResult, okResult, type ProcessResult, type Unit } from '../unit.js';
 import { TxnApplier } from './applier.js';
+import type { AppliedSink } from './applied-sink.js';
 import type { SyncReader, SyncReaderFactory } from './binlog-source.js';
 import { CausalityScheduler } from './causality.js';
 import { CheckpointStore } from './checkpoint.js';
@@ -63,6 +64,8 @@ export interface SyncUnitDeps {
   heartbeatMs?: number;
   /** The dm-worker's name: the `worker` label of DM's syncer metrics. */
   workerName?: string;
+  /** Told of every applied row change (the continuous validator): applied-sink.ts. */
+  appliedSink?: AppliedSink;
 }
 
 const defaultReaderFactory: SyncReaderFactory = (opts) => createBinlogReader(opts);
@@ -84,6 +87,7 @@ export class SyncUnit implements Unit {
   private readonly retry: TargetRetry;
   private readerFactory: SyncReaderFactory | undefined;
   private readonly heartbeatMs: number;
+  private readonly sink: AppliedSink | undefined;
   private pool: Pool | undefined;
   private stopAc: AbortController | undefined;
   private running: Promise<ProcessResult> | undefined;
@@ -126,6 +130,8 @@ export class SyncUnit implements Unit {
       : undefined;
     this.store = new CheckpointStore(metaSchema, cfg.taskName, cfg.sourceId);
     this.checkpoint = new CheckpointFlusher(this.store);
+    this.sink = deps.appliedSink;
+    this.checkpoint.sink = deps.appliedSink;
     this.progress = new SyncProgress(cfg.source, this.metrics, this.labels);
     this.retry = (fn, signal) => retryTarget(fn, signal, this.settings.retryTimeoutMs, this.log);
     this.readerFactory = deps.readerFactory;
@@ -268,7 +274,14 @@ export class SyncUnit implements Unit {
         batch: this.settings.batch,
         apply: (g) => applier.applyGroup(g, stop),
       });
-      scheduler.onCommitted = (g) => applier.committed(g);
+      const sink = this.sink;
+      sink?.bind(() => tracker.position);
+      scheduler.onCommitted = sink
+        ? (g) => {
+            applier.committed(g);
+            sink.applied(g.txns);
+          }
+        : (g) => applier.committed(g);
       this.run.scheduler = scheduler;
       this.log.info({ start: plan.start, checkpoint: cp.pos, ledger: cp.ledger.size, safeModeUntil: this.cfg.safeModeUntil, safeMode: this.settings.safeMode }, 'sync unit starting');
       const reader: SyncReader = this.readerFactory!(
@@ -309,6 +322,7 @@ export class SyncUnit implements Unit {
         progress: this.progress,
         metrics: this.metrics,
         labels: this.labels,
+        sink: this.sink,
       });
       const onStop = (): void => void reader.close().catch(() => undefined);
       stop.addEventListener('abort', onStop, { once: true });
