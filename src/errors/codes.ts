@@ -151,6 +151,15 @@ export const CODES = {
   // ---- relay (28xxx / 30xxx) ---------------------------------------------------------------------------
   // (relay issue adds its codes here)
 
+  // ---- relay file reader (28001-28049, relay-event-lib): src/binlog/relay-*.ts -------------------------
+  ErrRelayIndexRead: def(28001, 'relay-event-lib', 'internal', 'the relay index (server-uuid.index) or a relay.meta cannot be read', 'Check the worker\'s `relay-dir`: server-uuid.index must list one `<server-uuid>.<nnnnnn>` sub-directory per line, relay.meta must be DM\'s TOML. Restore them, or purge the relay and start it again from the position the tasks need.'),
+  ErrRelayNoPosition: def(28002, 'relay-event-lib', 'internal', 'the relay log does not hold the binlog file to start from', 'The file was purged from the relay or the relay started after it. Start the relay from an earlier position (`relay-binlog-name` / `relay-binlog-gtid` in the source config) while the upstream still has that binlog, or restart the task with a full migration.'),
+  ErrRelayNoGtidMatch: def(28003, 'relay-event-lib', 'internal', 'no relay file starts at or before the GTID set to start from', 'The transactions after that GTID set are not in the relay (purged, or the relay started later). Start the relay from an earlier GTID (`relay-binlog-gtid`), or restart the task with a full migration.'),
+  ErrRelayFileCorrupt: def(28004, 'relay-event-lib', 'internal', 'a relay file is not a binlog file or has an invalid event', 'Check the file named in the message (disk errors, files written by something else). Purge the relay from that file on and let the relay writer fetch it again from the upstream.'),
+  ErrRelayRead: def(28005, 'relay-event-lib', 'internal', 'reading a relay file failed', 'Check the disk and permissions of the worker\'s `relay-dir`; the task resumes automatically.', { retryable: true }),
+  ErrRelayPosTooBig: def(28006, 'relay-event-lib', 'internal', 'the position to start from is beyond the end of its relay file', 'Start from a position the upstream wrote (a checkpoint, SHOW MASTER STATUS, SHOW BINLOG EVENTS); the relay file is the upstream\'s file byte for byte.'),
+  ErrRelayDecodeSetup: def(28007, 'relay-event-lib', 'internal', 'the relay reader cannot drive the installed binlog decoder', 'Install the @vlasky/zongji version in package.json (npm ci); the relay reader uses its packet layer.'),
+
   // ---- dump unit (32xxx) --------------------------------------------------------------------------
   ErrDumpSnapshotFailed: def(32001, 'dump-unit', 'upstream', 'taking the consistent snapshot failed', 'Check the source connection and privileges; the dump is retried automatically if the cause is transient.', { retryable: true }),
   ErrDumpPrivilege: def(32002, 'dump-unit', 'upstream', 'the source user lacks a privilege the dump needs', 'GRANT the privilege named in the message to the source user, or choose another `consistency` in the task\'s `mydumpers` block (e.g. `lock` needs LOCK TABLES instead of RELOAD, `none` needs no lock).'),
