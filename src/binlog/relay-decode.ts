@@ -20,6 +20,7 @@
  */
 import { readFileSync } from 'node:fs';
 import ZongJi from '@vlasky/zongji';
+import mysql from 'mysql2';
 import type { AnyBinlogEvent } from '@vlasky/zongji';
 import { DMError } from '../errors/index.js';
 import { EVENT_HEADER_LEN, EV } from './relay-layout.js';
@@ -87,8 +88,8 @@ interface TableMapLike {
 
 /**
  * Feeds whole events (bytes) to one ZongJi instance that never connects anywhere. The events
- * reach `onEvent` in order; a decode error reaches `onError`. `control` is installed as the
- * instance's connection, so whoever pauses `zj.connection` pauses the feeder's caller.
+ * reach `onEvent` in order; a decode error reaches `onError`. The instance's connection is a
+ * stand-in forwarding to `control`, so whoever pauses `zj.connection` pauses the feeder's caller.
  */
 export class RawEventFeeder {
   readonly zj: ZongJi;
@@ -96,11 +97,15 @@ export class RawEventFeeder {
   private readonly init: InitBinlogClass;
   private cmd: InstanceType<BinlogCommandCtor> | undefined;
   private checksum = false;
+  /** zongji's "connection": pause/resume, and the mysql2 config its value decoders read (dateStrings, timezone, ...). */
+  private readonly conn: StreamControl & { config: object };
 
   constructor(
     init: InitBinlogClass,
     zj: ZongJi,
     flavor: 'mysql' | 'mariadb',
+    /** The options of the network reader's binlog connection (src/sql binlogStreamOptions): values decode the same. */
+    connectionOptions: object,
     private readonly control: StreamControl,
     private readonly onEvent: (ev: AnyBinlogEvent) => void,
     private readonly onError: (e: unknown) => void,
@@ -109,7 +114,9 @@ export class RawEventFeeder {
     this.zj = zj;
     this.internals = zj as unknown as ZongjiInternals;
     this.internals.isMariaDb = flavor === 'mariadb';
-    this.internals.connection = control;
+    const Config = (mysql as unknown as { ConnectionConfig: new (o: object) => object }).ConnectionConfig;
+    this.conn = { pause: () => control.pause(), resume: () => control.resume(), config: new Config(connectionOptions) };
+    this.internals.connection = this.conn;
     this.setChecksum(false);
   }
 
@@ -129,7 +136,7 @@ export class RawEventFeeder {
   /** One whole event: `buf[start, end)`; `start` must be >= 1 (the byte before stands for the packet marker). */
   feed(buf: Buffer, start: number, end: number): void {
     const packet: PacketView = { buffer: buf, offset: start - 1, end, isEOF: () => false, isError: () => false };
-    this.cmd!.binlogData(packet, this.control);
+    this.cmd!.binlogData(packet, this.conn);
   }
 
   /**

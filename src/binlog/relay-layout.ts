@@ -54,8 +54,6 @@ export const EV = {
   MARIADB_GTID_LIST: 163,
 } as const;
 
-/** Row-image events (and their TABLE_MAPs): what a start offset lets the reader skip undecoded. */
-export const ROW_EVENT_TYPES: ReadonlySet<number> = new Set([EV.TABLE_MAP, EV.WRITE_ROWS_V1, EV.UPDATE_ROWS_V1, EV.DELETE_ROWS_V1, EV.WRITE_ROWS, EV.UPDATE_ROWS, EV.DELETE_ROWS, EV.MARIADB_ANNOTATE_ROWS]);
 /** Events that open a transaction (event group) of their own. */
 export const GTID_EVENT_TYPES: ReadonlySet<number> = new Set([EV.GTID, EV.ANONYMOUS_GTID, EV.GTID_TAGGED, EV.MARIADB_GTID]);
 

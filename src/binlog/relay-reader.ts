@@ -13,10 +13,11 @@
  * binlog base name), a file:offset start takes the newest one; a GTID start is exact.
  *
  * Guarantees:
- * - Start by file:offset: the file is read from offset 4 (for its GTID list) and the
- *   transaction shaper suppresses what precedes the offset (`skipBefore`), so the executed GTID
- *   set at the start is known without asking the source. Row events before the offset are
- *   skipped undecoded.
+ * - Start by file:offset: the executed GTID set at the offset is the file's Gtid_list /
+ *   Previous_gtids plus the GTIDs of the event groups before the offset (what MariaDB's
+ *   BINLOG_GTID_POS answers the network reader), found by scanning the file head without
+ *   decoding rows; then the file's FORMAT_DESCRIPTION is fed and reading starts at the offset.
+ *   Nothing before the offset reaches the schema tracker (as over the network).
  * - Start by GTID set: DM's rule: the newest relay file whose previous-GTID set
  *   (Previous_gtids / Gtid_list) the start set contains; read from its start, skipping every
  *   event group whose GTID the start set already contains (what the server does for a GTID dump).
@@ -56,7 +57,7 @@ import type { ReaderMetrics } from './reader-metrics.js';
 import type { TxnShaper } from './txn-shaper.js';
 import { findStartByTime } from './start-time.js';
 import { openControlConnection } from './source-info.js';
-import { getMasterStatus } from '../sql/index.js';
+import { binlogStreamOptions, getMasterStatus } from '../sql/index.js';
 import { enableFastpath } from './zongji-fastpath.js';
 import { loadZongjiPacketLayer, RawEventFeeder, type StreamControl } from './relay-decode.js';
 import {
@@ -65,7 +66,6 @@ import {
   EVENT_HEADER_LEN,
   GTID_EVENT_TYPES,
   MAX_EVENT_LEN,
-  ROW_EVENT_TYPES,
   compareBinlogNames,
   fileSize,
   formatDescriptionHasChecksum,
@@ -154,8 +154,8 @@ export class RelaySession implements BinlogTransport, StreamControl {
   private subs: RelaySubDir[] = [];
   private startLoc: Loc | 'wait' | undefined;
   private cur: Cursor | undefined;
-  /** Row events before this offset of this file are skipped undecoded (the shaper suppresses the rest). */
-  private skipRows: { file: string; offset: number } | undefined;
+  /** A file:offset start: where the first file is read from (after its FORMAT_DESCRIPTION). */
+  private startOffset = 4;
   /** Event groups whose GTID this set contains are skipped (GTID start, sub-directory switch). */
   private gtidSkip: GtidSet | undefined;
   private skippingGroup = false;
@@ -167,6 +167,8 @@ export class RelaySession implements BinlogTransport, StreamControl {
   private watchedSub = '';
   private loopDone: Promise<void> = Promise.resolve();
   private startedOnce = false;
+  /** The error that ended a session (a decode error, or the reader's own, e.g. a TABLE_MAP mismatch). */
+  private failed: DMError | undefined;
   /** subDir of each file this reader opened (for the needs registry; bounded). */
   private readonly subOfFile = new Map<string, string>();
 
@@ -224,11 +226,17 @@ export class RelaySession implements BinlogTransport, StreamControl {
     if (!start.file || start.offset < 4) throw new DMError('ErrBinlogInvalidPosition', `invalid start position ${start.file}:${start.offset}`);
     this.shaper.curFile = start.file;
     this.shaper.boundary = { file: start.file, offset: start.offset, gtid: '' };
-    if (start.offset > 4) {
-      this.shaper.skipBefore = { file: start.file, offset: start.offset };
-      this.skipRows = { file: start.file, offset: start.offset };
-    }
+    this.startOffset = start.offset;
     this.startLoc = await this.locateFile(start.file, start.offset);
+    if (this.startLoc !== 'wait') await this.seedExecuted(this.startLoc);
+  }
+
+  /** The executed GTID set at a file:offset start (see the file head). */
+  private async seedExecuted(loc: Loc): Promise<void> {
+    const head = await this.scanHead(join(this.subs[loc.sub]!.path, loc.file), this.startOffset);
+    if (head.executed === undefined) return;
+    this.shaper.executed = head.executed;
+    this.shaper.boundary = { ...this.shaper.boundary, gtid: head.executed.toString() };
   }
 
   async begin(): Promise<void> {
@@ -266,7 +274,10 @@ export class RelaySession implements BinlogTransport, StreamControl {
       s.finish();
       return;
     }
-    s.finish(isDMError(e) ? e : new DMError('ErrBinlogDecode', `relay event could not be decoded at ${this.where()}: ${e instanceof Error ? e.message : String(e)}`, { cause: e }));
+    const err = isDMError(e) ? e : new DMError('ErrBinlogDecode', `relay event could not be decoded at ${this.where()}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+    s.finish(err);
+    // no reconnecting from files: the read loop ends the stream with it
+    this.failed ??= err;
   }
 
   /** The master-side metrics from the source when it can be reached (the relay works without it). */
@@ -346,6 +357,7 @@ export class RelaySession implements BinlogTransport, StreamControl {
       init,
       s.zj,
       this.o.flavor,
+      binlogStreamOptions(this.o.connection),
       this,
       (ev: AnyBinlogEvent) => {
         if (s.ended || this.session !== s) return;
@@ -371,10 +383,14 @@ export class RelaySession implements BinlogTransport, StreamControl {
         s.started(); // the reader is running: it waits for the relay to reach the start
         if (!(await this.waitForChange(undefined))) return;
         this.subs = await readRelayIndex(this.o.relay.dir);
-        loc = this.shaper.resumeByGtid && this.gtidSkip ? await this.locateByGtid(this.gtidSkip) : await this.locateFile(this.shaper.skipBefore?.file ?? this.shaper.curFile, this.shaper.skipBefore?.offset ?? 4);
+        if (this.shaper.resumeByGtid && this.gtidSkip) loc = await this.locateByGtid(this.gtidSkip);
+        else {
+          loc = await this.locateFile(this.shaper.curFile, this.startOffset);
+          if (loc !== 'wait') await this.seedExecuted(loc);
+        }
       }
-      await this.openAt(loc.sub, loc.file, true);
-      this.o.relay.needs?.set(this.needsId, { subDir: this.cur!.sub.name, file: loc.file, offset: this.shaper.skipBefore?.offset ?? 4 });
+      await this.openAt(loc.sub, loc.file, true, this.startOffset);
+      this.o.relay.needs?.set(this.needsId, { subDir: this.cur!.sub.name, file: loc.file, offset: this.startOffset });
       s.started();
       this.startedOnce = true;
       for (;;) {
@@ -401,6 +417,10 @@ export class RelaySession implements BinlogTransport, StreamControl {
         await this.waitForChange(this.cur!.sub.path);
       }
       s.finish();
+      if (this.failed && !this.host.closed) {
+        if (this.startedOnce) this.host.fail(this.failed);
+        else throw this.failed;
+      }
     } catch (e) {
       const err = isDMError(e) ? e : new DMError('ErrRelayRead', `reading the relay failed at ${this.where()}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
       if (s && !s.ended) {
@@ -431,11 +451,10 @@ export class RelaySession implements BinlogTransport, StreamControl {
         if (p === 1 && bytesRead === want) c.need = h.length;
         break;
       }
-      const at = c.offset;
       c.offset += h.length;
       c.need = 0;
       fed = true;
-      this.handle(buf, p, h.type, h.length, at);
+      this.handle(buf, p, h.type, h.length);
       p += h.length;
     }
     if (bytesRead < want) c.tail = end - p;
@@ -443,8 +462,8 @@ export class RelaySession implements BinlogTransport, StreamControl {
     return fed || c.need > want;
   }
 
-  /** One whole event `buf[p, p+len)` at file offset `at`: skip it, note file ends, or feed it to zongji. */
-  private handle(buf: Buffer, p: number, type: number, len: number, at: number): void {
+  /** One whole event `buf[p, p+len)`: skip it, note how the file ends, or feed it to zongji. */
+  private handle(buf: Buffer, p: number, type: number, len: number): void {
     const c = this.cur!;
     const feeder = this.feeder!;
     switch (type) {
@@ -464,10 +483,6 @@ export class RelaySession implements BinlogTransport, StreamControl {
       default:
         break;
     }
-    if (this.skipRows && ROW_EVENT_TYPES.has(type)) {
-      if (c.file === this.skipRows.file && at < this.skipRows.offset) return;
-      this.skipRows = undefined;
-    }
     if (this.gtidSkip) {
       if (GTID_EVENT_TYPES.has(type)) this.skippingGroup = this.groupExecuted(buf, p, type, this.gtidSkip);
       if (this.skippingGroup && !FILE_LEVEL_TYPES.has(type)) return;
@@ -477,19 +492,8 @@ export class RelaySession implements BinlogTransport, StreamControl {
 
   /** Whether the GTID of the group this GTID event opens is in `set` (MySQL tagged GTIDs: never). */
   private groupExecuted(buf: Buffer, p: number, type: number, set: GtidSet): boolean {
-    const body = p + EVENT_HEADER_LEN;
-    let gtid: string;
-    if (type === EV.MARIADB_GTID) {
-      const seq = buf.readBigUInt64LE(body);
-      const domain = buf.readUInt32LE(body + 8);
-      gtid = `${domain}-${buf.readUInt32LE(p + 5)}-${seq}`;
-    } else if (type === EV.GTID) {
-      const sid = buf.toString('hex', body + 1, body + 17);
-      const uuid = `${sid.slice(0, 8)}-${sid.slice(8, 12)}-${sid.slice(12, 16)}-${sid.slice(16, 20)}-${sid.slice(20)}`;
-      gtid = `${uuid}:${buf.readBigUInt64LE(body + 17)}`;
-    } else {
-      return false;
-    }
+    const gtid = gtidOf(buf, p, type);
+    if (gtid === undefined) return false;
     try {
       return set.containsGtid(gtid);
     } catch {
@@ -531,7 +535,6 @@ export class RelaySession implements BinlogTransport, StreamControl {
     this.log.info({ from: c.sub.name, to: nextSub.name, file: first, position: this.shaper.boundary }, 'relay switches to the next sub-directory (upstream switch)');
     // groups the old upstream's relay already delivered are skipped when the new one repeats them
     this.gtidSkip = this.shaper.executed;
-    this.skipRows = undefined;
     return { sub: idx + 1, file: first };
   }
 
@@ -540,8 +543,11 @@ export class RelaySession implements BinlogTransport, StreamControl {
     return (await fileSize(join(c.sub.path, c.file))) === c.offset;
   }
 
-  /** Open `file` of sub-directory `subIdx` at its first event; `announce`: feed an artificial ROTATE to it first. */
-  private async openAt(subIdx: number, file: string, announce: boolean): Promise<void> {
+  /**
+   * Open `file` of sub-directory `subIdx` at its first event, or at `from` (after feeding its
+   * FORMAT_DESCRIPTION); `announce`: feed an artificial ROTATE to it first.
+   */
+  private async openAt(subIdx: number, file: string, announce: boolean, from = 4): Promise<void> {
     const sub = this.subs[subIdx];
     if (!sub) throw new DMError('ErrRelayNoPosition', `relay sub-directory #${subIdx + 1} is not in ${join(this.o.relay.dir, 'server-uuid.index')}`);
     const path = join(sub.path, file);
@@ -563,7 +569,18 @@ export class RelaySession implements BinlogTransport, StreamControl {
     this.cur = { sub, subIdx, file, fh, offset: 4, tail: 0, rotateTo: undefined, stopped: false, need: 0 };
     if (this.subOfFile.size > 10_000) this.subOfFile.clear();
     this.subOfFile.set(file, sub.name);
-    if (announce) this.feeder!.feedArtificialRotate(file, 4, 0);
+    if (announce) this.feeder!.feedArtificialRotate(file, from, 0);
+    if (from > 4) {
+      // the FORMAT_DESCRIPTION (checksums, and zongji's state), then the start offset
+      const head = Buffer.allocUnsafe(EVENT_HEADER_LEN + 1);
+      const { bytesRead } = await fh.read(head, 1, EVENT_HEADER_LEN, 4);
+      const h = bytesRead === EVENT_HEADER_LEN ? readEventHeader(head, 1) : undefined;
+      if (h?.type !== EV.FORMAT_DESCRIPTION) throw new DMError('ErrRelayFileCorrupt', `relay file ${path} does not start with a FORMAT_DESCRIPTION event`);
+      const fde = Buffer.allocUnsafe(h.length + 1);
+      await fh.read(fde, 1, h.length, 4);
+      this.handle(fde, 1, EV.FORMAT_DESCRIPTION, h.length);
+      this.cur.offset = from;
+    }
     this.log.debug({ subDir: sub.name, file }, 'relay file opened');
   }
 
@@ -602,7 +619,7 @@ export class RelaySession implements BinlogTransport, StreamControl {
       const files = await listRelayFiles(sub.path);
       for (let k = files.length - 1; k >= 0; k--) {
         const file = files[k]!;
-        const prev = await this.previousGtids(join(sub.path, file));
+        const prev = (await this.scanHead(join(sub.path, file), 0)).prev;
         if (prev === undefined) continue;
         any = true;
         if (set.contains(prev)) return { sub: i, file };
@@ -612,42 +629,72 @@ export class RelaySession implements BinlogTransport, StreamControl {
     throw new DMError('ErrRelayNoGtidMatch', `no relay file in ${this.o.relay.dir} starts at or before GTID set ${set.toString() || "''"} (the relay starts after it)`);
   }
 
-  /** The previous-GTID set at the start of a relay file (its Previous_gtids / Gtid_list event), decoded by zongji. */
-  private async previousGtids(path: string): Promise<GtidSet | undefined> {
+  /**
+   * The head of a relay file: its previous-GTID set (Previous_gtids / Gtid_list, decoded by
+   * zongji) and, when `upTo` > 4, the executed set at `upTo`: that set plus the GTIDs of the event
+   * groups before it (read from the GTID events' headers; rows are not decoded).
+   */
+  private async scanHead(path: string, upTo: number): Promise<{ prev: GtidSet | undefined; executed: GtidSet | undefined }> {
     const fh = await open(path, 'r');
     try {
-      const buf = Buffer.allocUnsafe((64 << 10) + 1);
-      const { bytesRead } = await fh.read(buf, 1, 64 << 10, 0);
-      if (bytesRead < 4 || !buf.subarray(1, 5).equals(BINLOG_MAGIC)) return undefined;
-      let found: GtidSet | undefined;
-      let failed: unknown;
       const init = await loadZongjiPacketLayer();
+      let prev: GtidSet | undefined;
+      let failed: unknown;
       const control: StreamControl = { pause: () => undefined, resume: () => undefined };
       const feeder = new RawEventFeeder(
         init,
         new ZongJi({}),
         this.o.flavor,
+        binlogStreamOptions(this.o.connection),
         control,
         (ev) => {
           const name = ev.getEventName();
           const raw = ev as unknown as { gtidSet?: string; gtids?: { domainId: number; serverId: number; seqNo: number | string }[] };
-          if (name === 'previousgtids' && this.o.flavor === 'mysql') found = parseGtidSet(String(raw.gtidSet ?? ''), 'mysql');
-          if (name === 'mariadbgtidlist' && this.o.flavor === 'mariadb') found = parseGtidSet(gtidListText(raw.gtids ?? []), 'mariadb');
+          if (name === 'previousgtids' && this.o.flavor === 'mysql') prev = parseGtidSet(String(raw.gtidSet ?? ''), 'mysql');
+          if (name === 'mariadbgtidlist' && this.o.flavor === 'mariadb') prev = parseGtidSet(gtidListText(raw.gtids ?? []), 'mariadb');
         },
         (e) => (failed = e),
       );
-      let p = 5;
-      const end = 1 + bytesRead;
-      while (found === undefined && failed === undefined && end - p >= EVENT_HEADER_LEN) {
-        const h = readEventHeader(buf, p);
-        if (h.length < EVENT_HEADER_LEN || end - p < h.length) break;
-        if (h.type === EV.FORMAT_DESCRIPTION) feeder.setChecksum(formatDescriptionHasChecksum(buf, p, h.length));
-        if (h.type === EV.FORMAT_DESCRIPTION || h.type === EV.PREVIOUS_GTIDS || h.type === EV.MARIADB_GTID_LIST) feeder.feed(buf, p, p + h.length);
-        if (GTID_EVENT_TYPES.has(h.type)) break; // past the file header
-        p += h.length;
+      let executed: GtidSet | undefined;
+      let off = 4;
+      let chunk = 64 << 10;
+      for (;;) {
+        const buf = Buffer.allocUnsafe(chunk + 1);
+        const { bytesRead } = await fh.read(buf, 1, chunk, off === 4 ? 0 : off);
+        let p = off === 4 ? 5 : 1;
+        if (off === 4 && (bytesRead < 4 || !buf.subarray(1, 5).equals(BINLOG_MAGIC))) return { prev: undefined, executed: undefined };
+        const end = 1 + bytesRead;
+        let whole = 0;
+        while (end - p >= EVENT_HEADER_LEN && (upTo <= 4 || off < upTo)) {
+          const h = readEventHeader(buf, p);
+          if (h.length < EVENT_HEADER_LEN) throw new DMError('ErrRelayFileCorrupt', `relay file ${path} has an event of length ${h.length} at offset ${off}`);
+          if (end - p < h.length) {
+            chunk = Math.max(chunk, h.length);
+            break;
+          }
+          whole++;
+          if (h.type === EV.FORMAT_DESCRIPTION) feeder.setChecksum(formatDescriptionHasChecksum(buf, p, h.length));
+          if (h.type === EV.FORMAT_DESCRIPTION || h.type === EV.PREVIOUS_GTIDS || h.type === EV.MARIADB_GTID_LIST) {
+            feeder.feed(buf, p, p + h.length);
+            if (failed !== undefined) throw new DMError('ErrRelayFileCorrupt', `cannot decode the GTID list at the start of relay file ${path}`, { cause: failed });
+            executed = prev;
+          }
+          if (GTID_EVENT_TYPES.has(h.type)) {
+            if (upTo <= 4) return { prev, executed: undefined };
+            const g = gtidOf(buf, p, h.type);
+            if (g !== undefined && executed !== undefined) executed = executed.add(g);
+          }
+          off += h.length;
+          p += h.length;
+        }
+        if ((upTo > 4 && off >= upTo) || whole === 0) break;
       }
-      if (failed !== undefined) throw new DMError('ErrRelayFileCorrupt', `cannot decode the GTID list at the start of relay file ${path}`, { cause: failed });
-      return found;
+      if (upTo > 4 && off !== upTo && executed !== undefined) {
+        throw new DMError('ErrBinlogInvalidPosition', `position ${path}:${upTo} is not the start of an event in the relay file`, {
+          workaround: 'Start from a transaction boundary, e.g. a position from SHOW MASTER STATUS, SHOW BINLOG EVENTS, or a DM checkpoint.',
+        });
+      }
+      return { prev, executed: upTo > 4 ? executed : undefined };
     } finally {
       await fh.close().catch(() => undefined);
     }
@@ -720,6 +767,17 @@ function gtidListText(gtids: { domainId: number; serverId: number; seqNo: number
   const last = new Map<number, string>();
   for (const g of gtids) last.set(g.domainId, `${g.domainId}-${g.serverId}-${g.seqNo}`);
   return [...last.values()].join(',');
+}
+
+/** The GTID of a GTID event (MariaDB `domain-server-seq`, MySQL `uuid:gno`); undefined for anonymous and tagged ones. */
+function gtidOf(buf: Buffer, p: number, type: number): string | undefined {
+  const body = p + EVENT_HEADER_LEN;
+  if (type === EV.MARIADB_GTID) return `${buf.readUInt32LE(body + 8)}-${buf.readUInt32LE(p + 5)}-${buf.readBigUInt64LE(body)}`;
+  if (type === EV.GTID) {
+    const sid = buf.toString('hex', body + 1, body + 17);
+    return `${sid.slice(0, 8)}-${sid.slice(8, 12)}-${sid.slice(12, 16)}-${sid.slice(16, 20)}-${sid.slice(20)}:${buf.readBigUInt64LE(body + 17)}`;
+  }
+  return undefined;
 }
 
 /** `mysql-bin.000003` and `mysql-bin.000010` share a base name. */
