@@ -135,6 +135,11 @@ export interface BinlogReader extends AsyncIterable<BinlogEvent> {
    * since (that DDL asks again). Rejects with ErrBinlogTargetStructure when the query fails.
    */
   structureFromTarget(ev: QueryEvent, table: { schema: string; table: string }, conn: Queryable, target: { schema: string; table: string }): Promise<void>;
+  /**
+   * The consumer wrote a checkpoint at `pos`: a relay reader tells its `relay.needs` (the
+   * purger) that it no longer needs the relay before it. A no-op for the network reader.
+   */
+  checkpointed(pos: Position): void;
 }
 
 /** The queue bounds are src/config's (one value for the reader and the sync unit). */
@@ -272,6 +277,10 @@ class ZongjiBinlogReader implements BinlogReader, DumpHost {
 
   exportSchemas(): string {
     return this.consumerSchemas;
+  }
+
+  checkpointed(pos: Position): void {
+    if (this.dump instanceof RelaySession) this.dump.checkpointed(pos);
   }
 
   structuresNeeded(ev: QueryEvent): { schema: string; table: string }[] {

@@ -6,6 +6,7 @@ import { sleepAbortable, Waker } from '../util/index.js';
 import { Subtask } from './subtask.js';
 import { etcdBinlogOps } from './binlog-ops.js';
 import type { WorkerMetrics } from './metrics.js';
+import type { RelayNeeds } from '../units/relay/needed.js';
 
 interface Running {
   subtask: Subtask;
@@ -20,6 +21,8 @@ export interface ConvergerOptions {
   keys: Keys;
   workerName: string;
   relayDir?: string;
+  /** The worker's relay needs registry (src/units/relay/needed.ts), handed to the subtasks' relay readers. */
+  relayNeeds?: RelayNeeds;
   logger: Logger;
   registry: Registry;
   metrics: WorkerMetrics;
@@ -155,6 +158,7 @@ export class Converger {
           workerName: this.o.workerName,
           ...(this.o.relayDir ? { relayDir: this.o.relayDir } : {}),
           pipelineExtras: {
+            ...(this.o.relayNeeds ? { relayNeeds: this.o.relayNeeds } : {}),
             binlogOps: etcdBinlogOps(client, keys, source, task),
             ...(this.o.secretKey ? { secretKey: this.o.secretKey } : {}),
           },

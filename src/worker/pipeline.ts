@@ -37,7 +37,8 @@ import {
 import { DMError } from '../errors/index.js';
 import { connect, getFlavor, type ConnConfig } from '../sql/index.js';
 import type { Position } from '../binlog/position.js';
-import { DeferredSyncUnit, SchemaStore, type StartSpec, type SyncConfig } from '../units/sync/index.js';
+import { DeferredSyncUnit, SchemaStore, relayReaderFactory, type StartSpec, type SyncConfig } from '../units/sync/index.js';
+import type { RelayNeedsSink } from '../binlog/index.js';
 import { createRouter } from '../filter/index.js';
 import { capturingHandOff, createFullUnits, finishedOnce, handOffOf, skippedWhenFinished, type FullPhaseDetail, type HandOffBox } from '../units/full/index.js';
 import { droppedRuleReason, type EventFilterRule } from '../filter/index.js';
@@ -48,6 +49,8 @@ export interface PipelineContext {
   registry: Registry;
   workerName: string;
   relayDir?: string;
+  /** The worker's relay purger registry (src/units/relay/needed.ts): relay readers register what they still need. */
+  relayNeeds?: RelayNeedsSink;
   /** etcd-backed binlog operations (skip/replace/inject) for this subtask; see etcdBinlogOps. */
   binlogOps?: BinlogOpStore;
   /** Secret key for encrypted passwords in the YAML texts (default: the built-in key). */
@@ -184,6 +187,14 @@ async function syncConfig(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineCo
   };
 }
 
+/**
+ * Where the relay of `src` lives: the worker's `relay-dir` when set (DM >= 5.4: it takes
+ * precedence over the source's), else the source's `relay-dir`.
+ */
+export function relayDirOf(src: SourceConfig, workerRelayDir: string | undefined): string {
+  return workerRelayDir ?? src.relayDir;
+}
+
 /** The sync unit of a subtask, built at its first process() (src/units/sync/deferred-sync-unit.ts). */
 function syncUnit(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineContext, box: HandOffBox, afterFullPhase: boolean, startTime?: Date): Unit {
   const router = createRouter(sub.routeRules, { caseSensitive: sub.caseSensitive, sourceId: sub.sourceId });
@@ -209,7 +220,13 @@ function syncUnit(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineContext, b
       route: (schema, table) => router.route(schema, table),
       extractColumns: router.extractColumns,
     }),
-    deps: { logger: ctx.logger, registry: ctx.registry, workerName: ctx.workerName },
+    deps: {
+      logger: ctx.logger,
+      registry: ctx.registry,
+      workerName: ctx.workerName,
+      // `enable-relay: true`: read the worker's relay files instead of the source's binlog
+      ...(src.enableRelay ? { readerFactory: relayReaderFactory({ dir: relayDirOf(src, ctx.relayDir), ...(ctx.relayNeeds ? { needs: ctx.relayNeeds } : {}) }) } : {}),
+    },
   });
 }
 

@@ -19,6 +19,7 @@ import { WorkerSession } from './session.js';
 import { Converger } from './converger.js';
 import { WorkerMetrics } from './metrics.js';
 import { createWorkerService } from './service.js';
+import { RelayNeeds } from '../units/relay/needed.js';
 
 export interface DMWorkerOptions {
   config: WorkerConfig;
@@ -41,6 +42,8 @@ function hostPort(addr: string): { host: string; port: number } {
  */
 export class DMWorker {
   readonly registry: Registry;
+  /** What the relay readers of this worker's subtasks still need (for the relay purger). */
+  readonly relayNeeds = new RelayNeeds();
   private readonly cfg: WorkerConfig;
   private readonly log: Logger;
   private server: RpcServer | undefined;
@@ -105,6 +108,7 @@ export class DMWorker {
       keys,
       workerName: cfg.name,
       relayDir: cfg.relayDir,
+      relayNeeds: this.relayNeeds,
       logger: this.log,
       registry: this.registry,
       metrics: this.metrics,

@@ -29,6 +29,8 @@ export class CheckpointFlusher {
   lastCheckpoint: Position | undefined;
   /** Schema snapshot to store with the next checkpoint (taken only where it matches the low-water mark). */
   schemasToSave: string | undefined;
+  /** Told each checkpoint written (the relay reader releases the relay before it for the purger). */
+  onFlushed: ((pos: Position) => void) | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private readonly store: CheckpointStore;
 
@@ -59,6 +61,7 @@ export class CheckpointFlusher {
         }
         this.lastCheckpoint = pos;
         if (this.schemasToSave === schemas) this.schemasToSave = undefined;
+        this.onFlushed?.(pos);
       } catch (e) {
         tracker.restorePrune(prune);
         if (force) throw toDMError(e, 'ErrCheckpointSave', 'saving the checkpoint failed');
