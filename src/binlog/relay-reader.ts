@@ -136,6 +136,8 @@ interface Cursor {
   stopped: boolean;
   /** An event longer than a read chunk starts at `offset`: read this much. */
   need: number;
+  /** The unread rest of the last read (whole events from `p` on), kept across a pause. */
+  pending: { buf: Buffer; p: number; end: number; eof: boolean } | undefined;
 }
 
 export class RelaySession implements BinlogTransport, StreamControl {
@@ -436,11 +438,23 @@ export class RelaySession implements BinlogTransport, StreamControl {
   private async readSome(s: Session): Promise<boolean> {
     const c = this.cur!;
     const want = Math.max(this.o.relay.readChunk ?? DEFAULT_RELAY_READ_CHUNK, c.need);
-    // a fresh buffer per read: decoded values (BLOBs, binary strings) are views of it
-    const buf = Buffer.allocUnsafe(want + 1);
-    const { bytesRead } = await c.fh.read(buf, 1, want, c.offset);
-    const end = 1 + bytesRead;
-    let p = 1;
+    let buf: Buffer;
+    let p: number;
+    let end: number;
+    let eof: boolean;
+    const pending = c.pending;
+    if (pending !== undefined) {
+      // whole events left over by a pause (their bytes never change once written)
+      c.pending = undefined;
+      ({ buf, p, end, eof } = pending);
+    } else {
+      // a fresh buffer per read: decoded values (BLOBs, binary strings) are views of it
+      buf = Buffer.allocUnsafe(want + 1);
+      const { bytesRead } = await c.fh.read(buf, 1, want, c.offset);
+      p = 1;
+      end = 1 + bytesRead;
+      eof = bytesRead < want;
+    }
     let fed = false;
     while (end - p >= EVENT_HEADER_LEN && !this.paused && !s.ended && this.session === s) {
       const h = readEventHeader(buf, p);
@@ -448,7 +462,7 @@ export class RelaySession implements BinlogTransport, StreamControl {
         throw new DMError('ErrRelayFileCorrupt', `relay file ${join(c.sub.path, c.file)} has an event of length ${h.length} at offset ${c.offset}`);
       }
       if (end - p < h.length) {
-        if (p === 1 && bytesRead === want) c.need = h.length;
+        if (p === 1 && !eof) c.need = h.length;
         break;
       }
       c.offset += h.length;
@@ -457,7 +471,13 @@ export class RelaySession implements BinlogTransport, StreamControl {
       this.handle(buf, p, h.type, h.length);
       p += h.length;
     }
-    if (bytesRead < want) c.tail = end - p;
+    if ((this.paused || s.ended) && end - p >= EVENT_HEADER_LEN && this.cur === c) {
+      c.pending = { buf, p, end, eof };
+      return true;
+    }
+    // the rest of a kept buffer is a partial event: read the file again at once
+    if (pending !== undefined) return true;
+    if (eof) c.tail = end - p;
     // an event longer than the chunk: read again at once with a buffer that fits it
     return fed || c.need > want;
   }
@@ -566,7 +586,7 @@ export class RelaySession implements BinlogTransport, StreamControl {
       throw e;
     }
     if (this.cur && this.cur.fh !== fh) await this.cur.fh.close().catch(() => undefined);
-    this.cur = { sub, subIdx, file, fh, offset: 4, tail: 0, rotateTo: undefined, stopped: false, need: 0 };
+    this.cur = { sub, subIdx, file, fh, offset: 4, tail: 0, rotateTo: undefined, stopped: false, need: 0, pending: undefined };
     if (this.subOfFile.size > 10_000) this.subOfFile.clear();
     this.subOfFile.set(file, sub.name);
     if (announce) this.feeder!.feedArtificialRotate(file, from, 0);
