@@ -36,15 +36,16 @@ async function collect(r: BinlogReader, until: (ev: BinlogEvent, all: BinlogEven
 
 const atEnd = (end: Position) => (ev: BinlogEvent) => (ev.kind === 'xid' || ev.kind === 'query') && ev.pos.file === end.file && ev.pos.offset >= end.offset;
 
-async function readRange(db: MariaDBServer, start: StartPoint, end: Position, relayDir?: string, schemas?: string): Promise<BinlogEvent[]> {
+/** `tiny`: a 3-event queue (the reader pauses all the time) and 333-byte reads (events span reads, some are longer than one). */
+async function readRange(db: MariaDBServer, start: StartPoint, end: Position, relayDir?: string, tiny = false): Promise<BinlogEvent[]> {
   const r = createBinlogReader({
     connection: db.connOpts(),
     flavor: 'mariadb',
     serverId: serverIds++,
     start,
     heartbeatMs: 0,
-    ...(relayDir ? { relay: { dir: relayDir, pollMs: 100 } } : {}),
-    ...(schemas ? { schemas } : {}),
+    ...(relayDir ? { relay: { dir: relayDir, pollMs: 100, ...(tiny ? { readChunk: 333 } : {}) } } : {}),
+    ...(tiny ? { maxQueueEvents: 3 } : {}),
   });
   await r.start(AbortSignal.timeout(30_000));
   try {
@@ -129,6 +130,7 @@ void test('relay reader: the same events, rows and positions as the network read
     two.mirror(db, s1, { files: files.slice(0, cut) });
     two.mirror(db, s2, { files: files.slice(cut) });
     assert.deepEqual(await readRange(db, { file: mid.file, offset: mid.offset }, end, two.dir), network, `${meta}: two sub-directories`);
+    assert.deepEqual(await readRange(db, { file: mid.file, offset: mid.offset }, end, two.dir, true), network, `${meta}: two sub-directories, tiny queue and reads`);
 
     // GTID start: the same as a GTID dump from the server
     const byGtidNet = await readRange(db, { gtid: mid.gtid }, end);
