@@ -31,7 +31,8 @@ function assertRelayEqualsUpstream(m: MariaDBServer, subDirPath: string, whole: 
     const relay = readFileSync(join(subDirPath, f));
     const up = readFileSync(join(m.dataDir, f));
     bytes += relay.length;
-    if (i < files.length - 1 || whole) assert.ok(relay.equals(up), `${f}: relay (${relay.length} B) equals the upstream file (${up.length} B)`);
+    const firstDiff = (): number => relay.findIndex((b, k) => b !== up[k]);
+    if (i < files.length - 1 || whole) assert.ok(relay.equals(up), `${f}: relay (${relay.length} B) equals the upstream file (${up.length} B), first difference at ${firstDiff()} of ${files.length} files`);
     else assert.ok(relay.equals(up.subarray(0, relay.length)), `${f}: relay is a prefix of the upstream file`);
   });
   return bytes;
@@ -82,7 +83,8 @@ test('relay writer on MariaDB', { timeout: 600_000 }, async (t) => {
       assert.deepEqual(readIndex(dir), [subDir]);
       assert.deepEqual(listBinlogFiles(join(dir, subDir)), upstreamFiles(m));
       assertRelayEqualsUpstream(m, join(dir, subDir), true);
-      const st = relay.status();
+      // the relay reads the upstream's master status every 2 s
+      const st = await waitFor('relay reports caught up', async () => (relay.status().relayCatchUpMaster ? relay.status() : undefined), { timeoutMs: 30_000 });
       assert.equal(st.stage, 'Running');
       assert.equal(st.relaySubDir, subDir);
       assert.equal(st.relayCatchUpMaster, true);

@@ -4,7 +4,7 @@
  * cuts a partial trailing event off the last file. docs/relay.md "Flush rule" and "Partial
  * trailing event" describe what readers may rely on.
  */
-import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fdatasyncSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, statSync, truncateSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DMError } from '../../errors/index.js';
 import { BINLOG_MAGIC, EV, FLAG_ARTIFICIAL, HEADER_LEN, fdeChecksum, readHeader, rotateInfo, TxnTracker } from './events.js';
@@ -44,7 +44,11 @@ export function recoverSubDir(dir: string, meta: RelayMetaData | undefined, trac
     unlinkSync(join(dir, last));
     files = files.slice(0, -1);
   }
-  const startFile = meta && files.includes(meta.binlogName) ? meta.binlogName : files[0];
+  // the meta must point inside the files (it does unless the disk lost data the meta had seen as
+  // durable): otherwise scan the whole sub-directory from its first file
+  const metaUsable = meta !== undefined && files.includes(meta.binlogName) && statSync(join(dir, meta.binlogName)).size >= meta.binlogPos;
+  if (meta !== undefined && !metaUsable) meta = undefined;
+  const startFile = meta ? meta.binlogName : files[0];
   tracker.reset(meta && meta.binlogName === startFile ? meta.binlogGtid : '');
   let boundary: RelayMetaData = { binlogName: startFile ?? meta?.binlogName ?? '', binlogPos: meta && meta.binlogName === startFile ? meta.binlogPos : 4, binlogGtid: tracker.toString() };
   if (startFile === undefined) return { file: undefined, size: 0, next: undefined, checksum: false, meta: boundary, cut: 0 };
@@ -66,6 +70,7 @@ export function recoverSubDir(dir: string, meta: RelayMetaData | undefined, trac
         boundary = { binlogName: name, binlogPos: p, binlogGtid: tracker.toString() };
       }
     }
+    if (next) clearInUse(join(dir, name));
     // p: end of the last complete event
     let cut = 0;
     if (i === files.length - 1 && p < buf.length) {
@@ -75,6 +80,31 @@ export function recoverSubDir(dir: string, meta: RelayMetaData | undefined, trac
     out = { file: name, size: p, next, checksum, meta: boundary, cut };
   }
   return out;
+}
+
+/** LOG_EVENT_BINLOG_IN_USE_F: set in the first FORMAT_DESCRIPTION while the server writes the file. */
+const FLAG_IN_USE = 0x1;
+const FDE_FLAGS_AT = 4 + 17;
+
+/** Clear the in-use flag of a closed binlog file's FORMAT_DESCRIPTION (no-op when clear). */
+export function clearInUse(path: string): void {
+  try {
+    const fd = openSync(path, 'r+');
+    try {
+      const b = Buffer.alloc(2);
+      if (readSync(fd, b, 0, 2, FDE_FLAGS_AT) === 2) {
+        const flags = b.readUInt16LE(0);
+        if (flags & FLAG_IN_USE) {
+          b.writeUInt16LE(flags & ~FLAG_IN_USE, 0);
+          writeSync(fd, b, 0, 2, FDE_FLAGS_AT);
+        }
+      }
+    } finally {
+      closeSync(fd);
+    }
+  } catch (e) {
+    throw writeError(e, `mark relay file ${path} closed`);
+  }
 }
 
 /** Appends to one binlog file of the relay. */
@@ -148,6 +178,15 @@ export class RelayFile {
       closeSync(this.fd);
       this.fd = -1;
     }
+  }
+
+  /**
+   * The upstream closed this file (its ROTATE is written): clear LOG_EVENT_BINLOG_IN_USE_F in the
+   * FORMAT_DESCRIPTION header, as the server does in its own file when closing it (the event's
+   * checksum is computed with the flag clear, so the CRC stays valid).
+   */
+  markClosed(): void {
+    clearInUse(this.path);
   }
 
   /** Read `len` bytes at `pos` (duplicate checks). */

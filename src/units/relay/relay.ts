@@ -391,6 +391,15 @@ export class Relay {
         flush();
         this.switchFile(name);
         this.checksum = fdeChecksum(ev);
+        if (this.file && this.file.size === 4) {
+          // the dump thread clears LOG_EVENT_BINLOG_IN_USE_F; the server's own file has it while
+          // open: set it as the server does, cleared again at this file's ROTATE (markClosed)
+          const copy = Buffer.from(ev);
+          copy.writeUInt16LE(copy.readUInt16LE(17) | 0x1, 17);
+          pending.push(copy);
+          boundary = { binlogName: this.file.name, binlogPos: h.logPos, binlogGtid: this.tracker.toString() };
+          continue;
+        }
       }
       if (!this.file) throw new DMError('ErrRelayEventMismatch', `event type ${h.type} at ${h.logPos} arrived before any FORMAT_DESCRIPTION`);
       const startPos = h.logPos - h.size;
@@ -410,6 +419,7 @@ export class Relay {
       }
       if (h.type === EV.ROTATE) {
         flush();
+        this.file.markClosed();
         const { next } = rotateInfo(ev, this.checksum);
         this.nextFile = next;
         this.meta = boundary ?? this.meta;
