@@ -27,7 +27,6 @@ import type { Connection } from 'mysql2/promise';
 import { DMError, toDMError, type DMErrorJSON } from '../../errors/index.js';
 import type { Logger } from '../../log/index.js';
 import { connect, getMasterStatus, type ConnConfig } from '../../sql/index.js';
-import { sleepAbortable } from '../../util/index.js';
 import { RawBinlogDump, type DumpStart } from './binlog-dump.js';
 import { EV, FLAG_ARTIFICIAL, fdeChecksum, readHeader, rotateInfo, TxnTracker } from './events.js';
 import { recoverSubDir, RelayFile } from './file-writer.js';
@@ -69,9 +68,9 @@ export interface RelayStatusSnapshot {
 
 /** Upstream facts the relay needs: flavor, its uuid stand-in, binlog files. */
 async function upstreamInfo(c: Connection): Promise<{ uuid: string; files: string[] }> {
-  const [[v]] = (await c.query('SELECT @@version AS v, @@gtid_domain_id AS d, @@server_id AS s')) as unknown as [Record<string, unknown>[]];
+  const [[v]] = (await c.query('SELECT @@version AS v, @@gtid_domain_id AS d, @@server_id AS s')) as unknown as [Record<string, string | number | null>[]];
   if (!/mariadb/i.test(String(v?.['v'] ?? ''))) throw new DMError('ErrRelayFlavorUnsupported', `source server version ${String(v?.['v'])} is not MariaDB`);
-  const [rows] = (await c.query('SHOW BINARY LOGS')) as unknown as [Record<string, unknown>[]];
+  const [rows] = (await c.query('SHOW BINARY LOGS')) as unknown as [Record<string, string | number | null>[]];
   return { uuid: `${String(v?.['d'])}-${String(v?.['s'])}`, files: rows.map((r) => String(r['Log_name'])) };
 }
 
@@ -237,7 +236,7 @@ export class Relay {
     let dump: RawBinlogDump | undefined;
     try {
       const up = await upstreamInfo(ctl);
-      const [[ck]] = (await ctl.query('SELECT @@global.binlog_checksum AS c')) as unknown as [Record<string, unknown>[]];
+      const [[ck]] = (await ctl.query('SELECT @@global.binlog_checksum AS c')) as unknown as [Record<string, string | number | null>[]];
       this.streamChecksum = String(ck?.['c'] ?? 'NONE').toUpperCase() !== 'NONE';
       await this.pollMaster(ctl, true);
       const start = await this.decideStart(up, ctl);
@@ -269,7 +268,7 @@ export class Relay {
       this.o.metrics?.setFile(s.file, s.offset, 'master');
       this.o.metrics?.updateSpace(this.o.relayDir);
       if (!gtid) {
-        const [[r]] = (await ctl.query('SELECT @@gtid_binlog_pos AS g')) as unknown as [Record<string, unknown>[]];
+        const [[r]] = (await ctl.query('SELECT @@gtid_binlog_pos AS g')) as unknown as [Record<string, string | number | null>[]];
         this.master.gtid = String(r?.['g'] ?? '');
       }
     } catch (e) {
