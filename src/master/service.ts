@@ -2,7 +2,7 @@
  * The dm-master Connect service: the RPC edge. Methods that change state run on the leader: a
  * follower forwards them (same request, the leader's reply or error returned as is; see
  * handlers/env.ts). Reads are answered locally from etcd. The methods live in handlers/, one file
- * per RPC group; methods of later issues (relay, shard DDL locks, validation) are left out, so the
+ * per RPC group; methods of later issues (shard DDL locks, validation) are left out, so the
  * router answers them `unimplemented`.
  */
 import {
@@ -13,6 +13,7 @@ import {
   configHandlers,
   createHandlerEnv,
   memberHandlers,
+  relayHandlers,
   sourceHandlers,
   taskHandlers,
   type MasterImpl,
@@ -37,6 +38,7 @@ export function createMasterService(d: MasterServiceDeps): MasterImpl {
     ...memberHandlers(env),
     ...configHandlers(env),
     ...clusterHandlers(env),
+    ...relayHandlers(env),
     checkData: (req, ctx) => checkDataHandler(env.core.dataCheckDeps(), req, ctx),
     // the dashboard's stream: this service's own ListMember and QueryStatus, every interval
     watchCluster: (req, ctx) =>

@@ -1,12 +1,13 @@
 import type { Etcd3 } from 'etcd3';
 import type { Logger } from '../log/index.js';
 import type { Registry } from '../metrics/index.js';
-import { getJSON, getText, Keys, listPrefix, parseJSON, PrefixWatcher, type SourceBound, type StageRecord, type SubtaskRecord } from '../store/index.js';
+import { getJSON, getText, Keys, listPrefix, parseJSON, PrefixWatcher, type RelayStageRecord, type SourceBound, type StageRecord, type SubtaskRecord } from '../store/index.js';
+import type { RelayHolder } from './relay-holder.js';
 import { sleepAbortable, Waker } from '../util/index.js';
 import { Subtask } from './subtask.js';
 import { etcdBinlogOps } from './binlog-ops.js';
 import type { WorkerMetrics } from './metrics.js';
-import type { RelayNeeds } from '../units/relay/needed.js';
+import type { RelayNeeds } from '../units/relay/index.js';
 
 interface Running {
   subtask: Subtask;
@@ -27,6 +28,8 @@ export interface ConvergerOptions {
   registry: Registry;
   metrics: WorkerMetrics;
   secretKey?: Buffer;
+  /** The worker's relay holder (runs the bound source's relay); none = no relay. */
+  relay?: RelayHolder;
 }
 
 /**
@@ -78,6 +81,7 @@ export class Converger {
   async fence(): Promise<void> {
     this.fenced = true;
     await this.stopAll('fenced');
+    await this.o.relay?.converge(undefined, undefined, undefined);
   }
 
   /** Session back: converge again. */
@@ -117,6 +121,7 @@ export class Converger {
       if (this.source !== undefined) this.log.info({ source: this.source }, 'source unbound');
       this.source = undefined;
       await this.stopAll('unbound');
+      await this.o.relay?.converge(undefined, undefined, undefined);
       return;
     }
     if (this.source !== bound.source) {
@@ -125,12 +130,20 @@ export class Converger {
       this.log.info({ source: bound.source }, 'source bound');
     }
     const source = bound.source;
-    const [sourceYaml, subs, stages] = await Promise.all([
+    const [sourceYaml, subs, stages, relayStage] = await Promise.all([
       getText(client, keys.sourceConfig(source)),
       listPrefix(client, keys.subtask(source)),
       listPrefix(client, keys.taskStage(source)),
+      getJSON<RelayStageRecord>(client, keys.sourceRelayStage(source)),
     ]);
     if (this.fenced) return;
+    // the relay first: subtasks of a relay source read from it
+    try {
+      await this.o.relay?.converge(source, sourceYaml, relayStage?.stage);
+    } catch (err) {
+      this.log.warn({ err, source }, 'relay converge failed');
+      this.o.metrics.operateError.inc({ worker: this.o.workerName, type: 'RelaySource' });
+    }
     const desired = new Map<string, { rec: SubtaskRecord; rev: string; stage: StageRecord['stage']; stageRev: string }>();
     const stageOf = new Map(stages.kvs.map((kv) => [Keys.lastPart(kv.key), { stage: parseJSON<StageRecord>(kv.key, kv.value).stage, rev: kv.modRevision }]));
     for (const kv of subs.kvs) {
@@ -189,5 +202,6 @@ export class Converger {
     this.watchers = [];
     await this.loop;
     await this.stopAll('worker closing');
+    await this.o.relay?.close();
   }
 }

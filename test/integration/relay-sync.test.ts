@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { MariaDBServer, makeTempDir, removeTempDir, waitFor } from '../helpers/index.js';
 import { RelayDirFixture } from '../helpers/relay-files.js';
 import { SyncUnit, relayReaderFactory } from '../../src/units/sync/index.js';
-import { RelayNeeds } from '../../src/units/relay/needed.js';
+import { RelayNeeds } from '../../src/units/relay/index.js';
 import { compareFilePos } from '../../src/binlog/index.js';
 import { describeDiffs, masterPos, syncConfig, waitConverged } from './sync-fixture.js';
 

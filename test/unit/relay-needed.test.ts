@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { RelayNeeds } from '../../src/units/relay/needed.js';
+import { RelayNeeds } from '../../src/units/relay/index.js';
 
 const SUBS = ['aaa.000001', 'bbb.000002'];
 

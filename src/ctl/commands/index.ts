@@ -15,4 +15,5 @@ import './config.js';
 import './binlog.js';
 import './binlog-schema.js';
 import './encrypt.js';
+import './relay.js';
 import './not-implemented.js';

@@ -3,11 +3,6 @@ import { registerCommand } from '../registry.js';
 
 /** Commands whose features have not landed: they answer result false with a clear message. */
 const PENDING: [name: string, summary: string, hidden?: boolean][] = [
-  ['start-relay', 'start pulling the relay log of a source on workers'],
-  ['stop-relay', 'stop pulling the relay log of a source'],
-  ['pause-relay', 'pause the relay unit of a source'],
-  ['resume-relay', 'resume the relay unit of a source'],
-  ['purge-relay', 'purge relay log files of a source'],
   ['shard-ddl-lock', 'show or unlock shard DDL locks'],
   ['show-ddl-locks', 'legacy name of `shard-ddl-lock`', true],
   ['unlock-ddl-lock', 'legacy name of `shard-ddl-lock unlock`', true],
