@@ -172,6 +172,7 @@ export class Converger {
           ...(this.o.relayDir ? { relayDir: this.o.relayDir } : {}),
           pipelineExtras: {
             ...(this.o.relayNeeds ? { relayNeeds: this.o.relayNeeds } : {}),
+            relayRunning: () => this.o.relay?.current !== undefined,
             binlogOps: etcdBinlogOps(client, keys, source, task),
             ...(this.o.secretKey ? { secretKey: this.o.secretKey } : {}),
           },

@@ -37,7 +37,7 @@ import {
 import { DMError } from '../errors/index.js';
 import { connect, getFlavor, type ConnConfig } from '../sql/index.js';
 import type { Position } from '../binlog/position.js';
-import { DeferredSyncUnit, SchemaStore, relayReaderFactory, type StartSpec, type SyncConfig } from '../units/sync/index.js';
+import { DeferredSyncUnit, SchemaStore, relayOrNetworkFactory, type StartSpec, type SyncConfig } from '../units/sync/index.js';
 import type { RelayNeedsSink } from '../binlog/index.js';
 import { createRouter } from '../filter/index.js';
 import { capturingHandOff, createFullUnits, finishedOnce, handOffOf, skippedWhenFinished, type FullPhaseDetail, type HandOffBox } from '../units/full/index.js';
@@ -51,6 +51,8 @@ export interface PipelineContext {
   relayDir?: string;
   /** The worker's relay purger registry (src/units/relay/needed.ts): relay readers register what they still need. */
   relayNeeds?: RelayNeedsSink;
+  /** Whether the worker runs the relay of this subtask's source now (`enable-relay`, or `start-relay`). */
+  relayRunning?: () => boolean;
   /** etcd-backed binlog operations (skip/replace/inject) for this subtask; see etcdBinlogOps. */
   binlogOps?: BinlogOpStore;
   /** Secret key for encrypted passwords in the YAML texts (default: the built-in key). */
@@ -224,8 +226,9 @@ function syncUnit(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineContext, b
       logger: ctx.logger,
       registry: ctx.registry,
       workerName: ctx.workerName,
-      // `enable-relay: true`: read the worker's relay files instead of the source's binlog
-      ...(src.enableRelay ? { readerFactory: relayReaderFactory({ dir: relayDirOf(src, ctx.relayDir), ...(ctx.relayNeeds ? { needs: ctx.relayNeeds } : {}) }) } : {}),
+      // while the worker runs the source's relay (`enable-relay: true` or start-relay, not
+      // stop-relay; without a relay holder: the flag), read its files instead of the binlog
+      readerFactory: relayOrNetworkFactory(() => (ctx.relayRunning ? ctx.relayRunning() : src.enableRelay), { dir: relayDirOf(src, ctx.relayDir), ...(ctx.relayNeeds ? { needs: ctx.relayNeeds } : {}) }),
     },
   });
 }

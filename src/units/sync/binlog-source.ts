@@ -26,3 +26,13 @@ export type SyncReaderFactory = (opts: SyncReaderOptions) => SyncReader;
 export function relayReaderFactory(relay: RelayReadOptions): SyncReaderFactory {
   return (opts) => createBinlogReader({ ...opts, relay: { ...relay, needsId: relay.needsId ?? opts.labels?.task } });
 }
+
+/**
+ * The relay reader while `useRelay()` says the worker runs the source's relay (asked at each
+ * reader start: a run started after `stop-relay` reads the network), else the network reader.
+ * Both report the upstream's positions, so a checkpoint of one resumes with the other.
+ */
+export function relayOrNetworkFactory(useRelay: () => boolean, relay: RelayReadOptions): SyncReaderFactory {
+  const fromRelay = relayReaderFactory(relay);
+  return (opts) => (useRelay() ? fromRelay(opts) : createBinlogReader(opts));
+}
