@@ -392,6 +392,7 @@ export class RelaySession implements BinlogTransport, StreamControl {
         }
       }
       await this.openAt(loc.sub, loc.file, true, this.startOffset);
+      this.log.info({ subDir: this.cur!.sub.name, file: loc.file, offset: this.startOffset, gtid: this.shaper.boundary.gtid }, 'binlog reader reads the relay');
       this.o.relay.needs?.set(this.needsId, { subDir: this.cur!.sub.name, file: loc.file, offset: this.startOffset });
       s.started();
       this.startedOnce = true;
