@@ -135,9 +135,15 @@ export class RawEventFeeder {
 
   /** One whole event: `buf[start, end)`; `start` must be >= 1 (the byte before stands for the packet marker). */
   feed(buf: Buffer, start: number, end: number): void {
-    const packet: PacketView = { buffer: buf, offset: start - 1, end, isEOF: () => false, isError: () => false };
+    // one packet view, re-aimed per event: zongji parses each event synchronously in binlogData
+    const packet = this.packet;
+    packet.buffer = buf;
+    packet.offset = start - 1;
+    packet.end = end;
     this.cmd!.binlogData(packet, this.conn);
   }
+
+  private readonly packet: PacketView = { buffer: Buffer.alloc(0), offset: 0, end: 0, isEOF: () => false, isError: () => false };
 
   /**
    * A ROTATE event as servers send at the start of a dump (artificial: timestamp 0, next
