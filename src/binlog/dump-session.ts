@@ -81,7 +81,53 @@ export interface DumpHost {
   readonly closed: boolean;
 }
 
-export class DumpSession {
+/**
+ * What the reader (reader.ts) asks of its transport: this file's DumpSession over a binlog
+ * connection, or relay-reader.ts's RelaySession over the local relay files.
+ */
+export interface BinlogTransport {
+  /** The current session (undefined between sessions); its `zj.connection` pauses and resumes the stream. */
+  readonly session: Session | undefined;
+  readonly connected: boolean;
+  readonly reconnects: number;
+  /** zongji decodes rows to arrays and caches TableMap metadata (src/binlog/zongji-fastpath.ts). */
+  fastpath: boolean;
+  /** The control connection to the source for start(); undefined when the transport can do without. */
+  openControl(): Promise<Connection | undefined>;
+  resolveStart(): Promise<void>;
+  /** First session: errors of any kind reject. */
+  begin(): Promise<void>;
+  stop(): Promise<void>;
+  endSession(s: Session, e: unknown): void;
+  updateMasterStatus(): Promise<void>;
+}
+
+/**
+ * DM.ts's hooks on a ZongJi instance (both transports): the table filter (answers cached per
+ * table) and table-info lookups answered by the reader's schema tracker instead of the source.
+ */
+export function configureZongji(zj: ZongJi, include: ((schema: string, table: string) => boolean) | undefined, cache: Map<string, boolean>, tableInfo: (ev: TableMapEvent, next: () => void) => void): void {
+  const internals = zj as unknown as {
+    _skipSchema: (db: string, table: string) => boolean;
+    _fetchTableInfo: (ev: TableMapEvent, next: () => void) => void;
+  };
+  if (include) {
+    // asked once per TableMap event (one per statement on MariaDB): cache the answer per table
+    internals._skipSchema = (db, table) => {
+      const key = `${db}\u0000${table}`;
+      let inc = cache.get(key);
+      if (inc === undefined) {
+        if (cache.size >= 100_000) cache.clear();
+        inc = include(db, table);
+        cache.set(key, inc);
+      }
+      return !inc;
+    };
+  }
+  internals._fetchTableInfo = tableInfo;
+}
+
+export class DumpSession implements BinlogTransport {
   /** The current session (undefined between sessions). */
   session: Session | undefined;
   connected = false;
@@ -241,26 +287,7 @@ export class DumpSession {
       },
     };
     this.session = s;
-    const internals = zj as unknown as {
-      _skipSchema: (db: string, table: string) => boolean;
-      _fetchTableInfo: (ev: TableMapEvent, next: () => void) => void;
-    };
-    const include = this.o.includeTable;
-    if (include) {
-      // asked once per TableMap event (one per statement on MariaDB): cache the answer per table
-      const cache = this.includeCache;
-      internals._skipSchema = (db, table) => {
-        const key = `${db}\u0000${table}`;
-        let inc = cache.get(key);
-        if (inc === undefined) {
-          if (cache.size >= 100_000) cache.clear();
-          inc = include(db, table);
-          cache.set(key, inc);
-        }
-        return !inc;
-      };
-    }
-    internals._fetchTableInfo = (ev, next) => this.host.tableInfo(s, ev, next);
+    configureZongji(zj, this.o.includeTable, this.includeCache, (ev, next) => this.host.tableInfo(s, ev, next));
 
     let streaming = false;
     const host = this.host;

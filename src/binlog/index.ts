@@ -28,6 +28,8 @@ export {
   DEFAULT_HEARTBEAT_MS,
   DEFAULT_BATCH_EVENTS,
 } from './reader.js';
+export { type RelayReadOptions, type RelayNeedsSink, type RelayNeededPosition, DEFAULT_RELAY_POLL_MS } from './relay-reader.js';
+export { readRelayIndex, readRelayMeta, listRelayFiles, RELAY_INDEX_FILE, RELAY_META_FILE, type RelaySubDir, type RelayMeta } from './relay-layout.js';
 export { SchemaTracker, type TrackedTable, type TrackedColumn } from './schema-tracker.js';
 export { findStartByTime } from './start-time.js';
 export { getBinlogFiles, getBinlogSettings, openControlConnection, type BinlogFile, type BinlogSettings, type Queryable } from './source-info.js';

@@ -37,7 +37,8 @@ import type { AnyBinlogEvent, TableMapEvent, WriteRowsEvent, UpdateRowsEvent, De
 import type { Registry } from 'prom-client';
 import { DMError, isDMError } from '../errors/index.js';
 import { silentLogger, type Logger } from '../log/index.js';
-import { DumpSession, type DumpHost, type Session } from './dump-session.js';
+import { DumpSession, type BinlogTransport, type DumpHost, type Session } from './dump-session.js';
+import { RelaySession, type RelayReadOptions } from './relay-reader.js';
 import type { BinlogEvent, QueryEvent } from './events.js';
 import { EventQueue } from './event-queue.js';
 import type { Flavor, Position, StartPoint } from './position.js';
@@ -88,6 +89,12 @@ export interface BinlogReaderOptions {
    * `structureFromTarget()` instead of stopping with ErrBinlogRowMetadata. Default false.
    */
   structureFromTarget?: boolean;
+  /**
+   * Read the events from the worker's local relay files instead of a binlog connection
+   * (src/binlog/relay-reader.ts): same events, same positions. The source connection is then
+   * only used to start (see relay-reader.ts).
+   */
+  relay?: RelayReadOptions;
 }
 
 export interface BinlogReaderStatus {
@@ -128,6 +135,11 @@ export interface BinlogReader extends AsyncIterable<BinlogEvent> {
    * since (that DDL asks again). Rejects with ErrBinlogTargetStructure when the query fails.
    */
   structureFromTarget(ev: QueryEvent, table: { schema: string; table: string }, conn: Queryable, target: { schema: string; table: string }): Promise<void>;
+  /**
+   * The consumer wrote a checkpoint at `pos`: a relay reader tells its `relay.needs` (the
+   * purger) that it no longer needs the relay before it. A no-op for the network reader.
+   */
+  checkpointed(pos: Position): void;
 }
 
 /** The queue bounds are src/config's (one value for the reader and the sync unit). */
@@ -151,8 +163,8 @@ class ZongjiBinlogReader implements BinlogReader, DumpHost {
   private timers: NodeJS.Timeout[] = [];
 
   private readonly shaper: TxnShaper;
-  /** The connections to the source: dump sessions, reconnects, start position (dump-session.ts). */
-  private readonly dump: DumpSession;
+  /** The transport: dump sessions over a binlog connection (dump-session.ts), or the relay files (relay-reader.ts). */
+  private readonly dump: BinlogTransport;
   /** TABLE_MAP and ROWS events → RowsEvents (row-decoder.ts). */
   private readonly decoder: RowDecoder;
   private lastHeartbeat = 0;
@@ -188,7 +200,9 @@ class ZongjiBinlogReader implements BinlogReader, DumpHost {
       onWarn: (msg, err) => this.log.warn({ err }, msg),
     });
     this.decoder = new RowDecoder(this.tracker, this.shaper, opts.labels);
-    this.dump = new DumpSession(opts, this.shaper, this, this.closeCtl.signal, this.log, this.metrics);
+    this.dump = opts.relay
+      ? new RelaySession({ ...opts, relay: opts.relay }, this.shaper, this, this.closeCtl.signal, this.log, this.metrics)
+      : new DumpSession(opts, this.shaper, this, this.closeCtl.signal, this.log, this.metrics);
   }
 
   get closed(): boolean {
@@ -204,15 +218,19 @@ class ZongjiBinlogReader implements BinlogReader, DumpHost {
     signal.addEventListener('abort', onAbort, { once: true });
     try {
       signal.throwIfAborted();
+      // undefined only for the relay with a schema snapshot and the source down (relay-reader.ts)
       const ctrl = await this.dump.openControl();
-      const settings = await getBinlogSettings(ctrl);
-      if (!settings.logBin) throw new DMError('ErrBinlogFormatNotRow', 'binary logging is off on the source (log_bin=OFF)');
-      if (settings.format !== 'ROW') throw new DMError('ErrBinlogFormatNotRow', `the source writes binlog_format=${settings.format}, ROW is required`);
-      this.rowMetadataFull = settings.rowMetadata === 'FULL';
+      if (ctrl) {
+        const settings = await getBinlogSettings(ctrl);
+        if (!settings.logBin) throw new DMError('ErrBinlogFormatNotRow', 'binary logging is off on the source (log_bin=OFF)');
+        if (settings.format !== 'ROW') throw new DMError('ErrBinlogFormatNotRow', `the source writes binlog_format=${settings.format}, ROW is required`);
+        this.rowMetadataFull = settings.rowMetadata === 'FULL';
+      }
       this.dump.fastpath = await installZongjiFastpath();
       await installQueryStatusCapture();
       await this.dump.resolveStart();
       if (this.o.schemas) this.tracker.importSchemas(this.o.schemas);
+      else if (!ctrl) throw new DMError('ErrUpstreamUnreachable', 'the source cannot be reached to seed the schema tracker');
       else if (!this.rowMetadataFull && this.o.seedSchemas) this.tracker.importSchemas(await this.o.seedSchemas(ctrl));
       else await this.tracker.seedFromSource(ctrl, this.o.includeTable);
       this.consumerSchemas = this.tracker.exportSchemas();
@@ -259,6 +277,10 @@ class ZongjiBinlogReader implements BinlogReader, DumpHost {
 
   exportSchemas(): string {
     return this.consumerSchemas;
+  }
+
+  checkpointed(pos: Position): void {
+    if (this.dump instanceof RelaySession) this.dump.checkpointed(pos);
   }
 
   structuresNeeded(ev: QueryEvent): { schema: string; table: string }[] {

@@ -115,7 +115,7 @@ export function parseSourceConfig(text: string, opts: LoadOptions = {}): SourceC
       detail: 'checker.backoff-max must not be smaller than checker.backoff-min',
     });
   }
-  if (problems.length === 0) problems.push(...unsupportedSourceKeys(raw, CHECKER_DEFAULTS));
+  if (problems.length === 0) problems.push(...unsupportedSourceKeys(raw, CHECKER_DEFAULTS, DEFAULT_RELAY_DIR));
   if (problems.length) throwProblems(src, problems);
   const { tracer: _t, from, ...rest } = raw;
   return deepFreeze({

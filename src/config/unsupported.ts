@@ -95,14 +95,16 @@ export function unsupportedTaskKeys(raw: {
   return out;
 }
 
-/** Source keys set but not implemented (relay log, the task checker's tuning). */
+/** Source keys set but not implemented (the source's own relay-dir, the task checker's tuning). */
 export function unsupportedSourceKeys(
-  raw: { enableRelay: boolean; caseSensitive: boolean; checker: Readonly<Record<string, unknown>> },
+  raw: { relayDir: string; caseSensitive: boolean; checker: Readonly<Record<string, unknown>> },
   checkerDefaults: Readonly<Record<string, unknown>>,
+  defaultRelayDir: string,
 ): Problem[] {
   const out: Problem[] = [];
-  if (raw.enableRelay) {
-    out.push(notSupported(['enable-relay'], 'the relay log (enable-relay: true)', 'false (tasks then read the binlog from the source directly)'));
+  // the relay lives in the worker's relay-dir (DM >= 5.4 prefers it too); a per-source one is not read
+  if (raw.relayDir !== defaultRelayDir) {
+    out.push(notSupported(['relay-dir'], 'a relay directory in the source config (the relay is kept in the worker config\'s `relay-dir`)', 'remove it and set `relay-dir` in dm-worker.yaml'));
   }
   // the source's own event filters are matched with the task's `case-sensitive`
   if (raw.caseSensitive) {

@@ -14,6 +14,7 @@ import {
   type Fence,
   type MasterInfo,
   type StageRecord,
+  type RelayStageRecord,
   type SubtaskRecord,
   type ValidatorStageRecord,
   type TxnCompare,
@@ -202,6 +203,33 @@ export class MasterCore {
     const v = await getText(this.client, this.keys.sourceConfig(id));
     if (v === undefined) throw new DMError('ErrMasterSourceNotFound', `source ${id} not found`);
     return v;
+  }
+
+  // ---- relay ------------------------------------------------------------------------------
+
+  /**
+   * start-relay / stop-relay / pause-relay / resume-relay: the desired relay stage of a source
+   * (`source/relay-stage/<source>`, one fenced txn). The relay runs on the worker bound to the
+   * source: named workers must be that worker (ErrRelayWorkerNotBound otherwise).
+   */
+  async operateRelay(op: 'start' | 'stop' | 'pause' | 'resume', source: string, workers: string[]): Promise<SourceResult> {
+    const view = await readClusterView(this.client, this.keys);
+    if (!view.sources.has(source)) throw new DMError('ErrMasterSourceNotFound', `source ${source} not found`);
+    const bound = view.boundBy.get(source) ?? '';
+    for (const w of workers) {
+      if (w !== bound) {
+        throw new DMError('ErrRelayWorkerNotBound', `${op}-relay: worker ${w} is not bound to source ${source}${bound ? ` (bound: ${bound})` : ' (no worker bound)'}`);
+      }
+    }
+    const stage: RelayStageRecord['stage'] = op === 'stop' ? 'Stopped' : op === 'pause' ? 'Paused' : 'Running';
+    if (op === 'pause' || op === 'resume') {
+      const cur = await getJSON<RelayStageRecord>(this.client, this.keys.sourceRelayStage(source));
+      const enabled = cur ? cur.stage !== 'Stopped' : /^\s*enable-relay:\s*true\b/m.test((await getText(this.client, this.keys.sourceConfig(source))) ?? '');
+      if (!enabled) throw new DMError('ErrRelayNotRunning', `${op}-relay: the relay of source ${source} is not started (start-relay first)`);
+    }
+    await this.txn([this.client.put(this.keys.sourceRelayStage(source)).value(JSON.stringify({ stage } satisfies RelayStageRecord))]);
+    this.log.info({ op, source, stage }, 'relay operated');
+    return { source, worker: bound, result: true, msg: '' };
   }
 
   // ---- tasks ------------------------------------------------------------------------------

@@ -2,8 +2,7 @@
  * The dm-master Connect service: the RPC edge. Methods that change state run on the leader: a
  * follower forwards them (same request, the leader's reply or error returned as is; see
  * handlers/env.ts). Reads are answered locally from etcd. The methods live in handlers/, one file
- * per RPC group; methods of later issues (relay, validation) are left out, so the
- * router answers them `unimplemented`.
+ * per RPC group; a method without a handler is answered `unimplemented` by the router.
  */
 import {
   binlogHandlers,
@@ -13,6 +12,7 @@ import {
   configHandlers,
   createHandlerEnv,
   memberHandlers,
+  relayHandlers,
   sourceHandlers,
   taskHandlers,
   validationHandlers,
@@ -41,6 +41,7 @@ export function createMasterService(d: MasterServiceDeps): MasterImpl {
     ...clusterHandlers(env),
     ...shardDDLHandlers(env),
     ...validationHandlers(env),
+    ...relayHandlers(env),
     checkData: (req, ctx) => checkDataHandler(env.core.dataCheckDeps(), req, ctx),
     // the dashboard's stream: this service's own ListMember and QueryStatus, every interval
     watchCluster: (req, ctx) =>

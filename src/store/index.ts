@@ -8,6 +8,7 @@ export type {
   SourceBound,
   DesiredStage,
   StageRecord,
+  RelayStageRecord,
   SubtaskRecord,
   ValidatorStageRecord,
   BinlogOpRecord,

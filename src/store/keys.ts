@@ -87,8 +87,9 @@ export class Keys {
   }
 
   /**
-   * `source/relay-stage/<source>`: writer: leader (start-relay / stop-relay, relay issue);
-   * readers: the bound worker. Value: JSON {stage}.
+   * `source/relay-stage/<source>`: writer: leader (start-relay / pause-relay / resume-relay /
+   * stop-relay; deleted with the source); readers: the worker bound to <source> (its relay
+   * holder: absent = follow the source config's `enable-relay`). Value: JSON {@link RelayStageRecord}.
    */
   sourceRelayStage(source = ''): string {
     return `${this.prefix}source/relay-stage/${source}`;
@@ -211,6 +212,11 @@ export interface ValidatorStageRecord {
   /** `validation update --cutover-binlog-pos` / `--cutover-binlog-gtid`. */
   cutoverPos?: { file: string; offset: number };
   cutoverGtid?: string;
+}
+
+/** Desired relay stage of a source (`source/relay-stage/<source>`). */
+export interface RelayStageRecord {
+  stage: 'Running' | 'Paused' | 'Stopped';
 }
 
 export interface SubtaskRecord {

@@ -1,7 +1,7 @@
 import type { Etcd3 } from 'etcd3';
 import type { Logger } from '../log/index.js';
 import type { Registry } from '../metrics/index.js';
-import { getJSON, getText, Keys, listPrefix, parseJSON, PrefixWatcher, type SourceBound, type StageRecord, type SubtaskRecord, type ValidatorStageRecord } from '../store/index.js';
+import { getJSON, getText, Keys, listPrefix, parseJSON, PrefixWatcher, type SourceBound, type StageRecord, type SubtaskRecord, type ValidatorStageRecord, type RelayStageRecord } from '../store/index.js';
 import type { DesiredValidation } from '../units/validate/index.js';
 
 /** The leader's validator record as the subtask takes it (undefined: the task config decides). */
@@ -9,10 +9,12 @@ function desiredValidation(r: ValidatorStageRecord | undefined): DesiredValidati
   if (!r) return undefined;
   return { stage: r.stage, ...(r.mode ? { mode: r.mode } : {}), ...(r.startTime ? { startTime: r.startTime } : {}), ...(r.cutoverPos || r.cutoverGtid ? { cutover: { ...(r.cutoverPos ? { pos: r.cutoverPos } : {}), ...(r.cutoverGtid ? { gtid: r.cutoverGtid } : {}) } } : {}) };
 }
+import type { RelayHolder } from './relay-holder.js';
 import { sleepAbortable, Waker } from '../util/index.js';
 import { Subtask } from './subtask.js';
 import { etcdBinlogOps } from './binlog-ops.js';
 import type { WorkerMetrics } from './metrics.js';
+import type { RelayNeeds } from '../units/relay/index.js';
 
 interface Running {
   subtask: Subtask;
@@ -29,10 +31,14 @@ export interface ConvergerOptions {
   keys: Keys;
   workerName: string;
   relayDir?: string;
+  /** The worker's relay needs registry (src/units/relay/needed.ts), handed to the subtasks' relay readers. */
+  relayNeeds?: RelayNeeds;
   logger: Logger;
   registry: Registry;
   metrics: WorkerMetrics;
   secretKey?: Buffer;
+  /** The worker's relay holder (runs the bound source's relay); none = no relay. */
+  relay?: RelayHolder;
 }
 
 /**
@@ -84,6 +90,7 @@ export class Converger {
   async fence(): Promise<void> {
     this.fenced = true;
     await this.stopAll('fenced');
+    await this.o.relay?.converge(undefined, undefined, undefined);
   }
 
   /** Session back: converge again. */
@@ -123,6 +130,7 @@ export class Converger {
       if (this.source !== undefined) this.log.info({ source: this.source }, 'source unbound');
       this.source = undefined;
       await this.stopAll('unbound');
+      await this.o.relay?.converge(undefined, undefined, undefined);
       return;
     }
     if (this.source !== bound.source) {
@@ -131,14 +139,22 @@ export class Converger {
       this.log.info({ source: bound.source }, 'source bound');
     }
     const source = bound.source;
-    const [sourceYaml, subs, stages, validators] = await Promise.all([
+    const [sourceYaml, subs, stages, validators, relayStage] = await Promise.all([
       getText(client, keys.sourceConfig(source)),
       listPrefix(client, keys.subtask(source)),
       listPrefix(client, keys.taskStage(source)),
       listPrefix(client, keys.validatorStage(source)),
+      getJSON<RelayStageRecord>(client, keys.sourceRelayStage(source)),
     ]);
     const validatorOf = new Map(validators.kvs.map((kv) => [Keys.lastPart(kv.key), { rec: parseJSON<ValidatorStageRecord>(kv.key, kv.value), rev: kv.modRevision }]));
     if (this.fenced) return;
+    // the relay first: subtasks of a relay source read from it
+    try {
+      await this.o.relay?.converge(source, sourceYaml, relayStage?.stage);
+    } catch (err) {
+      this.log.warn({ err, source }, 'relay converge failed');
+      this.o.metrics.operateError.inc({ worker: this.o.workerName, type: 'RelaySource' });
+    }
     const desired = new Map<string, { rec: SubtaskRecord; rev: string; stage: StageRecord['stage']; stageRev: string }>();
     const stageOf = new Map(stages.kvs.map((kv) => [Keys.lastPart(kv.key), { stage: parseJSON<StageRecord>(kv.key, kv.value).stage, rev: kv.modRevision }]));
     for (const kv of subs.kvs) {
@@ -166,6 +182,8 @@ export class Converger {
           workerName: this.o.workerName,
           ...(this.o.relayDir ? { relayDir: this.o.relayDir } : {}),
           pipelineExtras: {
+            ...(this.o.relayNeeds ? { relayNeeds: this.o.relayNeeds } : {}),
+            relayRunning: () => this.o.relay?.current !== undefined,
             binlogOps: etcdBinlogOps(client, keys, source, task),
             ...(this.o.secretKey ? { secretKey: this.o.secretKey } : {}),
           },
@@ -203,5 +221,6 @@ export class Converger {
     this.watchers = [];
     await this.loop;
     await this.stopAll('worker closing');
+    await this.o.relay?.close();
   }
 }

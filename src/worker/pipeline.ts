@@ -38,8 +38,9 @@ import {
 import { DMError } from '../errors/index.js';
 import { connect, getFlavor, type ConnConfig } from '../sql/index.js';
 import type { Position } from '../binlog/position.js';
-import { DeferredSyncUnit, SchemaStore, targetConnConfig, type StartSpec, type SyncConfig } from '../units/sync/index.js';
+import { DeferredSyncUnit, SchemaStore, relayOrNetworkFactory, targetConnConfig, type StartSpec, type SyncConfig } from '../units/sync/index.js';
 import { ContinuousValidator, validatorSettings } from '../units/validate/index.js';
+import type { RelayNeedsSink } from '../binlog/index.js';
 import { createRouter } from '../filter/index.js';
 import { capturingHandOff, createFullUnits, finishedOnce, handOffOf, skippedWhenFinished, type DumperConfig, type FullPhaseDetail, type HandOffBox } from '../units/full/index.js';
 import { parseExtraArgs } from '../config/extra-args.js';
@@ -51,6 +52,10 @@ export interface PipelineContext {
   registry: Registry;
   workerName: string;
   relayDir?: string;
+  /** The worker's relay purger registry (src/units/relay/needed.ts): relay readers register what they still need. */
+  relayNeeds?: RelayNeedsSink;
+  /** Whether the worker runs the relay of this subtask's source now (`enable-relay`, or `start-relay`). */
+  relayRunning?: () => boolean;
   /** etcd-backed binlog operations (skip/replace/inject) for this subtask; see etcdBinlogOps. */
   binlogOps?: BinlogOpStore;
   /** Secret key for encrypted passwords in the YAML texts (default: the built-in key). */
@@ -196,6 +201,14 @@ function onlineDDLOf(sub: SubtaskConfig): { onlineDDL?: { shadowTableRules: read
   return r ? { onlineDDL: r } : {};
 }
 
+/**
+ * Where the relay of `src` lives: the worker's `relay-dir` when set (DM >= 5.4: it takes
+ * precedence over the source's), else the source's `relay-dir`.
+ */
+export function relayDirOf(src: SourceConfig, workerRelayDir: string | undefined): string {
+  return workerRelayDir ?? src.relayDir;
+}
+
 /** The sync unit of a subtask, built at its first process() (src/units/sync/deferred-sync-unit.ts). */
 function syncUnit(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineContext, box: HandOffBox, afterFullPhase: boolean, startTime?: Date): Unit {
   // the continuous validator: told of every applied change (src/units/sync/applied-sink.ts); its
@@ -233,7 +246,15 @@ function syncUnit(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineContext, b
       route: (schema, table) => router.route(schema, table),
       extractColumns: router.extractColumns,
     }),
-    deps: { logger: ctx.logger, registry: ctx.registry, workerName: ctx.workerName, appliedSink: validator },
+    deps: {
+      logger: ctx.logger,
+      registry: ctx.registry,
+      workerName: ctx.workerName,
+      appliedSink: validator,
+      // while the worker runs the source's relay (`enable-relay: true` or start-relay, not
+      // stop-relay; without a relay holder: the flag), read its files instead of the binlog
+      readerFactory: relayOrNetworkFactory(() => (ctx.relayRunning ? ctx.relayRunning() : src.enableRelay), { dir: relayDirOf(src, ctx.relayDir), ...(ctx.relayNeeds ? { needs: ctx.relayNeeds } : {}) }),
+    },
   });
 }
 

@@ -19,6 +19,8 @@ import { WorkerSession } from './session.js';
 import { Converger } from './converger.js';
 import { WorkerMetrics } from './metrics.js';
 import { createWorkerService } from './service.js';
+import { RelayHolder } from './relay-holder.js';
+import { RelayNeeds, readIndex } from '../units/relay/index.js';
 
 export interface DMWorkerOptions {
   config: WorkerConfig;
@@ -41,12 +43,15 @@ function hostPort(addr: string): { host: string; port: number } {
  */
 export class DMWorker {
   readonly registry: Registry;
+  /** What the relay readers of this worker's subtasks still need (for the relay purger). */
+  readonly relayNeeds = new RelayNeeds();
   private readonly cfg: WorkerConfig;
   private readonly log: Logger;
   private server: RpcServer | undefined;
   private client: Etcd3 | undefined;
   private session: WorkerSession | undefined;
   private converger: Converger | undefined;
+  private relay: RelayHolder | undefined;
   private readonly metrics: WorkerMetrics;
   private readonly ac = new AbortController();
   private closed = false;
@@ -67,8 +72,20 @@ export class DMWorker {
   async start(): Promise<void> {
     const cfg = this.cfg;
     const signal = this.ac.signal;
+    const relay = new RelayHolder({
+      workerName: cfg.name,
+      relayDir: cfg.relayDir,
+      logger: this.log,
+      registry: this.registry,
+      ...(cfg.secretKeyPath ? { secretKey: loadSecretKey(cfg.secretKeyPath) } : {}),
+    });
+    this.relay = relay;
+    // the relay readers of this worker's subtasks (src/binlog/relay-reader.ts) register in
+    // relayNeeds; the purger asks for the earliest of them
+    relay.registerNeed('relay-readers', () => this.relayNeeds.earliest(readIndex(relay.dir)));
     const impl = createWorkerService({
       name: cfg.name,
+      relay,
       source: () => this.converger?.boundSource,
       statuses: () => this.converger?.list().map((s) => s.status()) ?? [],
       subtasks: () => this.converger?.list() ?? [],
@@ -105,9 +122,11 @@ export class DMWorker {
       keys,
       workerName: cfg.name,
       relayDir: cfg.relayDir,
+      relayNeeds: this.relayNeeds,
       logger: this.log,
       registry: this.registry,
       metrics: this.metrics,
+      relay,
       // the masters' key: passwords in etcd are encrypted with it
       ...(cfg.secretKeyPath ? { secretKey: loadSecretKey(cfg.secretKeyPath) } : {}),
     });
@@ -164,6 +183,7 @@ export class DMWorker {
     this.closed = true;
     this.ac.abort();
     await this.converger?.close().catch(() => undefined);
+    await this.relay?.close().catch(() => undefined);
     await this.session?.close().catch(() => undefined);
     await this.server?.close(AbortSignal.timeout(5000)).catch(() => undefined);
     this.client?.close();

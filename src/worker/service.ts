@@ -9,6 +9,8 @@ import type { SchemaOpName } from '../units/sync/index.js';
 import { sleepAbortable } from '../util/index.js';
 import type { Subtask, SubtaskStatus } from './subtask.js';
 import { pbValidationStatus, validationHandlers } from './validation-service.js';
+import type { RelayHolder } from './relay-holder.js';
+import { timestampDate } from '@bufbuild/protobuf/wkt';
 
 const STAGE: Record<Stage, PbStage> = {
   New: PbStage.NEW,
@@ -34,6 +36,27 @@ export interface WorkerServiceDeps {
   configYaml: () => string;
   /** The subtasks running on this worker (binlog-schema); none when omitted. */
   subtasks?: () => Subtask[];
+  /** The worker's relay holder (relayStatus, purge-relay); none = no relay on this worker. */
+  relay?: RelayHolder;
+}
+
+const RELAY_STAGE: Record<string, PbStage> = { New: PbStage.NEW, Running: PbStage.RUNNING, Paused: PbStage.PAUSED, Stopped: PbStage.STOPPED };
+
+/** DM's RelayStatus of the bound source's relay; undefined when no relay runs. */
+function relayStatus(d: WorkerServiceDeps) {
+  const r = d.relay?.status();
+  if (!r) return undefined;
+  return {
+    masterBinlog: { name: r.masterBinlog.name, pos: r.masterBinlog.pos, gtidSet: r.masterBinlog.gtid },
+    relayBinlog: { name: r.relayBinlog.name, pos: r.relayBinlog.pos, gtidSet: r.relayBinlog.gtid },
+    relaySubDir: r.relaySubDir,
+    relayCatchUpMaster: r.relayCatchUpMaster,
+    stage: RELAY_STAGE[r.stage] ?? PbStage.UNSPECIFIED,
+    result: {
+      isCanceled: false,
+      errors: r.errors.map((e) => ({ code: e.code, class: e.class, scope: e.scope, level: e.level, message: e.message, workaround: e.workaround, rawCause: e.rawCause ?? '', retryable: e.retryable })),
+    },
+  };
 }
 
 const SCHEMA_OP: Partial<Record<SchemaOp, SchemaOpName>> = {
@@ -109,7 +132,7 @@ function snapshot(d: WorkerServiceDeps, name: string) {
   return {
     result: true,
     msg: src ? '' : 'no source bound to this worker',
-    sourceStatus: { source: src, worker: d.name },
+    sourceStatus: { source: src, worker: d.name, ...(src ? { relayStatus: relayStatus(d) } : {}) },
     subTaskStatus: subs.map((s) => ({
       name: s.name,
       source: s.source,
@@ -171,6 +194,23 @@ export function createWorkerService(d: WorkerServiceDeps): Partial<ServiceImpl<t
         return { result: true, msg, schema: op === 'get' ? msg : '' };
       } catch (e) {
         return { result: false, msg: toDMError(e, 'ErrInternal').toString(), schema: '' };
+      }
+    },
+    /**
+     * purge-relay on this worker's relay: exactly one of inactive, time, filename. A refused purge
+     * (a needed file, no relay) answers result false with the coded error in `msg`, as DM.
+     */
+    async purgeRelay(req) {
+      const kinds = [req.inactive, req.time !== undefined, req.filename !== ''].filter(Boolean).length;
+      try {
+        if (kinds !== 1) throw new DMError('ErrRelayPurgeArgs', 'purge-relay needs exactly one of --filename, --inactive, --time');
+        if (!d.relay) throw new DMError('ErrRelayNotRunning', `worker ${d.name} has no relay`);
+        const removed = d.relay.purge(
+          req.inactive ? { kind: 'inactive' } : req.time ? { kind: 'time', before: timestampDate(req.time) } : { kind: 'filename', file: req.filename, ...(req.subDir ? { subDir: req.subDir } : {}) },
+        );
+        return { result: true, msg: removed.length ? `purged ${removed.map((f) => `${f.subDir}/${f.file}`).join(', ')}` : 'no relay file to purge' };
+      } catch (e) {
+        return { result: false, msg: toDMError(e, 'ErrInternal').toString() };
       }
     },
     async getWorkerCfg() {

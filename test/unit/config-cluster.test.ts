@@ -26,11 +26,17 @@ function errOf(fn: () => unknown): DMError {
   assert.fail('expected a DMError');
 }
 
-void test('source.yaml: the relay log and checker tuning are refused as not supported yet, by key', () => {
+void test('source.yaml: checker tuning and a per-source relay-dir are refused as not supported, by key; enable-relay is accepted', () => {
   const e = errOf(() => loadSourceConfigFile(join(FIX, 'source.yaml')));
   assert.equal(e.codeName, 'ErrConfigNotSupported');
-  assert.match(e.message, /^source\.yaml:4: enable-relay: the relay log .* not supported by DM\.ts yet; remove the key or set it to false/);
-  assert.match(e.message, /\nsource\.yaml:14: checker\.backoff-max: .* set it to its default 5m/);
+  assert.doesNotMatch(e.message, /enable-relay/);
+  assert.match(e.message, /source\.yaml:14: checker\.backoff-max: .* set it to its default 5m/);
+  const rd = errOf(() => parseSourceConfig('source-id: s\nenable-relay: true\nrelay-dir: /data/relay\nfrom: {host: h, user: u}\n'));
+  assert.equal(rd.codeName, 'ErrConfigNotSupported');
+  assert.match(rd.message, /source\.yaml:3: relay-dir: .*worker/);
+  const on = parseSourceConfig('source-id: s\nenable-relay: true\nrelay-binlog-name: mysql-bin.000002\nfrom: {host: h, user: u}\n');
+  assert.equal(on.enableRelay, true);
+  assert.equal(on.relayBinlogName, 'mysql-bin.000002');
   assert.ok(e.workaround.includes('off value'));
   // the off values are fine
   const off = parseSourceConfig(

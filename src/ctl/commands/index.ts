@@ -16,5 +16,5 @@ import './binlog.js';
 import './binlog-schema.js';
 import './encrypt.js';
 import './shard-ddl-lock.js';
-import './not-implemented.js';
+import './relay.js';
 import './validation.js';

@@ -10,3 +10,4 @@ export { configHandlers } from './config.js';
 export { clusterHandlers } from './cluster.js';
 export { shardDDLHandlers } from './shard-ddl.js';
 export { validationHandlers } from './validation.js';
+export { relayHandlers } from './relay.js';

@@ -32,6 +32,8 @@ export class CheckpointFlusher {
   schemasToSave: string | undefined;
   /** Awaited before a checkpoint is written (applied-sink.ts). */
   sink: AppliedSink | undefined;
+  /** Told each checkpoint written (the relay reader releases the relay before it for the purger). */
+  onFlushed: ((pos: Position) => void) | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private readonly store: CheckpointStore;
 
@@ -63,6 +65,7 @@ export class CheckpointFlusher {
         }
         this.lastCheckpoint = pos;
         if (this.schemasToSave === schemas) this.schemasToSave = undefined;
+        this.onFlushed?.(pos);
       } catch (e) {
         tracker.restorePrune(prune);
         if (force) throw toDMError(e, 'ErrCheckpointSave', 'saving the checkpoint failed');

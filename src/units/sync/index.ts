@@ -9,6 +9,7 @@ export {
   type FailedEventDecision,
 } from './config.js';
 export type { SyncReader, SyncReaderFactory, SyncReaderOptions } from './binlog-source.js';
+export { relayReaderFactory, relayOrNetworkFactory } from './binlog-source.js';
 export { CheckpointStore } from './checkpoint.js';
 export { SchemaStore, type SchemaStoreConn, type StoredSchemas } from './schema-store.js';
 export { operateTrackedSchema, type SchemaOpName, type SchemaOpRequest, type SchemaOpContext } from './binlog-schema.js';

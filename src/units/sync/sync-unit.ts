@@ -295,6 +295,7 @@ export class SyncUnit implements Unit {
         }),
       );
       this.run.reader = reader;
+      this.checkpoint.onFlushed = reader.checkpointed ? (pos) => reader.checkpointed?.(pos) : undefined;
       const ddl = new DDLApplier({
         pool,
         target: this.cfg.target,
