@@ -5,6 +5,7 @@ import { getJSON, getText, Keys, listPrefix, parseJSON, PrefixWatcher, type Sour
 import { sleepAbortable, Waker } from '../util/index.js';
 import { Subtask } from './subtask.js';
 import { etcdBinlogOps } from './binlog-ops.js';
+import { etcdShardDDLClient } from './shardddl-client.js';
 import type { WorkerMetrics } from './metrics.js';
 
 interface Running {
@@ -156,6 +157,7 @@ export class Converger {
           ...(this.o.relayDir ? { relayDir: this.o.relayDir } : {}),
           pipelineExtras: {
             binlogOps: etcdBinlogOps(client, keys, source, task),
+            shardDDL: etcdShardDDLClient(client, keys),
             ...(this.o.secretKey ? { secretKey: this.o.secretKey } : {}),
           },
           onStage: (s) => this.o.metrics.setStage(task, source, s),

@@ -16,6 +16,11 @@
  * passes one that is not in the target; a transaction with a row matching an `Error` event filter
  * ends the run at its XID, before any of it is applied. The hot path allocates nothing beyond the
  * row changes themselves and awaits only the reader and the scheduler's backpressure.
+ *
+ * Shard mode (`shard`: shard-pessimist.ts / shard-optimist.ts): every transaction (with the
+ * upstream tables it touches) and every DDL goes through the shard handler, which may hold it back
+ * behind a shard lock and hand it back to `dispatch` later; its tracker entry is pushed here, in
+ * binlog order, either way.
  */
 import type { Logger } from 'pino';
 import type { BinlogEvent, RowsEvent } from '../../binlog/events.js';
@@ -27,6 +32,7 @@ import type { DDLApplier } from './ddl-apply.js';
 import type { SyncFilters } from './filters.js';
 import { jobLabels, type SyncMetrics } from './metrics.js';
 import type { SyncLabels, SyncProgress } from './sync-status.js';
+import type { ShardHandler } from './shard-group.js';
 import type { LowWaterMark } from './tracker.js';
 import { addKeysOf, rowChangesOf, type RowChange, type UpstreamTxn } from './txn.js';
 
@@ -40,6 +46,8 @@ export interface ConsumerDeps {
   progress: Pick<SyncProgress, 'totals' | 'waits' | 'currentPos' | 'idle'>;
   metrics: Pick<SyncMetrics, 'eventRows' | 'addedJobs'>;
   labels: SyncLabels;
+  /** Shard DDL coordination (task `shard-mode`), for this run. */
+  shard?: ShardHandler | undefined;
 }
 
 interface OpenTxn {
@@ -48,12 +56,16 @@ interface OpenTxn {
   keys: Set<string>;
   bytes: number;
   failed?: DMError;
+  /** Shard mode: the upstream tables (`schema\u0000table`) whose rows it keeps. */
+  upTables?: Set<string>;
 }
 
 export class TxnConsumer {
   private readonly d: ConsumerDeps;
   /** Transactions and DDLs taken so far in this run (0: the next one may have been applied just before a crash). */
   private entries = 0;
+  private ledger: Set<string> = new Set();
+  private rowKeys: Set<string> = new Set();
 
   constructor(deps: ConsumerDeps) {
     this.d = deps;
@@ -65,6 +77,15 @@ export class TxnConsumer {
    */
   async run(reader: SyncReader, ledger: Set<string>, rowKeys: Set<string>, stop: AbortSignal): Promise<void> {
     const { tracker, scheduler, progress } = this.d;
+    const shard = this.d.shard;
+    this.ledger = ledger;
+    this.rowKeys = rowKeys;
+    shard?.attach({
+      dispatch: (t, signal) => this.dispatch(t, signal),
+      ledger,
+      rowKeys,
+    });
+    const open = (gtid: string): OpenTxn => (shard ? { gtid, changes: [], keys: new Set(), bytes: 0, upTables: new Set() } : { gtid, changes: [], keys: new Set(), bytes: 0 });
     let cur: OpenTxn | undefined;
     const it = reader[Symbol.asyncIterator]();
     const waits = progress.waits;
@@ -81,39 +102,31 @@ export class TxnConsumer {
       this.observe(ev);
       switch (ev.kind) {
         case 'gtid':
-          cur = { gtid: ev.gtid, changes: [], keys: new Set(), bytes: 0 };
+          cur = open(ev.gtid);
           break;
         case 'rows':
-          cur ??= { gtid: '', changes: [], keys: new Set(), bytes: 0 };
+          cur ??= open('');
           this.addRows(cur, ev);
           break;
         case 'xid': {
-          const t = cur ?? { gtid: '', changes: [], keys: new Set(), bytes: 0 };
+          const t = cur ?? open('');
           cur = undefined;
           if (t.failed) throw t.failed;
           const id = t.gtid || formatFilePos(ev.pos);
           const track = tracker.push(id, ev.pos, ev.timestamp);
           this.entries++;
-          if (ledger.has(id)) {
-            ledger.delete(id);
-            totals.skippedTxns++;
-            tracker.markDone(track, rowKeys.has(id));
-          } else if (t.changes.length === 0) {
-            tracker.markDone(track, false);
-          } else {
-            const txn: UpstreamTxn = {
-              id,
-              pos: ev.pos,
-              timestamp: ev.timestamp,
-              changes: t.changes,
-              keys: t.keys,
-              bytes: t.bytes,
-              track,
-            };
-            const t1 = performance.now();
-            await scheduler.add(txn, stop);
-            waits.schedulerMs += performance.now() - t1;
-          }
+          const txn: UpstreamTxn = {
+            id,
+            pos: ev.pos,
+            timestamp: ev.timestamp,
+            changes: t.changes,
+            keys: t.keys,
+            bytes: t.bytes,
+            track,
+            ...(t.upTables ? { upTables: t.upTables } : {}),
+          };
+          if (shard) await shard.txn(txn, stop);
+          else await this.dispatch(txn, stop);
           break;
         }
         case 'query': {
@@ -121,7 +134,8 @@ export class TxnConsumer {
           cur = undefined;
           const firstOfRun = this.entries === 0;
           this.entries++;
-          await this.d.ddl.handleQuery(ev, t?.gtid ?? '', firstOfRun, ledger, stop);
+          if (shard) await shard.query(ev, t?.gtid ?? '', firstOfRun, stop);
+          else await this.d.ddl.handleQuery(ev, t?.gtid ?? '', firstOfRun, ledger, stop);
           await this.d.ddl.structuresFromTarget(ev, stop);
           break;
         }
@@ -129,6 +143,26 @@ export class TxnConsumer {
           progress.idle = cur === undefined && tracker.pending === 0;
           break;
       }
+    }
+  }
+
+  /**
+   * A whole upstream transaction (its tracker entry pushed) to the target: skipped when the
+   * target's ledger has it (a replay), done at once without rows, else scheduled.
+   */
+  private async dispatch(txn: UpstreamTxn, stop: AbortSignal): Promise<void> {
+    const { tracker, scheduler, progress } = this.d;
+    const { id, track } = txn;
+    if (this.ledger.has(id)) {
+      this.ledger.delete(id);
+      progress.totals.skippedTxns++;
+      tracker.markDone(track, this.rowKeys.has(id));
+    } else if (txn.changes.length === 0) {
+      tracker.markDone(track, false);
+    } else {
+      const t1 = performance.now();
+      await scheduler.add(txn, stop);
+      progress.waits.schedulerMs += performance.now() - t1;
     }
   }
 
@@ -166,6 +200,7 @@ export class TxnConsumer {
       cur.changes.push(ch);
     }
     cur.bytes += bytes;
+    cur.upTables?.add(`${ev.schema}\u0000${ev.table}`);
   }
 }
 
