@@ -73,7 +73,7 @@ void test('optimistic: infos with structures, operations obeyed, conflict pauses
     units.push(unit);
     const ac = new AbortController();
     await unit.init(ac.signal);
-    return { unit, running: unit.process(ac.signal) as Promise<{ errors: { code: number; message: string }[] }> };
+    return { unit, running: unit.process(ac.signal) };
   };
   let { unit, running } = await run();
   const ids = async (): Promise<number[]> => ((await dst.sql('SELECT id FROM merged.t ORDER BY id').catch(() => [])) as { id: number }[]).map((r) => r.id);
