@@ -13,6 +13,7 @@
  *   `updateTime`, `detail`, `validation`.
  * - `list-member`: `members: [{leader}, {master: {masters}}, {worker: {workers}}]` with `addr`,
  *   `memberID`, `peerURLs`, `clientURLs`.
+ * - `shard-ddl-lock` (`show-ddl-locks`): `locks: [{ID, task, mode, owner, DDLs, synced, unsynced}]`.
  * - every other reply: the message's fields in camelCase (DM's names for `result`, `msg`,
  *   `sources[]`, `op`, ...), enums as DM's names, errors as above.
  */
@@ -397,11 +398,21 @@ function dmErrorsDeep(v: unknown, key = ''): unknown {
   return v;
 }
 
+/** `shard-ddl-lock` / `show-ddl-locks`: DM's DDLLock field names (`ID`, `DDLs`), every list present even when empty. */
+function dmShowDDLLocks(r: MasterPb.ShowDDLLocksResponse): Obj {
+  return {
+    result: r.result,
+    msg: r.msg,
+    locks: r.locks.map((l) => ({ ID: l.id, task: l.task, mode: l.mode, owner: l.owner, DDLs: [...l.ddls], synced: [...l.synced], unsynced: [...l.unsynced] })),
+  };
+}
+
 /**
  * Any reply as DM's JSON: the special shapes above for the messages that have one, otherwise
  * the message's fields (camelCase, enums as DM's names) with errors in DM's form.
  */
 export function dmReply<D extends DescMessage>(schema: D, msg: MessageShape<D>): Obj {
   if (schema.typeName === MasterPb.QueryStatusResponseSchema.typeName) return dmQueryStatus(msg as unknown as MasterPb.QueryStatusResponse);
+  if (schema.typeName === MasterPb.ShowDDLLocksResponseSchema.typeName) return dmShowDDLLocks(msg as unknown as MasterPb.ShowDDLLocksResponse);
   return dmErrorsDeep(messageToObject(schema, msg)) as Obj;
 }

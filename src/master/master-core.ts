@@ -20,13 +20,14 @@ import {
 } from '../store/index.js';
 import { checkBinlogOpRequest, operateBinlogOps, type BinlogOpName, type BinlogOpResult } from './binlog-ops.js';
 import { removeTaskMeta } from './remove-meta.js';
+import { shardMetaDeletes } from './shardddl/index.js';
 import { resolveStartTime } from './start-time.js';
 import { limitReport, type CheckReport } from '../checker/index.js';
 
 /** "No limit" for the check items a CheckTask handler returns. */
 const ALL_ITEMS = 1_000_000;
 import { bindingOps, readClusterView, Scheduler, type ClusterView } from './scheduler/index.js';
-import { assertTaskSupported, encryptSourcePassword, sourceFacts, taskFactsOf, encryptText } from './config-adapter.js';
+import { encryptSourcePassword, sourceFacts, taskFactsOf, encryptText } from './config-adapter.js';
 import { compileTask, type CompiledTask } from '../config/index.js';
 import { checkSourceConnection, sourceWallTimeToInstant } from './source-check.js';
 import type { CheckTaskHandler, TaskPrecheck } from './precheck.js';
@@ -73,6 +74,11 @@ export class MasterCore {
     this.keys = o.keys;
     this.client = o.client;
     this.log = o.logger.child({ component: 'master-core' });
+  }
+
+  /** The etcd client (read-only uses by the RPC edge, e.g. shard-ddl-lock). */
+  get etcd(): Etcd3 {
+    return this.client;
   }
 
   private fence(): Fence | undefined {
@@ -204,7 +210,6 @@ export class MasterCore {
     // the one parse of the task: everything below uses this compiled object
     const task = this.compileTask(taskYaml);
     const t = taskFactsOf(task.task);
-    assertTaskSupported(t);
     // a bad --start-time is refused before anything else (38018)
     if (opts.startTime) resolveStartTime(opts.startTime);
     const sourceIds = only.length > 0 ? t.sourceIds.filter((s) => only.includes(s)) : t.sourceIds;
@@ -234,9 +239,12 @@ export class MasterCore {
       await removeTaskMeta(task.task, sourceIds);
       this.log.info({ task: t.name, sources: sourceIds }, 'task meta removed');
     }
+    // --remove-meta also drops the task's shard DDL records (locks, infos, operations) of these
+    // sources; the lock records too when no other source of the task is running
+    const shardDeletes = opts.removeMeta ? shardMetaDeletes(this.client, this.keys, t.name, sourceIds, running.size === 0) : [];
     // passwords never in plain text in etcd: the stored task text carries the target password encrypted
     const stored = task.storedText();
-    const ops: IOperation[] = [this.client.put(this.keys.taskConfig(t.name)).value(stored)];
+    const ops: IOperation[] = [...shardDeletes, this.client.put(this.keys.taskConfig(t.name)).value(stored)];
     const compares: TxnCompare[] = [];
     for (const s of sourceIds) {
       if (running.has(s)) continue;
@@ -375,6 +383,10 @@ export class MasterCore {
       for (const t of tasks) {
         const left = all.filter((p) => p.task === t && !pairs.some((q) => q.task === t && q.source === p.source));
         if (left.length === 0) ops.push(this.client.delete().key(this.keys.taskConfig(t)));
+        // the task's shard DDL records go with it (DM's RemoveMetaData): all of them when the whole
+        // task stops, else those of the stopped sources (the keeper stops waiting for them)
+        const stopped = pairs.filter((p) => p.task === t).map((p) => p.source);
+        ops.push(...shardMetaDeletes(this.client, this.keys, t, stopped, left.length === 0));
       }
     }
     await this.txn(ops);
@@ -464,7 +476,6 @@ export class MasterCore {
     if (!fn) throw new DMError('ErrNotImplemented', 'check-task is not available in this dm-master');
     const task = this.compileTask(taskYaml);
     const t = taskFactsOf(task.task);
-    assertTaskSupported(t); // as start-task would refuse it
     const sources = await listText(this.client, this.keys.sourceConfig());
     const yamls = new Map<string, string>();
     for (const s of t.sourceIds) {

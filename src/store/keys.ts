@@ -118,7 +118,13 @@ export class Keys {
     return task === undefined ? `${this.prefix}task/stage/${source}${source ? '/' : ''}` : `${this.prefix}task/stage/${source}/${task}`;
   }
 
-  /** `shardddl/<mode>/...`: shard-DDL infos and operations (shard-merge issue). */
+  /**
+   * `shardddl/<mode>/...`: shard-DDL coordination (issue 13); every key below it is built and
+   * documented in src/store/shardddl.ts (`shardKeys`): `pessimism/{info,operation,lock}/<task>/...`
+   * and `optimism/{source-tables,info,operation,lock}/<task>/...`. Writers: workers (infos, source
+   * tables, `done` of their own operations) and the leader's lock keeper (src/master/shardddl/:
+   * operations, lock records); stop-task and `start-task --remove-meta` delete a task's keys.
+   */
   shardDDL(mode: 'pessimism' | 'optimism'): string {
     return `${this.prefix}shardddl/${mode}/`;
   }
