@@ -99,6 +99,9 @@ export function etcdShardDDLClient(client: Etcd3, keys: Keys): ShardDDLClient {
       }
       throw new DMError('ErrSyncShardCoordination', `cannot put the shard DDL info ${key}: it keeps changing`);
     },
+    async optimisticInfo(task, source, upSchema, upTable) {
+      return (await getWithRev<OptimisticInfo>(client, shardKeys.optimisticInfo(keys, task, source, upSchema, upTable)))?.value;
+    },
     async optimisticOp(task, source, upSchema, upTable) {
       return (await getWithRev<OptimisticOperation>(client, shardKeys.optimisticOp(keys, task, source, upSchema, upTable)))?.value;
     },

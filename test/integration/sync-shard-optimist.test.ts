@@ -13,7 +13,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EtcdCluster, MariaDBServer, waitFor } from '../helpers/index.js';
 import { SyncUnit, type FailedEventDecision, type SyncConfig } from '../../src/units/sync/index.js';
-import { createEtcdClient, Keys, shardKeys, type OptimisticInfo, type SourceTables } from '../../src/store/index.js';
+import { createEtcdClient, Keys, shardKeys, type OptimisticInfo, type OptimisticOperation, type SourceTables } from '../../src/store/index.js';
 import { etcdShardDDLClient } from '../../src/worker/shardddl-client.js';
 import { masterPos, syncConfig } from './sync-fixture.js';
 import { fakeOptimisticLeader } from './shard-fake-leader.js';
@@ -118,7 +118,23 @@ void test('optimistic: infos with structures, operations obeyed, conflict pauses
   assert.equal(r.errors[0]?.code, 36102, JSON.stringify(r.errors));
   assert.match(r.errors[0]?.message ?? '', /incompatible column type change/);
   assert.ok(!(await ids()).includes(1004));
-  // resume with `binlog skip` for that DDL: rows go on, the merged table keeps v INT
+  // resolved by hand (what `shard-ddl-lock unlock --action skip` writes: the operation of that
+  // info's version, conflictStage skipped): the resumed unit takes it without asking again
+  await unit.close();
+  const modInfo = leader.infos.filter((i) => i.ddls[0]?.includes('MODIFY'));
+  assert.equal(modInfo.length, 1);
+  const opKey = shardKeys.optimisticOp(keys, 'test', 'mysql-01', 'shard_1', 't');
+  const detected = JSON.parse((await client.get(opKey).string()) ?? '{}') as OptimisticOperation;
+  assert.equal(detected.conflictStage, 'detected');
+  await client.put(opKey).value(JSON.stringify({ ...detected, conflictStage: 'skipped', ddls: [] }));
+  ({ unit, running } = await run());
+  await waitFor('row after the DDL resolved by hand', async () => (ok(), (await ids()).includes(1004)), { timeoutMs: 60_000 });
+  assert.equal(leader.infos.filter((i) => i.ddls[0]?.includes('MODIFY')).length, 1, 'no new info for a DDL resolved by hand');
+  assert.equal((JSON.parse((await client.get(opKey).string()) ?? '{}') as OptimisticOperation).done, true);
+  // another conflict, resolved with `binlog skip` (the onFailedEvent hook) on resume
+  await src.sql("ALTER TABLE shard_2.t MODIFY v BIGINT; INSERT INTO shard_2.t VALUES (2006, 6, 'after2')");
+  const r2 = await running;
+  assert.equal(r2.errors[0]?.code, 36102, JSON.stringify(r2.errors));
   await unit.close();
   skip = true;
   ({ unit, running } = await run());

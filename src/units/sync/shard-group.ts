@@ -55,6 +55,7 @@ export interface ShardDDLClient {
   putSourceTables(st: SourceTables): Promise<void>;
   /** Put the info with the next version of that upstream table (returned). */
   putOptimisticInfo(info: Omit<OptimisticInfo, 'version'>): Promise<number>;
+  optimisticInfo(task: string, source: string, upSchema: string, upTable: string): Promise<OptimisticInfo | undefined>;
   optimisticOp(task: string, source: string, upSchema: string, upTable: string): Promise<OptimisticOperation | undefined>;
   waitOptimisticOp(task: string, source: string, upSchema: string, upTable: string, accept: (op: OptimisticOperation) => boolean, signal: AbortSignal): Promise<OptimisticOperation>;
   markOptimisticDone(op: OptimisticOperation): Promise<void>;

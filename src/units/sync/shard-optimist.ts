@@ -187,16 +187,22 @@ export class ShardOptimist implements ShardHandler {
       tableInfoBefore: structureIn(before, c.up),
       tableInfosAfter: [structureIn(after, c.up)],
     };
-    let op: OptimisticOperation;
-    this.waiting = { lockId, table: `${c.up.schema}.${c.up.table}`, ddls: c.ddls };
-    d.metrics.shardLockResolving.set(d.labels, 1);
-    try {
-      const version = await coordinate('put the shard DDL info', () => d.cfg.client.putOptimisticInfo(info), stop);
-      d.log.info({ lock: lockId, table: this.waiting.table, ddls: c.ddls, version }, 'shard ddl info put, waiting for the operation');
-      op = await coordinate('wait for the shard DDL operation', () => d.cfg.client.waitOptimisticOp(d.task, d.source, c.up.schema, c.up.table, (o) => o.version === version && !o.done, stop), stop);
-    } finally {
-      this.waiting = undefined;
-      d.metrics.shardLockResolving.set(d.labels, 0);
+    // a conflict of this very DDL resolved by hand (`shard-ddl-lock unlock --action exec|skip`)
+    // while the subtask was paused: take that answer instead of asking again
+    let op = await this.resolvedByHand(c, stop);
+    if (op) {
+      d.log.info({ lock: lockId, stage: op.conflictStage, version: op.version }, 'shard ddl conflict resolved by hand: taking that operation');
+    } else {
+      this.waiting = { lockId, table: `${c.up.schema}.${c.up.table}`, ddls: c.ddls };
+      d.metrics.shardLockResolving.set(d.labels, 1);
+      try {
+        const version = await coordinate('put the shard DDL info', () => d.cfg.client.putOptimisticInfo(info), stop);
+        d.log.info({ lock: lockId, table: this.waiting.table, ddls: c.ddls, version }, 'shard ddl info put, waiting for the operation');
+        op = await coordinate('wait for the shard DDL operation', () => d.cfg.client.waitOptimisticOp(d.task, d.source, c.up.schema, c.up.table, (o) => o.version === version && !o.done, stop), stop);
+      } finally {
+        this.waiting = undefined;
+        d.metrics.shardLockResolving.set(d.labels, 0);
+      }
     }
     if (op.conflictStage === 'detected') {
       this.lastConflict = op.conflictMsg ?? 'conflict';
@@ -213,6 +219,20 @@ export class ShardOptimist implements ShardHandler {
     d.tracker.markDone(track, true);
     d.ddl.snapshotAtMark();
     await d.checkpoint.flush(true);
+  }
+
+  /** The operation `shard-ddl-lock unlock` wrote for the stored info of this table, when that info is this DDL's. */
+  private async resolvedByHand(c: Extract<ShardDDL, { kind: 'alter' }>, stop: AbortSignal): Promise<OptimisticOperation | undefined> {
+    const d = this.d;
+    const [info, op] = await coordinate(
+      'read the shard DDL info and operation',
+      () => Promise.all([d.cfg.client.optimisticInfo(d.task, d.source, c.up.schema, c.up.table), d.cfg.client.optimisticOp(d.task, d.source, c.up.schema, c.up.table)]),
+      stop,
+    );
+    if (!info || !op || op.done || op.version !== info.version) return undefined;
+    if (op.conflictStage !== 'resolved' && op.conflictStage !== 'skipped') return undefined;
+    const same = info.ddls.length === c.ddls.length && info.ddls.every((x, i) => x === c.ddls[i]);
+    return same ? op : undefined;
   }
 
   status(): Record<string, unknown> {
