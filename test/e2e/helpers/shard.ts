@@ -8,8 +8,16 @@ import type { MariaDBServer } from '../../helpers/index.js';
 
 const q = (c: string): string => '`' + c.replace(/`/g, '``') + '`';
 
+function text(v: unknown): string | null {
+  if (v === null || v === undefined) return null;
+  if (Buffer.isBuffer(v)) return v.toString('hex');
+  if (v instanceof Date) return v.toISOString();
+  if (typeof v === 'object') return JSON.stringify(v);
+  return String(v);
+}
+
 function norm(rows: Record<string, unknown>[], cols: string[]): (string | null)[][] {
-  return rows.map((r) => cols.map((c) => (r[c] === null || r[c] === undefined ? null : Buffer.isBuffer(r[c]) ? (r[c] as Buffer).toString('hex') : String(r[c]))));
+  return rows.map((r) => cols.map((c) => text(r[c])));
 }
 
 export async function shardUnion(shards: [MariaDBServer, string][], cols: string[]): Promise<(string | null)[][]> {

@@ -35,7 +35,6 @@ void test(
     const r = await s.cluster.ctl(['start-task', s.conf('dm-task.yaml')]);
     assert.equal(r.json['result'], true, r.stdout);
     await waitTask(s.cluster, 'test', 'syncing', (x) => x.length === 2 && x.every((st) => st.stage === 'Running' && st.unit === 'Sync'), 240_000);
-    const shards: [typeof src1, string][] = [[src1, 'shard_1'], [src1, 'shard_2'], [src2, 'shard_3'], [src2, 'shard_4']];
     const ids = async (): Promise<number[]> => (await targetRows(s.target, ['id'])).map((x) => Number(x[0]));
     const has = (id: number, timeoutMs = 120_000): Promise<unknown> =>
       waitFor(`row ${id} on the target`, async () => (await ids()).includes(id), { timeoutMs, intervalMs: 500 }).catch(async (e: Error) => {
