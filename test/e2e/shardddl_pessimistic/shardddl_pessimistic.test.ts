@@ -6,6 +6,7 @@
  * - ADD COLUMN, ADD INDEX, MODIFY, CHANGE (rename), DROP COLUMN in sequence, shards at different
  *   speeds (one shard two DDLs ahead of its sibling), rows written between the shards' DDLs;
  * - `shard-ddl-lock` shows the lock with its synced and unsynced sources while it waits;
+ * - pause-task / resume-task and stop-task / start-task while a lock waits;
  * - kill -9 of the worker of the lock's owner mid-lock (the source moves to the spare worker and
  *   resumes from its checkpoint), kill -9 of the leader mid-lock (the keeper on the new leader
  *   finishes the lock);
@@ -99,6 +100,20 @@ void test(
     await src1.sql("ALTER TABLE shard_1.t MODIFY c VARCHAR(30); ALTER TABLE shard_2.t MODIFY c VARCHAR(30); INSERT INTO shard_2.t VALUES (2005, 5, 'q', 'a-longer-value-x')");
     await src2.sql("ALTER TABLE shard_3.t MODIFY c VARCHAR(30); INSERT INTO shard_3.t VALUES (3004, 4, 'r', 'a-longer-value-y')");
     await waitFor('lock of DDL 3 shown', async () => (await locks()).some((l) => l.DDLs.some((d) => d.includes('MODIFY'))), { timeoutMs: 120_000, intervalMs: 1000 });
+    // pause-task / resume-task and stop-task / start-task while the lock waits for source 2
+    const ok = async (args: string[]): Promise<void> => {
+      const x = await s.cluster.ctl(args);
+      assert.equal(x.json['result'], true, `${args.join(' ')}: ${x.stdout}`);
+    };
+    await ok(['pause-task', 'test']);
+    await waitTask(s.cluster, 'test', 'paused', (x) => x.length === 2 && x.every((st) => st.stage === 'Paused'));
+    await ok(['resume-task', 'test']);
+    await waitTask(s.cluster, 'test', 'resumed', (x) => x.length === 2 && x.every((st) => st.stage === 'Running' && st.unit === 'Sync'));
+    await ok(['stop-task', 'test']);
+    await src1.sql("INSERT INTO shard_1.t VALUES (1006, 6, 'while stopped', 'z')");
+    await ok(['start-task', s.conf('dm-task.yaml')]);
+    await waitTask(s.cluster, 'test', 'started again', (x) => x.length === 2 && x.every((st) => st.stage === 'Running' && st.unit === 'Sync'), 180_000);
+    await waitFor('lock of DDL 3 shown again', async () => (await locks()).some((l) => l.DDLs.some((d) => d.includes('MODIFY'))), { timeoutMs: 120_000, intervalMs: 1000 });
     const leader = await s.cluster.waitLeader();
     await s.cluster.kill9(s.cluster.masters[leader]!);
     await src2.sql("ALTER TABLE shard_4.t MODIFY c VARCHAR(30); INSERT INTO shard_4.t VALUES (4006, 6, 's', 'a-longer-value-z')");
