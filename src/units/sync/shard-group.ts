@@ -127,10 +127,10 @@ export function normalizeForCompare(ddl: string): string {
 /** What a QUERY event means for shard coordination. */
 export type ShardDDL =
   /** Not coordinated: the ordinary DDL path (ddl-apply.ts), which also filters and reports parse errors. */
-  | { kind: 'other'; tables: TableName[] }
+  | { kind: 'other'; tables: TableName[]; ddlType?: string }
   /** CREATE TABLE of shard tables: they join their groups; applied as usual (skipped when present). */
   | { kind: 'create'; tables: TableName[] }
-  /** DROP TABLE of shard tables: they leave their groups; not applied to the merged table (DM). */
+  /** DROP TABLE of shard tables (routed to another name): they leave their groups; not applied to the merged table (DM). A table routed to itself is dropped as usual. */
   | { kind: 'drop'; tables: TableName[] }
   /** DROP DATABASE of a shard schema: its tables leave their groups; not applied (DM). */
   | { kind: 'drop database'; schema: string }
@@ -150,9 +150,9 @@ export function classifyShardDDL(ev: QueryEvent, filters: SyncFilters): ShardDDL
     return { kind: 'other', tables: [] };
   }
   if (!p || p.temporary) return { kind: 'other', tables: [] };
-  const other: ShardDDL = { kind: 'other', tables: p.tables };
+  const other: ShardDDL = { kind: 'other', tables: p.tables, ddlType: p.type };
   if (p.database !== undefined) {
-    if (p.type === 'drop database' && filters.includeSchema(p.database)) return { kind: 'drop database', schema: p.database };
+    if (p.type === 'drop database' && filters.includeSchema(p.database) && filters.routeSchema(p.database) !== p.database) return { kind: 'drop database', schema: p.database };
     return other;
   }
   const first = p.tables[0];
@@ -160,15 +160,20 @@ export function classifyShardDDL(ev: QueryEvent, filters: SyncFilters): ShardDDL
   const action = filters.ddlAction(first.schema, first.table, p.type, ev.sql);
   if (action !== 'Do') return other;
   const inc = (t: TableName): boolean => filters.includeTable(t.schema, t.table);
+  /** Routed to another name: possibly one shard of a merged table (DROP / TRUNCATE of it are not applied). */
+  const routed = (t: TableName): boolean => {
+    const r = filters.route(t.schema, t.table);
+    return r.schema !== t.schema || r.table !== t.table;
+  };
   switch (p.type) {
     case 'create table':
       return inc(first) ? { kind: 'create', tables: [first] } : other;
     case 'drop table': {
-      const tables = p.tables.filter(inc);
+      const tables = p.tables.filter((t) => inc(t) && routed(t));
       return tables.length > 0 ? { kind: 'drop', tables } : other;
     }
     case 'truncate table':
-      return inc(first) ? { kind: 'truncate', table: first } : other;
+      return inc(first) && routed(first) ? { kind: 'truncate', table: first } : other;
     case 'rename table':
       for (let i = 0; i < p.tables.length; i += 2) {
         const from = p.tables[i];

@@ -94,9 +94,13 @@ export class ShardOptimist implements ShardHandler {
     const c: ShardDDL = classifyShardDDL(ev, d.filters);
     const { ledger } = this.attached();
     switch (c.kind) {
-      case 'other':
+      case 'other': {
         await d.ddl.handleQuery(ev, gtid, firstOfRun, ledger, stop);
+        // a table routed to itself dropped as usual: no longer one of the source's tables
+        const gone = c.ddlType === 'drop table' ? c.tables.filter((t) => this.tables.delete(tableKey(t.schema, t.table))) : [];
+        if (gone.length > 0) await this.putSourceTables(stop);
         return;
+      }
       case 'create':
         for (const t of c.tables) this.tables.set(tableKey(t.schema, t.table), t);
         await this.putSourceTables(stop);

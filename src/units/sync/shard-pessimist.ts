@@ -208,9 +208,15 @@ export class ShardPessimist implements ShardHandler {
     }
     const { ledger } = this.attached();
     switch (c.kind) {
-      case 'other':
+      case 'other': {
         await d.ddl.handleQuery(q.ev, q.gtid, q.firstOfRun, ledger, stop, q.track);
+        // a table routed to itself dropped as usual leaves its group too
+        if (c.ddlType === 'drop table') {
+          const gs = new Set(c.tables.map((t) => this.leave(t)));
+          for (const g of gs) if (g) await this.check(g, stop);
+        }
         return;
+      }
       case 'create':
         for (const t of c.tables) this.join(t);
         await d.ddl.handleQuery(q.ev, q.gtid, q.firstOfRun, ledger, stop, q.track);
