@@ -6,7 +6,7 @@
 import type { Flavor, Position } from '../../binlog/position.js';
 import type { BAListRule, EventFilterRule, ExpressionFilterRule, RouteRule } from '../../filter/types.js';
 import type { ConnConfig } from '../../sql/index.js';
-import type { ShardConfig } from './shard-group.js';
+import type { ShardConfig } from './shard-client.js';
 
 /** Where to start when the target has no checkpoint yet. */
 export type StartSpec =

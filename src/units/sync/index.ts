@@ -10,6 +10,6 @@ export {
 } from './config.js';
 export type { SyncReader, SyncReaderFactory, SyncReaderOptions } from './binlog-source.js';
 export { CheckpointStore } from './checkpoint.js';
-export type { ShardConfig, ShardDDLClient } from './shard-group.js';
+export type { ShardConfig, ShardDDLClient } from './shard-client.js';
 export { SchemaStore, type SchemaStoreConn, type StoredSchemas } from './schema-store.js';
 export { operateTrackedSchema, type SchemaOpName, type SchemaOpRequest, type SchemaOpContext } from './binlog-schema.js';

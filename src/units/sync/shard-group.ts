@@ -1,7 +1,7 @@
 /**
  * Shard DDL coordination, worker side: what the pessimist (shard-pessimist.ts) and the optimist
  * (shard-optimist.ts) share. The protocol with the master's lock keeper is src/store/shardddl.ts;
- * the etcd side of it is src/worker/shardddl-client.ts ({@link ShardDDLClient} here).
+ * the etcd side of it is src/worker/shardddl-client.ts (its interface: shard-client.ts).
  *
  *   consumer.ts ─► ShardHandler.txn / .query ─► (held back, or) dispatch / ddl-apply.ts
  *                                            └► ShardDDLClient (etcd): info → operation → done
@@ -22,14 +22,9 @@ import { SchemaTracker, type TrackedTable } from '../../binlog/schema-tracker.js
 import { DMError } from '../../errors/index.js';
 import type { TableName } from '../../filter/index.js';
 import { connect, type ConnConfig } from '../../sql/index.js';
-import type {
-  OptimisticInfo,
-  OptimisticOperation,
-  PessimisticInfo,
-  PessimisticOperation,
-  SourceTables,
-} from '../../store/shardddl.js';
+import type { SourceTables } from '../../store/shardddl.js';
 import type { FailedEventHook } from './applier.js';
+import type { ShardConfig } from './shard-client.js';
 import type { SyncReader } from './binlog-source.js';
 import type { CausalityScheduler } from './causality.js';
 import type { CheckpointFlusher } from './checkpoint-flush.js';
@@ -43,31 +38,7 @@ import type { TargetRetry } from './target.js';
 import type { LowWaterMark, TrackEntry } from './tracker.js';
 import type { UpstreamTxn } from './txn.js';
 
-/** The etcd records of src/store/shardddl.ts as the sync unit uses them (src/worker/shardddl-client.ts). */
-export interface ShardDDLClient {
-  putPessimisticInfo(info: PessimisticInfo): Promise<void>;
-  /** This source's operation of the task, if any. */
-  pessimisticOp(task: string, source: string): Promise<PessimisticOperation | undefined>;
-  /** Wait until this source's operation satisfies `accept` (watching the key). */
-  waitPessimisticOp(task: string, source: string, accept: (op: PessimisticOperation) => boolean, signal: AbortSignal): Promise<PessimisticOperation>;
-  /** Put the operation back with `done: true` (only while it is still the one given). */
-  markPessimisticDone(op: PessimisticOperation): Promise<void>;
-  putSourceTables(st: SourceTables): Promise<void>;
-  /** Put the info with the next version of that upstream table (returned). */
-  putOptimisticInfo(info: Omit<OptimisticInfo, 'version'>): Promise<number>;
-  optimisticInfo(task: string, source: string, upSchema: string, upTable: string): Promise<OptimisticInfo | undefined>;
-  optimisticOp(task: string, source: string, upSchema: string, upTable: string): Promise<OptimisticOperation | undefined>;
-  waitOptimisticOp(task: string, source: string, upSchema: string, upTable: string, accept: (op: OptimisticOperation) => boolean, signal: AbortSignal): Promise<OptimisticOperation>;
-  markOptimisticDone(op: OptimisticOperation): Promise<void>;
-}
-
-/** `shard-mode` as the sync unit gets it (SyncConfig.shard). */
-export interface ShardConfig {
-  mode: 'pessimistic' | 'optimistic';
-  client: ShardDDLClient;
-  /** Bytes of row changes the pessimist may hold back at once (DEFAULT_SHARD_HOLD_BYTES). */
-  maxHoldBytes: number;
-}
+export type { ShardConfig, ShardDDLClient } from './shard-client.js';
 
 /** The consumer's side, given to the handler at the start of a run. */
 export interface ShardAttach {
