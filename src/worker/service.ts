@@ -66,6 +66,7 @@ function typedFields(s: SubtaskStatus): {
   rowsDone?: bigint;
   rowsTotal?: bigint;
   progress?: number;
+  unresolvedDdlLockId?: string;
 } {
   const cur = s.units.find((u) => u.type === s.unit)?.status ?? {};
   if (s.unit === 'Sync') {
@@ -76,6 +77,8 @@ function typedFields(s: SubtaskStatus): {
       ...(synced ? { syncedBinlog: synced } : {}),
       lagSeconds: Number(cur['lagSeconds']) || 0,
       synced: cur['synced'] === true,
+      // shard-mode: the lock this subtask waits on (src/units/sync/shard-*.ts status)
+      ...(typeof cur['unresolvedDDLLockID'] === 'string' ? { unresolvedDdlLockId: cur['unresolvedDDLLockID'] } : {}),
     };
   }
   if (s.unit === 'Dump' || s.unit === 'Load') {

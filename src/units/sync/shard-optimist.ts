@@ -243,7 +243,7 @@ export class ShardOptimist implements ShardHandler {
     return {
       shardMode: 'optimistic',
       blockingDDLs: this.waiting ? this.waiting.ddls : [],
-      ...(this.waiting ? { waitingLock: this.waiting.lockId } : {}),
+      ...(this.waiting ? { unresolvedDDLLockID: this.waiting.lockId } : {}),
       ...(this.lastConflict ? { conflictMsg: this.lastConflict } : {}),
     };
   }

@@ -407,6 +407,7 @@ export class ShardPessimist implements ShardHandler {
     return {
       shardMode: 'pessimistic',
       blockingDDLs: this.waiting ? this.waiting.ddls : [],
+      ...(this.waiting ? { unresolvedDDLLockID: this.waiting.lockId } : {}),
       unresolvedGroups: unresolved,
       heldEvents: this.held.length,
     };

@@ -78,6 +78,13 @@ void test(
     assert.ok(lock?.synced.some((x) => x.includes('mysql-replica-01')), JSON.stringify(lock));
     assert.ok(lock?.unsynced.some((x) => x.includes('mysql-replica-02')), JSON.stringify(lock));
     assert.equal(lock?.owner.startsWith('mysql-replica-01'), true, JSON.stringify(lock));
+    // query-status of the waiting source: DM's unresolvedDDLLockID, blockingDDLs, unresolvedGroups
+    await waitFor('query-status shows the wait', async () => {
+      const q = (await s.cluster.ctl(['query-status', 'test'])).stdout;
+      return q.includes('"unresolvedDDLLockID": "test-`merged`.`t`"') && /"blockingDDLs": \[\s*"ALTER TABLE `merged`.`t` ADD COLUMN c VARCHAR\(10\)"/.test(q) && q.includes('"unsynced": []');
+    }, { timeoutMs: 60_000, intervalMs: 1000 }).catch(async (e: Error) => {
+      throw new Error(`${e.message}: ${(await s.cluster.ctl(['query-status', 'test'])).stdout}`);
+    });
 
     // source 2: shard_3 two DDLs ahead (ADD COLUMN, ADD INDEX) with rows between; then shard_4
     await src2.sql("ALTER TABLE shard_3.t ADD COLUMN c VARCHAR(10); INSERT INTO shard_3.t VALUES (3002, 2, 'j', 'y1')");
