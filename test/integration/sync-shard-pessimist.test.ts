@@ -161,3 +161,63 @@ void test('pessimistic: 2 sources x 2 shards, DDL sequence, held rows, restart m
   for (const i of [u1, u2]) assert.equal(units[i]!.unit.status()['heldEvents'], 0);
   assert.deepEqual(await infos(), []);
 });
+
+void test('pessimistic: a run that ends after the owner ran the DDL but before it marked the operation done', { timeout: 300_000 }, async (t) => {
+  const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
+  const etcd = await EtcdCluster.start(1);
+  const client = createEtcdClient({ endpoints: etcd.endpoints });
+  const keys = new Keys(`/shard-p2-${process.pid}/`);
+  const leaderAc = new AbortController();
+  const leader = fakePessimisticLeader(client, keys, 'test', ['mysql-01'], leaderAc.signal);
+  const units: SyncUnit[] = [];
+  t.after(async () => {
+    leaderAc.abort();
+    await leader.done.catch(() => undefined);
+    for (const u of units) await u.close();
+    client.close();
+    await Promise.all([src.stop(), dst.stop(), etcd.stop()]);
+  });
+  const start = await masterPos(src);
+  await src.sql('CREATE DATABASE shard_1; CREATE TABLE shard_1.t (id INT PRIMARY KEY, v INT); CREATE DATABASE shard_2; CREATE TABLE shard_2.t (id INT PRIMARY KEY, v INT)');
+  await src.sql('INSERT INTO shard_1.t VALUES (1, 1); INSERT INTO shard_2.t VALUES (2, 2)');
+  const real = etcdShardDDLClient(client, keys);
+  let crashes = 0;
+  const crashing = {
+    ...real,
+    markPessimisticDone: async (op: Parameters<typeof real.markPessimisticDone>[0]): Promise<void> => {
+      if (crashes === 0) {
+        crashes++;
+        throw new Error('injected: the run ends between the DDL (and its ledger row) and the operation marked done');
+      }
+      await real.markPessimisticDone(op);
+    },
+  };
+  const run = async (): Promise<{ unit: SyncUnit; running: Promise<{ errors: { code: number }[] }> }> => {
+    const unit = new SyncUnit(syncConfig(src, dst, { start, baList: { doDbs: ['shard_*'] }, routes: ROUTES, shard: { mode: 'pessimistic', client: crashing, maxHoldBytes: 1 << 20 } }), { heartbeatMs: 200 });
+    units.push(unit);
+    const ac = new AbortController();
+    await unit.init(ac.signal);
+    return { unit, running: unit.process(ac.signal) };
+  };
+  const first = await run();
+  await src.sql("ALTER TABLE shard_1.t ADD COLUMN c INT; INSERT INTO shard_1.t VALUES (3, 3, 30); ALTER TABLE shard_2.t ADD COLUMN c INT; INSERT INTO shard_2.t VALUES (4, 4, 40)");
+  const r = await first.running;
+  assert.equal(r.errors[0]?.code, 36105, JSON.stringify(r.errors));
+  const cols = async (): Promise<number> => Number((await dst.sql("SELECT COUNT(*) AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='merged' AND TABLE_NAME='t' AND COLUMN_NAME='c'"))[0]?.['n']);
+  assert.equal(await cols(), 1, 'the owner ran the DDL before the run ended');
+  await first.unit.close();
+  // the replay finds the round in the ledger: the DDL is not reported or run again, the left
+  // operation is marked done (the keeper can finish), the held rows are applied once
+  const second = await run();
+  await src.sql('INSERT INTO shard_1.t VALUES (5, 5, 50)');
+  await waitFor('rows after the restart', async () => {
+    const st = second.unit.status();
+    if (st['error'] !== undefined) throw new Error(JSON.stringify(st['error']));
+    const rows = await dst.sql('SELECT id, v, c FROM merged.t ORDER BY id').catch(() => []);
+    return JSON.stringify(rows) === JSON.stringify([{ id: 1, v: 1, c: null }, { id: 2, v: 2, c: null }, { id: 3, v: 3, c: 30 }, { id: 4, v: 4, c: 40 }, { id: 5, v: 5, c: 50 }]);
+  }, { timeoutMs: 60_000 });
+  await waitFor('the keeper finished the round', () => Promise.resolve(leader.rounds.length === 1), { timeoutMs: 30_000 });
+  assert.equal(second.unit.status()['totalDDLs'], 0, 'the DDL was not run again');
+  const infos = await listPrefix(client, shardKeys.pessimisticInfo(keys, 'test'));
+  assert.equal(infos.kvs.length, 0);
+});
