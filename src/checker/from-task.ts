@@ -73,6 +73,7 @@ export function checkInputOf(compiled: CompiledTask, sources: ReadonlyMap<string
     sources: checkSources,
     target,
     ignoreCheckingItems: resolveIgnoreItems(task.ignoreCheckingItems),
+    shardMode: task.shardMode,
     ...(loadThreads > 0 ? { loadThreads } : {}),
     ...(syncThreads > 0 ? { syncThreads } : {}),
     ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),

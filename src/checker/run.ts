@@ -24,7 +24,7 @@ import {
   gatherSourceFacts,
   type SourceFacts,
 } from './source-checks.js';
-import { checkShardTables, checkTargetPrivilege, checkTargetTables, type MappedTable } from './target-checks.js';
+import { checkAutoIncrement, checkShardTables, checkTargetPrivilege, checkTargetTables, type MappedTable } from './target-checks.js';
 import type { CheckInput, CheckReport, CheckResult, CheckSource } from './types.js';
 import { fail, type Verdict } from './verdict.js';
 
@@ -72,9 +72,11 @@ export async function runPrechecks(input: CheckInput, signal?: AbortSignal): Pro
     await checkSource(input, src, items, run, add, mapped, timeoutMs);
   }
 
-  const targetItems: CheckItemName[] = ['target_privilege', 'target_table', 'schema_of_shard_tables', 'conn_number_checking'];
+  const targetItems: CheckItemName[] = ['target_privilege', 'target_table', 'schema_of_shard_tables', 'auto_increment_ID', 'conn_number_checking'];
   if (targetItems.some((n) => items.has(n))) {
-    await run('schema_of_shard_tables', '', () => checkShardTables(mapped));
+    // DM: shard schemas must agree except in optimistic mode (which joins them); auto-increment keys are checked for shard-mode tasks
+    if (input.shardMode !== 'optimistic') await run('schema_of_shard_tables', '', () => checkShardTables(mapped));
+    if (input.shardMode) await run('auto_increment_ID', '', () => checkAutoIncrement(mapped));
     let tc: CheckConn | undefined;
     try {
       tc = await CheckConn.open(input.target, timeoutMs);
@@ -117,7 +119,7 @@ async function checkSource(
   mapped: MappedTable[],
   timeoutMs: number,
 ): Promise<void> {
-  const sourceItems = [...items].filter((n) => !['target_privilege', 'target_table', 'schema_of_shard_tables'].includes(n) && (n !== 'online_ddl' || src.onlineDDL !== undefined));
+  const sourceItems = [...items].filter((n) => !['target_privilege', 'target_table', 'schema_of_shard_tables', 'auto_increment_ID'].includes(n) && (n !== 'online_ddl' || src.onlineDDL !== undefined));
   let c: CheckConn;
   try {
     c = await CheckConn.open(src.from, timeoutMs);
@@ -153,7 +155,7 @@ async function checkSource(
       const needed = input.mode === 'incremental' ? 1 : (src.dumpThreads ?? DEFAULT_DUMP_THREADS) + 1 + (input.mode === 'all' ? 1 : 0);
       return connVerdict('source', { needed, ...(await connCounts(c)) }, input.mode === 'incremental' ? 'binlog reader' : 'dump threads + 1 + binlog reader');
     });
-    if (items.has('target_table') || items.has('schema_of_shard_tables')) {
+    if (items.has('target_table') || items.has('schema_of_shard_tables') || items.has('auto_increment_ID')) {
       try {
         mapped.push(...(await mapTables(c, f.tables, src)));
       } catch {
@@ -172,6 +174,17 @@ async function mapTables(c: CheckConn, tables: readonly TableName[], src: CheckS
     'SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN (?) ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION',
     [schemas],
   );
+  // AUTO_INCREMENT columns that alone make up the primary key or a unique key (auto_increment_ID)
+  const auto = await c.rows<{ s: string; t: string; c: string }>(
+    `SELECT k.TABLE_SCHEMA AS s, k.TABLE_NAME AS t, MIN(k.COLUMN_NAME) AS c
+       FROM information_schema.STATISTICS k
+       JOIN information_schema.COLUMNS col ON col.TABLE_SCHEMA = k.TABLE_SCHEMA AND col.TABLE_NAME = k.TABLE_NAME AND col.COLUMN_NAME = k.COLUMN_NAME
+      WHERE k.TABLE_SCHEMA IN (?) AND k.NON_UNIQUE = 0 AND col.EXTRA LIKE '%auto_increment%'
+        AND (SELECT COUNT(*) FROM information_schema.STATISTICS o WHERE o.TABLE_SCHEMA = k.TABLE_SCHEMA AND o.TABLE_NAME = k.TABLE_NAME AND o.INDEX_NAME = k.INDEX_NAME) = 1
+      GROUP BY k.TABLE_SCHEMA, k.TABLE_NAME`,
+    [schemas],
+  );
+  const autoKey = new Map(auto.map((r) => [`${r.s}\u0000${r.t}`, r.c]));
   const cols = new Map<string, string[]>();
   for (const r of rows) {
     const k = `${r.s}\u0000${r.t}`;
@@ -187,6 +200,7 @@ async function mapTables(c: CheckConn, tables: readonly TableName[], src: CheckS
       target,
       columns: cols.get(`${t.schema}\u0000${t.table}`) ?? [],
       extraColumns: src.extraTargetColumns?.(t) ?? [],
+      ...(autoKey.has(`${t.schema}\u0000${t.table}`) ? { autoIncrementKey: autoKey.get(`${t.schema}\u0000${t.table}`)! } : {}),
     };
   });
 }

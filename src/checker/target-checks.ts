@@ -35,6 +35,8 @@ export interface MappedTable {
   columns: string[];
   /** Columns a route adds on the target (extract-*). */
   extraColumns: readonly string[];
+  /** An AUTO_INCREMENT column that alone is the table's primary key or a unique key. */
+  autoIncrementKey?: string;
 }
 
 const key = (t: TableName): string => `${t.schema}\u0000${t.table}`;
@@ -64,6 +66,35 @@ export function checkShardTables(mapped: readonly MappedTable[]): Verdict {
     }
   }
   return pass(merged === 0 ? 'no tables are merged' : `${merged} merged target table(s) have consistent shards`);
+}
+
+/**
+ * DM's `auto_increment_ID`: shard tables merged into one target table whose AUTO_INCREMENT column
+ * alone is a primary or unique key each count 1, 2, 3 … on their own, so their rows collide on the
+ * merged table (duplicate entry, or in safe mode one shard's row overwriting another's). A warning,
+ * as in DM: the values may be kept apart upstream (auto_increment_increment / offset).
+ */
+export function checkAutoIncrement(mapped: readonly MappedTable[]): Verdict {
+  const groups = new Map<string, MappedTable[]>();
+  for (const m of mapped) {
+    const g = groups.get(key(m.target)) ?? [];
+    g.push(m);
+    groups.set(key(m.target), g);
+  }
+  const bad: string[] = [];
+  for (const g of groups.values()) {
+    if (g.length < 2) continue;
+    for (const m of g) {
+      if (m.autoIncrementKey === undefined) continue;
+      const extra = m.extraColumns.length > 0 ? ` (its route adds ${m.extraColumns.join(', ')}: make them part of the target table's key)` : '';
+      bad.push(`${m.sourceId}:${show(m.source)}.${mysql.escapeId(m.autoIncrementKey)} → ${show(m.target)}${extra}`);
+    }
+  }
+  if (bad.length === 0) return pass('no merged shard table has an auto-increment key of its own');
+  return warn(
+    `shard tables merged into one target table have auto-increment keys that may conflict: ${bad.slice(0, 10).join('; ')}${bad.length > 10 ? ` and ${bad.length - 10} more` : ''}`,
+    'Make sure the shards never generate the same value (auto_increment_increment / auto_increment_offset per shard), or create the target table beforehand without that unique key (e.g. a composite key with an extract-table / extract-source column of the routes), then ignore this item (`ignore-checking-items: ["auto_increment_ID"]`).',
+  );
 }
 
 /**

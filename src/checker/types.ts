@@ -52,6 +52,11 @@ export interface CheckInput {
   /** Load threads (`loaders.pool-size`), default 16, and sync threads (`syncers.worker-count`), default 16. */
   loadThreads?: number;
   syncThreads?: number;
+  /**
+   * The task's `shard-mode` ('' = none): `auto_increment_ID` runs for shard-mode tasks,
+   * `schema_of_shard_tables` for every task but optimistic ones (whose shards may differ, as in DM).
+   */
+  shardMode?: '' | 'pessimistic' | 'optimistic';
   /** Per-query timeout for the checks in ms (default 10 s). */
   timeoutMs?: number;
 }

@@ -68,6 +68,12 @@ export const DEFAULT_BINLOG_QUEUE_EVENTS = 2_000;
 /** Binlog reader queue bound, in bytes of decoded events. */
 export const DEFAULT_BINLOG_QUEUE_BYTES = 16 * 1024 * 1024;
 /**
+ * `shard-mode: pessimistic`: bytes of row changes a sync unit holds back in memory while shard
+ * tables that reached a DDL wait for the rest of their group (src/units/sync/shard-pessimist.ts);
+ * over it the subtask pauses with 36104.
+ */
+export const DEFAULT_SHARD_HOLD_BYTES = 256 * 1024 * 1024;
+/**
  * Binlog reader: with nothing read for this long (and no transaction open) it queues a heartbeat
  * event, so lag shows 0 on an idle source. The sync unit passes it to its reader.
  */

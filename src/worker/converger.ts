@@ -13,6 +13,7 @@ import type { RelayHolder } from './relay-holder.js';
 import { sleepAbortable, Waker } from '../util/index.js';
 import { Subtask } from './subtask.js';
 import { etcdBinlogOps } from './binlog-ops.js';
+import { etcdShardDDLClient } from './shardddl-client.js';
 import type { WorkerMetrics } from './metrics.js';
 import type { RelayNeeds } from '../units/relay/index.js';
 
@@ -185,6 +186,7 @@ export class Converger {
             ...(this.o.relayNeeds ? { relayNeeds: this.o.relayNeeds } : {}),
             relayRunning: () => this.o.relay?.current !== undefined,
             binlogOps: etcdBinlogOps(client, keys, source, task),
+            shardDDL: etcdShardDDLClient(client, keys),
             ...(this.o.secretKey ? { secretKey: this.o.secretKey } : {}),
           },
           onStage: (s) => this.o.metrics.setStage(task, source, s),

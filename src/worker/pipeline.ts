@@ -32,13 +32,14 @@ import {
   DEFAULT_LOAD_RETRY_INITIAL_DELAY_MS,
   DEFAULT_LOAD_RETRY_MAX_DELAY_MS,
   DEFAULT_SYNC_RETRY_TIMEOUT_MS,
+  DEFAULT_SHARD_HOLD_BYTES,
   type SourceConfig,
   type SubtaskConfig,
 } from '../config/index.js';
 import { DMError } from '../errors/index.js';
 import { connect, getFlavor, type ConnConfig } from '../sql/index.js';
 import type { Position } from '../binlog/position.js';
-import { DeferredSyncUnit, SchemaStore, relayOrNetworkFactory, targetConnConfig, type StartSpec, type SyncConfig } from '../units/sync/index.js';
+import { DeferredSyncUnit, SchemaStore, relayOrNetworkFactory, targetConnConfig, type ShardConfig, type ShardDDLClient, type StartSpec, type SyncConfig } from '../units/sync/index.js';
 import { ContinuousValidator, validatorSettings } from '../units/validate/index.js';
 import type { RelayNeedsSink } from '../binlog/index.js';
 import { createRouter } from '../filter/index.js';
@@ -58,6 +59,8 @@ export interface PipelineContext {
   relayRunning?: () => boolean;
   /** etcd-backed binlog operations (skip/replace/inject) for this subtask; see etcdBinlogOps. */
   binlogOps?: BinlogOpStore;
+  /** The shard DDL records in etcd (src/worker/shardddl-client.ts), for tasks with `shard-mode`. */
+  shardDDL?: ShardDDLClient;
   /** Secret key for encrypted passwords in the YAML texts (default: the built-in key). */
   secretKey?: Buffer;
   /** Set by createUnits: the continuous validator the sync unit tells of its applied changes. */
@@ -159,6 +162,7 @@ async function syncConfig(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineCo
   // --start-time wins over the task's meta; the sync unit uses `start` only without a checkpoint.
   if (!start && startTime) start = { time: startTime };
   start ??= metaStart(sub, src.enableGtid);
+  const shard = shardConfig(sub, ctx);
   return {
     taskName: sub.name,
     sourceId: sub.sourceId,
@@ -192,6 +196,7 @@ async function syncConfig(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineCo
     ...(full?.safeModeUntil ? { safeModeUntil: full.safeModeUntil } : {}),
     ...(full?.startSchemas ? { startSchemas: full.startSchemas } : {}),
     ...(ctx.binlogOps ? { onFailedEvent: failedEventHandler(ctx.binlogOps, ctx.logger) } : {}),
+    ...(shard ? { shard } : {}),
   };
 }
 
@@ -207,6 +212,13 @@ function onlineDDLOf(sub: SubtaskConfig): { onlineDDL?: { shadowTableRules: read
  */
 export function relayDirOf(src: SourceConfig, workerRelayDir: string | undefined): string {
   return workerRelayDir ?? src.relayDir;
+}
+
+/** `shard-mode` (or DM 1.0's `is-sharding: true`, folded into it by src/config): the coordination through etcd. */
+function shardConfig(sub: SubtaskConfig, ctx: PipelineContext): ShardConfig | undefined {
+  if (sub.shardMode === '') return undefined;
+  if (!ctx.shardDDL) throw new DMError('ErrWorkerSubtaskConfig', `task ${sub.name}: shard-mode ${sub.shardMode} needs the dm-master's lock keeper (etcd), which this subtask was built without`);
+  return { mode: sub.shardMode, client: ctx.shardDDL, maxHoldBytes: DEFAULT_SHARD_HOLD_BYTES };
 }
 
 /** The sync unit of a subtask, built at its first process() (src/units/sync/deferred-sync-unit.ts). */

@@ -94,6 +94,7 @@ function typedFields(s: SubtaskStatus): {
   bytesTotal?: bigint;
   etaSeconds?: number;
   progress?: number;
+  unresolvedDdlLockId?: string;
 } {
   const cur = s.units.find((u) => u.type === s.unit)?.status ?? {};
   if (s.unit === 'Sync') {
@@ -104,6 +105,8 @@ function typedFields(s: SubtaskStatus): {
       ...(synced ? { syncedBinlog: synced } : {}),
       lagSeconds: Number(cur['lagSeconds']) || 0,
       synced: cur['synced'] === true,
+      // shard-mode: the lock this subtask waits on (src/units/sync/shard-*.ts status)
+      ...(typeof cur['unresolvedDDLLockID'] === 'string' ? { unresolvedDdlLockId: cur['unresolvedDDLLockID'] } : {}),
     };
   }
   if (s.unit === 'Dump' || s.unit === 'Load') {

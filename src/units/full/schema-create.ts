@@ -92,7 +92,10 @@ async function createTargetTable(
     const have = new Set(cols.map((c) => c.name.toLowerCase()));
     for (const x of route.extracted) {
       if (have.has(x.column.toLowerCase())) continue;
-      await conn.query(`ALTER TABLE ${quoteTable(route.schema, route.table)} ADD COLUMN ${quoteId(x.column)} VARCHAR(255) NOT NULL DEFAULT ''`);
+      // another source's loader of the same merged table may add it at the same moment: 1060 = it is there
+      await conn.query(`ALTER TABLE ${quoteTable(route.schema, route.table)} ADD COLUMN ${quoteId(x.column)} VARCHAR(255) NOT NULL DEFAULT ''`).catch((e: unknown) => {
+        if ((e as { errno?: number }).errno !== 1060) throw e;
+      });
     }
     if (!source) return;
     if (route.extracted.length > 0) cols = await targetColumns(conn, route.schema, route.table);

@@ -6,6 +6,7 @@
 import type { Flavor, Position } from '../../binlog/position.js';
 import type { BAListRule, EventFilterRule, ExpressionFilterRule, RouteRule } from '../../filter/types.js';
 import type { ConnConfig } from '../../sql/index.js';
+import type { ShardConfig } from './shard-client.js';
 
 /** Where to start when the target has no checkpoint yet. */
 export type StartSpec =
@@ -83,6 +84,8 @@ export interface SyncConfig {
    */
   startSchemas?: string;
   onFailedEvent?: (info: FailedEventInfo) => Promise<FailedEventDecision>;
+  /** Task `shard-mode` (DM 1.0 `is-sharding`): shard DDL coordination through the lock keeper (shard-group.ts). */
+  shard?: ShardConfig;
 }
 
 /** The settings the unit runs with: as given (no defaults), frozen; at least one applier and one row per batch. */

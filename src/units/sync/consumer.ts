@@ -16,6 +16,11 @@
  * passes one that is not in the target; a transaction with a row matching an `Error` event filter
  * ends the run at its XID, before any of it is applied. The hot path allocates nothing beyond the
  * row changes themselves and awaits only the reader and the scheduler's backpressure.
+ *
+ * Shard mode (`shard`: shard-pessimist.ts / shard-optimist.ts): every transaction (with the
+ * upstream tables it touches) and every DDL goes through the shard handler, which may hold it back
+ * behind a shard lock and hand it back to `dispatch` later; its tracker entry is pushed here, in
+ * binlog order, either way.
  */
 import type { Pool } from 'mysql2/promise';
 import type { Logger } from 'pino';
@@ -29,6 +34,7 @@ import type { SyncFilters } from './filters.js';
 import type { OnlineDDL } from './online-ddl.js';
 import { jobLabels, type SyncMetrics } from './metrics.js';
 import type { SyncLabels, SyncProgress } from './sync-status.js';
+import type { ShardHandler } from './shard-group.js';
 import type { LowWaterMark } from './tracker.js';
 import type { AppliedSink } from './applied-sink.js';
 import { addKeysOf, rowChangesOf, type RowChange, type UpstreamTxn } from './txn.js';
@@ -47,6 +53,8 @@ export interface ConsumerDeps {
   labels: SyncLabels;
   /** Told of transactions found already applied (ledgered above the checkpoint): applied-sink.ts. */
   sink?: AppliedSink | undefined;
+  /** Shard DDL coordination (task `shard-mode`), for this run. */
+  shard?: ShardHandler | undefined;
 }
 
 interface OpenTxn {
@@ -55,12 +63,16 @@ interface OpenTxn {
   keys: Set<string>;
   bytes: number;
   failed?: DMError;
+  /** Shard mode: the upstream tables (`schema\u0000table`) whose rows it keeps. */
+  upTables?: Set<string>;
 }
 
 export class TxnConsumer {
   private readonly d: ConsumerDeps;
   /** Transactions and DDLs taken so far in this run (0: the next one may have been applied just before a crash). */
   private entries = 0;
+  private ledger: Set<string> = new Set();
+  private rowKeys: Set<string> = new Set();
 
   constructor(deps: ConsumerDeps) {
     this.d = deps;
@@ -72,6 +84,15 @@ export class TxnConsumer {
    */
   async run(reader: SyncReader, ledger: Set<string>, rowKeys: Set<string>, stop: AbortSignal): Promise<void> {
     const { tracker, scheduler, progress } = this.d;
+    const shard = this.d.shard;
+    this.ledger = ledger;
+    this.rowKeys = rowKeys;
+    shard?.attach({
+      dispatch: (t, signal) => this.dispatch(t, signal),
+      ledger,
+      rowKeys,
+    });
+    const open = (gtid: string): OpenTxn => (shard ? { gtid, changes: [], keys: new Set(), bytes: 0, upTables: new Set() } : { gtid, changes: [], keys: new Set(), bytes: 0 });
     let cur: OpenTxn | undefined;
     const it = reader[Symbol.asyncIterator]();
     const waits = progress.waits;
@@ -88,40 +109,31 @@ export class TxnConsumer {
       this.observe(ev);
       switch (ev.kind) {
         case 'gtid':
-          cur = { gtid: ev.gtid, changes: [], keys: new Set(), bytes: 0 };
+          cur = open(ev.gtid);
           break;
         case 'rows':
-          cur ??= { gtid: '', changes: [], keys: new Set(), bytes: 0 };
+          cur ??= open('');
           this.addRows(cur, ev);
           break;
         case 'xid': {
-          const t = cur ?? { gtid: '', changes: [], keys: new Set(), bytes: 0 };
+          const t = cur ?? open('');
           cur = undefined;
           if (t.failed) throw t.failed;
           const id = t.gtid || formatFilePos(ev.pos);
           const track = tracker.push(id, ev.pos, ev.timestamp);
           this.entries++;
-          if (ledger.has(id)) {
-            ledger.delete(id);
-            totals.skippedTxns++;
-            tracker.markDone(track, rowKeys.has(id));
-            if (t.changes.length > 0) this.d.sink?.applied([{ pos: ev.pos, timestamp: ev.timestamp, changes: t.changes }]);
-          } else if (t.changes.length === 0) {
-            tracker.markDone(track, false);
-          } else {
-            const txn: UpstreamTxn = {
-              id,
-              pos: ev.pos,
-              timestamp: ev.timestamp,
-              changes: t.changes,
-              keys: t.keys,
-              bytes: t.bytes,
-              track,
-            };
-            const t1 = performance.now();
-            await scheduler.add(txn, stop);
-            waits.schedulerMs += performance.now() - t1;
-          }
+          const txn: UpstreamTxn = {
+            id,
+            pos: ev.pos,
+            timestamp: ev.timestamp,
+            changes: t.changes,
+            keys: t.keys,
+            bytes: t.bytes,
+            track,
+            ...(t.upTables ? { upTables: t.upTables } : {}),
+          };
+          if (shard) await shard.txn(txn, stop);
+          else await this.dispatch(txn, stop);
           break;
         }
         case 'query': {
@@ -129,11 +141,16 @@ export class TxnConsumer {
           cur = undefined;
           const firstOfRun = this.entries === 0;
           this.entries++;
-          // online schema changes first (online-ddl.ts): the rest of the DDL path sees the real table
+          // online schema changes first (online-ddl.ts): the rest of the DDL path (shard locks
+          // included) sees the real table
           const online = this.d.online;
           const o = online ? await online.plugin.translate(ev, online.pool, ledger.has(t?.gtid || formatFilePos(ev.pos))) : undefined;
           if (o?.kind === 'skip') await this.d.ddl.passQuery(ev, t?.gtid ?? '');
-          else await this.d.ddl.handleQuery(o?.kind === 'replace' ? o.event : ev, t?.gtid ?? '', firstOfRun, ledger, stop);
+          else {
+            const q = o?.kind === 'replace' ? o.event : ev;
+            if (shard) await shard.query(q, t?.gtid ?? '', firstOfRun, stop);
+            else await this.d.ddl.handleQuery(q, t?.gtid ?? '', firstOfRun, ledger, stop);
+          }
           await this.d.ddl.structuresFromTarget(ev, stop);
           if (online) await online.plugin.settle(online.pool, tracker.pending);
           break;
@@ -142,6 +159,28 @@ export class TxnConsumer {
           progress.idle = cur === undefined && tracker.pending === 0;
           break;
       }
+    }
+  }
+
+  /**
+   * A whole upstream transaction (its tracker entry pushed) to the target: skipped when the
+   * target's ledger has it (a replay), done at once without rows, else scheduled.
+   */
+  private async dispatch(txn: UpstreamTxn, stop: AbortSignal): Promise<void> {
+    const { tracker, scheduler, progress } = this.d;
+    const { id, track } = txn;
+    if (this.ledger.has(id)) {
+      this.ledger.delete(id);
+      progress.totals.skippedTxns++;
+      tracker.markDone(track, this.rowKeys.has(id));
+      // already applied (ledgered above the checkpoint): the validator still verifies it
+      if (txn.changes.length > 0) this.d.sink?.applied([{ pos: txn.pos, timestamp: txn.timestamp, changes: txn.changes }]);
+    } else if (txn.changes.length === 0) {
+      tracker.markDone(track, false);
+    } else {
+      const t1 = performance.now();
+      await scheduler.add(txn, stop);
+      progress.waits.schedulerMs += performance.now() - t1;
     }
   }
 
@@ -179,6 +218,7 @@ export class TxnConsumer {
       cur.changes.push(ch);
     }
     cur.bytes += bytes;
+    cur.upTables?.add(`${ev.schema}\u0000${ev.table}`);
   }
 }
 

@@ -17,9 +17,10 @@
  * - After a DDL the reader's schema tracker could not follow (no FULL row metadata), the reader
  *   gets the table's structure from the target (structuresFromTarget).
  *
- * Not here: parsing and routing the statement (ddl.ts), the shard-DDL coordination (none yet),
- * online schema changes (online-ddl.ts: the consumer hands on the cut-over's ALTER on the real
- * table, and passes the shadow / trash tables' DDL to passQuery).
+ * Not here: parsing and routing the statement (ddl.ts), the shard-DDL coordination (shard-pessimist.ts,
+ * shard-optimist.ts: they call handleQuery for the DDL they do not coordinate, and execDDL for the
+ * ones a lock tells them to run), online schema changes (online-ddl.ts: the consumer hands on the
+ * cut-over's ALTER on the real table, and passes the shadow / trash tables' DDL to passQuery).
  */
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { Logger } from 'pino';
@@ -39,7 +40,7 @@ import type { SyncFilters } from './filters.js';
 import type { Counters, SyncLabels } from './sync-status.js';
 import { jobLabels, type SyncMetrics } from './metrics.js';
 import { retryExhausted, targetConnConfig, type TargetRetry } from './target.js';
-import type { LowWaterMark } from './tracker.js';
+import type { LowWaterMark, TrackEntry } from './tracker.js';
 
 export interface DDLApplyDeps {
   pool: Pool;
@@ -78,6 +79,8 @@ export class DDLApplier {
    * The consumer reached a QUERY event (`gtid`: its GTID, '' without). `firstOfRun`: nothing was
    * taken before it in this run (it may have been applied just before a crash). `ledger`: the ids
    * the target's ledger holds above the checkpoint (consumed here when this one is among them).
+   * `given`: its low-water-mark entry when the caller pushed it already (shard mode: a DDL held
+   * back behind a shard lock keeps the place it had in binlog order).
    */
   async handleQuery(
     ev: QueryEvent,
@@ -85,12 +88,13 @@ export class DDLApplier {
     firstOfRun: boolean,
     ledger: Set<string>,
     stop: AbortSignal,
+    given?: TrackEntry,
   ): Promise<void> {
     const { tracker, filters, checkpoint } = this.d;
     const id = gtid || formatFilePos(ev.pos);
     // also replayed: DDL before the full phase's last snapshot (a table re-copied under it has it)
     const replayed = firstOfRun || this.beforeSnapshotEnd(ev.pos);
-    const track = tracker.push(id, ev.pos, ev.timestamp);
+    const track = given ?? tracker.push(id, ev.pos, ev.timestamp);
     let p: ParsedDDL | undefined;
     try {
       p = parseSyncDDL(ev.sql, ev.schema);
@@ -136,8 +140,8 @@ export class DDLApplier {
     await checkpoint.flush(true);
     if (!apply) {
       // not applied here, but the reader's schemas changed: keep the snapshot in step
-      checkpoint.schemasToSave = this.d.reader.exportSchemas?.() ?? checkpoint.schemasToSave;
       tracker.markDone(track, false);
+      this.snapshotAtMark();
       await checkpoint.flush(true);
       return;
     }
@@ -160,25 +164,36 @@ export class DDLApplier {
       });
     await this.execDDL([sql], schemaToEnsure(p, route), id, ev, replayed || routed, stop);
     this.d.totals.ddls++;
-    // the consumer is exactly at this DDL: the snapshot matches the checkpoint written next
-    checkpoint.schemasToSave = this.d.reader.exportSchemas?.() ?? checkpoint.schemasToSave;
     tracker.markDone(track, true);
+    this.snapshotAtMark();
     await checkpoint.flush(true);
   }
 
   /**
    * A QUERY event nothing of which reaches the target (online-ddl.ts: DDL of a shadow or trash
    * table): kept in binlog order at a barrier like a filtered-out DDL, so the reader's schemas
-   * (which did follow it) are saved with the checkpoint right after it.
+   * (which did follow it) are saved with the checkpoint right after it (when nothing is held back
+   * behind a shard lock: snapshotAtMark).
    */
   async passQuery(ev: QueryEvent, gtid: string): Promise<void> {
     const { tracker, checkpoint } = this.d;
     const track = tracker.push(gtid || formatFilePos(ev.pos), ev.pos, ev.timestamp);
     await this.d.scheduler.drain();
     await checkpoint.flush(true);
-    checkpoint.schemasToSave = this.d.reader.exportSchemas?.() ?? checkpoint.schemasToSave;
     tracker.markDone(track, false);
+    this.snapshotAtMark();
     await checkpoint.flush(true);
+  }
+
+  /**
+   * The consumer is exactly at this DDL and, unless rows are held back behind a shard lock
+   * (shard-pessimist.ts), so is the low-water mark: the reader's snapshot matches the checkpoint
+   * written next. With entries still pending the snapshot would be newer than the checkpoint, so
+   * it is not taken (the shard handler takes it once the mark caught up).
+   */
+  snapshotAtMark(): void {
+    const checkpoint = this.d.checkpoint;
+    if (this.d.tracker.pending === 0) checkpoint.schemasToSave = this.d.reader.exportSchemas?.() ?? checkpoint.schemasToSave;
   }
 
   /**
@@ -204,14 +219,17 @@ export class DDLApplier {
    * or a DDL of a routed table, i.e. possibly one shard of a merged table) a DDL whose effect is
    * already present is skipped (src/sql's ddlEffectState, then the "already exists / does not
    * exist" errnos). A rejected DDL goes to the operator hook (skip / replace) or ends with 36001.
+   * `ledgerTxns`: the ids its ledger row records (default: this event's; a shard lock records
+   * every shard DDL event of its round in one row, keyed by the last).
    */
-  private async execDDL(
+  async execDDL(
     initial: string[],
     ensureSchema: string | undefined,
     id: string,
     ev: QueryEvent,
     skipIfPresent: boolean,
     stop: AbortSignal,
+    ledgerTxns?: readonly { id: string; pos: Position }[],
   ): Promise<void> {
     const { pool, log } = this.d;
     let stmts = initial;
@@ -258,7 +276,7 @@ export class DDLApplier {
               inUpstreamSession = false;
             }
             await conn.query(
-              `${this.d.store.ledgerInsertSQL([{ id, pos: ev.pos }], true)} ON DUPLICATE KEY UPDATE is_ddl = 1`,
+              `${this.d.store.ledgerInsertSQL(ledgerTxns ?? [{ id, pos: ev.pos }], true)} ON DUPLICATE KEY UPDATE is_ddl = 1`,
             );
           } finally {
             if (inUpstreamSession) conn.destroy();

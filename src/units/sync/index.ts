@@ -11,6 +11,7 @@ export {
 export type { SyncReader, SyncReaderFactory, SyncReaderOptions } from './binlog-source.js';
 export { relayReaderFactory, relayOrNetworkFactory } from './binlog-source.js';
 export { CheckpointStore } from './checkpoint.js';
+export type { ShardConfig, ShardDDLClient } from './shard-client.js';
 export { SchemaStore, type SchemaStoreConn, type StoredSchemas } from './schema-store.js';
 export { operateTrackedSchema, type SchemaOpName, type SchemaOpRequest, type SchemaOpContext } from './binlog-schema.js';
 export type { AppliedSink, AppliedTxn } from './applied-sink.js';

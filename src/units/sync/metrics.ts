@@ -94,6 +94,8 @@ export interface SyncMetrics {
   queueSize: GaugeOf;
   remainingTime: GaugeOf;
   eventRows: HistogramOf;
+  /** `dm_syncer_shard_lock_resolving` {task, source_id}: 1 while this source waits for a shard DDL lock to be resolved (shard-mode). */
+  shardLockResolving: GaugeOf;
 }
 
 const TSW = ['task', 'source_id', 'worker'] as const;
@@ -133,6 +135,7 @@ export function syncMetrics(reg: Registry): SyncMetrics {
     queueSize: gaugeOf(gauge('dm_syncer_queue_size', 'row changes waiting for or being applied', TS), TS),
     remainingTime: gaugeOf(gauge('dm_syncer_remaining_time', 'the remaining time in second to catch up master', TSW), TSW),
     eventRows: histogramOf(histogram('dm_syncer_binlog_event_row', 'number of rows in a binlog event', ['worker', 'task', 'source_id'], [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]), TSW),
+    shardLockResolving: gaugeOf(gauge('dm_syncer_shard_lock_resolving', 'waiting shard DDL lock to be resolved', TS), TS),
   };
 }
 

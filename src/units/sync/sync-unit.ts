@@ -52,6 +52,9 @@ import { readerOptions, startPlan } from './start-position.js';
 import { SyncProgress, type RunView, type SyncLabels } from './sync-status.js';
 import { retryTarget, targetConnConfig, type TargetRetry } from './target.js';
 import { LowWaterMark } from './tracker.js';
+import type { ShardHandler } from './shard-group.js';
+import { ShardOptimist } from './shard-optimist.js';
+import { ShardPessimist } from './shard-pessimist.js';
 
 export type SyncUnitState = 'New' | 'Ready' | 'Running' | 'Paused' | 'Closed';
 
@@ -94,6 +97,8 @@ export class SyncUnit implements Unit {
   /** The current (or last) run's stages, for status. */
   private readonly run: RunView = { tracker: undefined, scheduler: undefined, reader: undefined };
   private lastError: DMErrorJSON | undefined;
+  /** The current (or last) run's shard DDL coordination (task shard-mode), for status. */
+  private shard: ShardHandler | undefined;
   /** Position (`file:offset`, end of its transaction) of the event the last run failed on, for `binlog` without `-b`. */
   private failedEventPos: string | undefined;
 
@@ -203,10 +208,11 @@ export class SyncUnit implements Unit {
   }
 
   status(): Record<string, unknown> {
-    return this.progress.status(
+    const s = this.progress.status(
       { stage: this.state, checkpointPos: this.checkpoint.lastCheckpoint, lastError: this.lastError, failedEventPos: this.failedEventPos },
       this.run,
     );
+    return this.shard ? { ...s, ...this.shard.status() } : s;
   }
 
   /** The running reader's tracked structures (as of the last event taken), or undefined when not running. */
@@ -313,6 +319,30 @@ export class SyncUnit implements Unit {
         metrics: this.metrics,
         labels: this.labels,
       });
+      const shardCfg = this.cfg.shard;
+      const shard: ShardHandler | undefined = shardCfg
+        ? new (shardCfg.mode === 'pessimistic' ? ShardPessimist : ShardOptimist)({
+            task: this.cfg.taskName,
+            source: this.cfg.sourceId,
+            sourceConn: this.cfg.source,
+            cfg: shardCfg,
+            filters: this.filters,
+            tracker,
+            scheduler,
+            checkpoint,
+            ddl,
+            reader,
+            pool,
+            store: this.store,
+            retry: this.retry,
+            onFailed: this.onFailed,
+            totals: this.progress.totals,
+            log: this.log,
+            metrics: this.metrics,
+            labels: this.labels,
+          })
+        : undefined;
+      this.shard = shard;
       const consumer = new TxnConsumer({
         filters: this.filters,
         caseSensitive: this.cfg.caseSensitive ?? false,
@@ -324,6 +354,7 @@ export class SyncUnit implements Unit {
         metrics: this.metrics,
         labels: this.labels,
         sink: this.sink,
+        shard,
       });
       const onStop = (): void => void reader.close().catch(() => undefined);
       stop.addEventListener('abort', onStop, { once: true });
@@ -331,6 +362,7 @@ export class SyncUnit implements Unit {
         await reader.start(stop);
         // nothing consumed yet: the reader's schemas are those at the start position
         if (!(cp.pos && cp.schemas)) checkpoint.schemasToSave = reader.exportSchemas?.();
+        await shard?.start(stop);
         timer = setInterval(() => this.tick(stop), this.settings.checkpointFlushIntervalMs);
         await consumer.run(reader, cp.ledger, cp.rowKeys, stop);
         await scheduler.drain();

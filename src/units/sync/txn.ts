@@ -41,6 +41,8 @@ export interface UpstreamTxn {
   bytes: number;
   /** Its low-water-mark entry. */
   track: TrackEntry;
+  /** Shard mode only: the upstream tables (`schema\u0000table`) whose rows it keeps. */
+  upTables?: Set<string>;
 }
 
 function keyVal(v: unknown, caseSensitive: boolean): string {

@@ -1,0 +1,33 @@
+/**
+ * What the sync unit needs of shard DDL coordination, as plain types (a leaf: config.ts imports it):
+ * the etcd records of src/store/shardddl.ts as the unit uses them, implemented by
+ * src/worker/shardddl-client.ts, and `shard-mode` as SyncConfig carries it.
+ */
+import type { OptimisticInfo, OptimisticOperation, PessimisticInfo, PessimisticOperation, SourceTables } from '../../store/shardddl.js';
+
+/** The etcd records of src/store/shardddl.ts as the sync unit uses them (src/worker/shardddl-client.ts). */
+export interface ShardDDLClient {
+  putPessimisticInfo(info: PessimisticInfo): Promise<void>;
+  /** This source's operation of the task, if any. */
+  pessimisticOp(task: string, source: string): Promise<PessimisticOperation | undefined>;
+  /** Wait until this source's operation satisfies `accept` (watching the key). */
+  waitPessimisticOp(task: string, source: string, accept: (op: PessimisticOperation) => boolean, signal: AbortSignal): Promise<PessimisticOperation>;
+  /** Put the operation back with `done: true` (only while it is still the one given). */
+  markPessimisticDone(op: PessimisticOperation): Promise<void>;
+  putSourceTables(st: SourceTables): Promise<void>;
+  /** Put the info with the next version of that upstream table (returned). */
+  putOptimisticInfo(info: Omit<OptimisticInfo, 'version'>): Promise<number>;
+  optimisticInfo(task: string, source: string, upSchema: string, upTable: string): Promise<OptimisticInfo | undefined>;
+  optimisticOp(task: string, source: string, upSchema: string, upTable: string): Promise<OptimisticOperation | undefined>;
+  waitOptimisticOp(task: string, source: string, upSchema: string, upTable: string, accept: (op: OptimisticOperation) => boolean, signal: AbortSignal): Promise<OptimisticOperation>;
+  markOptimisticDone(op: OptimisticOperation): Promise<void>;
+}
+
+/** `shard-mode` as the sync unit gets it (SyncConfig.shard). */
+export interface ShardConfig {
+  mode: 'pessimistic' | 'optimistic';
+  client: ShardDDLClient;
+  /** Bytes of row changes the pessimist may hold back at once (DEFAULT_SHARD_HOLD_BYTES). */
+  maxHoldBytes: number;
+}
+

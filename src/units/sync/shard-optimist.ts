@@ -1,0 +1,250 @@
+/**
+ * `shard-mode: optimistic`, worker side: DM's optimist (dm/syncer/shardddl/optimist.go,
+ * handleQueryEventOptimistic). Nothing is held back: rows flow; each shard DDL is reported with the
+ * table's structure before and after it, and the lock keeper answers what to run on the merged
+ * table (DM's joined schema: ADD COLUMN once, DROP COLUMN when the last shard dropped it, …).
+ *
+ *   start of a run            → SourceTables (this source's tables by target table)
+ *   CREATE / DROP TABLE       → SourceTables again (CREATE applied as usual, DROP not applied)
+ *   ALTER / CREATE|DROP INDEX → drain, OptimisticInfo (version n), wait for the operation of
+ *                               version n, run its DDLs (possibly none), ledger row, `done`
+ *   conflictStage 'detected'  → `dmctl binlog skip|replace` for this DDL if given, else the
+ *                               subtask pauses with 36102 (DM's way out: shard-ddl-lock unlock,
+ *                               binlog-schema update, binlog skip/replace)
+ *
+ * The structures come from the reader's schema tracker: the snapshot before the event and the
+ * one after it (the reader's exportSchemas() is the tracker state as of the last event taken).
+ * A replay meets the DDL's id in the target's ledger and skips it (marking an operation left
+ * without `done` done): a DDL never runs twice.
+ */
+import type { QueryEvent } from '../../binlog/events.js';
+import { formatFilePos } from '../../binlog/position.js';
+import { DMError } from '../../errors/index.js';
+import type { TableName } from '../../filter/index.js';
+import { shardLockId, type OptimisticOperation } from '../../store/shardddl.js';
+import {
+  classifyShardDDL,
+  coordinate,
+  ledgerOnly,
+  listSourceTables,
+  structureIn,
+  tableKey,
+  tablesByTarget,
+  type ShardAttach,
+  type ShardDDL,
+  type ShardDeps,
+  type ShardHandler,
+} from './shard-group.js';
+import type { TrackEntry } from './tracker.js';
+import type { UpstreamTxn } from './txn.js';
+
+interface Q {
+  ev: QueryEvent;
+  gtid: string;
+  id: string;
+  firstOfRun: boolean;
+}
+
+export class ShardOptimist implements ShardHandler {
+  private readonly d: ShardDeps;
+  private c: ShardAttach | undefined;
+  private readonly tables = new Map<string, TableName>();
+  /** The reader's schema snapshot as of the last event taken before the current one. */
+  private lastSnap: string | undefined;
+  private waiting: { lockId: string; table: string; ddls: string[] } | undefined;
+  private lastConflict: string | undefined;
+
+  constructor(deps: ShardDeps) {
+    this.d = deps;
+  }
+
+  attach(c: ShardAttach): void {
+    this.c = c;
+  }
+
+  private attached(): ShardAttach {
+    if (!this.c) throw new DMError('ErrInternal', 'shard handler used before the consumer attached it');
+    return this.c;
+  }
+
+  async start(stop: AbortSignal): Promise<void> {
+    const tables = await listSourceTables(this.d.sourceConn, this.d.filters);
+    for (const t of tables) this.tables.set(tableKey(t.schema, t.table), t);
+    this.lastSnap = this.d.reader.exportSchemas?.();
+    await this.putSourceTables(stop);
+    this.d.log.info({ tables: tables.length }, 'shard source tables put (optimistic)');
+  }
+
+  private putSourceTables(stop: AbortSignal): Promise<void> {
+    const d = this.d;
+    const st = { task: d.task, source: d.source, tables: tablesByTarget(this.tables.values(), d.filters) };
+    return coordinate('put the source tables', () => d.cfg.client.putSourceTables(st), stop);
+  }
+
+  async txn(t: UpstreamTxn, stop: AbortSignal): Promise<void> {
+    await this.attached().dispatch(t, stop);
+  }
+
+  async query(ev: QueryEvent, gtid: string, firstOfRun: boolean, stop: AbortSignal): Promise<void> {
+    const d = this.d;
+    const before = this.lastSnap;
+    const after = d.reader.exportSchemas?.();
+    this.lastSnap = after;
+    const q: Q = { ev, gtid, id: gtid || formatFilePos(ev.pos), firstOfRun };
+    const c: ShardDDL = classifyShardDDL(ev, d.filters);
+    const { ledger } = this.attached();
+    switch (c.kind) {
+      case 'other': {
+        await d.ddl.handleQuery(ev, gtid, firstOfRun, ledger, stop);
+        // a table routed to itself dropped as usual: no longer one of the source's tables
+        const gone = c.ddlType === 'drop table' ? c.tables.filter((t) => this.tables.delete(tableKey(t.schema, t.table))) : [];
+        if (gone.length > 0) await this.putSourceTables(stop);
+        return;
+      }
+      case 'create':
+        for (const t of c.tables) this.tables.set(tableKey(t.schema, t.table), t);
+        await this.putSourceTables(stop);
+        await d.ddl.handleQuery(ev, gtid, firstOfRun, ledger, stop);
+        return;
+      case 'drop':
+        for (const t of c.tables) this.tables.delete(tableKey(t.schema, t.table));
+        await this.putSourceTables(stop);
+        await this.notApplied(q, 'drop table of shard tables is not applied to the merged table', stop);
+        return;
+      case 'drop database':
+        for (const [k, t] of [...this.tables]) if (t.schema === c.schema) this.tables.delete(k);
+        await this.putSourceTables(stop);
+        await this.notApplied(q, 'drop database of a shard schema is not applied to the merged tables', stop);
+        return;
+      case 'truncate':
+        await this.notApplied(q, 'truncate table of a shard table is not applied to the merged table', stop);
+        return;
+      case 'rename': {
+        const err = new DMError('ErrSyncShardUnsupportedDDL', `RENAME of shard table \`${c.table.schema}\`.\`${c.table.table}\` at ${formatFilePos(ev.pos)} cannot be coordinated in shard mode: ${ev.sql}`);
+        await this.operatorDecides(q, err, this.d.tracker.push(q.id, ev.pos, ev.timestamp), stop);
+        return;
+      }
+      case 'alter':
+        await this.shardDDL(q, c, before, after, stop);
+        return;
+    }
+  }
+
+  private async notApplied(q: Q, why: string, stop: AbortSignal): Promise<void> {
+    const d = this.d;
+    const track = d.tracker.push(q.id, q.ev.pos, q.ev.timestamp);
+    d.log.info({ sql: q.ev.sql, pos: formatFilePos(q.ev.pos) }, why);
+    await d.scheduler.drain();
+    if (this.attached().ledger.delete(q.id)) d.totals.skippedTxns++;
+    d.tracker.markDone(track, false);
+    d.ddl.snapshotAtMark();
+    await d.checkpoint.flush(true);
+    stop.throwIfAborted();
+  }
+
+  /** A DDL the keeper (or shard mode) cannot take: `dmctl binlog skip|replace`, else `err`. */
+  private async operatorDecides(q: Q, err: DMError, track: TrackEntry, stop: AbortSignal): Promise<void> {
+    const d = this.d;
+    const decision = await d.onFailed({ pos: q.ev.pos, sql: [q.ev.sql], isDDL: true, error: { code: err.code, message: err.message } });
+    if (decision.action === 'fail') throw err;
+    await d.scheduler.drain();
+    await d.checkpoint.flush(true);
+    if (decision.action === 'skip') {
+      d.log.warn({ sql: q.ev.sql, pos: formatFilePos(q.ev.pos) }, 'shard ddl skipped by operator');
+      await ledgerOnly(d, [{ id: q.id, pos: q.ev.pos }], stop);
+    } else {
+      await d.ddl.execDDL(decision.sql, undefined, q.id, q.ev, false, stop);
+    }
+    d.tracker.markDone(track, true);
+    d.ddl.snapshotAtMark();
+    await d.checkpoint.flush(true);
+  }
+
+  private async shardDDL(q: Q, c: Extract<ShardDDL, { kind: 'alter' }>, before: string | undefined, after: string | undefined, stop: AbortSignal): Promise<void> {
+    const d = this.d;
+    const { ledger, rowKeys } = this.attached();
+    const track = d.tracker.push(q.id, q.ev.pos, q.ev.timestamp);
+    const lockId = shardLockId(d.task, c.down.schema, c.down.table);
+    if (ledger.has(q.id)) {
+      // a replay: this DDL was resolved before the restart
+      ledger.delete(q.id);
+      d.totals.skippedTxns++;
+      d.tracker.markDone(track, rowKeys.has(q.id));
+      const left = await coordinate('read the shard DDL operation', () => d.cfg.client.optimisticOp(d.task, d.source, c.up.schema, c.up.table), stop);
+      if (left && !left.done && left.conflictStage !== 'detected') await coordinate('mark the shard DDL operation done', () => d.cfg.client.markOptimisticDone(left), stop);
+      return;
+    }
+    await d.scheduler.drain();
+    await d.checkpoint.flush(true);
+    if (!this.tables.has(tableKey(c.up.schema, c.up.table))) {
+      this.tables.set(tableKey(c.up.schema, c.up.table), c.up);
+      await this.putSourceTables(stop);
+    }
+    const info = {
+      task: d.task,
+      source: d.source,
+      upSchema: c.up.schema,
+      upTable: c.up.table,
+      downSchema: c.down.schema,
+      downTable: c.down.table,
+      ddls: c.ddls,
+      tableInfoBefore: structureIn(before, c.up),
+      tableInfosAfter: [structureIn(after, c.up)],
+    };
+    // a conflict of this very DDL resolved by hand (`shard-ddl-lock unlock --action exec|skip`)
+    // while the subtask was paused: take that answer instead of asking again
+    let op = await this.resolvedByHand(c, stop);
+    if (op) {
+      d.log.info({ lock: lockId, stage: op.conflictStage, version: op.version }, 'shard ddl conflict resolved by hand: taking that operation');
+    } else {
+      this.waiting = { lockId, table: `${c.up.schema}.${c.up.table}`, ddls: c.ddls };
+      d.metrics.shardLockResolving.set(d.labels, 1);
+      try {
+        const version = await coordinate('put the shard DDL info', () => d.cfg.client.putOptimisticInfo(info), stop);
+        d.log.info({ lock: lockId, table: this.waiting.table, ddls: c.ddls, version }, 'shard ddl info put, waiting for the operation');
+        op = await coordinate('wait for the shard DDL operation', () => d.cfg.client.waitOptimisticOp(d.task, d.source, c.up.schema, c.up.table, (o) => o.version === version && !o.done, stop), stop);
+      } finally {
+        this.waiting = undefined;
+        d.metrics.shardLockResolving.set(d.labels, 0);
+      }
+    }
+    if (op.conflictStage === 'detected') {
+      this.lastConflict = op.conflictMsg ?? 'conflict';
+      const err = new DMError('ErrSyncShardDDLConflict', `shard DDL of \`${c.up.schema}\`.\`${c.up.table}\` at ${formatFilePos(q.ev.pos)} conflicts in lock ${lockId}: ${op.conflictMsg ?? '(no message)'}; DDL: ${c.ddls.join('; ')}`);
+      await this.operatorDecides(q, err, track, stop);
+      return;
+    }
+    this.lastConflict = undefined;
+    d.log.info({ lock: lockId, ddls: op.ddls, stage: op.conflictStage }, op.ddls.length > 0 ? 'shard ddl operation: executing' : 'shard ddl operation: nothing to run on the target');
+    // the DDLs (possibly none) and the ledger row of this event, on one connection
+    await d.ddl.execDDL(op.ddls, undefined, q.id, q.ev, true, stop);
+    if (op.ddls.length > 0) d.totals.ddls++;
+    await coordinate('mark the shard DDL operation done', () => d.cfg.client.markOptimisticDone(op), stop);
+    d.tracker.markDone(track, true);
+    d.ddl.snapshotAtMark();
+    await d.checkpoint.flush(true);
+  }
+
+  /** The operation `shard-ddl-lock unlock` wrote for the stored info of this table, when that info is this DDL's. */
+  private async resolvedByHand(c: Extract<ShardDDL, { kind: 'alter' }>, stop: AbortSignal): Promise<OptimisticOperation | undefined> {
+    const d = this.d;
+    const [info, op] = await coordinate(
+      'read the shard DDL info and operation',
+      () => Promise.all([d.cfg.client.optimisticInfo(d.task, d.source, c.up.schema, c.up.table), d.cfg.client.optimisticOp(d.task, d.source, c.up.schema, c.up.table)]),
+      stop,
+    );
+    if (!info || !op || op.done || op.version !== info.version) return undefined;
+    if (op.conflictStage !== 'resolved' && op.conflictStage !== 'skipped') return undefined;
+    const same = info.ddls.length === c.ddls.length && info.ddls.every((x, i) => x === c.ddls[i]);
+    return same ? op : undefined;
+  }
+
+  status(): Record<string, unknown> {
+    return {
+      shardMode: 'optimistic',
+      blockingDDLs: this.waiting ? this.waiting.ddls : [],
+      ...(this.waiting ? { unresolvedDDLLockID: this.waiting.lockId } : {}),
+      ...(this.lastConflict ? { conflictMsg: this.lastConflict } : {}),
+    };
+  }
+}

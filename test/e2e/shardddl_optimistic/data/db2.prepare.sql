@@ -1,0 +1,6 @@
+CREATE DATABASE shard_3;
+CREATE TABLE shard_3.t (id INT PRIMARY KEY, v INT, name VARCHAR(20));
+INSERT INTO shard_3.t VALUES (3001, 1, 'd');
+CREATE DATABASE shard_4;
+CREATE TABLE shard_4.t (id INT PRIMARY KEY, v INT, name VARCHAR(20));
+INSERT INTO shard_4.t VALUES (4001, 1, 'e'), (4002, 2, 'f');

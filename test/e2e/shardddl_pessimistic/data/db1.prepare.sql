@@ -1,0 +1,6 @@
+CREATE DATABASE shard_1;
+CREATE TABLE shard_1.t (id INT PRIMARY KEY, v INT, name VARCHAR(20));
+INSERT INTO shard_1.t VALUES (1001, 1, 'a'), (1002, 2, 'b');
+CREATE DATABASE shard_2;
+CREATE TABLE shard_2.t (id INT PRIMARY KEY, v INT, name VARCHAR(20));
+INSERT INTO shard_2.t VALUES (2001, 1, 'c');
