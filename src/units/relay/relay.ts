@@ -367,11 +367,13 @@ export class Relay {
 
   private writeBatch(batch: Buffer[]): void {
     const pending: Buffer[] = [];
+    let pendingBytes = 0;
     let boundary: RelayMetaData | undefined;
     const flush = (): void => {
       if (!this.file || pending.length === 0) return;
       const t0 = process.hrtime.bigint();
-      const bytes = pending.reduce((n, b) => n + b.length, 0);
+      const bytes = pendingBytes;
+      pendingBytes = 0;
       this.file.append(pending.splice(0));
       this.o.metrics?.wrote(bytes, Number(process.hrtime.bigint() - t0) / 1e9);
     };
@@ -396,13 +398,14 @@ export class Relay {
           const copy = Buffer.from(ev);
           copy.writeUInt16LE(copy.readUInt16LE(17) | 0x1, 17);
           pending.push(copy);
+          pendingBytes += copy.length;
           boundary = { binlogName: this.file.name, binlogPos: h.logPos, binlogGtid: this.tracker.toString() };
           continue;
         }
       }
       if (!this.file) throw new DMError('ErrRelayEventMismatch', `event type ${h.type} at ${h.logPos} arrived before any FORMAT_DESCRIPTION`);
       const startPos = h.logPos - h.size;
-      const fileEnd = this.file.size + pending.reduce((n, b) => n + b.length, 0);
+      const fileEnd = this.file.size + pendingBytes;
       if (startPos !== fileEnd) {
         if (startPos < fileEnd) {
           flush();
@@ -412,6 +415,7 @@ export class Relay {
         throw new DMError('ErrRelayEventMismatch', `${this.file.name}: event ${h.type} at ${startPos}..${h.logPos} does not continue the relay file (size ${fileEnd})`);
       }
       pending.push(ev);
+      pendingBytes += ev.length;
       const closes = h.type !== EV.FORMAT_DESCRIPTION && this.tracker.feed(ev, h, this.checksum);
       if (closes || h.type === EV.FORMAT_DESCRIPTION || h.type === EV.ROTATE) {
         boundary = { binlogName: this.file.name, binlogPos: h.logPos, binlogGtid: this.tracker.toString() };
