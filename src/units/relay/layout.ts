@@ -20,14 +20,18 @@ export interface RelayMetaData {
 /** Write a file atomically: temp file, fsync, rename, fsync of the directory. */
 export function writeFileAtomic(dir: string, name: string, text: string): void {
   const tmp = join(dir, `.${name}.tmp`);
-  const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, join(dir, name));
+  } catch (e) {
+    throw new DMError('ErrRelayWriteFile', `write ${join(dir, name)}: ${(e as Error).message}`, { cause: e });
   }
-  renameSync(tmp, join(dir, name));
   fsyncDir(dir);
 }
 
@@ -118,5 +122,9 @@ export function listBinlogFiles(subDirPath: string): string[] {
 }
 
 export function ensureDir(p: string): void {
-  mkdirSync(p, { recursive: true });
+  try {
+    mkdirSync(p, { recursive: true });
+  } catch (e) {
+    throw new DMError('ErrRelayWriteFile', `create relay directory ${p}: ${(e as Error).message}`, { cause: e });
+  }
 }
