@@ -169,6 +169,7 @@ export class Converger {
           ...(this.o.relayDir ? { relayDir: this.o.relayDir } : {}),
           pipelineExtras: {
             binlogOps: etcdBinlogOps(client, keys, source, task),
+            ...(this.o.relay ? { relay: this.o.relay } : {}),
             ...(this.o.secretKey ? { secretKey: this.o.secretKey } : {}),
           },
           onStage: (s) => this.o.metrics.setStage(task, source, s),

@@ -42,12 +42,19 @@ import { createRouter } from '../filter/index.js';
 import { capturingHandOff, createFullUnits, finishedOnce, handOffOf, skippedWhenFinished, type FullPhaseDetail, type HandOffBox } from '../units/full/index.js';
 import { droppedRuleReason, type EventFilterRule } from '../filter/index.js';
 import { failedEventHandler, type BinlogOpStore } from './binlog-ops.js';
+import type { RelayHolder } from './relay-holder.js';
 
 export interface PipelineContext {
   logger: Logger;
   registry: Registry;
   workerName: string;
   relayDir?: string;
+  /**
+   * The worker's relay holder (docs/relay.md "In-process interface"): a relay reader follows
+   * `relay.current` (onWrite) and registers the earliest relay file it still needs with
+   * `relay.registerNeed`, so purge never removes it.
+   */
+  relay?: RelayHolder;
   /** etcd-backed binlog operations (skip/replace/inject) for this subtask; see etcdBinlogOps. */
   binlogOps?: BinlogOpStore;
   /** Secret key for encrypted passwords in the YAML texts (default: the built-in key). */
