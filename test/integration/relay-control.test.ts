@@ -95,7 +95,10 @@ test('relay control: start/pause/resume/stop, query-status, purge-relay, enable-
   const metrics = await (await fetch(`http://127.0.0.1:${w1.address!.port}/metrics`)).text();
   assert.match(metrics, /dm_relay_binlog_file\{node="relay"\} \d+/);
   assert.match(metrics, /dm_relay_binlog_file\{node="master"\} \d+/);
-  assert.match(metrics, /dm_relay_exit_with_error_count \d+/);
+  assert.match(metrics, /dm_relay_exit_with_error_count\{resumable_err="false"\} \d+/);
+  assert.match(metrics, /dm_relay_data_corruption \d+/);
+  assert.match(metrics, /dm_relay_read_error_count \d+/);
+  assert.match(metrics, /dm_relay_write_error_count \d+/);
   assert.match(metrics, /dm_relay_space\{type="available"\} \d+/);
 
   // pause-relay: stage Paused, nothing written; resume-relay: caught up again

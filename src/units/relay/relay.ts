@@ -196,7 +196,7 @@ export class Relay {
         const named = err.errClass === 'database' ? new DMError('ErrRelayUpstream', err.message, { cause: err }) : err;
         this.errors = [named.toJSON()];
         this.log.warn({ err: named }, 'relay stopped with an error');
-        this.o.metrics?.exitWithError(named.codeName === 'ErrRelayWriteFile' ? 'write' : named.codeName === 'ErrRelayEventMismatch' ? 'corruption' : named.retryable ? 'read' : 'fatal');
+        this.o.metrics?.exitWithError(named.codeName === 'ErrRelayWriteFile' ? 'write' : named.codeName === 'ErrRelayEventMismatch' ? 'corruption' : named.retryable ? 'read' : 'fatal', named.retryable);
         if (!named.retryable) {
           // needs the operator: stay paused until resume-relay
           this.stage = 'Paused';
