@@ -161,4 +161,21 @@ test('relay control: start/pause/resume/stop, query-status, purge-relay, enable-
   await kv.delete().key(keys.sourceRelayStage('s1'));
   assert.equal((await c.operateSource({ op: SourceOp.UPDATE, config: [`${sourceYaml('s1', db.port)}enable-relay: true\n`] })).result, true);
   await waitFor('relay started by enable-relay', async () => (await relayStatus())?.['stage'] === Stage.RUNNING, { timeoutMs: 60_000 });
+
+  // automatic purge: every purge.interval seconds, inactive files go when the free space is below
+  // purge.remain-space (100000 GB: always); the active file stays
+  await kv.delete().key(keys.sourceRelayStage('s1'));
+  const purgeCfg = `${sourceYaml('s1', db.port)}enable-relay: true\npurge:\n  interval: 1\n  expires: 0\n  remain-space: 100000\n`;
+  assert.equal((await c.operateSource({ op: SourceOp.UPDATE, config: [purgeCfg] })).result, true);
+  const w2sub = async (): Promise<string> => join(dir, 'w2', readIndex(join(dir, 'w2')).at(-1)!);
+  for (let i = 0; i < 3; i++) {
+    await write(1);
+    await db.sql('FLUSH BINARY LOGS');
+  }
+  await write(1);
+  await waitFor('inactive relay files purged automatically', async () => {
+    const s2 = await relayStatus();
+    const left = listBinlogFiles(await w2sub());
+    return s2?.['catchUp'] === true && left.length === 1 && left[0] === (s2['relay'] as { name: string }).name;
+  }, { timeoutMs: 60_000 });
 });
