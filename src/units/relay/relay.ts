@@ -30,7 +30,7 @@ import { connect, getMasterStatus, type ConnConfig } from '../../sql/index.js';
 import { RawBinlogDump, type DumpStart } from './binlog-dump.js';
 import { EV, FLAG_ARTIFICIAL, fdeChecksum, readHeader, rotateInfo, TxnTracker } from './events.js';
 import { recoverSubDir, RelayFile } from './file-writer.js';
-import { binlogSeq, ensureDir, parseSubDir, readIndex, readMeta, subDirName, writeIndex, writeMeta, type RelayMetaData } from './layout.js';
+import { binlogSeq, claimRelayDir, ensureDir, parseSubDir, readIndex, readMeta, subDirName, writeIndex, writeMeta, type RelayMetaData } from './layout.js';
 import type { RelayMetrics } from './metrics.js';
 
 export type RelayStage = 'New' | 'Running' | 'Paused' | 'Stopped';
@@ -231,7 +231,8 @@ export class Relay {
   /** One connection's worth of relay: decide where to start, dump, write until an error. */
   private async runOnce(signal: AbortSignal): Promise<void> {
     const o = this.o;
-    ensureDir(o.relayDir);
+    const dropped = claimRelayDir(o.relayDir, o.sourceId);
+    if (dropped.length > 0) this.log.warn({ dir: o.relayDir, dropped }, "removed another source's relay from the relay directory");
     const ctl = await connect({ host: o.conn.host, port: o.conn.port, user: o.conn.user, password: o.conn.password, ...(o.conn.ssl ? { ssl: o.conn.ssl } : {}) }, { rawGeometry: false });
     let dump: RawBinlogDump | undefined;
     try {
