@@ -89,6 +89,8 @@ test('relay control: start/pause/resume/stop, query-status, purge-relay, enable-
   assert.equal(st['stage'], Stage.RUNNING);
   assert.match(String(st['sub']), /^0-\d+\.000001$/);
   const w1dir = join(dir, 'w1');
+  const lm = await c.listMember({ worker: true });
+  assert.deepEqual(lm.workers.find((w) => w.name === 'w1')?.relaySources, ['s1'], 'list-member shows the relay source');
   assert.deepEqual(readIndex(w1dir), [st['sub']]);
 
   // metrics with DM's names
