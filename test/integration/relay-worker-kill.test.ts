@@ -55,4 +55,17 @@ test('relay: kill -9 of the dm-worker mid-write, restart: relay files equal the 
   const files = listBinlogFiles(s);
   assert.ok(files.length >= 2, files.join(','));
   for (const f of files) assert.ok(readFileSync(join(s, f)).equals(readFileSync(join(db.dataDir, f))), `${f}: relay equals upstream`);
+
+  // dmctl: query-status shows DM's relayStatus; purge-relay of the active file is refused; pause-relay
+  const qs = await waitFor('relayStatus caught up in query-status', async () => {
+    const q = await c.ctl(['query-status', '-s', 's1']);
+    return q.stdout.includes('"relayCatchUpMaster": true') ? q : undefined;
+  }, { timeoutMs: 60_000 });
+  for (const key of ['masterBinlog', 'masterBinlogGtid', 'relaySubDir', 'relayBinlog', 'relayBinlogGtid', 'relayCatchUpMaster', '"stage": "Running"']) assert.ok(qs.stdout.includes(key), `${key} in ${qs.stdout}`);
+  const purge = await c.ctl(['purge-relay', '-s', 's1', '--filename', files.at(-1)!.replace(/\d+$/, (d) => String(Number(d) + 1).padStart(d.length, '0'))]);
+  assert.equal(purge.json['result'], false, purge.stdout);
+  assert.match(purge.stdout, /code=30006/);
+  const pause = await c.ctl(['pause-relay', '-s', 's1']);
+  assert.equal(pause.json['result'], true, pause.stdout);
+  await waitFor('relay paused in query-status', async () => (await c.ctl(['query-status', '-s', 's1'])).stdout.includes('"stage": "Paused"'), { timeoutMs: 30_000 });
 });
