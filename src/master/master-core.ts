@@ -232,6 +232,18 @@ export class MasterCore {
     return { source, worker: bound, result: true, msg: '' };
   }
 
+  /** Sources whose relay should run (relay stage Running/Paused, or no stage and `enable-relay: true`). */
+  async relaySources(): Promise<Set<string>> {
+    const [stages, configs] = await Promise.all([listPrefix(this.client, this.keys.sourceRelayStage()), listText(this.client, this.keys.sourceConfig())]);
+    const stageOf = new Map(stages.kvs.map((kv) => [Keys.lastPart(kv.key), (JSON.parse(kv.value) as RelayStageRecord).stage]));
+    const out = new Set<string>();
+    for (const [id, text] of configs) {
+      const st = stageOf.get(id);
+      if (st ? st !== 'Stopped' : /^\s*enable-relay:\s*true\b/m.test(text)) out.add(id);
+    }
+    return out;
+  }
+
   // ---- tasks ------------------------------------------------------------------------------
 
   /** start-task: validate, precheck, then subtask configs + Running stages + task config in ONE txn. */

@@ -187,6 +187,7 @@ export class Converger {
             relayRunning: () => this.o.relay?.current !== undefined,
             binlogOps: etcdBinlogOps(client, keys, source, task),
             shardDDL: etcdShardDDLClient(client, keys),
+            ...(this.o.relay ? { relay: this.o.relay } : {}),
             ...(this.o.secretKey ? { secretKey: this.o.secretKey } : {}),
           },
           onStage: (s) => this.o.metrics.setStage(task, source, s),

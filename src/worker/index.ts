@@ -4,3 +4,4 @@ export { WorkerSession } from './session.js';
 export { Converger, type ConvergerOptions } from './converger.js';
 export { createWorkerService, type WorkerServiceDeps } from './service.js';
 export { WorkerMetrics, STAGE_NUMBER } from './metrics.js';
+export { RelayHolder, relayServerId, type DesiredRelayStage, type RelayHolderOptions } from './relay-holder.js';

@@ -47,6 +47,7 @@ import { capturingHandOff, createFullUnits, finishedOnce, handOffOf, skippedWhen
 import { parseExtraArgs } from '../config/extra-args.js';
 import { droppedRuleReason, type EventFilterRule } from '../filter/index.js';
 import { failedEventHandler, type BinlogOpStore } from './binlog-ops.js';
+import type { RelayHolder } from './relay-holder.js';
 
 export interface PipelineContext {
   logger: Logger;
@@ -57,6 +58,12 @@ export interface PipelineContext {
   relayNeeds?: RelayNeedsSink;
   /** Whether the worker runs the relay of this subtask's source now (`enable-relay`, or `start-relay`). */
   relayRunning?: () => boolean;
+  /**
+   * The worker's relay holder (docs/relay.md "In-process interface"): a relay reader follows
+   * `relay.current` (onWrite) and registers the earliest relay file it still needs with
+   * `relay.registerNeed`, so purge never removes it.
+   */
+  relay?: RelayHolder;
   /** etcd-backed binlog operations (skip/replace/inject) for this subtask; see etcdBinlogOps. */
   binlogOps?: BinlogOpStore;
   /** The shard DDL records in etcd (src/worker/shardddl-client.ts), for tasks with `shard-mode`. */

@@ -65,6 +65,11 @@ export class DMWorker {
     this.metrics = new WorkerMetrics(this.registry, o.config.name);
   }
 
+  /** The relay holder (the relay reader registers its needs and follows the relay here). */
+  get relayHolder(): RelayHolder | undefined {
+    return this.relay;
+  }
+
   get address(): RpcAddress | undefined {
     return this.server?.address;
   }

@@ -142,7 +142,7 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
   assert.equal((withStatus.body as { data: { status_list: { worker_name: string }[] }[] }).data[0]?.status_list[0]?.worker_name, 'w1');
   assert.equal((await call(api, 'POST', '/sources/s1/enable')).status, 200);
   expectError(await call(api, 'POST', '/sources/s1/disable'), 400, 38952);
-  expectError(await call(api, 'POST', '/sources/s1/relay/enable', {}), 400, 38952, /relay is not supported/);
+  expectError(await call(api, 'POST', '/sources/s1/relay/enable', {}), 400, 38952, /relay endpoints of the OpenAPI are not supported/);
   expectError(await call(api, 'POST', '/sources/s1/relay/purge', {}), 400, 38952);
 
   // ---- members ----

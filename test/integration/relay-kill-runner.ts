@@ -1,12 +1,14 @@
 /**
  * Child process for relay-writer.test.ts: runs a Relay (options as JSON in argv[2]) until killed,
- * printing `started`, and a status line every 200 ms.
+ * printing `started`.
  */
 import { Relay } from '../../src/units/relay/index.js';
-import { createLogger } from '../../src/log/index.js';
+import { createLogger, silentLogger } from '../../src/log/index.js';
 
 const o = JSON.parse(process.argv[2] ?? '{}');
-const relay = new Relay({ ...o, logger: createLogger({ level: 'info', file: `${o.relayDir}.log` }) });
+// DM_RELAY_RUNNER_LOG=<file>: the relay's log, for debugging a failed run
+const logFile = process.env['DM_RELAY_RUNNER_LOG'];
+const relay = new Relay({ ...o, logger: logFile ? createLogger({ level: 'info', file: logFile }) : silentLogger });
 relay.start();
 process.stdout.write('started\n');
 

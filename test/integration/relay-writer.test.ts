@@ -209,5 +209,17 @@ test('relay writer on MariaDB', { timeout: 600_000 }, async (t) => {
     } finally {
       await relay.close();
     }
+    // the worker is bound to another source later: that source's relay does not continue this one
+    assert.equal(readFileSync(join(dir, '.dm-source'), 'utf8').trim(), 'relay-src');
+    const other = new Relay({ ...options(m, dir, { sourceId: 'other-src', relayBinlogName: '' }), logger: silentLogger });
+    other.start();
+    try {
+      await waitFor('the other source relay caught up', () => caughtUp(m, sub), { timeoutMs: 60_000 });
+      const [st] = await m.sql('SHOW MASTER STATUS');
+      assert.deepEqual(listBinlogFiles(sub), [String(st?.['File'])], 'the previous relay was removed, the new one starts at the current file');
+      assert.equal(readFileSync(join(dir, '.dm-source'), 'utf8').trim(), 'other-src');
+    } finally {
+      await other.close();
+    }
   });
 });

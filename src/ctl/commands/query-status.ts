@@ -11,9 +11,11 @@ registerCommand({
     addSourceOption(cmd).action(
       action(ctx, async (task: string | undefined, o: { more?: boolean; source?: string[] }) => {
         const name = task ? taskNameOf(task) : '';
-        const resp = await ctx.call((c, co) => c.queryStatus({ name, sources: ctx.sources(o.source) }, co));
-        // DM: a task name (or --more) shows every subtask; without, one summary line per task
-        ctx.reply(name !== '' || o.more === true || !resp.result ? dmQueryStatus(resp) : dmTaskList(resp));
+        const sources = ctx.sources(o.source);
+        const resp = await ctx.call((c, co) => c.queryStatus({ name, sources }, co));
+        // DM: a task name, sources (-s: the sources' status with relayStatus) or --more show
+        // everything; none of them, one summary line per task
+        ctx.reply(name !== '' || sources.length > 0 || o.more === true || !resp.result ? dmQueryStatus(resp) : dmTaskList(resp));
       }),
     );
   },

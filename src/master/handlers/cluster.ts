@@ -16,6 +16,7 @@ export function clusterHandlers(env: HandlerEnv): MasterImpl {
       const leader = await env.currentLeader();
       const stages = await core.taskStages();
       const masters = await core.masters();
+      const relay = await core.relaySources();
       const sources = [];
       for (const s of [...view.sources].sort()) {
         let address = '';
@@ -28,7 +29,7 @@ export function clusterHandlers(env: HandlerEnv): MasterImpl {
           const port = /^\s*port:\s*(\d+)/m.exec(text)?.[1] ?? '';
           address = host ? `${host}:${port}` : '';
           flavor = /^\s*flavor:\s*["']?(\w+)/m.exec(text)?.[1] ?? '';
-          enableRelay = /^\s*enable-relay:\s*true/m.test(text);
+          enableRelay = relay.has(s);
           enableGtid = /^\s*enable-gtid:\s*true/m.test(text);
         } catch {
           /* removed meanwhile */
@@ -47,7 +48,7 @@ export function clusterHandlers(env: HandlerEnv): MasterImpl {
         version: VERSION,
         leader: { name: leader?.name ?? '', address: leader?.addr ?? '' },
         masters: masters.map((m) => masterMember(m, leader)),
-        workers: [...view.workers.values()].map(workerMember),
+        workers: [...view.workers.values()].map((w) => workerMember(w, relay)),
         sources,
         tasks,
       };

@@ -37,8 +37,9 @@ export function masterMember(m: MasterRecord, leader: LeaderInfo | undefined): M
 }
 
 /** A worker as ListMember and GetClusterInfo show it. */
-export function workerMember(w: WorkerView): MessageInitShape<typeof WorkerInfoSchema> {
-  return { name: w.name, address: w.addr, stage: WORKER_STAGE[w.stage], source: w.source, labels: w.labels };
+export function workerMember(w: WorkerView, relaySources?: ReadonlySet<string>): MessageInitShape<typeof WorkerInfoSchema> {
+  const relay = w.source && relaySources?.has(w.source) ? [w.source] : [];
+  return { name: w.name, address: w.addr, stage: WORKER_STAGE[w.stage], source: w.source, labels: w.labels, relaySources: relay };
 }
 
 export function memberHandlers(env: HandlerEnv): MasterImpl {
@@ -62,10 +63,10 @@ export function memberHandlers(env: HandlerEnv): MasterImpl {
         }
       }
       if (all || req.worker) {
-        const view = await core.clusterView();
+        const [view, relay] = await Promise.all([core.clusterView(), core.relaySources()]);
         for (const w of [...view.workers.values()].sort((a, b) => a.name.localeCompare(b.name))) {
           if (names.size > 0 && !names.has(w.name)) continue;
-          res.workers.push(workerMember(w));
+          res.workers.push(workerMember(w, relay));
         }
       }
       return res;

@@ -134,7 +134,7 @@ export function openApiRoutes(d: OpenApiDeps): ApiRoute[] {
     const t = taskYamlToJson(await core.taskConfig(name));
     return withStatus ? { ...t, status_list: await taskStatus(name, [], signal) } : t;
   };
-  const relayNotSupported = (): Promise<ApiReply> => Promise.reject(unsupported('relay is not supported by DM.ts yet (no relay log); tasks read the binlog from the source directly'));
+  const relayNotSupported = (): Promise<ApiReply> => Promise.reject(unsupported('the relay endpoints of the OpenAPI are not supported by DM.ts yet; use dmctl start-relay, stop-relay, pause-relay, resume-relay and purge-relay (docs/relay.md)'));
 
   return [
     // ---- spec --------------------------------------------------------------------------------

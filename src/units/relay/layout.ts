@@ -4,12 +4,36 @@
  * rewrite of the index or the meta is atomic (temp file, fsync, rename), so a kill -9 leaves
  * either the old or the new content.
  */
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { DMError } from '../../errors/index.js';
 
 export const INDEX_FILE = 'server-uuid.index';
 export const META_FILE = 'relay.meta';
+/** DM.ts: the source id the relay directory belongs to (hidden; not part of DM's layout). */
+export const SOURCE_MARK_FILE = '.dm-source';
+
+/**
+ * Make `relayDir` the relay of `sourceId`: a relay left there by another source (the worker was
+ * bound to it before) is removed (its index and the sub-directories it lists), as DM purges the
+ * relay directory of a previous source. Returns the removed sub-directories.
+ */
+export function claimRelayDir(relayDir: string, sourceId: string): string[] {
+  ensureDir(relayDir);
+  const mark = join(relayDir, SOURCE_MARK_FILE);
+  const owner = existsSync(mark) ? readFileSync(mark, 'utf8').trim() : undefined;
+  let removed: string[] = [];
+  if (owner !== undefined && owner !== sourceId) {
+    removed = readIndex(relayDir);
+    for (const sub of removed) {
+      parseSubDir(sub); // never remove anything that is not a relay sub-directory
+      rmSync(join(relayDir, sub), { recursive: true, force: true });
+    }
+    rmSync(join(relayDir, INDEX_FILE), { force: true });
+  }
+  if (owner !== sourceId) writeFileAtomic(relayDir, SOURCE_MARK_FILE, `${sourceId}\n`);
+  return removed;
+}
 
 export interface RelayMetaData {
   binlogName: string;
@@ -20,14 +44,18 @@ export interface RelayMetaData {
 /** Write a file atomically: temp file, fsync, rename, fsync of the directory. */
 export function writeFileAtomic(dir: string, name: string, text: string): void {
   const tmp = join(dir, `.${name}.tmp`);
-  const fd = openSync(tmp, 'w');
   try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(tmp, 'w');
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(tmp, join(dir, name));
+  } catch (e) {
+    throw new DMError('ErrRelayWriteFile', `write ${join(dir, name)}: ${(e as Error).message}`, { cause: e });
   }
-  renameSync(tmp, join(dir, name));
   fsyncDir(dir);
 }
 
@@ -118,5 +146,9 @@ export function listBinlogFiles(subDirPath: string): string[] {
 }
 
 export function ensureDir(p: string): void {
-  mkdirSync(p, { recursive: true });
+  try {
+    mkdirSync(p, { recursive: true });
+  } catch (e) {
+    throw new DMError('ErrRelayWriteFile', `create relay directory ${p}: ${(e as Error).message}`, { cause: e });
+  }
 }

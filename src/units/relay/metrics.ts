@@ -17,7 +17,7 @@ export class RelayMetrics {
   readonly writeDuration: Histogram;
   readonly readErrors: Counter;
   readonly writeErrors: Counter;
-  readonly exitWithErrors: Counter;
+  readonly exitWithErrors: Counter<'resumable_err'>;
   readonly dataCorruption: Counter;
   readonly purged: Counter;
 
@@ -31,11 +31,12 @@ export class RelayMetrics {
     this.writeDuration = new Histogram({ name: 'dm_relay_write_duration', help: 'bucketed histogram of write time (s) of one relay write', buckets: [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1], registers });
     this.readErrors = new Counter({ name: 'dm_relay_read_error_count', help: 'number of errors reading binlog from the upstream', registers });
     this.writeErrors = new Counter({ name: 'dm_relay_write_error_count', help: 'number of errors writing relay files', registers });
-    this.exitWithErrors = new Counter({ name: 'dm_relay_exit_with_error_count', help: 'number of times the relay stopped with an error', registers });
+    this.exitWithErrors = new Counter({ name: 'dm_relay_exit_with_error_count', help: 'number of times the relay stopped with an error', labelNames: ['resumable_err'], registers });
     this.dataCorruption = new Counter({ name: 'dm_relay_data_corruption', help: 'number of relay events that do not continue the relay file', registers });
     this.purged = new Counter({ name: 'dm_relay_purged_file_count', help: 'DM.ts: relay files removed by purge', registers });
     // counters start at 0 so that changes()/increase() see the first error
-    for (const c of [this.readErrors, this.writeErrors, this.exitWithErrors, this.dataCorruption]) c.inc(0);
+    for (const c of [this.readErrors, this.writeErrors, this.dataCorruption]) c.inc(0);
+    for (const resumable_err of ['true', 'false']) this.exitWithErrors.inc({ resumable_err }, 0);
   }
 
   readEvents(n: number): void {
@@ -49,8 +50,9 @@ export class RelayMetrics {
     this.binlogFile.set({ node }, Math.max(0, binlogSeq(name)));
     this.binlogPos.set({ node }, pos);
   }
-  exitWithError(kind: 'read' | 'write' | 'fatal' | 'corruption'): void {
-    this.exitWithErrors.inc();
+  /** The relay stopped with an error; `resumable`: it retries by itself (DM's resumable_err). */
+  exitWithError(kind: 'read' | 'write' | 'fatal' | 'corruption', resumable: boolean): void {
+    this.exitWithErrors.inc({ resumable_err: String(resumable) });
     if (kind === 'read') this.readErrors.inc();
     if (kind === 'write') this.writeErrors.inc();
     if (kind === 'corruption') this.dataCorruption.inc();

@@ -30,7 +30,7 @@ import { connect, getMasterStatus, type ConnConfig } from '../../sql/index.js';
 import { RawBinlogDump, type DumpStart } from './binlog-dump.js';
 import { EV, FLAG_ARTIFICIAL, fdeChecksum, readHeader, rotateInfo, TxnTracker } from './events.js';
 import { recoverSubDir, RelayFile } from './file-writer.js';
-import { binlogSeq, ensureDir, parseSubDir, readIndex, readMeta, subDirName, writeIndex, writeMeta, type RelayMetaData } from './layout.js';
+import { binlogSeq, claimRelayDir, ensureDir, parseSubDir, readIndex, readMeta, subDirName, writeIndex, writeMeta, type RelayMetaData } from './layout.js';
 import type { RelayMetrics } from './metrics.js';
 
 export type RelayStage = 'New' | 'Running' | 'Paused' | 'Stopped';
@@ -196,7 +196,7 @@ export class Relay {
         const named = err.errClass === 'database' ? new DMError('ErrRelayUpstream', err.message, { cause: err }) : err;
         this.errors = [named.toJSON()];
         this.log.warn({ err: named }, 'relay stopped with an error');
-        this.o.metrics?.exitWithError(named.codeName === 'ErrRelayWriteFile' ? 'write' : named.codeName === 'ErrRelayEventMismatch' ? 'corruption' : named.retryable ? 'read' : 'fatal');
+        this.o.metrics?.exitWithError(named.codeName === 'ErrRelayWriteFile' ? 'write' : named.codeName === 'ErrRelayEventMismatch' ? 'corruption' : named.retryable ? 'read' : 'fatal', named.retryable);
         if (!named.retryable) {
           // needs the operator: stay paused until resume-relay
           this.stage = 'Paused';
@@ -231,7 +231,8 @@ export class Relay {
   /** One connection's worth of relay: decide where to start, dump, write until an error. */
   private async runOnce(signal: AbortSignal): Promise<void> {
     const o = this.o;
-    ensureDir(o.relayDir);
+    const dropped = claimRelayDir(o.relayDir, o.sourceId);
+    if (dropped.length > 0) this.log.warn({ dir: o.relayDir, dropped }, "removed another source's relay from the relay directory");
     const ctl = await connect({ host: o.conn.host, port: o.conn.port, user: o.conn.user, password: o.conn.password, ...(o.conn.ssl ? { ssl: o.conn.ssl } : {}) }, { rawGeometry: false });
     let dump: RawBinlogDump | undefined;
     try {
@@ -367,11 +368,13 @@ export class Relay {
 
   private writeBatch(batch: Buffer[]): void {
     const pending: Buffer[] = [];
+    let pendingBytes = 0;
     let boundary: RelayMetaData | undefined;
     const flush = (): void => {
       if (!this.file || pending.length === 0) return;
       const t0 = process.hrtime.bigint();
-      const bytes = pending.reduce((n, b) => n + b.length, 0);
+      const bytes = pendingBytes;
+      pendingBytes = 0;
       this.file.append(pending.splice(0));
       this.o.metrics?.wrote(bytes, Number(process.hrtime.bigint() - t0) / 1e9);
     };
@@ -396,13 +399,14 @@ export class Relay {
           const copy = Buffer.from(ev);
           copy.writeUInt16LE(copy.readUInt16LE(17) | 0x1, 17);
           pending.push(copy);
+          pendingBytes += copy.length;
           boundary = { binlogName: this.file.name, binlogPos: h.logPos, binlogGtid: this.tracker.toString() };
           continue;
         }
       }
       if (!this.file) throw new DMError('ErrRelayEventMismatch', `event type ${h.type} at ${h.logPos} arrived before any FORMAT_DESCRIPTION`);
       const startPos = h.logPos - h.size;
-      const fileEnd = this.file.size + pending.reduce((n, b) => n + b.length, 0);
+      const fileEnd = this.file.size + pendingBytes;
       if (startPos !== fileEnd) {
         if (startPos < fileEnd) {
           flush();
@@ -412,6 +416,7 @@ export class Relay {
         throw new DMError('ErrRelayEventMismatch', `${this.file.name}: event ${h.type} at ${startPos}..${h.logPos} does not continue the relay file (size ${fileEnd})`);
       }
       pending.push(ev);
+      pendingBytes += ev.length;
       const closes = h.type !== EV.FORMAT_DESCRIPTION && this.tracker.feed(ev, h, this.checksum);
       if (closes || h.type === EV.FORMAT_DESCRIPTION || h.type === EV.ROTATE) {
         boundary = { binlogName: this.file.name, binlogPos: h.logPos, binlogGtid: this.tracker.toString() };
