@@ -69,7 +69,7 @@ test('consistency flush without RELOAD: coded error naming RELOAD and the consis
   assert.equal(r.errors.length, 1);
   assert.equal(r.errors[0]?.code, 32002);
   assert.match(r.errors[0]?.message ?? '', /RELOAD/);
-  assert.match(r.errors[0]?.workaround ?? '', /consistency: lock/);
+  assert.match(r.errors[0]?.workaround ?? '', /--consistency lock/);
   assert.equal(r.errors[0]?.retryable, false);
 });
 
