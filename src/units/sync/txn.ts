@@ -64,24 +64,38 @@ interface ChangePlan {
   identity: boolean;
   extra: unknown[];
   base: Omit<RowChange, 'op' | 'before' | 'after'>;
+  /** The event's keyColumns array the plan was made for (shared by the events of a table map). */
+  keyColumns: string[];
 }
 
 /**
  * Per table map (the reader keeps `ev.columns` per table id) and route: the column layout of the
  * row changes. Cached so that every event of a table shares one `columns` array, which keys the
- * statement builders' caches and the compaction of a group.
+ * statement builders' caches and the compaction of a group. Looked up by identity first (the
+ * route result is cached per table by the filters, `keyColumns` is shared with `columns`): no
+ * string is built per event; a different object with the same content finds the plan by its key.
  */
-const plans = new WeakMap<object, Map<string, ChangePlan>>();
+const plans = new WeakMap<object, { last?: { route: RouteResult; plan: ChangePlan }; byRoute: Map<string, ChangePlan> }>();
 
 function planOf(ev: RowsEvent, route: RouteResult): ChangePlan {
-  let byRoute = plans.get(ev.columns);
-  if (!byRoute) {
-    byRoute = new Map();
-    plans.set(ev.columns, byRoute);
+  let cache = plans.get(ev.columns);
+  if (!cache) {
+    cache = { byRoute: new Map() };
+    plans.set(ev.columns, cache);
   }
+  const last = cache.last;
+  if (last !== undefined && last.route === route && last.plan.keyColumns === ev.keyColumns) return last.plan;
   const rk = `${route.schema}\u0000${route.table}\u0000${route.extracted.map((x) => `${x.column}=${x.value}`).join('\u0001')}\u0000${ev.keyColumns.join(',')}`;
-  let plan = byRoute.get(rk);
-  if (plan) return plan;
+  let plan = cache.byRoute.get(rk);
+  if (!plan) {
+    plan = makePlan(ev, route);
+    cache.byRoute.set(rk, plan);
+  }
+  cache.last = { route, plan: plan.keyColumns === ev.keyColumns ? plan : { ...plan, keyColumns: ev.keyColumns } };
+  return plan;
+}
+
+function makePlan(ev: RowsEvent, route: RouteResult): ChangePlan {
   const keep: number[] = [];
   const columns: string[] = [];
   ev.columns.forEach((c, i) => {
@@ -99,9 +113,7 @@ function planOf(ev: RowsEvent, route: RouteResult): ChangePlan {
   const otherUniqueKeys = ev.uniqueKeys.some((uk) => uk.length !== keyNames.size || uk.some((c) => !keyNames.has(c.toLowerCase())));
   // Rows of several shards merged into one table are told apart by the extracted columns too.
   const fullKey = keyIdx.length === ev.keyColumns.length && keyIdx.length > 0 ? [...keyIdx, ...route.extracted.map((_, i) => keep.length + i)] : [];
-  plan = { keep, identity, extra, base: { schema: route.schema, table: route.table, columns, keyIdx: fullKey, otherUniqueKeys } };
-  byRoute.set(rk, plan);
-  return plan;
+  return { keep, identity, extra, base: { schema: route.schema, table: route.table, columns, keyIdx: fullKey, otherUniqueKeys }, keyColumns: ev.keyColumns };
 }
 
 /** Turn one rows event into row changes for its routed target table. */
@@ -158,20 +170,45 @@ export function addKeysOf(ch: RowChange, uniqueKeys: string[][], keyColumns: str
     into.add(`T|${plan.tbl}`);
     return;
   }
-  for (const img of [ch.before, ch.after]) {
-    if (!img) continue;
-    for (const set of plan.sets) {
-      let key = set.tag;
-      let skip = false;
-      for (let j = 0; j < set.idx.length; j++) {
-        const v = img[set.idx[j] ?? -1];
-        if (v === null || v === undefined) {
-          skip = true; // NULLs never conflict in a unique key
-          break;
-        }
-        key += (j > 0 ? '\u0001' : '') + keyVal(v, caseSensitive);
-      }
-      if (!skip) into.add(key);
+  const before = ch.before;
+  const after = ch.after;
+  if (before) addImageKeys(plan.sets, before, caseSensitive, into);
+  // an UPDATE that keeps every key value adds the same keys again: skip building them
+  if (after && (!before || !sameKeys(plan.sets, before, after))) addImageKeys(plan.sets, after, caseSensitive, into);
+}
+
+/** Whether two images have identical (===) values in every key column. */
+function sameKeys(sets: readonly { idx: number[] }[], a: unknown[], b: unknown[]): boolean {
+  for (const set of sets) {
+    const idx = set.idx;
+    for (let j = 0; j < idx.length; j++) {
+      const i = idx[j]!;
+      const x = a[i];
+      // Buffers and other objects compare by identity: they are keyed again (same result, more work)
+      if (x !== b[i] || (typeof x === 'object' && x !== null)) return false;
     }
+  }
+  return true;
+}
+
+function addImageKeys(sets: readonly { tag: string; idx: number[] }[], img: unknown[], caseSensitive: boolean, into: Set<string>): void {
+  for (const set of sets) {
+    const idx = set.idx;
+    if (idx.length === 1) {
+      const v = img[idx[0]!];
+      if (v !== null && v !== undefined) into.add(set.tag + keyVal(v, caseSensitive)); // NULLs never conflict in a unique key
+      continue;
+    }
+    let key = set.tag;
+    let skip = false;
+    for (let j = 0; j < idx.length; j++) {
+      const v = img[idx[j]!];
+      if (v === null || v === undefined) {
+        skip = true; // NULLs never conflict in a unique key
+        break;
+      }
+      key += (j > 0 ? '\u0001' : '') + keyVal(v, caseSensitive);
+    }
+    if (!skip) into.add(key);
   }
 }
