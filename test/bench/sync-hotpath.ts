@@ -15,6 +15,10 @@
  *     `decode` = reader only; `full` = reader → consumer → scheduler → statements. Prints the
  *     median CPU µs per row event of each stage and the statement bytes built (a checksum of the
  *     output: changes of the hot path must not change it).
+ *   npx tsx test/bench/sync-hotpath.ts serve <dir>
+ *     keeps that MariaDB running (prints HOTPATH_PORT=n) until SIGTERM.
+ *
+ * HOTPATH_TXNS=n: only the first n transactions of the backlog.
  *
  * Deterministic instruction counts: compile with `npx tsc -p tsconfig.build.json --outDir X`
  * and run `valgrind --tool=callgrind node X/test/bench/sync-hotpath.js run <dir> 1 full` against
@@ -45,7 +49,7 @@ interface Backlog {
 }
 
 const [cmd, dir] = [process.argv[2], process.argv[3]];
-if ((cmd !== 'prepare' && cmd !== 'run') || !dir) {
+if ((cmd !== 'prepare' && cmd !== 'run' && cmd !== 'serve') || !dir) {
   console.error('usage: sync-hotpath.ts prepare <dir> [tables] [tableSize] [events] | run <dir> [passes] [stages]');
   process.exit(2);
 }
@@ -87,6 +91,8 @@ async function prepare(base: string): Promise<void> {
 }
 
 const BATCH = 100;
+/** HOTPATH_TXNS=n: only the first n transactions of the backlog (shorter runs under valgrind). */
+const MAX_TXNS = Number(process.env['HOTPATH_TXNS'] ?? Infinity);
 
 const reached = (p: Position, end: Position): boolean => p.file > end.file || (p.file === end.file && p.offset >= end.offset);
 
@@ -116,9 +122,10 @@ async function pass(port: number, b: Backlog, full: boolean): Promise<PassResult
     close: () => reader.close(),
     status: () => reader.status(),
     async *[Symbol.asyncIterator](): AsyncIterator<BinlogEvent> {
+      let txns = 0;
       for await (const ev of reader) {
         yield ev;
-        if ((ev.kind === 'xid' || ev.kind === 'query') && reached(ev.pos, b.end)) return;
+        if ((ev.kind === 'xid' || ev.kind === 'query') && (reached(ev.pos, b.end) || ++txns >= MAX_TXNS)) return;
       }
     },
   };
@@ -226,7 +233,13 @@ async function run(base: string): Promise<void> {
   }
 }
 
-if (cmd === 'prepare') {
+if (cmd === 'serve') {
+  // keep the backlog's server up (for runs under valgrind, which should not start it themselves)
+  const s = await MariaDBServer.start({ baseDir: dir, keep: true });
+  console.log(`HOTPATH_PORT=${s.port}`);
+  await new Promise<void>((r) => process.once('SIGTERM', r));
+  await s.shutdown();
+} else if (cmd === 'prepare') {
   if (existsSync(join(dir, 'backlog.json'))) throw new Error(`${dir} already holds a backlog`);
   await prepare(dir);
 } else await run(dir);

@@ -40,7 +40,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import { Command } from 'commander';
-import { BusyLoad, digestsDiffer, machine, printRuns, rttProxy, runClusterTask, writeResults, type ToolRun } from './cluster-run.js';
+import { BusyLoad, compiledDist, digestsDiffer, machine, printRuns, rttProxy, runClusterTask, writeResults, type ToolRun } from './cluster-run.js';
 import { MariaDBServer, cpuSeconds, makeTempDir, removeTempDir, requireBinary, trackChild } from '../helpers/index.js';
 import type { SyncConfig } from '../../src/units/sync/index.js';
 import { DEFAULT_BINLOG_QUEUE_BYTES, DEFAULT_BINLOG_QUEUE_EVENTS, DEFAULT_META_SCHEMA, DEFAULT_SYNC_RETRY_TIMEOUT_MS } from '../../src/config/index.js';
@@ -367,10 +367,12 @@ async function mainCluster(): Promise<void> {
   const ROUNDS = Math.max(1, Number(cli.rounds));
   const LOAD = Math.max(0, Number(cli.load));
   const RTT_MS = Math.max(0, Number(cli.rttMs));
+  const COMPILED = process.env['BENCH_COMPILED'] === '1';
   console.log(
-    `# sync bench --cluster: ${TABLES} tables x ${TABLE_SIZE} rows, ${SECONDS}s of oltp_write_only (${THREADS} threads) per round, ${ROUNDS} round(s); DM.ts worker-count ${WORKERS}, batch ${BATCH}; target binlog ${TARGET_BINLOG ? 'written by both' : 'off for both'}; busy processes ${LOAD}; added RTT ${RTT_MS} ms`,
+    `# sync bench --cluster: ${TABLES} tables x ${TABLE_SIZE} rows, ${SECONDS}s of oltp_write_only (${THREADS} threads) per round, ${ROUNDS} round(s); DM.ts worker-count ${WORKERS}, batch ${BATCH}; target binlog ${TARGET_BINLOG ? 'written by both' : 'off for both'}; busy processes ${LOAD}; added RTT ${RTT_MS} ms; dm-worker ${COMPILED ? 'compiled (tsc output)' : 'through tsx'}`,
   );
   const dirs = [makeTempDir('bench-src'), makeTempDir('bench-dm'), makeTempDir('bench-ser')] as const;
+  if (COMPILED) process.env['DM_WORKER_DIST'] = compiledDist(dirs[1]);
   const servers: MariaDBServer[] = [];
   const load0 = loadavg();
   let busy: BusyLoad | undefined;
@@ -464,7 +466,7 @@ async function mainCluster(): Promise<void> {
       mode: 'cluster',
       at: new Date().toISOString(),
       machine: { ...machine(), loadavgAtStart: load0.map((x) => Number(x.toFixed(2))) },
-      config: { tables: TABLES, tableSize: TABLE_SIZE, seconds: SECONDS, threads: THREADS, workerCount: WORKERS, batch: BATCH, targetBinlog: TARGET_BINLOG, rounds: ROUNDS, load: LOAD, rttMs: RTT_MS },
+      config: { tables: TABLES, tableSize: TABLE_SIZE, seconds: SECONDS, threads: THREADS, workerCount: WORKERS, batch: BATCH, targetBinlog: TARGET_BINLOG, rounds: ROUNDS, load: LOAD, rttMs: RTT_MS, compiledWorker: COMPILED },
       runs,
       ratios,
     });

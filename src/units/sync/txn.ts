@@ -50,11 +50,11 @@ function keyVal(v: unknown, caseSensitive: boolean): string {
 
 function approxBytes(img: unknown[] | undefined): number {
   if (!img) return 0;
-  let n = 16;
-  for (const v of img) {
-    if (typeof v === 'string') n += v.length + 8;
-    else if (Buffer.isBuffer(v)) n += v.length + 8;
-    else n += 8;
+  let n = 16 + 8 * img.length;
+  for (let i = 0; i < img.length; i++) {
+    const v = img[i];
+    if (typeof v === 'string') n += v.length;
+    else if (typeof v === 'object' && v !== null && Buffer.isBuffer(v)) n += v.length;
   }
   return n;
 }
@@ -116,31 +116,37 @@ function makePlan(ev: RowsEvent, route: RouteResult): ChangePlan {
   return { keep, identity, extra, base: { schema: route.schema, table: route.table, columns, keyIdx: fullKey, otherUniqueKeys }, keyColumns: ev.keyColumns };
 }
 
+/** A row image in the plan's column layout (the image itself when nothing is dropped or added). */
+function mapImage(plan: ChangePlan, img: unknown[]): unknown[] {
+  if (plan.identity) return img;
+  const keep = plan.keep;
+  const extra = plan.extra;
+  const out = new Array<unknown>(keep.length + extra.length);
+  for (let i = 0; i < keep.length; i++) out[i] = img[keep[i]!];
+  for (let i = 0; i < extra.length; i++) out[keep.length + i] = extra[i];
+  return out;
+}
+
 /** Turn one rows event into row changes for its routed target table. */
 export function rowChangesOf(ev: RowsEvent, route: RouteResult): { changes: RowChange[]; bytes: number } {
-  const { keep, identity, extra, base } = planOf(ev, route);
-  const map = (img: unknown[]): unknown[] => {
-    if (identity) return img;
-    const out = keep.map((i) => img[i]);
-    for (const v of extra) out.push(v);
-    return out;
-  };
-  const changes: RowChange[] = new Array<RowChange>(ev.rows.length);
+  const plan = planOf(ev, route);
+  const rows = ev.rows;
+  const changes: RowChange[] = new Array<RowChange>(rows.length);
   let bytes = 0;
-  const { schema, table, columns, keyIdx, otherUniqueKeys } = base;
+  const { schema, table, columns, keyIdx, otherUniqueKeys } = plan.base;
   if (ev.op === 'update') {
     const before = ev.before ?? [];
-    for (let i = 0; i < ev.rows.length; i++) {
-      const after = ev.rows[i] as unknown[];
-      const b = map(before[i] ?? after);
-      const a = map(after);
+    for (let i = 0; i < rows.length; i++) {
+      const after = rows[i] as unknown[];
+      const b = mapImage(plan, before[i] ?? after);
+      const a = mapImage(plan, after);
       bytes += approxBytes(b) + approxBytes(a);
       changes[i] = { schema, table, op: 'update', columns, keyIdx, otherUniqueKeys, before: b, after: a };
     }
   } else {
     const op = ev.op;
-    for (let i = 0; i < ev.rows.length; i++) {
-      const img = map(ev.rows[i] as unknown[]);
+    for (let i = 0; i < rows.length; i++) {
+      const img = mapImage(plan, rows[i] as unknown[]);
       bytes += approxBytes(img);
       changes[i] = op === 'insert' ? { schema, table, op, columns, keyIdx, otherUniqueKeys, after: img } : { schema, table, op, columns, keyIdx, otherUniqueKeys, before: img };
     }
