@@ -91,7 +91,7 @@ export class DumpSession {
   private ctrl: Connection | undefined;
   private connectedOnce = false;
   private loopDone: Promise<void> = Promise.resolve();
-  private readonly includeCache = new Map<string, boolean>();
+  private readonly includeCache = new Map<string, Map<string, boolean>>();
   private readonly o: DumpOptions;
   private readonly log: Logger;
   private readonly shaper: TxnShaper;
@@ -249,13 +249,19 @@ export class DumpSession {
     if (include) {
       // asked once per TableMap event (one per statement on MariaDB): cache the answer per table
       const cache = this.includeCache;
+      // (a map per schema: no key string built per TableMap)
       internals._skipSchema = (db, table) => {
-        const key = `${db}\u0000${table}`;
-        let inc = cache.get(key);
+        let m = cache.get(db);
+        if (m === undefined) {
+          if (cache.size >= 10_000) cache.clear();
+          m = new Map();
+          cache.set(db, m);
+        }
+        let inc = m.get(table);
         if (inc === undefined) {
-          if (cache.size >= 100_000) cache.clear();
+          if (m.size >= 100_000) m.clear();
           inc = include(db, table);
-          cache.set(key, inc);
+          m.set(table, inc);
         }
         return !inc;
       };

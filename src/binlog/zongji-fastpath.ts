@@ -259,17 +259,54 @@ interface SchemaFull {
   UNSIGNED?: boolean;
 }
 
-/** Per zongji columns array (one per TableMap event, shared by its rows events): the kind of each column. */
-const kindCache = new WeakMap<object, Uint8Array>();
+/**
+ * The kinds of a table map's columns, cached per column-schema array: the TableMap memo shares
+ * that array between identical TableMaps, while zongji builds a new `columns` array at every
+ * TableMap (one per statement). The columns' type, charset and length are checked against the
+ * cached ones whenever the array differs from the last one seen (a few comparisons per event).
+ */
+interface KindEntry {
+  cols: ColumnLike[];
+  types: number[];
+  charsets: unknown[];
+  maxLens: unknown[];
+  kinds: Uint8Array;
+}
+const kindCache = new WeakMap<object, KindEntry>();
 
 function kindsOf(cols: ColumnLike[], schemas: unknown[]): Uint8Array {
-  let k = kindCache.get(cols);
-  if (k === undefined) {
-    k = new Uint8Array(cols.length);
-    for (let i = 0; i < cols.length; i++) k[i] = kindOf(cols[i] as ColumnFull, schemas[i] as SchemaFull | undefined);
-    kindCache.set(cols, k);
+  const e = kindCache.get(schemas);
+  if (e !== undefined) {
+    if (e.cols === cols) return e.kinds;
+    if (sameColumns(e, cols)) {
+      e.cols = cols;
+      return e.kinds;
+    }
   }
-  return k;
+  const n = cols.length;
+  const kinds = new Uint8Array(n);
+  const types = new Array<number>(n);
+  const charsets = new Array<unknown>(n);
+  const maxLens = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) {
+    const c = cols[i] as ColumnFull;
+    kinds[i] = kindOf(c, schemas[i] as SchemaFull | undefined);
+    types[i] = c.type;
+    charsets[i] = c.charset;
+    maxLens[i] = c.metadata?.['max_length'];
+  }
+  kindCache.set(schemas, { cols, types, charsets, maxLens, kinds });
+  return kinds;
+}
+
+function sameColumns(e: KindEntry, cols: ColumnLike[]): boolean {
+  const n = cols.length;
+  if (n !== e.types.length) return false;
+  for (let i = 0; i < n; i++) {
+    const c = cols[i] as ColumnFull;
+    if (c.type !== e.types[i] || c.charset !== e.charsets[i] || c.metadata?.['max_length'] !== e.maxLens[i]) return false;
+  }
+  return true;
 }
 
 function kindOf(c: ColumnFull, cs: SchemaFull | undefined): number {

@@ -275,6 +275,8 @@ export async function runClusterTask(
       target: cpuSeconds(dst.pid) - c0.target,
     };
     await cluster.ctl(['stop-task', task.name]).catch(() => undefined);
+    // a profiled worker (DM_WORKER_NODE_ARGS=--cpu-prof …) writes its profile on a graceful exit only
+    if (process.env['DM_WORKER_NODE_ARGS']) await cluster.stop(worker).catch(() => undefined);
     return { secs, cpu, peakRssMB, hwmMB, toRunningSecs: toRunning };
   } finally {
     await cluster.close();
