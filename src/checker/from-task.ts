@@ -4,9 +4,9 @@
  * list, routes, threads, meta) and runs `runPrechecks`. This is
  * what the master's CheckTask and its start-task precheck hook call.
  */
-import { compileTask, dbConnOf, parseSourceConfig, subtaskOf, type CompiledTask, type SourceConfig } from '../config/index.js';
+import { compileTask, dbConnOf, onlineDDLRulesOf, parseSourceConfig, subtaskOf, type CompiledTask, type SourceConfig } from '../config/index.js';
 import { DMError } from '../errors/index.js';
-import { createBAList, createRouter } from '../filter/index.js';
+import { compileOnlineDDLRules, createBAList, createRouter } from '../filter/index.js';
 import { resolveIgnoreItems } from './items.js';
 import { runPrechecks } from './run.js';
 import type { CheckInput, CheckReport, CheckSource } from './types.js';
@@ -40,6 +40,8 @@ export function checkInputOf(compiled: CompiledTask, sources: ReadonlyMap<string
     const ba = createBAList(sub.blockAllowList, { caseSensitive: sub.caseSensitive });
     const router = createRouter(sub.routeRules, { caseSensitive: sub.caseSensitive, sourceId: id });
     const meta = sub.meta;
+    const onlineRules = onlineDDLRulesOf(sub);
+    const online = onlineRules ? compileOnlineDDLRules(onlineRules.shadowTableRules, onlineRules.trashTableRules) : undefined;
     return {
       sourceId: id,
       from: dbConnOf(src.from, `source ${id}: from`),
@@ -53,7 +55,9 @@ export function checkInputOf(compiled: CompiledTask, sources: ReadonlyMap<string
             },
           }
         : {}),
-      tableFilter: (t) => ba.matchTable(t.schema, t.table),
+      // shadow / trash tables of online schema changes are never migrated (docs/online-ddl.md)
+      tableFilter: (t) => (online === undefined || online.tableType(t.table) === 'real') && ba.matchTable(t.schema, t.table),
+      ...(online ? { onlineDDL: { rules: online, migrated: (t) => ba.matchTable(t.schema, t.table) } } : {}),
       route: (t) => {
         const r = router.route(t.schema, t.table);
         return { schema: r.schema, table: r.table };

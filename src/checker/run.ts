@@ -5,6 +5,7 @@
 import { DMError } from '../errors/index.js';
 import type { TableName } from '../filter/types.js';
 import { CheckConn, errText } from './conn.js';
+import { checkOnlineDDL } from './online-ddl-check.js';
 import { ALL_CHECK_ITEMS, CHECK_ITEMS, isCheckItemName, type CheckItemName } from './items.js';
 import {
   checkBinlogEnable,
@@ -116,7 +117,7 @@ async function checkSource(
   mapped: MappedTable[],
   timeoutMs: number,
 ): Promise<void> {
-  const sourceItems = [...items].filter((n) => !['target_privilege', 'target_table', 'schema_of_shard_tables'].includes(n));
+  const sourceItems = [...items].filter((n) => !['target_privilege', 'target_table', 'schema_of_shard_tables'].includes(n) && (n !== 'online_ddl' || src.onlineDDL !== undefined));
   let c: CheckConn;
   try {
     c = await CheckConn.open(src.from, timeoutMs);
@@ -146,6 +147,8 @@ async function checkSource(
     await run('gtid', id, () => checkGtid(c, f, src));
     await run('meta_position', id, () => checkMetaPosition(c, f, src));
     await run('table_schema', id, () => checkTableSchema(c, f));
+    const online = src.onlineDDL;
+    if (online) await run('online_ddl', id, () => checkOnlineDDL(c, online.rules, online.migrated));
     await run('conn_number_checking', id, async () => {
       const needed = input.mode === 'incremental' ? 1 : (src.dumpThreads ?? DEFAULT_DUMP_THREADS) + 1 + (input.mode === 'all' ? 1 : 0);
       return connVerdict('source', { needed, ...(await connCounts(c)) }, input.mode === 'incremental' ? 'binlog reader' : 'dump threads + 1 + binlog reader');

@@ -3,7 +3,7 @@
  * the source(s) and the target with plain connection options; the caller resolves passwords,
  * filters and routes (see from-task.ts for the adapter from a task config).
  */
-import type { TableName } from '../filter/types.js';
+import type { OnlineDDLRules, TableName } from '../filter/index.js';
 import type { ConnConfig } from '../sql/index.js';
 
 export type CheckState = 'pass' | 'warn' | 'fail';
@@ -32,6 +32,12 @@ export interface CheckSource {
    * (a rule with `extract-table` alone adds its `target-column`, nothing else).
    */
   extraTargetColumns?: (source: TableName) => readonly string[];
+  /**
+   * Task `online-ddl`: the shadow / trash table rules, and whether a REAL table is migrated (the
+   * block-allow list). Shadow and trash tables are left out of the other checks (never migrated);
+   * `online_ddl` fails while a migrated table has a shadow table.
+   */
+  onlineDDL?: { rules: OnlineDDLRules; migrated: (t: TableName) => boolean };
   /** Dump threads (`mydumpers.threads`); default 4. */
   dumpThreads?: number;
 }

@@ -9,6 +9,12 @@
 // ---- task file (DM's values) --------------------------------------------------------------------
 export const DEFAULT_META_SCHEMA = 'dm_meta';
 export const DEFAULT_COLLATION_COMPATIBLE = 'loose';
+/** DM 2.x: `online-ddl: true` (gh-ost / pt-osc shadow and trash tables are handled, docs/online-ddl.md). */
+export const DEFAULT_ONLINE_DDL = true;
+/** DM's `shadow-table-rules` when none are given: gh-ost `_t_gho`, pt-osc `_t_new`. */
+export const DEFAULT_SHADOW_TABLE_RULES: readonly string[] = ['^_(.+)_(?:new|gho)$'];
+/** DM's `trash-table-rules` when none are given: gh-ost `_t_ghc` / `_t_del`, pt-osc `_t_old`. */
+export const DEFAULT_TRASH_TABLE_RULES: readonly string[] = ['^_(.+)_(?:ghc|del|old)$'];
 
 // `mydumpers` block
 export const DEFAULT_MYDUMPER_THREADS = 4;
@@ -66,3 +72,20 @@ export const DEFAULT_BINLOG_QUEUE_BYTES = 16 * 1024 * 1024;
  * event, so lag shows 0 on an idle source. The sync unit passes it to its reader.
  */
 export const DEFAULT_BINLOG_HEARTBEAT_MS = 1000;
+
+/**
+ * The online-DDL rules a task runs with (DM's subtask adjust): undefined with `online-ddl: false`,
+ * else the task's `shadow-table-rules` / `trash-table-rules`, each DM's default when empty.
+ * Compile them with src/filter's compileOnlineDDLRules.
+ */
+export function onlineDDLRulesOf(t: {
+  readonly onlineDDL: boolean;
+  readonly shadowTableRules: readonly string[];
+  readonly trashTableRules: readonly string[];
+}): { shadowTableRules: readonly string[]; trashTableRules: readonly string[] } | undefined {
+  if (!t.onlineDDL) return undefined;
+  return {
+    shadowTableRules: t.shadowTableRules.length > 0 ? t.shadowTableRules : DEFAULT_SHADOW_TABLE_RULES,
+    trashTableRules: t.trashTableRules.length > 0 ? t.trashTableRules : DEFAULT_TRASH_TABLE_RULES,
+  };
+}

@@ -88,3 +88,4 @@ export { parseDuration, formatDuration } from './duration.js';
 export { etcdAccessOf, type EtcdAccess, type EtcdAccessConfig } from './etcd-access.js';
 export type { DeepReadonly } from './freeze.js';
 export { configOverrides, flagOverrides, type FlagOption } from './flag-overrides.js';
+export { parseByteSize } from './byte-size.js';

@@ -15,6 +15,7 @@ import {
   DEFAULT_LOADER_DIR,
   DEFAULT_LOADER_POOL_SIZE,
   DEFAULT_META_SCHEMA,
+  DEFAULT_ONLINE_DDL,
   DEFAULT_MYDUMPER_THREADS,
   DEFAULT_SKIP_TZ_UTC,
   DEFAULT_SYNCER_BATCH,
@@ -30,6 +31,7 @@ import {
   DEFAULT_VALIDATOR_WORKER_COUNT,
   SAFE_MODE_DURATION_FLUSH_FACTOR,
 } from './defaults.js';
+import { parseByteSize } from './byte-size.js';
 
 // The defaults are named in defaults.ts (the only place with defaults); DEFAULT_META_SCHEMA is
 // re-exported for the importers of this file.
@@ -50,6 +52,11 @@ export const META_TABLE_SUFFIXES = [
   '_load_snapshot',
   '_load_index',
   '_load_schema',
+  '_onlineddl',
+  '_validator_ckpt',
+  '_validator_pending',
+  '_validator_error',
+  '_validator_table',
 ] as const;
 /** The longest task name whose meta table names all fit (64 - len('_syncer_checkpoint') = 46). */
 export const MAX_TASK_NAME_LENGTH =
@@ -148,7 +155,9 @@ export const validatorSchema = obj({
   'row-error-delay': duration.default(DEFAULT_VALIDATOR_ROW_ERROR_DELAY_MS),
   'meta-flush-interval': duration.default(DEFAULT_VALIDATOR_META_FLUSH_INTERVAL_MS),
   'batch-query-size': posInt.default(DEFAULT_VALIDATOR_BATCH_QUERY_SIZE),
-  'max-pending-row-size': str.default(DEFAULT_VALIDATOR_MAX_PENDING_ROW_SIZE),
+  'max-pending-row-size': str
+    .refine((v) => parseByteSize(v) !== undefined, { message: 'a size such as 500m, 2g or 1048576 (bytes)' })
+    .default(DEFAULT_VALIDATOR_MAX_PENDING_ROW_SIZE),
   'max-pending-row-count': posInt.default(DEFAULT_VALIDATOR_MAX_PENDING_ROW_COUNT),
 });
 export type ValidatorConfig = z.output<typeof validatorSchema>;
@@ -204,8 +213,8 @@ export const taskSchema = obj({
   collation_compatible: lowerEnum(['loose', 'strict']).default(DEFAULT_COLLATION_COMPATIBLE),
   'target-database': dbConfigSchema,
   'mysql-instances': z.array(mysqlInstanceSchema).min(1),
-  /** DM's default is true; DM.ts has no online DDL handling yet, so its default is false and true is refused. */
-  'online-ddl': bool.default(false),
+  /** DM 2.x's default: true (docs/online-ddl.md). */
+  'online-ddl': bool.default(DEFAULT_ONLINE_DDL),
   'online-ddl-scheme': z.enum(['', 'pt', 'gh-ost']).default(''),
   'shadow-table-rules': strList.default([]),
   'trash-table-rules': strList.default([]),

@@ -1,6 +1,7 @@
 import { basename } from 'node:path';
 import type { BAListRule, EventFilterRule, ExpressionFilterRule, RouteRule } from '../filter/types.js';
 import { compileExpression } from '../filter/expression-filter.js';
+import { onlineDDLRuleProblem } from '../filter/online-ddl.js';
 import { DMError } from '../errors/index.js';
 import type { DBConfig } from './common-schema.js';
 import { configPassword, readConfigFile, type LoadOptions } from './load-common.js';
@@ -222,6 +223,18 @@ function checkTask(raw: RawTaskConfig): Problem[] {
       code: 'ErrConfigInvalidValue',
       path: ['timezone'],
       detail: `unknown time zone "${raw.timezone}"; use an IANA name like "Asia/Shanghai" or an offset like "+08:00"`,
+    });
+  }
+  // online DDL (docs/online-ddl.md): DM's rule checks; rules without online DDL would do nothing
+  const onlineOn = raw.onlineDdl || raw.onlineDdlScheme !== '';
+  for (const [key, rules] of [['shadow-table-rules', raw.shadowTableRules], ['trash-table-rules', raw.trashTableRules]] as const) {
+    if (!onlineOn && rules.length > 0) {
+      out.push({ code: 'ErrConfigInvalidValue', path: [key], detail: `${key} has no effect with online-ddl: false; remove it, or set online-ddl: true` });
+      continue;
+    }
+    rules.forEach((rule, i) => {
+      const why = onlineDDLRuleProblem(rule);
+      if (why !== undefined) out.push({ code: 'ErrConfigInvalidValue', path: [key, i], detail: why });
     });
   }
   for (const [name, r] of Object.entries(raw.expressionFilter)) {

@@ -10,6 +10,7 @@
 import type { KeyPath } from './yaml-doc.js';
 import type { Problem } from './problems.js';
 import { formatDuration } from './duration.js';
+import { parseExtraArgs, UNDERSTOOD_EXTRA_ARGS } from './extra-args.js';
 
 /** dm-master's rpc-* defaults (DM's), kept here to avoid an import cycle with cluster-config.ts. */
 export const DEFAULT_RPC_TIMEOUT_MS = 30_000;
@@ -37,38 +38,27 @@ interface SyncerLike {
 interface MydumperLike {
   statementSize?: number | undefined;
   skipTzUtc: boolean;
+  extraArgs?: string;
 }
 
 /** DM's default `queue-size` (task-schema.ts has the same); other values are refused. */
 const DEFAULT_QUEUE_SIZE = 1024;
-interface ValidatorLike {
-  mode: string;
-}
 
 /** The unit blocks and task keys of a raw (schema-parsed) task that are set but not implemented. */
 export function unsupportedTaskKeys(raw: {
-  onlineDdl: boolean;
-  onlineDdlScheme: string;
-  shadowTableRules: readonly string[];
-  trashTableRules: readonly string[];
   collationCompatible: string;
   ansiQuotes: boolean;
   experimental: { asyncCheckpointFlush: boolean };
   mydumpers: Readonly<Record<string, MydumperLike>>;
   syncers: Readonly<Record<string, SyncerLike>>;
-  validators: Readonly<Record<string, ValidatorLike>>;
   mysqlInstances: readonly {
     mydumper?: MydumperLike | undefined;
     syncer?: SyncerLike | undefined;
-    validator?: ValidatorLike | undefined;
   }[];
 }): Problem[] {
   const out: Problem[] = [];
-  const onlineDDL = 'online DDL handling (gh-ost / pt-osc shadow and trash tables)';
-  if (raw.onlineDdl) out.push(notSupported(['online-ddl'], onlineDDL, 'false'));
-  if (raw.onlineDdlScheme !== '') out.push(notSupported(['online-ddl-scheme'], onlineDDL, '""'));
-  if (raw.shadowTableRules.length > 0) out.push(notSupported(['shadow-table-rules'], onlineDDL, '[]'));
-  if (raw.trashTableRules.length > 0) out.push(notSupported(['trash-table-rules'], onlineDDL, '[]'));
+  // online-ddl / online-ddl-scheme / shadow-table-rules / trash-table-rules: honoured
+  // (src/filter/online-ddl.ts, src/units/sync/online-ddl.ts; their values are checked in task.ts)
   if (raw.collationCompatible === 'strict') {
     out.push(notSupported(['collation_compatible'], 'collation_compatible: strict (adding the source collation to CREATE statements)', 'loose'));
   }
@@ -91,17 +81,16 @@ export function unsupportedTaskKeys(raw: {
     if (!m.skipTzUtc) {
       out.push(notSupported([...at, 'skip-tz-utc'], 'dumping TIMESTAMP values in the source session time zone (DM.ts always reads them in UTC)', 'true'));
     }
-  };
-  const validator = (at: KeyPath, v: ValidatorLike): void => {
-    if (v.mode !== 'none') out.push(notSupported([...at, 'mode'], `continuous validation (mode: ${v.mode})`, 'none'));
+    // the flags DM.ts understands are folded into the dump settings (src/config/extra-args.ts)
+    for (const p of parseExtraArgs(m.extraArgs ?? '').problems) {
+      out.push(notSupported([...at, 'extra-args'], p, `"" (or keep only ${UNDERSTOOD_EXTRA_ARGS})`));
+    }
   };
   for (const [name, m] of Object.entries(raw.mydumpers)) mydumper(['mydumpers', name], m);
   for (const [name, s] of Object.entries(raw.syncers)) syncer(['syncers', name], s);
-  for (const [name, v] of Object.entries(raw.validators)) validator(['validators', name], v);
   raw.mysqlInstances.forEach((inst, i) => {
     if (inst.mydumper) mydumper(['mysql-instances', i, 'mydumper'], inst.mydumper);
     if (inst.syncer) syncer(['mysql-instances', i, 'syncer'], inst.syncer);
-    if (inst.validator) validator(['mysql-instances', i, 'validator'], inst.validator);
   });
   return out;
 }

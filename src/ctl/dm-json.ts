@@ -13,6 +13,7 @@
  *   `updateTime`, `detail`, `validation`.
  * - `list-member`: `members: [{leader}, {master: {masters}}, {worker: {workers}}]` with `addr`,
  *   `memberID`, `peerURLs`, `clientURLs`.
+ * - `shard-ddl-lock` (`show-ddl-locks`): `locks: [{ID, task, mode, owner, DDLs, synced, unsynced}]`.
  * - every other reply: the message's fields in camelCase (DM's names for `result`, `msg`,
  *   `sources[]`, `op`, ...), enums as DM's names, errors as above.
  */
@@ -216,6 +217,7 @@ export function dmSubtask(st: CommonPb.SubTaskStatus, relay = false): Obj {
 }
 
 function dmValidation(v: CommonPb.ValidationStatus): Obj {
+  const d = (v.detail ?? {}) as Obj;
   return {
     task: v.task,
     source: v.source,
@@ -224,9 +226,13 @@ function dmValidation(v: CommonPb.ValidationStatus): Obj {
     validatorBinlog: dmBinlog(v.validatorBinlog),
     validatorBinlogGtid: v.validatorBinlog?.gtidSet ?? '',
     result: dmResult(v.result),
-    processedRowsStatus: `insert/update/delete: ${v.processedRows}`,
-    pendingRowsStatus: `${v.pendingRows}`,
-    errorRowsStatus: `${v.errorRows}`,
+    processedRowsStatus: d['processedRowsStatus'] ?? `insert/update/delete: ${v.processedRows}`,
+    pendingRowsStatus: d['pendingRowsStatus'] ?? `${v.pendingRows}`,
+    errorRowsStatus: d['errorRowsStatus'] ?? `${v.errorRows}`,
+    // DM.ts: every change applied in (verifiedFrom, verifiedThrough] was read back equal on the target
+    verifiedFrom: d['verifiedFrom'] ?? '',
+    verifiedThrough: d['verifiedThrough'] ?? '',
+    verifiedThroughGtid: d['verifiedThroughGtid'] ?? '',
   };
 }
 
@@ -397,11 +403,21 @@ function dmErrorsDeep(v: unknown, key = ''): unknown {
   return v;
 }
 
+/** `shard-ddl-lock` / `show-ddl-locks`: DM's DDLLock field names (`ID`, `DDLs`), every list present even when empty. */
+function dmShowDDLLocks(r: MasterPb.ShowDDLLocksResponse): Obj {
+  return {
+    result: r.result,
+    msg: r.msg,
+    locks: r.locks.map((l) => ({ ID: l.id, task: l.task, mode: l.mode, owner: l.owner, DDLs: [...l.ddls], synced: [...l.synced], unsynced: [...l.unsynced] })),
+  };
+}
+
 /**
  * Any reply as DM's JSON: the special shapes above for the messages that have one, otherwise
  * the message's fields (camelCase, enums as DM's names) with errors in DM's form.
  */
 export function dmReply<D extends DescMessage>(schema: D, msg: MessageShape<D>): Obj {
   if (schema.typeName === MasterPb.QueryStatusResponseSchema.typeName) return dmQueryStatus(msg as unknown as MasterPb.QueryStatusResponse);
+  if (schema.typeName === MasterPb.ShowDDLLocksResponseSchema.typeName) return dmShowDDLLocks(msg as unknown as MasterPb.ShowDDLLocksResponse);
   return dmErrorsDeep(messageToObject(schema, msg)) as Obj;
 }

@@ -98,15 +98,22 @@ export function complete(line: string): [string[], string] {
     const hits = commandNames().filter((n) => n.startsWith(cur));
     return [hits.length > 0 ? hits : commandNames(), cur];
   }
-  const cmd = completionCommands().get(done[0] ?? '');
+  let cmd = completionCommands().get(done[0] ?? '');
   if (!cmd) return [[], cur];
+  // a commander sub-command (`shard-ddl-lock unlock`): complete its own flags and arguments
+  let first = 1;
+  const sub = cmd.commands.find((c) => c.name() === done[1]);
+  if (sub) {
+    cmd = sub;
+    first = 2;
+  }
   if (cur.startsWith('-')) {
     const flags = [...cmd.options.flatMap((o) => [o.long, o.short]), '--help'].filter((f): f is string => !!f && f.startsWith(cur));
     return [[...new Set(flags)].sort(), cur];
   }
   // which positional argument is being typed: skip flags and the values of flags that take one
   let pos = 0;
-  for (let i = 1; i < done.length; i++) {
+  for (let i = first; i < done.length; i++) {
     const w = done[i] ?? '';
     if (w.startsWith('-')) {
       const opt = cmd.options.find((o) => o.long === w || o.short === w);
@@ -115,9 +122,11 @@ export function complete(line: string): [string[], string] {
     }
     pos++;
   }
+  const subNames = !sub && pos === 0 ? cmd.commands.map((c) => c.name()).filter((n) => n.startsWith(cur)) : [];
   const args = cmd.registeredArguments;
   const arg = args[pos] ?? (args.at(-1)?.variadic ? args.at(-1) : undefined);
-  if (!arg) return [[], cur];
+  if (!arg) return [subNames, cur];
+  if (subNames.length > 0) return [subNames, cur];
   const choices = choicesOf(arg.description);
   if (choices.length > 0) return [choices.filter((c) => c.startsWith(cur)), cur];
   if (/file/.test(arg.name())) return [completePath(cur), cur];

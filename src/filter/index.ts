@@ -18,3 +18,4 @@ export {
 } from './event-filter.js';
 export { createExpressionFilter, compileExpression, FUNCTIONS, type ExpressionFilter, type CompiledExpression } from './expression-filter.js';
 export { compilePattern, wildcardToRegexSource, isSystemSchema, SYSTEM_SCHEMAS, type NameMatcher } from './pattern.js';
+export { compileOnlineDDLRules, onlineDDLRuleProblem, anchorOnlineDDLRule, type OnlineDDLRules, type OnlineTableType } from './online-ddl.js';

@@ -91,11 +91,4 @@ export function taskFactsOf(t: TaskConfig, file = 'task.yaml'): TaskFacts {
   return { name: t.name, taskMode: t.taskMode, shardMode: t.shardMode, sourceIds: t.mysqlInstances.map((m) => m.sourceId) };
 }
 
-/** start-task refuses what DM.ts cannot run yet, instead of silently running it differently. */
-export function assertTaskSupported(t: TaskFacts, file = 'task.yaml'): void {
-  if (t.shardMode !== '') {
-    throw new DMError('ErrMasterShardModeUnsupported', `${file}: shard-mode ${JSON.stringify(t.shardMode)} of task ${t.name} needs shard DDL coordination, which DM.ts does not have yet`);
-  }
-}
-
 export { encrypt as encryptText };

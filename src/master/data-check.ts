@@ -12,7 +12,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 import { compareFilePos } from '../binlog/index.js';
-import { dbConnOf, parseSourceConfig, parseTaskConfig, resolveSubtask } from '../config/index.js';
+import { dbConnOf, onlineDDLRulesOf, parseSourceConfig, parseTaskConfig, resolveSubtask } from '../config/index.js';
 import { DMError } from '../errors/index.js';
 import type { TableName } from '../filter/index.js';
 import { createPool, getMasterStatus, type Pool } from '../sql/index.js';
@@ -71,7 +71,7 @@ export async function runDataCheck(deps: DataCheckDeps, req: DataCheckRequest, o
       const sub = resolveSubtask(task, id);
       const pool = createPool(dbConnOf(src.from, `source ${id}: from`), { connectionLimit: 2 });
       pools.push(pool);
-      sources.push({ sourceId: id, q: pool, pool, baList: sub.blockAllowList, routes: sub.routeRules, caseSensitive: sub.caseSensitive });
+      sources.push({ sourceId: id, q: pool, pool, baList: sub.blockAllowList, routes: sub.routeRules, caseSensitive: sub.caseSensitive, onlineDDL: onlineDDLRulesOf(sub) });
     }
     let rechecks = 0;
     const settle = async (sig?: AbortSignal): Promise<void> => {

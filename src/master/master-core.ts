@@ -5,6 +5,7 @@ import type { Logger } from '../log/index.js';
 import {
   Keys,
   binlogOpKey,
+  getJSON,
   getText,
   leaderTxn,
   listJSON,
@@ -14,20 +15,23 @@ import {
   type MasterInfo,
   type StageRecord,
   type SubtaskRecord,
+  type ValidatorStageRecord,
   type TxnCompare,
   type WorkerInfo,
   type LeaderElection,
 } from '../store/index.js';
 import { checkBinlogOpRequest, operateBinlogOps, type BinlogOpName, type BinlogOpResult } from './binlog-ops.js';
 import { removeTaskMeta } from './remove-meta.js';
+import { shardMetaDeletes } from './shardddl/index.js';
 import { resolveStartTime } from './start-time.js';
 import { limitReport, type CheckReport } from '../checker/index.js';
 
 /** "No limit" for the check items a CheckTask handler returns. */
 const ALL_ITEMS = 1_000_000;
 import { bindingOps, readClusterView, Scheduler, type ClusterView } from './scheduler/index.js';
-import { assertTaskSupported, encryptSourcePassword, sourceFacts, taskFactsOf, encryptText } from './config-adapter.js';
+import { encryptSourcePassword, sourceFacts, taskFactsOf, encryptText } from './config-adapter.js';
 import { compileTask, type CompiledTask } from '../config/index.js';
+import { TaskTemplates } from './task-templates.js';
 import { checkSourceConnection, sourceWallTimeToInstant } from './source-check.js';
 import type { CheckTaskHandler, TaskPrecheck } from './precheck.js';
 
@@ -66,6 +70,8 @@ export interface SourceResult {
  */
 export class MasterCore {
   readonly keys: Keys;
+  /** The OpenAPI's task templates (`config task-template`). */
+  readonly templates: TaskTemplates;
   private readonly client: Etcd3;
   private readonly log: Logger;
 
@@ -73,6 +79,12 @@ export class MasterCore {
     this.keys = o.keys;
     this.client = o.client;
     this.log = o.logger.child({ component: 'master-core' });
+    this.templates = new TaskTemplates(o.client, o.keys, o.secretKey);
+  }
+
+  /** The etcd client (read-only uses by the RPC edge, e.g. shard-ddl-lock). */
+  get etcd(): Etcd3 {
+    return this.client;
   }
 
   private fence(): Fence | undefined {
@@ -204,7 +216,6 @@ export class MasterCore {
     // the one parse of the task: everything below uses this compiled object
     const task = this.compileTask(taskYaml);
     const t = taskFactsOf(task.task);
-    assertTaskSupported(t);
     // a bad --start-time is refused before anything else (38018)
     if (opts.startTime) resolveStartTime(opts.startTime);
     const sourceIds = only.length > 0 ? t.sourceIds.filter((s) => only.includes(s)) : t.sourceIds;
@@ -234,9 +245,12 @@ export class MasterCore {
       await removeTaskMeta(task.task, sourceIds);
       this.log.info({ task: t.name, sources: sourceIds }, 'task meta removed');
     }
+    // --remove-meta also drops the task's shard DDL records (locks, infos, operations) of these
+    // sources; the lock records too when no other source of the task is running
+    const shardDeletes = opts.removeMeta ? shardMetaDeletes(this.client, this.keys, t.name, sourceIds, running.size === 0) : [];
     // passwords never in plain text in etcd: the stored task text carries the target password encrypted
     const stored = task.storedText();
-    const ops: IOperation[] = [this.client.put(this.keys.taskConfig(t.name)).value(stored)];
+    const ops: IOperation[] = [...shardDeletes, this.client.put(this.keys.taskConfig(t.name)).value(stored)];
     const compares: TxnCompare[] = [];
     for (const s of sourceIds) {
       if (running.has(s)) continue;
@@ -362,6 +376,7 @@ export class MasterCore {
       if (op === 'stop') {
         ops.push(this.client.delete().key(this.keys.subtask(p.source, p.task)));
         ops.push(this.client.delete().key(this.keys.taskStage(p.source, p.task)));
+        ops.push(this.client.delete().key(this.keys.validatorStage(p.source, p.task)));
         // its pending binlog operations go with it: none may hit an error of a later task of that name
         ops.push(this.client.delete().prefix(binlogOpKey(this.keys, p.source, p.task)));
       } else {
@@ -375,12 +390,26 @@ export class MasterCore {
       for (const t of tasks) {
         const left = all.filter((p) => p.task === t && !pairs.some((q) => q.task === t && q.source === p.source));
         if (left.length === 0) ops.push(this.client.delete().key(this.keys.taskConfig(t)));
+        // the task's shard DDL records go with it (DM's RemoveMetaData): all of them when the whole
+        // task stops, else those of the stopped sources (the keeper stops waiting for them)
+        const stopped = pairs.filter((p) => p.task === t).map((p) => p.source);
+        ops.push(...shardMetaDeletes(this.client, this.keys, t, stopped, left.length === 0));
       }
     }
     await this.txn(ops);
     this.log.info({ op, task: name, sources: pairs.map((p) => p.source) }, 'task operated');
     const view = await readClusterView(this.client, this.keys);
     return pairs.map((p) => ({ source: p.source, worker: view.boundBy.get(p.source) ?? '', result: true, msg: name ? '' : p.task }));
+  }
+
+  /** `dmctl validation start|stop|update`: the validator records of subtasks, one fenced txn (src/master/handlers/validation.ts). */
+  async putValidatorStages(recs: readonly { source: string; task: string; rec: ValidatorStageRecord }[]): Promise<void> {
+    await this.txn(recs.map((r) => this.client.put(this.keys.validatorStage(r.source, r.task)).value(JSON.stringify(r.rec))));
+  }
+
+  /** The validator record of a subtask (undefined: the task config decides). */
+  async validatorStage(source: string, task: string): Promise<ValidatorStageRecord | undefined> {
+    return getJSON<ValidatorStageRecord>(this.client, this.keys.validatorStage(source, task));
   }
 
   async taskConfig(name: string): Promise<string> {
@@ -464,7 +493,6 @@ export class MasterCore {
     if (!fn) throw new DMError('ErrNotImplemented', 'check-task is not available in this dm-master');
     const task = this.compileTask(taskYaml);
     const t = taskFactsOf(task.task);
-    assertTaskSupported(t); // as start-task would refuse it
     const sources = await listText(this.client, this.keys.sourceConfig());
     const yamls = new Map<string, string>();
     for (const s of t.sourceIds) {

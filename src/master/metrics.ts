@@ -1,5 +1,6 @@
 import { Counter, Gauge, cpuUsageGauge, type Registry } from '../metrics/index.js';
 import type { ClusterView } from './scheduler/index.js';
+import type { KeeperMetrics, LockView } from './shardddl/index.js';
 
 /**
  * dm-master metrics with DM's names and labels (pingcap/tiflow dm/master/metrics/metrics.go), on
@@ -33,6 +34,34 @@ export class MasterMetrics {
     this.ddlPending.reset();
     this.ddlError.reset();
     this.workerEventError.reset();
+  }
+
+  /**
+   * The shard DDL keeper's view, every pass (DM's ReportDDLPending): per task, the number of
+   * locks waiting for sources (`Un-synced`) and of locks whose DDL is being executed or skipped
+   * (`Synced`); a lock in error counts as `Un-synced`.
+   */
+  observeLocks(locks: readonly LockView[]): void {
+    this.ddlPending.reset();
+    const n = new Map<string, { unsynced: number; synced: number }>();
+    for (const l of locks) {
+      const c = n.get(l.task) ?? { unsynced: 0, synced: 0 };
+      if (l.stage === 'executing' || l.stage === 'skipping') c.synced++;
+      else c.unsynced++;
+      n.set(l.task, c);
+    }
+    for (const [task, c] of n) {
+      this.ddlPending.set({ task, type: 'Un-synced' }, c.unsynced);
+      this.ddlPending.set({ task, type: 'Synced' }, c.synced);
+    }
+  }
+
+  /** The hooks the shard DDL keeper reports through. */
+  keeperMetrics(): KeeperMetrics {
+    return {
+      locks: (views) => this.observeLocks(views),
+      error: (task, type) => this.ddlError.inc({ task, type }),
+    };
   }
 
   observe(view: ClusterView): void {

@@ -12,6 +12,7 @@ import { createEtcdClient, getText, Keys, LeaderElection, normaliseEndpoints, ty
 import { EmbeddedEtcd } from './embedded-etcd.js';
 import { MasterCore } from './master-core.js';
 import { Scheduler } from './scheduler/index.js';
+import { ShardDDLKeeper } from './shardddl/index.js';
 import { createMasterService } from './service.js';
 import { createPeerClients, peerTls } from './clients.js';
 import { MasterMetrics } from './metrics.js';
@@ -71,6 +72,7 @@ export class DMMaster {
   private client: Etcd3 | undefined;
   private election: LeaderElection | undefined;
   private scheduler: Scheduler | undefined;
+  private keeper: ShardDDLKeeper | undefined;
   private schedulerClosing: Promise<void> = Promise.resolve();
   private server: RpcServer | undefined;
   private aliveLease: Lease | undefined;
@@ -185,13 +187,26 @@ export class DMMaster {
         });
         this.scheduler = s;
         s.start();
+        // the shard DDL lock keeper: rebuilds every lock from etcd, then coordinates (leader only)
+        const k = new ShardDDLKeeper({
+          client,
+          keys,
+          fence: () => election.fence,
+          onFenceLost: (e) => election.stepDown(e.message),
+          logger: this.log,
+          metrics: this.metrics.keeperMetrics(),
+        });
+        this.keeper = k;
+        k.start();
       });
     });
     election.on('stepDown', () => {
       const s = this.scheduler;
+      const k = this.keeper;
       this.scheduler = undefined;
+      this.keeper = undefined;
       // reset after the scheduler has stopped, so a last view it publishes does not bring the series back
-      this.schedulerClosing = (s ? s.close().catch(() => undefined) : Promise.resolve()).then(() => this.metrics.steppedDown());
+      this.schedulerClosing = Promise.all([s ? s.close().catch(() => undefined) : undefined, k ? k.close().catch(() => undefined) : undefined]).then(() => this.metrics.steppedDown());
     });
     const evicted = (await untilEtcdAnswers(() => getText(client, keys.masterEvicted(cfg.name)))) !== undefined;
     election.start(evicted);
@@ -226,6 +241,7 @@ export class DMMaster {
       core,
       election,
       scheduler: () => this.scheduler,
+      keeper: () => this.keeper,
       name: cfg.name,
       setEvicted: async (ev) => {
         if (ev) await client.put(keys.masterEvicted(cfg.name)).value(JSON.stringify({ evicted: true })).exec();
@@ -287,8 +303,11 @@ export class DMMaster {
     this.ac.abort();
     await this.server?.close(AbortSignal.timeout(5000)).catch(() => undefined);
     const s = this.scheduler;
+    const k = this.keeper;
     this.scheduler = undefined;
+    this.keeper = undefined;
     await s?.close().catch(() => undefined);
+    await k?.close().catch(() => undefined);
     await this.schedulerClosing;
     await this.watchdog?.close();
     await this.election?.close().catch(() => undefined);

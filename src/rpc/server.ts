@@ -106,6 +106,14 @@ const FIRST_BYTES_TIMEOUT_MS = 30_000;
 const HARD_CLOSE_GRACE_MS = 200;
 const SESSION_CLOSE_GRACE_MS = 1000;
 
+/**
+ * How often node looks for connections over the header/request timeout (its default, 30 s,
+ * would let a slow client hold a socket up to 30 s past `rpc-header-timeout`).
+ */
+function checkingInterval(l: RpcLimits): number {
+  return Math.max(50, Math.min(1000, Math.floor(l.headerTimeoutMs / 2)));
+}
+
 /** Create the one-port server of a dm-master or dm-worker (see docs/api.md). */
 export function createRpcServer(opts: RpcServerOptions): RpcServer {
   const log = opts.logger;
@@ -269,6 +277,8 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
 
   // ---- transports ------------------------------------------------------------------------
   let server: net.Server;
+  /** The HTTP/1.1 server of the cleartext port (it gets its connections from `server`). */
+  let h1Server: http.Server | undefined;
   if (opts.tls) {
     const t = opts.tls;
     let files: { ca?: Buffer; cert: Buffer; key: Buffer };
@@ -297,15 +307,29 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
       onRequest,
     );
     secure.maxConnections = limits.maxConnections;
+    // HTTP/1.1 over TLS (allowHTTP1) is served by node's http connection handling, which reads
+    // these from the server object; http2.createSecureServer does not take them as options.
+    Object.assign(secure, {
+      headersTimeout: limits.headerTimeoutMs,
+      keepAliveTimeout: limits.idleTimeoutMs,
+      requestTimeout: Math.max(60_000, limits.headerTimeoutMs),
+      connectionsCheckingInterval: checkingInterval(limits),
+    });
     secure.on('session', (s: http2.ServerHttp2Session) => trackSession(s));
     secure.on('connection', (s: net.Socket) => trackSocket(s));
     secure.on('tlsClientError', (err: Error) => log?.debug({ err }, 'tls handshake failed'));
     server = secure;
   } else {
     const h1 = http.createServer(
-      { headersTimeout: limits.headerTimeoutMs, keepAliveTimeout: limits.idleTimeoutMs, requestTimeout: Math.max(60_000, limits.headerTimeoutMs) },
+      {
+        headersTimeout: limits.headerTimeoutMs,
+        keepAliveTimeout: limits.idleTimeoutMs,
+        requestTimeout: Math.max(60_000, limits.headerTimeoutMs),
+        connectionsCheckingInterval: checkingInterval(limits),
+      },
       onRequest,
     );
+    h1Server = h1;
     const h2 = http2.createServer({ maxSessionMemory: 10 }, onRequest);
     h2.on('session', (s: http2.ServerHttp2Session) => trackSession(s));
     const plain = net.createServer((socket) => {
@@ -337,6 +361,10 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
       socket.on('data', onData);
     });
     plain.maxConnections = limits.maxConnections;
+    // node enforces headersTimeout/requestTimeout from a timer an http.Server starts when it
+    // listens; h1 never listens (the TCP server hands it the connections), so start it here:
+    // without it a client that stops in the middle of its headers would hold the socket forever.
+    plain.on('listening', () => h1.emit('listening'));
     server = plain;
   }
   server.on('error', (err) => log?.error({ err }, 'rpc server error'));
@@ -420,6 +448,8 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
         }
         for (const s of sessions) s.destroy();
         for (const s of sockets) s.destroy();
+        // stops h1's header-timeout timer (it never listened: the "not running" error is expected)
+        h1Server?.close(() => {});
         await closed;
       })();
       return closePromise;

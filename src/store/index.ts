@@ -1,5 +1,5 @@
 export { Keys, DEFAULT_KEY_PREFIX, binlogOpKey } from './keys.js';
-export { shardKeys, shardLockId, type ShardMode, type PessimisticInfo, type PessimisticOperation, type SourceTables, type TableStructure, type OptimisticInfo, type OptimisticOperation, type OptimisticLockState, type ConflictStage } from './shardddl.js';
+export { shardKeys, shardLockId, type ShardMode, type PessimisticInfo, type PessimisticOperation, type PessimisticLockState, type SourceTables, type TableStructure, type OptimisticInfo, type OptimisticOperation, type OptimisticLockState, type ConflictStage } from './shardddl.js';
 export type {
   LeaderInfo,
   MasterInfo,
@@ -9,6 +9,7 @@ export type {
   DesiredStage,
   StageRecord,
   SubtaskRecord,
+  ValidatorStageRecord,
   BinlogOpRecord,
 } from './keys.js';
 export { createEtcdClient, normaliseEndpoints, etcdCredentials, DEFAULT_UNARY_DEADLINE_MS, type EtcdClientOptions, type EtcdTlsFiles } from './client.js';

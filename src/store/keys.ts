@@ -103,6 +103,15 @@ export class Keys {
   }
 
   /**
+   * `task/template/<name>`: writer: any master (OpenAPI `/api/v1/tasks/templates`); readers: the
+   * OpenAPI, GetConfig (`config task-template`). Value: a task.yaml text that is not started,
+   * its target password encrypted with the cluster's key.
+   */
+  taskTemplate(name = ''): string {
+    return `${this.prefix}task/template/${name}`;
+  }
+
+  /**
    * `task/subtask/<source>/<task>`: writer: leader (start-task / stop-task, one txn with the stage);
    * readers: the worker bound to <source>. Value: JSON {@link SubtaskRecord}.
    */
@@ -118,7 +127,23 @@ export class Keys {
     return task === undefined ? `${this.prefix}task/stage/${source}${source ? '/' : ''}` : `${this.prefix}task/stage/${source}/${task}`;
   }
 
-  /** `shardddl/<mode>/...`: shard-DDL infos and operations (shard-merge issue). */
+  /**
+   * `task/validator/<source>/<task>`: writer: leader (`dmctl validation start|stop|update`; removed
+   * by stop-task); readers: the worker bound to <source>, which starts or stops the subtask's
+   * continuous validator (src/units/validate/validator.ts). Value: JSON {@link ValidatorStageRecord};
+   * absent = the task config's `validators` mode decides.
+   */
+  validatorStage(source = '', task?: string): string {
+    return task === undefined ? `${this.prefix}task/validator/${source}${source ? '/' : ''}` : `${this.prefix}task/validator/${source}/${task}`;
+  }
+
+  /**
+   * `shardddl/<mode>/...`: shard-DDL coordination (issue 13); every key below it is built and
+   * documented in src/store/shardddl.ts (`shardKeys`): `pessimism/{info,operation,lock}/<task>/...`
+   * and `optimism/{source-tables,info,operation,lock}/<task>/...`. Writers: workers (infos, source
+   * tables, `done` of their own operations) and the leader's lock keeper (src/master/shardddl/:
+   * operations, lock records); stop-task and `start-task --remove-meta` delete a task's keys.
+   */
   shardDDL(mode: 'pessimism' | 'optimism'): string {
     return `${this.prefix}shardddl/${mode}/`;
   }
@@ -175,6 +200,17 @@ export type DesiredStage = 'Running' | 'Paused';
 
 export interface StageRecord {
   stage: DesiredStage;
+}
+
+export interface ValidatorStageRecord {
+  stage: 'Running' | 'Stopped';
+  /** `--mode`; absent = the task config's (full when it says none). */
+  mode?: 'full' | 'fast';
+  /** `--start-time`, an ISO UTC instant: only changes committed upstream at or after it are validated. */
+  startTime?: string;
+  /** `validation update --cutover-binlog-pos` / `--cutover-binlog-gtid`. */
+  cutoverPos?: { file: string; offset: number };
+  cutoverGtid?: string;
 }
 
 export interface SubtaskRecord {

@@ -12,18 +12,26 @@
  *    table of that source routed to it). When one of them reaches a DDL, that table's later DML is
  *    held back; when every table of the group has reached the same DDL, the worker puts a
  *    {@link PessimisticInfo} (`info/<task>/<source>`) and waits.
- * 2. The leader's keeper keeps one lock per lock ID, over the task's sources (every source of the
- *    task that has a table routed to that target; a source that has no such table is not waited
- *    for). The first source to put an info is the owner. When every source has put an info with the
- *    same DDLs, the leader puts `operation/<task>/<owner>` with `exec: true`.
+ * 2. The leader's keeper keeps one lock per lock ID, over EVERY source of the task (the sources
+ *    the task has subtasks on, as DM's pessimist does with `taskSources(task)`): a source that has
+ *    no table routed to that target is waited for too, so in pessimistic mode every source of a
+ *    task must have the sharded table (or the lock is resolved by hand with `shard-ddl-lock
+ *    unlock`). The first source to put an info (lowest etcd mod revision) is the owner. When every
+ *    source has put an info with the same DDLs, the leader puts, in one txn, the lock's round
+ *    record ({@link PessimisticLockState}, `lock/<task>/<lockId>`: owner, DDLs, member sources)
+ *    and `operation/<task>/<owner>` with `exec: true`.
  * 3. The owner's worker runs the DDLs on the target, then puts the same operation back with
  *    `done: true` (a worker writes only `done` of its own operation).
- * 4. The leader then puts `exec: false` operations for the other sources; each skips the DDL and
+ * 4. The leader then puts `exec: false` operations for the other members; each skips the DDL and
  *    marks its operation done; held-back DML is applied (re-sync) and the group moves on.
- * 5. When every operation is done the leader deletes the lock's infos and operations in one txn.
+ * 5. When every operation is done the leader deletes the round record, the members' operations
+ *    and their infos of this round in one txn. A member that already put its NEXT info (after its
+ *    operation was done: the info's mod revision is above the operation's) keeps it: that info
+ *    starts the next lock. A source has one info and one operation key per task, so it is in at
+ *    most one lock at a time.
  * Mismatched DDLs from two sources put the lock in error (`dm_master_shard_ddl_error`); the way
  * out is `shard-ddl-lock unlock` (the leader writes the operations by hand: `--action exec|skip`,
- * `--force-remove` drops the lock's keys).
+ * `--owner` replaces the owner, `--force-remove` drops the lock's keys when it cannot finish).
  *
  * Optimistic flow (DM's):
  * 1. At start and on CREATE/DROP TABLE the worker puts {@link SourceTables} for its source.
@@ -76,6 +84,9 @@ export const shardKeys = {
   /** `shardddl/optimism/operation/<task>/<source>/<upSchema>/<upTable>`: writer: leader, worker (done only). Value: {@link OptimisticOperation}. */
   optimisticOp: (k: Keys, task?: string, source?: string, upSchema?: string, upTable?: string): string =>
     shardKey(k, 'optimism', 'operation', 4, [task, source, upSchema, upTable]),
+  /** `shardddl/pessimism/lock/<task>/<lockId, URI-encoded>`: writer: leader keeper (when the lock is synced, with the owner's exec operation); readers: keeper, shard-ddl-lock. Value: {@link PessimisticLockState}. */
+  pessimisticLock: (k: Keys, task?: string, lockId?: string): string =>
+    shardKey(k, 'pessimism', 'lock', 2, [task, lockId === undefined ? undefined : encodeURIComponent(lockId)]),
   /** `shardddl/optimism/lock/<task>/<lockId, URI-encoded>`: writer: leader keeper; reader: keeper after a leader change. Value: {@link OptimisticLockState}. */
   optimisticLock: (k: Keys, task?: string, lockId?: string): string =>
     shardKey(k, 'optimism', 'lock', 2, [task, lockId === undefined ? undefined : encodeURIComponent(lockId)]),
@@ -106,6 +117,23 @@ export interface PessimisticOperation {
   exec: boolean;
   /** Set by the worker once it ran (or skipped) the DDLs and wrote its checkpoint past the DDL. */
   done: boolean;
+}
+
+/**
+ * The round of a pessimistic lock once every source reached the DDLs (or `shard-ddl-lock unlock`
+ * forced it): who executes, what, and which sources take part (they get operations).
+ */
+export interface PessimisticLockState {
+  lockId: string;
+  task: string;
+  downSchema: string;
+  downTable: string;
+  owner: string;
+  ddls: string[];
+  /** The sources of this round (each gets an operation); sorted. */
+  sources: string[];
+  /** Set by `shard-ddl-lock unlock --action skip`: the owner skips the DDLs too. */
+  skipAll?: boolean;
 }
 
 /** The upstream tables of one source, by target table: `tables[downSchema][downTable][upSchema] = [upTable...]`. */
@@ -161,6 +189,16 @@ export interface OptimisticLockState {
   downSchema: string;
   downTable: string;
   joined: TableStructure;
-  /** Columns dropped by some shards but not all: kept on the target until every shard dropped them. */
+  /** Columns dropped by some shards but not all: kept on the target until every shard dropped them. Column → tables (`source/upSchema/upTable`) that dropped it. */
   droppedColumns: Record<string, string[]>;
+  /** The structure before the first DDL of the lock (every table of the lock had it then). */
+  initial?: TableStructure;
+  /**
+   * Each upstream table's structure as the lock knows it, by `source/upSchema/upTable`: the tables
+   * of the lock at its creation start with `initial`, then take the structure after each accepted
+   * DDL; a table not listed (created later) has the joined structure.
+   */
+  tables?: Record<string, TableStructure>;
+  /** Index names added through this lock (ADD INDEX runs once). */
+  indexes?: string[];
 }

@@ -183,6 +183,132 @@ export const META_TABLES = {
     primaryKey: ['id', 'txn_id'],
     options: '',
   },
+  /**
+   * `<task>_onlineddl` (DM's name and columns): one row per upstream shadow table of an online
+   * schema change in progress (gh-ost `_t_gho`, pt-osc `_t_new`): the ALTERs applied to it so far
+   * (`ddls`, JSON `{schema, table, ddls}` with the real table), replayed on the real (routed) table
+   * at the cut-over RENAME. Written in the same target transaction as the DDL's ledger row; deleted
+   * with the cut-over's ledger row (or when the shadow table is created afresh or dropped).
+   */
+  onlineDDL: {
+    suffix: '_onlineddl',
+    sourceColumn: 'id',
+    writer: 'the sync unit (src/units/sync/online-ddl.ts)',
+    readers: 'the sync unit at the start of every run',
+    columns: [
+      'id VARCHAR(32) NOT NULL',
+      'ghost_schema VARCHAR(128) NOT NULL',
+      'ghost_table VARCHAR(128) NOT NULL',
+      'ddls LONGTEXT NULL',
+      UPDATE_TIME,
+    ],
+    primaryKey: ['id', 'ghost_schema', 'ghost_table'],
+    options: UTF8_BIN,
+  },
+  /**
+   * `<task>_validator_ckpt` (DM: `_validator_checkpoint`): one row per source, the continuous
+   * validator's saved state: `binlog_*` = the sync position its saved rows cover (every change
+   * applied up to it is either verified or in `<task>_validator_pending`), `verified_*` = the
+   * verified-through position (every change applied in (from, through] verified equal on the
+   * target), its counters (JSON) and `blocked` (unprocessed errors hold the verified position).
+   */
+  validatorCheckpoint: {
+    suffix: '_validator_ckpt',
+    sourceColumn: 'source_id',
+    writer: 'the continuous validator (src/units/validate/validator-store.ts), before each sync checkpoint and every meta-flush-interval',
+    readers: 'the continuous validator at start',
+    columns: [
+      SOURCE_ID,
+      BINLOG_NAME,
+      BINLOG_POS,
+      'binlog_gtid TEXT NULL',
+      "verified_from VARCHAR(200) NOT NULL DEFAULT ''",
+      "verified_through VARCHAR(200) NOT NULL DEFAULT ''",
+      "verified_gtid TEXT NULL",
+      'counters TEXT NULL',
+      'revision BIGINT NOT NULL DEFAULT 0',
+      UPDATE_TIME,
+    ],
+    primaryKey: ['source_id'],
+    options: UTF8,
+  },
+  /**
+   * `<task>_validator_pending` (DM: `_validator_pending_change`): applied row changes not yet
+   * verified equal, one row per target row (`row_pk` = its key as JSON, `pk_hash` its SHA-1): the expected image (or its
+   * absence) and the columns, as JSON in `data`.
+   */
+  validatorPending: {
+    suffix: '_validator_pending',
+    sourceColumn: 'source_id',
+    writer: 'the continuous validator (upserts new pending rows, deletes verified ones), with its checkpoint row',
+    readers: 'the continuous validator at start',
+    columns: [
+      SOURCE_ID,
+      'tgt_schema VARCHAR(128) NOT NULL',
+      'tgt_table VARCHAR(128) NOT NULL',
+      'pk_hash CHAR(40) CHARACTER SET ascii NOT NULL',
+      'row_pk TEXT NOT NULL',
+      'data LONGTEXT NOT NULL',
+      'revision BIGINT NOT NULL DEFAULT 0',
+      UPDATE_TIME,
+    ],
+    primaryKey: ['source_id', 'tgt_schema', 'tgt_table', 'pk_hash'],
+    options: UTF8_BIN,
+  },
+  /**
+   * `<task>_validator_error` (DM: `_validator_error_change`): rows found different for longer than
+   * `row-error-delay`; `id` is the error id of `dmctl validation show-error / ignore-error /
+   * resolve-error / clear-error`; `status` new | ignored | resolved; `data` / `dst_data` the
+   * binlog image and the target's row (JSON objects; dst_data NULL when the row is missing).
+   */
+  validatorError: {
+    suffix: '_validator_error',
+    sourceColumn: 'source_id',
+    writer: 'the continuous validator (new errors); dmctl validation ignore-error / resolve-error / clear-error (via the worker)',
+    readers: 'dmctl validation show-error and status (via the worker); the continuous validator at start',
+    columns: [
+      'id BIGINT NOT NULL AUTO_INCREMENT',
+      SOURCE_ID,
+      'src_schema VARCHAR(128) NOT NULL',
+      'src_table VARCHAR(128) NOT NULL',
+      'tgt_schema VARCHAR(128) NOT NULL',
+      'tgt_table VARCHAR(128) NOT NULL',
+      'pk_hash CHAR(40) CHARACTER SET ascii NOT NULL',
+      'row_pk TEXT NOT NULL',
+      'data LONGTEXT NULL',
+      'dst_data LONGTEXT NULL',
+      'error_type VARCHAR(32) NOT NULL',
+      "status VARCHAR(16) NOT NULL DEFAULT 'new'",
+      "message VARCHAR(512) NOT NULL DEFAULT ''",
+      CREATE_TIME,
+      UPDATE_TIME,
+      'UNIQUE KEY uk_row (source_id, tgt_schema, tgt_table, pk_hash)',
+    ],
+    primaryKey: ['id'],
+    options: UTF8_BIN,
+  },
+  /**
+   * `<task>_validator_table` (DM: `_validator_table_status`): one row per upstream table the
+   * validator has seen, with its stage (Running, or Stopped with the reason: no key).
+   */
+  validatorTable: {
+    suffix: '_validator_table',
+    sourceColumn: 'source_id',
+    writer: 'the continuous validator, with its checkpoint row',
+    readers: 'dmctl validation status (via the worker); the continuous validator at start',
+    columns: [
+      SOURCE_ID,
+      'src_schema VARCHAR(128) NOT NULL',
+      'src_table VARCHAR(128) NOT NULL',
+      'tgt_schema VARCHAR(128) NOT NULL',
+      'tgt_table VARCHAR(128) NOT NULL',
+      'stage VARCHAR(16) NOT NULL',
+      "message VARCHAR(512) NOT NULL DEFAULT ''",
+      UPDATE_TIME,
+    ],
+    primaryKey: ['source_id', 'src_schema', 'src_table'],
+    options: UTF8_BIN,
+  },
 } as const satisfies Record<string, MetaTable>;
 
 export type MetaTableId = keyof typeof META_TABLES;

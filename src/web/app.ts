@@ -1,23 +1,18 @@
 /**
  * The DM.ts dashboard: one page served by every dm-master at /dashboard/, talking to that master
- * over gRPC-web with the generated stubs. One server stream (WatchCluster) feeds the whole page:
- * members, leader, every task's subtasks with stage, unit, full-copy progress, replication lag
- * (a chart of the last minutes) and errors with code and workaround. Actions are the ordinary
- * RPCs: check-task then start-task, pause/resume/stop, operate-source create, transfer-source,
- * binlog skip/replace. A token typed at login is kept in this page's memory only and sent as
- * `authorization: Bearer …`.
+ * over gRPC-web with the generated stubs of `dm-ts/client` (src/client). One server stream
+ * (WatchCluster) feeds the whole page: members, leader, every task's subtasks with stage, unit,
+ * full-copy progress (rows, bytes, ETA), replication lag (a chart of the last minutes) and
+ * errors with code and workaround. Actions are the ordinary RPCs: check-task then start-task,
+ * pause/resume/stop, operate-source create, transfer-source, binlog skip/replace. A token typed
+ * at login is kept in this page's memory only and sent as `authorization: Bearer …`.
  */
-import { createClient, ConnectError, Code, type Interceptor } from '@connectrpc/connect';
-import { createGrpcWebTransport } from '@connectrpc/connect-web';
-import { MasterService, SourceOp, TaskOp, type WatchClusterResponse } from '../gen/dm/master/v1/master_pb.js';
-import { ErrorOp, Stage, UnitType, type SubTaskStatus } from '../gen/dm/common/v1/common_pb.js';
+import { ConnectError, Code } from '@connectrpc/connect';
+import { createDMClient, ErrorOp, SourceOp, Stage, TaskOp, UnitType, type SubTaskStatus, type WatchClusterResponse } from '../client/index.js';
 
 let token = '';
-const auth: Interceptor = (next) => async (req) => {
-  if (token) req.header.set('authorization', `Bearer ${token}`);
-  return next(req);
-};
-const client = createClient(MasterService, createGrpcWebTransport({ baseUrl: location.origin, interceptors: [auth] }));
+// the same client other apps import as `dm-ts/client` (docs/api.md); the page uses its raw stubs
+const client = createDMClient({ baseUrl: location.origin, token: () => token || undefined }).master;
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => document.getElementById(id) as T;
 function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<string, string> = {}, ...kids: (Node | string)[]): HTMLElementTagNameMap[K] {
@@ -70,11 +65,43 @@ async function act(what: string, fn: () => Promise<{ result: boolean; msg: strin
   }
 }
 
+const num = new Intl.NumberFormat('en-US');
+
+/** 1536 → "1.5 KiB". */
+function bytesText(n: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  return `${i === 0 ? n : n.toFixed(1)} ${units[i]}`;
+}
+
+/** 75 → "1 min 15 s". */
+function etaText(s: number): string {
+  const r = Math.round(s);
+  if (r < 60) return `${r} s`;
+  if (r < 3600) return `${Math.floor(r / 60)} min ${r % 60} s`;
+  return `${Math.floor(r / 3600)} h ${Math.floor((r % 3600) / 60)} min`;
+}
+
+/** Rows, bytes and ETA of a full-copy unit: "1,200 / 2,000 rows · 1.2 MiB / 2.0 MiB · ETA 4 s". */
+function progressText(st: SubTaskStatus): string {
+  const parts: string[] = [];
+  if (st.rowsTotal > 0n) parts.push(`${num.format(st.rowsDone)} / ${num.format(st.rowsTotal)} rows`);
+  else if (st.rowsDone > 0n) parts.push(`${num.format(st.rowsDone)} rows`);
+  if (st.bytesTotal > 0n) parts.push(`${bytesText(Number(st.bytesDone))} / ${bytesText(Number(st.bytesTotal))}`);
+  else if (st.bytesDone > 0n) parts.push(bytesText(Number(st.bytesDone)));
+  if (st.etaSeconds > 0 && st.unit === UnitType.LOAD) parts.push(`ETA ${etaText(st.etaSeconds)}`);
+  return parts.join(' · ');
+}
+
 function subtaskRow(task: string, st: SubTaskStatus, now: number): HTMLTableRowElement {
   const stage = stageName(st.stage);
   const progress = st.rowsTotal > 0n ? Number(st.rowsDone) / Number(st.rowsTotal) : st.progress;
   const bar = el('span', { class: 'bar', title: `${(progress * 100).toFixed(1)} %` }, el('div', { style: `width:${Math.min(100, progress * 100).toFixed(1)}%` }));
-  const rows = st.rowsTotal > 0n ? `${st.rowsDone} / ${st.rowsTotal} rows` : st.rowsDone > 0n ? `${st.rowsDone} rows` : '';
+  const rows = progressText(st);
   const errs = el('div', { class: 'err', 'data-testid': `errors-${task}-${st.source}` });
   for (const e of st.result?.errors ?? []) {
     errs.append(`[code=${e.code}] ${e.message}${e.workaround ? `\nworkaround: ${e.workaround}` : ''}\n`);
@@ -101,7 +128,7 @@ function subtaskRow(task: string, st: SubTaskStatus, now: number): HTMLTableRowE
     el('td', {}, st.worker, ' ', move),
     el('td', { class: `stage-${stage}`, 'data-testid': `stage-${task}-${st.source}` }, stage),
     el('td', { 'data-testid': `unit-${task}-${st.source}` }, unitName(st.unit)),
-    el('td', {}, ...(st.unit === UnitType.DUMP || st.unit === UnitType.LOAD || st.rowsTotal > 0n ? [bar, ' ', rows] : [rows])),
+    el('td', { 'data-testid': `progress-${task}-${st.source}` }, ...(st.unit === UnitType.DUMP || st.unit === UnitType.LOAD || st.rowsTotal > 0n ? [bar, ' ', rows] : [rows])),
     el('td', {}, `${st.lagSeconds.toFixed(1)} s `, lagChart(`${task}/${st.source}`, st.lagSeconds, now), st.synced ? ' synced' : ''),
     el('td', {}, errs),
   );

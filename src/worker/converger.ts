@@ -1,7 +1,14 @@
 import type { Etcd3 } from 'etcd3';
 import type { Logger } from '../log/index.js';
 import type { Registry } from '../metrics/index.js';
-import { getJSON, getText, Keys, listPrefix, parseJSON, PrefixWatcher, type SourceBound, type StageRecord, type SubtaskRecord } from '../store/index.js';
+import { getJSON, getText, Keys, listPrefix, parseJSON, PrefixWatcher, type SourceBound, type StageRecord, type SubtaskRecord, type ValidatorStageRecord } from '../store/index.js';
+import type { DesiredValidation } from '../units/validate/index.js';
+
+/** The leader's validator record as the subtask takes it (undefined: the task config decides). */
+function desiredValidation(r: ValidatorStageRecord | undefined): DesiredValidation | undefined {
+  if (!r) return undefined;
+  return { stage: r.stage, ...(r.mode ? { mode: r.mode } : {}), ...(r.startTime ? { startTime: r.startTime } : {}), ...(r.cutoverPos || r.cutoverGtid ? { cutover: { ...(r.cutoverPos ? { pos: r.cutoverPos } : {}), ...(r.cutoverGtid ? { gtid: r.cutoverGtid } : {}) } } : {}) };
+}
 import { sleepAbortable, Waker } from '../util/index.js';
 import { Subtask } from './subtask.js';
 import { etcdBinlogOps } from './binlog-ops.js';
@@ -13,6 +20,8 @@ interface Running {
   configRev: string;
   /** mod revision of the desired stage last acted on (a new resume-task bumps it) */
   stageRev: string;
+  /** mod revision of the validator record last acted on ('' = none) */
+  validatorRev: string;
 }
 
 export interface ConvergerOptions {
@@ -122,11 +131,13 @@ export class Converger {
       this.log.info({ source: bound.source }, 'source bound');
     }
     const source = bound.source;
-    const [sourceYaml, subs, stages] = await Promise.all([
+    const [sourceYaml, subs, stages, validators] = await Promise.all([
       getText(client, keys.sourceConfig(source)),
       listPrefix(client, keys.subtask(source)),
       listPrefix(client, keys.taskStage(source)),
+      listPrefix(client, keys.validatorStage(source)),
     ]);
+    const validatorOf = new Map(validators.kvs.map((kv) => [Keys.lastPart(kv.key), { rec: parseJSON<ValidatorStageRecord>(kv.key, kv.value), rev: kv.modRevision }]));
     if (this.fenced) return;
     const desired = new Map<string, { rec: SubtaskRecord; rev: string; stage: StageRecord['stage']; stageRev: string }>();
     const stageOf = new Map(stages.kvs.map((kv) => [Keys.lastPart(kv.key), { stage: parseJSON<StageRecord>(kv.key, kv.value).stage, rev: kv.modRevision }]));
@@ -161,9 +172,16 @@ export class Converger {
           onStage: (s) => this.o.metrics.setStage(task, source, s),
           onUnitError: (unit, errors) => this.o.metrics.unitExited(task, source, unit, errors.every((e) => e.retryable)),
         });
-        this.subtasks.set(task, { subtask: st, configRev: d.rev, stageRev: d.stageRev });
+        const v = validatorOf.get(task);
+        this.subtasks.set(task, { subtask: st, configRev: d.rev, stageRev: d.stageRev, validatorRev: v?.rev ?? '' });
+        void st.setValidation(desiredValidation(v?.rec));
         st.start(d.stage);
         continue;
+      }
+      const v = validatorOf.get(task);
+      if ((v?.rev ?? '') !== cur.validatorRev) {
+        cur.validatorRev = v?.rev ?? '';
+        await cur.subtask.setValidation(desiredValidation(v?.rec));
       }
       const stageWritten = cur.stageRev !== d.stageRev;
       cur.stageRev = d.stageRev;

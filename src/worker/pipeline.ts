@@ -28,6 +28,7 @@ import {
   DEFAULT_BINLOG_QUEUE_EVENTS,
   DEFAULT_CONSISTENCY,
   DEFAULT_LOAD_RETRY_ATTEMPTS,
+  onlineDDLRulesOf,
   DEFAULT_LOAD_RETRY_INITIAL_DELAY_MS,
   DEFAULT_LOAD_RETRY_MAX_DELAY_MS,
   DEFAULT_SYNC_RETRY_TIMEOUT_MS,
@@ -37,9 +38,11 @@ import {
 import { DMError } from '../errors/index.js';
 import { connect, getFlavor, type ConnConfig } from '../sql/index.js';
 import type { Position } from '../binlog/position.js';
-import { DeferredSyncUnit, SchemaStore, type StartSpec, type SyncConfig } from '../units/sync/index.js';
+import { DeferredSyncUnit, SchemaStore, targetConnConfig, type StartSpec, type SyncConfig } from '../units/sync/index.js';
+import { ContinuousValidator, validatorSettings } from '../units/validate/index.js';
 import { createRouter } from '../filter/index.js';
-import { capturingHandOff, createFullUnits, finishedOnce, handOffOf, skippedWhenFinished, type FullPhaseDetail, type HandOffBox } from '../units/full/index.js';
+import { capturingHandOff, createFullUnits, finishedOnce, handOffOf, skippedWhenFinished, type DumperConfig, type FullPhaseDetail, type HandOffBox } from '../units/full/index.js';
+import { parseExtraArgs } from '../config/extra-args.js';
 import { droppedRuleReason, type EventFilterRule } from '../filter/index.js';
 import { failedEventHandler, type BinlogOpStore } from './binlog-ops.js';
 
@@ -52,6 +55,8 @@ export interface PipelineContext {
   binlogOps?: BinlogOpStore;
   /** Secret key for encrypted passwords in the YAML texts (default: the built-in key). */
   secretKey?: Buffer;
+  /** Set by createUnits: the continuous validator the sync unit tells of its applied changes. */
+  validator?: ContinuousValidator;
 }
 
 export interface PipelineInput {
@@ -165,6 +170,7 @@ async function syncConfig(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineCo
     routes: sub.routeRules,
     filters: usableFilterRules([...src.filters, ...sub.filterRules], ctx.logger),
     expressionFilters: sub.expressionFilters,
+    ...onlineDDLOf(sub),
     syncer: {
       workerCount: sub.syncer.workerCount,
       batch: sub.syncer.batch,
@@ -184,8 +190,26 @@ async function syncConfig(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineCo
   };
 }
 
+/** The task's online-DDL rules (DM's defaults filled in), as the units take them; nothing when `online-ddl: false`. */
+function onlineDDLOf(sub: SubtaskConfig): { onlineDDL?: { shadowTableRules: readonly string[]; trashTableRules: readonly string[] } } {
+  const r = onlineDDLRulesOf(sub);
+  return r ? { onlineDDL: r } : {};
+}
+
 /** The sync unit of a subtask, built at its first process() (src/units/sync/deferred-sync-unit.ts). */
 function syncUnit(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineContext, box: HandOffBox, afterFullPhase: boolean, startTime?: Date): Unit {
+  // the continuous validator: told of every applied change (src/units/sync/applied-sink.ts); its
+  // stage comes from the leader or the task's `validators` mode (src/worker/subtask.ts setValidation)
+  const validator = new ContinuousValidator({
+    taskName: sub.name,
+    sourceId: sub.sourceId,
+    metaSchema: sub.metaSchema,
+    target: targetConnConfig(targetConn(sub)),
+    settings: validatorSettings(sub.validator),
+    logger: ctx.logger,
+    registry: ctx.registry,
+  });
+  ctx.validator = validator;
   const router = createRouter(sub.routeRules, { caseSensitive: sub.caseSensitive, sourceId: sub.sourceId });
   return new DeferredSyncUnit({
     flavor: async () => {
@@ -209,7 +233,7 @@ function syncUnit(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineContext, b
       route: (schema, table) => router.route(schema, table),
       extractColumns: router.extractColumns,
     }),
-    deps: { logger: ctx.logger, registry: ctx.registry, workerName: ctx.workerName },
+    deps: { logger: ctx.logger, registry: ctx.registry, workerName: ctx.workerName, appliedSink: validator },
   });
 }
 
@@ -220,6 +244,23 @@ function usableFilterRules(rules: readonly EventFilterRule[], log: Logger): Even
     if (why !== undefined) log.warn({ rule: { schemaPattern: rule.schemaPattern, tablePattern: rule.tablePattern, events: rule.events, action: rule.action }, reason: why }, 'binlog event filter rule dropped');
     return why === undefined;
   });
+}
+
+/**
+ * The dump settings of a subtask: the `mydumpers` keys, then the `extra-args` flags DM.ts
+ * understands (they win, as in DM; the config check refused any other flag).
+ */
+export function dumperSettings(m: SubtaskConfig['mydumper']): DumperConfig {
+  const x = parseExtraArgs(m.extraArgs).args;
+  return {
+    threads: x.threads ?? m.threads,
+    // unset `rows` = DM.ts's chunk size (DEFAULT_CHUNK_ROWS), unset `where` = every row
+    rows: x.rows ?? m.rows ?? 0,
+    where: x.where ?? m.where ?? '',
+    consistency: x.consistency ?? DEFAULT_CONSISTENCY,
+    extraArgs: m.extraArgs,
+    ...(x.databases || x.tables ? { only: { ...(x.databases ? { databases: x.databases } : {}), ...(x.tables ? { tables: x.tables } : {}) } } : {}),
+  };
 }
 
 /** The full-phase units (dump, load) of a subtask (src/units/full), mapped from the resolved task config. */
@@ -238,15 +279,9 @@ function fullPhaseUnits(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineCont
       caseSensitive: sub.caseSensitive,
       ...(sub.blockAllowList ? { baList: sub.blockAllowList } : {}),
       routes: sub.routeRules,
+      ...onlineDDLOf(sub),
       // complete: the full phase applies none of its own defaults to what the worker gives it
-      mydumper: {
-        threads: sub.mydumper.threads,
-        // unset `rows` = DM.ts's chunk size (DEFAULT_CHUNK_ROWS), unset `where` = every row
-        rows: sub.mydumper.rows ?? 0,
-        where: sub.mydumper.where ?? '',
-        consistency: DEFAULT_CONSISTENCY,
-        extraArgs: sub.mydumper.extraArgs,
-      },
+      mydumper: dumperSettings(sub.mydumper),
       loader: {
         poolSize: sub.loader.poolSize,
         dir: sub.loader.dir,

@@ -8,6 +8,7 @@ import type { Stage, UnitType } from '../units/index.js';
 import type { SchemaOpName } from '../units/sync/index.js';
 import { sleepAbortable } from '../util/index.js';
 import type { Subtask, SubtaskStatus } from './subtask.js';
+import { pbValidationStatus, validationHandlers } from './validation-service.js';
 
 const STAGE: Record<Stage, PbStage> = {
   New: PbStage.NEW,
@@ -56,7 +57,8 @@ function loc(p: unknown): Loc | undefined {
 
 /**
  * The typed SubTaskStatus fields a dashboard reads without parsing `detail`, taken from the current
- * unit's own status(): positions, lag and synced for Sync; rows done/estimated for Dump and Load.
+ * unit's own status(): positions, lag and synced for Sync; rows and bytes done/estimated and the ETA
+ * for Dump and Load (the full units' Progress.status(): totalRows/Bytes, estimatedRows/Bytes, etaSeconds).
  */
 function typedFields(s: SubtaskStatus): {
   masterBinlog?: Loc;
@@ -65,6 +67,9 @@ function typedFields(s: SubtaskStatus): {
   synced?: boolean;
   rowsDone?: bigint;
   rowsTotal?: bigint;
+  bytesDone?: bigint;
+  bytesTotal?: bigint;
+  etaSeconds?: number;
   progress?: number;
 } {
   const cur = s.units.find((u) => u.type === s.unit)?.status ?? {};
@@ -79,9 +84,17 @@ function typedFields(s: SubtaskStatus): {
     };
   }
   if (s.unit === 'Dump' || s.unit === 'Load') {
-    const done = Math.max(0, Math.trunc(Number(cur['totalRows']) || 0));
-    const total = Math.max(0, Math.trunc(Number(cur['estimatedRows']) || 0));
-    return { rowsDone: BigInt(done), rowsTotal: BigInt(total), progress: total > 0 ? Math.min(1, done / total) : 0 };
+    const int = (k: string): number => Math.max(0, Math.trunc(Number(cur[k]) || 0));
+    const done = int('totalRows');
+    const total = int('estimatedRows');
+    return {
+      rowsDone: BigInt(done),
+      rowsTotal: BigInt(total),
+      bytesDone: BigInt(int('totalBytes')),
+      bytesTotal: BigInt(int('estimatedBytes')),
+      etaSeconds: Math.max(0, Number(cur['etaSeconds']) || 0),
+      progress: total > 0 ? Math.min(1, done / total) : 0,
+    };
   }
   return {};
 }
@@ -108,7 +121,8 @@ function snapshot(d: WorkerServiceDeps, name: string) {
         errors: s.errors.map((e) => ({ code: e.code, class: e.class, scope: e.scope, level: e.level, message: e.message, workaround: e.workaround, rawCause: e.rawCause ?? '', retryable: e.retryable })),
       },
       ...typedFields(s),
-      detail: toJson({ pausedBy: s.pausedBy, autoResumes: s.autoResumes, units: s.units }),
+      detail: toJson({ pausedBy: s.pausedBy, autoResumes: s.autoResumes, units: s.units, ...(s.validator ? { validator: s.validator } : {}) }),
+      ...(s.validator ? { validation: pbValidationStatus(s.validator) } : {}),
       updateTime: timestampFromDate(s.updatedAt),
     })),
   };
@@ -162,5 +176,6 @@ export function createWorkerService(d: WorkerServiceDeps): Partial<ServiceImpl<t
     async getWorkerCfg() {
       return { result: true, msg: '', cfg: d.configYaml() };
     },
+    ...validationHandlers(d.name, () => d.subtasks?.() ?? []),
   };
 }

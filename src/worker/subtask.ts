@@ -6,6 +6,7 @@ import type { Stage, Unit, UnitType } from '../units/index.js';
 import type { SchemaOpRequest } from '../units/sync/index.js';
 import { createUnits, type PipelineContext, type PipelineInput } from './pipeline.js';
 import { Backoff, aborted } from '../util/index.js';
+import type { ContinuousValidator, DesiredValidation, ValidatorStatus } from '../units/validate/index.js';
 import { DEFAULT_CHECKER_BACKOFF_MAX_MS, DEFAULT_CHECKER_BACKOFF_MIN_MS } from '../config/index.js';
 
 /** Auto-resume backoff bounds: src/config's (source.yaml `checker.backoff-min` / `backoff-max` defaults, DM's). */
@@ -25,6 +26,8 @@ export interface SubtaskStatus {
   /** Auto-resumes done by the task checker. */
   autoResumes: number;
   updatedAt: Date;
+  /** The continuous validator (subtasks with a sync unit). */
+  validator?: ValidatorStatus;
 }
 
 export interface SubtaskOptions {
@@ -106,11 +109,32 @@ export class Subtask {
     this.o.onStage?.(s);
   }
 
+  /** The continuous validator of the subtask (built with the sync unit), if any. */
+  get validator(): ContinuousValidator | undefined {
+    return this.ctx.validator;
+  }
+
+  private desiredValidation: DesiredValidation | undefined;
+  private validationOp: Promise<void> = Promise.resolve();
+
+  /**
+   * What the leader asks of the validator (`task/validator/<source>/<task>`), or undefined: the
+   * task config's `validators` mode decides. Applied in order, after the units are built.
+   */
+  setValidation(d: DesiredValidation | undefined): Promise<void> {
+    this.desiredValidation = d;
+    const v = this.ctx.validator;
+    if (!v) return Promise.resolve();
+    this.validationOp = this.validationOp.then(() => v.setDesired(this.desiredValidation ?? v.configured())).catch((err: unknown) => this.log.warn({ err }, 'validator stage not applied'));
+    return this.validationOp;
+  }
+
   /** Build the units and enter `initial` (Running runs them; Paused waits for resume). */
   start(initial: 'Running' | 'Paused'): void {
     if (this.stage !== 'New') return;
     try {
       this.units = (this.o.unitsFactory ?? createUnits)(this.o.input, this.ctx);
+      void this.setValidation(this.desiredValidation);
     } catch (e) {
       this.errors = [toDMError(e, 'ErrWorkerSubtaskConfig').toJSON()];
       this.pausedBy = 'error';
@@ -266,6 +290,8 @@ export class Subtask {
     if (this.stage === 'Stopped') return;
     await this.haltLoop();
     await Promise.allSettled(this.units.map((u) => u.close()));
+    await this.validationOp;
+    await this.ctx.validator?.close();
     this.setStage('Stopped');
   }
 
@@ -290,6 +316,7 @@ export class Subtask {
       }),
       autoResumes: this.autoResumes,
       updatedAt: this.updatedAt,
+      ...(this.ctx.validator?.active() ? { validator: this.ctx.validator.status() } : {}),
     };
   }
 }

@@ -3,17 +3,22 @@
  * checksums) side by side with a plain `CHECKSUM TABLE` of the same table on both servers, in the
  * same run, rounds paired; then once more after one row was changed on the target (the bisection
  * path). Prints wall seconds, this process's CPU seconds and peak RSS growth, each server's CPU
- * seconds, and the machine's load average.
- *   npm run bench:check -- [rows=1000000] [rounds=2] [chunkRows=10000]
+ * seconds, and the machine's load average. Then the continuous validator (src/units/validate/
+ * validator.ts) is handed `validatorRows` applied row changes of the same table (as the sync unit
+ * hands them) and reads them all back: its time, rows/s and memory.
+ *   npm run bench:check -- [rows=1000000] [rounds=2] [chunkRows=10000] [validatorRows=100000]
  */
 import { loadavg } from 'node:os';
 import { MariaDBServer, cpuSeconds } from '../helpers/index.js';
 import { createPool } from '../../src/sql/index.js';
-import { checkData } from '../../src/units/validate/index.js';
+import { checkData, ContinuousValidator } from '../../src/units/validate/index.js';
+import type { RowChange } from '../../src/units/sync/index.js';
+import type { Position } from '../../src/binlog/position.js';
 
 const ROWS = Number(process.argv[2] ?? 1_000_000);
 const ROUNDS = Math.max(1, Number(process.argv[3] ?? 2));
 const CHUNK = Number(process.argv[4] ?? 10_000);
+const VROWS = Number(process.argv[5] ?? 100_000);
 
 const mb = (b: number): string => `${(b / 1048576).toFixed(0)} MB`;
 
@@ -67,6 +72,39 @@ async function main(): Promise<void> {
     await run('check-data, one row differs', async () => {
       const rep = await checkData({ sources, target: dp, chunkRows: CHUNK });
       return `equal=${rep.equal} rows=${JSON.stringify(rep.tables[0]?.rows.map((x) => x.key))}`;
+    });
+    await dst.sql(`UPDATE b.t SET c = REPEAT(CHAR(65 + id % 26), 120) WHERE id = ${Math.floor(ROWS / 2) + 7}`);
+    // the continuous validator: VROWS applied updates (100 per upstream transaction), read back in full mode
+    const n = Math.min(VROWS, ROWS);
+    await run(`validator, ${n} rows`, async () => {
+      const v = new ContinuousValidator({
+        taskName: 'bench',
+        sourceId: 's',
+        metaSchema: 'dm_meta_bench',
+        target: dst.connOpts(),
+        settings: { mode: 'full', workerCount: 4, validateIntervalMs: 0, checkIntervalMs: 1000, rowErrorDelayMs: 600_000, metaFlushIntervalMs: 3_600_000, batchQuerySize: 100, maxPendingRowBytes: Number.MAX_SAFE_INTEGER, maxPendingRowCount: Number.MAX_SAFE_INTEGER },
+      });
+      let pos: Position = { file: 'mysql-bin.000001', offset: 4, gtid: '' };
+      v.bind(() => pos);
+      await v.setDesired({ stage: 'Running', mode: 'full' });
+      const columns = ['id', 'k', 'c', 'pad'];
+      for (let i = 1; i <= n; i += 100) {
+        const changes: RowChange[] = [];
+        for (let id = i; id < i + 100 && id <= n; id++) {
+          const img = [id, id % 1000, String.fromCharCode(65 + (id % 26)).repeat(120), String(id).padStart(60, '0')];
+          changes.push({ schema: 'b', table: 't', op: 'update', columns, keyIdx: [0], otherUniqueKeys: false, before: img, after: img });
+        }
+        pos = { file: 'mysql-bin.000001', offset: 4 + i, gtid: '' };
+        v.applied([{ pos, timestamp: 0, changes }]);
+      }
+      for (;;) {
+        const st = v.status();
+        if (st.pendingRowsStatus.endsWith(' 0/0/0')) {
+          await v.close();
+          return `${st.processedRowsStatus} errors ${st.errorRowsStatus} verifiedThrough=${st.verifiedThrough}`;
+        }
+        await new Promise((res) => setTimeout(res, 50));
+      }
     });
     const sorted = [...ratios].sort((x, y) => x - y);
     console.log(`per-round ratios: ${ratios.map((x) => x.toFixed(2)).join(', ')}; median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)}; load average now ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);

@@ -187,6 +187,7 @@ async function pass(port: number, b: Backlog, full: boolean): Promise<PassResult
       scheduler: sched,
       ddl: {
         handleQuery: () => Promise.reject(new Error('no DDL expected in the backlog')),
+        passQuery: () => Promise.reject(new Error('no DDL expected in the backlog')),
         structuresFromTarget: () => Promise.resolve(),
       },
       progress,

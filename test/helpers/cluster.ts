@@ -30,9 +30,13 @@ export { BIN, ROOT };
 export { dmctl, dmctlBin, subtasksOf, waitTask, type CtlResult, type SubtaskView } from './dmctl.js';
 
 /** Why the control-plane cases cannot run yet ('' when they can). */
-export function missingBinaries(): string {
+/**
+ * Why the cluster tests cannot run (binaries not built), or false. Never '': node:test skips a
+ * test whose `skip` option is any string, the empty one included.
+ */
+export function missingBinaries(): string | false {
   const miss = [BIN.master, BIN.worker].filter((p) => !existsSync(p));
-  return miss.length === 0 ? '' : `not built yet: ${miss.map((p) => p.slice(ROOT.length + 1)).join(', ')}`;
+  return miss.length === 0 ? false : `not built yet: ${miss.map((p) => p.slice(ROOT.length + 1)).join(', ')}`;
 }
 
 /** Process groups started here, killed at exit. */

@@ -104,3 +104,35 @@ test('full: several schemas, routing and shard merge with extract columns; reach
   await load.close();
   await dump.close();
 });
+
+test('full: extra-args -B/-T and --where (through the worker\'s dumperSettings) narrow what the dump copies', async (t) => {
+  const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
+  t.after(async () => {
+    await Promise.all([src.stop(), dst.stop()]);
+  });
+  await src.sql(
+    [
+      'CREATE DATABASE a',
+      'CREATE DATABASE b',
+      'CREATE TABLE a.t1 (id INT PRIMARY KEY)',
+      'CREATE TABLE a.t2 (id INT PRIMARY KEY)',
+      'CREATE TABLE b.t1 (id INT PRIMARY KEY)',
+      'INSERT INTO a.t1 SELECT seq FROM mysql.seq_1_to_50',
+      'INSERT INTO a.t2 SELECT seq FROM mysql.seq_1_to_50',
+      'INSERT INTO b.t1 SELECT seq FROM mysql.seq_1_to_50',
+    ].join(';'),
+  );
+  const { dumperSettings } = await import('../../src/worker/pipeline.js');
+  const mydumper = dumperSettings({ threads: 2, extraArgs: `-B a -T t1 --where "id <= 10" --consistency lock` } as Parameters<typeof dumperSettings>[0]);
+  assert.equal(mydumper.consistency, 'lock');
+  const { units, load } = createFullUnits(
+    { taskName: 'xa', sourceId: 's1', taskMode: 'full', source: src.connOpts(), target: dst.connOpts(), baList: { doDbs: ['a', 'b'] }, routes: [], mydumper, loader: { poolSize: 2 } },
+    { registry: createRegistry() },
+  );
+  assert.deepEqual((await units[0]!.process(ctl())).errors, []);
+  assert.deepEqual((await load.process(ctl())).errors, []);
+  const tables = (await dst.sql("SELECT CONCAT(table_schema, '.', table_name) AS t FROM information_schema.tables WHERE table_schema IN ('a', 'b') ORDER BY 1")) as { t: string }[];
+  assert.deepEqual(tables.map((r) => r.t), ['a.t1'], '-B a -T t1 selects a.t1 only');
+  const n = (await dst.sql('SELECT COUNT(*) AS n, MAX(id) AS m FROM a.t1')) as { n: number; m: number }[];
+  assert.deepEqual([Number(n[0]!.n), Number(n[0]!.m)], [10, 10], '--where id <= 10');
+});

@@ -94,9 +94,10 @@ test('ha: 3 masters (embedded etcd) + 2 workers: bind, failover, fencing, bad in
 
   await t.test('kill -9 the bound worker: its source is bound to the other worker within keepalive-ttl + 5 s', async () => {
     // The leader changed in the previous step. A new leader trusts a worker's alive key only once it
-    // has outlived one keepalive-ttl under it (after a full restart etcd revives stale leases); a
-    // worker lost before that is rebound after the rebind grace instead. Let that window pass.
-    await sleep((TTL + 2) * 1000);
+    // has seen its lease renewed (after a full restart etcd revives stale leases, which only count
+    // down); a worker lost before that is rebound after the rebind grace instead. Let that window
+    // pass (one keepalive-ttl plus the 1 s sampling, with a margin).
+    await sleep((TTL + 3) * 1000);
     const m = await c.client(leader).listMember({ worker: true });
     const boundName = m.workers.find((w) => w.stage === WorkerStage.BOUND)?.name;
     const other = m.workers.find((w) => w.stage === WorkerStage.FREE)?.name;

@@ -11,7 +11,7 @@ import { createFullUnits } from '../../src/units/full/index.js';
 import { parseTaskConfig } from '../../src/config/index.js';
 import { removeTaskMeta } from '../../src/master/remove-meta.js';
 import { CheckpointStore } from '../../src/units/sync/index.js';
-import { META_TABLES } from '../../src/units/index.js';
+import { META_TABLES, createMetaTables } from '../../src/units/index.js';
 
 void test('--remove-meta clears every meta table of the task for its sources; a stale pending load_index record does not replay', { timeout: 120_000 }, async (t) => {
   const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
@@ -39,6 +39,14 @@ void test('--remove-meta clears every meta table of the task for its sources; a 
   t.after(() => pool.end());
   const cp = new CheckpointStore('dm_meta', 'rmt', 's1');
   await cp.ensureTables(pool);
+  // the sync unit's online-DDL records (src/units/sync/online-ddl.ts)
+  await createMetaTables(pool, 'dm_meta', 'rmt', ['onlineDDL']);
+  await dst.sql(`INSERT INTO dm_meta.rmt_onlineddl (id, ghost_schema, ghost_table, ddls) VALUES ('s1', 'rm', '_t_gho', '{"schema":"rm","table":"t","ddls":[]}'), ('s2', 'rm', '_t_gho', '{"schema":"rm","table":"t","ddls":[]}')`);
+  // the continuous validator's tables too, with a saved error of s1
+  await createMetaTables(pool, 'dm_meta', 'rmt', ['validatorCheckpoint', 'validatorPending', 'validatorError', 'validatorTable']);
+  await dst.sql(
+    "INSERT INTO dm_meta.rmt_validator_error (source_id, src_schema, src_table, tgt_schema, tgt_table, pk_hash, row_pk, error_type) VALUES ('s1', 'rm', 't', 'rm', 't', 'h', '[1]', 'extra-row')",
+  );
   await dst.sql(
     [
       "INSERT INTO dm_meta.rmt_syncer_checkpoint (id, binlog_name, binlog_pos) VALUES ('s1', 'mysql-bin.000001', 4), ('s2', 'mysql-bin.000002', 4)",
@@ -69,6 +77,7 @@ mysql-instances:
   }
   assert.equal(Number((await dst.sql("SELECT COUNT(*) AS n FROM dm_meta.rmt_syncer_checkpoint WHERE id = 's2'"))[0]?.['n']), 1, "another source's checkpoint is kept");
   assert.equal(Number((await dst.sql("SELECT COUNT(*) AS n FROM dm_meta.rmt_load_index WHERE source_id = 's2'"))[0]?.['n']), 1, "another source's record is kept");
+  assert.equal(Number((await dst.sql("SELECT COUNT(*) AS n FROM dm_meta.rmt_onlineddl WHERE id = 's2'"))[0]?.['n']), 1, "another source's online-DDL record is kept");
   // a task whose meta tables were never created: nothing to remove, no error
   await removeTaskMeta(parseTaskConfig(taskYaml.replace('name: rmt', 'name: never')), ['s1']);
 

@@ -60,8 +60,8 @@ void test('minimal task gets DM defaults', () => {
   assert.equal(t.shardMode, '');
   assert.equal(t.metaSchema, 'dm_meta');
   assert.equal(t.caseSensitive, false);
-  // DM's default is true; DM.ts has no online DDL handling yet, so its default is false
-  assert.equal(t.onlineDDL, false);
+  // DM 2.x's default (docs/online-ddl.md)
+  assert.equal(t.onlineDDL, true);
   assert.equal(t.cleanDumpFile, true);
   assert.equal(t.collationCompatible, 'loose');
   assert.equal(t.targetDatabase.port, 4000);
@@ -100,15 +100,16 @@ void test("DM's documented advanced task file: each key DM.ts does not implement
   assert.equal(err.codeName, 'ErrConfigNotSupported');
   assert.equal(err.code, 20601);
   for (const at of [
-    'dm-task-advanced.yaml:11: online-ddl: ',
-    'dm-task-advanced.yaml:12: online-ddl-scheme: ',
     'dm-task-advanced.yaml:95: syncers.global.enable-ansi-quotes: ',
     'dm-task-advanced.yaml:99: syncers.global.multiple-rows: ',
-    'dm-task-advanced.yaml:103: validators.global.mode: ',
   ]) {
     assert.ok(err.message.includes(at), `${at} missing in: ${err.message}`);
   }
   assert.match(err.message, /not supported by DM\.ts yet; remove the key or set it to false/);
+  // online-ddl / online-ddl-scheme are implemented (docs/online-ddl.md): not refused
+  assert.doesNotMatch(err.message, /online-ddl/);
+  // the continuous validator (validators.global.mode: full) is implemented now
+  assert.ok(!err.message.includes('validators.global'), err.message);
 });
 
 void test("DM's documented advanced task file loads with those keys at their off values", () => {
@@ -447,15 +448,9 @@ void test("safe-mode-duration defaults to twice the syncer's checkpoint-flush-in
 void test('keys DM.ts does not implement yet are refused with 20601; their off values load', () => {
   const inst = 'mysql-instances: [{source-id: s1}]\n';
   const cases: [string, number, string, RegExp][] = [
-    ['online-ddl: true\n', 4, 'online-ddl', /online DDL handling .* set it to false/],
-    ['online-ddl-scheme: pt\n', 4, 'online-ddl-scheme', /set it to ""/],
-    ['shadow-table-rules: ["^_(.+)_(?:new|gho)$"]\n', 4, 'shadow-table-rules', /set it to \[\]/],
-    ['trash-table-rules: ["^_(.+)_(?:ghc|del|old)$"]\n', 4, 'trash-table-rules', /set it to \[\]/],
     ['collation_compatible: strict\n', 4, 'collation_compatible', /set it to loose/],
     ['ansi-quotes: true\n', 4, 'ansi-quotes', /ANSI_QUOTES/],
     ['experimental: {async-checkpoint-flush: true}\n', 4, 'experimental.async-checkpoint-flush', /asynchronous checkpoint flush/],
-    ['validators: {v: {mode: fast}}\nmysql-instances: [{source-id: s1, validator-config-name: v}]\n', 4, 'validators.v.mode', /continuous validation \(mode: fast\) .* set it to none/],
-    ['mysql-instances: [{source-id: s1, validator: {mode: full}}]\n', 4, 'mysql-instances[0].validator.mode', /set it to none/],
     ['syncers: {g: {compact: true}}\nmysql-instances: [{source-id: s1, syncer-config-name: g}]\n', 4, 'syncers.g.compact', /compact/],
     ['mysql-instances: [{source-id: s1, syncer: {multiple-rows: true}}]\n', 4, 'mysql-instances[0].syncer.multiple-rows', /multiple-rows/],
     ['mysql-instances: [{source-id: s1, syncer: {queue-size: 4096}}]\n', 4, 'mysql-instances[0].syncer.queue-size', /set it to its default 1024/],
@@ -474,6 +469,29 @@ void test('keys DM.ts does not implement yet are refused with 20601; their off v
   );
   assert.equal(off.onlineDDL, false);
   assert.equal(resolveSubtask(off, 's1').validator.mode, 'none');
+});
+
+void test('validators: the continuous validator config loads with DM keys; a bad max-pending-row-size is refused', () => {
+  const sub = resolveSubtask(
+    parseTaskConfig(`${BASE}validators:\n  v: {mode: fast, worker-count: 2, row-error-delay: 3s, meta-flush-interval: 1m, batch-query-size: 50, validate-interval: 2s, check-interval: 1s, max-pending-row-size: 64m, max-pending-row-count: 1000}\nmysql-instances: [{source-id: s1, validator-config-name: v}]\n`),
+    's1',
+  ).validator;
+  assert.equal(sub.mode, 'fast');
+  assert.equal(sub.workerCount, 2);
+  assert.equal(sub.rowErrorDelay, 3_000);
+  assert.equal(sub.metaFlushInterval, 60_000);
+  assert.equal(sub.batchQuerySize, 50);
+  assert.equal(sub.validateInterval, 2_000);
+  assert.equal(sub.maxPendingRowSize, '64m');
+  assert.equal(resolveSubtask(parseTaskConfig(`${BASE}mysql-instances: [{source-id: s1, validator: {mode: full}}]\n`), 's1').validator.mode, 'full');
+  assertConfigError(
+    () => parseTaskConfig(`${BASE}validators: {v: {mode: full, max-pending-row-size: lots}}\nmysql-instances: [{source-id: s1, validator-config-name: v}]\n`),
+    'ErrConfigInvalidValue',
+    'task.yaml',
+    4,
+    'validators.v.max-pending-row-size',
+    /size such as 500m/,
+  );
 });
 
 void test('a task name too long for its meta tables is refused with 20602 (46 characters fit)', () => {

@@ -14,8 +14,9 @@ void test('the first word completes to command names', () => {
 });
 
 void test("sub-commands complete from the command's argument values", () => {
-  assert.deepEqual(complete('config ')[0], ['task', 'source', 'master', 'worker']);
+  assert.deepEqual(complete('config ')[0], ['task', 'source', 'master', 'worker', 'task-template', 'export', 'import']);
   assert.deepEqual(complete('config m'), [['master'], 'm']);
+  assert.deepEqual(complete('config t')[0], ['task', 'task-template']);
   assert.deepEqual(complete('operate-source s')[0], ['stop', 'show']);
   assert.deepEqual(complete('binlog r')[0], ['replace', 'revert']);
   assert.deepEqual(complete('operate-leader ')[0], ['evict', 'cancel-evict']);
@@ -23,6 +24,13 @@ void test("sub-commands complete from the command's argument values", () => {
   assert.deepEqual(complete('binlog -s mysql-01 sk')[0], ['skip']);
   // past the sub-command there is nothing fixed to offer for a task name
   assert.deepEqual(complete('binlog skip ')[0], []);
+});
+
+void test('commander sub-commands complete, then their own flags', () => {
+  assert.deepEqual(complete('shard-ddl-lock u'), [['unlock'], 'u']);
+  assert.deepEqual(complete('shard-ddl-lock unlock --a')[0], ['--action']);
+  assert.ok(complete('shard-ddl-lock unlock -')[0].includes('--force-remove'));
+  assert.deepEqual(complete('shard-ddl-lock --a')[0], [], 'the listing has no --action');
 });
 
 void test('flags complete for the command being typed', () => {

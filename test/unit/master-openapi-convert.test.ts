@@ -50,8 +50,11 @@ void test('a DM OpenAPI Task compiles as a DM task file, with its rules, and rea
   assert.equal(back['shard_mode'], 'pessimistic');
   assert.equal(back['on_duplicate'], 'error');
   assert.equal(back['enhance_online_schema_change'], false);
-  // a feature the task compiler refuses stays refused with its own code
-  assert.equal(code(() => compileTask(taskJsonToYaml({ ...task, enhance_online_schema_change: true }))), 20601);
+  assert.equal(c.task.onlineDDL, false, 'enhance_online_schema_change: false is online-ddl: false');
+  // enhance_online_schema_change is DM's online-ddl (docs/online-ddl.md)
+  const on = compileTask(taskJsonToYaml({ ...task, enhance_online_schema_change: true }));
+  assert.equal(on.task.onlineDDL, true);
+  assert.equal(taskYamlToJson(taskJsonToYaml({ ...task, enhance_online_schema_change: true }))['enhance_online_schema_change'], true);
   assert.deepEqual(back['table_migrate_rule'], [
     { source: { source_name: 's1', schema: 'db', table: 't_*' }, target: { schema: 'db', table: 't' }, binlog_filter_rule: ['noDrop'] },
     { source: { source_name: 's2', schema: 'db', table: 't_*' }, target: { schema: 'db', table: 't' } },

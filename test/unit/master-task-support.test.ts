@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { DMError } from '../../src/errors/index.js';
-import { assertTaskSupported, taskFacts } from '../../src/master/config-adapter.js';
+import { taskFacts } from '../../src/master/config-adapter.js';
 
 // DM's sample with the keys DM.ts refuses as not supported yet (20601, test/unit/config.test.ts) turned off
 const advanced = readFileSync(new URL('../fixtures/config/dm-task-advanced.yaml', import.meta.url), 'utf8')
@@ -11,21 +11,6 @@ const advanced = readFileSync(new URL('../fixtures/config/dm-task-advanced.yaml'
   .replace('enable-ansi-quotes: true', 'enable-ansi-quotes: false')
   .replace('multiple-rows: true', 'multiple-rows: false')
   .replace('mode: full', 'mode: none');
-
-test('start-task refuses shard-mode (no shard DDL coordination yet) with code 38019 and a workaround', () => {
-  const t = taskFacts(advanced);
-  assert.notEqual(t.shardMode, '', 'the DM sample uses shard-mode');
-  assert.throws(
-    () => assertTaskSupported(t),
-    (e: unknown) =>
-      e instanceof DMError && e.code === 38019 && /shard-mode "pessimistic"|shard-mode "optimistic"/.test(e.message) && e.workaround.includes('shard-mode'),
-  );
-});
-
-test('a task without shard-mode is accepted', () => {
-  const plain = advanced.replace(/^shard-mode:.*$/m, '');
-  assert.doesNotThrow(() => assertTaskSupported(taskFacts(plain)));
-});
 
 test("task names DM accepts (any characters) are accepted, except those DM.ts cannot keep in etcd keys", () => {
   const named = (n: string): string => advanced.replace(/^name: test$/m, `name: ${JSON.stringify(n)}`).replace(/^shard-mode:.*$/m, '');

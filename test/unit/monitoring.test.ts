@@ -191,11 +191,17 @@ test('dmctl commands in the runbooks exist, are implemented and accept the flags
       let i = 0;
       while (words[i]?.startsWith('--')) i += 2; // global flags with a value (--master-addr H:P)
       const name = words[i] ?? '';
-      const cmd = byName.get(name);
+      let cmd = byName.get(name);
       assert.ok(cmd, `${r.alert}: dmctl has no command ${name}`);
       assert.ok(!pending.has(name), `${r.alert}: dmctl ${name} is not implemented`);
+      // a subcommand (`shard-ddl-lock unlock`) has flags of its own
+      const sub = cmd.commands.find((c) => c.name() === words[i + 1]);
+      if (sub) {
+        cmd = sub;
+        i++;
+      }
       const flags = new Set(cmd.options.map((o) => o.long));
-      for (const w of words.slice(i + 1)) if (w.startsWith('--')) assert.ok(flags.has(w) || globals.has(w), `${r.alert}: dmctl ${name} has no flag ${w}`);
+      for (const w of words.slice(i + 1)) if (w.startsWith('--')) assert.ok(flags.has(w) || globals.has(w), `${r.alert}: dmctl ${name} ${cmd.name()} has no flag ${w}`);
       seen++;
     }
   }

@@ -15,4 +15,6 @@ import './config.js';
 import './binlog.js';
 import './binlog-schema.js';
 import './encrypt.js';
+import './shard-ddl-lock.js';
 import './not-implemented.js';
+import './validation.js';

@@ -8,9 +8,6 @@ const PENDING: [name: string, summary: string, hidden?: boolean][] = [
   ['pause-relay', 'pause the relay unit of a source'],
   ['resume-relay', 'resume the relay unit of a source'],
   ['purge-relay', 'purge relay log files of a source'],
-  ['shard-ddl-lock', 'show or unlock shard DDL locks'],
-  ['show-ddl-locks', 'legacy name of `shard-ddl-lock`', true],
-  ['unlock-ddl-lock', 'legacy name of `shard-ddl-lock unlock`', true],
 ];
 
 for (const [name, summary, hidden] of PENDING) {

@@ -1,4 +1,4 @@
-/** MasterService, config group: GetConfig (`dmctl config task|source|master|worker`) and Encrypt. */
+/** MasterService, config group: GetConfig (`dmctl config task|source|master|worker|task-template`, `config export`) and Encrypt. */
 import { DMError } from '../../errors/index.js';
 import { ConfigType } from '../../gen/dm/master/v1/master_pb.js';
 import { maskSourcePassword, maskTaskPassword } from '../config-adapter.js';
@@ -9,10 +9,20 @@ export function configHandlers(env: HandlerEnv): MasterImpl {
   return {
     async getConfig(req) {
       switch (req.type) {
-        case ConfigType.TASK:
-          return { result: true, msg: '', cfg: maskTaskPassword(await core.taskConfig(req.name)) };
-        case ConfigType.SOURCE:
-          return { result: true, msg: '', cfg: maskSourcePassword(await core.sourceConfig(req.name)) };
+        // with_secrets (`config export`): the stored text, whose passwords etcd holds encrypted with
+        // the cluster's key (never plain text); otherwise ****** as DM shows them
+        case ConfigType.TASK: {
+          const text = await core.taskConfig(req.name);
+          return { result: true, msg: '', cfg: req.withSecrets ? text : maskTaskPassword(text) };
+        }
+        case ConfigType.SOURCE: {
+          const text = await core.sourceConfig(req.name);
+          return { result: true, msg: '', cfg: req.withSecrets ? text : maskSourcePassword(text) };
+        }
+        case ConfigType.TASK_TEMPLATE: {
+          const text = await core.templates.get(req.name);
+          return { result: true, msg: '', cfg: req.withSecrets ? text : maskTaskPassword(text) };
+        }
         case ConfigType.MASTER: {
           if (req.name && req.name !== d.name) {
             const m = (await core.masters()).find((x) => x.info.name === req.name);
@@ -28,7 +38,7 @@ export function configHandlers(env: HandlerEnv): MasterImpl {
           return { result: r.result, msg: r.msg, cfg: r.cfg };
         }
         default:
-          throw new DMError('ErrMasterInvalidRequest', 'get-config needs a type: task, source, master or worker');
+          throw new DMError('ErrMasterInvalidRequest', 'get-config needs a type: task, source, master, worker or task-template');
       }
     },
 

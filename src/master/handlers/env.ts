@@ -12,6 +12,7 @@ import type { MasterService } from '../../gen/dm/master/v1/master_pb.js';
 import type { LeaderElection, LeaderInfo } from '../../store/index.js';
 import type { MasterCore } from '../master-core.js';
 import type { Scheduler } from '../scheduler/index.js';
+import type { ShardDDLKeeper } from '../shardddl/index.js';
 import { createPeerClients, type PeerClients } from '../clients.js';
 
 /** The MasterService methods a handler group implements (the router answers the rest `unimplemented`). */
@@ -21,6 +22,8 @@ export interface MasterServiceDeps {
   core: MasterCore;
   election: LeaderElection;
   scheduler: () => Scheduler | undefined;
+  /** The running shard DDL lock keeper (leader only). */
+  keeper?: () => ShardDDLKeeper | undefined;
   name: string;
   /** Persist/clear this master's eviction flag (operate-leader). */
   setEvicted: (evicted: boolean) => Promise<void>;

@@ -8,3 +8,5 @@ export { binlogSchemaHandlers } from './binlog-schema.js';
 export { memberHandlers } from './member.js';
 export { configHandlers } from './config.js';
 export { clusterHandlers } from './cluster.js';
+export { shardDDLHandlers } from './shard-ddl.js';
+export { validationHandlers } from './validation.js';

@@ -80,10 +80,10 @@ function subTaskStatus(s: SubTaskStatus, sourceName: string, workerName: string)
     unresolved_ddl_lock_id: s.unresolvedDdlLockId,
   };
   if (s.unit === UnitType.DUMP) {
-    out['dump_status'] = { total_tables: 0, completed_tables: 0, finished_bytes: 0, finished_rows: Number(s.rowsDone), estimate_total_rows: Number(s.rowsTotal) };
+    out['dump_status'] = { total_tables: 0, completed_tables: 0, finished_bytes: Number(s.bytesDone), finished_rows: Number(s.rowsDone), estimate_total_rows: Number(s.rowsTotal) };
   }
   if (s.unit === UnitType.LOAD) {
-    out['load_status'] = { finished_bytes: 0, total_bytes: 0, progress: `${(s.progress * 100).toFixed(2)} %`, meta_binlog: '', meta_binlog_gtid: '' };
+    out['load_status'] = { finished_bytes: Number(s.bytesDone), total_bytes: Number(s.bytesTotal), progress: `${(s.progress * 100).toFixed(2)} %`, meta_binlog: '', meta_binlog_gtid: '' };
   }
   if (s.unit === UnitType.SYNC) {
     out['sync_status'] = {
@@ -308,6 +308,70 @@ export function openApiRoutes(d: OpenApiDeps): ApiRoute[] {
         const { compileTask } = await import('../../config/index.js');
         compileTask(file); // checked as start-task checks it
         return ok({ task: taskYamlToJson(file), task_config_file: file });
+      },
+    },
+    // ---- task templates (before /tasks/{task-name}, which would match /tasks/templates) -------
+    {
+      method: 'POST',
+      path: '/tasks/templates',
+      summary: 'create a task template (body: Task); `config task-template <name>` shows it as task.yaml',
+      handler: async (r) => {
+        const name = await core.templates.put(taskJsonToYaml(r.body, 'task'), 'create');
+        return ok(taskYamlToJson(await core.templates.get(name)), 201);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/tasks/templates',
+      summary: 'list the task templates',
+      handler: async () => ok(listOf([...(await core.templates.list()).entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, text]) => taskYamlToJson(text)))),
+    },
+    {
+      method: 'POST',
+      path: '/tasks/templates/import',
+      summary: 'make a template of every task (DM TaskTemplateRequest: {overwrite}); answers 202 {success_task_list, failed_task_list}',
+      handler: async (r) => {
+        const b = bodyObject(r, 'TaskTemplateRequest', ['overwrite'], false);
+        const ow = b['overwrite'];
+        if (ow !== undefined && typeof ow !== 'boolean') throw invalid('body.overwrite must be true or false');
+        const success: string[] = [];
+        const failed: { task_name: string; error_msg: string }[] = [];
+        for (const name of await taskNames()) {
+          try {
+            await core.templates.put(await core.taskConfig(name), ow === true ? 'put' : 'create');
+            success.push(name);
+          } catch (e) {
+            failed.push({ task_name: name, error_msg: e instanceof DMError ? e.toString() : String(e) });
+          }
+        }
+        return ok({ success_task_list: success, failed_task_list: failed }, 202);
+      },
+    },
+    {
+      method: 'GET',
+      path: '/tasks/templates/{task-name}',
+      summary: 'one task template',
+      handler: async (r) => ok(taskYamlToJson(await core.templates.get(r.params['task-name'] ?? ''))),
+    },
+    {
+      method: 'PUT',
+      path: '/tasks/templates/{task-name}',
+      summary: 'replace a task template (body: Task, same name)',
+      handler: async (r) => {
+        const name = r.params['task-name'] ?? '';
+        const yaml = taskJsonToYaml(r.body, 'task');
+        if (isObject(r.body) && r.body['name'] !== name) throw invalid(`task.name must be ${name}, the template of the path`);
+        await core.templates.put(yaml, 'update');
+        return ok(taskYamlToJson(await core.templates.get(name)));
+      },
+    },
+    {
+      method: 'DELETE',
+      path: '/tasks/templates/{task-name}',
+      summary: 'delete a task template',
+      handler: async (r) => {
+        await core.templates.delete(r.params['task-name'] ?? '');
+        return { status: 204 };
       },
     },
     {

@@ -92,7 +92,8 @@ export function taskJsonToYaml(v: unknown, path = 'task'): string {
   if (field.bool(v, 'strict_optimistic_shard_mode', path)) doc['strict-optimistic-shard-mode'] = true;
   const meta = field.str(v, 'meta_schema', path);
   if (meta) doc['meta-schema'] = meta;
-  if (field.bool(v, 'enhance_online_schema_change', path)) doc['online-ddl'] = true;
+  // DM: OnlineDDL = EnhanceOnlineSchemaChange (written either way: the task file's default is true)
+  doc['online-ddl'] = field.bool(v, 'enhance_online_schema_change', path);
   const ignoreItems = strings(v['ignore_checking_items'], `${path}.ignore_checking_items`);
   if (ignoreItems.length > 0) doc['ignore-checking-items'] = ignoreItems;
   doc['target-database'] = db(v['target_config'], `${path}.target_config`);
@@ -299,7 +300,7 @@ export function taskYamlToJson(text: string): Record<string, unknown> {
     task_mode: scalar(doc['task-mode'], 'all'),
     ...(doc['shard-mode'] ? { shard_mode: scalar(doc['shard-mode']) } : {}),
     meta_schema: scalar(doc['meta-schema'], 'dm_meta'),
-    enhance_online_schema_change: doc['online-ddl'] === true || doc['online-ddl-scheme'] !== undefined,
+    enhance_online_schema_change: doc['online-ddl'] !== false || (doc['online-ddl-scheme'] !== undefined && doc['online-ddl-scheme'] !== ''),
     on_duplicate: onDup === 'error' ? 'error' : 'overwrite',
     ...(arr(doc['ignore-checking-items']).length ? { ignore_checking_items: arr(doc['ignore-checking-items']).map(String) } : {}),
     target_config: { host: scalar(target['host'], ''), port: Number(target['port'] ?? 3306), user: scalar(target['user'], ''), password: '******', security: null },

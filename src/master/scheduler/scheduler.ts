@@ -30,6 +30,8 @@ export interface WorkerView {
   aliveRevision: string;
   /** The worker's keepalive-ttl in seconds (0 when offline or not reported). */
   ttlSec: number;
+  /** etcd lease ID of the worker's alive key ('' when offline). */
+  aliveLease: string;
 }
 
 /** The scheduler's view of the cluster, read from etcd in one pass. */
@@ -52,9 +54,9 @@ export async function readClusterView(client: Etcd3, keys: Keys): Promise<Cluste
     listText(client, keys.sourceConfig()),
     listJSON<SourceBound>(client, keys.sourceLastBound()),
   ]);
-  const alive = new Map<string, WorkerAlive & { createRevision: string }>();
+  const alive = new Map<string, WorkerAlive & { createRevision: string; lease: string }>();
   for (const kv of aliveKvs.kvs) {
-    alive.set(kv.key.slice(kv.key.lastIndexOf('/') + 1), { ...parseJSON<WorkerAlive>(kv.key, kv.value), createRevision: kv.createRevision });
+    alive.set(kv.key.slice(kv.key.lastIndexOf('/') + 1), { ...parseJSON<WorkerAlive>(kv.key, kv.value), createRevision: kv.createRevision, lease: kv.lease });
   }
   const workers = new Map<string, WorkerView>();
   const names = new Set([...infos.keys(), ...alive.keys(), ...bounds.keys()]);
@@ -70,6 +72,7 @@ export async function readClusterView(client: Etcd3, keys: Keys): Promise<Cluste
       labels: i?.labels ?? {},
       aliveRevision: a?.createRevision ?? '',
       ttlSec: a?.ttlSec ?? 0,
+      aliveLease: a?.lease ?? '',
     });
   }
   const boundBy = new Map<string, string>();
@@ -128,6 +131,10 @@ export class Scheduler {
   private startedAt = Date.now();
   private graceTimer: NodeJS.Timeout | undefined;
   private readonly seenAlive = new Set<string>();
+  /** The last remaining TTL sampled per alive-key lease (proof of life when it goes up). */
+  private readonly leaseTtls = new Map<string, number>();
+  /** The first sample per alive-key lease: when, and the remaining TTL then. */
+  private readonly leaseFirst = new Map<string, { at: number; ttl: number }>();
   /** etcd revision of this scheduler's first view: alive keys created after it registered under us. */
   private startRevision: bigint | undefined;
 
@@ -209,17 +216,21 @@ export class Scheduler {
     const free = [...view.workers.values()].filter((w) => w.stage === 'free').map((w) => w.name).sort();
     // A worker this scheduler has seen alive and then lost is rebound at once; any other offline
     // worker gets `rebindGraceMs` to come back first. An alive key is proof of a live worker only
-    // if it was created under this scheduler or is still there one keepalive-ttl after the
-    // scheduler started: after a full restart etcd revives the leases of workers that are already
-    // stopped (their TTL restarts with the new Raft leader), so such a key vanishes within one TTL
-    // while its worker may be about to re-register and take its source back.
+    // if it was created under this scheduler, or its lease was seen renewed (its remaining TTL
+    // went up between two samples), or it is still there when the grace ends: after a full restart
+    // etcd revives the leases of workers that are already stopped (their TTL restarts with the new
+    // Raft leader, and on a loaded box their expiry can lag well past one TTL), so such a key
+    // vanishes later while its worker may be about to re-register and take its source back.
     this.startRevision ??= BigInt(view.revision);
-    const grace = this.o.rebindGraceMs ?? 0;
+    const inGraceNow = this.inGrace();
+    if (!inGraceNow) {
+      this.leaseTtls.clear();
+      this.leaseFirst.clear();
+    }
     for (const w of view.workers.values()) {
-      if (w.stage === 'offline') continue;
-      const ttlMs = w.ttlSec > 0 ? w.ttlSec * 1000 : grace / 2;
+      if (w.stage === 'offline' || this.seenAlive.has(w.name)) continue;
       const created = BigInt(w.aliveRevision) > this.startRevision;
-      if (created || Date.now() >= this.startedAt + ttlMs + 1000) this.seenAlive.add(w.name);
+      if (created || !inGraceNow || (await this.leaseRenewed(w))) this.seenAlive.add(w.name);
     }
     const inGrace = this.inGrace();
     const needs = [...view.sources]
@@ -241,6 +252,32 @@ export class Scheduler {
       else this.dirty = true;
     }
     this.o.onView?.(view);
+  }
+
+  /**
+   * Whether `w`'s alive-key lease is being renewed: its remaining TTL went up between two samples,
+   * or it is still positive after the time the first sample said it would run out unrenewed.
+   * A revived lease of a stopped worker only counts down (and, on a loaded box, its key may stay
+   * a while after it ran out: etcd revokes lazily), so it never passes either test.
+   */
+  private async leaseRenewed(w: WorkerView): Promise<boolean> {
+    if (w.aliveLease === '' || w.aliveLease === '0') return false;
+    let ttl: number;
+    try {
+      const r = await this.o.client.leaseClient.leaseTimeToLive({ ID: w.aliveLease });
+      ttl = Number(r.TTL);
+    } catch {
+      return false;
+    }
+    const now = Date.now();
+    const first = this.leaseFirst.get(w.aliveLease);
+    const prev = this.leaseTtls.get(w.aliveLease);
+    this.leaseTtls.set(w.aliveLease, ttl);
+    if (first === undefined) {
+      this.leaseFirst.set(w.aliveLease, { at: now, ttl });
+      return false;
+    }
+    return ttl > 0 && ((prev !== undefined && ttl > prev) || now > first.at + (first.ttl + 1) * 1000);
   }
 
   /** Bind `source` to `worker` (must be unbound), moving it away from `old` in the same txn. */

@@ -32,7 +32,9 @@ export interface DumperConfig {
   /** Extra WHERE applied to every migrated table (mydumper `--where`). */
   where: string;
   consistency: Consistency;
-  /** mydumper `extra-args`: accepted and ignored (logged), for task-file compatibility. */
+  /** `extra-args` -B (databases) and -T (tables) narrowing the dump's tables (src/config/extra-args.ts); absent = every table the block-allow list selects. */
+  only?: { databases?: string[]; tables?: { schema?: string; table: string }[] };
+  /** mydumper `extra-args` as written (informational: the worker already folded its flags into the fields above; src/config/extra-args.ts). */
   extraArgs: string;
 }
 
@@ -68,6 +70,8 @@ export interface FullMigrationConfig {
   caseSensitive: boolean;
   baList?: BAListRule;
   routes: readonly RouteRule[];
+  /** DM `online-ddl`: the shadow / trash table rules (defaults filled in); their tables are never dumped. Absent = off. */
+  onlineDDL?: { shadowTableRules: readonly string[]; trashTableRules: readonly string[] };
   mydumper: DumperConfig;
   loader: LoaderConfig;
 }
@@ -89,6 +93,7 @@ export function resolveFullConfig(
     where: c.mydumper?.where ?? '',
     consistency: c.mydumper?.consistency ?? DEFAULT_CONSISTENCY,
     extraArgs: c.mydumper?.extraArgs ?? '',
+    ...(c.mydumper?.only ? { only: c.mydumper.only } : {}),
   };
   const ld: LoaderConfig = {
     poolSize: c.loader?.poolSize ?? DEFAULT_LOADER_POOL_SIZE,
@@ -117,6 +122,7 @@ export function resolveFullConfig(
     caseSensitive: c.caseSensitive ?? false,
     ...(c.baList ? { baList: c.baList } : {}),
     routes: c.routes ?? [],
+    ...(c.onlineDDL ? { onlineDDL: c.onlineDDL } : {}),
     mydumper: Object.freeze(md),
     loader: Object.freeze(ld),
   };

@@ -41,6 +41,7 @@ export class DumpUnit extends FullPhaseUnit {
       totalTables: this.session.tables.size,
       totalChunks: st['totalChunks'],
       estimatedRows: st['estimatedRows'],
+      estimatedBytes: st['estimatedBytes'],
       ...(this.lastError ? { error: this.lastError.toJSON() } : {}),
     };
   }

@@ -23,6 +23,7 @@ import { Progress } from './progress.js';
 import { openReplacementConn, takeSnapshot, type SnapshotHandle } from './snapshot.js';
 import { listSourceTables, readTableInfo, type SourceTableInfo } from './dump-table-info.js';
 import { createTableSelector, type TableSelector } from './table-selector.js';
+import { dumpArgsKeepTable } from '../../config/extra-args.js';
 
 export interface PlannedTable {
   info: SourceTableInfo;
@@ -65,7 +66,7 @@ export class FullSession {
     this.cfg = cfg;
     this.log = deps.log;
     this.meta = metaNames(cfg.metaSchema, cfg.taskName);
-    this.selector = createTableSelector({ baList: cfg.baList, routes: cfg.routes, caseSensitive: cfg.caseSensitive, sourceId: cfg.sourceId });
+    this.selector = createTableSelector({ baList: cfg.baList, routes: cfg.routes, caseSensitive: cfg.caseSensitive, sourceId: cfg.sourceId, onlineDDL: cfg.onlineDDL });
     this.progress = new Progress(cfg.taskName, cfg.sourceId, deps.registry, deps.workerName ?? '');
   }
 
@@ -88,9 +89,10 @@ export class FullSession {
     return this.chunks.filter((c) => !c.done);
   }
 
-  /** Source tables selected by the block-allow list, in name order. */
+  /** Source tables selected by the block-allow list (and `extra-args` -B / -T), in name order. */
   async selectTables(conn: Connection): Promise<{ schema: string; table: string }[]> {
-    return (await listSourceTables(conn)).filter((t) => this.selector.matchTable(t.schema, t.table));
+    const only = this.cfg.mydumper.only ?? {};
+    return (await listSourceTables(conn)).filter((t) => this.selector.matchTable(t.schema, t.table) && dumpArgsKeepTable(only, t.schema, t.table));
   }
 
   /**

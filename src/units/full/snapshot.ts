@@ -118,7 +118,7 @@ export async function openReplacementConn(
 function privilegeError(what: string, privilege: string, alternative: string, cause: unknown): DMError {
   return new DMError('ErrDumpPrivilege', `${what} was refused: the source user needs the ${privilege} privilege`, {
     cause,
-    workaround: `GRANT ${privilege} ON *.* TO the source user, or set \`consistency: ${alternative}\` in the task's \`mydumpers\` block.`,
+    workaround: `GRANT ${privilege} ON *.* TO the source user, or add \`--consistency ${alternative}\` to \`extra-args\` in the task's \`mydumpers\` block.`,
   });
 }
 

@@ -19,6 +19,7 @@ import type { Position } from '../../binlog/position.js';
 import { toDMError } from '../../errors/index.js';
 import type { CheckpointStore } from './checkpoint.js';
 import type { LowWaterMark } from './tracker.js';
+import type { AppliedSink } from './applied-sink.js';
 
 export class CheckpointFlusher {
   /** The target pool (set from init() to close()). */
@@ -29,6 +30,8 @@ export class CheckpointFlusher {
   lastCheckpoint: Position | undefined;
   /** Schema snapshot to store with the next checkpoint (taken only where it matches the low-water mark). */
   schemasToSave: string | undefined;
+  /** Awaited before a checkpoint is written (applied-sink.ts). */
+  sink: AppliedSink | undefined;
   private flushing: Promise<void> = Promise.resolve();
   private readonly store: CheckpointStore;
 
@@ -50,6 +53,7 @@ export class CheckpointFlusher {
       const { pos, prune } = tracker.takeFlush();
       if (!pos.file && !pos.gtid) return;
       const schemas = this.schemasToSave;
+      await this.sink?.beforeCheckpoint(pos).catch(() => undefined);
       try {
         const conn = await pool.getConnection();
         try {

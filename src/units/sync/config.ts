@@ -66,6 +66,11 @@ export interface SyncConfig {
   filters?: readonly EventFilterRule[];
   /** DM `expression-filter` rules the source's instance references (`expression-filters`); sync phase only, as DM. */
   expressionFilters?: readonly ExpressionFilterRule[];
+  /**
+   * DM `online-ddl` (gh-ost / pt-osc, online-ddl.ts): the shadow and trash table rules as the task
+   * resolved them (DM's defaults filled in); absent = off.
+   */
+  onlineDDL?: { shadowTableRules: readonly string[]; trashTableRules: readonly string[] };
   /** Complete settings: the unit applies no defaults of its own. */
   syncer: SyncerSettings;
   /** Start position when no checkpoint exists (task meta, full phase startPos, or a time). */

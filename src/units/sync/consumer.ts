@@ -17,6 +17,7 @@
  * ends the run at its XID, before any of it is applied. The hot path allocates nothing beyond the
  * row changes themselves and awaits only the reader and the scheduler's backpressure.
  */
+import type { Pool } from 'mysql2/promise';
 import type { Logger } from 'pino';
 import type { BinlogEvent, RowsEvent } from '../../binlog/events.js';
 import { formatFilePos } from '../../binlog/position.js';
@@ -25,9 +26,11 @@ import type { SyncReader } from './binlog-source.js';
 import type { CausalityScheduler } from './causality.js';
 import type { DDLApplier } from './ddl-apply.js';
 import type { SyncFilters } from './filters.js';
+import type { OnlineDDL } from './online-ddl.js';
 import { jobLabels, type SyncMetrics } from './metrics.js';
 import type { SyncLabels, SyncProgress } from './sync-status.js';
 import type { LowWaterMark } from './tracker.js';
+import type { AppliedSink } from './applied-sink.js';
 import { addKeysOf, rowChangesOf, type RowChange, type UpstreamTxn } from './txn.js';
 
 export interface ConsumerDeps {
@@ -35,11 +38,15 @@ export interface ConsumerDeps {
   caseSensitive: boolean;
   tracker: LowWaterMark;
   scheduler: Pick<CausalityScheduler, 'add' | 'error'>;
-  ddl: Pick<DDLApplier, 'handleQuery' | 'structuresFromTarget'>;
+  ddl: Pick<DDLApplier, 'handleQuery' | 'structuresFromTarget' | 'passQuery'>;
+  /** Online schema changes (task `online-ddl`): translates shadow / trash table DDL first. */
+  online?: { plugin: Pick<OnlineDDL, 'translate' | 'settle'>; pool: Pool } | undefined;
   /** Counters and positions for status (written, never read, here). */
   progress: Pick<SyncProgress, 'totals' | 'waits' | 'currentPos' | 'idle'>;
   metrics: Pick<SyncMetrics, 'eventRows' | 'addedJobs'>;
   labels: SyncLabels;
+  /** Told of transactions found already applied (ledgered above the checkpoint): applied-sink.ts. */
+  sink?: AppliedSink | undefined;
 }
 
 interface OpenTxn {
@@ -98,6 +105,7 @@ export class TxnConsumer {
             ledger.delete(id);
             totals.skippedTxns++;
             tracker.markDone(track, rowKeys.has(id));
+            if (t.changes.length > 0) this.d.sink?.applied([{ pos: ev.pos, timestamp: ev.timestamp, changes: t.changes }]);
           } else if (t.changes.length === 0) {
             tracker.markDone(track, false);
           } else {
@@ -121,8 +129,13 @@ export class TxnConsumer {
           cur = undefined;
           const firstOfRun = this.entries === 0;
           this.entries++;
-          await this.d.ddl.handleQuery(ev, t?.gtid ?? '', firstOfRun, ledger, stop);
+          // online schema changes first (online-ddl.ts): the rest of the DDL path sees the real table
+          const online = this.d.online;
+          const o = online ? await online.plugin.translate(ev, online.pool, ledger.has(t?.gtid || formatFilePos(ev.pos))) : undefined;
+          if (o?.kind === 'skip') await this.d.ddl.passQuery(ev, t?.gtid ?? '');
+          else await this.d.ddl.handleQuery(o?.kind === 'replace' ? o.event : ev, t?.gtid ?? '', firstOfRun, ledger, stop);
           await this.d.ddl.structuresFromTarget(ev, stop);
+          if (online) await online.plugin.settle(online.pool, tracker.pending);
           break;
         }
         case 'heartbeat':

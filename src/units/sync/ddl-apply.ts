@@ -17,7 +17,9 @@
  * - After a DDL the reader's schema tracker could not follow (no FULL row metadata), the reader
  *   gets the table's structure from the target (structuresFromTarget).
  *
- * Not here: parsing and routing the statement (ddl.ts), the shard-DDL coordination (none yet).
+ * Not here: parsing and routing the statement (ddl.ts), the shard-DDL coordination (none yet),
+ * online schema changes (online-ddl.ts: the consumer hands on the cut-over's ALTER on the real
+ * table, and passes the shadow / trash tables' DDL to passQuery).
  */
 import type { Pool, PoolConnection } from 'mysql2/promise';
 import type { Logger } from 'pino';
@@ -161,6 +163,21 @@ export class DDLApplier {
     // the consumer is exactly at this DDL: the snapshot matches the checkpoint written next
     checkpoint.schemasToSave = this.d.reader.exportSchemas?.() ?? checkpoint.schemasToSave;
     tracker.markDone(track, true);
+    await checkpoint.flush(true);
+  }
+
+  /**
+   * A QUERY event nothing of which reaches the target (online-ddl.ts: DDL of a shadow or trash
+   * table): kept in binlog order at a barrier like a filtered-out DDL, so the reader's schemas
+   * (which did follow it) are saved with the checkpoint right after it.
+   */
+  async passQuery(ev: QueryEvent, gtid: string): Promise<void> {
+    const { tracker, checkpoint } = this.d;
+    const track = tracker.push(gtid || formatFilePos(ev.pos), ev.pos, ev.timestamp);
+    await this.d.scheduler.drain();
+    await checkpoint.flush(true);
+    checkpoint.schemasToSave = this.d.reader.exportSchemas?.() ?? checkpoint.schemasToSave;
+    tracker.markDone(track, false);
     await checkpoint.flush(true);
   }
 

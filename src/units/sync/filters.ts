@@ -1,7 +1,8 @@
 /**
  * Thin adapter over src/filter for the sync unit: block-allow list, routes, the binlog event
  * filter and the expression filter, plus the schemas the unit never replicates (system schemas
- * and its own meta schema).
+ * and its own meta schema) and, with `online-ddl`, the shadow and trash tables of online schema
+ * changes (their DDL is translated by online-ddl.ts).
  */
 import type { RowsEvent } from '../../binlog/events.js';
 import {
@@ -11,6 +12,7 @@ import {
   createRouter,
   isSystemSchema,
   type BAListRule,
+  type OnlineDDLRules,
   type EventFilterRule,
   type ExpressionFilterRule,
   type RouteResult,
@@ -50,6 +52,8 @@ export function buildFilters(opts: {
   caseSensitive?: boolean | undefined;
   metaSchema: string;
   sourceId: string;
+  /** Task `online-ddl`: shadow and trash tables of online schema changes are never replicated (online-ddl.ts). */
+  onlineDDL?: OnlineDDLRules | undefined;
 }): SyncFilters {
   const caseSensitive = opts.caseSensitive ?? false;
   const ba = createBAList(opts.baList, { caseSensitive });
@@ -70,11 +74,12 @@ export function buildFilters(opts: {
     return n;
   };
   const meta = opts.metaSchema.toLowerCase();
+  const online = opts.onlineDDL;
   const own = (schema: string): boolean => isSystemSchema(schema) || schema.toLowerCase() === meta;
   // per (schema, table): looked up in two maps of the names the reader hands over (the same string
   // objects for every event of a table map), so no key string is built per rows event
   const routeOf = perTable((schema, table) => router.route(schema, table));
-  const included = perTable((schema, table) => !own(schema) && ba.matchTable(schema, table));
+  const included = perTable((schema, table) => !own(schema) && !(online && online.tableType(table) !== 'real') && ba.matchTable(schema, table));
   const actions = perTable((schema, table): Record<DMLEventType, FilterAction> => ({
     insert: ACTION[ef.filterDML(schema, table, 'insert')],
     update: ACTION[ef.filterDML(schema, table, 'update')],

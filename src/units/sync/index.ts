@@ -12,3 +12,6 @@ export type { SyncReader, SyncReaderFactory, SyncReaderOptions } from './binlog-
 export { CheckpointStore } from './checkpoint.js';
 export { SchemaStore, type SchemaStoreConn, type StoredSchemas } from './schema-store.js';
 export { operateTrackedSchema, type SchemaOpName, type SchemaOpRequest, type SchemaOpContext } from './binlog-schema.js';
+export type { AppliedSink, AppliedTxn } from './applied-sink.js';
+export type { RowChange } from './txn.js';
+export { targetConnConfig } from './target.js';

@@ -36,6 +36,7 @@ import { createRegistry } from '../../metrics/index.js';
 import { classifyCode, classifyError, createPool } from '../../sql/index.js';
 import { canceledResult, errorResult, okResult, type ProcessResult, type Unit } from '../unit.js';
 import { TxnApplier } from './applier.js';
+import type { AppliedSink } from './applied-sink.js';
 import type { SyncReader, SyncReaderFactory } from './binlog-source.js';
 import { CausalityScheduler } from './causality.js';
 import { CheckpointStore } from './checkpoint.js';
@@ -44,6 +45,8 @@ import { resolveSettings, type FailedEventDecision, type FailedEventInfo, type S
 import { missingColumnWarner, TxnConsumer } from './consumer.js';
 import { DDLApplier } from './ddl-apply.js';
 import { buildFilters, type SyncFilters } from './filters.js';
+import { OnlineDDL } from './online-ddl.js';
+import { compileOnlineDDLRules } from '../../filter/index.js';
 import { syncMetrics, type SyncMetrics } from './metrics.js';
 import { readerOptions, startPlan } from './start-position.js';
 import { SyncProgress, type RunView, type SyncLabels } from './sync-status.js';
@@ -61,6 +64,8 @@ export interface SyncUnitDeps {
   heartbeatMs?: number;
   /** The dm-worker's name: the `worker` label of DM's syncer metrics. */
   workerName?: string;
+  /** Told of every applied row change (the continuous validator): applied-sink.ts. */
+  appliedSink?: AppliedSink;
 }
 
 const defaultReaderFactory: SyncReaderFactory = (opts) => createBinlogReader(opts);
@@ -74,12 +79,15 @@ export class SyncUnit implements Unit {
   private readonly metrics: SyncMetrics;
   private readonly labels: SyncLabels;
   private readonly filters: SyncFilters;
+  /** Task `online-ddl` (online-ddl.ts); undefined when off. */
+  private readonly online: OnlineDDL | undefined;
   private readonly store: CheckpointStore;
   private readonly checkpoint: CheckpointFlusher;
   private readonly progress: SyncProgress;
   private readonly retry: TargetRetry;
   private readerFactory: SyncReaderFactory | undefined;
   private readonly heartbeatMs: number;
+  private readonly sink: AppliedSink | undefined;
   private pool: Pool | undefined;
   private stopAc: AbortController | undefined;
   private running: Promise<ProcessResult> | undefined;
@@ -104,7 +112,9 @@ export class SyncUnit implements Unit {
     this.registry = deps.registry ?? createRegistry();
     this.metrics = syncMetrics(this.registry);
     const metaSchema = cfg.metaSchema;
+    const onlineRules = cfg.onlineDDL ? compileOnlineDDLRules(cfg.onlineDDL.shadowTableRules, cfg.onlineDDL.trashTableRules) : undefined;
     this.filters = buildFilters({
+      onlineDDL: onlineRules,
       baList: cfg.baList,
       routes: cfg.routes,
       filters: cfg.filters,
@@ -114,8 +124,14 @@ export class SyncUnit implements Unit {
       metaSchema,
       sourceId: cfg.sourceId,
     });
+    const filters = this.filters;
+    this.online = onlineRules
+      ? new OnlineDDL({ rules: onlineRules, metaSchema, taskName: cfg.taskName, sourceId: cfg.sourceId, includeTable: (s, t) => filters.includeTable(s, t), log: this.log })
+      : undefined;
     this.store = new CheckpointStore(metaSchema, cfg.taskName, cfg.sourceId);
     this.checkpoint = new CheckpointFlusher(this.store);
+    this.sink = deps.appliedSink;
+    this.checkpoint.sink = deps.appliedSink;
     this.progress = new SyncProgress(cfg.source, this.metrics, this.labels);
     this.retry = (fn, signal) => retryTarget(fn, signal, this.settings.retryTimeoutMs, this.log);
     this.readerFactory = deps.readerFactory;
@@ -224,6 +240,11 @@ export class SyncUnit implements Unit {
       const cp = await this.retry(() => this.store.load(pool), stop).catch((e: unknown) => {
         throw toDMError(e, 'ErrCheckpointLoad', 'cannot load the checkpoint from the target');
       });
+      // the online-DDL records as the target has them (a failed run may have left memory ahead)
+      if (this.online) {
+        const online = this.online;
+        await this.retry(() => online.load(pool), stop);
+      }
       const plan = startPlan(this.cfg, cp);
       checkpoint.lastCheckpoint = cp.pos;
       this.progress.currentPos = plan.startPos;
@@ -253,7 +274,14 @@ export class SyncUnit implements Unit {
         batch: this.settings.batch,
         apply: (g) => applier.applyGroup(g, stop),
       });
-      scheduler.onCommitted = (g) => applier.committed(g);
+      const sink = this.sink;
+      sink?.bind(() => tracker.position);
+      scheduler.onCommitted = sink
+        ? (g) => {
+            applier.committed(g);
+            sink.applied(g.txns);
+          }
+        : (g) => applier.committed(g);
       this.run.scheduler = scheduler;
       this.log.info({ start: plan.start, checkpoint: cp.pos, ledger: cp.ledger.size, safeModeUntil: this.cfg.safeModeUntil, safeMode: this.settings.safeMode }, 'sync unit starting');
       const reader: SyncReader = this.readerFactory!(
@@ -290,9 +318,11 @@ export class SyncUnit implements Unit {
         tracker,
         scheduler,
         ddl,
+        online: this.online ? { plugin: this.online, pool } : undefined,
         progress: this.progress,
         metrics: this.metrics,
         labels: this.labels,
+        sink: this.sink,
       });
       const onStop = (): void => void reader.close().catch(() => undefined);
       stop.addEventListener('abort', onStop, { once: true });

@@ -23,6 +23,9 @@ export interface RowChange {
   before?: unknown[];
   /** Image after (insert/update). */
   after?: unknown[];
+  /** The upstream table the change was read from (before routing). */
+  srcSchema?: string;
+  srcTable?: string;
 }
 
 export interface UpstreamTxn {
@@ -113,7 +116,7 @@ function makePlan(ev: RowsEvent, route: RouteResult): ChangePlan {
   const otherUniqueKeys = ev.uniqueKeys.some((uk) => uk.length !== keyNames.size || uk.some((c) => !keyNames.has(c.toLowerCase())));
   // Rows of several shards merged into one table are told apart by the extracted columns too.
   const fullKey = keyIdx.length === ev.keyColumns.length && keyIdx.length > 0 ? [...keyIdx, ...route.extracted.map((_, i) => keep.length + i)] : [];
-  return { keep, identity, extra, base: { schema: route.schema, table: route.table, columns, keyIdx: fullKey, otherUniqueKeys }, keyColumns: ev.keyColumns };
+  return { keep, identity, extra, base: { schema: route.schema, table: route.table, columns, keyIdx: fullKey, otherUniqueKeys, srcSchema: ev.schema, srcTable: ev.table }, keyColumns: ev.keyColumns };
 }
 
 /** A row image in the plan's column layout (the image itself when nothing is dropped or added). */
@@ -133,7 +136,7 @@ export function rowChangesOf(ev: RowsEvent, route: RouteResult): { changes: RowC
   const rows = ev.rows;
   const changes: RowChange[] = new Array<RowChange>(rows.length);
   let bytes = 0;
-  const { schema, table, columns, keyIdx, otherUniqueKeys } = plan.base;
+  const { schema, table, columns, keyIdx, otherUniqueKeys, srcSchema, srcTable } = plan.base;
   if (ev.op === 'update') {
     const before = ev.before ?? [];
     for (let i = 0; i < rows.length; i++) {
@@ -141,14 +144,14 @@ export function rowChangesOf(ev: RowsEvent, route: RouteResult): { changes: RowC
       const b = mapImage(plan, before[i] ?? after);
       const a = mapImage(plan, after);
       bytes += approxBytes(b) + approxBytes(a);
-      changes[i] = { schema, table, op: 'update', columns, keyIdx, otherUniqueKeys, before: b, after: a };
+      changes[i] = { schema, table, op: 'update', columns, keyIdx, otherUniqueKeys, before: b, after: a, srcSchema, srcTable };
     }
   } else {
     const op = ev.op;
     for (let i = 0; i < rows.length; i++) {
       const img = mapImage(plan, rows[i] as unknown[]);
       bytes += approxBytes(img);
-      changes[i] = op === 'insert' ? { schema, table, op, columns, keyIdx, otherUniqueKeys, after: img } : { schema, table, op, columns, keyIdx, otherUniqueKeys, before: img };
+      changes[i] = op === 'insert' ? { schema, table, op, columns, keyIdx, otherUniqueKeys, after: img, srcSchema, srcTable } : { schema, table, op, columns, keyIdx, otherUniqueKeys, before: img, srcSchema, srcTable };
     }
   }
   return { changes, bytes };

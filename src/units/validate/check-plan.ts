@@ -9,7 +9,7 @@
  * and source-only columns are left out of the comparison and named in the table's notes, so a
  * "equal" verdict never hides what it did not look at.
  */
-import { createBAList, createRouter, isSystemSchema } from '../../filter/index.js';
+import { compileOnlineDDLRules, createBAList, createRouter, isSystemSchema } from '../../filter/index.js';
 import type { BAListRule, ExtractedColumn, RouteRule, TableName } from '../../filter/index.js';
 import { getTableInfo, tableExists, type Queryable, type TableInfo } from '../../sql/index.js';
 
@@ -20,6 +20,8 @@ export interface CheckSourceInput {
   baList?: BAListRule | undefined;
   routes: readonly RouteRule[];
   caseSensitive: boolean;
+  /** Task `online-ddl`: gh-ost / pt-osc shadow and trash tables are not migrated, so not compared (docs/online-ddl.md). */
+  onlineDDL?: { shadowTableRules: readonly string[]; trashTableRules: readonly string[] } | undefined;
 }
 
 /** One source table feeding a target table. */
@@ -66,8 +68,10 @@ export async function planDataCheck(
   for (const src of sources) {
     const ba = createBAList(src.baList, { caseSensitive: src.caseSensitive });
     const router = createRouter(src.routes, { caseSensitive: src.caseSensitive, sourceId: src.sourceId });
+    const online = src.onlineDDL ? compileOnlineDDLRules(src.onlineDDL.shadowTableRules, src.onlineDDL.trashTableRules) : undefined;
     for (const t of await listTables(src.q)) {
       if (!ba.matchTable(t.schema, t.table)) continue;
+      if (online && online.tableType(t.table) !== 'real') continue;
       const r = router.route(t.schema, t.table);
       const tgt = { schema: r.schema, table: r.table };
       if (only && !only.some((o) => o.schema === tgt.schema && o.table === tgt.table)) continue;

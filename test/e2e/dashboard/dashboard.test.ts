@@ -2,7 +2,8 @@
  * dashboard: Debian's chromium, driven by playwright-core, opens the dashboard a real dm-master
  * (with token authentication on) serves at /dashboard/, is refused until it logs in with a token,
  * then sees the cluster live over gRPC-web, starts a task from pasted YAML (check-task first),
- * watches it reach Sync, pauses and resumes it, and saves a screenshot (path printed; under
+ * watches the full copy's progress (rows, bytes, ETA) and the task reach Sync, pauses and resumes
+ * it, and saves screenshots (path printed; under
  * test/.output/). A page of another origin calling the master with the same token is refused.
  */
 import { test } from 'node:test';
@@ -80,10 +81,20 @@ void test('dashboard: live view, start a task from YAML, Sync, pause and resume,
   await waitText(page, 'members', /worker/);
   assert.equal(await page.getByTestId('token').inputValue(), '', 'the token is not left in the form');
 
+  // the target table exists already, with a trigger that makes each loaded row take 5 ms: the
+  // load (2000 rows, 100 per chunk, one at a time) lasts long enough to watch its progress
+  await s.target.sql('CREATE DATABASE dash; CREATE TABLE dash.t (id INT PRIMARY KEY, v VARCHAR(40))');
+  await s.target.sql('CREATE TRIGGER dash.slow BEFORE INSERT ON dash.t FOR EACH ROW SET @dm_slow = SLEEP(0.005)');
   await page.getByTestId('task-yaml').fill(readFileSync(s.conf('dm-task.yaml'), 'utf8'));
   await page.getByTestId('start-task').click();
   await waitText(page, 'task-result', /"result": true/, 60_000);
   const sub = 'test-mysql-replica-01';
+  // the full-copy progress bar: rows done / estimated, bytes done / estimated, ETA
+  await waitText(page, `progress-${sub}`, /\b[\d,]+ \/ [\d,]+ rows · [\d.]+ (B|KiB|MiB) \/ [\d.]+ (B|KiB|MiB) · ETA \d+/, 120_000);
+  const bar = await page.getByTestId(`progress-${sub}`).locator('.bar > div').getAttribute('style');
+  assert.match(bar ?? '', /width:\d+(\.\d)?%/, 'the bar is drawn');
+  mkdirSync(OUT, { recursive: true });
+  await page.screenshot({ path: join(OUT, 'dashboard-load.png'), fullPage: true });
   await waitText(page, `unit-${sub}`, /^Sync$/, 120_000);
   await waitText(page, `stage-${sub}`, /^Running$/);
   await src.sql("INSERT INTO dash.t VALUES (5000, 'live')");

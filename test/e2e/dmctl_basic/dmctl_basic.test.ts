@@ -89,7 +89,9 @@ void test('every command rejects missing or invalid arguments with result false'
       [['pause-relay'], /code=42004/],
       [['resume-relay'], /code=42004/],
       [['purge-relay'], /code=42004/],
-      [['shard-ddl-lock'], /code=42004/],
+      [['shard-ddl-lock', 'unlock', 'test-`db`.`tbl`', '--action', 'nope'], /invalid --action 'nope'; use skip or exec/],
+      [['shard-ddl-lock', 'unlock'], /missing required argument 'lock-id'/],
+      [['unlock-ddl-lock'], /missing required argument 'lock-id'/],
     ];
     for (const [args, re] of cases) {
       const r = await dmctl(['--master-addr', dead, ...args]);

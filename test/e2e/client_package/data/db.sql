@@ -1,0 +1,3 @@
+CREATE DATABASE app;
+CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(40));
+INSERT INTO app.t SELECT seq, CONCAT('row ', seq) FROM mysql.seq_1_to_2000;

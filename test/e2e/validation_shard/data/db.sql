@@ -1,0 +1,3 @@
+CREATE DATABASE vs;
+CREATE TABLE vs.t (id INT PRIMARY KEY, v VARCHAR(20));
+INSERT INTO vs.t SELECT seq, CONCAT('r', seq) FROM mysql.seq_1_to_10;

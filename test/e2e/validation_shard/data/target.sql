@@ -1,0 +1,2 @@
+CREATE DATABASE vs;
+CREATE TABLE vs.t (id INT, v VARCHAR(20), src VARCHAR(32), PRIMARY KEY (id, src));
