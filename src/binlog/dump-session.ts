@@ -106,20 +106,26 @@ export interface BinlogTransport {
  * DM.ts's hooks on a ZongJi instance (both transports): the table filter (answers cached per
  * table) and table-info lookups answered by the reader's schema tracker instead of the source.
  */
-export function configureZongji(zj: ZongJi, include: ((schema: string, table: string) => boolean) | undefined, cache: Map<string, boolean>, tableInfo: (ev: TableMapEvent, next: () => void) => void): void {
+export function configureZongji(zj: ZongJi, include: ((schema: string, table: string) => boolean) | undefined, cache: Map<string, Map<string, boolean>>, tableInfo: (ev: TableMapEvent, next: () => void) => void): void {
   const internals = zj as unknown as {
     _skipSchema: (db: string, table: string) => boolean;
     _fetchTableInfo: (ev: TableMapEvent, next: () => void) => void;
   };
   if (include) {
     // asked once per TableMap event (one per statement on MariaDB): cache the answer per table
+    // (a map per schema: no key string built per TableMap)
     internals._skipSchema = (db, table) => {
-      const key = `${db}\u0000${table}`;
-      let inc = cache.get(key);
+      let m = cache.get(db);
+      if (m === undefined) {
+        if (cache.size >= 10_000) cache.clear();
+        m = new Map();
+        cache.set(db, m);
+      }
+      let inc = m.get(table);
       if (inc === undefined) {
-        if (cache.size >= 100_000) cache.clear();
+        if (m.size >= 100_000) m.clear();
         inc = include(db, table);
-        cache.set(key, inc);
+        m.set(table, inc);
       }
       return !inc;
     };
@@ -137,7 +143,7 @@ export class DumpSession implements BinlogTransport {
   private ctrl: Connection | undefined;
   private connectedOnce = false;
   private loopDone: Promise<void> = Promise.resolve();
-  private readonly includeCache = new Map<string, boolean>();
+  private readonly includeCache = new Map<string, Map<string, boolean>>();
   private readonly o: DumpOptions;
   private readonly log: Logger;
   private readonly shaper: TxnShaper;

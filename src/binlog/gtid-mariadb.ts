@@ -12,6 +12,8 @@ interface Entry {
 }
 
 const GTID_RE = /^(\d+)-(\d+)-(\d+)$/;
+/** `domain-server-seq` as toString() writes it (no leading zeros). */
+const CANONICAL_RE = /^(?:0|[1-9]\d*)-(?:0|[1-9]\d*)-(?:0|[1-9]\d*)$/;
 
 function bad(text: string, why: string): DMError {
   return new DMError('ErrBinlogInvalidPosition', `invalid MariaDB GTID list ${JSON.stringify(text)}: ${why}`);
@@ -89,10 +91,15 @@ export class MariadbGtidSet implements GtidSet {
 
   /** Record `domain-server-seq` as the last transaction of its domain (an overwrite, like the server's). */
   add(gtid: string): MariadbGtidSet {
-    const [d, e] = parseOne(gtid.trim(), gtid);
+    const t = gtid.trim();
+    const [d, e] = parseOne(t, gtid);
     const m = new Map(this.domains);
     m.set(d, e);
-    return new MariadbGtidSet(m);
+    const set = new MariadbGtidSet(m);
+    // one domain (the common case; the reader adds one GTID per transaction): the text is the GTID
+    // itself when written canonically, without formatting the sequence bigint again
+    if (m.size === 1 && CANONICAL_RE.test(t)) set.text = t;
+    return set;
   }
 
   /** Per domain, the entry with the higher sequence number. */

@@ -193,12 +193,21 @@ async function install(): Promise<boolean> {
   const origParseString = parserProto?.['parseString'];
   if (!queryProto || !parserProto || typeof origParseString !== 'function') return false;
   if (Object.getOwnPropertyDescriptor(queryProto, 'statusVars')) return true;
-  let last: Buffer | undefined;
-  parserProto['parseString'] = function (this: { parseBuffer(n: number): Buffer }, length: number): string {
-    // zongji's own body (parseBuffer + utf8), remembering the bytes for the accessor below
-    const buf = this.parseBuffer(length);
-    last = buf;
-    return buf.toString('utf8');
+  // where the last string was read (no slice per string: zongji reads every TableMap's names with it)
+  let lastBuf: Buffer | undefined;
+  let lastStart = 0;
+  let lastEnd = 0;
+  parserProto['parseString'] = function (this: { _buffer: Buffer; _offset: number; _packetEnd: number }, length: number | undefined): string {
+    // zongji's own body (parseBuffer + utf8: the same bytes, clamped to the buffer), remembering
+    // where they are for the accessor below
+    const b = this._buffer;
+    const start = this._offset;
+    if (length === undefined) length = this._packetEnd - start; // parseBuffer's default
+    this._offset = start + length;
+    lastBuf = b;
+    lastStart = Math.min(start, b.length);
+    lastEnd = Math.min(start + length, b.length);
+    return b.toString('utf8', lastStart, lastEnd);
   };
   Object.defineProperty(queryProto, 'statusVars', {
     configurable: true,
@@ -206,11 +215,11 @@ async function install(): Promise<boolean> {
       return undefined;
     },
     set(this: Record<string, unknown>, v: unknown) {
-      const raw = last;
-      last = undefined;
+      const raw = lastBuf;
+      lastBuf = undefined;
       Object.defineProperty(this, 'statusVars', { value: v, writable: true, enumerable: true, configurable: true });
       // the packet buffer is reused: copy; only when it is the block just parsed
-      if (raw && raw.length === this['statusVarsLength']) this[RAW_STATUS_VARS] = Buffer.from(raw);
+      if (raw && lastEnd - lastStart === this['statusVarsLength']) this[RAW_STATUS_VARS] = Buffer.from(raw.subarray(lastStart, lastEnd));
     },
   });
   return true;

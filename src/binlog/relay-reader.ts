@@ -151,7 +151,7 @@ export class RelaySession implements BinlogTransport, StreamControl {
   private readonly closeSignal: AbortSignal;
   private readonly log: Logger;
   private readonly metrics: ReaderMetrics | undefined;
-  private readonly includeCache = new Map<string, boolean>();
+  private readonly includeCache = new Map<string, Map<string, boolean>>();
   private ctrl: Connection | undefined;
   private subs: RelaySubDir[] = [];
   private startLoc: Loc | 'wait' | undefined;

@@ -105,18 +105,27 @@ async function install(): Promise<boolean> {
   const readRowArray = (parser: ParserLike, tm: TableMapEntry, bitmap: Buffer, zongji: unknown): unknown[] => {
     let present = 0;
     for (let i = 0; i < bitmap.length; i++) present += popcount(bitmap[i]!);
-    const nulls = parser.parseBuffer((present + 7) >> 3);
+    // the null bitmap read in place (zongji slices it into a new Buffer per row)
+    const b = parser._buffer;
+    const nullsAt = parser._offset;
+    parser._offset = nullsAt + ((present + 7) >> 3);
     const cols = tm.columns;
     const schemas = tm.columnSchemas;
     const n = cols.length;
+    const kinds = kindsOf(cols, schemas);
     const out = new Array<unknown>(n);
     for (let i = 0, nb = 0; i < n; i++) {
       if ((bitmap[i >> 3]! & (1 << (i & 7))) === 0) {
         out[i] = null;
         continue;
       }
-      out[i] = (nulls[nb >> 3]! & (1 << (nb & 7))) !== 0 ? null : readMysqlValue.call(common, parser, cols[i], schemas[i], tm, zongji);
+      const isNull = (b[nullsAt + (nb >> 3)]! & (1 << (nb & 7))) !== 0;
       nb++;
+      if (isNull) out[i] = null;
+      else {
+        const k = kinds[i]!;
+        out[i] = k === K_OTHER ? readMysqlValue.call(common, parser, cols[i], schemas[i], tm, zongji) : readFast(parser, k);
+      }
     }
     return out;
   };
@@ -143,8 +152,16 @@ async function install(): Promise<boolean> {
     const from = end - this.size;
     const b = parser._buffer;
     const memo = tmCache.get(this.tableId);
-    if (memo && from >= 0 && from <= start && memo.bytes.length === end - from && b.compare(memo.bytes, 0, memo.bytes.length, from, end) === 0) {
-      for (const f of OPT_FIELDS) this[f] = memo.fields[f];
+    if (memo && from >= 0 && from <= start && memo.bytes.length === end - from && sameBytes(memo.bytes, b, from)) {
+      const f = memo.fields;
+      // plain stores (a loop over OPT_FIELDS would make every one a keyed store)
+      this['signedness'] = f['signedness'];
+      this['columnNames'] = f['columnNames'];
+      this['_enumSetValues'] = f['_enumSetValues'];
+      this['primaryKey'] = f['primaryKey'];
+      this['geometryTypes'] = f['geometryTypes'];
+      this['columnVisibility'] = f['columnVisibility'];
+      this['_columnCharsetIds'] = f['_columnCharsetIds'];
       this[MEMO] = memo;
       parser._offset = end;
       return undefined;
@@ -192,8 +209,165 @@ async function install(): Promise<boolean> {
   return true;
 }
 
+/** `a` equals `b` from `at` on for a.length bytes (short TableMaps: a loop beats Buffer#compare's call). */
+function sameBytes(a: Buffer, b: Buffer, at: number): boolean {
+  const n = a.length;
+  if (n > 256) return b.compare(a, 0, n, at, at + n) === 0;
+  for (let i = 0; i < n; i++) if (a[i] !== b[at + i]) return false;
+  return true;
+}
+
 function popcount(x: number): number {
   x = x - ((x >> 1) & 0x55);
   x = (x & 0x33) + ((x >> 2) & 0x33);
   return (x + (x >> 4)) & 0x0f;
+}
+
+/**
+ * Column kinds decoded in place by readFast(), with exactly zongji's results (common.js
+ * readMysqlValue): 1/2/4-byte integers (parseAnyInt: signedness from UNSIGNED, else from
+ * COLUMN_TYPE), and CHAR/VARCHAR text in a UTF-8 charset (decodeTextColumn's utf8 branch) that
+ * is none of MariaDB's logical types (uuid, inet4, inet6, vector) nor binary/varbinary. Every
+ * other column goes through zongji's readMysqlValue.
+ */
+const K_OTHER = 0;
+const K_U8 = 1;
+const K_I8 = 2;
+const K_U16 = 3;
+const K_I16 = 4;
+const K_U32 = 5;
+const K_I32 = 6;
+/** text with a 1-byte / 2-byte length prefix */
+const K_TEXT1 = 7;
+const K_TEXT2 = 8;
+
+const T_TINY = 1;
+const T_SHORT = 2;
+const T_LONG = 3;
+const T_VARCHAR = 15;
+const T_STRING = 254;
+/** Charsets zongji decodes with Buffer#toString('utf8') (its ICONV_CHARSET_OVERRIDES and default). */
+const UTF8_CHARSETS = new Set(['utf8', 'utf8mb3', 'utf8mb4']);
+
+interface ColumnFull {
+  type: number;
+  charset?: string | null;
+  metadata?: Record<string, unknown> | null;
+}
+interface SchemaFull {
+  COLUMN_TYPE?: string;
+  UNSIGNED?: boolean;
+}
+
+/**
+ * The kinds of a table map's columns, cached per column-schema array: the TableMap memo shares
+ * that array between identical TableMaps, while zongji builds a new `columns` array at every
+ * TableMap (one per statement). The columns' type, charset and length are checked against the
+ * cached ones whenever the array differs from the last one seen (a few comparisons per event).
+ */
+interface KindEntry {
+  cols: ColumnLike[];
+  types: number[];
+  charsets: unknown[];
+  maxLens: unknown[];
+  kinds: Uint8Array;
+}
+const kindCache = new WeakMap<object, KindEntry>();
+
+function kindsOf(cols: ColumnLike[], schemas: unknown[]): Uint8Array {
+  const e = kindCache.get(schemas);
+  if (e !== undefined) {
+    if (e.cols === cols) return e.kinds;
+    if (sameColumns(e, cols)) {
+      e.cols = cols;
+      return e.kinds;
+    }
+  }
+  const n = cols.length;
+  const kinds = new Uint8Array(n);
+  const types = new Array<number>(n);
+  const charsets = new Array<unknown>(n);
+  const maxLens = new Array<unknown>(n);
+  for (let i = 0; i < n; i++) {
+    const c = cols[i] as ColumnFull;
+    kinds[i] = kindOf(c, schemas[i] as SchemaFull | undefined);
+    types[i] = c.type;
+    charsets[i] = c.charset;
+    maxLens[i] = c.metadata?.['max_length'];
+  }
+  kindCache.set(schemas, { cols, types, charsets, maxLens, kinds });
+  return kinds;
+}
+
+function sameColumns(e: KindEntry, cols: ColumnLike[]): boolean {
+  const n = cols.length;
+  if (n !== e.types.length) return false;
+  for (let i = 0; i < n; i++) {
+    const c = cols[i] as ColumnFull;
+    if (c.type !== e.types[i] || c.charset !== e.charsets[i] || c.metadata?.['max_length'] !== e.maxLens[i]) return false;
+  }
+  return true;
+}
+
+function kindOf(c: ColumnFull, cs: SchemaFull | undefined): number {
+  if (cs === undefined || typeof cs.COLUMN_TYPE !== 'string') return K_OTHER;
+  const def = cs.COLUMN_TYPE;
+  switch (c.type) {
+    case T_TINY:
+    case T_SHORT:
+    case T_LONG: {
+      const unsigned = cs.UNSIGNED !== undefined ? cs.UNSIGNED : def.indexOf('unsigned') !== -1;
+      if (c.type === T_TINY) return unsigned ? K_U8 : K_I8;
+      if (c.type === T_SHORT) return unsigned ? K_U16 : K_I16;
+      return unsigned ? K_U32 : K_I32;
+    }
+    case T_VARCHAR:
+    case T_STRING: {
+      const prefix = def.substr(0, 6);
+      if (def === 'uuid' || def === 'inet4' || def === 'inet6' || prefix === 'vector' || prefix === 'binary' || prefix === 'varbin') return K_OTHER;
+      const charset = c.charset;
+      if (charset !== null && charset !== undefined && charset !== '' && !UTF8_CHARSETS.has(charset)) return K_OTHER;
+      const max = c.metadata?.['max_length'];
+      if (typeof max !== 'number') return K_OTHER;
+      return max > 255 ? K_TEXT2 : K_TEXT1;
+    }
+    default:
+      return K_OTHER;
+  }
+}
+
+/** A value of a kind other than K_OTHER, read at the parser's offset (zongji's arithmetic, see kindOf). */
+function readFast(parser: ParserLike, kind: number): unknown {
+  const b = parser._buffer;
+  const off = parser._offset;
+  switch (kind) {
+    case K_U8:
+    case K_I8: {
+      parser._offset = off + 1;
+      const r = b[off]!;
+      return kind === K_I8 && r & (1 << 7) ? (r ^ 0xff) * -1 - 1 : r;
+    }
+    case K_U16:
+    case K_I16: {
+      parser._offset = off + 2;
+      const r = b[off]! | (b[off + 1]! << 8);
+      return kind === K_I16 && r & (1 << 15) ? (r ^ 0xffff) * -1 - 1 : r;
+    }
+    case K_U32:
+    case K_I32: {
+      parser._offset = off + 4;
+      const r = (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16)) + b[off + 3]! * 0x1000000;
+      return kind === K_I32 && r & (1 << 31) ? (r ^ 0xffffffff) * -1 - 1 : r;
+    }
+    case K_TEXT1: {
+      const size = b[off]!;
+      parser._offset = off + 1 + size;
+      return b.toString('utf8', off + 1, off + 1 + size);
+    }
+    default: {
+      const size = b[off]! | (b[off + 1]! << 8);
+      parser._offset = off + 2 + size;
+      return b.toString('utf8', off + 2, off + 2 + size);
+    }
+  }
 }

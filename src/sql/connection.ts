@@ -22,7 +22,8 @@
 import type { Readable } from 'node:stream';
 import mysql from 'mysql2/promise';
 import type { Connection, Pool, PoolOptions, ConnectionOptions } from 'mysql2/promise';
-import type { TypeCast } from 'mysql2';
+import type { SqlValue, TypeCast } from 'mysql2';
+import mysqlCore from 'mysql2';
 import { DMError } from '../errors/index.js';
 import { classifyError, classifyMySQLError } from './errno.js';
 
@@ -256,7 +257,20 @@ export function poolOptions(conn: ConnConfig, opts: ConnectOptions = {}): PoolOp
     queueLimit: 0,
     enableKeepAlive: true,
     keepAliveInitialDelay: POOL_KEEP_ALIVE_INITIAL_DELAY_MS,
+    queryFormat: formatUnlessNoValues,
   };
+}
+
+/**
+ * mysql2's own formatting (sql-escaper `format`, as its connection's format() calls it), except that
+ * a query without values is sent as it is: mysql2 formats every query, and sql-escaper scans the
+ * whole text for placeholders before it sees there is no value to put in — for the sync applier's
+ * multi-statement target transactions (tens of KB of literals each), a quote-aware scan of every
+ * byte. Same result: with no value, sql-escaper returns the text unchanged.
+ */
+function formatUnlessNoValues(this: { config: { stringifyObjects?: boolean; timezone?: string } }, sql: string, values: unknown): string {
+  if (values === undefined || values === null || (Array.isArray(values) && values.length === 0)) return sql;
+  return mysqlCore.format(sql, values as SqlValue[], this.config.stringifyObjects, this.config.timezone);
 }
 
 /**

@@ -109,7 +109,8 @@ export function buildInsert(t: DMLTable, rows: readonly Row[], mode: InsertMode 
   if (rows.length === 0) throw new DMError('ErrSQLBuildStatement', 'no rows to insert');
   const p = prepare(t);
   const verb = mode === 'replace' ? 'REPLACE INTO' : mode === 'ignore' ? 'INSERT IGNORE INTO' : 'INSERT INTO';
-  let sql = `${verb} ${p.target} (${p.colList}) VALUES ${rows.map((r) => valuesTuple(p, t, r)).join(',')}`;
+  let sql = `${verb} ${p.target} (${p.colList}) VALUES `;
+  for (let i = 0; i < rows.length; i++) sql += (i > 0 ? ',' : '') + valuesTuple(p, t, rows[i] as Row);
   if (mode === 'upsert') {
     const cols = [...p.writable.map((i) => quoteId((t.columns[i] as DMLColumn).name)), ...p.extraCols];
     sql += ` ON DUPLICATE KEY UPDATE ${cols.map((c) => `${c} = VALUES(${c})`).join(', ')}`;

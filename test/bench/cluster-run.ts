@@ -20,10 +20,13 @@
  * - `--rtt-ms X`: the target path goes through test/helpers/fault-proxy.ts with X/2 ms per
  *   direction (the bench process runs the proxy, so its CPU is part of the box's load).
  *
+ * - `BENCH_COMPILED=1`: the dm-worker runs from tsc output (compiledDist(), DM_WORKER_DIST of
+ *   test/helpers/cluster.ts) as a deployed one does, instead of through tsx; the master stays on tsx.
+ *
  * The bench process itself also runs the in-process dmctl polls (every 100 ms) and the proxy.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -272,6 +275,8 @@ export async function runClusterTask(
       target: cpuSeconds(dst.pid) - c0.target,
     };
     await cluster.ctl(['stop-task', task.name]).catch(() => undefined);
+    // a profiled worker (DM_WORKER_NODE_ARGS=--cpu-prof …) writes its profile on a graceful exit only
+    if (process.env['DM_WORKER_NODE_ARGS']) await cluster.stop(worker).catch(() => undefined);
     return { secs, cpu, peakRssMB, hwmMB, toRunningSecs: toRunning };
   } finally {
     await cluster.close();
@@ -370,4 +375,20 @@ export function writeResults(bench: string, data: Record<string, unknown>): stri
   const file = join(dir, `${bench}-${new Date().toISOString().replace(/[:.]/g, '-')}.json`);
   writeFileSync(file, JSON.stringify(data, null, 2) + '\n');
   return file;
+}
+
+/**
+ * Compile src/ with tsc into `<dir>/dist` (as `npm run build` does, without the web UI) and return
+ * that dir: `node <dist>/src/bin/dm-worker.js` is the deployed worker. (Other areas' type errors
+ * do not stop tsc from emitting.)
+ */
+export function compiledDist(dir: string): string {
+  const out = join(dir, 'dist');
+  spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', out], { stdio: 'ignore' });
+  if (!existsSync(join(out, 'src/bin/dm-worker.js'))) throw new Error(`tsc produced no ${out}/src/bin/dm-worker.js`);
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as Record<string, unknown>;
+  // the version lookup (src/util/version.ts) finds this one first
+  writeFileSync(join(out, 'package.json'), JSON.stringify({ name: pkg['name'], version: pkg['version'], type: 'module' }));
+  symlinkSync(join(process.cwd(), 'node_modules'), join(out, 'node_modules'));
+  return out;
 }

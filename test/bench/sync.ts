@@ -29,7 +29,9 @@
  * master, source and target, the worker's peak RSS, a row digest check after every tool; JSON
  * under bench-results/. `--load N`: N busy processes beside the run; `--rtt-ms X`: DM.ts's target
  * connections, and the replica's connection to its source (its only network path), through a
- * TCP proxy with X/2 ms each way. `--tables`, `--table-size`, `--seconds` override the env knobs.
+ * TCP proxy with X/2 ms each way. `--tables`, `--table-size`, `--seconds` override the env knobs;
+ * `--events n` (BENCH_EVENTS) writes backlogs of exactly n transactions instead (same size on a busy
+ * box). BENCH_COMPILED=1 runs the dm-worker from tsc output, as deployed (see ./cluster-run.ts).
  * No steady-state lag phase in this mode.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -40,7 +42,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import { Command } from 'commander';
-import { BusyLoad, digestsDiffer, machine, printRuns, rttProxy, runClusterTask, writeResults, type ToolRun } from './cluster-run.js';
+import { BusyLoad, compiledDist, digestsDiffer, machine, printRuns, rttProxy, runClusterTask, writeResults, type ToolRun } from './cluster-run.js';
 import { MariaDBServer, cpuSeconds, makeTempDir, removeTempDir, requireBinary, trackChild } from '../helpers/index.js';
 import type { SyncConfig } from '../../src/units/sync/index.js';
 import { DEFAULT_BINLOG_QUEUE_BYTES, DEFAULT_BINLOG_QUEUE_EVENTS, DEFAULT_META_SCHEMA, DEFAULT_SYNC_RETRY_TIMEOUT_MS } from '../../src/config/index.js';
@@ -54,11 +56,14 @@ const cli = new Command()
   .option('--tables <n>', 'sysbench tables (BENCH_TABLES)')
   .option('--table-size <n>', 'rows per table (BENCH_TABLE_SIZE)')
   .option('--seconds <n>', 'seconds of sysbench writes per backlog (BENCH_SECONDS)')
+  .option('--events <n>', 'cluster mode: a backlog of exactly n sysbench transactions instead of --seconds of writes (BENCH_EVENTS)')
   .parse()
-  .opts<{ cluster: boolean; rounds: string; load: string; rttMs: string; tables?: string; tableSize?: string; seconds?: string }>();
+  .opts<{ cluster: boolean; rounds: string; load: string; rttMs: string; tables?: string; tableSize?: string; seconds?: string; events?: string }>();
 const TABLES = cli.tables !== undefined ? Number(cli.tables) : env('BENCH_TABLES', 4);
 const TABLE_SIZE = cli.tableSize !== undefined ? Number(cli.tableSize) : env('BENCH_TABLE_SIZE', 250_000);
 const SECONDS = cli.seconds !== undefined ? Number(cli.seconds) : env('BENCH_SECONDS', 60);
+/** Cluster mode: transactions per backlog (0 = SECONDS of writes). The same count (and seed) gives the same backlog size on a busy or an idle box, so CPU per row event compares across runs. */
+const EVENTS = cli.events !== undefined ? Number(cli.events) : env('BENCH_EVENTS', 0);
 const THREADS = env('BENCH_THREADS', 4);
 const LAG_RATE = env('BENCH_LAG_RATE', 2000);
 const LAG_SECONDS = env('BENCH_LAG_SECONDS', 30);
@@ -367,10 +372,12 @@ async function mainCluster(): Promise<void> {
   const ROUNDS = Math.max(1, Number(cli.rounds));
   const LOAD = Math.max(0, Number(cli.load));
   const RTT_MS = Math.max(0, Number(cli.rttMs));
+  const COMPILED = process.env['BENCH_COMPILED'] === '1';
   console.log(
-    `# sync bench --cluster: ${TABLES} tables x ${TABLE_SIZE} rows, ${SECONDS}s of oltp_write_only (${THREADS} threads) per round, ${ROUNDS} round(s); DM.ts worker-count ${WORKERS}, batch ${BATCH}; target binlog ${TARGET_BINLOG ? 'written by both' : 'off for both'}; busy processes ${LOAD}; added RTT ${RTT_MS} ms`,
+    `# sync bench --cluster: ${TABLES} tables x ${TABLE_SIZE} rows, ${EVENTS > 0 ? `${EVENTS} transactions` : `${SECONDS}s`} of oltp_write_only (${THREADS} threads) per round, ${ROUNDS} round(s); DM.ts worker-count ${WORKERS}, batch ${BATCH}; target binlog ${TARGET_BINLOG ? 'written by both' : 'off for both'}; busy processes ${LOAD}; added RTT ${RTT_MS} ms; dm-worker ${COMPILED ? 'compiled (tsc output)' : 'through tsx'}`,
   );
   const dirs = [makeTempDir('bench-src'), makeTempDir('bench-dm'), makeTempDir('bench-ser')] as const;
+  if (COMPILED) process.env['DM_WORKER_DIST'] = compiledDist(dirs[1]);
   const servers: MariaDBServer[] = [];
   const load0 = loadavg();
   let busy: BusyLoad | undefined;
@@ -391,7 +398,7 @@ async function mainCluster(): Promise<void> {
     for (let round = 0; round < ROUNDS; round++) {
       const start = await masterPos(src);
       t0 = performance.now();
-      const w = sysbench(src.port, 'run', [`--time=${SECONDS}`, '--report-interval=0', `--rand-seed=${round + 1}`]);
+      const w = sysbench(src.port, 'run', [...(EVENTS > 0 ? [`--events=${EVENTS}`, '--time=0'] : [`--time=${SECONDS}`]), '--report-interval=0', `--rand-seed=${round + 1}`]);
       const end = await masterPos(src);
       console.log(
         `round ${round + 1} backlog: ${w.txns} transactions, ~${w.writes} row events, binlog ${start.file}:${start.offset} → ${end.file}:${end.offset} (${((performance.now() - t0) / 1000).toFixed(1)} s)`,
@@ -464,7 +471,7 @@ async function mainCluster(): Promise<void> {
       mode: 'cluster',
       at: new Date().toISOString(),
       machine: { ...machine(), loadavgAtStart: load0.map((x) => Number(x.toFixed(2))) },
-      config: { tables: TABLES, tableSize: TABLE_SIZE, seconds: SECONDS, threads: THREADS, workerCount: WORKERS, batch: BATCH, targetBinlog: TARGET_BINLOG, rounds: ROUNDS, load: LOAD, rttMs: RTT_MS },
+      config: { tables: TABLES, tableSize: TABLE_SIZE, seconds: SECONDS, events: EVENTS, threads: THREADS, workerCount: WORKERS, batch: BATCH, targetBinlog: TARGET_BINLOG, rounds: ROUNDS, load: LOAD, rttMs: RTT_MS, compiledWorker: COMPILED },
       runs,
       ratios,
     });

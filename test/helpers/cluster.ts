@@ -292,7 +292,13 @@ export class DMCluster {
   /** (Re)start a process with its config, in a new process group. */
   spawn(p: Proc): void {
     const fd = openSync(p.log, 'a');
-    const child = spawn(process.execPath, ['--import', 'tsx', p.bin === 'dm-master' ? BIN.master : BIN.worker, ...p.args], {
+    // DM_WORKER_DIST=<dir>: dm-worker from tsc output (<dir>/src/bin/dm-worker.js), as deployed,
+    // instead of through tsx (whose transpiler and source maps add ~50 MB RSS); benches only
+    const dist = p.bin === 'dm-worker' ? process.env['DM_WORKER_DIST'] : undefined;
+    const entry = dist ? [join(dist, 'src/bin/dm-worker.js')] : ['--import', 'tsx', p.bin === 'dm-master' ? BIN.master : BIN.worker];
+    // DM_WORKER_NODE_ARGS: extra node flags for dm-worker processes (e.g. --cpu-prof for a bench)
+    if (p.bin === 'dm-worker') entry.unshift(...(process.env['DM_WORKER_NODE_ARGS'] ?? '').split(' ').filter(Boolean));
+    const child = spawn(process.execPath, [...entry, ...p.args], {
       cwd: ROOT,
       stdio: ['ignore', fd, fd],
       detached: true,

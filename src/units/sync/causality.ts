@@ -110,8 +110,16 @@ export class CausalityScheduler {
     return this.depsDone(g);
   }
 
+  /**
+   * Whether every predecessor of `g` has finished. Finished ones are dropped from `g.deps` on the
+   * way (their `done` is settled, so run() has nothing to wait for there): an open group is asked
+   * on every add and every wake-up, and its deps would otherwise be scanned again each time.
+   */
   private depsDone(g: Group): boolean {
-    for (const d of g.deps) if (!d.finished) return false;
+    for (const d of g.deps) {
+      if (!d.finished) return false;
+      g.deps.delete(d);
+    }
     return true;
   }
 

@@ -76,33 +76,25 @@ export function buildFilters(opts: {
   const meta = opts.metaSchema.toLowerCase();
   const online = opts.onlineDDL;
   const own = (schema: string): boolean => isSystemSchema(schema) || schema.toLowerCase() === meta;
-  const cache = new Map<string, RouteResult>();
-  const tableCache = new Map<string, boolean>();
+  // per (schema, table): looked up in two maps of the names the reader hands over (the same string
+  // objects for every event of a table map), so no key string is built per rows event
+  const routeOf = perTable((schema, table) => router.route(schema, table));
+  const included = perTable((schema, table) => !own(schema) && !(online && online.tableType(table) !== 'real') && ba.matchTable(schema, table));
+  const actions = perTable((schema, table): Record<DMLEventType, FilterAction> => ({
+    insert: ACTION[ef.filterDML(schema, table, 'insert')],
+    update: ACTION[ef.filterDML(schema, table, 'update')],
+    delete: ACTION[ef.filterDML(schema, table, 'delete')],
+  }));
+  const hasExpr = perTable((schema, table) => xf.has(schema, table));
   return {
     includeSchema: (schema) => !own(schema) && ba.matchSchema(schema),
-    includeTable: (schema, table) => {
-      const k = `${schema}\u0000${table}`;
-      let v = tableCache.get(k);
-      if (v === undefined) {
-        v = !own(schema) && !(online && online.tableType(table) !== 'real') && ba.matchTable(schema, table);
-        tableCache.set(k, v);
-      }
-      return v;
-    },
-    route: (schema, table) => {
-      const k = `${schema}\u0000${table}`;
-      let r = cache.get(k);
-      if (!r) {
-        r = router.route(schema, table);
-        cache.set(k, r);
-      }
-      return r;
-    },
+    includeTable: included,
+    route: routeOf,
     routeSchema: (schema) => router.route(schema, '').schema,
-    dmlAction: (schema, table, op) => ACTION[ef.filterDML(schema, table, op)],
+    dmlAction: (schema, table, op) => actions(schema, table)[op],
     ddlAction: (schema, table, ev, sql) => ACTION[ef.filterDDL(schema, table, ev, sql)],
     keepRows: (ev) => {
-      if (!xf.has(ev.schema, ev.table)) return ev;
+      if (!hasExpr(ev.schema, ev.table)) return ev;
       const cols = namesOf(ev);
       const rows: RowsEvent['rows'] = [];
       const before: NonNullable<RowsEvent['before']> = [];
@@ -115,5 +107,33 @@ export function buildFilters(opts: {
       if (rows.length === ev.rows.length) return ev;
       return { ...ev, rows, ...(ev.before ? { before } : {}) };
     },
+  };
+}
+
+/** Tables remembered per schema before a cache is dropped (bounds memory on sources with very many tables). */
+const PER_TABLE_MAX = 65_536;
+
+/** `f(schema, table)` memoized in a map per schema (the filters are fixed for the unit's life). */
+function perTable<T>(f: (schema: string, table: string) => T): (schema: string, table: string) => T {
+  const bySchema = new Map<string, Map<string, T>>();
+  let size = 0;
+  return (schema, table) => {
+    let m = bySchema.get(schema);
+    if (m === undefined) {
+      m = new Map();
+      bySchema.set(schema, m);
+    }
+    let v = m.get(table);
+    if (v === undefined && !m.has(table)) {
+      v = f(schema, table);
+      if (++size > PER_TABLE_MAX) {
+        bySchema.clear();
+        size = 1;
+        m = new Map();
+        bySchema.set(schema, m);
+      }
+      m.set(table, v);
+    }
+    return v as T;
   };
 }

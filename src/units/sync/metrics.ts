@@ -13,7 +13,11 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 type Labels = Readonly<Record<string, string>>;
 
 function getOr<T>(reg: Registry, name: string, make: () => T): T {
-  return (reg.getSingleMetric(name) as T | undefined) ?? make();
+  const m = (reg.getSingleMetric(name) as T | undefined) ?? make();
+  // a counter or histogram registered elsewhere first still gets the hook that writes the cells out
+  const c = m as { collect?: unknown; type?: string };
+  if (c.collect === undefined && (c.type === 'counter' || c.type === 'histogram')) c.collect = flushPending;
+  return m;
 }
 
 /** `start * factor^i` for i < count (Go's prometheus.ExponentialBuckets). */
@@ -53,28 +57,120 @@ function gaugeOf(g: Gauge, names: readonly string[]): GaugeOf {
   return { set: (l, v) => g.set(p(l), v) };
 }
 /**
- * Counters and histograms are touched per rows event / per target transaction: the labelled child
- * is looked up once per label object (prom-client would hash the labels on every call).
+ * Counters and histograms are touched per rows event / per target transaction, and prom-client
+ * hashes and validates the labels on every call (even through a labelled child). So the hot path
+ * only adds to a cell per label object; the cells are written to prom-client when the metric is
+ * read (its `collect` hook runs before every exposition, `registry.metrics()` and `metric.get()`),
+ * so every read sees every increment and observation made before it.
  */
+interface Cell {
+  queued: boolean;
+  flush(): void;
+}
+/** Per metric object: the cells holding increments not yet written to it. */
+const pendingCells = new WeakMap<object, Cell[]>();
+function pendingOf(metric: object): Cell[] {
+  let l = pendingCells.get(metric);
+  if (!l) pendingCells.set(metric, (l = []));
+  return l;
+}
+/** The `collect` hook of every counter and histogram made here. */
+function flushPending(this: object): void {
+  const l = pendingCells.get(this);
+  if (!l || l.length === 0) return;
+  for (const c of l.splice(0)) {
+    c.queued = false;
+    c.flush();
+  }
+}
+function queue(list: Cell[], c: Cell): void {
+  if (c.queued) return;
+  c.queued = true;
+  list.push(c);
+}
+
 function counterOf(c: Counter, names: readonly string[]): CounterOf {
   const p = projector(names);
-  const children = new WeakMap<Labels, ReturnType<Counter['labels']>>();
+  const list = pendingOf(c);
+  const cells = new WeakMap<Labels, Cell & { n: number }>();
   return {
     inc: (l, v = 1) => {
-      let ch = children.get(l);
-      if (!ch) children.set(l, (ch = c.labels(p(l))));
-      ch.inc(v);
+      let cell = cells.get(l);
+      if (!cell) {
+        const child = c.labels(p(l));
+        const k: Cell & { n: number } = {
+          queued: false,
+          n: 0,
+          flush: () => {
+            const n = k.n;
+            k.n = 0;
+            if (n > 0) child.inc(n);
+          },
+        };
+        cells.set(l, (cell = k));
+      }
+      cell.n += v;
+      queue(list, cell);
     },
   };
 }
+
+/** Distinct values a histogram cell holds before it is written out anyway (durations are rarely equal). */
+const MAX_PENDING_VALUES = 64;
+
+/** prom-client 15's entry of one label set in a histogram (read only to add a count in one step). */
+interface HistogramEntry {
+  count: number;
+  sum: number;
+  bucketValues: Record<string, number>;
+}
+/**
+ * Adds `n` observations of `v` to `h`'s entry for `labels` (which one observe() just created or
+ * updated); false when the entry does not have prom-client 15's shape (then the caller observes n times).
+ */
+function addObservations(h: Histogram, labels: Record<string, string>, v: number, n: number): boolean {
+  const internal = h as unknown as { hashMap?: Record<string, HistogramEntry | undefined>; sortedLabelNames?: string[]; upperBounds?: number[] };
+  const { hashMap, sortedLabelNames, upperBounds } = internal;
+  if (!hashMap || !sortedLabelNames || !upperBounds) return false;
+  let hash = '';
+  for (const k of sortedLabelNames) if (labels[k] !== undefined) hash += `${k}:${labels[k]},`;
+  const e = hashMap[hash];
+  if (!e || typeof e.count !== 'number' || typeof e.sum !== 'number' || typeof e.bucketValues !== 'object') return false;
+  e.count += n;
+  e.sum += v * n;
+  const b = upperBounds.find((u) => v <= u);
+  if (b !== undefined && Object.prototype.hasOwnProperty.call(e.bucketValues, b)) e.bucketValues[b]! += n;
+  return true;
+}
+
 function histogramOf(h: Histogram, names: readonly string[]): HistogramOf {
   const p = projector(names);
-  const children = new WeakMap<Labels, ReturnType<Histogram['labels']>>();
+  const list = pendingOf(h);
+  const cells = new WeakMap<Labels, Cell & { values: Map<number, number> }>();
   return {
     observe: (l, v) => {
-      let ch = children.get(l);
-      if (!ch) children.set(l, (ch = h.labels(p(l))));
-      ch.observe(v);
+      let cell = cells.get(l);
+      if (!cell) {
+        const labels = p(l);
+        const child = h.labels(labels);
+        const values = new Map<number, number>();
+        const k: Cell & { values: Map<number, number> } = {
+          queued: false,
+          values,
+          flush: () => {
+            for (const [x, n] of values) {
+              child.observe(x);
+              if (n > 1 && !addObservations(h, labels, x, n - 1)) for (let i = 1; i < n; i++) child.observe(x);
+            }
+            values.clear();
+          },
+        };
+        cells.set(l, (cell = k));
+      }
+      const values = cell.values;
+      values.set(v, (values.get(v) ?? 0) + 1);
+      if (values.size > MAX_PENDING_VALUES) cell.flush();
+      else queue(list, cell);
     },
   };
 }
@@ -112,9 +208,9 @@ export function syncMetrics(reg: Registry): SyncMetrics {
   const gauge = (name: string, help: string, labelNames: readonly string[]): Gauge =>
     getOr(reg, name, () => new Gauge({ name, help, labelNames, registers }));
   const counter = (name: string, help: string, labelNames: readonly string[]): Counter =>
-    getOr(reg, name, () => new Counter({ name, help, labelNames, registers }));
+    getOr(reg, name, () => new Counter({ name, help, labelNames, registers, collect: flushPending }));
   const histogram = (name: string, help: string, labelNames: readonly string[], buckets: number[]): Histogram =>
-    getOr(reg, name, () => new Histogram({ name, help, labelNames, buckets, registers }));
+    getOr(reg, name, () => new Histogram({ name, help, labelNames, buckets, registers, collect: flushPending }));
 
   const lagHist = histogramOf(histogram('dm_syncer_replication_lag', 'replication lag histogram in second between mysql and syncer', TSW, LAG_BUCKETS), TSW);
   const lagGauge = gaugeOf(gauge('dm_syncer_replication_lag_gauge', 'replication lag gauge in second between mysql and syncer', TSW), TSW);
@@ -139,19 +235,22 @@ export function syncMetrics(reg: Registry): SyncMetrics {
   };
 }
 
-const jobLabelCache = new WeakMap<Labels, Map<string, Labels>>();
+const jobLabelCache = new WeakMap<Labels, Map<string, Map<string, Map<string, Labels>>>>();
 
 /**
  * Labels of one job kind on one target table (`queueNo` is always "0": DM.ts has one causality
  * scheduler, not numbered queues). The same object is returned for the same job kind and table, so
- * the hot path allocates nothing once a table has been seen.
+ * the hot path allocates nothing once a table has been seen (nested maps: no key string per call).
  */
 export function jobLabels(base: Labels, type: string, targetSchema: string, targetTable: string): Labels {
-  let m = jobLabelCache.get(base);
-  if (!m) jobLabelCache.set(base, (m = new Map()));
-  const key = `${type}\u0000${targetSchema}\u0000${targetTable}`;
-  let l = m.get(key);
-  if (!l) m.set(key, (l = { ...base, type, queueNo: '0', target_schema: targetSchema, target_table: targetTable }));
+  let byType = jobLabelCache.get(base);
+  if (!byType) jobLabelCache.set(base, (byType = new Map()));
+  let bySchema = byType.get(type);
+  if (!bySchema) byType.set(type, (bySchema = new Map()));
+  let byTable = bySchema.get(targetSchema);
+  if (!byTable) bySchema.set(targetSchema, (byTable = new Map()));
+  let l = byTable.get(targetTable);
+  if (!l) byTable.set(targetTable, (l = { ...base, type, queueNo: '0', target_schema: targetSchema, target_table: targetTable }));
   return l;
 }
 

@@ -55,11 +55,11 @@ function keyVal(v: unknown, caseSensitive: boolean): string {
 
 function approxBytes(img: unknown[] | undefined): number {
   if (!img) return 0;
-  let n = 16;
-  for (const v of img) {
-    if (typeof v === 'string') n += v.length + 8;
-    else if (Buffer.isBuffer(v)) n += v.length + 8;
-    else n += 8;
+  let n = 16 + 8 * img.length;
+  for (let i = 0; i < img.length; i++) {
+    const v = img[i];
+    if (typeof v === 'string') n += v.length;
+    else if (typeof v === 'object' && v !== null && Buffer.isBuffer(v)) n += v.length;
   }
   return n;
 }
@@ -69,24 +69,38 @@ interface ChangePlan {
   identity: boolean;
   extra: unknown[];
   base: Omit<RowChange, 'op' | 'before' | 'after'>;
+  /** The event's keyColumns array the plan was made for (shared by the events of a table map). */
+  keyColumns: string[];
 }
 
 /**
  * Per table map (the reader keeps `ev.columns` per table id) and route: the column layout of the
  * row changes. Cached so that every event of a table shares one `columns` array, which keys the
- * statement builders' caches and the compaction of a group.
+ * statement builders' caches and the compaction of a group. Looked up by identity first (the
+ * route result is cached per table by the filters, `keyColumns` is shared with `columns`): no
+ * string is built per event; a different object with the same content finds the plan by its key.
  */
-const plans = new WeakMap<object, Map<string, ChangePlan>>();
+const plans = new WeakMap<object, { last?: { route: RouteResult; plan: ChangePlan }; byRoute: Map<string, ChangePlan> }>();
 
 function planOf(ev: RowsEvent, route: RouteResult): ChangePlan {
-  let byRoute = plans.get(ev.columns);
-  if (!byRoute) {
-    byRoute = new Map();
-    plans.set(ev.columns, byRoute);
+  let cache = plans.get(ev.columns);
+  if (!cache) {
+    cache = { byRoute: new Map() };
+    plans.set(ev.columns, cache);
   }
+  const last = cache.last;
+  if (last !== undefined && last.route === route && last.plan.keyColumns === ev.keyColumns) return last.plan;
   const rk = `${route.schema}\u0000${route.table}\u0000${route.extracted.map((x) => `${x.column}=${x.value}`).join('\u0001')}\u0000${ev.keyColumns.join(',')}`;
-  let plan = byRoute.get(rk);
-  if (plan) return plan;
+  let plan = cache.byRoute.get(rk);
+  if (!plan) {
+    plan = makePlan(ev, route);
+    cache.byRoute.set(rk, plan);
+  }
+  cache.last = { route, plan: plan.keyColumns === ev.keyColumns ? plan : { ...plan, keyColumns: ev.keyColumns } };
+  return plan;
+}
+
+function makePlan(ev: RowsEvent, route: RouteResult): ChangePlan {
   const keep: number[] = [];
   const columns: string[] = [];
   ev.columns.forEach((c, i) => {
@@ -104,36 +118,40 @@ function planOf(ev: RowsEvent, route: RouteResult): ChangePlan {
   const otherUniqueKeys = ev.uniqueKeys.some((uk) => uk.length !== keyNames.size || uk.some((c) => !keyNames.has(c.toLowerCase())));
   // Rows of several shards merged into one table are told apart by the extracted columns too.
   const fullKey = keyIdx.length === ev.keyColumns.length && keyIdx.length > 0 ? [...keyIdx, ...route.extracted.map((_, i) => keep.length + i)] : [];
-  plan = { keep, identity, extra, base: { schema: route.schema, table: route.table, columns, keyIdx: fullKey, otherUniqueKeys, srcSchema: ev.schema, srcTable: ev.table } };
-  byRoute.set(rk, plan);
-  return plan;
+  return { keep, identity, extra, base: { schema: route.schema, table: route.table, columns, keyIdx: fullKey, otherUniqueKeys, srcSchema: ev.schema, srcTable: ev.table }, keyColumns: ev.keyColumns };
+}
+
+/** A row image in the plan's column layout (the image itself when nothing is dropped or added). */
+function mapImage(plan: ChangePlan, img: unknown[]): unknown[] {
+  if (plan.identity) return img;
+  const keep = plan.keep;
+  const extra = plan.extra;
+  const out = new Array<unknown>(keep.length + extra.length);
+  for (let i = 0; i < keep.length; i++) out[i] = img[keep[i]!];
+  for (let i = 0; i < extra.length; i++) out[keep.length + i] = extra[i];
+  return out;
 }
 
 /** Turn one rows event into row changes for its routed target table. */
 export function rowChangesOf(ev: RowsEvent, route: RouteResult): { changes: RowChange[]; bytes: number } {
-  const { keep, identity, extra, base } = planOf(ev, route);
-  const map = (img: unknown[]): unknown[] => {
-    if (identity) return img;
-    const out = keep.map((i) => img[i]);
-    for (const v of extra) out.push(v);
-    return out;
-  };
-  const changes: RowChange[] = new Array<RowChange>(ev.rows.length);
+  const plan = planOf(ev, route);
+  const rows = ev.rows;
+  const changes: RowChange[] = new Array<RowChange>(rows.length);
   let bytes = 0;
-  const { schema, table, columns, keyIdx, otherUniqueKeys, srcSchema, srcTable } = base;
+  const { schema, table, columns, keyIdx, otherUniqueKeys, srcSchema, srcTable } = plan.base;
   if (ev.op === 'update') {
     const before = ev.before ?? [];
-    for (let i = 0; i < ev.rows.length; i++) {
-      const after = ev.rows[i] as unknown[];
-      const b = map(before[i] ?? after);
-      const a = map(after);
+    for (let i = 0; i < rows.length; i++) {
+      const after = rows[i] as unknown[];
+      const b = mapImage(plan, before[i] ?? after);
+      const a = mapImage(plan, after);
       bytes += approxBytes(b) + approxBytes(a);
       changes[i] = { schema, table, op: 'update', columns, keyIdx, otherUniqueKeys, before: b, after: a, srcSchema, srcTable };
     }
   } else {
     const op = ev.op;
-    for (let i = 0; i < ev.rows.length; i++) {
-      const img = map(ev.rows[i] as unknown[]);
+    for (let i = 0; i < rows.length; i++) {
+      const img = mapImage(plan, rows[i] as unknown[]);
       bytes += approxBytes(img);
       changes[i] = op === 'insert' ? { schema, table, op, columns, keyIdx, otherUniqueKeys, after: img, srcSchema, srcTable } : { schema, table, op, columns, keyIdx, otherUniqueKeys, before: img, srcSchema, srcTable };
     }
@@ -163,20 +181,45 @@ export function addKeysOf(ch: RowChange, uniqueKeys: string[][], keyColumns: str
     into.add(`T|${plan.tbl}`);
     return;
   }
-  for (const img of [ch.before, ch.after]) {
-    if (!img) continue;
-    for (const set of plan.sets) {
-      let key = set.tag;
-      let skip = false;
-      for (let j = 0; j < set.idx.length; j++) {
-        const v = img[set.idx[j] ?? -1];
-        if (v === null || v === undefined) {
-          skip = true; // NULLs never conflict in a unique key
-          break;
-        }
-        key += (j > 0 ? '\u0001' : '') + keyVal(v, caseSensitive);
-      }
-      if (!skip) into.add(key);
+  const before = ch.before;
+  const after = ch.after;
+  if (before) addImageKeys(plan.sets, before, caseSensitive, into);
+  // an UPDATE that keeps every key value adds the same keys again: skip building them
+  if (after && (!before || !sameKeys(plan.sets, before, after))) addImageKeys(plan.sets, after, caseSensitive, into);
+}
+
+/** Whether two images have identical (===) values in every key column. */
+function sameKeys(sets: readonly { idx: number[] }[], a: unknown[], b: unknown[]): boolean {
+  for (const set of sets) {
+    const idx = set.idx;
+    for (let j = 0; j < idx.length; j++) {
+      const i = idx[j]!;
+      const x = a[i];
+      // Buffers and other objects compare by identity: they are keyed again (same result, more work)
+      if (x !== b[i] || (typeof x === 'object' && x !== null)) return false;
     }
+  }
+  return true;
+}
+
+function addImageKeys(sets: readonly { tag: string; idx: number[] }[], img: unknown[], caseSensitive: boolean, into: Set<string>): void {
+  for (const set of sets) {
+    const idx = set.idx;
+    if (idx.length === 1) {
+      const v = img[idx[0]!];
+      if (v !== null && v !== undefined) into.add(set.tag + keyVal(v, caseSensitive)); // NULLs never conflict in a unique key
+      continue;
+    }
+    let key = set.tag;
+    let skip = false;
+    for (let j = 0; j < idx.length; j++) {
+      const v = img[idx[j]!];
+      if (v === null || v === undefined) {
+        skip = true; // NULLs never conflict in a unique key
+        break;
+      }
+      key += (j > 0 ? '\u0001' : '') + keyVal(v, caseSensitive);
+    }
+    if (!skip) into.add(key);
   }
 }
