@@ -4,11 +4,17 @@
  * (WatchCluster) feeds the whole page: members, leader, every task's subtasks with stage, unit,
  * full-copy progress (rows, bytes, ETA), replication lag (a chart of the last minutes) and
  * errors with code and workaround. Actions are the ordinary RPCs: check-task then start-task,
- * pause/resume/stop, operate-source create, transfer-source, binlog skip/replace. A token typed
- * at login is kept in this page's memory only and sent as `authorization: Bearer …`.
+ * pause/resume/stop, operate-source create, transfer-source, binlog skip/replace, start/pause/
+ * resume/stop-relay per source (the relay status comes with the stream's QueryStatus), and the
+ * shard DDL locks (ShowDDLLocks polled every few seconds) with shard-ddl-lock unlock. A token typed
+ * at login is kept in this page's memory only and sent as `authorization: Bearer …`. The page
+ * cannot tell a `read` token from an `admin` one: with a read token the actions stay visible and
+ * the master refuses them (PermissionDenied), which the page shows in an alert.
  */
 import { ConnectError, Code } from '@connectrpc/connect';
 import { createDMClient, ErrorOp, SourceOp, Stage, TaskOp, UnitType, type SubTaskStatus, type WatchClusterResponse } from '../client/index.js';
+import { RelayOp, UnlockDDLLockOp, type DDLLock } from '../gen/dm/master/v1/master_pb.js';
+import type { BinlogLocation, SourceQueryStatus } from '../gen/dm/common/v1/common_pb.js';
 
 let token = '';
 // the same client other apps import as `dm-ts/client` (docs/api.md); the page uses its raw stubs
@@ -167,6 +173,116 @@ function render(v: WatchClusterResponse): void {
     }),
   );
   if (v.tasks.length === 0) tasks.textContent = 'no task';
+  renderRelay(v.status?.sources ?? []);
+}
+
+/** "mysql-bin.000003:1234 (0-1-10)". */
+function locText(l: BinlogLocation | undefined): string {
+  if (!l?.name) return '';
+  return `${l.name}:${l.pos}${l.gtidSet ? ` (${l.gtidSet})` : ''}`;
+}
+
+/** One row per source: the relay status its worker reports, and the relay actions. */
+function renderRelay(sources: SourceQueryStatus[]): void {
+  const box = $('relay');
+  const rows = sources
+    .filter((s) => s.sourceStatus?.source)
+    .sort((a, b) => a.sourceStatus!.source.localeCompare(b.sourceStatus!.source))
+    .map((s) => {
+      const ss = s.sourceStatus!;
+      const id = ss.source;
+      const rs = ss.relayStatus;
+      const stage = rs ? stageName(rs.stage) || 'New' : s.result ? 'off' : '';
+      const btn = (label: string, op: RelayOp): HTMLButtonElement => {
+        const b = el('button', { 'data-testid': `relay-${label.toLowerCase()}-${id}` }, label);
+        b.onclick = () => {
+          if (op === RelayOp.STOP && !confirm(`Stop the relay of ${id}? Its subtasks go back to reading the upstream binlog.`)) return;
+          void act(`${label.toLowerCase()}-relay ${id}`, () => client.operateRelay({ op, source: id, workers: [] }));
+        };
+        return b;
+      };
+      const actions = !rs || rs.stage === Stage.STOPPED ? [btn('Start', RelayOp.START)] : rs.stage === Stage.PAUSED ? [btn('Resume', RelayOp.RESUME), btn('Stop', RelayOp.STOP)] : [btn('Pause', RelayOp.PAUSE), btn('Stop', RelayOp.STOP)];
+      const errs = el('div', { class: 'err' });
+      for (const e of [...(rs?.result?.errors ?? []), ...(ss.result?.errors ?? [])]) errs.append(`[code=${e.code}] ${e.message}${e.workaround ? `\nworkaround: ${e.workaround}` : ''}\n`);
+      if (!s.result && s.msg) errs.append(s.msg);
+      return el(
+        'tr',
+        { 'data-testid': `relay-${id}` },
+        el('td', {}, id),
+        el('td', {}, ss.worker),
+        el('td', { class: `stage-${stage}`, 'data-testid': `relay-stage-${id}` }, stage),
+        el('td', {}, rs?.relaySubDir ?? ''),
+        el('td', { 'data-testid': `relay-binlog-${id}` }, locText(rs?.relayBinlog)),
+        el('td', {}, locText(rs?.masterBinlog)),
+        el('td', { 'data-testid': `relay-catchup-${id}` }, rs ? (rs.relayCatchUpMaster ? 'yes' : 'no') : ''),
+        el('td', {}, ...actions.flatMap((b) => [b, ' ']), errs),
+      );
+    });
+  const tbody = box.querySelector('tbody')!;
+  tbody.replaceChildren(...rows);
+  if (rows.length === 0) tbody.replaceChildren(el('tr', {}, el('td', { colspan: '8' }, 'no source')));
+}
+
+/** Optimistic lock members are labelled `source-\`db\`.\`table\`` (ShowDDLLocks). */
+function parseShardTable(label: string): { source: string; database: string; table: string } | undefined {
+  const m = /^(.+)-`(.+)`\.`(.+)`$/.exec(label.trim());
+  return m ? { source: m[1]!, database: m[2]!, table: m[3]! } : undefined;
+}
+
+function unlock(l: DDLLock, op: UnlockDDLLockOp): void {
+  const what = op === UnlockDDLLockOp.UNLOCK_DDL_LOCK_OP_SKIP ? 'skip' : 'exec';
+  if (l.mode === 'optimistic') {
+    const label = prompt(`Resolve which shard table of lock ${l.id} (--action ${what})?`, l.unsynced[0] ?? l.synced[0] ?? '');
+    if (!label) return;
+    const t = parseShardTable(label);
+    if (!t) return alert(`"${label}" is not of the form source-\`db\`.\`table\``);
+    if (!confirm(`Unlock ${l.id} for ${label} with --action ${what}?`)) return;
+    void act(`unlock ${l.id}`, () => client.unlockDDLLock({ id: l.id, op, sources: [t.source], database: t.database, table: t.table })).then(refreshLocks);
+    return;
+  }
+  const how = what === 'skip' ? 'nobody runs the DDLs (the target already has the change)' : `the owner ${l.owner} runs the DDLs, the other synced sources skip theirs; unsynced sources are left out`;
+  if (!confirm(`Unlock ${l.id}? ${how}.`)) return;
+  void act(`unlock ${l.id}`, () => client.unlockDDLLock({ id: l.id, op })).then(refreshLocks);
+}
+
+function renderLocks(locks: DDLLock[]): void {
+  const tbody = $('locks').querySelector('tbody')!;
+  if (locks.length === 0) return tbody.replaceChildren(el('tr', {}, el('td', { colspan: '8', 'data-testid': 'no-locks' }, 'no DDL lock')));
+  tbody.replaceChildren(
+    ...locks.map((l) => {
+      const exec = el('button', { 'data-testid': `unlock-${l.id}` }, 'Unlock…');
+      exec.onclick = () => unlock(l, UnlockDDLLockOp.UNLOCK_DDL_LOCK_OP_EXEC);
+      const skip = el('button', { title: 'unlock with --action skip' }, 'Skip DDL…');
+      skip.onclick = () => unlock(l, UnlockDDLLockOp.UNLOCK_DDL_LOCK_OP_SKIP);
+      const list = (xs: string[]): HTMLElement => el('div', { class: 'list' }, xs.join('\n'));
+      return el('tr', { 'data-testid': `lock-${l.id}` }, el('td', {}, l.id), el('td', {}, l.task), el('td', {}, l.mode), el('td', {}, l.owner), el('td', {}, list(l.ddls)), el('td', {}, list(l.synced)), el('td', {}, list(l.unsynced)), el('td', {}, exec, ' ', skip));
+    }),
+  );
+}
+
+const LOCKS_EVERY_MS = 3000;
+
+async function refreshLocks(): Promise<void> {
+  const note = $('locks-msg');
+  try {
+    const r = await client.showDDLLocks({ task: '', sources: [] }, { timeoutMs: 10_000 });
+    if (!r.result) note.textContent = r.msg;
+    else note.textContent = '';
+    renderLocks(r.locks);
+  } catch (e) {
+    note.textContent = errText(e);
+  }
+}
+
+/** Polls ShowDDLLocks; a new call (a new login) ends the previous loop. */
+let locksGen = 0;
+function pollLocks(): void {
+  const gen = ++locksGen;
+  const tick = (): void => {
+    if (gen !== locksGen) return;
+    void refreshLocks().finally(() => setTimeout(tick, LOCKS_EVERY_MS));
+  };
+  tick();
 }
 
 let watch: AbortController | undefined;
@@ -197,6 +313,8 @@ $('login').addEventListener('submit', (ev) => {
   token = $<HTMLInputElement>('token').value.trim();
   $<HTMLInputElement>('token').value = '';
   void watchLoop();
+pollLocks();
+  pollLocks();
 });
 
 $<HTMLInputElement>('task-file').addEventListener('change', (ev) => {
@@ -233,3 +351,4 @@ $('create-source').addEventListener('click', () => {
 });
 
 void watchLoop();
+pollLocks();

@@ -3,8 +3,11 @@
  * (with token authentication on) serves at /dashboard/, is refused until it logs in with a token,
  * then sees the cluster live over gRPC-web, starts a task from pasted YAML (check-task first),
  * watches the full copy's progress (rows, bytes, ETA) and the task reach Sync, pauses and resumes
- * it, and saves screenshots (path printed; under
- * test/.output/). A page of another origin calling the master with the same token is refused.
+ * it, sees "no DDL lock" in the shard DDL locks section, starts the source's relay log from the
+ * page and sees its stage, relay binlog and catch-up flag, pauses and resumes it; a page logged in
+ * with a read token sees the same sections and its relay action is refused with a clear message;
+ * and saves screenshots (path printed; under test/.output/). A page of another origin calling the
+ * master with the same token is refused.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -48,7 +51,9 @@ void test('dashboard: live view, start a task from YAML, Sync, pause and resume,
   const sec = makeTempDir('dash-sec');
   t.after(() => removeTempDir(sec));
   const token = randomBytes(32).toString('hex');
-  writeFileSync(join(sec, 'tokens.yaml'), `tokens:\n  - name: ops\n    role: admin\n    sha256: ${createHash('sha256').update(token).digest('hex')}\n`);
+  const readToken = randomBytes(32).toString('hex');
+  const sha = (x: string): string => createHash('sha256').update(x).digest('hex');
+  writeFileSync(join(sec, 'tokens.yaml'), `tokens:\n  - name: ops\n    role: admin\n    sha256: ${sha(token)}\n  - name: viewer\n    role: read\n    sha256: ${sha(readToken)}\n`);
   writeFileSync(join(sec, 'cluster.token'), randomBytes(32).toString('hex'));
   const before = process.env['DM_TOKEN'];
   process.env['DM_TOKEN'] = token; // the harness's dmctl calls
@@ -134,6 +139,45 @@ void test('dashboard: live view, start a task from YAML, Sync, pause and resume,
   assert.match(outcome, /^refused/, outcome);
   const still = await s.cluster.ctl(['query-status', 'test']);
   assert.match(still.stdout, /"stage": "Running"/, 'the other origin did not stop the task');
+
+  // shard DDL locks: this one-source task has none
+  await waitText(page, 'locks', /no DDL lock/, 30_000);
+  // relay log: off (no enable-relay), started from the page; its stage, position and catch-up flag show
+  const rel = 'mysql-replica-01';
+  page.on('dialog', (d) => void d.accept());
+  await waitText(page, `relay-stage-${rel}`, /^off$/, 30_000);
+  await page.getByTestId(`relay-start-${rel}`).click();
+  await waitText(page, `relay-stage-${rel}`, /^Running$/, 90_000);
+  await waitText(page, `relay-binlog-${rel}`, /\.\d{6}:\d+/, 60_000);
+  await waitText(page, `relay-catchup-${rel}`, /^yes$/, 60_000);
+  mkdirSync(OUT, { recursive: true });
+  await page.screenshot({ path: join(OUT, 'dashboard-relay.png'), fullPage: true });
+
+  // a read token: the page shows locks and relay; a relay action is refused cleanly, nothing changes
+  const ro = await browser.newPage();
+  const alerts: string[] = [];
+  ro.on('dialog', (d) => {
+    alerts.push(d.message());
+    void d.accept();
+  });
+  await ro.goto(`${base}/dashboard/`);
+  await ro.getByTestId('token').fill(readToken);
+  await ro.getByTestId('login-submit').click();
+  await waitText(ro, 'conn', /^live$/, 30_000);
+  await waitText(ro, 'locks', /no DDL lock/, 30_000);
+  await waitText(ro, `relay-stage-${rel}`, /^Running$/, 30_000);
+  await ro.getByTestId(`relay-pause-${rel}`).click();
+  const until = Date.now() + 30_000;
+  while (alerts.length === 0 && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+  assert.match(alerts[0] ?? '', /pause-relay .*failed: .*log in with a token that may do this/i, `the read token's action is refused: ${alerts.join(' | ')}`);
+  await ro.close();
+  await new Promise((r) => setTimeout(r, 2500)); // two views of the stream
+  assert.equal(await textOf(page, `relay-stage-${rel}`), 'Running', 'the read token did not pause the relay');
+
+  await page.getByTestId(`relay-pause-${rel}`).click();
+  await waitText(page, `relay-stage-${rel}`, /^Paused$/, 60_000);
+  await page.getByTestId(`relay-resume-${rel}`).click();
+  await waitText(page, `relay-stage-${rel}`, /^Running$/, 60_000);
 
   mkdirSync(OUT, { recursive: true });
   const shot = join(OUT, 'dashboard.png');
