@@ -2,7 +2,8 @@
  * DM's OpenAPI (`openapi: true`) on real masters, a real worker and MariaDB, called with plain
  * `fetch` as a DM user's scripts do: a source created, a task created (started), its status
  * read, stopped (paused) and started again, rows in the target, then deleted; the members; the
- * spec; DM's error body for bad requests and unsupported fields; bearer tokens (read role for GET,
+ * spec; the relay endpoints (enable → relay_status in the source status → purge → disable, with
+ * their refusals); DM's error body for bad requests and unsupported fields; bearer tokens (read role for GET,
  * admin for the rest) and 401 without one. Calls go to a FOLLOWER master, so state changes are
  * forwarded to the leader. A master without `openapi` answers 404.
  */
@@ -117,6 +118,15 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
   assert.equal((spec.body as { openapi: string }).openapi, '3.0.0');
   for (const p of ['/api/v1/sources', '/api/v1/sources/{source-name}', '/api/v1/tasks', '/api/v1/tasks/{task-name}/status', '/api/v1/cluster/workers']) assert.ok(paths[p], p);
   assert.ok(paths['/api/v1/tasks/{task-name}/start']?.['post']);
+  type Op = { requestBody?: { required: boolean; content: Record<string, { schema: { $ref: string } }> } };
+  for (const [p, schema, required] of [['enable', 'EnableRelayRequest', false], ['disable', 'DisableRelayRequest', false], ['purge', 'PurgeRelayRequest', true]] as const) {
+    const op = paths[`/api/v1/sources/{source-name}/relay/${p}`]?.['post'] as Op | undefined;
+    assert.equal(op?.requestBody?.content['application/json']?.schema.$ref, `#/components/schemas/${schema}`, p);
+    assert.equal(op?.requestBody?.required, required, p);
+  }
+  const schemas = (spec.body as { components: { schemas: Record<string, { properties: Record<string, unknown> }> } }).components.schemas;
+  assert.ok(schemas['SourceStatus']?.properties['relay_status'], 'SourceStatus.relay_status');
+  assert.deepEqual(Object.keys(schemas['RelayStatus']?.properties ?? {}).sort(), ['master_binlog', 'master_binlog_gtid', 'relay_binlog_gtid', 'relay_catch_up_master', 'relay_dir', 'stage']);
   const docs = await call(api, 'GET', '/docs');
   assert.equal(docs.status, 200);
   assert.match(String(docs.body), /\/api\/v1\/dm\.json/);
