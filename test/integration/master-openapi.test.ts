@@ -191,6 +191,7 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
     return r?.stage === 'Running' && r.relay_catch_up_master && r.master_binlog.startsWith(`(${upstreamFile}, `) ? r : undefined;
   }, { timeoutMs: 90_000 });
   assert.match(relay.relay_dir, /^[0-9a-f-]+\.\d{6}$/, 'the relay sub-directory');
+  assert.equal(((await call(api, 'GET', '/sources/s1/status')).body as { data: { error_msg?: string }[] }).data[0]?.error_msg, undefined, 'a healthy relay has no error_msg');
   assert.equal(typeof relay.master_binlog_gtid, 'string');
   assert.equal(typeof relay.relay_binlog_gtid, 'string');
   const withRelay = (await call(api, 'GET', '/sources?with_status=true')).body as { data: { status_list: { relay_status?: RelayStatus }[] }[] };

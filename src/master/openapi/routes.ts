@@ -9,13 +9,13 @@
  * config and checkpoints stay, as DM's stopped task keeps them) and `/start` resumes it;
  * `DELETE /tasks/{name}` removes it (dmctl stop-task).
  */
+import { parse } from 'yaml';
 import { codeByNumber, DMError } from '../../errors/index.js';
 import { MemberType, RelayOp, SourceOp, TaskOp } from '../../gen/dm/master/v1/master_pb.js';
 import { Stage, UnitType, type RelayStatus, type SubTaskStatus } from '../../gen/dm/common/v1/common_pb.js';
 import type { MasterCore } from '../master-core.js';
 import type { RpcCaller } from './rpc-call.js';
 import type { ApiReply, ApiRequest, ApiRoute } from './router.js';
-import { parse } from 'yaml';
 import { invalid, isObject, onlyKeys, scalar, sourceJsonToYaml, sourceYamlToJson, unsupported } from './source-json.js';
 import { taskJsonToYaml, taskYamlToJson } from './task-json.js';
 
@@ -140,18 +140,21 @@ export function openApiRoutes(d: OpenApiDeps): ApiRoute[] {
     const r = await rpc('operateSource', { op: SourceOp.SHOW, sourceId: names }, signal);
     const shown = r.sources.filter((s) => s.result);
     // the relay part: the bound workers' status (query-status without a task), as DM's SourceStatus
-    const relays = new Map<string, Record<string, unknown>>();
+    // (DM's RelayStatus has no error field: the relay's errors go to the source's error_msg)
+    const relays = new Map<string, { status: Record<string, unknown>; errors: string }>();
     const bound = shown.filter((s) => s.worker && s.msg === 'bound').map((s) => s.source);
     if (bound.length > 0) {
       const q = await rpc('queryStatus', { name: '', sources: bound }, signal);
       for (const s of q.sources) {
         const rs = s.sourceStatus?.relayStatus;
-        if (s.sourceStatus && rs) relays.set(s.sourceStatus.source, relayStatusJson(rs));
+        const errors = rs?.result?.errors.map((e) => `[code=${e.code}] ${e.message}`).join('; ') ?? '';
+        if (s.sourceStatus && rs) relays.set(s.sourceStatus.source, { status: relayStatusJson(rs), errors });
       }
     }
     return shown.map((s) => {
       const relay = relays.get(s.source);
-      return { source_name: s.source, worker_name: s.worker, ...(relay ? { relay_status: relay } : {}), ...(s.worker && s.msg !== 'bound' ? { error_msg: s.msg } : {}) };
+      const err = s.worker && s.msg !== 'bound' ? s.msg : relay?.errors;
+      return { source_name: s.source, worker_name: s.worker, ...(relay ? { relay_status: relay.status } : {}), ...(err ? { error_msg: err } : {}) };
     });
   };
   const taskNames = async (): Promise<string[]> => [...new Set((await core.allSubtasks()).map((p) => p.task))].sort();
