@@ -2,7 +2,8 @@
  * DM's OpenAPI (`openapi: true`) on real masters, a real worker and MariaDB, called with plain
  * `fetch` as a DM user's scripts do: a source created, a task created (started), its status
  * read, stopped (paused) and started again, rows in the target, then deleted; the members; the
- * spec; DM's error body for bad requests and unsupported fields; bearer tokens (read role for GET,
+ * spec; the relay endpoints (enable → relay_status in the source status → purge → disable, with
+ * their refusals); DM's error body for bad requests and unsupported fields; bearer tokens (read role for GET,
  * admin for the rest) and 401 without one. Calls go to a FOLLOWER master, so state changes are
  * forwarded to the leader. A master without `openapi` answers 404.
  */
@@ -16,6 +17,7 @@ import { parseMasterConfig, parseWorkerConfig } from '../../src/config/index.js'
 import { hashToken } from '../../src/rpc/index.js';
 import { DMMaster } from '../../src/master/index.js';
 import { DMWorker } from '../../src/worker/index.js';
+import { listBinlogFiles } from '../../src/units/relay/index.js';
 
 const ADMIN = 'openapi-admin-token-0123456789';
 const READ = 'openapi-read-token-0123456789';
@@ -53,8 +55,11 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
     await m.start();
   }
   const wport = await freePort();
+  const relayDir = join(dir, 'relay');
   const worker = new DMWorker({
-    config: parseWorkerConfig('', { overrides: { 'keepalive-ttl': 3, 'auth-token-file': tokens, 'cluster-token-file': clusterToken, name: 'w1', 'worker-addr': `127.0.0.1:${wport}`, join: `127.0.0.1:${ports[0]}` } }),
+    config: parseWorkerConfig('', {
+      overrides: { 'keepalive-ttl': 3, 'auth-token-file': tokens, 'cluster-token-file': clusterToken, name: 'w1', 'worker-addr': `127.0.0.1:${wport}`, join: `127.0.0.1:${ports[0]}`, 'relay-dir': relayDir },
+    }),
     logger: silentLogger,
     registerTimeoutMs: 30_000,
   });
@@ -113,6 +118,15 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
   assert.equal((spec.body as { openapi: string }).openapi, '3.0.0');
   for (const p of ['/api/v1/sources', '/api/v1/sources/{source-name}', '/api/v1/tasks', '/api/v1/tasks/{task-name}/status', '/api/v1/cluster/workers']) assert.ok(paths[p], p);
   assert.ok(paths['/api/v1/tasks/{task-name}/start']?.['post']);
+  type Op = { requestBody?: { required: boolean; content: Record<string, { schema: { $ref: string } }> } };
+  for (const [p, schema, required] of [['enable', 'EnableRelayRequest', false], ['disable', 'DisableRelayRequest', false], ['purge', 'PurgeRelayRequest', true]] as const) {
+    const op = paths[`/api/v1/sources/{source-name}/relay/${p}`]?.['post'] as Op | undefined;
+    assert.equal(op?.requestBody?.content['application/json']?.schema.$ref, `#/components/schemas/${schema}`, p);
+    assert.equal(op?.requestBody?.required, required, p);
+  }
+  const schemas = (spec.body as { components: { schemas: Record<string, { properties: Record<string, unknown> }> } }).components.schemas;
+  assert.ok(schemas['SourceStatus']?.properties['relay_status'], 'SourceStatus.relay_status');
+  assert.deepEqual(Object.keys(schemas['RelayStatus']?.properties ?? {}).sort(), ['master_binlog', 'master_binlog_gtid', 'relay_binlog_gtid', 'relay_catch_up_master', 'relay_dir', 'stage']);
   const docs = await call(api, 'GET', '/docs');
   assert.equal(docs.status, 200);
   assert.match(String(docs.body), /\/api\/v1\/dm\.json/);
@@ -120,15 +134,18 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
   // ---- sources ----
   expectError(await call(api, 'POST', '/sources', { source: { source_name: 's1', host: '127.0.0.1', port: db.port, user: 'root', hots: 'x' } }), 400, 38951, /source\.hots: unknown field/);
   expectError(
-    await call(api, 'POST', '/sources', { source: { source_name: 's1', host: '127.0.0.1', port: db.port, user: 'root', relay_config: { enable_relay: true } } }),
+    await call(api, 'POST', '/sources', { source: { source_name: 's1', host: '127.0.0.1', port: db.port, user: 'root', relay_config: { relay_dir: './relay_log' } } }),
     400,
     38952,
-    /relay/,
+    /relay_config\.relay_dir: a relay directory per source is not supported/,
   );
-  const created = await call(api, 'POST', '/sources', { source: { source_name: 's1', host: '127.0.0.1', port: db.port, user: 'root', password: '', enable_gtid: false } });
+  const created = await call(api, 'POST', '/sources', {
+    source: { source_name: 's1', host: '127.0.0.1', port: db.port, user: 'root', password: '', enable_gtid: false, relay_config: { enable_relay: false, relay_binlog_name: 'mysql-bin.000001', relay_dir: null } },
+  });
   assert.equal(created.status, 201, JSON.stringify(created.body));
   assert.equal((created.body as { source_name: string }).source_name, 's1');
   assert.equal((created.body as { password: string }).password, '******');
+  assert.deepEqual((created.body as { relay_config: unknown }).relay_config, { enable_relay: false, relay_binlog_name: 'mysql-bin.000001', relay_binlog_gtid: null, relay_dir: null });
   expectError(await call(api, 'POST', '/sources', { source: { source_name: 's1', host: '127.0.0.1', port: db.port, user: 'root' } }), 400, 38003);
   const list = await call(api, 'GET', '/sources');
   assert.deepEqual((list.body as { total: number; data: { source_name: string }[] }).data.map((s) => s.source_name), ['s1']);
@@ -142,8 +159,61 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
   assert.equal((withStatus.body as { data: { status_list: { worker_name: string }[] }[] }).data[0]?.status_list[0]?.worker_name, 'w1');
   assert.equal((await call(api, 'POST', '/sources/s1/enable')).status, 200);
   expectError(await call(api, 'POST', '/sources/s1/disable'), 400, 38952);
-  expectError(await call(api, 'POST', '/sources/s1/relay/enable', {}), 400, 38952, /relay endpoints of the OpenAPI are not supported/);
-  expectError(await call(api, 'POST', '/sources/s1/relay/purge', {}), 400, 38952);
+
+  // ---- relay: enable → status shows it → purge → disable (OperateRelay / PurgeRelay underneath) ----
+  type RelayStatus = { master_binlog: string; master_binlog_gtid: string; relay_dir: string; relay_binlog_gtid: string; relay_catch_up_master: boolean; stage: string };
+  const relayOf = async (): Promise<RelayStatus | undefined> => {
+    const st = await call(api, 'GET', '/sources/s1/status');
+    assert.equal(st.status, 200, JSON.stringify(st.body));
+    return (st.body as { data: { relay_status?: RelayStatus }[] }).data[0]?.relay_status;
+  };
+  assert.equal(await relayOf(), undefined, 'no relay before enable');
+  expectError(await call(api, 'POST', '/sources/s1/relay/enable', { relay_dir: join(dir, 'elsewhere') }), 400, 38952, /relay_dir: a relay directory per source is not supported/);
+  expectError(await call(api, 'POST', '/sources/s1/relay/enable', { relay_binlog_name: 'mysql-bin.000002' }), 400, 38952, /relay-binlog-name: "mysql-bin\.000001"/);
+  expectError(await call(api, 'POST', '/sources/s1/relay/enable', { worker_name_list: ['w9'] }), 400, 30010, /worker w9 is not bound to source s1/);
+  expectError(await call(api, 'POST', '/sources/s1/relay/enable', { worker_name_list: 'w1' }), 400, 38951, /worker_name_list must be an array/);
+  expectError(await call(api, 'POST', '/sources/nope/relay/enable', {}), 400, 38004);
+  expectError(await call(api, 'POST', '/sources/s1/relay/enable', {}, READ), 403, 49102);
+  expectError(await call(api, 'POST', '/sources/s1/start-relay', {}), 400, 38952, /relay\/enable/);
+  assert.equal(await relayOf(), undefined, 'refused enables start nothing');
+  const enabled = await call(api, 'POST', '/sources/s1/relay/enable', { worker_name_list: ['w1'], relay_binlog_name: 'mysql-bin.000001', relay_binlog_gtid: null, relay_dir: null });
+  assert.equal(enabled.status, 200, JSON.stringify(enabled.body));
+  await db.sql('CREATE DATABASE oa_relay');
+  await db.sql('CREATE TABLE oa_relay.t (id INT PRIMARY KEY)');
+  for (let i = 0; i < 2; i++) {
+    await db.sql(`INSERT INTO oa_relay.t VALUES (${i})`);
+    await db.sql('FLUSH BINARY LOGS');
+  }
+  await db.sql('INSERT INTO oa_relay.t VALUES (9)');
+  const upstreamFile = String((await db.sql('SHOW MASTER STATUS'))[0]?.['File']);
+  const relay = await waitFor('relay running and caught up with the upstream', async () => {
+    const r = await relayOf();
+    return r?.stage === 'Running' && r.relay_catch_up_master && r.master_binlog.startsWith(`(${upstreamFile}, `) ? r : undefined;
+  }, { timeoutMs: 90_000 });
+  assert.match(relay.relay_dir, /^[0-9a-f-]+\.\d{6}$/, 'the relay sub-directory');
+  assert.equal(((await call(api, 'GET', '/sources/s1/status')).body as { data: { error_msg?: string }[] }).data[0]?.error_msg, undefined, 'a healthy relay has no error_msg');
+  assert.equal(typeof relay.master_binlog_gtid, 'string');
+  assert.equal(typeof relay.relay_binlog_gtid, 'string');
+  const withRelay = (await call(api, 'GET', '/sources?with_status=true')).body as { data: { status_list: { relay_status?: RelayStatus }[] }[] };
+  assert.equal(withRelay.data[0]?.status_list[0]?.relay_status?.relay_dir, relay.relay_dir, 'with_status carries the relay too');
+  const relaySub = join(relayDir, relay.relay_dir);
+  const files = listBinlogFiles(relaySub);
+  assert.ok(files.length >= 3 && files[0] === 'mysql-bin.000001', files.join(','));
+
+  expectError(await call(api, 'POST', '/sources/s1/relay/purge', {}), 400, 38951, /relay_binlog_name is required/);
+  expectError(await call(api, 'POST', '/sources/s1/relay/purge'), 400, 38951);
+  expectError(await call(api, 'POST', '/sources/nope/relay/purge', { relay_binlog_name: files[1] }), 400, 38004, /source nope not found/);
+  assert.deepEqual(listBinlogFiles(relaySub), files, 'refused purges remove nothing');
+  const purged = await call(api, 'POST', '/sources/s1/relay/purge', { relay_binlog_name: files[1], relay_dir: relay.relay_dir });
+  assert.equal(purged.status, 200, JSON.stringify(purged.body));
+  assert.deepEqual(listBinlogFiles(relaySub), files.slice(1), 'the files before relay_binlog_name are purged');
+  expectError(await call(api, 'POST', '/sources/s1/relay/purge', { relay_binlog_name: files[1], relay_dir: 'no-such-sub.000009' }), 400, 30007, /relay sub-directory no-such-sub.000009 is not in/);
+
+  expectError(await call(api, 'POST', '/sources/s1/relay/disable', { worker_name_list: ['w9'] }), 400, 30010);
+  expectError(await call(api, 'POST', '/sources/s1/stop-relay', {}), 400, 38952, /relay\/disable/);
+  assert.equal((await call(api, 'POST', '/sources/s1/relay/disable', { worker_name_list: ['w1'] })).status, 200);
+  await waitFor('relay stopped', async () => (await relayOf()) === undefined, { timeoutMs: 60_000 });
+  assert.deepEqual(listBinlogFiles(relaySub), files.slice(1), 'a stopped relay keeps its files');
 
   // ---- members ----
   const wl = await call(api, 'GET', '/cluster/workers');

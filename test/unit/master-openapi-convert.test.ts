@@ -90,7 +90,16 @@ void test('a DM OpenAPI Source loads as a source.yaml and reads back with the pa
   assert.equal(back.flavor, 'mariadb');
   assert.deepEqual(back.purge, { interval: 60, expires: 1, remain_space: 5 });
   assert.equal(code(() => sourceJsonToYaml({ source_name: 's1', host: 'h', port: 1, user: 'u', nope: 1 })), 38951);
-  assert.equal(code(() => sourceJsonToYaml({ source_name: 's1', host: 'h', port: 1, user: 'u', relay_config: { enable_relay: true } })), 38952);
+  assert.deepEqual(back.relay_config, { enable_relay: false, relay_binlog_name: null, relay_binlog_gtid: null, relay_dir: null });
+  // relay_config → the source config's relay keys, and back
+  const relayYaml = sourceJsonToYaml({ source_name: 's1', host: 'h', port: 1, user: 'u', relay_config: { enable_relay: true, relay_binlog_name: 'mysql-bin.000003', relay_binlog_gtid: '0-1-5', relay_dir: '' } });
+  const relayCfg = parseSourceConfig(relayYaml);
+  assert.equal(relayCfg.enableRelay, true);
+  assert.equal(relayCfg.relayBinlogName, 'mysql-bin.000003');
+  assert.equal(relayCfg.relayBinlogGtid, '0-1-5');
+  assert.deepEqual(sourceYamlToJson(relayYaml).relay_config, { enable_relay: true, relay_binlog_name: 'mysql-bin.000003', relay_binlog_gtid: '0-1-5', relay_dir: null });
+  assert.equal(code(() => sourceJsonToYaml({ source_name: 's1', host: 'h', port: 1, user: 'u', relay_config: { relay_dir: './relay_log' } })), 38952);
+  assert.equal(code(() => sourceJsonToYaml({ source_name: 's1', host: 'h', port: 1, user: 'u', relay_config: { enable_relay: 'yes' } })), 38951);
   assert.equal(code(() => sourceJsonToYaml({ source_name: 's1', host: 'h', port: 1, user: 'u', enable: false })), 38952);
   assert.equal(code(() => sourceJsonToYaml({ host: 'h', port: 1, user: 'u' })), 38951);
 });

@@ -1,20 +1,22 @@
 /**
  * DM 2.x's OpenAPI endpoints (dm/openapi/spec/dm.yaml) on DM.ts's master: sources, tasks,
- * cluster members, relay (answered 38952 until relay exists) and the spec itself. Every handler
- * goes through the MasterService implementation (rpc-call.ts), never around it.
+ * cluster members, relay and the spec itself. Every handler goes through the MasterService
+ * implementation (rpc-call.ts), never around it: the relay endpoints call OperateRelay and
+ * PurgeRelay, as dmctl start-relay / stop-relay / purge-relay do.
  *
  * Task life cycle, mapped onto DM.ts's: DM.ts has no "created but not started" task, so
  * `POST /tasks` creates and starts it (DM 5.x's OpenAPI did the same); `/stop` pauses it (the
  * config and checkpoints stay, as DM's stopped task keeps them) and `/start` resumes it;
  * `DELETE /tasks/{name}` removes it (dmctl stop-task).
  */
-import { DMError } from '../../errors/index.js';
-import { MemberType, SourceOp, TaskOp } from '../../gen/dm/master/v1/master_pb.js';
-import { Stage, UnitType, type SubTaskStatus } from '../../gen/dm/common/v1/common_pb.js';
+import { parse } from 'yaml';
+import { codeByNumber, DMError } from '../../errors/index.js';
+import { MemberType, RelayOp, SourceOp, TaskOp } from '../../gen/dm/master/v1/master_pb.js';
+import { Stage, UnitType, type RelayStatus, type SubTaskStatus } from '../../gen/dm/common/v1/common_pb.js';
 import type { MasterCore } from '../master-core.js';
 import type { RpcCaller } from './rpc-call.js';
 import type { ApiReply, ApiRequest, ApiRoute } from './router.js';
-import { invalid, isObject, onlyKeys, sourceJsonToYaml, sourceYamlToJson, unsupported } from './source-json.js';
+import { invalid, isObject, onlyKeys, scalar, sourceJsonToYaml, sourceYamlToJson, unsupported } from './source-json.js';
 import { taskJsonToYaml, taskYamlToJson } from './task-json.js';
 
 export interface OpenApiDeps {
@@ -68,6 +70,28 @@ function binlogText(b: { name: string; pos: number } | undefined): string {
   return b && b.name ? `(${b.name}, ${b.pos})` : '';
 }
 
+/** DM's `RelayStatus` (dm.yaml) from a worker's relay status. */
+function relayStatusJson(r: RelayStatus): Record<string, unknown> {
+  return {
+    master_binlog: binlogText(r.masterBinlog),
+    master_binlog_gtid: r.masterBinlog?.gtidSet ?? '',
+    relay_dir: r.relaySubDir,
+    relay_binlog_gtid: r.relayBinlog?.gtidSet ?? '',
+    relay_catch_up_master: r.relayCatchUpMaster,
+    stage: STAGE[r.stage] ?? 'InvalidStage',
+  };
+}
+
+/**
+ * A per-source result that failed (`result: false`, the coded error rendered in `msg` as the
+ * master's replies carry it) → the DMError it was, for DM's error body.
+ */
+function resultError(msg: string): DMError {
+  const m = /^\[code=(\d+)[^\]]*\], Message: ([\s\S]*?)(?:, Workaround: [\s\S]*)?$/.exec(msg);
+  const known = m ? codeByNumber(Number(m[1])) : undefined;
+  return known && m ? new DMError(known[0], m[2] ?? msg) : new DMError('ErrInternal', msg);
+}
+
 /** DM's `SubTaskStatus` from a worker's subtask status. */
 function subTaskStatus(s: SubTaskStatus, sourceName: string, workerName: string): Record<string, unknown> {
   const err = s.result?.errors.map((e) => `[code=${e.code}] ${e.message}`).join('; ') ?? '';
@@ -114,7 +138,24 @@ export function openApiRoutes(d: OpenApiDeps): ApiRoute[] {
   };
   const sourceStatus = async (names: string[], signal: AbortSignal): Promise<Record<string, unknown>[]> => {
     const r = await rpc('operateSource', { op: SourceOp.SHOW, sourceId: names }, signal);
-    return r.sources.filter((s) => s.result).map((s) => ({ source_name: s.source, worker_name: s.worker, ...(s.worker && s.msg !== 'bound' ? { error_msg: s.msg } : {}) }));
+    const shown = r.sources.filter((s) => s.result);
+    // the relay part: the bound workers' status (query-status without a task), as DM's SourceStatus
+    // (DM's RelayStatus has no error field: the relay's errors go to the source's error_msg)
+    const relays = new Map<string, { status: Record<string, unknown>; errors: string }>();
+    const bound = shown.filter((s) => s.worker && s.msg === 'bound').map((s) => s.source);
+    if (bound.length > 0) {
+      const q = await rpc('queryStatus', { name: '', sources: bound }, signal);
+      for (const s of q.sources) {
+        const rs = s.sourceStatus?.relayStatus;
+        const errors = rs?.result?.errors.map((e) => `[code=${e.code}] ${e.message}`).join('; ') ?? '';
+        if (s.sourceStatus && rs) relays.set(s.sourceStatus.source, { status: relayStatusJson(rs), errors });
+      }
+    }
+    return shown.map((s) => {
+      const relay = relays.get(s.source);
+      const err = s.worker && s.msg !== 'bound' ? s.msg : relay?.errors;
+      return { source_name: s.source, worker_name: s.worker, ...(relay ? { relay_status: relay.status } : {}), ...(err ? { error_msg: err } : {}) };
+    });
   };
   const taskNames = async (): Promise<string[]> => [...new Set((await core.allSubtasks()).map((p) => p.task))].sort();
   const taskStatus = async (name: string, only: string[], signal: AbortSignal): Promise<Record<string, unknown>[]> => {
@@ -134,7 +175,37 @@ export function openApiRoutes(d: OpenApiDeps): ApiRoute[] {
     const t = taskYamlToJson(await core.taskConfig(name));
     return withStatus ? { ...t, status_list: await taskStatus(name, [], signal) } : t;
   };
-  const relayNotSupported = (): Promise<ApiReply> => Promise.reject(unsupported('the relay endpoints of the OpenAPI are not supported by DM.ts yet; use dmctl start-relay, stop-relay, pause-relay, resume-relay and purge-relay (docs/relay.md)'));
+  /** OperateRelay (dmctl start-relay / stop-relay) on one source; a failed result is its error. */
+  const operateRelay = async (op: RelayOp, source: string, workers: string[], signal: AbortSignal): Promise<ApiReply> => {
+    const r = await rpc('operateRelay', { op, source, workers }, signal);
+    const failed = r.sources.find((s) => !s.result);
+    if (failed || !r.result) throw resultError(failed?.msg || r.msg);
+    return ok();
+  };
+  /** DM's EnableRelayRequest: the start position and the relay directory belong in DM.ts's configs. */
+  const enableRelay = async (r: ApiRequest): Promise<ApiReply> => {
+    const name = r.params['source-name'] ?? '';
+    const b = bodyObject(r, 'EnableRelayRequest', ['worker_name_list', 'relay_binlog_name', 'relay_binlog_gtid', 'relay_dir'], false);
+    const workers = nameList(b['worker_name_list'], 'body.worker_name_list');
+    const dir = b['relay_dir'];
+    if (dir !== undefined && dir !== null) {
+      if (typeof dir !== 'string') throw invalid('body.relay_dir must be a string');
+      if (dir !== '') throw unsupported('body.relay_dir: a relay directory per source is not supported; the relay is written under relay-dir of dm-worker.yaml (docs/relay.md)');
+    }
+    // DM writes relay_binlog_name / relay_binlog_gtid into the source config; DM.ts reads them from
+    // the source config only, so a value other than the configured one is refused, not ignored
+    const cfg = parse(await core.sourceConfig(name)) as Record<string, unknown> | null;
+    for (const [k, key] of [['relay_binlog_name', 'relay-binlog-name'], ['relay_binlog_gtid', 'relay-binlog-gtid']] as const) {
+      const v = b[k];
+      if (v === undefined || v === null) continue;
+      if (typeof v !== 'string') throw invalid(`body.${k} must be a string`);
+      const cur = scalar(cfg?.[key], '');
+      if (v !== '' && v !== cur) {
+        throw unsupported(`body.${k}: the relay's start position is read from the source config only (${key}: ${JSON.stringify(cur)}); set it there (PUT /api/v1/sources/${name} relay_config.${k}, or dmctl operate-source update) before enabling the relay`);
+      }
+    }
+    return operateRelay(RelayOp.START, name, workers, r.signal);
+  };
 
   return [
     // ---- spec --------------------------------------------------------------------------------
@@ -256,11 +327,50 @@ export function openApiRoutes(d: OpenApiDeps): ApiRoute[] {
         return ok();
       },
     },
-    { method: 'POST', path: '/sources/{source-name}/relay/enable', summary: 'relay: not supported yet (38952)', handler: relayNotSupported },
-    { method: 'POST', path: '/sources/{source-name}/relay/disable', summary: 'relay: not supported yet (38952)', handler: relayNotSupported },
-    { method: 'POST', path: '/sources/{source-name}/relay/purge', summary: 'relay: not supported yet (38952)', handler: relayNotSupported },
-    { method: 'POST', path: '/sources/{source-name}/start-relay', summary: 'relay (DM 5.x path): not supported yet (38952)', handler: relayNotSupported },
-    { method: 'POST', path: '/sources/{source-name}/stop-relay', summary: 'relay (DM 5.x path): not supported yet (38952)', handler: relayNotSupported },
+    {
+      method: 'POST',
+      path: '/sources/{source-name}/relay/enable',
+      summary: 'start the relay of the source on its bound worker (DM EnableRelayRequest: {worker_name_list, relay_binlog_name, relay_binlog_gtid}; relay_dir is refused)',
+      handler: enableRelay,
+    },
+    {
+      method: 'POST',
+      path: '/sources/{source-name}/relay/disable',
+      summary: 'stop the relay of the source (DM DisableRelayRequest: {worker_name_list})',
+      handler: async (r) => {
+        const b = bodyObject(r, 'DisableRelayRequest', ['worker_name_list'], false);
+        return operateRelay(RelayOp.STOP, r.params['source-name'] ?? '', nameList(b['worker_name_list'], 'body.worker_name_list'), r.signal);
+      },
+    },
+    {
+      method: 'POST',
+      path: '/sources/{source-name}/relay/purge',
+      summary: 'purge the relay files before relay_binlog_name (DM PurgeRelayRequest: {relay_binlog_name, relay_dir = the relay sub-directory})',
+      handler: async (r) => {
+        const name = r.params['source-name'] ?? '';
+        const b = bodyObject(r, 'PurgeRelayRequest', ['relay_binlog_name', 'relay_dir']);
+        const file = b['relay_binlog_name'];
+        if (typeof file !== 'string' || file === '') throw invalid('body.relay_binlog_name is required');
+        const sub = b['relay_dir'];
+        if (sub !== undefined && sub !== null && typeof sub !== 'string') throw invalid('body.relay_dir must be a string');
+        const res = await rpc('purgeRelay', { sources: [name], filename: file, subDir: typeof sub === 'string' ? sub : '' }, r.signal);
+        const failed = res.sources.find((s) => !s.result);
+        if (failed || !res.result) throw resultError(failed?.msg || res.msg);
+        return ok();
+      },
+    },
+    {
+      method: 'POST',
+      path: '/sources/{source-name}/start-relay',
+      summary: 'relay (DM 5.x path): use /relay/enable (38952)',
+      handler: () => Promise.reject(unsupported('DM 5.x\'s start-relay path is not served; use POST /api/v1/sources/{source-name}/relay/enable')),
+    },
+    {
+      method: 'POST',
+      path: '/sources/{source-name}/stop-relay',
+      summary: 'relay (DM 5.x path): use /relay/disable (38952)',
+      handler: () => Promise.reject(unsupported('DM 5.x\'s stop-relay path is not served; use POST /api/v1/sources/{source-name}/relay/disable')),
+    },
 
     // ---- tasks -------------------------------------------------------------------------------
     {

@@ -2,7 +2,8 @@
  * DM's OpenAPI `Source` object ↔ DM's source.yaml. The JSON is turned into the YAML text that
  * `operate-source create` takes, so the master's one loader checks it (unknown keys, bad values);
  * the way back reads the stored source config for GET, with the password masked as DM does.
- * Fields DM.ts does not implement (relay, certificates given as content) are refused with 38952.
+ * Fields DM.ts does not implement (a relay directory per source, certificates given as content)
+ * are refused with 38952.
  */
 import { parse, stringify } from 'yaml';
 import { DMError } from '../../errors/index.js';
@@ -114,7 +115,14 @@ export function sourceJsonToYaml(v: unknown, path = 'source'): string {
   if (relay !== undefined && relay !== null) {
     if (!isObject(relay)) throw invalid(`${path}.relay_config must be an object`);
     onlyKeys(relay, new Set(['enable_relay', 'relay_binlog_name', 'relay_binlog_gtid', 'relay_dir']), `${path}.relay_config`);
-    if (relay['enable_relay'] === true) throw unsupported(`${path}.relay_config.enable_relay: relay is not supported yet; leave it false`);
+    const enable = bool(relay, 'enable_relay', `${path}.relay_config`);
+    const name = str(relay, 'relay_binlog_name', `${path}.relay_config`);
+    const gtid = str(relay, 'relay_binlog_gtid', `${path}.relay_config`);
+    const dir = str(relay, 'relay_dir', `${path}.relay_config`);
+    if (dir) throw unsupported(`${path}.relay_config.relay_dir: a relay directory per source is not supported; the relay is written under relay-dir of dm-worker.yaml (docs/relay.md)`);
+    if (enable !== undefined) doc['enable-relay'] = enable;
+    if (name) doc['relay-binlog-name'] = name;
+    if (gtid) doc['relay-binlog-gtid'] = gtid;
   }
   return stringify(doc);
 }
@@ -138,7 +146,12 @@ export function sourceYamlToJson(text: string): ApiSource & { enable: boolean; s
       expires: typeof purge['expires'] === 'number' ? purge['expires'] : 0,
       remain_space: typeof purge['remain-space'] === 'number' ? purge['remain-space'] : 15,
     },
-    relay_config: { enable_relay: doc['enable-relay'] === true, relay_binlog_name: null, relay_binlog_gtid: null, relay_dir: null },
+    relay_config: {
+      enable_relay: doc['enable-relay'] === true,
+      relay_binlog_name: scalar(doc['relay-binlog-name'], '') || null,
+      relay_binlog_gtid: scalar(doc['relay-binlog-gtid'], '') || null,
+      relay_dir: null,
+    },
   };
   if (typeof doc['flavor'] === 'string' && doc['flavor'] !== '') out.flavor = doc['flavor'];
   return out;

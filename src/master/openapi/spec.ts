@@ -18,8 +18,36 @@ const SCHEMAS: Record<string, object> = {
   ErrorWithMessage: { type: 'object', required: ['error_code', 'error_msg'], properties: { error_code: { ...int, description: 'DM.ts error code (docs/errors.md)' }, error_msg: str } },
   Security: { type: 'object', nullable: true, description: 'not supported by DM.ts: must be null', properties: { ssl_ca_content: str, ssl_cert_content: str, ssl_key_content: str, cert_allowed_cn: strList } },
   Purge: { type: 'object', properties: { interval: int, expires: int, remain_space: int } },
-  RelayConfig: { type: 'object', properties: { enable_relay: { ...bool, description: 'true is not supported yet' }, relay_binlog_name: str, relay_binlog_gtid: str, relay_dir: str } },
-  SourceStatus: { type: 'object', required: ['source_name'], properties: { source_name: str, worker_name: str, error_msg: str } },
+  RelayConfig: {
+    type: 'object',
+    properties: {
+      enable_relay: bool,
+      relay_binlog_name: { ...str, nullable: true },
+      relay_binlog_gtid: { ...str, nullable: true },
+      relay_dir: { ...str, nullable: true, description: 'not supported by DM.ts: must be null or empty (the relay is kept in relay-dir of dm-worker.yaml)' },
+    },
+  },
+  RelayStatus: {
+    type: 'object',
+    required: ['master_binlog', 'master_binlog_gtid', 'relay_dir', 'relay_binlog_gtid', 'relay_catch_up_master', 'stage'],
+    properties: { master_binlog: str, master_binlog_gtid: str, relay_dir: { ...str, description: 'the relay sub-directory (<server-uuid>.<seq>)' }, relay_binlog_gtid: str, relay_catch_up_master: bool, stage: str },
+  },
+  SourceStatus: { type: 'object', required: ['source_name', 'worker_name'], properties: { source_name: str, worker_name: str, relay_status: ref('RelayStatus'), error_msg: str } },
+  EnableRelayRequest: {
+    type: 'object',
+    properties: {
+      worker_name_list: { ...strList, description: 'only the worker bound to the source (DM.ts runs the relay there)' },
+      relay_binlog_name: { ...str, nullable: true, description: "must equal the source config's relay-binlog-name (set it with PUT /sources)" },
+      relay_binlog_gtid: { ...str, nullable: true, description: "must equal the source config's relay-binlog-gtid (set it with PUT /sources)" },
+      relay_dir: { ...str, nullable: true, description: 'not supported by DM.ts: must be null or empty' },
+    },
+  },
+  DisableRelayRequest: { type: 'object', properties: { worker_name_list: strList } },
+  PurgeRelayRequest: {
+    type: 'object',
+    required: ['relay_binlog_name'],
+    properties: { relay_binlog_name: { ...str, description: 'purge the relay files before this one' }, relay_dir: { ...str, nullable: true, description: 'the relay sub-directory of relay_binlog_name; default the latest' } },
+  },
   Source: {
     type: 'object',
     required: ['source_name', 'host', 'port', 'user'],
@@ -120,6 +148,9 @@ const BODIES: Record<string, { request?: string; response?: string; status?: num
   'DELETE /sources/{source-name}': { status: 204 },
   'GET /sources/{source-name}/status': { response: 'GetSourceStatusResponse' },
   'POST /sources/{source-name}/transfer': { request: 'WorkerNameRequest' },
+  'POST /sources/{source-name}/relay/enable': { request: 'EnableRelayRequest' },
+  'POST /sources/{source-name}/relay/disable': { request: 'DisableRelayRequest' },
+  'POST /sources/{source-name}/relay/purge': { request: 'PurgeRelayRequest' },
   'POST /tasks': { request: 'CreateTaskRequest', response: 'OperateTaskResponse', status: 201 },
   'GET /tasks': { response: 'GetTaskListResponse' },
   'POST /tasks/converters': { request: 'ConverterTaskRequest', response: 'ConverterTaskResponse' },
@@ -144,6 +175,9 @@ const QUERY: Record<string, string[]> = {
   'GET /tasks/{task-name}/status': ['source_name_list'],
 };
 
+/** POST endpoints whose body may be left out (as in DM's spec). */
+const OPTIONAL_BODY = /\/(start|stop|relay\/enable|relay\/disable)$/;
+
 /** The OpenAPI 3.0 document of `routes`. */
 export function openApiSpec(routes: readonly ApiRoute[]): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
@@ -160,7 +194,7 @@ export function openApiSpec(routes: readonly ApiRoute[]): Record<string, unknown
       summary: r.summary,
       operationId: `DMAPI${r.method[0]}${r.method.slice(1).toLowerCase()}${r.path.replace(/\{[^}]+\}/g, 'X').replace(/[^A-Za-z]+(.)?/g, (_m, c: string | undefined) => (c ?? '').toUpperCase())}`,
       ...(params.length ? { parameters: params } : {}),
-      ...(b.request ? { requestBody: { required: r.method === 'POST' && !r.path.endsWith('/start') && !r.path.endsWith('/stop'), content: { 'application/json': { schema: ref(b.request) } } } } : {}),
+      ...(b.request ? { requestBody: { required: r.method === 'POST' && !OPTIONAL_BODY.test(r.path), content: { 'application/json': { schema: ref(b.request) } } } } : {}),
       responses: {
         [status]: b.response ? { description: 'success', content: { 'application/json': { schema: ref(b.response) } } } : { description: 'success' },
         '400': error,
