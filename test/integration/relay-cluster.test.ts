@@ -49,4 +49,26 @@ test('relay source through dm-master + dm-worker: the task reads the relay (paus
   const resumed = await c.ctl(['resume-relay', '-s', 's1']);
   assert.equal(resumed.code, 0, resumed.stdout + resumed.stderr);
   await waitFor('converged after resume-relay', converged, { timeoutMs: 90_000 });
+
+  // a second task, task-mode all, on the same relay (its own target): full copy, then its sync
+  // unit reads the relay from the snapshot position (pause-relay holds it back too)
+  const target2 = await MariaDBServer.start();
+  t.after(() => target2.stop());
+  const allFile = join(c.dir, 'task-all.yaml');
+  writeFileSync(allFile, taskYaml('ra', ['s1'], target2.port));
+  const startedAll = await c.ctl(['start-task', allFile]);
+  assert.equal(startedAll.code, 0, startedAll.stdout + startedAll.stderr);
+  const converged2 = async (): Promise<boolean> => (await compareDatabases(db.connOpts(), target2.connOpts(), 'ha_test')).every((d) => d.equal);
+  await waitFor('task-mode all converged', converged2, { timeoutMs: 120_000 }).catch(async (e: unknown) => {
+    throw new Error(`${String(e)}\n${JSON.stringify((await c.ctl(['query-status', 'ra'])).json)}\n${c.logs(40)}`);
+  });
+  await waitFor('ra in Sync', async () => JSON.stringify((await c.ctl(['query-status', 'ra'])).json).includes('"unit": "Sync"') || JSON.stringify((await c.ctl(['query-status', 'ra'])).json).includes('"unit":"Sync"'), { timeoutMs: 60_000 });
+  assert.equal((await c.ctl(['pause-relay', '-s', 's1'])).code, 0);
+  await sleep(1500);
+  await db.sql("INSERT INTO ha_test.t VALUES (5, 'e')");
+  await sleep(4000);
+  const n2 = Number((await target2.sql('SELECT COUNT(*) AS n FROM ha_test.t'))[0]?.['n']);
+  assert.equal(n2, 4, 'the all-mode task reads the relay after its full phase: nothing new while the relay is paused');
+  assert.equal((await c.ctl(['resume-relay', '-s', 's1'])).code, 0);
+  await waitFor('both tasks converged after resume-relay', async () => (await converged()) && (await converged2()), { timeoutMs: 90_000 });
 });
