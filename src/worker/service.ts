@@ -193,6 +193,7 @@ export function createWorkerService(d: WorkerServiceDeps): Partial<ServiceImpl<t
           ...(req.schema ? { schema: req.schema } : {}),
           ...(req.fromSource ? { fromSource: true } : {}),
           ...(req.fromTarget ? { fromTarget: true } : {}),
+          ...(req.sync ? { sync: true } : {}),
         });
         return { result: true, msg, schema: op === 'get' ? msg : '' };
       } catch (e) {

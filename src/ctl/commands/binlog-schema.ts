@@ -85,7 +85,7 @@ registerCommand({
       .argument('<table>', 'upstream table')
       .argument('[schema-file]', 'update: file holding one CREATE TABLE statement for the table')
       .option('--flush [bool]', 'update: write the structure with the checkpoint (always true in DM.ts)', bool)
-      .option('--sync [bool]', 'update: sync the structure to shard DDL coordination (optimistic mode; accepted, no effect yet)', bool)
+      .option('--sync [bool]', 'update: sync the structure to the optimistic shard DDL lock (default true, as DM; ignored outside optimistic mode; refused there, 38108: not built yet)', bool)
       .option('--from-source', 'update: take the structure of the table from the upstream database')
       .option('--from-target', 'update: take the structure of the table the upstream table is routed to from the target database');
     addSourceOption(cmd).action(
@@ -111,7 +111,7 @@ registerCommand({
       .requiredOption('-d, --database <db>', 'upstream database of the table')
       .requiredOption('-t, --table <table>', 'upstream table')
       .option('--flush [bool]', 'write the structure with the checkpoint (always true in DM.ts)', bool)
-      .option('--sync [bool]', 'sync to shard DDL coordination (accepted, no effect yet)', bool);
+      .option('--sync [bool]', 'sync to the optimistic shard DDL lock (ignored outside optimistic mode; refused there, 38108)', bool);
     addSourceOption(cmd).action(
       action(ctx, async (op: string, task: string, schemaFile: string | undefined, o: Opts & { database: string; table: string }) => {
         const name = LEGACY_OPS[op];

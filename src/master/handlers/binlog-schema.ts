@@ -35,7 +35,6 @@ export function checkBinlogSchemaRequest(req: OperateBinlogSchemaRequest): void 
   if (!req.task) throw bad('binlog-schema needs a task name');
   if (req.sources.length === 0) throw bad('binlog-schema needs at least one source (`-s` / `--source`)');
   if (!req.database || !req.table) throw bad('binlog-schema needs the upstream database and table');
-  if (req.sync) throw new DMError('ErrMasterBinlogSchemaSyncUnsupported', `binlog-schema update --sync of task ${req.task} is refused: DM.ts does not send the structure to the shard DDL lock yet`);
   if (req.op === SchemaOp.SET) {
     if (req.fromSource && req.fromTarget) throw bad('--from-source and --from-target cannot be used together');
     if ((req.fromSource || req.fromTarget) && req.schema) throw bad('a schema file cannot be given with --from-source or --from-target');

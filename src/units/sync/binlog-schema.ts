@@ -31,6 +31,12 @@ export interface SchemaOpRequest {
   fromSource?: boolean;
   /** `set`: take the structure from the target table the upstream table is routed to. */
   fromTarget?: boolean;
+  /**
+   * `set --sync` (dmctl's default, as DM's): send the new structure to the optimistic shard DDL
+   * lock. Only meaningful for `shard-mode: optimistic` (DM ignores it otherwise); DM.ts does not
+   * send it yet, so there it is refused (ErrMasterBinlogSchemaSyncUnsupported), see deferred-sync-unit.ts.
+   */
+  sync?: boolean;
 }
 
 /** A connection the operation opens and closes itself. */

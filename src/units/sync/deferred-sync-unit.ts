@@ -62,6 +62,10 @@ export class DeferredSyncUnit implements Unit {
   /** `dmctl binlog-schema` on this subtask's tracked structures (the subtask checks the stage). */
   async operateSchema(req: SchemaOpRequest): Promise<string> {
     const inner = this.inner;
+    // --sync only matters to an optimistic shard lock (DM ignores it otherwise); not sent yet: refused
+    if (req.op === 'set' && req.sync && inner?.shardMode === 'optimistic') {
+      throw new DMError('ErrMasterBinlogSchemaSyncUnsupported', `binlog-schema update of ${req.database}.${req.table} with --sync (the default) in an optimistic shard task: DM.ts does not send the structure to the shard DDL lock yet; add --sync=false`);
+    }
     return operateTrackedSchema({ ...this.opts.schemaOps(this.flavor), ...(inner ? { live: () => inner.liveSchemas() } : {}) }, req);
   }
 

@@ -105,6 +105,11 @@ export class SyncUnit implements Unit {
   /** Shared with the binlog reader, so its read/queue/reconnect metrics show on the worker's /metrics. */
   private readonly registry: Registry;
 
+  /** The task's shard mode (undefined without `shard-mode`). */
+  get shardMode(): 'pessimistic' | 'optimistic' | undefined {
+    return this.cfg.shard?.mode;
+  }
+
   constructor(cfg: SyncConfig, deps: SyncUnitDeps = {}) {
     this.cfg = cfg;
     this.settings = resolveSettings(cfg.syncer);
