@@ -96,18 +96,29 @@ void test(
       startWriter(src, db, (i + 1) * 100_000 + 50_000);
       await src.sql(`INSERT INTO \`${db}\`.t (id, v, n, c) VALUES (?, 'after cut-over', 1, ?)`, [(i + 1) * 100_000 + 90_000, i + 10]);
       if (i === 0) {
-        // pessimistic: shard_1's translated ADD COLUMN waits for its siblings (shown as a lock);
-        // optimistic: the column is on the merged table at once
-        await waitFor('pessimistic lock of the ADD COLUMN', async () => {
-          const l = ((await s.cluster.ctl(['shard-ddl-lock', 'pessimistic'])).json['locks'] as { DDLs: string[] }[] | undefined) ?? [];
-          return l.some((x) => x.DDLs.some((d) => /ADD COLUMN/i.test(d)));
+        // pessimistic: shard_1's translated ADD COLUMN waits in source 1's sharding group for
+        // shard_2 (DM's unresolvedGroups; no master lock before the source's shards all reached it)
+        await waitFor('pessimistic: ADD COLUMN waits in the group of source 1', async () => {
+          const q = (await s.cluster.ctl(['query-status', 'pessimistic'])).stdout;
+          return /"unresolvedGroups": \[\s*\{\s*"target": "`merged_pes`\.`t`",\s*"DDLs": \[\s*"alter \/\* gh-ost \*\/ table `merged_pes`\.`t` add column c int not null default 7"/.test(q);
         }, { timeoutMs: 120_000, intervalMs: 1000 }).catch(async (e: Error) => {
           throw new Error(`${e.message}${await diag()}`);
         });
+        // optimistic: the column is on the merged table at once
         await waitFor('optimistic: column on the merged table', async () => (await targetColumns(s.target, 'merged_opt')).includes('c'), { timeoutMs: 120_000, intervalMs: 1000 }).catch(async (e: Error) => {
           throw new Error(`${e.message}${await diag()}`);
         });
         assert.ok(!(await targetColumns(s.target, 'merged_pes')).includes('c'), 'pessimistic: the column waits for every shard');
+      }
+      if (i === 1) {
+        // pessimistic: source 1 synced, its DDL now in the master's lock, waiting for source 2
+        await waitFor('pessimistic lock waits for source 2', async () => {
+          const l = ((await s.cluster.ctl(['shard-ddl-lock', 'pessimistic'])).json['locks'] as { DDLs: string[]; synced: string[]; unsynced: string[] }[] | undefined) ?? [];
+          return l.some((x) => x.DDLs.some((d) => /add column c/i.test(d)) && x.synced.some((y) => y.includes('mysql-replica-01')) && x.unsynced.some((y) => y.includes('mysql-replica-02')));
+        }, { timeoutMs: 120_000, intervalMs: 1000 }).catch(async (e: Error) => {
+          throw new Error(`${e.message}${await diag()}`);
+        });
+        assert.ok(!(await targetColumns(s.target, 'merged_pes')).includes('c'), 'pessimistic: the column waits for source 2');
       }
     }
     await Promise.all([...writers.values()].map((w) => w.stop()));
