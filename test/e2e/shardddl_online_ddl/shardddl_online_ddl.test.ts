@@ -121,9 +121,15 @@ void test(
         assert.ok(!(await targetColumns(s.target, 'merged_pes')).includes('c'), 'pessimistic: the column waits for source 2');
       }
     }
-    await Promise.all([...writers.values()].map((w) => w.stop()));
+    const written = await Promise.all([...writers.values()].map((w) => w.stop()));
+    assert.ok(written.every((n) => n > 0), `every shard written to after its cut-over: ${written.join(', ')}`);
 
     await converged('every shard cut over', ['id', 'v', 'n', 'c', 'c_shard']);
+    const union = await shardUnion(shards, ['id', 'v', 'n', 'c', 'c_shard']);
+    t.diagnostic(`rows in the union of the shards: ${union.length}`);
+    // not a vacuous comparison: old rows got the default, rows after each cut-over their own c
+    for (const [i] of shards.entries()) assert.ok(union.some((r) => r[0] === String((i + 1) * 100_000 + 90_000) && r[3] === String(i + 10)), `after-cut-over row of shard ${i + 1}`);
+    assert.ok(union.some((r) => r[3] === '7'));
     for (const [task, schema] of TASKS) {
       assert.deepEqual(await targetColumns(s.target, schema), ['id', 'v', 'n', 'c_shard', 'c'], `${task}: column c once, after the extract column`);
       const tables = (await s.target.sql('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [schema])).map((r) => String(r['t']));
@@ -134,6 +140,11 @@ void test(
       }, { timeoutMs: 60_000, intervalMs: 1000 }).catch(async (e: Error) => {
         throw new Error(`${e.message}${await diag()}`);
       });
+      const rec = await s.target.sql('SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', ['dm_meta', `${task}_onlineddl`]);
+      if (Number(rec[0]?.['n']) > 0) {
+        const left = await s.target.sql(`SELECT ghost_schema, ghost_table FROM dm_meta.\`${task}_onlineddl\``);
+        assert.deepEqual(left, [], `${task}: gh-ost records deleted after the cut-overs`);
+      }
       const subs = await waitTask(s.cluster, task, 'still syncing, no error', syncing);
       for (const st of subs) {
         assert.deepEqual(st.result?.errors ?? [], [], `${task} ${st.source}: ${JSON.stringify(st.result)}`);
