@@ -1,0 +1,155 @@
+/**
+ * shardddl_online_ddl (issue 13, "works with shard merge in both modes"): online DDL and shard DDL
+ * coordination together. 2 sources (shard_1 + shard_2 on source 1, shard_3 on source 2), each
+ * shard `shard_N.t (id, v, n)` routed into one table, by two tasks on the same sources: `pessimistic`
+ * (→ `merged_pes`.`t`) and `optimistic` (→ `merged_opt`.`t`), both `online-ddl: true`, with the
+ * route's extract-schema column `c_shard`. Rows are written to every shard throughout.
+ *
+ * gh-ost adds a column on every shard, one shard after the other (its statement sequence replayed
+ * in SQL, test/helpers/online-ddl.ts: changelog, ghost table, ALTER of the ghost table, row copy,
+ * the applier mirroring live writes, atomic cut-over). The consumer translates each cut-over
+ * RENAME into the recorded ALTER on the real table, which then goes to the shard handler: the
+ * pessimistic lock waits for all three shards (rows after the cut-over held back meanwhile), the
+ * optimistic one applies the first ADD COLUMN and skips the rest. Both merged tables end with the
+ * column exactly once, no shard-DDL lock left, no error in query-status, no ghost / changelog /
+ * trash table on the target, and their rows equal the union of the shards row by row.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { waitFor, type MariaDBServer } from '../../helpers/index.js';
+import { missingBinaries, waitTask } from '../../helpers/cluster.js';
+import { appWriter, ghostAtomicCutOver, ghostCatchUp, ghostPrepare, ghostRowCopy } from '../../helpers/online-ddl.js';
+import type { Writer } from '../../helpers/writer.js';
+import { setupScenario } from '../helpers/scenario.js';
+import { shardUnion, targetColumns, targetRows } from '../helpers/shard.js';
+
+const CASE = dirname(fileURLToPath(import.meta.url));
+const TASKS = [
+  ['pessimistic', 'merged_pes'],
+  ['optimistic', 'merged_opt'],
+] as const;
+
+void test(
+  'shardddl_online_ddl: gh-ost ADD COLUMN on every shard under writes, pessimistic and optimistic tasks: column once, no lock left, target = union of shards',
+  { skip: missingBinaries() || false, timeout: 900_000 },
+  async (t) => {
+    const s = await setupScenario(t, CASE, { sources: 2, masters: 1, workers: 2 });
+    const [src1, src2] = s.sources as [MariaDBServer, MariaDBServer];
+    await s.loadData(src1, 'db1.prepare.sql');
+    await s.loadData(src2, 'db2.prepare.sql');
+    await s.createSources();
+    for (const [task] of TASKS) {
+      const r = await s.cluster.ctl(['start-task', s.conf(`dm-task-${task}.yaml`)]);
+      assert.equal(r.json['result'], true, r.stdout);
+    }
+    const syncing = (x: { stage: string; unit: string }[]): boolean => x.length === 2 && x.every((st) => st.stage === 'Running' && st.unit === 'Sync');
+    for (const [task] of TASKS) await waitTask(s.cluster, task, 'syncing', syncing, 240_000);
+
+    const shards: [MariaDBServer, string][] = [[src1, 'shard_1'], [src1, 'shard_2'], [src2, 'shard_3']];
+    const diag = async (): Promise<string> => {
+      let out = '';
+      for (const [task] of TASKS) {
+        out += `\n${(await s.cluster.ctl(['query-status', task])).stdout}\n${(await s.cluster.ctl(['shard-ddl-lock', task])).stdout}`;
+      }
+      return out;
+    };
+    const converged = async (what: string, cols: string[], timeoutMs = 240_000): Promise<void> => {
+      for (const [task, schema] of TASKS) {
+        let last = '';
+        await waitFor(
+          `${task}: ${what}`,
+          async () => {
+            const [want, got] = [JSON.stringify(await shardUnion(shards, cols)), JSON.stringify(await targetRows(s.target, cols, `${schema}.t`))];
+            last = `target ${got.slice(0, 1500)}\nshards ${want.slice(0, 1500)}`;
+            return want === got;
+          },
+          { timeoutMs, intervalMs: 1000 },
+        ).catch(async (e: Error) => {
+          throw new Error(`${e.message}\n${last}${await diag()}`);
+        });
+      }
+    };
+    await converged('full phase', ['id', 'v', 'n', 'c_shard']);
+
+    // writers on every shard from here on; gh-ost's applier mirrors them while its ghost table lives
+    const ghost = new Map<string, boolean>();
+    const writers = new Map<string, Writer>();
+    const startWriter = (src: MariaDBServer, db: string, firstId: number): void => {
+      writers.set(db, appWriter(src, db, firstId, () => ghost.get(db) === true));
+    };
+    shards.forEach(([src, db], i) => startWriter(src, db, (i + 1) * 100_000));
+
+    // gh-ost on each shard in turn: shard_1 and shard_2 (same source), then shard_3 (the other)
+    for (const [i, [src, db]] of shards.entries()) {
+      await ghostPrepare(src, db, "add column c int not null default 7");
+      ghost.set(db, true);
+      await ghostRowCopy(src, db, 50_000);
+      await ghostCatchUp(src, db);
+      await writers.get(db)?.stop();
+      ghost.set(db, false);
+      await ghostCatchUp(src, db);
+      await ghostAtomicCutOver(src, db);
+      await src.sql(`drop /* gh-ost */ table if exists \`${db}\`.\`_t_ghc\``);
+      // the app writes on to the altered table (the column's default fills c)
+      startWriter(src, db, (i + 1) * 100_000 + 50_000);
+      await src.sql(`INSERT INTO \`${db}\`.t (id, v, n, c) VALUES (?, 'after cut-over', 1, ?)`, [(i + 1) * 100_000 + 90_000, i + 10]);
+      if (i === 0) {
+        // pessimistic: shard_1's translated ADD COLUMN waits in source 1's sharding group for
+        // shard_2 (DM's unresolvedGroups; no master lock before the source's shards all reached it)
+        await waitFor('pessimistic: ADD COLUMN waits in the group of source 1', async () => {
+          const q = (await s.cluster.ctl(['query-status', 'pessimistic'])).stdout;
+          return /"unresolvedGroups": \[\s*\{\s*"target": "`merged_pes`\.`t`",\s*"DDLs": \[\s*"alter \/\* gh-ost \*\/ table `merged_pes`\.`t` add column c int not null default 7"/.test(q);
+        }, { timeoutMs: 120_000, intervalMs: 1000 }).catch(async (e: Error) => {
+          throw new Error(`${e.message}${await diag()}`);
+        });
+        // optimistic: the column is on the merged table at once
+        await waitFor('optimistic: column on the merged table', async () => (await targetColumns(s.target, 'merged_opt')).includes('c'), { timeoutMs: 120_000, intervalMs: 1000 }).catch(async (e: Error) => {
+          throw new Error(`${e.message}${await diag()}`);
+        });
+        assert.ok(!(await targetColumns(s.target, 'merged_pes')).includes('c'), 'pessimistic: the column waits for every shard');
+      }
+      if (i === 1) {
+        // pessimistic: source 1 synced, its DDL now in the master's lock, waiting for source 2
+        await waitFor('pessimistic lock waits for source 2', async () => {
+          const l = ((await s.cluster.ctl(['shard-ddl-lock', 'pessimistic'])).json['locks'] as { DDLs: string[]; synced: string[]; unsynced: string[] }[] | undefined) ?? [];
+          return l.some((x) => x.DDLs.some((d) => /add column c/i.test(d)) && x.synced.some((y) => y.includes('mysql-replica-01')) && x.unsynced.some((y) => y.includes('mysql-replica-02')));
+        }, { timeoutMs: 120_000, intervalMs: 1000 }).catch(async (e: Error) => {
+          throw new Error(`${e.message}${await diag()}`);
+        });
+        assert.ok(!(await targetColumns(s.target, 'merged_pes')).includes('c'), 'pessimistic: the column waits for source 2');
+      }
+    }
+    const written = await Promise.all([...writers.values()].map((w) => w.stop()));
+    assert.ok(written.every((n) => n > 0), `every shard written to after its cut-over: ${written.join(', ')}`);
+
+    await converged('every shard cut over', ['id', 'v', 'n', 'c', 'c_shard']);
+    const union = await shardUnion(shards, ['id', 'v', 'n', 'c', 'c_shard']);
+    t.diagnostic(`rows in the union of the shards: ${union.length}`);
+    // not a vacuous comparison: old rows got the default, rows after each cut-over their own c
+    for (const [i] of shards.entries()) assert.ok(union.some((r) => r[0] === String((i + 1) * 100_000 + 90_000) && r[3] === String(i + 10)), `after-cut-over row of shard ${i + 1}`);
+    assert.ok(union.some((r) => r[3] === '7'));
+    for (const [task, schema] of TASKS) {
+      assert.deepEqual(await targetColumns(s.target, schema), ['id', 'v', 'n', 'c_shard', 'c'], `${task}: column c once, after the extract column`);
+      const tables = (await s.target.sql('SELECT TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA = ?', [schema])).map((r) => String(r['t']));
+      assert.deepEqual(tables, ['t'], `${task}: no ghost, changelog or trash table on the target`);
+      await waitFor(`${task}: no shard-DDL lock left`, async () => {
+        const r = await s.cluster.ctl(['shard-ddl-lock', task]);
+        return r.json['result'] === true && ((r.json['locks'] as unknown[] | undefined) ?? []).length === 0;
+      }, { timeoutMs: 60_000, intervalMs: 1000 }).catch(async (e: Error) => {
+        throw new Error(`${e.message}${await diag()}`);
+      });
+      const rec = await s.target.sql('SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?', ['dm_meta', `${task}_onlineddl`]);
+      if (Number(rec[0]?.['n']) > 0) {
+        const left = await s.target.sql(`SELECT ghost_schema, ghost_table FROM dm_meta.\`${task}_onlineddl\``);
+        assert.deepEqual(left, [], `${task}: gh-ost records deleted after the cut-overs`);
+      }
+      const subs = await waitTask(s.cluster, task, 'still syncing, no error', syncing);
+      for (const st of subs) {
+        assert.deepEqual(st.result?.errors ?? [], [], `${task} ${st.source}: ${JSON.stringify(st.result)}`);
+        assert.equal(st.unresolvedDDLLockID, '', `${task} ${st.source}`);
+      }
+    }
+  },
+);
