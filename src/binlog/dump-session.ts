@@ -103,6 +103,38 @@ export interface BinlogTransport {
 }
 
 /**
+ * A session's promises over `zj` (both transports: this file and relay-reader.ts): `done`
+ * resolves on finish() and rejects on finish(err); `firstEvent` resolves on started() and rejects
+ * when the session finishes before it, with `endedEarly()` on a clean finish.
+ */
+export function createSession(zj: ZongJi, endedEarly: () => DMError): Session {
+  let doneRes: () => void = () => {};
+  let doneRej: (e: unknown) => void = () => {};
+  let firstRes: () => void = () => {};
+  let firstRej: (e: unknown) => void = () => {};
+  const done = new Promise<void>((a, b) => ((doneRes = a), (doneRej = b)));
+  const firstEvent = new Promise<void>((a, b) => ((firstRes = a), (firstRej = b)));
+  done.catch(() => undefined);
+  firstEvent.catch(() => undefined);
+  return {
+    zj,
+    ended: false,
+    done,
+    firstEvent,
+    started: firstRes,
+    finish: (err?: unknown) => {
+      if (err === undefined) {
+        doneRes();
+        firstRej(endedEarly());
+      } else {
+        doneRej(err);
+        firstRej(err);
+      }
+    },
+  };
+}
+
+/**
  * DM.ts's hooks on a ZongJi instance (both transports): the table filter (answers cached per
  * table) and table-info lookups answered by the reader's schema tracker instead of the source.
  */
@@ -264,34 +296,11 @@ export class DumpSession implements BinlogTransport {
     const c = this.o.connection;
     const zj = new ZongJi(binlogStreamOptions(c));
     if (this.fastpath) enableFastpath(zj);
-    let doneRes: () => void = () => {};
-    let doneRej: (e: unknown) => void = () => {};
-    let firstRes: () => void = () => {};
-    let firstRej: (e: unknown) => void = () => {};
-    const done = new Promise<void>((a, b) => ((doneRes = a), (doneRej = b)));
-    const firstEvent = new Promise<void>((a, b) => ((firstRes = a), (firstRej = b)));
-    done.catch(() => undefined);
-    firstEvent.catch(() => undefined);
-    const s: Session = {
-      zj,
-      ended: false,
-      done,
-      firstEvent,
-      started: firstRes,
-      finish: (err?: unknown) => {
-        if (err === undefined) {
-          doneRes();
-          firstRej(
-            this.host.closed
-              ? new DMError('ErrCanceled', 'binlog reader closed during start')
-              : new DMError('ErrUpstreamUnreachable', `binlog connection to ${c.host}:${c.port} failed before streaming`),
-          );
-        } else {
-          doneRej(err);
-          firstRej(err);
-        }
-      },
-    };
+    const s = createSession(zj, () =>
+      this.host.closed
+        ? new DMError('ErrCanceled', 'binlog reader closed during start')
+        : new DMError('ErrUpstreamUnreachable', `binlog connection to ${c.host}:${c.port} failed before streaming`),
+    );
     this.session = s;
     configureZongji(zj, this.o.includeTable, this.includeCache, (ev, next) => this.host.tableInfo(s, ev, next));
 

@@ -50,7 +50,7 @@ import type { Connection } from 'mysql2/promise';
 import { DMError, isDMError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import type { DumpHost, DumpOptions, Session, BinlogTransport } from './dump-session.js';
-import { configureZongji } from './dump-session.js';
+import { configureZongji, createSession } from './dump-session.js';
 import { parseGtidSet } from './position.js';
 import type { GtidSet } from './gtid-set.js';
 import type { ReaderMetrics } from './reader-metrics.js';
@@ -322,30 +322,7 @@ export class RelaySession implements BinlogTransport, StreamControl {
     this.skippingGroup = false;
     const zj = new ZongJi({});
     if (this.fastpath) enableFastpath(zj);
-    let doneRes: () => void = () => {};
-    let doneRej: (e: unknown) => void = () => {};
-    let firstRes: () => void = () => {};
-    let firstRej: (e: unknown) => void = () => {};
-    const done = new Promise<void>((a, b) => ((doneRes = a), (doneRej = b)));
-    const firstEvent = new Promise<void>((a, b) => ((firstRes = a), (firstRej = b)));
-    done.catch(() => undefined);
-    firstEvent.catch(() => undefined);
-    const s: Session = {
-      zj,
-      ended: false,
-      done,
-      firstEvent,
-      started: firstRes,
-      finish: (err?: unknown) => {
-        if (err === undefined) {
-          doneRes();
-          firstRej(new DMError('ErrCanceled', 'binlog reader closed during start'));
-        } else {
-          doneRej(err);
-          firstRej(err);
-        }
-      },
-    };
+    const s = createSession(zj, () => new DMError('ErrCanceled', 'binlog reader closed during start'));
     configureZongji(zj, this.o.includeTable, this.includeCache, (ev, next) => this.host.tableInfo(s, ev, next));
     this.session = s;
     this.connected = true;
