@@ -131,10 +131,8 @@ export class Scheduler {
   private startedAt = Date.now();
   private graceTimer: NodeJS.Timeout | undefined;
   private readonly seenAlive = new Set<string>();
-  /** The last remaining TTL sampled per alive-key lease (proof of life when it goes up). */
-  private readonly leaseTtls = new Map<string, number>();
-  /** The first sample per alive-key lease: when, and the remaining TTL then. */
-  private readonly leaseFirst = new Map<string, { at: number; ttl: number }>();
+  /** Per alive-key lease: when it was first sampled, its remaining TTL then, and at the last sample. */
+  private readonly leaseSamples = new Map<string, { at: number; firstTtl: number; lastTtl: number }>();
   /** etcd revision of this scheduler's first view: alive keys created after it registered under us. */
   private startRevision: bigint | undefined;
 
@@ -223,10 +221,7 @@ export class Scheduler {
     // vanishes later while its worker may be about to re-register and take its source back.
     this.startRevision ??= BigInt(view.revision);
     const inGraceNow = this.inGrace();
-    if (!inGraceNow) {
-      this.leaseTtls.clear();
-      this.leaseFirst.clear();
-    }
+    if (!inGraceNow) this.leaseSamples.clear();
     for (const w of view.workers.values()) {
       if (w.stage === 'offline' || this.seenAlive.has(w.name)) continue;
       const created = BigInt(w.aliveRevision) > this.startRevision;
@@ -270,14 +265,14 @@ export class Scheduler {
       return false;
     }
     const now = Date.now();
-    const first = this.leaseFirst.get(w.aliveLease);
-    const prev = this.leaseTtls.get(w.aliveLease);
-    this.leaseTtls.set(w.aliveLease, ttl);
-    if (first === undefined) {
-      this.leaseFirst.set(w.aliveLease, { at: now, ttl });
+    const seen = this.leaseSamples.get(w.aliveLease);
+    if (seen === undefined) {
+      this.leaseSamples.set(w.aliveLease, { at: now, firstTtl: ttl, lastTtl: ttl });
       return false;
     }
-    return ttl > 0 && ((prev !== undefined && ttl > prev) || now > first.at + (first.ttl + 1) * 1000);
+    const prev = seen.lastTtl;
+    seen.lastTtl = ttl;
+    return ttl > 0 && (ttl > prev || now > seen.at + (seen.firstTtl + 1) * 1000);
   }
 
   /** Bind `source` to `worker` (must be unbound), moving it away from `old` in the same txn. */
