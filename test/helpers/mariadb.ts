@@ -187,7 +187,10 @@ export class MariaDBServer {
   private async closePools(): Promise<void> {
     const ps = this.pools;
     this.pools = [];
-    await Promise.allSettled(ps.map((p) => p.end()));
+    // a pool whose connection waits on a lock would never end: give up after 5 s (kill ends it)
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(ps.map((p) => p.end())), new Promise((r) => (timer = setTimeout(r, 5000)))]);
+    clearTimeout(timer);
   }
 
   /** kill -9 the server (data dir kept; start() again with restart()). */

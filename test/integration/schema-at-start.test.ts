@@ -18,6 +18,7 @@ import { createUnits } from '../../src/worker/pipeline.js';
 import { SyncUnit } from '../../src/units/sync/index.js';
 import type { ProcessResult, Unit } from '../../src/units/unit.js';
 import { masterPos, syncConfig, waitConverged } from './sync-fixture.js';
+import { steps, type Step } from '../helpers/steps.js';
 
 const MINIMAL = { extraArgs: ['--binlog-row-metadata=MINIMAL'] };
 
@@ -194,42 +195,51 @@ async function stopMidLoadThenAlter(
   src: MariaDBServer,
   dst: MariaDBServer,
   signal: AbortSignal,
+  step: Step,
 ): Promise<void> {
   const first = pipeline(name, src, dst, 'mk');
   try {
-    await src.sql(`CREATE DATABASE mk; CREATE TABLE mk.big (id INT PRIMARY KEY, v VARCHAR(40), KEY (v));
+    await step('source tables', () =>
+      src.sql(`CREATE DATABASE mk; CREATE TABLE mk.big (id INT PRIMARY KEY, v VARCHAR(40), KEY (v));
       INSERT INTO mk.big SELECT seq, MD5(seq) FROM mysql.seq_1_to_40000;
-      CREATE TABLE mk.other (id INT PRIMARY KEY, w INT); INSERT INTO mk.other VALUES (1, 1)`);
-    await runOk(unit(first, 'Dump'), signal);
+      CREATE TABLE mk.other (id INT PRIMARY KEY, w INT); INSERT INTO mk.other VALUES (1, 1)`),
+    );
+    await step('first dump', () => runOk(unit(first, 'Dump'), signal));
     const load = unit(first, 'Load');
     const ac = new AbortController();
     await load.init(ac.signal);
     const loading = load.process(ac.signal);
     // stop it once some chunks of `big` are in (400 chunks of 100 rows, one stream)
-    await waitFor(
-      'some chunks loaded',
-      async () => {
-        const r = await dst
-          .sql(
-            `SELECT COUNT(*) AS n FROM dm_meta.${name}_load_checkpoint WHERE cp_table = 'big' AND status = 'done'`,
-          )
-          .catch(() => []);
-        return Number(r[0]?.['n'] ?? 0) >= 3;
-      },
-      { timeoutMs: 60_000, intervalMs: 10 },
+    await step('some chunks loaded', () =>
+      waitFor(
+        'some chunks loaded',
+        async () => {
+          const r = await dst
+            .sql(
+              `SELECT COUNT(*) AS n FROM dm_meta.${name}_load_checkpoint WHERE cp_table = 'big' AND status = 'done'`,
+            )
+            .catch(() => []);
+          return Number(r[0]?.['n'] ?? 0) >= 3;
+        },
+        { timeoutMs: 60_000, intervalMs: 10 },
+      ),
     );
     ac.abort();
-    const r = await loading;
+    const r = await step('load stopped', () => loading);
     assert.equal(r.isCanceled, true, 'the load was stopped before it finished');
   } finally {
-    for (const u of first) await u.close();
+    await step('first pipeline closed', async () => {
+      for (const u of first) await u.close();
+    });
   }
   const pending = await dst.sql(
     `SELECT COUNT(*) AS n FROM dm_meta.${name}_load_checkpoint WHERE cp_table = 'big' AND status = 'pending'`,
   );
   assert.ok(Number(pending[0]?.['n']) > 0, 'chunks of big are still pending');
-  await src.sql(
-    "ALTER TABLE mk.big ADD COLUMN c INT NOT NULL DEFAULT 3 AFTER id; UPDATE mk.big SET c = 4 WHERE id IN (1, 39999); INSERT INTO mk.big VALUES (40001, 5, 'new')",
+  await step('source ALTER', () =>
+    src.sql(
+      "ALTER TABLE mk.big ADD COLUMN c INT NOT NULL DEFAULT 3 AFTER id; UPDATE mk.big SET c = 4 WHERE id IN (1, 39999); INSERT INTO mk.big VALUES (40001, 5, 'new')",
+    ),
   );
 }
 
@@ -241,12 +251,13 @@ void test('a full phase stopped mid-Load, then a DDL on a table being copied, th
     await Promise.all([src.stop(), dst.stop()]);
   });
   const signal = AbortSignal.timeout(180_000);
-  await stopMidLoadThenAlter('mk', src, dst, signal);
+  const step = steps({ src, dst });
+  await stopMidLoadThenAlter('mk', src, dst, signal, step);
   second = pipeline('mk', src, dst, 'mk');
-  await runOk(unit(second, 'Dump'), signal);
-  await runOk(unit(second, 'Load'), signal);
+  await step('second dump', () => runOk(unit(second, 'Dump'), signal));
+  await step('second load', () => runOk(unit(second, 'Load'), signal));
   await src.sql("INSERT INTO mk.big VALUES (40002, 6, 'after'); UPDATE mk.other SET w = 2");
-  await syncUntilEqual(unit(second, 'Sync'), src, dst, 'mk');
+  await step('sync until equal', () => syncUntilEqual(unit(second, 'Sync'), src, dst, 'mk'));
 });
 
 void test('the same, but the target table also holds rows of another writer: not dropped, 34101; after the operator drops it the resume completes', async (t) => {
@@ -258,12 +269,13 @@ void test('the same, but the target table also holds rows of another writer: not
     await Promise.all([src.stop(), dst.stop()]);
   });
   const signal = AbortSignal.timeout(180_000);
-  await stopMidLoadThenAlter('mw', src, dst, signal);
-  await dst.sql("INSERT INTO mk.big (id, v) VALUES (-1, 'another writer')");
+  const step = steps({ src, dst });
+  await stopMidLoadThenAlter('mw', src, dst, signal, step);
+  await step('another writer', () => dst.sql("INSERT INTO mk.big (id, v) VALUES (-1, 'another writer')"));
   second = pipeline('mw', src, dst, 'mk');
   const dump = unit(second, 'Dump');
   await dump.init(signal);
-  const r = await dump.process(signal);
+  const r = await step('second dump (34101)', () => dump.process(signal));
   assert.equal(r.errors[0]?.code, 34101, JSON.stringify(r.errors));
   assert.match(r.errors[0]?.message ?? '', /mk\.big/);
   assert.equal(
@@ -271,11 +283,13 @@ void test('the same, but the target table also holds rows of another writer: not
     1,
     'the table was not dropped',
   );
-  for (const u of second) await u.close();
+  await step('second pipeline closed', async () => {
+    for (const u of second) await u.close();
+  });
   // the workaround: drop the target table, resume
-  await dst.sql('DROP TABLE mk.big');
+  await step('operator drops the table', () => dst.sql('DROP TABLE mk.big'));
   third = pipeline('mw', src, dst, 'mk');
-  await runOk(unit(third, 'Dump'), signal);
-  await runOk(unit(third, 'Load'), signal);
-  await syncUntilEqual(unit(third, 'Sync'), src, dst, 'mk');
+  await step('third dump', () => runOk(unit(third, 'Dump'), signal));
+  await step('third load', () => runOk(unit(third, 'Load'), signal));
+  await step('sync until equal', () => syncUntilEqual(unit(third, 'Sync'), src, dst, 'mk'));
 });
