@@ -7,7 +7,8 @@
  * page and sees its stage, relay binlog and catch-up flag, pauses and resumes it; a page logged in
  * with a read token sees the same sections and its relay action is refused with a clear message;
  * and saves screenshots (path printed; under test/.output/). A page of another origin calling the
- * master with the same token is refused.
+ * master with the same token is refused. On the same cluster (2 sources), the shard DDL locks
+ * section against real locks: see shardLocksCase.
  */
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
@@ -185,6 +186,10 @@ async function shardLocksCase(t: TestContext, s: Scenario, browser: Browser, tok
   await until('the skip answered', async () => dialogs.some((d) => d.startsWith(`confirm: Unlock ${opt} for ${answer} with --action skip`)), 10_000);
   await until('the skip went through', async () => alerts.length > 0 || (await s.cluster.ctl(['shard-ddl-lock', 'lk-opt'])).stdout.includes('38104') === false, 30_000);
   assert.deepEqual(alerts, [], 'no action failed');
+  const after = locksOf(await s.cluster.ctl(['shard-ddl-lock', 'lk-opt']));
+  assert.ok(after.every((l) => !l.error), `no conflict left: ${JSON.stringify(after)}`);
+  const [dType] = await s.target.sql("SELECT DATA_TYPE AS t FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = 'opt_merged' AND TABLE_NAME = 't' AND COLUMN_NAME = 'd'");
+  assert.equal(dType?.['t'], 'int', "skipped: the conflicting shard's DDL did not run on the target");
   await page.getByTestId('resume-lk-opt').click();
   await src2.sql("INSERT INTO shard_2.opt VALUES (1500, 'after the skip', '42')");
   await waitTask(s.cluster, 'lk-opt', 'resumed, no error', syncing, 60_000);
