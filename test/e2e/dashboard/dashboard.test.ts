@@ -71,6 +71,7 @@ async function unionOf(shards: [MariaDBServer, string][], table: string, cols: s
 /**
  * Shard DDL locks from the page (issue 13): a real pessimistic lock (source 1 reached an ADD
  * COLUMN, source 2 did not) is shown with its ID, owner, DDLs, synced and unsynced sources;
+ * a read token's Unlock… is refused and a dismissed confirmation sends nothing (the lock stays);
  * **Unlock…** (confirmed) makes the owner run the DDL and leaves source 2 out (dmctl shows no lock,
  * the target has the column and source 1's held-back rows); when source 2 later runs the same
  * ALTER it opens a new lock that source 1 will never join, and **Skip DDL…** lets source 2 go on
@@ -79,7 +80,7 @@ async function unionOf(shards: [MariaDBServer, string][], table: string, cols: s
  * its message and code; **Skip DDL…** for the conflicting shard table (asked for in a prompt) and
  * the task's **Resume** let that shard go on.
  */
-async function shardLocksCase(t: TestContext, s: Scenario, browser: Browser, token: string): Promise<void> {
+async function shardLocksCase(t: TestContext, s: Scenario, browser: Browser, token: string, readToken: string): Promise<void> {
   const [src1, src2] = s.sources as [MariaDBServer, MariaDBServer];
   await s.loadData(src1, 'shard1.sql');
   await s.loadData(src2, 'shard2.sql');
@@ -97,10 +98,11 @@ async function shardLocksCase(t: TestContext, s: Scenario, browser: Browser, tok
   const dialogs: string[] = [];
   const alerts: string[] = [];
   let answer = '';
+  let cancel = false;
   page.on('dialog', (d) => {
     dialogs.push(`${d.type()}: ${d.message()}`);
     if (d.type() === 'alert') alerts.push(d.message());
-    void (d.type() === 'prompt' ? d.accept(answer) : d.accept());
+    void (d.type() === 'prompt' ? d.accept(answer) : d.type() === 'confirm' && cancel ? d.dismiss() : d.accept());
   });
   await page.goto(`http://${s.cluster.masterAddrs[0]!}/dashboard/`);
   await page.getByTestId('token').fill(token);
@@ -138,6 +140,30 @@ async function shardLocksCase(t: TestContext, s: Scenario, browser: Browser, tok
   assert.equal((await s.target.sql('SELECT 1 FROM pes_merged.t WHERE id = 500')).length, 0, "source 1's rows after the DDL are held back");
   mkdirSync(OUT, { recursive: true });
   await page.screenshot({ path: join(OUT, 'dashboard-lock.png'), fullPage: true });
+
+  // a read token sees the lock; its Unlock… is refused by the master, the lock stays
+  const ro = await browser.newPage();
+  t.after(() => ro.close());
+  const roAlerts: string[] = [];
+  ro.on('dialog', (d) => {
+    if (d.type() === 'alert') roAlerts.push(d.message());
+    void d.accept();
+  });
+  await ro.goto(`http://${s.cluster.masterAddrs[0]!}/dashboard/`);
+  await ro.getByTestId('token').fill(readToken);
+  await ro.getByTestId('login-submit').click();
+  await waitText(ro, `lock-owner-${pes}`, /^mysql-replica-01$/, 30_000);
+  await ro.getByTestId(`unlock-${pes}`).click();
+  await until('the read token is refused', async () => roAlerts.length > 0, 30_000);
+  assert.match(roAlerts[0] ?? '', /^unlock lk-pes-`pes_merged`\.`t` failed: .*log in with a token that may do this/i, roAlerts.join(' | '));
+  // the confirmation dismissed: nothing is sent
+  cancel = true;
+  await page.getByTestId(`unlock-${pes}`).click();
+  await until('the confirmation asked', async () => dialogs.some((d) => d.startsWith('confirm: Unlock lk-pes-')), 10_000);
+  cancel = false;
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal(locksOf(await s.cluster.ctl(['shard-ddl-lock', 'lk-pes'])).length, 1, 'neither the read token nor the dismissed confirmation unlocked it');
+  assert.ok(!(await targetColumns(s.target, 'pes_merged')).includes('c'));
 
   // Unlock… (exec): the owner runs the DDL, the synced sources skip theirs, source 2 is left out
   await page.getByTestId(`unlock-${pes}`).click();
@@ -341,6 +367,6 @@ void test('dashboard (chromium) against one token-protected cluster of 2 sources
     assert.ok(existsSync(shot));
   });
   await t.test('shard DDL locks: a pessimistic lock unlocked (exec, then skip) and an optimistic conflict, from the page', async (t) => {
-    await shardLocksCase(t, s, browser, token);
+    await shardLocksCase(t, s, browser, token, readToken);
   });
 });
