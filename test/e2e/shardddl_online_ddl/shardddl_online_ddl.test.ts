@@ -13,13 +13,21 @@
  * optimistic one applies the first ADD COLUMN and skips the rest. Both merged tables end with the
  * column exactly once, no shard-DDL lock left, no error in query-status, no ghost / changelog /
  * trash table on the target, and their rows equal the union of the shards row by row.
+ *
+ * The second case runs Debian's real pt-online-schema-change (triggers, `_t_new`, row copy in
+ * chunks, RENAME swap, `_t_old` dropped) on `shard_1.t` (source 1) and then `shard_2.t` (source 2)
+ * of a 2-shard merge, the app writing to both shards all along, and kills -9 source 1's worker
+ * during the first row copy (the source moves to a spare worker). The pessimistic lock holds
+ * shard_1's translated ALTER (and its later rows) until shard_2 is cut over, then runs it once;
+ * the optimistic task adds the column at shard_1's cut-over. Skipped, with the apt-get line, when
+ * pt-osc is not installed.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { waitFor, type MariaDBServer } from '../../helpers/index.js';
-import { missingBinaries, waitTask, type SubtaskView } from '../../helpers/cluster.js';
+import { killProc, missingBinaries, waitTask, type SubtaskView } from '../../helpers/cluster.js';
 import { appWriter, ghostAtomicCutOver, ghostCatchUp, ghostPrepare, ghostRowCopy, ptOscMissing, runPtOsc } from '../../helpers/online-ddl.js';
 import type { Writer } from '../../helpers/writer.js';
 import { setupScenario, type Scenario } from '../helpers/scenario.js';
@@ -166,7 +174,7 @@ void test(
 );
 
 void test(
-  'shardddl_online_ddl: pt-online-schema-change (the real tool) ADD COLUMN on both shards of a 2-shard merge under writes, pessimistic and optimistic tasks: the lock waits for both cut-overs and runs the ALTER once, the first optimistic cut-over adds the column; target = union of shards',
+  'shardddl_online_ddl: pt-online-schema-change (the real tool) ADD COLUMN on both shards of a 2-shard merge under writes, pessimistic and optimistic tasks, a worker killed -9 during the first row copy: the lock waits for both cut-overs and runs the ALTER once, the first optimistic cut-over adds the column; target = union of shards',
   { skip: missingBinaries() || false, timeout: 600_000 },
   async (t) => {
     const missing = ptOscMissing(); // the reason, with the apt-get line
@@ -174,7 +182,8 @@ void test(
       t.skip(missing);
       return;
     }
-    const s = await setupScenario(t, CASE, { sources: 2, masters: 1, workers: 2 });
+    // a spare worker: source 1's is killed during the change
+    const s = await setupScenario(t, CASE, { sources: 2, masters: 1, workers: 3 });
     const [src1, src2] = s.sources as [MariaDBServer, MariaDBServer];
     await s.loadData(src1, 'db1.ptosc.sql');
     await s.loadData(src2, 'db2.ptosc.sql');
@@ -192,8 +201,30 @@ void test(
     // the app writes to both shards throughout; pt-osc's triggers copy its changes into _t_new
     const writers = shards.map(([src, db], i) => appWriter(src, db, (i + 1) * 100_000, () => false));
     for (const [i, [src, db]] of shards.entries()) {
-      const out = await runPtOsc(src, db, 'ADD COLUMN c INT NOT NULL DEFAULT 7', ['--chunk-size=200', '--sleep=0.05']);
+      const osc = runPtOsc(src, db, 'ADD COLUMN c INT NOT NULL DEFAULT 7', ['--chunk-size=200', i === 0 ? '--sleep=0.5' : '--sleep=0.05']);
+      if (i === 0) {
+        // during shard_1's row copy (its ALTER of _t_new recorded by both tasks), the worker of
+        // source 1 is killed -9: the source moves to the spare worker, which must carry the
+        // change through the cut-over from the records
+        for (const [task] of TASKS) {
+          await waitFor(`${task}: pt-osc's ALTER of shard_1._t_new recorded`, async () => {
+            const rows = await s.target.sql(`SELECT ghost_table FROM dm_meta.\`${task}_onlineddl\` WHERE ghost_schema = 'shard_1'`).catch(() => []);
+            return rows.some((r) => r['ghost_table'] === '_t_new');
+          }, { timeoutMs: 60_000, intervalMs: 100 });
+        }
+        const bound = (await waitTask(s.cluster, 'pessimistic', 'bound', syncing)).find((x) => x.source === 'mysql-replica-01')?.worker;
+        const victim = s.cluster.workers.find((w) => w.name === bound);
+        assert.ok(victim, `worker of source 1: ${bound}`);
+        await killProc(victim, 'SIGKILL');
+        const copying = await src.sql("SELECT COUNT(*) AS n FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shard_1' AND TABLE_NAME = '_t_new'");
+        assert.equal(Number(copying[0]?.['n']), 1, 'the worker was killed before the cut-over');
+        for (const [task] of TASKS) {
+          await waitTask(s.cluster, task, 'source 1 moved to the spare worker', (x) => syncing(x) && x.every((st) => st.worker !== bound && st.worker !== ''), 120_000);
+        }
+      }
+      const out = await osc;
       assert.match(out, new RegExp(`Successfully altered \`${db}\`\\.\`t\``), out);
+      t.diagnostic(`${db}: ${/Copied rows OK|Copying .*/.exec(out)?.[0] ?? ''}, ${(out.match(/Created triggers OK/) ?? []).length} trigger set`);
       const marker = (i + 1) * 100_000 + 90_000;
       await src.sql(`INSERT INTO \`${db}\`.t (id, v, n, c) VALUES (?, 'after cut-over', 1, ?)`, [marker, i + 10]);
       if (i === 0) {
