@@ -184,6 +184,41 @@ export function etcdShardDDLClient(client: Etcd3, keys: Keys, binding?: ShardDDL
     waitOptimisticOp(task, source, upSchema, upTable, accept, signal) {
       return waitFor(client, shardKeys.optimisticOp(keys, task, source, upSchema, upTable), accept, signal);
     },
+    async waitOptimisticLockDDLs(task, lockId, self, signal) {
+      const prefix = shardKeys.optimisticOp(keys, task);
+      const others = async (): Promise<OptimisticOperation[]> => {
+        const res = await client.getAll().prefix(prefix).strings();
+        const out: OptimisticOperation[] = [];
+        for (const [k, v] of Object.entries(res)) {
+          let op: OptimisticOperation;
+          try {
+            op = JSON.parse(v) as OptimisticOperation;
+          } catch (e) {
+            throw new DMError('ErrSyncShardCoordination', `cannot read ${k}`, { cause: e });
+          }
+          const mine = op.source === self.source && op.upSchema === self.upSchema && op.upTable === self.upTable;
+          if (!mine && op.lockId === lockId && !op.done && op.ddls.length > 0 && op.conflictStage !== 'detected') out.push(op);
+        }
+        return out;
+      };
+      let wake: () => void = () => undefined;
+      const watcher = await client.watch().prefix(prefix).create();
+      watcher.on('put', () => wake());
+      watcher.on('delete', () => wake());
+      watcher.on('error', () => undefined);
+      try {
+        for (;;) {
+          signal.throwIfAborted();
+          if ((await others()).length === 0) return;
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+            void sleepAbortable(RECHECK_MS, signal).then(() => resolve(), () => resolve());
+          });
+        }
+      } finally {
+        void watcher.cancel().catch(() => undefined);
+      }
+    },
     markOptimisticDone(op) {
       w.own(op.source, 'done of a shard DDL operation');
       return markDone(client, w, shardKeys.optimisticOp(keys, op.task, op.source, op.upSchema, op.upTable), op, (a, b) => a.lockId === b.lockId && a.version === b.version);

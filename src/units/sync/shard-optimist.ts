@@ -224,6 +224,11 @@ export class ShardOptimist implements ShardHandler {
       return;
     }
     this.lastConflict = undefined;
+    if (op.ddls.length === 0) {
+      // another shard's answer of the same pass may run the DDL on the merged table: this shard's
+      // rows wait until it ran (else they may name a column the target does not have yet)
+      await coordinate("wait for the lock's DDLs on the target", () => d.cfg.client.waitOptimisticLockDDLs(d.task, lockId, { source: d.source, upSchema: c.up.schema, upTable: c.up.table }, stop), stop);
+    }
     d.log.info({ lock: lockId, ddls: op.ddls, stage: op.conflictStage }, op.ddls.length > 0 ? 'shard ddl operation: executing' : 'shard ddl operation: nothing to run on the target');
     // the DDLs (possibly none) and the ledger row of this event, on one connection
     await d.ddl.execDDL(op.ddls, undefined, q.id, q.ev, true, stop);

@@ -16,7 +16,10 @@
  * 3. pessimistic, transfer of a NON-OWNER: source 2 reaches the next DDL first (owner); source 1
  *    is half-way (shard_1 reached it, its rows held back, shard_2 not yet) when it is transferred;
  *    shard_2 reaches it on the new worker: the lock finishes;
- * 4. optimistic: a lock open (shard_o1 and shard_o3 added a column, shard_o2 and shard_o4 not);
+ * 4. pessimistic, the owner's worker STALLS (SIGSTOP) longer than its lease mid-lock: the source
+ *    moves to a free worker, the other source completes the lock and the stalled worker resumes at
+ *    once; the lock finishes through the new worker and the DDL reaches the target once;
+ * 5. optimistic: a lock open (shard_o1 and shard_o3 added a column, shard_o2 and shard_o4 not);
  *    source 2 is transferred; the remaining shards add it (nothing more to run) and the lock clears;
  *    then a DROP COLUMN round split by another transfer: the column goes when the last shard
  *    dropped it.
@@ -180,7 +183,33 @@ void test(
     assert.deepEqual(await targetColumns(s.target, 'merged_pes'), ['id', 'v', 'n', 'c_shard', 'e', 'c', 'd']);
     await noLock('pes');
 
-    // ---- 4. optimistic: a lock open across a transfer; a DROP COLUMN round split by another ----
+    // ---- 4. pessimistic: the owner's worker stalls (SIGSTOP) longer than its lease mid-lock ----
+    // The source moves to a free worker; the other source then completes the lock and the stalled
+    // worker is resumed at once: it may still act on the owner's operation it was waiting for (a
+    // watch event handled before its fencing timer), but its `done` is refused (40007); the DDL
+    // reaches the target once and the lock finishes through the new worker.
+    await src1.sql("ALTER TABLE shard_1.t ADD COLUMN f INT; ALTER TABLE shard_2.t ADD COLUMN f INT; INSERT INTO shard_2.t VALUES (920006, 'p4', 6, 5, 26, 4, 6)");
+    const l4 = await waitLock('pes', 'ADD COLUMN f waits for source 2', (l) => l.DDLs.some((d) => /ADD COLUMN f/i.test(d)) && l.unsynced.some((x) => x.includes(S2)));
+    assert.ok(l4.owner.startsWith(S1), JSON.stringify(l4));
+    const stalledName = (await bound()).get(S1) ?? '';
+    const stalledProc = s.cluster.workers.find((w) => w.name === stalledName);
+    const pid = stalledProc?.child?.pid;
+    assert.ok(pid !== undefined, `the worker of source 1 (${stalledName})`);
+    process.kill(-pid, 'SIGSTOP');
+    try {
+      for (const task of ['pes', 'opt']) {
+        await waitTask(s.cluster, task, 'source 1 moved off the stalled worker', (x) => syncing(x) && x.find((st) => st.source === S1)?.worker !== stalledName, 90_000);
+      }
+      await src2.sql("ALTER TABLE shard_3.t ADD COLUMN f INT; ALTER TABLE shard_4.t ADD COLUMN f INT; INSERT INTO shard_3.t VALUES (930006, 'p4', 6, 5, 36, 4, 6)");
+    } finally {
+      process.kill(-pid, 'SIGCONT');
+    }
+    await src1.sql("INSERT INTO shard_1.t VALUES (910006, 'after the stall', 6, 5, 16, 4, 6)");
+    await converged('pes', 'owner\'s worker stalled mid-lock', ['id', 'v', 'n', 'e', 'c', 'd', 'f', 'c_shard']);
+    assert.deepEqual(await targetColumns(s.target, 'merged_pes'), ['id', 'v', 'n', 'c_shard', 'e', 'c', 'd', 'f']);
+    await noLock('pes');
+
+    // ---- 5. optimistic: a lock open across a transfer; a DROP COLUMN round split by another ----
     await src1.sql("ALTER TABLE shard_o1.t ADD COLUMN c INT; INSERT INTO shard_o1.t VALUES (110201, 'o', 1, 11)");
     await src2.sql("ALTER TABLE shard_o3.t ADD COLUMN c INT; INSERT INTO shard_o3.t VALUES (130201, 'o', 1, 13)");
     await waitLock('opt', 'ADD COLUMN c open (shard_o2, shard_o4 without it)', (l) => l.unsynced.length === 2);
@@ -205,7 +234,7 @@ void test(
       const subs = await waitTask(s.cluster, task, 'still syncing, no error', syncing);
       for (const st of subs) assert.deepEqual(st.result?.errors ?? [], [], `${task} ${st.source}: ${JSON.stringify(st.result)}`);
     }
-    await converged('pes', 'end', ['id', 'v', 'n', 'e', 'c', 'd', 'c_shard']);
+    await converged('pes', 'end', ['id', 'v', 'n', 'e', 'c', 'd', 'f', 'c_shard']);
     // how often a worker that had lost its source tried a shard DDL write (refused with 40007): printed, not asserted
     const refused = s.cluster.workers.map((w) => `${w.name}: ${readFileSync(w.log, 'utf8').split('\n').filter((l) => l.includes('ErrWorkerSourceNotBound') || l.includes('no longer bound to source')).length}`);
     t.diagnostic(`shard DDL writes refused to workers that lost their source: ${refused.join(', ')}`);
