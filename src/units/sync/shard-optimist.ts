@@ -21,7 +21,7 @@ import type { QueryEvent } from '../../binlog/events.js';
 import { formatFilePos } from '../../binlog/position.js';
 import { DMError } from '../../errors/index.js';
 import type { TableName } from '../../filter/index.js';
-import { shardLockId, type OptimisticOperation } from '../../store/shardddl.js';
+import { shardLockId, type OptimisticInfo, type OptimisticOperation } from '../../store/shardddl.js';
 import {
   classifyShardDDL,
   coordinate,
@@ -142,19 +142,27 @@ export class ShardOptimist implements ShardHandler {
     stop.throwIfAborted();
   }
 
-  /** A DDL the keeper (or shard mode) cannot take: `dmctl binlog skip|replace`, else `err`. */
-  private async operatorDecides(q: Q, err: DMError, track: TrackEntry, stop: AbortSignal): Promise<void> {
+  /**
+   * A DDL the keeper (or shard mode) cannot take: `dmctl binlog skip|replace`, else `err`.
+   * `conflict`: the info of a conflict the keeper detected; skipped or replaced, it is put again
+   * with `ignoreConflict` before the ledger row, so the keeper takes this table's new structure
+   * into the lock (conflictStage 'skipped') and the lock clears once every shard agrees again;
+   * the answer is marked done after the ledger row (a replay marks it done too).
+   */
+  private async operatorDecides(q: Q, err: DMError, track: TrackEntry, stop: AbortSignal, conflict?: Omit<OptimisticInfo, 'version'>): Promise<void> {
     const d = this.d;
     const decision = await d.onFailed({ pos: q.ev.pos, sql: [q.ev.sql], isDDL: true, error: { code: err.code, message: err.message } });
     if (decision.action === 'fail') throw err;
     await d.scheduler.drain();
     await d.checkpoint.flush(true);
+    const ignored = conflict ? await this.ignoreConflict(conflict, stop) : undefined;
     if (decision.action === 'skip') {
       d.log.warn({ sql: q.ev.sql, pos: formatFilePos(q.ev.pos) }, 'shard ddl skipped by operator');
       await ledgerOnly(d, [{ id: q.id, pos: q.ev.pos }], stop);
     } else {
       await d.ddl.execDDL(decision.sql, undefined, q.id, q.ev, false, stop);
     }
+    if (ignored) await coordinate('mark the shard DDL operation done', () => d.cfg.client.markOptimisticDone(ignored), stop);
     d.tracker.markDone(track, true);
     d.ddl.snapshotAtMark();
     await d.checkpoint.flush(true);
@@ -211,10 +219,16 @@ export class ShardOptimist implements ShardHandler {
     if (op.conflictStage === 'detected') {
       this.lastConflict = op.conflictMsg ?? 'conflict';
       const err = new DMError('ErrSyncShardDDLConflict', `shard DDL of \`${c.up.schema}\`.\`${c.up.table}\` at ${formatFilePos(q.ev.pos)} conflicts in lock ${lockId}: ${op.conflictMsg ?? '(no message)'}; DDL: ${c.ddls.join('; ')}`);
-      await this.operatorDecides(q, err, track, stop);
+      await this.operatorDecides(q, err, track, stop, info);
+      this.lastConflict = undefined;
       return;
     }
     this.lastConflict = undefined;
+    if (op.ddls.length === 0) {
+      // another shard's answer of the same pass may run the DDL on the merged table: this shard's
+      // rows wait until it ran (else they may name a column the target does not have yet)
+      await coordinate("wait for the lock's DDLs on the target", () => d.cfg.client.waitOptimisticLockDDLs(d.task, lockId, { source: d.source, upSchema: c.up.schema, upTable: c.up.table }, stop), stop);
+    }
     d.log.info({ lock: lockId, ddls: op.ddls, stage: op.conflictStage }, op.ddls.length > 0 ? 'shard ddl operation: executing' : 'shard ddl operation: nothing to run on the target');
     // the DDLs (possibly none) and the ledger row of this event, on one connection
     await d.ddl.execDDL(op.ddls, undefined, q.id, q.ev, true, stop);
@@ -223,6 +237,14 @@ export class ShardOptimist implements ShardHandler {
     d.tracker.markDone(track, true);
     d.ddl.snapshotAtMark();
     await d.checkpoint.flush(true);
+  }
+
+  /** Put `info` again with `ignoreConflict` (the operator skipped or replaced it) and wait for its answer. */
+  private async ignoreConflict(info: Omit<OptimisticInfo, 'version'>, stop: AbortSignal): Promise<OptimisticOperation> {
+    const d = this.d;
+    const version = await coordinate('put the skipped shard DDL info', () => d.cfg.client.putOptimisticInfo({ ...info, ignoreConflict: true }), stop);
+    d.log.info({ table: `${info.upSchema}.${info.upTable}`, version }, 'shard ddl conflict skipped by operator: info put with ignoreConflict');
+    return coordinate('wait for the shard DDL operation', () => d.cfg.client.waitOptimisticOp(d.task, d.source, info.upSchema, info.upTable, (o) => o.version === version && !o.done, stop), stop);
   }
 
   /** The operation `shard-ddl-lock unlock` wrote for the stored info of this table, when that info is this DDL's. */
