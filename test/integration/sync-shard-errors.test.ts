@@ -7,6 +7,8 @@
  * - DROP TABLE / TRUNCATE TABLE of a shard table are not applied to the merged table.
  */
 import { test } from 'node:test';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import assert from 'node:assert/strict';
 import { EtcdCluster, MariaDBServer } from '../helpers/index.js';
 import { SyncUnit, type FailedEventDecision, type SyncConfig } from '../../src/units/sync/index.js';
@@ -67,6 +69,11 @@ void test('shard-mode errors: 36101, 36103 (+ binlog skip), 36104; DROP/TRUNCATE
     assert.equal(r.errors[0]?.code, 36104, JSON.stringify(r.errors));
     assert.match(r.errors[0]?.message ?? '', /s\d+_a\.t/);
     assert.match(r.errors[0]?.message ?? '', /bytes on disk in .*dmts-held-t\d+-.*\.spill.*: the spill file would exceed its limit of 2000 bytes/);
+    assert.deepEqual(
+      readdirSync(tmpdir()).filter((f) => f.startsWith(`dmts-held-t${n}-`)),
+      [],
+      'the spill file is removed when the subtask stops with the error',
+    );
     // nothing held was applied
     const rows = await dst.sql(`SELECT COUNT(*) AS n FROM ${s.target}`);
     assert.equal(Number(rows[0]?.['n']), 2);
