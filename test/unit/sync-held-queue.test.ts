@@ -347,6 +347,12 @@ void test('held queue: never reuses a spill file; files left by a killed run of 
   // a live process's file of the same subtask (e.g. another worker on this machine) and another subtask's: kept
   const other = `${base}${process.ppid}-cccccccccccc.spill`;
   const otherTask = 'dmts-held-task2-mysql%2d01-999999999-dddddddddddd.spill';
+  // removed when a queue of the subtask is created, even one that never spills
+  writeFileSync(join(dir, dead), 'stale rows that must never be read');
+  const q0 = new HeldQueue<never>({ dir, memBytes: 1 << 20, task: 'task/1', source: 'mysql-01' });
+  await q0.push({ kind: 'txn', txn: txn(0, [[0, 'in memory']]) }, []);
+  await q0.close();
+  assert.deepEqual(files(dir), []);
   for (const f of [dead, mine, other, otherTask])
     writeFileSync(join(dir, f), 'stale rows that must never be read');
   const q = new HeldQueue<never>({ dir, memBytes: 0, task: 'task/1', source: 'mysql-01' });

@@ -13,9 +13,9 @@
  * drain reads the rows back in order. The spill file is per queue generation (what one drain
  * takes): `<dir>/dmts-held-<task>-<source>-<pid>-<random>.spill`, created exclusively with mode
  * 0600, removed when its generation is drained or the queue is closed. A file left by a process
- * that ended without closing (kill -9) is removed by the next queue of the same subtask: nothing
- * is ever read from a file the queue did not write itself (a restart re-reads the held rows from
- * the binlog, the checkpoint never passes them).
+ * that ended without closing (kill -9) is removed when the next queue of the same subtask is
+ * created: nothing is ever read from a file the queue did not write itself (a restart re-reads
+ * the held rows from the binlog, the checkpoint never passes them).
  *
  * Disk: the spill file of the queue may grow to `maxDiskBytes`, and the file system keeps at least
  * `minFreeBytes` free; else push() fails with ErrSyncShardHoldTooLarge (36104).
@@ -81,10 +81,21 @@ export class HeldQueue<Q> {
   /** Generations being drained (their spill files are removed by close() too). */
   private readonly draining = new Set<Generation<Q>>();
   private closed = false;
-  private swept = false;
+  /** Removing the files left by killed runs of the subtask (started with the queue when it may spill). */
+  private readonly swept: Promise<void> | undefined;
 
   constructor(opts: HeldQueueOptions = {}) {
     this.o = opts;
+    this.swept =
+      opts.memBytes !== undefined ? sweep(this.dir(), this.base()).catch(() => undefined) : undefined;
+  }
+
+  private dir(): string {
+    return this.o.dir ?? tmpdir();
+  }
+
+  private base(): string {
+    return `${FILE_PREFIX}${safeName(this.o.task ?? '')}-${safeName(this.o.source ?? '')}-`;
   }
 
   /** Hold an event back (after every event held before it). */
@@ -173,16 +184,14 @@ export class HeldQueue<Q> {
     const gs = [this.g, ...this.draining];
     this.g = new Generation<Q>();
     this.draining.clear();
+    await this.swept;
     for (const g of gs) await g.spill?.remove();
   }
 
   private async createSpill(): Promise<SpillFile> {
-    const dir = this.o.dir ?? tmpdir();
-    const base = `${FILE_PREFIX}${safeName(this.o.task ?? '')}-${safeName(this.o.source ?? '')}-`;
-    if (!this.swept) {
-      this.swept = true;
-      await sweep(dir, base);
-    }
+    const dir = this.dir();
+    const base = this.base();
+    await this.swept;
     await this.checkFree(dir, 0);
     const path = join(dir, `${base}${process.pid}-${randomBytes(6).toString('hex')}.spill`);
     let fh: fsp.FileHandle;
