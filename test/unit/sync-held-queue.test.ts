@@ -219,6 +219,7 @@ void test('held queue: every row value type round-trips exactly through the spil
   for (const x of originals) await q.push({ kind: 'txn', txn: x }, x.upTables ?? []);
   assert.equal(ins.changes.length, 0, 'the rows of a spilled transaction are not kept in memory');
   assert.equal(ins.keys.size, 0);
+  assert.equal(ins.upTables, undefined);
   const [file] = files(dir);
   assert.ok(file);
   assert.equal(statSync(join(dir, file)).mode & 0o777, 0o600);
@@ -235,7 +236,7 @@ void test('held queue: every row value type round-trips exactly through the spil
     assert.equal(g.txn, originals[i], 'the same transaction object comes back');
     assert.equal(g.txn.track, w.track, 'track entry kept (same object)');
     assert.equal(g.txn.pos, w.pos);
-    assert.equal(g.txn.upTables, w.upTables);
+    assert.deepStrictEqual(g.txn.upTables, w.upTables);
     assert.deepStrictEqual([g.txn.id, g.txn.timestamp, g.txn.bytes], [w.id, w.timestamp, w.bytes]);
     assert.deepStrictEqual(g.txn.keys, w.keys);
     if (i < 3) assert.deepStrictEqual(g.txn.changes, w.changes);

@@ -8,8 +8,8 @@
  * runs (held again) go to the queue as it is then, and come out of the next drain.
  *
  * Memory: up to `memBytes` of transactions (UpstreamTxn.bytes) are kept as they are. Beyond it the
- * rows of further held transactions (their `changes` and causality `keys`) are written to a spill
- * file and the transaction object keeps only its skeleton (id, positions, track entry, tables);
+ * rows of further held transactions (their `changes`, causality `keys` and `upTables`) are written to
+ * a spill file and the transaction object keeps only its skeleton (id, positions, track entry);
  * drain reads the rows back in order. The spill file is per queue generation (what one drain
  * takes): `<dir>/dmts-held-<task>-<source>-<pid>-<random>.spill`, created exclusively with mode
  * 0600, removed when its generation is drained or the queue is closed. A file left by a process
@@ -108,8 +108,10 @@ export class HeldQueue<Q> {
       if (mem !== undefined && g.memBytes + t.bytes > mem && t.changes.length > 0) {
         g.spill ??= await this.createSpill();
         await g.spill.append(encodeTxnRows(t, g.spill.shapes), () => this.overDisk(g));
-        t.changes = [];
-        t.keys = new Set();
+        // shared empties while spilled: ~0.2 KB less per held transaction (only the queue holds it now)
+        t.changes = SPILLED_CHANGES;
+        t.keys = SPILLED_KEYS;
+        delete t.upTables;
         g.entries.push({ kind: 'spilled', txn: t });
       } else {
         g.memBytes += t.bytes;
@@ -399,10 +401,18 @@ function sameShape(s: Record<string, unknown>, ch: RowChange): boolean {
 }
 
 const OPS = ['insert', 'update', 'delete'] as const;
+const SPILLED_CHANGES = Object.freeze([]) as unknown as RowChange[];
+const SPILLED_KEYS: Set<string> = new Set();
 
-/** A held transaction's rows and causality keys as one record. */
+/** A held transaction's rows, causality keys and upstream tables as one record. */
 function encodeTxnRows(t: UpstreamTxn, shapes: Shapes): Buffer {
   const w = new Writer(Math.max(256, t.bytes + 64));
+  const up = t.upTables;
+  w.u8(up ? 1 : 0);
+  if (up) {
+    w.u32(up.size);
+    for (const x of up) w.str(x);
+  }
   w.u32(t.keys.size);
   for (const k of t.keys) w.str(k);
   w.u32(t.changes.length);
@@ -418,9 +428,15 @@ function encodeTxnRows(t: UpstreamTxn, shapes: Shapes): Buffer {
   return w.done();
 }
 
-/** Put a record's rows and keys back into the transaction's skeleton. */
+/** Put a record's rows, keys and tables back into the transaction's skeleton. */
 function decodeTxnRows(rec: Buffer, t: UpstreamTxn, shapes: Shapes): void {
   const r = new Reader(rec);
+  let up: Set<string> | undefined;
+  if (r.u8() === 1) {
+    const n = r.u32();
+    up = new Set<string>();
+    for (let i = 0; i < n; i++) up.add(r.str());
+  }
   const nk = r.u32();
   const keys = new Set<string>();
   for (let i = 0; i < nk; i++) keys.add(r.str());
@@ -439,6 +455,7 @@ function decodeTxnRows(rec: Buffer, t: UpstreamTxn, shapes: Shapes): void {
     throw new DMError('ErrInternal', 'a held transaction read back from its spill file has trailing bytes');
   t.changes = changes;
   t.keys = keys;
+  if (up) t.upTables = up;
 }
 
 /** String.prototype.isWellFormed (Node >= 20; not in the compiler's lib yet). */
