@@ -107,7 +107,7 @@ export class HeldQueue<Q> {
       const mem = this.o.memBytes;
       if (mem !== undefined && g.memBytes + t.bytes > mem && t.changes.length > 0) {
         g.spill ??= await this.createSpill();
-        await g.spill.append(encodeTxnRows(t, g.spill.shapes), () => this.overDisk(g));
+        await g.spill.append(encodeTxnRows(t, g.spill.shapes), (size) => this.overDisk(size));
         // shared empties while spilled: ~0.2 KB less per held transaction (only the queue holds it now)
         t.changes = SPILLED_CHANGES;
         t.keys = SPILLED_KEYS;
@@ -222,11 +222,10 @@ export class HeldQueue<Q> {
       );
   }
 
-  private overDisk(g: Generation<Q>): DMError | undefined {
+  private overDisk(size: number): DMError | undefined {
     const max = this.o.maxDiskBytes;
-    const size = g.spill?.size ?? 0;
     if (max !== undefined && size > max)
-      return this.diskError(`the spill file would exceed its limit of ${max} bytes`, size);
+      return this.diskError(`the spill file would exceed its limit of ${max} bytes`, this.g.spill?.size ?? 0);
     return undefined;
   }
 
@@ -291,12 +290,13 @@ class SpillFile {
     private readonly statFree: (written: number) => Promise<void>,
   ) {}
 
-  async append(rec: Buffer, over: () => DMError | undefined): Promise<void> {
+  /** Append a record, unless `over` says the file would then be too large. */
+  async append(rec: Buffer, over: (size: number) => DMError | undefined): Promise<void> {
+    const err = over(this.size + 6 + rec.length);
+    if (err) throw err;
     const head = Buffer.allocUnsafe(6);
     head.writeUIntLE(rec.length, 0, 6);
     this.size += 6 + rec.length;
-    const err = over();
-    if (err) throw err;
     this.pending.push(head, rec);
     this.pendingBytes += 6 + rec.length;
     if (this.pendingBytes >= WRITE_CHUNK) await this.flush();
