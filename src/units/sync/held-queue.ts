@@ -373,6 +373,8 @@ class SpillFile {
 /** Fields of a RowChange besides op/before/after, interned by identity of their values. */
 class Shapes {
   readonly list: Omit<RowChange, 'op' | 'before' | 'after'>[] = [];
+  /** Per shape: a RowChange of it without images (an object literal for the shape rowChangesOf makes). */
+  readonly make: ((op: RowChange['op']) => RowChange)[] = [];
   private readonly byColumns = new Map<string[], number[]>();
 
   idOf(ch: RowChange): number {
@@ -384,9 +386,21 @@ class Shapes {
     for (const id of ids) if (sameShape(this.list[id]!, ch)) return id;
     const { op: _op, before: _b, after: _a, ...shape } = ch;
     this.list.push(shape);
+    this.make.push(makerOf(shape));
     ids.push(this.list.length - 1);
     return this.list.length - 1;
   }
+}
+
+const STD_SHAPE = ['schema', 'table', 'columns', 'keyIdx', 'otherUniqueKeys', 'srcSchema', 'srcTable'];
+
+function makerOf(shape: Omit<RowChange, 'op' | 'before' | 'after'>): (op: RowChange['op']) => RowChange {
+  const keys = Object.keys(shape);
+  if (keys.length === STD_SHAPE.length && STD_SHAPE.every((k) => keys.includes(k))) {
+    const { schema, table, columns, keyIdx, otherUniqueKeys, srcSchema, srcTable } = shape;
+    return (op) => ({ schema, table, op, columns, keyIdx, otherUniqueKeys, srcSchema, srcTable });
+  }
+  return (op) => ({ ...shape, op });
 }
 
 function sameShape(s: Record<string, unknown>, ch: RowChange): boolean {
@@ -444,9 +458,9 @@ function decodeTxnRows(rec: Buffer, t: UpstreamTxn, shapes: Shapes): void {
   const changes = new Array<RowChange>(n);
   for (let i = 0; i < n; i++) {
     const op = OPS[r.u8()]!;
-    const shape = shapes.list[r.u32()]!;
+    const make = shapes.make[r.u32()]!;
     const flags = r.u8();
-    const ch = { ...shape, op } as RowChange;
+    const ch = make(op);
     if (flags & 1) ch.before = r.value() as unknown[];
     if (flags & 2) ch.after = r.value() as unknown[];
     changes[i] = ch;
@@ -620,7 +634,10 @@ class Reader {
   }
 
   str(): string {
-    return this.raw().toString('utf8');
+    const n = this.u32();
+    const at = this.at;
+    this.at += n;
+    return this.buf.toString('utf8', at, at + n);
   }
 
   value(): unknown {
