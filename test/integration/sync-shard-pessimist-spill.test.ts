@@ -12,13 +12,19 @@
  *   binlog into a NEW spill file and removes the left-over one;
  * - shard_2 reaches the DDL: the lock resolves and the target ends equal to the union of the shards
  *   (every column, binary compared as hex); no spill file is left.
+ *
+ * And with a real kill: the sync unit runs in its own process (sync-runner.ts), killed -9 mid-lock
+ * with spilled rows (its spill file stays on disk); the next run of the subtask removes that file,
+ * re-reads the held rows from the binlog into a new one, and the target ends equal to the union.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EtcdCluster, MariaDBServer, waitFor } from '../helpers/index.js';
+import { EtcdCluster, MariaDBServer, trackChild, waitFor } from '../helpers/index.js';
 import { SyncUnit, type SyncConfig } from '../../src/units/sync/index.js';
 import { createEtcdClient, Keys } from '../../src/store/index.js';
 import { etcdShardDDLClient } from '../../src/worker/shardddl-client.js';
@@ -224,5 +230,157 @@ void test(
       async () => Number(unit.status()['heldEvents']) === 0 && spills().length === 0,
       { timeoutMs: 30_000 },
     );
+  },
+);
+
+void test(
+  'pessimistic: kill -9 of the sync process mid-lock with spilled rows; the next run removes its file, re-reads the rows; target = union',
+  { timeout: 500_000 },
+  async (t) => {
+    const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
+    const etcd = await EtcdCluster.start(1);
+    const client = createEtcdClient({ endpoints: etcd.endpoints });
+    const prefix = `/shard-spill-kill-${process.pid}/`;
+    const keys = new Keys(prefix);
+    const holdDir = mkdtempSync(join(tmpdir(), 'shard-spill-kill-test-'));
+    const leaderAc = new AbortController();
+    const leader = fakePessimisticLeader(client, keys, 'test', ['mysql-01'], leaderAc.signal);
+    const children: ChildProcess[] = [];
+    const units: SyncUnit[] = [];
+    t.after(async () => {
+      for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+      leaderAc.abort();
+      await leader.done.catch(() => undefined);
+      for (const x of units) await x.close();
+      client.close();
+      await Promise.all([src.stop(), dst.stop(), etcd.stop()]);
+      rmSync(holdDir, { recursive: true, force: true });
+    });
+    const start = await masterPos(src);
+    await src.sql(
+      `CREATE DATABASE shard_1; CREATE TABLE shard_1.t ${TABLE}; CREATE DATABASE shard_2; CREATE TABLE shard_2.t ${TABLE}`,
+    );
+    await src.sql(
+      `INSERT INTO shard_1.t VALUES ${rows(1, 0, 20)}; INSERT INTO shard_2.t VALUES ${rows(2, 0, 20)}`,
+    );
+    const base = syncConfig(src, dst, { start, baList: { doDbs: ['shard_*'] }, routes: ROUTES });
+    const shard = { mode: 'pessimistic' as const, maxHoldBytes: 1 << 30, memHoldBytes: 16 * 1024, holdDir };
+    const count = async (where = ''): Promise<number> =>
+      Number(
+        (
+          (await dst.sql(`SELECT COUNT(*) AS n FROM merged.t ${where}`).catch(() => [{ n: -1 }])) as {
+            n: unknown;
+          }[]
+        )[0]?.n,
+      );
+    const spills = (): string[] => readdirSync(holdDir).filter((n) => n.endsWith('.spill'));
+
+    // the sync unit in its own process
+    const c = spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        'test/integration/sync-runner.ts',
+        JSON.stringify({ ...base, shard: { ...shard, etcd: { endpoints: etcd.endpoints, prefix } } }),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    trackChild(c);
+    children.push(c);
+    const exited = once(c, 'exit');
+    await waitFor(
+      'initial rows',
+      async () => {
+        if (c.exitCode !== null) throw new Error(`sync runner exited with ${c.exitCode}`);
+        return (await count()) === 40;
+      },
+      { timeoutMs: 90_000 },
+    );
+    await src.sql('ALTER TABLE shard_1.t ADD COLUMN c INT');
+    for (let k = 0; k < 20; k++)
+      await src.sql(
+        `INSERT INTO shard_1.t (id, v, b, d, j, dt, bits, f, s, bl) VALUES ${rows(1, 1000 + k * 100, 100)}`,
+      );
+    await src.sql(
+      `UPDATE shard_1.t SET v = v + 1, b = UNHEX('00FF'), c = 3 WHERE id % 4 = 0; INSERT INTO shard_2.t VALUES ${rows(2, 5000, 1)}`,
+    );
+    await waitFor(
+      'shard_2 marker applied, shard_1 rows held and spilled',
+      async () => (await count('WHERE id = 5000')) === 1 && spills().length === 1,
+      { timeoutMs: 120_000 },
+    );
+    const killed = spills()[0] ?? '';
+    assert.ok(killed?.includes(`-${c.pid}-`), `the runner's spill file: ${String(killed)}`);
+    const size = statSync(join(holdDir, killed)).size;
+    c.kill('SIGKILL');
+    await exited;
+    assert.deepEqual(spills(), [killed], 'a killed run leaves its spill file');
+    assert.equal(statSync(join(holdDir, killed)).size, size);
+    assert.equal(
+      await count('WHERE id >= 10000000000000000000'),
+      20,
+      "shard_1's rows after its DDL were never applied",
+    );
+
+    // more rows, then the next run of the subtask (in this process)
+    await src.sql(
+      `INSERT INTO shard_1.t (id, v, b, d, j, dt, bits, f, s, bl) VALUES ${rows(1, 4000, 300)}; INSERT INTO shard_2.t VALUES ${rows(2, 5001, 1)}`,
+    );
+    const u = new SyncUnit(
+      { ...base, shard: { ...shard, client: etcdShardDDLClient(client, keys) } },
+      { heartbeatMs: 200 },
+    );
+    units.push(u);
+    await u.init(new AbortController().signal);
+    const running = u.process(new AbortController().signal);
+    const noErrors = (): void => {
+      if (u.status()['error'] !== undefined)
+        throw new Error(`sync unit stopped: ${JSON.stringify(u.status()['error'])}`);
+    };
+    await waitFor(
+      'restarted run caught up',
+      async () => (noErrors(), (await count('WHERE id = 5001')) === 1),
+      { timeoutMs: 120_000 },
+    );
+    const now = spills();
+    assert.ok(!now.includes(killed), `the killed run's file is removed: ${now.join(', ')}`);
+    assert.equal(now.length, 1);
+    assert.ok(now[0]!.includes(`-${process.pid}-`), 'a new file of this run');
+    assert.ok(Number(u.status()['heldOnDiskBytes']) > 100_000);
+
+    await src.sql(
+      `ALTER TABLE shard_2.t ADD COLUMN c INT; INSERT INTO shard_2.t VALUES ${rows(2, 6000, 1).replace(/\)$/, ', 1)')}`,
+    );
+    const union = async (): Promise<string> => {
+      const all: Record<string, unknown>[] = [];
+      for (const n of [1, 2]) all.push(...(await src.sql(`SELECT ${COLS}, c FROM shard_${n}.t`)));
+      return JSON.stringify(byId(all));
+    };
+    let last = '';
+    await waitFor(
+      'target equals the union of the shards',
+      async () => {
+        noErrors();
+        last = JSON.stringify(byId(await dst.sql(`SELECT ${COLS}, c FROM merged.t`).catch(() => [])));
+        return last === (await union());
+      },
+      { timeoutMs: 90_000 },
+    ).catch(async (e: unknown) => {
+      const want = JSON.parse(await union()) as unknown[];
+      const got = JSON.parse(last || '[]') as unknown[];
+      const diff = want.flatMap((r, k) => (JSON.stringify(r) !== JSON.stringify(got[k]) ? [k] : []));
+      throw new Error(
+        `${(e as Error).message}: ${got.length} rows vs ${want.length}, ${diff.length} differ; first target ${JSON.stringify(got[diff[0] ?? 0])} vs shards ${JSON.stringify(want[diff[0] ?? 0])}`,
+      );
+    });
+    assert.equal(leader.rounds.length, 1);
+    await waitFor(
+      'nothing held, no spill file',
+      async () => Number(u.status()['heldEvents']) === 0 && spills().length === 0,
+      { timeoutMs: 30_000 },
+    );
+    u.pause();
+    assert.deepEqual(((await running) as { errors: unknown[] }).errors, []);
   },
 );
