@@ -1,11 +1,22 @@
 /**
  * Runs one sync unit in its own process, for tests that kill it with SIGKILL.
  * Usage: node --import tsx test/integration/sync-runner.ts '<SyncConfig as JSON>'
+ * (shard-mode: `shard` without `client` but with `etcd: {endpoints, prefix}`: the runner connects
+ * its own etcd shard DDL client)
  * Prints `{"result": ProcessResult}` on stdout when process() ends; SIGTERM pauses and exits.
  */
-import { SyncUnit, type SyncConfig } from '../../src/units/sync/index.js';
+import { SyncUnit, type ShardConfig, type SyncConfig } from '../../src/units/sync/index.js';
+import { createEtcdClient, Keys } from '../../src/store/index.js';
+import { etcdShardDDLClient } from '../../src/worker/shardddl-client.js';
 
-const cfg = JSON.parse(process.argv[2] ?? '{}') as SyncConfig;
+type RunnerShard = Omit<ShardConfig, 'client'> & { etcd: { endpoints: string[]; prefix: string } };
+const raw = JSON.parse(process.argv[2] ?? '{}') as Omit<SyncConfig, 'shard'> & { shard?: RunnerShard };
+const { shard: rawShard, ...rest } = raw;
+let cfg: SyncConfig = rest;
+if (rawShard) {
+  const { etcd, ...shard } = rawShard;
+  cfg = { ...rest, shard: { ...shard, client: etcdShardDDLClient(createEtcdClient({ endpoints: etcd.endpoints }), new Keys(etcd.prefix)) } };
+}
 const unit = new SyncUnit(cfg, { heartbeatMs: 200 });
 const ac = new AbortController();
 process.on('SIGTERM', () => ac.abort());
