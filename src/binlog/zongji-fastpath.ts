@@ -6,9 +6,10 @@
  * is gone. Every patch keeps zongji's results identical except where noted, and the two that
  * change behaviour apply only to ZongJi instances marked with `enableFastpath(zj)`:
  *
- * - rows as arrays (marked instances only): `rows[i]` (and `before`/`after` of updates) are
- *   arrays in column order instead of objects keyed by column name; the reader consumes them
- *   as they are, instead of building a keyed object and then an array from it.
+ * - rows as arrays (marked instances only): `rows[i]` are arrays in column order instead of
+ *   objects keyed by column name; the reader consumes them as they are, instead of building a
+ *   keyed object and then an array from it. Of an UpdateRows event, `rows[i]` is the after
+ *   image and `beforeImagesOf(ev)[i]` the before image (no `{ before, after }` object per row).
  * - TABLE_MAP memo (marked instances only): MariaDB and MySQL write a TableMap before every
  *   rows event, and with binlog_row_metadata=FULL zongji parses the column names, charsets,
  *   keys… and rebuilds its column schemas each time. When a TableMap's bytes (table id to the
@@ -29,6 +30,16 @@ const FLAG = '__dmFastpath';
 const TM_CACHE_MAX = 4096;
 /** Property of a TableMap event that reused (or recorded) a memo. */
 const MEMO = '__dmMemo';
+/** Property of an UpdateRows event (marked instances): the before images, parallel to `rows` (the after images). */
+const BEFORE = '__dmBefore';
+
+/**
+ * The before images of an UpdateRows event decoded on a marked instance (its `rows` are then
+ * the after images, as arrays), or undefined (zongji's `{ before, after }` rows).
+ */
+export function beforeImagesOf(ev: object): unknown[][] | undefined {
+  return (ev as RowsEventLike)[BEFORE];
+}
 
 interface TableMapMemo {
   bytes: Buffer;
@@ -51,6 +62,7 @@ interface TableMapEntry {
   columnSchemas: unknown[];
 }
 interface RowsEventLike {
+  [BEFORE]?: unknown[][];
   _zongji: Record<string, unknown> | undefined;
   tableMap: Record<number, TableMapEntry>;
   tableId: number;
@@ -146,7 +158,11 @@ async function install(): Promise<boolean> {
     const tm = this.tableMap[this.tableId]!;
     const before = readRowArray(parser, tm, this.columns_present_bitmap, this._zongji);
     const after = readRowArray(parser, tm, this.columns_present_bitmap2, this._zongji);
-    return { before, after };
+    // rows[i] is the after image, the before images go to a parallel array (no object per row)
+    const bs = this[BEFORE];
+    if (bs === undefined) this[BEFORE] = [before];
+    else bs.push(before);
+    return after;
   } as Fn;
 
   // per table id: the last TableMap's bytes (table id to end: names, types, metadata, optional

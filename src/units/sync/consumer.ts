@@ -38,7 +38,7 @@ import type { SyncLabels, SyncProgress } from './sync-status.js';
 import type { ShardHandler } from './shard-group.js';
 import type { LowWaterMark } from './tracker.js';
 import type { AppliedSink } from './applied-sink.js';
-import { addKeysOf, rowChangesOf, type RowChange, type UpstreamTxn } from './txn.js';
+import { addKeysOf, appendRowChanges, type RowChange, type UpstreamTxn } from './txn.js';
 
 export interface ConsumerDeps {
   filters: SyncFilters;
@@ -230,15 +230,13 @@ export class TxnConsumer {
     const kept = filters.keepRows(ev); // expression-filter
     if (kept.rows.length === 0) return;
     const route = filters.route(ev.schema, ev.table);
-    const { changes, bytes } = rowChangesOf(kept, route);
-    const first = changes[0];
-    if (first) this.d.metrics.addedJobs.inc(jobLabels(this.d.labels, first.op, first.schema, first.table), changes.length);
+    const changes = cur.changes;
+    const from = changes.length;
+    cur.bytes += appendRowChanges(kept, route, changes);
+    const first = changes[from];
+    if (first) this.d.metrics.addedJobs.inc(jobLabels(this.d.labels, first.op, first.schema, first.table), changes.length - from);
     const cs = this.d.caseSensitive;
-    for (const ch of changes) {
-      addKeysOf(ch, ev.uniqueKeys, ev.keyColumns, cs, cur.keys);
-      cur.changes.push(ch);
-    }
-    cur.bytes += bytes;
+    for (let i = from; i < changes.length; i++) addKeysOf(changes[i]!, ev.uniqueKeys, ev.keyColumns, cs, cur.keys);
     cur.upTables?.add(`${ev.schema}\u0000${ev.table}`);
   }
 }
