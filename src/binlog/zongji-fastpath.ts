@@ -279,6 +279,12 @@ interface FastTableMap {
   fields: Record<string, unknown>;
 }
 
+/** TABLE_MAP packets delivered by the fast path in this process (tests check that it runs). */
+let tableMapHits = 0;
+export function zongjiFastpathStats(): { tableMapHits: number } {
+  return { tableMapHits };
+}
+
 /** The last TableMap event parsed on a marked instance (set by _readOptionalMetadata). */
 let lastTableMap: TableMapLike | undefined;
 function parsedTableMap(ev: TableMapLike): void {
@@ -351,6 +357,7 @@ function patchBinlogData(zj: ZongjiLike, tmProto: object): void {
         zj._currentGtid,
       );
       zj._positionFrozen = true;
+      tableMapHits++;
       zj.emit('binlog', ev);
       return proto['binlogData'];
     }
