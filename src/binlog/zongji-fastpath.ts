@@ -210,7 +210,22 @@ async function install(): Promise<boolean> {
     return m.schemas;
   } as Fn;
 
-  patchPacketClass = (zj) => patchBinlogData(zj, tmProto);
+  const rowsClasses = rows as { WriteRows?: RowsCtor; UpdateRows?: RowsCtor; DeleteRows?: RowsCtor };
+  const ParserClass = reader.Parser as unknown as (new (packet: PacketLike) => ParserLike) | undefined;
+  const rowsBy = new Map<number, { cls: RowsCtor; name: string }>();
+  if (rowsClasses.WriteRows && rowsClasses.UpdateRows && rowsClasses.DeleteRows) {
+    for (const [code, cls, name] of [
+      [23, rowsClasses.WriteRows, 'writerows'],
+      [24, rowsClasses.UpdateRows, 'updaterows'],
+      [25, rowsClasses.DeleteRows, 'deleterows'],
+      [30, rowsClasses.WriteRows, 'writerows'],
+      [31, rowsClasses.UpdateRows, 'updaterows'],
+      [32, rowsClasses.DeleteRows, 'deleterows'],
+    ] as const) {
+      rowsBy.set(code, { cls, name });
+    }
+  }
+  patchPacketClass = (zj) => patchBinlogData(zj, tmProto, ParserClass, rowsBy);
 
   parserProto['parseUnsignedNumber'] = function (this: ParserLike, bytes: number): unknown {
     const off = this._offset;
@@ -297,7 +312,9 @@ const PATCHED = '__dmFastTableMap';
 /** A TableMap event's fields in zongji 0.9.0 (with the memo and the GTID zongji attaches). */
 const FAST_FIELDS = new Set(['timestamp', 'nextPosition', 'size', 'tableMap', 'tableId', 'flags', 'schemaName', 'tableName', 'columnCount', 'columnTypes', 'columnsMetadata', ...OPT_FIELDS, MEMO, 'gtid']);
 
-function patchBinlogData(zj: ZongjiLike, tmProto: object): void {
+type RowsCtor = new (parser: ParserLike, options: Record<string, unknown>, zongji: unknown) => Record<string, unknown>;
+
+function patchBinlogData(zj: ZongjiLike, tmProto: object, ParserClass: (new (packet: PacketLike) => ParserLike) | undefined, rowsBy: ReadonlyMap<number, { cls: RowsCtor; name: string }>): void {
   const proto = zj.BinlogClass?.prototype;
   if (proto === undefined || proto[PATCHED] === true) return;
   const orig = proto['binlogData'] as ((this: unknown, packet: PacketLike, connection: unknown) => unknown) | undefined;
@@ -340,8 +357,16 @@ function patchBinlogData(zj: ZongjiLike, tmProto: object): void {
     const b = packet.buffer;
     const at = packet.offset;
     // b[at] is the OK marker (0: not EOF, not an error); b[at + 5] the event type
-    if (b[at] !== 0 || b[at + 5] !== TABLE_MAP_EVENT || zj.stopped || zj.connection !== connection || this._callback === undefined || packet.end - at < 1 + EVENT_HEADER + 6) {
+    if (b[at] !== 0 || zj.stopped || zj.connection !== connection || this._callback === undefined || packet.end - at < 1 + EVENT_HEADER + 6) {
       return orig.call(this, packet, connection);
+    }
+    const type = b[at + 5]!;
+    if (type !== TABLE_MAP_EVENT) {
+      const rowsClass = ParserClass === undefined ? undefined : rowsBy.get(type);
+      if (rowsClass === undefined || zj._skipEvent(rowsClass.name)) return orig.call(this, packet, connection);
+      // a rows event: zongji's own event class, without the packet wrapper around it (see rowsEvent)
+      rowsEvent(zj, ParserClass!, rowsClass.cls, packet, type);
+      return proto['binlogData'];
     }
     const from = at + 1 + EVENT_HEADER;
     const end = packet.end - (zj.useChecksum ? 4 : 0);
@@ -376,6 +401,42 @@ function patchBinlogData(zj: ZongjiLike, tmProto: object): void {
   };
   proto['binlogData'] = binlogData;
   proto[PATCHED] = true;
+}
+
+/**
+ * A WRITE/UPDATE/DELETE_ROWS packet (not compressed, on a current marked instance, its event type
+ * not excluded): what zongji 0.9.0's `binlogData` and `binlogHandler` do for it, without the
+ * BinlogPacket, its generator, the event class lookup and the event name strings. The event is
+ * built by zongji's own class from a Parser at the event body, with the options its BinlogPacket
+ * would pass; a parse error is emitted as zongji's handler does; a filtered event (its TableMap was
+ * filtered) is dropped; the resume position advances as zongji's handler advances it; the current
+ * GTID is attached.
+ */
+function rowsEvent(zj: ZongjiLike, ParserClass: new (packet: PacketLike) => ParserLike, cls: RowsCtor, packet: PacketLike, type: number): void {
+  const b = packet.buffer;
+  const at = packet.offset;
+  const len = b[at + 10]! + b[at + 11]! * 0x100 + b[at + 12]! * 0x10000 + b[at + 13]! * 0x1000000;
+  const nextPosition = b[at + 14]! + b[at + 15]! * 0x100 + b[at + 16]! * 0x10000 + b[at + 17]! * 0x1000000;
+  const options = {
+    timestamp: (b[at + 1]! + b[at + 2]! * 0x100 + b[at + 3]! * 0x10000 + b[at + 4]! * 0x1000000) * 1000,
+    nextPosition,
+    size: len - EVENT_HEADER - (zj.useChecksum ? 4 : 0),
+    eventType: type,
+    serverId: b[at + 6]! + b[at + 7]! * 0x100 + b[at + 8]! * 0x10000 + b[at + 9]! * 0x1000000,
+  };
+  const parser = new ParserClass(packet);
+  parser._offset = at + 1 + EVENT_HEADER;
+  let ev: Record<string, unknown>;
+  try {
+    ev = new cls(parser, options, zj);
+  } catch (err) {
+    zj.emit('error', err);
+    return;
+  }
+  if (ev['_filtered'] === true) return;
+  if (!zj._positionFrozen && nextPosition > 0) (zj as unknown as { options: { position: number } }).options.position = nextPosition;
+  ev['gtid'] = zj._currentGtid;
+  zj.emit('binlog', ev);
 }
 
 /** `a` equals `b` from `at` on for a.length bytes (short TableMaps: a loop beats Buffer#compare's call). */
