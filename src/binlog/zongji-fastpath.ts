@@ -3,7 +3,7 @@
  * (the package is used unmodified; its internal modules are loaded by file URL because its
  * `exports` map only exposes the entry point). Measured with test/bench/binlog-read.ts: these
  * are the hot spots of a one-row-per-statement (OLTP) binlog once our own per-event overhead
- * is gone. Every patch keeps zongji's results identical except where noted, and the two that
+ * is gone. Every patch keeps zongji's results identical except where noted, and those that
  * change behaviour apply only to ZongJi instances marked with `enableFastpath(zj)`:
  *
  * - rows as arrays (marked instances only): `rows[i]` are arrays in column order instead of
@@ -15,6 +15,12 @@
  *   keys… and rebuilds its column schemas each time. When a TableMap's bytes (table id to the
  *   end) equal the previous one of that table id, the optional-metadata fields and the column
  *   schemas of the previous parse are reused (shared, read-only).
+ * - packet paths (marked instances, network transport: the Binlog command class zongji builds
+ *   at start() gets its `binlogData` wrapped when zongji emits 'ready'): a TABLE_MAP packet
+ *   identical to the last one of its table id is delivered without being parsed again (see
+ *   "The TableMap packet fast path" below), and WRITE/UPDATE/DELETE_ROWS packets are built by
+ *   zongji's own event classes without the packet wrapper around them (`rowsEvent`). Every
+ *   other packet goes through zongji's `binlogData` as before.
  * - `Parser.parseUnsignedNumber` (all instances, same results): 1/2/3/4-byte reads use
  *   direct indexed reads instead of Buffer#readUIntLE.
  *
@@ -294,10 +300,11 @@ interface FastTableMap {
   fields: Record<string, unknown>;
 }
 
-/** TABLE_MAP packets delivered by the fast path in this process (tests check that it runs). */
+/** TABLE_MAP and rows packets delivered by the fast paths in this process (tests check that they run). */
 let tableMapHits = 0;
-export function zongjiFastpathStats(): { tableMapHits: number } {
-  return { tableMapHits };
+let rowsEvents = 0;
+export function zongjiFastpathStats(): { tableMapHits: number; rowsEvents: number } {
+  return { tableMapHits, rowsEvents };
 }
 
 /** The last TableMap event parsed on a marked instance (set by _readOptionalMetadata). */
@@ -436,6 +443,7 @@ function rowsEvent(zj: ZongjiLike, ParserClass: new (packet: PacketLike) => Pars
   if (ev['_filtered'] === true) return;
   if (!zj._positionFrozen && nextPosition > 0) (zj as unknown as { options: { position: number } }).options.position = nextPosition;
   ev['gtid'] = zj._currentGtid;
+  rowsEvents++;
   zj.emit('binlog', ev);
 }
 

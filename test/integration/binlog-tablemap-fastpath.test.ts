@@ -8,7 +8,8 @@ let sid = 9700 + (process.pid % 300) * 3;
 
 /**
  * MariaDB writes a TABLE_MAP before every rows event; the reader delivers the repeated identical
- * ones without parsing them again (src/binlog/zongji-fastpath.ts, "TableMap packet fast path").
+ * ones without parsing them again (src/binlog/zongji-fastpath.ts, "TableMap packet fast path"),
+ * and builds the rows events without zongji's packet wrapper (`rowsEvent`).
  * Between identical runs of them come DDLs that change the table (types, names, ENUM values, a
  * column added): every row must still be decoded with the structure it was written with.
  */
@@ -32,7 +33,7 @@ for (const meta of ['FULL', 'MINIMAL']) {
     for (let i = N + 11; i <= N + 20; i++) await db.sql(`INSERT INTO f.t VALUES (${i}, 'n${i}', 'a', ${i}, ${-i})`);
     await db.sql('DELETE FROM f.t WHERE id = 1');
 
-    const hits0 = zongjiFastpathStats().tableMapHits;
+    const { tableMapHits: hits0, rowsEvents: rows0 } = zongjiFastpathStats();
     const r = createBinlogReader({ connection: db.connOpts(), flavor: 'mariadb', serverId: sid++, start: { file: ms.file, offset: ms.offset }, heartbeatMs: 0 });
     const ac = new AbortController();
     await r.start(ac.signal);
@@ -46,6 +47,7 @@ for (const meta of ['FULL', 'MINIMAL']) {
       await r.close();
     }
     const hits = zongjiFastpathStats().tableMapHits - hits0;
+    const rowsFast = zongjiFastpathStats().rowsEvents - rows0;
 
     assert.equal(rows.length, N + 5 + 10 + 10 + 1, 'one rows event per statement');
     const named = (ev: RowsEvent, img: unknown[]): Record<string, unknown> => Object.fromEntries(ev.columns.map((col, i) => [col.name, img[i]]));
@@ -72,5 +74,6 @@ for (const meta of ['FULL', 'MINIMAL']) {
     assert.deepEqual(named(del, del.rows[0]!), { id: 1, name: 'w1', e: 'b', u: 4_000_000_001, w: null });
     // every TABLE_MAP after the first of each structure is a repeat: most of them took the fast path
     assert.ok(hits >= N, `fast path hits: ${hits}`);
+    assert.equal(rowsFast, rows.length, 'every rows event took the rows packet path');
   });
 }
