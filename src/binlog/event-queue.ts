@@ -103,10 +103,21 @@ export class EventQueue<T> {
     return it;
   }
 
-  /** Up to `max` queued items (possibly none), synchronously, in order. */
-  takeBatch(max: number): T[] {
-    const n = Math.min(max, this.items.length - this.head);
+  /**
+   * Up to `max` queued items (possibly none), synchronously, in order. With `startsBatch`, an
+   * item it is true for is only ever the first of a batch (the batch ends before the next one).
+   */
+  takeBatch(max: number, startsBatch?: (item: T) => boolean): T[] {
+    let n = Math.min(max, this.items.length - this.head);
     if (n <= 0) return [];
+    if (startsBatch !== undefined) {
+      for (let i = 1; i < n; i++) {
+        if (startsBatch(this.items[this.head + i] as T)) {
+          n = i;
+          break;
+        }
+      }
+    }
     const out = this.items.slice(this.head, this.head + n) as T[];
     for (let i = this.head; i < this.head + n; i++) {
       this.items[i] = undefined;
@@ -145,11 +156,11 @@ export class EventQueue<T> {
 
   /**
    * Up to `max` items; waits only while the queue is empty. An empty array means the stream
-   * ended (the end error, if any, is thrown instead).
+   * ended (the end error, if any, is thrown instead). `startsBatch`: as for takeBatch().
    */
-  async nextBatch(max: number): Promise<T[]> {
+  async nextBatch(max: number, startsBatch?: (item: T) => boolean): Promise<T[]> {
     for (;;) {
-      if (this.head < this.items.length) return this.takeBatch(max);
+      if (this.head < this.items.length) return this.takeBatch(max, startsBatch);
       if (this.ended) {
         this.endResult();
         return [];

@@ -120,7 +120,10 @@ export interface BinlogReader extends AsyncIterable<BinlogEvent> {
   /**
    * Additive to the iterator (do not mix the two on one reader): up to `max` queued events in
    * stream order, waiting only while none is queued. `[]` means the stream ended; a fatal
-   * error is thrown as by the iterator; `signal` aborts the wait (ErrCanceled).
+   * error is thrown as by the iterator; `signal` aborts the wait (ErrCanceled). A DDL (`query`)
+   * event is only ever the first event of a batch, so that exportSchemas() right after the call
+   * is the state as of every event of the batch (after its DDL, if it starts with one): what a
+   * consumer handling the batch's events one by one must persist with them.
    */
   nextBatch(max?: number, signal?: AbortSignal): Promise<BinlogEvent[]>;
   /**
@@ -149,6 +152,8 @@ export const DEFAULT_HEARTBEAT_MS = DEFAULT_BINLOG_HEARTBEAT_MS;
 export const DEFAULT_MASTER_STATUS_INTERVAL_MS = 10_000;
 /** Default `max` of nextBatch(). */
 export const DEFAULT_BATCH_EVENTS = 1024;
+/** nextBatch(): a DDL event only ever starts a batch (see the interface). */
+const startsBatch = (ev: BinlogEvent): boolean => ev.kind === 'query';
 /** How often counted reads and the syncer position are written to the metrics. */
 const METRICS_FLUSH_MS = 1000;
 
@@ -314,7 +319,7 @@ class ZongjiBinlogReader implements BinlogReader, DumpHost {
 
   async nextBatch(max = DEFAULT_BATCH_EVENTS, signal?: AbortSignal): Promise<BinlogEvent[]> {
     let batch: BinlogEvent[];
-    if (signal === undefined) batch = await this.queue.nextBatch(max);
+    if (signal === undefined) batch = await this.queue.nextBatch(max, startsBatch);
     else {
       signal.throwIfAborted();
       let onAbort: (() => void) | undefined;
@@ -325,7 +330,7 @@ class ZongjiBinlogReader implements BinlogReader, DumpHost {
       let cancelled = false;
       try {
         // wait without taking (max 0), then take unless aborted meanwhile: events stay queued for the next call
-        batch = await Promise.race([this.queue.nextBatch(0).then(() => (cancelled ? [] : this.queue.takeBatch(max))), aborted]);
+        batch = await Promise.race([this.queue.nextBatch(0).then(() => (cancelled ? [] : this.queue.takeBatch(max, startsBatch))), aborted]);
       } finally {
         cancelled = true;
         if (onAbort) signal.removeEventListener('abort', onAbort);

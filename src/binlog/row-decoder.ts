@@ -30,6 +30,7 @@ import type { ColumnInfo, RowImage, RowsEvent } from './events.js';
 import type { Position } from './position.js';
 import type { SchemaTracker, TrackedTable } from './schema-tracker.js';
 import { describeBinlog, describeTracked, tableMapMismatch, type TableMapInfo } from './table-map-check.js';
+import { beforeImagesOf } from './zongji-fastpath.js';
 
 /** zongji's type code of GEOMETRY columns, and BLOB's (whose reader returns the raw bytes). */
 const MYSQL_TYPE_GEOMETRY = 255;
@@ -198,12 +199,25 @@ export class RowDecoder {
     const m = this.tableMeta(ev.tableId, tm as typeof tm & { columns: { name: string }[] });
     if (name === 'updaterows') {
       const raw = (ev as UpdateRowsEvent).rows;
-      const before: RowImage[] = new Array<RowImage>(raw.length);
-      const after: RowImage[] = new Array<RowImage>(raw.length);
-      for (let i = 0; i < raw.length; i++) {
-        const r = raw[i]!;
-        before[i] = toImage(r.before, m);
-        after[i] = toImage(r.after, m);
+      let before: RowImage[];
+      let after: RowImage[];
+      const bs = beforeImagesOf(ev);
+      if (bs !== undefined && bs.length === raw.length) {
+        // zongji-fastpath: rows are the after images (arrays), the before images a parallel array
+        before = bs;
+        after = raw as unknown as RowImage[];
+        for (let i = 0; i < raw.length; i++) {
+          toImage(before[i], m);
+          toImage(after[i], m);
+        }
+      } else {
+        before = new Array<RowImage>(raw.length);
+        after = new Array<RowImage>(raw.length);
+        for (let i = 0; i < raw.length; i++) {
+          const r = raw[i]!;
+          before[i] = toImage(r.before, m);
+          after[i] = toImage(r.after, m);
+        }
       }
       return {
         kind: 'rows',
@@ -220,9 +234,12 @@ export class RowDecoder {
         serverId: at.serverId,
       };
     }
-    const raw = (ev as WriteRowsEvent | DeleteRowsEvent).rows;
-    const rows: RowImage[] = new Array<RowImage>(raw.length);
-    for (let i = 0; i < raw.length; i++) rows[i] = toImage(raw[i]!, m);
+    // zongji's rows array is ours to consume: the images replace its rows in place
+    const rows = (ev as WriteRowsEvent | DeleteRowsEvent).rows as unknown[];
+    for (let i = 0; i < rows.length; i++) {
+      const img = toImage(rows[i], m);
+      if (img !== rows[i]) rows[i] = img;
+    }
     return {
       kind: 'rows',
       op: name === 'writerows' ? 'insert' : 'delete',
@@ -231,7 +248,7 @@ export class RowDecoder {
       columns: m.columns,
       keyColumns: m.keyColumns,
       uniqueKeys: m.uniqueKeys,
-      rows,
+      rows: rows as RowImage[],
       pos: at.pos,
       timestamp: at.timestamp,
       serverId: at.serverId,

@@ -117,16 +117,30 @@ async function pass(port: number, b: Backlog, full: boolean): Promise<PassResult
   const ac = new AbortController();
   await reader.start(ac.signal);
   // stop the reader once the backlog's end went by
+  let txns = 0;
+  let ended = false;
+  const isEnd = (ev: BinlogEvent): boolean => (ev.kind === 'xid' || ev.kind === 'query') && (reached(ev.pos, b.end) || ++txns >= MAX_TXNS);
   const source = {
     start: (s: AbortSignal) => reader.start(s),
     close: () => reader.close(),
     status: () => reader.status(),
     async *[Symbol.asyncIterator](): AsyncIterator<BinlogEvent> {
-      let txns = 0;
       for await (const ev of reader) {
         yield ev;
-        if ((ev.kind === 'xid' || ev.kind === 'query') && (reached(ev.pos, b.end) || ++txns >= MAX_TXNS)) return;
+        if (isEnd(ev)) return;
       }
+    },
+    // the consumer takes batches (as from the sync unit's reader), cut at the backlog's end
+    async nextBatch(max?: number): Promise<BinlogEvent[]> {
+      if (ended) return [];
+      const batch = await reader.nextBatch(max);
+      for (let i = 0; i < batch.length; i++) {
+        if (isEnd(batch[i]!)) {
+          ended = true;
+          return batch.slice(0, i + 1);
+        }
+      }
+      return batch;
     },
   };
   const hash = createHash('sha1');

@@ -41,3 +41,15 @@ void test('event queue: batches keep stream order across waits, and the end erro
   assert.deepEqual(await q.nextBatch(100), [], 'then done');
   assert.equal((await q.next()).done, true);
 });
+
+void test('event queue: an item that starts batches is only ever the first of one (the reader cuts batches at DDLs)', async () => {
+  const q = new EventQueue<string>(1000, 1 << 20, () => undefined);
+  for (const x of ['r1', 'r2', 'DDL1', 'DDL2', 'r3', 'r4', 'DDL3']) q.push(x, 1);
+  const isDDL = (x: string): boolean => x.startsWith('DDL');
+  assert.deepEqual(await q.nextBatch(100, isDDL), ['r1', 'r2'], 'ends before the DDL');
+  assert.deepEqual(q.takeBatch(100, isDDL), ['DDL1'], 'a DDL right after a DDL: alone');
+  assert.deepEqual(q.takeBatch(2, isDDL), ['DDL2', 'r3'], 'a DDL starts its batch, max still applies');
+  assert.deepEqual(q.takeBatch(100, isDDL), ['r4']);
+  assert.deepEqual(q.takeBatch(100, isDDL), ['DDL3']);
+  assert.equal(q.byteSize, 0);
+});

@@ -13,8 +13,9 @@ import { isDMError } from '../../errors/index.js';
 
 export type SyncReaderOptions = Omit<BinlogReaderOptions, 'maxReconnects' | 'masterStatusIntervalMs' | 'relay'>;
 
+/** With `nextBatch` the consumer takes the events in batches (one await per batch), else one by one from the iterator. */
 export type SyncReader = Pick<BinlogReader, 'start' | 'close' | 'status' | typeof Symbol.asyncIterator> &
-  Partial<Pick<BinlogReader, 'exportSchemas' | 'structuresNeeded' | 'structureFromTarget' | 'checkpointed'>>;
+  Partial<Pick<BinlogReader, 'exportSchemas' | 'structuresNeeded' | 'structureFromTarget' | 'checkpointed' | 'nextBatch'>>;
 
 export type SyncReaderFactory = (opts: SyncReaderOptions) => SyncReader;
 
@@ -67,6 +68,7 @@ function withNetworkFallback(first: BinlogReader, network: () => BinlogReader, o
     close: () => cur.close(),
     status: () => cur.status(),
     [Symbol.asyncIterator]: () => cur[Symbol.asyncIterator](),
+    nextBatch: (...a) => cur.nextBatch(...a),
     exportSchemas: () => cur.exportSchemas(),
     structuresNeeded: (...a) => cur.structuresNeeded(...a),
     structureFromTarget: (...a) => cur.structureFromTarget(...a),

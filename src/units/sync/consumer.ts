@@ -15,7 +15,8 @@
  * all); every transaction and DDL gets its tracker entry in binlog order, so the checkpoint never
  * passes one that is not in the target; a transaction with a row matching an `Error` event filter
  * ends the run at its XID, before any of it is applied. The hot path allocates nothing beyond the
- * row changes themselves and awaits only the reader and the scheduler's backpressure.
+ * row changes themselves and awaits only the reader (once per batch of events when it has
+ * `nextBatch`) and the scheduler's backpressure (once per transaction).
  *
  * Shard mode (`shard`: shard-pessimist.ts / shard-optimist.ts): every transaction (with the
  * upstream tables it touches) and every DDL goes through the shard handler, which may hold it back
@@ -37,7 +38,7 @@ import type { SyncLabels, SyncProgress } from './sync-status.js';
 import type { ShardHandler } from './shard-group.js';
 import type { LowWaterMark } from './tracker.js';
 import type { AppliedSink } from './applied-sink.js';
-import { addKeysOf, rowChangesOf, type RowChange, type UpstreamTxn } from './txn.js';
+import { addKeysOf, appendRowChanges, type RowChange, type UpstreamTxn } from './txn.js';
 
 export interface ConsumerDeps {
   filters: SyncFilters;
@@ -56,6 +57,9 @@ export interface ConsumerDeps {
   /** Shard DDL coordination (task `shard-mode`), for this run. */
   shard?: ShardHandler | undefined;
 }
+
+/** Events taken from the reader at a time (reader.nextBatch). */
+const CONSUMER_BATCH_EVENTS = 512;
 
 interface OpenTxn {
   gtid: string;
@@ -94,15 +98,32 @@ export class TxnConsumer {
     });
     const open = (gtid: string): OpenTxn => (shard ? { gtid, changes: [], keys: new Set(), bytes: 0, upTables: new Set() } : { gtid, changes: [], keys: new Set(), bytes: 0 });
     let cur: OpenTxn | undefined;
-    const it = reader[Symbol.asyncIterator]();
+    // in batches when the reader can (one await and one timing per batch, not per event); a DDL
+    // only ever starts a batch, so the reader's exportSchemas() fits every event of the batch
+    const nextBatch = reader.nextBatch?.bind(reader);
+    const it = nextBatch ? undefined : reader[Symbol.asyncIterator]();
+    let batch: BinlogEvent[] = [];
+    let at = 0;
     const waits = progress.waits;
     const totals = progress.totals;
     for (;;) {
-      const t0 = performance.now();
-      const next = await it.next();
-      waits.readerMs += performance.now() - t0;
-      if (next.done) break;
-      const ev = next.value;
+      let ev: BinlogEvent;
+      if (at < batch.length) ev = batch[at++]!;
+      else {
+        const t0 = performance.now();
+        if (nextBatch) {
+          batch = await nextBatch(CONSUMER_BATCH_EVENTS);
+          at = 0;
+          waits.readerMs += performance.now() - t0;
+          if (batch.length === 0) break;
+          ev = batch[at++]!;
+        } else {
+          const next = await it!.next();
+          waits.readerMs += performance.now() - t0;
+          if (next.done) break;
+          ev = next.value;
+        }
+      }
       if (stop.aborted) break;
       if (scheduler.error !== undefined) throw scheduler.error;
       totals.events++;
@@ -209,15 +230,13 @@ export class TxnConsumer {
     const kept = filters.keepRows(ev); // expression-filter
     if (kept.rows.length === 0) return;
     const route = filters.route(ev.schema, ev.table);
-    const { changes, bytes } = rowChangesOf(kept, route);
-    const first = changes[0];
-    if (first) this.d.metrics.addedJobs.inc(jobLabels(this.d.labels, first.op, first.schema, first.table), changes.length);
+    const changes = cur.changes;
+    const from = changes.length;
+    cur.bytes += appendRowChanges(kept, route, changes);
+    const first = changes[from];
+    if (first) this.d.metrics.addedJobs.inc(jobLabels(this.d.labels, first.op, first.schema, first.table), changes.length - from);
     const cs = this.d.caseSensitive;
-    for (const ch of changes) {
-      addKeysOf(ch, ev.uniqueKeys, ev.keyColumns, cs, cur.keys);
-      cur.changes.push(ch);
-    }
-    cur.bytes += bytes;
+    for (let i = from; i < changes.length; i++) addKeysOf(changes[i]!, ev.uniqueKeys, ev.keyColumns, cs, cur.keys);
     cur.upTables?.add(`${ev.schema}\u0000${ev.table}`);
   }
 }

@@ -134,9 +134,15 @@ function mapImage(plan: ChangePlan, img: unknown[]): unknown[] {
 
 /** Turn one rows event into row changes for its routed target table. */
 export function rowChangesOf(ev: RowsEvent, route: RouteResult): { changes: RowChange[]; bytes: number } {
+  const changes: RowChange[] = [];
+  const bytes = appendRowChanges(ev, route, changes);
+  return { changes, bytes };
+}
+
+/** rowChangesOf() appending to `changes` (the open transaction's, no array per event); returns the bytes estimate. */
+export function appendRowChanges(ev: RowsEvent, route: RouteResult, changes: RowChange[]): number {
   const plan = planOf(ev, route);
   const rows = ev.rows;
-  const changes: RowChange[] = new Array<RowChange>(rows.length);
   let bytes = 0;
   const { schema, table, columns, keyIdx, otherUniqueKeys, srcSchema, srcTable } = plan.base;
   if (ev.op === 'update') {
@@ -146,17 +152,17 @@ export function rowChangesOf(ev: RowsEvent, route: RouteResult): { changes: RowC
       const b = mapImage(plan, before[i] ?? after);
       const a = mapImage(plan, after);
       bytes += approxBytes(b) + approxBytes(a);
-      changes[i] = { schema, table, op: 'update', columns, keyIdx, otherUniqueKeys, before: b, after: a, srcSchema, srcTable };
+      changes.push({ schema, table, op: 'update', columns, keyIdx, otherUniqueKeys, before: b, after: a, srcSchema, srcTable });
     }
   } else {
     const op = ev.op;
     for (let i = 0; i < rows.length; i++) {
       const img = mapImage(plan, rows[i] as unknown[]);
       bytes += approxBytes(img);
-      changes[i] = op === 'insert' ? { schema, table, op, columns, keyIdx, otherUniqueKeys, after: img, srcSchema, srcTable } : { schema, table, op, columns, keyIdx, otherUniqueKeys, before: img, srcSchema, srcTable };
+      changes.push(op === 'insert' ? { schema, table, op, columns, keyIdx, otherUniqueKeys, after: img, srcSchema, srcTable } : { schema, table, op, columns, keyIdx, otherUniqueKeys, before: img, srcSchema, srcTable });
     }
   }
-  return { changes, bytes };
+  return bytes;
 }
 
 /** Per column list (one per rows event): the key column index sets and the table prefix. */
