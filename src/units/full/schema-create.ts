@@ -178,12 +178,14 @@ export async function ensureTargetTables(s: FullSession, tables: readonly Planne
     await prepareTargetConn(first);
     for (const db of schemas) await first.query(`CREATE DATABASE IF NOT EXISTS ${quoteId(db)}`);
     const [have] = await first.query('SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t FROM information_schema.TABLES WHERE TABLE_SCHEMA IN (?)', [schemas]);
-    const existing = new Set((have as { s: string; t: string }[]).map((r) => tableKey(r.s, r.t)));
+    // compared case-insensitively: a name that differs only in case counts as there (never deferred
+    // keys on a table that may be the user's; lower_case_table_names=1 servers fold names)
+    const existing = new Set((have as { s: string; t: string }[]).map((r) => tableKey(r.s, r.t).toLowerCase()));
     const creates: { route: RouteResult; ddl: string }[] = [];
     const deferred: DeferredIndexes[] = [];
     for (const [k, g] of byTarget) {
       const t = g[0] as PlannedTable;
-      if (existing.has(k)) continue;
+      if (existing.has(k.toLowerCase())) continue;
       const small = isSmallTable({ estimatedRows: g.reduce((a, x) => a + x.info.estimatedRows, 0), estimatedBytes: g.reduce((a, x) => a + x.info.estimatedBytes, 0) }, rows);
       const split = small ? undefined : splitSecondaryKeys(t.info.createSQL);
       if (split && split.clauses.length > 0) {
