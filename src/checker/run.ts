@@ -25,6 +25,7 @@ import {
   type SourceFacts,
 } from './source-checks.js';
 import { checkAutoIncrement, checkShardTables, checkTargetPrivilege, checkTargetTables, type MappedTable } from './target-checks.js';
+import { autoIncrementKeyOf, readTableFacts, tableFactsKey, type TableFacts } from './table-facts.js';
 import type { CheckInput, CheckReport, CheckResult, CheckSource } from './types.js';
 import { fail, type Verdict } from './verdict.js';
 
@@ -53,46 +54,73 @@ export async function runPrechecks(input: CheckInput, signal?: AbortSignal): Pro
   validateIgnoreItems(ignore);
   const items = new Set(itemsToRun(input.mode, ignore));
   const timeoutMs = input.timeoutMs ?? DEFAULT_TIMEOUT_MS;
-  const results: CheckResult[] = [];
-  const add = (name: CheckItemName, sourceId: string, v: Verdict): void => {
-    results.push({ id: results.length + 1, name, desc: CHECK_ITEMS[name].desc, sourceId, ...v });
+  // each source's results, then the target's, kept apart while they run concurrently and numbered
+  // in that order at the end (the report does not depend on which connection answered first)
+  const parts: Omit<CheckResult, 'id'>[][] = [];
+  const recorder = (): { out: Omit<CheckResult, 'id'>[]; add: AddFn; run: RunFn } => {
+    const out: Omit<CheckResult, 'id'>[] = [];
+    parts.push(out);
+    const add: AddFn = (name, sourceId, v) => {
+      out.push({ name, desc: CHECK_ITEMS[name].desc, sourceId, ...v });
+    };
+    const run: RunFn = async (name, sourceId, fn) => {
+      if (!items.has(name)) return;
+      signal?.throwIfAborted();
+      try {
+        add(name, sourceId, await fn());
+      } catch (e) {
+        add(name, sourceId, fail(`the check could not run: ${errText(e)}`, 'Fix the error shown and run check-task again.'));
+      }
+    };
+    return { out, add, run };
   };
-  const run = async (name: CheckItemName, sourceId: string, fn: () => Verdict | Promise<Verdict>): Promise<void> => {
-    if (!items.has(name)) return;
-    signal?.throwIfAborted();
-    try {
-      add(name, sourceId, await fn());
-    } catch (e) {
-      add(name, sourceId, fail(`the check could not run: ${errText(e)}`, 'Fix the error shown and run check-task again.'));
-    }
-  };
-
-  const mapped: MappedTable[] = [];
-  for (const src of input.sources) {
-    await checkSource(input, src, items, run, add, mapped, timeoutMs);
-  }
 
   const targetItems: CheckItemName[] = ['target_privilege', 'target_table', 'schema_of_shard_tables', 'auto_increment_ID', 'conn_number_checking'];
-  if (targetItems.some((n) => items.has(n))) {
+  const needTarget = targetItems.some((n) => items.has(n));
+  // the target connection opens while the sources are checked
+  const targetConn: Promise<CheckConn | Error> | undefined = needTarget
+    ? CheckConn.open(input.target, timeoutMs).catch((e: unknown) => (e instanceof Error ? e : new Error(String(e))))
+    : undefined;
+  const mapped: MappedTable[][] = [];
+  const mapErrors: string[] = [];
+  const sourceRecorders = input.sources.map(() => recorder());
+  try {
+    await Promise.all(
+      input.sources.map(async (src, i) => {
+        const r = sourceRecorders[i]!;
+        const m: MappedTable[] = [];
+        mapped[i] = m;
+        await checkSource(input, src, items, r.run, r.add, m, mapErrors, timeoutMs);
+      }),
+    );
+  } catch (e) {
+    const tc = await targetConn;
+    if (tc instanceof CheckConn) await tc.close();
+    throw e;
+  }
+  const all = mapped.flat();
+
+  if (needTarget && targetConn) {
+    const { add, run } = recorder();
+    // a source whose tables could not be listed fails the items that compare tables
+    const mappedOr = (check: () => Verdict | Promise<Verdict>) => (): Verdict | Promise<Verdict> =>
+      mapErrors.length > 0 ? fail(`cannot read the columns of the source tables: ${mapErrors.join('; ')}`, 'Check the source user can read information_schema.') : check();
     // DM: shard schemas must agree except in optimistic mode (which joins them); auto-increment keys are checked for shard-mode tasks
-    if (input.shardMode !== 'optimistic') await run('schema_of_shard_tables', '', () => checkShardTables(mapped));
-    if (input.shardMode) await run('auto_increment_ID', '', () => checkAutoIncrement(mapped));
-    let tc: CheckConn | undefined;
-    try {
-      tc = await CheckConn.open(input.target, timeoutMs);
-    } catch (e) {
+    if (input.shardMode !== 'optimistic') await run('schema_of_shard_tables', '', mappedOr(() => checkShardTables(all)));
+    if (input.shardMode) await run('auto_increment_ID', '', mappedOr(() => checkAutoIncrement(all)));
+    const tc = await targetConn;
+    if (!(tc instanceof CheckConn)) {
       for (const n of ['target_privilege', 'target_table', 'conn_number_checking'] as const) {
         if (items.has(n)) {
-          add(n, '', fail(`cannot connect to the target ${input.target.host}:${input.target.port}: ${errText(e)}`, 'Check `target-database` in the task config (host, port, user, password, security, session) and that the target is up.'));
+          add(n, '', fail(`cannot connect to the target ${input.target.host}:${input.target.port}: ${errText(tc)}`, 'Check `target-database` in the task config (host, port, user, password, security, session) and that the target is up.'));
         }
       }
-    }
-    if (tc) {
+    } else {
       const conn = tc;
       try {
-        const schemas = [...new Set([...mapped.map((m) => m.target.schema), 'dm_meta'])];
+        const schemas = [...new Set([...all.map((m) => m.target.schema), 'dm_meta'])];
         await run('target_privilege', '', () => checkTargetPrivilege(conn, schemas));
-        await run('target_table', '', () => checkTargetTables(conn, mapped, input.mode));
+        await run('target_table', '', mappedOr(() => checkTargetTables(conn, all, input.mode)));
         await run('conn_number_checking', '', async () => {
           const perSource = (input.mode === 'dump' ? 0 : (input.mode === 'incremental' ? 0 : (input.loadThreads ?? DEFAULT_LOAD_THREADS))) +
             (input.mode === 'all' || input.mode === 'incremental' ? (input.syncThreads ?? DEFAULT_SYNC_THREADS) : 0) + 1;
@@ -105,9 +133,10 @@ export async function runPrechecks(input: CheckInput, signal?: AbortSignal): Pro
       }
     }
   }
-  return summarize(results);
+  return summarize(parts.flat().map((r, i) => ({ id: i + 1, ...r })));
 }
 
+type AddFn = (name: CheckItemName, sourceId: string, v: Verdict) => void;
 type RunFn = (name: CheckItemName, sourceId: string, fn: () => Verdict | Promise<Verdict>) => Promise<void>;
 
 async function checkSource(
@@ -115,8 +144,9 @@ async function checkSource(
   src: CheckSource,
   items: Set<CheckItemName>,
   run: RunFn,
-  add: (name: CheckItemName, sourceId: string, v: Verdict) => void,
+  add: AddFn,
   mapped: MappedTable[],
+  mapErrors: string[],
   timeoutMs: number,
 ): Promise<void> {
   const sourceItems = [...items].filter((n) => !['target_privilege', 'target_table', 'schema_of_shard_tables', 'auto_increment_ID'].includes(n) && (n !== 'online_ddl' || src.onlineDDL !== undefined));
@@ -148,7 +178,10 @@ async function checkSource(
     await run('binlog_row_metadata', id, () => checkBinlogRowMetadata(c));
     await run('gtid', id, () => checkGtid(c, f, src));
     await run('meta_position', id, () => checkMetaPosition(c, f, src));
-    await run('table_schema', id, () => checkTableSchema(c, f));
+    // the migrated tables' columns and keys, read once for table_schema and the target-side items
+    let facts: Promise<Map<string, TableFacts>> | undefined;
+    const tableFacts = (): Promise<Map<string, TableFacts>> => (facts ??= readTableFacts(c, f.tables));
+    await run('table_schema', id, async () => checkTableSchema(f, await tableFacts()));
     const online = src.onlineDDL;
     if (online) await run('online_ddl', id, () => checkOnlineDDL(c, online.rules, online.migrated));
     await run('conn_number_checking', id, async () => {
@@ -157,9 +190,9 @@ async function checkSource(
     });
     if (items.has('target_table') || items.has('schema_of_shard_tables') || items.has('auto_increment_ID')) {
       try {
-        mapped.push(...(await mapTables(c, f.tables, src)));
-      } catch {
-        /* column listing failed: the target-side checks see fewer tables */
+        mapped.push(...mapTables(f.tables, await tableFacts(), src));
+      } catch (e) {
+        mapErrors.push(`source ${id}: ${errText(e)}`);
       }
     }
   } finally {
@@ -167,40 +200,18 @@ async function checkSource(
   }
 }
 
-async function mapTables(c: CheckConn, tables: readonly TableName[], src: CheckSource): Promise<MappedTable[]> {
-  if (tables.length === 0) return [];
-  const schemas = [...new Set(tables.map((t) => t.schema))];
-  const rows = await c.rows<{ s: string; t: string; c: string }>(
-    'SELECT TABLE_SCHEMA AS s, TABLE_NAME AS t, COLUMN_NAME AS c FROM information_schema.COLUMNS WHERE TABLE_SCHEMA IN (?) ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION',
-    [schemas],
-  );
-  // AUTO_INCREMENT columns that alone make up the primary key or a unique key (auto_increment_ID)
-  const auto = await c.rows<{ s: string; t: string; c: string }>(
-    `SELECT k.TABLE_SCHEMA AS s, k.TABLE_NAME AS t, MIN(k.COLUMN_NAME) AS c
-       FROM information_schema.STATISTICS k
-       JOIN information_schema.COLUMNS col ON col.TABLE_SCHEMA = k.TABLE_SCHEMA AND col.TABLE_NAME = k.TABLE_NAME AND col.COLUMN_NAME = k.COLUMN_NAME
-      WHERE k.TABLE_SCHEMA IN (?) AND k.NON_UNIQUE = 0 AND col.EXTRA LIKE '%auto_increment%'
-        AND (SELECT COUNT(*) FROM information_schema.STATISTICS o WHERE o.TABLE_SCHEMA = k.TABLE_SCHEMA AND o.TABLE_NAME = k.TABLE_NAME AND o.INDEX_NAME = k.INDEX_NAME) = 1
-      GROUP BY k.TABLE_SCHEMA, k.TABLE_NAME`,
-    [schemas],
-  );
-  const autoKey = new Map(auto.map((r) => [`${r.s}\u0000${r.t}`, r.c]));
-  const cols = new Map<string, string[]>();
-  for (const r of rows) {
-    const k = `${r.s}\u0000${r.t}`;
-    const l = cols.get(k) ?? [];
-    l.push(r.c);
-    cols.set(k, l);
-  }
+function mapTables(tables: readonly TableName[], facts: ReadonlyMap<string, TableFacts>, src: CheckSource): MappedTable[] {
   return tables.map((t) => {
     const target = src.route ? src.route(t) : t;
+    const f = facts.get(tableFactsKey(t));
+    const autoKey = autoIncrementKeyOf(f);
     return {
       sourceId: src.sourceId,
       source: t,
       target,
-      columns: cols.get(`${t.schema}\u0000${t.table}`) ?? [],
+      columns: f?.columns.map((c) => c.name) ?? [],
       extraColumns: src.extraTargetColumns?.(t) ?? [],
-      ...(autoKey.has(`${t.schema}\u0000${t.table}`) ? { autoIncrementKey: autoKey.get(`${t.schema}\u0000${t.table}`)! } : {}),
+      ...(autoKey !== undefined ? { autoIncrementKey: autoKey } : {}),
     };
   });
 }

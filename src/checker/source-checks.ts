@@ -6,6 +6,7 @@ import type { TableName } from '../filter/types.js';
 import { flavorOfVersion } from '../sql/index.js';
 import type { CheckConn } from './conn.js';
 import { hasGlobal, hasOnTable, parseGrants, type Grants } from './grants.js';
+import { hasNotNullUniqueKey, tableFactsKey, type TableFacts } from './table-facts.js';
 import type { CheckSource } from './types.js';
 import { fail, pass, warn, type Verdict } from './verdict.js';
 
@@ -262,20 +263,11 @@ export async function checkMetaPosition(c: CheckConn, f: SourceFacts, src: Check
   return pass(`meta position ${meta.binlogName}:${pos} is available`);
 }
 
-export async function checkTableSchema(c: CheckConn, f: SourceFacts): Promise<Verdict> {
+export function checkTableSchema(f: SourceFacts, facts: ReadonlyMap<string, TableFacts>): Verdict {
   if (f.tables.length === 0) {
     return warn('the task migrates no table from this source', 'Check block-allow-list: no source table matches it.');
   }
-  const rows = await c.rows<{ s: string; t: string; nullable: string | number }>(
-    `SELECT s.TABLE_SCHEMA AS s, s.TABLE_NAME AS t, s.INDEX_NAME AS i, MAX(c.IS_NULLABLE = 'YES') AS nullable
-       FROM information_schema.STATISTICS s
-       JOIN information_schema.COLUMNS c
-         ON c.TABLE_SCHEMA = s.TABLE_SCHEMA AND c.TABLE_NAME = s.TABLE_NAME AND c.COLUMN_NAME = s.COLUMN_NAME
-      WHERE s.NON_UNIQUE = 0
-      GROUP BY s.TABLE_SCHEMA, s.TABLE_NAME, s.INDEX_NAME`,
-  );
-  const keyed = new Set(rows.filter((r) => Number(r.nullable) === 0).map((r) => `${r.s}\u0000${r.t}`));
-  const bad = f.tables.filter((t) => !keyed.has(`${t.schema}\u0000${t.table}`));
+  const bad = f.tables.filter((t) => !hasNotNullUniqueKey(facts.get(tableFactsKey(t))));
   if (bad.length > 0) {
     const names = bad.slice(0, 5).map((t) => `\`${t.schema}\`.\`${t.table}\``).join(', ');
     return warn(

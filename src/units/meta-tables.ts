@@ -75,7 +75,7 @@ export const META_TABLES = {
   loadCheckpoint: {
     suffix: '_load_checkpoint',
     sourceColumn: 'source_id',
-    writer: 'the full phase: the Dump unit plans, the Load unit marks chunks done (markDoneSQL)',
+    writer: 'the full phase: the Dump unit plans, the Load unit marks chunks done (markDoneSQL, markDoneManySQL)',
     readers: 'the full phase on resume; the worker pipeline (readFullPhaseFinished)',
     columns: [
       SOURCE_ID,

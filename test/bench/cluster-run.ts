@@ -200,6 +200,11 @@ export interface ClusterRun {
   hwmMB: number;
   /** Seconds from start-task until query-status first showed a subtask Running (or later). */
   toRunningSecs: number | undefined;
+  /**
+   * Seconds from start-task until query-status first showed loaded bytes (`load.finishedBytes`
+   * > 0), or the task Finished if no poll saw the Load unit at work (an upper bound).
+   */
+  toFirstRowsSecs: number | undefined;
 }
 
 export interface ClusterTask {
@@ -244,6 +249,7 @@ export async function runClusterTask(
     const rss = new RssSampler(wpid);
     const t0 = performance.now();
     let toRunning: number | undefined;
+    let toFirstRows: number | undefined;
     try {
       const r = await cluster.ctl(['start-task', taskFile]);
       if (r.json['result'] !== true) throw new Error(`start-task failed: ${r.stdout}${r.stderr}`);
@@ -257,6 +263,8 @@ export async function runClusterTask(
           throw new Error(`task paused/failed: ${st.stdout}\n${cluster.logs()}`);
         if (toRunning === undefined && stages.some((s) => s === 'Running' || s === 'Finished'))
           toRunning = (performance.now() - t0) / 1000;
+        if (toFirstRows === undefined && subs.some((s) => Number(s.load?.['finishedBytes'] ?? 0) > 0 || s.stage === 'Finished'))
+          toFirstRows = (performance.now() - t0) / 1000;
         if (await task.done(stages)) break;
         if (!cluster.alive(worker)) throw new Error(`dm-worker exited\n${cluster.logs()}`);
         if (Date.now() > deadline) throw new Error(`timed out; last status ${st.stdout}\n${cluster.logs()}`);
@@ -277,7 +285,7 @@ export async function runClusterTask(
     await cluster.ctl(['stop-task', task.name]).catch(() => undefined);
     // a profiled worker (DM_WORKER_NODE_ARGS=--cpu-prof …) writes its profile on a graceful exit only
     if (process.env['DM_WORKER_NODE_ARGS']) await cluster.stop(worker).catch(() => undefined);
-    return { secs, cpu, peakRssMB, hwmMB, toRunningSecs: toRunning };
+    return { secs, cpu, peakRssMB, hwmMB, toRunningSecs: toRunning, toFirstRowsSecs: toFirstRows };
   } finally {
     await cluster.close();
   }
@@ -302,6 +310,7 @@ export interface ToolRun {
   peakRssMB?: number;
   hwmMB?: number;
   toRunningSecs?: number;
+  toFirstRowsSecs?: number;
   digestOk: boolean;
   digestDiff?: string;
   /** Rows / row events this run moved (overrides printRuns' `amount`). */
@@ -341,12 +350,12 @@ export function printRuns(
   unit: string,
 ): Record<string, { perRound: number[]; median: number }> {
   console.log(
-    `\n| round | tool | wall s | ${unit}/s | CPU s | worker peak RSS MB (VmRSS poll / VmHWM) | start-task → Running s | digest |`,
+    `\n| round | tool | wall s | ${unit}/s | CPU s | worker peak RSS MB (VmRSS poll / VmHWM) | start-task → Running / first rows s | digest |`,
   );
   console.log('|---:|---|---:|---:|---|---:|---:|---|');
   for (const r of runs)
     console.log(
-      `| ${r.round + 1} | ${r.tool} | ${r.secs.toFixed(2)} | ${Math.round((r.amount ?? amount) / r.secs)} | ${fmtCpu(r.cpu)} | ${r.peakRssMB !== undefined ? `${r.peakRssMB} / ${r.hwmMB}` : '-'} | ${r.toRunningSecs?.toFixed(2) ?? '-'} | ${r.digestOk ? 'equal' : `MISMATCH ${r.digestDiff}`} |`,
+      `| ${r.round + 1} | ${r.tool} | ${r.secs.toFixed(2)} | ${Math.round((r.amount ?? amount) / r.secs)} | ${fmtCpu(r.cpu)} | ${r.peakRssMB !== undefined ? `${r.peakRssMB} / ${r.hwmMB}` : '-'} | ${r.toRunningSecs?.toFixed(2) ?? '-'}${r.toFirstRowsSecs !== undefined ? ` / ${r.toFirstRowsSecs.toFixed(2)}` : ''} | ${r.digestOk ? 'equal' : `MISMATCH ${r.digestDiff}`} |`,
     );
   const ratios = pairedRatios(runs, dmTool);
   console.log('');

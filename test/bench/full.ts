@@ -319,6 +319,7 @@ async function main(): Promise<void> {
               peakRssMB: r.peakRssMB,
               hwmMB: r.hwmMB,
               ...(r.toRunningSecs !== undefined ? { toRunningSecs: r.toRunningSecs } : {}),
+              ...(r.toFirstRowsSecs !== undefined ? { toFirstRowsSecs: r.toFirstRowsSecs } : {}),
               digestOk: true,
             },
           });

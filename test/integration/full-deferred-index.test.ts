@@ -9,7 +9,7 @@ async function createText(s: MariaDBServer, schema: string, table: string): Prom
   return String(r?.['Create Table']).replace(/ AUTO_INCREMENT=\d+/, '');
 }
 
-test('secondary keys are added after the rows: the target ends with the source definition; pre-existing tables untouched; a pending record is redone on resume', async (t) => {
+test('secondary keys are added after the rows: the target ends with the source definition; small tables keep theirs; pre-existing tables untouched; a pending record is redone on resume', async (t) => {
   const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
   t.after(async () => {
     await Promise.all([src.stop(), dst.stop()]);
@@ -48,7 +48,8 @@ test('secondary keys are added after the rows: the target ends with the source d
   };
   const first = createFullUnits(cfg);
   await runUnits(first.units);
-  assert.deepEqual(first.load.status()['deferredIndexes'], { tables: 3, done: 3, building: [] });
+  // di.parent (200 rows, below one 700-row chunk) is created with its key: no ALTER, no record
+  assert.deepEqual(first.load.status()['deferredIndexes'], { tables: 2, done: 2, building: [] });
 
   for (const tb of ['a', 'b', 'parent', 'child']) {
     assert.equal(await createText(dst, 'di', tb), await createText(src, 'di', tb), `definition of di.${tb}`);
@@ -64,7 +65,6 @@ test('secondary keys are added after the rows: the target ends with the source d
     [
       ['a', ["ADD KEY `k odd` (`x`,`y`(10)) COMMENT 'two, parts'", 'ADD KEY `kx` (`x`) USING BTREE'], 'done'],
       ['b', ['ADD KEY `kv` (`v`)'], 'done'],
-      ['parent', ['ADD KEY `kw` (`w`)'], 'done'],
     ],
   );
 

@@ -50,17 +50,37 @@ export function chunkWhere(c: Pick<ChunkDef, 'key' | 'lower' | 'upper'>, where: 
 }
 
 /**
+ * Above this many estimated bytes a table is planned by walking its key whatever its estimated row
+ * count (a wide-row table of few rows is still split).
+ */
+export const SMALL_TABLE_MAX_BYTES = 16 << 20;
+
+/**
+ * A table whose estimates (information_schema TABLE_ROWS / DATA_LENGTH) say it fits in one chunk:
+ * it is planned as one chunk without a planning query, created with its secondary keys (no
+ * deferred ALTER), and its chunk is loaded in one target transaction with other small tables'.
+ * An estimate that is too low (statistics not yet updated after a bulk insert) makes that one
+ * chunk larger than `rows`; the chunk still covers the whole table.
+ */
+export function isSmallTable(t: Pick<SourceTableInfo, 'estimatedRows' | 'estimatedBytes'>, rows: number): boolean {
+  return t.estimatedRows < rows && t.estimatedBytes <= SMALL_TABLE_MAX_BYTES;
+}
+
+/** The whole table as one chunk (no bounds). */
+export function wholeTableChunk(t: SourceTableInfo): ChunkDef {
+  return { schema: t.schema, table: t.table, key: t.handleKey, chunkNo: 0, lower: null, upper: null, estimatedRows: t.estimatedRows };
+}
+
+/**
  * Split a table into chunks of `rows` rows by walking its handle key (primary key or NOT NULL
  * unique key): each step reads the key of the rows-th next row, an index range scan of `rows`
  * entries, so planning is O(table) and chunks have equal sizes whatever the key distribution.
- * A table without such a key is one chunk. Boundaries need not be consistent with the snapshot:
+ * A table without such a key, or a small one (isSmallTable), is one chunk. Boundaries need not be consistent with the snapshot:
  * the chunks always partition the whole key space.
  */
 export async function planChunks(conn: Connection, t: SourceTableInfo, rows: number): Promise<ChunkDef[]> {
   const base = { schema: t.schema, table: t.table, key: t.handleKey };
-  if (t.handleKey.length === 0) {
-    return [{ ...base, chunkNo: 0, lower: null, upper: null, estimatedRows: t.estimatedRows }];
-  }
+  if (t.handleKey.length === 0 || isSmallTable(t, rows)) return [wholeTableChunk(t)];
   const keyList = t.handleKey.map(quoteId).join(', ');
   const typeCast = typeCastFor(t.columns.filter((c) => t.handleKey.includes(c.name)));
   const out: ChunkDef[] = [];

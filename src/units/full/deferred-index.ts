@@ -129,7 +129,7 @@ export async function addDeferredIndexes(s: FullSession, signal: AbortSignal): P
             ? new DMError('ErrLoadAddIndex', err.message, { cause: e })
             : err;
         }
-        await s.withMeta((c) => markIndexesDone(c, s.meta, s.cfg.sourceId, d));
+        await markIndexesDone(conn, s.meta, s.cfg.sourceId, d);
         s.progress.indexFinished(name, true);
       }
     } finally {

@@ -23,6 +23,7 @@ import { Progress } from './progress.js';
 import { openReplacementConn, takeSnapshot, type SnapshotHandle } from './snapshot.js';
 import { listSourceTables, readTableInfo, type SourceTableInfo } from './dump-table-info.js';
 import { createTableSelector, type TableSelector } from './table-selector.js';
+import { inParallel } from './in-parallel.js';
 import { dumpArgsKeepTable } from '../../config/extra-args.js';
 
 export interface PlannedTable {
@@ -37,6 +38,9 @@ function normType(t: string): string {
     .replace(/^(tinyint|smallint|mediumint|int|integer|bigint)\(\d+\)/, '$1')
     .trim();
 }
+
+/** Below this many tables per connection, reading structures on more connections does not pay. */
+const TABLES_PER_CONN = 16;
 
 export function tableKey(schema: string, table: string): string {
   return `${schema}.${table}`;
@@ -112,15 +116,18 @@ export class FullSession {
         const selected = await this.selectTables(src);
         const snap = await takeSnapshot({ source: cfg.source, consistency: cfg.mydumper.consistency, threads: cfg.mydumper.threads, tables: selected, log: this.log, signal, positionOptional: cfg.taskMode === 'full' });
         this.snapshot = snap;
-        await this.loadTableInfos(src, selected);
-        const plan: ChunkDef[] = [];
-        for (const t of selected) {
-          signal.throwIfAborted();
-          const info = this.tables.get(tableKey(t.schema, t.table))?.info;
-          if (!info) continue;
-          if (info.handleKey.length === 0) this.log.warn({ table: tableKey(t.schema, t.table) }, 'table has no primary key or not-null unique key, dumped as one chunk');
-          plan.push(...(await planChunks(src, info, chunkRows(cfg))));
-        }
+        const rows = chunkRows(cfg);
+        const plans = await this.withSourceConns(src, selected.length, async (conns) => {
+          await this.loadTableInfos(conns, selected, signal);
+          // small tables are one chunk without a query (isSmallTable); the others walk their key
+          return inParallel(conns, selected, signal, async (c, t) => {
+            const info = this.tables.get(tableKey(t.schema, t.table))?.info;
+            if (!info) return [];
+            if (info.handleKey.length === 0) this.log.warn({ table: tableKey(t.schema, t.table) }, 'table has no primary key or not-null unique key, dumped as one chunk');
+            return planChunks(c, info, rows);
+          });
+        });
+        const plan: ChunkDef[] = plans.flat();
         const positions = [snap.position, ...(snap.upperBound ? [snap.upperBound] : [])];
         await this.withMeta((c) => persistPlan(c, this.meta, cfg.sourceId, positions, plan, snap.schemas));
         this.snapshots = await this.withMeta((c) => readSnapshots(c, this.meta, cfg.sourceId));
@@ -130,7 +137,7 @@ export class FullSession {
       } else {
         const pending = this.pendingChunks();
         const names = [...new Map(this.chunks.map((c) => [tableKey(c.schema, c.table), { schema: c.schema, table: c.table }])).values()];
-        await this.loadTableInfos(src, names);
+        await this.withSourceConns(src, names.length, (conns) => this.loadTableInfos(conns, names, signal));
         if (pending.length > 0 && !this.snapshot) {
           const pendingTables = [...new Map(pending.map((c) => [tableKey(c.schema, c.table), { schema: c.schema, table: c.table }])).values()];
           const snap = await takeSnapshot({ source: cfg.source, consistency: cfg.mydumper.consistency, threads: cfg.mydumper.threads, tables: pendingTables, log: this.log, signal, positionOptional: cfg.taskMode === 'full' });
@@ -222,11 +229,25 @@ export class FullSession {
     if (changed) this.chunks = await this.withMeta((c) => readChunks(c, this.meta, this.cfg.sourceId));
   }
 
-  private async loadTableInfos(src: Connection, names: { schema: string; table: string }[]): Promise<void> {
+  /** Read the source tables' structures, on several connections at once, in `names` order. */
+  private async loadTableInfos(conns: Connection[], names: { schema: string; table: string }[], signal: AbortSignal): Promise<void> {
+    const infos = await inParallel(conns, names, signal, (c, t) => readTableInfo(c, t.schema, t.table));
     this.tables.clear();
-    for (const t of names) {
-      const info = await readTableInfo(src, t.schema, t.table);
-      this.tables.set(tableKey(t.schema, t.table), { info, route: this.selector.route(t.schema, t.table) });
+    for (const info of infos) this.tables.set(tableKey(info.schema, info.table), { info, route: this.selector.route(info.schema, info.table) });
+  }
+
+  /**
+   * `src` and, for many tables, up to `mydumpers.threads - 1` more plain source connections
+   * (no snapshot transaction: structures and chunk boundaries need none), closed after `fn`.
+   */
+  private async withSourceConns<T>(src: Connection, tables: number, fn: (conns: Connection[]) => Promise<T>): Promise<T> {
+    const extra = Math.min(this.cfg.mydumper.threads, Math.ceil(tables / TABLES_PER_CONN)) - 1;
+    const more: Connection[] = [];
+    try {
+      for (let i = 0; i < extra; i++) more.push(await openConn(this.cfg.source, 'source'));
+      return await fn([src, ...more]);
+    } finally {
+      await Promise.all(more.map((c) => closeConn(c)));
     }
   }
 

@@ -5,12 +5,13 @@ import type { Logger } from '../../log/index.js';
 import { FullPhaseUnit } from './full-phase-unit.js';
 import { closeConnection as closeConn, connectSide as openConn } from '../../sql/index.js';
 import { readPosition } from './snapshot.js';
-import { retryPolicy } from './config.js';
+import { chunkRows, retryPolicy } from './config.js';
 import { tableKey, type FullSession } from './full-session.js';
 import type { ChunkRow } from './meta-store.js';
 import type { ImportMode } from './config.js';
-import { batchBytes, loadChunk, prepareTargetConn, prepareTargetSession } from './chunk-loader.js';
-import { ensureTargetTable } from './schema-create.js';
+import { batchBytes, loadChunk, loadChunks, prepareTargetSession } from './chunk-loader.js';
+import { isSmallTable } from './chunk-plan.js';
+import { ensureTargetTables } from './schema-create.js';
 import { loadFromDir } from './file-loader.js';
 import { addDeferredIndexes } from './deferred-index.js';
 
@@ -34,6 +35,9 @@ export function interleaveByTable(chunks: readonly ChunkRow[]): ChunkRow[] {
   }
   return out;
 }
+
+/** Most small tables' chunks loaded in one target transaction. */
+const SMALL_BATCH_CHUNKS = 100;
 
 /**
  * DM's Load unit. In task-mode full/all it streams the chunks planned by the Dump unit straight
@@ -64,18 +68,12 @@ export class LoadUnit extends FullPhaseUnit {
       return policy.execute(() => loadFromDir(s, signal), signal);
     }
     if (!s.snapshot || s.chunks.length === 0) await policy.execute(() => s.prepare(signal), signal);
-    await policy.execute(
-      () =>
-        s.withMeta(async (c) => {
-          await prepareTargetConn(c);
-          // a table whose chunks are all done was created and checked when its copy began: the
-          // source may have changed since (DDL that sync has still to replay), so no check now
-          const done = new Set(s.chunks.filter((x) => x.done).map((x) => tableKey(x.schema, x.table)));
-          const pendingTables = new Set(s.pendingChunks().map((x) => tableKey(x.schema, x.table)));
-          for (const [k, t] of s.tables) if (pendingTables.has(k) || !done.has(k)) await ensureTargetTable(c, s, t);
-        }),
-      signal,
-    );
+    // a table whose chunks are all done was created and checked when its copy began: the
+    // source may have changed since (DDL that sync has still to replay), so no check now
+    const done = new Set(s.chunks.filter((x) => x.done).map((x) => tableKey(x.schema, x.table)));
+    const pendingTables = new Set(s.pendingChunks().map((x) => tableKey(x.schema, x.table)));
+    const toEnsure = [...s.tables].filter(([k]) => pendingTables.has(k) || !done.has(k)).map(([, t]) => t);
+    await policy.execute(() => ensureTargetTables(s, toEnsure, signal), signal);
     const pending = s.pendingChunks();
     s.progress.begin();
     if (pending.length > 0) await this.runChunks(pending, policy, signal);
@@ -105,7 +103,7 @@ export class LoadUnit extends FullPhaseUnit {
     let mode = s.cfg.loader.onDuplicate === 'error' ? 'sql' : s.cfg.loader.importMode;
     this.importMode = mode;
     this.log.info({ importMode: mode, streams: slots }, 'loading chunks');
-    const queue = interleaveByTable(pending);
+    const queue = this.workList(pending, slots);
     const inner = new AbortController();
     const sig = AbortSignal.any([signal, inner.signal]);
     const worker = async (i: number): Promise<void> => {
@@ -115,8 +113,8 @@ export class LoadUnit extends FullPhaseUnit {
       let maxBytes = 1 << 20;
       try {
         for (;;) {
-          const chunk = queue.shift();
-          if (!chunk) return;
+          const batch = queue.shift();
+          if (!batch) return;
           await policy.execute(async () => {
             sig.throwIfAborted();
             if (!tgt) {
@@ -134,8 +132,13 @@ export class LoadUnit extends FullPhaseUnit {
               src = r.conn;
               seq = r.seq;
             }
+            const chunk = batch.find((c) => !c.done) ?? batch[0];
             try {
-              await loadChunk({ session: s, chunk, src, tgt, snapshotSeq: seq, maxBytes, signal: sig, mode });
+              const args = { session: s, src, tgt, snapshotSeq: seq, maxBytes, signal: sig, mode };
+              const todo = batch.filter((c) => !c.done);
+              // another loader finished one of them: each on its own (the finished ones roll back)
+              if (todo.length > 1 && !(await loadChunks({ ...args, chunks: todo }))) for (const c of todo) await loadChunk({ ...args, chunk: c });
+              else if (todo.length === 1) await loadChunk({ ...args, chunk: todo[0] as ChunkRow });
             } catch (e) {
               // the source stream or the target transaction is in an unknown state: replace both
               const oldSrc = src;
@@ -143,7 +146,7 @@ export class LoadUnit extends FullPhaseUnit {
               src = undefined;
               tgt = undefined;
               await Promise.all([closeConn(oldSrc), closeConn(oldTgt)]);
-              if (!sig.aborted) this.log.warn({ table: `${chunk.schema}.${chunk.table}`, chunk: chunk.chunkNo, err: e }, 'chunk failed');
+              if (!sig.aborted) this.log.warn({ table: `${chunk?.schema}.${chunk?.table}`, chunk: chunk?.chunkNo, chunks: batch.length, err: e }, 'chunk failed');
               throw e;
             }
           }, sig);
@@ -163,6 +166,40 @@ export class LoadUnit extends FullPhaseUnit {
       if (inner.signal.aborted) throw inner.signal.reason;
       throw rejected[0]?.reason;
     }
+  }
+
+  /**
+   * The units of work of the parallel streams: each chunk of a table planned in several chunks
+   * alone, interleaved over the tables; then small tables' whole-table chunks (isSmallTable) in
+   * batches of up to SMALL_BATCH_CHUNKS chunks and `mydumpers.rows` estimated rows, each batch one
+   * target transaction (loadChunks): a thousand ten-row tables cost tens of commits, not a thousand.
+   */
+  private workList(pending: readonly ChunkRow[], slots: number): ChunkRow[][] {
+    const s = this.session;
+    const rows = chunkRows(s.cfg);
+    const small: ChunkRow[] = [];
+    const big: ChunkRow[] = [];
+    for (const c of pending) {
+      const info = s.tables.get(tableKey(c.schema, c.table))?.info;
+      if (c.lower === null && c.upper === null && info && isSmallTable(info, rows)) small.push(c);
+      else big.push(c);
+    }
+    const out = interleaveByTable(big).map((c) => [c]);
+    // spread the small tables over the streams, in batches no larger than SMALL_BATCH_CHUNKS
+    const per = Math.max(1, Math.min(SMALL_BATCH_CHUNKS, Math.ceil(small.length / slots)));
+    let batch: ChunkRow[] = [];
+    let est = 0;
+    for (const c of small) {
+      if (batch.length > 0 && (batch.length >= per || est + c.estimatedRows > rows)) {
+        out.push(batch);
+        batch = [];
+        est = 0;
+      }
+      batch.push(c);
+      est += c.estimatedRows;
+    }
+    if (batch.length > 0) out.push(batch);
+    return out;
   }
 
   protected override async releaseAtClose(): Promise<void> {

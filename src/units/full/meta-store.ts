@@ -174,6 +174,18 @@ export function markDoneSQL(m: MetaNames): string {
   return `UPDATE ${m.checkpoint} SET status = 'done', rows_loaded = ?, snapshot_seq = ? WHERE source_id = ? AND cp_schema = ? AND cp_table = ? AND chunk_no = ? AND status = 'pending'`;
 }
 
+/**
+ * markDoneSQL for `n` chunks in one statement (affectedRows n = all ours). Parameters: per chunk
+ * (schema, table, chunk_no, rows_loaded), then snapshot_seq, source_id, then per chunk (schema,
+ * table, chunk_no).
+ */
+export function markDoneManySQL(m: MetaNames, n: number): string {
+  const one = '(cp_schema = ? AND cp_table = ? AND chunk_no = ?)';
+  const rows = Array.from({ length: n }, () => `WHEN ${one} THEN ?`).join(' ');
+  const which = Array.from({ length: n }, () => one).join(' OR ');
+  return `UPDATE ${m.checkpoint} SET status = 'done', rows_loaded = CASE ${rows} END, snapshot_seq = ? WHERE source_id = ? AND status = 'pending' AND (${which})`;
+}
+
 export async function dropMeta(conn: Connection, m: MetaNames, sourceId: string): Promise<void> {
   await run('remove load checkpoint', async () => {
     await conn.query(`DELETE FROM ${m.snapshot} WHERE source_id = ?`, [sourceId]);
@@ -199,6 +211,19 @@ export async function recordDeferredIndexes(conn: Connection, m: MetaNames, sour
       d.table,
       JSON.stringify(d.clauses),
     ]);
+  });
+}
+
+/** recordDeferredIndexes for many tables in one statement. */
+export async function recordDeferredIndexesMany(conn: Connection, m: MetaNames, sourceId: string, ds: readonly DeferredIndexes[]): Promise<void> {
+  if (ds.length === 0) return;
+  await run('save deferred indexes', async () => {
+    for (let i = 0; i < ds.length; i += 500) {
+      const part = ds.slice(i, i + 500);
+      await conn.query(`REPLACE INTO ${m.index} (source_id, tgt_schema, tgt_table, definitions, status) VALUES ?`, [
+        part.map((d) => [sourceId, d.schema, d.table, JSON.stringify(d.clauses), 'pending']),
+      ]);
+    }
   });
 }
 
