@@ -111,6 +111,35 @@ function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
+/** A process's VmRSS now, in MB. */
+export function rssMB(pid: number): number {
+  return Math.round(statusKiB(pid, 'VmRSS') / 1024);
+}
+
+/**
+ * The worker's V8 heap as its /metrics shows it (prom-client default metrics): MB used per heap
+ * space, heap total and external memory; undefined when the endpoint does not answer.
+ */
+export async function workerHeapMB(addr: string): Promise<Record<string, number> | undefined> {
+  try {
+    const res = await fetch(`http://${addr}/metrics`, { signal: AbortSignal.timeout(5000) });
+    if (!res.ok) return undefined;
+    const out: Record<string, number> = {};
+    const mb = (v: string): number => Math.round((10 * Number(v)) / 2 ** 20) / 10;
+    for (const line of (await res.text()).split('\n')) {
+      const sp = /^nodejs_heap_space_size_used_bytes\{space="(\w+)"[^}]*\} (\S+)/.exec(line);
+      if (sp) out[`used_${sp[1]}`] = mb(sp[2] as string);
+      const t = /^nodejs_(heap_size_total|heap_size_used|external_memory)_bytes(?:\{[^}]*\})? (\S+)/.exec(
+        line,
+      );
+      if (t) out[t[1] as string] = mb(t[2] as string);
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Polls a process's VmRSS; `stop()` gives the polled peak and the kernel's VmHWM (MB). */
 export class RssSampler {
   private peak = 0;
@@ -200,6 +229,13 @@ export interface ClusterRun {
   hwmMB: number;
   /** Seconds from start-task until query-status first showed a subtask Running (or later). */
   toRunningSecs: number | undefined;
+  /**
+   * The worker's VmRSS (MB) idle after start (no source), with the source bound (before
+   * start-task), and when a subtask first showed Running.
+   */
+  rssAt: { idle: number; sourceBound: number; running: number | undefined };
+  /** The worker's V8 heap (MB, from its /metrics) when the run is over, before stop-task. */
+  heapAtEnd: Record<string, number> | undefined;
 }
 
 export interface ClusterTask {
@@ -225,6 +261,10 @@ export async function runClusterTask(
 ): Promise<ClusterRun> {
   const cluster = await DMCluster.start({ masters: 1, workers: 1, prefix: 'bench-cluster' });
   try {
+    const w0 = cluster.workers[0]?.child?.pid;
+    // idle: a second after the worker registered, so its start-up's garbage had a chance to go
+    await sleep(1000);
+    const idleRss = w0 === undefined ? 0 : rssMB(w0);
     const srcFile = join(cluster.dir, 'source.yaml');
     writeFileSync(srcFile, sourceYaml(sourceId, src.port));
     const os = await cluster.ctl(['operate-source', 'create', srcFile]);
@@ -241,9 +281,11 @@ export async function runClusterTask(
       source: cpuSeconds(src.pid),
       target: cpuSeconds(dst.pid),
     };
+    const sourceBoundRss = rssMB(wpid);
     const rss = new RssSampler(wpid);
     const t0 = performance.now();
     let toRunning: number | undefined;
+    let runningRss: number | undefined;
     try {
       const r = await cluster.ctl(['start-task', taskFile]);
       if (r.json['result'] !== true) throw new Error(`start-task failed: ${r.stdout}${r.stderr}`);
@@ -255,8 +297,10 @@ export async function runClusterTask(
         const errs = subs.flatMap((s) => s.result?.errors ?? []);
         if (stages.includes('Paused') || errs.length > 0)
           throw new Error(`task paused/failed: ${st.stdout}\n${cluster.logs()}`);
-        if (toRunning === undefined && stages.some((s) => s === 'Running' || s === 'Finished'))
+        if (toRunning === undefined && stages.some((s) => s === 'Running' || s === 'Finished')) {
           toRunning = (performance.now() - t0) / 1000;
+          runningRss = rssMB(wpid);
+        }
         if (await task.done(stages)) break;
         if (!cluster.alive(worker)) throw new Error(`dm-worker exited\n${cluster.logs()}`);
         if (Date.now() > deadline) throw new Error(`timed out; last status ${st.stdout}\n${cluster.logs()}`);
@@ -268,6 +312,13 @@ export async function runClusterTask(
     }
     const secs = (performance.now() - t0) / 1000;
     const { peakRssMB, hwmMB } = rss.stop();
+    const heapAtEnd = await workerHeapMB(worker.addr);
+    // BENCH_WORKER_SNAPSHOT=1 with DM_WORKER_NODE_ARGS='--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=<dir>':
+    // a heap snapshot of the worker when the run is over (V8 collects garbage first, so it shows what is retained)
+    if (process.env['BENCH_WORKER_SNAPSHOT'] === '1') {
+      process.kill(wpid, 'SIGUSR2');
+      await sleep(Number(process.env['BENCH_WORKER_SNAPSHOT_WAIT_MS'] ?? 20_000));
+    }
     const cpu = {
       worker: treeCpu(wpid) - c0.worker,
       master: treeCpu(master.child?.pid) - c0.master,
@@ -277,7 +328,15 @@ export async function runClusterTask(
     await cluster.ctl(['stop-task', task.name]).catch(() => undefined);
     // a profiled worker (DM_WORKER_NODE_ARGS=--cpu-prof …) writes its profile on a graceful exit only
     if (process.env['DM_WORKER_NODE_ARGS']) await cluster.stop(worker).catch(() => undefined);
-    return { secs, cpu, peakRssMB, hwmMB, toRunningSecs: toRunning };
+    return {
+      secs,
+      cpu,
+      peakRssMB,
+      hwmMB,
+      toRunningSecs: toRunning,
+      rssAt: { idle: idleRss, sourceBound: sourceBoundRss, running: runningRss },
+      heapAtEnd,
+    };
   } finally {
     await cluster.close();
   }
@@ -301,6 +360,9 @@ export interface ToolRun {
   cpu: Record<string, number>;
   peakRssMB?: number;
   hwmMB?: number;
+  /** DM.ts runs: the worker's RSS at stages of the run (see ClusterRun). */
+  rssAt?: ClusterRun['rssAt'];
+  heapAtEnd?: Record<string, number>;
   toRunningSecs?: number;
   digestOk: boolean;
   digestDiff?: string;
@@ -350,6 +412,16 @@ export function printRuns(
     );
   const ratios = pairedRatios(runs, dmTool);
   console.log('');
+  for (const r of runs.filter((x) => x.rssAt))
+    console.log(
+      `round ${r.round + 1} ${r.tool}: dm-worker RSS MB idle ${r.rssAt?.idle}, source bound ${r.rssAt?.sourceBound}, at Running ${r.rssAt?.running ?? '-'}, peak ${r.peakRssMB}${
+        r.heapAtEnd
+          ? `; V8 heap at end (MB): ${Object.entries(r.heapAtEnd)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')}`
+          : ''
+      }`,
+    );
   for (const [peer, x] of Object.entries(ratios))
     console.log(
       `${dmTool} speed / ${peer}: per round ${x.perRound.map((v) => `${v.toFixed(2)}x`).join(', ')}; median ${x.median.toFixed(2)}x`,
@@ -385,10 +457,14 @@ export function writeResults(bench: string, data: Record<string, unknown>): stri
 export function compiledDist(dir: string): string {
   const out = join(dir, 'dist');
   spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', out], { stdio: 'ignore' });
-  if (!existsSync(join(out, 'src/bin/dm-worker.js'))) throw new Error(`tsc produced no ${out}/src/bin/dm-worker.js`);
+  if (!existsSync(join(out, 'src/bin/dm-worker.js')))
+    throw new Error(`tsc produced no ${out}/src/bin/dm-worker.js`);
   const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as Record<string, unknown>;
   // the version lookup (src/util/version.ts) finds this one first
-  writeFileSync(join(out, 'package.json'), JSON.stringify({ name: pkg['name'], version: pkg['version'], type: 'module' }));
+  writeFileSync(
+    join(out, 'package.json'),
+    JSON.stringify({ name: pkg['name'], version: pkg['version'], type: 'module' }),
+  );
   symlinkSync(join(process.cwd(), 'node_modules'), join(out, 'node_modules'));
   return out;
 }

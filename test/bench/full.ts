@@ -318,6 +318,8 @@ async function main(): Promise<void> {
               cpu: r.cpu,
               peakRssMB: r.peakRssMB,
               hwmMB: r.hwmMB,
+              rssAt: r.rssAt,
+              ...(r.heapAtEnd ? { heapAtEnd: r.heapAtEnd } : {}),
               ...(r.toRunningSecs !== undefined ? { toRunningSecs: r.toRunningSecs } : {}),
               digestOk: true,
             },

@@ -445,6 +445,8 @@ async function mainCluster(): Promise<void> {
           cpu: r.cpu,
           peakRssMB: r.peakRssMB,
           hwmMB: r.hwmMB,
+          rssAt: r.rssAt,
+          ...(r.heapAtEnd ? { heapAtEnd: r.heapAtEnd } : {}),
           ...(r.toRunningSecs !== undefined ? { toRunningSecs: r.toRunningSecs } : {}),
           digestOk: diff === '',
           ...(diff ? { digestDiff: diff } : {}),
