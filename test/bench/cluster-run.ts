@@ -236,6 +236,8 @@ export interface ClusterRun {
   rssAt: { idle: number; sourceBound: number; running: number | undefined };
   /** The worker's V8 heap (MB, from its /metrics) when the run is over, before stop-task. */
   heapAtEnd: Record<string, number> | undefined;
+  /** ClusterTask.steady's result, with the worker's CPU seconds and peak RSS during it. */
+  steady?: { result: unknown; workerCpu: number; peakRssMB: number; hwmMB: number };
 }
 
 export interface ClusterTask {
@@ -246,6 +248,8 @@ export interface ClusterTask {
   /** Whether the run is over (polled every 100 ms after start-task); gets the subtasks' stages. */
   done: (stages: string[]) => Promise<boolean> | boolean;
   timeoutMs?: number;
+  /** A phase run after `done` with the task still running (e.g. a steady-state lag measurement). */
+  steady?: () => Promise<unknown>;
 }
 
 /**
@@ -325,6 +329,20 @@ export async function runClusterTask(
       source: cpuSeconds(src.pid) - c0.source,
       target: cpuSeconds(dst.pid) - c0.target,
     };
+    let steady: ClusterRun['steady'];
+    if (task.steady) {
+      const c1 = treeCpu(wpid);
+      const sRss = new RssSampler(wpid);
+      let result: unknown;
+      try {
+        result = await task.steady();
+      } finally {
+        const r = sRss.stop();
+        steady = { result, workerCpu: treeCpu(wpid) - c1, ...r };
+      }
+      if (!cluster.alive(worker))
+        throw new Error(`dm-worker exited during the steady phase\n${cluster.logs()}`);
+    }
     await cluster.ctl(['stop-task', task.name]).catch(() => undefined);
     // a profiled worker (DM_WORKER_NODE_ARGS=--cpu-prof …) writes its profile on a graceful exit only
     if (process.env['DM_WORKER_NODE_ARGS']) await cluster.stop(worker).catch(() => undefined);
@@ -336,6 +354,7 @@ export async function runClusterTask(
       toRunningSecs: toRunning,
       rssAt: { idle: idleRss, sourceBound: sourceBoundRss, running: runningRss },
       heapAtEnd,
+      ...(steady ? { steady } : {}),
     };
   } finally {
     await cluster.close();
