@@ -118,7 +118,8 @@ export function rssMB(pid: number): number {
 
 /**
  * The worker's V8 heap as its /metrics shows it (prom-client default metrics): MB used per heap
- * space, heap total and external memory; undefined when the endpoint does not answer.
+ * space, heap total and external memory, and its GC pauses so far (`gc_<kind>_s` seconds,
+ * `gc_<kind>_n` count); undefined when the endpoint does not answer.
  */
 export async function workerHeapMB(addr: string): Promise<Record<string, number> | undefined> {
   try {
@@ -133,6 +134,9 @@ export async function workerHeapMB(addr: string): Promise<Record<string, number>
         line,
       );
       if (t) out[t[1] as string] = mb(t[2] as string);
+      // GC pauses since the worker started (prom-client's gc histogram): seconds and count per kind
+      const gc = /^nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"[^}]*\} (\S+)/.exec(line);
+      if (gc) out[`gc_${gc[2]}_${gc[1] === 'sum' ? 's' : 'n'}`] = Math.round(1000 * Number(gc[3])) / 1000;
     }
     return out;
   } catch {
