@@ -241,7 +241,13 @@ export interface ClusterRun {
   /** The worker's V8 heap (MB, from its /metrics) when the run is over, before stop-task. */
   heapAtEnd: Record<string, number> | undefined;
   /** ClusterTask.steady's result, with the worker's CPU seconds and peak RSS during it. */
-  steady?: { result: unknown; workerCpu: number; peakRssMB: number; hwmMB: number };
+  steady?: {
+    result: unknown;
+    workerCpu: number;
+    peakRssMB: number;
+    hwmMB: number;
+    heapAtEnd?: Record<string, number>;
+  };
 }
 
 export interface ClusterTask {
@@ -342,7 +348,8 @@ export async function runClusterTask(
         result = await task.steady();
       } finally {
         const r = sRss.stop();
-        steady = { result, workerCpu: treeCpu(wpid) - c1, ...r };
+        const heap = await workerHeapMB(worker.addr);
+        steady = { result, workerCpu: treeCpu(wpid) - c1, ...r, ...(heap ? { heapAtEnd: heap } : {}) };
       }
       if (!cluster.alive(worker))
         throw new Error(`dm-worker exited during the steady phase\n${cluster.logs()}`);

@@ -524,7 +524,8 @@ async function mainCluster(): Promise<void> {
       if (st && l) {
         const cpuUs = Math.round((1e6 * st.workerCpu) / (l.rowEventsPerSec * l.seconds));
         console.log(`\n${lagLine(l)}; dm-worker ${st.workerCpu.toFixed(1)} CPU-s (~${cpuUs} µs per row event), peak RSS ${st.peakRssMB} MB (VmHWM ${st.hwmMB})`);
-        lag = { ...l, workerCpu: Number(st.workerCpu.toFixed(2)), workerCpuMicrosPerRowEvent: cpuUs, peakRssMB: st.peakRssMB, hwmMB: st.hwmMB };
+        if (st.heapAtEnd) console.log(`lag phase: V8 heap at end (MB): ${Object.entries(st.heapAtEnd).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+        lag = { ...l, workerCpu: Number(st.workerCpu.toFixed(2)), workerCpuMicrosPerRowEvent: cpuUs, peakRssMB: st.peakRssMB, hwmMB: st.hwmMB, ...(st.heapAtEnd ? { heapAtEnd: st.heapAtEnd } : {}) };
       }
     }
     const file = writeResults('sync-cluster', {
