@@ -111,6 +111,39 @@ function statusKiB(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
+/** A process's VmRSS now, in MB. */
+export function rssMB(pid: number): number {
+  return Math.round(statusKiB(pid, 'VmRSS') / 1024);
+}
+
+/**
+ * The worker's V8 heap as its /metrics shows it (prom-client default metrics): MB used per heap
+ * space, heap total and external memory, and its GC pauses so far (`gc_<kind>_s` seconds,
+ * `gc_<kind>_n` count); undefined when the endpoint does not answer.
+ */
+export async function workerHeapMB(addr: string): Promise<Record<string, number> | undefined> {
+  try {
+    const res = await fetch(`http://${addr}/metrics`, { signal: AbortSignal.timeout(5000) });
+    if (!res.ok) return undefined;
+    const out: Record<string, number> = {};
+    const mb = (v: string): number => Math.round((10 * Number(v)) / 2 ** 20) / 10;
+    for (const line of (await res.text()).split('\n')) {
+      const sp = /^nodejs_heap_space_size_used_bytes\{space="(\w+)"[^}]*\} (\S+)/.exec(line);
+      if (sp) out[`used_${sp[1]}`] = mb(sp[2] as string);
+      const t = /^nodejs_(heap_size_total|heap_size_used|external_memory)_bytes(?:\{[^}]*\})? (\S+)/.exec(
+        line,
+      );
+      if (t) out[t[1] as string] = mb(t[2] as string);
+      // GC pauses since the worker started (prom-client's gc histogram): seconds and count per kind
+      const gc = /^nodejs_gc_duration_seconds_(sum|count)\{kind="(\w+)"[^}]*\} (\S+)/.exec(line);
+      if (gc) out[`gc_${gc[2]}_${gc[1] === 'sum' ? 's' : 'n'}`] = Math.round(1000 * Number(gc[3])) / 1000;
+    }
+    return out;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Polls a process's VmRSS; `stop()` gives the polled peak and the kernel's VmHWM (MB). */
 export class RssSampler {
   private peak = 0;
@@ -205,6 +238,21 @@ export interface ClusterRun {
    * > 0), or the task Finished if no poll saw the Load unit at work (an upper bound).
    */
   toFirstRowsSecs: number | undefined;
+  /**
+   * The worker's VmRSS (MB) idle after start (no source), with the source bound (before
+   * start-task), and when a subtask first showed Running.
+   */
+  rssAt: { idle: number; sourceBound: number; running: number | undefined };
+  /** The worker's V8 heap (MB, from its /metrics) when the run is over, before stop-task. */
+  heapAtEnd: Record<string, number> | undefined;
+  /** ClusterTask.steady's result, with the worker's CPU seconds and peak RSS during it. */
+  steady?: {
+    result: unknown;
+    workerCpu: number;
+    peakRssMB: number;
+    hwmMB: number;
+    heapAtEnd?: Record<string, number>;
+  };
 }
 
 export interface ClusterTask {
@@ -215,6 +263,8 @@ export interface ClusterTask {
   /** Whether the run is over (polled every 100 ms after start-task); gets the subtasks' stages. */
   done: (stages: string[]) => Promise<boolean> | boolean;
   timeoutMs?: number;
+  /** A phase run after `done` with the task still running (e.g. a steady-state lag measurement). */
+  steady?: () => Promise<unknown>;
 }
 
 /**
@@ -230,6 +280,10 @@ export async function runClusterTask(
 ): Promise<ClusterRun> {
   const cluster = await DMCluster.start({ masters: 1, workers: 1, prefix: 'bench-cluster' });
   try {
+    const w0 = cluster.workers[0]?.child?.pid;
+    // idle: a second after the worker registered, so its start-up's garbage had a chance to go
+    await sleep(1000);
+    const idleRss = w0 === undefined ? 0 : rssMB(w0);
     const srcFile = join(cluster.dir, 'source.yaml');
     writeFileSync(srcFile, sourceYaml(sourceId, src.port));
     const os = await cluster.ctl(['operate-source', 'create', srcFile]);
@@ -246,10 +300,12 @@ export async function runClusterTask(
       source: cpuSeconds(src.pid),
       target: cpuSeconds(dst.pid),
     };
+    const sourceBoundRss = rssMB(wpid);
     const rss = new RssSampler(wpid);
     const t0 = performance.now();
     let toRunning: number | undefined;
     let toFirstRows: number | undefined;
+    let runningRss: number | undefined;
     try {
       const r = await cluster.ctl(['start-task', taskFile]);
       if (r.json['result'] !== true) throw new Error(`start-task failed: ${r.stdout}${r.stderr}`);
@@ -261,8 +317,10 @@ export async function runClusterTask(
         const errs = subs.flatMap((s) => s.result?.errors ?? []);
         if (stages.includes('Paused') || errs.length > 0)
           throw new Error(`task paused/failed: ${st.stdout}\n${cluster.logs()}`);
-        if (toRunning === undefined && stages.some((s) => s === 'Running' || s === 'Finished'))
+        if (toRunning === undefined && stages.some((s) => s === 'Running' || s === 'Finished')) {
           toRunning = (performance.now() - t0) / 1000;
+          runningRss = rssMB(wpid);
+        }
         if (toFirstRows === undefined && subs.some((s) => Number(s.load?.['finishedBytes'] ?? 0) > 0 || s.stage === 'Finished'))
           toFirstRows = (performance.now() - t0) / 1000;
         if (await task.done(stages)) break;
@@ -276,16 +334,48 @@ export async function runClusterTask(
     }
     const secs = (performance.now() - t0) / 1000;
     const { peakRssMB, hwmMB } = rss.stop();
+    const heapAtEnd = await workerHeapMB(worker.addr);
+    // BENCH_WORKER_SNAPSHOT=1 with DM_WORKER_NODE_ARGS='--heapsnapshot-signal=SIGUSR2 --diagnostic-dir=<dir>':
+    // a heap snapshot of the worker when the run is over (V8 collects garbage first, so it shows what is retained)
+    if (process.env['BENCH_WORKER_SNAPSHOT'] === '1') {
+      process.kill(wpid, 'SIGUSR2');
+      await sleep(Number(process.env['BENCH_WORKER_SNAPSHOT_WAIT_MS'] ?? 20_000));
+    }
     const cpu = {
       worker: treeCpu(wpid) - c0.worker,
       master: treeCpu(master.child?.pid) - c0.master,
       source: cpuSeconds(src.pid) - c0.source,
       target: cpuSeconds(dst.pid) - c0.target,
     };
+    let steady: ClusterRun['steady'];
+    if (task.steady) {
+      const c1 = treeCpu(wpid);
+      const sRss = new RssSampler(wpid);
+      let result: unknown;
+      try {
+        result = await task.steady();
+      } finally {
+        const r = sRss.stop();
+        const heap = await workerHeapMB(worker.addr);
+        steady = { result, workerCpu: treeCpu(wpid) - c1, ...r, ...(heap ? { heapAtEnd: heap } : {}) };
+      }
+      if (!cluster.alive(worker))
+        throw new Error(`dm-worker exited during the steady phase\n${cluster.logs()}`);
+    }
     await cluster.ctl(['stop-task', task.name]).catch(() => undefined);
     // a profiled worker (DM_WORKER_NODE_ARGS=--cpu-prof …) writes its profile on a graceful exit only
     if (process.env['DM_WORKER_NODE_ARGS']) await cluster.stop(worker).catch(() => undefined);
-    return { secs, cpu, peakRssMB, hwmMB, toRunningSecs: toRunning, toFirstRowsSecs: toFirstRows };
+    return {
+      secs,
+      cpu,
+      peakRssMB,
+      hwmMB,
+      toRunningSecs: toRunning,
+      toFirstRowsSecs: toFirstRows,
+      rssAt: { idle: idleRss, sourceBound: sourceBoundRss, running: runningRss },
+      heapAtEnd,
+      ...(steady ? { steady } : {}),
+    };
   } finally {
     await cluster.close();
   }
@@ -309,6 +399,9 @@ export interface ToolRun {
   cpu: Record<string, number>;
   peakRssMB?: number;
   hwmMB?: number;
+  /** DM.ts runs: the worker's RSS at stages of the run (see ClusterRun). */
+  rssAt?: ClusterRun['rssAt'];
+  heapAtEnd?: Record<string, number>;
   toRunningSecs?: number;
   toFirstRowsSecs?: number;
   digestOk: boolean;
@@ -359,6 +452,16 @@ export function printRuns(
     );
   const ratios = pairedRatios(runs, dmTool);
   console.log('');
+  for (const r of runs.filter((x) => x.rssAt))
+    console.log(
+      `round ${r.round + 1} ${r.tool}: dm-worker RSS MB idle ${r.rssAt?.idle}, source bound ${r.rssAt?.sourceBound}, at Running ${r.rssAt?.running ?? '-'}, peak ${r.peakRssMB}${
+        r.heapAtEnd
+          ? `; V8 heap at end (MB): ${Object.entries(r.heapAtEnd)
+              .map(([k, v]) => `${k} ${v}`)
+              .join(', ')}`
+          : ''
+      }`,
+    );
   for (const [peer, x] of Object.entries(ratios))
     console.log(
       `${dmTool} speed / ${peer}: per round ${x.perRound.map((v) => `${v.toFixed(2)}x`).join(', ')}; median ${x.median.toFixed(2)}x`,
@@ -394,10 +497,14 @@ export function writeResults(bench: string, data: Record<string, unknown>): stri
 export function compiledDist(dir: string): string {
   const out = join(dir, 'dist');
   spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json', '--outDir', out], { stdio: 'ignore' });
-  if (!existsSync(join(out, 'src/bin/dm-worker.js'))) throw new Error(`tsc produced no ${out}/src/bin/dm-worker.js`);
+  if (!existsSync(join(out, 'src/bin/dm-worker.js')))
+    throw new Error(`tsc produced no ${out}/src/bin/dm-worker.js`);
   const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as Record<string, unknown>;
   // the version lookup (src/util/version.ts) finds this one first
-  writeFileSync(join(out, 'package.json'), JSON.stringify({ name: pkg['name'], version: pkg['version'], type: 'module' }));
+  writeFileSync(
+    join(out, 'package.json'),
+    JSON.stringify({ name: pkg['name'], version: pkg['version'], type: 'module' }),
+  );
   symlinkSync(join(process.cwd(), 'node_modules'), join(out, 'node_modules'));
   return out;
 }

@@ -23,6 +23,7 @@
  * target (and of mydumper+myloader), the worker's peak RSS, a row digest check after every tool,
  * and a JSON file under bench-results/. `--load N` runs N busy processes beside the whole bench;
  * `--rtt-ms X` puts every tool's target connections behind a TCP proxy with X/2 ms each way.
+ * BENCH_COMPILED=1 runs the dm-worker from tsc output, as deployed (see ./cluster-run.ts).
  *
  * The target runs with log-bin. `--target-binlog on` (default): every tool's rows go to the target's
  * binlog too (myloader with --enable-binlog, which it otherwise turns off). `off`: no tool writes
@@ -49,6 +50,7 @@ import { splitSecondaryKeys } from '../../src/units/full/deferred-index.js';
 import {
   BusyLoad,
   childrenCpu,
+  compiledDist,
   digestsDiffer,
   machine,
   printRuns,
@@ -163,6 +165,8 @@ async function main(): Promise<void> {
   const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
   const work = makeTempDir('bench-full');
   chmodSync(work, 0o777);
+  // BENCH_COMPILED=1 (cluster mode): the dm-worker from tsc output, as deployed (see cluster-run.ts)
+  if (CLUSTER && process.env['BENCH_COMPILED'] === '1') process.env['DM_WORKER_DIST'] = compiledDist(work);
   const load0 = loadavg();
   const busy = BusyLoad.start(LOAD);
   // every tool's target connections go through it (the servers' own sql() calls go direct)
@@ -318,6 +322,8 @@ async function main(): Promise<void> {
               cpu: r.cpu,
               peakRssMB: r.peakRssMB,
               hwmMB: r.hwmMB,
+              rssAt: r.rssAt,
+              ...(r.heapAtEnd ? { heapAtEnd: r.heapAtEnd } : {}),
               ...(r.toRunningSecs !== undefined ? { toRunningSecs: r.toRunningSecs } : {}),
               ...(r.toFirstRowsSecs !== undefined ? { toFirstRowsSecs: r.toFirstRowsSecs } : {}),
               digestOk: true,
@@ -532,6 +538,7 @@ async function main(): Promise<void> {
           load: LOAD,
           rttMs: RTT_MS,
           skip: [...skip],
+          compiledWorker: process.env['DM_WORKER_DIST'] !== undefined,
         },
         runs,
         ratios,

@@ -32,7 +32,10 @@
  * TCP proxy with X/2 ms each way. `--tables`, `--table-size`, `--seconds` override the env knobs;
  * `--events n` (BENCH_EVENTS) writes backlogs of exactly n transactions instead (same size on a busy
  * box). BENCH_COMPILED=1 runs the dm-worker from tsc output, as deployed (see ./cluster-run.ts).
- * No steady-state lag phase in this mode.
+ * After the rounds, the steady-state lag phase (4. above) through a fresh cluster: a task caught up
+ * to just after the heartbeat table's creation, then `--lag-seconds` (BENCH_LAG_SECONDS, 30; 0
+ * skips it) of sysbench at ~BENCH_LAG_RATE row events/s: lag p50/p99/max, the worker's CPU and
+ * peak RSS during it (printed and under `lag` in the JSON). The native replica takes no part.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -57,8 +60,9 @@ const cli = new Command()
   .option('--table-size <n>', 'rows per table (BENCH_TABLE_SIZE)')
   .option('--seconds <n>', 'seconds of sysbench writes per backlog (BENCH_SECONDS)')
   .option('--events <n>', 'cluster mode: a backlog of exactly n sysbench transactions instead of --seconds of writes (BENCH_EVENTS)')
+  .option('--lag-seconds <n>', 'seconds of the steady-state lag phase (BENCH_LAG_SECONDS; 0 skips it in cluster mode)')
   .parse()
-  .opts<{ cluster: boolean; rounds: string; load: string; rttMs: string; tables?: string; tableSize?: string; seconds?: string; events?: string }>();
+  .opts<{ cluster: boolean; rounds: string; load: string; rttMs: string; tables?: string; tableSize?: string; seconds?: string; events?: string; lagSeconds?: string }>();
 const TABLES = cli.tables !== undefined ? Number(cli.tables) : env('BENCH_TABLES', 4);
 const TABLE_SIZE = cli.tableSize !== undefined ? Number(cli.tableSize) : env('BENCH_TABLE_SIZE', 250_000);
 const SECONDS = cli.seconds !== undefined ? Number(cli.seconds) : env('BENCH_SECONDS', 60);
@@ -66,7 +70,7 @@ const SECONDS = cli.seconds !== undefined ? Number(cli.seconds) : env('BENCH_SEC
 const EVENTS = cli.events !== undefined ? Number(cli.events) : env('BENCH_EVENTS', 0);
 const THREADS = env('BENCH_THREADS', 4);
 const LAG_RATE = env('BENCH_LAG_RATE', 2000);
-const LAG_SECONDS = env('BENCH_LAG_SECONDS', 30);
+const LAG_SECONDS = cli.lagSeconds !== undefined ? Number(cli.lagSeconds) : env('BENCH_LAG_SECONDS', 30);
 const WORKERS = env('BENCH_WORKERS', 16);
 const BATCH = env('BENCH_BATCH', 100);
 /**
@@ -302,9 +306,44 @@ async function main(): Promise<void> {
     // --- steady-state lag at a fixed upstream rate
     await src.sql('CREATE TABLE sbtest.hb (id INT PRIMARY KEY, ts BIGINT NOT NULL)');
     await src.sql('INSERT INTO sbtest.hb VALUES (1, 0)');
-    const srcConn = await mysql.createConnection(src.connOpts());
-    const dstConn = await mysql.createConnection(tDm!.connOpts());
-    // the heartbeat table reaches the target through DM.ts itself: wait for its row, not a fixed time
+    const lag = await steadyLag(src, tDm!, LAG_SECONDS);
+    console.log(lagLine(lag));
+    console.log(`DM.ts worker peak RSS overall: ${peakRssMB(runner.pid)} MB`);
+  } finally {
+    if (runner && runner.exitCode === null) {
+      const ex = once(runner, 'exit');
+      runner.kill('SIGTERM');
+      await Promise.race([ex, sleep(10_000)]);
+      if (runner.exitCode === null) runner.kill('SIGKILL');
+    }
+    for (const s of servers) await s.stop();
+    for (const d of dirs) removeTempDir(d);
+  }
+}
+
+/** Lag figures of a steady-state phase (ms; 50 ms heartbeat). */
+interface SteadyLag {
+  rowEventsPerSec: number;
+  seconds: number;
+  samples: number;
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+const lagLine = (l: SteadyLag): string =>
+  `steady state at ~${l.rowEventsPerSec} row events/s for ${l.seconds}s: lag p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms (${l.samples} samples; 50 ms heartbeat)`;
+
+/**
+ * Steady state: sysbench at ~LAG_RATE row events/s for `seconds` upstream while a heartbeat row
+ * (`sbtest.hb`, created upstream by the caller, id 1) gets the upstream's clock every 50 ms; the
+ * target is polled every 10 ms and every new heartbeat seen gives one lag sample (now − its
+ * time). The heartbeat table reaches the target through DM.ts itself: this waits for its row first.
+ */
+async function steadyLag(src: MariaDBServer, dst: MariaDBServer, seconds: number): Promise<SteadyLag> {
+  const srcConn = await mysql.createConnection(src.connOpts());
+  const dstConn = await mysql.createConnection(dst.connOpts());
+  try {
     for (const deadline = Date.now() + 120_000; ; ) {
       const [rows] = await dstConn.query("SELECT COUNT(*) AS n FROM information_schema.tables WHERE table_schema = 'sbtest' AND table_name = 'hb'");
       if (Number((rows as { n: number }[])[0]?.n ?? 0) > 0) {
@@ -333,28 +372,20 @@ async function main(): Promise<void> {
       }
     })();
     const rate = Math.max(1, Math.round(LAG_RATE / 4)); // 4 row events per oltp_write_only transaction
+    // asynchronous: the --rtt-ms proxy runs in this event loop
     const sb = spawn(
       'sysbench',
-      ['oltp_write_only', '--db-driver=mysql', '--mysql-host=127.0.0.1', `--mysql-port=${src.port}`, '--mysql-user=root', '--mysql-password=', '--mysql-db=sbtest', `--tables=${TABLES}`, `--table-size=${TABLE_SIZE}`, '--threads=4', `--rate=${rate}`, `--time=${LAG_SECONDS}`, 'run'],
+      ['oltp_write_only', '--db-driver=mysql', '--mysql-host=127.0.0.1', `--mysql-port=${src.port}`, '--mysql-user=root', '--mysql-password=', '--mysql-db=sbtest', `--tables=${TABLES}`, `--table-size=${TABLE_SIZE}`, '--threads=4', `--rate=${rate}`, `--time=${seconds}`, 'run'],
       { stdio: 'ignore' },
     );
     trackChild(sb);
     await once(sb, 'exit');
     stop = true;
     await Promise.all([hbWriter, hbReader]);
+    return { rowEventsPerSec: rate * 4, seconds, samples: lags.length, p50: pct(lags, 50), p99: pct(lags, 99), max: lags.length ? Math.max(...lags) : NaN };
+  } finally {
     await srcConn.end();
     await dstConn.end();
-    console.log(`steady state at ~${rate * 4} row events/s for ${LAG_SECONDS}s: lag p50 ${pct(lags, 50)} ms, p99 ${pct(lags, 99)} ms, max ${Math.max(...lags)} ms (${lags.length} samples; 50 ms heartbeat)`);
-    console.log(`DM.ts worker peak RSS overall: ${peakRssMB(runner.pid)} MB`);
-  } finally {
-    if (runner && runner.exitCode === null) {
-      const ex = once(runner, 'exit');
-      runner.kill('SIGTERM');
-      await Promise.race([ex, sleep(10_000)]);
-      if (runner.exitCode === null) runner.kill('SIGKILL');
-    }
-    for (const s of servers) await s.stop();
-    for (const d of dirs) removeTempDir(d);
   }
 }
 
@@ -394,6 +425,31 @@ async function mainCluster(): Promise<void> {
     const dmProxy = await rttProxy(tDm.port, RTT_MS);
     const serProxy = await rttProxy(src.port, RTT_MS);
     for (const p of [dmProxy, serProxy]) if (p) proxies.push(p);
+    const taskYaml = (task: string, start: Pos): string =>
+      [
+        `name: ${task}`,
+        'task-mode: incremental',
+        'target-database:',
+        '  host: 127.0.0.1',
+        `  port: ${dmProxy?.port ?? tDm.port}`,
+        '  user: root',
+        '  password: ""',
+        ...(TARGET_BINLOG ? [] : ['  session:', '    sql_log_bin: 0']),
+        'mysql-instances:',
+        '  - source-id: bench-src',
+        '    block-allow-list: ba',
+        '    meta:',
+        `      binlog-name: ${start.file}`,
+        `      binlog-pos: ${start.offset}`,
+        '    syncer:',
+        `      worker-count: ${WORKERS}`,
+        `      batch: ${BATCH}`,
+        '      checkpoint-flush-interval: 1',
+        'block-allow-list:',
+        '  ba:',
+        '    do-dbs: ["sbtest"]',
+        '',
+      ].join('\n');
     const runs: ToolRun[] = [];
     for (let round = 0; round < ROUNDS; round++) {
       const start = await masterPos(src);
@@ -405,30 +461,7 @@ async function mainCluster(): Promise<void> {
       );
       const task = `bench_r${round + 1}`;
       const dm = async (): Promise<void> => {
-        const yaml = [
-          `name: ${task}`,
-          'task-mode: incremental',
-          'target-database:',
-          '  host: 127.0.0.1',
-          `  port: ${dmProxy?.port ?? tDm.port}`,
-          '  user: root',
-          '  password: ""',
-          ...(TARGET_BINLOG ? [] : ['  session:', '    sql_log_bin: 0']),
-          'mysql-instances:',
-          '  - source-id: bench-src',
-          '    block-allow-list: ba',
-          '    meta:',
-          `      binlog-name: ${start.file}`,
-          `      binlog-pos: ${start.offset}`,
-          '    syncer:',
-          `      worker-count: ${WORKERS}`,
-          `      batch: ${BATCH}`,
-          '      checkpoint-flush-interval: 1',
-          'block-allow-list:',
-          '  ba:',
-          '    do-dbs: ["sbtest"]',
-          '',
-        ].join('\n');
+        const yaml = taskYaml(task, start);
         const r = await runClusterTask(src, tDm, 'bench-src', {
           name: task,
           yaml,
@@ -445,6 +478,8 @@ async function mainCluster(): Promise<void> {
           cpu: r.cpu,
           peakRssMB: r.peakRssMB,
           hwmMB: r.hwmMB,
+          rssAt: r.rssAt,
+          ...(r.heapAtEnd ? { heapAtEnd: r.heapAtEnd } : {}),
           ...(r.toRunningSecs !== undefined ? { toRunningSecs: r.toRunningSecs } : {}),
           digestOk: diff === '',
           ...(diff ? { digestDiff: diff } : {}),
@@ -466,14 +501,42 @@ async function mainCluster(): Promise<void> {
     const ratios = printRuns(runs, 'DM.ts cluster', NaN, 'row events');
     for (const r of runs.filter((x) => x.tool === 'DM.ts cluster'))
       console.log(`round ${r.round + 1}: dm-worker ${String(r.extra?.['workerCpuMicrosPerRowEvent'])} µs CPU per row event`);
+
+    // steady state through a fresh cluster: a task from before the heartbeat table's CREATE,
+    // caught up, then LAG_SECONDS of sysbench at ~LAG_RATE row events/s with the 50 ms heartbeat
+    let lag: Record<string, unknown> | undefined;
+    if (LAG_SECONDS > 0) {
+      const from = await masterPos(src);
+      await src.sql('CREATE TABLE sbtest.hb (id INT PRIMARY KEY, ts BIGINT NOT NULL)');
+      await src.sql('INSERT INTO sbtest.hb VALUES (1, 0)');
+      const upTo = await masterPos(src);
+      const r = await runClusterTask(src, tDm, 'bench-src', {
+        name: 'bench_lag',
+        yaml: taskYaml('bench_lag', from),
+        done: async () => {
+          const cp = await taskCheckpoint(tDm, 'bench_lag');
+          return cp !== undefined && reached(cp, upTo);
+        },
+        steady: () => steadyLag(src, tDm, LAG_SECONDS),
+      });
+      const st = r.steady;
+      const l = st?.result as SteadyLag | undefined;
+      if (st && l) {
+        const cpuUs = Math.round((1e6 * st.workerCpu) / (l.rowEventsPerSec * l.seconds));
+        console.log(`\n${lagLine(l)}; dm-worker ${st.workerCpu.toFixed(1)} CPU-s (~${cpuUs} µs per row event), peak RSS ${st.peakRssMB} MB (VmHWM ${st.hwmMB})`);
+        if (st.heapAtEnd) console.log(`lag phase: V8 heap at end (MB): ${Object.entries(st.heapAtEnd).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+        lag = { ...l, workerCpu: Number(st.workerCpu.toFixed(2)), workerCpuMicrosPerRowEvent: cpuUs, peakRssMB: st.peakRssMB, hwmMB: st.hwmMB, ...(st.heapAtEnd ? { heapAtEnd: st.heapAtEnd } : {}) };
+      }
+    }
     const file = writeResults('sync-cluster', {
       bench: 'sync',
       mode: 'cluster',
       at: new Date().toISOString(),
       machine: { ...machine(), loadavgAtStart: load0.map((x) => Number(x.toFixed(2))) },
-      config: { tables: TABLES, tableSize: TABLE_SIZE, seconds: SECONDS, events: EVENTS, threads: THREADS, workerCount: WORKERS, batch: BATCH, targetBinlog: TARGET_BINLOG, rounds: ROUNDS, load: LOAD, rttMs: RTT_MS, compiledWorker: COMPILED },
+      config: { tables: TABLES, tableSize: TABLE_SIZE, seconds: SECONDS, events: EVENTS, threads: THREADS, workerCount: WORKERS, batch: BATCH, targetBinlog: TARGET_BINLOG, rounds: ROUNDS, load: LOAD, rttMs: RTT_MS, compiledWorker: COMPILED, lagRate: LAG_RATE, lagSeconds: LAG_SECONDS },
       runs,
       ratios,
+      ...(lag ? { lag } : {}),
     });
     console.log(`\nresults: ${file}`);
     console.log(`load average at start: ${load0.map((x) => x.toFixed(2)).join(' ')}, at end: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
