@@ -58,6 +58,8 @@ export interface ShardHandler {
   query(ev: QueryEvent, gtid: string, firstOfRun: boolean, stop: AbortSignal): Promise<void>;
   /** For query-status (DM's `blockingDDLs` / `unresolvedGroups`). */
   status(): Record<string, unknown>;
+  /** The run ended (after the reader closed): release what the handler keeps (held events). */
+  close?(): Promise<void>;
 }
 
 export interface ShardDeps {

@@ -37,6 +37,7 @@ import { formatFilePos } from '../../binlog/position.js';
 import { DMError } from '../../errors/index.js';
 import type { TableName } from '../../filter/index.js';
 import { shardLockId, type PessimisticOperation } from '../../store/shardddl.js';
+import { HeldQueue } from './held-queue.js';
 import {
   classifyShardDDL,
   coordinate,
@@ -53,7 +54,6 @@ import type { TrackEntry } from './tracker.js';
 import type { UpstreamTxn } from './txn.js';
 
 interface HeldQuery {
-  kind: 'query';
   ev: QueryEvent;
   gtid: string;
   id: string;
@@ -62,7 +62,6 @@ interface HeldQuery {
   /** Order of arrival (binlog order). */
   seq: number;
 }
-type Held = { kind: 'txn'; txn: UpstreamTxn } | HeldQuery;
 
 /** A member's DDL waiting for the rest of its group. */
 interface Reached extends HeldQuery {
@@ -87,10 +86,8 @@ export class ShardPessimist implements ShardHandler {
   private readonly memberOf = new Map<string, Group>();
   /** Members with an unresolved DDL. */
   private readonly blockedMembers = new Set<string>();
-  private held: Held[] = [];
-  /** Upstream tables touched by held events (count of held events per table). */
-  private heldTables = new Map<string, number>();
-  private heldBytes = 0;
+  /** Events held back behind a blocked member, in binlog order. */
+  private readonly held = new HeldQueue<HeldQuery>();
   private seq = 0;
   /** The lock this source waits for (status). */
   private waiting: { lockId: string; ddls: string[] } | undefined;
@@ -151,26 +148,22 @@ export class ShardPessimist implements ShardHandler {
   }
 
   private blocked(tables: Iterable<string>): boolean {
-    for (const t of tables) if (this.blockedMembers.has(t) || this.heldTables.has(t)) return true;
+    for (const t of tables) if (this.blockedMembers.has(t) || this.held.has(t)) return true;
     return false;
   }
 
-  private hold(item: Held, tables: Iterable<string>): void {
-    this.held.push(item);
-    for (const t of tables) this.heldTables.set(t, (this.heldTables.get(t) ?? 0) + 1);
-    if (item.kind === 'txn') {
-      this.heldBytes += item.txn.bytes;
-      if (this.heldBytes > this.d.cfg.maxHoldBytes)
-        throw new DMError(
-          'ErrSyncShardHoldTooLarge',
-          `${this.held.length} events (${this.heldBytes} bytes of rows) held back waiting for shard DDL locks (${[...this.blockedMembers].map((m) => m.replace('\u0000', '.')).join(', ')} reached a DDL the rest of their groups have not), over the limit of ${this.d.cfg.maxHoldBytes} bytes`,
-        );
-    }
+  private async holdTxn(t: UpstreamTxn, tables: Iterable<string>): Promise<void> {
+    await this.held.push({ kind: 'txn', txn: t }, tables);
+    if (this.held.bytes > this.d.cfg.maxHoldBytes)
+      throw new DMError(
+        'ErrSyncShardHoldTooLarge',
+        `${this.held.size} events (${this.held.bytes} bytes of rows) held back waiting for shard DDL locks (${[...this.blockedMembers].map((m) => m.replace('\u0000', '.')).join(', ')} reached a DDL the rest of their groups have not), over the limit of ${this.d.cfg.maxHoldBytes} bytes`,
+      );
   }
 
   async txn(t: UpstreamTxn, stop: AbortSignal): Promise<void> {
     if (t.changes.length > 0 && t.upTables && this.blocked(t.upTables)) {
-      this.hold({ kind: 'txn', txn: t }, t.upTables);
+      await this.holdTxn(t, t.upTables);
       return;
     }
     await this.attached().dispatch(t, stop);
@@ -179,7 +172,7 @@ export class ShardPessimist implements ShardHandler {
   async query(ev: QueryEvent, gtid: string, firstOfRun: boolean, stop: AbortSignal): Promise<void> {
     const id = gtid || formatFilePos(ev.pos);
     const track = this.d.tracker.push(id, ev.pos, ev.timestamp);
-    await this.process({ kind: 'query', ev, gtid, id, track, firstOfRun, seq: this.seq++ }, stop);
+    await this.process({ ev, gtid, id, track, firstOfRun, seq: this.seq++ }, stop);
   }
 
   private touched(c: ShardDDL): TableName[] {
@@ -203,7 +196,7 @@ export class ShardPessimist implements ShardHandler {
     const c = classifyShardDDL(q.ev, d.filters);
     const keys = this.touched(c).map((t) => tableKey(t.schema, t.table));
     if (this.blocked(keys)) {
-      this.hold(q, keys);
+      await this.held.push({ kind: 'query', q }, keys);
       return;
     }
     const { ledger } = this.attached();
@@ -382,16 +375,16 @@ export class ShardPessimist implements ShardHandler {
 
   /** Feed the held-back events through again, in order (some may be held again). */
   private async release(stop: AbortSignal): Promise<void> {
-    const items = this.held;
-    this.held = [];
-    this.heldTables = new Map();
-    this.heldBytes = 0;
-    for (let i = 0; i < items.length; i++) {
-      const it = items[i]!;
+    for await (const it of this.held.drain()) {
       if (stop.aborted) return;
       if (it.kind === 'txn') await this.txn(it.txn, stop);
-      else await this.process(it, stop);
+      else await this.process(it.q, stop);
     }
+  }
+
+  /** The run ends: what is held was not applied (the checkpoint is behind it), a restart reads it again. */
+  async close(): Promise<void> {
+    await this.held.close();
   }
 
   status(): Record<string, unknown> {
@@ -409,7 +402,7 @@ export class ShardPessimist implements ShardHandler {
       blockingDDLs: this.waiting ? this.waiting.ddls : [],
       ...(this.waiting ? { unresolvedDDLLockID: this.waiting.lockId } : {}),
       unresolvedGroups: unresolved,
-      heldEvents: this.held.length,
+      heldEvents: this.held.size,
     };
   }
 }

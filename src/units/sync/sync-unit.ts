@@ -376,6 +376,7 @@ export class SyncUnit implements Unit {
       } finally {
         stop.removeEventListener('abort', onStop);
         await reader.close().catch(() => undefined);
+        await shard?.close?.().catch((e: unknown) => this.log.warn({ err: e }, 'shard handler close failed'));
       }
     } catch (e) {
       // Finish what is in flight, keep the checkpoint, then report.
