@@ -225,7 +225,7 @@ export function relayDirOf(src: SourceConfig, workerRelayDir: string | undefined
 function shardConfig(sub: SubtaskConfig, ctx: PipelineContext): ShardConfig | undefined {
   if (sub.shardMode === '') return undefined;
   if (!ctx.shardDDL) throw new DMError('ErrWorkerSubtaskConfig', `task ${sub.name}: shard-mode ${sub.shardMode} needs the dm-master's lock keeper (etcd), which this subtask was built without`);
-  return { mode: sub.shardMode, client: ctx.shardDDL, maxHoldBytes: DEFAULT_SHARD_HOLD_BYTES };
+  return { mode: sub.shardMode, client: ctx.shardDDL, maxHoldBytes: DEFAULT_SHARD_HOLD_BYTES, strictOptimistic: sub.strictOptimisticShardMode };
 }
 
 /** The sync unit of a subtask, built at its first process() (src/units/sync/deferred-sync-unit.ts). */

@@ -27,7 +27,9 @@ export interface ShardDDLClient {
 export interface ShardConfig {
   mode: 'pessimistic' | 'optimistic';
   client: ShardDDLClient;
-  /** Bytes of row changes the pessimist may hold back at once (DEFAULT_SHARD_HOLD_BYTES). */
+  /** Bytes of row changes the pessimist (or the optimist, while a table waits for a rename) may hold back at once (DEFAULT_SHARD_HOLD_BYTES). */
   maxHoldBytes: number;
+  /** The task's `strict-optimistic-shard-mode`: sent with each optimistic info (the keeper decides on it). */
+  strictOptimistic?: boolean;
 }
 
