@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareColumnType, decideInfo, emptyShardState, joinColumn, joinStructures, planOptimistic, planPessimisticTask, tableKey, type OptimisticAction, type Rec } from '../../src/master/shardddl/index.js';
+import { acceptTable, compareColumnType, decideInfo, emptyShardState, joinColumn, joinStructures, planOptimistic, planPessimisticTask, tableKey, type OptimisticAction, type Rec } from '../../src/master/shardddl/index.js';
 import { shardLockId, type SourceTables, type OptimisticInfo, type OptimisticLockState, type OptimisticOperation, type PessimisticInfo, type PessimisticLockState, type PessimisticOperation, type TableStructure } from '../../src/store/index.js';
 
 type Col = TableStructure['columns'][number];
@@ -382,6 +382,10 @@ test('optimistic, non-strict: another DDL of the lock while a shard waits for a 
   assert.match(mixed.conflicts[0] ?? '', /statement of its own/);
   const missing = run([oinfo('s1', 't1', ['ALTER TABLE `shard`.`tbl` RENAME COLUMN `x` TO `y`'], [BASE])]);
   assert.match(missing.conflicts[0] ?? '', /has no column x/);
+  // resolved by hand (shard-ddl-lock unlock -s s1 -d db -t t1): it no longer waits, other DDLs go on
+  const byHand = acceptTable(r.state, LOCK, oinfo('s1', 't1', [RENAME], [RENAMED]), TABLES);
+  assert.equal(byHand.waiting, undefined);
+  assert.deepEqual(decideInfo(byHand, LOCK, oinfo('s2', 't1', [add], [tbl([['id', 'int(11)'], ['a', 'int(11)'], ['c', 'int(11)']])]), TABLES, true).op.conflictStage, 'none');
 });
 
 test('optimistic planner, non-strict: the waiting shards are told to go on once the shard that ran the rename is done; the lock view shows who waits', () => {

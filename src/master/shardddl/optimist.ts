@@ -106,6 +106,16 @@ export function acceptTable(prev: OptimisticLockState | undefined, lockId: strin
   const state = prev ?? newLockState(lockId, info, tables);
   const tk = tableKey(info.source, info.upSchema, info.upTable);
   const next: OptimisticLockState = { ...state, tables: { ...(state.tables ?? {}), [tk]: afterOf(info) }, droppedColumns: { ...state.droppedColumns } };
+  // a table resolved by hand no longer waits (non-strict rename)
+  if (next.waiting?.[tk]) {
+    const waiting = { ...next.waiting };
+    delete waiting[tk];
+    if (Object.keys(waiting).length > 0) next.waiting = waiting;
+    else {
+      delete next.waiting;
+      delete next.redirectAfter;
+    }
+  }
   const all = new Set([...tables, ...Object.keys(next.tables ?? {}), tk]);
   const structs = [...all].map((t) => structOf(next, t));
   const keep = Object.keys(next.droppedColumns);
