@@ -442,3 +442,24 @@ test('optimistic planner, non-strict: the waiting shards are told to go on once 
   for (const t of ['s1/db/t1', 's1/db/t2']) ops.set(t, rec(`oo/${t}`, { ...(ops.get(t)?.value as OptimisticOperation), done: true }));
   assert.deepEqual(planOptimistic(st).actions.map((a) => a.kind), ['resolve']);
 });
+
+test('optimistic planner, non-strict: when the shard that had not renamed leaves (DROP TABLE), the first waiting shard runs the rename', () => {
+  const st = emptyShardState();
+  st.taskSources.set('t', ['s1']);
+  const srcTables = (tables: string[]): Rec<SourceTables> => rec('st/s1', { task: 't', source: 's1', tables: { shard: { tbl: { db: tables } } } });
+  st.optimistic.sourceTables.set('t', new Map([['s1', srcTables(['t1', 't2'])]]));
+  const i1 = rec('oi/s1/db/t1', oinfo('s1', 't1', [RENAME], [RENAMED]));
+  st.optimistic.infos.set('t', new Map([['s1/db/t1', i1]]));
+  const a1 = planOptimistic(st).actions[0];
+  assert.ok(a1?.kind === 'answer' && a1.state);
+  assert.equal(a1.answers[0]?.op.conflictStage, 'waiting');
+  st.optimistic.locks.set('t', new Map([[LOCK, rec('ol', a1.state)]]));
+  st.optimistic.ops.set('t', new Map([['s1/db/t1', rec('oo/s1/db/t1', a1.answers[0].op)]]));
+  assert.deepEqual(planOptimistic(st).actions, [], 't2 has not renamed: t1 waits');
+  st.optimistic.sourceTables.set('t', new Map([['s1', srcTables(['t1'])]]));
+  const a2 = planOptimistic(st).actions[0];
+  assert.ok(a2?.kind === 'answer' && a2.state);
+  assert.deepEqual(a2.answers.map((x) => [x.op.conflictStage, x.op.ddls]), [['resolved', [RENAME]]]);
+  assert.equal(a2.state.waiting, undefined);
+  assert.deepEqual(a2.state.joined.columns.map((c) => c.name), ['id', 'b']);
+});

@@ -20,7 +20,9 @@
  *   no DDLs (its worker holds that table back), recorded in the lock's `waiting`; the last shard of
  *   the lock to put the same DDL (same renames, same resulting types) runs it on the merged table
  *   (`redirectAfter`), and once its operation is done every waiting shard is answered `resolved`
- *   (nothing to run: go on). While a shard waits, any other DDL of the lock is a conflict.
+ *   (nothing to run: go on). While a shard waits, any other DDL of the lock is a conflict. When
+ *   the shards that had not run it leave the lock (DROP TABLE upstream), the first waiting shard
+ *   is answered `resolved` with the DDL to run.
  * - ADD INDEX / CREATE INDEX: once per index name; DROP INDEX: once.
  * - table options (default value, charset, engine, comment): run.
  * - primary keys, foreign keys, partitions, RENAME TABLE: conflict (not coordinated optimistically).
@@ -524,6 +526,22 @@ export function planOptimistic(st: ShardState): OptimisticPlan {
       if (answers.length > 0) {
         const changed = cur !== undefined && (!stateRec || JSON.stringify(cur) !== JSON.stringify(stateRec.value));
         out.actions.push({ kind: 'answer', task, lockId, answers, ...(changed && cur ? { state: cur } : {}), ...(stateRec ? { stateRec } : {}) });
+      }
+      // non-strict: every shard left waits for the same DDL but none will put it again (the shard
+      // that had not run it left the lock: DROP TABLE upstream): the first waiting one runs it
+      const ws = stateRec?.value.waiting ?? {};
+      const wkeys = Object.keys(ws).sort();
+      const w0 = wkeys[0];
+      if (answers.length === 0 && stateRec && !stateRec.value.redirectAfter && complete && w0 !== undefined && tables.every((t) => ws[t]?.signature === ws[w0]?.signature)) {
+        const i = infos.get(w0);
+        const w = i ? waitDDL(i.value, stateRec.value.joined) : undefined;
+        if (i && w && !('conflict' in w)) {
+          const op: OptimisticOperation = { lockId, task, source: i.value.source, upSchema: i.value.upSchema, upTable: i.value.upTable, version: i.value.version, ddls: [], conflictStage: 'none', done: false };
+          const d = waitOrRun(stateRec.value, op, i.value, w0, w, tables.filter((t) => t !== w0), complete);
+          if (d.op.conflictStage === 'none') {
+            out.actions.push({ kind: 'answer', task, lockId, answers: [{ info: i, op: { ...d.op, conflictStage: 'resolved' } }], state: d.state, stateRec });
+          }
+        }
       }
       // non-strict wait over: the shard that ran the DDL on the merged table is done, every waiting
       // shard is told to go on (DM's redirect)
