@@ -184,7 +184,7 @@ interface RenameEnv {
   dst: MariaDBServer;
   client: Etcd3;
   keys: Keys;
-  run: (strict: boolean) => Promise<{ unit: SyncUnit; running: Promise<{ errors: { code: number; message: string }[] }> }>;
+  run: (strict: boolean, maxHoldBytes?: number) => Promise<{ unit: SyncUnit; running: Promise<{ errors: { code: number; message: string }[] }> }>;
 }
 
 async function renameEnv(t: { after: (fn: () => Promise<void>) => void }, name: string): Promise<RenameEnv> {
@@ -203,7 +203,7 @@ async function renameEnv(t: { after: (fn: () => Promise<void>) => void }, name: 
   const start = await masterPos(src);
   await src.sql('CREATE DATABASE shard_1; CREATE TABLE shard_1.t (id INT PRIMARY KEY, v INT); CREATE DATABASE shard_2; CREATE TABLE shard_2.t (id INT PRIMARY KEY, v INT)');
   await src.sql('INSERT INTO shard_1.t VALUES (1001, 1); INSERT INTO shard_2.t VALUES (2001, 1)');
-  const run = async (strict: boolean): Promise<{ unit: SyncUnit; running: Promise<{ errors: { code: number; message: string }[] }> }> => {
+  const run = async (strict: boolean, maxHoldBytes = 1 << 20): Promise<{ unit: SyncUnit; running: Promise<{ errors: { code: number; message: string }[] }> }> => {
     const unit = new SyncUnit(
       syncConfig(src, dst, {
         start,
@@ -212,7 +212,7 @@ async function renameEnv(t: { after: (fn: () => Promise<void>) => void }, name: 
           { schemaPattern: 'shard_*', targetSchema: 'merged' },
           { schemaPattern: 'shard_*', tablePattern: 't', targetSchema: 'merged', targetTable: 't' },
         ],
-        shard: { mode: 'optimistic', client: etcdShardDDLClient(client, keys), maxHoldBytes: 1 << 20, strictOptimistic: strict },
+        shard: { mode: 'optimistic', client: etcdShardDDLClient(client, keys), maxHoldBytes, strictOptimistic: strict },
       }),
       { heartbeatMs: 200 },
     );
@@ -241,7 +241,7 @@ void test('optimistic, non-strict: a column rename waits for every shard (rows h
   // shard_1 renames: it waits; its later rows are held back, shard_2's flow
   await src.sql('ALTER TABLE shard_1.t RENAME COLUMN v TO v2; INSERT INTO shard_1.t VALUES (1002, 2); INSERT INTO shard_2.t VALUES (2002, 2)');
   await waitFor('shard_2 row while shard_1 waits', async () => (ok(), (await ids(dst)).includes(2002)), { timeoutMs: 60_000 });
-  const shardStatus = (): Record<string, unknown> => unit.status() as Record<string, unknown>;
+  const shardStatus = (): Record<string, unknown> => unit.status();
   await waitFor('shard_1 shown waiting', () => Promise.resolve((shardStatus()['heldEvents'] as number) >= 1), { timeoutMs: 30_000 }).catch((e: unknown) => {
     throw new Error(`${(e as Error).message}: ${JSON.stringify(unit.status())}`);
   });
@@ -290,6 +290,18 @@ void test('optimistic, non-strict: a column rename waits for every shard (rows h
   await waitFor('row after the lock', async () => (ok(), (await ids(dst)).includes(1005)), { timeoutMs: 60_000 });
   unit.pause();
   assert.deepEqual((await running).errors, []);
+});
+
+void test('optimistic, non-strict: rows held back behind a rename beyond the limit pause the subtask with 36104', { timeout: 300_000 }, async (t) => {
+  const { src, dst, run } = await renameEnv(t, 'hold');
+  const { running } = await run(false, 4096);
+  await waitFor('initial rows', async () => (await ids(dst)).length === 2, { timeoutMs: 60_000 });
+  await src.sql('ALTER TABLE shard_1.t RENAME COLUMN v TO v2');
+  for (let i = 0; i < 10; i++) await src.sql(`INSERT INTO shard_1.t SELECT seq, 1 FROM shard_1.seq_${1100 + i * 50}_to_${1149 + i * 50}`);
+  const r = await running;
+  assert.equal(r.errors[0]?.code, 36104, JSON.stringify(r.errors));
+  assert.match(r.errors[0]?.message ?? '', /`shard_1`\.`t` waits for the other shards to run the same DDL/);
+  assert.deepEqual(await ids(dst), [1001, 2001], 'nothing held back reached the target');
 });
 
 void test('optimistic: strict mode conflicts at once on a rename; non-strict, another DDL of the lock while a shard waits conflicts', { timeout: 300_000 }, async (t) => {
