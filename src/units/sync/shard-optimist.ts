@@ -307,7 +307,7 @@ export class ShardOptimist implements ShardHandler {
         op = await coordinate('wait for the shard DDL operation', () => d.cfg.client.waitOptimisticOp(d.task, d.source, c.up.schema, c.up.table, (o) => o.version === version && !o.done, stop), stop);
       } finally {
         this.waiting = undefined;
-        d.metrics.shardLockResolving.set(d.labels, 0);
+        d.metrics.shardLockResolving.set(d.labels, this.waits.size > 0 ? 1 : 0);
       }
     }
     if (op.conflictStage === 'waiting') {
@@ -336,6 +336,7 @@ export class ShardOptimist implements ShardHandler {
       }
     })();
     this.waits.set(key, w);
+    d.metrics.shardLockResolving.set(d.labels, 1);
     d.log.info({ lock: lockId, table: `${table.schema}.${table.table}`, ddls, version, why: op.conflictMsg }, 'shard ddl waits for the other shards to run it; this table is held back');
   }
 
@@ -347,6 +348,7 @@ export class ShardOptimist implements ShardHandler {
       }
       if (!w.op) continue;
       this.waits.delete(key);
+      this.d.metrics.shardLockResolving.set(this.d.labels, this.waits.size > 0 ? 1 : 0);
       this.d.log.info({ lock: w.lockId, table: `${w.table.schema}.${w.table.table}`, stage: w.op.conflictStage, held: this.held.size }, 'shard ddl wait over: every shard ran it');
       await this.d.scheduler.drain();
       await this.finishDDL(w.q, w.table, w.lockId, w.ddls, w.op, stop);
