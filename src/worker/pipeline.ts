@@ -222,7 +222,7 @@ export function relayDirOf(src: SourceConfig, workerRelayDir: string | undefined
 }
 
 /** `shard-mode` (or DM 1.0's `is-sharding: true`, folded into it by src/config): the coordination through etcd. */
-function shardConfig(sub: SubtaskConfig, ctx: PipelineContext): ShardConfig | undefined {
+export function shardConfig(sub: SubtaskConfig, ctx: Pick<PipelineContext, 'shardDDL'>): ShardConfig | undefined {
   if (sub.shardMode === '') return undefined;
   if (!ctx.shardDDL) throw new DMError('ErrWorkerSubtaskConfig', `task ${sub.name}: shard-mode ${sub.shardMode} needs the dm-master's lock keeper (etcd), which this subtask was built without`);
   return { mode: sub.shardMode, client: ctx.shardDDL, maxHoldBytes: DEFAULT_SHARD_HOLD_BYTES, strictOptimistic: sub.strictOptimisticShardMode };
