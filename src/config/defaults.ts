@@ -70,9 +70,13 @@ export const DEFAULT_BINLOG_QUEUE_BYTES = 16 * 1024 * 1024;
 /**
  * `shard-mode: pessimistic`: bytes of row changes a sync unit holds back in memory while shard
  * tables that reached a DDL wait for the rest of their group (src/units/sync/shard-pessimist.ts);
- * over it the subtask pauses with 36104.
+ * the rows of further held transactions go to a spill file (src/units/sync/held-queue.ts).
  */
-export const DEFAULT_SHARD_HOLD_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_SHARD_HOLD_MEM_BYTES = 64 * 1024 * 1024;
+/** The spill file of held-back rows may reach this many bytes; over it the subtask pauses with 36104. */
+export const DEFAULT_SHARD_HOLD_DISK_BYTES = 256 * 1024 * 1024 * 1024;
+/** The spill file's file system keeps at least this many bytes free; else the subtask pauses with 36104. */
+export const DEFAULT_SHARD_HOLD_MIN_FREE_BYTES = 1024 * 1024 * 1024;
 /**
  * Binlog reader: with nothing read for this long (and no transaction open) it queues a heartbeat
  * event, so lag shows 0 on an idle source. The sync unit passes it to its reader.

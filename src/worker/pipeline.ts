@@ -32,7 +32,9 @@ import {
   DEFAULT_LOAD_RETRY_INITIAL_DELAY_MS,
   DEFAULT_LOAD_RETRY_MAX_DELAY_MS,
   DEFAULT_SYNC_RETRY_TIMEOUT_MS,
-  DEFAULT_SHARD_HOLD_BYTES,
+  DEFAULT_SHARD_HOLD_DISK_BYTES,
+  DEFAULT_SHARD_HOLD_MEM_BYTES,
+  DEFAULT_SHARD_HOLD_MIN_FREE_BYTES,
   type SourceConfig,
   type SubtaskConfig,
 } from '../config/index.js';
@@ -225,7 +227,8 @@ export function relayDirOf(src: SourceConfig, workerRelayDir: string | undefined
 export function shardConfig(sub: SubtaskConfig, ctx: Pick<PipelineContext, 'shardDDL'>): ShardConfig | undefined {
   if (sub.shardMode === '') return undefined;
   if (!ctx.shardDDL) throw new DMError('ErrWorkerSubtaskConfig', `task ${sub.name}: shard-mode ${sub.shardMode} needs the dm-master's lock keeper (etcd), which this subtask was built without`);
-  return { mode: sub.shardMode, client: ctx.shardDDL, maxHoldBytes: DEFAULT_SHARD_HOLD_BYTES, strictOptimistic: sub.strictOptimisticShardMode };
+  // the spill file of held-back rows goes to os.tmpdir(): the worker has no data directory of its own
+  return { mode: sub.shardMode, client: ctx.shardDDL, maxHoldBytes: DEFAULT_SHARD_HOLD_DISK_BYTES, memHoldBytes: DEFAULT_SHARD_HOLD_MEM_BYTES, minFreeDiskBytes: DEFAULT_SHARD_HOLD_MIN_FREE_BYTES, strictOptimistic: sub.strictOptimisticShardMode };
 }
 
 /** The sync unit of a subtask, built at its first process() (src/units/sync/deferred-sync-unit.ts). */

@@ -3,10 +3,12 @@
  * error comes before or without an operation):
  * - 36101: two shards of one source reached different DDLs (pessimistic);
  * - 36103: RENAME TABLE of a shard table (both modes), and `binlog skip` gets past it;
- * - 36104: more rows held back than the limit (pessimistic);
+ * - 36104: rows held back beyond the memory budget spill to disk, beyond the disk limit pause (pessimistic);
  * - DROP TABLE / TRUNCATE TABLE of a shard table are not applied to the merged table.
  */
 import { test } from 'node:test';
+import { readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import assert from 'node:assert/strict';
 import { EtcdCluster, MariaDBServer } from '../helpers/index.js';
 import { SyncUnit, type FailedEventDecision, type SyncConfig } from '../../src/units/sync/index.js';
@@ -26,7 +28,7 @@ void test('shard-mode errors: 36101, 36103 (+ binlog skip), 36104; DROP/TRUNCATE
   });
   let n = 0;
   /** A fresh pair of shards (own schemas and target) and a unit from before their creation. */
-  const scenario = async (mode: 'pessimistic' | 'optimistic', maxHoldBytes: number, onFailed?: () => FailedEventDecision) => {
+  const scenario = async (mode: 'pessimistic' | 'optimistic', maxHoldBytes: number, onFailed?: () => FailedEventDecision, memHoldBytes?: number) => {
     n++;
     const start = await masterPos(src);
     await src.sql(`CREATE DATABASE s${n}_a; CREATE TABLE s${n}_a.t (id INT PRIMARY KEY, v VARCHAR(100)); CREATE DATABASE s${n}_b; CREATE TABLE s${n}_b.t (id INT PRIMARY KEY, v VARCHAR(100))`);
@@ -39,7 +41,7 @@ void test('shard-mode errors: 36101, 36103 (+ binlog skip), 36104; DROP/TRUNCATE
         { schemaPattern: `s${n}_*`, targetSchema: `m${n}` },
         { schemaPattern: `s${n}_*`, tablePattern: 't', targetSchema: `m${n}`, targetTable: 't' },
       ],
-      shard: { mode, client: etcdShardDDLClient(client, new Keys(`/shard-e-${process.pid}/`)), maxHoldBytes },
+      shard: { mode, client: etcdShardDDLClient(client, new Keys(`/shard-e-${process.pid}/`)), maxHoldBytes, ...(memHoldBytes !== undefined ? { memHoldBytes } : {}) },
       ...(onFailed ? { onFailedEvent: () => Promise.resolve(onFailed()) } : {}),
     });
     const unit = new SyncUnit(cfg, { heartbeatMs: 200 });
@@ -58,13 +60,20 @@ void test('shard-mode errors: 36101, 36103 (+ binlog skip), 36104; DROP/TRUNCATE
     assert.match(r.errors[0]?.message ?? '', /ADD COLUMN c INT.*ADD COLUMN d INT/);
   });
 
-  await t.test('36104: rows held back beyond the limit pause the subtask', async () => {
-    const s = await scenario('pessimistic', 2_000);
+  await t.test('36104: rows held back beyond the memory budget and the disk limit pause the subtask', async () => {
+    // 1 KB in memory, then the spill file: its 2,000-byte limit is hit by the 40 rows (~100 bytes each)
+    const s = await scenario('pessimistic', 2_000, undefined, 1_000);
     await src.sql(`ALTER TABLE ${s.a} ADD COLUMN c INT`);
     for (let i = 0; i < 20; i++) await src.sql(`INSERT INTO ${s.a} VALUES (${100 + i}, REPEAT('x', 90), ${i}), (${200 + i}, REPEAT('y', 90), ${i})`);
     const r = await s.running;
     assert.equal(r.errors[0]?.code, 36104, JSON.stringify(r.errors));
     assert.match(r.errors[0]?.message ?? '', /s\d+_a\.t/);
+    assert.match(r.errors[0]?.message ?? '', /bytes on disk in .*dmts-held-t\d+-.*\.spill.*: the spill file would exceed its limit of 2000 bytes/);
+    assert.deepEqual(
+      readdirSync(tmpdir()).filter((f) => f.startsWith(`dmts-held-t${n}-`)),
+      [],
+      'the spill file is removed when the subtask stops with the error',
+    );
     // nothing held was applied
     const rows = await dst.sql(`SELECT COUNT(*) AS n FROM ${s.target}`);
     assert.equal(Number(rows[0]?.['n']), 2);

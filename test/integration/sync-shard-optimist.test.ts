@@ -11,8 +11,9 @@
  *
  * With the real lock keeper (src/master/shardddl, in-process on the same etcd), a column rename:
  * - non-strict (`strict-optimistic-shard-mode: false`): the shard that renamed waits, its rows are
- *   held back (other shards' rows flow), a restart of the worker mid-wait loses nothing, and when
- *   the other shard renames too the merged table is renamed once and every row lands;
+ *   held back (through the spill file; other shards' rows flow), a restart of the worker mid-wait
+ *   loses nothing, and when the other shard renames too the merged table is renamed once and every
+ *   row lands; past the spill file's limit, 36104;
  * - strict: the rename conflicts at once (36102); non-strict: another DDL of the lock while a shard
  *   waits conflicts (36102).
  */
@@ -184,7 +185,7 @@ interface RenameEnv {
   dst: MariaDBServer;
   client: Etcd3;
   keys: Keys;
-  run: (strict: boolean, maxHoldBytes?: number) => Promise<{ unit: SyncUnit; running: Promise<{ errors: { code: number; message: string }[] }> }>;
+  run: (strict: boolean, maxHoldBytes?: number, memHoldBytes?: number) => Promise<{ unit: SyncUnit; running: Promise<{ errors: { code: number; message: string }[] }> }>;
 }
 
 async function renameEnv(t: { after: (fn: () => Promise<void>) => void }, name: string): Promise<RenameEnv> {
@@ -203,7 +204,7 @@ async function renameEnv(t: { after: (fn: () => Promise<void>) => void }, name: 
   const start = await masterPos(src);
   await src.sql('CREATE DATABASE shard_1; CREATE TABLE shard_1.t (id INT PRIMARY KEY, v INT); CREATE DATABASE shard_2; CREATE TABLE shard_2.t (id INT PRIMARY KEY, v INT)');
   await src.sql('INSERT INTO shard_1.t VALUES (1001, 1); INSERT INTO shard_2.t VALUES (2001, 1)');
-  const run = async (strict: boolean, maxHoldBytes = 1 << 20): Promise<{ unit: SyncUnit; running: Promise<{ errors: { code: number; message: string }[] }> }> => {
+  const run = async (strict: boolean, maxHoldBytes = 1 << 20, memHoldBytes = maxHoldBytes): Promise<{ unit: SyncUnit; running: Promise<{ errors: { code: number; message: string }[] }> }> => {
     const unit = new SyncUnit(
       syncConfig(src, dst, {
         start,
@@ -212,7 +213,7 @@ async function renameEnv(t: { after: (fn: () => Promise<void>) => void }, name: 
           { schemaPattern: 'shard_*', targetSchema: 'merged' },
           { schemaPattern: 'shard_*', tablePattern: 't', targetSchema: 'merged', targetTable: 't' },
         ],
-        shard: { mode: 'optimistic', client: etcdShardDDLClient(client, keys), maxHoldBytes, strictOptimistic: strict },
+        shard: { mode: 'optimistic', client: etcdShardDDLClient(client, keys), maxHoldBytes, memHoldBytes, strictOptimistic: strict },
       }),
       { heartbeatMs: 200 },
     );
@@ -231,7 +232,8 @@ const RENAME_DDL = 'ALTER TABLE `merged`.`t` RENAME COLUMN v TO v2';
 
 void test('optimistic, non-strict: a column rename waits for every shard (rows held back, restart mid-wait), then runs once; every row lands', { timeout: 300_000 }, async (t) => {
   const { src, dst, client, keys, run } = await renameEnv(t, 'ren');
-  let { unit, running } = await run(false);
+  // 16 bytes of held rows in memory: every held transaction's rows go through the spill file
+  let { unit, running } = await run(false, 1 << 20, 16);
   const ok = (): void => {
     const st = unit.status();
     if (st['error'] !== undefined) throw new Error(`sync unit stopped: ${JSON.stringify(st['error'])}`);
@@ -261,10 +263,11 @@ void test('optimistic, non-strict: a column rename waits for every shard (rows h
   assert.deepEqual((await running).errors, []);
   await unit.close();
   await src.sql('INSERT INTO shard_1.t VALUES (1003, 3); INSERT INTO shard_2.t VALUES (2003, 3)');
-  ({ unit, running } = await run(false));
+  ({ unit, running } = await run(false, 1 << 20, 16));
   await waitFor('shard_2 row after the restart', async () => (ok(), (await ids(dst)).includes(2003)), { timeoutMs: 60_000 });
   await waitFor('shard_1 waits again after the restart', () => Promise.resolve((shardStatus()['heldEvents'] as number) >= 2), { timeoutMs: 30_000 });
   assert.deepEqual((await ids(dst)).filter((i) => i < 2000), [1001], 'shard_1 rows after its rename are still held back');
+  assert.ok((shardStatus()['heldOnDiskBytes'] as number) > 0, 'held rows spilled');
 
   // shard_2 renames too: the merged table is renamed once, the held rows land on the new structure
   await src.sql('ALTER TABLE shard_2.t RENAME COLUMN v TO v2; INSERT INTO shard_2.t VALUES (2004, 4); INSERT INTO shard_1.t VALUES (1004, 4)');
@@ -292,15 +295,16 @@ void test('optimistic, non-strict: a column rename waits for every shard (rows h
   assert.deepEqual((await running).errors, []);
 });
 
-void test('optimistic, non-strict: rows held back behind a rename beyond the limit pause the subtask with 36104', { timeout: 300_000 }, async (t) => {
+void test('optimistic, non-strict: rows held back behind a rename spill to disk; beyond the disk limit the subtask pauses with 36104', { timeout: 300_000 }, async (t) => {
   const { src, dst, run } = await renameEnv(t, 'hold');
-  const { running } = await run(false, 4096);
+  // 4 KiB in memory, then at most 4 KiB in the spill file
+  const { running } = await run(false, 4096, 4096);
   await waitFor('initial rows', async () => (await ids(dst)).length === 2, { timeoutMs: 60_000 });
   await src.sql('ALTER TABLE shard_1.t RENAME COLUMN v TO v2');
   for (let i = 0; i < 10; i++) await src.sql(`INSERT INTO shard_1.t SELECT seq, 1 FROM shard_1.seq_${1100 + i * 50}_to_${1149 + i * 50}`);
   const r = await running;
   assert.equal(r.errors[0]?.code, 36104, JSON.stringify(r.errors));
-  assert.match(r.errors[0]?.message ?? '', /`shard_1`\.`t` waits for the other shards to run the same DDL/);
+  assert.match(r.errors[0]?.message ?? '', /bytes on disk in .*dmts-held-.*`shard_1`\.`t` waits for the other shards to run the same DDL/);
   assert.deepEqual(await ids(dst), [1001, 2001], 'nothing held back reached the target');
 });
 

@@ -27,8 +27,17 @@ export interface ShardDDLClient {
 export interface ShardConfig {
   mode: 'pessimistic' | 'optimistic';
   client: ShardDDLClient;
-  /** Bytes of row changes the pessimist (or the optimist, while a table waits for a rename) may hold back at once (DEFAULT_SHARD_HOLD_BYTES). */
+  /**
+   * Pessimist (and the optimist while a table waits for a rename): bytes the spill file of held-back rows may reach (DEFAULT_SHARD_HOLD_DISK_BYTES);
+   * over it the subtask pauses with 36104 (src/units/sync/held-queue.ts).
+   */
   maxHoldBytes: number;
+  /** Pessimist and optimist: bytes of held-back transactions kept in memory; beyond, their rows are spilled to disk (DEFAULT_SHARD_HOLD_MEM_BYTES). */
+  memHoldBytes?: number;
+  /** Pessimist and optimist: free bytes the spill directory's file system must keep, else 36104 (DEFAULT_SHARD_HOLD_MIN_FREE_BYTES). */
+  minFreeDiskBytes?: number;
+  /** Pessimist and optimist: directory of the spill file (default: os.tmpdir()). */
+  holdDir?: string;
   /** The task's `strict-optimistic-shard-mode`: sent with each optimistic info (the keeper decides on it). */
   strictOptimistic?: boolean;
 }

@@ -14,7 +14,8 @@
  *   conflictStage 'waiting'   → non-strict mode, a rename every shard must run first (DM's
  *                               ConflictSkipWaitRedirect): the table WAITS. Its later rows and
  *                               DDLs (and every later event of a table one of them touched) are
- *                               held back in binlog order (held-queue.ts, with their low-water-
+ *                               held back in binlog order (held-queue.ts: memory, then a spill
+ *                               file, 36104 at its limits; with their low-water-
  *                               mark entries pending: the checkpoint stays before the DDL, so a
  *                               restart or a move re-reads them); other tables flow. The operation
  *                               is watched; when the keeper answers 'resolved' (the last shard ran
@@ -29,6 +30,7 @@
  */
 import type { QueryEvent } from '../../binlog/events.js';
 import { formatFilePos } from '../../binlog/position.js';
+import { DEFAULT_SHARD_HOLD_MEM_BYTES, DEFAULT_SHARD_HOLD_MIN_FREE_BYTES } from '../../config/index.js';
 import { DMError, toDMError } from '../../errors/index.js';
 import type { TableName } from '../../filter/index.js';
 import { shardLockId, type OptimisticOperation } from '../../store/shardddl.js';
@@ -84,12 +86,24 @@ export class ShardOptimist implements ShardHandler {
   private lastConflict: string | undefined;
   /** Tables (tableKey) whose DDL waits for the other shards of their lock. */
   private readonly waits = new Map<string, Wait>();
-  private readonly held = new HeldQueue<Q>();
+  private readonly held: HeldQueue<Q>;
   /** Ends the watchers of waiting tables when the run ends. */
   private readonly watchAc = new AbortController();
 
   constructor(deps: ShardDeps) {
     this.d = deps;
+    const cfg = deps.cfg;
+    // held back as the pessimist does: in memory, then the spill file (held-queue.ts), 36104 at its limits
+    this.held = new HeldQueue<Q>({
+      memBytes: cfg.memHoldBytes ?? DEFAULT_SHARD_HOLD_MEM_BYTES,
+      maxDiskBytes: cfg.maxHoldBytes,
+      minFreeBytes: cfg.minFreeDiskBytes ?? DEFAULT_SHARD_HOLD_MIN_FREE_BYTES,
+      ...(cfg.holdDir !== undefined ? { dir: cfg.holdDir } : {}),
+      task: deps.task,
+      source: deps.source,
+      describe: () =>
+        `${[...this.waits.values()].map((w) => `\`${w.table.schema}\`.\`${w.table.table}\``).join(', ')} wait${this.waits.size === 1 ? 's' : ''} for the other shards to run the same DDL (non-strict optimistic mode)`,
+    });
   }
 
   attach(c: ShardAttach): void {
@@ -159,13 +173,6 @@ export class ShardOptimist implements ShardHandler {
 
   private async hold(item: { kind: 'txn'; txn: UpstreamTxn } | { kind: 'query'; q: Q }, tables: Iterable<string>): Promise<void> {
     await this.held.push(item, tables);
-    const max = this.d.cfg.maxHoldBytes;
-    if (this.held.bytes > max) {
-      throw new DMError(
-        'ErrSyncShardHoldTooLarge',
-        `${this.held.size} events (${this.held.bytes} bytes of rows) held back while ${[...this.waits.values()].map((w) => `\`${w.table.schema}\`.\`${w.table.table}\``).join(', ')} wait${this.waits.size === 1 ? 's' : ''} for the other shards to run the same DDL (non-strict optimistic mode), over the limit of ${max} bytes`,
-      );
-    }
   }
 
   private touched(c: ShardDDL): TableName[] {
@@ -427,6 +434,8 @@ export class ShardOptimist implements ShardHandler {
       ...(lockId !== undefined ? { unresolvedDDLLockID: lockId } : {}),
       unresolvedGroups: waiting.map(({ lockId: _l, ...g }) => g),
       heldEvents: this.held.size,
+      heldBytes: this.held.bytes,
+      heldOnDiskBytes: this.held.diskBytes,
       ...(this.lastConflict ? { conflictMsg: this.lastConflict } : {}),
     };
   }

@@ -10,7 +10,8 @@
  *   1. that member is BLOCKED: every later transaction with rows of it — and every later event
  *      of a table one of those transactions touched — is held back, in binlog order, with its
  *      low-water-mark entry pending; the other tables go on (DM's "re-sync" of the held rows,
- *      kept in memory here instead of re-read: at most `maxHoldBytes`, else 36104);
+ *      kept here instead of re-read: in memory up to `memHoldBytes`, beyond in a spill file
+ *      (held-queue.ts) up to `maxHoldBytes` and the free space `minFreeDiskBytes`, else 36104);
  *   2. when every member reached a DDL and the first DDL of each is the same (else 36101), the
  *      appliers are drained (every row written before the DDL is in the target), the
  *      PessimisticInfo is put and the worker waits for its operation (`dm_syncer_shard_lock_resolving`);
@@ -34,6 +35,7 @@
  */
 import type { QueryEvent } from '../../binlog/events.js';
 import { formatFilePos } from '../../binlog/position.js';
+import { DEFAULT_SHARD_HOLD_MEM_BYTES, DEFAULT_SHARD_HOLD_MIN_FREE_BYTES } from '../../config/index.js';
 import { DMError } from '../../errors/index.js';
 import type { TableName } from '../../filter/index.js';
 import { shardLockId, type PessimisticOperation } from '../../store/shardddl.js';
@@ -87,13 +89,23 @@ export class ShardPessimist implements ShardHandler {
   /** Members with an unresolved DDL. */
   private readonly blockedMembers = new Set<string>();
   /** Events held back behind a blocked member, in binlog order. */
-  private readonly held = new HeldQueue<HeldQuery>();
+  private readonly held: HeldQueue<HeldQuery>;
   private seq = 0;
   /** The lock this source waits for (status). */
   private waiting: { lockId: string; ddls: string[] } | undefined;
 
   constructor(deps: ShardDeps) {
     this.d = deps;
+    const cfg = deps.cfg;
+    this.held = new HeldQueue<HeldQuery>({
+      memBytes: cfg.memHoldBytes ?? DEFAULT_SHARD_HOLD_MEM_BYTES,
+      maxDiskBytes: cfg.maxHoldBytes,
+      minFreeBytes: cfg.minFreeDiskBytes ?? DEFAULT_SHARD_HOLD_MIN_FREE_BYTES,
+      ...(cfg.holdDir !== undefined ? { dir: cfg.holdDir } : {}),
+      task: deps.task,
+      source: deps.source,
+      describe: () => `${[...this.blockedMembers].map((m) => m.replace('\u0000', '.')).join(', ')} reached a DDL the rest of their groups have not`,
+    });
   }
 
   attach(c: ShardAttach): void {
@@ -152,18 +164,9 @@ export class ShardPessimist implements ShardHandler {
     return false;
   }
 
-  private async holdTxn(t: UpstreamTxn, tables: Iterable<string>): Promise<void> {
-    await this.held.push({ kind: 'txn', txn: t }, tables);
-    if (this.held.bytes > this.d.cfg.maxHoldBytes)
-      throw new DMError(
-        'ErrSyncShardHoldTooLarge',
-        `${this.held.size} events (${this.held.bytes} bytes of rows) held back waiting for shard DDL locks (${[...this.blockedMembers].map((m) => m.replace('\u0000', '.')).join(', ')} reached a DDL the rest of their groups have not), over the limit of ${this.d.cfg.maxHoldBytes} bytes`,
-      );
-  }
-
   async txn(t: UpstreamTxn, stop: AbortSignal): Promise<void> {
     if (t.changes.length > 0 && t.upTables && this.blocked(t.upTables)) {
-      await this.holdTxn(t, t.upTables);
+      await this.held.push({ kind: 'txn', txn: t }, t.upTables);
       return;
     }
     await this.attached().dispatch(t, stop);
@@ -403,6 +406,8 @@ export class ShardPessimist implements ShardHandler {
       ...(this.waiting ? { unresolvedDDLLockID: this.waiting.lockId } : {}),
       unresolvedGroups: unresolved,
       heldEvents: this.held.size,
+      heldBytes: this.held.bytes,
+      heldOnDiskBytes: this.held.diskBytes,
     };
   }
 }
