@@ -408,7 +408,8 @@ function dmShowDDLLocks(r: MasterPb.ShowDDLLocksResponse): Obj {
   return {
     result: r.result,
     msg: r.msg,
-    locks: r.locks.map((l) => ({ ID: l.id, task: l.task, mode: l.mode, owner: l.owner, DDLs: [...l.ddls], synced: [...l.synced], unsynced: [...l.unsynced] })),
+    // `error` is DM.ts's (a conflict or mismatch with its code), shown only when there is one
+    locks: r.locks.map((l) => ({ ID: l.id, task: l.task, mode: l.mode, owner: l.owner, DDLs: [...l.ddls], synced: [...l.synced], unsynced: [...l.unsynced], ...(l.error ? { error: l.error } : {}) })),
   };
 }
 

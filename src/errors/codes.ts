@@ -272,6 +272,7 @@ export const CODES = {
   ErrWorkerSubtaskNotFound: def(40004, 'dm-worker', 'internal', 'subtask not found on this dm-worker', 'Check the task name and the source bound to this worker (`query-status`).'),
   ErrWorkerConfig: def(40005, 'dm-worker', 'internal', 'invalid dm-worker configuration', 'Fix the flag or config key named in the message.'),
   ErrWorkerSubtaskConfig: def(40006, 'dm-worker', 'internal', 'the subtask config stored in etcd cannot be used', 'Stop the task and start it again with a valid task config.'),
+  ErrWorkerSourceNotBound: def(40007, 'dm-worker', 'internal', 'a shard DDL record (info, source tables or `done`) was not written: this dm-worker is no longer bound to the source its subtask runs for', 'Nothing to do: the source was moved to another dm-worker (transfer-source, or a rebind after this worker lost its etcd lease), which runs the subtask from its checkpoint; this worker stops its copy. `list-member --worker` shows the bindings.'),
   ErrWorkerNotPausedStage: def(40301, 'dm-worker', 'internal', 'binlog-schema update/delete need the subtask to be Paused', 'Run `dmctl pause-task -s <source> <task>` first, then the binlog-schema command, then `dmctl resume-task -s <source> <task>`.'),
   ErrWorkerOperSyncUnitOnly: def(40302, 'dm-worker', 'internal', 'the subtask has no sync unit, so it tracks no table structures', 'binlog-schema applies only to tasks with `task-mode: all` or `incremental`.'),
 

@@ -71,8 +71,10 @@ export class Keys {
   }
 
   /**
-   * `source/bound/<worker>`: writer: leader (scheduler, transfer-source); readers: that worker
-   * (watch), list-member, query-status. Value: JSON {@link SourceBound}.
+   * `source/bound/<worker>`: writer: leader (scheduler, transfer-source; created fresh on every
+   * bind, so its mod revision names one binding); readers: that worker (watch; its shard DDL
+   * writes compare the mod revision its subtasks started under, src/worker/shardddl-client.ts),
+   * list-member, query-status. Value: JSON {@link SourceBound}.
    */
   sourceBound(worker = ''): string {
     return `${this.prefix}source/bound/${worker}`;

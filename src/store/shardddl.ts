@@ -54,8 +54,9 @@
  * Any other DDL of the lock while a table waits is a conflict. In strict mode these DDLs are
  * conflicts at once.
  *
- * Every leader write is fenced (src/store/fenced-txn.ts); worker writes go under the worker's
- * keepalive lease session only while it is bound to the source. `start-task --remove-meta` and
+ * Every leader write is fenced (src/store/fenced-txn.ts); every worker write compares the mod
+ * revision of the worker's binding `source/bound/<worker>` its subtask started under, so a worker
+ * that lost the source writes nothing (ErrWorkerSourceNotBound, src/worker/shardddl-client.ts). `start-task --remove-meta` and
  * `stop-task` delete `*\/<task>/...` of both modes; the keeper rebuilds its locks from these keys
  * after a leader change.
  */
@@ -170,7 +171,7 @@ export interface OptimisticInfo {
   tableInfosAfter: TableStructure[];
   /** Increases with every info this upstream table puts; the operation answers the same version. */
   version: number;
-  /** Set by `shard-ddl-lock unlock`/`binlog skip` flows that resolve a conflict. */
+  /** Set by the worker when the operator skipped or replaced this conflicting DDL (`dmctl binlog skip|replace`): the keeper takes the table's structure as it is (conflictStage `skipped`). */
   ignoreConflict?: boolean;
   /**
    * The task's `strict-optimistic-shard-mode`: true → a DDL the keeper cannot join is a conflict at

@@ -252,10 +252,21 @@ function renderLocks(locks: DDLLock[]): void {
     ...locks.map((l) => {
       const exec = el('button', { 'data-testid': `unlock-${l.id}` }, 'Unlock…');
       exec.onclick = () => unlock(l, UnlockDDLLockOp.UNLOCK_DDL_LOCK_OP_EXEC);
-      const skip = el('button', { title: 'unlock with --action skip' }, 'Skip DDL…');
+      const skip = el('button', { 'data-testid': `skip-lock-${l.id}`, title: 'unlock with --action skip' }, 'Skip DDL…');
       skip.onclick = () => unlock(l, UnlockDDLLockOp.UNLOCK_DDL_LOCK_OP_SKIP);
-      const list = (xs: string[]): HTMLElement => el('div', { class: 'list' }, xs.join('\n'));
-      return el('tr', { 'data-testid': `lock-${l.id}` }, el('td', {}, l.id), el('td', {}, l.task), el('td', {}, l.mode), el('td', {}, l.owner), el('td', {}, list(l.ddls)), el('td', {}, list(l.synced)), el('td', {}, list(l.unsynced)), el('td', {}, exec, ' ', skip));
+      const list = (xs: string[], part: string): HTMLElement => el('div', { class: 'list', 'data-testid': `lock-${part}-${l.id}` }, xs.join('\n'));
+      return el(
+        'tr',
+        { 'data-testid': `lock-${l.id}` },
+        el('td', { 'data-testid': `lock-id-${l.id}` }, l.id),
+        el('td', {}, l.task),
+        el('td', {}, l.mode),
+        el('td', { 'data-testid': `lock-owner-${l.id}` }, l.owner),
+        el('td', {}, list(l.ddls, 'ddls')),
+        el('td', {}, list(l.synced, 'synced')),
+        el('td', {}, list(l.unsynced, 'unsynced')),
+        el('td', {}, exec, ' ', skip, el('div', { class: 'err', 'data-testid': `lock-error-${l.id}` }, l.error)),
+      );
     }),
   );
 }
@@ -313,7 +324,6 @@ $('login').addEventListener('submit', (ev) => {
   token = $<HTMLInputElement>('token').value.trim();
   $<HTMLInputElement>('token').value = '';
   void watchLoop();
-pollLocks();
   pollLocks();
 });
 

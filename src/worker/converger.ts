@@ -52,6 +52,8 @@ export interface ConvergerOptions {
 export class Converger {
   private readonly subtasks = new Map<string, Running>();
   private source: string | undefined;
+  /** mod revision of `source/bound/<worker>` the running subtasks were started under (their shard DDL writes compare it). */
+  private boundRev = '';
   private fenced = true;
   private dirty = false;
   private readonly waker = new Waker();
@@ -125,20 +127,29 @@ export class Converger {
   private async converge(): Promise<void> {
     if (this.fenced) return;
     const { client, keys } = this.o;
-    const bound = await getJSON<SourceBound>(client, keys.sourceBound(this.o.workerName));
+    const boundKv = (await client.get(keys.sourceBound(this.o.workerName)).exec()).kvs[0];
     if (this.fenced) return;
-    if (!bound) {
+    if (!boundKv) {
       if (this.source !== undefined) this.log.info({ source: this.source }, 'source unbound');
       this.source = undefined;
+      this.boundRev = '';
       await this.stopAll('unbound');
       await this.o.relay?.converge(undefined, undefined, undefined);
       return;
     }
+    const bound = parseJSON<SourceBound>(keys.sourceBound(this.o.workerName), boundKv.value.toString());
     if (this.source !== bound.source) {
       await this.stopAll('source changed');
       this.source = bound.source;
       this.log.info({ source: bound.source }, 'source bound');
+    } else if (this.boundRev !== boundKv.mod_revision) {
+      // bound again (the source was elsewhere meanwhile): subtasks started under the old binding
+      // can no longer write shard DDL records; start them again from their checkpoints
+      await this.stopAll('source bound again');
+      this.log.info({ source: bound.source }, 'source bound again');
     }
+    this.boundRev = boundKv.mod_revision;
+    const binding = { worker: this.o.workerName, source: bound.source, boundRevision: boundKv.mod_revision };
     const source = bound.source;
     const [sourceYaml, subs, stages, validators, relayStage] = await Promise.all([
       getText(client, keys.sourceConfig(source)),
@@ -186,7 +197,7 @@ export class Converger {
             ...(this.o.relayNeeds ? { relayNeeds: this.o.relayNeeds } : {}),
             relayRunning: () => this.o.relay?.current !== undefined,
             binlogOps: etcdBinlogOps(client, keys, source, task),
-            shardDDL: etcdShardDDLClient(client, keys),
+            shardDDL: etcdShardDDLClient(client, keys, binding),
             ...(this.o.relay ? { relay: this.o.relay } : {}),
             ...(this.o.secretKey ? { secretKey: this.o.secretKey } : {}),
           },

@@ -86,7 +86,8 @@ export function fakeOptimisticLeader(
         if (answered.has(k)) continue;
         answered.add(k);
         infos.push(info);
-        const a = answer(info);
+        // the real keeper's answer to an info put again after `binlog skip|replace` of a conflict
+        const a: Pick<OptimisticOperation, 'ddls' | 'conflictStage' | 'conflictMsg'> = info.ignoreConflict ? { ddls: [], conflictStage: 'skipped' } : answer(info);
         const op: OptimisticOperation = {
           lockId: shardLockId(task, info.downSchema, info.downTable),
           task,

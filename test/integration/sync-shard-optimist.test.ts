@@ -162,6 +162,11 @@ void test('optimistic: infos with structures, operations obeyed, conflict pauses
   }, { timeoutMs: 60_000 }).catch(async (e: unknown) => {
     throw new Error(`${(e as Error).message}: ${JSON.stringify(last)} vs ${JSON.stringify(await union())}`);
   });
+  // the skipped conflict was reported again with ignoreConflict and its answer marked done (the keeper can clear the lock)
+  const skipped = leader.infos.filter((i) => i.upSchema === 'shard_2' && i.ignoreConflict === true);
+  assert.equal(skipped.length, 1, 'one info put again with ignoreConflict');
+  const op2 = JSON.parse((await client.get(shardKeys.optimisticOp(keys, 'test', 'mysql-01', 'shard_2', 't')).string()) ?? '{}') as OptimisticOperation;
+  assert.deepEqual([op2.version, op2.conflictStage, op2.done], [skipped[0]?.version, 'skipped', true]);
   const vt = (await dst.sql("SELECT DATA_TYPE AS t FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='merged' AND TABLE_NAME='t' AND COLUMN_NAME='v'"))[0]?.['t'];
   assert.equal(vt, 'int');
   unit.pause();

@@ -283,3 +283,12 @@ void test('check-task: every report item carries DM\'s checker keys, DM.ts\'s st
   });
   assert.deepEqual(out.results[1]?.['errors'], []);
 });
+
+void test("shard-ddl-lock: DM's lock keys; DM.ts's `error` only on a lock in error", () => {
+  const lock = { id: 'test-`db`.`t`', task: 'test', mode: 'optimistic', owner: '', ddls: [], synced: ['s1-`db_1`.`t`'], unsynced: ['s2-`db_2`.`t`'] };
+  const r = (error: string) =>
+    printed(dmReply(MasterPb.ShowDDLLocksResponseSchema, create(MasterPb.ShowDDLLocksResponseSchema, { result: true, locks: [{ ...lock, error }] })));
+  const dm = { ID: lock.id, task: 'test', mode: 'optimistic', owner: '', DDLs: [], synced: lock.synced, unsynced: lock.unsynced };
+  assert.deepEqual(r(''), { result: true, msg: '', locks: [dm] });
+  assert.deepEqual(r('[code=38104] conflict'), { result: true, msg: '', locks: [{ ...dm, error: '[code=38104] conflict' }] });
+});

@@ -21,6 +21,12 @@ export interface ShardDDLClient {
   optimisticOp(task: string, source: string, upSchema: string, upTable: string): Promise<OptimisticOperation | undefined>;
   waitOptimisticOp(task: string, source: string, upSchema: string, upTable: string, accept: (op: OptimisticOperation) => boolean, signal: AbortSignal): Promise<OptimisticOperation>;
   markOptimisticDone(op: OptimisticOperation): Promise<void>;
+  /**
+   * Wait until no other upstream table of the lock has an operation with DDLs to run on the target
+   * that is not done yet (the keeper answers several tables at once: one runs the DDL, the others
+   * nothing, and their rows must not reach the target before it ran).
+   */
+  waitOptimisticLockDDLs(task: string, lockId: string, self: { source: string; upSchema: string; upTable: string }, signal: AbortSignal): Promise<void>;
 }
 
 /** `shard-mode` as the sync unit gets it (SyncConfig.shard). */

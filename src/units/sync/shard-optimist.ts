@@ -33,7 +33,7 @@ import { formatFilePos } from '../../binlog/position.js';
 import { DEFAULT_SHARD_HOLD_MEM_BYTES, DEFAULT_SHARD_HOLD_MIN_FREE_BYTES } from '../../config/index.js';
 import { DMError, toDMError } from '../../errors/index.js';
 import type { TableName } from '../../filter/index.js';
-import { shardLockId, type OptimisticOperation } from '../../store/shardddl.js';
+import { shardLockId, type OptimisticInfo, type OptimisticOperation } from '../../store/shardddl.js';
 import { HeldQueue } from './held-queue.js';
 import {
   classifyShardDDL,
@@ -68,6 +68,8 @@ interface Wait {
   table: TableName;
   lockId: string;
   q: Q;
+  /** The info this table put (put again with ignoreConflict if the wait ends in a conflict the operator skips). */
+  info: Omit<OptimisticInfo, 'version'>;
   ddls: string[];
   version: number;
   /** The operation that ends the wait, once the watcher saw it. */
@@ -250,19 +252,27 @@ export class ShardOptimist implements ShardHandler {
     stop.throwIfAborted();
   }
 
-  /** A DDL the keeper (or shard mode) cannot take: `dmctl binlog skip|replace`, else `err`. */
-  private async operatorDecides(q: Q, err: DMError, track: TrackEntry, stop: AbortSignal): Promise<void> {
+  /**
+   * A DDL the keeper (or shard mode) cannot take: `dmctl binlog skip|replace`, else `err`.
+   * `conflict`: the info of a conflict the keeper detected; skipped or replaced, it is put again
+   * with `ignoreConflict` before the ledger row, so the keeper takes this table's new structure
+   * into the lock (conflictStage 'skipped') and the lock clears once every shard agrees again;
+   * the answer is marked done after the ledger row (a replay marks it done too).
+   */
+  private async operatorDecides(q: Q, err: DMError, track: TrackEntry, stop: AbortSignal, conflict?: Omit<OptimisticInfo, 'version'>): Promise<void> {
     const d = this.d;
     const decision = await d.onFailed({ pos: q.ev.pos, sql: [q.ev.sql], isDDL: true, error: { code: err.code, message: err.message } });
     if (decision.action === 'fail') throw err;
     await d.scheduler.drain();
     await d.checkpoint.flush(true);
+    const ignored = conflict ? await this.ignoreConflict(conflict, stop) : undefined;
     if (decision.action === 'skip') {
       d.log.warn({ sql: q.ev.sql, pos: formatFilePos(q.ev.pos) }, 'shard ddl skipped by operator');
       await ledgerOnly(d, [{ id: q.id, pos: q.ev.pos }], stop);
     } else {
       await d.ddl.execDDL(decision.sql, undefined, q.id, q.ev, false, stop);
     }
+    if (ignored) await coordinate('mark the shard DDL operation done', () => d.cfg.client.markOptimisticDone(ignored), stop);
     d.tracker.markDone(track, true);
     d.ddl.snapshotAtMark();
     await d.checkpoint.flush(true);
@@ -318,10 +328,10 @@ export class ShardOptimist implements ShardHandler {
       }
     }
     if (op.conflictStage === 'waiting') {
-      this.startWait(q, c.up, lockId, c.ddls, op);
+      this.startWait(q, c.up, lockId, info, op);
       return;
     }
-    await this.finishDDL(q, c.up, lockId, c.ddls, op, stop);
+    await this.finishDDL(q, info, lockId, op, stop);
   }
 
   /**
@@ -329,12 +339,13 @@ export class ShardOptimist implements ShardHandler {
    * entry stays pending (the checkpoint stays before it); the operation is watched in the
    * background; settle() ends the wait in the consumer's flow.
    */
-  private startWait(q: Q, table: TableName, lockId: string, ddls: string[], op: OptimisticOperation): void {
+  private startWait(q: Q, table: TableName, lockId: string, info: Omit<OptimisticInfo, 'version'>, op: OptimisticOperation): void {
+    const ddls = info.ddls;
     const d = this.d;
     const key = tableKey(table.schema, table.table);
     const version = op.version;
     const signal = this.watchAc.signal;
-    const w: Wait = { table, lockId, q, ddls, version, watcher: Promise.resolve() };
+    const w: Wait = { table, lockId, q, info, ddls, version, watcher: Promise.resolve() };
     w.watcher = (async () => {
       try {
         w.op = await d.cfg.client.waitOptimisticOp(d.task, d.source, table.schema, table.table, (o) => o.version === version && o.conflictStage !== 'waiting' && !o.done, signal);
@@ -358,7 +369,7 @@ export class ShardOptimist implements ShardHandler {
       this.d.metrics.shardLockResolving.set(this.d.labels, this.waits.size > 0 ? 1 : 0);
       this.d.log.info({ lock: w.lockId, table: `${w.table.schema}.${w.table.table}`, stage: w.op.conflictStage, held: this.held.size }, 'shard ddl wait over: every shard ran it');
       await this.d.scheduler.drain();
-      await this.finishDDL(w.q, w.table, w.lockId, w.ddls, w.op, stop);
+      await this.finishDDL(w.q, w.info, w.lockId, w.op, stop);
       for await (const it of this.held.drain()) {
         if (stop.aborted) return;
         if (it.kind === 'txn') await this.route(it.txn, stop);
@@ -372,17 +383,23 @@ export class ShardOptimist implements ShardHandler {
   }
 
   /** The keeper's answer to this table's DDL (not a wait): run it, or the conflict path. */
-  private async finishDDL(q: Q, table: TableName, lockId: string, ddls: string[], op: OptimisticOperation, stop: AbortSignal): Promise<void> {
+  private async finishDDL(q: Q, info: Omit<OptimisticInfo, 'version'>, lockId: string, op: OptimisticOperation, stop: AbortSignal): Promise<void> {
     const d = this.d;
     const track = q.track;
-    const c = { up: table, ddls };
+    const c = { up: { schema: info.upSchema, table: info.upTable }, ddls: info.ddls };
     if (op.conflictStage === 'detected') {
       this.lastConflict = op.conflictMsg ?? 'conflict';
       const err = new DMError('ErrSyncShardDDLConflict', `shard DDL of \`${c.up.schema}\`.\`${c.up.table}\` at ${formatFilePos(q.ev.pos)} conflicts in lock ${lockId}: ${op.conflictMsg ?? '(no message)'}; DDL: ${c.ddls.join('; ')}`);
-      await this.operatorDecides(q, err, track, stop);
+      await this.operatorDecides(q, err, track, stop, info);
+      this.lastConflict = undefined;
       return;
     }
     this.lastConflict = undefined;
+    if (op.ddls.length === 0) {
+      // another shard's answer of the same pass may run the DDL on the merged table: this shard's
+      // rows wait until it ran (else they may name a column the target does not have yet)
+      await coordinate("wait for the lock's DDLs on the target", () => d.cfg.client.waitOptimisticLockDDLs(d.task, lockId, { source: d.source, upSchema: c.up.schema, upTable: c.up.table }, stop), stop);
+    }
     d.log.info({ lock: lockId, ddls: op.ddls, stage: op.conflictStage }, op.ddls.length > 0 ? 'shard ddl operation: executing' : 'shard ddl operation: nothing to run on the target');
     // the DDLs (possibly none) and the ledger row of this event, on one connection
     await d.ddl.execDDL(op.ddls, undefined, q.id, q.ev, true, stop);
@@ -391,6 +408,14 @@ export class ShardOptimist implements ShardHandler {
     d.tracker.markDone(track, true);
     d.ddl.snapshotAtMark();
     await d.checkpoint.flush(true);
+  }
+
+  /** Put `info` again with `ignoreConflict` (the operator skipped or replaced it) and wait for its answer. */
+  private async ignoreConflict(info: Omit<OptimisticInfo, 'version'>, stop: AbortSignal): Promise<OptimisticOperation> {
+    const d = this.d;
+    const version = await coordinate('put the skipped shard DDL info', () => d.cfg.client.putOptimisticInfo({ ...info, ignoreConflict: true }), stop);
+    d.log.info({ table: `${info.upSchema}.${info.upTable}`, version }, 'shard ddl conflict skipped by operator: info put with ignoreConflict');
+    return coordinate('wait for the shard DDL operation', () => d.cfg.client.waitOptimisticOp(d.task, d.source, info.upSchema, info.upTable, (o) => o.version === version && !o.done, stop), stop);
   }
 
   /** The operation `shard-ddl-lock unlock` wrote for the stored info of this table, when that info is this DDL's. */

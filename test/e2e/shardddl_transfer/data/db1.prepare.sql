@@ -1,0 +1,12 @@
+CREATE DATABASE shard_1;
+CREATE TABLE shard_1.t (id INT PRIMARY KEY, v VARCHAR(40), n INT);
+INSERT INTO shard_1.t SELECT seq, CONCAT('row ', seq), seq FROM shard_1.seq_10001_to_10100;
+CREATE DATABASE shard_2;
+CREATE TABLE shard_2.t (id INT PRIMARY KEY, v VARCHAR(40), n INT);
+INSERT INTO shard_2.t SELECT seq, CONCAT('row ', seq), seq FROM shard_2.seq_20001_to_20100;
+CREATE DATABASE shard_o1;
+CREATE TABLE shard_o1.t (id INT PRIMARY KEY, v VARCHAR(40), n INT);
+INSERT INTO shard_o1.t SELECT seq, CONCAT('row ', seq), seq FROM shard_o1.seq_110001_to_110100;
+CREATE DATABASE shard_o2;
+CREATE TABLE shard_o2.t (id INT PRIMARY KEY, v VARCHAR(40), n INT);
+INSERT INTO shard_o2.t SELECT seq, CONCAT('row ', seq), seq FROM shard_o2.seq_120001_to_120100;

@@ -1,0 +1,12 @@
+CREATE DATABASE shard_3;
+CREATE TABLE shard_3.t (id INT PRIMARY KEY, v VARCHAR(40), n INT);
+INSERT INTO shard_3.t SELECT seq, CONCAT('row ', seq), seq FROM shard_3.seq_30001_to_30100;
+CREATE DATABASE shard_4;
+CREATE TABLE shard_4.t (id INT PRIMARY KEY, v VARCHAR(40), n INT);
+INSERT INTO shard_4.t SELECT seq, CONCAT('row ', seq), seq FROM shard_4.seq_40001_to_40100;
+CREATE DATABASE shard_o3;
+CREATE TABLE shard_o3.t (id INT PRIMARY KEY, v VARCHAR(40), n INT);
+INSERT INTO shard_o3.t SELECT seq, CONCAT('row ', seq), seq FROM shard_o3.seq_130001_to_130100;
+CREATE DATABASE shard_o4;
+CREATE TABLE shard_o4.t (id INT PRIMARY KEY, v VARCHAR(40), n INT);
+INSERT INTO shard_o4.t SELECT seq, CONCAT('row ', seq), seq FROM shard_o4.seq_140001_to_140100;
