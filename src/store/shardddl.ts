@@ -45,7 +45,7 @@
  * 4. The worker runs the DDLs (or none), puts the operation back with `done: true`, goes on.
  * Non-strict mode (`strict-optimistic-shard-mode: false`, DM's default; the info's `strict` unset),
  * DM's ConflictSkipWaitRedirect: a DDL every shard must run before the merged table can (a column
- * rename, `CHANGE a b …`, or a MODIFY to a type that does not join) is answered
+ * rename: `RENAME COLUMN a TO b`, `CHANGE a b …`) is answered
  * `conflictStage: 'waiting'` with no DDLs: the worker holds that table's later rows and DDLs back
  * (its checkpoint stays before the DDL) and watches the operation. The lock state records the
  * table under `waiting`. When the last shard of the lock puts the same DDL, its answer runs it
@@ -175,8 +175,7 @@ export interface OptimisticInfo {
   ignoreConflict?: boolean;
   /**
    * The task's `strict-optimistic-shard-mode`: true → a DDL the keeper cannot join is a conflict at
-   * once; unset/false → a rename (or a type change that does not join) waits for every shard to
-   * run it (`conflictStage: 'waiting'`).
+   * once; unset/false → a column rename waits for every shard to run it (`conflictStage: 'waiting'`).
    */
   strict?: boolean;
 }

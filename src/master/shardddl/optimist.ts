@@ -14,7 +14,7 @@
  *   source's source-tables record) no longer counts.
  * - MODIFY/CHANGE (same name): run when the new type is wider than the joined one and holds every
  *   shard's type; nothing when another shard still has a wider type; conflict when the types do
- *   not join (e.g. INT → VARCHAR): a conflict in strict mode, else a wait (below).
+ *   not join (e.g. INT → VARCHAR) → conflict (in both modes).
  * - RENAME COLUMN / CHANGE a b: strict mode (`strict-optimistic-shard-mode: true`): conflict.
  *   Otherwise (DM's default, ConflictSkipWaitRedirect) the shard WAITS: answered `waiting` with
  *   no DDLs (its worker holds that table back), recorded in the lock's `waiting`; the last shard of
@@ -279,7 +279,7 @@ function applyToState(state: OptimisticLockState, p: ParsedDDL, run: boolean, tk
   state.indexes = [...idx].sort();
 }
 
-/** A DDL that waits for every shard in non-strict mode: what it does, and the renames it makes. */
+/** A DDL that waits for every shard in non-strict mode (a column rename): what it does, and the renames it makes. */
 interface WaitDDL {
   signature: string;
   /** old name (lower case) → new name */
@@ -288,9 +288,9 @@ interface WaitDDL {
 
 /**
  * Non-strict mode: whether the info is a DDL every shard must run before the merged table can (a
- * column rename, `CHANGE a b …`, a MODIFY/CHANGE to a type that does not join the merged one);
- * undefined when it is not one; a conflict when it is one mixed with other changes or impossible
- * on the merged table.
+ * column rename: `RENAME COLUMN a TO b`, `CHANGE a b …`); undefined when it is not one; a conflict
+ * when it is one mixed with other changes or impossible on the merged table. (A MODIFY to a type
+ * that does not join stays a conflict in both modes.)
  */
 function waitDDL(info: OptimisticInfo, joined: TableStructure): WaitDDL | { conflict: string } | undefined {
   const after = afterOf(info);
@@ -320,20 +320,12 @@ function waitDDL(info: OptimisticInfo, joined: TableStructure): WaitDDL | { conf
         parts.push(`rename ${lc(c)}>${lc(to)} ${nc ? nc.columnType.toLowerCase() : '?'}`);
         continue;
       }
-      if (spec.action === 'modify column') {
-        const mine = findColumn(after, c);
-        const have = findColumn(joined, c);
-        if (mine && have && compareColumnType(have, mine) === undefined) {
-          parts.push(`modify ${lc(c)} ${mine.columnType.toLowerCase()}`);
-          continue;
-        }
-      }
       others++;
     }
   }
   if (parts.length === 0) return undefined;
   if (others > 0 || info.ddls.length !== 1) {
-    return { conflict: 'a column rename (or a type change that does not join) waits for every shard, so it must be a statement of its own: split it into one change per statement' };
+    return { conflict: 'a column rename waits for every shard, so it must be a statement of its own: split it into one change per statement' };
   }
   return { signature: parts.join(', '), renames };
 }
