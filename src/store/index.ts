@@ -1,5 +1,5 @@
 export { Keys, DEFAULT_KEY_PREFIX, binlogOpKey } from './keys.js';
-export { shardKeys, shardLockId, type ShardMode, type PessimisticInfo, type PessimisticOperation, type PessimisticLockState, type SourceTables, type TableStructure, type OptimisticInfo, type OptimisticOperation, type OptimisticLockState, type ConflictStage } from './shardddl.js';
+export { shardKeys, shardLockId, type ShardMode, type PessimisticInfo, type PessimisticOperation, type PessimisticLockState, type SourceTables, type TableStructure, type OptimisticInfo, type OptimisticOperation, type OptimisticLockState, type OptimisticWait, type ConflictStage } from './shardddl.js';
 export type {
   LeaderInfo,
   MasterInfo,

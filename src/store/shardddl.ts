@@ -43,6 +43,16 @@
  *    none: another shard already added the column; a DROP COLUMN waits until every shard dropped
  *    it), or `conflictStage: 'detected'` with a message when the DDL is incompatible.
  * 4. The worker runs the DDLs (or none), puts the operation back with `done: true`, goes on.
+ * Non-strict mode (`strict-optimistic-shard-mode: false`, DM's default; the info's `strict` unset),
+ * DM's ConflictSkipWaitRedirect: a DDL every shard must run before the merged table can (a column
+ * rename: `RENAME COLUMN a TO b`, `CHANGE a b …`) is answered
+ * `conflictStage: 'waiting'` with no DDLs: the worker holds that table's later rows and DDLs back
+ * (its checkpoint stays before the DDL) and watches the operation. The lock state records the
+ * table under `waiting`. When the last shard of the lock puts the same DDL, its answer runs it
+ * (`redirectAfter` names it); once that answer is done, the leader puts `conflictStage:
+ * 'resolved'` (no DDLs) for every waiting table, whose worker then applies what it held back.
+ * Any other DDL of the lock while a table waits is a conflict. In strict mode these DDLs are
+ * conflicts at once.
  *
  * Every leader write is fenced (src/store/fenced-txn.ts); every worker write compares the mod
  * revision of the worker's binding `source/bound/<worker>` its subtask started under, so a worker
@@ -163,9 +173,20 @@ export interface OptimisticInfo {
   version: number;
   /** Set by the worker when the operator skipped or replaced this conflicting DDL (`dmctl binlog skip|replace`): the keeper takes the table's structure as it is (conflictStage `skipped`). */
   ignoreConflict?: boolean;
+  /**
+   * The task's `strict-optimistic-shard-mode`: true → a DDL the keeper cannot join is a conflict at
+   * once; unset/false → a column rename waits for every shard to run it (`conflictStage: 'waiting'`).
+   */
+  strict?: boolean;
 }
 
-export type ConflictStage = 'none' | 'detected' | 'resolved' | 'skipped';
+/**
+ * `detected`: a conflict (the worker pauses); `waiting`: non-strict mode, the DDL waits until every
+ * shard of the lock ran it (DM's ConflictSkipWaitRedirect: the table's later rows and DDLs are held
+ * back); `resolved`: by hand (`shard-ddl-lock unlock --action exec`), or the end of a wait (the
+ * DDL ran on the merged table, the table goes on: DM's redirect); `skipped`: by hand.
+ */
+export type ConflictStage = 'none' | 'detected' | 'waiting' | 'resolved' | 'skipped';
 
 export interface OptimisticOperation {
   lockId: string;
@@ -202,4 +223,24 @@ export interface OptimisticLockState {
   tables?: Record<string, TableStructure>;
   /** Index names added through this lock (ADD INDEX runs once). */
   indexes?: string[];
+  /**
+   * Non-strict mode: tables (`source/upSchema/upTable`) whose DDL waits for every shard of the lock
+   * to run the same one (a rename). Their entry in `tables` stays the structure before the DDL
+   * until the wait ends.
+   */
+  waiting?: Record<string, OptimisticWait>;
+  /**
+   * The table whose answer runs the waited-for DDL on the merged table (the last shard to put it),
+   * with that info's version: when its operation is done, every waiting table is told to go on.
+   */
+  redirectAfter?: { table: string; version: number };
+}
+
+/** One table's waiting DDL (non-strict optimistic mode). */
+export interface OptimisticWait {
+  ddls: string[];
+  /** What the DDL does, compared across shards (e.g. `rename a>b int(11)`). */
+  signature: string;
+  /** The table's structure after the DDL. */
+  after: TableStructure;
 }

@@ -224,11 +224,11 @@ export function relayDirOf(src: SourceConfig, workerRelayDir: string | undefined
 }
 
 /** `shard-mode` (or DM 1.0's `is-sharding: true`, folded into it by src/config): the coordination through etcd. */
-function shardConfig(sub: SubtaskConfig, ctx: PipelineContext): ShardConfig | undefined {
+export function shardConfig(sub: SubtaskConfig, ctx: Pick<PipelineContext, 'shardDDL'>): ShardConfig | undefined {
   if (sub.shardMode === '') return undefined;
   if (!ctx.shardDDL) throw new DMError('ErrWorkerSubtaskConfig', `task ${sub.name}: shard-mode ${sub.shardMode} needs the dm-master's lock keeper (etcd), which this subtask was built without`);
   // the spill file of held-back rows goes to os.tmpdir(): the worker has no data directory of its own
-  return { mode: sub.shardMode, client: ctx.shardDDL, maxHoldBytes: DEFAULT_SHARD_HOLD_DISK_BYTES, memHoldBytes: DEFAULT_SHARD_HOLD_MEM_BYTES, minFreeDiskBytes: DEFAULT_SHARD_HOLD_MIN_FREE_BYTES };
+  return { mode: sub.shardMode, client: ctx.shardDDL, maxHoldBytes: DEFAULT_SHARD_HOLD_DISK_BYTES, memHoldBytes: DEFAULT_SHARD_HOLD_MEM_BYTES, minFreeDiskBytes: DEFAULT_SHARD_HOLD_MIN_FREE_BYTES, strictOptimistic: sub.strictOptimisticShardMode };
 }
 
 /** The sync unit of a subtask, built at its first process() (src/units/sync/deferred-sync-unit.ts). */

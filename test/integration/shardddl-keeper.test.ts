@@ -3,7 +3,8 @@
  * (embedded etcd) and a real MariaDB (sources and target). No dm-worker runs: the test plays the
  * workers' part by writing their records into etcd as a worker's sync unit would (infos, `done`
  * of their own operations, source tables) and checks what the leader's lock keeper writes, what
- * `shard-ddl-lock` shows (dmctl, through a follower), the unlock paths, conflict detection, a
+ * `shard-ddl-lock` shows (dmctl, through a follower), the unlock paths, conflict detection, the
+ * non-strict optimistic wait for a rename (strict: a conflict), a
  * kill -9 of the leader in the middle of a lock (the new leader finishes it), and stop-task /
  * `start-task --remove-meta` clearing the task's records.
  */
@@ -300,6 +301,49 @@ test('shard DDL lock keeper: pessimistic and optimistic locks, unlock, conflicts
     assert.deepEqual((await ans('s2')).ddls, [drop], 'the last shard drops it on the target');
     await waitFor('optimistic lock cleared', async () => (await shardKeysOf('shd')).filter((k) => !k.includes('/source-tables/')).length === 0, { timeoutMs: 30_000 });
     await c.client(leader).operateTask({ op: TaskOp.STOP, name: 'shd', sources: [] });
+  });
+
+  await t.test('optimistic, non-strict: a rename waits (shard-ddl-lock shows who ran it), the last shard runs it, the waiting one is told to go on; strict conflicts', async () => {
+    const r = await c.client(leader).startTask({ task: `${taskYaml('shr', ['s1', 's2'], db.port, meta)}shard-mode: optimistic\n`, sources: [] });
+    assert.equal(r.result, true);
+    const rLock = shardLockId('shr', 'shard', 'tbl');
+    for (const s of ['s1', 's2']) await putJSON(shardKeys.sourceTables(keys, 'shr', s), { task: 'shr', source: s, tables: { shard: { tbl: { [`db_${s}`]: ['t1'] } } } });
+    const old = (s: string): TableStructure => table(`db_${s}`, 't1', [['id', 'int(11)'], ['a', 'int(11)']]);
+    const ren = (s: string): TableStructure => table(`db_${s}`, 't1', [['id', 'int(11)'], ['b', 'int(11)']]);
+    const rename = 'ALTER TABLE `shard`.`tbl` RENAME COLUMN `a` TO `b`';
+    const oi = (s: string, strict: boolean, version = 1): OptimisticInfo => ({
+      task: 'shr', source: s, upSchema: `db_${s}`, upTable: 't1', downSchema: 'shard', downTable: 'tbl', ddls: [rename], tableInfoBefore: old(s), tableInfosAfter: [ren(s)], version, ...(strict ? { strict } : {}),
+    });
+    const opKey = (s: string): string => shardKeys.optimisticOp(keys, 'shr', s, `db_${s}`, 't1');
+    const op = async (s: string, accept: (o: OptimisticOperation) => boolean): Promise<OptimisticOperation> =>
+      waitFor(`operation of ${s}`, async () => {
+        const o = await getJSON<OptimisticOperation>(opKey(s));
+        return o && accept(o) ? o : false;
+      }, { timeoutMs: 30_000 });
+    // strict: a conflict at once
+    await putJSON(shardKeys.optimisticInfo(keys, 'shr', 's1', 'db_s1', 't1'), oi('s1', true));
+    const strict = await op('s1', (o) => o.version === 1);
+    assert.equal(strict.conflictStage, 'detected');
+    assert.match(strict.conflictMsg ?? '', /code=38104.*renaming column a to b/);
+    // non-strict (the same DDL put again, as after the operator cleared it): s1 waits
+    await putJSON(shardKeys.optimisticInfo(keys, 'shr', 's1', 'db_s1', 't1'), oi('s1', false, 2));
+    const w = await op('s1', (o) => o.version === 2);
+    assert.equal(w.conflictStage, 'waiting');
+    assert.deepEqual(w.ddls, []);
+    const shown = await c.ctl(['shard-ddl-lock', 'shr'], followerAddr());
+    assert.deepEqual(shown.json['locks'], [{ ID: rLock, task: 'shr', mode: 'optimistic', owner: '', DDLs: [rename], synced: ['s1-`db_s1`.`t1`'], unsynced: ['s2-`db_s2`.`t1`'] }]);
+    // s2 renames too: it runs the rename; s1 is told to go on only once s2 is done
+    await putJSON(shardKeys.optimisticInfo(keys, 'shr', 's2', 'db_s2', 't1'), oi('s2', false));
+    const last = await op('s2', (o) => o.version === 1);
+    assert.equal(last.conflictStage, 'none');
+    assert.deepEqual(last.ddls, [rename]);
+    assert.equal((await getJSON<OptimisticOperation>(opKey('s1')))?.conflictStage, 'waiting');
+    await putJSON(opKey('s2'), { ...last, done: true });
+    const go = await op('s1', (o) => o.conflictStage !== 'waiting');
+    assert.deepEqual([go.conflictStage, go.ddls, go.version], ['resolved', [], 2]);
+    await putJSON(opKey('s1'), { ...go, done: true });
+    await waitFor('rename lock cleared', async () => (await shardKeysOf('shr')).filter((k) => !k.includes('/source-tables/')).length === 0, { timeoutMs: 30_000 });
+    await c.client(leader).operateTask({ op: TaskOp.STOP, name: 'shr', sources: [] });
   });
 
   await t.test('unlock of a lock that does not exist answers 38101 over RPC too', async () => {

@@ -8,12 +8,22 @@
  *   rows are never held back;
  * - conflictStage 'detected' pauses the subtask with 36102; `binlog skip` (the onFailedEvent hook)
  *   gets past it on resume; the target ends equal to the union of the shards.
+ *
+ * With the real lock keeper (src/master/shardddl, in-process on the same etcd), a column rename:
+ * - non-strict (`strict-optimistic-shard-mode: false`): the shard that renamed waits, its rows are
+ *   held back (through the spill file; other shards' rows flow), a restart of the worker mid-wait
+ *   loses nothing, and when the other shard renames too the merged table is renamed once and every
+ *   row lands; past the spill file's limit, 36104;
+ * - strict: the rename conflicts at once (36102); non-strict: another DDL of the lock while a shard
+ *   waits conflicts (36102).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EtcdCluster, MariaDBServer, waitFor } from '../helpers/index.js';
 import { SyncUnit, type FailedEventDecision, type SyncConfig } from '../../src/units/sync/index.js';
+import type { Etcd3 } from 'etcd3';
 import { createEtcdClient, Keys, shardKeys, type OptimisticInfo, type OptimisticOperation, type SourceTables } from '../../src/store/index.js';
+import { ShardDDLKeeper, showLocks } from '../../src/master/shardddl/index.js';
 import { etcdShardDDLClient } from '../../src/worker/shardddl-client.js';
 import { masterPos, syncConfig } from './sync-fixture.js';
 import { fakeOptimisticLeader } from './shard-fake-leader.js';
@@ -161,4 +171,169 @@ void test('optimistic: infos with structures, operations obeyed, conflict pauses
   assert.equal(vt, 'int');
   unit.pause();
   assert.deepEqual((await running).errors, []);
+});
+
+/** The real lock keeper on `keys`, as the leader runs it: fenced on a key of its own, the task's source registered. */
+async function realKeeper(client: Etcd3, keys: Keys): Promise<ShardDDLKeeper> {
+  await client.put(keys.subtask('mysql-01', 'test')).value('{}');
+  const fenceKey = `${keys.prefix}test-fence`;
+  await client.put(fenceKey).value('leader');
+  const kv = (await client.get(fenceKey).exec()).kvs[0];
+  const fence = { key: fenceKey, createRevision: String(kv?.create_revision) };
+  const keeper = new ShardDDLKeeper({ client, keys, fence: () => fence, onFenceLost: () => undefined, resyncMs: 500 });
+  keeper.start();
+  return keeper;
+}
+
+interface RenameEnv {
+  src: MariaDBServer;
+  dst: MariaDBServer;
+  client: Etcd3;
+  keys: Keys;
+  run: (strict: boolean, maxHoldBytes?: number, memHoldBytes?: number) => Promise<{ unit: SyncUnit; running: Promise<{ errors: { code: number; message: string }[] }> }>;
+}
+
+async function renameEnv(t: { after: (fn: () => Promise<void>) => void }, name: string): Promise<RenameEnv> {
+  const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
+  const etcd = await EtcdCluster.start(1);
+  const client = createEtcdClient({ endpoints: etcd.endpoints });
+  const keys = new Keys(`/shard-${name}-${process.pid}/`);
+  const keeper = await realKeeper(client, keys);
+  const units: SyncUnit[] = [];
+  t.after(async () => {
+    for (const u of units) await u.close();
+    await keeper.close();
+    client.close();
+    await Promise.all([src.stop(), dst.stop(), etcd.stop()]);
+  });
+  const start = await masterPos(src);
+  await src.sql('CREATE DATABASE shard_1; CREATE TABLE shard_1.t (id INT PRIMARY KEY, v INT); CREATE DATABASE shard_2; CREATE TABLE shard_2.t (id INT PRIMARY KEY, v INT)');
+  await src.sql('INSERT INTO shard_1.t VALUES (1001, 1); INSERT INTO shard_2.t VALUES (2001, 1)');
+  const run = async (strict: boolean, maxHoldBytes = 1 << 20, memHoldBytes = maxHoldBytes): Promise<{ unit: SyncUnit; running: Promise<{ errors: { code: number; message: string }[] }> }> => {
+    const unit = new SyncUnit(
+      syncConfig(src, dst, {
+        start,
+        baList: { doDbs: ['shard_*'] },
+        routes: [
+          { schemaPattern: 'shard_*', targetSchema: 'merged' },
+          { schemaPattern: 'shard_*', tablePattern: 't', targetSchema: 'merged', targetTable: 't' },
+        ],
+        shard: { mode: 'optimistic', client: etcdShardDDLClient(client, keys), maxHoldBytes, memHoldBytes, strictOptimistic: strict },
+      }),
+      { heartbeatMs: 200 },
+    );
+    units.push(unit);
+    const ac = new AbortController();
+    await unit.init(ac.signal);
+    return { unit, running: unit.process(ac.signal) };
+  };
+  return { src, dst, client, keys, run };
+}
+
+const ids = async (dst: MariaDBServer): Promise<number[]> => ((await dst.sql('SELECT id FROM merged.t ORDER BY id').catch(() => [])) as { id: number }[]).map((r) => r.id);
+const targetCols = async (dst: MariaDBServer): Promise<string[]> =>
+  ((await dst.sql("SELECT COLUMN_NAME AS n FROM information_schema.COLUMNS WHERE TABLE_SCHEMA='merged' AND TABLE_NAME='t' ORDER BY ORDINAL_POSITION")) as { n: string }[]).map((r) => r.n);
+const RENAME_DDL = 'ALTER TABLE `merged`.`t` RENAME COLUMN v TO v2';
+
+void test('optimistic, non-strict: a column rename waits for every shard (rows held back, restart mid-wait), then runs once; every row lands', { timeout: 300_000 }, async (t) => {
+  const { src, dst, client, keys, run } = await renameEnv(t, 'ren');
+  // 16 bytes of held rows in memory: every held transaction's rows go through the spill file
+  let { unit, running } = await run(false, 1 << 20, 16);
+  const ok = (): void => {
+    const st = unit.status();
+    if (st['error'] !== undefined) throw new Error(`sync unit stopped: ${JSON.stringify(st['error'])}`);
+  };
+  await waitFor('initial rows', async () => (ok(), (await ids(dst)).length === 2), { timeoutMs: 60_000 });
+
+  // shard_1 renames: it waits; its later rows are held back, shard_2's flow
+  await src.sql('ALTER TABLE shard_1.t RENAME COLUMN v TO v2; INSERT INTO shard_1.t VALUES (1002, 2); INSERT INTO shard_2.t VALUES (2002, 2)');
+  await waitFor('shard_2 row while shard_1 waits', async () => (ok(), (await ids(dst)).includes(2002)), { timeoutMs: 60_000 });
+  const shardStatus = (): Record<string, unknown> => unit.status();
+  await waitFor('shard_1 shown waiting', () => Promise.resolve((shardStatus()['heldEvents'] as number) >= 1), { timeoutMs: 30_000 }).catch((e: unknown) => {
+    throw new Error(`${(e as Error).message}: ${JSON.stringify(unit.status())}`);
+  });
+  assert.ok(!(await ids(dst)).includes(1002), 'the row written after the rename is held back');
+  assert.deepEqual(await targetCols(dst), ['id', 'v'], 'the merged table is not renamed while shard_2 has not renamed');
+  const st = shardStatus();
+  assert.deepEqual(st['blockingDDLs'], [RENAME_DDL]);
+  assert.deepEqual(st['unresolvedGroups'], [{ target: '`merged`.`t`', DDLs: [RENAME_DDL], firstLocation: (st['unresolvedGroups'] as { firstLocation: string }[])[0]?.firstLocation, synced: ['`shard_1`.`t`'], unsynced: ['`shard_2`.`t`'] }]);
+  const locks = await showLocks(client, keys, 'test');
+  assert.equal(locks.length, 1);
+  assert.deepEqual({ ddls: locks[0]?.ddls, synced: locks[0]?.synced, unsynced: locks[0]?.unsynced, stage: locks[0]?.stage }, { ddls: [RENAME_DDL], synced: ['mysql-01-`shard_1`.`t`'], unsynced: ['mysql-01-`shard_2`.`t`'], stage: 'waiting' });
+  const op = JSON.parse((await client.get(shardKeys.optimisticOp(keys, 'test', 'mysql-01', 'shard_1', 't')).string()) ?? '{}') as OptimisticOperation;
+  assert.equal(op.conflictStage, 'waiting');
+
+  // the worker restarts while shard_1 waits: its held rows are read again from the binlog
+  unit.pause();
+  assert.deepEqual((await running).errors, []);
+  await unit.close();
+  await src.sql('INSERT INTO shard_1.t VALUES (1003, 3); INSERT INTO shard_2.t VALUES (2003, 3)');
+  ({ unit, running } = await run(false, 1 << 20, 16));
+  await waitFor('shard_2 row after the restart', async () => (ok(), (await ids(dst)).includes(2003)), { timeoutMs: 60_000 });
+  await waitFor('shard_1 waits again after the restart', () => Promise.resolve((shardStatus()['heldEvents'] as number) >= 2), { timeoutMs: 30_000 });
+  assert.deepEqual((await ids(dst)).filter((i) => i < 2000), [1001], 'shard_1 rows after its rename are still held back');
+  assert.ok((shardStatus()['heldOnDiskBytes'] as number) > 0, 'held rows spilled');
+
+  // shard_2 renames too: the merged table is renamed once, the held rows land on the new structure
+  await src.sql('ALTER TABLE shard_2.t RENAME COLUMN v TO v2; INSERT INTO shard_2.t VALUES (2004, 4); INSERT INTO shard_1.t VALUES (1004, 4)');
+  const union = async (): Promise<unknown[]> => {
+    const rows: Record<string, unknown>[] = [];
+    for (const n of [1, 2]) rows.push(...(await src.sql(`SELECT id, v2 FROM shard_${n}.t`)));
+    return rows.sort((a, b) => Number(a['id']) - Number(b['id']));
+  };
+  let last: unknown[] = [];
+  await waitFor('target equals the union of the shards', async () => {
+    ok();
+    last = await dst.sql('SELECT id, v2 FROM merged.t ORDER BY id').catch(() => []);
+    return JSON.stringify(last) === JSON.stringify(await union());
+  }, { timeoutMs: 60_000 }).catch(async (e: unknown) => {
+    throw new Error(`${(e as Error).message}: ${JSON.stringify(last)} vs ${JSON.stringify(await union())}; status ${JSON.stringify(unit.status())}`);
+  });
+  assert.deepEqual(await targetCols(dst), ['id', 'v2']);
+  assert.equal((await union()).length, 8);
+  await waitFor('lock resolved', async () => (await showLocks(client, keys, 'test')).length === 0, { timeoutMs: 30_000 });
+  assert.equal(shardStatus()['heldEvents'], 0);
+  // the rows after the wait flow as usual
+  await src.sql('INSERT INTO shard_1.t VALUES (1005, 5)');
+  await waitFor('row after the lock', async () => (ok(), (await ids(dst)).includes(1005)), { timeoutMs: 60_000 });
+  unit.pause();
+  assert.deepEqual((await running).errors, []);
+});
+
+void test('optimistic, non-strict: rows held back behind a rename spill to disk; beyond the disk limit the subtask pauses with 36104', { timeout: 300_000 }, async (t) => {
+  const { src, dst, run } = await renameEnv(t, 'hold');
+  // 4 KiB in memory, then at most 4 KiB in the spill file
+  const { running } = await run(false, 4096, 4096);
+  await waitFor('initial rows', async () => (await ids(dst)).length === 2, { timeoutMs: 60_000 });
+  await src.sql('ALTER TABLE shard_1.t RENAME COLUMN v TO v2');
+  for (let i = 0; i < 10; i++) await src.sql(`INSERT INTO shard_1.t SELECT seq, 1 FROM shard_1.seq_${1100 + i * 50}_to_${1149 + i * 50}`);
+  const r = await running;
+  assert.equal(r.errors[0]?.code, 36104, JSON.stringify(r.errors));
+  assert.match(r.errors[0]?.message ?? '', /bytes on disk in .*dmts-held-.*`shard_1`\.`t` waits for the other shards to run the same DDL/);
+  assert.deepEqual(await ids(dst), [1001, 2001], 'nothing held back reached the target');
+});
+
+void test('optimistic: strict mode conflicts at once on a rename; non-strict, another DDL of the lock while a shard waits conflicts', { timeout: 300_000 }, async (t) => {
+  const { src, dst, client, keys, run } = await renameEnv(t, 'strict');
+  let { unit, running } = await run(true);
+  await waitFor('initial rows', async () => (await ids(dst)).length === 2, { timeoutMs: 60_000 });
+  await src.sql('ALTER TABLE shard_1.t RENAME COLUMN v TO v2; INSERT INTO shard_1.t VALUES (1002, 2)');
+  const r = await running;
+  assert.equal(r.errors[0]?.code, 36102, JSON.stringify(r.errors));
+  assert.match(r.errors[0]?.message ?? '', /renaming column v to v2 is not supported in optimistic shard mode/);
+  await unit.close();
+  // the same DDL under non-strict mode (the lock of the conflict cleared by hand): it waits
+  await client.delete().prefix(`${keys.prefix}shardddl/`);
+  ({ unit, running } = await run(false));
+  await waitFor('shard_1 waits', async () => {
+    const op = JSON.parse((await client.get(shardKeys.optimisticOp(keys, 'test', 'mysql-01', 'shard_1', 't')).string()) ?? '{}') as OptimisticOperation;
+    return op.conflictStage === 'waiting';
+  }, { timeoutMs: 60_000 });
+  // shard_2 adds a column instead of renaming: a conflict
+  await src.sql('ALTER TABLE shard_2.t ADD COLUMN c INT; INSERT INTO shard_2.t VALUES (2002, 2, 2)');
+  const r2 = await running;
+  assert.equal(r2.errors[0]?.code, 36102, JSON.stringify(r2.errors));
+  assert.match(r2.errors[0]?.message ?? '', /shard_1`\.`t` waits for every shard to run .*RENAME COLUMN v TO v2.* is another change/);
+  assert.ok(!(await ids(dst)).includes(1002));
+  assert.deepEqual(await targetCols(dst), ['id', 'v']);
 });

@@ -23,7 +23,8 @@ import {
 } from '../../src/config/index.js';
 import { silentLogger } from '../../src/log/index.js';
 import type { SyncerSettings } from '../../src/units/sync/index.js';
-import { createUnits } from '../../src/worker/pipeline.js';
+import { createUnits, shardConfig } from '../../src/worker/pipeline.js';
+import type { ShardDDLClient } from '../../src/units/sync/index.js';
 
 const taskYaml = (mode: string, syncer = ''): string => `name: cc
 task-mode: ${mode}
@@ -96,4 +97,12 @@ void test('a sync unit given the compiled subtask does not re-default it', async
   assert.equal(set.batch, 7);
   assert.equal(set.safeMode, true);
   assert.equal(set.safeModeDurationSec, 90);
+});
+
+void test('strict-optimistic-shard-mode reaches the sync unit (sent with each optimistic shard DDL info)', () => {
+  // the etcd client is not called here: only handed on
+  const ctx = { shardDDL: {} as ShardDDLClient };
+  const of = (extra: string): boolean | undefined => shardConfig(compileSubtask(`${taskYaml('incremental')}shard-mode: optimistic\n${extra}`, 's1'), ctx)?.strictOptimistic;
+  assert.equal(of(''), false);
+  assert.equal(of('strict-optimistic-shard-mode: true\n'), true);
 });

@@ -4,8 +4,8 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { compareColumnType, decideInfo, emptyShardState, joinColumn, joinStructures, planOptimistic, planPessimisticTask, type Rec } from '../../src/master/shardddl/index.js';
-import { shardLockId, type SourceTables, type OptimisticInfo, type OptimisticLockState, type PessimisticInfo, type PessimisticLockState, type PessimisticOperation, type TableStructure } from '../../src/store/index.js';
+import { acceptTable, compareColumnType, decideInfo, emptyShardState, joinColumn, joinStructures, planOptimistic, planPessimisticTask, tableKey, type OptimisticAction, type Rec } from '../../src/master/shardddl/index.js';
+import { shardLockId, type SourceTables, type OptimisticInfo, type OptimisticLockState, type OptimisticOperation, type PessimisticInfo, type PessimisticLockState, type PessimisticOperation, type TableStructure } from '../../src/store/index.js';
 
 type Col = TableStructure['columns'][number];
 
@@ -124,10 +124,11 @@ test('optimistic: MODIFY widens the target once, narrowing runs nothing, INT→V
   // after widening, one shard goes back to INT: the target keeps BIGINT (another shard has it)
   const narrow = run([oinfo('s1', 't1', [widen], [big]), oinfo('s1', 't1', ['ALTER TABLE `shard`.`tbl` MODIFY COLUMN `a` INT'], [BASE], big)]);
   assert.deepEqual(narrow.ddls, [[widen], []]);
-  const str = run([oinfo('s1', 't1', ['ALTER TABLE `shard`.`tbl` MODIFY COLUMN `a` VARCHAR(10)'], [tbl([['id', 'int(11)'], ['a', 'varchar(10)']])])]);
-  assert.match(str.conflicts[0] ?? '', /38104/);
-  const ren = run([oinfo('s1', 't1', ['ALTER TABLE `shard`.`tbl` CHANGE COLUMN `a` `b` INT'], [tbl([['id', 'int(11)'], ['b', 'int(11)']])])]);
+  // strict-optimistic-shard-mode: a rename conflicts at once
+  const ren = run([{ ...oinfo('s1', 't1', ['ALTER TABLE `shard`.`tbl` CHANGE COLUMN `a` `b` INT'], [tbl([['id', 'int(11)'], ['b', 'int(11)']])]), strict: true }]);
   assert.match(ren.conflicts[0] ?? '', /renaming column a to b/);
+  const strictStr = run([{ ...oinfo('s1', 't1', ['ALTER TABLE `shard`.`tbl` MODIFY COLUMN `a` VARCHAR(10)'], [tbl([['id', 'int(11)'], ['a', 'varchar(10)']])]), strict: true }]);
+  assert.match(strictStr.conflicts[0] ?? '', /38104/);
 });
 
 test('optimistic: a statement mixing a change already made with a new one conflicts; several statements are decided one by one', () => {
@@ -332,4 +333,130 @@ test('optimistic planner: infos of several shards pending at once are answered i
   assert.ok(a?.kind === 'answer');
   assert.deepEqual(a.answers.map((x) => x.op.ddls.length), [1, 0, 0], 'the first adds the column, the others run nothing');
   assert.deepEqual(a.state?.joined.columns.map((c) => c.name), ['id', 'a', 'c']);
+});
+
+const RENAME = 'ALTER TABLE `shard`.`tbl` RENAME COLUMN `a` TO `b`';
+const RENAMED = tbl([['id', 'int(11)'], ['b', 'int(11)']]);
+
+test('optimistic, non-strict: a rename waits until every shard ran it, the last one runs it on the merged table', () => {
+  let state: OptimisticLockState | undefined;
+  const stages: string[] = [];
+  const ddls: string[][] = [];
+  for (const [s, t] of [['s1', 't1'], ['s1', 't2'], ['s2', 't1']] as const) {
+    const r = decideInfo(state, LOCK, oinfo(s, t, [RENAME], [RENAMED]), TABLES, true);
+    stages.push(r.op.conflictStage);
+    ddls.push(r.op.ddls);
+    state = r.state;
+    if (s === 's1' && t === 't1') {
+      assert.deepEqual(state.joined.columns.map((c) => c.name), ['id', 'a'], 'the merged table keeps a while shards wait');
+      assert.deepEqual(Object.keys(state.waiting ?? {}), ['s1/db/t1']);
+      assert.match(r.op.conflictMsg ?? '', /waiting for s1-`db`.`t2`, s2-`db`.`t1`/);
+    }
+  }
+  assert.deepEqual(stages, ['waiting', 'waiting', 'none']);
+  assert.deepEqual(ddls, [[], [], [RENAME]], 'the rename runs once, by the last shard');
+  assert.deepEqual(state?.joined.columns.map((c) => c.name), ['id', 'b'], 'renamed in place');
+  assert.deepEqual(Object.keys(state?.waiting ?? {}).sort(), ['s1/db/t1', 's1/db/t2'], 'told to go on once the last shard is done');
+  assert.deepEqual(state?.redirectAfter, { table: 's2/db/t1', version: 1 });
+  // CHANGE a b with the same type is the same rename; a MODIFY to a type that does not join stays a conflict
+  const change = run([oinfo('s1', 't1', [RENAME], [RENAMED]), oinfo('s1', 't2', ['ALTER TABLE `shard`.`tbl` CHANGE `a` `b` INT'], [RENAMED]), oinfo('s2', 't1', [RENAME], [RENAMED])]);
+  assert.deepEqual(change.ddls, [[], [], [RENAME]]);
+  const m = run([oinfo('s1', 't1', ['ALTER TABLE `shard`.`tbl` MODIFY COLUMN `a` VARCHAR(10)'], [tbl([['id', 'int(11)'], ['a', 'varchar(10)']])])]);
+  assert.match(m.conflicts[0] ?? '', /38104/);
+  // with a source whose tables are unknown, the last known shard still waits
+  const unknown = run(TABLES.map((tk) => oinfo(tk.split('/')[0] as string, tk.split('/')[2] as string, [RENAME], [RENAMED])), false);
+  assert.deepEqual(unknown.ddls, [[], [], []]);
+});
+
+test('optimistic, non-strict: another DDL of the lock while a shard waits for a rename conflicts; so does a rename the merged table cannot take', () => {
+  const add = 'ALTER TABLE `shard`.`tbl` ADD COLUMN `c` INT';
+  const r = run([oinfo('s1', 't1', [RENAME], [RENAMED]), oinfo('s2', 't1', [add], [tbl([['id', 'int(11)'], ['a', 'int(11)'], ['c', 'int(11)']])])]);
+  assert.equal(r.conflicts[0], undefined);
+  assert.match(r.conflicts[1] ?? '', /code=38104.*s1-`db`.`t1` waits for every shard to run .*RENAME COLUMN.*is another change/);
+  const other = run([oinfo('s1', 't1', [RENAME], [RENAMED]), oinfo('s1', 't2', ['ALTER TABLE `shard`.`tbl` RENAME COLUMN `a` TO `z`'], [tbl([['id', 'int(11)'], ['z', 'int(11)']])])]);
+  assert.match(other.conflicts[1] ?? '', /38104/, 'a rename to another name is another change');
+  const mixed = run([oinfo('s1', 't1', ['ALTER TABLE `shard`.`tbl` RENAME COLUMN `a` TO `b`, ADD COLUMN `c` INT'], [tbl([['id', 'int(11)'], ['b', 'int(11)'], ['c', 'int(11)']])])]);
+  assert.match(mixed.conflicts[0] ?? '', /statement of its own/);
+  const missing = run([oinfo('s1', 't1', ['ALTER TABLE `shard`.`tbl` RENAME COLUMN `x` TO `y`'], [BASE])]);
+  assert.match(missing.conflicts[0] ?? '', /has no column x/);
+  // resolved by hand (shard-ddl-lock unlock -s s1 -d db -t t1): it no longer waits, other DDLs go on
+  const byHand = acceptTable(r.state, LOCK, oinfo('s1', 't1', [RENAME], [RENAMED]), TABLES);
+  assert.equal(byHand.waiting, undefined);
+  assert.deepEqual(decideInfo(byHand, LOCK, oinfo('s2', 't1', [add], [tbl([['id', 'int(11)'], ['a', 'int(11)'], ['c', 'int(11)']])]), TABLES, true).op.conflictStage, 'none');
+});
+
+test('optimistic planner, non-strict: the waiting shards are told to go on once the shard that ran the rename is done; the lock view shows who waits', () => {
+  const st = emptyShardState();
+  st.taskSources.set('t', ['s1', 's2']);
+  st.optimistic.sourceTables.set('t', new Map([
+    ['s1', rec('st/s1', { task: 't', source: 's1', tables: { shard: { tbl: { db: ['t1', 't2'] } } } })],
+    ['s2', rec('st/s2', { task: 't', source: 's2', tables: { shard: { tbl: { db: ['t1'] } } } })],
+  ]));
+  const infos = new Map<string, Rec<OptimisticInfo>>();
+  st.optimistic.infos.set('t', infos);
+  const ops = new Map<string, Rec<OptimisticOperation>>();
+  st.optimistic.ops.set('t', ops);
+  const apply = (): OptimisticAction[] => {
+    const p = planOptimistic(st);
+    for (const a of p.actions) {
+      if (a.kind !== 'answer') continue;
+      for (const { op } of a.answers) ops.set(tableKey(op.source, op.upSchema, op.upTable), rec(`oo/${op.source}/${op.upTable}`, op));
+      if (a.state) st.optimistic.locks.set('t', new Map([[LOCK, rec('ol', a.state)]]));
+    }
+    return p.actions;
+  };
+  infos.set('s1/db/t1', rec('oi/s1/db/t1', oinfo('s1', 't1', [RENAME], [RENAMED])));
+  apply();
+  assert.equal(ops.get('s1/db/t1')?.value.conflictStage, 'waiting');
+  let view = planOptimistic(st).locks[0];
+  assert.deepEqual(view?.ddls, [RENAME]);
+  assert.deepEqual(view?.synced, ['s1-`db`.`t1`']);
+  assert.deepEqual(view?.unsynced, ['s1-`db`.`t2`', 's2-`db`.`t1`']);
+  assert.equal(view?.stage, 'waiting');
+  // the worker of s1 restarts while it waits: the same DDL again, the same answer for the new version
+  infos.set('s1/db/t1', rec('oi/s1/db/t1', { ...oinfo('s1', 't1', [RENAME], [RENAMED]), version: 2 }));
+  apply();
+  assert.equal(ops.get('s1/db/t1')?.value.conflictStage, 'waiting');
+  assert.equal(ops.get('s1/db/t1')?.value.version, 2);
+  infos.set('s1/db/t2', rec('oi/s1/db/t2', oinfo('s1', 't2', [RENAME], [RENAMED])));
+  infos.set('s2/db/t1', rec('oi/s2/db/t1', oinfo('s2', 't1', [RENAME], [RENAMED])));
+  apply();
+  assert.deepEqual(ops.get('s2/db/t1')?.value.ddls, [RENAME]);
+  assert.equal(ops.get('s1/db/t1')?.value.conflictStage, 'waiting', 'not before the rename ran on the merged table');
+  assert.deepEqual(apply(), [], 'nothing until s2 is done');
+  ops.set('s2/db/t1', rec('oo/s2/t1', { ...(ops.get('s2/db/t1')?.value as OptimisticOperation), done: true }));
+  apply();
+  for (const t of ['s1/db/t1', 's1/db/t2']) {
+    assert.equal(ops.get(t)?.value.conflictStage, 'resolved');
+    assert.deepEqual(ops.get(t)?.value.ddls, []);
+  }
+  assert.equal(ops.get('s1/db/t1')?.value.version, 2, 'answers the waiting table\'s latest info');
+  const state = st.optimistic.locks.get('t')?.get(LOCK)?.value;
+  assert.equal(state?.waiting, undefined);
+  view = planOptimistic(st).locks[0];
+  assert.deepEqual(view?.ddls, []);
+  assert.deepEqual(view?.unsynced, [], 'every shard has the renamed structure');
+  for (const t of ['s1/db/t1', 's1/db/t2']) ops.set(t, rec(`oo/${t}`, { ...(ops.get(t)?.value as OptimisticOperation), done: true }));
+  assert.deepEqual(planOptimistic(st).actions.map((a) => a.kind), ['resolve']);
+});
+
+test('optimistic planner, non-strict: when the shard that had not renamed leaves (DROP TABLE), the first waiting shard runs the rename', () => {
+  const st = emptyShardState();
+  st.taskSources.set('t', ['s1']);
+  const srcTables = (tables: string[]): Rec<SourceTables> => rec('st/s1', { task: 't', source: 's1', tables: { shard: { tbl: { db: tables } } } });
+  st.optimistic.sourceTables.set('t', new Map([['s1', srcTables(['t1', 't2'])]]));
+  const i1 = rec('oi/s1/db/t1', oinfo('s1', 't1', [RENAME], [RENAMED]));
+  st.optimistic.infos.set('t', new Map([['s1/db/t1', i1]]));
+  const a1 = planOptimistic(st).actions[0];
+  assert.ok(a1?.kind === 'answer' && a1.state);
+  assert.equal(a1.answers[0]?.op.conflictStage, 'waiting');
+  st.optimistic.locks.set('t', new Map([[LOCK, rec('ol', a1.state)]]));
+  st.optimistic.ops.set('t', new Map([['s1/db/t1', rec('oo/s1/db/t1', a1.answers[0].op)]]));
+  assert.deepEqual(planOptimistic(st).actions, [], 't2 has not renamed: t1 waits');
+  st.optimistic.sourceTables.set('t', new Map([['s1', srcTables(['t1'])]]));
+  const a2 = planOptimistic(st).actions[0];
+  assert.ok(a2?.kind === 'answer' && a2.state);
+  assert.deepEqual(a2.answers.map((x) => [x.op.conflictStage, x.op.ddls]), [['resolved', [RENAME]]]);
+  assert.equal(a2.state.waiting, undefined);
+  assert.deepEqual(a2.state.joined.columns.map((c) => c.name), ['id', 'b']);
 });

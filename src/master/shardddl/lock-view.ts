@@ -6,9 +6,13 @@ export interface LockView {
   mode: 'pessimistic' | 'optimistic';
   /** Pessimistic: the source that runs the DDLs; optimistic: ''. */
   owner: string;
-  /** Pessimistic: the lock's DDLs; optimistic: [] (as DM shows them). */
+  /** Pessimistic: the lock's DDLs; optimistic: [] (as DM shows them), or the DDL shards wait for (non-strict rename). */
   ddls: string[];
-  /** Pessimistic: sources that reached the DDLs; optimistic: `source-`db`.`tbl`` of tables whose structure equals the joined one. */
+  /**
+   * Pessimistic: sources that reached the DDLs; optimistic: `source-`db`.`tbl`` of tables whose
+   * structure equals the joined one, or, while shards wait for a rename, the tables that ran it
+   * (`unsynced`: those that have not yet).
+   */
   synced: string[];
   unsynced: string[];
   /**

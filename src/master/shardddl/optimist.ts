@@ -14,7 +14,15 @@
  *   source's source-tables record) no longer counts.
  * - MODIFY/CHANGE (same name): run when the new type is wider than the joined one and holds every
  *   shard's type; nothing when another shard still has a wider type; conflict when the types do
- *   not join (e.g. INT → VARCHAR). Renaming a column is a conflict (as in DM's optimistic mode).
+ *   not join (e.g. INT → VARCHAR) → conflict (in both modes).
+ * - RENAME COLUMN / CHANGE a b: strict mode (`strict-optimistic-shard-mode: true`): conflict.
+ *   Otherwise (DM's default, ConflictSkipWaitRedirect) the shard WAITS: answered `waiting` with
+ *   no DDLs (its worker holds that table back), recorded in the lock's `waiting`; the last shard of
+ *   the lock to put the same DDL (same renames, same resulting types) runs it on the merged table
+ *   (`redirectAfter`), and once its operation is done every waiting shard is answered `resolved`
+ *   (nothing to run: go on). While a shard waits, any other DDL of the lock is a conflict. When
+ *   the shards that had not run it leave the lock (DROP TABLE upstream), the first waiting shard
+ *   is answered `resolved` with the DDL to run.
  * - ADD INDEX / CREATE INDEX: once per index name; DROP INDEX: once.
  * - table options (default value, charset, engine, comment): run.
  * - primary keys, foreign keys, partitions, RENAME TABLE: conflict (not coordinated optimistically).
@@ -34,11 +42,15 @@ import {
   type TableStructure,
 } from '../../store/index.js';
 import { compareColumnType, findColumn, joinColumn, joinStructures, sameColumns } from './join.js';
+import type { OptimisticWait } from '../../store/index.js';
 import type { LockView } from './lock-view.js';
 import { tableKey, type Rec, type ShardState } from './state.js';
 
 export type OptimisticAction =
-  /** Put the operation (and the new lock state when `state` is set); compared on the info and the lock state. */
+  /**
+   * Put the operations (and the new lock state when `state` is set); compared on the infos and the
+   * lock state. Also the end of a wait: the waiting tables' `resolved` operations, state cleared.
+   */
   | { kind: 'answer'; task: string; lockId: string; answers: { info: Rec<OptimisticInfo>; op: OptimisticOperation }[]; state?: OptimisticLockState; stateRec?: Rec<OptimisticLockState> }
   /** Operations of tables that have no info (left over from a lock removed by hand): delete. */
   | { kind: 'drop-ops'; task: string; ops: Rec<OptimisticOperation>[] }
@@ -96,6 +108,16 @@ export function acceptTable(prev: OptimisticLockState | undefined, lockId: strin
   const state = prev ?? newLockState(lockId, info, tables);
   const tk = tableKey(info.source, info.upSchema, info.upTable);
   const next: OptimisticLockState = { ...state, tables: { ...(state.tables ?? {}), [tk]: afterOf(info) }, droppedColumns: { ...state.droppedColumns } };
+  // a table resolved by hand no longer waits (non-strict rename)
+  if (next.waiting?.[tk]) {
+    const waiting = { ...next.waiting };
+    delete waiting[tk];
+    if (Object.keys(waiting).length > 0) next.waiting = waiting;
+    else {
+      delete next.waiting;
+      delete next.redirectAfter;
+    }
+  }
   const all = new Set([...tables, ...Object.keys(next.tables ?? {}), tk]);
   const structs = [...all].map((t) => structOf(next, t));
   const keep = Object.keys(next.droppedColumns);
@@ -257,6 +279,103 @@ function applyToState(state: OptimisticLockState, p: ParsedDDL, run: boolean, tk
   state.indexes = [...idx].sort();
 }
 
+/** A DDL that waits for every shard in non-strict mode (a column rename): what it does, and the renames it makes. */
+interface WaitDDL {
+  signature: string;
+  /** old name (lower case) → new name */
+  renames: Map<string, string>;
+}
+
+/**
+ * Non-strict mode: whether the info is a DDL every shard must run before the merged table can (a
+ * column rename: `RENAME COLUMN a TO b`, `CHANGE a b …`); undefined when it is not one; a conflict
+ * when it is one mixed with other changes or impossible on the merged table. (A MODIFY to a type
+ * that does not join stays a conflict in both modes.)
+ */
+function waitDDL(info: OptimisticInfo, joined: TableStructure): WaitDDL | { conflict: string } | undefined {
+  const after = afterOf(info);
+  const parts: string[] = [];
+  const renames = new Map<string, string>();
+  let others = 0;
+  for (const sql of info.ddls) {
+    let p: ParsedDDL;
+    try {
+      p = parseDDL(sql, info.downSchema);
+    } catch {
+      return undefined; // decided (as a conflict) by the usual path
+    }
+    if (p.type !== 'alter table') {
+      others++;
+      continue;
+    }
+    for (const spec of p.alterSpecs) {
+      const c = spec.column ?? '';
+      const to = spec.newColumn;
+      const isRename = (spec.action === 'rename column' || spec.action === 'modify column') && to !== undefined && lc(to) !== lc(c);
+      if (isRename) {
+        const nc = findColumn(after, to);
+        if (!findColumn(joined, c)) return { conflict: `column ${c} is renamed to ${to}, but the merged table has no column ${c}` };
+        if (findColumn(joined, to)) return { conflict: `column ${c} is renamed to ${to}, but the merged table already has a column ${to}` };
+        renames.set(lc(c), to);
+        parts.push(`rename ${lc(c)}>${lc(to)} ${nc ? nc.columnType.toLowerCase() : '?'}`);
+        continue;
+      }
+      others++;
+    }
+  }
+  if (parts.length === 0) return undefined;
+  if (others > 0 || info.ddls.length !== 1) {
+    return { conflict: 'a column rename waits for every shard, so it must be a statement of its own: split it into one change per statement' };
+  }
+  return { signature: parts.join(', '), renames };
+}
+
+/** The structure with columns renamed (key names too). */
+function renamed(t: TableStructure, renames: Map<string, string>): TableStructure {
+  const r = (n: string): string => renames.get(lc(n)) ?? n;
+  return { ...t, columns: t.columns.map((c) => ({ ...c, name: r(c.name) })), keyColumns: t.keyColumns.map(r), uniqueKeys: t.uniqueKeys.map((k) => k.map(r)) };
+}
+
+/**
+ * Non-strict mode, a DDL that waits: this table waits (answered `waiting`) until every other table
+ * of the lock waits with the same DDL; the last one runs it on the merged table.
+ */
+function waitOrRun(
+  base: OptimisticLockState,
+  op: OptimisticOperation,
+  info: OptimisticInfo,
+  tk: string,
+  w: WaitDDL,
+  otherKeys: readonly string[],
+  complete: boolean,
+): { op: OptimisticOperation; state: OptimisticLockState } {
+  const waits: Record<string, OptimisticWait> = { ...(base.waiting ?? {}) };
+  delete waits[tk];
+  const missing = otherKeys.filter((t) => waits[t]?.signature !== w.signature);
+  if (!complete || missing.length > 0) {
+    waits[tk] = { ddls: info.ddls, signature: w.signature, after: afterOf(info) };
+    const why = !complete ? 'not every source of the task has published its shard tables yet' : `waiting for ${missing.map(tableLabel).join(', ')}`;
+    return { op: { ...op, conflictStage: 'waiting', conflictMsg: `lock ${op.lockId}: ${info.ddls.join('; ')} runs on the merged table once every shard ran it; ${why}` }, state: { ...base, waiting: waits } };
+  }
+  // the last shard: run it; every waiting table takes its structure after the DDL
+  const tables: Record<string, TableStructure> = { ...(base.tables ?? {}) };
+  for (const [t, x] of Object.entries(waits)) tables[t] = x.after;
+  tables[tk] = afterOf(info);
+  const baseJoined = renamed(base.joined, w.renames);
+  const keep = Object.keys(base.droppedColumns);
+  const j = joinStructures(baseJoined, [...otherKeys, tk].map((t) => tables[t] ?? baseJoined), keep);
+  if (!j.ok) return conflictOf(op, base, `${j.why} (DDL ${JSON.stringify(info.ddls.join('; '))} of ${info.source} \`${info.upSchema}\`.\`${info.upTable}\`)`);
+  const state: OptimisticLockState = { ...base, tables, joined: j.value };
+  if (Object.keys(waits).length > 0) {
+    state.waiting = waits;
+    state.redirectAfter = { table: tk, version: info.version };
+  } else {
+    delete state.waiting;
+    delete state.redirectAfter;
+  }
+  return { op: { ...op, ddls: info.ddls }, state };
+}
+
 /** Decide one info: the operation and the new lock state (unchanged on a conflict). */
 export function decideInfo(
   prev: OptimisticLockState | undefined,
@@ -282,6 +401,20 @@ export function decideInfo(
   // with every source's tables known, a table that left (DROP TABLE of a shard) no longer counts
   const otherKeys = [...new Set([...tables, ...(complete ? [] : Object.keys(base.tables ?? {}))])].filter((t) => t !== tk);
   const others = otherKeys.map((t) => structOf(base, t));
+  if (info.strict !== true) {
+    const w = waitDDL(info, base.joined);
+    if (w && 'conflict' in w) return conflictOf(op, base, `${w.conflict} (DDL ${JSON.stringify(info.ddls.join('; '))} of ${info.source} \`${info.upSchema}\`.\`${info.upTable}\`)`);
+    const waiting = Object.entries(base.waiting ?? {}).filter(([t]) => t !== tk);
+    const first = waiting[0];
+    if (first && (!w || w.signature !== first[1].signature)) {
+      return conflictOf(
+        op,
+        base,
+        `${waiting.map(([t]) => tableLabel(t)).join(', ')} wait${waiting.length === 1 ? 's' : ''} for every shard to run ${JSON.stringify(first[1].ddls.join('; '))}; the DDL ${JSON.stringify(info.ddls.join('; '))} of ${info.source} \`${info.upSchema}\`.\`${info.upTable}\` is another change`,
+      );
+    }
+    if (w) return waitOrRun(base, op, info, tk, w, otherKeys, complete);
+  }
   const work: OptimisticLockState = { ...base, droppedColumns: { ...base.droppedColumns }, indexes: [...(base.indexes ?? [])] };
   let joined = base.joined;
   const run: string[] = [];
@@ -386,11 +519,50 @@ export function planOptimistic(st: ShardState): OptimisticPlan {
         const changed = cur !== undefined && (!stateRec || JSON.stringify(cur) !== JSON.stringify(stateRec.value));
         out.actions.push({ kind: 'answer', task, lockId, answers, ...(changed && cur ? { state: cur } : {}), ...(stateRec ? { stateRec } : {}) });
       }
+      // non-strict: every shard left waits for the same DDL but none will put it again (the shard
+      // that had not run it left the lock: DROP TABLE upstream): the first waiting one runs it
+      const ws = stateRec?.value.waiting ?? {};
+      const wkeys = Object.keys(ws).sort();
+      const w0 = wkeys[0];
+      if (answers.length === 0 && stateRec && !stateRec.value.redirectAfter && complete && w0 !== undefined && tables.every((t) => ws[t]?.signature === ws[w0]?.signature)) {
+        const i = infos.get(w0);
+        const w = i ? waitDDL(i.value, stateRec.value.joined) : undefined;
+        if (i && w && !('conflict' in w)) {
+          const op: OptimisticOperation = { lockId, task, source: i.value.source, upSchema: i.value.upSchema, upTable: i.value.upTable, version: i.value.version, ddls: [], conflictStage: 'none', done: false };
+          const d = waitOrRun(stateRec.value, op, i.value, w0, w, tables.filter((t) => t !== w0), complete);
+          if (d.op.conflictStage === 'none') {
+            out.actions.push({ kind: 'answer', task, lockId, answers: [{ info: i, op: { ...d.op, conflictStage: 'resolved' } }], state: d.state, stateRec });
+          }
+        }
+      }
+      // non-strict wait over: the shard that ran the DDL on the merged table is done, every waiting
+      // shard is told to go on (DM's redirect)
+      const ra = stateRec?.value.redirectAfter;
+      if (answers.length === 0 && stateRec && ra) {
+        const raOp = ops.get(ra.table);
+        if (raOp?.value.done === true && raOp.value.version >= ra.version) {
+          const go: { info: Rec<OptimisticInfo>; op: OptimisticOperation }[] = [];
+          for (const t of Object.keys(stateRec.value.waiting ?? {}).sort()) {
+            const i = infos.get(t);
+            if (!i) continue; // its source left the task
+            const v = i.value;
+            go.push({ info: i, op: { lockId, task, source: v.source, upSchema: v.upSchema, upTable: v.upTable, version: v.version, ddls: [], conflictStage: 'resolved', done: false } });
+          }
+          const next: OptimisticLockState = { ...stateRec.value };
+          delete next.waiting;
+          delete next.redirectAfter;
+          out.actions.push({ kind: 'answer', task, lockId, answers: go, state: next, stateRec });
+        }
+      }
       // the view
       const state = stateRec?.value ?? (first ? newLockState(lockId, first, tables) : undefined);
       if (!state) continue;
       const all = [...new Set([...tables, ...(complete ? [] : Object.keys(state.tables ?? {})), ...mine.map((i) => tableKey(i.value.source, i.value.upSchema, i.value.upTable))])].sort();
-      const synced = all.filter((t) => sameColumns(structOf(state, t), state.joined) && Object.keys(state.droppedColumns).length === 0);
+      // while shards wait for a rename: synced = the shards that ran it, unsynced = the others
+      const waiting = Object.entries(state.waiting ?? {});
+      const ranIt = new Set([...waiting.map(([t]) => t), ...(state.redirectAfter ? [state.redirectAfter.table] : [])]);
+      const synced =
+        waiting.length > 0 ? all.filter((t) => ranIt.has(t)) : all.filter((t) => sameColumns(structOf(state, t), state.joined) && Object.keys(state.droppedColumns).length === 0);
       const unsynced = all.filter((t) => !synced.includes(t));
       const lockOps = mine.map((i) => ops.get(tableKey(i.value.source, i.value.upSchema, i.value.upTable))).filter((o): o is Rec<OptimisticOperation> => o !== undefined);
       const conflicts = lockOps.filter((o) => o.value.conflictStage === 'detected' && !o.value.done);
@@ -399,7 +571,7 @@ export function planOptimistic(st: ShardState): OptimisticPlan {
         task,
         mode: 'optimistic',
         owner: '',
-        ddls: [],
+        ddls: waiting[0]?.[1].ddls ?? [],
         synced: synced.map(tableLabel),
         unsynced: unsynced.map(tableLabel),
         stage: conflicts.length > 0 ? 'error' : 'waiting',
@@ -407,7 +579,7 @@ export function planOptimistic(st: ShardState): OptimisticPlan {
       });
       // resolved: nothing pending, every operation done, every shard has the joined structure (and
       // every shard is known: a source without its source-tables record may still differ)
-      if (stateRec && complete && pending.length === 0 && unsynced.length === 0 && lockOps.every((o) => o.value.done) && lockOps.length === mine.length) {
+      if (stateRec && complete && waiting.length === 0 && pending.length === 0 && unsynced.length === 0 && lockOps.every((o) => o.value.done) && lockOps.length === mine.length) {
         out.actions.push({ kind: 'resolve', task, lockId, records: [stateRec, ...mine, ...lockOps] as Rec<unknown>[] });
       }
     }

@@ -177,6 +177,7 @@ export class TxnConsumer {
           break;
         }
         case 'heartbeat':
+          if (shard?.tick && cur === undefined) await shard.tick(stop);
           progress.idle = cur === undefined && tracker.pending === 0;
           break;
       }

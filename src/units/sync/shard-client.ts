@@ -34,15 +34,17 @@ export interface ShardConfig {
   mode: 'pessimistic' | 'optimistic';
   client: ShardDDLClient;
   /**
-   * Pessimist: bytes the spill file of held-back rows may reach (DEFAULT_SHARD_HOLD_DISK_BYTES);
+   * Pessimist (and the optimist while a table waits for a rename): bytes the spill file of held-back rows may reach (DEFAULT_SHARD_HOLD_DISK_BYTES);
    * over it the subtask pauses with 36104 (src/units/sync/held-queue.ts).
    */
   maxHoldBytes: number;
-  /** Pessimist: bytes of held-back transactions kept in memory; beyond, their rows are spilled to disk (DEFAULT_SHARD_HOLD_MEM_BYTES). */
+  /** Pessimist and optimist: bytes of held-back transactions kept in memory; beyond, their rows are spilled to disk (DEFAULT_SHARD_HOLD_MEM_BYTES). */
   memHoldBytes?: number;
-  /** Pessimist: free bytes the spill directory's file system must keep, else 36104 (DEFAULT_SHARD_HOLD_MIN_FREE_BYTES). */
+  /** Pessimist and optimist: free bytes the spill directory's file system must keep, else 36104 (DEFAULT_SHARD_HOLD_MIN_FREE_BYTES). */
   minFreeDiskBytes?: number;
-  /** Pessimist: directory of the spill file (default: os.tmpdir()). */
+  /** Pessimist and optimist: directory of the spill file (default: os.tmpdir()). */
   holdDir?: string;
+  /** The task's `strict-optimistic-shard-mode`: sent with each optimistic info (the keeper decides on it). */
+  strictOptimistic?: boolean;
 }
 

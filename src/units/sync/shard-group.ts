@@ -58,6 +58,8 @@ export interface ShardHandler {
   query(ev: QueryEvent, gtid: string, firstOfRun: boolean, stop: AbortSignal): Promise<void>;
   /** For query-status (DM's `blockingDDLs` / `unresolvedGroups`). */
   status(): Record<string, unknown>;
+  /** A heartbeat of the reader (the source is idle): work the handler can do without an event. */
+  tick?(stop: AbortSignal): Promise<void>;
   /** The run ended (after the reader closed): release what the handler keeps (held events). */
   close?(): Promise<void>;
 }

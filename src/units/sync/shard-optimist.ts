@@ -1,8 +1,8 @@
 /**
  * `shard-mode: optimistic`, worker side: DM's optimist (dm/syncer/shardddl/optimist.go,
- * handleQueryEventOptimistic). Nothing is held back: rows flow; each shard DDL is reported with the
- * table's structure before and after it, and the lock keeper answers what to run on the merged
- * table (DM's joined schema: ADD COLUMN once, DROP COLUMN when the last shard dropped it, …).
+ * handleQueryEventOptimistic). Rows flow; each shard DDL is reported with the table's structure
+ * before and after it, and the lock keeper answers what to run on the merged table (DM's joined
+ * schema: ADD COLUMN once, DROP COLUMN when the last shard dropped it, …).
  *
  *   start of a run            → SourceTables (this source's tables by target table)
  *   CREATE / DROP TABLE       → SourceTables again (CREATE applied as usual, DROP not applied)
@@ -11,6 +11,17 @@
  *   conflictStage 'detected'  → `dmctl binlog skip|replace` for this DDL if given, else the
  *                               subtask pauses with 36102 (DM's way out: shard-ddl-lock unlock,
  *                               binlog-schema update, binlog skip/replace)
+ *   conflictStage 'waiting'   → non-strict mode, a rename every shard must run first (DM's
+ *                               ConflictSkipWaitRedirect): the table WAITS. Its later rows and
+ *                               DDLs (and every later event of a table one of them touched) are
+ *                               held back in binlog order (held-queue.ts: memory, then a spill
+ *                               file, 36104 at its limits; with their low-water-
+ *                               mark entries pending: the checkpoint stays before the DDL, so a
+ *                               restart or a move re-reads them); other tables flow. The operation
+ *                               is watched; when the keeper answers 'resolved' (the last shard ran
+ *                               the DDL on the merged table), the next event or heartbeat ends the
+ *                               wait: the DDL's ledger row, `done`, then the held events in order,
+ *                               on the new structure.
  *
  * The structures come from the reader's schema tracker: the snapshot before the event and the
  * one after it (the reader's exportSchemas() is the tracker state as of the last event taken).
@@ -19,9 +30,11 @@
  */
 import type { QueryEvent } from '../../binlog/events.js';
 import { formatFilePos } from '../../binlog/position.js';
-import { DMError } from '../../errors/index.js';
+import { DEFAULT_SHARD_HOLD_MEM_BYTES, DEFAULT_SHARD_HOLD_MIN_FREE_BYTES } from '../../config/index.js';
+import { DMError, toDMError } from '../../errors/index.js';
 import type { TableName } from '../../filter/index.js';
 import { shardLockId, type OptimisticInfo, type OptimisticOperation } from '../../store/shardddl.js';
+import { HeldQueue } from './held-queue.js';
 import {
   classifyShardDDL,
   coordinate,
@@ -43,6 +56,26 @@ interface Q {
   gtid: string;
   id: string;
   firstOfRun: boolean;
+  /** Its low-water-mark entry, pushed when the event was consumed (binlog order). */
+  track: TrackEntry;
+  /** The reader's schemas before and after the event, taken when it was consumed. */
+  before: string | undefined;
+  after: string | undefined;
+}
+
+/** A table whose DDL waits for the other shards (non-strict mode). */
+interface Wait {
+  table: TableName;
+  lockId: string;
+  q: Q;
+  /** The info this table put (put again with ignoreConflict if the wait ends in a conflict the operator skips). */
+  info: Omit<OptimisticInfo, 'version'>;
+  ddls: string[];
+  version: number;
+  /** The operation that ends the wait, once the watcher saw it. */
+  op?: OptimisticOperation;
+  failed?: unknown;
+  watcher: Promise<void>;
 }
 
 export class ShardOptimist implements ShardHandler {
@@ -53,9 +86,26 @@ export class ShardOptimist implements ShardHandler {
   private lastSnap: string | undefined;
   private waiting: { lockId: string; table: string; ddls: string[] } | undefined;
   private lastConflict: string | undefined;
+  /** Tables (tableKey) whose DDL waits for the other shards of their lock. */
+  private readonly waits = new Map<string, Wait>();
+  private readonly held: HeldQueue<Q>;
+  /** Ends the watchers of waiting tables when the run ends. */
+  private readonly watchAc = new AbortController();
 
   constructor(deps: ShardDeps) {
     this.d = deps;
+    const cfg = deps.cfg;
+    // held back as the pessimist does: in memory, then the spill file (held-queue.ts), 36104 at its limits
+    this.held = new HeldQueue<Q>({
+      memBytes: cfg.memHoldBytes ?? DEFAULT_SHARD_HOLD_MEM_BYTES,
+      maxDiskBytes: cfg.maxHoldBytes,
+      minFreeBytes: cfg.minFreeDiskBytes ?? DEFAULT_SHARD_HOLD_MIN_FREE_BYTES,
+      ...(cfg.holdDir !== undefined ? { dir: cfg.holdDir } : {}),
+      task: deps.task,
+      source: deps.source,
+      describe: () =>
+        `${[...this.waits.values()].map((w) => `\`${w.table.schema}\`.\`${w.table.table}\``).join(', ')} wait${this.waits.size === 1 ? 's' : ''} for the other shards to run the same DDL (non-strict optimistic mode)`,
+    });
   }
 
   attach(c: ShardAttach): void {
@@ -82,20 +132,80 @@ export class ShardOptimist implements ShardHandler {
   }
 
   async txn(t: UpstreamTxn, stop: AbortSignal): Promise<void> {
+    await this.settle(stop);
+    await this.route(t, stop);
+  }
+
+  private async route(t: UpstreamTxn, stop: AbortSignal): Promise<void> {
+    if (t.changes.length > 0 && t.upTables && this.blocked(t.upTables)) {
+      await this.hold({ kind: 'txn', txn: t }, t.upTables);
+      return;
+    }
     await this.attached().dispatch(t, stop);
   }
 
   async query(ev: QueryEvent, gtid: string, firstOfRun: boolean, stop: AbortSignal): Promise<void> {
+    await this.settle(stop);
     const d = this.d;
     const before = this.lastSnap;
     const after = d.reader.exportSchemas?.();
     this.lastSnap = after;
-    const q: Q = { ev, gtid, id: gtid || formatFilePos(ev.pos), firstOfRun };
+    const id = gtid || formatFilePos(ev.pos);
+    const track = d.tracker.push(id, ev.pos, ev.timestamp);
+    await this.process({ ev, gtid, id, firstOfRun, track, before, after }, stop);
+  }
+
+  /** A heartbeat (an idle source): a wait that ended goes on without waiting for the next event. */
+  async tick(stop: AbortSignal): Promise<void> {
+    await this.settle(stop);
+  }
+
+  async close(): Promise<void> {
+    this.watchAc.abort();
+    await Promise.all([...this.waits.values()].map((w) => w.watcher));
+    this.waits.clear();
+    await this.held.close();
+  }
+
+  /** Whether an event of these tables must wait behind a waiting table (or behind held events). */
+  private blocked(tables: Iterable<string>): boolean {
+    for (const t of tables) if (this.waits.has(t) || this.held.has(t)) return true;
+    return false;
+  }
+
+  private async hold(item: { kind: 'txn'; txn: UpstreamTxn } | { kind: 'query'; q: Q }, tables: Iterable<string>): Promise<void> {
+    await this.held.push(item, tables);
+  }
+
+  private touched(c: ShardDDL): TableName[] {
+    switch (c.kind) {
+      case 'other':
+      case 'create':
+      case 'drop':
+        return c.tables;
+      case 'drop database':
+        return [...this.waits.values()].map((w) => w.table).filter((t) => t.schema === c.schema);
+      case 'truncate':
+      case 'rename':
+        return [c.table];
+      case 'alter':
+        return [c.up];
+    }
+  }
+
+  private async process(q: Q, stop: AbortSignal): Promise<void> {
+    const d = this.d;
+    const { ev, gtid, firstOfRun, before, after } = q;
     const c: ShardDDL = classifyShardDDL(ev, d.filters);
+    const keys = this.touched(c).map((t) => tableKey(t.schema, t.table));
+    if (this.blocked(keys)) {
+      await this.hold({ kind: 'query', q }, keys);
+      return;
+    }
     const { ledger } = this.attached();
     switch (c.kind) {
       case 'other': {
-        await d.ddl.handleQuery(ev, gtid, firstOfRun, ledger, stop);
+        await d.ddl.handleQuery(ev, gtid, firstOfRun, ledger, stop, q.track);
         // a table routed to itself dropped as usual: no longer one of the source's tables
         const gone = c.ddlType === 'drop table' ? c.tables.filter((t) => this.tables.delete(tableKey(t.schema, t.table))) : [];
         if (gone.length > 0) await this.putSourceTables(stop);
@@ -104,7 +214,7 @@ export class ShardOptimist implements ShardHandler {
       case 'create':
         for (const t of c.tables) this.tables.set(tableKey(t.schema, t.table), t);
         await this.putSourceTables(stop);
-        await d.ddl.handleQuery(ev, gtid, firstOfRun, ledger, stop);
+        await d.ddl.handleQuery(ev, gtid, firstOfRun, ledger, stop, q.track);
         return;
       case 'drop':
         for (const t of c.tables) this.tables.delete(tableKey(t.schema, t.table));
@@ -121,7 +231,7 @@ export class ShardOptimist implements ShardHandler {
         return;
       case 'rename': {
         const err = new DMError('ErrSyncShardUnsupportedDDL', `RENAME of shard table \`${c.table.schema}\`.\`${c.table.table}\` at ${formatFilePos(ev.pos)} cannot be coordinated in shard mode: ${ev.sql}`);
-        await this.operatorDecides(q, err, this.d.tracker.push(q.id, ev.pos, ev.timestamp), stop);
+        await this.operatorDecides(q, err, q.track, stop);
         return;
       }
       case 'alter':
@@ -132,7 +242,7 @@ export class ShardOptimist implements ShardHandler {
 
   private async notApplied(q: Q, why: string, stop: AbortSignal): Promise<void> {
     const d = this.d;
-    const track = d.tracker.push(q.id, q.ev.pos, q.ev.timestamp);
+    const track = q.track;
     d.log.info({ sql: q.ev.sql, pos: formatFilePos(q.ev.pos) }, why);
     await d.scheduler.drain();
     if (this.attached().ledger.delete(q.id)) d.totals.skippedTxns++;
@@ -171,7 +281,7 @@ export class ShardOptimist implements ShardHandler {
   private async shardDDL(q: Q, c: Extract<ShardDDL, { kind: 'alter' }>, before: string | undefined, after: string | undefined, stop: AbortSignal): Promise<void> {
     const d = this.d;
     const { ledger, rowKeys } = this.attached();
-    const track = d.tracker.push(q.id, q.ev.pos, q.ev.timestamp);
+    const track = q.track;
     const lockId = shardLockId(d.task, c.down.schema, c.down.table);
     if (ledger.has(q.id)) {
       // a replay: this DDL was resolved before the restart
@@ -198,6 +308,7 @@ export class ShardOptimist implements ShardHandler {
       ddls: c.ddls,
       tableInfoBefore: structureIn(before, c.up),
       tableInfosAfter: [structureIn(after, c.up)],
+      ...(d.cfg.strictOptimistic === true ? { strict: true } : {}),
     };
     // a conflict of this very DDL resolved by hand (`shard-ddl-lock unlock --action exec|skip`)
     // while the subtask was paused: take that answer instead of asking again
@@ -213,9 +324,69 @@ export class ShardOptimist implements ShardHandler {
         op = await coordinate('wait for the shard DDL operation', () => d.cfg.client.waitOptimisticOp(d.task, d.source, c.up.schema, c.up.table, (o) => o.version === version && !o.done, stop), stop);
       } finally {
         this.waiting = undefined;
-        d.metrics.shardLockResolving.set(d.labels, 0);
+        d.metrics.shardLockResolving.set(d.labels, this.waits.size > 0 ? 1 : 0);
       }
     }
+    if (op.conflictStage === 'waiting') {
+      this.startWait(q, c.up, lockId, info, op);
+      return;
+    }
+    await this.finishDDL(q, info, lockId, op, stop);
+  }
+
+  /**
+   * Non-strict mode: this table waits for the other shards of the lock to run the same DDL. Its DDL
+   * entry stays pending (the checkpoint stays before it); the operation is watched in the
+   * background; settle() ends the wait in the consumer's flow.
+   */
+  private startWait(q: Q, table: TableName, lockId: string, info: Omit<OptimisticInfo, 'version'>, op: OptimisticOperation): void {
+    const ddls = info.ddls;
+    const d = this.d;
+    const key = tableKey(table.schema, table.table);
+    const version = op.version;
+    const signal = this.watchAc.signal;
+    const w: Wait = { table, lockId, q, info, ddls, version, watcher: Promise.resolve() };
+    w.watcher = (async () => {
+      try {
+        w.op = await d.cfg.client.waitOptimisticOp(d.task, d.source, table.schema, table.table, (o) => o.version === version && o.conflictStage !== 'waiting' && !o.done, signal);
+      } catch (e) {
+        if (!signal.aborted) w.failed = e;
+      }
+    })();
+    this.waits.set(key, w);
+    d.metrics.shardLockResolving.set(d.labels, 1);
+    d.log.info({ lock: lockId, table: `${table.schema}.${table.table}`, ddls, version, why: op.conflictMsg }, 'shard ddl waits for the other shards to run it; this table is held back');
+  }
+
+  /** Waits that ended (the watcher saw the keeper's answer): finish them, then feed the held events through again. */
+  private async settle(stop: AbortSignal): Promise<void> {
+    for (const [key, w] of [...this.waits]) {
+      if (w.failed !== undefined) {
+        throw toDMError(w.failed, 'ErrSyncShardCoordination', `watching the shard DDL operation of \`${w.table.schema}\`.\`${w.table.table}\` failed: ${w.failed instanceof Error ? w.failed.message : JSON.stringify(w.failed)}`);
+      }
+      if (!w.op) continue;
+      this.waits.delete(key);
+      this.d.metrics.shardLockResolving.set(this.d.labels, this.waits.size > 0 ? 1 : 0);
+      this.d.log.info({ lock: w.lockId, table: `${w.table.schema}.${w.table.table}`, stage: w.op.conflictStage, held: this.held.size }, 'shard ddl wait over: every shard ran it');
+      await this.d.scheduler.drain();
+      await this.finishDDL(w.q, w.info, w.lockId, w.op, stop);
+      for await (const it of this.held.drain()) {
+        if (stop.aborted) return;
+        if (it.kind === 'txn') await this.route(it.txn, stop);
+        else await this.process(it.q, stop);
+      }
+      // the mark may have caught up with the consumer: the reader's snapshot belongs to the next checkpoint
+      await this.d.scheduler.drain();
+      this.d.ddl.snapshotAtMark();
+      await this.d.checkpoint.flush(true);
+    }
+  }
+
+  /** The keeper's answer to this table's DDL (not a wait): run it, or the conflict path. */
+  private async finishDDL(q: Q, info: Omit<OptimisticInfo, 'version'>, lockId: string, op: OptimisticOperation, stop: AbortSignal): Promise<void> {
+    const d = this.d;
+    const track = q.track;
+    const c = { up: { schema: info.upSchema, table: info.upTable }, ddls: info.ddls };
     if (op.conflictStage === 'detected') {
       this.lastConflict = op.conflictMsg ?? 'conflict';
       const err = new DMError('ErrSyncShardDDLConflict', `shard DDL of \`${c.up.schema}\`.\`${c.up.table}\` at ${formatFilePos(q.ev.pos)} conflicts in lock ${lockId}: ${op.conflictMsg ?? '(no message)'}; DDL: ${c.ddls.join('; ')}`);
@@ -262,10 +433,34 @@ export class ShardOptimist implements ShardHandler {
   }
 
   status(): Record<string, unknown> {
+    // tables waiting for the other shards to run their DDL (non-strict mode), by target table:
+    // synced = this source's tables that ran it, unsynced = this source's others of that target
+    const groups = new Map<string, { target: string; DDLs: string[]; firstLocation: string; synced: string[]; unsynced: string[]; lockId: string }>();
+    for (const w of this.waits.values()) {
+      const down = this.d.filters.route(w.table.schema, w.table.table);
+      const target = `\`${down.schema}\`.\`${down.table}\``;
+      const g = groups.get(target) ?? { target, DDLs: w.ddls, firstLocation: formatFilePos(w.q.ev.pos), synced: [], unsynced: [], lockId: w.lockId };
+      g.synced.push(`\`${w.table.schema}\`.\`${w.table.table}\``);
+      groups.set(target, g);
+    }
+    for (const g of groups.values()) {
+      for (const t of this.tables.values()) {
+        const r = this.d.filters.route(t.schema, t.table);
+        const name = `\`${t.schema}\`.\`${t.table}\``;
+        if (`\`${r.schema}\`.\`${r.table}\`` === g.target && !g.synced.includes(name)) g.unsynced.push(name);
+      }
+    }
+    const waiting = [...groups.values()];
+    const blocking = this.waiting?.ddls ?? waiting[0]?.DDLs ?? [];
+    const lockId = this.waiting?.lockId ?? waiting[0]?.lockId;
     return {
       shardMode: 'optimistic',
-      blockingDDLs: this.waiting ? this.waiting.ddls : [],
-      ...(this.waiting ? { unresolvedDDLLockID: this.waiting.lockId } : {}),
+      blockingDDLs: blocking,
+      ...(lockId !== undefined ? { unresolvedDDLLockID: lockId } : {}),
+      unresolvedGroups: waiting.map(({ lockId: _l, ...g }) => g),
+      heldEvents: this.held.size,
+      heldBytes: this.held.bytes,
+      heldOnDiskBytes: this.held.diskBytes,
       ...(this.lastConflict ? { conflictMsg: this.lastConflict } : {}),
     };
   }

@@ -8,6 +8,8 @@
  * - ADD INDEX once; MODIFY to a wider type; DROP COLUMN kept on the target until the last shard
  *   dropped it; rows between every shard's DDLs;
  * - kill -9 of a worker between the shards' DDLs (its source moves to the spare worker);
+ * - a column rename (non-strict default): the first shard waits with its rows held back
+ *   (shard-ddl-lock / query-status show it), renamed once when the last shard renamed;
  * - an incompatible ADD COLUMN (other type than another shard's) pauses that subtask with 36102
  *   and DM's way out; `binlog skip` + `resume-task` goes on;
  * - the target ends equal to the union of the shards, row by row.
@@ -77,6 +79,26 @@ void test(
     await has(2004);
     await waitFor('name dropped by the last shard', async () => !(await targetColumns(s.target)).includes('name'), { timeoutMs: 120_000, intervalMs: 1000 });
 
+    // a column rename (strict-optimistic-shard-mode: false, the default): shard_1 renames c → c2 and
+    // waits, its later rows held back while shard_2's flow; renamed once on the target when the last
+    // shard renamed, then the held rows land
+    await src1.sql("ALTER TABLE shard_1.t RENAME COLUMN c TO c2; INSERT INTO shard_1.t VALUES (1005, 5, 'r1')");
+    await src1.sql("INSERT INTO shard_2.t VALUES (2005, 5, 'r2')");
+    await has(2005);
+    const rename = 'ALTER TABLE `merged`.`t` RENAME COLUMN c TO c2';
+    const lock = await waitFor('rename lock shown', async () => {
+      const l = ((await s.cluster.ctl(['shard-ddl-lock', 'test'])).json['locks'] as Record<string, unknown>[] | undefined)?.[0];
+      return l && (l['DDLs'] as string[]).length > 0 ? l : false;
+    }, { timeoutMs: 60_000, intervalMs: 500 });
+    assert.deepEqual([lock['DDLs'], lock['synced'], (lock['unsynced'] as string[]).length], [[rename], ['mysql-replica-01-`shard_1`.`t`'], 3]);
+    assert.match((await s.cluster.ctl(['query-status', 'test'])).stdout, /RENAME COLUMN c TO c2/);
+    assert.ok(!(await ids()).includes(1005), 'shard_1 rows after its rename are held back');
+    assert.ok((await targetColumns(s.target)).includes('c'));
+    await src1.sql("ALTER TABLE shard_2.t RENAME COLUMN c TO c2; INSERT INTO shard_2.t VALUES (2006, 6, 'r3')");
+    await src2.sql("ALTER TABLE shard_3.t RENAME COLUMN c TO c2; INSERT INTO shard_3.t VALUES (3006, 6, 'r4'); ALTER TABLE shard_4.t RENAME COLUMN c TO c2; INSERT INTO shard_4.t VALUES (4007, 7, 'r5')");
+    for (const id of [1005, 2006, 3006, 4007]) await has(id);
+    assert.deepEqual(await targetColumns(s.target), ['id', 'v', 'c_shard', 'c2']);
+
     // a conflict: shard_3 adds d as INT, shard_4 as VARCHAR → source 2's subtask pauses with 36102
     await src2.sql('ALTER TABLE shard_3.t ADD COLUMN d INT; INSERT INTO shard_3.t VALUES (3005, 5, \'y6\', 7)');
     await has(3005);
@@ -92,11 +114,11 @@ void test(
     assert.equal(res.json['result'], true, res.stdout);
     await has(4006, 180_000);
 
-    const cols = ['id', 'v', 'c', 'd', 'c_shard'];
+    const cols = ['id', 'v', 'c2', 'd', 'c_shard'];
     // shards without d: compare what they have (d NULL on the target for them)
     const union = async (): Promise<(string | null)[][]> => {
       const withD = await shardUnion([[src2, 'shard_3'], [src2, 'shard_4']], cols);
-      const withoutD = (await shardUnion([[src1, 'shard_1'], [src1, 'shard_2']], ['id', 'v', 'c', 'c_shard'])).map((r) => [r[0]!, r[1]!, r[2]!, null, r[3]!]);
+      const withoutD = (await shardUnion([[src1, 'shard_1'], [src1, 'shard_2']], ['id', 'v', 'c2', 'c_shard'])).map((r) => [r[0]!, r[1]!, r[2]!, null, r[3]!]);
       return [...withD, ...withoutD].sort((a, b) => Number(a[0]) - Number(b[0]));
     };
     let last = '';
@@ -107,6 +129,6 @@ void test(
     }, { timeoutMs: 120_000, intervalMs: 1000 }).catch((e: Error) => {
       throw new Error(`${e.message}\n${last}`);
     });
-    assert.deepEqual(await targetColumns(s.target), ['id', 'v', 'c_shard', 'c', 'd']);
+    assert.deepEqual(await targetColumns(s.target), ['id', 'v', 'c_shard', 'c2', 'd']);
   },
 );
