@@ -1,8 +1,8 @@
 /**
  * The events a shard coordinator holds back while a shard table waits for a DDL lock, in binlog
  * order: transactions (their row changes) and QUERY events (the caller's own record `Q`), each with
- * the upstream tables (`schema\u0000table`) it touches. Used by the pessimist
- * (shard-pessimist.ts): DM re-reads held rows from the binlog, DM.ts keeps them here.
+ * the upstream tables (`schema\u0000table`) it touches. Used by the pessimist and the optimist
+ * (shard-pessimist.ts, shard-optimist.ts): DM re-reads held rows from the binlog, DM.ts keeps them here.
  *
  * `drain()` takes out everything pushed before it was called, in order; events pushed while it
  * runs (held again) go to the queue as it is then, and come out of the next drain.
