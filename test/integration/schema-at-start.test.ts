@@ -19,6 +19,7 @@ import { SyncUnit } from '../../src/units/sync/index.js';
 import type { ProcessResult, Unit } from '../../src/units/unit.js';
 import { masterPos, syncConfig, waitConverged } from './sync-fixture.js';
 import { steps, type Step } from '../helpers/steps.js';
+import { compareFilePos } from '../../src/binlog/position.js';
 
 const MINIMAL = { extraArgs: ['--binlog-row-metadata=MINIMAL'] };
 
@@ -64,16 +65,35 @@ async function runOk(u: Unit, signal: AbortSignal): Promise<ProcessResult> {
   return r;
 }
 
-/** Start the sync unit, wait until db is equal on both sides, then stop it (asserting it had no error). */
+/**
+ * Start the sync unit, wait until it has applied the binlog up to the source's current position
+ * (taken now, after the test's last source write), then check db is equal on both sides and stop
+ * it. Equality alone is not enough: when the full phase copied every change (a resume re-copied
+ * under a snapshot taken after the DDL), the target equals the source before sync has replayed
+ * anything, and what must hold is that replaying from the earliest snapshot (the DDL, the rows in
+ * safe mode) keeps it equal.
+ */
 async function syncUntilEqual(u: Unit, src: MariaDBServer, dst: MariaDBServer, db: string): Promise<void> {
+  const until = await masterPos(src);
   const ac = new AbortController();
   await u.init(ac.signal);
   let ended: ProcessResult | undefined;
   const running = u.process(ac.signal).then((r) => (ended = r));
-  const diffs = await waitConverged(src, dst, [db], 90_000);
+  await waitFor(
+    `sync applied up to ${until.file}:${until.offset}`,
+    async () => {
+      if (ended !== undefined) return true;
+      const applied = u.status()['appliedPos'] as { file: string; offset: number } | undefined;
+      return applied !== undefined && compareFilePos(applied, until) >= 0;
+    },
+    { timeoutMs: 90_000, intervalMs: 100 },
+  );
+  assert.equal(ended, undefined, `sync ended before reaching the source position: ${JSON.stringify(ended)}`);
+  const diffs = await waitConverged(src, dst, [db], 10_000);
   u.pause();
-  await running;
-  assert.deepEqual(ended?.errors, [], `sync: ${JSON.stringify(ended?.errors)}`);
+  const r = await running;
+  assert.deepEqual(r.errors, [], `sync: ${JSON.stringify(r.errors)}`);
+  assert.equal(r.isCanceled, true, 'sync ended by the pause');
   assert.ok(diffs.length > 0 && diffs.every((d) => d.equal), describeDiffs(diffs));
 }
 
@@ -291,5 +311,13 @@ void test('the same, but the target table also holds rows of another writer: not
   third = pipeline('mw', src, dst, 'mk');
   await step('third dump', () => runOk(unit(third, 'Dump'), signal));
   await step('third load', () => runOk(unit(third, 'Load'), signal));
-  await step('sync until equal', () => syncUntilEqual(unit(third, 'Sync'), src, dst, 'mk'));
+  // the copy under the new snapshot holds every source change: target == source already, so a
+  // test that waits for equality pauses sync at once, while the pipeline's unit is still starting
+  const sync = unit(third, 'Sync');
+  await sync.init(signal);
+  const starting = sync.process(signal);
+  sync.pause();
+  const r0 = await step('paused while starting', () => starting, 30_000);
+  assert.deepEqual(r0, { isCanceled: true, errors: [] }, 'a pause while the sync unit starts ends its process()');
+  await step('sync until equal', () => syncUntilEqual(sync, src, dst, 'mk'));
 });

@@ -28,6 +28,11 @@ export class DeferredSyncUnit implements Unit {
   private initedInner = false;
   private flavor: Flavor | undefined;
   private closed = false;
+  /**
+   * Aborted by pause() while process() is still building or initialising the SyncUnit (it has no
+   * run to stop yet): that process() then ends canceled instead of starting a run nobody stops.
+   */
+  private starting: AbortController | undefined;
 
   constructor(private readonly opts: DeferredSyncUnitOptions) {}
 
@@ -46,16 +51,26 @@ export class DeferredSyncUnit implements Unit {
 
   async process(signal: AbortSignal): Promise<ProcessResult> {
     let u: SyncUnit;
+    const starting = new AbortController();
+    this.starting = starting;
+    const stop = AbortSignal.any([signal, starting.signal]);
     try {
       u = await this.build();
       if (!this.initedInner) {
-        await u.init(signal);
+        await u.init(stop);
         this.initedInner = true;
       }
     } catch (e) {
+      // a unit built but not initialised is dropped, its connections with it (the next process() builds again)
+      const dropped = this.inner;
       this.inner = undefined;
-      return { isCanceled: signal.aborted, errors: signal.aborted ? [] : [toDMError(e, 'ErrInternal').toJSON()] };
+      await dropped?.close().catch(() => undefined);
+      return { isCanceled: stop.aborted, errors: stop.aborted ? [] : [toDMError(e, 'ErrInternal').toJSON()] };
+    } finally {
+      if (this.starting === starting) this.starting = undefined;
     }
+    // paused while starting: no run (resume() starts one)
+    if (stop.aborted) return { isCanceled: true, errors: [] };
     return u.process(signal);
   }
 
@@ -70,6 +85,7 @@ export class DeferredSyncUnit implements Unit {
   }
 
   pause(): void {
+    this.starting?.abort(new DMError('ErrCanceled', 'sync unit paused'));
     this.inner?.pause();
   }
 
