@@ -38,7 +38,7 @@
  * peak RSS during it (printed and under `lag` in the JSON). The native replica takes no part.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -354,6 +354,7 @@ async function steadyLag(src: MariaDBServer, dst: MariaDBServer, seconds: number
       await sleep(100);
     }
     const lags: number[] = [];
+    const series: [number, number][] = []; // [seen at, lag ms], written to BENCH_LAG_TRACE/lag.jsonl
     let stop = false;
     const hbWriter = (async () => {
       while (!stop) {
@@ -366,7 +367,10 @@ async function steadyLag(src: MariaDBServer, dst: MariaDBServer, seconds: number
       while (!stop) {
         const [rows] = await dstConn.query('SELECT ts FROM sbtest.hb WHERE id = 1');
         const ts = Number((rows as { ts: string }[])[0]?.ts ?? 0);
-        if (ts > last && last > 0) lags.push(Date.now() - ts);
+        if (ts > last && last > 0) {
+          lags.push(Date.now() - ts);
+          series.push([Date.now(), Date.now() - ts]);
+        }
         last = Math.max(last, ts);
         await sleep(10);
       }
@@ -382,6 +386,11 @@ async function steadyLag(src: MariaDBServer, dst: MariaDBServer, seconds: number
     await once(sb, 'exit');
     stop = true;
     await Promise.all([hbWriter, hbReader]);
+    const traceDir = process.env['BENCH_LAG_TRACE'];
+    if (traceDir) {
+      mkdirSync(traceDir, { recursive: true });
+      writeFileSync(join(traceDir, 'lag.jsonl'), series.map(([at, ms]) => JSON.stringify({ at, ms })).join('\n') + '\n');
+    }
     return { rowEventsPerSec: rate * 4, seconds, samples: lags.length, p50: pct(lags, 50), p99: pct(lags, 99), max: lags.length ? Math.max(...lags) : NaN };
   } finally {
     await srcConn.end();
@@ -523,9 +532,9 @@ async function mainCluster(): Promise<void> {
       const l = st?.result as SteadyLag | undefined;
       if (st && l) {
         const cpuUs = Math.round((1e6 * st.workerCpu) / (l.rowEventsPerSec * l.seconds));
-        console.log(`\n${lagLine(l)}; dm-worker ${st.workerCpu.toFixed(1)} CPU-s (~${cpuUs} µs per row event), peak RSS ${st.peakRssMB} MB (VmHWM ${st.hwmMB})`);
+        console.log(`\n${lagLine(l)}; dm-worker ${st.workerCpu.toFixed(1)} CPU-s (~${cpuUs} µs per row event), peak RSS ${st.peakRssMB} MB (VmHWM ${st.hwmMB}), worker fenced ${st.fences}×`);
         if (st.heapAtEnd) console.log(`lag phase: V8 heap at end (MB): ${Object.entries(st.heapAtEnd).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-        lag = { ...l, workerCpu: Number(st.workerCpu.toFixed(2)), workerCpuMicrosPerRowEvent: cpuUs, peakRssMB: st.peakRssMB, hwmMB: st.hwmMB, ...(st.heapAtEnd ? { heapAtEnd: st.heapAtEnd } : {}) };
+        lag = { ...l, workerCpu: Number(st.workerCpu.toFixed(2)), workerCpuMicrosPerRowEvent: cpuUs, peakRssMB: st.peakRssMB, hwmMB: st.hwmMB, workerFences: st.fences, ...(st.heapAtEnd ? { heapAtEnd: st.heapAtEnd } : {}) };
       }
     }
     const file = writeResults('sync-cluster', {
