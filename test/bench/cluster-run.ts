@@ -34,6 +34,7 @@ import { cpuSeconds, trackChild, type MariaDBServer } from '../helpers/index.js'
 import { DMCluster, sourceYaml, subtasksOf, type Proc } from '../helpers/cluster.js';
 import { ROOT } from '../helpers/paths.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
+import { DEFAULT_KEEPALIVE_TTL_MS } from '../../src/config/cluster-config.js';
 
 // ---- load and network ----------------------------------------------------------------------------
 
@@ -252,6 +253,8 @@ export interface ClusterRun {
     peakRssMB: number;
     hwmMB: number;
     heapAtEnd?: Record<string, number>;
+    /** Times the worker fenced itself (keep-alive not acknowledged in time) during the phase: each stops and restarts its subtasks. */
+    fences: number;
   };
 }
 
@@ -267,6 +270,15 @@ export interface ClusterTask {
   steady?: () => Promise<unknown>;
 }
 
+/** How many times the worker's log says it fenced itself (src/worker/session.ts). */
+function fenceCount(log: string): number {
+  try {
+    return readFileSync(log, 'utf8').split('keepalive not acknowledged in time').length - 1;
+  } catch {
+    return 0;
+  }
+}
+
 /**
  * A fresh one-master, one-worker cluster with the source registered as `sourceId`; runs `task`
  * (start-task → done) and tears the cluster down. The time excludes cluster start and source
@@ -278,7 +290,10 @@ export async function runClusterTask(
   sourceId: string,
   task: ClusterTask,
 ): Promise<ClusterRun> {
-  const cluster = await DMCluster.start({ masters: 1, workers: 1, prefix: 'bench-cluster' });
+  // the deployed keep-alive TTL (keepalive-ttl's default), not the test helper's 3 s: with 3 s a
+  // worker on a loaded box fences itself and restarts its subtasks (seconds of lag); BENCH_KEEPALIVE_TTL overrides
+  const keepaliveTtl = process.env['BENCH_KEEPALIVE_TTL'] ?? `${DEFAULT_KEEPALIVE_TTL_MS / 1000}s`;
+  const cluster = await DMCluster.start({ masters: 1, workers: 1, prefix: 'bench-cluster', keepaliveTtl });
   try {
     const w0 = cluster.workers[0]?.child?.pid;
     // idle: a second after the worker registered, so its start-up's garbage had a chance to go
@@ -350,14 +365,38 @@ export async function runClusterTask(
     let steady: ClusterRun['steady'];
     if (task.steady) {
       const c1 = treeCpu(wpid);
+      const fences0 = fenceCount(worker.log);
       const sRss = new RssSampler(wpid);
       let result: unknown;
+      // BENCH_LAG_TRACE=<dir>: the worker's query-status every 250 ms during the phase
+      // (<dir>/status.jsonl, with the bench's clock) and its log (<dir>/worker.log) after it
+      const traceDir = process.env['BENCH_LAG_TRACE'];
+      let tracing = traceDir !== undefined && traceDir !== '';
+      const tracer = (async () => {
+        if (!tracing || !traceDir) return;
+        mkdirSync(traceDir, { recursive: true });
+        const lines: string[] = [];
+        while (tracing) {
+          const at = Date.now();
+          const st = await cluster.ctl(['query-status', task.name]).catch(() => undefined);
+          const sub = st ? subtasksOf(st.json)[0] : undefined;
+          lines.push(JSON.stringify({ at, took: Date.now() - at, sync: sub?.sync ?? null }));
+          await sleep(250);
+        }
+        writeFileSync(join(traceDir, 'status.jsonl'), lines.join('\n') + '\n');
+      })();
       try {
         result = await task.steady();
       } finally {
+        tracing = false;
+        await tracer;
+        if (traceDir) {
+          writeFileSync(join(traceDir, 'worker.log'), readFileSync(worker.log, 'utf8'));
+          writeFileSync(join(traceDir, 'master.log'), readFileSync(master.log, 'utf8'));
+        }
         const r = sRss.stop();
         const heap = await workerHeapMB(worker.addr);
-        steady = { result, workerCpu: treeCpu(wpid) - c1, ...r, ...(heap ? { heapAtEnd: heap } : {}) };
+        steady = { result, workerCpu: treeCpu(wpid) - c1, ...r, ...(heap ? { heapAtEnd: heap } : {}), fences: fenceCount(worker.log) - fences0 };
       }
       if (!cluster.alive(worker))
         throw new Error(`dm-worker exited during the steady phase\n${cluster.logs()}`);

@@ -38,7 +38,7 @@
  * peak RSS during it (printed and under `lag` in the JSON). The native replica takes no part.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -329,10 +329,12 @@ interface SteadyLag {
   p50: number;
   p99: number;
   max: number;
+  /** The same over the samples seen from 5 s into the phase on (the fresh worker's first row events excluded). */
+  after5s: { samples: number; p50: number; p99: number; max: number };
 }
 
 const lagLine = (l: SteadyLag): string =>
-  `steady state at ~${l.rowEventsPerSec} row events/s for ${l.seconds}s: lag p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms (${l.samples} samples; 50 ms heartbeat)`;
+  `steady state at ~${l.rowEventsPerSec} row events/s for ${l.seconds}s: lag p50 ${l.p50} ms, p99 ${l.p99} ms, max ${l.max} ms (${l.samples} samples; 50 ms heartbeat); from 5 s on: p50 ${l.after5s.p50} ms, p99 ${l.after5s.p99} ms, max ${l.after5s.max} ms (${l.after5s.samples} samples)`;
 
 /**
  * Steady state: sysbench at ~LAG_RATE row events/s for `seconds` upstream while a heartbeat row
@@ -354,7 +356,9 @@ async function steadyLag(src: MariaDBServer, dst: MariaDBServer, seconds: number
       await sleep(100);
     }
     const lags: number[] = [];
+    const series: [number, number][] = []; // [seen at, lag ms], written to BENCH_LAG_TRACE/lag.jsonl
     let stop = false;
+    const phaseStart = Date.now();
     const hbWriter = (async () => {
       while (!stop) {
         await srcConn.query('UPDATE sbtest.hb SET ts = ? WHERE id = 1', [Date.now()]);
@@ -366,7 +370,10 @@ async function steadyLag(src: MariaDBServer, dst: MariaDBServer, seconds: number
       while (!stop) {
         const [rows] = await dstConn.query('SELECT ts FROM sbtest.hb WHERE id = 1');
         const ts = Number((rows as { ts: string }[])[0]?.ts ?? 0);
-        if (ts > last && last > 0) lags.push(Date.now() - ts);
+        if (ts > last && last > 0) {
+          lags.push(Date.now() - ts);
+          series.push([Date.now(), Date.now() - ts]);
+        }
         last = Math.max(last, ts);
         await sleep(10);
       }
@@ -382,7 +389,21 @@ async function steadyLag(src: MariaDBServer, dst: MariaDBServer, seconds: number
     await once(sb, 'exit');
     stop = true;
     await Promise.all([hbWriter, hbReader]);
-    return { rowEventsPerSec: rate * 4, seconds, samples: lags.length, p50: pct(lags, 50), p99: pct(lags, 99), max: lags.length ? Math.max(...lags) : NaN };
+    const traceDir = process.env['BENCH_LAG_TRACE'];
+    if (traceDir) {
+      mkdirSync(traceDir, { recursive: true });
+      writeFileSync(join(traceDir, 'lag.jsonl'), series.map(([at, ms]) => JSON.stringify({ at, ms })).join('\n') + '\n');
+    }
+    const late = series.filter(([at]) => at >= phaseStart + 5000).map(([, ms]) => ms);
+    return {
+      rowEventsPerSec: rate * 4,
+      seconds,
+      samples: lags.length,
+      p50: pct(lags, 50),
+      p99: pct(lags, 99),
+      max: lags.length ? Math.max(...lags) : NaN,
+      after5s: { samples: late.length, p50: pct(late, 50), p99: pct(late, 99), max: late.length ? Math.max(...late) : NaN },
+    };
   } finally {
     await srcConn.end();
     await dstConn.end();
@@ -523,9 +544,9 @@ async function mainCluster(): Promise<void> {
       const l = st?.result as SteadyLag | undefined;
       if (st && l) {
         const cpuUs = Math.round((1e6 * st.workerCpu) / (l.rowEventsPerSec * l.seconds));
-        console.log(`\n${lagLine(l)}; dm-worker ${st.workerCpu.toFixed(1)} CPU-s (~${cpuUs} µs per row event), peak RSS ${st.peakRssMB} MB (VmHWM ${st.hwmMB})`);
+        console.log(`\n${lagLine(l)}; dm-worker ${st.workerCpu.toFixed(1)} CPU-s (~${cpuUs} µs per row event), peak RSS ${st.peakRssMB} MB (VmHWM ${st.hwmMB}), worker fenced ${st.fences}×`);
         if (st.heapAtEnd) console.log(`lag phase: V8 heap at end (MB): ${Object.entries(st.heapAtEnd).map(([k, v]) => `${k} ${v}`).join(', ')}`);
-        lag = { ...l, workerCpu: Number(st.workerCpu.toFixed(2)), workerCpuMicrosPerRowEvent: cpuUs, peakRssMB: st.peakRssMB, hwmMB: st.hwmMB, ...(st.heapAtEnd ? { heapAtEnd: st.heapAtEnd } : {}) };
+        lag = { ...l, workerCpu: Number(st.workerCpu.toFixed(2)), workerCpuMicrosPerRowEvent: cpuUs, peakRssMB: st.peakRssMB, hwmMB: st.hwmMB, workerFences: st.fences, ...(st.heapAtEnd ? { heapAtEnd: st.heapAtEnd } : {}) };
       }
     }
     const file = writeResults('sync-cluster', {
