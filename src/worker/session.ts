@@ -22,6 +22,7 @@ export class WorkerSession extends EventEmitter {
   private readonly ac = new AbortController();
   private loop: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private recheck: NodeJS.Immediate | undefined;
   readonly marginMs: number;
 
   constructor(
@@ -53,6 +54,17 @@ export class WorkerSession extends EventEmitter {
   }
 
   private check(): void {
+    if (this.state !== 'Alive' || this.deadlineInMs > 0 || this.recheck) return;
+    // After the event loop was blocked, this timer runs before the I/O already waiting on the
+    // socket: an acknowledgement that arrived in time would be read only after the fence. Decide
+    // after one poll phase (setImmediate runs after it); the margin covers that turn.
+    this.recheck = setImmediate(() => {
+      this.recheck = undefined;
+      this.fenceIfLate();
+    });
+  }
+
+  private fenceIfLate(): void {
     if (this.state === 'Alive' && this.deadlineInMs <= 0) {
       this.state = 'Fenced';
       this.log.warn({ ttlSec: this.ttlSec }, 'keepalive not acknowledged in time: fencing, stopping all work');
@@ -108,6 +120,7 @@ export class WorkerSession extends EventEmitter {
     this.state = 'Closed';
     this.ac.abort();
     if (this.timer) clearInterval(this.timer);
+    if (this.recheck) clearImmediate(this.recheck);
     await this.lease?.revoke().catch(() => undefined);
     await this.loop;
   }
