@@ -214,6 +214,7 @@ export class ShardOptimist implements ShardHandler {
       case 'create':
         for (const t of c.tables) this.tables.set(tableKey(t.schema, t.table), t);
         await this.putSourceTables(stop);
+        if (c.tables.length === 1 && (await this.createWhileWaiting(q, c.tables[0] as TableName, after, stop))) return;
         await d.ddl.handleQuery(ev, gtid, firstOfRun, ledger, stop, q.track);
         return;
       case 'drop':
@@ -238,6 +239,54 @@ export class ShardOptimist implements ShardHandler {
         await this.shardDDL(q, c, before, after, stop);
         return;
     }
+  }
+
+  /**
+   * CREATE TABLE of a shard table while its lock waits for a rename (non-strict mode): the keeper
+   * is told the new table's structure (an info with the CREATE) and answers as DM's lock does for
+   * a table joining it: created with the renamed columns it waits like the shards that ran the
+   * rename (its rows held back), or runs it as the last one; created with the old columns it has
+   * nothing to wait for (the CREATE goes on as usual) and the lock waits for it to rename. False
+   * when the lock does not wait (the CREATE goes the usual way) or on a replay.
+   */
+  private async createWhileWaiting(q: Q, up: TableName, after: string | undefined, stop: AbortSignal): Promise<boolean> {
+    const d = this.d;
+    if (this.attached().ledger.has(q.id)) return false;
+    const down = d.filters.route(up.schema, up.table);
+    const lockId = shardLockId(d.task, down.schema, down.table);
+    if (!(await coordinate('read the shard DDL lock', () => d.cfg.client.optimisticLockWaits(d.task, lockId), stop))) return false;
+    await d.scheduler.drain();
+    await d.checkpoint.flush(true);
+    const struct = structureIn(after, up);
+    const info: Omit<OptimisticInfo, 'version'> = {
+      task: d.task,
+      source: d.source,
+      upSchema: up.schema,
+      upTable: up.table,
+      downSchema: down.schema,
+      downTable: down.table,
+      ddls: [q.ev.sql],
+      tableInfoBefore: struct,
+      tableInfosAfter: [struct],
+      ...(d.cfg.strictOptimistic === true ? { strict: true } : {}),
+    };
+    const version = await coordinate('put the shard DDL info', () => d.cfg.client.putOptimisticInfo(info), stop);
+    d.log.info({ lock: lockId, table: `${up.schema}.${up.table}`, version }, 'shard table created while its lock waits for a rename: info put');
+    const op = await coordinate('wait for the shard DDL operation', () => d.cfg.client.waitOptimisticOp(d.task, d.source, up.schema, up.table, (o) => o.version === version && !o.done, stop), stop);
+    if (op.conflictStage === 'waiting') {
+      this.startWait(q, up, lockId, info, op);
+      return true;
+    }
+    if (op.conflictStage === 'none' && op.ddls.length === 0) {
+      // the old columns: created as usual; the lock waits for this table to rename
+      if (op.conflictMsg) d.log.warn({ lock: lockId, table: `${up.schema}.${up.table}` }, op.conflictMsg);
+      await d.ddl.handleQuery(q.ev, q.gtid, q.firstOfRun, this.attached().ledger, stop, q.track);
+      await coordinate('mark the shard DDL operation done', () => d.cfg.client.markOptimisticDone(op), stop);
+      return true;
+    }
+    // the last shard of the rename (the merged table runs it), or a conflict
+    await this.finishDDL(q, info, lockId, op, stop);
+    return true;
   }
 
   private async notApplied(q: Q, why: string, stop: AbortSignal): Promise<void> {
