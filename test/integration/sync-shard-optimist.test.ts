@@ -15,7 +15,10 @@
  *   loses nothing, and when the other shard renames too the merged table is renamed once and every
  *   row lands; past the spill file's limit, 36104;
  * - strict: the rename conflicts at once (36102); non-strict: another DDL of the lock while a shard
- *   waits conflicts (36102).
+ *   waits conflicts (36102);
+ * - shard tables created while a rename waits: with the renamed column they wait with it (rows held
+ *   back), with the old one their rows flow and the lock waits for them (shard-ddl-lock's message
+ *   says to rename them upstream); once they do, the merged table is renamed and every row lands.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -336,4 +339,53 @@ void test('optimistic: strict mode conflicts at once on a rename; non-strict, an
   assert.match(r2.errors[0]?.message ?? '', /shard_1`\.`t` waits for every shard to run .*RENAME COLUMN v TO v2.* is another change/);
   assert.ok(!(await ids(dst)).includes(1002));
   assert.deepEqual(await targetCols(dst), ['id', 'v']);
+});
+
+void test('optimistic, non-strict: shard tables created while a rename waits: with the renamed columns they wait with it, with the old ones the lock waits for them (shard-ddl-lock says so)', { timeout: 300_000 }, async (t) => {
+  const { src, dst, client, keys, run } = await renameEnv(t, 'rennew');
+  const { unit, running } = await run(false);
+  const ok = (): void => {
+    const st = unit.status();
+    if (st['error'] !== undefined) throw new Error(`sync unit stopped: ${JSON.stringify(st['error'])}`);
+  };
+  await waitFor('initial rows', async () => (ok(), (await ids(dst)).length === 2), { timeoutMs: 60_000 });
+  await src.sql('ALTER TABLE shard_1.t RENAME COLUMN v TO v2; INSERT INTO shard_1.t VALUES (1002, 2)');
+  await waitFor('shard_1 waits', async () => (await showLocks(client, keys, 'test'))[0]?.synced.length === 1, { timeoutMs: 60_000 });
+  // shard_3.t is created with the renamed column: it waits too (its row is held back)
+  await src.sql('CREATE DATABASE shard_3; CREATE TABLE shard_3.t (id INT PRIMARY KEY, v2 INT); INSERT INTO shard_3.t VALUES (3001, 1)');
+  // shard_4.t is created with the old column: its rows flow, the lock waits for it to rename
+  await src.sql('CREATE DATABASE shard_4; CREATE TABLE shard_4.t (id INT PRIMARY KEY, v INT); INSERT INTO shard_4.t VALUES (4001, 1)');
+  await waitFor('shard_4 row flows', async () => (ok(), (await ids(dst)).includes(4001)), { timeoutMs: 60_000 });
+  assert.ok(!(await ids(dst)).includes(3001), 'the row of the table created with the renamed column is held back');
+  const op3 = JSON.parse((await client.get(shardKeys.optimisticOp(keys, 'test', 'mysql-01', 'shard_3', 't')).string()) ?? '{}') as OptimisticOperation;
+  assert.equal(op3.conflictStage, 'waiting');
+  let lock = (await showLocks(client, keys, 'test'))[0];
+  assert.deepEqual(lock?.synced, ['mysql-01-`shard_1`.`t`', 'mysql-01-`shard_3`.`t`']);
+  assert.deepEqual(lock?.unsynced, ['mysql-01-`shard_2`.`t`', 'mysql-01-`shard_4`.`t`']);
+  assert.match(lock?.message ?? '', /mysql-01-`shard_2`.`t`, mysql-01-`shard_4`.`t` have not: run the same rename on each of them upstream/);
+  // shard_2 renames: the lock still waits for shard_4
+  await src.sql('ALTER TABLE shard_2.t RENAME COLUMN v TO v2; INSERT INTO shard_2.t VALUES (2002, 2)');
+  await waitFor('shard_2 waits', async () => (await showLocks(client, keys, 'test'))[0]?.unsynced.length === 1, { timeoutMs: 60_000 });
+  lock = (await showLocks(client, keys, 'test'))[0];
+  assert.deepEqual(lock?.unsynced, ['mysql-01-`shard_4`.`t`']);
+  assert.deepEqual(await targetCols(dst), ['id', 'v']);
+  // shard_4 renames upstream as told: the merged table is renamed, every held row lands
+  await src.sql('ALTER TABLE shard_4.t RENAME COLUMN v TO v2; INSERT INTO shard_4.t VALUES (4002, 2)');
+  const union = async (): Promise<unknown[]> => {
+    const rows: Record<string, unknown>[] = [];
+    for (const n of [1, 2, 3, 4]) rows.push(...(await src.sql(`SELECT id, v2 FROM shard_${n}.t`)));
+    return rows.sort((a, b) => Number(a['id']) - Number(b['id']));
+  };
+  let last: unknown[] = [];
+  await waitFor('target equals the union of the shards', async () => {
+    ok();
+    last = await dst.sql('SELECT id, v2 FROM merged.t ORDER BY id').catch(() => []);
+    return JSON.stringify(last) === JSON.stringify(await union());
+  }, { timeoutMs: 60_000 }).catch(async (e: unknown) => {
+    throw new Error(`${(e as Error).message}: ${JSON.stringify(last)} vs ${JSON.stringify(await union())}; status ${JSON.stringify(unit.status())}`);
+  });
+  assert.equal((await union()).length, 7);
+  await waitFor('lock resolved', async () => (await showLocks(client, keys, 'test')).length === 0, { timeoutMs: 30_000 });
+  unit.pause();
+  assert.deepEqual((await running).errors, []);
 });

@@ -5,7 +5,9 @@
  * schema: ADD COLUMN once, DROP COLUMN when the last shard dropped it, …).
  *
  *   start of a run            → SourceTables (this source's tables by target table)
- *   CREATE / DROP TABLE       → SourceTables again (CREATE applied as usual, DROP not applied)
+ *   CREATE / DROP TABLE       → SourceTables again (CREATE applied as usual, DROP not applied);
+ *                               a CREATE while its lock waits for a rename → an info with the
+ *                               CREATE (the new structure): it may wait like the renamed shards
  *   ALTER / CREATE|DROP INDEX → drain, OptimisticInfo (version n), wait for the operation of
  *                               version n, run its DDLs (possibly none), ledger row, `done`
  *   conflictStage 'detected'  → `dmctl binlog skip|replace` for this DDL if given, else the
