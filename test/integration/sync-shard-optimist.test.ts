@@ -18,14 +18,19 @@
  *   waits conflicts (36102);
  * - shard tables created while a rename waits: with the renamed column they wait with it (rows held
  *   back), with the old one their rows flow and the lock waits for them (shard-ddl-lock's message
- *   says to rename them upstream); once they do, the merged table is renamed and every row lands.
+ *   says to rename them upstream); once they do, the merged table is renamed and every row lands;
+ * - `binlog replace` of a conflict, the worker killed (-9, sync-runner.ts) after it put the info
+ *   again with ignoreConflict and before the replacement's ledger row: the replay runs the
+ *   replacement (kept in the info) once.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EtcdCluster, MariaDBServer, waitFor } from '../helpers/index.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { EtcdCluster, MariaDBServer, trackChild, waitFor } from '../helpers/index.js';
 import { SyncUnit, type FailedEventDecision, type SyncConfig } from '../../src/units/sync/index.js';
 import type { Etcd3 } from 'etcd3';
-import { createEtcdClient, Keys, shardKeys, type OptimisticInfo, type OptimisticOperation, type SourceTables } from '../../src/store/index.js';
+import { createEtcdClient, Keys, shardKeys, shardLockId, type OptimisticInfo, type OptimisticOperation, type SourceTables } from '../../src/store/index.js';
 import { ShardDDLKeeper, showLocks } from '../../src/master/shardddl/index.js';
 import { etcdShardDDLClient } from '../../src/worker/shardddl-client.js';
 import { masterPos, syncConfig } from './sync-fixture.js';
@@ -387,5 +392,79 @@ void test('optimistic, non-strict: shard tables created while a rename waits: wi
   assert.equal((await union()).length, 7);
   await waitFor('lock resolved', async () => (await showLocks(client, keys, 'test')).length === 0, { timeoutMs: 30_000 });
   unit.pause();
+  assert.deepEqual((await running).errors, []);
+});
+
+void test('optimistic: binlog replace of a conflict, the worker killed after the ignoreConflict info and before the ledger row: the replay runs the replacement', { timeout: 300_000 }, async (t) => {
+  const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
+  const etcd = await EtcdCluster.start(1);
+  const client = createEtcdClient({ endpoints: etcd.endpoints });
+  const prefix = `/shard-repl-${process.pid}/`;
+  const keys = new Keys(prefix);
+  const units: SyncUnit[] = [];
+  t.after(async () => {
+    for (const u of units) await u.close();
+    client.close();
+    await Promise.all([src.stop(), dst.stop(), etcd.stop()]);
+  });
+  const start = await masterPos(src);
+  await src.sql('CREATE DATABASE shard_1; CREATE TABLE shard_1.t (id INT PRIMARY KEY, v INT); INSERT INTO shard_1.t VALUES (1, 1)');
+  const base = syncConfig(src, dst, {
+    start,
+    baList: { doDbs: ['shard_*'] },
+    routes: [
+      { schemaPattern: 'shard_*', targetSchema: 'merged' },
+      { schemaPattern: 'shard_*', tablePattern: 't', targetSchema: 'merged', targetTable: 't' },
+    ],
+  });
+  const shard = { mode: 'optimistic' as const, maxHoldBytes: 1 << 20 };
+  const REPLACEMENT = 'ALTER TABLE `merged`.`t` ADD COLUMN c2 INT';
+  // the sync unit in its own process; the operator has put `binlog replace` for the conflict
+  const c = spawn(process.execPath, ['--import', 'tsx', 'test/integration/sync-runner.ts', JSON.stringify({ ...base, shard: { ...shard, etcd: { endpoints: etcd.endpoints, prefix } } })], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, SYNC_RUNNER_ON_FAILED: JSON.stringify({ action: 'replace', sql: [REPLACEMENT] } satisfies FailedEventDecision) },
+  });
+  trackChild(c);
+  t.after(() => void c.kill('SIGKILL'));
+  const exited = once(c, 'exit');
+  await waitFor('initial row', async () => {
+    if (c.exitCode !== null) throw new Error(`sync runner exited with ${c.exitCode}`);
+    return (await ids(dst)).includes(1);
+  }, { timeoutMs: 90_000 });
+  // the keeper is played by the test: the DDL conflicts
+  await src.sql('ALTER TABLE shard_1.t MODIFY COLUMN v VARCHAR(10)');
+  const infoKey = shardKeys.optimisticInfo(keys, 'test', 'mysql-01', 'shard_1', 't');
+  const opKey = shardKeys.optimisticOp(keys, 'test', 'mysql-01', 'shard_1', 't');
+  const readInfo = async (): Promise<OptimisticInfo | null> => JSON.parse((await client.get(infoKey).string()) ?? 'null') as OptimisticInfo | null;
+  const answer = (i: OptimisticInfo, conflictStage: OptimisticOperation['conflictStage'], more: Partial<OptimisticOperation> = {}): string =>
+    JSON.stringify({ lockId: shardLockId('test', i.downSchema, i.downTable), task: 'test', source: i.source, upSchema: i.upSchema, upTable: i.upTable, version: i.version, ddls: [], conflictStage, done: false, ...more } satisfies OptimisticOperation);
+  await waitFor('the DDL info', async () => (await readInfo())?.version === 1, { timeoutMs: 60_000 });
+  const i1 = (await readInfo()) as OptimisticInfo;
+  await client.put(opKey).value(answer(i1, 'detected', { conflictMsg: 'ErrMasterShardDDLConflict (test)' }));
+  // the worker takes the replace and puts the info again with ignoreConflict (and the replacement); killed while it waits for the answer
+  await waitFor('the ignoreConflict info', async () => (await readInfo())?.ignoreConflict === true, { timeoutMs: 60_000 });
+  const i2 = (await readInfo()) as OptimisticInfo;
+  assert.deepEqual(i2.replacedBy, [REPLACEMENT]);
+  c.kill('SIGKILL');
+  await exited;
+  // the keeper's answer arrives after the worker died
+  await client.put(opKey).value(answer(i2, 'skipped'));
+  assert.deepEqual(await targetCols(dst), ['id', 'v'], 'the replacement has not run');
+  // the next run of the subtask (no binlog operation left: it was taken by the killed run)
+  const u = new SyncUnit({ ...base, shard: { ...shard, client: etcdShardDDLClient(client, keys) } }, { heartbeatMs: 200 });
+  units.push(u);
+  const ac = new AbortController();
+  await u.init(ac.signal);
+  const running = u.process(ac.signal);
+  const ok = (): void => {
+    const st = u.status();
+    if (st['error'] !== undefined) throw new Error(`sync unit stopped: ${JSON.stringify(st['error'])}`);
+  };
+  await waitFor('the replacement ran on the replay', async () => (ok(), (await targetCols(dst)).includes('c2')), { timeoutMs: 60_000 });
+  assert.deepEqual(await targetCols(dst), ['id', 'v', 'c2']);
+  await waitFor('the operation marked done', async () => (JSON.parse((await client.get(opKey).string()) ?? '{}') as OptimisticOperation).done, { timeoutMs: 30_000 });
+  await src.sql("INSERT INTO shard_1.t VALUES (2, '2')");
+  await waitFor('a row after the DDL', async () => (ok(), (await ids(dst)).includes(2)), { timeoutMs: 60_000 });
+  u.pause();
   assert.deepEqual((await running).errors, []);
 });

@@ -308,7 +308,9 @@ export class ShardOptimist implements ShardHandler {
    * `conflict`: the info of a conflict the keeper detected; skipped or replaced, it is put again
    * with `ignoreConflict` before the ledger row, so the keeper takes this table's new structure
    * into the lock (conflictStage 'skipped') and the lock clears once every shard agrees again;
-   * the answer is marked done after the ledger row (a replay marks it done too).
+   * the answer is marked done after the ledger row (a replay marks it done too). A replacement
+   * goes in that info (`replacedBy`): a restart before its ledger row runs it on replay (the
+   * binlog operation was taken already).
    */
   private async operatorDecides(q: Q, err: DMError, track: TrackEntry, stop: AbortSignal, conflict?: Omit<OptimisticInfo, 'version'>): Promise<void> {
     const d = this.d;
@@ -316,7 +318,7 @@ export class ShardOptimist implements ShardHandler {
     if (decision.action === 'fail') throw err;
     await d.scheduler.drain();
     await d.checkpoint.flush(true);
-    const ignored = conflict ? await this.ignoreConflict(conflict, stop) : undefined;
+    const ignored = conflict ? await this.ignoreConflict(decision.action === 'replace' ? { ...conflict, replacedBy: decision.sql } : conflict, stop) : undefined;
     if (decision.action === 'skip') {
       d.log.warn({ sql: q.ev.sql, pos: formatFilePos(q.ev.pos) }, 'shard ddl skipped by operator');
       await ledgerOnly(d, [{ id: q.id, pos: q.ev.pos }], stop);
@@ -363,7 +365,19 @@ export class ShardOptimist implements ShardHandler {
     };
     // a conflict of this very DDL resolved by hand (`shard-ddl-lock unlock --action exec|skip`)
     // while the subtask was paused: take that answer instead of asking again
-    let op = await this.resolvedByHand(c, stop);
+    const byHand = await this.resolvedByHand(c, stop);
+    let op = byHand?.op;
+    if (byHand?.info.ignoreConflict === true && byHand.info.replacedBy !== undefined && byHand.op.conflictStage === 'skipped') {
+      // `binlog replace` of this conflict, the worker restarted before the replacement ran (its
+      // ledger row is missing): run it now, the ledger row with it
+      d.log.warn({ lock: lockId, sql: byHand.info.replacedBy, pos: formatFilePos(q.ev.pos) }, 'shard ddl replaced by operator before a restart: running the replacement');
+      await d.ddl.execDDL(byHand.info.replacedBy, undefined, q.id, q.ev, true, stop);
+      await coordinate('mark the shard DDL operation done', () => d.cfg.client.markOptimisticDone(byHand.op), stop);
+      d.tracker.markDone(track, true);
+      d.ddl.snapshotAtMark();
+      await d.checkpoint.flush(true);
+      return;
+    }
     if (op) {
       d.log.info({ lock: lockId, stage: op.conflictStage, version: op.version }, 'shard ddl conflict resolved by hand: taking that operation');
     } else {
@@ -470,7 +484,7 @@ export class ShardOptimist implements ShardHandler {
   }
 
   /** The operation `shard-ddl-lock unlock` wrote for the stored info of this table, when that info is this DDL's. */
-  private async resolvedByHand(c: Extract<ShardDDL, { kind: 'alter' }>, stop: AbortSignal): Promise<OptimisticOperation | undefined> {
+  private async resolvedByHand(c: Extract<ShardDDL, { kind: 'alter' }>, stop: AbortSignal): Promise<{ op: OptimisticOperation; info: OptimisticInfo } | undefined> {
     const d = this.d;
     const [info, op] = await coordinate(
       'read the shard DDL info and operation',
@@ -480,7 +494,7 @@ export class ShardOptimist implements ShardHandler {
     if (!info || !op || op.done || op.version !== info.version) return undefined;
     if (op.conflictStage !== 'resolved' && op.conflictStage !== 'skipped') return undefined;
     const same = info.ddls.length === c.ddls.length && info.ddls.every((x, i) => x === c.ddls[i]);
-    return same ? op : undefined;
+    return same ? { op, info } : undefined;
   }
 
   status(): Record<string, unknown> {
