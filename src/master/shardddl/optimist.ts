@@ -22,7 +22,9 @@
  *   (`redirectAfter`), and once its operation is done every waiting shard is answered `resolved`
  *   (nothing to run: go on). While a shard waits, any other DDL of the lock is a conflict. When
  *   the shards that had not run it leave the lock (DROP TABLE upstream), the first waiting shard
- *   is answered `resolved` with the DDL to run.
+ *   is answered `resolved` with the DDL to run. A shard table CREATEd while shards wait (its worker
+ *   puts an info with the CREATE): with the renamed columns it waits too (or runs it, the last);
+ *   with the old ones the lock waits for it to rename upstream (the lock view's `message` says so).
  * - ADD INDEX / CREATE INDEX: once per index name; DROP INDEX: once.
  * - table options (default value, charset, engine, comment): run.
  * - primary keys, foreign keys, partitions, RENAME TABLE: conflict (not coordinated optimistically).
