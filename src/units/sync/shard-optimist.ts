@@ -253,7 +253,17 @@ export class ShardOptimist implements ShardHandler {
    */
   private async createWhileWaiting(q: Q, up: TableName, after: string | undefined, stop: AbortSignal): Promise<boolean> {
     const d = this.d;
-    if (this.attached().ledger.has(q.id)) return false;
+    if (this.attached().ledger.has(q.id)) {
+      // a replay: an answer to this CREATE's info left without `done` (a restart after its ledger row) is marked done
+      const [info, left] = await coordinate(
+        'read the shard DDL info and operation',
+        () => Promise.all([d.cfg.client.optimisticInfo(d.task, d.source, up.schema, up.table), d.cfg.client.optimisticOp(d.task, d.source, up.schema, up.table)]),
+        stop,
+      );
+      const mine = info !== undefined && info.ddls.length === 1 && info.ddls[0] === q.ev.sql && left !== undefined && left.version === info.version;
+      if (mine && !left.done && left.conflictStage !== 'detected') await coordinate('mark the shard DDL operation done', () => d.cfg.client.markOptimisticDone(left), stop);
+      return false;
+    }
     const down = d.filters.route(up.schema, up.table);
     const lockId = shardLockId(d.task, down.schema, down.table);
     if (!(await coordinate('read the shard DDL lock', () => d.cfg.client.optimisticLockWaits(d.task, lockId), stop))) return false;
