@@ -409,7 +409,7 @@ function dmShowDDLLocks(r: MasterPb.ShowDDLLocksResponse): Obj {
     result: r.result,
     msg: r.msg,
     // `error` is DM.ts's (a conflict or mismatch with its code), shown only when there is one
-    locks: r.locks.map((l) => ({ ID: l.id, task: l.task, mode: l.mode, owner: l.owner, DDLs: [...l.ddls], synced: [...l.synced], unsynced: [...l.unsynced], ...(l.error ? { error: l.error } : {}) })),
+    locks: r.locks.map((l) => ({ ID: l.id, task: l.task, mode: l.mode, owner: l.owner, DDLs: [...l.ddls], synced: [...l.synced], unsynced: [...l.unsynced], ...(l.error ? { error: l.error } : {}), ...(l.message ? { message: l.message } : {}) })),
   };
 }
 

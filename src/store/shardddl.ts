@@ -174,6 +174,13 @@ export interface OptimisticInfo {
   /** Set by the worker when the operator skipped or replaced this conflicting DDL (`dmctl binlog skip|replace`): the keeper takes the table's structure as it is (conflictStage `skipped`). */
   ignoreConflict?: boolean;
   /**
+   * With `ignoreConflict`, when the operator replaced the DDL (`dmctl binlog replace`): the
+   * replacement statements. The binlog operation is taken (deleted) when the worker meets the
+   * conflict; kept here, a worker that restarts before the replacement's ledger row was written
+   * runs the replacement on replay (the keeper's 'skipped' answer alone would lose it).
+   */
+  replacedBy?: string[];
+  /**
    * The task's `strict-optimistic-shard-mode`: true → a DDL the keeper cannot join is a conflict at
    * once; unset/false → a column rename waits for every shard to run it (`conflictStage: 'waiting'`).
    */

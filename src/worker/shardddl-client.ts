@@ -17,7 +17,7 @@
  */
 import type { Etcd3, IOperation } from 'etcd3';
 import { DMError } from '../errors/index.js';
-import { shardKeys, type Keys, type TxnCompare, type OptimisticInfo, type OptimisticOperation, type PessimisticInfo, type PessimisticOperation, type SourceTables } from '../store/index.js';
+import { shardKeys, type Keys, type TxnCompare, type OptimisticInfo, type OptimisticOperation, type OptimisticLockState, type PessimisticInfo, type PessimisticOperation, type SourceTables } from '../store/index.js';
 import type { ShardDDLClient } from '../units/sync/index.js';
 import { sleepAbortable } from '../util/index.js';
 
@@ -183,6 +183,10 @@ export function etcdShardDDLClient(client: Etcd3, keys: Keys, binding?: ShardDDL
     },
     waitOptimisticOp(task, source, upSchema, upTable, accept, signal) {
       return waitFor(client, shardKeys.optimisticOp(keys, task, source, upSchema, upTable), accept, signal);
+    },
+    async optimisticLockWaits(task, lockId) {
+      const st = await getWithRev<OptimisticLockState>(client, shardKeys.optimisticLock(keys, task, lockId));
+      return Object.keys(st?.value.waiting ?? {}).length > 0;
     },
     async waitOptimisticLockDDLs(task, lockId, self, signal) {
       const prefix = shardKeys.optimisticOp(keys, task);

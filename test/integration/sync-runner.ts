@@ -5,7 +5,7 @@
  * its own etcd shard DDL client)
  * Prints `{"result": ProcessResult}` on stdout when process() ends; SIGTERM pauses and exits.
  */
-import { SyncUnit, type ShardConfig, type SyncConfig } from '../../src/units/sync/index.js';
+import { SyncUnit, type FailedEventDecision, type ShardConfig, type SyncConfig } from '../../src/units/sync/index.js';
 import { createEtcdClient, Keys } from '../../src/store/index.js';
 import { etcdShardDDLClient } from '../../src/worker/shardddl-client.js';
 
@@ -16,6 +16,19 @@ let cfg: SyncConfig = rest;
 if (rawShard) {
   const { etcd, ...shard } = rawShard;
   cfg = { ...rest, shard: { ...shard, client: etcdShardDDLClient(createEtcdClient({ endpoints: etcd.endpoints }), new Keys(etcd.prefix)) } };
+}
+// SYNC_RUNNER_ON_FAILED='<FailedEventDecision as JSON>': the operator's answer (`dmctl binlog`) to the first failed event
+const onFailed = process.env['SYNC_RUNNER_ON_FAILED'];
+if (onFailed) {
+  let left: FailedEventDecision | undefined = JSON.parse(onFailed) as FailedEventDecision;
+  cfg = {
+    ...cfg,
+    onFailedEvent: () => {
+      const d = left ?? { action: 'fail' as const };
+      left = undefined;
+      return Promise.resolve(d);
+    },
+  };
 }
 const unit = new SyncUnit(cfg, { heartbeatMs: 200 });
 const ac = new AbortController();

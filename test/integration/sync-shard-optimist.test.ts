@@ -15,14 +15,22 @@
  *   loses nothing, and when the other shard renames too the merged table is renamed once and every
  *   row lands; past the spill file's limit, 36104;
  * - strict: the rename conflicts at once (36102); non-strict: another DDL of the lock while a shard
- *   waits conflicts (36102).
+ *   waits conflicts (36102);
+ * - shard tables created while a rename waits: with the renamed column they wait with it (rows held
+ *   back), with the old one their rows flow and the lock waits for them (shard-ddl-lock's message
+ *   says to rename them upstream); once they do, the merged table is renamed and every row lands;
+ * - `binlog replace` of a conflict, the worker killed (-9, sync-runner.ts) after it put the info
+ *   again with ignoreConflict and before the replacement's ledger row: the replay runs the
+ *   replacement (kept in the info) once.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { EtcdCluster, MariaDBServer, waitFor } from '../helpers/index.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { EtcdCluster, MariaDBServer, trackChild, waitFor } from '../helpers/index.js';
 import { SyncUnit, type FailedEventDecision, type SyncConfig } from '../../src/units/sync/index.js';
 import type { Etcd3 } from 'etcd3';
-import { createEtcdClient, Keys, shardKeys, type OptimisticInfo, type OptimisticOperation, type SourceTables } from '../../src/store/index.js';
+import { createEtcdClient, Keys, shardKeys, shardLockId, type OptimisticInfo, type OptimisticOperation, type SourceTables } from '../../src/store/index.js';
 import { ShardDDLKeeper, showLocks } from '../../src/master/shardddl/index.js';
 import { etcdShardDDLClient } from '../../src/worker/shardddl-client.js';
 import { masterPos, syncConfig } from './sync-fixture.js';
@@ -336,4 +344,127 @@ void test('optimistic: strict mode conflicts at once on a rename; non-strict, an
   assert.match(r2.errors[0]?.message ?? '', /shard_1`\.`t` waits for every shard to run .*RENAME COLUMN v TO v2.* is another change/);
   assert.ok(!(await ids(dst)).includes(1002));
   assert.deepEqual(await targetCols(dst), ['id', 'v']);
+});
+
+void test('optimistic, non-strict: shard tables created while a rename waits: with the renamed columns they wait with it, with the old ones the lock waits for them (shard-ddl-lock says so)', { timeout: 300_000 }, async (t) => {
+  const { src, dst, client, keys, run } = await renameEnv(t, 'rennew');
+  const { unit, running } = await run(false);
+  const ok = (): void => {
+    const st = unit.status();
+    if (st['error'] !== undefined) throw new Error(`sync unit stopped: ${JSON.stringify(st['error'])}`);
+  };
+  await waitFor('initial rows', async () => (ok(), (await ids(dst)).length === 2), { timeoutMs: 60_000 });
+  await src.sql('ALTER TABLE shard_1.t RENAME COLUMN v TO v2; INSERT INTO shard_1.t VALUES (1002, 2)');
+  await waitFor('shard_1 waits', async () => (await showLocks(client, keys, 'test'))[0]?.synced.length === 1, { timeoutMs: 60_000 });
+  // shard_3.t is created with the renamed column: it waits too (its row is held back)
+  await src.sql('CREATE DATABASE shard_3; CREATE TABLE shard_3.t (id INT PRIMARY KEY, v2 INT); INSERT INTO shard_3.t VALUES (3001, 1)');
+  // shard_4.t is created with the old column: its rows flow, the lock waits for it to rename
+  await src.sql('CREATE DATABASE shard_4; CREATE TABLE shard_4.t (id INT PRIMARY KEY, v INT); INSERT INTO shard_4.t VALUES (4001, 1)');
+  await waitFor('shard_4 row flows', async () => (ok(), (await ids(dst)).includes(4001)), { timeoutMs: 60_000 });
+  assert.ok(!(await ids(dst)).includes(3001), 'the row of the table created with the renamed column is held back');
+  const op3 = JSON.parse((await client.get(shardKeys.optimisticOp(keys, 'test', 'mysql-01', 'shard_3', 't')).string()) ?? '{}') as OptimisticOperation;
+  assert.equal(op3.conflictStage, 'waiting');
+  let lock = (await showLocks(client, keys, 'test'))[0];
+  assert.deepEqual(lock?.synced, ['mysql-01-`shard_1`.`t`', 'mysql-01-`shard_3`.`t`']);
+  assert.deepEqual(lock?.unsynced, ['mysql-01-`shard_2`.`t`', 'mysql-01-`shard_4`.`t`']);
+  assert.match(lock?.message ?? '', /mysql-01-`shard_2`.`t`, mysql-01-`shard_4`.`t` have not: run the same rename on each of them upstream/);
+  // shard_2 renames: the lock still waits for shard_4
+  await src.sql('ALTER TABLE shard_2.t RENAME COLUMN v TO v2; INSERT INTO shard_2.t VALUES (2002, 2)');
+  await waitFor('shard_2 waits', async () => (await showLocks(client, keys, 'test'))[0]?.unsynced.length === 1, { timeoutMs: 60_000 });
+  lock = (await showLocks(client, keys, 'test'))[0];
+  assert.deepEqual(lock?.unsynced, ['mysql-01-`shard_4`.`t`']);
+  assert.deepEqual(await targetCols(dst), ['id', 'v']);
+  // shard_4 renames upstream as told: the merged table is renamed, every held row lands
+  await src.sql('ALTER TABLE shard_4.t RENAME COLUMN v TO v2; INSERT INTO shard_4.t VALUES (4002, 2)');
+  const union = async (): Promise<unknown[]> => {
+    const rows: Record<string, unknown>[] = [];
+    for (const n of [1, 2, 3, 4]) rows.push(...(await src.sql(`SELECT id, v2 FROM shard_${n}.t`)));
+    return rows.sort((a, b) => Number(a['id']) - Number(b['id']));
+  };
+  let last: unknown[] = [];
+  await waitFor('target equals the union of the shards', async () => {
+    ok();
+    last = await dst.sql('SELECT id, v2 FROM merged.t ORDER BY id').catch(() => []);
+    return JSON.stringify(last) === JSON.stringify(await union());
+  }, { timeoutMs: 60_000 }).catch(async (e: unknown) => {
+    throw new Error(`${(e as Error).message}: ${JSON.stringify(last)} vs ${JSON.stringify(await union())}; status ${JSON.stringify(unit.status())}`);
+  });
+  assert.equal((await union()).length, 7);
+  await waitFor('lock resolved', async () => (await showLocks(client, keys, 'test')).length === 0, { timeoutMs: 30_000 });
+  unit.pause();
+  assert.deepEqual((await running).errors, []);
+});
+
+void test('optimistic: binlog replace of a conflict, the worker killed after the ignoreConflict info and before the ledger row: the replay runs the replacement', { timeout: 300_000 }, async (t) => {
+  const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
+  const etcd = await EtcdCluster.start(1);
+  const client = createEtcdClient({ endpoints: etcd.endpoints });
+  const prefix = `/shard-repl-${process.pid}/`;
+  const keys = new Keys(prefix);
+  const units: SyncUnit[] = [];
+  t.after(async () => {
+    for (const u of units) await u.close();
+    client.close();
+    await Promise.all([src.stop(), dst.stop(), etcd.stop()]);
+  });
+  const start = await masterPos(src);
+  await src.sql('CREATE DATABASE shard_1; CREATE TABLE shard_1.t (id INT PRIMARY KEY, v INT); INSERT INTO shard_1.t VALUES (1, 1)');
+  const base = syncConfig(src, dst, {
+    start,
+    baList: { doDbs: ['shard_*'] },
+    routes: [
+      { schemaPattern: 'shard_*', targetSchema: 'merged' },
+      { schemaPattern: 'shard_*', tablePattern: 't', targetSchema: 'merged', targetTable: 't' },
+    ],
+  });
+  const shard = { mode: 'optimistic' as const, maxHoldBytes: 1 << 20 };
+  const REPLACEMENT = 'ALTER TABLE `merged`.`t` ADD COLUMN c2 INT';
+  // the sync unit in its own process; the operator has put `binlog replace` for the conflict
+  const c = spawn(process.execPath, ['--import', 'tsx', 'test/integration/sync-runner.ts', JSON.stringify({ ...base, shard: { ...shard, etcd: { endpoints: etcd.endpoints, prefix } } })], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, SYNC_RUNNER_ON_FAILED: JSON.stringify({ action: 'replace', sql: [REPLACEMENT] } satisfies FailedEventDecision) },
+  });
+  trackChild(c);
+  t.after(() => void c.kill('SIGKILL'));
+  const exited = once(c, 'exit');
+  await waitFor('initial row', async () => {
+    if (c.exitCode !== null) throw new Error(`sync runner exited with ${c.exitCode}`);
+    return (await ids(dst)).includes(1);
+  }, { timeoutMs: 90_000 });
+  // the keeper is played by the test: the DDL conflicts
+  await src.sql('ALTER TABLE shard_1.t MODIFY COLUMN v VARCHAR(10)');
+  const infoKey = shardKeys.optimisticInfo(keys, 'test', 'mysql-01', 'shard_1', 't');
+  const opKey = shardKeys.optimisticOp(keys, 'test', 'mysql-01', 'shard_1', 't');
+  const readInfo = async (): Promise<OptimisticInfo | null> => JSON.parse((await client.get(infoKey).string()) ?? 'null') as OptimisticInfo | null;
+  const answer = (i: OptimisticInfo, conflictStage: OptimisticOperation['conflictStage'], more: Partial<OptimisticOperation> = {}): string =>
+    JSON.stringify({ lockId: shardLockId('test', i.downSchema, i.downTable), task: 'test', source: i.source, upSchema: i.upSchema, upTable: i.upTable, version: i.version, ddls: [], conflictStage, done: false, ...more } satisfies OptimisticOperation);
+  await waitFor('the DDL info', async () => (await readInfo())?.version === 1, { timeoutMs: 60_000 });
+  const i1 = (await readInfo()) as OptimisticInfo;
+  await client.put(opKey).value(answer(i1, 'detected', { conflictMsg: 'ErrMasterShardDDLConflict (test)' }));
+  // the worker takes the replace and puts the info again with ignoreConflict (and the replacement); killed while it waits for the answer
+  await waitFor('the ignoreConflict info', async () => (await readInfo())?.ignoreConflict === true, { timeoutMs: 60_000 });
+  const i2 = (await readInfo()) as OptimisticInfo;
+  assert.deepEqual(i2.replacedBy, [REPLACEMENT]);
+  c.kill('SIGKILL');
+  await exited;
+  // the keeper's answer arrives after the worker died
+  await client.put(opKey).value(answer(i2, 'skipped'));
+  assert.deepEqual(await targetCols(dst), ['id', 'v'], 'the replacement has not run');
+  // the next run of the subtask (no binlog operation left: it was taken by the killed run)
+  const u = new SyncUnit({ ...base, shard: { ...shard, client: etcdShardDDLClient(client, keys) } }, { heartbeatMs: 200 });
+  units.push(u);
+  const ac = new AbortController();
+  await u.init(ac.signal);
+  const running = u.process(ac.signal);
+  const ok = (): void => {
+    const st = u.status();
+    if (st['error'] !== undefined) throw new Error(`sync unit stopped: ${JSON.stringify(st['error'])}`);
+  };
+  await waitFor('the replacement ran on the replay', async () => (ok(), (await targetCols(dst)).includes('c2')), { timeoutMs: 60_000 });
+  assert.deepEqual(await targetCols(dst), ['id', 'v', 'c2']);
+  await waitFor('the operation marked done', async () => (JSON.parse((await client.get(opKey).string()) ?? '{}') as OptimisticOperation).done, { timeoutMs: 30_000 });
+  await src.sql("INSERT INTO shard_1.t VALUES (2, '2')");
+  await waitFor('a row after the DDL', async () => (ok(), (await ids(dst)).includes(2)), { timeoutMs: 60_000 });
+  u.pause();
+  assert.deepEqual((await running).errors, []);
 });

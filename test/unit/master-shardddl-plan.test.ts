@@ -460,3 +460,73 @@ test('optimistic planner, non-strict: when the shard that had not renamed leaves
   assert.equal(a2.state.waiting, undefined);
   assert.deepEqual(a2.state.joined.columns.map((c) => c.name), ['id', 'b']);
 });
+
+test('optimistic planner, non-strict: a shard table created while shards wait for a rename joins the lock with the structure it has', () => {
+  const st = emptyShardState();
+  st.taskSources.set('t', ['s1', 's2']);
+  const srcTables = (s: string, tables: string[]): Rec<SourceTables> => rec(`st/${s}`, { task: 't', source: s, tables: { shard: { tbl: { db: tables } } } });
+  st.optimistic.sourceTables.set('t', new Map([['s1', srcTables('s1', ['t1', 't2'])], ['s2', srcTables('s2', ['t1'])]]));
+  const infos = new Map<string, Rec<OptimisticInfo>>();
+  st.optimistic.infos.set('t', infos);
+  const ops = new Map<string, Rec<OptimisticOperation>>();
+  st.optimistic.ops.set('t', ops);
+  const apply = (): OptimisticAction[] => {
+    const p = planOptimistic(st);
+    for (const a of p.actions) {
+      if (a.kind !== 'answer') continue;
+      for (const { op } of a.answers) ops.set(tableKey(op.source, op.upSchema, op.upTable), rec(`oo/${op.source}/${op.upTable}`, op));
+      if (a.state) st.optimistic.locks.set('t', new Map([[LOCK, rec('ol', a.state)]]));
+    }
+    return p.actions;
+  };
+  const create = (t: string, s: TableStructure): OptimisticInfo => oinfo('s2', t, [`CREATE TABLE \`${t}\` (id INT PRIMARY KEY, x INT)`], [s], s);
+  const done = (tk: string): void => void ops.set(tk, rec(`oo/${tk}`, { ...(ops.get(tk)?.value as OptimisticOperation), done: true }));
+  for (const tk of ['s1/db/t1', 's1/db/t2']) {
+    const [s, , t] = tk.split('/') as [string, string, string];
+    infos.set(tk, rec(`oi/${tk}`, oinfo(s, t, [RENAME], [RENAMED])));
+    apply();
+    assert.equal(ops.get(tk)?.value.conflictStage, 'waiting');
+  }
+  // s2 creates t3 with the renamed columns: it counts as a shard that ran the rename (and waits too)
+  st.optimistic.sourceTables.set('t', new Map([['s1', srcTables('s1', ['t1', 't2'])], ['s2', srcTables('s2', ['t1', 't3'])]]));
+  infos.set('s2/db/t3', rec('oi/s2/db/t3', create('t3', RENAMED)));
+  apply();
+  assert.equal(ops.get('s2/db/t3')?.value.conflictStage, 'waiting');
+  assert.deepEqual(ops.get('s2/db/t3')?.value.ddls, []);
+  let view = planOptimistic(st).locks[0];
+  assert.deepEqual(view?.synced, ['s1-`db`.`t1`', 's1-`db`.`t2`', 's2-`db`.`t3`']);
+  assert.deepEqual(view?.unsynced, ['s2-`db`.`t1`']);
+  // s2 creates t4 with the old columns: nothing to wait for (its CREATE goes on), but the lock waits for it
+  st.optimistic.sourceTables.set('t', new Map([['s1', srcTables('s1', ['t1', 't2'])], ['s2', srcTables('s2', ['t1', 't3', 't4'])]]));
+  infos.set('s2/db/t4', rec('oi/s2/db/t4', create('t4', BASE)));
+  apply();
+  assert.equal(ops.get('s2/db/t4')?.value.conflictStage, 'none');
+  assert.deepEqual(ops.get('s2/db/t4')?.value.ddls, []);
+  assert.match(ops.get('s2/db/t4')?.value.conflictMsg ?? '', /created with the columns before .*RENAME COLUMN/);
+  done('s2/db/t4');
+  view = planOptimistic(st).locks[0];
+  assert.deepEqual(view?.unsynced, ['s2-`db`.`t1`', 's2-`db`.`t4`']);
+  assert.equal(view?.stage, 'waiting');
+  assert.match(view?.message ?? '', /s2-`db`.`t1`, s2-`db`.`t4` have not: run the same rename on each of them upstream \(a shard table created with the old columns/);
+  // a table created with neither structure is a conflict
+  const odd = decideInfo(st.optimistic.locks.get('t')?.get(LOCK)?.value, LOCK, create('t5', tbl([['id', 'int(11)'], ['a', 'int(11)'], ['b', 'int(11)']])), [...TABLES, 's2/db/t5'], true);
+  assert.equal(odd.op.conflictStage, 'detected');
+  assert.match(odd.op.conflictMsg ?? '', /38104.*neither the columns before it nor after it/);
+  // s2/t1 renames: t4 still has not
+  infos.set('s2/db/t1', rec('oi/s2/db/t1', oinfo('s2', 't1', [RENAME], [RENAMED])));
+  apply();
+  assert.equal(ops.get('s2/db/t1')?.value.conflictStage, 'waiting');
+  assert.match(ops.get('s2/db/t1')?.value.conflictMsg ?? '', /waiting for s2-`db`.`t4`/);
+  // t4 renames upstream: the last shard, it runs the rename on the merged table
+  infos.set('s2/db/t4', rec('oi/s2/db/t4', { ...oinfo('s2', 't4', [RENAME], [RENAMED]), version: 2 }));
+  apply();
+  assert.deepEqual(ops.get('s2/db/t4')?.value.ddls, [RENAME]);
+  done('s2/db/t4');
+  apply();
+  for (const tk of ['s1/db/t1', 's1/db/t2', 's2/db/t1', 's2/db/t3']) assert.equal(ops.get(tk)?.value.conflictStage, 'resolved', tk);
+  for (const tk of ['s1/db/t1', 's1/db/t2', 's2/db/t1', 's2/db/t3']) done(tk);
+  view = planOptimistic(st).locks[0];
+  assert.deepEqual(view?.unsynced, []);
+  assert.equal(view?.message, undefined);
+  assert.deepEqual(planOptimistic(st).actions.map((a) => a.kind), ['resolve']);
+});

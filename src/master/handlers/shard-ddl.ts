@@ -18,7 +18,7 @@ export function shardDDLHandlers(env: HandlerEnv): MasterImpl {
       return {
         result: true,
         msg: locks.length === 0 ? 'no DDL lock exists' : '',
-        locks: locks.map((l) => ({ id: l.id, task: l.task, mode: l.mode, owner: l.owner, ddls: l.ddls, synced: l.synced, unsynced: l.unsynced, error: l.error })),
+        locks: locks.map((l) => ({ id: l.id, task: l.task, mode: l.mode, owner: l.owner, ddls: l.ddls, synced: l.synced, unsynced: l.unsynced, error: l.error, ...(l.message ? { message: l.message } : {}) })),
       };
     },
 

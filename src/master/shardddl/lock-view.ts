@@ -22,4 +22,6 @@ export interface LockView {
   stage: 'waiting' | 'executing' | 'skipping' | 'error';
   /** Why the lock is in error (with DM's code), else ''. */
   error: string;
+  /** Optimistic, while shards wait for a rename: what the unsynced shards must do (run it upstream, or unlock by hand). */
+  message?: string;
 }

@@ -22,7 +22,9 @@
  *   (`redirectAfter`), and once its operation is done every waiting shard is answered `resolved`
  *   (nothing to run: go on). While a shard waits, any other DDL of the lock is a conflict. When
  *   the shards that had not run it leave the lock (DROP TABLE upstream), the first waiting shard
- *   is answered `resolved` with the DDL to run.
+ *   is answered `resolved` with the DDL to run. A shard table CREATEd while shards wait (its worker
+ *   puts an info with the CREATE): with the renamed columns it waits too (or runs it, the last);
+ *   with the old ones the lock waits for it to rename upstream (the lock view's `message` says so).
  * - ADD INDEX / CREATE INDEX: once per index name; DROP INDEX: once.
  * - table options (default value, charset, engine, comment): run.
  * - primary keys, foreign keys, partitions, RENAME TABLE: conflict (not coordinated optimistically).
@@ -376,6 +378,56 @@ function waitOrRun(
   return { op: { ...op, ddls: info.ddls }, state };
 }
 
+/** An info a worker puts for the CREATE TABLE of a shard table while its lock waits for a rename. */
+function isCreateInfo(info: OptimisticInfo): boolean {
+  if (info.ddls.length !== 1) return false;
+  try {
+    return parseDDL(info.ddls[0] as string, info.downSchema).type === 'create table';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Non-strict mode, a shard table CREATEd while the lock waits for a rename (DM adds a new table to
+ * a lock with the structure it has): created with the renamed columns (none of the old names, every
+ * new one) it counts as a shard that ran the rename: it waits too (its rows are held back until the
+ * rename ran on the merged table), or, the last one, runs it. Created with the old columns it is a
+ * shard that has not renamed yet: answered with nothing to run (its CREATE goes on as usual), and
+ * the lock keeps waiting for it (the lock view says to run the rename on it upstream). Anything
+ * else is a conflict.
+ */
+function joinWhileWaiting(
+  base: OptimisticLockState,
+  op: OptimisticOperation,
+  info: OptimisticInfo,
+  tk: string,
+  first: OptimisticWait,
+  otherKeys: readonly string[],
+  complete: boolean,
+): { op: OptimisticOperation; state: OptimisticLockState } {
+  const created = afterOf(info);
+  const asRename: OptimisticInfo = { ...info, ddls: first.ddls, tableInfoBefore: base.joined, tableInfosAfter: [created] };
+  const w = waitDDL({ ...asRename, tableInfosAfter: [first.after] }, base.joined);
+  if (!w || 'conflict' in w) return conflictOf(op, base, `cannot tell whether ${info.source} \`${info.upSchema}\`.\`${info.upTable}\`, created while shards wait for ${JSON.stringify(first.ddls.join('; '))}, has the renamed columns`);
+  const olds = [...w.renames.keys()];
+  const news = [...w.renames.values()];
+  const has = (n: string): boolean => findColumn(created, n) !== undefined;
+  if (olds.every((n) => !has(n)) && news.every(has)) {
+    // the renamed structure: one more shard that ran the rename (same signature by construction)
+    return waitOrRun(base, op, asRename, tk, w, otherKeys, complete);
+  }
+  if (olds.every(has) && news.every((n) => !has(n))) {
+    const msg = `lock ${op.lockId}: ${info.source} \`${info.upSchema}\`.\`${info.upTable}\` was created with the columns before ${JSON.stringify(first.ddls.join('; '))}: the lock waits until it runs that rename upstream too`;
+    return { op: { ...op, conflictMsg: msg }, state: { ...base, tables: { ...(base.tables ?? {}), [tk]: created } } };
+  }
+  return conflictOf(
+    op,
+    base,
+    `${info.source} \`${info.upSchema}\`.\`${info.upTable}\` was created while shards wait for ${JSON.stringify(first.ddls.join('; '))} with neither the columns before it nor after it (${created.columns.map((c) => c.name).join(', ')})`,
+  );
+}
+
 /** Decide one info: the operation and the new lock state (unchanged on a conflict). */
 export function decideInfo(
   prev: OptimisticLockState | undefined,
@@ -406,7 +458,7 @@ export function decideInfo(
     if (w && 'conflict' in w) return conflictOf(op, base, `${w.conflict} (DDL ${JSON.stringify(info.ddls.join('; '))} of ${info.source} \`${info.upSchema}\`.\`${info.upTable}\`)`);
     const waiting = Object.entries(base.waiting ?? {}).filter(([t]) => t !== tk);
     const first = waiting[0];
-    if (first && (!w || w.signature !== first[1].signature)) {
+    if (first && !isCreateInfo(info) && (!w || w.signature !== first[1].signature)) {
       return conflictOf(
         op,
         base,
@@ -414,6 +466,7 @@ export function decideInfo(
       );
     }
     if (w) return waitOrRun(base, op, info, tk, w, otherKeys, complete);
+    if (first && isCreateInfo(info)) return joinWhileWaiting(base, op, info, tk, first[1], otherKeys, complete);
   }
   const work: OptimisticLockState = { ...base, droppedColumns: { ...base.droppedColumns }, indexes: [...(base.indexes ?? [])] };
   let joined = base.joined;
@@ -472,6 +525,18 @@ function reput(info: Rec<OptimisticInfo>, op: Rec<OptimisticOperation>): boolean
   );
 }
 
+/**
+ * What a lock waiting for a rename needs: each unsynced shard table (one created upstream with the
+ * old columns after the rename started does not rename by itself) must run it upstream (or leave
+ * the lock: DROP TABLE upstream).
+ */
+function waitMessage(ddls: string[], unsynced: string[]): string {
+  return (
+    `the merged table runs ${JSON.stringify(ddls.join('; '))} once every shard ran it; ${unsynced.map(tableLabel).join(', ')} ha${unsynced.length === 1 ? 's' : 've'} not: ` +
+    'run the same rename on each of them upstream (a shard table created with the old columns after the rename started does not rename by itself), or drop it upstream'
+  );
+}
+
 function tableLabel(tk: string): string {
   const [source, schema, table] = tk.split('/');
   return `${source ?? ''}-\`${schema ?? ''}\`.\`${table ?? ''}\``;
@@ -523,7 +588,8 @@ export function planOptimistic(st: ShardState): OptimisticPlan {
       // that had not run it left the lock: DROP TABLE upstream): the first waiting one runs it
       const ws = stateRec?.value.waiting ?? {};
       const wkeys = Object.keys(ws).sort();
-      const w0 = wkeys[0];
+      // the first waiting table whose info is the rename (not one created with the renamed columns)
+      const w0 = wkeys.find((k) => { const i = infos.get(k); return i !== undefined && !isCreateInfo(i.value); }) ?? wkeys[0];
       if (answers.length === 0 && stateRec && !stateRec.value.redirectAfter && complete && w0 !== undefined && tables.every((t) => ws[t]?.signature === ws[w0]?.signature)) {
         const i = infos.get(w0);
         const w = i ? waitDDL(i.value, stateRec.value.joined) : undefined;
@@ -576,6 +642,7 @@ export function planOptimistic(st: ShardState): OptimisticPlan {
         unsynced: unsynced.map(tableLabel),
         stage: conflicts.length > 0 ? 'error' : 'waiting',
         error: conflicts.map((o) => o.value.conflictMsg ?? '').join('; '),
+        ...(waiting.length > 0 && unsynced.length > 0 ? { message: waitMessage(waiting[0]?.[1].ddls ?? [], unsynced) } : {}),
       });
       // resolved: nothing pending, every operation done, every shard has the joined structure (and
       // every shard is known: a source without its source-tables record may still differ)

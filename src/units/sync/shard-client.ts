@@ -27,6 +27,8 @@ export interface ShardDDLClient {
    * nothing, and their rows must not reach the target before it ran).
    */
   waitOptimisticLockDDLs(task: string, lockId: string, self: { source: string; upSchema: string; upTable: string }, signal: AbortSignal): Promise<void>;
+  /** Whether the keeper's state of the lock has shard tables waiting for a rename (non-strict mode). */
+  optimisticLockWaits(task: string, lockId: string): Promise<boolean>;
 }
 
 /** `shard-mode` as the sync unit gets it (SyncConfig.shard). */

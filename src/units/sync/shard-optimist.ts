@@ -5,7 +5,9 @@
  * schema: ADD COLUMN once, DROP COLUMN when the last shard dropped it, …).
  *
  *   start of a run            → SourceTables (this source's tables by target table)
- *   CREATE / DROP TABLE       → SourceTables again (CREATE applied as usual, DROP not applied)
+ *   CREATE / DROP TABLE       → SourceTables again (CREATE applied as usual, DROP not applied);
+ *                               a CREATE while its lock waits for a rename → an info with the
+ *                               CREATE (the new structure): it may wait like the renamed shards
  *   ALTER / CREATE|DROP INDEX → drain, OptimisticInfo (version n), wait for the operation of
  *                               version n, run its DDLs (possibly none), ledger row, `done`
  *   conflictStage 'detected'  → `dmctl binlog skip|replace` for this DDL if given, else the
@@ -214,6 +216,7 @@ export class ShardOptimist implements ShardHandler {
       case 'create':
         for (const t of c.tables) this.tables.set(tableKey(t.schema, t.table), t);
         await this.putSourceTables(stop);
+        if (c.tables.length === 1 && (await this.createWhileWaiting(q, c.tables[0] as TableName, after, stop))) return;
         await d.ddl.handleQuery(ev, gtid, firstOfRun, ledger, stop, q.track);
         return;
       case 'drop':
@@ -240,6 +243,64 @@ export class ShardOptimist implements ShardHandler {
     }
   }
 
+  /**
+   * CREATE TABLE of a shard table while its lock waits for a rename (non-strict mode): the keeper
+   * is told the new table's structure (an info with the CREATE) and answers as DM's lock does for
+   * a table joining it: created with the renamed columns it waits like the shards that ran the
+   * rename (its rows held back), or runs it as the last one; created with the old columns it has
+   * nothing to wait for (the CREATE goes on as usual) and the lock waits for it to rename. False
+   * when the lock does not wait (the CREATE goes the usual way) or on a replay.
+   */
+  private async createWhileWaiting(q: Q, up: TableName, after: string | undefined, stop: AbortSignal): Promise<boolean> {
+    const d = this.d;
+    if (this.attached().ledger.has(q.id)) {
+      // a replay: an answer to this CREATE's info left without `done` (a restart after its ledger row) is marked done
+      const [info, left] = await coordinate(
+        'read the shard DDL info and operation',
+        () => Promise.all([d.cfg.client.optimisticInfo(d.task, d.source, up.schema, up.table), d.cfg.client.optimisticOp(d.task, d.source, up.schema, up.table)]),
+        stop,
+      );
+      const mine = info !== undefined && info.ddls.length === 1 && info.ddls[0] === q.ev.sql && left !== undefined && left.version === info.version;
+      if (mine && !left.done && left.conflictStage !== 'detected') await coordinate('mark the shard DDL operation done', () => d.cfg.client.markOptimisticDone(left), stop);
+      return false;
+    }
+    const down = d.filters.route(up.schema, up.table);
+    const lockId = shardLockId(d.task, down.schema, down.table);
+    if (!(await coordinate('read the shard DDL lock', () => d.cfg.client.optimisticLockWaits(d.task, lockId), stop))) return false;
+    await d.scheduler.drain();
+    await d.checkpoint.flush(true);
+    const struct = structureIn(after, up);
+    const info: Omit<OptimisticInfo, 'version'> = {
+      task: d.task,
+      source: d.source,
+      upSchema: up.schema,
+      upTable: up.table,
+      downSchema: down.schema,
+      downTable: down.table,
+      ddls: [q.ev.sql],
+      tableInfoBefore: struct,
+      tableInfosAfter: [struct],
+      ...(d.cfg.strictOptimistic === true ? { strict: true } : {}),
+    };
+    const version = await coordinate('put the shard DDL info', () => d.cfg.client.putOptimisticInfo(info), stop);
+    d.log.info({ lock: lockId, table: `${up.schema}.${up.table}`, version }, 'shard table created while its lock waits for a rename: info put');
+    const op = await coordinate('wait for the shard DDL operation', () => d.cfg.client.waitOptimisticOp(d.task, d.source, up.schema, up.table, (o) => o.version === version && !o.done, stop), stop);
+    if (op.conflictStage === 'waiting') {
+      this.startWait(q, up, lockId, info, op);
+      return true;
+    }
+    if (op.conflictStage === 'none' && op.ddls.length === 0) {
+      // the old columns: created as usual; the lock waits for this table to rename
+      if (op.conflictMsg) d.log.warn({ lock: lockId, table: `${up.schema}.${up.table}` }, op.conflictMsg);
+      await d.ddl.handleQuery(q.ev, q.gtid, q.firstOfRun, this.attached().ledger, stop, q.track);
+      await coordinate('mark the shard DDL operation done', () => d.cfg.client.markOptimisticDone(op), stop);
+      return true;
+    }
+    // the last shard of the rename (the merged table runs it), or a conflict
+    await this.finishDDL(q, info, lockId, op, stop);
+    return true;
+  }
+
   private async notApplied(q: Q, why: string, stop: AbortSignal): Promise<void> {
     const d = this.d;
     const track = q.track;
@@ -257,7 +318,9 @@ export class ShardOptimist implements ShardHandler {
    * `conflict`: the info of a conflict the keeper detected; skipped or replaced, it is put again
    * with `ignoreConflict` before the ledger row, so the keeper takes this table's new structure
    * into the lock (conflictStage 'skipped') and the lock clears once every shard agrees again;
-   * the answer is marked done after the ledger row (a replay marks it done too).
+   * the answer is marked done after the ledger row (a replay marks it done too). A replacement
+   * goes in that info (`replacedBy`): a restart before its ledger row runs it on replay (the
+   * binlog operation was taken already).
    */
   private async operatorDecides(q: Q, err: DMError, track: TrackEntry, stop: AbortSignal, conflict?: Omit<OptimisticInfo, 'version'>): Promise<void> {
     const d = this.d;
@@ -265,7 +328,7 @@ export class ShardOptimist implements ShardHandler {
     if (decision.action === 'fail') throw err;
     await d.scheduler.drain();
     await d.checkpoint.flush(true);
-    const ignored = conflict ? await this.ignoreConflict(conflict, stop) : undefined;
+    const ignored = conflict ? await this.ignoreConflict(decision.action === 'replace' ? { ...conflict, replacedBy: decision.sql } : conflict, stop) : undefined;
     if (decision.action === 'skip') {
       d.log.warn({ sql: q.ev.sql, pos: formatFilePos(q.ev.pos) }, 'shard ddl skipped by operator');
       await ledgerOnly(d, [{ id: q.id, pos: q.ev.pos }], stop);
@@ -312,7 +375,19 @@ export class ShardOptimist implements ShardHandler {
     };
     // a conflict of this very DDL resolved by hand (`shard-ddl-lock unlock --action exec|skip`)
     // while the subtask was paused: take that answer instead of asking again
-    let op = await this.resolvedByHand(c, stop);
+    const byHand = await this.resolvedByHand(c, stop);
+    let op = byHand?.op;
+    if (byHand?.info.ignoreConflict === true && byHand.info.replacedBy !== undefined && byHand.op.conflictStage === 'skipped') {
+      // `binlog replace` of this conflict, the worker restarted before the replacement ran (its
+      // ledger row is missing): run it now, the ledger row with it
+      d.log.warn({ lock: lockId, sql: byHand.info.replacedBy, pos: formatFilePos(q.ev.pos) }, 'shard ddl replaced by operator before a restart: running the replacement');
+      await d.ddl.execDDL(byHand.info.replacedBy, undefined, q.id, q.ev, true, stop);
+      await coordinate('mark the shard DDL operation done', () => d.cfg.client.markOptimisticDone(byHand.op), stop);
+      d.tracker.markDone(track, true);
+      d.ddl.snapshotAtMark();
+      await d.checkpoint.flush(true);
+      return;
+    }
     if (op) {
       d.log.info({ lock: lockId, stage: op.conflictStage, version: op.version }, 'shard ddl conflict resolved by hand: taking that operation');
     } else {
@@ -419,7 +494,7 @@ export class ShardOptimist implements ShardHandler {
   }
 
   /** The operation `shard-ddl-lock unlock` wrote for the stored info of this table, when that info is this DDL's. */
-  private async resolvedByHand(c: Extract<ShardDDL, { kind: 'alter' }>, stop: AbortSignal): Promise<OptimisticOperation | undefined> {
+  private async resolvedByHand(c: Extract<ShardDDL, { kind: 'alter' }>, stop: AbortSignal): Promise<{ op: OptimisticOperation; info: OptimisticInfo } | undefined> {
     const d = this.d;
     const [info, op] = await coordinate(
       'read the shard DDL info and operation',
@@ -429,7 +504,7 @@ export class ShardOptimist implements ShardHandler {
     if (!info || !op || op.done || op.version !== info.version) return undefined;
     if (op.conflictStage !== 'resolved' && op.conflictStage !== 'skipped') return undefined;
     const same = info.ddls.length === c.ddls.length && info.ddls.every((x, i) => x === c.ddls[i]);
-    return same ? op : undefined;
+    return same ? { op, info } : undefined;
   }
 
   status(): Record<string, unknown> {
