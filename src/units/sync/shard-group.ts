@@ -19,6 +19,7 @@ import type { Pool } from 'mysql2/promise';
 import type { Logger } from 'pino';
 import type { QueryEvent } from '../../binlog/events.js';
 import { SchemaTracker, type TrackedTable } from '../../binlog/schema-tracker.js';
+import { DEFAULT_SHARD_HOLD_MEM_BYTES, DEFAULT_SHARD_HOLD_MIN_FREE_BYTES } from '../../config/index.js';
 import { DMError } from '../../errors/index.js';
 import type { TableName } from '../../filter/index.js';
 import { connect, type ConnConfig } from '../../sql/index.js';
@@ -30,6 +31,7 @@ import type { CausalityScheduler } from './causality.js';
 import type { CheckpointFlusher } from './checkpoint-flush.js';
 import type { CheckpointStore } from './checkpoint.js';
 import type { DDLApplier } from './ddl-apply.js';
+import { HeldQueue } from './held-queue.js';
 import { parseSyncDDL, routedDDL, type ParsedDDL } from './ddl.js';
 import type { SyncFilters } from './filters.js';
 import type { SyncMetrics } from './metrics.js';
@@ -115,6 +117,43 @@ export type ShardDDL =
   | { kind: 'rename'; table: TableName }
   /** A structure change of one shard table: coordinated. `ddls` as they run on the target. */
   | { kind: 'alter'; up: TableName; down: TableName; ddls: string[] };
+
+/**
+ * The held-back queue of a shard coordinator under the subtask's shard settings: in memory, then
+ * the spill file, 36104 at its limits (held-queue.ts). `describe`: what the held rows wait for.
+ */
+export function newHeldQueue<Q>(d: ShardDeps, describe: () => string): HeldQueue<Q> {
+  const cfg = d.cfg;
+  return new HeldQueue<Q>({
+    memBytes: cfg.memHoldBytes ?? DEFAULT_SHARD_HOLD_MEM_BYTES,
+    maxDiskBytes: cfg.maxHoldBytes,
+    minFreeBytes: cfg.minFreeDiskBytes ?? DEFAULT_SHARD_HOLD_MIN_FREE_BYTES,
+    ...(cfg.holdDir !== undefined ? { dir: cfg.holdDir } : {}),
+    task: d.task,
+    source: d.source,
+    describe,
+  });
+}
+
+/**
+ * The upstream tables a classified DDL touches (those whose events must stay in order with it).
+ * `known`: the shard tables the coordinator tracks, of which a DROP DATABASE touches its schema's.
+ */
+export function touchedTables(c: ShardDDL, known: () => Iterable<TableName>): TableName[] {
+  switch (c.kind) {
+    case 'other':
+    case 'create':
+    case 'drop':
+      return c.tables;
+    case 'drop database':
+      return [...known()].filter((t) => t.schema === c.schema);
+    case 'truncate':
+    case 'rename':
+      return [c.table];
+    case 'alter':
+      return [c.up];
+  }
+}
 
 /** Classify a QUERY event (a DDL the event filter ignores or rejects is left to ddl-apply.ts). */
 export function classifyShardDDL(ev: QueryEvent, filters: SyncFilters): ShardDDL {

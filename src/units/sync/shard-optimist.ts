@@ -32,18 +32,19 @@
  */
 import type { QueryEvent } from '../../binlog/events.js';
 import { formatFilePos } from '../../binlog/position.js';
-import { DEFAULT_SHARD_HOLD_MEM_BYTES, DEFAULT_SHARD_HOLD_MIN_FREE_BYTES } from '../../config/index.js';
 import { DMError, toDMError } from '../../errors/index.js';
 import type { TableName } from '../../filter/index.js';
 import { shardLockId, type OptimisticInfo, type OptimisticOperation } from '../../store/shardddl.js';
-import { HeldQueue } from './held-queue.js';
+import type { HeldQueue } from './held-queue.js';
 import {
   classifyShardDDL,
   coordinate,
   ledgerOnly,
   listSourceTables,
+  newHeldQueue,
   structureIn,
   tableKey,
+  touchedTables,
   tablesByTarget,
   type ShardAttach,
   type ShardDDL,
@@ -96,18 +97,11 @@ export class ShardOptimist implements ShardHandler {
 
   constructor(deps: ShardDeps) {
     this.d = deps;
-    const cfg = deps.cfg;
-    // held back as the pessimist does: in memory, then the spill file (held-queue.ts), 36104 at its limits
-    this.held = new HeldQueue<Q>({
-      memBytes: cfg.memHoldBytes ?? DEFAULT_SHARD_HOLD_MEM_BYTES,
-      maxDiskBytes: cfg.maxHoldBytes,
-      minFreeBytes: cfg.minFreeDiskBytes ?? DEFAULT_SHARD_HOLD_MIN_FREE_BYTES,
-      ...(cfg.holdDir !== undefined ? { dir: cfg.holdDir } : {}),
-      task: deps.task,
-      source: deps.source,
-      describe: () =>
+    this.held = newHeldQueue<Q>(
+      deps,
+      () =>
         `${[...this.waits.values()].map((w) => `\`${w.table.schema}\`.\`${w.table.table}\``).join(', ')} wait${this.waits.size === 1 ? 's' : ''} for the other shards to run the same DDL (non-strict optimistic mode)`,
-    });
+    );
   }
 
   attach(c: ShardAttach): void {
@@ -140,7 +134,7 @@ export class ShardOptimist implements ShardHandler {
 
   private async route(t: UpstreamTxn, stop: AbortSignal): Promise<void> {
     if (t.changes.length > 0 && t.upTables && this.blocked(t.upTables)) {
-      await this.hold({ kind: 'txn', txn: t }, t.upTables);
+      await this.held.push({ kind: 'txn', txn: t }, t.upTables);
       return;
     }
     await this.attached().dispatch(t, stop);
@@ -175,33 +169,13 @@ export class ShardOptimist implements ShardHandler {
     return false;
   }
 
-  private async hold(item: { kind: 'txn'; txn: UpstreamTxn } | { kind: 'query'; q: Q }, tables: Iterable<string>): Promise<void> {
-    await this.held.push(item, tables);
-  }
-
-  private touched(c: ShardDDL): TableName[] {
-    switch (c.kind) {
-      case 'other':
-      case 'create':
-      case 'drop':
-        return c.tables;
-      case 'drop database':
-        return [...this.waits.values()].map((w) => w.table).filter((t) => t.schema === c.schema);
-      case 'truncate':
-      case 'rename':
-        return [c.table];
-      case 'alter':
-        return [c.up];
-    }
-  }
-
   private async process(q: Q, stop: AbortSignal): Promise<void> {
     const d = this.d;
     const { ev, gtid, firstOfRun, before, after } = q;
     const c: ShardDDL = classifyShardDDL(ev, d.filters);
-    const keys = this.touched(c).map((t) => tableKey(t.schema, t.table));
+    const keys = touchedTables(c, () => [...this.waits.values()].map((w) => w.table)).map((t) => tableKey(t.schema, t.table));
     if (this.blocked(keys)) {
-      await this.hold({ kind: 'query', q }, keys);
+      await this.held.push({ kind: 'query', q }, keys);
       return;
     }
     const { ledger } = this.attached();

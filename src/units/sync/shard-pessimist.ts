@@ -35,18 +35,19 @@
  */
 import type { QueryEvent } from '../../binlog/events.js';
 import { formatFilePos } from '../../binlog/position.js';
-import { DEFAULT_SHARD_HOLD_MEM_BYTES, DEFAULT_SHARD_HOLD_MIN_FREE_BYTES } from '../../config/index.js';
 import { DMError } from '../../errors/index.js';
 import type { TableName } from '../../filter/index.js';
 import { shardLockId, type PessimisticOperation } from '../../store/shardddl.js';
-import { HeldQueue } from './held-queue.js';
+import type { HeldQueue } from './held-queue.js';
 import {
   classifyShardDDL,
   coordinate,
   ledgerOnly,
   listSourceTables,
+  newHeldQueue,
   normalizeForCompare,
   tableKey,
+  touchedTables,
   type ShardAttach,
   type ShardDDL,
   type ShardDeps,
@@ -96,16 +97,7 @@ export class ShardPessimist implements ShardHandler {
 
   constructor(deps: ShardDeps) {
     this.d = deps;
-    const cfg = deps.cfg;
-    this.held = new HeldQueue<HeldQuery>({
-      memBytes: cfg.memHoldBytes ?? DEFAULT_SHARD_HOLD_MEM_BYTES,
-      maxDiskBytes: cfg.maxHoldBytes,
-      minFreeBytes: cfg.minFreeDiskBytes ?? DEFAULT_SHARD_HOLD_MIN_FREE_BYTES,
-      ...(cfg.holdDir !== undefined ? { dir: cfg.holdDir } : {}),
-      task: deps.task,
-      source: deps.source,
-      describe: () => `${[...this.blockedMembers].map((m) => m.replace('\u0000', '.')).join(', ')} reached a DDL the rest of their groups have not`,
-    });
+    this.held = newHeldQueue<HeldQuery>(deps, () => `${[...this.blockedMembers].map((m) => m.replace('\u0000', '.')).join(', ')} reached a DDL the rest of their groups have not`);
   }
 
   attach(c: ShardAttach): void {
@@ -164,6 +156,11 @@ export class ShardPessimist implements ShardHandler {
     return false;
   }
 
+  /** The shard tables of every group. */
+  private members(): TableName[] {
+    return [...this.memberOf.keys()].map((k) => ({ schema: k.slice(0, k.indexOf('\u0000')), table: k.slice(k.indexOf('\u0000') + 1) }));
+  }
+
   async txn(t: UpstreamTxn, stop: AbortSignal): Promise<void> {
     if (t.changes.length > 0 && t.upTables && this.blocked(t.upTables)) {
       await this.held.push({ kind: 'txn', txn: t }, t.upTables);
@@ -178,26 +175,10 @@ export class ShardPessimist implements ShardHandler {
     await this.process({ ev, gtid, id, track, firstOfRun, seq: this.seq++ }, stop);
   }
 
-  private touched(c: ShardDDL): TableName[] {
-    switch (c.kind) {
-      case 'other':
-      case 'create':
-      case 'drop':
-        return c.tables;
-      case 'drop database':
-        return [...this.memberOf.keys()].map((k) => ({ schema: k.slice(0, k.indexOf('\u0000')), table: k.slice(k.indexOf('\u0000') + 1) })).filter((t) => t.schema === c.schema);
-      case 'truncate':
-      case 'rename':
-        return [c.table];
-      case 'alter':
-        return [c.up];
-    }
-  }
-
   private async process(q: HeldQuery, stop: AbortSignal): Promise<void> {
     const d = this.d;
     const c = classifyShardDDL(q.ev, d.filters);
-    const keys = this.touched(c).map((t) => tableKey(t.schema, t.table));
+    const keys = touchedTables(c, () => this.members()).map((t) => tableKey(t.schema, t.table));
     if (this.blocked(keys)) {
       await this.held.push({ kind: 'query', q }, keys);
       return;
@@ -225,7 +206,7 @@ export class ShardPessimist implements ShardHandler {
         return;
       }
       case 'drop database': {
-        const gs = new Set(this.touched(c).map((t) => this.leave(t)));
+        const gs = new Set(touchedTables(c, () => this.members()).map((t) => this.leave(t)));
         await this.notApplied(q, 'drop database of a shard schema is not applied to the merged tables', stop);
         for (const g of gs) if (g) await this.check(g, stop);
         await this.release(stop);
