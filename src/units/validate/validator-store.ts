@@ -31,17 +31,8 @@ export interface ValidationErrorRow {
   time: Date;
 }
 
-export interface NewError {
-  srcSchema: string;
-  srcTable: string;
-  tgtSchema: string;
-  tgtTable: string;
-  pk: string;
-  data: Record<string, unknown>;
-  dstData: Record<string, unknown> | undefined;
-  type: ValidationErrorType;
-  message: string;
-}
+/** A row found different, before it is saved (the store adds id, source, status and time). */
+export type NewError = Omit<ValidationErrorRow, 'id' | 'source' | 'status' | 'time'>;
 
 export interface TableStage {
   srcSchema: string;
