@@ -212,6 +212,10 @@ export class SyncUnit implements Unit {
     await this.progress.close();
   }
 
+  refreshStatus(): Promise<void> {
+    return this.progress.refreshForStatus();
+  }
+
   status(): Record<string, unknown> {
     const s = this.progress.status(
       { stage: this.state, checkpointPos: this.checkpoint.lastCheckpoint, lastError: this.lastError, failedEventPos: this.failedEventPos },
