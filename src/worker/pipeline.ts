@@ -331,6 +331,7 @@ function fullPhaseUnits(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineCont
         onDuplicate: onDup === 'error' || onDup === 'ignore' ? onDup : 'replace',
         // logical/physical/loader/loaddata → LOAD DATA; sql → multi-row INSERTs (src/units/full/config.ts)
         importMode: sub.loader.importMode,
+        cleanDumpFile: sub.cleanDumpFile,
         retryAttempts: DEFAULT_LOAD_RETRY_ATTEMPTS,
         retryInitialDelayMs: DEFAULT_LOAD_RETRY_INITIAL_DELAY_MS,
         retryMaxDelayMs: DEFAULT_LOAD_RETRY_MAX_DELAY_MS,
