@@ -7,31 +7,24 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MariaDBServer, waitFor } from '../helpers/index.js';
-import { SyncUnit } from '../../src/units/sync/index.js';
 import { createRegistry } from '../../src/metrics/index.js';
-import { masterPos, syncConfig, syncerSettings, waitConverged, describeDiffs } from './sync-fixture.js';
+import { describeDiffs, masterPos, startSyncUnit, syncConfig, syncerSettings, waitConverged } from './sync-fixture.js';
 
 void test('synced: false while the source is ahead (task-default 30 s timer), true once applied; filtered writes do not keep it false; a dead source makes it false quickly', async (t) => {
   const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
   const start = await masterPos(src);
-  const unit = new SyncUnit(
+  await src.sql('CREATE DATABASE s; CREATE TABLE s.t (id INT PRIMARY KEY, v INT); INSERT INTO s.t VALUES (1, 1), (2, 2)');
+  await src.sql('CREATE DATABASE other; CREATE TABLE other.x (id INT PRIMARY KEY)');
+  const { unit, running } = await startSyncUnit(
+    t,
+    [src, dst],
     syncConfig(src, dst, {
       start,
       baList: { doDbs: ['s'] },
       syncer: syncerSettings({ workerCount: 4, batch: 50, checkpointFlushIntervalMs: 30_000, retryTimeoutMs: 60_000 }),
     }),
-    { registry: createRegistry(), heartbeatMs: 200 },
+    { registry: createRegistry() },
   );
-  let srcStopped = false;
-  t.after(async () => {
-    await unit.close();
-    await Promise.all([srcStopped ? undefined : src.stop(), dst.stop()]);
-  });
-  await src.sql('CREATE DATABASE s; CREATE TABLE s.t (id INT PRIMARY KEY, v INT); INSERT INTO s.t VALUES (1, 1), (2, 2)');
-  await src.sql('CREATE DATABASE other; CREATE TABLE other.x (id INT PRIMARY KEY)');
-  const ac = new AbortController();
-  await unit.init(ac.signal);
-  const running = unit.process(ac.signal);
   const synced = async (): Promise<boolean> => {
     await unit.refreshStatus();
     return unit.status()['synced'] === true;
@@ -71,8 +64,7 @@ void test('synced: false while the source is ahead (task-default 30 s timer), tr
   );
 
   // a source that cannot be read: refreshStatus returns within its bound and synced is false
-  await src.stop();
-  srcStopped = true;
+  await src.stop(); // stopping it again at the end is a no-op
   await new Promise((r) => setTimeout(r, 1100));
   const t0 = Date.now();
   assert.equal(await synced(), false, 'synced with the source down');
