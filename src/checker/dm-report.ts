@@ -4,7 +4,7 @@
  * (`dmCheckMessage`: check-task's `msg`, start-task's and the OpenAPI's `check_result`).
  * Shared by dmctl (src/ctl/dm-json.ts) and the OpenAPI (src/master/openapi).
  */
-import { CODES } from '../errors/index.js';
+import { DMError } from '../errors/index.js';
 
 type Obj = Record<string, unknown>;
 
@@ -78,10 +78,7 @@ function dmCheckDetail(report: unknown): Obj {
 export function dmCheckMessage(report: unknown): string {
   const d = dmCheckDetail(report);
   const s = d['summary'] as { passed: boolean; total: number; successful: number };
-  if (!s.passed) {
-    const c = CODES.ErrTaskCheckSyncConfig;
-    return `[code=${c.code}:class=dm-master:scope=${c.scope}:level=${c.level}], Message: ${CHECK_TASK_HEADER}: check was failed, please see detail\n detail: ${goIndentJson(d)}`;
-  }
+  if (!s.passed) return checkFailedError(report).toString();
   // DM answers an empty text when no item is checked (`ignore-checking-items: ["all"]`)
   if (s.total === 0) return '';
   if (s.successful === s.total) return CHECK_TASK_SUCCESS;
@@ -97,4 +94,14 @@ export function parseCheckReport(text: string): Obj | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * The error DM's master answers when a pre-check item failed (check-task's msg; start-task refuses
+ * the task with it): 26005, `fail to check synchronization configuration with type: check was
+ * failed, please see detail\n detail: <report>`, with no workaround after the report (as DM's
+ * text, so the report can be cut out and parsed).
+ */
+export function checkFailedError(report: unknown): DMError {
+  return new DMError('ErrTaskCheckSyncConfig', `${CHECK_TASK_HEADER}: check was failed, please see detail\n detail: ${goIndentJson(dmCheckDetail(report))}`, { workaround: '' });
 }

@@ -80,7 +80,11 @@ void test('check_task: start-task refuses a task whose prechecks fail', { skip: 
   await s.createSources();
   const r = await s.cluster.ctl(['start-task', s.conf('dm-task.yaml')]);
   assert.equal(r.json['result'], false, r.stdout);
-  assert.match(String(r.json['msg']), /code=26001.*binlog_enable/);
+  // DM's text: 26005 and the report (DM's keys) after `detail:`, nothing after it
+  const startMsg = String(r.json['msg']);
+  assert.ok(startMsg.startsWith('[code=26005:class=dm-master:scope=internal:level=medium], Message: fail to check synchronization configuration with type: check was failed, please see detail\n detail: {'), startMsg);
+  const startDetail = JSON.parse(startMsg.slice(startMsg.indexOf(' detail: ') + 9)) as { results: { name: string; state: string; extra: string }[] };
+  assert.ok(startDetail.results.some((x) => x.name === 'binlog_enable' && x.state === 'fail' && x.extra === 'mysql-replica-02'), startMsg);
   const items = (r.json['checkResult'] as { results?: Item[] } | undefined)?.results ?? [];
   assert.ok(String(r.json['msg']).includes('binlog_enable') || items.some((x) => x.name === 'binlog_enable' && x.state === 'fail'), 'the failing check item is shown');
   const q = await s.cluster.ctl(['query-status', 'check']);
