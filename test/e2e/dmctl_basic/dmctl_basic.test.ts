@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MariaDBServer, compareDatabases, describeDiffs, freePort, makeTempDir, removeTempDir } from '../../helpers/index.js';
+import { MariaDBServer, compareDatabases, describeDiffs, freePort, makeTempDir, removeTempDir, waitFor } from '../../helpers/index.js';
 import { decrypt } from '../../../src/config/index.js';
 import { DMCluster, dmctl, dmctlBin, missingBinaries, waitTask } from '../../helpers/cluster.js';
 import { renderConf } from '../helpers/conf.js';
@@ -261,6 +261,13 @@ void test('dmctl against a running cluster', { skip: skipCluster || false, timeo
   // config export with a relay worker (`-p`, DM's flag): DM's relay_workers.json; import lists
   // them with DM's notice (relay workers are not restored) and leaves the existing source alone
   assert.equal((await cluster.ctl(['start-relay', '-s', 'mysql-replica-01', 'worker1'])).json['result'], true);
+  // query-status -s with the relay running: DM's sourceStatus.relayStatus
+  const relayStatusOf = async (): Promise<{ json: Record<string, unknown>; relay: unknown }> => {
+    const r = await cluster.ctl(['query-status', '-s', 'mysql-replica-01']);
+    return { json: r.json, relay: (r.json['sources'] as { sourceStatus?: { relayStatus?: unknown } }[] | undefined)?.[0]?.sourceStatus?.relayStatus };
+  };
+  await waitFor('relay status shown', async () => ((await relayStatusOf()).relay ?? null) !== null, { timeoutMs: 60_000 });
+  assertDmShape((await relayStatusOf()).json, 'query-status-relay.json');
   const exportDir = join(tmp, 'exported');
   const exp = await cluster.ctl(['config', 'export', '-p', exportDir]);
   assert.equal(exp.json['msg'], `export configs to directory \`${exportDir}\` succeed`, exp.stdout);
