@@ -2,7 +2,8 @@
  * DM's OpenAPI (`openapi: true`) on real masters, a real worker and MariaDB, called with plain
  * `fetch` as a DM user's scripts do: a source created, a task created (paused, as DM >= 6) and
  * started, its status read, stopped (paused) and started again; an incremental task started from
- * `start_time`; rows in the target, then deleted; the members; the
+ * `start_time`; rows in the target, then deleted; PUT source, transfer, task templates (create,
+ * PUT, GET, DELETE), member offline refusals; the members; the
  * spec; the relay endpoints (enable → relay_status in the source status → purge → disable, with
  * their refusals); DM's error body for bad requests and unsupported fields; bearer tokens (read role for GET,
  * admin for the rest) and 401 without one. Calls go to a FOLLOWER master, so state changes are
@@ -160,6 +161,17 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
   assert.equal((withStatus.body as { data: { status_list: { worker_name: string }[] }[] }).data[0]?.status_list[0]?.worker_name, 'w1');
   assert.equal((await call(api, 'POST', '/sources/s1/enable')).status, 200);
   expectError(await call(api, 'POST', '/sources/s1/disable'), 400, 38952);
+  // PUT: operate-source update; the change is in the stored config
+  const s1Source = { source_name: 's1', host: '127.0.0.1', port: db.port, user: 'root', password: '', enable_gtid: false, relay_config: { enable_relay: false, relay_binlog_name: 'mysql-bin.000001', relay_dir: null } };
+  expectError(await call(api, 'PUT', '/sources/s1', { source: { ...s1Source, source_name: 's2' } }), 400, 38951, /source_name must be s1/);
+  const updated = await call(api, 'PUT', '/sources/s1', { source: { ...s1Source, purge: { interval: 7200, expires: 0, remain_space: 15 } } });
+  assert.equal(updated.status, 200, JSON.stringify(updated.body));
+  assert.equal((updated.body as { purge: { interval: number } }).purge.interval, 7200);
+  assert.equal(((await call(api, 'GET', '/sources/s1')).body as { purge: { interval: number } }).purge.interval, 7200, 'the update is stored');
+  // transfer: to an unknown worker refused; to the worker it is bound to, accepted
+  expectError(await call(api, 'POST', '/sources/s1/transfer', { worker_name: 'w9' }), 400, 38007, /worker w9 not found/);
+  assert.equal((await call(api, 'POST', '/sources/s1/transfer', { worker_name: 'w1' })).status, 200);
+  assert.equal(((await call(api, 'GET', '/sources/s1/status')).body as { data: { worker_name: string }[] }).data[0]?.worker_name, 'w1');
 
   // ---- relay: enable → status shows it → purge → disable (OperateRelay / PurgeRelay underneath) ----
   type RelayStatus = { master_binlog: string; master_binlog_gtid: string; relay_dir: string; relay_binlog_gtid: string; relay_catch_up_master: boolean; stage: string };
@@ -222,6 +234,12 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
   const ms = (await call(api, 'GET', '/cluster/masters')).body as { total: number; data: { name: string; alive: boolean; leader: boolean; addr: string }[] };
   assert.equal(ms.total, 3);
   assert.equal(ms.data.find((m) => m.name === apiName)?.leader, false, 'the calls go to a follower');
+  // offline: live members and unknown names refused with their codes (offline-member)
+  expectError(await call(api, 'DELETE', '/cluster/workers/w1'), 400, 46001, /still running/);
+  expectError(await call(api, 'DELETE', '/cluster/workers/nope'), 400, 38007);
+  expectError(await call(api, 'DELETE', '/cluster/masters/m3'), 400, 46001, /still running/);
+  expectError(await call(api, 'DELETE', '/cluster/masters/nope'), 400, 46004);
+  expectError(await call(api, 'DELETE', '/cluster/workers/w1', undefined, READ), 403, 49102);
 
   // ---- tasks ----
   await db.sql('CREATE DATABASE oa_src');
@@ -315,6 +333,16 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
   await waitFor('rows 2 and 3 replicated', async () => (await db.sql('SELECT id FROM oi_dst.t WHERE id IN (2, 3)')).length === 2, { timeoutMs: 60_000 });
   assert.deepEqual((await db.sql('SELECT id FROM oi_dst.t ORDER BY id')).map((r) => Number(r['id'])), [2, 3], 'row 1 was written before start_time');
   assert.equal((await call(api, 'DELETE', '/tasks/oi')).status, 204);
+
+  // task templates: create, replace (PUT), read back, delete
+  const tpl = { ...task, name: 'tpl' };
+  assert.equal((await call(api, 'POST', '/tasks/templates', tpl)).status, 201);
+  const replaced = await call(api, 'PUT', '/tasks/templates/tpl', { ...tpl, meta_schema: 'dm_meta_tpl' });
+  assert.equal(replaced.status, 200, JSON.stringify(replaced.body));
+  assert.equal(((await call(api, 'GET', '/tasks/templates/tpl')).body as { meta_schema: string }).meta_schema, 'dm_meta_tpl');
+  expectError(await call(api, 'PUT', '/tasks/templates/nope', { ...tpl, name: 'nope' }), 400, 38006);
+  assert.equal((await call(api, 'DELETE', '/tasks/templates/tpl')).status, 204);
+  expectError(await call(api, 'GET', '/tasks/templates/tpl'), 400, 38006);
 
   // a source with tasks cannot go; the task is deleted, then the source
   expectError(await call(api, 'DELETE', '/sources/s1'), 400, 38009);
