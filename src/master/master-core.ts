@@ -31,7 +31,7 @@ import { limitReport, type CheckReport } from '../checker/index.js';
 const ALL_ITEMS = 1_000_000;
 import { bindingOps, readClusterView, Scheduler, type ClusterView } from './scheduler/index.js';
 import { encryptSourcePassword, sourceFacts, taskFactsOf, encryptText } from './config-adapter.js';
-import { compileTask, type CompiledTask } from '../config/index.js';
+import { compileTask, parseDuration, type CompiledTask } from '../config/index.js';
 import { TaskTemplates } from './task-templates.js';
 import { checkSourceConnection, sourceWallTimeToInstant } from './source-check.js';
 import type { CheckTaskHandler, TaskPrecheck } from './precheck.js';
@@ -251,7 +251,7 @@ export class MasterCore {
     taskYaml: string,
     only: string[],
     signal: AbortSignal,
-    opts: { removeMeta?: boolean; startTime?: string; createStopped?: boolean; restart?: boolean } = {},
+    opts: { removeMeta?: boolean; startTime?: string; createStopped?: boolean; restart?: boolean; safeModeDuration?: string } = {},
   ): Promise<{ results: SourceResult[]; checkResult: string }> {
     if (opts.restart) return { results: await this.restartTask(taskYaml, only, opts), checkResult: '' };
     // the one parse of the task: everything below uses this compiled object
@@ -318,11 +318,19 @@ export class MasterCore {
    * them) are all paused by the user: each subtask record is rewritten from the task's stored
    * config with the new start time (a new revision, so its worker rebuilds the subtask) and its
    * stage set Running, in one txn that fails if any of them changed meanwhile. A running subtask
-   * is refused (38017): pause it first. `--remove-meta` is not taken here.
+   * is refused (38017): pause it first. `--remove-meta` is not taken here. `safeModeDuration`
+   * (e.g. "60s") is stored with each subtask: its sync unit runs in safe mode that long whenever
+   * it starts.
    */
-  private async restartTask(name: string, only: string[], opts: { removeMeta?: boolean; startTime?: string }): Promise<SourceResult[]> {
+  private async restartTask(name: string, only: string[], opts: { removeMeta?: boolean; startTime?: string; safeModeDuration?: string }): Promise<SourceResult[]> {
     if (opts.removeMeta) throw new DMError('ErrMasterInvalidRequest', 'a restart does not remove the task meta; give remove-meta when the task is created');
     if (opts.startTime) resolveStartTime(opts.startTime);
+    let safeModeSeconds: number | undefined;
+    if (opts.safeModeDuration) {
+      const ms = parseDuration(opts.safeModeDuration);
+      if (ms === undefined || ms <= 0) throw new DMError('ErrMasterInvalidRequest', `safe mode duration '${opts.safeModeDuration}' is not a positive duration like "60s" or "5m"`);
+      safeModeSeconds = Math.ceil(ms / 1000);
+    }
     const stored = await this.taskConfig(name);
     const { kvs } = await listPrefix(this.client, this.keys.subtask());
     const mine = kvs.filter((kv) => Keys.sourceAndTask(kv.key).task === name);
@@ -340,7 +348,7 @@ export class MasterCore {
     for (const kv of chosen) {
       const s = Keys.sourceAndTask(kv.key).source;
       const startTime = startTimes.get(s);
-      const sub: SubtaskRecord = { task: stored, sourceId: s, ...(startTime ? { startTime } : {}) };
+      const sub: SubtaskRecord = { task: stored, sourceId: s, ...(startTime ? { startTime } : {}), ...(safeModeSeconds ? { safeModeSeconds } : {}) };
       ops.push(this.client.put(kv.key).value(JSON.stringify(sub)));
       ops.push(this.client.put(this.keys.taskStage(s, name)).value(JSON.stringify({ stage: 'Running' } satisfies StageRecord)));
       compares.push({ key: kv.key, target: 'Mod', cmp: '==', value: kv.modRevision });

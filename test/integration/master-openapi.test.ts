@@ -273,7 +273,6 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal((await db.sql("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'oa_dst'")).length, 0, 'a created task does not run before start');
   expectError(await call(api, 'POST', '/tasks/oa/start', { remove_meta: true }), 400, 38952);
-  expectError(await call(api, 'POST', '/tasks/oa/start', { safe_mode_time_duration: '10s' }), 400, 38952);
   assert.equal((await call(api, 'POST', '/tasks/oa/start', {})).status, 200);
 
   await waitFor('rows in the target', async () => {
@@ -313,24 +312,31 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
   await waitFor('row 3 replicated', async () => (await db.sql('SELECT v FROM oa_dst.t WHERE id = 3')).length === 1, { timeoutMs: 60_000 });
 
   // an incremental task created, then started from start_time: only what the source wrote from
-  // that second on is replicated (the created task had no checkpoint)
+  // that second on is replicated (the created task had no checkpoint); with
+  // safe_mode_time_duration its sync unit starts in safe mode: an INSERT of a row the target
+  // already has replaces it instead of failing on the duplicate key
   await db.sql('CREATE DATABASE oi_src');
-  await db.sql('CREATE TABLE oi_src.t (id INT PRIMARY KEY)');
-  await db.sql('INSERT INTO oi_src.t VALUES (1)');
+  await db.sql('CREATE TABLE oi_src.t (id INT PRIMARY KEY, v INT)');
+  await db.sql('INSERT INTO oi_src.t VALUES (1, 1)');
   await new Promise((r) => setTimeout(r, 1100));
   const from = new Date(Math.ceil(Date.now() / 1000) * 1000 + 1000);
   await new Promise((r) => setTimeout(r, from.getTime() - Date.now() + 200));
-  await db.sql('INSERT INTO oi_src.t VALUES (2)');
+  await db.sql('INSERT INTO oi_src.t VALUES (2, 2)');
   await db.sql('CREATE DATABASE oi_dst');
-  await db.sql('CREATE TABLE oi_dst.t (id INT PRIMARY KEY)');
+  await db.sql('CREATE TABLE oi_dst.t (id INT PRIMARY KEY, v INT)');
+  await db.sql('INSERT INTO oi_dst.t VALUES (3, 0)');
   const inc = { ...task, name: 'oi', task_mode: 'incremental', table_migrate_rule: [{ source: { source_name: 's1', schema: 'oi_src', table: '*' }, target: { schema: 'oi_dst' } }] };
   assert.equal((await call(api, 'POST', '/tasks', { task: inc })).status, 201);
   await waitFor('task oi created, paused', async () => ((await call(api, 'GET', '/tasks/oi/status')).body as { data?: Sub[] }).data?.[0]?.stage === 'Paused');
   expectError(await call(api, 'POST', '/tasks/oi/start', { start_time: 'yesterday' }), 400, 38018);
-  assert.equal((await call(api, 'POST', '/tasks/oi/start', { start_time: from.toISOString() })).status, 200);
+  expectError(await call(api, 'POST', '/tasks/oi/start', { safe_mode_time_duration: 'soon' }), 400, 38008, /not a positive duration/);
+  expectError(await call(api, 'POST', '/tasks/oi/start', { safe_mode_time_duration: 60 }), 400, 38951);
+  assert.equal((await call(api, 'POST', '/tasks/oi/start', { start_time: from.toISOString(), safe_mode_time_duration: '10m' })).status, 200);
   await waitFor('task oi running', async () => ((await call(api, 'GET', '/tasks/oi/status')).body as { data?: Sub[] }).data?.[0]?.stage === 'Running');
-  await db.sql('INSERT INTO oi_src.t VALUES (3)');
-  await waitFor('rows 2 and 3 replicated', async () => (await db.sql('SELECT id FROM oi_dst.t WHERE id IN (2, 3)')).length === 2, { timeoutMs: 60_000 });
+  await db.sql('INSERT INTO oi_src.t VALUES (3, 33)');
+  await waitFor('rows 2 and 3 replicated, 3 replaced in safe mode', async () => (await db.sql('SELECT id FROM oi_dst.t WHERE id = 2 OR (id = 3 AND v = 33)')).length === 2, { timeoutMs: 60_000 }).catch(async (e: Error) => {
+    throw new Error(`${e.message}: ${JSON.stringify((await call(api, 'GET', '/tasks/oi/status')).body)}`);
+  });
   assert.deepEqual((await db.sql('SELECT id FROM oi_dst.t ORDER BY id')).map((r) => Number(r['id'])), [2, 3], 'row 1 was written before start_time');
   assert.equal((await call(api, 'DELETE', '/tasks/oi')).status, 204);
 

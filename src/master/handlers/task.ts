@@ -17,6 +17,7 @@ export function taskHandlers(env: HandlerEnv): MasterImpl {
             ...(req.startTime ? { startTime: req.startTime } : {}),
             createStopped: req.createStopped,
             restart: req.restart,
+            ...(req.safeModeDuration ? { safeModeDuration: req.safeModeDuration } : {}),
           });
           return { result: true, msg: '', sources: results, checkResult };
         },

@@ -513,12 +513,14 @@ export function openApiRoutes(d: OpenApiDeps): ApiRoute[] {
         const rm = b['remove_meta'];
         if (rm !== undefined && typeof rm !== 'boolean') throw invalid('body.remove_meta must be true or false');
         if (rm === true) throw unsupported('remove_meta on start is not supported: give it when the task is created (POST /api/v1/tasks), or use dmctl stop-task then start-task --remove-meta');
-        if (b['safe_mode_time_duration'] !== undefined) throw unsupported('safe_mode_time_duration is not supported; set `syncers.<name>.safe-mode-duration` in the task config instead');
         const st = b['start_time'];
-        if (st !== undefined && typeof st !== 'string') throw invalid('body.start_time must be a string');
+        if (st !== undefined && st !== null && typeof st !== 'string') throw invalid('body.start_time must be a string');
+        const sm = b['safe_mode_time_duration'];
+        if (sm !== undefined && sm !== null && typeof sm !== 'string') throw invalid('body.safe_mode_time_duration must be a string like "60s"');
         const name = r.params['task-name'] ?? '';
         const sources = nameList(b['source_name_list'], 'body.source_name_list');
-        if (st) await rpc('startTask', { task: name, sources, startTime: st, restart: true }, r.signal);
+        // an empty value is the same as none
+        if (st || sm) await rpc('startTask', { task: name, sources, restart: true, ...(st ? { startTime: st } : {}), ...(sm ? { safeModeDuration: sm } : {}) }, r.signal);
         else await rpc('operateTask', { op: TaskOp.RESUME, name, sources }, r.signal);
         return ok();
       },

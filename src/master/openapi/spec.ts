@@ -127,7 +127,7 @@ const SCHEMAS: Record<string, object> = {
   },
   CreateTaskRequest: { type: 'object', required: ['task'], properties: { task: ref('Task'), remove_meta: bool, source_name_list: strList, start_time: str } },
   OperateTaskResponse: { type: 'object', required: ['task', 'check_result'], properties: { task: ref('Task'), check_result: str } },
-  StartTaskRequest: { type: 'object', properties: { source_name_list: strList, start_time: str } },
+  StartTaskRequest: { type: 'object', properties: { source_name_list: strList, start_time: str, safe_mode_time_duration: str } },
   StopTaskRequest: { type: 'object', properties: { source_name_list: strList } },
   ConverterTaskRequest: { type: 'object', properties: { task: ref('Task'), task_config_file: str } },
   ConverterTaskResponse: { type: 'object', required: ['task', 'task_config_file'], properties: { task: ref('Task'), task_config_file: str } },
