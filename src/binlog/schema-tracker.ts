@@ -273,29 +273,50 @@ export class SchemaTracker {
   }
 
   /**
-   * Load the structure of the tables `include` accepts (all non-system schemas by default) from
-   * the upstream's information_schema. Call at the start position; tables already tracked are kept.
+   * Load the structure of the tables `include` accepts from the upstream's information_schema:
+   * the `onlyTables` listed, else the tables of `inSchemas`, else of every non-system schema.
+   * Call at the start position; tables already tracked are kept.
    */
-  async seedFromSource(conn: Queryable, include?: (schema: string, table: string) => boolean, onlyTables?: { schema: string; table: string }[]): Promise<number> {
+  async seedFromSource(
+    conn: Queryable,
+    include?: (schema: string, table: string) => boolean,
+    onlyTables?: { schema: string; table: string }[],
+    inSchemas?: readonly string[],
+  ): Promise<number> {
     const sys = "('mysql','information_schema','performance_schema','sys')";
-    const where = onlyTables?.length
-      ? `(${onlyTables.map(() => '(c.TABLE_SCHEMA=? AND c.TABLE_NAME=?)').join(' OR ')})`
-      : `c.TABLE_SCHEMA NOT IN ${sys}`;
-    const params = onlyTables?.flatMap((t) => [t.schema, t.table]) ?? [];
-    const [cols] = await conn.query<RowDataPacket[]>(
-      `SELECT c.TABLE_SCHEMA s, c.TABLE_NAME t, c.COLUMN_NAME n, c.COLUMN_TYPE ct, c.DATA_TYPE dt, c.IS_NULLABLE nl,
-              c.CHARACTER_SET_NAME cs, c.EXTRA ex, cl.CHARACTER_SET_NAME tcs
-         FROM information_schema.COLUMNS c
-         JOIN information_schema.TABLES tb ON tb.TABLE_SCHEMA=c.TABLE_SCHEMA AND tb.TABLE_NAME=c.TABLE_NAME AND tb.TABLE_TYPE='BASE TABLE'
-         LEFT JOIN information_schema.COLLATIONS cl ON cl.COLLATION_NAME=tb.TABLE_COLLATION
-        WHERE ${where} ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.ORDINAL_POSITION`,
-      params,
-    );
-    const [idx] = await conn.query<RowDataPacket[]>(
-      `SELECT c.TABLE_SCHEMA s, c.TABLE_NAME t, c.INDEX_NAME i, c.NON_UNIQUE nu, c.COLUMN_NAME n
-         FROM information_schema.STATISTICS c WHERE ${where} ORDER BY c.TABLE_SCHEMA, c.TABLE_NAME, c.INDEX_NAME, c.SEQ_IN_INDEX`,
-      params,
-    );
+    // information_schema is read one view at a time and joined here: MariaDB fills a joined
+    // TABLES view once per probe (1,000 tables: 3-4.5 s joined vs ~0.3 s apart). A schema list is
+    // read with one `TABLE_SCHEMA = ?` query per schema, which MariaDB answers from that schema
+    // alone instead of opening every table of the server.
+    const wheres: { where: string; params: string[] }[] = onlyTables?.length
+      ? [{ where: `(${onlyTables.map(() => '(TABLE_SCHEMA=? AND TABLE_NAME=?)').join(' OR ')})`, params: onlyTables.flatMap((t) => [t.schema, t.table]) }]
+      : inSchemas !== undefined
+        ? inSchemas.map((x) => ({ where: 'TABLE_SCHEMA=?', params: [x] }))
+        : [{ where: `TABLE_SCHEMA NOT IN ${sys}`, params: [] }];
+    const cols: RowDataPacket[] = [];
+    const idx: RowDataPacket[] = [];
+    const tableCharset = new Map<string, string | null>();
+    const [collations] = await conn.query<RowDataPacket[]>('SELECT COLLATION_NAME c, CHARACTER_SET_NAME cs FROM information_schema.COLLATIONS');
+    const charsetOf = new Map(collations.map((r) => [String(r['c']), r['cs'] == null ? null : lc(r['cs'])]));
+    for (const { where, params } of wheres) {
+      const [tbs] = await conn.query<RowDataPacket[]>(
+        `SELECT TABLE_SCHEMA s, TABLE_NAME t, TABLE_COLLATION tc FROM information_schema.TABLES WHERE TABLE_TYPE='BASE TABLE' AND ${where}`,
+        params,
+      );
+      for (const r of tbs) tableCharset.set(key(String(r['s']), String(r['t'])), r['tc'] == null ? null : (charsetOf.get(String(r['tc'])) ?? null));
+      const [c] = await conn.query<RowDataPacket[]>(
+        `SELECT TABLE_SCHEMA s, TABLE_NAME t, COLUMN_NAME n, COLUMN_TYPE ct, DATA_TYPE dt, IS_NULLABLE nl, CHARACTER_SET_NAME cs, EXTRA ex
+           FROM information_schema.COLUMNS WHERE ${where} ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION`,
+        params,
+      );
+      cols.push(...c);
+      const [i] = await conn.query<RowDataPacket[]>(
+        `SELECT TABLE_SCHEMA s, TABLE_NAME t, INDEX_NAME i, NON_UNIQUE nu, COLUMN_NAME n
+           FROM information_schema.STATISTICS WHERE ${where} ORDER BY TABLE_SCHEMA, TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX`,
+        params,
+      );
+      idx.push(...i);
+    }
     const [dbs] = await conn.query<RowDataPacket[]>('SELECT SCHEMA_NAME s, DEFAULT_CHARACTER_SET_NAME cs FROM information_schema.SCHEMATA');
     for (const d of dbs) if (!this.dbCharsets.has(String(d['s']))) this.dbCharsets.set(String(d['s']), lc(d['cs']));
     const fresh = new Map<string, TableState>();
@@ -305,8 +326,10 @@ export class SchemaTracker {
       if (include && !include(s, t)) continue;
       const k = key(s, t);
       if (this.tables.has(k)) continue;
+      const charset = tableCharset.get(k);
+      if (charset === undefined) continue; // a view, not a base table
       let st = fresh.get(k);
-      if (!st) fresh.set(k, (st = { schema: s, table: t, columns: [], indexes: [], charset: r['tcs'] == null ? null : lc(r['tcs']) }));
+      if (!st) fresh.set(k, (st = { schema: s, table: t, columns: [], indexes: [], charset }));
       const ex = lc(r['ex']);
       st.columns.push({
         name: String(r['n']),

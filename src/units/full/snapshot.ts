@@ -73,7 +73,7 @@ export interface SnapshotHandle {
   schemas: string;
 }
 
-/** Above this many tables the structures are read for whole schemas and filtered (one short query either way). */
+/** Above this many tables the structures are read for their whole schemas (one query per schema) and filtered. */
 const MAX_LISTED_TABLES = 500;
 
 /** The tables' structures as the binlog schema tracker keeps them (its export format). */
@@ -82,7 +82,8 @@ export async function readStructures(conn: Connection, tables: readonly { schema
   if (tables.length > 0) {
     const want = new Set(tables.map((t) => `${t.schema}\u0000${t.table}`));
     const include = (s: string, t: string): boolean => want.has(`${s}\u0000${t}`);
-    await tracker.seedFromSource(conn, include, tables.length <= MAX_LISTED_TABLES ? [...tables] : undefined);
+    const listed = tables.length <= MAX_LISTED_TABLES;
+    await tracker.seedFromSource(conn, include, listed ? [...tables] : undefined, listed ? undefined : [...new Set(tables.map((t) => t.schema))]);
   }
   return tracker.exportSchemas();
 }
