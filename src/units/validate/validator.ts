@@ -36,6 +36,7 @@
  *
  * States: Stopped ⇄ Running; close() ends it (idempotent).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'mysql2/promise';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -571,10 +572,8 @@ export class ContinuousValidator implements AppliedSink {
     let lastCheck = 0;
     let lastFlush = Date.now();
     while (!signal.aborted) {
-      await new Promise<void>((res) => {
-        const t = setTimeout(res, tick);
-        signal.addEventListener('abort', () => (clearTimeout(t), res()), { once: true });
-      });
+      // timers/promises removes its abort listener when the timer fires (one added per tick would pile up on the signal)
+      await sleep(tick, undefined, { signal }).catch(() => undefined);
       if (signal.aborted) break;
       try {
         await this.round(signal);
