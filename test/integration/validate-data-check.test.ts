@@ -2,7 +2,8 @@
  * One-shot data check against real MariaDB: equal data passes; a row changed, deleted or inserted
  * on the target is found (by kind, key and both images) in a many-chunk table through bisection;
  * shards merged with an extract column are compared as one table; the fix-up SQL, applied by the
- * test (the check never applies it), makes the tables equal; a keyless table is compared whole.
+ * test (the check never applies it), makes the tables equal, and is complete whatever `maxRows`
+ * (a `maxFixSql` cap is reported); a keyless table is compared whole.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -78,6 +79,20 @@ void test('one-shot data check: equal, then changed/deleted/inserted rows found 
   // the check did not touch the target; the fix-up SQL, applied by hand, makes it equal (keyless aside)
   assert.equal((await dst.sql("SELECT v FROM app.big WHERE id = 1234"))[0]!['v'], 'tampered');
   assert.equal(fixes.length, 4, fixes.join('\n'));
+  assert.equal(r.fixSqlTruncated, false);
+
+  // --max-rows limits the rows listed, not the fix-up SQL; a cap on the statements is reported
+  const some: string[] = [];
+  const lim = await checkData({ sources, target: dp, tables: [{ schema: 'app', table: 'big' }], chunkRows: 400, leafRows: 16, maxRows: 2, fixSql: (s) => void some.push(s) });
+  assert.equal(lim.tables[0]!.rows.length, 2);
+  assert.equal(lim.tables[0]!.moreRows, true);
+  assert.deepEqual([...some].sort(), [...fixes].sort());
+  assert.equal(lim.fixSqlTruncated, false);
+  const capped: string[] = [];
+  const cap = await checkData({ sources, target: dp, tables: [{ schema: 'app', table: 'big' }], chunkRows: 400, leafRows: 16, maxRows: 1, fixSql: (s) => void capped.push(s), maxFixSql: 3 });
+  assert.equal(cap.tables[0]!.rows.length, 1);
+  assert.equal(capped.length, 3);
+  assert.equal(cap.fixSqlTruncated, true);
   for (const f of fixes) await dst.sql(f);
   r = await checkData({ sources, target: dp, tables: [{ schema: 'app', table: 'big' }], chunkRows: 400, leafRows: 16 });
   assert.equal(r.tables.length, 1);
