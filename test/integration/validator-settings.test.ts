@@ -9,6 +9,8 @@
  *   checkpoint when the interval is short, not when it is long; a new validator of the same task
  *   resumes them;
  * - max-pending-row-count / max-pending-row-size: past them the validator stops with 36303;
+ * - `validation start --start-time`: only changes committed upstream from then on; `validation update
+ *   --cutover-binlog-gtid`: cutoverReached once the verified GTID set contains it;
  * - its loop leaves no abort listener behind per tick (MaxListenersExceededWarning).
  */
 import { test } from 'node:test';
@@ -183,6 +185,31 @@ void test('validators: batch-query-size, worker-count, row-error-delay, meta-flu
     big.apply('p', Array.from({ length: 20 }, (_, i) => i + 1));
     assert.equal(await stopped(big), 36303);
     assert.equal(atLimit.v.currentStage, 'Running', 'exactly max-pending-row-count rows pending is allowed');
+  });
+
+  await t.test('validation start --start-time and update --cutover-binlog-gtid', async () => {
+    const v = new ContinuousValidator({ taskName: 'times', sourceId: 'mysql-01', metaSchema: META, target: db.connOpts(), settings: BASE });
+    runs.push(v);
+    const uuid = '3e11fa47-71ca-11e1-9e33-c80aa9429562';
+    let pos: Position = { file: 'mysql-bin.000001', offset: 4, gtid: `${uuid}:1-10` };
+    v.bind(() => pos);
+    const now = Math.floor(Date.now() / 1000);
+    await v.setDesired({ stage: 'Running', mode: 'full', startTime: new Date((now + 3600) * 1000).toISOString(), cutover: { gtid: `${uuid}:1-12` } });
+    const change = (id: number): RowChange => ({ schema: 'vt', table: 'p', op: 'update', columns: ['id', 'v'], keyIdx: [0], otherUniqueKeys: false, before: image(id), after: image(id) });
+    // committed upstream before --start-time: not validated; after it: validated
+    pos = { file: 'mysql-bin.000001', offset: 100, gtid: `${uuid}:1-11` };
+    v.applied([{ pos, timestamp: now, changes: [change(1)] }]);
+    pos = { file: 'mysql-bin.000001', offset: 200, gtid: `${uuid}:1-12` };
+    v.applied([{ pos, timestamp: now + 7200, changes: [change(2), change(3)] }]);
+    const st = await waitFor('verified through the cut-over GTID', async () => {
+      const x = v.status();
+      return x.cutoverReached ? x : undefined;
+    }, { timeoutMs: 10_000, intervalMs: 50 });
+    assert.equal(st.processedRowsStatus, 'insert/update/delete: 0/2/0');
+    assert.equal(st.cutoverBinlogGtid, `${uuid}:1-12`);
+    assert.equal(st.verifiedThroughGtid, `${uuid}:1-12`);
+    v.update({ gtid: `${uuid}:1-13` });
+    assert.equal(v.status().cutoverReached, false, 'a cut-over GTID not yet applied is not reached');
   });
 
   await t.test('no listener piles up on the loop signal', async () => {
