@@ -72,6 +72,12 @@ void test('check_data: live task equal, target tampering found with keys and ima
   assert.equal(again.json['result'], true, again.stdout);
   assert.equal((again.json['tables'] as TableJson[]).length, 1);
 
+  // 0 would mean "the default" on the wire: refused, not turned into 100 rows / 10,000-row chunks
+  for (const flag of ['--max-rows', '--chunk-size']) {
+    const zero = await s.cluster.ctl(['check-data', 'test', flag, '0']);
+    assert.equal(zero.json['result'], false, zero.stdout);
+    assert.match(String(zero.json['msg']), /code=42001.*must be a positive integer/);
+  }
   const unknown = await s.cluster.ctl(['check-data', 'nosuchtask']);
   assert.equal(unknown.json['result'], false, unknown.stdout);
   assert.match(String(unknown.json['msg']), /code=38\d{3}/);
