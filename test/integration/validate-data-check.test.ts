@@ -163,3 +163,44 @@ void test('one-shot data check: two sources × shard tables merged into one targ
   assert.equal(d42.sourceTable, 'mysql-01:shard_a.t_1');
   assert.equal(d42.target?.['qty'], '99');
 });
+
+void test('one-shot data check: a chunk whose difference is gone when its rows are read is noted, not listed', async (t) => {
+  const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
+  const pools: Pool[] = [];
+  t.after(async () => {
+    await Promise.all(pools.map((p) => p.end()));
+    await Promise.all([src.stop(), dst.stop()]);
+  });
+  for (const s of [src, dst]) {
+    await s.sql('CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(20))');
+    await s.sql("INSERT INTO app.t SELECT seq, CONCAT('row ', seq) FROM mysql.seq_1_to_500");
+  }
+  await dst.sql("UPDATE app.t SET v = 'in flight' WHERE id = 250");
+  const sp = createPool(src.connOpts());
+  const dp = createPool(dst.connOpts());
+  pools.push(sp, dp);
+  // the target as the task would make it: the change lands right before the check reads the chunk's rows
+  let landed = false;
+  const query = (async (...args: Parameters<Pool['query']>) => {
+    const q = args[0] as string | { sql: string };
+    const text = typeof q === 'string' ? q : q.sql;
+    // a range's rows: `SELECT <columns> FROM app.t WHERE <range>` (not a checksum, a bound look-up or the planning)
+    if (!landed && /FROM `app`\.`t` WHERE/.test(text) && !/COUNT\(\*\)|ORDER BY/.test(text)) {
+      landed = true;
+      await dp.query("UPDATE app.t SET v = 'row 250' WHERE id = 250");
+    }
+    return dp.query(...args);
+  }) as Pool['query'];
+  const target = new Proxy(dp, { get: (p, k) => (k === 'query' ? query : (Reflect.get(p, k) as unknown)) });
+  const r = await checkData({ sources: [{ sourceId: 's', q: sp, baList: { doDbs: ['app'] }, routes: [], caseSensitive: false }], target, chunkRows: 100, leafRows: 16 });
+  assert.ok(landed, 'the rows of the differing range were read');
+  const tb = r.tables[0]!;
+  assert.equal(tb.differentChunks, 1);
+  assert.deepEqual(tb.rows, []);
+  assert.ok(tb.notes.some((n) => /1 chunk\(s\) differed .* no differing row was found/.test(n)), tb.notes.join('; '));
+  // a real difference is listed and not noted
+  await dst.sql("UPDATE app.t SET v = 'tampered' WHERE id = 250");
+  const again = await checkData({ sources: [{ sourceId: 's', q: sp, baList: { doDbs: ['app'] }, routes: [], caseSensitive: false }], target: dp, chunkRows: 100, leafRows: 16 });
+  assert.deepEqual(again.tables[0]!.rows.map((x) => x.key['id']), ['250']);
+  assert.ok(!again.tables[0]!.notes.some((n) => /no differing row/.test(n)));
+});

@@ -173,6 +173,12 @@ async function leafRows(side: Side, keyIdx: readonly number[], r: KeyRange): Pro
 class TableRun {
   readonly res: TableCheck;
   private readonly keyIdx: number[];
+  /** Differing rows found (listed or not). */
+  private rowDiffs = 0;
+  /** The current chunk's bisection stopped early (row list full). */
+  private cutShort = false;
+  /** Differing chunks in which no differing row was found. */
+  private unexplained = 0;
 
   constructor(
     private readonly plan: TablePlan,
@@ -219,7 +225,21 @@ class TableRun {
     if (a.n === b.n && a.s === b.s) return;
     this.res.equal = false;
     this.res.differentChunks++;
-    if (this.plan.key.length > 0) await this.bisect(r, a, b);
+    if (this.plan.key.length === 0) return;
+    const found = this.rowDiffs;
+    this.cutShort = false;
+    await this.bisect(r, a, b);
+    if (this.rowDiffs === found && !this.cutShort) this.unexplained++;
+  }
+
+  /** Notes after the last chunk. */
+  finish(): TableCheck {
+    if (this.unexplained > 0) {
+      this.res.notes.push(
+        `${this.unexplained} chunk(s) differed in count or checksum but no differing row was found when their rows were read: changes in flight (a running task; check again) or values whose text differs only in the servers' own formatting`,
+      );
+    }
+    return this.res;
   }
 
   private async bisect(r: KeyRange, a: Sum, b: Sum): Promise<void> {
@@ -230,6 +250,7 @@ class TableRun {
       // the row list is full; go on only for the fix-up SQL
       if (!this.wantFixes()) {
         if (this.o.fixSql) this.fixes.truncated = true;
+        this.cutShort = true;
         return;
       }
     }
@@ -262,6 +283,7 @@ class TableRun {
     const cols = this.plan.columns;
     const keyOf = (row: readonly unknown[]): Record<string, unknown> => Object.fromEntries(this.plan.key.map((k, i) => [k, text(row[this.keyIdx[i]!])]));
     const add = async (d: RowDiff, fix: string): Promise<void> => {
+      this.rowDiffs++;
       if (this.res.rows.length >= this.o.maxRows) this.res.moreRows = true;
       else this.res.rows.push(d);
       if (!this.o.fixSql) return;
@@ -324,7 +346,7 @@ export async function checkData(opts: DataCheckOptions): Promise<DataCheckReport
       await run.chunk(r);
       opts.onProgress?.({ table: run.res.table, tableIndex: ti, tables: plans.length, chunks: run.res.chunks, rows: run.res.sourceRows });
     }
-    tables.push(run.res);
+    tables.push(run.finish());
   }
   return { equal: tables.every((t) => t.equal), tables, seconds: Number(process.hrtime.bigint() - t0) / 1e9, fixSqlTruncated: fixes.truncated };
 }
