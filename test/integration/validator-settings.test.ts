@@ -9,6 +9,7 @@
  *   checkpoint when the interval is short, not when it is long; a new validator of the same task
  *   resumes them;
  * - max-pending-row-count / max-pending-row-size: past them the validator stops with 36303;
+ * - check-interval: how often the pending limits are looked at;
  * - `validation start --start-time`: only changes committed upstream from then on; `validation update
  *   --cutover-binlog-gtid`: cutoverReached once the verified GTID set contains it;
  * - its loop leaves no abort listener behind per tick (MaxListenersExceededWarning).
@@ -185,6 +186,19 @@ void test('validators: batch-query-size, worker-count, row-error-delay, meta-flu
     big.apply('p', Array.from({ length: 20 }, (_, i) => i + 1));
     assert.equal(await stopped(big), 36303);
     assert.equal(atLimit.v.currentStage, 'Running', 'exactly max-pending-row-count rows pending is allowed');
+  });
+
+  await t.test('check-interval: the pending limits and metrics are looked at that often', async () => {
+    // the first look is at the first round; rows arriving after it are looked at a check-interval later
+    const slow = await start(db, 'chk_slow', { validateIntervalMs: 3_600_000, maxPendingRowCount: 5, checkIntervalMs: 3_600_000 }, runs);
+    const quick = await start(db, 'chk_quick', { validateIntervalMs: 3_600_000, maxPendingRowCount: 5, checkIntervalMs: 200 }, runs);
+    // past the first round (a round every 500 ms here: validate-interval / 4, at most 500 ms)
+    await new Promise((res) => setTimeout(res, 900));
+    slow.apply('p', [1, 2, 3, 4, 5, 6]);
+    quick.apply('p', [1, 2, 3, 4, 5, 6]);
+    await waitFor('the 200 ms validator stopped', async () => quick.v.currentStage === 'Stopped' || undefined, { timeoutMs: 10_000, intervalMs: 50 });
+    await new Promise((res) => setTimeout(res, 500));
+    assert.equal(slow.v.currentStage, 'Running', 'a 1 h check-interval has not looked again');
   });
 
   await t.test('validation start --start-time and update --cutover-binlog-gtid', async () => {
