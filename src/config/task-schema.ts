@@ -147,19 +147,29 @@ export const syncerSchema = obj({
 }));
 export type SyncerConfig = z.output<typeof syncerSchema>;
 
-/** `validators.<name>`: continuous validation. Durations are milliseconds. */
+/**
+ * `validators.<name>`: continuous validation. Durations are milliseconds. As DM's
+ * ValidatorConfig.Adjust: a 0 (a worker-count <= 0, an empty max-pending-row-size) means the
+ * default, so a DM task file with `row-error-delay: 0s` waits the default 30m as in DM.
+ */
+const zeroIsDefault = (d: number) => (v: number): number => (v === 0 ? d : v);
 export const validatorSchema = obj({
   mode: lowerEnum(['none', 'full', 'fast']).default('none'),
-  'worker-count': posInt.default(DEFAULT_VALIDATOR_WORKER_COUNT),
-  'validate-interval': duration.default(DEFAULT_VALIDATOR_VALIDATE_INTERVAL_MS),
-  'check-interval': duration.default(DEFAULT_VALIDATOR_CHECK_INTERVAL_MS),
-  'row-error-delay': duration.default(DEFAULT_VALIDATOR_ROW_ERROR_DELAY_MS),
-  'meta-flush-interval': duration.default(DEFAULT_VALIDATOR_META_FLUSH_INTERVAL_MS),
-  'batch-query-size': posInt.default(DEFAULT_VALIDATOR_BATCH_QUERY_SIZE),
+  'worker-count': z
+    .number()
+    .int()
+    .default(DEFAULT_VALIDATOR_WORKER_COUNT)
+    .transform((v) => (v <= 0 ? DEFAULT_VALIDATOR_WORKER_COUNT : v)),
+  'validate-interval': duration.default(DEFAULT_VALIDATOR_VALIDATE_INTERVAL_MS).transform(zeroIsDefault(DEFAULT_VALIDATOR_VALIDATE_INTERVAL_MS)),
+  'check-interval': duration.default(DEFAULT_VALIDATOR_CHECK_INTERVAL_MS).transform(zeroIsDefault(DEFAULT_VALIDATOR_CHECK_INTERVAL_MS)),
+  'row-error-delay': duration.default(DEFAULT_VALIDATOR_ROW_ERROR_DELAY_MS).transform(zeroIsDefault(DEFAULT_VALIDATOR_ROW_ERROR_DELAY_MS)),
+  'meta-flush-interval': duration.default(DEFAULT_VALIDATOR_META_FLUSH_INTERVAL_MS).transform(zeroIsDefault(DEFAULT_VALIDATOR_META_FLUSH_INTERVAL_MS)),
+  'batch-query-size': uint.default(DEFAULT_VALIDATOR_BATCH_QUERY_SIZE).transform(zeroIsDefault(DEFAULT_VALIDATOR_BATCH_QUERY_SIZE)),
   'max-pending-row-size': str
+    .transform((v) => (v === '' ? DEFAULT_VALIDATOR_MAX_PENDING_ROW_SIZE : v))
     .refine((v) => parseByteSize(v) !== undefined, { message: 'a size such as 500m, 2g or 1048576 (bytes)' })
     .default(DEFAULT_VALIDATOR_MAX_PENDING_ROW_SIZE),
-  'max-pending-row-count': posInt.default(DEFAULT_VALIDATOR_MAX_PENDING_ROW_COUNT),
+  'max-pending-row-count': uint.default(DEFAULT_VALIDATOR_MAX_PENDING_ROW_COUNT).transform(zeroIsDefault(DEFAULT_VALIDATOR_MAX_PENDING_ROW_COUNT)),
 });
 export type ValidatorConfig = z.output<typeof validatorSchema>;
 

@@ -44,6 +44,13 @@ export function nonNegInt(v: string): number {
   return n;
 }
 
+/** commander parser for positive integers (where 0 would mean "the default" on the wire). */
+export function posInt(v: string): number {
+  const n = Number(v);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(n) || n === 0) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
 /** commander collector for repeatable / comma-separated list options (`-s a -s b`, `-s a,b`). */
 export function collectList(v: string, prev: string[] | undefined): string[] {
   return [...(prev ?? []), ...v.split(',').map((x) => x.trim()).filter((x) => x.length > 0)];

@@ -95,7 +95,8 @@ export async function runDataCheck(deps: DataCheckDeps, req: DataCheckRequest, o
       maxRows: req.maxRows,
       recheck: { attempts: req.recheck ?? DEFAULT_RECHECK, delayMs: RECHECK_DELAY_MS },
       afterSourceRead: settle,
-      fixSql: req.fixSql ? (s) => void (fix.length < MAX_FIX_SQL && fix.push(s)) : undefined,
+      fixSql: req.fixSql ? (s) => void fix.push(s) : undefined,
+      maxFixSql: MAX_FIX_SQL,
       onProgress,
       signal,
     });

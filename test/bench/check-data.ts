@@ -1,7 +1,7 @@
 /**
  * Bench of the one-shot data check on one large table: `checkData` (chunked server-side
  * checksums) side by side with a plain `CHECKSUM TABLE` of the same table on both servers, in the
- * same run, rounds paired; then once more after one row was changed on the target (the bisection
+ * same run, rounds paired (their order alternating); then once more after one row was changed on the target (the bisection
  * path). Prints wall seconds, this process's CPU seconds and peak RSS growth, each server's CPU
  * seconds, and the machine's load average. Then the continuous validator (src/units/validate/
  * validator.ts) is handed `validatorRows` applied row changes of the same table (as the sync unit
@@ -56,15 +56,27 @@ async function main(): Promise<void> {
     };
     const ratios: number[] = [];
     for (let r = 1; r <= ROUNDS; r++) {
-      console.log(`## round ${r}`);
-      const a = await run('CHECKSUM TABLE (both)', async () => {
-        const [x, y] = await Promise.all([src.sql('CHECKSUM TABLE b.t'), dst.sql('CHECKSUM TABLE b.t')]);
-        return `equal=${String(x[0]?.['Checksum']) === String(y[0]?.['Checksum'])}`;
-      });
-      const b = await run('check-data', async () => {
-        const rep = await checkData({ sources, target: dp, chunkRows: CHUNK });
-        return `equal=${rep.equal} chunks=${rep.tables[0]?.chunks}`;
-      });
+      console.log(`## round ${r}${r % 2 === 0 ? ' (check-data first)' : ''}`);
+      const plain = (): Promise<number> =>
+        run('CHECKSUM TABLE (both)', async () => {
+          const [x, y] = await Promise.all([src.sql('CHECKSUM TABLE b.t'), dst.sql('CHECKSUM TABLE b.t')]);
+          return `equal=${String(x[0]?.['Checksum']) === String(y[0]?.['Checksum'])}`;
+        });
+      const ours = (): Promise<number> =>
+        run('check-data', async () => {
+          const rep = await checkData({ sources, target: dp, chunkRows: CHUNK });
+          return `equal=${rep.equal} chunks=${rep.tables[0]?.chunks}`;
+        });
+      // the order alternates between rounds, so neither always runs on the other's warm caches
+      let a: number;
+      let b: number;
+      if (r % 2 === 0) {
+        b = await ours();
+        a = await plain();
+      } else {
+        a = await plain();
+        b = await ours();
+      }
       ratios.push(b / a);
       console.log(`round ${r}: check-data / CHECKSUM TABLE time = ${(b / a).toFixed(2)}`);
     }
@@ -107,7 +119,9 @@ async function main(): Promise<void> {
       }
     });
     const sorted = [...ratios].sort((x, y) => x - y);
-    console.log(`per-round ratios: ${ratios.map((x) => x.toFixed(2)).join(', ')}; median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)}; load average now ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+    const mid = sorted.length / 2;
+    const median = sorted.length % 2 ? sorted[Math.floor(mid)]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+    console.log(`per-round ratios: ${ratios.map((x) => x.toFixed(2)).join(', ')}; median ${median.toFixed(2)}; load average now ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
     await Promise.all([sp.end(), dp.end()]);
   } finally {
     await Promise.all([src.stop(), dst.stop()]);

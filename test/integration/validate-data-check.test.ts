@@ -2,7 +2,8 @@
  * One-shot data check against real MariaDB: equal data passes; a row changed, deleted or inserted
  * on the target is found (by kind, key and both images) in a many-chunk table through bisection;
  * shards merged with an extract column are compared as one table; the fix-up SQL, applied by the
- * test (the check never applies it), makes the tables equal; a keyless table is compared whole.
+ * test (the check never applies it), makes the tables equal, and is complete whatever `maxRows`
+ * (a `maxFixSql` cap is reported); a keyless table is compared whole.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -78,6 +79,20 @@ void test('one-shot data check: equal, then changed/deleted/inserted rows found 
   // the check did not touch the target; the fix-up SQL, applied by hand, makes it equal (keyless aside)
   assert.equal((await dst.sql("SELECT v FROM app.big WHERE id = 1234"))[0]!['v'], 'tampered');
   assert.equal(fixes.length, 4, fixes.join('\n'));
+  assert.equal(r.fixSqlTruncated, false);
+
+  // --max-rows limits the rows listed, not the fix-up SQL; a cap on the statements is reported
+  const some: string[] = [];
+  const lim = await checkData({ sources, target: dp, tables: [{ schema: 'app', table: 'big' }], chunkRows: 400, leafRows: 16, maxRows: 2, fixSql: (s) => void some.push(s) });
+  assert.equal(lim.tables[0]!.rows.length, 2);
+  assert.equal(lim.tables[0]!.moreRows, true);
+  assert.deepEqual([...some].sort(), [...fixes].sort());
+  assert.equal(lim.fixSqlTruncated, false);
+  const capped: string[] = [];
+  const cap = await checkData({ sources, target: dp, tables: [{ schema: 'app', table: 'big' }], chunkRows: 400, leafRows: 16, maxRows: 1, fixSql: (s) => void capped.push(s), maxFixSql: 3 });
+  assert.equal(cap.tables[0]!.rows.length, 1);
+  assert.equal(capped.length, 3);
+  assert.equal(cap.fixSqlTruncated, true);
   for (const f of fixes) await dst.sql(f);
   r = await checkData({ sources, target: dp, tables: [{ schema: 'app', table: 'big' }], chunkRows: 400, leafRows: 16 });
   assert.equal(r.tables.length, 1);
@@ -147,4 +162,45 @@ void test('one-shot data check: two sources × shard tables merged into one targ
   const d42 = r.tables[0]!.rows.find((d) => d.key['id'] === '42')!;
   assert.equal(d42.sourceTable, 'mysql-01:shard_a.t_1');
   assert.equal(d42.target?.['qty'], '99');
+});
+
+void test('one-shot data check: a chunk whose difference is gone when its rows are read is noted, not listed', async (t) => {
+  const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
+  const pools: Pool[] = [];
+  t.after(async () => {
+    await Promise.all(pools.map((p) => p.end()));
+    await Promise.all([src.stop(), dst.stop()]);
+  });
+  for (const s of [src, dst]) {
+    await s.sql('CREATE DATABASE app; CREATE TABLE app.t (id INT PRIMARY KEY, v VARCHAR(20))');
+    await s.sql("INSERT INTO app.t SELECT seq, CONCAT('row ', seq) FROM mysql.seq_1_to_500");
+  }
+  await dst.sql("UPDATE app.t SET v = 'in flight' WHERE id = 250");
+  const sp = createPool(src.connOpts());
+  const dp = createPool(dst.connOpts());
+  pools.push(sp, dp);
+  // the target as the task would make it: the change lands right before the check reads the chunk's rows
+  let landed = false;
+  const query = (async (...args: Parameters<Pool['query']>) => {
+    const q = args[0] as string | { sql: string };
+    const text = typeof q === 'string' ? q : q.sql;
+    // a range's rows: `SELECT <columns> FROM app.t WHERE <range>` (not a checksum, a bound look-up or the planning)
+    if (!landed && /FROM `app`\.`t` WHERE/.test(text) && !/COUNT\(\*\)|ORDER BY/.test(text)) {
+      landed = true;
+      await dp.query("UPDATE app.t SET v = 'row 250' WHERE id = 250");
+    }
+    return dp.query(...args);
+  }) as Pool['query'];
+  const target = new Proxy(dp, { get: (p, k) => (k === 'query' ? query : (Reflect.get(p, k) as unknown)) });
+  const r = await checkData({ sources: [{ sourceId: 's', q: sp, baList: { doDbs: ['app'] }, routes: [], caseSensitive: false }], target, chunkRows: 100, leafRows: 16 });
+  assert.ok(landed, 'the rows of the differing range were read');
+  const tb = r.tables[0]!;
+  assert.equal(tb.differentChunks, 1);
+  assert.deepEqual(tb.rows, []);
+  assert.ok(tb.notes.some((n) => /1 chunk\(s\) differed .* no differing row was found/.test(n)), tb.notes.join('; '));
+  // a real difference is listed and not noted
+  await dst.sql("UPDATE app.t SET v = 'tampered' WHERE id = 250");
+  const again = await checkData({ sources: [{ sourceId: 's', q: sp, baList: { doDbs: ['app'] }, routes: [], caseSensitive: false }], target: dp, chunkRows: 100, leafRows: 16 });
+  assert.deepEqual(again.tables[0]!.rows.map((x) => x.key['id']), ['250']);
+  assert.ok(!again.tables[0]!.notes.some((n) => /no differing row/.test(n)));
 });

@@ -10,6 +10,7 @@ import {
   taskConfigToYaml,
   encrypt,
   DEFAULT_SYNCER,
+  DEFAULT_VALIDATOR,
   type TaskConfig,
 } from '../../src/config/index.js';
 
@@ -469,6 +470,18 @@ void test('keys DM.ts does not implement yet are refused with 20601; their off v
   );
   assert.equal(off.onlineDDL, false);
   assert.equal(resolveSubtask(off, 's1').validator.mode, 'none');
+});
+
+void test('validators: 0 means the default, as in DM (ValidatorConfig.Adjust)', () => {
+  const v = resolveSubtask(
+    parseTaskConfig(
+      `${BASE}validators:\n  v: {mode: full, worker-count: -1, validate-interval: 0s, check-interval: 0, row-error-delay: 0s, meta-flush-interval: 0s, batch-query-size: 0, max-pending-row-size: "", max-pending-row-count: 0}\nmysql-instances: [{source-id: s1, validator-config-name: v}]\n`,
+    ),
+    's1',
+  ).validator;
+  assert.deepEqual(v, { ...DEFAULT_VALIDATOR, mode: 'full' });
+  assert.equal(v.rowErrorDelay, 30 * 60_000);
+  assert.equal(v.workerCount, 4);
 });
 
 void test('validators: the continuous validator config loads with DM keys; a bad max-pending-row-size is refused', () => {

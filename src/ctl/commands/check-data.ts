@@ -6,7 +6,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { DMError } from '../../errors/index.js';
-import { action, addSourceOption, collectList, nonNegInt, taskNameOf } from '../args.js';
+import { action, addSourceOption, collectList, nonNegInt, posInt, taskNameOf } from '../args.js';
 import { registerCommand } from '../registry.js';
 
 registerCommand({
@@ -15,8 +15,8 @@ registerCommand({
   build(cmd, ctx) {
     addSourceOption(cmd.argument('<task-name | task-file>', 'the task'))
       .option('-T, --table <schema.table>', 'only this target table; repeat or separate with commas', collectList)
-      .option('--chunk-size <rows>', 'rows per chunk', nonNegInt, 10000)
-      .option('--max-rows <n>', 'differing rows listed per table', nonNegInt, 100)
+      .option('--chunk-size <rows>', 'rows per chunk', posInt, 10000)
+      .option('--max-rows <n>', 'differing rows listed per table', posInt, 100)
       .option('--recheck <n>', 're-reads of a differing chunk before it is reported (0 for a stopped task)', nonNegInt, 3)
       .option('--fix-sql-file <path>', 'write fix-up SQL (REPLACE / DELETE) to this file; never applied')
       .action(

@@ -44,8 +44,13 @@ export interface DataCheckOptions {
   recheck?: { attempts: number; delayMs: number } | undefined;
   /** Runs on a recheck, after the chunk's source read and before its target read (wait for the task to apply what was read). */
   afterSourceRead?: ((signal?: AbortSignal) => Promise<void>) | undefined;
-  /** Receives every fix-up statement (one per call, ending with `;`). */
+  /**
+   * Receives every fix-up statement (one per call, ending with `;`), for every differing row: the
+   * bisection goes on past `maxRows` (which only limits the rows listed) while statements are asked.
+   */
   fixSql?: ((stmt: string) => void | Promise<void>) | undefined;
+  /** Fix-up statements handed to `fixSql` at most (the report says `fixSqlTruncated` past it). Default unlimited. */
+  maxFixSql?: number | undefined;
   onProgress?: ((p: DataCheckProgress) => void) | undefined;
   signal?: AbortSignal | undefined;
 }
@@ -89,6 +94,14 @@ export interface DataCheckReport {
   equal: boolean;
   tables: TableCheck[];
   seconds: number;
+  /** More fix-up statements were needed than `maxFixSql`: the fix-up SQL is incomplete. */
+  fixSqlTruncated: boolean;
+}
+
+/** Fix-up statements handed out so far, over all tables of one check. */
+interface FixCount {
+  n: number;
+  truncated: boolean;
 }
 
 interface Side {
@@ -160,12 +173,19 @@ async function leafRows(side: Side, keyIdx: readonly number[], r: KeyRange): Pro
 class TableRun {
   readonly res: TableCheck;
   private readonly keyIdx: number[];
+  /** Differing rows found (listed or not). */
+  private rowDiffs = 0;
+  /** The current chunk's bisection stopped early (row list full). */
+  private cutShort = false;
+  /** Differing chunks in which no differing row was found. */
+  private unexplained = 0;
 
   constructor(
     private readonly plan: TablePlan,
     private readonly src: Side[],
     private readonly tgt: Side,
     private readonly o: Required<Pick<DataCheckOptions, 'leafRows' | 'maxRows'>> & DataCheckOptions,
+    private readonly fixes: FixCount,
   ) {
     this.keyIdx = plan.key.map((k) => plan.columns.findIndex((c) => c.toLowerCase() === k.toLowerCase()));
     this.res = {
@@ -205,7 +225,21 @@ class TableRun {
     if (a.n === b.n && a.s === b.s) return;
     this.res.equal = false;
     this.res.differentChunks++;
-    if (this.plan.key.length > 0) await this.bisect(r, a, b);
+    if (this.plan.key.length === 0) return;
+    const found = this.rowDiffs;
+    this.cutShort = false;
+    await this.bisect(r, a, b);
+    if (this.rowDiffs === found && !this.cutShort) this.unexplained++;
+  }
+
+  /** Notes after the last chunk. */
+  finish(): TableCheck {
+    if (this.unexplained > 0) {
+      this.res.notes.push(
+        `${this.unexplained} chunk(s) differed in count or checksum but no differing row was found when their rows were read: changes in flight (a running task; check again) or values whose text differs only in the servers' own formatting`,
+      );
+    }
+    return this.res;
   }
 
   private async bisect(r: KeyRange, a: Sum, b: Sum): Promise<void> {
@@ -213,7 +247,12 @@ class TableRun {
     if (a.n === b.n && a.s === b.s) return;
     if (this.res.rows.length >= this.o.maxRows) {
       this.res.moreRows = true;
-      return;
+      // the row list is full; go on only for the fix-up SQL
+      if (!this.wantFixes()) {
+        if (this.o.fixSql) this.fixes.truncated = true;
+        this.cutShort = true;
+        return;
+      }
     }
     if (Math.max(a.n, b.n) <= this.o.leafRows) return this.listRows(r);
     // halve at the median key of the fuller side (the target, or the source table with most rows)
@@ -233,6 +272,10 @@ class TableRun {
     }
   }
 
+  private wantFixes(): boolean {
+    return this.o.fixSql !== undefined && this.fixes.n < (this.o.maxFixSql ?? Infinity);
+  }
+
   private async listRows(r: KeyRange): Promise<void> {
     const tgt = await leafRows(this.tgt, this.keyIdx, r);
     const src = new Map<string, { row: unknown[]; side: Side }>();
@@ -240,9 +283,16 @@ class TableRun {
     const cols = this.plan.columns;
     const keyOf = (row: readonly unknown[]): Record<string, unknown> => Object.fromEntries(this.plan.key.map((k, i) => [k, text(row[this.keyIdx[i]!])]));
     const add = async (d: RowDiff, fix: string): Promise<void> => {
+      this.rowDiffs++;
       if (this.res.rows.length >= this.o.maxRows) this.res.moreRows = true;
       else this.res.rows.push(d);
-      await this.o.fixSql?.(fix);
+      if (!this.o.fixSql) return;
+      if (!this.wantFixes()) {
+        this.fixes.truncated = true;
+        return;
+      }
+      this.fixes.n++;
+      await this.o.fixSql(fix);
     };
     const into = quoteTable(this.plan.target);
     for (const [k, { row, side }] of src) {
@@ -268,6 +318,7 @@ export async function checkData(opts: DataCheckOptions): Promise<DataCheckReport
   const chunkRows = Math.max(2, opts.chunkRows ?? DEFAULT_CHUNK_ROWS);
   const plans = await planDataCheck(opts.sources, opts.target, opts.tables);
   const tables: TableCheck[] = [];
+  const fixes: FixCount = { n: 0, truncated: false };
   for (const [ti, plan] of plans.entries()) {
     opts.signal?.throwIfAborted();
     const { src, tgt } = sides(plan, opts.sources, opts.target);
@@ -289,13 +340,13 @@ export async function checkData(opts: DataCheckOptions): Promise<DataCheckReport
       });
       continue;
     }
-    const run = new TableRun(plan, src, tgt, o);
+    const run = new TableRun(plan, src, tgt, o, fixes);
     const ranges: AsyncIterable<KeyRange> | KeyRange[] = plan.key.length ? chunkRanges(tgt.q, tgt.from, tgt.keyExprs, chunkRows, opts.signal) : [{}];
     for await (const r of ranges) {
       await run.chunk(r);
       opts.onProgress?.({ table: run.res.table, tableIndex: ti, tables: plans.length, chunks: run.res.chunks, rows: run.res.sourceRows });
     }
-    tables.push(run.res);
+    tables.push(run.finish());
   }
-  return { equal: tables.every((t) => t.equal), tables, seconds: Number(process.hrtime.bigint() - t0) / 1e9 };
+  return { equal: tables.every((t) => t.equal), tables, seconds: Number(process.hrtime.bigint() - t0) / 1e9, fixSqlTruncated: fixes.truncated };
 }

@@ -146,13 +146,26 @@ function targetImage(columns: readonly string[], r: Record<string, unknown>): Re
   return o;
 }
 
-/** Rough bytes of an image (for max-pending-row-size). */
+/**
+ * What a pending row costs the validator besides its values: the PendingRow object, its key
+ * strings, its entries in the pending and unsaved-rows maps, its share of the transaction list.
+ * Measured with test/bench/validator-memory.ts (retained heap per pending row).
+ */
+const PENDING_ROW_OVERHEAD = 680;
+/** Per value: a string's or Buffer's header, a number's slot. */
+const VALUE_OVERHEAD = 16;
+const BUFFER_OVERHEAD = 96;
+
+/**
+ * Estimated heap bytes of one pending row with this image (for max-pending-row-size, so that the
+ * limit bounds the validator's memory, not only the row data).
+ */
 export function imageBytes(img: readonly unknown[]): number {
-  let n = 64;
+  let n = PENDING_ROW_OVERHEAD;
   for (const v of img) {
-    if (typeof v === 'string') n += v.length + 8;
-    else if (Buffer.isBuffer(v)) n += v.length + 8;
-    else n += 8;
+    if (typeof v === 'string') n += v.length + VALUE_OVERHEAD;
+    else if (Buffer.isBuffer(v)) n += v.length + BUFFER_OVERHEAD;
+    else n += VALUE_OVERHEAD;
   }
   return n;
 }

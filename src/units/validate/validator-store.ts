@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import type { Pool } from 'mysql2/promise';
 import type { Position } from '../../binlog/position.js';
 import { createMetaTables, metaTableName, type MetaTableId } from '../meta-tables.js';
-import { decodeValue, encodeValue, type PendingRow, type ValidationErrorType } from './validator-rows.js';
+import { decodeValue, encodeValue, imageBytes, type PendingRow, type ValidationErrorType } from './validator-rows.js';
 
 export const VALIDATOR_TABLES: readonly MetaTableId[] = ['validatorCheckpoint', 'validatorPending', 'validatorError', 'validatorTable'];
 
@@ -127,6 +127,7 @@ export class ValidatorStore {
       const [pRows] = await pool.query(`SELECT tgt_schema AS s, tgt_table AS t, row_pk AS pk, data FROM ${this.names.pending} WHERE source_id = ?`, [this.source]);
       const pending: PendingRow[] = (pRows as { s: string; t: string; pk: string; data: string }[]).map((r) => {
         const d = JSON.parse(r.data) as { srcSchema: string; srcTable: string; columns: string[]; keyIdx: number[]; expect: 'present' | 'absent'; op: PendingRow['op']; image: unknown[]; pos: Position };
+        const image = d.image.map(decodeValue);
         return {
           key: `${r.s}\u0000${r.t}\u0000${r.pk}`,
           pk: r.pk,
@@ -138,13 +139,14 @@ export class ValidatorStore {
           keyIdx: d.keyIdx,
           expect: d.expect,
           op: d.op,
-          image: d.image.map(decodeValue),
+          image,
           pos: d.pos,
           dueAt: 0,
           firstFailAt: 0,
           version: 0,
           recs: [],
-          bytes: r.data.length,
+          // its own column list (a row told by the sync unit shares its table's)
+          bytes: imageBytes(image) + d.columns.reduce((n, c) => n + c.length + 16, 0),
         };
       });
       const [tRows] = await pool.query(`SELECT src_schema AS ss, src_table AS st, tgt_schema AS ts, tgt_table AS tt, stage, message FROM ${this.names.table} WHERE source_id = ?`, [this.source]);

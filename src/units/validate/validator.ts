@@ -36,10 +36,11 @@
  *
  * States: Stopped ⇄ Running; close() ends it (idempotent).
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Pool } from 'mysql2/promise';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { binlogFileIndex, compareFilePos, formatFilePos, type Position } from '../../binlog/position.js';
+import { binlogFileIndex, compareFilePos, formatFilePos, parseGtidSet, type Position } from '../../binlog/position.js';
 import { parseByteSize, type ValidatorConfig } from '../../config/index.js';
 import { DMError, toDMError, type DMErrorJSON } from '../../errors/index.js';
 import { silentLogger } from '../../log/index.js';
@@ -571,10 +572,8 @@ export class ContinuousValidator implements AppliedSink {
     let lastCheck = 0;
     let lastFlush = Date.now();
     while (!signal.aborted) {
-      await new Promise<void>((res) => {
-        const t = setTimeout(res, tick);
-        signal.addEventListener('abort', () => (clearTimeout(t), res()), { once: true });
-      });
+      // timers/promises removes its abort listener when the timer fires (one added per tick would pile up on the signal)
+      await sleep(tick, undefined, { signal }).catch(() => undefined);
       if (signal.aborted) break;
       try {
         await this.round(signal);
@@ -838,9 +837,18 @@ export class ContinuousValidator implements AppliedSink {
 
   /** Whether verified-through has reached the cut-over position (`validation update`). */
   cutoverReached(): boolean {
-    const c = this.cutover?.pos;
+    const c = this.cutover;
     const v = this.verifiedThrough;
-    return !!(c && v && v.file && compareFilePos(v, c) >= 0);
+    if (!c || !v) return false;
+    if (c.pos) return !!v.file && compareFilePos(v, c.pos) >= 0;
+    if (!c.gtid || !v.gtid) return false;
+    // a cut-over GTID set: reached once the verified set contains it (MySQL sets have `uuid:`, MariaDB lists not)
+    const flavor = c.gtid.includes(':') ? 'mysql' : 'mariadb';
+    try {
+      return parseGtidSet(v.gtid, flavor).contains(parseGtidSet(c.gtid, flavor));
+    } catch {
+      return false;
+    }
   }
 }
 

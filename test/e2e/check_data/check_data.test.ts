@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { missingBinaries, waitTask } from '../../helpers/cluster.js';
 import { setupScenario } from '../helpers/scenario.js';
-import { rowWriter } from '../../helpers/writer.js';
+import { loopWriter, rowWriter } from '../../helpers/writer.js';
 
 const CASE = dirname(fileURLToPath(import.meta.url));
 
@@ -48,6 +48,17 @@ void test('check_data: live task equal, target tampering found with keys and ima
   assert.ok(lt.find((x) => x.table === '`check_data`.`t`')!.sourceRows >= 5000);
   assert.match(lr.stderr, /checking `check_data`\.`t`/);
 
+  // sustained writes all over the table for the whole check (not a burst): still equal, the rechecks absorb them
+  const hot = loopWriter(src, 'check_data', async (c, i) => {
+    await c.query('UPDATE t SET n = n + 1 WHERE id = ?', [1 + ((i * 37) % 5000)]);
+    return 1;
+  }, { pauseMs: 2 });
+  await new Promise((res) => setTimeout(res, 1000));
+  const sr = await s.cluster.ctl(['check-data', 'test', '--chunk-size', '500']);
+  const hotWrites = await hot.stop();
+  assert.ok(hotWrites > 100, `writes during the check: ${hotWrites}`);
+  assert.equal(sr.json['result'], true, sr.stdout);
+
   // behind DM.ts's back: change, delete and insert rows on the target (the task keeps running)
   await waitTask(s.cluster, 'test', 'synced', (x) => x.every((st) => st.stage === 'Running'), 30_000);
   await s.target.sql("UPDATE check_data.t SET v = 'tampered' WHERE id = 1234");
@@ -72,6 +83,12 @@ void test('check_data: live task equal, target tampering found with keys and ima
   assert.equal(again.json['result'], true, again.stdout);
   assert.equal((again.json['tables'] as TableJson[]).length, 1);
 
+  // 0 would mean "the default" on the wire: refused, not turned into 100 rows / 10,000-row chunks
+  for (const flag of ['--max-rows', '--chunk-size']) {
+    const zero = await s.cluster.ctl(['check-data', 'test', flag, '0']);
+    assert.equal(zero.json['result'], false, zero.stdout);
+    assert.match(String(zero.json['msg']), /code=42001.*must be a positive integer/);
+  }
   const unknown = await s.cluster.ctl(['check-data', 'nosuchtask']);
   assert.equal(unknown.json['result'], false, unknown.stdout);
   assert.match(String(unknown.json['msg']), /code=38\d{3}/);
