@@ -4,6 +4,10 @@ import { Command } from 'commander';
 import { loadWorkerConfig } from '../config/index.js';
 import { DMWorker } from '../worker/index.js';
 import { runServer } from './server-main.js';
+import { applyWorkerHeapPolicy } from './worker-heap.js';
+
+// bounded old-generation growth (./worker-heap.ts); kept when node was given its own flag
+const heapGrowingPercent = applyWorkerHeapPolicy();
 
 const program = new Command('dm-worker')
   .description('DM.ts dm-worker: runs the subtasks of the source bound to it')
@@ -21,5 +25,8 @@ runServer({
   role: 'dm-worker',
   program,
   load: (path, overrides) => loadWorkerConfig(path, { overrides }),
-  build: (config, logger) => new DMWorker({ config, logger }),
+  build: (config, logger) => {
+    logger.info({ heapGrowingPercent }, 'V8 heap growth after a full GC (percent of the live heap; "operator": node flag given)');
+    return new DMWorker({ config, logger });
+  },
 });

@@ -89,6 +89,15 @@ export interface ConnectOptions {
  */
 export const DM_SESSION_SQL_MODE = 'STRICT_TRANS_TABLES,NO_AUTO_VALUE_ON_ZERO,ALLOW_INVALID_DATES,NO_ENGINE_SUBSTITUTION';
 
+/**
+ * mysql2's per-connection prepared-statement cache size. DM.ts prepares no statement (it sends
+ * text queries), but mysql2 sizes the cache's LRU (lru.min) up front: with its default of 16,000
+ * every connection carries four 16,000-slot arrays, 512 KB of heap that lives as long as the
+ * connection (≈7 MB for the 14 connections of a syncing dm-worker). A small cache keeps that to a
+ * few KB; a caller that did use `execute` would still work, with older statements evicted (closed).
+ */
+export const MAX_PREPARED_STATEMENTS = 16;
+
 /** Default connect timeout (ms). */
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 /** Default pool size. */
@@ -177,6 +186,7 @@ export function mysqlOptions(conn: ConnConfig, opts: ConnectOptions = {}): Conne
     password: conn.password,
     ...EXACT_VALUE_OPTIONS,
     connectTimeout: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+    maxPreparedStatements: MAX_PREPARED_STATEMENTS,
   };
   if (opts.multipleStatements) o.multipleStatements = true;
   if (opts.rawGeometry !== false) o.typeCast = rawGeometryTypeCast;
@@ -306,6 +316,7 @@ export function binlogStreamOptions(conn: ConnConfig): {
   supportBigNumbers: true;
   bigNumberStrings: true;
   connectTimeout: number;
+  maxPreparedStatements: number;
 } {
   return {
     host: conn.host,
@@ -319,5 +330,6 @@ export function binlogStreamOptions(conn: ConnConfig): {
     supportBigNumbers: true,
     bigNumberStrings: true,
     connectTimeout: DEFAULT_CONNECT_TIMEOUT_MS,
+    maxPreparedStatements: MAX_PREPARED_STATEMENTS,
   };
 }

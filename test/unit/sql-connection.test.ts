@@ -16,6 +16,7 @@ import {
   type ConnConfig,
 } from '../../src/sql/index.js';
 import { DMError } from '../../src/errors/index.js';
+import mysqlCore from 'mysql2';
 
 const PEM = '-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n';
 const conn: ConnConfig = {
@@ -66,6 +67,17 @@ void test('poolOptions: the same options plus size and TCP keep-alive', () => {
   assert.equal(p.charset, 'utf8mb4');
   assert.deepEqual(p.ssl, conn.ssl);
   assert.equal(poolOptions(conn).connectionLimit, 4);
+});
+
+void test('every mysql2 connection (pools, single connections, the binlog dump) gets a small prepared-statement cache', () => {
+  // mysql2 allocates its statement LRU at the configured size up front (16,000 slots = 512 KB of
+  // heap per connection by default); DM.ts prepares no statement
+  const Config = (mysqlCore as unknown as { ConnectionConfig: new (o: object) => { maxPreparedStatements: number } }).ConnectionConfig;
+  for (const o of [mysqlOptions(conn), poolOptions(conn), binlogStreamOptions(conn)]) {
+    const c = new Config(o);
+    assert.ok(c.maxPreparedStatements >= 1 && c.maxPreparedStatements <= 64, `maxPreparedStatements ${c.maxPreparedStatements}`);
+  }
+  assert.equal(new Config({ host: 'h' }).maxPreparedStatements, 16000, "mysql2's own default (what the options replace)");
 });
 
 void test("initSqlFor: DM.ts's time_zone and sql_mode, the block's session over them, the caller's last", () => {
