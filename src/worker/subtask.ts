@@ -93,6 +93,10 @@ export class Subtask {
   get name(): string {
     return this.o.input.taskName;
   }
+  /** The task and source this subtask was built from. */
+  get input(): PipelineInput {
+    return this.o.input;
+  }
   get stageName(): Stage {
     return this.stage;
   }
