@@ -12,6 +12,7 @@ function desiredValidation(r: ValidatorStageRecord | undefined): DesiredValidati
 import type { RelayHolder } from './relay-holder.js';
 import { sleepAbortable, Waker } from '../util/index.js';
 import { Subtask } from './subtask.js';
+import { earliestStoredFile, type PipelineInput } from './pipeline.js';
 import { etcdBinlogOps } from './binlog-ops.js';
 import { etcdShardDDLClient } from './shardddl-client.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -160,9 +161,16 @@ export class Converger {
     ]);
     const validatorOf = new Map(validators.kvs.map((kv) => [Keys.lastPart(kv.key), { rec: parseJSON<ValidatorStageRecord>(kv.key, kv.value), rev: kv.modRevision }]));
     if (this.fenced) return;
-    // the relay first: subtasks of a relay source read from it
+    // the relay first: subtasks of a relay source read from it; a new relay starts at the
+    // earliest file the source's tasks need (their stored checkpoints)
+    const taskInputs = (): PipelineInput[] =>
+      sourceYaml === undefined
+        ? []
+        : subs.kvs
+            .filter((kv) => stages.kvs.some((st) => Keys.lastPart(st.key) === Keys.lastPart(kv.key)))
+            .map((kv) => ({ taskName: Keys.lastPart(kv.key), sourceId: source, taskYaml: parseJSON<SubtaskRecord>(kv.key, kv.value).task, sourceYaml }));
     try {
-      await this.o.relay?.converge(source, sourceYaml, relayStage?.stage);
+      await this.o.relay?.converge(source, sourceYaml, relayStage?.stage, () => earliestStoredFile(taskInputs(), this.o.secretKey));
     } catch (err) {
       this.log.warn({ err, source }, 'relay converge failed');
       this.o.metrics.operateError.inc({ worker: this.o.workerName, type: 'RelaySource' });

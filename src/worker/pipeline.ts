@@ -40,7 +40,7 @@ import {
 } from '../config/index.js';
 import { DMError } from '../errors/index.js';
 import { connect, getFlavor, type ConnConfig } from '../sql/index.js';
-import type { Position } from '../binlog/position.js';
+import { compareFilePos, type Position } from '../binlog/position.js';
 import { DeferredSyncUnit, SchemaStore, relayOrNetworkFactory, targetConnConfig, type ShardConfig, type ShardDDLClient, type StartSpec, type SyncConfig } from '../units/sync/index.js';
 import { ContinuousValidator, validatorSettings } from '../units/validate/index.js';
 import type { RelayNeedsSink } from '../binlog/index.js';
@@ -377,6 +377,20 @@ export async function storedRelayNeed(input: PipelineInput, secretKey?: Buffer):
   } finally {
     await c?.end().catch(() => undefined);
   }
+}
+
+/**
+ * The earliest upstream binlog file the subtasks `inputs` need (their stored positions, see
+ * storedRelayNeed); undefined when none is known. Where a new relay starts (DM's rule).
+ */
+export async function earliestStoredFile(inputs: readonly PipelineInput[], secretKey?: Buffer): Promise<string | undefined> {
+  let best: string | undefined;
+  for (const input of inputs) {
+    const n = await storedRelayNeed(input, secretKey).catch(() => undefined);
+    if (!n || !('pos' in n)) continue;
+    if (best === undefined || compareFilePos({ file: n.pos.file, offset: 0 }, { file: best, offset: 0 }) < 0) best = n.pos.file;
+  }
+  return best;
 }
 
 /** Builds the ordered list of units for one subtask. Throws a config DMError on a bad task/source. */

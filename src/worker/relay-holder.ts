@@ -2,6 +2,10 @@
  * The worker's relay holder (DM's relayHolder + purger): runs the relay of the bound source when
  * the desired relay stage says so, and purges its files by the source's `purge` policy.
  *
+ * A new relay (no relay in `relay-dir` yet) starts at `relay-binlog-name` / `relay-binlog-gtid`,
+ * else, as DM, at the earliest upstream file the source's tasks need (their stored checkpoints,
+ * given by the converger), else at the upstream's current file.
+ *
  * Desired stage (level-triggered, from the converger): `source/relay-stage/<source>` when present
  * (start-relay / pause-relay / resume-relay / stop-relay write it), else `Running` when the source
  * config has `enable-relay: true`, else no relay. The relay lives in the worker's `relay-dir`
@@ -53,6 +57,8 @@ export class RelayHolder {
   private cfg: SourceConfig | undefined;
   private readonly needs = new Map<string, () => RelayNeed | undefined>();
   private storedNeeds: (() => Promise<StoredNeed[]>) | undefined;
+  /** The earliest upstream file the bound source's tasks need (where a new relay starts, as DM). */
+  private tasksStartFile: (() => Promise<string | undefined>) | undefined;
   private readonly metrics: RelayMetrics;
   private purgeTimer: NodeJS.Timeout | undefined;
   /** An automatic purge round is reading the stored needs (rounds never overlap). */
@@ -77,8 +83,9 @@ export class RelayHolder {
    * Converge to the desired state: `source` bound with `sourceYaml`, the relay stage record
    * (undefined = no key: follow `enable-relay`).
    */
-  async converge(source: string | undefined, sourceYaml: string | undefined, stageKey: DesiredRelayStage | undefined): Promise<void> {
+  async converge(source: string | undefined, sourceYaml: string | undefined, stageKey: DesiredRelayStage | undefined, tasksStartFile?: () => Promise<string | undefined>): Promise<void> {
     if (source === undefined || sourceYaml === undefined) return this.stop('unbound');
+    this.tasksStartFile = tasksStartFile;
     let cfg = this.cfg;
     if (source !== this.source || sourceYaml !== this.configText) {
       cfg = parseSourceConfig(sourceYaml, { file: `source ${source}`, ...(this.o.secretKey ? { secretKey: this.o.secretKey } : {}) });
@@ -100,6 +107,14 @@ export class RelayHolder {
         serverId: relayServerId(this.o.workerName, source),
         ...(c.relayBinlogName ? { relayBinlogName: c.relayBinlogName } : {}),
         ...(c.relayBinlogGtid ? { relayBinlogGtid: c.relayBinlogGtid } : {}),
+        startFile: async () => {
+          try {
+            return await this.tasksStartFile?.();
+          } catch (e) {
+            this.log.warn({ err: e }, "reading the tasks' checkpoints for the relay start failed");
+            return undefined;
+          }
+        },
         logger: this.o.logger,
         metrics: this.metrics,
       });
