@@ -135,6 +135,13 @@ test('relay control: start/pause/resume/stop, query-status, purge-relay, enable-
   assert.equal(purged.result, true, purged.sources[0]?.msg);
   assert.deepEqual(listBinlogFiles(sub), files.slice(1));
   unregister();
+  // a task whose position cannot be known (full phase before its snapshot): nothing is purged
+  w1.relayHolder!.setStoredNeeds(() => Promise.resolve([{ task: 'tx', unknown: 'its full phase has not recorded its binlog position yet' }]));
+  const unknown = await c.purgeRelay({ sources: ['s1'], filename: '', subDir: '', inactive: true });
+  assert.equal(unknown.result, false);
+  assert.match(unknown.sources[0]?.msg ?? '', /code=30006[^]*task tx/);
+  assert.deepEqual(listBinlogFiles(sub), files.slice(1), 'nothing purged while a position is unknown');
+  w1.relayHolder!.setStoredNeeds(() => Promise.resolve([]));
   const inactive = await c.purgeRelay({ sources: ['s1'], filename: '', subDir: '', inactive: true });
   assert.equal(inactive.result, true, inactive.sources[0]?.msg);
   assert.deepEqual(listBinlogFiles(sub), [files.at(-1)]);
