@@ -252,6 +252,16 @@ export class Subtask {
     this.setStage('Paused');
   }
 
+  /**
+   * Stop the running unit and resume it at once, so it opens its binlog reader again (the worker's
+   * relay was stopped: a sync unit reading the relay goes on from the upstream). Only while Running.
+   */
+  async restartUnit(): Promise<void> {
+    if (this.stage !== 'Running') return;
+    await this.haltLoop();
+    if (this.stage === 'Running') this.runFrom();
+  }
+
   /** User resume (desired stage Running). */
   async resume(): Promise<void> {
     if (this.stage === 'New') return this.start('Running');
