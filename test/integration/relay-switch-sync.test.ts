@@ -9,7 +9,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MariaDBServer, compareDatabases, waitFor } from '../helpers/index.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
@@ -64,6 +64,7 @@ test('upstream switch under a task reading the relay: the target equals the new 
   await waitFor('target equals the new primary', equal(replica), { timeoutMs: 90_000 }).catch(async (e: unknown) => {
     throw new Error(`${String(e)}\n${(await c.ctl(['query-status', 'sw'])).stdout}\n${c.logs(40)}`);
   });
+  assert.match(readFileSync(c.workers[0]!.log, 'utf8'), /relay switches to the next sub-directory/, "the task's reader crossed the switch in the relay");
   const n = Number((await target.sql('SELECT n FROM ha_test.c WHERE k = 1'))[0]?.['n']);
   assert.equal(n, id, 'every transaction applied once');
   const st = await c.ctl(['query-status', 'sw']);
