@@ -352,7 +352,12 @@ function fullPhaseUnits(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineCont
 export async function storedRelayNeed(input: PipelineInput, secretKey?: Buffer): Promise<StoredNeed | undefined> {
   const task = input.taskName;
   const opts = secretKey ? { secretKey } : {};
-  const sub = compileSubtask(input.taskYaml, input.sourceId, { file: `task ${task}`, ...opts });
+  let sub: SubtaskConfig;
+  try {
+    sub = compileSubtask(input.taskYaml, input.sourceId, { file: `task ${task}`, ...opts });
+  } catch (e) {
+    return { task, unknown: `its config cannot be compiled (${e instanceof Error ? e.message : String(e)})` };
+  }
   const mode = sub.taskMode;
   if (mode !== 'all' && mode !== 'incremental' && mode !== 'load&sync') return undefined;
   let c: Connection | undefined;

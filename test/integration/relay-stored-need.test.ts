@@ -41,4 +41,7 @@ void test('stored relay needs: checkpoint, else full-phase snapshot, else meta f
   const n = await storedRelayNeed(down);
   assert.ok(n && 'unknown' in n && /cannot be read from the target/.test(n.unknown), JSON.stringify(n));
   assert.equal(await earliestStoredFile([down]), undefined);
+  // a subtask whose config does not compile: unknown, not a failed purge
+  const bad = await storedRelayNeed(input('tb', 'name: tb\ntask-mode: nope\n'));
+  assert.ok(bad && 'unknown' in bad && /config cannot be compiled/.test(bad.unknown), JSON.stringify(bad));
 });
