@@ -292,3 +292,23 @@ void test("shard-ddl-lock: DM's lock keys; DM.ts's `error` only on a lock in err
   assert.deepEqual(r(''), { result: true, msg: '', locks: [dm] });
   assert.deepEqual(r('[code=38104] conflict'), { result: true, msg: '', locks: [{ ...dm, error: '[code=38104] conflict' }] });
 });
+
+void test('query-status <task>: binlogType says what the running reader reads (a run that fell back to the network is remote), else whether the relay runs', () => {
+  const withRelay = (readsRelay: boolean | undefined) => {
+    const st = sourceStatus('mysql-replica-01', 'worker1', {
+      stage: S.RUNNING,
+      unit: U.SYNC,
+      detail: { units: [{ type: 'Sync', status: { totalEvents: 1, ...(readsRelay === undefined ? {} : { readsRelay }) } }] },
+    });
+    const resp = create(MasterPb.QueryStatusResponseSchema, {
+      result: true,
+      sources: [{ ...st, sourceStatus: { ...st.sourceStatus, relayStatus: { relaySubDir: '0-1.000001', stage: S.RUNNING } } }],
+    });
+    const out = dmQueryStatus(resp);
+    const sub = ((out['sources'] as Record<string, unknown>[])[0]?.['subTaskStatus'] as Record<string, unknown>[])[0] ?? {};
+    return (sub['sync'] as Record<string, unknown>)['binlogType'];
+  };
+  assert.equal(withRelay(true), 'local');
+  assert.equal(withRelay(false), 'remote');
+  assert.equal(withRelay(undefined), 'local', 'no running reader: the relay runs');
+});
