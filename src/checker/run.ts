@@ -2,6 +2,7 @@
  * Run the prechecks of a task: each applicable item for each source, then the target-side
  * items, honouring `ignore-checking-items`. Results carry name, state, message, instruction.
  */
+import { checkFailedError } from './dm-report.js';
 import { DMError } from '../errors/index.js';
 import type { TableName } from '../filter/types.js';
 import { CheckConn, errText } from './conn.js';
@@ -240,8 +241,10 @@ export function limitReport(r: CheckReport, maxErrors = 100, maxWarnings = 100):
   return { summary: r.summary, results };
 }
 
-/** The error start-task returns when prechecks fail. */
+/**
+ * The error start-task returns when prechecks fail: DM's 26005 text with the failed and warning
+ * items (at most 10 each, DM's defaults) as DM's report after `detail:` (dm-report.ts).
+ */
 export function precheckError(r: CheckReport): DMError {
-  const lines = r.results.filter((x) => x.state === 'fail').map((x) => `[${x.name}${x.sourceId ? ` ${x.sourceId}` : ''}] ${x.message}`);
-  return new DMError('ErrTaskCheckFailed', `precheck failed: ${r.summary.failed} of ${r.summary.total} checks failed: ${lines.join('; ')}`);
+  return checkFailedError(limitReport(r, 10, 10));
 }

@@ -24,6 +24,8 @@ export const DEFAULT_SKIP_TZ_UTC = true;
 // `loaders` block
 export const DEFAULT_LOADER_POOL_SIZE = 16;
 export const DEFAULT_LOADER_DIR = './dumped_data';
+/** DM `clean-dump-file`: task-mode load removes the data files it loaded. */
+export const DEFAULT_CLEAN_DUMP_FILE = true;
 
 // `syncers` block
 export const DEFAULT_SYNCER_WORKER_COUNT = 16;

@@ -11,6 +11,7 @@ import { bool, duration, lowerEnum, obj, posInt, str, strList, uint } from './sc
 import {
   DEFAULT_CHECKPOINT_FLUSH_INTERVAL_S,
   DEFAULT_CHUNK_FILESIZE,
+  DEFAULT_CLEAN_DUMP_FILE,
   DEFAULT_COLLATION_COMPATIBLE,
   DEFAULT_LOADER_DIR,
   DEFAULT_LOADER_POOL_SIZE,
@@ -228,7 +229,7 @@ export const taskSchema = obj({
   loaders: rules(loaderSchema),
   syncers: rules(syncerSchema),
   validators: rules(validatorSchema),
-  'clean-dump-file': bool.default(true),
+  'clean-dump-file': bool.default(DEFAULT_CLEAN_DUMP_FILE),
   /** Deprecated: use `syncers.*.enable-ansi-quotes`. */
   'ansi-quotes': bool.default(false),
   /** Deprecated: replaced by `start-task --remove-meta`. */

@@ -20,6 +20,7 @@
 import type { DescMessage, MessageShape } from '@bufbuild/protobuf';
 import type { JsonObject } from '@bufbuild/protobuf';
 import { messageToObject } from './output.js';
+export { CHECK_TASK_SUCCESS, dmCheckMessage, dmCheckResult, goIndentJson, parseCheckReport } from '../checker/dm-report.js';
 import * as CommonPb from '../gen/dm/common/v1/common_pb.js';
 import * as MasterPb from '../gen/dm/master/v1/master_pb.js';
 
@@ -354,32 +355,6 @@ export function dmListMember(resp: MasterPb.ListMemberResponse, kinds: { leader:
     });
   }
   return { result: resp.result, msg: resp.msg, members };
-}
-
-/**
- * A pre-check report (check-task's `checkResult`) with DM's checker keys on every item: `id`,
- * `name`, `desc`, `state`, `errors: [{severity, short_error}]`, `instruction`, `extra` (the
- * source); DM.ts's `sourceId` and `message` stay as added keys. `summary` is DM's already.
- */
-export function dmCheckResult(report: unknown): unknown {
-  const r = asObj(report);
-  if (!Array.isArray(r['results'])) return report;
-  const results = (r['results'] as unknown[]).map((x, i) => {
-    const it = asObj(x);
-    const state = typeof it['state'] === 'string' ? it['state'] : '';
-    const message = typeof it['message'] === 'string' ? it['message'] : '';
-    return {
-      id: i,
-      name: it['name'] ?? '',
-      desc: it['desc'] ?? it['name'] ?? '',
-      state,
-      errors: state === 'pass' || message === '' ? [] : [{ severity: state, short_error: message }],
-      instruction: it['instruction'] ?? '',
-      extra: it['sourceId'] ?? '',
-      ...it,
-    };
-  });
-  return { ...r, results };
 }
 
 /** Whether a JSON object is a ProcessError as `toJson` prints it. */

@@ -143,10 +143,10 @@ export const CODES = {
   ErrCheckpointCorrupt: def(24003, 'checkpoint', 'downstream', 'the checkpoint stored in the target cannot be read', 'Inspect the `<meta-schema>.<task>_syncer_checkpoint` table; remove the row to start from the task meta position again.'),
 
   // ---- task check / precheck (26xxx) ---------------------------------------------------------------
-  ErrTaskCheckFailed: def(26001, 'task-check', 'internal', 'precheck failed', 'Fix the failing check items listed, or add them to `ignore-checking-items` in the task config.'),
   ErrTaskCheckSourceConn: def(26002, 'task-check', 'upstream', 'precheck cannot connect to the source database', 'Check `from` in the source config and that the source is up.'),
   ErrTaskCheckTargetConn: def(26003, 'task-check', 'downstream', 'precheck cannot connect to the target database', 'Check `target-database` in the task config and that the target is up.'),
   ErrTaskCheckInvalidItem: def(26004, 'task-check', 'internal', 'unknown item in ignore-checking-items', 'Use the item names listed in docs/dmctl.md (check-task), e.g. `replication_privilege`, `binlog_row_image`, `all`.'),
+  ErrTaskCheckSyncConfig: def(26005, 'dm-master', 'internal', 'a pre-check item failed (check-task, start-task): DM\'s text, the report follows `detail:`; class dm-master as DM\'s master prints it', 'Fix the failing check items listed, or add them to `ignore-checking-items` in the task config.', { level: 'medium' }),
 
   // ---- relay (28xxx / 30xxx) ---------------------------------------------------------------------------
   // relay unit (30001-30049): the relay writer, purger and relay control (issue 14)

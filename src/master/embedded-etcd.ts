@@ -30,6 +30,12 @@ export interface EmbeddedEtcdOptions {
   initialCluster?: string;
   /** etcd client endpoints of a running cluster to join (member add first). */
   joinEndpoints?: string[];
+  /**
+   * DM `initial-cluster-state`: `existing` starts an uninitialised member into a running cluster
+   * that already lists it (`etcdctl member add`), with `initialCluster` naming every member. Default
+   * `new`; ignored once the data dir is initialised (etcd's own rule) and with joinEndpoints.
+   */
+  initialClusterState?: 'new' | 'existing';
   /** Restarts allowed within `restartWindowMs` before giving up. */
   maxRestarts?: number;
   restartWindowMs?: number;
@@ -108,7 +114,7 @@ export class EmbeddedEtcd {
     const tls = this.tlsOn;
     const advPeer = etcdUrls(o.advertisePeerUrl ?? o.peerUrl, tls);
     let initialCluster = etcdUrls(o.initialCluster ?? `${o.name}=${advPeer}`, tls);
-    let state: 'new' | 'existing' = 'new';
+    let state: 'new' | 'existing' = o.initialClusterState ?? 'new';
     if (!this.initialised() && o.joinEndpoints && o.joinEndpoints.length > 0) {
       initialCluster = await this.memberAdd(o.joinEndpoints.map((e) => etcdUrls(e, tls)), advPeer, signal);
       state = 'existing';

@@ -31,7 +31,7 @@ import { limitReport, type CheckReport } from '../checker/index.js';
 const ALL_ITEMS = 1_000_000;
 import { bindingOps, readClusterView, Scheduler, type ClusterView } from './scheduler/index.js';
 import { encryptSourcePassword, sourceFacts, taskFactsOf, encryptText } from './config-adapter.js';
-import { compileTask, type CompiledTask } from '../config/index.js';
+import { compileTask, parseDuration, type CompiledTask } from '../config/index.js';
 import { TaskTemplates } from './task-templates.js';
 import { checkSourceConnection, sourceWallTimeToInstant } from './source-check.js';
 import type { CheckTaskHandler, TaskPrecheck } from './precheck.js';
@@ -251,8 +251,9 @@ export class MasterCore {
     taskYaml: string,
     only: string[],
     signal: AbortSignal,
-    opts: { removeMeta?: boolean; startTime?: string } = {},
+    opts: { removeMeta?: boolean; startTime?: string; createStopped?: boolean; restart?: boolean; safeModeDuration?: string } = {},
   ): Promise<{ results: SourceResult[]; checkResult: string }> {
+    if (opts.restart) return { results: await this.restartTask(taskYaml, only, opts), checkResult: '' };
     // the one parse of the task: everything below uses this compiled object
     const task = this.compileTask(taskYaml);
     const t = taskFactsOf(task.task);
@@ -296,19 +297,66 @@ export class MasterCore {
       if (running.has(s)) continue;
       const startTime = startTimes.get(s);
       const sub: SubtaskRecord = { task: stored, sourceId: s, ...(startTime ? { startTime } : {}) };
-      const stage: StageRecord = { stage: 'Running' };
+      // created stopped (the OpenAPI's create): the worker builds the subtask and waits, paused
+      const stage: StageRecord = { stage: opts.createStopped ? 'Paused' : 'Running' };
       ops.push(this.client.put(this.keys.subtask(s, t.name)).value(JSON.stringify(sub)));
       ops.push(this.client.put(this.keys.taskStage(s, t.name)).value(JSON.stringify(stage)));
       compares.push({ key: this.keys.subtask(s, t.name), target: 'Create', cmp: '==', value: 0 });
       compares.push({ key: this.keys.sourceConfig(s), target: 'Create', cmp: '>', value: 0 });
     }
     if (!(await this.txn(ops, compares))) throw new DMError('ErrEtcdTxnConflict', `task ${t.name} or one of its sources changed concurrently`);
-    this.log.info({ task: t.name, sources: sourceIds }, 'task started');
+    this.log.info({ task: t.name, sources: sourceIds }, opts.createStopped ? 'task created (paused)' : 'task started');
     const view = await readClusterView(this.client, this.keys);
     return {
       results: sourceIds.map((s) => ({ source: s, worker: view.boundBy.get(s) ?? '', result: true, msg: '' })),
       checkResult,
     };
+  }
+
+  /**
+   * Runs again, from `opts.startTime`, the task `name` whose subtasks on `only` (empty: all of
+   * them) are all paused by the user: each subtask record is rewritten from the task's stored
+   * config with the new start time (a new revision, so its worker rebuilds the subtask) and its
+   * stage set Running, in one txn that fails if any of them changed meanwhile. A running subtask
+   * is refused (38017): pause it first. `--remove-meta` is not taken here. `safeModeDuration`
+   * (e.g. "60s") is stored with each subtask: its sync unit runs in safe mode that long whenever
+   * it starts.
+   */
+  private async restartTask(name: string, only: string[], opts: { removeMeta?: boolean; startTime?: string; safeModeDuration?: string }): Promise<SourceResult[]> {
+    if (opts.removeMeta) throw new DMError('ErrMasterInvalidRequest', 'a restart does not remove the task meta; give remove-meta when the task is created');
+    if (opts.startTime) resolveStartTime(opts.startTime);
+    let safeModeSeconds: number | undefined;
+    if (opts.safeModeDuration) {
+      const ms = parseDuration(opts.safeModeDuration);
+      if (ms === undefined || ms <= 0) throw new DMError('ErrMasterInvalidRequest', `safe mode duration '${opts.safeModeDuration}' is not a positive duration like "60s" or "5m"`);
+      safeModeSeconds = Math.ceil(ms / 1000);
+    }
+    const stored = await this.taskConfig(name);
+    const { kvs } = await listPrefix(this.client, this.keys.subtask());
+    const mine = kvs.filter((kv) => Keys.sourceAndTask(kv.key).task === name);
+    for (const s of only) if (!mine.some((kv) => Keys.sourceAndTask(kv.key).source === s)) throw new DMError('ErrMasterInvalidRequest', `task ${name} has no subtask on source ${s}`);
+    const chosen = only.length > 0 ? mine.filter((kv) => only.includes(Keys.sourceAndTask(kv.key).source)) : mine;
+    if (chosen.length === 0) throw new DMError('ErrMasterTaskNotFound', `task ${name} has no subtask`);
+    const sourceIds = chosen.map((kv) => Keys.sourceAndTask(kv.key).source);
+    const stages = await Promise.all(sourceIds.map(async (s) => ({ s, rec: await getJSON<StageRecord>(this.client, this.keys.taskStage(s, name)) })));
+    const running = stages.filter((x) => x.rec?.stage !== 'Paused').map((x) => x.s);
+    if (running.length > 0) throw new DMError('ErrMasterTaskRunning', `task ${name} is running on ${running.join(', ')}; stop (pause) it first to start it again from a start time`);
+    const sources = await listText(this.client, this.keys.sourceConfig());
+    const startTimes = opts.startTime ? await this.startTimes(opts.startTime, sourceIds, sources) : new Map<string, string>();
+    const ops: IOperation[] = [];
+    const compares: TxnCompare[] = [];
+    for (const kv of chosen) {
+      const s = Keys.sourceAndTask(kv.key).source;
+      const startTime = startTimes.get(s);
+      const sub: SubtaskRecord = { task: stored, sourceId: s, ...(startTime ? { startTime } : {}), ...(safeModeSeconds ? { safeModeSeconds } : {}) };
+      ops.push(this.client.put(kv.key).value(JSON.stringify(sub)));
+      ops.push(this.client.put(this.keys.taskStage(s, name)).value(JSON.stringify({ stage: 'Running' } satisfies StageRecord)));
+      compares.push({ key: kv.key, target: 'Mod', cmp: '==', value: kv.modRevision });
+    }
+    if (!(await this.txn(ops, compares))) throw new DMError('ErrEtcdTxnConflict', `task ${name} changed concurrently`);
+    this.log.info({ task: name, sources: sourceIds, startTime: opts.startTime ?? '' }, 'task restarted');
+    const view = await readClusterView(this.client, this.keys);
+    return sourceIds.map((s) => ({ source: s, worker: view.boundBy.get(s) ?? '', result: true, msg: '' }));
   }
 
   /**

@@ -119,6 +119,7 @@ export class DMMaster {
         peerUrl: cfg.peerUrls,
         advertisePeerUrl: cfg.advertisePeerUrls,
         initialCluster: cfg.initialCluster,
+        initialClusterState: cfg.initialClusterState,
         ...(cfg.join ? { joinEndpoints: joinEndpoints(cfg.join) } : {}),
         limits: {
           maxTxnOps: cfg.maxTxnOps,

@@ -231,6 +231,11 @@ export interface SubtaskRecord {
    * PipelineInput.startTime.
    */
   startTime?: string;
+  /**
+   * Safe mode for this many seconds each time the subtask's sync unit starts (the OpenAPI start's
+   * `safe_mode_time_duration`, written by a restart); absent = only as the task config says.
+   */
+  safeModeSeconds?: number;
 }
 
 // ---- binlog error operations (dmctl `binlog skip|replace|revert|inject|list`; added by the dmctl/pipeline area) ----

@@ -39,6 +39,11 @@ export interface Unit {
   close(): Promise<void>;
   /** A JSON-serialisable status (progress, positions, rates) shown by query-status. */
   status(): Record<string, unknown>;
+  /**
+   * Re-read what status() compares against when it may be stale (Sync: the source's master
+   * position behind `synced`); bounded in time, never throws. query-status awaits it first.
+   */
+  refreshStatus?(): Promise<void>;
   /** True when the unit has finished its work for good (e.g. dump+load of a full task). */
   isFreshTask?(): Promise<boolean>;
 }

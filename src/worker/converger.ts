@@ -207,7 +207,7 @@ export class Converger {
       const cur = this.subtasks.get(task);
       if (!cur) {
         const st = new Subtask({
-          input: { taskName: task, sourceId: source, taskYaml: d.rec.task, sourceYaml, ...(d.rec.startTime ? { startTime: d.rec.startTime } : {}) },
+          input: { taskName: task, sourceId: source, taskYaml: d.rec.task, sourceYaml, ...(d.rec.startTime ? { startTime: d.rec.startTime } : {}), ...(d.rec.safeModeSeconds ? { safeModeSeconds: d.rec.safeModeSeconds } : {}) },
           logger: this.o.logger,
           registry: this.o.registry,
           workerName: this.o.workerName,

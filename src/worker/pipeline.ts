@@ -85,6 +85,8 @@ export interface PipelineInput {
   sourceYaml: string;
   /** `start-task --start-time` as an ISO instant (SubtaskRecord.startTime), passed by the converger. */
   startTime?: string;
+  /** Safe mode for this many seconds when the sync unit starts (SubtaskRecord.safeModeSeconds). */
+  safeModeSeconds?: number;
 }
 
 /** The start time of a subtask (SubtaskRecord.startTime), if any. */
@@ -165,7 +167,7 @@ async function fullPhaseStart(sub: SubtaskConfig, inProcess: FullPhaseDetail | u
 }
 
 /** The sync unit's configuration for a source of `flavor`; `afterFullPhase`: start from the full phase's hand-off. */
-async function syncConfig(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineContext, flavor: SyncConfig['source']['flavor'], handOff: FullPhaseDetail | undefined, afterFullPhase: boolean, startTime?: Date): Promise<SyncConfig> {
+async function syncConfig(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineContext, flavor: SyncConfig['source']['flavor'], handOff: FullPhaseDetail | undefined, afterFullPhase: boolean, startTime?: Date, startSafeModeSec = 0): Promise<SyncConfig> {
   const full = afterFullPhase ? await fullPhaseStart(sub, handOff) : undefined;
   let start = full?.start;
   // --start-time wins over the task's meta; the sync unit uses `start` only without a checkpoint.
@@ -195,6 +197,7 @@ async function syncConfig(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineCo
       checkpointFlushIntervalMs: sub.syncer.checkpointFlushInterval * 1000,
       // `safe-mode-duration` is in ms in the resolved task; the sync unit wants seconds
       safeModeDurationSec: sub.syncer.safeModeDuration / 1000,
+      ...(startSafeModeSec > 0 ? { startSafeModeSec } : {}),
       safeMode: sub.syncer.safeMode,
       // not task keys (yet): src/config's named defaults
       retryTimeoutMs: DEFAULT_SYNC_RETRY_TIMEOUT_MS,
@@ -232,7 +235,7 @@ export function shardConfig(sub: SubtaskConfig, ctx: Pick<PipelineContext, 'shar
 }
 
 /** The sync unit of a subtask, built at its first process() (src/units/sync/deferred-sync-unit.ts). */
-function syncUnit(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineContext, box: HandOffBox, afterFullPhase: boolean, startTime?: Date): Unit {
+function syncUnit(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineContext, box: HandOffBox, afterFullPhase: boolean, startTime?: Date, startSafeModeSec = 0): Unit {
   // the continuous validator: told of every applied change (src/units/sync/applied-sink.ts); its
   // stage comes from the leader or the task's `validators` mode (src/worker/subtask.ts setValidation)
   const validator = new ContinuousValidator({
@@ -258,7 +261,7 @@ function syncUnit(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineContext, b
     },
     config: (flavor) => {
       const shared = handOffOf((ctx as { detail?: Record<string, unknown> }).detail);
-      return syncConfig(sub, src, ctx, flavor, box.detail ?? shared, afterFullPhase, startTime);
+      return syncConfig(sub, src, ctx, flavor, box.detail ?? shared, afterFullPhase, startTime, startSafeModeSec);
     },
     schemaOps: (flavor) => ({
       store: new SchemaStore(sub.metaSchema, sub.name, sub.sourceId),
@@ -331,6 +334,7 @@ function fullPhaseUnits(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineCont
         onDuplicate: onDup === 'error' || onDup === 'ignore' ? onDup : 'replace',
         // logical/physical/loader/loaddata → LOAD DATA; sql → multi-row INSERTs (src/units/full/config.ts)
         importMode: sub.loader.importMode,
+        cleanDumpFile: sub.cleanDumpFile,
         retryAttempts: DEFAULT_LOAD_RETRY_ATTEMPTS,
         retryInitialDelayMs: DEFAULT_LOAD_RETRY_INITIAL_DELAY_MS,
         retryMaxDelayMs: DEFAULT_LOAD_RETRY_MAX_DELAY_MS,
@@ -419,7 +423,7 @@ export function createUnits(input: PipelineInput, ctx: PipelineContext): Unit[] 
     units.push(...fullPhaseUnits(full, src, ctx).map((u) => capturingHandOff(resumable ? skippedWhenFinished(u, once, ctx.logger) : u, box)));
   }
   if (mode === 'all' || mode === 'incremental' || mode === 'load&sync') {
-    units.push(syncUnit(sub, src, ctx, box, mode !== 'incremental', subtaskStartTime(input)));
+    units.push(syncUnit(sub, src, ctx, box, mode !== 'incremental', subtaskStartTime(input), input.safeModeSeconds ?? 0));
   }
   return units;
 }

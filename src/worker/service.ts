@@ -129,6 +129,12 @@ function toJson(v: unknown): JsonObject {
   return JSON.parse(JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? x.toString() : x)) ?? '{}') as JsonObject;
 }
 
+/** The subtasks `name` selects (all when empty) re-read what their status compares against (Unit.refreshStatus). */
+async function refreshStatuses(d: WorkerServiceDeps, name: string): Promise<void> {
+  const subs = (d.subtasks?.() ?? []).filter((s) => !name || s.name === name);
+  await Promise.all(subs.map((s) => s.refreshStatus()));
+}
+
 function snapshot(d: WorkerServiceDeps, name: string) {
   const src = d.source() ?? '';
   const subs = d.statuses().filter((s) => !name || s.name === name);
@@ -158,6 +164,7 @@ function snapshot(d: WorkerServiceDeps, name: string) {
 export function createWorkerService(d: WorkerServiceDeps): Partial<ServiceImpl<typeof WorkerService>> {
   return {
     async queryStatus(req) {
+      await refreshStatuses(d, req.name);
       const s = snapshot(d, req.name);
       if (req.name && s.subTaskStatus.length === 0 && d.source()) {
         throw new DMError('ErrWorkerSubtaskNotFound', `task ${req.name} has no subtask on worker ${d.name}`);
@@ -167,6 +174,7 @@ export function createWorkerService(d: WorkerServiceDeps): Partial<ServiceImpl<t
     async *watchStatus(req, ctx) {
       const every = req.interval ? Number(req.interval.seconds) * 1000 + Math.round(req.interval.nanos / 1e6) : 1000;
       while (!ctx.signal.aborted) {
+        await refreshStatuses(d, req.name);
         yield { ...snapshot(d, req.name), time: timestampFromDate(new Date()) };
         if (!(await sleepAbortable(Math.max(100, every), ctx.signal))) return;
       }

@@ -309,6 +309,12 @@ export class Subtask {
     this.setStage('Stopped');
   }
 
+  /** Before status(): the current unit re-reads what its status compares against (Unit.refreshStatus). */
+  async refreshStatus(): Promise<void> {
+    const unit = this.units[Math.min(this.idx, this.units.length - 1)];
+    await unit?.refreshStatus?.().catch(() => undefined);
+  }
+
   status(): SubtaskStatus {
     const unit = this.units[Math.min(this.idx, this.units.length - 1)];
     return {

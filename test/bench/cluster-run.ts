@@ -38,13 +38,18 @@ import { DEFAULT_KEEPALIVE_TTL_MS } from '../../src/config/cluster-config.js';
 
 // ---- load and network ----------------------------------------------------------------------------
 
-/** N busy processes beside the run (`--load N`). */
+/**
+ * N busy processes beside the run (`--load N`), each in a session of its own (`detached`), as
+ * another program on the host would be. In the bench's own session they would share its kernel
+ * autogroup (sched_autogroup_enabled=1) with sysbench and the bench's heartbeat writer and lag
+ * poller, starving the workload and the instrument rather than DM.ts (docs/benchmarks.md).
+ */
 export class BusyLoad {
   private constructor(private readonly procs: ChildProcess[]) {}
 
   static start(n: number): BusyLoad {
     const procs = Array.from({ length: Math.max(0, n) }, () => {
-      const c = spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore' });
+      const c = spawn('sh', ['-c', 'while :; do :; done'], { stdio: 'ignore', detached: true });
       trackChild(c);
       return c;
     });

@@ -25,6 +25,7 @@ import { BIN, ROOT } from './paths.js';
 import { freePort, makeTempDir, removeTempDir, waitFor } from './services.js';
 import { createMasterClient, fromConnectError } from '../../src/rpc/index.js';
 import { dmctl, type CtlResult } from './dmctl.js';
+import { Etcd3 } from 'etcd3';
 
 export { BIN, ROOT };
 export { dmctl, dmctlBin, subtasksOf, waitTask, type CtlResult, type SubtaskView } from './dmctl.js';
@@ -195,7 +196,7 @@ export class DMCluster {
     return m;
   }
 
-  private writeMasterConfig(m: MasterProc, ttl: string, cluster: { initial?: string; join?: string }): void {
+  private writeMasterConfig(m: MasterProc, ttl: string, cluster: { initial?: string; join?: string; state?: 'existing' }): void {
     writeFileSync(
       m.configFile,
       [
@@ -208,6 +209,7 @@ export class DMCluster {
         `etcd-client-urls: "${m.clientUrl}"`,
         ...(cluster.initial !== undefined ? [`initial-cluster: "${cluster.initial}"`] : []),
         ...(cluster.join !== undefined ? [`join: "${cluster.join}"`] : []),
+        ...(cluster.state !== undefined ? [`initial-cluster-state: ${cluster.state}`] : []),
         `keepalive-ttl: "${ttl}"`,
         `log-file: ""`,
         ...this.extraMaster,
@@ -242,6 +244,39 @@ export class DMCluster {
     this.spawn(m);
     await this.waitAllUp();
     if (!alive(m)) throw new Error(`${name} exited while joining; see ${m.log}`);
+    return m;
+  }
+
+  /**
+   * Start one more master the etcd way, without `join:`: `member add` its peer URL on the running
+   * cluster, then start it with the resulting `initial-cluster` and `initial-cluster-state: existing`.
+   */
+  async addMasterExisting(name: string, keepaliveTtl?: number | string): Promise<MasterProc> {
+    const ttl = keepaliveTtl === undefined ? this.ttl : ttlText(keepaliveTtl);
+    const live = this.masters.find((m) => alive(m));
+    if (!live) throw new Error('no live master to add a member to');
+    const m = await this.newMaster(name);
+    const etcd = new Etcd3({ hosts: live.clientUrl });
+    let initial: string;
+    try {
+      // etcd refuses a reconfiguration while a member is not yet healthy (e.g. right after another change)
+      let r: Awaited<ReturnType<typeof etcd.cluster.memberAdd>> | undefined;
+      await waitFor('etcd member add', async () => {
+        r = await etcd.cluster.memberAdd({ peerURLs: [m.peerUrl] }).catch((e: unknown) => {
+          if (/unhealthy cluster/.test(String(e))) return undefined;
+          throw e;
+        });
+        return r !== undefined;
+      }, { timeoutMs: 30_000 });
+      initial = (r?.members ?? []).flatMap((x) => x.peerURLs.map((u) => `${x.name || name}=${u}`)).join(',');
+    } finally {
+      etcd.close();
+    }
+    this.writeMasterConfig(m, ttl, { initial, state: 'existing' });
+    this.masters.push(m);
+    this.spawn(m);
+    await this.waitAllUp();
+    if (!alive(m)) throw new Error(`${name} exited while starting as an existing member; see ${m.log}`);
     return m;
   }
 

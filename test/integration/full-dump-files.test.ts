@@ -61,6 +61,8 @@ test('task-mode dump writes DM/mydumper-style files; task-mode load imports them
     String((await srv.sql(`SHOW CREATE TABLE ${db}.a`))[0]?.['Create Table']);
   assert.equal(await definition(dst, 'f1_copy'), await definition(src, 'f1'));
   assert.deepEqual(l.load.status()['deferredIndexes'], { tables: 1, done: 1, building: [] });
+  // clean-dump-file (DM's default true): the loaded data files are gone; metadata and schema files stay
+  assert.deepEqual(readdirSync(dir).sort(), ['f1-schema-create.sql', 'f1.a-schema.sql', 'f1.nk-schema.sql', 'metadata']);
   // loading again is a no-op: every file is checkpointed as done
   const again = createFullUnits({ ...common, taskMode: 'load', loader: { dir, onDuplicate: 'error' } });
   assert.deepEqual((await again.units[0]?.process(new AbortController().signal))?.errors, []);
@@ -108,8 +110,10 @@ test('task-mode load merges dumped shards with extract-schema / extract-source c
       .sort(),
     ['shard_1.t.00000.sql', 'shard_1.t.00001.sql', 'shard_2.t.00000.sql'],
   );
-  const l = createFullUnits({ ...common, taskMode: 'load' });
+  const l = createFullUnits({ ...common, taskMode: 'load', loader: { dir, cleanDumpFile: false } });
   assert.deepEqual((await l.units[0]?.process(new AbortController().signal))?.errors, []);
+  // clean-dump-file: false keeps every file
+  assert.equal(readdirSync(dir).filter((f) => /\.\d{5}\.sql$/.test(f)).length, 3);
 
   // the expected merged table: every shard's rows with that shard's extract values
   await src.sql(`CREATE DATABASE expect; CREATE VIEW expect.merged AS

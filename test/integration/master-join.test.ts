@@ -53,4 +53,12 @@ test('master: a second master joins with --join; evict moves leadership; offline
   });
   const after = await c.client(2).listMember({ master: true });
   assert.deepEqual(after.masters.map((m) => m.name).sort(), ['m2', 'm3']);
+
+  // DM's other way in: `etcdctl member add`, then a master with that initial-cluster and
+  // `initial-cluster-state: existing` (a master that bootstrapped as `new` would not join)
+  await c.addMasterExisting('m4');
+  await waitFor('m4 is a third live master with its own etcd member', async () => {
+    const r = await c.client(2).listMember({ master: true });
+    return r.masters.length === 3 && r.masters.every((m) => m.alive && m.memberId !== '') && r.masters.some((m) => m.name === 'm4');
+  }, { timeoutMs: 30_000 });
 });

@@ -1,7 +1,9 @@
 /**
  * DM's OpenAPI (`openapi: true`) on real masters, a real worker and MariaDB, called with plain
- * `fetch` as a DM user's scripts do: a source created, a task created (started), its status
- * read, stopped (paused) and started again, rows in the target, then deleted; the members; the
+ * `fetch` as a DM user's scripts do: a source created, a task created (paused, as DM >= 6) and
+ * started, its status read, stopped (paused) and started again; an incremental task started from
+ * `start_time`; rows in the target, then deleted; PUT source, transfer, task templates (create,
+ * PUT, GET, DELETE), member offline refusals; the members; the
  * spec; the relay endpoints (enable → relay_status in the source status → purge → disable, with
  * their refusals); DM's error body for bad requests and unsupported fields; bearer tokens (read role for GET,
  * admin for the rest) and 401 without one. Calls go to a FOLLOWER master, so state changes are
@@ -159,6 +161,17 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
   assert.equal((withStatus.body as { data: { status_list: { worker_name: string }[] }[] }).data[0]?.status_list[0]?.worker_name, 'w1');
   assert.equal((await call(api, 'POST', '/sources/s1/enable')).status, 200);
   expectError(await call(api, 'POST', '/sources/s1/disable'), 400, 38952);
+  // PUT: operate-source update; the change is in the stored config
+  const s1Source = { source_name: 's1', host: '127.0.0.1', port: db.port, user: 'root', password: '', enable_gtid: false, relay_config: { enable_relay: false, relay_binlog_name: 'mysql-bin.000001', relay_dir: null } };
+  expectError(await call(api, 'PUT', '/sources/s1', { source: { ...s1Source, source_name: 's2' } }), 400, 38951, /source_name must be s1/);
+  const updated = await call(api, 'PUT', '/sources/s1', { source: { ...s1Source, purge: { interval: 7200, expires: 0, remain_space: 15 } } });
+  assert.equal(updated.status, 200, JSON.stringify(updated.body));
+  assert.equal((updated.body as { purge: { interval: number } }).purge.interval, 7200);
+  assert.equal(((await call(api, 'GET', '/sources/s1')).body as { purge: { interval: number } }).purge.interval, 7200, 'the update is stored');
+  // transfer: to an unknown worker refused; to the worker it is bound to, accepted
+  expectError(await call(api, 'POST', '/sources/s1/transfer', { worker_name: 'w9' }), 400, 38007, /worker w9 not found/);
+  assert.equal((await call(api, 'POST', '/sources/s1/transfer', { worker_name: 'w1' })).status, 200);
+  assert.equal(((await call(api, 'GET', '/sources/s1/status')).body as { data: { worker_name: string }[] }).data[0]?.worker_name, 'w1');
 
   // ---- relay: enable → status shows it → purge → disable (OperateRelay / PurgeRelay underneath) ----
   type RelayStatus = { master_binlog: string; master_binlog_gtid: string; relay_dir: string; relay_binlog_gtid: string; relay_catch_up_master: boolean; stage: string };
@@ -221,6 +234,12 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
   const ms = (await call(api, 'GET', '/cluster/masters')).body as { total: number; data: { name: string; alive: boolean; leader: boolean; addr: string }[] };
   assert.equal(ms.total, 3);
   assert.equal(ms.data.find((m) => m.name === apiName)?.leader, false, 'the calls go to a follower');
+  // offline: live members and unknown names refused with their codes (offline-member)
+  expectError(await call(api, 'DELETE', '/cluster/workers/w1'), 400, 46001, /still running/);
+  expectError(await call(api, 'DELETE', '/cluster/workers/nope'), 400, 38007);
+  expectError(await call(api, 'DELETE', '/cluster/masters/m3'), 400, 46001, /still running/);
+  expectError(await call(api, 'DELETE', '/cluster/masters/nope'), 400, 46004);
+  expectError(await call(api, 'DELETE', '/cluster/workers/w1', undefined, READ), 403, 49102);
 
   // ---- tasks ----
   await db.sql('CREATE DATABASE oa_src');
@@ -243,10 +262,18 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
   assert.equal(conv.status, 200);
   assert.match((conv.body as { task_config_file: string }).task_config_file, /target-schema: oa_dst/);
 
-  const started = await call(api, 'POST', '/tasks', { task });
-  assert.equal(started.status, 201, JSON.stringify(started.body));
-  assert.equal((started.body as { task: { name: string } }).task.name, 'oa');
+  // DM >= 6: POST /tasks creates the task without running it; POST .../start runs it
+  type Sub = { name: string; source_name: string; worker_name: string; stage: string; unit: string; sync_status?: { synced: boolean } };
+  const taskCreated = await call(api, 'POST', '/tasks', { task });
+  assert.equal(taskCreated.status, 201, JSON.stringify(taskCreated.body));
+  assert.equal((taskCreated.body as { task: { name: string } }).task.name, 'oa');
+  assert.equal(typeof (taskCreated.body as { check_result: unknown }).check_result, 'string');
   expectError(await call(api, 'POST', '/tasks', { task }), 400, 38005);
+  await waitFor('task oa created, paused', async () => ((await call(api, 'GET', '/tasks/oa/status')).body as { data?: Sub[] }).data?.[0]?.stage === 'Paused');
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal((await db.sql("SELECT SCHEMA_NAME FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = 'oa_dst'")).length, 0, 'a created task does not run before start');
+  expectError(await call(api, 'POST', '/tasks/oa/start', { remove_meta: true }), 400, 38952);
+  assert.equal((await call(api, 'POST', '/tasks/oa/start', {})).status, 200);
 
   await waitFor('rows in the target', async () => {
     try {
@@ -255,7 +282,6 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
       return false;
     }
   }, { timeoutMs: 120_000 });
-  type Sub = { name: string; source_name: string; worker_name: string; stage: string; unit: string; sync_status?: { synced: boolean } };
   let sub: Sub | undefined;
   await waitFor('task oa syncing', async () => {
     const st = await call(api, 'GET', '/tasks/oa/status');
@@ -276,12 +302,53 @@ test('OpenAPI /api/v1: sources, tasks, status, members, spec, errors and auth', 
   expectError(await call(api, 'GET', '/tasks/nope'), 400, 38006);
 
   // stop (pause) → start (resume) → rows keep flowing
+  expectError(await call(api, 'POST', '/tasks/oa/start', { start_time: '2030-01-02T00:00:00Z' }), 400, 38017);
+  expectError(await call(api, 'POST', '/tasks/oa/stop', { timeout_duration: '10s' }), 400, 38952);
   assert.equal((await call(api, 'POST', '/tasks/oa/stop', {})).status, 200);
   await waitFor('task oa paused', async () => ((await call(api, 'GET', '/tasks/oa/status')).body as { data?: Sub[] }).data?.[0]?.stage === 'Paused');
   assert.equal((await call(api, 'POST', '/tasks/oa/start')).status, 200);
   await waitFor('task oa running again', async () => ((await call(api, 'GET', '/tasks/oa/status')).body as { data?: Sub[] }).data?.[0]?.stage === 'Running');
   await db.sql("INSERT INTO oa_src.t VALUES (3, 'three')");
   await waitFor('row 3 replicated', async () => (await db.sql('SELECT v FROM oa_dst.t WHERE id = 3')).length === 1, { timeoutMs: 60_000 });
+
+  // an incremental task created, then started from start_time: only what the source wrote from
+  // that second on is replicated (the created task had no checkpoint); with
+  // safe_mode_time_duration its sync unit starts in safe mode: an INSERT of a row the target
+  // already has replaces it instead of failing on the duplicate key
+  await db.sql('CREATE DATABASE oi_src');
+  await db.sql('CREATE TABLE oi_src.t (id INT PRIMARY KEY, v INT)');
+  await db.sql('INSERT INTO oi_src.t VALUES (1, 1)');
+  await new Promise((r) => setTimeout(r, 1100));
+  const from = new Date(Math.ceil(Date.now() / 1000) * 1000 + 1000);
+  await new Promise((r) => setTimeout(r, from.getTime() - Date.now() + 200));
+  await db.sql('INSERT INTO oi_src.t VALUES (2, 2)');
+  await db.sql('CREATE DATABASE oi_dst');
+  await db.sql('CREATE TABLE oi_dst.t (id INT PRIMARY KEY, v INT)');
+  await db.sql('INSERT INTO oi_dst.t VALUES (3, 0)');
+  const inc = { ...task, name: 'oi', task_mode: 'incremental', table_migrate_rule: [{ source: { source_name: 's1', schema: 'oi_src', table: '*' }, target: { schema: 'oi_dst' } }] };
+  assert.equal((await call(api, 'POST', '/tasks', { task: inc })).status, 201);
+  await waitFor('task oi created, paused', async () => ((await call(api, 'GET', '/tasks/oi/status')).body as { data?: Sub[] }).data?.[0]?.stage === 'Paused');
+  expectError(await call(api, 'POST', '/tasks/oi/start', { start_time: 'yesterday' }), 400, 38018);
+  expectError(await call(api, 'POST', '/tasks/oi/start', { safe_mode_time_duration: 'soon' }), 400, 38008, /not a positive duration/);
+  expectError(await call(api, 'POST', '/tasks/oi/start', { safe_mode_time_duration: 60 }), 400, 38951);
+  assert.equal((await call(api, 'POST', '/tasks/oi/start', { start_time: from.toISOString(), safe_mode_time_duration: '10m' })).status, 200);
+  await waitFor('task oi running', async () => ((await call(api, 'GET', '/tasks/oi/status')).body as { data?: Sub[] }).data?.[0]?.stage === 'Running');
+  await db.sql('INSERT INTO oi_src.t VALUES (3, 33)');
+  await waitFor('rows 2 and 3 replicated, 3 replaced in safe mode', async () => (await db.sql('SELECT id FROM oi_dst.t WHERE id = 2 OR (id = 3 AND v = 33)')).length === 2, { timeoutMs: 60_000 }).catch(async (e: Error) => {
+    throw new Error(`${e.message}: ${JSON.stringify((await call(api, 'GET', '/tasks/oi/status')).body)}`);
+  });
+  assert.deepEqual((await db.sql('SELECT id FROM oi_dst.t ORDER BY id')).map((r) => Number(r['id'])), [2, 3], 'row 1 was written before start_time');
+  assert.equal((await call(api, 'DELETE', '/tasks/oi')).status, 204);
+
+  // task templates: create, replace (PUT), read back, delete
+  const tpl = { ...task, name: 'tpl' };
+  assert.equal((await call(api, 'POST', '/tasks/templates', tpl)).status, 201);
+  const replaced = await call(api, 'PUT', '/tasks/templates/tpl', { ...tpl, meta_schema: 'dm_meta_tpl' });
+  assert.equal(replaced.status, 200, JSON.stringify(replaced.body));
+  assert.equal(((await call(api, 'GET', '/tasks/templates/tpl')).body as { meta_schema: string }).meta_schema, 'dm_meta_tpl');
+  expectError(await call(api, 'PUT', '/tasks/templates/nope', { ...tpl, name: 'nope' }), 400, 38006);
+  assert.equal((await call(api, 'DELETE', '/tasks/templates/tpl')).status, 204);
+  expectError(await call(api, 'GET', '/tasks/templates/tpl'), 400, 38006);
 
   // a source with tasks cannot go; the task is deleted, then the source
   expectError(await call(api, 'DELETE', '/sources/s1'), 400, 38009);

@@ -14,6 +14,7 @@ import { MariaDBServer, waitFor } from '../helpers/index.js';
 import { createEtcdClient, Keys, shardKeys, shardLockId, type OptimisticInfo, type OptimisticOperation, type PessimisticInfo, type PessimisticOperation, type SourceTables, type TableStructure } from '../../src/store/index.js';
 import { SourceOp, TaskOp } from '../../src/gen/dm/master/v1/master_pb.js';
 import { codeOf, DMCluster, sourceYaml, taskYaml } from '../helpers/cluster.js';
+import { assertDmShape } from '../helpers/dm-shape.js';
 
 const TTL = 3;
 
@@ -179,6 +180,7 @@ test('shard DDL lock keeper: pessimistic and optimistic locks, unlock, conflicts
     const r = await unlocking;
     assert.equal(r.code, 0, r.stdout);
     assert.equal(r.json['result'], true);
+    assertDmShape(r.json, 'unlock-ddl-lock.json', r.stdout);
     await waitFor('cleared', async () => (await shardKeysOf('shp')).length === 0, { timeoutMs: 30_000 });
   });
 
@@ -191,12 +193,15 @@ test('shard DDL lock keeper: pessimistic and optimistic locks, unlock, conflicts
     const r = await c.ctl(['unlock-ddl-lock', lockId, '--action', 'skip', '--force-remove'], followerAddr());
     assert.equal(r.json['result'], true, r.stdout);
     assert.match(String(r.json['msg']), /force-remove/);
+    assertDmShape(r.json, 'unlock-ddl-lock.json', r.stdout);
     assert.deepEqual(await shardKeysOf('shp'), []);
   });
 
   await t.test('stop-task and start-task --remove-meta delete the task\'s shard DDL records', async () => {
     await putJSON(shardKeys.pessimisticInfo(keys, 'shp', 's1'), info('shp', 's1', [ddl]));
     await waitFor('lock listed', async () => ((await c.ctl(['shard-ddl-lock', 'shp'], followerAddr())).json['locks'] as unknown[] | undefined)?.length === 1, { timeoutMs: 30_000 });
+    const listed = await c.ctl(['shard-ddl-lock', 'shp'], followerAddr());
+    assertDmShape(listed.json, 'shard-ddl-lock.json', listed.stdout);
     const stop = await c.client(leader).operateTask({ op: TaskOp.STOP, name: 'shp', sources: [] });
     assert.equal(stop.result, true);
     assert.deepEqual(await shardKeysOf('shp'), []);

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MariaDBServer } from '../helpers/index.js';
 import { SyncUnit } from '../../src/units/sync/index.js';
-import { masterPos, syncConfig, waitConverged, describeDiffs } from './sync-fixture.js';
+import { describeDiffs, masterPos, startSyncUnit, syncConfig, waitConverged } from './sync-fixture.js';
 
 const STEPS = [
   "ALTER ONLINE TABLE g.t ADD COLUMN IF NOT EXISTS c INT DEFAULT 7 AFTER a, ALGORITHM=INPLACE, LOCK=NONE; INSERT INTO g.t (id, a, b, c) VALUES (2, 2, 'two', 22)",
@@ -29,23 +29,14 @@ void test('MINIMAL metadata: rows after MariaDB ALTER forms and after a DDL re-r
   const ddl = "CREATE DATABASE g; CREATE TABLE g.t (id INT PRIMARY KEY, a INT, b VARCHAR(10)) DEFAULT CHARSET=latin1; INSERT INTO g.t VALUES (1, 1, 'one')";
   await src.sql(ddl);
   await dst.sql(ddl);
-  const unit = new SyncUnit(syncConfig(src, dst, { start: await masterPos(src) }), { heartbeatMs: 200 });
-  t.after(async () => {
-    await unit.close();
-    await Promise.all([src.stop(), dst.stop()]);
-  });
-  const ac = new AbortController();
-  await unit.init(ac.signal);
-  const running = unit.process(ac.signal);
-  let early: unknown;
-  void running.then((r) => (early = r));
+  const { unit, ac, running, early } = await startSyncUnit(t, [src, dst], syncConfig(src, dst, { start: await masterPos(src) }));
   // the reader seeds the tracker from the source's current structure when it starts: let it
   // start (first row applied) before the structure changes
   await src.sql("INSERT INTO g.t VALUES (0, 0, 'zero')");
   assert.ok((await waitConverged(src, dst, ['g'])).every((d) => d.equal));
   for (const s of STEPS) await src.sql(s);
   const diffs = await waitConverged(src, dst, ['g']);
-  assert.equal(early, undefined, `the unit stopped: ${JSON.stringify(early)}`);
+  assert.equal(early(), undefined, `the unit stopped: ${JSON.stringify(early())}`);
   assert.ok(diffs.length === 2 && diffs.every((d) => d.equal), describeDiffs(diffs));
   const rows = await dst.sql('SELECT id, m, `b``x` AS bx, a2, d, e, n FROM g.t ORDER BY id');
   assert.deepEqual(rows.map((r) => r['id']), [0, 1, 2, 3, 5, 6, 7, 8]);

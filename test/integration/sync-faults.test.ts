@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
 import { MariaDBServer } from '../helpers/index.js';
-import { SyncUnit } from '../../src/units/sync/index.js';
-import { assertRunningThenPause, masterPos, syncConfig, syncerSettings, waitConverged, describeDiffs } from './sync-fixture.js';
+import { assertRunningThenPause, describeDiffs, masterPos, startSyncUnit, syncConfig, syncerSettings, waitConverged } from './sync-fixture.js';
 
 const ACCOUNTS = 40;
 const TOTAL = ACCOUNTS * 1000 * 2;
@@ -52,14 +51,7 @@ void test('a watcher polling the target never sees half of a multi-row upstream 
   const [src, dst] = await Promise.all([MariaDBServer.start(), MariaDBServer.start()]);
   const start = await masterPos(src);
   await setupBank(src);
-  const unit = new SyncUnit(syncConfig(src, dst, { start, syncer: syncerSettings({ workerCount: 8, batch: 20, checkpointFlushIntervalMs: 200 }) }), { heartbeatMs: 200 });
-  t.after(async () => {
-    await unit.close();
-    await Promise.all([src.stop(), dst.stop()]);
-  });
-  const ac = new AbortController();
-  await unit.init(ac.signal);
-  const running = unit.process(ac.signal);
+  const { unit, running } = await startSyncUnit(t, [src, dst], syncConfig(src, dst, { start, syncer: syncerSettings({ workerCount: 8, batch: 20, checkpointFlushIntervalMs: 200 }) }));
   let stop = false;
   const writer = transfers(src, () => stop);
   const watcher = await mysql.createConnection(dst.connOpts());
@@ -98,14 +90,7 @@ void test('upstream restart mid-stream, then target down for ~20 s: retried, con
   const start = await masterPos(src);
   await setupBank(src);
   await src.sql('CREATE TABLE bank.log (a INT, b VARCHAR(10))'); // keyless
-  const unit = new SyncUnit(syncConfig(src, dst, { start, syncer: syncerSettings({ workerCount: 4, batch: 50, retryTimeoutMs: 90_000 }) }), { heartbeatMs: 200 });
-  t.after(async () => {
-    await unit.close();
-    await Promise.all([src.stop(), dst.stop()]);
-  });
-  const ac = new AbortController();
-  await unit.init(ac.signal);
-  const running = unit.process(ac.signal);
+  const { unit, running } = await startSyncUnit(t, [src, dst], syncConfig(src, dst, { start, syncer: syncerSettings({ workerCount: 4, batch: 50, retryTimeoutMs: 90_000 }) }));
   let stop = false;
   const writer = transfers(src, () => stop);
   const logWriter = (async () => {

@@ -3,7 +3,9 @@
  */
 import assert from 'node:assert/strict';
 import { MariaDBServer, compareDatabases, describeDiffs, waitFor, type TableDiff } from '../helpers/index.js';
-import type { SyncConfig, SyncUnit, SyncerSettings } from '../../src/units/sync/index.js';
+import type { TestContext } from 'node:test';
+import { SyncUnit, type SyncConfig, type SyncUnitDeps, type SyncerSettings } from '../../src/units/sync/index.js';
+import type { ProcessResult } from '../../src/units/unit.js';
 import { DEFAULT_BINLOG_QUEUE_BYTES, DEFAULT_BINLOG_QUEUE_EVENTS, DEFAULT_SYNC_RETRY_TIMEOUT_MS } from '../../src/config/index.js';
 
 let nextReaderId = 40_000 + (process.pid % 1000) * 20;
@@ -85,4 +87,32 @@ export async function assertRunningThenPause(unit: SyncUnit, running: ReturnType
   const r = await running;
   assert.deepEqual(r.errors, []);
   assert.equal(r.isCanceled, true);
+}
+
+/** A sync unit that startSyncUnit() started. */
+export interface StartedSyncUnit {
+  unit: SyncUnit;
+  ac: AbortController;
+  /** Its process(): resolves when it pauses, stops or fails. */
+  running: Promise<ProcessResult>;
+  /** What process() resolved with so far (undefined while it runs): a unit that ended early. */
+  early: () => ProcessResult | undefined;
+}
+
+/**
+ * `new SyncUnit(cfg, deps)` (200 ms heartbeats unless deps say otherwise), init and process; when
+ * the test ends the unit is closed, then `servers` are stopped.
+ */
+export async function startSyncUnit(t: TestContext, servers: readonly MariaDBServer[], cfg: SyncConfig, deps: SyncUnitDeps = {}): Promise<StartedSyncUnit> {
+  const unit = new SyncUnit(cfg, { heartbeatMs: 200, ...deps });
+  t.after(async () => {
+    await unit.close();
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+  const ac = new AbortController();
+  await unit.init(ac.signal);
+  const running = unit.process(ac.signal);
+  let ended: ProcessResult | undefined;
+  void running.then((r) => (ended = r));
+  return { unit, ac, running, early: () => ended };
 }

@@ -6,8 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MariaDBServer } from '../helpers/index.js';
-import { SyncUnit } from '../../src/units/sync/index.js';
-import { syncConfig, waitConverged, describeDiffs } from './sync-fixture.js';
+import { describeDiffs, startSyncUnit, syncConfig, waitConverged } from './sync-fixture.js';
 
 async function firstFile(s: MariaDBServer): Promise<string> {
   const rows = (await s.sql('SHOW BINARY LOGS')) as { Log_name: string }[];
@@ -27,18 +26,9 @@ for (const mode of ['file:4', 'gtid ""', 'file:4 + enable-gtid', 'file:4, MINIMA
     for (const q of WORKLOAD) await src.sql(q);
     const file = await firstFile(src);
     const start = mode === 'gtid ""' ? { gtid: '' } : { file, offset: 4, gtid: '' };
-    const unit = new SyncUnit(syncConfig(src, dst, { start, ...(mode.startsWith('file:4') && !mode.includes('enable-gtid') ? {} : { enableGtid: true }) }), { heartbeatMs: 200 });
-    t.after(async () => {
-      await unit.close();
-      await Promise.all([src.stop(), dst.stop()]);
-    });
-    const ac = new AbortController();
-    await unit.init(ac.signal);
-    const running = unit.process(ac.signal);
-    let early: unknown;
-    void running.then((r) => (early = r));
+    const { unit, running, early } = await startSyncUnit(t, [src, dst], syncConfig(src, dst, { start, ...(mode.startsWith('file:4') && !mode.includes('enable-gtid') ? {} : { enableGtid: true }) }));
     const diffs = await waitConverged(src, dst, ['b0'], 30_000);
-    assert.equal(early, undefined, `the unit stopped: ${JSON.stringify(early)}`);
+    assert.equal(early(), undefined, `the unit stopped: ${JSON.stringify(early())}`);
     assert.ok(diffs.length === 2 && diffs.every((d) => d.equal), describeDiffs(diffs));
     assert.deepEqual(await dst.sql('SELECT id, v FROM b0.t ORDER BY id'), [{ id: 1, v: 'uno' }, { id: 2, v: 'two' }]);
     unit.pause();

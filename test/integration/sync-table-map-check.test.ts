@@ -7,8 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { MariaDBServer } from '../helpers/index.js';
-import { SyncUnit } from '../../src/units/sync/index.js';
-import { masterPos, syncConfig, waitConverged, describeDiffs } from './sync-fixture.js';
+import { describeDiffs, masterPos, startSyncUnit, syncConfig, waitConverged } from './sync-fixture.js';
 
 const CASES = [
   // the binlog has `b VARCHAR(10), a INT` where `a INT, b VARCHAR(10)` is tracked
@@ -23,14 +22,7 @@ for (const c of CASES) {
     const ddl = "CREATE DATABASE m; CREATE TABLE m.t (id INT PRIMARY KEY, a INT, b VARCHAR(10)) DEFAULT CHARSET=utf8mb4; INSERT INTO m.t VALUES (1, 1, 'x')";
     await src.sql(ddl);
     await dst.sql(ddl);
-    const unit = new SyncUnit(syncConfig(src, dst, { start: await masterPos(src) }), { heartbeatMs: 200 });
-    t.after(async () => {
-      await unit.close();
-      await Promise.all([src.stop(), dst.stop()]);
-    });
-    const ac = new AbortController();
-    await unit.init(ac.signal);
-    const running = unit.process(ac.signal);
+    const { running } = await startSyncUnit(t, [src, dst], syncConfig(src, dst, { start: await masterPos(src) }));
     await src.sql("UPDATE m.t SET b = 'x2' WHERE id = 1");
     const diffs = await waitConverged(src, dst, ['m']);
     assert.ok(diffs.length === 1 && diffs.every((d) => d.equal), describeDiffs(diffs));

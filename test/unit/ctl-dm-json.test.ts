@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { create } from '@bufbuild/protobuf';
 import { ROOT } from '../helpers/paths.js';
-import { dmCheckResult, dmError, dmListMember, dmQueryStatus, dmReply, dmTaskList } from '../../src/ctl/dm-json.js';
+import { dmCheckMessage, dmCheckResult, dmError, dmListMember, dmQueryStatus, dmReply, dmTaskList } from '../../src/ctl/dm-json.js';
 import { formatReply } from '../../src/ctl/output.js';
 import * as CommonPb from '../../src/gen/dm/common/v1/common_pb.js';
 import * as MasterPb from '../../src/gen/dm/master/v1/master_pb.js';
@@ -291,6 +291,54 @@ void test("shard-ddl-lock: DM's lock keys; DM.ts's `error` only on a lock in err
   const dm = { ID: lock.id, task: 'test', mode: 'optimistic', owner: '', DDLs: [], synced: lock.synced, unsynced: lock.unsynced };
   assert.deepEqual(r(''), { result: true, msg: '', locks: [dm] });
   assert.deepEqual(r('[code=38104] conflict'), { result: true, msg: '', locks: [{ ...dm, error: '[code=38104] conflict' }] });
+});
+
+/** DM's check-task msg split into its text and the report after `detail: ` (undefined when none). */
+function checkMsgParts(msg: string): { head: string; detail?: Record<string, unknown>; layout?: string[] } {
+  const i = msg.indexOf('\n detail: ');
+  if (i < 0) return { head: msg };
+  const text = msg.slice(i + '\n detail: '.length);
+  // the layout: each line's leading tabs (Go's MarshalIndent with prefix and indent "\t")
+  const layout = text.split('\n').map((l) => /^\t*/.exec(l)?.[0] ?? '');
+  return { head: msg.slice(0, i), detail: JSON.parse(text) as Record<string, unknown>, layout };
+}
+
+/** The key paths of a JSON value, in order (arrays by their first element). */
+function keyPaths(v: unknown, p = ''): string[] {
+  if (Array.isArray(v)) return v.length > 0 ? keyPaths(v[0], `${p}[]`) : [`${p}[]`];
+  if (v !== null && typeof v === 'object') return Object.entries(v).flatMap(([k, x]) => [`${p}.${k}`, ...keyPaths(x, `${p}.${k}`)]);
+  return [];
+}
+
+void test("check-task: msg is DM's text (passed / warnings / 26005 with the report after `detail:` in DM's layout and keys)", () => {
+  const item = (state: string, name: string, message: string) => ({ id: 0, name, desc: `check ${name}`, state, sourceId: 'mysql-replica-01', message, instruction: 'do this <now> & then' });
+  const fail = { summary: { passed: false, total: 8, successful: 7, failed: 1, warning: 0 }, results: [item('fail', 'binlog_format', 'binlog_format is STATEMENT')] };
+  const warn = { summary: { passed: true, total: 8, successful: 7, failed: 0, warning: 1 }, results: [item('warn', 'table_schema', 'no primary key')] };
+  const pass = { summary: { passed: true, total: 8, successful: 8, failed: 0, warning: 0 }, results: [] };
+  for (const [report, file] of [
+    [fail, 'check-task-fail.json'],
+    [warn, 'check-task-warn.json'],
+    [pass, 'check-task-pass.json'],
+  ] as const) {
+    const dm = checkMsgParts(String(fixture(file)['msg']));
+    const ours = checkMsgParts(dmCheckMessage(report));
+    assert.equal(ours.head, dm.head, file);
+    assert.equal(ours.detail === undefined, dm.detail === undefined, `${file}: a detail exactly when DM has one`);
+    if (dm.detail && ours.detail) {
+      assert.deepEqual(keyPaths(ours.detail), keyPaths(dm.detail), `${file}: DM's keys only, in DM's order`);
+      assert.deepEqual(ours.layout, dm.layout, `${file}: DM's indentation`);
+      const it = (ours.detail['results'] as Record<string, unknown>[])[0] ?? {};
+      assert.equal(it['extra'], 'mysql-replica-01');
+      assert.deepEqual(it['errors'], [{ severity: report.results[0]?.state, short_error: report.results[0]?.message }]);
+      assert.deepEqual(ours.detail['summary'], report.summary);
+    }
+  }
+  assert.equal(dmCheckMessage({ summary: { passed: true, total: 0, successful: 0, failed: 0, warning: 0 }, results: [] }), '', 'nothing checked: DM answers an empty text');
+  // Go's encoder escapes <, > and & in the text
+  assert.ok(dmCheckMessage(warn).includes('do this \\u003cnow\\u003e \\u0026 then'));
+  // the report as an object stays in checkResult, DM's items first
+  const printed = dmCheckResult(fail) as Record<string, unknown>;
+  assert.deepEqual(Object.keys(printed), ['results', 'summary']);
 });
 
 void test('query-status <task>: binlogType says what the running reader reads (a run that fell back to the network is remote), else whether the relay runs', () => {

@@ -1,7 +1,12 @@
 import { action, nonNegInt, readFileArg } from '../args.js';
-import { dmCheckResult } from '../dm-json.js';
+import { dmCheckMessage, dmCheckResult, parseCheckReport } from '../dm-json.js';
 import { registerCommand } from '../registry.js';
 
+/**
+ * `check-task`: DM's reply `{result, msg}` with DM's texts in `msg` (`pre-check is passed. `, the
+ * warnings text, or error 26005 with the report after `detail:`, see dmCheckMessage); DM.ts adds
+ * the report as a JSON object in `checkResult`.
+ */
 registerCommand({
   name: 'check-task',
   summary: 'run the prechecks of a task config without starting it',
@@ -15,17 +20,9 @@ registerCommand({
         action(ctx, async (file: string, o: { error: number; warn: number; startTime?: string }) => {
           const task = readFileArg(file, 'task config file');
           const resp = await ctx.call((c, co) => c.checkTask({ task, errorCnt: o.error, warnCnt: o.warn, startTime: o.startTime ?? '' }, co));
-          let report: unknown;
-          try {
-            report = JSON.parse(resp.msg) as unknown;
-          } catch {
-            report = undefined;
-          }
-          if (report !== undefined && report !== null && typeof report === 'object') {
-            ctx.reply({ result: resp.result, msg: resp.result ? 'pre-check is passed. ' : 'pre-check failed', checkResult: dmCheckResult(report) });
-          } else {
-            ctx.reply({ result: resp.result, msg: resp.msg });
-          }
+          const report = parseCheckReport(resp.msg);
+          if (report) ctx.reply({ result: resp.result, msg: dmCheckMessage(report), checkResult: dmCheckResult(report) });
+          else ctx.reply({ result: resp.result, msg: resp.msg });
         }),
       );
   },

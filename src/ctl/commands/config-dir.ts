@@ -5,6 +5,8 @@
  *     <dir>/sources/<source-id>.yaml   one source config each
  *     <dir>/tasks/<task-name>.yaml     one task config each, its mysql-instances limited to the
  *                                      sources the task runs on (as DM rebuilds it from subtasks)
+ *     <dir>/relay_workers.json         `{"<source-id>": ["<worker>", ...]}`, the workers pulling a
+ *                                      source's relay log (only when some do), as DM writes it
  *
  * Passwords stay encrypted: export asks the master for the stored texts (GetConfig with
  * `with_secrets`, admin only), whose passwords etcd holds as the cluster's ciphertext, never in
@@ -14,7 +16,9 @@
  * Import creates every source (operate-source create, one at a time) then starts every task
  * (start-task); a source or task that already exists (38003 / 38005) is left as it is, so an
  * import can be repeated. Like DM's, an imported task starts Running (a paused task is not
- * paused again) and relay workers are not restored. The first other failure stops the import.
+ * paused again) and relay workers are not restored: when relay_workers.json is there, the reply
+ * lists them (`relayWorkers`) with DM's notice to run transfer-source / start-relay by hand. The
+ * first other failure stops the import.
  */
 import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +30,7 @@ import { MasterPb } from './shared.js';
 export const DEFAULT_CONFIG_DIR = 'configs';
 export const SOURCE_DIR = 'sources';
 export const TASK_DIR = 'tasks';
+export const RELAY_WORKERS_FILE = 'relay_workers.json';
 
 /** The task text with its mysql-instances limited to `sources` (the sources it runs on). */
 export function taskForSources(text: string, sources: readonly string[]): string {
@@ -50,6 +55,9 @@ function mkdirPrivate(dir: string): void {
 
 export async function exportConfigs(ctx: CtlContext, dir: string): Promise<void> {
   const info = await ctx.call((c, co) => c.getClusterInfo({}, co));
+  const relayWorkers: Record<string, string[]> = {};
+  for (const w of info.workers) for (const s of w.relaySources) (relayWorkers[s] ??= []).push(w.name);
+  for (const ws of Object.values(relayWorkers)) ws.sort();
   const sources: string[] = [];
   const tasks: string[] = [];
   const texts = new Map<string, string>();
@@ -67,10 +75,11 @@ export async function exportConfigs(ctx: CtlContext, dir: string): Promise<void>
     mkdirPrivate(join(dir, SOURCE_DIR));
     mkdirPrivate(join(dir, TASK_DIR));
     for (const [rel, text] of texts) writeSecret(join(dir, rel), text);
+    if (Object.keys(relayWorkers).length > 0) writeSecret(join(dir, RELAY_WORKERS_FILE), JSON.stringify(relayWorkers));
   } catch (cause) {
     throw new DMError('ErrCtlConfigExport', `cannot write the configs to directory \`${dir}\``, { cause });
   }
-  ctx.reply({ result: true, msg: `export configs to directory \`${dir}\` succeed`, sources, tasks });
+  ctx.reply({ result: true, msg: `export configs to directory \`${dir}\` succeed`, sources, tasks, relayWorkers });
 }
 
 /** The `.yaml`/`.yml` files of `dir` (sorted), or none when the directory does not exist. */
@@ -111,7 +120,22 @@ export async function importConfigs(ctx: CtlContext, dir: string): Promise<void>
   const taskFiles = yamlFiles(join(dir, TASK_DIR));
   const sources: { file: string; outcome: Outcome }[] = [];
   const tasks: { file: string; outcome: Outcome }[] = [];
-  const progress = (): Record<string, unknown> => ({ sources, tasks });
+  const relayFile = join(dir, RELAY_WORKERS_FILE);
+  let relayWorkers: Record<string, unknown> | undefined;
+  if (existsSync(relayFile)) {
+    try {
+      relayWorkers = JSON.parse(readFileSync(relayFile, 'utf8')) as Record<string, unknown>;
+    } catch (cause) {
+      throw new DMError('ErrCtlFileRead', `cannot read ${relayFile} (DM's relay_workers.json: {"<source-id>": ["<worker>"]})`, { cause });
+    }
+  }
+  const relayNotice = relayWorkers
+    ? {
+        relayWorkers,
+        notice: `The original relay workers have been exported to \`${relayFile}\`. Currently DM doesn't support recover relay workers. You may need to execute \`transfer-source\` and \`start-relay\` command manually.`,
+      }
+    : {};
+  const progress = (): Record<string, unknown> => ({ sources, tasks, ...relayNotice });
   try {
     for (const f of sourceFiles) {
       const outcome = await importOne(f.file, CODES.ErrMasterSourceExists.code, () => ctx.call((c, co) => c.operateSource({ op: MasterPb.SourceOp.START, config: [f.text] }, co)));

@@ -27,10 +27,17 @@ registerCommand({
     cmd
       .argument('<type>', 'task | source | master | worker | task-template | export | import')
       .argument('[name]', 'task name, source id, master name, worker name or task template name')
-      .option('-o, --path <file>', 'write the config to this file instead of printing it (master / worker: DM\'s TOML when it ends in .toml, else YAML); export / import: the directory')
+      .option('-p, --path <file>', 'write the config to this file instead of printing it (master / worker: DM\'s TOML when it ends in .toml, else YAML); export / import: the directory')
+      .option('-o, --output <file>', 'the same as --path (DM\'s get-config flag)')
       .option('-d, --dir <dir>', `export / import: the directory (default ./${DEFAULT_CONFIG_DIR})`)
       .action(
-        action(ctx, async (type: string, name: string | undefined, o: { path?: string; dir?: string }) => {
+        action(ctx, async (type: string, name: string | undefined, opts: { path?: string; output?: string; dir?: string }) => {
+          if (opts.path !== undefined && opts.output !== undefined && opts.path !== opts.output) {
+            usageError(ctx, cmd, '--path (-p) and --output (-o) name different files; give one');
+            return;
+          }
+          const path = opts.path ?? opts.output;
+          const o = { ...(path !== undefined ? { path } : {}), ...(opts.dir !== undefined ? { dir: opts.dir } : {}) };
           if (type === 'export' || type === 'import') {
             if (name !== undefined) {
               usageError(ctx, cmd, `config ${type} takes no name; give the directory with -d`);

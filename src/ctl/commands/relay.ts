@@ -41,7 +41,9 @@ for (const [name, op, summary, takesWorkers] of OPS) {
             msg: replies.map((r) => r.msg).filter(Boolean).join('; '),
             sources: replies.flatMap((r) => r.sources),
           });
-          ctx.reply(dmReply(MasterPb.OperateRelayResponseSchema, merged));
+          // DM: pause-relay / resume-relay answer OperateWorkerRelayResponse, which has `op`
+          const out = dmReply(MasterPb.OperateRelayResponseSchema, merged);
+          ctx.reply(op === MasterPb.RelayOp.PAUSE ? { op: 'PauseRelay', ...out } : op === MasterPb.RelayOp.RESUME ? { op: 'ResumeRelay', ...out } : out);
         }),
       );
     },

@@ -1,6 +1,6 @@
 import { MasterPb } from './shared.js';
 import { action, addSourceOption, readFileArg } from '../args.js';
-import { dmReply } from '../dm-json.js';
+import { dmCheckMessage, dmCheckResult, dmReply, parseCheckReport } from '../dm-json.js';
 import { registerCommand } from '../registry.js';
 
 registerCommand({
@@ -21,8 +21,14 @@ registerCommand({
         const resp = await ctx.call((c, co) =>
           c.startTask({ task, sources: ctx.sources(o.source), removeMeta: o.removeMeta === true, startTime: o.startTime ?? '' }, co),
         );
-        // DM: `checkResult` is the pre-check's text (empty when nothing to report)
+        // DM: `checkResult` is the pre-check's text (`pre-check is passed. ` or the warnings
+        // text, as check-task's msg); DM.ts adds the report itself as `checkReport`
         const out = dmReply(MasterPb.StartTaskResponseSchema, resp);
+        const report = parseCheckReport(resp.checkResult);
+        if (report) {
+          out['checkResult'] = dmCheckMessage(report);
+          out['checkReport'] = dmCheckResult(report);
+        }
         ctx.reply(out);
       }),
     );

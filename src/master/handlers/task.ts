@@ -15,6 +15,9 @@ export function taskHandlers(env: HandlerEnv): MasterImpl {
           const { results, checkResult } = await core.startTask(req.task, req.sources, ctx.signal, {
             removeMeta: req.removeMeta,
             ...(req.startTime ? { startTime: req.startTime } : {}),
+            createStopped: req.createStopped,
+            restart: req.restart,
+            ...(req.safeModeDuration ? { safeModeDuration: req.safeModeDuration } : {}),
           });
           return { result: true, msg: '', sources: results, checkResult };
         },

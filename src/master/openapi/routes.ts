@@ -4,10 +4,11 @@
  * implementation (rpc-call.ts), never around it: the relay endpoints call OperateRelay and
  * PurgeRelay, as dmctl start-relay / stop-relay / purge-relay do.
  *
- * Task life cycle, mapped onto DM.ts's: DM.ts has no "created but not started" task, so
- * `POST /tasks` creates and starts it (DM 5.x's OpenAPI did the same); `/stop` pauses it (the
- * config and checkpoints stay, as DM's stopped task keeps them) and `/start` resumes it;
- * `DELETE /tasks/{name}` removes it (dmctl stop-task).
+ * Task life cycle, as DM >= 6's: `POST /tasks` creates the task without running it (its subtasks
+ * are created paused, after the prechecks); `/start` runs it (resume; with `start_time`, again
+ * from that time: StartTask `restart`); `/stop` pauses it (the config and checkpoints stay, as
+ * DM's stopped task keeps them); `DELETE /tasks/{name}` removes it (dmctl stop-task). The
+ * stage DM shows as `Stopped` is DM.ts's `Paused`.
  */
 import { parse } from 'yaml';
 import { codeByNumber, DMError } from '../../errors/index.js';
@@ -18,6 +19,7 @@ import type { RpcCaller } from './rpc-call.js';
 import type { ApiReply, ApiRequest, ApiRoute } from './router.js';
 import { invalid, isObject, onlyKeys, scalar, sourceJsonToYaml, sourceYamlToJson, unsupported } from './source-json.js';
 import { taskJsonToYaml, taskYamlToJson } from './task-json.js';
+import { dmCheckMessage, parseCheckReport } from '../../checker/dm-report.js';
 
 export interface OpenApiDeps {
   rpc: RpcCaller;
@@ -376,7 +378,7 @@ export function openApiRoutes(d: OpenApiDeps): ApiRoute[] {
     {
       method: 'POST',
       path: '/tasks',
-      summary: 'create and start a task (DM CreateTaskRequest: {task}); answers {task, check_result}',
+      summary: 'create a task without running it (DM CreateTaskRequest: {task}); answers {task, check_result}; POST .../start runs it',
       handler: async (r) => {
         const b = bodyObject(r, 'CreateTaskRequest', ['task', 'remove_meta', 'source_name_list', 'start_time']);
         const yaml = taskJsonToYaml(b['task'], 'task');
@@ -386,11 +388,13 @@ export function openApiRoutes(d: OpenApiDeps): ApiRoute[] {
         if (st !== undefined && typeof st !== 'string') throw invalid('body.start_time must be a string');
         const res = await rpc(
           'startTask',
-          { task: yaml, sources: nameList(b['source_name_list'], 'body.source_name_list'), removeMeta: rm === true, ...(st ? { startTime: st } : {}) },
+          { task: yaml, sources: nameList(b['source_name_list'], 'body.source_name_list'), removeMeta: rm === true, ...(st ? { startTime: st } : {}), createStopped: true },
           r.signal,
         );
         const name = (b['task'] as { name: string }).name;
-        return ok({ task: taskYamlToJson(await core.taskConfig(name)), check_result: res.checkResult }, 201);
+        // DM's check_result text (`pre-check is passed. ` or the warnings); DM.ts's JSON report when it is not one
+        const report = parseCheckReport(res.checkResult);
+        return ok({ task: taskYamlToJson(await core.taskConfig(name)), check_result: report ? dmCheckMessage(report) : res.checkResult }, 201);
       },
     },
     {
@@ -503,13 +507,21 @@ export function openApiRoutes(d: OpenApiDeps): ApiRoute[] {
     {
       method: 'POST',
       path: '/tasks/{task-name}/start',
-      summary: 'start (resume) a stopped task (DM StartTaskRequest: {source_name_list})',
+      summary: 'run a created or stopped task (DM StartTaskRequest: {source_name_list, start_time}); with start_time it runs again from that time',
       handler: async (r) => {
         const b = bodyObject(r, 'StartTaskRequest', ['source_name_list', 'remove_meta', 'start_time', 'safe_mode_time_duration'], false);
-        if (b['remove_meta'] === true || b['start_time'] || b['safe_mode_time_duration']) {
-          throw unsupported('remove_meta, start_time and safe_mode_time_duration apply when a task is created: give them to POST /api/v1/tasks');
-        }
-        await rpc('operateTask', { op: TaskOp.RESUME, name: r.params['task-name'] ?? '', sources: nameList(b['source_name_list'], 'body.source_name_list') }, r.signal);
+        const rm = b['remove_meta'];
+        if (rm !== undefined && typeof rm !== 'boolean') throw invalid('body.remove_meta must be true or false');
+        if (rm === true) throw unsupported('remove_meta on start is not supported: give it when the task is created (POST /api/v1/tasks), or use dmctl stop-task then start-task --remove-meta');
+        const st = b['start_time'];
+        if (st !== undefined && st !== null && typeof st !== 'string') throw invalid('body.start_time must be a string');
+        const sm = b['safe_mode_time_duration'];
+        if (sm !== undefined && sm !== null && typeof sm !== 'string') throw invalid('body.safe_mode_time_duration must be a string like "60s"');
+        const name = r.params['task-name'] ?? '';
+        const sources = nameList(b['source_name_list'], 'body.source_name_list');
+        // an empty value is the same as none
+        if (st || sm) await rpc('startTask', { task: name, sources, restart: true, ...(st ? { startTime: st } : {}), ...(sm ? { safeModeDuration: sm } : {}) }, r.signal);
+        else await rpc('operateTask', { op: TaskOp.RESUME, name, sources }, r.signal);
         return ok();
       },
     },
@@ -519,6 +531,7 @@ export function openApiRoutes(d: OpenApiDeps): ApiRoute[] {
       summary: 'stop (pause) a task; its config and checkpoints stay (DM StopTaskRequest: {source_name_list})',
       handler: async (r) => {
         const b = bodyObject(r, 'StopTaskRequest', ['source_name_list', 'timeout_duration'], false);
+        if (b['timeout_duration'] !== undefined) throw unsupported('timeout_duration is not supported: a stop pauses the task at once, keeping its checkpoints');
         await rpc('operateTask', { op: TaskOp.PAUSE, name: r.params['task-name'] ?? '', sources: nameList(b['source_name_list'], 'body.source_name_list') }, r.signal);
         return ok();
       },

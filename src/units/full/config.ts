@@ -6,6 +6,7 @@ import {
   DEFAULT_CHUNK_ROWS,
   DEFAULT_CONSISTENCY,
   DEFAULT_LOADER_DIR,
+  DEFAULT_CLEAN_DUMP_FILE,
   DEFAULT_LOADER_POOL_SIZE,
   DEFAULT_LOAD_RETRY_ATTEMPTS,
   DEFAULT_LOAD_RETRY_INITIAL_DELAY_MS,
@@ -52,6 +53,12 @@ export interface LoaderConfig {
    * cannot stop at a duplicate), and a target with `local_infile=OFF` falls back to `sql`.
    */
   importMode: ImportMode;
+  /**
+   * DM `clean-dump-file`: once task-mode load has loaded every file (and added the deferred
+   * indexes), remove the data files (`<db>.<tbl>.<n>.sql`) of the tables it loaded; `metadata` and
+   * the schema files stay. Other task modes stream rows and write no files to clean.
+   */
+  cleanDumpFile: boolean;
   /** Retries of a chunk on retryable errors (target or source unreachable, deadlock) before failing. */
   retryAttempts: number;
   /** First backoff delay (ms); doubles each retry up to retryMaxDelayMs. */
@@ -100,6 +107,7 @@ export function resolveFullConfig(
     dir: c.loader?.dir ?? DEFAULT_LOADER_DIR,
     onDuplicate: c.loader?.onDuplicate ?? 'replace',
     importMode: resolveImportMode(c.loader?.importMode),
+    cleanDumpFile: c.loader?.cleanDumpFile ?? DEFAULT_CLEAN_DUMP_FILE,
     retryAttempts: c.loader?.retryAttempts ?? DEFAULT_LOAD_RETRY_ATTEMPTS,
     retryInitialDelayMs: c.loader?.retryInitialDelayMs ?? DEFAULT_LOAD_RETRY_INITIAL_DELAY_MS,
     retryMaxDelayMs: c.loader?.retryMaxDelayMs ?? DEFAULT_LOAD_RETRY_MAX_DELAY_MS,

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Connection } from 'mysql2/promise';
@@ -88,6 +88,19 @@ export async function loadFromDir(s: FullSession, signal: AbortSignal): Promise<
   };
   await Promise.all(Array.from({ length: Math.min(cfg.loader.poolSize, Math.max(1, pending.length)) }, () => worker()));
   await addDeferredIndexes(s, signal);
+  if (cfg.loader.cleanDumpFile) {
+    // DM `clean-dump-file`: every file is loaded and checkpointed, so a re-run skips them
+    let removed = 0;
+    for (const { f } of dataFiles) {
+      await unlink(join(dir, f)).then(
+        () => removed++,
+        (e: unknown) => {
+          if ((e as { code?: string }).code !== 'ENOENT') throw new DMError('ErrLoadDumpDir', `cannot remove loaded data file ${join(dir, f)} (clean-dump-file: true)`, { cause: e });
+        },
+      );
+    }
+    s.log.info({ dir, removed }, 'clean-dump-file: loaded data files removed (metadata and schema files kept)');
+  }
   return { ...(syncHandOff(s.snapshots) ?? {}) };
 }
 

@@ -55,6 +55,7 @@ function around(u: Unit, run: (s: AbortSignal, f: (s: AbortSignal) => Promise<Pr
     resume: (s) => run(s, (x) => u.resume(x)),
     close: () => u.close(),
     status: status ?? (() => u.status()),
+    ...(u.refreshStatus ? { refreshStatus: () => (u.refreshStatus ? u.refreshStatus() : Promise.resolve()) } : {}),
     ...(u.isFreshTask ? { isFreshTask: () => (u.isFreshTask ? u.isFreshTask() : Promise.resolve(true)) } : {}),
   };
 }

@@ -27,6 +27,11 @@ export interface SyncerSettings {
    * is twice the checkpoint flush interval (DM: 2 × 30 s = 60 s).
    */
   safeModeDurationSec: number;
+  /**
+   * Safe mode for this many seconds after every start of the unit, clean or not (the OpenAPI
+   * start's `safe_mode_time_duration`, SubtaskRecord.safeModeSeconds); absent or 0 = none.
+   */
+  startSafeModeSec?: number;
   /** Checkpoint (low-water mark) flush interval (DM `checkpoint-flush-interval`, in ms here). */
   checkpointFlushIntervalMs: number;
   /** How long a retryable target error is retried in-process before process() ends with it. */

@@ -100,6 +100,10 @@ export class DeferredSyncUnit implements Unit {
     await this.inner?.close();
   }
 
+  refreshStatus(): Promise<void> {
+    return this.inner ? this.inner.refreshStatus() : Promise.resolve();
+  }
+
   status(): Record<string, unknown> {
     return this.inner ? this.inner.status() : { stage: 'New' };
   }

@@ -7,9 +7,12 @@
  * computed when status() or the unit's timer asks, never per event.
  *
  * Guarantees:
- * - `synced` is true only when the source's master position (polled here, at most every 5 s)
- *   is at or before the applied low-water mark. Every applied transaction is durable with its
- *   ledger row, so the applied mark counts, not the checkpoint flushed up to
+ * - `synced` is true only when the source's master position is at or before the applied
+ *   low-water mark, and that master position was read at most MASTER_FRESH_MS ago. query-status
+ *   reads it first (refreshForStatus(): one SHOW MASTER STATUS, bounded in time), so a
+ *   reply never compares with a position the unit's timer read up to checkpoint-flush-interval
+ *   (30 s) earlier; when the source cannot be read, `synced` is false. Every applied transaction
+ *   is durable with its ledger row, so the applied mark counts, not the checkpoint flushed up to
  *   checkpoint-flush-interval later.
  * - `lagSeconds` is the age of the oldest upstream transaction not yet in the target (0 when
  *   none is pending).
@@ -26,6 +29,11 @@ import type { CausalityScheduler } from './causality.js';
 import type { SyncConfig } from './config.js';
 import { fileIndex, type SyncMetrics } from './metrics.js';
 import type { LowWaterMark } from './tracker.js';
+
+/** A master position older than this never makes a subtask `synced`. */
+export const MASTER_FRESH_MS = 3_000;
+/** A master read for query-status waits at most this long (a dead source must not hang query-status). */
+const STATUS_READ_TIMEOUT_MS = 2_000;
 
 export type SyncLabels = { task: string; source_id: string; worker: string };
 
@@ -77,7 +85,13 @@ export class SyncProgress {
   private rateSample = { at: Date.now(), events: 0, rows: 0, txns: 0 };
   private rates = { eventsPerSec: 0, rowsPerSec: 0, txnsPerSec: 0 };
   private srcConn: mysql.Connection | undefined;
+  /** When the timer's poll last started (it polls at most every 5 s). */
   private masterAt = 0;
+  /** When masterPos was last read successfully (0: never, or the last read failed). */
+  private masterReadAt = 0;
+  /** The read in flight, shared by concurrent callers. */
+  private masterRead: Promise<void> | undefined;
+  private closed = false;
   private readonly source: SyncConfig['source'];
   private readonly metrics: SyncMetrics;
   private readonly labels: SyncLabels;
@@ -102,7 +116,10 @@ export class SyncProgress {
       checkpointPos: unit.checkpointPos,
       masterPos: this.masterPos,
       synced:
-        this.masterPos !== undefined && appliedPos !== undefined && compareFilePos(this.masterPos, appliedPos) <= 0,
+        this.masterPos !== undefined &&
+        appliedPos !== undefined &&
+        Date.now() - this.masterReadAt <= MASTER_FRESH_MS &&
+        compareFilePos(this.masterPos, appliedPos) <= 0,
       lagSeconds: this.lagSeconds(run.tracker),
       ...this.rates,
       totalEvents: this.totals.events,
@@ -181,18 +198,54 @@ export class SyncProgress {
     this.metrics.lag.set(this.labels, 0);
   }
 
+  /** The timer's poll: at most every 5 s. */
   private async refreshMaster(stop: AbortSignal): Promise<void> {
     if (Date.now() - this.masterAt < 5000 || stop.aborted) return;
     this.masterAt = Date.now();
-    const src = this.source;
-    // the source's TLS and `from.session` applied
-    this.srcConn ??= await connect(src, { connectTimeoutMs: 3000 });
+    await this.readMaster();
+  }
+
+  /**
+   * Before query-status: read the master position again, with a read sent after this call
+   * (concurrent callers share it).
+   * Waits at most STATUS_READ_TIMEOUT_MS; a read that fails leaves `synced` false, never an
+   * error of the reply.
+   */
+  async refreshForStatus(): Promise<void> {
+    this.masterReadAt = 0; // a read that does not finish in time leaves synced false
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, STATUS_READ_TIMEOUT_MS)));
     try {
+      // a read already in flight may have been sent before this call: wait for it, then read anew
+      const read = (this.masterRead ?? Promise.resolve()).then(() => this.readMaster());
+      await Promise.race([read, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private readMaster(): Promise<void> {
+    this.masterRead ??= this.doReadMaster().finally(() => (this.masterRead = undefined));
+    return this.masterRead;
+  }
+
+  private async doReadMaster(): Promise<void> {
+    const src = this.source;
+    if (this.closed) return;
+    try {
+      // the source's TLS and `from.session` applied
+      if (!this.srcConn) {
+        const c = await connect(src, { connectTimeoutMs: 3000 });
+        if (this.closed) return void c.destroy();
+        this.srcConn = c;
+      }
       const r = await getMasterStatus(this.srcConn, { gtid: false });
       this.masterPos = { file: r.file, offset: r.offset, gtid: '' };
+      this.masterReadAt = Date.now();
       this.metrics.binlogFile.set({ ...this.labels, node: 'master' }, fileIndex(r.file));
       this.metrics.binlogPos.set({ ...this.labels, node: 'master' }, this.masterPos.offset);
     } catch {
+      this.masterReadAt = 0;
       const c = this.srcConn;
       this.srcConn = undefined;
       c?.destroy();
@@ -201,6 +254,8 @@ export class SyncProgress {
 
   /** Ends the master-poll connection (the unit's close()). */
   async close(): Promise<void> {
+    this.closed = true;
+    await this.masterRead?.catch(() => undefined);
     const s = this.srcConn;
     this.srcConn = undefined;
     if (s) await s.end().catch(() => undefined);

@@ -212,6 +212,10 @@ export class SyncUnit implements Unit {
     await this.progress.close();
   }
 
+  refreshStatus(): Promise<void> {
+    return this.progress.refreshForStatus();
+  }
+
   status(): Record<string, unknown> {
     const s = this.progress.status(
       { stage: this.state, checkpointPos: this.checkpoint.lastCheckpoint, lastError: this.lastError, failedEventPos: this.failedEventPos },
@@ -262,8 +266,10 @@ export class SyncUnit implements Unit {
       // the reader below starts from the stored snapshot: one left pending by an earlier run (its
       // final flush failed) is not valid here, and would overwrite one set by `binlog-schema update`
       checkpoint.schemasToSave = undefined;
-      const autoSafeModeUntil = plan.unclean ? Date.now() + this.settings.safeModeDurationSec * 1000 : 0;
+      const startSafe = this.settings.startSafeModeSec ?? 0;
+      const autoSafeModeUntil = Math.max(plan.unclean ? Date.now() + this.settings.safeModeDurationSec * 1000 : 0, startSafe > 0 ? Date.now() + startSafe * 1000 : 0);
       if (plan.unclean && this.settings.safeModeDurationSec > 0) this.log.info({ seconds: this.settings.safeModeDurationSec }, 'previous run did not exit cleanly: safe mode on');
+      if (startSafe > 0) this.log.info({ seconds: startSafe }, 'safe mode on after start (safe_mode_time_duration)');
       if (cp.pos && cp.cleanExit) await this.retry(() => this.store.markRunning(pool), stop);
       const tracker = new LowWaterMark(plan.startPos);
       this.run.tracker = tracker;

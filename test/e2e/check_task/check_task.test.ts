@@ -38,6 +38,11 @@ void test('check_task: each failing precheck on misconfigured servers', { skip: 
   assert.equal(r.code, 1);
   const report = r.json['checkResult'] as { summary: { passed: boolean; failed: number }; results: Item[] };
   assert.equal(report.summary.passed, false);
+  // DM's text in msg: error 26005, the report (DM's keys) after `detail:`
+  const msg = String(r.json['msg']);
+  assert.ok(msg.startsWith('[code=26005:class=dm-master:scope=internal:level=medium], Message: fail to check synchronization configuration with type: check was failed, please see detail\n detail: {'), msg);
+  const detail = JSON.parse(msg.slice(msg.indexOf(' detail: ') + 9)) as { results: { name: string; state: string; extra: string }[] };
+  assert.ok(detail.results.some((x) => x.name === 'binlog_format' && x.state === 'fail' && x.extra === 'mysql-replica-01'), msg);
   const state = (name: string, sourceId: string): string | undefined => report.results.find((x) => x.name === name && x.sourceId === sourceId)?.state;
   assert.equal(state('binlog_format', 'mysql-replica-01'), 'fail');
   assert.equal(state('binlog_row_image', 'mysql-replica-01'), 'fail');
@@ -58,6 +63,7 @@ void test('check_task: each failing precheck on misconfigured servers', { skip: 
   // ignore-checking-items: all → passes
   const ignored = await s.cluster.ctl(['check-task', s.conf('dm-task-ignore.yaml')]);
   assert.equal(ignored.json['result'], true, ignored.stdout);
+  assert.equal(ignored.json['msg'], '', 'DM answers an empty msg when nothing is checked');
 
   // fix source 1 (format, image, privileges) and the target: only source 2's binlog stays failing
   await s1.sql("SET GLOBAL binlog_format = 'ROW'; SET GLOBAL binlog_row_image = 'FULL'; SET GLOBAL binlog_row_metadata = 'FULL'; GRANT RELOAD, REPLICATION SLAVE, REPLICATION CLIENT ON *.* TO 'dm'@'%'");
@@ -74,7 +80,11 @@ void test('check_task: start-task refuses a task whose prechecks fail', { skip: 
   await s.createSources();
   const r = await s.cluster.ctl(['start-task', s.conf('dm-task.yaml')]);
   assert.equal(r.json['result'], false, r.stdout);
-  assert.match(String(r.json['msg']), /code=26001.*binlog_enable/);
+  // DM's text: 26005 and the report (DM's keys) after `detail:`, nothing after it
+  const startMsg = String(r.json['msg']);
+  assert.ok(startMsg.startsWith('[code=26005:class=dm-master:scope=internal:level=medium], Message: fail to check synchronization configuration with type: check was failed, please see detail\n detail: {'), startMsg);
+  const startDetail = JSON.parse(startMsg.slice(startMsg.indexOf(' detail: ') + 9)) as { results: { name: string; state: string; extra: string }[] };
+  assert.ok(startDetail.results.some((x) => x.name === 'binlog_enable' && x.state === 'fail' && x.extra === 'mysql-replica-02'), startMsg);
   const items = (r.json['checkResult'] as { results?: Item[] } | undefined)?.results ?? [];
   assert.ok(String(r.json['msg']).includes('binlog_enable') || items.some((x) => x.name === 'binlog_enable' && x.state === 'fail'), 'the failing check item is shown');
   const q = await s.cluster.ctl(['query-status', 'check']);

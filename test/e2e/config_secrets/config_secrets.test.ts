@@ -12,7 +12,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Etcd3 } from 'etcd3';
@@ -125,6 +125,9 @@ void test('config_secrets: encrypted passwords in etcd, masked config, DM names,
   const ls = await s.cluster.ctl(['start-task', loadSync]);
   assert.equal(ls.json['result'], true, ls.stdout);
   await waitTask(s.cluster, 'files', 'loaded and syncing', (subs) => subs.every((x) => x.stage === 'Running' && x.unit === 'Sync'), 120_000);
+  // clean-dump-file (DM's default true) through the worker: the loaded data files are removed, metadata stays
+  const left = readdirSync(`${s.vars['DUMP_DIR']}.files`).sort(); // DM appends .<task> to loader dir
+  assert.ok(left.includes('metadata') && !left.some((f) => /\.\d{5}\.sql$/.test(f)), `dump dir after load: ${left.join(', ')}`);
   await src.sql('DELETE FROM lds.t WHERE id = 2');
   await waitFor('lds equal', async () => (await compareDatabases(src.connOpts(), s.target.connOpts(), 'lds')).every((d) => d.equal), { timeoutMs: 60_000, intervalMs: 500 });
   const rows = await s.target.sql('SELECT COUNT(*) AS n FROM lds.t');

@@ -1,16 +1,19 @@
 /**
  * dmctl_basic: every command's help, missing/invalid arguments give a clear error and
- * `result: false` (exit code 1); with a running cluster, the basic source/task/member commands.
+ * `result: false` (exit code 1); with a running cluster, the basic source/task/member/relay
+ * commands, each reply checked against DM's reply shape (test/fixtures/dm-replies: every key DM
+ * prints, with its JSON type and nesting) and check-task's msg against DM's text.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MariaDBServer, compareDatabases, describeDiffs, freePort, makeTempDir, removeTempDir } from '../../helpers/index.js';
+import { MariaDBServer, compareDatabases, describeDiffs, freePort, makeTempDir, removeTempDir, waitFor } from '../../helpers/index.js';
 import { decrypt } from '../../../src/config/index.js';
 import { DMCluster, dmctl, dmctlBin, missingBinaries, waitTask } from '../../helpers/cluster.js';
 import { renderConf } from '../helpers/conf.js';
 import { readFileSync } from 'node:fs';
+import { assertDmShape } from '../../helpers/dm-shape.js';
 
 const CASE = dirname(fileURLToPath(import.meta.url));
 const VISIBLE = [
@@ -156,16 +159,31 @@ void test('dmctl against a running cluster', { skip: skipCluster || false, timeo
   for (const k of ['name', 'memberID', 'alive', 'peerURLs', 'clientURLs']) assert.ok(k in m0, `master key ${k}: ${members.stdout}`);
   const w0 = (kinds[2]?.['worker']?.['workers'] as Record<string, unknown>[])[0] ?? {};
   for (const k of ['name', 'addr', 'stage', 'source']) assert.ok(k in w0, `worker key ${k}: ${members.stdout}`);
+  assertDmShape(members.json, 'list-member.json');
 
   const created = await cluster.ctl(['operate-source', 'create', source]);
   assert.equal(created.json['result'], true, created.stdout);
+  assertDmShape(created.json, 'operate-source-create.json');
   const again = await cluster.ctl(['operate-source', 'create', source]);
   assert.equal(again.json['result'], false, 'creating the same source twice fails');
   const shown = await cluster.ctl(['operate-source', 'show']);
   assert.match(shown.stdout, /mysql-replica-01/);
+  assertDmShape(shown.json, 'operate-source-show.json');
   const cfg = await cluster.ctl(['config', 'source', 'mysql-replica-01']);
   assert.equal(cfg.json['result'], true, cfg.stdout);
   assert.match(String(cfg.json['cfg']), /source-id: "?mysql-replica-01/);
+  assertDmShape(cfg.json, 'get-config.json');
+  // check-task: DM's text in msg (passed, or the warnings with DM's report after `detail:`)
+  const checked = await cluster.ctl(['check-task', task]);
+  assert.equal(checked.json['result'], true, checked.stdout);
+  const checkMsg = String(checked.json['msg']);
+  if (checkMsg !== 'pre-check is passed. ') {
+    const head = 'fail to check synchronization configuration with type: no errors but some warnings\n detail: ';
+    assert.ok(checkMsg.startsWith(head), checkMsg);
+    const detail = JSON.parse(checkMsg.slice(head.length)) as { results: Record<string, unknown>[]; summary: Record<string, unknown> };
+    assert.deepEqual(Object.keys(detail), ['results', 'summary']);
+    for (const x of detail.results) assert.deepEqual(Object.keys(x), ['id', 'name', 'desc', 'state', 'errors', 'instruction', 'extra']);
+  }
 
   const badStart = await cluster.ctl(['start-task', bad]);
   assert.equal(badStart.json['result'], false);
@@ -175,10 +193,13 @@ void test('dmctl against a running cluster', { skip: skipCluster || false, timeo
 
   const started = await cluster.ctl(['start-task', task]);
   assert.equal(started.json['result'], true, started.stdout);
+  assertDmShape(started.json, 'start-task.json');
+  assert.match(String(started.json['checkResult']), /^(pre-check is passed\. |fail to check synchronization configuration with type: no errors but some warnings\n detail: \{)/, started.stdout);
   await waitTask(cluster, 'test', 'in the sync unit', (subs) => subs.every((x) => x.stage === 'Running' && x.unit === 'Sync'));
   // DM's query-status <task>: the sync object with "(file, pos)" positions, relayStatus null without relay
   const detailed = await cluster.ctl(['query-status', 'test']);
   const srcReply = (detailed.json['sources'] as Record<string, Record<string, unknown>>[])[0];
+  assertDmShape(detailed.json, 'query-status-task.json');
   assert.equal(srcReply?.['sourceStatus']?.['relayStatus'], null, detailed.stdout);
   const [sub] = await waitTask(cluster, 'test', 'a syncer position shown', (subs) => subs.every((x) => (x.sync?.syncerBinlog ?? '') !== ''));
   assert.equal(sub?.result, null, detailed.stdout);
@@ -188,11 +209,22 @@ void test('dmctl against a running cluster', { skip: skipCluster || false, timeo
   assert.match(String(sub?.sync?.['totalEvents']), /^\d+$/, 'int64 as a string, as DM');
   const summary = await cluster.ctl(['query-status']);
   assert.deepEqual(summary.json['tasks'], [{ taskName: 'test', taskStatus: 'Running', sources: ['mysql-replica-01'] }]);
-  assert.equal((await cluster.ctl(['pause-task', 'test'])).json['result'], true);
+  assertDmShape(summary.json, 'query-status.json');
+  const paused = await cluster.ctl(['pause-task', 'test']);
+  assert.equal(paused.json['result'], true);
+  assertDmShape(paused.json, 'pause-task.json');
+  assert.equal(paused.json['op'], 'Pause');
   await waitTask(cluster, 'test', 'paused', (subs) => subs.every((x) => x.stage === 'Paused'), 30_000);
-  assert.equal((await cluster.ctl(['resume-task', task])).json['result'], true, 'a task file is accepted for the task name');
+  const resumed = await cluster.ctl(['resume-task', task]);
+  assert.equal(resumed.json['result'], true, 'a task file is accepted for the task name');
+  assertDmShape(resumed.json, 'resume-task.json');
+  assert.equal(resumed.json['op'], 'Resume');
   const list = await cluster.ctl(['binlog', 'list', 'test']);
   assert.equal(list.json['result'], true, list.stdout);
+  assertDmShape(list.json, 'handle-error.json');
+  const locks = await cluster.ctl(['shard-ddl-lock']);
+  assert.deepEqual(locks.json, { result: true, msg: 'no DDL lock exists', locks: [] }, "DM's reply when there is no lock");
+  assertDmShape(locks.json, 'shard-ddl-lock.json');
   const diffs = await compareDatabases(src.connOpts(), tgt.connOpts(), 'dmctl');
   assert.ok(diffs.length === 1 && diffs.every((d) => d.equal), describeDiffs(diffs));
   const leader = await cluster.ctl(['list-member', '--leader']);
@@ -203,10 +235,55 @@ void test('dmctl against a running cluster', { skip: skipCluster || false, timeo
   assert.equal(workerCfg.json['result'], true, workerCfg.stdout);
   const taskCfg = await cluster.ctl(['config', 'task', 'test']);
   assert.match(String(taskCfg.json['cfg']), /name: "?test/);
+  for (const r of [masterCfg, workerCfg, taskCfg]) assertDmShape(r.json, 'get-config.json');
   const transfer = await cluster.ctl(['transfer-source', 'mysql-replica-01', 'no-such-worker']);
   assert.equal(transfer.json['result'], false, 'transfer to an unknown worker fails');
+  assertDmShape(transfer.json, 'transfer-source.json');
   const offline = await cluster.ctl(['offline-member', '--worker', '-n', 'worker1']);
   assert.equal(offline.json['result'], false, 'a live worker cannot be taken offline');
-  assert.equal((await cluster.ctl(['stop-task', 'test'])).json['result'], true);
-  assert.equal((await cluster.ctl(['operate-source', 'stop', 'mysql-replica-01'])).json['result'], true);
+  assertDmShape(offline.json, 'offline-member.json');
+  const stopped = await cluster.ctl(['stop-task', 'test']);
+  assert.equal(stopped.json['result'], true);
+  assertDmShape(stopped.json, 'stop-task.json');
+  // relay commands: DM's replies (pause-relay / resume-relay with `op`, as DM's OperateWorkerRelayResponse)
+  for (const [args, fixture, op] of [
+    [['start-relay', '-s', 'mysql-replica-01', 'worker1'], 'start-relay.json', undefined],
+    [['pause-relay', '-s', 'mysql-replica-01'], 'pause-relay.json', 'PauseRelay'],
+    [['resume-relay', '-s', 'mysql-replica-01'], 'resume-relay.json', 'ResumeRelay'],
+    [['purge-relay', '-s', 'mysql-replica-01', '--inactive'], 'purge-relay.json', undefined],
+    [['stop-relay', '-s', 'mysql-replica-01', 'worker1'], 'stop-relay.json', undefined],
+  ] as const) {
+    const r = await cluster.ctl([...args]);
+    assert.equal(r.json['result'], true, `${args.join(' ')}: ${r.stdout}`);
+    assertDmShape(r.json, fixture, r.stdout);
+    assert.equal(r.json['op'], op, `${args.join(' ')}: op`);
+  }
+  // config export with a relay worker (`-p`, DM's flag): DM's relay_workers.json; import lists
+  // them with DM's notice (relay workers are not restored) and leaves the existing source alone
+  assert.equal((await cluster.ctl(['start-relay', '-s', 'mysql-replica-01', 'worker1'])).json['result'], true);
+  // query-status -s with the relay running: DM's sourceStatus.relayStatus
+  const relayStatusOf = async (): Promise<{ json: Record<string, unknown>; relay: unknown }> => {
+    const r = await cluster.ctl(['query-status', '-s', 'mysql-replica-01']);
+    return { json: r.json, relay: (r.json['sources'] as { sourceStatus?: { relayStatus?: unknown } }[] | undefined)?.[0]?.sourceStatus?.relayStatus };
+  };
+  await waitFor('relay status shown', async () => ((await relayStatusOf()).relay ?? null) !== null, { timeoutMs: 60_000 });
+  assertDmShape((await relayStatusOf()).json, 'query-status-relay.json');
+  const exportDir = join(tmp, 'exported');
+  const exp = await cluster.ctl(['config', 'export', '-p', exportDir]);
+  assert.equal(exp.json['msg'], `export configs to directory \`${exportDir}\` succeed`, exp.stdout);
+  assert.deepEqual(JSON.parse(readFileSync(join(exportDir, 'relay_workers.json'), 'utf8')), { 'mysql-replica-01': ['worker1'] });
+  const imp = await cluster.ctl(['config', 'import', '-p', exportDir]);
+  assert.equal(imp.json['result'], true, imp.stdout);
+  assert.deepEqual(imp.json['relayWorkers'], { 'mysql-replica-01': ['worker1'] });
+  assert.match(String(imp.json['notice']), /Currently DM doesn't support recover relay workers/);
+  assert.equal((await cluster.ctl(['stop-relay', '-s', 'mysql-replica-01', 'worker1'])).json['result'], true);
+  const sourceStopped = await cluster.ctl(['operate-source', 'stop', 'mysql-replica-01']);
+  assert.equal(sourceStopped.json['result'], true);
+  assertDmShape(sourceStopped.json, 'operate-source-stop.json');
+  // operate-leader (last: with one master, the cluster has no leader until the eviction is cancelled)
+  for (const op of ['evict', 'cancel-evict']) {
+    const r = await cluster.ctl(['operate-leader', op]);
+    assert.equal(r.json['result'], true, `operate-leader ${op}: ${r.stdout}`);
+    assertDmShape(r.json, 'operate-leader.json', r.stdout);
+  }
 });

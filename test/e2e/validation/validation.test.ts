@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { assertDmShape } from '../../helpers/dm-shape.js';
 import { missingBinaries, waitTask } from '../../helpers/cluster.js';
 import { subtasksOf } from '../../helpers/dmctl.js';
 import { waitFor } from '../../helpers/services.js';
@@ -55,12 +56,14 @@ async function status(s: Scenario, ...extra: string[]): Promise<{ v: ValidatorVi
   assert.equal(r.json['result'], true, r.stdout);
   const v = (r.json['validators'] as ValidatorView[])[0];
   assert.ok(v, r.stdout);
+  assertDmShape(r.json, 'validation-status.json', r.stdout);
   return { v, tables: r.json['tableStatuses'] as { srcTable: string; stage: string; message: string }[], raw: r.stdout };
 }
 
 async function errors(s: Scenario, state = 'unprocessed'): Promise<ErrorView[]> {
   const r = await s.cluster.ctl(['validation', 'show-error', '--error', state, 'test']);
   assert.equal(r.json['result'], true, r.stdout);
+  assertDmShape(r.json, 'validation-show-error.json', r.stdout);
   return r.json['error'] as ErrorView[];
 }
 
