@@ -104,6 +104,8 @@ export interface BinlogReaderStatus {
   queueEvents: number;
   queueBytes: number;
   reconnects: number;
+  /** The events come from the worker's relay files, not from a binlog connection. */
+  relay?: boolean;
 }
 
 export interface BinlogReader extends AsyncIterable<BinlogEvent> {
@@ -277,6 +279,7 @@ class ZongjiBinlogReader implements BinlogReader, DumpHost {
       queueEvents: this.queue.size,
       queueBytes: this.queue.byteSize,
       reconnects: this.dump.reconnects,
+      relay: this.dump instanceof RelaySession,
     };
   }
 

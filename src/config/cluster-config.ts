@@ -13,6 +13,7 @@ import {
   DEFAULT_RPC_RATE_BURST,
   DEFAULT_RPC_RATE_LIMIT,
   DEFAULT_RPC_TIMEOUT_MS,
+  DEFAULT_RELAY_KEEPALIVE_TTL_MS,
   unsupportedMasterKeys,
   unsupportedWorkerKeys,
 } from './unsupported.js';
@@ -24,7 +25,7 @@ export const DEFAULT_PEER_URLS = 'http://127.0.0.1:8291';
 /** DM.ts: client URL of the embedded etcd member (DM serves etcd on master-addr itself). */
 export const DEFAULT_ETCD_CLIENT_URLS = 'http://127.0.0.1:8271';
 export const DEFAULT_ETCD_PREFIX = '/dm/';
-export { DEFAULT_RPC_TIMEOUT_MS, DEFAULT_RPC_RATE_LIMIT, DEFAULT_RPC_RATE_BURST } from './unsupported.js';
+export { DEFAULT_RPC_TIMEOUT_MS, DEFAULT_RPC_RATE_LIMIT, DEFAULT_RPC_RATE_BURST, DEFAULT_RELAY_KEEPALIVE_TTL_MS } from './unsupported.js';
 export const DEFAULT_MAX_TXN_OPS = 2048;
 export const DEFAULT_MAX_REQUEST_BYTES = 1_572_864;
 export const DEFAULT_QUOTA_BACKEND_BYTES = 2 * 1024 * 1024 * 1024;
@@ -32,7 +33,6 @@ export const DEFAULT_AUTO_COMPACTION_RETENTION = '1h';
 export const DEFAULT_WORKER_ADDR = ':8262';
 /** Worker liveness lease TTL (DM.ts default 10 s; DM uses 60 s). */
 export const DEFAULT_KEEPALIVE_TTL_MS = 10_000;
-export const DEFAULT_RELAY_KEEPALIVE_TTL_MS = 1_800_000;
 export const DEFAULT_WORKER_RELAY_DIR = './relay_log';
 
 // ---- security (DM.ts; docs/security.md) -------------------------------------------------------

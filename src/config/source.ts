@@ -108,6 +108,13 @@ export function parseSourceConfig(text: string, opts: LoadOptions = {}): SourceC
       detail: 'must be a binlog file name like mysql-bin.000001, not a path',
     });
   }
+  if (raw.relayBinlogGtid !== '' && !raw.enableGtid) {
+    problems.push({
+      code: 'ErrConfigCrossField',
+      path: ['relay-binlog-gtid'],
+      detail: 'relay-binlog-gtid needs enable-gtid: true (without GTID the relay starts from relay-binlog-name)',
+    });
+  }
   if (raw.checker.backoffMax < raw.checker.backoffMin) {
     problems.push({
       code: 'ErrConfigCrossField',

@@ -147,7 +147,19 @@ export function unsupportedMasterKeys(raw: {
   return out;
 }
 
-/** dm-worker keys set but not implemented (none left: `cert-allowed-cn` is honoured, see docs/security.md). */
-export function unsupportedWorkerKeys(_raw: object): Problem[] {
-  return [];
+/** DM's `relay-keepalive-ttl` default (30 min); cluster-config.ts has the same. */
+export const DEFAULT_RELAY_KEEPALIVE_TTL_MS = 1_800_000;
+
+/**
+ * dm-worker keys set but not implemented (`cert-allowed-cn` is honoured, see docs/security.md).
+ * `relay-keepalive-ttl`: DM re-grants the worker's lease with this TTL while it runs a relay (so a
+ * relay worker that goes down keeps its source longer); DM.ts keeps `keepalive-ttl` for every
+ * worker, so only DM's default (what a DM file usually carries) is accepted.
+ */
+export function unsupportedWorkerKeys(raw: { relayKeepaliveTtl: number }): Problem[] {
+  const out: Problem[] = [];
+  if (raw.relayKeepaliveTtl !== DEFAULT_RELAY_KEEPALIVE_TTL_MS) {
+    out.push(notSupported(['relay-keepalive-ttl'], 'a separate lease TTL for a worker running a relay (relay-keepalive-ttl; DM.ts uses keepalive-ttl for every worker)', 'its default "30m" (or remove it)'));
+  }
+  return out;
 }

@@ -149,7 +149,8 @@ function dmSync(st: CommonPb.SubTaskStatus, cur: Obj, relay: boolean): Obj {
     blockingDDLs: Array.isArray(cur['blockingDDLs']) ? cur['blockingDDLs'] : [],
     unresolvedGroups: Array.isArray(cur['unresolvedGroups']) ? cur['unresolvedGroups'] : [],
     synced: st.synced,
-    binlogType: relay ? 'local' : 'remote',
+    // what the running reader reads; without one (paused), whether the source's relay runs
+    binlogType: (typeof cur['readsRelay'] === 'boolean' ? cur['readsRelay'] : relay) ? 'local' : 'remote',
     secondsBehindMaster: i64(Math.round(st.lagSeconds)),
     blockDDLOwner: '',
     conflictMsg: typeof cur['conflictMsg'] === 'string' ? cur['conflictMsg'] : '',

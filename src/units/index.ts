@@ -9,6 +9,7 @@ export {
   readFullPhaseHandOff,
   readSnapshotSchemasAt,
   readFullPhaseFinished,
+  readSyncCheckpoint,
   removeTaskMeta,
   type MetaTable,
   type MetaTableId,

@@ -378,6 +378,23 @@ export async function readAppliedThrough(conn: MetaConn, metaSchema: string, tas
   return best;
 }
 
+/**
+ * The sync checkpoint (low-water mark) of `sourceId`: where a restart of the task's sync unit
+ * replays from, so the earliest upstream position the task still needs. Undefined when there is
+ * no checkpoint row or table (not synced yet); other errors (target unreachable) are thrown.
+ */
+export async function readSyncCheckpoint(conn: MetaConn, metaSchema: string, task: string, sourceId: string): Promise<{ file: string; offset: number } | undefined> {
+  let rows: unknown;
+  try {
+    [rows] = await conn.query(`SELECT binlog_name AS f, binlog_pos AS p FROM ${metaTableName(metaSchema, task, 'syncerCheckpoint')} WHERE id = ? AND cp_schema = '' AND cp_table = ''`, [sourceId]);
+  } catch (e) {
+    if ((e as { errno?: number }).errno === ER_NO_SUCH_TABLE) return undefined;
+    throw e;
+  }
+  const r = (rows as { f: string; p: number | string }[])[0];
+  return r ? { file: r.f, offset: Number(r.p) } : undefined;
+}
+
 // ---- full → sync hand-off ---------------------------------------------------------------------
 
 /** A row of `<task>_load_snapshot`. */

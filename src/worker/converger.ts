@@ -12,6 +12,7 @@ function desiredValidation(r: ValidatorStageRecord | undefined): DesiredValidati
 import type { RelayHolder } from './relay-holder.js';
 import { sleepAbortable, Waker } from '../util/index.js';
 import { Subtask } from './subtask.js';
+import { earliestStoredFile, type PipelineInput } from './pipeline.js';
 import { etcdBinlogOps } from './binlog-ops.js';
 import { etcdShardDDLClient } from './shardddl-client.js';
 import type { WorkerMetrics } from './metrics.js';
@@ -55,6 +56,8 @@ export class Converger {
   /** mod revision of `source/bound/<worker>` the running subtasks were started under (their shard DDL writes compare it). */
   private boundRev = '';
   private fenced = true;
+  /** The worker ran the bound source's relay after the last converge (its stop restarts the relay readers). */
+  private relayWasRunning = false;
   private dirty = false;
   private readonly waker = new Waker();
   private readonly ac = new AbortController();
@@ -160,13 +163,29 @@ export class Converger {
     ]);
     const validatorOf = new Map(validators.kvs.map((kv) => [Keys.lastPart(kv.key), { rec: parseJSON<ValidatorStageRecord>(kv.key, kv.value), rev: kv.modRevision }]));
     if (this.fenced) return;
-    // the relay first: subtasks of a relay source read from it
+    // the relay first: subtasks of a relay source read from it; a new relay starts at the
+    // earliest file the source's tasks need (their stored checkpoints)
+    const taskInputs = (): PipelineInput[] =>
+      sourceYaml === undefined
+        ? []
+        : subs.kvs
+            .filter((kv) => stages.kvs.some((st) => Keys.lastPart(st.key) === Keys.lastPart(kv.key)))
+            .map((kv) => ({ taskName: Keys.lastPart(kv.key), sourceId: source, taskYaml: parseJSON<SubtaskRecord>(kv.key, kv.value).task, sourceYaml }));
     try {
-      await this.o.relay?.converge(source, sourceYaml, relayStage?.stage);
+      await this.o.relay?.converge(source, sourceYaml, relayStage?.stage, () => earliestStoredFile(taskInputs(), this.o.secretKey));
     } catch (err) {
       this.log.warn({ err, source }, 'relay converge failed');
       this.o.metrics.operateError.inc({ worker: this.o.workerName, type: 'RelaySource' });
     }
+    // the relay stopped (stop-relay, enable-relay turned off): a sync unit reading it would wait
+    // at its end for good; restart the running sync units, whose readers then read the upstream
+    const relayNow = this.o.relay?.current !== undefined;
+    if (this.relayWasRunning && !relayNow) {
+      const syncing = [...this.subtasks.values()].map((r) => r.subtask).filter((st) => st.stageName === 'Running' && st.status().unit === 'Sync');
+      if (syncing.length > 0) this.log.info({ tasks: syncing.map((st) => st.name) }, 'relay stopped: sync units read the upstream binlog from now on');
+      await Promise.all(syncing.map((st) => st.restartUnit()));
+    }
+    this.relayWasRunning = relayNow;
     const desired = new Map<string, { rec: SubtaskRecord; rev: string; stage: StageRecord['stage']; stageRev: string }>();
     const stageOf = new Map(stages.kvs.map((kv) => [Keys.lastPart(kv.key), { stage: parseJSON<StageRecord>(kv.key, kv.value).stage, rev: kv.modRevision }]));
     for (const kv of subs.kvs) {

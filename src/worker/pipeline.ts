@@ -17,7 +17,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Connection } from 'mysql2/promise';
-import { readFullPhaseFinished, readFullPhaseHandOff, readSnapshotSchemasAt, type Unit } from '../units/index.js';
+import { readFullPhaseFinished, readFullPhaseHandOff, readSnapshotSchemasAt, readSyncCheckpoint, type Unit } from '../units/index.js';
 import type { Logger } from '../log/index.js';
 import type { Registry } from '../metrics/index.js';
 import {
@@ -40,7 +40,7 @@ import {
 } from '../config/index.js';
 import { DMError } from '../errors/index.js';
 import { connect, getFlavor, type ConnConfig } from '../sql/index.js';
-import type { Position } from '../binlog/position.js';
+import { compareFilePos, type Position } from '../binlog/position.js';
 import { DeferredSyncUnit, SchemaStore, relayOrNetworkFactory, targetConnConfig, type ShardConfig, type ShardDDLClient, type StartSpec, type SyncConfig } from '../units/sync/index.js';
 import { ContinuousValidator, validatorSettings } from '../units/validate/index.js';
 import type { RelayNeedsSink } from '../binlog/index.js';
@@ -49,7 +49,7 @@ import { capturingHandOff, createFullUnits, finishedOnce, handOffOf, skippedWhen
 import { parseExtraArgs } from '../config/extra-args.js';
 import { droppedRuleReason, type EventFilterRule } from '../filter/index.js';
 import { failedEventHandler, type BinlogOpStore } from './binlog-ops.js';
-import type { RelayHolder } from './relay-holder.js';
+import type { RelayHolder, StoredNeed } from './relay-holder.js';
 
 export interface PipelineContext {
   logger: Logger;
@@ -343,6 +343,63 @@ function fullPhaseUnits(sub: SubtaskConfig, src: SourceConfig, ctx: PipelineCont
     { log: ctx.logger, registry: ctx.registry, workerName: ctx.workerName },
   );
   return units;
+}
+
+/**
+ * What the relay purger must keep for a subtask whose relay reader is not running (paused,
+ * waiting for an auto-resume, in its full phase, not started yet after a worker restart): the
+ * position its sync unit will start from, read from the target — its checkpoint, else the full
+ * phase's hand-off, else the task's `meta` file. Undefined: the subtask has no sync unit (task-mode
+ * full/dump/load). `unknown`: the position cannot be known now (full phase before its snapshot,
+ * a start by GTID or time, the target unreachable): the purger then removes nothing.
+ */
+export async function storedRelayNeed(input: PipelineInput, secretKey?: Buffer): Promise<StoredNeed | undefined> {
+  const task = input.taskName;
+  const opts = secretKey ? { secretKey } : {};
+  let sub: SubtaskConfig;
+  try {
+    sub = compileSubtask(input.taskYaml, input.sourceId, { file: `task ${task}`, ...opts });
+  } catch (e) {
+    return { task, unknown: `its config cannot be compiled (${e instanceof Error ? e.message : String(e)})` };
+  }
+  const mode = sub.taskMode;
+  if (mode !== 'all' && mode !== 'incremental' && mode !== 'load&sync') return undefined;
+  let c: Connection | undefined;
+  try {
+    c = await connect(targetConn(sub));
+    const cp = await readSyncCheckpoint(c, sub.metaSchema, sub.name, sub.sourceId);
+    if (cp) return { task, pos: cp };
+    if (mode !== 'incremental') {
+      const h = await readFullPhaseHandOff(c, sub.metaSchema, sub.name, sub.sourceId).catch((e: unknown) => {
+        if ((e as { errno?: number }).errno === 1146) return undefined; // ER_NO_SUCH_TABLE: the full phase has not started
+        throw e;
+      });
+      if (h) return { task, pos: { file: h.startPos.file, offset: h.startPos.offset } };
+      return { task, unknown: 'its full phase has not recorded its binlog position yet' };
+    }
+    const src = parseSourceConfig(input.sourceYaml, { file: `source ${input.sourceId}`, ...opts });
+    const m = metaStart(sub, src.enableGtid);
+    if (m && 'file' in m && m.file) return { task, pos: { file: m.file, offset: m.offset } };
+    return { task, unknown: 'it has no checkpoint yet and its start is not a binlog file' };
+  } catch (e) {
+    return { task, unknown: `its checkpoint cannot be read from the target (${e instanceof Error ? e.message : String(e)})` };
+  } finally {
+    await c?.end().catch(() => undefined);
+  }
+}
+
+/**
+ * The earliest upstream binlog file the subtasks `inputs` need (their stored positions, see
+ * storedRelayNeed); undefined when none is known. Where a new relay starts (DM's rule).
+ */
+export async function earliestStoredFile(inputs: readonly PipelineInput[], secretKey?: Buffer): Promise<string | undefined> {
+  let best: string | undefined;
+  for (const input of inputs) {
+    const n = await storedRelayNeed(input, secretKey).catch(() => undefined);
+    if (!n || !('pos' in n)) continue;
+    if (best === undefined || compareFilePos({ file: n.pos.file, offset: 0 }, { file: best, offset: 0 }) < 0) best = n.pos.file;
+  }
+  return best;
 }
 
 /** Builds the ordered list of units for one subtask. Throws a config DMError on a bad task/source. */

@@ -19,7 +19,8 @@ import { WorkerSession } from './session.js';
 import { Converger } from './converger.js';
 import { WorkerMetrics } from './metrics.js';
 import { createWorkerService } from './service.js';
-import { RelayHolder } from './relay-holder.js';
+import { RelayHolder, type StoredNeed } from './relay-holder.js';
+import { storedRelayNeed } from './pipeline.js';
 import { RelayNeeds, readIndex } from '../units/relay/index.js';
 
 export interface DMWorkerOptions {
@@ -88,6 +89,20 @@ export class DMWorker {
     // the relay readers of this worker's subtasks (src/binlog/relay-reader.ts) register in
     // relayNeeds; the purger asks for the earliest of them
     relay.registerNeed('relay-readers', () => this.relayNeeds.earliest(readIndex(relay.dir)));
+    // the subtasks of the bound source without a running relay reader (paused, auto-resuming, in
+    // their full phase, not started yet after a restart) need the relay from their stored checkpoint
+    const secretKey = cfg.secretKeyPath ? loadSecretKey(cfg.secretKeyPath) : undefined;
+    relay.setStoredNeeds(async () => {
+      const live = this.relayNeeds.list();
+      const source = this.converger?.boundSource;
+      const waiting = (this.converger?.list() ?? []).filter((st) => st.input.sourceId === source && !live.has(st.name) && st.stageName !== 'Stopped' && st.stageName !== 'Finished');
+      const out: StoredNeed[] = [];
+      for (const st of waiting) {
+        const n = await storedRelayNeed(st.input, secretKey);
+        if (n) out.push(n);
+      }
+      return out;
+    });
     const impl = createWorkerService({
       name: cfg.name,
       relay,

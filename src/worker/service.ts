@@ -217,7 +217,7 @@ export function createWorkerService(d: WorkerServiceDeps): Partial<ServiceImpl<t
       try {
         if (kinds !== 1) throw new DMError('ErrRelayPurgeArgs', 'purge-relay needs exactly one of --filename, --inactive, --time');
         if (!d.relay) throw new DMError('ErrRelayNotRunning', `worker ${d.name} has no relay`);
-        const removed = d.relay.purge(
+        const removed = await d.relay.purge(
           req.inactive ? { kind: 'inactive' } : req.time ? { kind: 'time', before: timestampDate(req.time) } : { kind: 'filename', file: req.filename, ...(req.subDir ? { subDir: req.subDir } : {}) },
         );
         return { result: true, msg: removed.length ? `purged ${removed.map((f) => `${f.subDir}/${f.file}`).join(', ')}` : 'no relay file to purge' };

@@ -93,6 +93,10 @@ export class Subtask {
   get name(): string {
     return this.o.input.taskName;
   }
+  /** The task and source this subtask was built from. */
+  get input(): PipelineInput {
+    return this.o.input;
+  }
   get stageName(): Stage {
     return this.stage;
   }
@@ -246,6 +250,16 @@ export class Subtask {
     this.pausedBy = 'user';
     await this.haltLoop();
     this.setStage('Paused');
+  }
+
+  /**
+   * Stop the running unit and resume it at once, so it opens its binlog reader again (the worker's
+   * relay was stopped: a sync unit reading the relay goes on from the upstream). Only while Running.
+   */
+  async restartUnit(): Promise<void> {
+    if (this.stage !== 'Running') return;
+    await this.haltLoop();
+    if (this.stage === 'Running') this.runFrom();
   }
 
   /** User resume (desired stage Running). */

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MariaDBServer, compareDatabases, waitFor } from '../helpers/index.js';
 import { DMCluster, sourceYaml, taskYaml } from '../helpers/cluster.js';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 test('relay source through dm-master + dm-worker: the task reads the relay (pause-relay holds it, resume-relay catches up)', { timeout: 300_000 }, async (t) => {
@@ -71,4 +71,14 @@ test('relay source through dm-master + dm-worker: the task reads the relay (paus
   assert.equal(n2, 4, 'the all-mode task reads the relay after its full phase: nothing new while the relay is paused');
   assert.equal((await c.ctl(['resume-relay', '-s', 's1'])).code, 0);
   await waitFor('both tasks converged after resume-relay', async () => (await converged()) && (await converged2()), { timeoutMs: 90_000 });
+
+  // stop-relay: the relay files stop growing; both tasks go on from the upstream binlog instead
+  // of waiting at the relay's end
+  assert.equal((await c.ctl(['stop-relay', '-s', 's1'])).code, 0);
+  await waitFor('relay stopped', async () => !(await c.ctl(['query-status', '-s', 's1'])).stdout.includes('relayCatchUpMaster'), { timeoutMs: 30_000 });
+  await db.sql("INSERT INTO ha_test.t VALUES (6, 'f'); FLUSH BINARY LOGS; INSERT INTO ha_test.t VALUES (7, 'g')");
+  await waitFor('both tasks converged after stop-relay', async () => (await converged()) && (await converged2()), { timeoutMs: 90_000 }).catch(async (e: unknown) => {
+    throw new Error(`${String(e)}\n${JSON.stringify((await c.ctl(['query-status', 'rt'])).json)}\n${c.logs(40)}`);
+  });
+  assert.match(readFileSync(c.workers[0]!.log, 'utf8'), /relay stopped: sync units read the upstream binlog/);
 });

@@ -135,6 +135,19 @@ test('relay control: start/pause/resume/stop, query-status, purge-relay, enable-
   assert.equal(purged.result, true, purged.sources[0]?.msg);
   assert.deepEqual(listBinlogFiles(sub), files.slice(1));
   unregister();
+  // --filename names a file of one source's relay; --sub-dir goes with it
+  const twoSources = await c.purgeRelay({ sources: ['s1', 's2'], filename: files[1]!, subDir: '', inactive: false }).catch((e: Error) => e);
+  assert.match(twoSources instanceof Error ? twoSources.message : JSON.stringify(twoSources), /30007|one source/);
+  const subOnly = await c.purgeRelay({ sources: ['s1'], filename: '', subDir: String(st['sub']), inactive: true }).catch((e: Error) => e);
+  assert.match(subOnly instanceof Error ? subOnly.message : JSON.stringify(subOnly), /30007|--sub-dir/);
+  assert.deepEqual(listBinlogFiles(sub), files.slice(1), 'refused purges remove nothing');
+  // a task whose position cannot be known (full phase before its snapshot): nothing is purged
+  w1.relayHolder!.setStoredNeeds(() => Promise.resolve([{ task: 'tx', unknown: 'its full phase has not recorded its binlog position yet' }]));
+  const unknown = await c.purgeRelay({ sources: ['s1'], filename: '', subDir: '', inactive: true });
+  assert.equal(unknown.result, false);
+  assert.match(unknown.sources[0]?.msg ?? '', /code=30006[^]*task tx/);
+  assert.deepEqual(listBinlogFiles(sub), files.slice(1), 'nothing purged while a position is unknown');
+  w1.relayHolder!.setStoredNeeds(() => Promise.resolve([]));
   const inactive = await c.purgeRelay({ sources: ['s1'], filename: '', subDir: '', inactive: true });
   assert.equal(inactive.result, true, inactive.sources[0]?.msg);
   assert.deepEqual(listBinlogFiles(sub), [files.at(-1)]);

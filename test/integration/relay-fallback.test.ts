@@ -47,6 +47,7 @@ void test('relay that starts after the task position: the run falls back to the 
   await src.sql("INSERT INTO f.t VALUES (3, 'after')");
   const diffs = await waitConverged(src, dst, ['f']);
   assert.ok(diffs.every((d) => d.equal), describeDiffs(diffs));
+  assert.equal(unit.status()['readsRelay'], false, 'the status says this run reads the network (query-status binlogType remote)');
   ac.abort();
   const r = await run;
   assert.deepEqual(r.errors.filter((e) => e.code !== 11003), []);

@@ -74,6 +74,7 @@ void test('two tasks sync from one live relay: both converge, checkpoints indepe
   );
   const n = needs.list();
   assert.deepEqual([...n.keys()].sort(), ['ta', 'tb']);
+  assert.deepEqual([a, b].map((u) => u.status()['readsRelay']), [true, true], 'both read the relay (query-status binlogType local)');
   assert.ok(compareFilePos(n.get('ta')!, { file: start.file, offset: start.offset }) > 0);
   // the files before the new one are no longer needed by either task; the new one is
   assert.equal(needs.mayPurge(sub, start.file, [sub]), true);

@@ -227,3 +227,15 @@ void test('dm-master / dm-worker security keys: defaults, cert-allowed-cn needs 
   const tls = parseMasterConfig('cert-allowed-cn: [dm]\nssl-ca: ca.pem\nssl-cert: c.pem\nssl-key: k.pem\n');
   assert.deepEqual(tls.certAllowedCn, ['dm']);
 });
+
+void test('relay keys that would do nothing are refused: relay-binlog-gtid without enable-gtid, relay-keepalive-ttl other than DM\'s default', () => {
+  const g = errOf(() => parseSourceConfig('source-id: s\nenable-relay: true\nrelay-binlog-gtid: 0-1-42\nfrom: {host: h, user: u}\n'));
+  assert.equal(g.codeName, 'ErrConfigCrossField');
+  assert.match(g.message, /relay-binlog-gtid: .*enable-gtid/);
+  const withGtid = parseSourceConfig('source-id: s\nenable-gtid: true\nenable-relay: true\nrelay-binlog-gtid: 0-1-42\nfrom: {host: h, user: u}\n');
+  assert.equal(withGtid.relayBinlogGtid, '0-1-42');
+  const k = errOf(() => parseWorkerConfig('name: w1\njoin: 127.0.0.1:8261\nrelay-keepalive-ttl: 10m\n'));
+  assert.equal(k.codeName, 'ErrConfigNotSupported');
+  assert.match(k.message, /relay-keepalive-ttl: .*keepalive-ttl/);
+  assert.equal(parseWorkerConfig('name: w1\njoin: 127.0.0.1:8261\nrelay-keepalive-ttl: 30m\n').relayKeepaliveTtl, 1_800_000, "DM's default is accepted");
+});

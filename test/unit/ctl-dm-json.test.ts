@@ -340,3 +340,23 @@ void test("check-task: msg is DM's text (passed / warnings / 26005 with the repo
   const printed = dmCheckResult(fail) as Record<string, unknown>;
   assert.deepEqual(Object.keys(printed), ['results', 'summary']);
 });
+
+void test('query-status <task>: binlogType says what the running reader reads (a run that fell back to the network is remote), else whether the relay runs', () => {
+  const withRelay = (readsRelay: boolean | undefined) => {
+    const st = sourceStatus('mysql-replica-01', 'worker1', {
+      stage: S.RUNNING,
+      unit: U.SYNC,
+      detail: { units: [{ type: 'Sync', status: { totalEvents: 1, ...(readsRelay === undefined ? {} : { readsRelay }) } }] },
+    });
+    const resp = create(MasterPb.QueryStatusResponseSchema, {
+      result: true,
+      sources: [{ ...st, sourceStatus: { ...st.sourceStatus, relayStatus: { relaySubDir: '0-1.000001', stage: S.RUNNING } } }],
+    });
+    const out = dmQueryStatus(resp);
+    const sub = ((out['sources'] as Record<string, unknown>[])[0]?.['subTaskStatus'] as Record<string, unknown>[])[0] ?? {};
+    return (sub['sync'] as Record<string, unknown>)['binlogType'];
+  };
+  assert.equal(withRelay(true), 'local');
+  assert.equal(withRelay(false), 'remote');
+  assert.equal(withRelay(undefined), 'local', 'no running reader: the relay runs');
+});

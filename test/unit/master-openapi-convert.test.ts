@@ -92,7 +92,7 @@ void test('a DM OpenAPI Source loads as a source.yaml and reads back with the pa
   assert.equal(code(() => sourceJsonToYaml({ source_name: 's1', host: 'h', port: 1, user: 'u', nope: 1 })), 38951);
   assert.deepEqual(back.relay_config, { enable_relay: false, relay_binlog_name: null, relay_binlog_gtid: null, relay_dir: null });
   // relay_config → the source config's relay keys, and back
-  const relayYaml = sourceJsonToYaml({ source_name: 's1', host: 'h', port: 1, user: 'u', relay_config: { enable_relay: true, relay_binlog_name: 'mysql-bin.000003', relay_binlog_gtid: '0-1-5', relay_dir: '' } });
+  const relayYaml = sourceJsonToYaml({ source_name: 's1', host: 'h', port: 1, user: 'u', enable_gtid: true, relay_config: { enable_relay: true, relay_binlog_name: 'mysql-bin.000003', relay_binlog_gtid: '0-1-5', relay_dir: '' } });
   const relayCfg = parseSourceConfig(relayYaml);
   assert.equal(relayCfg.enableRelay, true);
   assert.equal(relayCfg.relayBinlogName, 'mysql-bin.000003');

@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseMetaToml, parseSubDir, subDirName, purgeRelay, readIndex, listBinlogFiles, BINLOG_MAGIC } from '../../src/units/relay/index.js';
+import { parseMetaToml, parseSubDir, subDirName, purgeRelay, needOfPosition, readIndex, listBinlogFiles, BINLOG_MAGIC } from '../../src/units/relay/index.js';
 import { metaToToml, writeIndex } from '../../src/units/relay/layout.js';
 import { TxnTracker, readHeader, EV } from '../../src/units/relay/events.js';
 import { recoverSubDir } from '../../src/units/relay/file-writer.js';
@@ -113,6 +113,28 @@ void test('purge across sub-directories: oldest first, needs and the active file
     assert.deepEqual(removed.map((f) => `${f.subDir}/${f.file}`), ['0-1.000001/mysql-bin.000001', '0-1.000001/mysql-bin.000002', '0-2.000002/mysql-bin.000007']);
     assert.deepEqual(readIndex(dir), [subs[1]], 'the emptied sub-directory left the index');
     assert.deepEqual(listBinlogFiles(join(dir, subs[1]!)), ['mysql-bin.000008', 'mysql-bin.000009']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+void test('a stored checkpoint as a purge need: by file name, earliest sub-directory; outside the relay kept conservatively', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'relay-need-'));
+  try {
+    const subs = ['0-1.000001', '0-2.000002'];
+    for (const s of subs) mkdirSync(join(dir, s));
+    writeIndex(dir, subs);
+    for (const f of ['mysql-bin.000003', 'mysql-bin.000004']) writeFileSync(join(dir, subs[0]!, f), BINLOG_MAGIC);
+    for (const f of ['mysql-bin.000004', 'mysql-bin.000005']) writeFileSync(join(dir, subs[1]!, f), BINLOG_MAGIC);
+    assert.deepEqual(needOfPosition(dir, { file: 'mysql-bin.000004' }, 'rt'), { subDir: subs[0], file: 'mysql-bin.000004', by: 'rt' }, 'in two sub-directories: the earlier one');
+    assert.deepEqual(needOfPosition(dir, { file: 'mysql-bin.000005' }), { subDir: subs[1], file: 'mysql-bin.000005' });
+    assert.deepEqual(needOfPosition(dir, { file: 'mysql-bin.000001' }), { subDir: subs[0], file: 'mysql-bin.000003' }, 'before the relay: keep everything');
+    assert.deepEqual(needOfPosition(dir, { file: 'other-bin.000009' }), { subDir: subs[0], file: 'mysql-bin.000003' }, 'another base name: keep everything');
+    assert.equal(needOfPosition(dir, { file: 'mysql-bin.000006' }), undefined, 'ahead of the relay: nothing needed');
+    // the need from a stored position keeps its file through every kind of purge, the refusal names the task
+    const need = needOfPosition(dir, { file: 'mysql-bin.000004' }, 'rt')!;
+    assert.throws(() => purgeRelay(dir, { kind: 'filename', file: 'mysql-bin.000005', subDir: subs[1]! }, [need]), (e: unknown) => e instanceof DMError && e.code === 30006 && /task rt still needs/.test(e.message));
+    assert.deepEqual(purgeRelay(dir, { kind: 'inactive' }, [need]).map((f) => f.file), ['mysql-bin.000003']);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

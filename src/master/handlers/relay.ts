@@ -39,6 +39,9 @@ export function relayHandlers(env: HandlerEnv): MasterImpl {
       if (req.sources.length === 0) throw new DMError('ErrMasterInvalidRequest', 'purge-relay needs a source (-s)');
       const kinds = [req.inactive, req.time !== undefined, req.filename !== ''].filter(Boolean).length;
       if (kinds !== 1) throw new DMError('ErrRelayPurgeArgs', 'purge-relay needs exactly one of --filename, --inactive and --time');
+      // as DM: a file name belongs to one source's relay
+      if (req.filename !== '' && new Set(req.sources).size > 1) throw new DMError('ErrRelayPurgeArgs', 'purge-relay --filename takes one source (-s) at a time');
+      if (req.subDir !== '' && req.filename === '') throw new DMError('ErrRelayPurgeArgs', 'purge-relay --sub-dir goes with --filename');
       return env.onLeader<MessageInitShape<typeof PurgeRelayResponseSchema>>(
         ctx,
         async () => {

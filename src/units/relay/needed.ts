@@ -6,9 +6,10 @@
  * `purge-relay`) asks `mayPurge` for each file it would remove.
  *
  * One registry per dm-worker process (a worker holds one source's relay); tasks' readers are
- * independent entries. In-process only: after a worker restart the readers register again as
- * their subtasks start, and until then the purger must treat the tasks' stored checkpoints as
- * the needs (the relay writer's side decides how; see docs/relay.md).
+ * independent entries. In-process only: a subtask whose reader is not running (paused, waiting
+ * for an auto-resume, in its full phase, or not started yet after a worker restart) has no entry
+ * here; the relay holder reads its stored checkpoint instead (src/worker/relay-holder.ts
+ * `setStoredNeeds`, src/worker/pipeline.ts `storedRelayNeed`).
  *
  * Order of positions: sub-directories by their `server-uuid.index` order (the caller passes it),
  * files by binlog number inside a sub-directory, then offsets.

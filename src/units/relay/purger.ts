@@ -13,6 +13,8 @@ import { binlogSeq, listBinlogFiles, readIndex, writeIndex } from './layout.js';
 export interface RelayNeed {
   subDir: string;
   file: string;
+  /** Who needs it (a task name), for the refusal message. */
+  by?: string;
 }
 
 export interface RelayFileRef {
@@ -74,7 +76,8 @@ export function purgeRelay(relayDir: string, req: PurgeRequest, needs: RelayNeed
       if (!subDirs.includes(subDir)) throw new DMError('ErrRelayPurgeArgs', `relay sub-directory ${subDir} is not in ${relayDir}/server-uuid.index (${subDirs.join(', ')})`);
       const target = { subDir, file: req.file };
       if (cmp(subDirs, target, limit) > 0) {
-        const why = limit === active ? `${active.subDir}/${active.file} is the active relay file` : `a task still needs ${limit.subDir}/${limit.file}`;
+        const who = (limit as RelayNeed).by;
+        const why = limit === active ? `${active.subDir}/${active.file} is the active relay file` : `${who ? `task ${who}` : 'a task'} still needs ${limit.subDir}/${limit.file}`;
         throw new DMError('ErrRelayPurgeNeeded', `purge-relay --filename ${req.file}: ${why}`);
       }
       victims = files.filter((f) => cmp(subDirs, f, target) < 0);
@@ -98,6 +101,29 @@ export function purgeRelay(relayDir: string, req: PurgeRequest, needs: RelayNeed
   });
   if (keep.length !== subDirs.length) writeIndex(relayDir, keep);
   return removed;
+}
+
+/**
+ * The relay file a task needs when all that is known of it is an upstream position (its stored
+ * checkpoint: the task is paused, waiting for an auto-resume, in its full phase, or its worker
+ * restarted and its reader has not started). Relay files keep the upstream's names, so the file
+ * is looked up by name, in the *earliest* sub-directory that has it (after an upstream switch a
+ * name can be in two: keeping the earlier one keeps more). A position the relay does not hold
+ * is kept conservatively: before the relay's first file, or not comparable with it (another
+ * base name), keeps every file; after its last file (the task is ahead), nothing. Undefined:
+ * the task needs no relay file now.
+ */
+export function needOfPosition(relayDir: string, pos: { file: string }, by?: string): RelayNeed | undefined {
+  const files = relayFiles(relayDir);
+  const first = files[0];
+  const last = files[files.length - 1];
+  if (!first || !last) return undefined;
+  const hit = files.find((f) => f.file === pos.file);
+  const tag = by !== undefined ? { by } : {};
+  if (hit) return { subDir: hit.subDir, file: hit.file, ...tag };
+  const base = (f: string): string => f.slice(0, f.lastIndexOf('.'));
+  if (base(pos.file) === base(last.file) && binlogSeq(pos.file) > binlogSeq(last.file)) return undefined;
+  return { subDir: first.subDir, file: first.file, ...tag };
 }
 
 /** Bytes used by the relay directory (for status and logs). */

@@ -51,6 +51,12 @@ export interface RelayOptions {
   relayBinlogName?: string;
   /** First start only: start at the file that holds this GTID position. */
   relayBinlogGtid?: string;
+  /**
+   * First start only, without relayBinlogName/relayBinlogGtid: the upstream file the source's
+   * tasks need from (the earliest of their checkpoints, DM's rule); undefined = the upstream's
+   * current file.
+   */
+  startFile?: () => Promise<string | undefined>;
   logger: Logger;
   metrics?: RelayMetrics;
 }
@@ -329,7 +335,15 @@ export class Relay {
       }
       file = o.relayBinlogName;
     } else {
-      file = (await getMasterStatus(ctl, { gtid: false })).file;
+      const current = (await getMasterStatus(ctl, { gtid: false })).file;
+      const needed = await o.startFile?.();
+      if (needed !== undefined && up.files.includes(needed) && binlogSeq(needed) < binlogSeq(current)) {
+        this.log.info({ file: needed, current }, "relay starts at the earliest file the source's tasks need");
+        file = needed;
+      } else {
+        if (needed !== undefined && needed !== current && !up.files.includes(needed)) this.log.warn({ file: needed, current }, "the upstream no longer has the file a task needs; the relay starts at the upstream's current file");
+        file = current;
+      }
     }
     this.newSubDir(subDirs.filter((s) => existsSync(join(o.relayDir, s))), subDirName(up.uuid, 1), { binlogName: file, binlogPos: 4, binlogGtid: '' });
     return { file, pos: 4 };

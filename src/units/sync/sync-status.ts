@@ -130,6 +130,8 @@ export class SyncProgress {
       pendingTransactions: run.tracker?.pending ?? 0,
       inflightGroups: run.scheduler?.inflightGroups ?? 0,
       readerQueue: run.reader?.status().queueEvents ?? 0,
+      // while a reader runs: whether it reads the worker's relay (query-status binlogType)
+      ...(run.reader ? { readsRelay: run.reader.status().relay === true } : {}),
       targetTransactions: this.waits.groups,
       waitMs: {
         reader: Math.round(this.waits.readerMs),
