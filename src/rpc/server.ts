@@ -24,7 +24,14 @@ import { DMError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { applyCors, isForeignOrigin, isPreflight, writePreflight, type CorsOptions } from './cors.js';
 import { errorInterceptor, metricsInterceptor } from './interceptors.js';
-import { authEnabled, authInterceptor, authOutcomeKey, createAuthenticator, type AuthOptions } from './auth.js';
+import {
+  authEnabled,
+  authInterceptor,
+  authOutcomeKey,
+  createAuthenticator,
+  withEmptyMessage,
+  type AuthOptions,
+} from './auth.js';
 import { resolveLimits, type RpcLimits } from './limits.js';
 import { serveStatic } from './static.js';
 import type { HttpRequest, HttpResponse } from './http-types.js';
@@ -265,8 +272,11 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
     }
     const values = opts.contextValues?.(req) ?? createContextValues();
     values.set(peerAddressKey, req.socket.remoteAddress ?? '');
-    if (authenticate) values.set(authOutcomeKey, authenticate(req));
-    const uReq = universalRequestFromNodeRequest(req, res, undefined, values);
+    const outcome = authenticate?.(req);
+    if (outcome) values.set(authOutcomeKey, outcome);
+    let uReq = universalRequestFromNodeRequest(req, res, undefined, values);
+    // A caller already known to be refused: its body is never read (see withEmptyMessage).
+    if (outcome && !('principal' in outcome) && req.method !== 'GET') uReq = withEmptyMessage(uReq);
     handler(uReq)
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
       .catch((err: unknown) => {
