@@ -10,6 +10,7 @@ import { etcdAccessOf, loadOrCreateSecretKey, masterConfigToYaml, type MasterCon
 import { aborted, sleepAbortable, VERSION } from '../util/index.js';
 import { createEtcdClient, getText, Keys, LeaderElection, normaliseEndpoints, type MasterInfo } from '../store/index.js';
 import { EmbeddedEtcd } from './embedded-etcd.js';
+import { ensureEmbeddedEtcdAuth } from './embedded-etcd-auth.js';
 import { MasterCore } from './master-core.js';
 import { Scheduler } from './scheduler/index.js';
 import { ShardDDLKeeper } from './shardddl/index.js';
@@ -160,12 +161,17 @@ export class DMMaster {
         try {
           return await call();
         } catch (err) {
+          if (err instanceof DMError && err.codeName === 'ErrEtcdAuthFailed') throw err;
           if (Date.now() > deadline) throw new DMError('ErrEtcdUnavailable', `etcd at ${endpoints.join(',')} did not become available within 60 s`, { cause: err });
           this.log.info({ err: (err as Error).message }, 'waiting for etcd quorum');
           if (!(await sleepAbortable(500, signal))) throw new DMError('ErrCanceled', 'dm-master start canceled');
         }
       }
     };
+    // etcd-user / etcd-password on the embedded cluster: auth turned on with that user (once)
+    const auth = etcdAccess.auth;
+    if (!external && auth)
+      await untilEtcdAnswers(() => ensureEmbeddedEtcdAuth({ endpoints, tls: etcdAccess.tls, auth, logger: this.log }));
     await untilEtcdAnswers(() => client.put(keys.masterInfo(cfg.name)).value(JSON.stringify(info)).exec());
     const ttlSec = Math.max(1, Math.round(cfg.keepaliveTtl / 1000));
     this.aliveLoop = this.keepAlive(client, keys, info, ttlSec, signal);
