@@ -23,6 +23,7 @@ export {
   connectCodeOf,
   DM_ERROR_HEADERS,
   capText,
+  MAX_ERROR_TEXT,
 } from './errors.js';
 export {
   errorInterceptor,

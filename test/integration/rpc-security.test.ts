@@ -7,6 +7,7 @@
  *   the cluster token; /status and /metrics need a credential when configured; a refused
  *   caller is answered (in its protocol) without its body being read;
  * - a preflight from an origin not in `cors-allowed-origins` is refused, without any ACAO header;
+ * - errors about a 3 MiB bad input do not echo it back (cut at MAX_ERROR_TEXT);
  * - a 100 MB body and a 1 MB gzip body expanding to 1 GiB are refused in well under a second,
  *   and the process's RSS stays bounded;
  * - mutual TLS: a client certificate whose CN is not in `cert-allowed-cn` is refused;
@@ -32,6 +33,7 @@ import {
   createWorkerClient,
   fromConnectError,
   hashToken,
+  MAX_ERROR_TEXT,
 } from '../../src/rpc/index.js';
 import { DMMaster } from '../../src/master/index.js';
 import { DMWorker } from '../../src/worker/index.js';
@@ -248,6 +250,31 @@ test('dm-master + dm-worker with tokens, cluster token and etcd TLS: auth, CORS,
   const bad = await admin.startTask({ task: 'not: [valid' }).then(() => undefined, (x: unknown) => ConnectError.from(x));
   assert.notEqual(bad?.code, Code.Unauthenticated);
   assert.notEqual(bad?.code, Code.PermissionDenied);
+
+  // ---- a large bad input is not echoed back: every error text is cut at MAX_ERROR_TEXT ----
+  const huge = 3 * 1024 * 1024;
+  const rest = 'target-database: {host: 127.0.0.1, port: 3306, user: root, password: ""}\nmysql-instances: [{source-id: s1}]\n';
+  for (const [what, task] of [
+    // the config checks name the bad value (3 MiB of it) in their messages
+    ['a 3 MiB task-mode', `name: t1\ntask-mode: ${'x'.repeat(huge)}\n${rest}`],
+    ['a 3 MiB online-ddl-scheme', `name: t1\ntask-mode: all\n${rest}online-ddl-scheme: "${'z'.repeat(huge)}"\n`],
+    ['an unterminated 3 MiB string', `name: "${'x'.repeat(huge)}\n`],
+  ] as const) {
+    // characters of text the reply carries: message, headers, error details (bytes)
+    const sent = await admin.startTask({ task }).then(
+      (r) => [r.msg, ...r.sources.map((x) => x.msg)].join('').length,
+      (e: unknown) => {
+        const ce = ConnectError.from(e);
+        let n = ce.rawMessage.length;
+        ce.metadata.forEach((v) => (n += v.length));
+        for (const d of ce.details) n += 'value' in d && d.value instanceof Uint8Array ? d.value.length : JSON.stringify(d).length;
+        return n;
+      },
+    );
+    assert.ok(sent > 0, what);
+    // the message, the workaround and the message again in a header and in the DM error detail
+    assert.ok(sent < 4 * MAX_ERROR_TEXT, `${what}: ${sent} characters sent back`);
+  }
 
   // ---- /status and /metrics: open on the master (default), need a credential on the worker ----
   assert.equal((await fetch(`http://127.0.0.1:${mport}/status`)).status, 200);
