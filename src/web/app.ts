@@ -265,7 +265,16 @@ function renderLocks(locks: DDLLock[]): void {
         el('td', {}, list(l.ddls, 'ddls')),
         el('td', {}, list(l.synced, 'synced')),
         el('td', {}, list(l.unsynced, 'unsynced')),
-        el('td', {}, exec, ' ', skip, el('div', { class: 'err', 'data-testid': `lock-error-${l.id}` }, l.error)),
+        el(
+          'td',
+          {},
+          exec,
+          ' ',
+          skip,
+          el('div', { class: 'err', 'data-testid': `lock-error-${l.id}` }, l.error),
+          // optimistic rename waiting for shards: what the unsynced shard tables must do upstream
+          el('div', { class: 'note', 'data-testid': `lock-message-${l.id}` }, l.message),
+        ),
       );
     }),
   );

@@ -54,6 +54,7 @@ interface LockJson {
   synced: string[];
   unsynced: string[];
   error?: string;
+  message?: string;
 }
 
 const locksOf = (r: CtlResult): LockJson[] => (r.json['locks'] as LockJson[] | undefined) ?? [];
@@ -78,7 +79,9 @@ async function unionOf(shards: [MariaDBServer, string][], table: string, cols: s
  * without running it again. The task stays Running without error and the merged table equals the
  * union of the shards. Then an optimistic conflict (INT vs VARCHAR for one column) is shown with
  * its message and code; **Skip DDL…** for the conflicting shard table (asked for in a prompt) and
- * the task's **Resume** let that shard go on.
+ * the task's **Resume** let that shard go on. Last, a column rename on source 1 (optimistic,
+ * non-strict) makes the lock wait for source 2, and the page shows the lock's message (what the
+ * unsynced shard must run upstream), the same text as dmctl.
  */
 async function shardLocksCase(t: TestContext, s: Scenario, browser: Browser, token: string, readToken: string): Promise<void> {
   const [src1, src2] = s.sources as [MariaDBServer, MariaDBServer];
@@ -221,6 +224,17 @@ async function shardLocksCase(t: TestContext, s: Scenario, browser: Browser, tok
   await waitTask(s.cluster, 'lk-opt', 'resumed, no error', syncing, 60_000);
   await until('source 2 goes on after the skip', async () => JSON.stringify(await s.target.sql('SELECT d FROM opt_merged.t WHERE id = 1500').catch(() => [])) === '[{"d":42}]');
   assert.deepEqual(alerts, [], 'no action failed');
+
+  // --- optimistic rename (non-strict): source 1 renames v, the lock waits for source 2 and the
+  // page says what source 2 must do (the lock's message, as dmctl shows it)
+  await src1.sql('ALTER TABLE shard_1.opt RENAME COLUMN v TO v2');
+  await waitText(page, `lock-message-${opt}`, /mysql-replica-02-`shard_2`\.`opt` has not: run the same rename on each of them upstream/, 60_000);
+  const renaming = locksOf(await s.cluster.ctl(['shard-ddl-lock', 'lk-opt'])).find((l) => l.ID === opt);
+  assert.equal(await textOf(page, `lock-message-${opt}`), renaming?.message, 'the page shows the message dmctl shows');
+  await waitText(page, `lock-unsynced-${opt}`, /^mysql-replica-02-`shard_2`\.`opt`$/);
+  await page.screenshot({ path: join(OUT, 'dashboard-rename.png'), fullPage: true });
+  // (not resolved here: shard_2.opt still has the d VARCHAR(20) skipped above, so its rename would
+  // meet that conflict again; the rename's resolution is covered by sync-shard-optimist.test.ts)
 }
 
 void test('dashboard (chromium) against one token-protected cluster of 2 sources', { skip: missingBinaries() || noChromium, timeout: 480_000 }, async (t) => {
