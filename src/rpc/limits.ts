@@ -25,6 +25,13 @@ export interface RpcLimits {
   idleTimeoutMs: number;
 }
 
+/**
+ * Concurrent streams (requests) per HTTP/2 connection, advertised in SETTINGS (node's default
+ * is 2^32-1): with `maxConnections` it bounds the requests in flight, and so the request bodies
+ * held in memory (at most `maxRequestBytes` each).
+ */
+export const MAX_H2_STREAMS = 100;
+
 /** The limits with every unset field defaulted. */
 export function resolveLimits(l: Partial<RpcLimits> | undefined): RpcLimits {
   return {

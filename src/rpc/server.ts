@@ -32,7 +32,7 @@ import {
   withEmptyMessage,
   type AuthOptions,
 } from './auth.js';
-import { resolveLimits, type RpcLimits } from './limits.js';
+import { MAX_H2_STREAMS, resolveLimits, type RpcLimits } from './limits.js';
 import { serveStatic } from './static.js';
 import type { HttpRequest, HttpResponse } from './http-types.js';
 
@@ -313,6 +313,7 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
         requestCert: t.requireClientCert ?? false,
         rejectUnauthorized: t.requireClientCert ?? false,
         maxSessionMemory: 10,
+        settings: { maxConcurrentStreams: MAX_H2_STREAMS },
       },
       onRequest,
     );
@@ -340,7 +341,7 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
       onRequest,
     );
     h1Server = h1;
-    const h2 = http2.createServer({ maxSessionMemory: 10 }, onRequest);
+    const h2 = http2.createServer({ maxSessionMemory: 10, settings: { maxConcurrentStreams: MAX_H2_STREAMS } }, onRequest);
     h2.on('session', (s: http2.ServerHttp2Session) => trackSession(s));
     const plain = net.createServer((socket) => {
       trackSocket(socket);

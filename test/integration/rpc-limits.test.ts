@@ -18,7 +18,7 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { join } from 'node:path';
-import { createRpcServer, type RpcLimits } from '../../src/rpc/index.js';
+import { createRpcServer, MAX_H2_STREAMS, type RpcLimits } from '../../src/rpc/index.js';
 import { makeTempDir, removeTempDir } from '../helpers/index.js';
 
 /** Generous bound for "closed after the timeout" under a loaded test machine. */
@@ -125,6 +125,21 @@ describe('rpc limits on a real server', () => {
     assert.match(got, /limits-test/);
     const won = await Promise.race([closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('open'), CLOSE_WITHIN_MS).unref())]);
     assert.equal(won, 'closed', 'the idle h2c session is closed by the server');
+  });
+
+  void it(`allows at most ${MAX_H2_STREAMS} concurrent streams per HTTP/2 connection (h2c and TLS)`, async (t) => {
+    const dir = makeTempDir('limits-h2');
+    t.after(() => removeTempDir(dir));
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+    for (const [scheme, port] of [['http', await startServer(t, {})], ['https', await startServer(t, {}, { cert, key })]] as const) {
+      const s = http2.connect(`${scheme}://127.0.0.1:${port}`, { rejectUnauthorized: false });
+      s.on('error', () => {});
+      t.after(() => s.destroy());
+      const settings = await new Promise<http2.Settings>((r) => s.once('remoteSettings', r));
+      assert.equal(settings.maxConcurrentStreams, MAX_H2_STREAMS, scheme);
+    }
   });
 
   void it('closes a client that stops in the middle of its headers, or sends nothing, after rpc-header-timeout', async (t) => {
