@@ -49,6 +49,6 @@ export {
   type Role,
   type TokenEntry,
 } from './auth.js';
-export { MAX_H2_STREAMS, resolveLimits, type RpcLimits } from './limits.js';
+export { inflightBodyBudget, MAX_H2_STREAMS, resolveLimits, type RpcLimits } from './limits.js';
 export { processSecurity, type ProcessSecurity, type ProcessSecurityConfig } from './security.js';
 export type { HttpRequest, HttpResponse } from './http-types.js';

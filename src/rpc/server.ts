@@ -32,7 +32,7 @@ import {
   withEmptyMessage,
   type AuthOptions,
 } from './auth.js';
-import { MAX_H2_STREAMS, resolveLimits, type RpcLimits } from './limits.js';
+import { inflightBodyBudget, MAX_H2_STREAMS, resolveLimits, type RpcLimits } from './limits.js';
 import { serveStatic } from './static.js';
 import type { HttpRequest, HttpResponse } from './http-types.js';
 
@@ -157,6 +157,9 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
   let closing = false;
   let closePromise: Promise<void> | undefined;
   let active = 0;
+  /** Request-body bytes read by requests still being handled (bounded by `bodyBudget`). */
+  let bodyBytes = 0;
+  const bodyBudget = inflightBodyBudget(limits);
   let drainWaiters: Array<() => void> = [];
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -224,12 +227,38 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
     answer(res, 404, 'not found\n');
   }
 
+  /**
+   * `body` counted against the server-wide body budget while its request is handled; `release`
+   * gives the bytes back. Past the budget the read fails with resource_exhausted (Connect answers
+   * the caller in its protocol; the unread rest is dropped with the connection).
+   */
+  function budgeted(body: AsyncIterable<Uint8Array>): { body: AsyncIterable<Uint8Array>; release: () => void } {
+    let held = 0;
+    return {
+      body: (async function* () {
+        for await (const chunk of body) {
+          if (bodyBytes + chunk.length > bodyBudget)
+            throw new ConnectError(`the server already holds ${bodyBytes} bytes of request bodies (limit ${bodyBudget}); retry later`, Code.ResourceExhausted);
+          bodyBytes += chunk.length;
+          held += chunk.length;
+          yield chunk;
+        }
+      })(),
+      release: () => {
+        bodyBytes -= held;
+        held = 0;
+      },
+    };
+  }
+
   function onRequest(req: HttpRequest, res: HttpResponse): void {
     active++;
     let ended = false;
+    let releaseBody: (() => void) | undefined;
     const end = (): void => {
       if (ended) return;
       ended = true;
+      releaseBody?.();
       requestEnded();
     };
     res.once('close', end);
@@ -277,6 +306,11 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
     let uReq = universalRequestFromNodeRequest(req, res, undefined, values);
     // A caller already known to be refused: its body is never read (see withEmptyMessage).
     if (outcome && !('principal' in outcome) && req.method !== 'GET') uReq = withEmptyMessage(uReq);
+    else if (typeof uReq.body === 'object' && uReq.body !== null && Symbol.asyncIterator in uReq.body) {
+      const b = budgeted(uReq.body);
+      releaseBody = b.release;
+      uReq = { ...uReq, body: b.body };
+    }
     handler(uReq)
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
       .catch((err: unknown) => {
