@@ -81,7 +81,8 @@ async function unionOf(shards: [MariaDBServer, string][], table: string, cols: s
  * its message and code; **Skip DDL…** for the conflicting shard table (asked for in a prompt) and
  * the task's **Resume** let that shard go on. Last, a column rename on source 1 (optimistic,
  * non-strict) makes the lock wait for source 2, and the page shows the lock's message (what the
- * unsynced shard must run upstream), the same text as dmctl.
+ * unsynced shard must run upstream), the same text as dmctl. At the end **Stop source…** of
+ * source 2 is refused while tasks use it; the tasks stopped with **Stop**, it goes through.
  */
 async function shardLocksCase(t: TestContext, s: Scenario, browser: Browser, token: string, readToken: string): Promise<void> {
   const [src1, src2] = s.sources as [MariaDBServer, MariaDBServer];
@@ -235,6 +236,22 @@ async function shardLocksCase(t: TestContext, s: Scenario, browser: Browser, tok
   await page.screenshot({ path: join(OUT, 'dashboard-rename.png'), fullPage: true });
   // (not resolved here: shard_2.opt still has the d VARCHAR(20) skipped above, so its rename would
   // meet that conflict again; the rename's resolution is covered by sync-shard-optimist.test.ts)
+
+  // --- operate-source stop from the page: refused while tasks use the source; the tasks stopped
+  // from the page (Stop, confirmed), it goes through and the source is gone
+  const src2Id = 'mysql-replica-02';
+  await page.getByTestId(`source-stop-${src2Id}`).click();
+  await until('the refusal is shown', async () => alerts.length > 0, 30_000);
+  assert.match(alerts[0] ?? '', /^stop-source mysql-replica-02 failed: .*task/i, alerts.join(' | '));
+  assert.match((await s.cluster.ctl(['operate-source', 'show'])).stdout, /mysql-replica-02/, 'the source is still there');
+  alerts.length = 0;
+  for (const task of ['lk-opt', 'lk-pes']) await page.getByTestId(`stop-${task}`).click();
+  assert.ok(dialogs.some((d) => d.startsWith('confirm: Stop task lk-opt?')), dialogs.join(' | '));
+  await until('both tasks stopped (dmctl)', async () => !/lk-(opt|pes)/.test((await s.cluster.ctl(['query-status'])).stdout));
+  await page.getByTestId(`source-stop-${src2Id}`).click();
+  await until('the source is gone (dmctl)', async () => !(await s.cluster.ctl(['operate-source', 'show'])).stdout.includes(src2Id));
+  await until('the page no longer lists it', async () => (await page.getByTestId(`relay-${src2Id}`).count()) === 0, 30_000);
+  assert.deepEqual(alerts, [], 'no action failed');
 }
 
 void test('dashboard (chromium) against one token-protected cluster of 2 sources', { skip: missingBinaries() || noChromium, timeout: 480_000 }, async (t) => {
