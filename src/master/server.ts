@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import type { Etcd3, Lease } from 'etcd3';
+import { EtcdAuthenticationFailedError, type Etcd3, type Lease } from 'etcd3';
 import { DMError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { createRegistry, type Registry } from '../metrics/index.js';
@@ -162,6 +162,9 @@ export class DMMaster {
           return await call();
         } catch (err) {
           if (err instanceof DMError && err.codeName === 'ErrEtcdAuthFailed') throw err;
+          // a wrong etcd-user / etcd-password does not get better by waiting
+          if (err instanceof EtcdAuthenticationFailedError)
+            throw new DMError('ErrEtcdAuthFailed', `etcd at ${endpoints.join(',')} refused etcd-user "${etcdAccess.auth?.username ?? ''}" with the configured etcd-password`, { cause: err });
           if (Date.now() > deadline) throw new DMError('ErrEtcdUnavailable', `etcd at ${endpoints.join(',')} did not become available within 60 s`, { cause: err });
           this.log.info({ err: (err as Error).message }, 'waiting for etcd quorum');
           if (!(await sleepAbortable(500, signal))) throw new DMError('ErrCanceled', 'dm-master start canceled');

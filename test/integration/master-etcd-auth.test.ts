@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
-import { freePort, makeTempDir, removeTempDir, requireBinary, waitFor } from '../helpers/index.js';
+import { EtcdCluster, freePort, makeTempDir, removeTempDir, requireBinary, waitFor } from '../helpers/index.js';
 import { createLogger, silentLogger } from '../../src/log/index.js';
 const dbgLog = process.env['DBG'] ? createLogger({ level: 'debug' }) : silentLogger;
 import { parseMasterConfig, parseWorkerConfig } from '../../src/config/index.js';
@@ -125,4 +125,38 @@ test('embedded etcd with etcd-user/etcd-password: auth on, anonymous and wrong-p
   const pid = master.etcdPid;
   await master.close();
   assert.ok(pid === undefined || !alive(pid), 'the embedded etcd of the refused master is stopped');
+});
+
+test('external etcd with auth on: etcd-user/etcd-password let a master in; a wrong password stops it at once with 48005', { timeout: 120_000 }, async (t) => {
+  const cluster = await EtcdCluster.start(1);
+  t.after(() => cluster.stop());
+  // the operator's setup: root user with role root, auth enabled
+  const setup = new Etcd3({ hosts: cluster.endpoints });
+  await setup.auth.roleAdd({ name: 'root' });
+  await setup.auth.userAdd({ name: 'root', password: PASSWORD });
+  await setup.auth.userGrantRole({ user: 'root', role: 'root' });
+  await setup.auth.authEnable();
+  setup.close();
+  const dir = makeTempDir('etcd-ext-auth');
+  t.after(() => removeTempDir(dir));
+  const mport = await freePort();
+  const masterWith = (password: string): DMMaster =>
+    new DMMaster({
+      config: parseMasterConfig('', {
+        overrides: { name: 'x1', 'master-addr': `127.0.0.1:${mport}`, 'data-dir': join(dir, 'x1'), 'etcd-endpoints': cluster.endpoints.join(','), 'etcd-user': 'root', 'etcd-password': password },
+      }),
+      logger: dbgLog,
+    });
+  let master = masterWith(PASSWORD);
+  t.after(() => master.close());
+  await master.start();
+  const r = await createMasterClient(`127.0.0.1:${mport}`).listMember({ master: true });
+  assert.ok(r.masters.some((m) => m.name === 'x1'), JSON.stringify(r.masters));
+  await master.close();
+  master = masterWith('wrong-password');
+  const t0 = Date.now();
+  const err = await master.start().then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof DMError, String(err));
+  assert.equal(err.codeName, 'ErrEtcdAuthFailed', err.message);
+  assert.ok(Date.now() - t0 < 15_000, `refused after ${Date.now() - t0} ms (no 60 s wait for a quorum)`);
 });
