@@ -4,7 +4,9 @@
  * a client without the user's password can neither read nor write the cluster's keys; a worker
  * with the same settings registers through etcd; a restart finds auth on and starts again, and a
  * watch opened before it still sees changes made after it (the watch stream is reopened with a
- * new token) and the worker still closes; a master whose password etcd refuses stops at start with ErrEtcdAuthFailed (48005).
+ * new token) and the worker still closes; a master or a worker whose password etcd refuses
+ * stops at start with ErrEtcdAuthFailed (48005). The same refusal against an external etcd with
+ * auth enabled by its operator.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -75,6 +77,20 @@ test('embedded etcd with etcd-user/etcd-password: auth on, anonymous and wrong-p
   await worker.start();
   const ctl = createMasterClient(`127.0.0.1:${mport}`);
   await waitFor('w1 registered and listed', async () => (await ctl.listMember({ worker: true })).workers.some((w) => w.name === 'w1'), { timeoutMs: 30_000 });
+
+  // a worker whose etcd-password etcd refuses stops at start with a code
+  const w2 = new DMWorker({
+    config: parseWorkerConfig('', {
+      overrides: { name: 'w2', 'worker-addr': `127.0.0.1:${await freePort()}`, join: `127.0.0.1:${mport}`, 'etcd-user': 'dm', 'etcd-password': 'not-the-password' },
+    }),
+    logger: dbgLog,
+    registerTimeoutMs: 30_000,
+  });
+  t.after(() => w2.close());
+  const werr = await w2.start().then(() => undefined, (e: unknown) => e);
+  assert.ok(werr instanceof DMError, String(werr));
+  assert.equal(werr.codeName, 'ErrEtcdAuthFailed', werr.message);
+  await w2.close();
 
   // the cluster keys exist, but only the configured user reaches them
   const user = etcd({ username: 'dm', password: PASSWORD });
