@@ -317,6 +317,7 @@ export const CODES = {
   ErrEtcdFenced: def(48002, 'ha', 'internal', 'write rejected: this dm-master is no longer the leader', 'The request is retried on the new leader; if it persists, check the election with `list-member --leader`.', { retryable: true }),
   ErrEtcdBadRecord: def(48003, 'ha', 'internal', 'a record stored in etcd cannot be decoded', 'The key named in the message holds a value DM.ts cannot read; fix or delete it with etcdctl.'),
   ErrEtcdTxnConflict: def(48004, 'ha', 'internal', 'the etcd transaction conflicted with a concurrent change', 'Retry the operation.', { retryable: true }),
+  ErrEtcdAuthFailed: def(48005, 'ha', 'internal', 'etcd refused the configured etcd-user / etcd-password', 'Give every dm-master and dm-worker of the cluster the same `etcd-user` and `etcd-password` (the password may be `dmctl encrypt` text, decrypted with `secret-key-path`); to change the password, run `etcdctl user passwd` first; see docs/security.md.'),
 } as const satisfies Record<string, CodeDef>;
 
 export type ErrorCodeName = keyof typeof CODES;

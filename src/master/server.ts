@@ -1,5 +1,5 @@
 import { join, resolve } from 'node:path';
-import type { Etcd3, Lease } from 'etcd3';
+import { EtcdAuthenticationFailedError, type Etcd3, type Lease } from 'etcd3';
 import { DMError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { createRegistry, type Registry } from '../metrics/index.js';
@@ -10,6 +10,7 @@ import { etcdAccessOf, loadOrCreateSecretKey, masterConfigToYaml, type MasterCon
 import { aborted, sleepAbortable, VERSION } from '../util/index.js';
 import { createEtcdClient, getText, Keys, LeaderElection, normaliseEndpoints, type MasterInfo } from '../store/index.js';
 import { EmbeddedEtcd } from './embedded-etcd.js';
+import { ensureEmbeddedEtcdAuth } from './embedded-etcd-auth.js';
 import { MasterCore } from './master-core.js';
 import { Scheduler } from './scheduler/index.js';
 import { ShardDDLKeeper } from './shardddl/index.js';
@@ -161,12 +162,20 @@ export class DMMaster {
         try {
           return await call();
         } catch (err) {
+          if (err instanceof DMError && err.codeName === 'ErrEtcdAuthFailed') throw err;
+          // a wrong etcd-user / etcd-password does not get better by waiting
+          if (err instanceof EtcdAuthenticationFailedError)
+            throw new DMError('ErrEtcdAuthFailed', `etcd at ${endpoints.join(',')} refused etcd-user "${etcdAccess.auth?.username ?? ''}" with the configured etcd-password`, { cause: err });
           if (Date.now() > deadline) throw new DMError('ErrEtcdUnavailable', `etcd at ${endpoints.join(',')} did not become available within 60 s`, { cause: err });
           this.log.info({ err: (err as Error).message }, 'waiting for etcd quorum');
           if (!(await sleepAbortable(500, signal))) throw new DMError('ErrCanceled', 'dm-master start canceled');
         }
       }
     };
+    // etcd-user / etcd-password on the embedded cluster: auth turned on with that user (once)
+    const auth = etcdAccess.auth;
+    if (!external && auth)
+      await untilEtcdAnswers(() => ensureEmbeddedEtcdAuth({ endpoints, tls: etcdAccess.tls, auth, logger: this.log }));
     await untilEtcdAnswers(() => client.put(keys.masterInfo(cfg.name)).value(JSON.stringify(info)).exec());
     const ttlSec = Math.max(1, Math.round(cfg.keepaliveTtl / 1000));
     this.aliveLoop = this.keepAlive(client, keys, info, ttlSec, signal);

@@ -14,7 +14,10 @@
  * none of them every caller is admin (DM's behaviour without TLS). The check runs as a Connect
  * interceptor (so every protocol — Connect, gRPC, gRPC-web — gets a proper `unauthenticated` /
  * `permission_denied` with a DM code); the identity is computed at the HTTP layer, where the TLS
- * socket and the headers are. The request body is bounded by the server's limits either way.
+ * socket and the headers are. A caller without a valid credential never gets its body read: the
+ * server hands Connect the same call with an empty message instead (`withEmptyMessage`), so the
+ * refusal leaves in the caller's protocol while nothing it sent is buffered. The body of an
+ * authenticated call is bounded by the server's limits.
  *
  * Not covered: token revocation needs a restart (the file is read at start); tokens travel in
  * clear text unless TLS is on.
@@ -23,6 +26,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { TLSSocket } from 'node:tls';
 import { createContextKey, type Interceptor } from '@connectrpc/connect';
+import type { UniversalServerRequest } from '@connectrpc/connect/protocol';
 import { parse } from 'yaml';
 import { DMError } from '../errors/index.js';
 import type { HttpRequest } from './http-types.js';
@@ -172,6 +176,39 @@ export function createAuthenticator(o: AuthOptions): (req: HttpRequest) => AuthO
     }
     return { reason: 'missing', detail: 'no credential given (bearer token or client certificate)' };
   };
+}
+
+const ENVELOPED = /^application\/(?:connect\+|grpc(?:-web)?(?:\+|$))/i;
+const GRPC_WEB_TEXT = /^application\/grpc-web-text/i;
+
+/**
+ * `req` with its body replaced by one empty message in the codec and framing its content type
+ * names (`{}` for JSON, zero bytes for protobuf; a 5-byte envelope for gRPC, gRPC-web and Connect
+ * streaming), and without the headers that describe the real body (length, compression). Used for
+ * calls whose caller is already refused: Connect parses the empty message and the auth
+ * interceptor answers `unauthenticated` in the caller's protocol, while the real body — up to
+ * `rpc-max-request-bytes` per connection — is never read (the server drops an HTTP/1.1 connection
+ * whose body is left unread).
+ */
+export function withEmptyMessage(req: UniversalServerRequest): UniversalServerRequest {
+  const type = req.header.get('content-type') ?? '';
+  const json = /json/i.test(type);
+  const payload = json ? new TextEncoder().encode('{}') : new Uint8Array(0);
+  const header = new Headers(req.header);
+  for (const h of ['content-length', 'content-encoding', 'connect-content-encoding', 'grpc-encoding']) header.delete(h);
+  let bytes = payload;
+  if (ENVELOPED.test(type) || GRPC_WEB_TEXT.test(type)) {
+    bytes = new Uint8Array(5 + payload.length);
+    new DataView(bytes.buffer).setUint32(1, payload.length);
+    bytes.set(payload, 5);
+    if (GRPC_WEB_TEXT.test(type)) bytes = new TextEncoder().encode(Buffer.from(bytes).toString('base64'));
+  } else if (json) {
+    return { ...req, header, body: {} };
+  }
+  const body = (async function* () {
+    if (bytes.length > 0) yield bytes;
+  })();
+  return { ...req, header, body };
 }
 
 /** The error for a request without a principal. */

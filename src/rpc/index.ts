@@ -23,6 +23,7 @@ export {
   connectCodeOf,
   DM_ERROR_HEADERS,
   capText,
+  MAX_ERROR_TEXT,
 } from './errors.js';
 export {
   errorInterceptor,
@@ -48,6 +49,6 @@ export {
   type Role,
   type TokenEntry,
 } from './auth.js';
-export { resolveLimits, type RpcLimits } from './limits.js';
+export { inflightBodyBudget, MAX_H2_STREAMS, resolveLimits, type RpcLimits } from './limits.js';
 export { processSecurity, type ProcessSecurity, type ProcessSecurityConfig } from './security.js';
 export type { HttpRequest, HttpResponse } from './http-types.js';

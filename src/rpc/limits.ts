@@ -25,6 +25,27 @@ export interface RpcLimits {
   idleTimeoutMs: number;
 }
 
+/**
+ * Concurrent streams (requests) per HTTP/2 connection, advertised in SETTINGS (node's default
+ * is 2^32-1): with `maxConnections` it bounds the requests in flight, and so the request bodies
+ * held in memory (at most `maxRequestBytes` each).
+ */
+export const MAX_H2_STREAMS = 100;
+
+/**
+ * Request bodies one server holds at a time, all requests together, in multiples of
+ * `maxRequestBytes` (at least 64 MiB): a request whose body would pass it is refused with
+ * resource_exhausted instead of being read further. Keeps the memory of many large requests in
+ * flight (connections × streams × body limit) bounded.
+ */
+export const INFLIGHT_BODY_FACTOR = 16;
+export const MIN_INFLIGHT_BODY_BYTES = 64 * 1024 * 1024;
+
+/** Total request-body bytes a server with these limits holds at a time. */
+export function inflightBodyBudget(l: RpcLimits): number {
+  return Math.max(MIN_INFLIGHT_BODY_BYTES, INFLIGHT_BODY_FACTOR * l.maxRequestBytes);
+}
+
 /** The limits with every unset field defaulted. */
 export function resolveLimits(l: Partial<RpcLimits> | undefined): RpcLimits {
   return {

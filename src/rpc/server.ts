@@ -24,8 +24,15 @@ import { DMError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { applyCors, isForeignOrigin, isPreflight, writePreflight, type CorsOptions } from './cors.js';
 import { errorInterceptor, metricsInterceptor } from './interceptors.js';
-import { authEnabled, authInterceptor, authOutcomeKey, createAuthenticator, type AuthOptions } from './auth.js';
-import { resolveLimits, type RpcLimits } from './limits.js';
+import {
+  authEnabled,
+  authInterceptor,
+  authOutcomeKey,
+  createAuthenticator,
+  withEmptyMessage,
+  type AuthOptions,
+} from './auth.js';
+import { inflightBodyBudget, MAX_H2_STREAMS, resolveLimits, type RpcLimits } from './limits.js';
 import { serveStatic } from './static.js';
 import type { HttpRequest, HttpResponse } from './http-types.js';
 
@@ -150,6 +157,9 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
   let closing = false;
   let closePromise: Promise<void> | undefined;
   let active = 0;
+  /** Request-body bytes read by requests still being handled (bounded by `bodyBudget`). */
+  let bodyBytes = 0;
+  const bodyBudget = inflightBodyBudget(limits);
   let drainWaiters: Array<() => void> = [];
   const sockets = new Set<net.Socket>();
   const sessions = new Set<http2.ServerHttp2Session>();
@@ -217,12 +227,38 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
     answer(res, 404, 'not found\n');
   }
 
+  /**
+   * `body` counted against the server-wide body budget while its request is handled; `release`
+   * gives the bytes back. Past the budget the read fails with resource_exhausted (Connect answers
+   * the caller in its protocol; the unread rest is dropped with the connection).
+   */
+  function budgeted(body: AsyncIterable<Uint8Array>): { body: AsyncIterable<Uint8Array>; release: () => void } {
+    let held = 0;
+    return {
+      body: (async function* () {
+        for await (const chunk of body) {
+          if (bodyBytes + chunk.length > bodyBudget)
+            throw new ConnectError(`the server already holds ${bodyBytes} bytes of request bodies (limit ${bodyBudget}); retry later`, Code.ResourceExhausted);
+          bodyBytes += chunk.length;
+          held += chunk.length;
+          yield chunk;
+        }
+      })(),
+      release: () => {
+        bodyBytes -= held;
+        held = 0;
+      },
+    };
+  }
+
   function onRequest(req: HttpRequest, res: HttpResponse): void {
     active++;
     let ended = false;
+    let releaseBody: (() => void) | undefined;
     const end = (): void => {
       if (ended) return;
       ended = true;
+      releaseBody?.();
       requestEnded();
     };
     res.once('close', end);
@@ -265,8 +301,16 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
     }
     const values = opts.contextValues?.(req) ?? createContextValues();
     values.set(peerAddressKey, req.socket.remoteAddress ?? '');
-    if (authenticate) values.set(authOutcomeKey, authenticate(req));
-    const uReq = universalRequestFromNodeRequest(req, res, undefined, values);
+    const outcome = authenticate?.(req);
+    if (outcome) values.set(authOutcomeKey, outcome);
+    let uReq = universalRequestFromNodeRequest(req, res, undefined, values);
+    // A caller already known to be refused: its body is never read (see withEmptyMessage).
+    if (outcome && !('principal' in outcome) && req.method !== 'GET') uReq = withEmptyMessage(uReq);
+    else if (typeof uReq.body === 'object' && uReq.body !== null && Symbol.asyncIterator in uReq.body) {
+      const b = budgeted(uReq.body);
+      releaseBody = b.release;
+      uReq = { ...uReq, body: b.body };
+    }
     handler(uReq)
       .then((uRes) => universalResponseToNodeResponse(uRes, res))
       .catch((err: unknown) => {
@@ -303,6 +347,7 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
         requestCert: t.requireClientCert ?? false,
         rejectUnauthorized: t.requireClientCert ?? false,
         maxSessionMemory: 10,
+        settings: { maxConcurrentStreams: MAX_H2_STREAMS },
       },
       onRequest,
     );
@@ -330,7 +375,7 @@ export function createRpcServer(opts: RpcServerOptions): RpcServer {
       onRequest,
     );
     h1Server = h1;
-    const h2 = http2.createServer({ maxSessionMemory: 10 }, onRequest);
+    const h2 = http2.createServer({ maxSessionMemory: 10, settings: { maxConcurrentStreams: MAX_H2_STREAMS } }, onRequest);
     h2.on('session', (s: http2.ServerHttp2Session) => trackSession(s));
     const plain = net.createServer((socket) => {
       trackSocket(socket);

@@ -1,8 +1,25 @@
-import type { Etcd3, Watcher } from 'etcd3';
+import { EtcdInvalidAuthTokenError, type Etcd3, type Watcher } from 'etcd3';
 import type { Logger } from '../log/index.js';
 import { silentLogger } from '../log/index.js';
 import { listPrefix, type KV } from './records.js';
 import { sleepAbortable, untilDoneOrAborted } from '../util/index.js';
+
+/** A watch whose creation etcd does not confirm within this is given up and tried again. */
+const CREATE_TIMEOUT_MS = 15_000;
+
+/**
+ * Make etcd3 open a new watch stream (all watchers of the client resume on it from their last
+ * revision). Needed with etcd user/password auth: the stream carries the auth token it was opened
+ * with, and after an etcd restart (simple tokens do not survive one) etcd cancels every watch
+ * created on a stream reconnected with the old token ("invalid auth token"), forever — etcd3
+ * refreshes the token for unary calls only. etcd3 has no public way to do this: its WatchManager's
+ * own error path (cancel the stream, reconnect after its backoff) is used.
+ */
+function reopenWatchStream(client: Etcd3, why: Error): void {
+  const manager = (client as unknown as { watchManager?: { handleError?: (e: Error) => void } }).watchManager;
+  manager?.handleError?.(why);
+}
+
 
 export interface PrefixWatchHandlers {
   /** The full current state under the prefix (at start and after every re-list). */
@@ -38,12 +55,17 @@ export class PrefixWatcher {
   }
 
   private async run(signal: AbortSignal): Promise<void> {
+    let staleToken: Error | undefined;
     while (!signal.aborted) {
       try {
+        // (with etcd auth, this unary call also makes etcd3 fetch a fresh token)
         const { kvs, revision } = await listPrefix(this.client, this.prefix);
         if (signal.aborted) return;
         this.handlers.reset(kvs, revision);
-        const w = await this.client.watch().prefix(this.prefix).startRevision(String(BigInt(revision) + 1n)).create();
+        if (staleToken) reopenWatchStream(this.client, staleToken);
+        staleToken = undefined;
+        const w = await this.create(revision, signal);
+        if (!w) return;
         this.watcher = w;
         if (signal.aborted) {
           void w.cancel().catch(() => undefined);
@@ -62,6 +84,7 @@ export class PrefixWatcher {
           w.on('delete', (kv) => this.handlers.del?.(kv.key.toString()));
           w.on('error', (err) => {
             this.log.warn({ err }, 'watch failed, re-listing');
+            if (err instanceof EtcdInvalidAuthTokenError) staleToken = err;
             done();
           });
         });
@@ -73,6 +96,39 @@ export class PrefixWatcher {
         this.log.warn({ err }, 'watch list failed, retrying');
         await sleepAbortable(500, signal);
       }
+    }
+  }
+
+  /**
+   * Create the watch from `revision` + 1; undefined when `signal` aborts first. A creation etcd
+   * does not confirm within CREATE_TIMEOUT_MS throws (the loop re-lists and tries again), so
+   * neither a stuck stream nor `close()` can hang on it.
+   */
+  private async create(revision: string, signal: AbortSignal): Promise<Watcher | undefined> {
+    const creating = this.client.watch().prefix(this.prefix).startRevision(String(BigInt(revision) + 1n)).create();
+    const limit = AbortSignal.any([signal, AbortSignal.timeout(CREATE_TIMEOUT_MS)]);
+    let onAbort: (() => void) | undefined;
+    const aborted = new Promise<undefined>((resolve, reject) => {
+      onAbort = () => (signal.aborted ? resolve(undefined) : reject(new Error(`watch on ${this.prefix} not confirmed by etcd within ${CREATE_TIMEOUT_MS} ms`)));
+      if (limit.aborted) onAbort();
+      else limit.addEventListener('abort', onAbort, { once: true });
+    });
+    try {
+      const w = await Promise.race([creating, aborted]);
+      if (w === undefined) {
+        // given up: drop the watcher if it is confirmed later
+        void creating.then((late) => late.cancel()).catch(() => undefined);
+        return undefined;
+      }
+      return w;
+    } catch (err) {
+      void creating.then((late) => late.cancel()).catch(() => undefined);
+      // a stream that carries a token etcd no longer knows, or that does not answer: open a new
+      // one (the loop re-lists first, which also refreshes the token) and try again
+      reopenWatchStream(this.client, err as Error);
+      throw err;
+    } finally {
+      if (onAbort) limit.removeEventListener('abort', onAbort);
     }
   }
 

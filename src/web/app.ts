@@ -156,7 +156,10 @@ function render(v: WatchClusterResponse): void {
       const mine = subs.filter((s) => s.name === name);
       const btn = (label: string, op: TaskOp): HTMLButtonElement => {
         const b = el('button', { 'data-testid': `${label.toLowerCase()}-${name}` }, label);
-        b.onclick = () => void act(`${label} ${name}`, () => client.operateTask({ op, name, sources: [] }));
+        b.onclick = () => {
+          if (op === TaskOp.STOP && !confirm(`Stop task ${name}? Its subtasks stop on every source (start-task again to go on).`)) return;
+          void act(`${label} ${name}`, () => client.operateTask({ op, name, sources: [] }));
+        };
         return b;
       };
       return el(
@@ -202,6 +205,12 @@ function renderRelay(sources: SourceQueryStatus[]): void {
         return b;
       };
       const actions = !rs || rs.stage === Stage.STOPPED ? [btn('Start', RelayOp.START)] : rs.stage === Stage.PAUSED ? [btn('Resume', RelayOp.RESUME), btn('Stop', RelayOp.STOP)] : [btn('Pause', RelayOp.PAUSE), btn('Stop', RelayOp.STOP)];
+      // operate-source stop: the master refuses it while tasks use the source (38009)
+      const stopSource = el('button', { 'data-testid': `source-stop-${id}`, title: 'operate-source stop' }, 'Stop source…');
+      stopSource.onclick = () => {
+        if (!confirm(`Stop source ${id}? It is unbound from its worker and its config removed (operate-source stop).`)) return;
+        void act(`stop-source ${id}`, () => client.operateSource({ op: SourceOp.STOP, sourceId: [id], config: [] }));
+      };
       const errs = el('div', { class: 'err' });
       for (const e of [...(rs?.result?.errors ?? []), ...(ss.result?.errors ?? [])]) errs.append(`[code=${e.code}] ${e.message}${e.workaround ? `\nworkaround: ${e.workaround}` : ''}\n`);
       if (!s.result && s.msg) errs.append(s.msg);
@@ -215,7 +224,7 @@ function renderRelay(sources: SourceQueryStatus[]): void {
         el('td', { 'data-testid': `relay-binlog-${id}` }, locText(rs?.relayBinlog)),
         el('td', {}, locText(rs?.masterBinlog)),
         el('td', { 'data-testid': `relay-catchup-${id}` }, rs ? (rs.relayCatchUpMaster ? 'yes' : 'no') : ''),
-        el('td', {}, ...actions.flatMap((b) => [b, ' ']), errs),
+        el('td', {}, ...actions.flatMap((b) => [b, ' ']), stopSource, errs),
       );
     });
   const tbody = box.querySelector('tbody')!;
@@ -265,7 +274,16 @@ function renderLocks(locks: DDLLock[]): void {
         el('td', {}, list(l.ddls, 'ddls')),
         el('td', {}, list(l.synced, 'synced')),
         el('td', {}, list(l.unsynced, 'unsynced')),
-        el('td', {}, exec, ' ', skip, el('div', { class: 'err', 'data-testid': `lock-error-${l.id}` }, l.error)),
+        el(
+          'td',
+          {},
+          exec,
+          ' ',
+          skip,
+          el('div', { class: 'err', 'data-testid': `lock-error-${l.id}` }, l.error),
+          // optimistic rename waiting for shards: what the unsynced shard tables must do upstream
+          el('div', { class: 'note', 'data-testid': `lock-message-${l.id}` }, l.message),
+        ),
       );
     }),
   );

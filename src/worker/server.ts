@@ -1,4 +1,4 @@
-import type { Etcd3 } from 'etcd3';
+import { EtcdAuthenticationFailedError, type Etcd3 } from 'etcd3';
 import { DMError } from '../errors/index.js';
 import type { Logger } from '../log/index.js';
 import { createRegistry, type Registry } from '../metrics/index.js';
@@ -134,8 +134,16 @@ export class DMWorker {
     const reg = await this.register(advertise, signal);
     const endpoints = cfg.etcdEndpoints.length > 0 ? [...cfg.etcdEndpoints] : reg.endpoints;
     const keys = new Keys(reg.prefix);
-    const client = createEtcdClient({ endpoints, ...etcdAccessOf(cfg, cfg.secretKeyPath ? loadSecretKey(cfg.secretKeyPath) : undefined) });
+    const access = etcdAccessOf(cfg, cfg.secretKeyPath ? loadSecretKey(cfg.secretKeyPath) : undefined);
+    const client = createEtcdClient({ endpoints, ...access });
     this.client = client;
+    // a wrong etcd-user / etcd-password does not get better by retrying: refuse to start (any
+    // other error here, e.g. etcd briefly unavailable, is left to the session's retries)
+    if (access.auth)
+      await client.get(`${reg.prefix}auth-probe`).string().catch((err: unknown) => {
+        if (err instanceof EtcdAuthenticationFailedError)
+          throw new DMError('ErrEtcdAuthFailed', `etcd at ${endpoints.join(',')} refused etcd-user "${access.auth?.username ?? ''}" with the configured etcd-password`, { cause: err });
+      });
     const ttlSec = Math.max(1, Math.round(cfg.keepaliveTtl / 1000));
     const converger = new Converger({
       client,

@@ -18,7 +18,9 @@ import * as http2 from 'node:http2';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import { join } from 'node:path';
-import { createRpcServer, type RpcLimits } from '../../src/rpc/index.js';
+import { create } from '@bufbuild/protobuf';
+import { createRpcServer, inflightBodyBudget, MAX_H2_STREAMS, resolveLimits, type RpcLimits } from '../../src/rpc/index.js';
+import { QueryStatusResponseSchema, WorkerService } from '../../src/gen/dm/worker/v1/worker_pb.js';
 import { makeTempDir, removeTempDir } from '../helpers/index.js';
 
 /** Generous bound for "closed after the timeout" under a loaded test machine. */
@@ -125,6 +127,60 @@ describe('rpc limits on a real server', () => {
     assert.match(got, /limits-test/);
     const won = await Promise.race([closed.then(() => 'closed'), new Promise((r) => setTimeout(() => r('open'), CLOSE_WITHIN_MS).unref())]);
     assert.equal(won, 'closed', 'the idle h2c session is closed by the server');
+  });
+
+  void it(`allows at most ${MAX_H2_STREAMS} concurrent streams per HTTP/2 connection (h2c and TLS)`, async (t) => {
+    const dir = makeTempDir('limits-h2');
+    t.after(() => removeTempDir(dir));
+    const key = join(dir, 'key.pem');
+    const cert = join(dir, 'cert.pem');
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=127.0.0.1'], { stdio: 'ignore' });
+    for (const [scheme, port] of [['http', await startServer(t, {})], ['https', await startServer(t, {}, { cert, key })]] as const) {
+      const s = http2.connect(`${scheme}://127.0.0.1:${port}`, { rejectUnauthorized: false });
+      s.on('error', () => {});
+      t.after(() => s.destroy());
+      const settings = await new Promise<http2.Settings>((r) => s.once('remoteSettings', r));
+      assert.equal(settings.maxConcurrentStreams, MAX_H2_STREAMS, scheme);
+    }
+  });
+
+  void it('refuses a request body past the server-wide body budget, and serves again once bodies are released', async (t) => {
+    const server = createRpcServer({
+      routes: (r) => r.service(WorkerService, { queryStatus: () => create(QueryStatusResponseSchema, { result: true, msg: 'ok' }) }),
+    });
+    const { port } = await server.listen(0, '127.0.0.1');
+    t.after(() => server.close(AbortSignal.timeout(5000)));
+    const limits = resolveLimits({});
+    const budget = inflightBodyBudget(limits);
+    const per = limits.maxRequestBytes - 1024; // under the per-request limit
+    const path = '/dm.worker.v1.WorkerService/QueryStatus';
+    const head = `POST ${path} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${per}\r\n\r\n`;
+    // bodies that never finish, together just under the budget
+    const holders: RawConn[] = [];
+    t.after(() => holders.forEach((c) => c.destroy()));
+    const chunk = Buffer.alloc(per - 1, 0x20);
+    for (let i = 0; i < Math.floor(budget / per); i++) {
+      const c = await RawConn.open(port);
+      holders.push(c);
+      c.sock.write(head);
+      await new Promise<void>((r) => c.sock.write(chunk, () => r()));
+    }
+    await new Promise((r) => setTimeout(r, 1000)); // the server has read them
+    assert.ok(holders.every((c) => c.data === '' && !c.closed), 'the bodies under the budget are waited for');
+    const over = await RawConn.open(port);
+    holders.push(over);
+    over.sock.write(head);
+    over.sock.write(chunk);
+    const until = Date.now() + CLOSE_WITHIN_MS;
+    while (over.data === '' && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
+    assert.match(over.data, /^HTTP\/1\.1 429 /, `the request past the budget is refused: ${over.data.slice(0, 200)}`);
+    assert.ok(holders.slice(0, -1).every((c) => c.data === ''), 'the others are still waited for');
+    assert.match(over.data, /resource_exhausted/);
+    // the holders go away: their bytes are released, a new request is served
+    for (const c of holders) c.destroy();
+    await new Promise((r) => setTimeout(r, 500));
+    const ok = await fetch(`http://127.0.0.1:${port}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    assert.equal(ok.status, 200, await ok.text());
   });
 
   void it('closes a client that stops in the middle of its headers, or sends nothing, after rpc-header-timeout', async (t) => {

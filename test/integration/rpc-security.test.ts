@@ -4,8 +4,10 @@
  *   every RPC of both services refused without a credential (`unauthenticated`, 49101), a read
  *   token refused on an admin RPC (`permission_denied`, 49102) and allowed on queries, admin
  *   allowed; worker→master (register) and master→worker (config worker) calls authenticate with
- *   the cluster token; /status and /metrics need a credential when configured;
+ *   the cluster token; /status and /metrics need a credential when configured; a refused
+ *   caller is answered (in its protocol) without its body being read;
  * - a preflight from an origin not in `cors-allowed-origins` is refused, without any ACAO header;
+ * - errors about a 3 MiB bad input do not echo it back (cut at MAX_ERROR_TEXT);
  * - a 100 MB body and a 1 MB gzip body expanding to 1 GiB are refused in well under a second,
  *   and the process's RSS stays bounded;
  * - mutual TLS: a client certificate whose CN is not in `cert-allowed-cn` is refused;
@@ -31,6 +33,7 @@ import {
   createWorkerClient,
   fromConnectError,
   hashToken,
+  MAX_ERROR_TEXT,
 } from '../../src/rpc/index.js';
 import { DMMaster } from '../../src/master/index.js';
 import { DMWorker } from '../../src/worker/index.js';
@@ -108,6 +111,43 @@ function rawPost(port: number, path: string, headers: Record<string, string>, bo
   });
 }
 
+/**
+ * Send the headers of a POST declaring a `declared`-byte body, then only its first KiB; resolve
+ * with what the server answered within `waitMs` (status line, headers, start of the body) and
+ * the time to the first byte. A server that waits for the body answers nothing.
+ */
+function partialPost(port: number, path: string, headers: Record<string, string>, declared: number, waitMs = 5000): Promise<{ text: string; ms: number }> {
+  return new Promise((resolve) => {
+    const t0 = performance.now();
+    const sock = net.connect(port, '127.0.0.1');
+    let text = '';
+    let first = 0;
+    let done = false;
+    const finish = (): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      resolve({ text, ms: first });
+      sock.destroy();
+    };
+    const timer = setTimeout(finish, waitMs);
+    sock.on('data', (d) => {
+      if (text === '') first = performance.now() - t0;
+      text += d.toString('latin1');
+      setTimeout(finish, 200); // the rest of a small answer
+    });
+    sock.on('error', finish);
+    sock.on('close', finish);
+    sock.on('connect', () => {
+      const head = Object.entries({ host: `127.0.0.1:${port}`, 'content-length': String(declared), ...headers })
+        .map(([k, v]) => `${k}: ${v}\r\n`)
+        .join('');
+      sock.write(`POST ${path} HTTP/1.1\r\n${head}\r\n`);
+      sock.write(Buffer.alloc(1024, 0x7b));
+    });
+  });
+}
+
 test('dm-master + dm-worker with tokens, cluster token and etcd TLS: auth, CORS, limits', { timeout: 180_000 }, async (t) => {
   requireBinary('etcd');
   const pki = makeTestPki();
@@ -169,6 +209,24 @@ test('dm-master + dm-worker with tokens, cluster token and etcd TLS: auth, CORS,
   const wrong = await client(MasterService, mport, 'not-a-token').listMember({}).catch((e: unknown) => ConnectError.from(e));
   assert.ok(wrong instanceof ConnectError && wrong.code === Code.Unauthenticated);
 
+  // ---- a refused caller's body is never read: answered at once though most of it never comes ----
+  const declared = 3 * 1024 * 1024; // under rpc-max-request-bytes
+  const st = '/dm.master.v1.MasterService/StartTask';
+  const cj = await partialPost(mport, st, { 'content-type': 'application/json' }, declared);
+  assert.match(cj.text, /^HTTP\/1\.1 401 /, `Connect JSON: ${cj.text.slice(0, 300)}`);
+  assert.match(cj.text, /"code":"unauthenticated"/);
+  assert.ok(cj.ms < 1000, `answered after ${cj.ms} ms`);
+  const cb = await partialPost(mport, st, { 'content-type': 'application/proto', 'content-encoding': 'gzip', authorization: 'Bearer not-a-token' }, declared);
+  assert.match(cb.text, /^HTTP\/1\.1 401 /, `Connect proto + gzip, wrong token: ${cb.text.slice(0, 300)}`);
+  const gw = await partialPost(mport, st, { 'content-type': 'application/grpc-web+proto', 'x-grpc-web': '1' }, declared);
+  assert.match(gw.text, /^HTTP\/1\.1 200 /, `gRPC-web: ${gw.text.slice(0, 300)}`);
+  assert.match(gw.text, /grpc-status: ?16\b/i, `gRPC-web answers unauthenticated: ${gw.text.slice(0, 300)}`);
+  const ws = await partialPost(mport, '/dm.master.v1.MasterService/WatchCluster', { 'content-type': 'application/connect+json' }, declared);
+  assert.match(ws.text, /"code":"unauthenticated"/, `Connect server stream: ${ws.text.slice(0, 300)}`);
+  // with an admin token the same partial body is waited for (nothing is answered yet)
+  const authed = await partialPost(mport, st, { 'content-type': 'application/json', authorization: `Bearer ${ADMIN}` }, declared, 1500);
+  assert.equal(authed.text, '', 'an authenticated call reads its body');
+
   // ---- read token: queries yes, changes no ----
   const reader = client(MasterService, mport, READ);
   const lm = await reader.listMember({ master: true });
@@ -192,6 +250,31 @@ test('dm-master + dm-worker with tokens, cluster token and etcd TLS: auth, CORS,
   const bad = await admin.startTask({ task: 'not: [valid' }).then(() => undefined, (x: unknown) => ConnectError.from(x));
   assert.notEqual(bad?.code, Code.Unauthenticated);
   assert.notEqual(bad?.code, Code.PermissionDenied);
+
+  // ---- a large bad input is not echoed back: every error text is cut at MAX_ERROR_TEXT ----
+  const huge = 3 * 1024 * 1024;
+  const rest = 'target-database: {host: 127.0.0.1, port: 3306, user: root, password: ""}\nmysql-instances: [{source-id: s1}]\n';
+  for (const [what, task] of [
+    // the config checks name the bad value (3 MiB of it) in their messages
+    ['a 3 MiB task-mode', `name: t1\ntask-mode: ${'x'.repeat(huge)}\n${rest}`],
+    ['a 3 MiB online-ddl-scheme', `name: t1\ntask-mode: all\n${rest}online-ddl-scheme: "${'z'.repeat(huge)}"\n`],
+    ['an unterminated 3 MiB string', `name: "${'x'.repeat(huge)}\n`],
+  ] as const) {
+    // characters of text the reply carries: message, headers, error details (bytes)
+    const sent = await admin.startTask({ task }).then(
+      (r) => [r.msg, ...r.sources.map((x) => x.msg)].join('').length,
+      (e: unknown) => {
+        const ce = ConnectError.from(e);
+        let n = ce.rawMessage.length;
+        ce.metadata.forEach((v) => (n += v.length));
+        for (const d of ce.details) n += 'value' in d && d.value instanceof Uint8Array ? d.value.length : JSON.stringify(d).length;
+        return n;
+      },
+    );
+    assert.ok(sent > 0, what);
+    // the message, the workaround and the message again in a header and in the DM error detail
+    assert.ok(sent < 4 * MAX_ERROR_TEXT, `${what}: ${sent} characters sent back`);
+  }
 
   // ---- /status and /metrics: open on the master (default), need a credential on the worker ----
   assert.equal((await fetch(`http://127.0.0.1:${mport}/status`)).status, 200);
@@ -220,11 +303,13 @@ test('dm-master + dm-worker with tokens, cluster token and etcd TLS: auth, CORS,
   const startTask = '/dm.master.v1.MasterService/StartTask';
   for (const token of [undefined, ADMIN]) {
     const auth: Record<string, string> = token ? { authorization: `Bearer ${token}` } : {};
+    // without a credential: 401 before the body is looked at; with one: too large (429)
+    const refused = token ? /^HTTP\/1\.1 429 / : /^HTTP\/1\.1 401 /;
     const r1 = await rawPost(mport, startTask, { 'content-type': 'application/json', ...auth }, big);
-    assert.match(r1.status, /^HTTP\/1\.1 (429|413)/, r1.status);
+    assert.match(r1.status, refused, r1.status);
     assert.ok(r1.ms < 1000, `100 MB refused after ${r1.ms} ms`);
     const r2 = await rawPost(mport, startTask, { 'content-type': 'application/json', 'content-encoding': 'gzip', ...auth }, bomb);
-    assert.match(r2.status, /^HTTP\/1\.1 (429|413)/, r2.status);
+    assert.match(r2.status, refused, r2.status);
     assert.ok(r2.ms < 1000, `gzip bomb refused after ${r2.ms} ms`);
   }
   const grown = (process.memoryUsage().rss - rss0) / 1024 / 1024;

@@ -54,6 +54,7 @@ interface LockJson {
   synced: string[];
   unsynced: string[];
   error?: string;
+  message?: string;
 }
 
 const locksOf = (r: CtlResult): LockJson[] => (r.json['locks'] as LockJson[] | undefined) ?? [];
@@ -78,7 +79,10 @@ async function unionOf(shards: [MariaDBServer, string][], table: string, cols: s
  * without running it again. The task stays Running without error and the merged table equals the
  * union of the shards. Then an optimistic conflict (INT vs VARCHAR for one column) is shown with
  * its message and code; **Skip DDL…** for the conflicting shard table (asked for in a prompt) and
- * the task's **Resume** let that shard go on.
+ * the task's **Resume** let that shard go on. Last, a column rename on source 1 (optimistic,
+ * non-strict) makes the lock wait for source 2, and the page shows the lock's message (what the
+ * unsynced shard must run upstream), the same text as dmctl. At the end **Stop source…** of
+ * source 2 is refused while tasks use it; the tasks stopped with **Stop**, it goes through.
  */
 async function shardLocksCase(t: TestContext, s: Scenario, browser: Browser, token: string, readToken: string): Promise<void> {
   const [src1, src2] = s.sources as [MariaDBServer, MariaDBServer];
@@ -220,6 +224,33 @@ async function shardLocksCase(t: TestContext, s: Scenario, browser: Browser, tok
   await src2.sql("INSERT INTO shard_2.opt VALUES (1500, 'after the skip', '42')");
   await waitTask(s.cluster, 'lk-opt', 'resumed, no error', syncing, 60_000);
   await until('source 2 goes on after the skip', async () => JSON.stringify(await s.target.sql('SELECT d FROM opt_merged.t WHERE id = 1500').catch(() => [])) === '[{"d":42}]');
+  assert.deepEqual(alerts, [], 'no action failed');
+
+  // --- optimistic rename (non-strict): source 1 renames v, the lock waits for source 2 and the
+  // page says what source 2 must do (the lock's message, as dmctl shows it)
+  await src1.sql('ALTER TABLE shard_1.opt RENAME COLUMN v TO v2');
+  await waitText(page, `lock-message-${opt}`, /mysql-replica-02-`shard_2`\.`opt` has not: run the same rename on each of them upstream/, 60_000);
+  const renaming = locksOf(await s.cluster.ctl(['shard-ddl-lock', 'lk-opt'])).find((l) => l.ID === opt);
+  assert.equal(await textOf(page, `lock-message-${opt}`), renaming?.message, 'the page shows the message dmctl shows');
+  await waitText(page, `lock-unsynced-${opt}`, /^mysql-replica-02-`shard_2`\.`opt`$/);
+  await page.screenshot({ path: join(OUT, 'dashboard-rename.png'), fullPage: true });
+  // (not resolved here: shard_2.opt still has the d VARCHAR(20) skipped above, so its rename would
+  // meet that conflict again; the rename's resolution is covered by sync-shard-optimist.test.ts)
+
+  // --- operate-source stop from the page: refused while tasks use the source; the tasks stopped
+  // from the page (Stop, confirmed), it goes through and the source is gone
+  const src2Id = 'mysql-replica-02';
+  await page.getByTestId(`source-stop-${src2Id}`).click();
+  await until('the refusal is shown', async () => alerts.length > 0, 30_000);
+  assert.match(alerts[0] ?? '', /^stop-source mysql-replica-02 failed: .*task/i, alerts.join(' | '));
+  assert.match((await s.cluster.ctl(['operate-source', 'show'])).stdout, /mysql-replica-02/, 'the source is still there');
+  alerts.length = 0;
+  for (const task of ['lk-opt', 'lk-pes']) await page.getByTestId(`stop-${task}`).click();
+  assert.ok(dialogs.some((d) => d.startsWith('confirm: Stop task lk-opt?')), dialogs.join(' | '));
+  await until('both tasks stopped (dmctl)', async () => !/lk-(opt|pes)/.test((await s.cluster.ctl(['query-status'])).stdout));
+  await page.getByTestId(`source-stop-${src2Id}`).click();
+  await until('the source is gone (dmctl)', async () => !(await s.cluster.ctl(['operate-source', 'show'])).stdout.includes(src2Id));
+  await until('the page no longer lists it', async () => (await page.getByTestId(`relay-${src2Id}`).count()) === 0, 30_000);
   assert.deepEqual(alerts, [], 'no action failed');
 }
 
