@@ -93,6 +93,32 @@ export function treeCpu(pid: number | undefined): number {
   return processTree(pid).reduce((a, p) => a + cpuSeconds(p), 0);
 }
 
+/**
+ * Seconds the threads of `pid` and its descendants spent runnable but waiting for a CPU (the
+ * second field of /proc/<tid>/schedstat, summed over every thread): on a loaded box the time a
+ * pipeline stage loses to the scheduler rather than to its own work. Threads that ended before the
+ * reading are not counted.
+ */
+export function treeRunWait(pid: number | undefined): number {
+  let ns = 0;
+  for (const p of processTree(pid)) {
+    let tids: string[] = [];
+    try {
+      tids = readdirSync(`/proc/${p}/task`);
+    } catch {
+      continue;
+    }
+    for (const t of tids) {
+      try {
+        ns += Number(readFileSync(`/proc/${p}/task/${t}/schedstat`, 'utf8').split(' ')[1] ?? 0);
+      } catch {
+        /* gone */
+      }
+    }
+  }
+  return ns / 1e9;
+}
+
 /** CPU seconds of this process's waited-for children (tools run with spawnSync). */
 export function childrenCpu(): number {
   try {
@@ -230,6 +256,8 @@ export interface ClusterRun {
   secs: number;
   /** CPU seconds during the run. */
   cpu: { worker: number; master: number; source: number; target: number };
+  /** Run-queue wait seconds during the run (treeRunWait), same processes. */
+  runWait: { worker: number; master: number; source: number; target: number };
   peakRssMB: number;
   hwmMB: number;
   /** Seconds from start-task until query-status first showed a subtask Running (or later). */
@@ -315,6 +343,12 @@ export async function runClusterTask(
       source: cpuSeconds(src.pid),
       target: cpuSeconds(dst.pid),
     };
+    const w0wait = {
+      worker: treeRunWait(wpid),
+      master: treeRunWait(master.child?.pid),
+      source: treeRunWait(src.pid),
+      target: treeRunWait(dst.pid),
+    };
     const sourceBoundRss = rssMB(wpid);
     const rss = new RssSampler(wpid);
     const t0 = performance.now();
@@ -362,6 +396,12 @@ export async function runClusterTask(
       source: cpuSeconds(src.pid) - c0.source,
       target: cpuSeconds(dst.pid) - c0.target,
     };
+    const runWait = {
+      worker: treeRunWait(wpid) - w0wait.worker,
+      master: treeRunWait(master.child?.pid) - w0wait.master,
+      source: treeRunWait(src.pid) - w0wait.source,
+      target: treeRunWait(dst.pid) - w0wait.target,
+    };
     let steady: ClusterRun['steady'];
     if (task.steady) {
       const c1 = treeCpu(wpid);
@@ -407,6 +447,7 @@ export async function runClusterTask(
     return {
       secs,
       cpu,
+      runWait,
       peakRssMB,
       hwmMB,
       toRunningSecs: toRunning,
