@@ -100,20 +100,23 @@ export function treeCpu(pid: number | undefined): number {
  * reading are not counted.
  */
 export function treeRunWait(pid: number | undefined): number {
+  return processTree(pid).reduce((a, p) => a + threadsRunWait(p), 0);
+}
+
+/** As treeRunWait for the threads of one process only. */
+export function threadsRunWait(pid: number): number {
   let ns = 0;
-  for (const p of processTree(pid)) {
-    let tids: string[] = [];
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return 0;
+  }
+  for (const t of tids) {
     try {
-      tids = readdirSync(`/proc/${p}/task`);
+      ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[1] ?? 0);
     } catch {
-      continue;
-    }
-    for (const t of tids) {
-      try {
-        ns += Number(readFileSync(`/proc/${p}/task/${t}/schedstat`, 'utf8').split(' ')[1] ?? 0);
-      } catch {
-        /* gone */
-      }
+      /* gone */
     }
   }
   return ns / 1e9;
@@ -256,6 +259,8 @@ export interface ClusterRun {
   secs: number;
   /** CPU seconds during the run. */
   cpu: { worker: number; master: number; source: number; target: number };
+  /** CPU and run-queue wait seconds of the bench process itself (its polls) during the run. */
+  bench: { cpu: number; runWait: number };
   /** Run-queue wait seconds during the run (treeRunWait), same processes. */
   runWait: { worker: number; master: number; source: number; target: number };
   peakRssMB: number;
@@ -349,6 +354,8 @@ export async function runClusterTask(
       source: treeRunWait(src.pid),
       target: treeRunWait(dst.pid),
     };
+    const selfCpu0 = process.cpuUsage();
+    const selfWait0 = threadsRunWait(process.pid);
     const sourceBoundRss = rssMB(wpid);
     const rss = new RssSampler(wpid);
     const t0 = performance.now();
@@ -402,6 +409,9 @@ export async function runClusterTask(
       source: treeRunWait(src.pid) - w0wait.source,
       target: treeRunWait(dst.pid) - w0wait.target,
     };
+    const su = process.cpuUsage(selfCpu0);
+    const benchCpu = (su.user + su.system) / 1e6;
+    const selfWait = threadsRunWait(process.pid) - selfWait0;
     let steady: ClusterRun['steady'];
     if (task.steady) {
       const c1 = treeCpu(wpid);
@@ -448,6 +458,7 @@ export async function runClusterTask(
       secs,
       cpu,
       runWait,
+      bench: { cpu: benchCpu, runWait: selfWait },
       peakRssMB,
       hwmMB,
       toRunningSecs: toRunning,
