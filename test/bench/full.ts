@@ -315,7 +315,7 @@ async function main(): Promise<void> {
           const name = `DM.ts cluster (${mode})`;
           const w = r.runWait;
           console.log(
-            `round ${round + 1} ${name}: run-queue wait s worker ${w.worker.toFixed(1)}, master ${w.master.toFixed(1)}, source ${w.source.toFixed(1)}, target ${w.target.toFixed(1)}`,
+            `round ${round + 1} ${name}: run-queue wait s worker ${w.worker.toFixed(1)}, master ${w.master.toFixed(1)}, source ${w.source.toFixed(1)}, target ${w.target.toFixed(1)}; the bench process (polls) CPU ${r.bench.cpu.toFixed(1)} s, run-queue wait ${r.bench.runWait.toFixed(1)} s`,
           );
           results.push({
             name,
