@@ -98,6 +98,35 @@ export function treeCpu(pid: number | undefined): number {
   return processTree(pid).reduce((a, p) => a + cpuSeconds(p), 0);
 }
 
+/**
+ * Seconds the threads of `pid` and its descendants spent runnable but waiting for a CPU (the
+ * second field of /proc/<tid>/schedstat, summed over every thread): on a loaded box the time a
+ * pipeline stage loses to the scheduler rather than to its own work. Threads that ended before the
+ * reading are not counted.
+ */
+export function treeRunWait(pid: number | undefined): number {
+  return processTree(pid).reduce((a, p) => a + threadsRunWait(p), 0);
+}
+
+/** As treeRunWait for the threads of one process only. */
+export function threadsRunWait(pid: number): number {
+  let ns = 0;
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return 0;
+  }
+  for (const t of tids) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, 'utf8').split(' ')[1] ?? 0);
+    } catch {
+      /* gone */
+    }
+  }
+  return ns / 1e9;
+}
+
 /** CPU seconds of this process's waited-for children (tools run with spawnSync). */
 export function childrenCpu(): number {
   try {
@@ -235,6 +264,10 @@ export interface ClusterRun {
   secs: number;
   /** CPU seconds during the run. */
   cpu: { worker: number; master: number; source: number; target: number };
+  /** CPU and run-queue wait seconds of the bench process itself (its polls) during the run. */
+  bench: { cpu: number; runWait: number };
+  /** Run-queue wait seconds during the run (treeRunWait), same processes. */
+  runWait: { worker: number; master: number; source: number; target: number };
   peakRssMB: number;
   hwmMB: number;
   /** Seconds from start-task until query-status first showed a subtask Running (or later). */
@@ -320,6 +353,14 @@ export async function runClusterTask(
       source: cpuSeconds(src.pid),
       target: cpuSeconds(dst.pid),
     };
+    const w0wait = {
+      worker: treeRunWait(wpid),
+      master: treeRunWait(master.child?.pid),
+      source: treeRunWait(src.pid),
+      target: treeRunWait(dst.pid),
+    };
+    const selfCpu0 = process.cpuUsage();
+    const selfWait0 = threadsRunWait(process.pid);
     const sourceBoundRss = rssMB(wpid);
     const rss = new RssSampler(wpid);
     const t0 = performance.now();
@@ -367,6 +408,15 @@ export async function runClusterTask(
       source: cpuSeconds(src.pid) - c0.source,
       target: cpuSeconds(dst.pid) - c0.target,
     };
+    const runWait = {
+      worker: treeRunWait(wpid) - w0wait.worker,
+      master: treeRunWait(master.child?.pid) - w0wait.master,
+      source: treeRunWait(src.pid) - w0wait.source,
+      target: treeRunWait(dst.pid) - w0wait.target,
+    };
+    const su = process.cpuUsage(selfCpu0);
+    const benchCpu = (su.user + su.system) / 1e6;
+    const selfWait = threadsRunWait(process.pid) - selfWait0;
     let steady: ClusterRun['steady'];
     if (task.steady) {
       const c1 = treeCpu(wpid);
@@ -412,6 +462,8 @@ export async function runClusterTask(
     return {
       secs,
       cpu,
+      runWait,
+      bench: { cpu: benchCpu, runWait: selfWait },
       peakRssMB,
       hwmMB,
       toRunningSecs: toRunning,

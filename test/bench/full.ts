@@ -56,6 +56,7 @@ import {
   printRuns,
   rttProxy,
   runClusterTask,
+  treeRunWait,
   writeResults,
   type ToolRun,
 } from './cluster-run.js';
@@ -255,7 +256,9 @@ async function main(): Promise<void> {
       const s0 = cpuSeconds(src.pid);
       const d0 = cpuSeconds(dst.pid);
       const t0 = childrenCpu();
+      const w0 = treeRunWait(dst.pid);
       const secs = await fn();
+      if (CLUSTER) console.log(`round ${round + 1}: target run-queue wait ${(treeRunWait(dst.pid) - w0).toFixed(1)} s (peer below)`);
       const cpuBy = {
         source: cpuSeconds(src.pid) - s0,
         target: cpuSeconds(dst.pid) - d0,
@@ -310,6 +313,10 @@ async function main(): Promise<void> {
             done: (stages) => stages.length > 0 && stages.every((s) => s === 'Finished'),
           });
           const name = `DM.ts cluster (${mode})`;
+          const w = r.runWait;
+          console.log(
+            `round ${round + 1} ${name}: run-queue wait s worker ${w.worker.toFixed(1)}, master ${w.master.toFixed(1)}, source ${w.source.toFixed(1)}, target ${w.target.toFixed(1)}; the bench process (polls) CPU ${r.bench.cpu.toFixed(1)} s, run-queue wait ${r.bench.runWait.toFixed(1)} s`,
+          );
           results.push({
             name,
             secs: r.secs,
@@ -323,6 +330,7 @@ async function main(): Promise<void> {
               peakRssMB: r.peakRssMB,
               hwmMB: r.hwmMB,
               rssAt: r.rssAt,
+              extra: { runWait: r.runWait },
               ...(r.heapAtEnd ? { heapAtEnd: r.heapAtEnd } : {}),
               ...(r.toRunningSecs !== undefined ? { toRunningSecs: r.toRunningSecs } : {}),
               ...(r.toFirstRowsSecs !== undefined ? { toFirstRowsSecs: r.toFirstRowsSecs } : {}),

@@ -22,7 +22,7 @@ import { once } from 'node:events';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BIN, ROOT } from './paths.js';
-import { freePort, makeTempDir, removeTempDir, waitFor } from './services.js';
+import { freePort, makeTempDir, keepTempDir, removeTempDir, waitFor } from './services.js';
 import { createMasterClient, fromConnectError } from '../../src/rpc/index.js';
 import { dmctl, type CtlResult } from './dmctl.js';
 import { Etcd3 } from 'etcd3';
@@ -453,7 +453,10 @@ export class DMCluster {
   async close(): Promise<void> {
     await Promise.all([...this.workers, ...this.masters].map((p) => this.kill9(p)));
     killStrays(this.dir);
-    if (process.env['DM_KEEP_LOGS']) process.stderr.write(`logs kept in ${this.dir}\n`);
+    if (process.env['DM_KEEP_LOGS']) {
+      keepTempDir(this.dir);
+      process.stderr.write(`logs kept in ${this.dir}\n`);
+    }
     else removeTempDir(this.dir);
   }
 }

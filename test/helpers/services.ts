@@ -45,6 +45,11 @@ export function removeTempDir(d: string): void {
   tempDirs.delete(d);
 }
 
+/** Leave `d` behind at exit (DM_KEEP_LOGS): cleanupAllSync no longer removes it. */
+export function keepTempDir(d: string): void {
+  tempDirs.delete(d);
+}
+
 /** Kill every tracked child and remove every temp dir, synchronously (safe in 'exit'). */
 export function cleanupAllSync(): void {
   for (const c of children) {

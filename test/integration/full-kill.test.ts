@@ -53,8 +53,10 @@ for (const importMode of ['sql', 'loaddata'] as const)
       await src.sql(
         `CREATE TABLE k.t${i} (id INT PRIMARY KEY, k INT NOT NULL, c CHAR(120) NOT NULL, pad CHAR(60) NOT NULL, KEY (k))`,
       );
+      // t1, t2: dense ids (planned by key range, chunk-plan.ts planByRange); t3: ids 10 apart
+      // (too sparse for ranges: planned by walking the key)
       await src.sql(
-        `INSERT INTO k.t${i} SELECT seq, seq * 7 % 1000, REPEAT(CHAR(65 + seq % 26), 120), MD5(seq) FROM mysql.seq_1_to_30000`,
+        `INSERT INTO k.t${i} SELECT seq * ${i === 3 ? 10 : 1}, seq * 7 % 1000, REPEAT(CHAR(65 + seq % 26), 120), MD5(seq) FROM mysql.seq_1_to_30000`,
       );
     }
     // no key: one chunk, where a duplicate would show as extra rows
@@ -77,8 +79,9 @@ for (const importMode of ['sql', 'loaddata'] as const)
       mydumper: { threads: 2, rows: 3000 },
       loader: { poolSize: 2, importMode, onDuplicate: importMode === 'sql' ? 'error' : 'replace' },
     };
-    // 30000 rows / 3000 per chunk = 10 full chunks + the open-ended last one, per table; + nokey
-    const TOTAL_CHUNKS = 3 * 11 + 1;
+    // 30000 rows / 3000 per chunk: t1, t2 by key range 1..30000 in 10 chunks; t3 by the walk,
+    // 10 full chunks + the open-ended last one; + nokey
+    const TOTAL_CHUNKS = 2 * 10 + 11 + 1;
     const doneChunks = async (): Promise<number> =>
       Number(
         (await dst.sql("SELECT COUNT(*) AS n FROM dm_meta.kill_load_checkpoint WHERE status = 'done'"))[0]?.[

@@ -106,10 +106,21 @@ export class FullSession {
    */
   async prepare(signal: AbortSignal): Promise<void> {
     const cfg = this.cfg;
-    await this.withMeta((c) => ensureMetaTables(c, this.meta));
-    this.snapshots = await this.withMeta((c) => readSnapshots(c, this.meta, cfg.sourceId));
-    this.chunks = await this.withMeta((c) => readChunks(c, this.meta, cfg.sourceId));
-    const src = await openConn(cfg.source, 'source');
+    // one target connection for the three, while the source connection opens (round trips
+    // before the first rows: each connection costs a handshake, each wait a wake-up on a busy box)
+    const srcP = openConn(cfg.source, 'source');
+    srcP.catch(() => undefined); // its error is thrown by the await below
+    try {
+      await this.withMeta(async (c) => {
+        await ensureMetaTables(c, this.meta);
+        this.snapshots = await readSnapshots(c, this.meta, cfg.sourceId);
+        this.chunks = await readChunks(c, this.meta, cfg.sourceId);
+      });
+    } catch (e) {
+      await srcP.then((c) => closeConn(c)).catch(() => undefined);
+      throw e;
+    }
+    const src = await srcP;
     try {
       if (this.snapshots.length === 0 || this.chunks.length === 0) {
         await this.releaseSnapshot();
@@ -129,9 +140,11 @@ export class FullSession {
         });
         const plan: ChunkDef[] = plans.flat();
         const positions = [snap.position, ...(snap.upperBound ? [snap.upperBound] : [])];
-        await this.withMeta((c) => persistPlan(c, this.meta, cfg.sourceId, positions, plan, snap.schemas));
-        this.snapshots = await this.withMeta((c) => readSnapshots(c, this.meta, cfg.sourceId));
-        this.chunks = await this.withMeta((c) => readChunks(c, this.meta, cfg.sourceId));
+        await this.withMeta(async (c) => {
+          await persistPlan(c, this.meta, cfg.sourceId, positions, plan, snap.schemas);
+          this.snapshots = await readSnapshots(c, this.meta, cfg.sourceId);
+          this.chunks = await readChunks(c, this.meta, cfg.sourceId);
+        });
         this.snapshotSeq = 1;
         this.log.info({ tables: selected.length, chunks: plan.length, position: snap.position }, 'full migration planned');
       } else {
