@@ -37,7 +37,7 @@ for (const layer of layers) {
   console.log(`# ${layer}: ${files.length} test files`);
   const r = spawnSync(
     process.execPath,
-    ['--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, '--test-timeout=600000', '--test-reporter=spec', ...files],
+    ['--import', 'tsx', '--test', '--test-force-exit', `--test-concurrency=${concurrency}`, '--test-timeout=600000', '--test-reporter=spec', ...files],
     { stdio: 'inherit', env: { ...process.env, DM_LOG_LEVEL: process.env.DM_LOG_LEVEL ?? 'warn' } },
   );
   if (r.status !== 0) failed = true;
