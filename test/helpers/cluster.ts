@@ -17,6 +17,7 @@
  * The in-process masters and workers of the integration tests (`new DMMaster(...)`) need no
  * harness: they share the test's process and close with it.
  */
+import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -450,6 +451,18 @@ export class DMCluster {
    * kill -9 every process group, then anything still running from this cluster's dir (the etcd
    * of a master killed alone is orphaned), and remove the dir (kept when DM_KEEP_LOGS is set).
    */
+  /**
+   * Write `text` to `name` in the cluster's dir, run `dmctl <args> <that file>` (operate-source
+   * create, start-task, ...) and require `result: true`, with dmctl's output in the failure.
+   */
+  async ctlFile(args: string[], name: string, text: string): Promise<CtlResult> {
+    const file = join(this.dir, name);
+    writeFileSync(file, text);
+    const r = await this.ctl([...args, file]);
+    assert.equal(r.json['result'], true, r.stdout);
+    return r;
+  }
+
   async close(): Promise<void> {
     await Promise.all([...this.workers, ...this.masters].map((p) => this.kill9(p)));
     killStrays(this.dir);

@@ -7,7 +7,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import mysql from 'mysql2/promise';
@@ -34,9 +33,7 @@ test('task-mode all on a relay source: the relay keeps the snapshot file through
   await write(20);
   await db.sql('FLUSH BINARY LOGS');
   await write(5);
-  const srcFile = join(c.dir, 's1.yaml');
-  writeFileSync(srcFile, `${sourceYaml('s1', db.port)}enable-gtid: true\nenable-relay: true\nrelay-binlog-name: ${first}\npurge:\n  interval: 1\n  expires: 0\n  remain-space: 100000\n`);
-  assert.equal((await c.ctl(['operate-source', 'create', srcFile])).json['result'], true);
+  await c.ctlFile(['operate-source', 'create'], 's1.yaml', `${sourceYaml('s1', db.port)}enable-gtid: true\nenable-relay: true\nrelay-binlog-name: ${first}\npurge:\n  interval: 1\n  expires: 0\n  remain-space: 100000\n`);
   const relayDir = join(c.dir, c.workers[0]!.name, 'relay');
   await waitFor('relay caught up', async () => (await c.ctl(['query-status', '-s', 's1'])).stdout.includes('"relayCatchUpMaster": true'), { timeoutMs: 60_000 });
 
@@ -44,11 +41,8 @@ test('task-mode all on a relay source: the relay keeps the snapshot file through
   await lock.query(`CREATE DATABASE ha_test`);
   await lock.query(ddl);
   await lock.query('LOCK TABLES ha_test.t WRITE');
-  const taskFile = join(c.dir, 'task.yaml');
   // no precheck: it would wait for the lock too
-  writeFileSync(taskFile, `${taskYaml('ta', ['s1'], target.port)}ignore-checking-items: ["all"]\n`);
-  const started = await c.ctl(['start-task', taskFile]);
-  assert.equal(started.json['result'], true, started.stdout);
+  await c.ctlFile(['start-task'], 'task.yaml', `${taskYaml('ta', ['s1'], target.port)}ignore-checking-items: ["all"]\n`);
   const snapTable = metaTableName('dm_meta', 'ta', 'loadSnapshot');
   const snapFile = await waitFor('the full phase recorded its snapshot', async () => {
     const rows = await target.sql(`SELECT binlog_name AS f FROM ${snapTable} ORDER BY seq LIMIT 1`).catch(() => []);

@@ -9,7 +9,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { MariaDBServer, compareDatabases, waitFor } from '../helpers/index.js';
@@ -28,15 +28,9 @@ test('relay purge keeps what a paused task needs (also after a worker restart); 
   const relayDir = join(c.dir, w.name, 'relay');
   const first = String((await db.sql('SHOW MASTER STATUS'))[0]?.['File']);
   await db.sql('CREATE DATABASE ha_test; CREATE TABLE ha_test.t (id INT AUTO_INCREMENT PRIMARY KEY, v TEXT)');
-  const srcFile = join(c.dir, 's1.yaml');
   // automatic purge every second of every inactive file (remain-space above any disk)
-  writeFileSync(srcFile, `${sourceYaml('s1', db.port)}enable-gtid: true\nenable-relay: true\nrelay-binlog-name: ${first}\npurge:\n  interval: 1\n  expires: 0\n  remain-space: 100000\n`);
-  const created = await c.ctl(['operate-source', 'create', srcFile]);
-  assert.equal(created.json['result'], true, created.stdout);
-  const taskFile = join(c.dir, 'task.yaml');
-  writeFileSync(taskFile, taskYaml('rt', ['s1'], target.port, { file: first, pos: 4 }));
-  const started = await c.ctl(['start-task', taskFile]);
-  assert.equal(started.json['result'], true, started.stdout);
+  await c.ctlFile(['operate-source', 'create'], 's1.yaml', `${sourceYaml('s1', db.port)}enable-gtid: true\nenable-relay: true\nrelay-binlog-name: ${first}\npurge:\n  interval: 1\n  expires: 0\n  remain-space: 100000\n`);
+  await c.ctlFile(['start-task'], 'task.yaml', taskYaml('rt', ['s1'], target.port, { file: first, pos: 4 }));
 
   const write = async (n: number): Promise<void> => {
     for (let i = 0; i < n; i++) await db.sql("INSERT INTO ha_test.t (v) VALUES (REPEAT('p', 500))");

@@ -9,7 +9,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MariaDBServer, compareDatabases, waitFor } from '../helpers/index.js';
 import { FaultProxy } from '../helpers/fault-proxy.js';
@@ -31,13 +31,8 @@ test('upstream switch under a task reading the relay: the target equals the new 
   const txn = async (db: MariaDBServer, id: number, tag: string): Promise<void> => {
     await db.sql(`BEGIN; INSERT INTO ha_test.t VALUES (${id}, '${tag}'); UPDATE ha_test.c SET n = n + 1 WHERE k = 1; COMMIT`);
   };
-  const srcFile = join(c.dir, 's1.yaml');
-  writeFileSync(srcFile, `${sourceYaml('s1', proxy.port)}enable-gtid: true\nenable-relay: true\nrelay-binlog-name: mysql-bin.000001\n`);
-  assert.equal((await c.ctl(['operate-source', 'create', srcFile])).json['result'], true);
-  const taskFile = join(c.dir, 'task.yaml');
-  writeFileSync(taskFile, taskYaml('sw', ['s1'], target.port, { file: 'mysql-bin.000001', pos: 4 }));
-  const started = await c.ctl(['start-task', taskFile]);
-  assert.equal(started.json['result'], true, started.stdout);
+  await c.ctlFile(['operate-source', 'create'], 's1.yaml', `${sourceYaml('s1', proxy.port)}enable-gtid: true\nenable-relay: true\nrelay-binlog-name: mysql-bin.000001\n`);
+  await c.ctlFile(['start-task'], 'task.yaml', taskYaml('sw', ['s1'], target.port, { file: 'mysql-bin.000001', pos: 4 }));
 
   let id = 0;
   for (let f = 0; f < 3; f++) {

@@ -6,7 +6,6 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MariaDBServer, compareDatabases, waitFor } from '../helpers/index.js';
 import { DMCluster, missingBinaries, sourceYaml, taskYaml, waitTask } from '../helpers/cluster.js';
@@ -22,14 +21,8 @@ test('transfer-source of a relay source: the new worker\'s relay starts at the t
   });
   const first = String((await db.sql('SHOW MASTER STATUS'))[0]?.['File']);
   await db.sql('CREATE DATABASE ha_test; CREATE TABLE ha_test.t (id INT AUTO_INCREMENT PRIMARY KEY, v TEXT)');
-  const srcFile = join(c.dir, 's1.yaml');
-  writeFileSync(srcFile, `${sourceYaml('s1', db.port)}enable-gtid: true\nenable-relay: true\n`);
-  const created = await c.ctl(['operate-source', 'create', srcFile]);
-  assert.equal(created.json['result'], true, created.stdout);
-  const taskFile = join(c.dir, 'task.yaml');
-  writeFileSync(taskFile, taskYaml('rt', ['s1'], target.port, { file: first, pos: 4 }));
-  const started = await c.ctl(['start-task', taskFile]);
-  assert.equal(started.json['result'], true, started.stdout);
+  await c.ctlFile(['operate-source', 'create'], 's1.yaml', `${sourceYaml('s1', db.port)}enable-gtid: true\nenable-relay: true\n`);
+  await c.ctlFile(['start-task'], 'task.yaml', taskYaml('rt', ['s1'], target.port, { file: first, pos: 4 }));
   const write = async (n: number): Promise<void> => {
     for (let i = 0; i < n; i++) await db.sql("INSERT INTO ha_test.t (v) VALUES (REPEAT('x', 300))");
   };
