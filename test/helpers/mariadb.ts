@@ -3,7 +3,7 @@
  * benchmarks and the quickstart. Binlog on, ROW format, FULL row image, FULL row metadata.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, existsSync } from 'node:fs';
+import { mkdirSync, existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { once } from 'node:events';
 import mysql, { type Connection, type Pool } from 'mysql2/promise';
@@ -36,7 +36,14 @@ export interface ConnOpts {
 }
 
 export class MariaDBServer {
-  readonly port: number;
+  /** The server's port (a new free one when the first was taken before mariadbd bound it). */
+  get port(): number {
+    return this.portNow;
+  }
+  private portNow: number;
+  private readonly fixedPort: boolean;
+  /** Set once mariadbd has accepted a connection: a restart keeps its port (clients have it). */
+  private started = false;
   readonly serverId: number;
   readonly dir: string;
   readonly dataDir: string;
@@ -47,11 +54,12 @@ export class MariaDBServer {
   private readonly clientSsl: ConnOpts['ssl'];
   private pools: Pool[] = [];
 
-  private constructor(dir: string, ownDir: boolean, port: number, serverId: number, extra: string[], keep: boolean, clientSsl?: ConnOpts['ssl']) {
+  private constructor(dir: string, ownDir: boolean, port: number, fixedPort: boolean, serverId: number, extra: string[], keep: boolean, clientSsl?: ConnOpts['ssl']) {
     this.dir = dir;
     this.clientSsl = clientSsl;
     this.ownDir = ownDir;
-    this.port = port;
+    this.portNow = port;
+    this.fixedPort = fixedPort;
     this.serverId = serverId;
     this.keep = keep;
     this.dataDir = join(dir, 'data');
@@ -92,7 +100,7 @@ export class MariaDBServer {
     const port = opts.port ?? (await freePort());
     const serverId = opts.serverId ?? nextServerId++;
     mkdirSync(join(dir, 'tmp'), { recursive: true });
-    const s = new MariaDBServer(dir, opts.baseDir === undefined, port, serverId, opts.extraArgs ?? [], opts.keep ?? false, opts.clientSsl);
+    const s = new MariaDBServer(dir, opts.baseDir === undefined, port, opts.port !== undefined, serverId, opts.extraArgs ?? [], opts.keep ?? false, opts.clientSsl);
     if (!existsSync(join(s.dataDir, 'mysql'))) {
       mkdirSync(s.dataDir, { recursive: true });
       const r = spawnSync(
@@ -114,7 +122,31 @@ export class MariaDBServer {
     return s;
   }
 
+  /**
+   * Start mariadbd. freePort() releases its port before mariadbd binds it, so a concurrent test can
+   * take it first: when mariadbd exits early because the port is in use (its error log says so) and
+   * the port was not given by the caller, its first start is tried again on a new free port (up to 3
+   * times). A restart keeps its port.
+   */
   private async startProcess(): Promise<void> {
+    const logFile = join(this.dir, 'error.log');
+    for (let attempt = 1; ; attempt++) {
+      const from = existsSync(logFile) ? statSync(logFile).size : 0;
+      try {
+        await this.startOnce();
+        this.started = true;
+        return;
+      } catch (e) {
+        const log = existsSync(logFile) ? readFileSync(logFile, 'utf8').slice(from) : '';
+        if (this.fixedPort || this.started || attempt >= 3 || !/already in use|Can't start server: Bind/i.test(log)) throw e;
+        const port = await freePort();
+        this.args[this.args.findIndex((a) => a.startsWith('--port='))] = `--port=${port}`;
+        this.portNow = port;
+      }
+    }
+  }
+
+  private async startOnce(): Promise<void> {
     const bin = requireBinary('mariadbd');
     const child = spawn(bin, this.args, { stdio: 'ignore', detached: false });
     this.child = child;
